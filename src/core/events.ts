@@ -1,0 +1,203 @@
+/**
+ * The event catalogue and the in-process event bus.
+ *
+ * Keys are `scope:action` in the past tense; each payload is one object. Emission is safe: a
+ * listener that throws (or returns a rejected promise) is reported to `onListenerError` and
+ * never reaches the code that emitted — a pool's loop cannot be broken by a listener.
+ * `has()` lets hot paths skip building a payload nobody listens to.
+ */
+import type { EpochMs, JobState, StoredError } from './types.js';
+
+/** Fields every job event carries. */
+export interface JobEventBase {
+  jobId: string;
+  task: string;
+  queue: string;
+  /** Follows a job and every job enqueued from inside its handler. */
+  correlationId: string;
+  /** The attempt this event is about (0 before the first run). */
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** Fields of events about an attempt a worker ran. */
+export interface AttemptEventBase extends JobEventBase {
+  poolId: string;
+  workerId: string;
+  /** When the job became due (its run-at time). */
+  queuedAt: EpochMs;
+  startedAt: EpochMs;
+  /** startedAt − queuedAt. */
+  waitMs: number;
+}
+
+/** A worker slot's identity. */
+export interface WorkerEventBase {
+  poolId: string;
+  workerId: string;
+  /** 0-based slot number inside the pool. */
+  index: number;
+}
+
+/** The typed event map: key → payload. Each entry says when it fires. */
+export interface JobwireEvents {
+  /** A pool was constructed (not yet claiming). */
+  'pool:created': { poolId: string; queues: string[]; concurrency: number; at: EpochMs };
+  /** A pool began claiming jobs. */
+  'pool:started': { poolId: string; queues: string[]; concurrency: number; at: EpochMs };
+  /** A pool stopped claiming and is waiting for running jobs (up to `graceMs`). */
+  'pool:stopping': { poolId: string; reason: string; running: number; graceMs: number; at: EpochMs };
+  /** A pool finished shutting down; `aborted` jobs were cut off at the end of the grace period. */
+  'pool:stopped': { poolId: string; aborted: number; released: number; at: EpochMs };
+  /** A pool hit a storage or internal error; it keeps running and retries with backoff. */
+  'pool:error': { poolId: string; operation: string; error: StoredError; retryInMs: number; at: EpochMs };
+
+  /** A worker slot was created with its pool. */
+  'worker:created': WorkerEventBase & { at: EpochMs };
+  /** A worker slot began taking jobs. */
+  'worker:started': WorkerEventBase & { at: EpochMs };
+  /** A worker finished its job and has no next job to take. */
+  'worker:idle': WorkerEventBase & { at: EpochMs };
+  /** A worker took a job. */
+  'worker:busy': WorkerEventBase & { jobId: string; task: string; at: EpochMs };
+  /** A worker slot stopped with its pool. */
+  'worker:stopped': WorkerEventBase & { at: EpochMs };
+
+  /** A job was stored. `runAt` later than `queuedAt` means it waits as `scheduled`. */
+  'job:queued': JobEventBase & {
+    state: JobState;
+    priority: number;
+    queuedAt: EpochMs;
+    runAt: EpochMs;
+    uniqueKey: string | null;
+    metadata: Record<string, unknown>;
+  };
+  /** A worker started an attempt. */
+  'job:started': AttemptEventBase;
+  /** A running handler reported progress. */
+  'job:progress': AttemptEventBase & { progress: unknown; at: EpochMs };
+  /** An attempt succeeded and its result was stored. */
+  'job:completed': AttemptEventBase & { completedAt: EpochMs; durationMs: number; result: unknown };
+  /** An attempt failed (it may be retried; see `job:retrying` / `job:abandoned`). */
+  'job:failed': AttemptEventBase & {
+    failedAt: EpochMs;
+    durationMs: number;
+    error: StoredError;
+    willRetry: boolean;
+  };
+  /** A failed job was scheduled to run again after `delayMs`. */
+  'job:retrying': AttemptEventBase & { delayMs: number; nextRunAt: EpochMs; error: StoredError };
+  /** A handler asked to run again later (SnoozeError); the attempt does not count. */
+  'job:snoozed': AttemptEventBase & { delayMs: number; nextRunAt: EpochMs };
+  /** A job will not run again: no attempts left, an unrecoverable error, or its last lease expired. */
+  'job:abandoned': JobEventBase & {
+    reason: 'attempts-exhausted' | 'unrecoverable' | 'lease-expired';
+    error: StoredError;
+    at: EpochMs;
+  };
+  /** A job was cancelled; when it was running, its AbortSignal fired. */
+  'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs };
+  /** A running job's lease expired (its worker died or hung) and it was put back to run again. */
+  'job:rescued': JobEventBase & { previousWorkerId: string | null; leaseExpiredAt: EpochMs; at: EpochMs };
+  /** A worker's write was rejected by the fence: its lease had been taken over. Its result is dropped. */
+  'job:lease-lost': AttemptEventBase & { at: EpochMs };
+
+  /** A queue was paused: pools stop claiming from it. */
+  'queue:paused': { queue: string; at: EpochMs };
+  /** A paused queue was resumed. */
+  'queue:resumed': { queue: string; at: EpochMs };
+  /** An enqueue was refused because the queue holds its maximum of waiting jobs. */
+  'queue:full': { queue: string; task: string; maxPending: number; pending: number; at: EpochMs };
+
+  /** The process received a shutdown signal; pools begin a graceful stop. */
+  'shutdown:requested': { signal: string; forced: boolean; graceMs: number; at: EpochMs };
+}
+
+/** Any event name. */
+export type JobwireEventName = keyof JobwireEvents;
+
+/** A listener for event `K`. */
+export type JobwireListener<K extends JobwireEventName> = (event: JobwireEvents[K]) => unknown;
+
+/** A listener that receives every event with its name. */
+export type AnyEventListener = <K extends JobwireEventName>(name: K, event: JobwireEvents[K]) => unknown;
+
+/** Typed in-process event bus with safe emission. */
+export class EventBus {
+  readonly #listeners = new Map<string, Set<(event: never) => unknown>>();
+  readonly #anyListeners = new Set<AnyEventListener>();
+  readonly #onListenerError: (error: unknown, eventName: string) => void;
+
+  constructor(onListenerError?: (error: unknown, eventName: string) => void) {
+    this.#onListenerError =
+      onListenerError ??
+      ((error, name) => {
+        // Last resort: the listener's owner should see it, but the emitter must not.
+        console.error(`[jobwire] a listener for "${name}" threw:`, error);
+      });
+  }
+
+  /** Listen to one event. Returns a function that removes the listener. */
+  on<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as (event: never) => unknown);
+    return () => this.off(name, listener);
+  }
+
+  /** Listen to the next occurrence of one event only. */
+  once<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): () => void {
+    const off = this.on(name, (event) => {
+      off();
+      return listener(event);
+    });
+    return off;
+  }
+
+  /** Remove a listener added with `on`. */
+  off<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): void {
+    this.#listeners.get(name)?.delete(listener as (event: never) => unknown);
+  }
+
+  /** Listen to every event (for sinks, logs, the CLI). Returns a function that removes it. */
+  onAny(listener: AnyEventListener): () => void {
+    this.#anyListeners.add(listener);
+    return () => this.#anyListeners.delete(listener);
+  }
+
+  /** True when someone listens to `name` — lets hot paths skip building payloads. */
+  has(name: JobwireEventName): boolean {
+    return this.#anyListeners.size > 0 || (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  /** Deliver an event to its listeners; never throws. */
+  emit<K extends JobwireEventName>(name: K, event: JobwireEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (set) {
+      for (const listener of set) this.#call(name, () => (listener as JobwireListener<K>)(event));
+    }
+    for (const listener of this.#anyListeners) this.#call(name, () => listener(name, event));
+  }
+
+  #call(name: string, fn: () => unknown): void {
+    try {
+      const returned = fn();
+      if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+        (returned as Promise<unknown>).then(undefined, (error) => this.#reportListenerError(error, name));
+      }
+    } catch (error) {
+      this.#reportListenerError(error, name);
+    }
+  }
+
+  #reportListenerError(error: unknown, name: string): void {
+    try {
+      this.#onListenerError(error, name);
+    } catch {
+      // The error reporter itself failed; there is nowhere left to report to.
+    }
+  }
+}
