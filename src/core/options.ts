@@ -1,0 +1,133 @@
+/**
+ * Validation of user-supplied options. Every check throws `InvalidOptionError` naming the field,
+ * before anything is written.
+ */
+import { validateBackoff } from './backoff.js';
+import { InvalidOptionError } from './errors.js';
+import type { JobDefaults } from './task.js';
+import type { BackoffSpec, EpochMs } from './types.js';
+
+/** Options of one enqueue call. They override the task's defaults. */
+export interface EnqueueOptions extends JobDefaults {
+  /** Run no earlier than this time. */
+  runAt?: Date | EpochMs;
+  /** Run no earlier than this many ms from now. Ignored when `runAt` is given. */
+  delayMs?: number;
+  /** While a job with this key is scheduled, pending or running, enqueueing another returns it instead. */
+  uniqueKey?: string;
+  /** Defaults to the correlation id of the job whose handler is enqueueing, else a new UUID. */
+  correlationId?: string;
+  /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
+  metadata?: Record<string, unknown>;
+  /**
+   * A transaction handle of the driver's database client (for PostgreSQL a `pg` client inside
+   * `BEGIN`): the job exists only if that transaction commits. Drivers without
+   * `callerTransactions` reject it.
+   */
+  executor?: unknown;
+}
+
+/** Queue names: same alphabet as task names. */
+export const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Largest accepted maxAttempts. */
+export const MAX_ATTEMPTS_LIMIT = 1000;
+
+/** Fully resolved options of one job, ready for the driver. */
+export interface ResolvedJobOptions {
+  queue: string;
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  backoff: BackoffSpec | null;
+  runAt: EpochMs | null;
+  delayMs: number;
+  uniqueKey: string | null;
+  correlationId: string | null;
+  metadata: Record<string, unknown>;
+}
+
+function integerIn(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Check a queue name. */
+export function validateQueueName(value: unknown, field = 'queue'): string {
+  if (typeof value !== 'string' || !QUEUE_NAME.test(value)) {
+    throw new InvalidOptionError(
+      field,
+      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+const KNOWN_ENQUEUE_OPTIONS = new Set([
+  'queue',
+  'priority',
+  'maxAttempts',
+  'timeoutMs',
+  'backoff',
+  'runAt',
+  'delayMs',
+  'uniqueKey',
+  'correlationId',
+  'metadata',
+  'executor',
+]);
+
+/** Merge task defaults with call options and validate the result. */
+export function resolveJobOptions(defaults: JobDefaults, options: EnqueueOptions | undefined): ResolvedJobOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new InvalidOptionError('options', 'must be an object');
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (!KNOWN_ENQUEUE_OPTIONS.has(key)) {
+      throw new InvalidOptionError(key, `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`);
+    }
+  }
+  const o = options ?? {};
+  const queue = validateQueueName(o.queue ?? defaults.queue ?? 'default');
+  const priority = integerIn('priority', o.priority ?? defaults.priority ?? 0, -1_000_000, 1_000_000);
+  const maxAttempts = integerIn('maxAttempts', o.maxAttempts ?? defaults.maxAttempts ?? 3, 1, MAX_ATTEMPTS_LIMIT);
+  const timeoutRaw = o.timeoutMs ?? defaults.timeoutMs;
+  const timeoutMs = timeoutRaw === undefined ? null : integerIn('timeoutMs', timeoutRaw, 1, 2_147_483_647);
+  const backoffRaw = o.backoff ?? defaults.backoff;
+  const backoff = backoffRaw === undefined ? null : validateBackoff(backoffRaw);
+
+  let runAt: EpochMs | null = null;
+  if (o.runAt !== undefined) {
+    const ms = o.runAt instanceof Date ? o.runAt.getTime() : o.runAt;
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+      throw new InvalidOptionError('runAt', 'must be a valid Date or epoch milliseconds');
+    }
+    runAt = ms;
+  }
+  const delayMs = o.delayMs === undefined ? 0 : integerIn('delayMs', o.delayMs, 0, 10 * 365 * 86_400_000);
+
+  let uniqueKey: string | null = null;
+  if (o.uniqueKey !== undefined) {
+    if (typeof o.uniqueKey !== 'string' || o.uniqueKey.length === 0 || o.uniqueKey.length > 512) {
+      throw new InvalidOptionError('uniqueKey', 'must be a non-empty string of at most 512 characters');
+    }
+    uniqueKey = o.uniqueKey;
+  }
+  let correlationId: string | null = null;
+  if (o.correlationId !== undefined) {
+    if (typeof o.correlationId !== 'string' || o.correlationId.length === 0 || o.correlationId.length > 256) {
+      throw new InvalidOptionError('correlationId', 'must be a non-empty string of at most 256 characters');
+    }
+    correlationId = o.correlationId;
+  }
+  let metadata: Record<string, unknown> = {};
+  if (o.metadata !== undefined) {
+    if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) {
+      throw new InvalidOptionError('metadata', 'must be a plain object of JSON values');
+    }
+    metadata = o.metadata;
+  }
+  return { queue, priority, maxAttempts, timeoutMs, backoff, runAt, delayMs, uniqueKey, correlationId, metadata };
+}

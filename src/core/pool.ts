@@ -1,0 +1,611 @@
+/**
+ * A pool runs jobs inside one process with N worker slots.
+ *
+ * - It claims due jobs in batches (one query per batch, never per job), woken by the driver's
+ *   notifier and by a slow poll, and keeps a small local buffer of claimed jobs when jobs are short.
+ * - Each attempt runs with an AbortSignal (timeout, cancellation, shutdown, lost lease).
+ * - Outcomes are written in batches by the Finalizer, each guarded by the lease's fencing token.
+ * - Heartbeats extend the leases of every job it holds; a job whose lease was taken over is
+ *   aborted locally and its late writes are rejected by the fence.
+ */
+import { hostname } from 'node:os';
+import { type ClaimedJob, CHANNELS, type FinalizeItem, type FinalizeResult } from '../driver/driver.js';
+import { type AttemptOutcome, executeAttempt } from './attempt.js';
+import { backoffDelay } from './backoff.js';
+import type { Jobwire } from './client.js';
+import {
+  InvalidOptionError,
+  InvalidPayloadError,
+  JobCancelledError,
+  LeaseLostError,
+  ShutdownAbortError,
+  SnoozeError,
+  UnrecoverableError,
+} from './errors.js';
+import type { AttemptEventBase } from './events.js';
+import { Finalizer } from './finalizer.js';
+import { validateQueueName } from './options.js';
+import { encodeResult, toStoredError } from './serialize.js';
+import { registerForSignals, unregisterForSignals } from './signals.js';
+import type { StoredError } from './types.js';
+
+/** Options of `createPool`. */
+export interface PoolOptions {
+  /** Queues to serve. Default `["default"]`. */
+  queues?: string[];
+  /** Worker slots: jobs run at once. Default 10. */
+  concurrency?: number;
+  /** How long a claim stays valid without a heartbeat. Default 30 000 ms. */
+  leaseMs?: number;
+  /** Heartbeat period. Default leaseMs / 3. */
+  heartbeatIntervalMs?: number;
+  /** Check for due jobs at least this often (wake-ups usually come sooner). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /**
+   * Jobs claimed ahead of free slots, to save round trips when jobs are short. `"auto"` (default)
+   * prefetches up to `concurrency` jobs only while recent attempts took under 20 ms, so long jobs
+   * are never hoarded away from other processes.
+   */
+  prefetch?: number | 'auto';
+  /** On stop, how long running jobs may take before their signals abort. Default 10 000 ms. */
+  shutdownGraceMs?: number;
+  /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
+  handleSignals?: boolean;
+  /** A stable id for this pool (appears in events and on leased jobs). Default host:pid:random. */
+  id?: string;
+}
+
+type PoolState = 'created' | 'running' | 'stopping' | 'stopped';
+
+interface Slot {
+  index: number;
+  workerId: string;
+  attempt: RunningAttempt | null;
+}
+
+interface RunningAttempt {
+  job: ClaimedJob;
+  slot: Slot;
+  controller: AbortController;
+  startedAt: number;
+  progress: string | undefined;
+}
+
+/** Attempts shorter than this (EWMA) let the "auto" prefetch buffer jobs. */
+const SHORT_JOB_MS = 20;
+
+function positiveInt(field: string, value: number, max = 1_000_000): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** See the module comment. Create with `jobwire.createPool()`. */
+export class Pool {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly shutdownGraceMs: number;
+  readonly #client: Jobwire;
+  readonly #heartbeatMs: number;
+  readonly #pollMs: number;
+  readonly #prefetch: number | 'auto';
+  readonly #handleSignals: boolean;
+  readonly #slots: Slot[];
+  readonly #running = new Map<string, RunningAttempt>();
+  readonly #finalizer: Finalizer;
+  #buffer: ClaimedJob[] = [];
+  #state: PoolState = 'created';
+  #claiming = false;
+  #fillScheduled = false;
+  #mayHaveWork = true;
+  #claimFailures = 0;
+  #claimRetryAt = 0;
+  #meanRunMs = SHORT_JOB_MS * 10;
+  #timers: NodeJS.Timeout[] = [];
+  #unlisteners: (() => void)[] = [];
+  #stopPromise: Promise<void> | undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(client: Jobwire, options: PoolOptions) {
+    this.#client = client;
+    const queues = options.queues ?? ['default'];
+    if (!Array.isArray(queues) || queues.length === 0) {
+      throw new InvalidOptionError('queues', 'must be a non-empty array of queue names');
+    }
+    this.queues = [...new Set(queues.map((q, i) => validateQueueName(q, `queues[${i}]`)))];
+    this.concurrency = positiveInt('concurrency', options.concurrency ?? 10, 10_000);
+    this.leaseMs = positiveInt('leaseMs', options.leaseMs ?? 30_000, 86_400_000);
+    if (this.leaseMs < 100) throw new InvalidOptionError('leaseMs', 'must be at least 100 ms');
+    this.#heartbeatMs = positiveInt(
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs ?? Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
+    if (this.#heartbeatMs >= this.leaseMs) {
+      throw new InvalidOptionError('heartbeatIntervalMs', `must be shorter than leaseMs (${this.leaseMs})`);
+    }
+    this.#pollMs = positiveInt('pollIntervalMs', options.pollIntervalMs ?? 1000, 3_600_000);
+    const prefetch = options.prefetch ?? 'auto';
+    if (prefetch !== 'auto' && (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 10_000)) {
+      throw new InvalidOptionError('prefetch', 'must be "auto" or an integer from 0 to 10000');
+    }
+    this.#prefetch = prefetch;
+    const grace = options.shutdownGraceMs ?? 10_000;
+    if (!Number.isInteger(grace) || grace < 0) throw new InvalidOptionError('shutdownGraceMs', 'must be an integer >= 0');
+    this.shutdownGraceMs = grace;
+    this.#handleSignals = options.handleSignals ?? true;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.#slots = Array.from({ length: this.concurrency }, (_, index) => ({
+      index,
+      workerId: `${this.id}/${index}`,
+      attempt: null,
+    }));
+    this.#finalizer = new Finalizer(
+      client.driver,
+      () => client.nowParam(),
+      (error, retryInMs) => this.#reportError('finalize', error, retryInMs),
+    );
+    const at = client.clock.now();
+    const events = client.events;
+    events.emit('pool:created', { poolId: this.id, queues: [...this.queues], concurrency: this.concurrency, at });
+    for (const slot of this.#slots) {
+      events.emit('worker:created', { poolId: this.id, workerId: slot.workerId, index: slot.index, at });
+    }
+  }
+
+  /** True between `start()` and the beginning of `stop()`. */
+  get isRunning(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** Jobs running now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Begin claiming and running jobs. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') {
+      if (this.#state === 'running') return;
+      throw new InvalidOptionError('start', 'a stopped pool cannot be restarted; create a new one');
+    }
+    this.#state = 'running';
+    const { events, driver, clock } = this.#client;
+    const at = clock.now();
+    const served = new Set(this.queues);
+    this.#unlisteners.push(
+      driver.notifier.listen(CHANNELS.jobAvailable, (queue) => {
+        if (queue === '*' || served.has(queue)) this.#wake();
+      }),
+      driver.notifier.listen(CHANNELS.jobCancelled, (jobId) => this.#abortLocal(jobId, new JobCancelledError(jobId))),
+    );
+    this.#timers.push(
+      setInterval(() => this.#wake(), this.#pollMs),
+      setInterval(() => void this.#heartbeat(), this.#heartbeatMs),
+    );
+    if (this.#handleSignals) registerForSignals(this);
+    this.#client.poolStateChanged(this, true);
+    events.emit('pool:started', { poolId: this.id, queues: [...this.queues], concurrency: this.concurrency, at });
+    for (const slot of this.#slots) {
+      events.emit('worker:started', { poolId: this.id, workerId: slot.workerId, index: slot.index, at });
+    }
+    this.#wake();
+  }
+
+  /** Resolves when nothing is running, buffered or waiting to be written (tests, the demo). */
+  whenIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stop gracefully: stop claiming, give buffered jobs back, let running jobs finish within
+   * `graceMs`, then abort them and give their leases back. Safe to call twice.
+   */
+  stop(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
+    if (this.#stopPromise) return this.#stopPromise;
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      this.#stopPromise = Promise.resolve();
+      this.#client.poolStateChanged(this, false);
+      return this.#stopPromise;
+    }
+    this.#stopPromise = this.#stop(options.graceMs ?? this.shutdownGraceMs, options.reason ?? 'stop() called');
+    return this.#stopPromise;
+  }
+
+  /** Abort every running attempt at once (the second signal). */
+  abortAll(reason: Error): void {
+    for (const attempt of this.#running.values()) attempt.controller.abort(reason);
+  }
+
+  async #stop(graceMs: number, reason: string): Promise<void> {
+    const { events, driver, clock } = this.#client;
+    this.#state = 'stopping';
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    events.emit('pool:stopping', { poolId: this.id, reason, running: this.#running.size, graceMs, at: clock.now() });
+
+    let released = 0;
+    const buffered = this.#buffer;
+    this.#buffer = [];
+    const releaseLeases = async (leases: { id: string; leaseToken: number }[]) => {
+      if (leases.length === 0) return;
+      try {
+        released += (await driver.jobRelease({ leases, now: this.#client.nowParam() })).length;
+      } catch (error) {
+        // Unreleased leases expire and the jobs are rescued: slower, but nothing is lost.
+        this.#reportError('release', error, 0);
+      }
+    };
+    await releaseLeases(buffered.map((job) => ({ id: job.id, leaseToken: job.leaseToken })));
+
+    let aborted = 0;
+    if (this.#running.size > 0) {
+      const finished = await this.#waitForRunning(graceMs);
+      if (!finished) {
+        const cutOff = [...this.#running.values()];
+        aborted = cutOff.length;
+        for (const attempt of cutOff) attempt.controller.abort(new ShutdownAbortError());
+        await this.#waitForRunning(1000);
+      }
+    }
+    await this.#finalizer.drain(Math.max(graceMs, 1000));
+    this.#finalizer.abandonPending();
+    await this.#heartbeatPromise;
+    for (const unlisten of this.#unlisteners) unlisten();
+    this.#unlisteners = [];
+    this.#state = 'stopped';
+    unregisterForSignals(this);
+    const at = clock.now();
+    for (const slot of this.#slots) {
+      events.emit('worker:stopped', { poolId: this.id, workerId: slot.workerId, index: slot.index, at });
+    }
+    events.emit('pool:stopped', { poolId: this.id, aborted, released: released + this.#releasedOnAbort, at });
+    this.#client.poolStateChanged(this, false);
+    this.#notifyIdle();
+  }
+
+  #releasedOnAbort = 0;
+
+  #waitForRunning(timeoutMs: number): Promise<boolean> {
+    if (this.#running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#runningDrained = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.#runningDrained = () => {
+        clearTimeout(timer);
+        this.#runningDrained = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  #runningDrained: (() => void) | undefined;
+
+  // ----- claiming ------------------------------------------------------------------------------
+
+  #wake(): void {
+    this.#mayHaveWork = true;
+    this.#scheduleFill();
+  }
+
+  #scheduleFill(): void {
+    if (this.#fillScheduled || this.#state !== 'running') return;
+    this.#fillScheduled = true;
+    // A macrotask between rounds keeps timers and I/O served even while jobs keep coming.
+    setImmediate(() => {
+      this.#fillScheduled = false;
+      void this.#fill();
+    });
+  }
+
+  #prefetchNow(): number {
+    if (this.#prefetch !== 'auto') return this.#prefetch;
+    return this.#meanRunMs < SHORT_JOB_MS ? this.concurrency : 0;
+  }
+
+  async #fill(): Promise<void> {
+    this.#dispatch();
+    if (this.#claiming || this.#state !== 'running' || !this.#mayHaveWork) return;
+    const capacity = this.concurrency + this.#prefetchNow();
+    const want = capacity - this.#running.size - this.#buffer.length;
+    const freeSlots = this.concurrency - this.#running.size;
+    // Claim when a slot would otherwise idle, or when the buffer is at most half full.
+    if (want <= 0 || (this.#buffer.length > 0 && want < capacity / 2) || (freeSlots <= 0 && this.#buffer.length > 0)) {
+      return;
+    }
+    if (this.#finalizer.backlog > capacity * 20) return; // storage is behind: don't take more
+    if (Date.now() < this.#claimRetryAt) return;
+    this.#claiming = true;
+    let claimed: ClaimedJob[] = [];
+    try {
+      claimed = await this.#client.driver.jobClaim({
+        queues: this.queues,
+        limit: want,
+        leaseMs: this.leaseMs,
+        workerId: this.id,
+        now: this.#client.nowParam(),
+      });
+      this.#claimFailures = 0;
+      this.#mayHaveWork = claimed.length === want;
+    } catch (error) {
+      this.#claimFailures++;
+      const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
+      this.#claimRetryAt = Date.now() + retryInMs;
+      this.#reportError('claim', error, retryInMs);
+      setTimeout(() => this.#wake(), retryInMs).unref();
+    } finally {
+      this.#claiming = false;
+    }
+    if (this.#state !== 'running') {
+      // Stopped while claiming: give the jobs straight back.
+      if (claimed.length) {
+        await this.#client.driver
+          .jobRelease({ leases: claimed.map((j) => ({ id: j.id, leaseToken: j.leaseToken })) })
+          .then((ids) => {
+            this.#releasedOnAbort += ids.length;
+          })
+          .catch((error) => this.#reportError('release', error, 0));
+      }
+      return;
+    }
+    for (const job of claimed) this.#buffer.push(job);
+    this.#dispatch();
+    if (this.#mayHaveWork) this.#scheduleFill();
+    else if (this.#isIdle()) this.#notifyIdle();
+  }
+
+  /** Start buffered jobs on free slots. */
+  #dispatch(): void {
+    if (this.#buffer.length === 0 || this.#state !== 'running') return;
+    for (const slot of this.#slots) {
+      if (slot.attempt !== null) continue;
+      const job = this.#buffer.shift();
+      if (!job) break;
+      this.#startAttempt(job, slot);
+    }
+  }
+
+  // ----- running -------------------------------------------------------------------------------
+
+  #startAttempt(job: ClaimedJob, slot: Slot): void {
+    const { events, clock } = this.#client;
+    const attempt: RunningAttempt = {
+      job,
+      slot,
+      controller: new AbortController(),
+      startedAt: clock.now(),
+      progress: undefined,
+    };
+    slot.attempt = attempt;
+    this.#running.set(job.id, attempt);
+    if (events.has('worker:busy')) {
+      events.emit('worker:busy', {
+        poolId: this.id,
+        workerId: slot.workerId,
+        index: slot.index,
+        jobId: job.id,
+        task: job.task,
+        at: attempt.startedAt,
+      });
+    }
+    if (events.has('job:started')) events.emit('job:started', this.#attemptBase(attempt));
+    executeAttempt(job, {
+      task: this.#client.getTask(job.task),
+      knownTasks: () => this.#client.taskNames,
+      controller: attempt.controller,
+      workerId: slot.workerId,
+      onProgress: (value) => this.#onProgress(attempt, value),
+    }).then((outcome) => this.#onAttemptDone(attempt, outcome));
+  }
+
+  #attemptBase(attempt: RunningAttempt): AttemptEventBase {
+    const { job } = attempt;
+    return {
+      jobId: job.id,
+      task: job.task,
+      queue: job.queue,
+      correlationId: job.correlationId,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      poolId: this.id,
+      workerId: attempt.slot.workerId,
+      queuedAt: job.runAt,
+      startedAt: attempt.startedAt,
+      waitMs: Math.max(0, attempt.startedAt - job.runAt),
+    };
+  }
+
+  #onProgress(attempt: RunningAttempt, value: unknown): void {
+    if (this.#running.get(attempt.job.id) !== attempt) return;
+    try {
+      attempt.progress = JSON.stringify(value ?? null);
+    } catch {
+      return; // progress that JSON cannot hold is not stored; the handler keeps running
+    }
+    const { events, clock } = this.#client;
+    if (events.has('job:progress')) {
+      events.emit('job:progress', { ...this.#attemptBase(attempt), progress: value, at: clock.now() });
+    }
+  }
+
+  #onAttemptDone(attempt: RunningAttempt, outcome: AttemptOutcome): void {
+    const { job, slot } = attempt;
+    const finishedAt = this.#client.clock.now();
+    const durationMs = finishedAt - attempt.startedAt;
+    this.#meanRunMs = this.#meanRunMs * 0.9 + durationMs * 0.1;
+    this.#running.delete(job.id);
+    slot.attempt = null;
+
+    const item = this.#finalizeItemFor(attempt, outcome, finishedAt);
+    if (item) {
+      const lease = { id: job.id, leaseToken: job.leaseToken };
+      const write: Promise<unknown> =
+        item === 'release'
+          ? this.#client.driver
+              .jobRelease({ leases: [lease], now: this.#client.nowParam() })
+              .then((ids) => {
+                this.#releasedOnAbort += ids.length;
+              })
+              .catch((error) => this.#reportError('release', error, 0))
+          : this.#finalizer
+              .add(item)
+              .then((result) => this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome));
+      void write.finally(() => {
+        if (this.#isIdle()) this.#notifyIdle();
+      });
+    }
+
+    // Take the next buffered job at once, or report the slot idle and look for work.
+    const next = this.#state === 'running' ? this.#buffer.shift() : undefined;
+    if (next) this.#startAttempt(next, slot);
+    else {
+      const { events } = this.#client;
+      if (events.has('worker:idle')) {
+        events.emit('worker:idle', { poolId: this.id, workerId: slot.workerId, index: slot.index, at: finishedAt });
+      }
+      if (this.#running.size === 0 && this.#runningDrained) this.#runningDrained();
+    }
+    if (this.#mayHaveWork) this.#scheduleFill();
+  }
+
+  /** What to write for an ended attempt: an outcome, a release, or nothing (the job was taken from us). */
+  #finalizeItemFor(attempt: RunningAttempt, outcome: AttemptOutcome, at: number): FinalizeItem | 'release' | null {
+    const { job } = attempt;
+    const lease = { id: job.id, leaseToken: job.leaseToken };
+    if (outcome.ok) return { ...lease, outcome: 'completed', resultJson: encodeResult(outcome.result) };
+    const thrown = outcome.error;
+    const reason = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
+    if (reason instanceof JobCancelledError) return null; // cancelled in storage already
+    if (reason instanceof LeaseLostError) {
+      this.#emitLeaseLost(attempt, at);
+      return null;
+    }
+    if (reason instanceof ShutdownAbortError) return 'release';
+    if (thrown instanceof SnoozeError) return { ...lease, outcome: 'snoozed', delayMs: thrown.delayMs };
+    const error = toStoredError(thrown, job.attempt, at);
+    if (thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError) {
+      return { ...lease, outcome: 'abandoned', error };
+    }
+    if (job.attempt >= job.maxAttempts) return { ...lease, outcome: 'abandoned', error };
+    const task = this.#client.getTask(job.task);
+    const delayMs = backoffDelay(job.attempt, error, job.backoff, task?.backoffFn);
+    return { ...lease, outcome: 'retry', error, delayMs };
+  }
+
+  #emitOutcome(
+    attempt: RunningAttempt,
+    item: FinalizeItem,
+    result: FinalizeResult,
+    finishedAt: number,
+    durationMs: number,
+    outcome: AttemptOutcome,
+  ): void {
+    const { events } = this.#client;
+    if (!result.applied) return this.#emitLeaseLost(attempt, finishedAt);
+    const base = this.#attemptBase(attempt);
+    switch (item.outcome) {
+      case 'completed':
+        if (events.has('job:completed')) {
+          events.emit('job:completed', {
+            ...base,
+            completedAt: finishedAt,
+            durationMs,
+            result: outcome.ok ? outcome.result : null,
+          });
+        }
+        return;
+      case 'snoozed':
+        events.emit('job:snoozed', { ...base, delayMs: item.delayMs, nextRunAt: result.runAt ?? finishedAt });
+        return;
+      case 'retry':
+        events.emit('job:failed', { ...base, failedAt: finishedAt, durationMs, error: item.error, willRetry: true });
+        events.emit('job:retrying', {
+          ...base,
+          delayMs: item.delayMs,
+          nextRunAt: result.runAt ?? finishedAt + item.delayMs,
+          error: item.error,
+        });
+        return;
+      case 'abandoned': {
+        events.emit('job:failed', { ...base, failedAt: finishedAt, durationMs, error: item.error, willRetry: false });
+        const thrown = outcome.ok ? undefined : outcome.error;
+        const unrecoverable = thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
+        events.emit('job:abandoned', {
+          jobId: base.jobId,
+          task: base.task,
+          queue: base.queue,
+          correlationId: base.correlationId,
+          attempt: base.attempt,
+          maxAttempts: base.maxAttempts,
+          reason: unrecoverable ? 'unrecoverable' : 'attempts-exhausted',
+          error: item.error,
+          at: finishedAt,
+        });
+        return;
+      }
+    }
+  }
+
+  #emitLeaseLost(attempt: RunningAttempt, at: number): void {
+    this.#client.events.emit('job:lease-lost', { ...this.#attemptBase(attempt), at });
+  }
+
+  /** Abort a job running here (cancelled elsewhere or lease lost); drop it if only buffered. */
+  #abortLocal(jobId: string, reason: Error): void {
+    const running = this.#running.get(jobId);
+    if (running) running.controller.abort(reason);
+    const index = this.#buffer.findIndex((job) => job.id === jobId);
+    if (index >= 0) this.#buffer.splice(index, 1);
+  }
+
+  // ----- leases --------------------------------------------------------------------------------
+
+  #heartbeatPromise: Promise<void> = Promise.resolve();
+
+  #heartbeat(): Promise<void> {
+    const leases: { id: string; leaseToken: number; progressJson?: string }[] = [];
+    for (const { job, progress } of this.#running.values()) {
+      leases.push(progress === undefined ? { id: job.id, leaseToken: job.leaseToken } : { id: job.id, leaseToken: job.leaseToken, progressJson: progress });
+    }
+    for (const job of this.#buffer) leases.push({ id: job.id, leaseToken: job.leaseToken });
+    for (const lease of this.#finalizer.leases()) leases.push(lease);
+    if (leases.length === 0) return this.#heartbeatPromise;
+    this.#heartbeatPromise = this.#client.driver
+      .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.nowParam() })
+      .then((lost) => {
+        for (const id of lost) this.#abortLocal(id, new LeaseLostError(id));
+      })
+      .catch((error) => this.#reportError('heartbeat', error, this.#heartbeatMs));
+    return this.#heartbeatPromise;
+  }
+
+  // ----- helpers -------------------------------------------------------------------------------
+
+  #isIdle(): boolean {
+    return this.#running.size === 0 && this.#buffer.length === 0 && this.#finalizer.backlog === 0;
+  }
+
+  #notifyIdle(): void {
+    if (!this.#isIdle() || this.#claiming || (this.#mayHaveWork && this.#state === 'running')) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #reportError(operation: string, error: unknown, retryInMs: number): void {
+    const at = this.#client.clock.now();
+    const stored: StoredError = toStoredError(error, 0, at);
+    this.#client.events.emit('pool:error', { poolId: this.id, operation, error: stored, retryInMs, at });
+  }
+
+  /** @internal The client that owns this pool (for signal handling). */
+  get client(): Jobwire {
+    return this.#client;
+  }
+}

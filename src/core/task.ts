@@ -1,0 +1,139 @@
+/**
+ * Task definitions: a name, a handler, optional payload validation and per-task defaults.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { InvalidOptionError, InvalidPayloadError } from './errors.js';
+import type { BackoffFunction, BackoffSpec } from './types.js';
+
+/** What a handler receives besides its payload. */
+export interface TaskContext {
+  /** The running job. */
+  readonly job: {
+    readonly id: string;
+    readonly task: string;
+    readonly queue: string;
+    /** This attempt's number, 1 for the first run. */
+    readonly attempt: number;
+    readonly maxAttempts: number;
+    readonly correlationId: string;
+    readonly metadata: Readonly<Record<string, unknown>>;
+    readonly priority: number;
+  };
+  /**
+   * Fires when the attempt must stop: timeout (`JobTimeoutError`), cancellation
+   * (`JobCancelledError`), shutdown past the grace period (`ShutdownAbortError`) or a lost lease
+   * (`LeaseLostError`); `signal.reason` says which. Pass it to fetch, streams and child processes.
+   */
+  readonly signal: AbortSignal;
+  /** Report progress (any JSON value, e.g. a percentage). Emits `job:progress`; stored with the job. */
+  progress(value: unknown): void;
+  /** The id of the worker running this attempt. */
+  readonly workerId: string;
+}
+
+/** A task handler: returns the job's result (any JSON value, or nothing). */
+export type TaskHandler<Payload, Result> = (payload: Payload, context: TaskContext) => Promise<Result> | Result;
+
+/** Options shared by task definitions (defaults for their jobs) and enqueue calls. */
+export interface JobDefaults {
+  /** Queue the job waits in. Default `"default"`. */
+  queue?: string;
+  /** Larger runs first among due jobs of a queue. Default 0. */
+  priority?: number;
+  /** Attempts before the job is abandoned. Default 3. */
+  maxAttempts?: number;
+  /** Per-attempt time limit in ms; the handler's signal aborts when it elapses. Default none. */
+  timeoutMs?: number;
+  /** Delay before a retry. Default exponential with jitter from 1 s, capped at 1 h. */
+  backoff?: BackoffSpec;
+}
+
+/** The definition passed to `defineTask`. */
+export interface TaskDefinitionInput<Input, Payload, Result> extends JobDefaults {
+  /** Unique task name: letters, digits, `.`, `_`, `-`, `:`; 1–128 characters. */
+  name: string;
+  /**
+   * Optional Standard Schema (zod, valibot, arktype, …). The payload is validated at enqueue and
+   * again before each run; the handler receives the schema's output.
+   */
+  schema?: StandardSchemaV1<Input, Payload>;
+  /** A backoff computed in code; overrides `backoff`. Only the defining process can use it. */
+  backoffFn?: BackoffFunction;
+  handler: TaskHandler<Payload, Result>;
+}
+
+/** A registered task. `Input` is what enqueue accepts, `Payload` what the handler receives. */
+export interface Task<Input = unknown, Payload = Input, Result = unknown> extends JobDefaults {
+  readonly name: string;
+  readonly schema?: StandardSchemaV1<Input, Payload>;
+  readonly backoffFn?: BackoffFunction;
+  readonly handler: TaskHandler<Payload, Result>;
+  /** Phantom field carrying the enqueue input type for inference; always undefined. */
+  readonly __input?: Input;
+}
+
+/** Any task, for collections. */
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous registry needs an open element type.
+export type AnyTask = Task<any, any, any>;
+
+/** The payload type `enqueue` accepts for a task. */
+export type TaskInput<T> = T extends Task<infer I, unknown, unknown> ? I : never;
+/** The result type a task's handler resolves with. */
+export type TaskResult<T> = T extends Task<unknown, unknown, infer R> ? R : never;
+
+const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Define a task. The payload type is inferred from `schema` when given, else from the handler's
+ * first parameter.
+ *
+ * ```ts
+ * const sendEmail = defineTask({
+ *   name: 'send-email',
+ *   schema: z.object({ to: z.string().email() }),
+ *   handler: async ({ to }, { signal }) => mailer.send(to, { signal }),
+ * });
+ * ```
+ */
+export function defineTask<Payload, Result = unknown, Input = Payload>(
+  definition: TaskDefinitionInput<Input, Payload, Result>,
+): Task<Input, Payload, Result> {
+  if (typeof definition?.name !== 'string' || !TASK_NAME.test(definition.name)) {
+    throw new InvalidOptionError(
+      'name',
+      `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(definition?.name)}`,
+    );
+  }
+  if (typeof definition.handler !== 'function') {
+    throw new InvalidOptionError('handler', `task "${definition.name}" needs a handler function`);
+  }
+  if (definition.backoffFn !== undefined && typeof definition.backoffFn !== 'function') {
+    throw new InvalidOptionError('backoffFn', 'must be a function (attempt, error) => delay in ms');
+  }
+  if (definition.schema !== undefined && typeof definition.schema?.['~standard']?.validate !== 'function') {
+    throw new InvalidOptionError('schema', 'must be a Standard Schema (zod, valibot, arktype, …)');
+  }
+  return Object.freeze({ ...definition });
+}
+
+/**
+ * Validate a payload against a task's schema. Returns the schema's output; throws
+ * `InvalidPayloadError` listing every issue.
+ */
+export async function validatePayload(task: AnyTask, payload: unknown): Promise<unknown> {
+  if (!task.schema) return payload;
+  let result = task.schema['~standard'].validate(payload);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) {
+    const issues = result.issues.map((issue) => ({
+      message: issue.message,
+      path: issue.path?.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+    }));
+    const summary = issues
+      .slice(0, 5)
+      .map((issue) => (issue.path?.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+      .join('; ');
+    throw new InvalidPayloadError(task.name, summary, issues);
+  }
+  return result.value;
+}

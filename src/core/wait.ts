@@ -1,0 +1,88 @@
+/**
+ * `waitForJob`: resolve with a job's result, from any process. In-process events give an
+ * immediate answer when the job runs here; a poll of the database (backing off to
+ * `pollIntervalMs`) covers jobs run by other processes.
+ */
+import { InvalidOptionError, JobFailedError, JobNotFoundError, JobwireError } from './errors.js';
+import type { Jobwire } from './client.js';
+import type { JobRecord } from './types.js';
+
+/** Options of `waitForJob`. */
+export interface WaitForJobOptions {
+  /** Reject with a JOBWIRE_WAIT_TIMEOUT error after this many ms. Default: wait forever. */
+  timeoutMs?: number;
+  /** Stop waiting when this signal aborts. */
+  signal?: AbortSignal;
+  /** Longest interval between database checks. Default 500 ms. */
+  pollIntervalMs?: number;
+}
+
+function settled(job: JobRecord): { done: true; value: unknown } | { done: true; error: Error } | { done: false } {
+  if (job.state === 'completed') return { done: true, value: job.result };
+  if (job.state === 'abandoned' || job.state === 'cancelled') {
+    const last = job.errors.at(-1) ?? null;
+    return { done: true, error: new JobFailedError(job.id, job.state, last) };
+  }
+  return { done: false };
+}
+
+/** See `Jobwire.waitForJob`. */
+export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptions): Promise<unknown> {
+  const maxPoll = options.pollIntervalMs ?? 500;
+  if (!Number.isFinite(maxPoll) || maxPoll < 1) throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');
+  return new Promise((resolve, reject) => {
+    const cleanups: (() => void)[] = [];
+    let finished = false;
+    const finish = (error: Error | null, value?: unknown) => {
+      if (finished) return;
+      finished = true;
+      for (const cleanup of cleanups) cleanup();
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const check = async () => {
+      const job = await client.driver.jobGet({ id });
+      if (!job) return finish(new JobNotFoundError(id));
+      const state = settled(job);
+      if (state.done) finish('error' in state ? state.error : null, 'value' in state ? state.value : undefined);
+    };
+
+    // In-process fast path: re-read the row when this process reports the job done, so the
+    // answer is the stored one whichever event arrives first.
+    const onDone = (event: { jobId: string }) => {
+      if (event.jobId === id) void check().catch((error) => finish(error));
+    };
+    cleanups.push(client.events.on('job:completed', onDone));
+    cleanups.push(client.events.on('job:abandoned', onDone));
+    cleanups.push(client.events.on('job:cancelled', onDone));
+
+    if (options.signal) {
+      const signal = options.signal;
+      if (signal.aborted) return finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
+      const onAbort = () => finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (options.timeoutMs !== undefined) {
+      const timer = setTimeout(
+        () => finish(new JobwireError('JOBWIRE_WAIT_TIMEOUT', `Job ${id} did not finish within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+      cleanups.push(() => clearTimeout(timer));
+    }
+
+    let delay = 10;
+    let timer: NodeJS.Timeout | undefined;
+    cleanups.push(() => clearTimeout(timer));
+    const poll = () => {
+      check()
+        .catch((error) => finish(error))
+        .finally(() => {
+          if (finished) return;
+          delay = Math.min(maxPoll, delay * 2);
+          timer = setTimeout(poll, delay);
+        });
+    };
+    poll();
+  });
+}

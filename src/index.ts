@@ -1,0 +1,57 @@
+/**
+ * jobwire — event-driven background jobs for TypeScript.
+ *
+ * The public API: create a client with a driver (`jobwire/sqlite`, `jobwire/postgres`), define
+ * tasks, enqueue jobs, run pools, listen to typed events.
+ */
+export { backoffDelay, DEFAULT_BACKOFF } from './core/backoff.js';
+export {
+  createJobwire,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type EnqueuedJob,
+  type EnqueueItem,
+  Jobwire,
+  type JobwireOptions,
+  type ListJobsOptions,
+  type QueueOptions,
+} from './core/client.js';
+export * from './core/errors.js';
+export {
+  type AnyEventListener,
+  type AttemptEventBase,
+  EventBus,
+  type JobEventBase,
+  type JobwireEventName,
+  type JobwireEvents,
+  type JobwireListener,
+  type WorkerEventBase,
+} from './core/events.js';
+export type { MaintenanceOptions } from './core/maintenance.js';
+export type { EnqueueOptions } from './core/options.js';
+export { Pool, type PoolOptions } from './core/pool.js';
+export {
+  type AnyTask,
+  defineTask,
+  type JobDefaults,
+  type Task,
+  type TaskContext,
+  type TaskHandler,
+  type TaskInput,
+  type TaskResult,
+} from './core/task.js';
+export {
+  ACTIVE_STATES,
+  type BackoffFunction,
+  type BackoffSpec,
+  type Clock,
+  type EpochMs,
+  FINAL_STATES,
+  JOB_STATES,
+  type JobRecord,
+  type JobState,
+  type QueueInfo,
+  type StoredError,
+  systemClock,
+} from './core/types.js';
+export type { WaitForJobOptions } from './core/wait.js';
+export type { Driver, DriverCapabilities, Notifier } from './driver/driver.js';
