@@ -1,0 +1,11 @@
+/**
+ * The client/pool suites on the SQLite driver. The PostgreSQL driver runs the same suites.
+ */
+import { runBadInputSuite } from './suites/bad-input.js';
+import { runAbortSuite } from './suites/pool-abort.js';
+import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { sqliteDatabases } from './support/sqlite.js';
+
+runLifecycleSuite(sqliteDatabases);
+runAbortSuite(sqliteDatabases);
+runBadInputSuite(sqliteDatabases);

@@ -1,0 +1,249 @@
+/**
+ * Stopping work that is under way, on every driver: timeouts, cancellation of a running job,
+ * graceful shutdown, and the lease fence after a rescue (the River #1302 race).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  createJobwire,
+  defineTask,
+  JobCancelledError,
+  JobTimeoutError,
+  LeaseLostError,
+  ShutdownAbortError,
+} from '../../src/index.js';
+import type { TestDatabaseFactory } from '../support/database.js';
+import { deferred, ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+
+/** Resolves when the signal aborts; never otherwise (a handler that only stops when told to). */
+const abortedReason = (signal: AbortSignal) =>
+  new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
+
+export function runAbortSuite(factory: TestDatabaseFactory): void {
+  describe(`stopping work under way (${factory.name})`, () => {
+    it('a timeout aborts the handler signal and frees the worker even if the handler never settles', async (t) => {
+      const reasons: unknown[] = [];
+      const hang = defineTask({
+        name: 'hang',
+        timeoutMs: 100,
+        maxAttempts: 2,
+        backoff: { type: 'fixed', delayMs: 0 },
+        handler: (_payload, { signal }) => {
+          void abortedReason(signal).then((reason) => reasons.push(reason));
+          return new Promise(() => {}); // never settles
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [hang] });
+      const pool = client.createPool({ ...testPool, concurrency: 1 });
+      await pool.start();
+      const job = await client.enqueue(hang, {});
+      const abandoned = await nextEvent(client, 'job:abandoned');
+      assert.equal(abandoned.jobId, job.id);
+      assert.equal(abandoned.error.name, 'JobTimeoutError');
+      assert.match(abandoned.error.message, /timed out after 100 ms/);
+      assert.equal(reasons.length, 2);
+      assert.ok(reasons.every((r) => r instanceof JobTimeoutError));
+      const stored = await client.getJob(job.id);
+      assert.equal(stored!.state, 'abandoned');
+      assert.equal(stored!.attempt, 2);
+      await pool.stop({ graceMs: 0 });
+    });
+
+    it('cancelling a running job fires its AbortSignal and discards its result', async (t) => {
+      const started = deferred();
+      let reason: unknown;
+      const slow = defineTask({
+        name: 'slow',
+        handler: async (_payload, { signal }) => {
+          started.resolve();
+          reason = await abortedReason(signal);
+          return 'finished anyway';
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [slow] });
+      const recorded = recordEvents(client);
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const job = await client.enqueue(slow, {});
+      await started.promise;
+      assert.equal(await client.cancelJob(job.id), true);
+      await until(() => reason !== undefined, 5000, 'abort to reach the handler');
+      assert.ok(reason instanceof JobCancelledError);
+      await until(() => pool.runningCount === 0);
+      const stored = await client.getJob(job.id);
+      assert.equal(stored!.state, 'cancelled');
+      assert.equal(stored!.result, null);
+      await assert.rejects(client.waitForJob(job.id), /cancelled/);
+      assert.equal(recorded.of('job:completed').length, 0);
+      const [cancelled] = recorded.of('job:cancelled');
+      assert.equal(cancelled!.previousState, 'running');
+      // A finished job cannot be cancelled.
+      assert.equal(await client.cancelJob(job.id), false);
+      await pool.stop();
+    });
+
+    it('graceful stop lets running jobs finish within the grace period', async (t) => {
+      const release = deferred();
+      const started: string[] = [];
+      const task = defineTask({
+        name: 'graceful',
+        handler: async (_p, { job }) => {
+          started.push(job.id);
+          await release.promise;
+          return 'done';
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({ ...testPool, concurrency: 2 });
+      await pool.start();
+      const jobs = await client.enqueueMany([0, 1, 2].map((i) => ({ task, payload: { i } })));
+      await until(() => started.length === 2);
+      const stopped = pool.stop({ graceMs: 10_000 });
+      assert.equal(recorded.of('pool:stopping').length, 1);
+      await new Promise((r) => setTimeout(r, 50));
+      release.resolve();
+      await stopped;
+      const states = await Promise.all(jobs.map(async (j) => (await client.getJob(j.id))!.state));
+      assert.deepEqual(states.filter((s) => s === 'completed').length, 2);
+      assert.deepEqual(states.filter((s) => s === 'pending').length, 1, 'the unstarted job waits for the next pool');
+      const [stopEvent] = recorded.of('pool:stopped');
+      assert.equal(stopEvent!.aborted, 0);
+    });
+
+    it('past the grace period, running jobs are aborted and released without losing an attempt', async (t) => {
+      const reasons: unknown[] = [];
+      const task = defineTask({
+        name: 'stubborn',
+        maxAttempts: 1,
+        handler: async (_p, { signal }) => {
+          reasons.push(await abortedReason(signal));
+          return new Promise(() => {});
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({ ...testPool, concurrency: 2 });
+      await pool.start();
+      const job = await client.enqueue(task, {});
+      await nextEvent(client, 'job:started');
+      await pool.stop({ graceMs: 50 });
+      assert.ok(reasons[0] instanceof ShutdownAbortError);
+      const stored = await client.getJob(job.id);
+      assert.equal(stored!.state, 'pending');
+      assert.equal(stored!.attempt, 0, 'the interrupted attempt is given back');
+      const [stopEvent] = recorded.of('pool:stopped');
+      assert.equal(stopEvent!.aborted, 1);
+      assert.equal(stopEvent!.released, 1);
+      assert.equal(recorded.of('job:failed').length, 0);
+      // Another pool picks it up and it runs again as attempt 1.
+      let ran = 0;
+      const second = await createJobwire({
+        driver: client.driver,
+        migrate: false,
+        tasks: [defineTask({ name: 'stubborn', handler: async () => ++ran })],
+      });
+      const pool2 = second.createPool(testPool);
+      await pool2.start();
+      await until(() => ran === 1);
+      await pool2.stop();
+    });
+
+    it('a rescued job cannot be completed by its old worker: the fence rejects the late write', async (t) => {
+      const clock = new ManualClock();
+      const oldWorkerGate = deferred<string>();
+      const oldStarted = deferred();
+      const slowVersion = defineTask({
+        name: 'contested',
+        maxAttempts: 5,
+        handler: async () => {
+          oldStarted.resolve();
+          return oldWorkerGate.promise;
+        },
+      });
+      // A's own maintenance must not rescue first: its sweep interval is longer than the test.
+      const { client: a, db } = await withClient(t, factory, {
+        tasks: [slowVersion],
+        clock,
+        maintenance: { rescueIntervalMs: 100_000, leaderTtlMs: 100_001 },
+      });
+      const eventsA = recordEvents(a);
+      const poolA = a.createPool({ ...testPool, id: 'A', leaseMs: 30_000 });
+      await poolA.start();
+      const job = await a.enqueue(slowVersion, {});
+      await oldStarted.promise;
+
+      // Worker A hangs past its lease (a frozen process): move the clock beyond the lease
+      // (and beyond A's maintenance leadership).
+      clock.advance(200_000);
+      const b = await createJobwire({
+        driver: await db.open(),
+        clock,
+        tasks: [defineTask({ name: 'contested', handler: async () => 'result from B' })],
+      });
+      t.after(() => b.close());
+      const eventsB = recordEvents(b);
+      await b.maintenance.runOnce();
+      const [rescued] = eventsB.of('job:rescued');
+      assert.equal(rescued?.jobId, job.id);
+      assert.equal(rescued?.previousWorkerId, 'A');
+
+      const poolB = b.createPool({ ...testPool, id: 'B' });
+      await poolB.start();
+      assert.equal(await b.waitForJob(job.id), 'result from B');
+
+      // Now the old worker finishes: its completion must be rejected.
+      oldWorkerGate.resolve('late result from A');
+      const lost = await nextEvent(a, 'job:lease-lost');
+      assert.equal(lost.jobId, job.id);
+      assert.equal(lost.workerId, 'A/0');
+      const stored = await a.getJob(job.id);
+      assert.equal(stored!.state, 'completed');
+      assert.equal(stored!.result, 'result from B');
+      assert.equal(stored!.attempt, 2);
+      assert.equal(stored!.errors[0]?.name, 'LeaseExpiredError');
+      assert.equal(eventsA.of('job:completed').length, 0);
+      await poolB.stop();
+      await poolA.stop();
+    });
+
+    it('a heartbeat that finds its lease taken aborts the handler with LeaseLostError', async (t) => {
+      const reason = deferred<unknown>();
+      const task = defineTask({
+        name: 'hb',
+        handler: async (_p, { signal }) => {
+          reason.resolve(await abortedReason(signal));
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const pool = client.createPool({ ...testPool, leaseMs: 600, heartbeatIntervalMs: 50 });
+      await pool.start();
+      const job = await client.enqueue(task, {});
+      await nextEvent(client, 'job:started');
+      // Another process deletes the job: no notification reaches this pool, the heartbeat finds out.
+      await client.driver.jobDelete({ ids: [job.id] });
+      assert.ok((await reason.promise) instanceof LeaseLostError);
+      await pool.stop();
+    });
+
+    it('heartbeats keep a long job leased past its lease duration', async (t) => {
+      const clock = new ManualClock();
+      const gate = deferred();
+      const task = defineTask({ name: 'long', handler: () => gate.promise.then(() => 'ok') });
+      const { client } = await withClient(t, factory, { tasks: [task], clock });
+      const pool = client.createPool({ ...testPool, leaseMs: 300, heartbeatIntervalMs: 50 });
+      await pool.start();
+      const job = await client.enqueue(task, {});
+      await nextEvent(client, 'job:started');
+      for (let i = 0; i < 5; i++) {
+        clock.advance(200); // more than the lease in total, less than it between heartbeats
+        await new Promise((r) => setTimeout(r, 120));
+        await client.maintenance.runOnce();
+      }
+      assert.equal((await client.getJob(job.id))!.state, 'running');
+      gate.resolve();
+      assert.equal(await client.waitForJob(job.id), 'ok');
+      await pool.stop();
+    });
+  });
+}

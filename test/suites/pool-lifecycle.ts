@@ -1,0 +1,444 @@
+/**
+ * Client + pool behaviour that every driver must show: the event sequence, retries with
+ * backoff on an injected clock, unique keys, backpressure, correlation ids, waitForJob,
+ * schema validation, snoozing. Each driver's test file calls `runLifecycleSuite`.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import {
+  createJobwire,
+  defineTask,
+  JobFailedError,
+  QueueFullError,
+  SnoozeError,
+  UnrecoverableError,
+  InvalidPayloadError,
+} from '../../src/index.js';
+import type { TestDatabaseFactory } from '../support/database.js';
+import { deferred, ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+
+export function runLifecycleSuite(factory: TestDatabaseFactory): void {
+  describe(`client and pool lifecycle (${factory.name})`, () => {
+    it('emits the exact event sequence for a job that fails once, then completes', async (t) => {
+      let calls = 0;
+      const flaky = defineTask<{ n: number }, { doubled: number }>({
+        name: 'flaky',
+        maxAttempts: 3,
+        backoff: { type: 'fixed', delayMs: 0 },
+        handler: async ({ n }) => {
+          calls++;
+          if (calls === 1) throw new Error('first attempt fails');
+          return { doubled: n * 2 };
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [flaky] });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({ ...testPool, concurrency: 1, id: 'p1' });
+      const job = await client.enqueue(flaky, { n: 21 }, { correlationId: 'corr-1', metadata: { who: 'test' } });
+      await pool.start();
+      assert.deepEqual(await client.waitForJob(job.id, { timeoutMs: 10_000 }), { doubled: 42 });
+      await pool.stop();
+
+      const jobEvents = recorded.all.filter((e) => e.name.startsWith('job:')).map((e) => e.name);
+      assert.deepEqual(jobEvents, [
+        'job:queued',
+        'job:started',
+        'job:failed',
+        'job:retrying',
+        'job:started',
+        'job:completed',
+      ]);
+      const poolEvents = recorded.names().filter((n) => n.startsWith('pool:'));
+      assert.deepEqual(poolEvents, ['pool:created', 'pool:started', 'pool:stopping', 'pool:stopped']);
+      // worker:busy before each start, worker:idle after each end
+      const workerEvents = recorded.names().filter((n) => n === 'worker:busy' || n === 'worker:idle');
+      assert.deepEqual(workerEvents.slice(0, 4), ['worker:busy', 'worker:idle', 'worker:busy', 'worker:idle']);
+
+      const [queued] = recorded.of('job:queued');
+      assert.equal(queued!.jobId, job.id);
+      assert.equal(queued!.task, 'flaky');
+      assert.equal(queued!.queue, 'default');
+      assert.equal(queued!.correlationId, 'corr-1');
+      assert.equal(queued!.state, 'pending');
+      assert.deepEqual(queued!.metadata, { who: 'test' });
+
+      const [started1, started2] = recorded.of('job:started');
+      assert.equal(started1!.attempt, 1);
+      assert.equal(started2!.attempt, 2);
+      assert.equal(started1!.maxAttempts, 3);
+      assert.equal(started1!.poolId, 'p1');
+      assert.equal(started1!.workerId, 'p1/0');
+      assert.ok(started1!.waitMs >= 0);
+
+      const [failed] = recorded.of('job:failed');
+      assert.equal(failed!.error.message, 'first attempt fails');
+      assert.equal(failed!.error.name, 'Error');
+      assert.equal(failed!.error.attempt, 1);
+      assert.equal(failed!.willRetry, true);
+      assert.ok(failed!.durationMs >= 0);
+
+      const [retrying] = recorded.of('job:retrying');
+      assert.equal(retrying!.delayMs, 0);
+      assert.ok(retrying!.nextRunAt >= failed!.failedAt - 1000);
+
+      const [completed] = recorded.of('job:completed');
+      assert.deepEqual(completed!.result, { doubled: 42 });
+      assert.equal(completed!.attempt, 2);
+      assert.equal(completed!.correlationId, 'corr-1');
+      assert.ok(completed!.completedAt >= completed!.startedAt);
+
+      const stored = await client.getJob(job.id);
+      assert.equal(stored!.state, 'completed');
+      assert.equal(stored!.attempt, 2);
+      assert.equal(stored!.errors.length, 1);
+      assert.deepEqual(stored!.result, { doubled: 42 });
+    });
+
+    it('retries with backoff on an injected clock, then abandons; a hand retry runs it again', async (t) => {
+      const clock = new ManualClock();
+      let calls = 0;
+      const failing = defineTask({
+        name: 'always-fails',
+        maxAttempts: 3,
+        backoff: { type: 'fixed', delayMs: 3_600_000 },
+        handler: async () => {
+          calls++;
+          throw new Error(`failure ${calls}`);
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [failing], clock });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({ ...testPool, concurrency: 2 });
+      await pool.start();
+      const job = await client.enqueue(failing, {});
+      await until(() => recorded.of('job:retrying').length === 1, 5000, 'first retry');
+      const [retrying] = recorded.of('job:retrying') as [{ delayMs: number; nextRunAt: number }];
+      assert.equal(retrying.delayMs, 3_600_000);
+      assert.equal(retrying.nextRunAt, clock.now() + 3_600_000);
+      const afterFirst = await client.getJob(job.id);
+      assert.equal(afterFirst!.state, 'scheduled');
+      assert.equal(afterFirst!.runAt.getTime(), clock.now() + 3_600_000);
+
+      // Not due yet: a poll round passes and nothing runs.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(calls, 1);
+
+      clock.advance(3_600_000);
+      await until(() => recorded.of('job:retrying').length === 2, 5000, 'second retry');
+      clock.advance(3_600_000);
+      await until(() => recorded.of('job:abandoned').length === 1, 5000, 'abandonment');
+      const [abandoned] = recorded.of('job:abandoned') as [{ reason: string; error: { message: string } }];
+      assert.equal(calls, 3);
+      assert.equal(abandoned.reason, 'attempts-exhausted');
+      assert.equal(abandoned.error.message, 'failure 3');
+      const dead = await client.getJob(job.id);
+      assert.equal(dead!.state, 'abandoned');
+      assert.deepEqual(
+        dead!.errors.map((e) => e.message),
+        ['failure 1', 'failure 2', 'failure 3'],
+      );
+      await assert.rejects(client.waitForJob(job.id), (error: unknown) => {
+        assert.ok(error instanceof JobFailedError);
+        assert.equal(error.state, 'abandoned');
+        assert.equal(error.lastError?.message, 'failure 3');
+        return true;
+      });
+      assert.equal(recorded.of('job:failed').length, 3);
+      assert.deepEqual(
+        recorded.of('job:failed').map((e) => e.willRetry),
+        [true, true, false],
+      );
+
+      // Retry by hand: a fresh set of attempts.
+      const retried = await client.retryJob(job.id);
+      assert.equal(retried.state, 'pending');
+      assert.equal(retried.attempt, 0);
+      await until(() => calls === 4, 5000, 'hand retry');
+      await pool.stop();
+    });
+
+    it('exponential backoff grows per attempt (custom function on the task wins)', async (t) => {
+      const clock = new ManualClock();
+      const delays: number[] = [];
+      const task = defineTask({
+        name: 'custom-backoff',
+        maxAttempts: 4,
+        backoffFn: (attempt) => attempt * 1000,
+        handler: async () => {
+          throw new Error('nope');
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task], clock });
+      client.events.on('job:retrying', (e) => {
+        delays.push(e.delayMs);
+      });
+      const pool = client.createPool(testPool);
+      await pool.start();
+      await client.enqueue(task, null);
+      for (const step of [1000, 2000, 3000]) {
+        await until(() => delays.length === step / 1000, 5000, `retry ${step}`);
+        clock.advance(step);
+      }
+      await nextEvent(client, 'job:abandoned');
+      assert.deepEqual(delays, [1000, 2000, 3000]);
+      await pool.stop();
+    });
+
+    it('unique keys: no duplicate while scheduled, pending or running; free again once done', async (t) => {
+      const gate = deferred();
+      const task = defineTask({ name: 'unique', handler: () => gate.promise });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const recorded = recordEvents(client);
+      const first = await client.enqueue(task, { a: 1 }, { uniqueKey: 'report:42' });
+      const second = await client.enqueue(task, { a: 2 }, { uniqueKey: 'report:42' });
+      assert.equal(first.duplicate, false);
+      assert.equal(second.duplicate, true);
+      assert.equal(second.id, first.id);
+      assert.deepEqual(second.payload, { a: 1 });
+      const pool = client.createPool(testPool);
+      await pool.start();
+      await nextEvent(client, 'job:started');
+      const whileRunning = await client.enqueue(task, { a: 3 }, { uniqueKey: 'report:42' });
+      assert.equal(whileRunning.id, first.id);
+      gate.resolve();
+      await client.waitForJob(first.id);
+      const after = await client.enqueue(task, { a: 4 }, { uniqueKey: 'report:42' });
+      assert.notEqual(after.id, first.id);
+      assert.equal(after.duplicate, false);
+      assert.equal(recorded.of('job:queued').length, 2);
+      await pool.stop();
+    });
+
+    it('backpressure: enqueue beyond maxPending fails with QueueFullError and queue:full; queued jobs are untouched', async (t) => {
+      const task = defineTask({ name: 'bp', queue: 'limited', handler: async () => 'ok' });
+      const { client } = await withClient(t, factory, { tasks: [task], queues: { limited: { maxPending: 3 } } });
+      const full = recordEvents(client);
+      for (let i = 0; i < 3; i++) await client.enqueue(task, { i });
+      await assert.rejects(client.enqueue(task, { i: 3 }), (error: unknown) => {
+        assert.ok(error instanceof QueueFullError);
+        assert.equal(error.queue, 'limited');
+        assert.equal(error.maxPending, 3);
+        assert.equal(error.pending, 3);
+        assert.match(error.message, /limited.*full/);
+        return true;
+      });
+      // A batch that would overfill is refused whole.
+      await assert.rejects(
+        client.enqueueMany([{ task, payload: { i: 4 } }]),
+        (error: unknown) => error instanceof QueueFullError,
+      );
+      const [event] = full.of('queue:full');
+      assert.deepEqual({ ...event, at: 0 }, { queue: 'limited', task: 'bp', maxPending: 3, pending: 3, at: 0 });
+      const counts = await client.countJobs({ queue: 'limited' });
+      assert.equal(counts.pending, 3);
+      // Other queues are not limited.
+      await client.enqueue(task, { i: 5 }, { queue: 'elsewhere' });
+      // Draining makes room again.
+      const pool = client.createPool({ ...testPool, queues: ['limited'] });
+      await pool.start();
+      await until(async () => (await client.countJobs({ queue: 'limited' })).completed === 3);
+      await client.enqueue(task, { i: 6 });
+      await pool.stop();
+    });
+
+    it('enqueueMany is atomic: one invalid item stores nothing', async (t) => {
+      const task = defineTask({ name: 'many', schema: z.object({ n: z.number() }), handler: async () => {} });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const jobs = await client.enqueueMany([
+        { task, payload: { n: 1 } },
+        { task: 'many', payload: { n: 2 }, options: { priority: 5 } },
+      ]);
+      assert.equal(jobs.length, 2);
+      await assert.rejects(
+        client.enqueueMany([
+          { task, payload: { n: 3 } },
+          { task, payload: { n: 'not a number' } },
+        ]),
+        InvalidPayloadError,
+      );
+      const counts = await client.countJobs();
+      assert.equal(counts.pending, 2);
+    });
+
+    it('validates payloads with a Standard Schema at enqueue and before the run', async (t) => {
+      const seen: unknown[] = [];
+      const task = defineTask({
+        name: 'typed',
+        schema: z.object({ email: z.string().email(), count: z.coerce.number() }),
+        handler: async (payload) => {
+          seen.push(payload);
+        },
+      });
+      const { client, db } = await withClient(t, factory, { tasks: [task] });
+      await assert.rejects(client.enqueue(task, { email: 'nope', count: 1 }), (error: unknown) => {
+        assert.ok(error instanceof InvalidPayloadError);
+        assert.match(error.message, /email/);
+        assert.ok(error.issues && error.issues.length >= 1);
+        return true;
+      });
+      const job = await client.enqueue(task, { email: 'a@example.com', count: '7' as unknown as number });
+      const pool = client.createPool(testPool);
+      await pool.start();
+      await client.waitForJob(job.id);
+      assert.deepEqual(seen, [{ email: 'a@example.com', count: 7 }]);
+      // A job stored by a producer without the schema is validated before the run: abandoned, not retried.
+      const producer = await createJobwire({ driver: await db.open(), strictTasks: false });
+      t.after(() => producer.close());
+      const bad = await producer.enqueue('typed', { email: 'not-an-email', count: 1 });
+      const abandoned = await nextEvent(client, 'job:abandoned', (e) => e.jobId === bad.id);
+      assert.equal(abandoned.reason, 'unrecoverable');
+      assert.match(abandoned.error.message, /payload rejected before the run/);
+      assert.equal(seen.length, 1);
+      await pool.stop();
+    });
+
+    it('jobs enqueued from inside a handler inherit the correlation id', async (t) => {
+      const child = defineTask({ name: 'child', handler: async () => 'child done' });
+      const parent = defineTask({
+        name: 'parent',
+        handler: async () => {
+          const job = await client.enqueue(child, {});
+          return job.id;
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [parent, child] });
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const job = await client.enqueue(parent, {}, { correlationId: 'trace-abc' });
+      const childId = await client.waitForJob<string>(job.id);
+      await client.waitForJob(childId);
+      const stored = await client.getJob(childId);
+      assert.equal(stored!.correlationId, 'trace-abc');
+      const other = await client.enqueue(child, {});
+      assert.notEqual(other.correlationId, 'trace-abc');
+      await pool.stop();
+    });
+
+    it('UnrecoverableError abandons at once; SnoozeError runs again without using an attempt', async (t) => {
+      const clock = new ManualClock();
+      let snoozes = 0;
+      const snoozy = defineTask({
+        name: 'snoozy',
+        maxAttempts: 1,
+        handler: async () => {
+          if (snoozes++ < 2) throw new SnoozeError(60_000);
+          return 'woke up';
+        },
+      });
+      const fatal = defineTask({
+        name: 'fatal',
+        maxAttempts: 5,
+        handler: async () => {
+          throw new UnrecoverableError('account deleted');
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [snoozy, fatal], clock });
+      const recorded = recordEvents(client);
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const f = await client.enqueue(fatal, {});
+      const abandoned = await nextEvent(client, 'job:abandoned');
+      assert.equal(abandoned.jobId, f.id);
+      assert.equal(abandoned.reason, 'unrecoverable');
+      assert.equal((await client.getJob(f.id))!.attempt, 1);
+
+      const s = await client.enqueue(snoozy, {});
+      await nextEvent(client, 'job:snoozed');
+      const snoozed = await client.getJob(s.id);
+      assert.equal(snoozed!.state, 'scheduled');
+      assert.equal(snoozed!.attempt, 0);
+      clock.advance(60_000);
+      await nextEvent(client, 'job:snoozed');
+      clock.advance(60_000);
+      assert.equal(await client.waitForJob(s.id), 'woke up');
+      assert.equal((await client.getJob(s.id))!.attempt, 1);
+      assert.equal(recorded.of('job:failed').filter((e) => e.jobId === s.id).length, 0);
+      await pool.stop();
+    });
+
+    it('a throwing or rejecting listener never breaks the pool', async (t) => {
+      const errors: unknown[] = [];
+      const task = defineTask({ name: 'noop', handler: async () => 1 });
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        onListenerError: (error) => {
+          errors.push(error);
+        },
+      });
+      client.events.on('job:started', () => {
+        throw new Error('listener bug');
+      });
+      client.events.on('job:completed', async () => {
+        throw new Error('async listener bug');
+      });
+      client.events.onAny(() => {
+        throw 'string thrown by onAny';
+      });
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const jobs = await client.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ task, payload: { i } })));
+      for (const job of jobs) assert.equal(await client.waitForJob(job.id), 1);
+      await pool.stop();
+      assert.ok(errors.some((e) => e instanceof Error && e.message === 'listener bug'));
+      assert.ok(errors.some((e) => e instanceof Error && e.message === 'async listener bug'));
+      assert.ok(errors.includes('string thrown by onAny'));
+    });
+
+    it('serves only its queues, highest priority first, and skips paused queues', async (t) => {
+      const order: number[] = [];
+      const task = defineTask<{ p: number }>({
+        name: 'prio',
+        handler: async ({ p }) => {
+          order.push(p);
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const recorded = recordEvents(client);
+      for (const p of [1, 5, 3]) await client.enqueue(task, { p }, { priority: p, queue: 'a' });
+      await client.enqueue(task, { p: 100 }, { queue: 'b', priority: 100 });
+      assert.equal(await client.pauseQueue('a'), true);
+      assert.equal(await client.pauseQueue('a'), false);
+      const pool = client.createPool({ ...testPool, queues: ['a'], concurrency: 1 });
+      await pool.start();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(order, []);
+      assert.equal(await client.resumeQueue('a'), true);
+      await until(() => order.length === 3);
+      assert.deepEqual(order, [5, 3, 1]);
+      const queues = await client.listQueues();
+      assert.equal(queues.find((q) => q.name === 'b')!.counts.pending, 1);
+      assert.deepEqual(
+        recorded.names().filter((n) => n.startsWith('queue:')),
+        ['queue:paused', 'queue:resumed'],
+      );
+      await pool.stop();
+    });
+
+    it('lists jobs with filters and cursors, newest first', async (t) => {
+      const task = defineTask({ name: 'listed', handler: async () => {} });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const jobs = await client.enqueueMany(
+        Array.from({ length: 25 }, (_, i) => ({ task, payload: { i }, options: { queue: i % 2 ? 'odd' : 'even' } })),
+      );
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof client.listJobs>> = await client.listJobs({ queue: 'odd', limit: 5, cursor });
+        seen.push(...page.jobs.map((j) => j.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      const odd = jobs.filter((_, i) => i % 2).map((j) => j.id).reverse();
+      assert.deepEqual(seen, odd);
+      const cancelled = await client.cancelJob(jobs[0]!.id);
+      assert.equal(cancelled, true);
+      const { jobs: cancelledJobs } = await client.listJobs({ state: 'cancelled' });
+      assert.deepEqual(
+        cancelledJobs.map((j) => j.id),
+        [jobs[0]!.id],
+      );
+      assert.equal(await client.deleteJob(jobs[1]!.id), true);
+      assert.equal(await client.getJob(jobs[1]!.id), undefined);
+    });
+  });
+}

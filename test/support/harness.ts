@@ -1,0 +1,100 @@
+/**
+ * Helpers shared by the client/pool suites: a manual clock, deferred promises, event recording,
+ * and a `withClient` that builds a client on a fresh database and always cleans up.
+ */
+import type { TestContext } from 'node:test';
+import {
+  type AnyTask,
+  type Clock,
+  createJobwire,
+  type Jobwire,
+  type JobwireEventName,
+  type JobwireEvents,
+  type JobwireOptions,
+} from '../../src/index.js';
+import type { TestDatabase, TestDatabaseFactory } from './database.js';
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  constructor(public current = Date.UTC(2030, 0, 1)) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** A promise with its resolve/reject exposed. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Every event a client emitted, in order. */
+export function recordEvents(client: Jobwire) {
+  const events: { name: JobwireEventName; event: JobwireEvents[JobwireEventName] }[] = [];
+  client.events.onAny((name, event) => {
+    events.push({ name, event });
+  });
+  return {
+    all: events,
+    names: () => events.map((e) => e.name),
+    of<K extends JobwireEventName>(name: K): JobwireEvents[K][] {
+      return events.filter((e) => e.name === name).map((e) => e.event as JobwireEvents[K]);
+    },
+  };
+}
+
+/** Resolve when `predicate` holds, polling every 5 ms; reject after `timeoutMs`. */
+export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolve on the next emission of `name` that matches `filter`. */
+export function nextEvent<K extends JobwireEventName>(
+  client: Jobwire,
+  name: K,
+  filter: (event: JobwireEvents[K]) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<JobwireEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = client.events.on(name, (event) => {
+      if (!filter(event)) return;
+      clearTimeout(timer);
+      off();
+      resolve(event);
+    });
+  });
+}
+
+/** A client on a fresh database of `factory`, closed and dropped when the test ends. */
+export async function withClient(
+  t: TestContext,
+  factory: TestDatabaseFactory,
+  options: Omit<JobwireOptions, 'driver'> & { tasks?: readonly AnyTask[] } = {},
+): Promise<{ client: Jobwire; db: TestDatabase }> {
+  const db = await factory.create();
+  const client = await createJobwire({ ...options, driver: await db.open() });
+  t.after(async () => {
+    await client.close();
+    await db.cleanup();
+  });
+  return { client, db };
+}
+
+/** Pool options for tests: fast polling, no process signal handlers. */
+export const testPool = { pollIntervalMs: 20, handleSignals: false } as const;
