@@ -1,0 +1,7 @@
+/**
+ * Several OS processes sharing one SQLite file.
+ */
+import { runMultiProcessSuite } from './suites/multi-process.js';
+import { sqliteDatabases } from './support/sqlite.js';
+
+runMultiProcessSuite(sqliteDatabases, { processes: 2, jobs: 10_000 });
