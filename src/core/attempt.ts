@@ -12,28 +12,72 @@ import { validatePayload } from './task.js';
 /** How the handler ended. */
 export type AttemptOutcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
+/**
+ * An attempt's abort switch. The AbortController behind `signal` is created only when a handler
+ * reads `signal` — most short handlers never do, and a controller plus its listeners is a large
+ * share of the per-job cost at tens of thousands of jobs per second.
+ */
+export class AttemptControl {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #onAbort: ((reason: unknown) => void) | undefined;
+
+  /** The signal handed to the handler. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Why the attempt was aborted (a JobTimeoutError, JobCancelledError, …), if it was. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** Abort once; later calls keep the first reason. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#onAbort?.(reason);
+  }
+
+  /** @internal One listener, set by the attempt runner. */
+  setOnAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.#onAbort = listener;
+  }
+}
+
 /** Everything `executeAttempt` needs besides the job. */
 export interface AttemptSetup {
   task: AnyTask | undefined;
   knownTasks: () => string[];
-  controller: AbortController;
+  control: AttemptControl;
   workerId: string;
   onProgress: (value: unknown) => void;
 }
 
 const swallow = () => {};
+const EMPTY_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Run the handler for `job`; never rejects. */
 export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Promise<AttemptOutcome> {
-  const { task, controller } = setup;
+  const { task, control } = setup;
   if (!task) return { ok: false, error: new UnknownTaskError(job.task, setup.knownTasks()) };
 
   let timer: NodeJS.Timeout | undefined;
   if (job.timeoutMs !== null) {
     const timeoutMs = job.timeoutMs;
-    timer = setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
+    timer = setTimeout(() => control.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
   }
-  const signal = controller.signal;
   try {
     let payload: unknown;
     try {
@@ -49,7 +93,7 @@ export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Prom
         ),
       };
     }
-    if (signal.aborted) return { ok: false, error: signal.reason };
+    if (control.aborted) return { ok: false, error: control.reason };
 
     const context: TaskContext = {
       job: {
@@ -59,10 +103,12 @@ export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Prom
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
         correlationId: job.correlationId,
-        metadata: job.metadataJson === '{}' ? {} : JSON.parse(job.metadataJson),
+        metadata: job.metadataJson === '{}' ? EMPTY_METADATA : JSON.parse(job.metadataJson),
         priority: job.priority,
       },
-      signal,
+      get signal() {
+        return control.signal;
+      },
       progress: setup.onProgress,
       workerId: setup.workerId,
     };
@@ -75,28 +121,28 @@ export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Prom
     } catch (error) {
       return { ok: false, error };
     }
-    return await raceAbort(handlerPromise, signal);
+    return await raceAbort(handlerPromise, control);
   } finally {
     if (timer) clearTimeout(timer);
   }
 }
 
-function raceAbort(handler: Promise<unknown>, signal: AbortSignal): Promise<AttemptOutcome> {
+function raceAbort(handler: Promise<unknown>, control: AttemptControl): Promise<AttemptOutcome> {
   return new Promise<AttemptOutcome>((resolve) => {
-    if (signal.aborted) {
+    if (control.aborted) {
       handler.then(swallow, swallow);
-      resolve({ ok: false, error: signal.reason });
+      resolve({ ok: false, error: control.reason });
       return;
     }
-    const onAbort = () => resolve({ ok: false, error: signal.reason });
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Whichever comes first wins; the loser's later resolve is a no-op.
+    control.setOnAbort((reason) => resolve({ ok: false, error: reason }));
     handler.then(
       (result) => {
-        signal.removeEventListener('abort', onAbort);
+        control.setOnAbort(undefined);
         resolve({ ok: true, result });
       },
       (error) => {
-        signal.removeEventListener('abort', onAbort);
+        control.setOnAbort(undefined);
         resolve({ ok: false, error });
       },
     );

@@ -45,12 +45,13 @@ export class Finalizer {
     for (const { item } of this.#waiting) yield { id: item.id, leaseToken: item.leaseToken };
   }
 
-  /** Queue an outcome; resolves once it is written (or rejected by the fence). */
-  add(item: FinalizeItem): Promise<FinalizeResult> {
-    return new Promise((resolve) => {
-      this.#waiting.push({ item, resolve });
-      this.#schedule();
-    });
+  /**
+   * Queue an outcome; `done` is called once it is written (or rejected by the fence). A callback,
+   * not a promise: this runs once per job on the hot path.
+   */
+  add(item: FinalizeItem, done: (result: FinalizeResult) => void): void {
+    this.#waiting.push({ item, resolve: done });
+    this.#schedule();
   }
 
   /** Resolves when every queued outcome is written, or after `timeoutMs`. True if drained. */
@@ -106,7 +107,14 @@ export class Finalizer {
           return;
         }
         this.#failures = 0;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        for (let i = 0; i < batch.length; i++) {
+          try {
+            batch[i]!.resolve(results[i]!);
+          } catch (error) {
+            // A failing completion callback must not stop the others; report it like a write error.
+            this.#onError(error, 0);
+          }
+        }
       }
     } finally {
       this.#flushing = false;

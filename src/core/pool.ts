@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { type ClaimedJob, CHANNELS, type FinalizeItem, type FinalizeResult } from '../driver/driver.js';
-import { type AttemptOutcome, executeAttempt } from './attempt.js';
+import { AttemptControl, type AttemptOutcome, executeAttempt } from './attempt.js';
 import { backoffDelay } from './backoff.js';
 import type { Jobwire } from './client.js';
 import {
@@ -66,7 +66,7 @@ interface Slot {
 interface RunningAttempt {
   job: ClaimedJob;
   slot: Slot;
-  controller: AbortController;
+  control: AttemptControl;
   startedAt: number;
   progress: string | undefined;
 }
@@ -218,7 +218,7 @@ export class Pool {
 
   /** Abort every running attempt at once (the second signal). */
   abortAll(reason: Error): void {
-    for (const attempt of this.#running.values()) attempt.controller.abort(reason);
+    for (const attempt of this.#running.values()) attempt.control.abort(reason);
   }
 
   async #stop(graceMs: number, reason: string): Promise<void> {
@@ -248,7 +248,7 @@ export class Pool {
       if (!finished) {
         const cutOff = [...this.#running.values()];
         aborted = cutOff.length;
-        for (const attempt of cutOff) attempt.controller.abort(new ShutdownAbortError());
+        for (const attempt of cutOff) attempt.control.abort(new ShutdownAbortError());
         await this.#waitForRunning(1000);
       }
     }
@@ -378,7 +378,7 @@ export class Pool {
     const attempt: RunningAttempt = {
       job,
       slot,
-      controller: new AbortController(),
+      control: new AttemptControl(),
       startedAt: clock.now(),
       progress: undefined,
     };
@@ -398,7 +398,7 @@ export class Pool {
     executeAttempt(job, {
       task: this.#client.getTask(job.task),
       knownTasks: () => this.#client.taskNames,
-      controller: attempt.controller,
+      control: attempt.control,
       workerId: slot.workerId,
       onProgress: (value) => this.#onProgress(attempt, value),
     }).then((outcome) => this.#onAttemptDone(attempt, outcome));
@@ -443,21 +443,17 @@ export class Pool {
     slot.attempt = null;
 
     const item = this.#finalizeItemFor(attempt, outcome, finishedAt);
-    if (item) {
-      const lease = { id: job.id, leaseToken: job.leaseToken };
-      const write: Promise<unknown> =
-        item === 'release'
-          ? this.#client.driver
-              .jobRelease({ leases: [lease], now: this.#client.nowParam() })
-              .then((ids) => {
-                this.#releasedOnAbort += ids.length;
-              })
-              .catch((error) => this.#reportError('release', error, 0))
-          : this.#finalizer
-              .add(item)
-              .then((result) => this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome));
-      void write.finally(() => {
-        if (this.#isIdle()) this.#notifyIdle();
+    if (item === 'release') {
+      void this.#client.driver
+        .jobRelease({ leases: [{ id: job.id, leaseToken: job.leaseToken }], now: this.#client.nowParam() })
+        .then((ids) => {
+          this.#releasedOnAbort += ids.length;
+        })
+        .catch((error) => this.#reportError('release', error, 0));
+    } else if (item) {
+      this.#finalizer.add(item, (result) => {
+        this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);
+        if (this.#idleWaiters.length > 0 && this.#isIdle()) this.#notifyIdle();
       });
     }
 
@@ -480,7 +476,7 @@ export class Pool {
     const lease = { id: job.id, leaseToken: job.leaseToken };
     if (outcome.ok) return { ...lease, outcome: 'completed', resultJson: encodeResult(outcome.result) };
     const thrown = outcome.error;
-    const reason = attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined;
+    const reason = attempt.control.aborted ? attempt.control.reason : undefined;
     if (reason instanceof JobCancelledError) return null; // cancelled in storage already
     if (reason instanceof LeaseLostError) {
       this.#emitLeaseLost(attempt, at);
@@ -559,7 +555,7 @@ export class Pool {
   /** Abort a job running here (cancelled elsewhere or lease lost); drop it if only buffered. */
   #abortLocal(jobId: string, reason: Error): void {
     const running = this.#running.get(jobId);
-    if (running) running.controller.abort(reason);
+    if (running) running.control.abort(reason);
     const index = this.#buffer.findIndex((job) => job.id === jobId);
     if (index >= 0) this.#buffer.splice(index, 1);
   }

@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// jobwire's own benchmark: `npm run bench [-- --db postgres://…] [--jobs N] [--concurrency C]`.
+//
+// Measures, on the built package (dist/), with default settings:
+//   enqueue one-by-one (awaited, sequential), bulk enqueue (enqueueMany of 1,000),
+//   processing throughput at concurrency 10 (a backlog drained by one pool, no-op handler),
+//   enqueue→start latency p50/p99 (jobs enqueued at ~200/s into an idle running pool, same process),
+//   and the longest event-loop stall seen while processing (a 5 ms interval timer's worst gap).
+// Prints a table with progress on stderr. Absolute numbers drift on shared machines: compare
+// runs side by side (the peer harness in shared/bench/peers does that against other queues).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createJobwire, defineTask } from '../dist/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    jobs: { type: 'string', default: '50000' },
+    concurrency: { type: 'string', default: '10' },
+    'one-by-one': { type: 'string', default: '5000' },
+    latency: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '200' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const N = Number(args.jobs);
+const ONE_BY_ONE = Number(args['one-by-one']);
+const LATENCY_N = Number(args.latency);
+const RATE = Number(args.rate);
+const CONCURRENCY = Number(args.concurrency);
+const progress = (message) => process.stderr.write(`${message}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh database for one scenario: a new SQLite file, or a new PostgreSQL schema. */
+async function freshDriver(label) {
+  if (args.db && /^postgres(ql)?:/.test(args.db)) {
+    const { postgresDriver } = await import('../dist/drivers/postgres/index.js');
+    const schema = `jobwire_bench_${label}_${process.pid}`;
+    const driver = postgresDriver({ connectionString: args.db, schema });
+    return { driver, name: 'postgres', cleanup: async () => dropSchema(args.db, schema) };
+  }
+  const { sqliteDriver } = await import('../dist/drivers/sqlite/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'jobwire-bench-'));
+  const driver = sqliteDriver({ path: join(dir, 'bench.db') });
+  return { driver, name: 'sqlite', cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function dropSchema(url, schema) {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function stallMonitor() {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const t = performance.now();
+    worst = Math.max(worst, t - last);
+    last = t;
+  }, 5);
+  return () => {
+    clearInterval(timer);
+    return Math.max(worst, performance.now() - last);
+  };
+}
+
+async function withClient(label, tasks, fn) {
+  const { driver, name, cleanup } = await freshDriver(label);
+  const client = await createJobwire({ driver, tasks });
+  try {
+    return await fn(client, name);
+  } finally {
+    await client.close();
+    await cleanup();
+  }
+}
+
+const noop = defineTask({ name: 'noop', handler: async () => {} });
+const results = {};
+
+// A: one-by-one
+await withClient('a', [noop], async (client, name) => {
+  results.driver = name;
+  progress(`[1/4] enqueue one-by-one: ${ONE_BY_ONE} jobs (${name})`);
+  const t0 = performance.now();
+  for (let i = 0; i < ONE_BY_ONE; i++) await client.enqueue(noop, { i });
+  results.enqueueOneByOne = ONE_BY_ONE / ((performance.now() - t0) / 1000);
+});
+
+// B: bulk
+await withClient('b', [noop], async (client) => {
+  progress(`[2/4] bulk enqueue: ${N} jobs in batches of 1,000`);
+  const t0 = performance.now();
+  for (let start = 0; start < N; start += 1000) {
+    await client.enqueueMany(Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({ task: noop, payload: { i: start + k } })));
+  }
+  results.enqueueBulk = N / ((performance.now() - t0) / 1000);
+});
+
+// C: processing throughput
+let done = 0;
+let resolveDrained;
+const drained = new Promise((r) => (resolveDrained = r));
+const counting = defineTask({
+  name: 'noop',
+  handler: async () => {
+    if (++done === N) resolveDrained();
+  },
+});
+await withClient('c', [counting], async (client) => {
+  for (let start = 0; start < N; start += 1000) {
+    await client.enqueueMany(Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({ task: counting, payload: { i: start + k } })));
+  }
+  progress(`[3/4] processing: ${N} queued jobs, concurrency ${CONCURRENCY}`);
+  const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
+  const stopStall = stallMonitor();
+  const ticker = setInterval(() => progress(`      ${done}/${N} run`), 1000);
+  const t0 = performance.now();
+  await pool.start();
+  await drained;
+  await pool.whenIdle();
+  const elapsed = (performance.now() - t0) / 1000;
+  clearInterval(ticker);
+  results.longestStallMs = stopStall();
+  const counts = await client.countJobs();
+  if (counts.completed !== N) throw new Error(`expected ${N} completed jobs, found ${counts.completed}`);
+  results.processing = N / elapsed;
+  await pool.stop();
+});
+
+// D: enqueue→start latency
+const startedAt = new Float64Array(LATENCY_N);
+let started = 0;
+let resolveAll;
+const all = new Promise((r) => (resolveAll = r));
+const timed = defineTask({
+  name: 'noop',
+  handler: async ({ i }) => {
+    startedAt[i] = performance.now();
+    if (++started === LATENCY_N) resolveAll();
+  },
+});
+await withClient('d', [timed], async (client) => {
+  const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
+  await pool.start();
+  await sleep(1000);
+  progress(`[4/4] latency: ${LATENCY_N} jobs at ~${RATE}/s into an idle pool`);
+  const enqueuedAt = new Float64Array(LATENCY_N);
+  const t0 = performance.now();
+  for (let i = 0; i < LATENCY_N; i++) {
+    const wait = t0 + (i * 1000) / RATE - performance.now();
+    if (wait > 1) await sleep(wait);
+    enqueuedAt[i] = performance.now();
+    await client.enqueue(timed, { i });
+  }
+  await all;
+  const latencies = Array.from(startedAt, (t, i) => t - enqueuedAt[i]).sort((a, b) => a - b);
+  results.latencyP50 = percentile(latencies, 50);
+  results.latencyP99 = percentile(latencies, 99);
+  await pool.stop();
+});
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+if (args.json) {
+  console.log(JSON.stringify(results));
+} else {
+  const rows = [
+    ['enqueue one-by-one', `${fmt(results.enqueueOneByOne)} jobs/s`],
+    ['enqueue bulk (×1,000)', `${fmt(results.enqueueBulk)} jobs/s`],
+    [`processing, concurrency ${CONCURRENCY}`, `${fmt(results.processing)} jobs/s`],
+    ['enqueue→start p50', `${fmt(results.latencyP50, 3)} ms`],
+    ['enqueue→start p99', `${fmt(results.latencyP99, 3)} ms`],
+    ['longest event-loop stall (processing)', `${fmt(results.longestStallMs, 1)} ms`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\njobwire benchmark — ${results.driver}, Node ${process.version}\n`);
+  console.log(`| ${'measure'.padEnd(width)} | result |`);
+  console.log(`| ${'-'.repeat(width)} | ---: |`);
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
+}
