@@ -102,7 +102,12 @@ await withClient('b', [noop], async (client) => {
   progress(`[2/4] bulk enqueue: ${N} jobs in batches of 1,000`);
   const t0 = performance.now();
   for (let start = 0; start < N; start += 1000) {
-    await client.enqueueMany(Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({ task: noop, payload: { i: start + k } })));
+    await client.enqueueMany(
+      Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
+        task: noop,
+        payload: { i: start + k },
+      })),
+    );
   }
   results.enqueueBulk = N / ((performance.now() - t0) / 1000);
 });
@@ -119,7 +124,12 @@ const counting = defineTask({
 });
 await withClient('c', [counting], async (client) => {
   for (let start = 0; start < N; start += 1000) {
-    await client.enqueueMany(Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({ task: counting, payload: { i: start + k } })));
+    await client.enqueueMany(
+      Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
+        task: counting,
+        payload: { i: start + k },
+      })),
+    );
   }
   progress(`[3/4] processing: ${N} queued jobs, concurrency ${CONCURRENCY}`);
   const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
@@ -170,7 +180,8 @@ await withClient('d', [timed], async (client) => {
   await pool.stop();
 });
 
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 if (args.json) {
   console.log(JSON.stringify(results));
 } else {

@@ -2,8 +2,8 @@
 // Load it with BENCH_EXTRA_ADAPTERS="jobwire-sqlite=/abs/path/bench/adapters/sqlite.mjs".
 // It imports the built package: run `npm run build` in the jobwire checkout first.
 import Database from 'better-sqlite3';
-import { createJobwire, defineTask } from '../../dist/index.js';
 import { sqliteDriver } from '../../dist/drivers/sqlite/index.js';
+import { createJobwire, defineTask } from '../../dist/index.js';
 
 const TASK = 'noop';
 

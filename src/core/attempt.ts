@@ -116,7 +116,9 @@ export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Prom
     let handlerPromise: Promise<unknown>;
     try {
       handlerPromise = Promise.resolve(
-        runningJob.run({ jobId: job.id, correlationId: job.correlationId }, () => task.handler(payload, context)),
+        runningJob.run({ jobId: job.id, correlationId: job.correlationId }, () =>
+          task.handler(payload, context),
+        ),
       );
     } catch (error) {
       return { ok: false, error };

@@ -5,7 +5,12 @@ import { InvalidOptionError } from './errors.js';
 import type { BackoffFunction, BackoffSpec, StoredError } from './types.js';
 
 /** The default: exponential from 1 s, doubling, capped at 1 h, with jitter. */
-export const DEFAULT_BACKOFF: BackoffSpec = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
+export const DEFAULT_BACKOFF: BackoffSpec = {
+  type: 'exponential',
+  baseMs: 1000,
+  maxMs: 3_600_000,
+  jitter: true,
+};
 
 /** Longest delay any backoff may produce (30 days), so a bad function cannot park a job forever. */
 export const MAX_BACKOFF_MS = 30 * 24 * 3_600_000;
@@ -75,5 +80,8 @@ export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec 
     if (spec.jitter !== undefined) result.jitter = spec.jitter as boolean;
     return result;
   }
-  throw new InvalidOptionError(`${field}.type`, `must be "exponential" or "fixed", got ${JSON.stringify(spec.type)}`);
+  throw new InvalidOptionError(
+    `${field}.type`,
+    `must be "exponential" or "fixed", got ${JSON.stringify(spec.type)}`,
+  );
 }

@@ -20,7 +20,7 @@ import { Pool, type PoolOptions } from './pool.js';
 import { encodePayload } from './serialize.js';
 import { type AnyTask, type Task, type TaskInput, validatePayload } from './task.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
-import { waitForJob, type WaitForJobOptions } from './wait.js';
+import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 /** Default cap on a payload's JSON size: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -162,7 +162,11 @@ export class Jobwire {
   }
 
   /** Enqueue one job. Typed by the task definition; a task name is accepted too. */
-  async enqueue<T extends AnyTask>(task: T, payload: TaskInput<T>, options?: EnqueueOptions): Promise<EnqueuedJob>;
+  async enqueue<T extends AnyTask>(
+    task: T,
+    payload: TaskInput<T>,
+    options?: EnqueueOptions,
+  ): Promise<EnqueuedJob>;
   async enqueue(task: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
   async enqueue(task: AnyTask | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
     const [job] = await this.#insert([{ task, payload, options }], options?.executor);
@@ -179,7 +183,10 @@ export class Jobwire {
   async #insert(items: readonly EnqueueItem[], executor: unknown): Promise<EnqueuedJob[]> {
     this.#assertOpen();
     if (executor !== undefined && !this.driver.capabilities.callerTransactions) {
-      throw new InvalidOptionError('executor', `the ${this.driver.name} driver cannot join a caller's transaction`);
+      throw new InvalidOptionError(
+        'executor',
+        `the ${this.driver.name} driver cannot join a caller's transaction`,
+      );
     }
     const inherited = runningJob.getStore()?.correlationId;
     const rows: JobInsertParams[] = [];
@@ -189,7 +196,11 @@ export class Jobwire {
       const resolved = resolveJobOptions(definition ?? {}, item.options);
       const payload = definition ? await validatePayload(definition, item.payload) : item.payload;
       // Store what the caller sent (the schema's input), so validation before the run sees the same shape.
-      const payloadJson = encodePayload(name, definition?.schema ? item.payload : payload, this.#maxPayloadBytes);
+      const payloadJson = encodePayload(
+        name,
+        definition?.schema ? item.payload : payload,
+        this.#maxPayloadBytes,
+      );
       rows.push({
         task: name,
         queue: resolved.queue,
@@ -250,7 +261,8 @@ export class Jobwire {
       }
       return found;
     }
-    if (typeof task?.name !== 'string') throw new InvalidOptionError('task', 'pass a task from defineTask() or its name');
+    if (typeof task?.name !== 'string')
+      throw new InvalidOptionError('task', 'pass a task from defineTask() or its name');
     if (!this.#tasks.has(task.name)) this.registerTask(task);
     return task;
   }

@@ -93,10 +93,7 @@ export class JobFailedError extends JobwireError {
     readonly state: 'abandoned' | 'cancelled',
     readonly lastError: { name: string; message: string; stack?: string } | null,
   ) {
-    super(
-      'JOBWIRE_JOB_FAILED',
-      `Job ${jobId} was ${state}` + (lastError ? `: ${lastError.message}` : '.'),
-    );
+    super('JOBWIRE_JOB_FAILED', `Job ${jobId} was ${state}${lastError ? `: ${lastError.message}` : '.'}`);
   }
 }
 

@@ -41,7 +41,10 @@ export class Maintenance {
       throw new InvalidOptionError('maintenance.rescueIntervalMs', 'must be an integer >= 10');
     }
     if (!Number.isInteger(this.#ttlMs) || this.#ttlMs <= this.#intervalMs) {
-      throw new InvalidOptionError('maintenance.leaderTtlMs', 'must be an integer greater than rescueIntervalMs');
+      throw new InvalidOptionError(
+        'maintenance.leaderTtlMs',
+        'must be an integer greater than rescueIntervalMs',
+      );
     }
     if (!Number.isInteger(this.#batch) || this.#batch < 1) {
       throw new InvalidOptionError('maintenance.rescueBatchSize', 'must be an integer >= 1');

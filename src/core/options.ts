@@ -80,19 +80,30 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
 ]);
 
 /** Merge task defaults with call options and validate the result. */
-export function resolveJobOptions(defaults: JobDefaults, options: EnqueueOptions | undefined): ResolvedJobOptions {
+export function resolveJobOptions(
+  defaults: JobDefaults,
+  options: EnqueueOptions | undefined,
+): ResolvedJobOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidOptionError('options', 'must be an object');
   }
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_ENQUEUE_OPTIONS.has(key)) {
-      throw new InvalidOptionError(key, `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`);
+      throw new InvalidOptionError(
+        key,
+        `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`,
+      );
     }
   }
   const o = options ?? {};
   const queue = validateQueueName(o.queue ?? defaults.queue ?? 'default');
   const priority = integerIn('priority', o.priority ?? defaults.priority ?? 0, -1_000_000, 1_000_000);
-  const maxAttempts = integerIn('maxAttempts', o.maxAttempts ?? defaults.maxAttempts ?? 3, 1, MAX_ATTEMPTS_LIMIT);
+  const maxAttempts = integerIn(
+    'maxAttempts',
+    o.maxAttempts ?? defaults.maxAttempts ?? 3,
+    1,
+    MAX_ATTEMPTS_LIMIT,
+  );
   const timeoutRaw = o.timeoutMs ?? defaults.timeoutMs;
   const timeoutMs = timeoutRaw === undefined ? null : integerIn('timeoutMs', timeoutRaw, 1, 2_147_483_647);
   const backoffRaw = o.backoff ?? defaults.backoff;
@@ -129,5 +140,16 @@ export function resolveJobOptions(defaults: JobDefaults, options: EnqueueOptions
     }
     metadata = o.metadata;
   }
-  return { queue, priority, maxAttempts, timeoutMs, backoff, runAt, delayMs, uniqueKey, correlationId, metadata };
+  return {
+    queue,
+    priority,
+    maxAttempts,
+    timeoutMs,
+    backoff,
+    runAt,
+    delayMs,
+    uniqueKey,
+    correlationId,
+    metadata,
+  };
 }

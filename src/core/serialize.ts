@@ -97,6 +97,11 @@ export function toStoredError(thrown: unknown, attempt: number, at: EpochMs): St
     };
   } catch {
     // A hostile getter (name, message or toString that throws) must not take the pool down.
-    return { name: 'NonError', message: 'the handler threw a value that could not be described', attempt, at };
+    return {
+      name: 'NonError',
+      message: 'the handler threw a value that could not be described',
+      attempt,
+      at,
+    };
   }
 }

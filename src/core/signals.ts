@@ -30,7 +30,12 @@ function onSignal(signal: NodeJS.Signals): void {
   stopping = true;
   const stopping_ = [...pools];
   for (const pool of stopping_) {
-    pool.client.events.emit('shutdown:requested', { signal, forced: false, graceMs: pool.shutdownGraceMs, at });
+    pool.client.events.emit('shutdown:requested', {
+      signal,
+      forced: false,
+      graceMs: pool.shutdownGraceMs,
+      at,
+    });
   }
   void Promise.allSettled(stopping_.map((pool) => pool.stop({ reason: `received ${signal}` }))).then(() => {
     uninstall();

@@ -32,7 +32,10 @@ export interface TaskContext {
 }
 
 /** A task handler: returns the job's result (any JSON value, or nothing). */
-export type TaskHandler<Payload, Result> = (payload: Payload, context: TaskContext) => Promise<Result> | Result;
+export type TaskHandler<Payload, Result> = (
+  payload: Payload,
+  context: TaskContext,
+) => Promise<Result> | Result;
 
 /** Options shared by task definitions (defaults for their jobs) and enqueue calls. */
 export interface JobDefaults {
@@ -77,9 +80,11 @@ export interface Task<Input = unknown, Payload = Input, Result = unknown> extend
 export type AnyTask = Task<any, any, any>;
 
 /** The payload type `enqueue` accepts for a task. */
-export type TaskInput<T> = T extends Task<infer I, unknown, unknown> ? I : never;
+export type TaskInput<T> = T extends { readonly __input?: infer I } ? I : never;
 /** The result type a task's handler resolves with. */
-export type TaskResult<T> = T extends Task<unknown, unknown, infer R> ? R : never;
+export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => infer R }
+  ? Awaited<R>
+  : never;
 
 const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -3,8 +3,9 @@
  * immediate answer when the job runs here; a poll of the database (backing off to
  * `pollIntervalMs`) covers jobs run by other processes.
  */
-import { InvalidOptionError, JobFailedError, JobNotFoundError, JobwireError } from './errors.js';
+
 import type { Jobwire } from './client.js';
+import { InvalidOptionError, JobFailedError, JobNotFoundError, JobwireError } from './errors.js';
 import type { JobRecord } from './types.js';
 
 /** Options of `waitForJob`. */
@@ -17,7 +18,9 @@ export interface WaitForJobOptions {
   pollIntervalMs?: number;
 }
 
-function settled(job: JobRecord): { done: true; value: unknown } | { done: true; error: Error } | { done: false } {
+function settled(
+  job: JobRecord,
+): { done: true; value: unknown } | { done: true; error: Error } | { done: false } {
   if (job.state === 'completed') return { done: true, value: job.result };
   if (job.state === 'abandoned' || job.state === 'cancelled') {
     const last = job.errors.at(-1) ?? null;
@@ -29,7 +32,8 @@ function settled(job: JobRecord): { done: true; value: unknown } | { done: true;
 /** See `Jobwire.waitForJob`. */
 export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptions): Promise<unknown> {
   const maxPoll = options.pollIntervalMs ?? 500;
-  if (!Number.isFinite(maxPoll) || maxPoll < 1) throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');
+  if (!Number.isFinite(maxPoll) || maxPoll < 1)
+    throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');
   return new Promise((resolve, reject) => {
     const cleanups: (() => void)[] = [];
     let finished = false;
@@ -44,7 +48,8 @@ export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptio
       const job = await client.driver.jobGet({ id });
       if (!job) return finish(new JobNotFoundError(id));
       const state = settled(job);
-      if (state.done) finish('error' in state ? state.error : null, 'value' in state ? state.value : undefined);
+      if (state.done)
+        finish('error' in state ? state.error : null, 'value' in state ? state.value : undefined);
     };
 
     // In-process fast path: re-read the row when this process reports the job done, so the
@@ -58,14 +63,21 @@ export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptio
 
     if (options.signal) {
       const signal = options.signal;
-      if (signal.aborted) return finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
+      if (signal.aborted)
+        return finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
       const onAbort = () => finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
       signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => signal.removeEventListener('abort', onAbort));
     }
     if (options.timeoutMs !== undefined) {
       const timer = setTimeout(
-        () => finish(new JobwireError('JOBWIRE_WAIT_TIMEOUT', `Job ${id} did not finish within ${options.timeoutMs} ms`)),
+        () =>
+          finish(
+            new JobwireError(
+              'JOBWIRE_WAIT_TIMEOUT',
+              `Job ${id} did not finish within ${options.timeoutMs} ms`,
+            ),
+          ),
         options.timeoutMs,
       );
       cleanups.push(() => clearTimeout(timer));

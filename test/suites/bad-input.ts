@@ -46,11 +46,17 @@ export function runBadInputSuite(factory: TestDatabaseFactory): void {
       }
       assert.throws(() => client.createPool({ concurrency: 0 }), /concurrency/);
       assert.throws(() => client.createPool({ queues: [] }), /queues/);
-      assert.throws(() => client.createPool({ leaseMs: 1000, heartbeatIntervalMs: 1000 }), /heartbeatIntervalMs/);
+      assert.throws(
+        () => client.createPool({ leaseMs: 1000, heartbeatIntervalMs: 1000 }),
+        /heartbeatIntervalMs/,
+      );
       assert.throws(() => defineTask({ name: 'bad name!', handler: async () => {} }), InvalidOptionError);
       assert.throws(() => defineTask({ name: 'x', handler: 'nope' as never }), /handler/);
       const counts = await client.countJobs();
-      assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0);
+      assert.equal(
+        Object.values(counts).reduce((a, b) => a + b, 0),
+        0,
+      );
     });
 
     it('rejects an unknown task with UnknownTaskError listing the known ones', async (t) => {
@@ -88,7 +94,10 @@ export function runBadInputSuite(factory: TestDatabaseFactory): void {
       circular.self = circular;
       await assert.rejects(client.enqueue(task, circular), InvalidPayloadError);
       await assert.rejects(client.enqueue(task, { big: 10n }), InvalidPayloadError);
-      await assert.rejects(client.enqueue(task, () => 1), InvalidPayloadError);
+      await assert.rejects(
+        client.enqueue(task, () => 1),
+        InvalidPayloadError,
+      );
       await assert.rejects(client.enqueue(task, { text: 'x'.repeat(2000) }), (error: unknown) => {
         assert.ok(error instanceof PayloadTooLargeError);
         assert.equal(error.limitBytes, 1024);
@@ -134,7 +143,11 @@ export function runBadInputSuite(factory: TestDatabaseFactory): void {
       const pool = client.createPool(testPool);
       await pool.start();
       const jobs = await client.enqueueMany(throws.map((_, i) => ({ task, payload: { i } })));
-      await until(async () => (await client.countJobs()).abandoned === throws.length, 10_000, 'all abandoned');
+      await until(
+        async () => (await client.countJobs()).abandoned === throws.length,
+        10_000,
+        'all abandoned',
+      );
       const stored = await Promise.all(jobs.map(async (j) => (await client.getJob(j.id))!.errors[0]!));
       assert.equal(stored[0]!.message, 'a plain string');
       assert.equal(stored[0]!.name, 'NonError');

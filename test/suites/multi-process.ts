@@ -15,7 +15,10 @@ import { readExecutions, startWorker } from '../support/processes.js';
 
 const work = defineTask<{ i: number }>({ name: 'work', handler: async () => {} });
 
-export function runMultiProcessSuite(factory: TestDatabaseFactory, options: { processes: number; jobs: number }) {
+export function runMultiProcessSuite(
+  factory: TestDatabaseFactory,
+  options: { processes: number; jobs: number },
+) {
   describe(`several OS processes on one database (${factory.name})`, () => {
     it(`${options.processes} processes drain ${options.jobs} jobs, each run exactly once`, async (t) => {
       const db = await factory.create();
@@ -28,7 +31,9 @@ export function runMultiProcessSuite(factory: TestDatabaseFactory, options: { pr
       });
       for (let start = 0; start < options.jobs; start += 1000) {
         const count = Math.min(1000, options.jobs - start);
-        await client.enqueueMany(Array.from({ length: count }, (_, k) => ({ task: work, payload: { i: start + k } })));
+        await client.enqueueMany(
+          Array.from({ length: count }, (_, k) => ({ task: work, payload: { i: start + k } })),
+        );
       }
       const logs = Array.from({ length: options.processes }, (_, i) => join(dir, `exec-${i}.log`));
       const workers = logs.map((log) => startWorker(db.location, log));
@@ -41,7 +46,10 @@ export function runMultiProcessSuite(factory: TestDatabaseFactory, options: { pr
       for (const w of workers) w.child.kill('SIGTERM');
       const exits = await Promise.all(workers.map((w) => w.exited));
       for (const [i, exit] of exits.entries()) {
-        assert.ok(exit.signal === 'SIGTERM' || exit.code === 0, `worker ${i} exit ${JSON.stringify(exit)}\n${workers[i]!.output()}`);
+        assert.ok(
+          exit.signal === 'SIGTERM' || exit.code === 0,
+          `worker ${i} exit ${JSON.stringify(exit)}\n${workers[i]!.output()}`,
+        );
         assert.match(workers[i]!.output(), /stopped/);
       }
 
@@ -69,8 +77,13 @@ export function runMultiProcessSuite(factory: TestDatabaseFactory, options: { pr
         rmSync(dir, { recursive: true, force: true });
       });
       // Graceful: four 300 ms jobs are running when SIGTERM arrives; they complete, the rest wait.
-      const jobs = await client.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ task: work, payload: { i } })));
-      const graceful = startWorker(db.location, join(dir, 'a.log'), { TASK_MODE: 'sleep:300', CONCURRENCY: '4' });
+      const jobs = await client.enqueueMany(
+        Array.from({ length: 6 }, (_, i) => ({ task: work, payload: { i } })),
+      );
+      const graceful = startWorker(db.location, join(dir, 'a.log'), {
+        TASK_MODE: 'sleep:300',
+        CONCURRENCY: '4',
+      });
       await graceful.ready;
       await until(() => readExecutions(join(dir, 'a.log')).length === 4, 10_000, 'four jobs running');
       graceful.child.kill('SIGTERM');
@@ -81,7 +94,10 @@ export function runMultiProcessSuite(factory: TestDatabaseFactory, options: { pr
       assert.equal(states.filter((s) => s === 'pending').length, 2);
 
       // Forced: a handler that ignores its signal; the second SIGTERM ends the process at once.
-      const stubborn = startWorker(db.location, join(dir, 'b.log'), { TASK_MODE: 'stubborn', GRACE_MS: '60000' });
+      const stubborn = startWorker(db.location, join(dir, 'b.log'), {
+        TASK_MODE: 'stubborn',
+        GRACE_MS: '60000',
+      });
       await stubborn.ready;
       await until(() => readExecutions(join(dir, 'b.log')).length >= 1, 10_000, 'a stubborn job running');
       stubborn.child.kill('SIGTERM');

@@ -13,11 +13,21 @@ import {
   ShutdownAbortError,
 } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
-import { deferred, ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+import {
+  deferred,
+  ManualClock,
+  nextEvent,
+  recordEvents,
+  testPool,
+  until,
+  withClient,
+} from '../support/harness.js';
 
 /** Resolves when the signal aborts; never otherwise (a handler that only stops when told to). */
 const abortedReason = (signal: AbortSignal) =>
-  new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
+  new Promise<unknown>((resolve) =>
+    signal.addEventListener('abort', () => resolve(signal.reason), { once: true }),
+  );
 
 export function runAbortSuite(factory: TestDatabaseFactory): void {
   describe(`stopping work under way (${factory.name})`, () => {
@@ -106,7 +116,11 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       await stopped;
       const states = await Promise.all(jobs.map(async (j) => (await client.getJob(j.id))!.state));
       assert.deepEqual(states.filter((s) => s === 'completed').length, 2);
-      assert.deepEqual(states.filter((s) => s === 'pending').length, 1, 'the unstarted job waits for the next pool');
+      assert.deepEqual(
+        states.filter((s) => s === 'pending').length,
+        1,
+        'the unstarted job waits for the next pool',
+      );
       const [stopEvent] = recorded.of('pool:stopped');
       assert.equal(stopEvent!.aborted, 0);
     });

@@ -9,14 +9,22 @@ import { z } from 'zod';
 import {
   createJobwire,
   defineTask,
+  InvalidPayloadError,
   JobFailedError,
   QueueFullError,
   SnoozeError,
   UnrecoverableError,
-  InvalidPayloadError,
 } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
-import { deferred, ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+import {
+  deferred,
+  ManualClock,
+  nextEvent,
+  recordEvents,
+  testPool,
+  until,
+  withClient,
+} from '../support/harness.js';
 
 export function runLifecycleSuite(factory: TestDatabaseFactory): void {
   describe(`client and pool lifecycle (${factory.name})`, () => {
@@ -35,7 +43,11 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       const { client } = await withClient(t, factory, { tasks: [flaky] });
       const recorded = recordEvents(client);
       const pool = client.createPool({ ...testPool, concurrency: 1, id: 'p1' });
-      const job = await client.enqueue(flaky, { n: 21 }, { correlationId: 'corr-1', metadata: { who: 'test' } });
+      const job = await client.enqueue(
+        flaky,
+        { n: 21 },
+        { correlationId: 'corr-1', metadata: { who: 'test' } },
+      );
       await pool.start();
       assert.deepEqual(await client.waitForJob(job.id, { timeoutMs: 10_000 }), { doubled: 42 });
       await pool.stop();
@@ -53,7 +65,12 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       assert.deepEqual(poolEvents, ['pool:created', 'pool:started', 'pool:stopping', 'pool:stopped']);
       // worker:busy before each start, worker:idle after each end
       const workerEvents = recorded.names().filter((n) => n === 'worker:busy' || n === 'worker:idle');
-      assert.deepEqual(workerEvents.slice(0, 4), ['worker:busy', 'worker:idle', 'worker:busy', 'worker:idle']);
+      assert.deepEqual(workerEvents.slice(0, 4), [
+        'worker:busy',
+        'worker:idle',
+        'worker:busy',
+        'worker:idle',
+      ]);
 
       const [queued] = recorded.of('job:queued');
       assert.equal(queued!.jobId, job.id);
@@ -113,7 +130,7 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       await pool.start();
       const job = await client.enqueue(failing, {});
       await until(() => recorded.of('job:retrying').length === 1, 5000, 'first retry');
-      const [retrying] = recorded.of('job:retrying') as [{ delayMs: number; nextRunAt: number }];
+      const retrying = recorded.of('job:retrying')[0]!;
       assert.equal(retrying.delayMs, 3_600_000);
       assert.equal(retrying.nextRunAt, clock.now() + 3_600_000);
       const afterFirst = await client.getJob(job.id);
@@ -128,7 +145,7 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       await until(() => recorded.of('job:retrying').length === 2, 5000, 'second retry');
       clock.advance(3_600_000);
       await until(() => recorded.of('job:abandoned').length === 1, 5000, 'abandonment');
-      const [abandoned] = recorded.of('job:abandoned') as [{ reason: string; error: { message: string } }];
+      const abandoned = recorded.of('job:abandoned')[0]!;
       assert.equal(calls, 3);
       assert.equal(abandoned.reason, 'attempts-exhausted');
       assert.equal(abandoned.error.message, 'failure 3');
@@ -212,7 +229,10 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
 
     it('backpressure: enqueue beyond maxPending fails with QueueFullError and queue:full; queued jobs are untouched', async (t) => {
       const task = defineTask({ name: 'bp', queue: 'limited', handler: async () => 'ok' });
-      const { client } = await withClient(t, factory, { tasks: [task], queues: { limited: { maxPending: 3 } } });
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        queues: { limited: { maxPending: 3 } },
+      });
       const full = recordEvents(client);
       for (let i = 0; i < 3; i++) await client.enqueue(task, { i });
       await assert.rejects(client.enqueue(task, { i: 3 }), (error: unknown) => {
@@ -229,7 +249,10 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
         (error: unknown) => error instanceof QueueFullError,
       );
       const [event] = full.of('queue:full');
-      assert.deepEqual({ ...event, at: 0 }, { queue: 'limited', task: 'bp', maxPending: 3, pending: 3, at: 0 });
+      assert.deepEqual(
+        { ...event, at: 0 },
+        { queue: 'limited', task: 'bp', maxPending: 3, pending: 3, at: 0 },
+      );
       const counts = await client.countJobs({ queue: 'limited' });
       assert.equal(counts.pending, 3);
       // Other queues are not limited.
@@ -419,16 +442,27 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       const task = defineTask({ name: 'listed', handler: async () => {} });
       const { client } = await withClient(t, factory, { tasks: [task] });
       const jobs = await client.enqueueMany(
-        Array.from({ length: 25 }, (_, i) => ({ task, payload: { i }, options: { queue: i % 2 ? 'odd' : 'even' } })),
+        Array.from({ length: 25 }, (_, i) => ({
+          task,
+          payload: { i },
+          options: { queue: i % 2 ? 'odd' : 'even' },
+        })),
       );
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: Awaited<ReturnType<typeof client.listJobs>> = await client.listJobs({ queue: 'odd', limit: 5, cursor });
+        const page: Awaited<ReturnType<typeof client.listJobs>> = await client.listJobs({
+          queue: 'odd',
+          limit: 5,
+          cursor,
+        });
         seen.push(...page.jobs.map((j) => j.id));
         cursor = page.nextCursor;
       } while (cursor);
-      const odd = jobs.filter((_, i) => i % 2).map((j) => j.id).reverse();
+      const odd = jobs
+        .filter((_, i) => i % 2)
+        .map((j) => j.id)
+        .reverse();
       assert.deepEqual(seen, odd);
       const cancelled = await client.cancelJob(jobs[0]!.id);
       assert.equal(cancelled, true);

@@ -17,7 +17,11 @@ export interface WorkerProcess {
 }
 
 /** Start a worker process on `location` with extra environment. */
-export function startWorker(location: string, execLog: string, env: Record<string, string> = {}): WorkerProcess {
+export function startWorker(
+  location: string,
+  execLog: string,
+  env: Record<string, string> = {},
+): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
     env: { ...process.env, JOBWIRE_TEST_DB: location, EXEC_LOG: execLog, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

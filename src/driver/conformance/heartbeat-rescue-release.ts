@@ -1,0 +1,166 @@
+/** Conformance: keeping leases alive, rescuing expired ones, and giving jobs back. */
+import assert from 'node:assert/strict';
+import type { RescuedJob } from '../driver.js';
+import { claim, claimOne, complete, type DefineTest, getJob, insertJob, insertJobs, T0 } from './harness.js';
+
+export function heartbeatRescueReleaseTests(test: DefineTest): void {
+  test('heartbeat extends the lease and stores progress', async (driver) => {
+    const job = await insertJob(driver);
+    const lease = await claimOne(driver, { leaseMs: 1000 });
+    const lost = await driver.jobHeartbeatMany({
+      leases: [{ ...lease, progressJson: '{"done":40}' }],
+      leaseMs: 1000,
+      now: T0 + 500,
+    });
+    assert.deepEqual(lost, []);
+    let stored = await getJob(driver, job.id);
+    assert.deepEqual(stored.leaseExpiresAt, new Date(T0 + 1500));
+    assert.deepEqual(stored.progress, { done: 40 });
+
+    // Without progress the last one is kept.
+    assert.deepEqual(await driver.jobHeartbeatMany({ leases: [lease], leaseMs: 2000, now: T0 + 900 }), []);
+    stored = await getJob(driver, job.id);
+    assert.deepEqual(stored.leaseExpiresAt, new Date(T0 + 2900));
+    assert.deepEqual(stored.progress, { done: 40 });
+    // The extended lease is not rescued at its original expiry.
+    assert.deepEqual(await driver.jobRescueExpired({ limit: 10, now: T0 + 1600 }), []);
+  });
+
+  test('heartbeat returns the ids whose lease was lost, in input order', async (driver) => {
+    await insertJobs(driver, [{}, {}, {}, {}, {}]);
+    const [healthy, cancelled, deleted, completed, other] = await claim(driver, { limit: 5 });
+    await driver.jobCancel({ ids: [cancelled!.id], now: T0 + 1 });
+    await driver.jobDelete({ ids: [deleted!.id] });
+    await complete(driver, completed!, T0 + 1);
+    const wrongToken = { id: other!.id, leaseToken: other!.leaseToken + 1 };
+    const cancelledBefore = await getJob(driver, cancelled!.id);
+
+    const lost = await driver.jobHeartbeatMany({
+      leases: [other!, completed!, healthy!, deleted!, cancelled!, wrongToken].map(({ id, leaseToken }) => ({
+        id,
+        leaseToken,
+        progressJson: '"late"',
+      })),
+      leaseMs: 1000,
+      now: T0 + 2,
+    });
+    assert.deepEqual(lost, [completed!.id, deleted!.id, cancelled!.id, wrongToken.id]);
+    assert.deepEqual((await getJob(driver, healthy!.id)).leaseExpiresAt, new Date(T0 + 1002));
+    assert.deepEqual(await getJob(driver, cancelled!.id), cancelledBefore);
+  });
+
+  test('progress is written only under the current lease', async (driver) => {
+    const job = await insertJob(driver);
+    const old = await claimOne(driver);
+    assert.equal(await driver.jobProgress({ ...old, progressJson: '{"step":1}' }), true);
+    assert.deepEqual((await getJob(driver, job.id)).progress, { step: 1 });
+
+    await driver.jobRelease({ leases: [old], now: T0 + 1 });
+    const current = await claimOne(driver, { now: T0 + 2 });
+    assert.equal(await driver.jobProgress({ ...old, progressJson: '{"step":"stale"}' }), false);
+    assert.deepEqual((await getJob(driver, job.id)).progress, { step: 1 });
+    assert.equal(await driver.jobProgress({ ...current, progressJson: '{"step":2}' }), true);
+    assert.deepEqual((await getJob(driver, job.id)).progress, { step: 2 });
+    await complete(driver, current, T0 + 3);
+    assert.equal(await driver.jobProgress({ ...current, progressJson: '{"step":3}' }), false);
+  });
+
+  test('rescue takes only jobs whose lease has expired', async (driver) => {
+    const [short, long] = await insertJobs(driver, [{ task: 'short' }, { task: 'long' }]);
+    await claimOne(driver, { leaseMs: 1000 });
+    await claimOne(driver, { leaseMs: 5000 });
+    // A lease is held up to and including its expiry instant.
+    assert.deepEqual(await driver.jobRescueExpired({ limit: 10, now: T0 + 1000 }), []);
+    const rescued = await driver.jobRescueExpired({ limit: 10, now: T0 + 1001 });
+    assert.deepEqual(
+      rescued.map((job) => job.id),
+      [short!.id],
+    );
+    assert.equal((await getJob(driver, long!.id)).state, 'running');
+  });
+
+  test('a rescued job with attempts left is pending again with a LeaseExpiredError', async (driver) => {
+    const job = await insertJob(driver, { maxAttempts: 2, task: 'report', queue: 'q', correlationId: 'c-7' });
+    await claimOne(driver, { queues: ['q'], leaseMs: 1000, workerId: 'worker-7' });
+    const now = T0 + 1500;
+    const rescued = await driver.jobRescueExpired({ limit: 10, now });
+    const expected: RescuedJob = {
+      id: job.id,
+      task: 'report',
+      queue: 'q',
+      attempt: 1,
+      maxAttempts: 2,
+      correlationId: 'c-7',
+      previousWorkerId: 'worker-7',
+      leaseExpiredAt: T0 + 1000,
+      newState: 'pending',
+    };
+    assert.deepEqual(rescued, [expected]);
+
+    const stored = await getJob(driver, job.id);
+    assert.equal(stored.state, 'pending');
+    assert.equal(stored.attempt, 1);
+    assert.deepEqual(stored.runAt, new Date(now));
+    assert.equal(stored.leaseExpiresAt, null);
+    assert.equal(stored.workerId, null);
+    assert.equal(stored.finishedAt, null);
+    assert.equal(stored.errors.length, 1);
+    const [error] = stored.errors;
+    assert.equal(error!.name, 'LeaseExpiredError');
+    assert.equal(error!.attempt, 1);
+    assert.equal(error!.at, now);
+    assert.match(error!.message, new RegExp(`lease expired at ${new Date(T0 + 1000).toISOString()}`));
+    assert.match(error!.message, /worker-7/);
+
+    const again = await claimOne(driver, { queues: ['q'], now: now + 1 });
+    assert.equal(again.attempt, 2);
+  });
+
+  test('a rescued job on its last attempt is abandoned', async (driver) => {
+    const job = await insertJob(driver, { maxAttempts: 1 });
+    await claimOne(driver, { leaseMs: 1000 });
+    const [rescued] = await driver.jobRescueExpired({ limit: 10, now: T0 + 2000 });
+    assert.equal(rescued!.newState, 'abandoned');
+    const stored = await getJob(driver, job.id);
+    assert.equal(stored.state, 'abandoned');
+    assert.deepEqual(stored.finishedAt, new Date(T0 + 2000));
+    assert.equal(stored.leaseExpiresAt, null);
+    assert.deepEqual(
+      stored.errors.map((e) => e.name),
+      ['LeaseExpiredError'],
+    );
+    assert.deepEqual(await claim(driver, { now: T0 + 3000 }), []);
+  });
+
+  test('rescue handles at most limit jobs per call', async (driver) => {
+    await insertJobs(driver, [{}, {}, {}]);
+    await claim(driver, { leaseMs: 1000 });
+    assert.equal((await driver.jobRescueExpired({ limit: 2, now: T0 + 5000 })).length, 2);
+    assert.equal((await driver.jobRescueExpired({ limit: 2, now: T0 + 5000 })).length, 1);
+    assert.equal((await driver.jobRescueExpired({ limit: 2, now: T0 + 5000 })).length, 0);
+  });
+
+  test('release gives a job back without counting the attempt', async (driver) => {
+    const job = await insertJob(driver);
+    const lease = await claimOne(driver);
+    assert.deepEqual(await driver.jobRelease({ leases: [lease], now: T0 + 40 }), [job.id]);
+    const stored = await getJob(driver, job.id);
+    assert.equal(stored.state, 'pending');
+    assert.equal(stored.attempt, 0);
+    assert.deepEqual(stored.runAt, new Date(T0 + 40));
+    assert.equal(stored.startedAt, null);
+    assert.equal(stored.leaseExpiresAt, null);
+    assert.equal(stored.workerId, null);
+    assert.equal((await claimOne(driver, { now: T0 + 41 })).attempt, 1);
+  });
+
+  test('release is fenced by the lease token', async (driver) => {
+    const job = await insertJob(driver);
+    const old = await claimOne(driver);
+    await driver.jobRelease({ leases: [old], now: T0 + 1 });
+    await claimOne(driver, { now: T0 + 2, workerId: 'worker-b' });
+    const before = await getJob(driver, job.id);
+    assert.deepEqual(await driver.jobRelease({ leases: [old], now: T0 + 3 }), []);
+    assert.deepEqual(await getJob(driver, job.id), before);
+  });
+}

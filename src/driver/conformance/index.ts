@@ -1,0 +1,84 @@
+/**
+ * The driver conformance suite (`jobwire/conformance`): ONE set of behaviour tests that every
+ * driver runs, so SQLite and PostgreSQL are proven to behave the same. A driver's test file
+ * calls `runDriverConformance` with a factory; each test gets a fresh, migrated driver and
+ * closes it. Tests never name a driver and never read the wall clock.
+ *
+ * @example
+ * runDriverConformance({
+ *   name: 'my-driver',
+ *   createDriver: async () => { const d = myDriver(); await d.migrate(); return d; },
+ *   skip: [{ reason: 'no LISTEN on this server', tests: ['release, rescue and retry notify jobAvailable'] }],
+ * });
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Driver } from '../driver.js';
+import { adminTests } from './admin.js';
+import { claimTests } from './claim.js';
+import { finaliseTests } from './finalise.js';
+import type { DefineTest } from './harness.js';
+import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
+import { insertTests } from './insert.js';
+import { leaderTests } from './leader.js';
+import { migrateTests } from './migrate.js';
+import { notifierTests } from './notifier.js';
+import { queueTests } from './queues.js';
+
+export { T0 } from './harness.js';
+
+/** Options of `runDriverConformance`. */
+export interface DriverConformanceOptions {
+  /** Shown in the test report. */
+  name: string;
+  /** A fresh driver whose schema is migrated; the suite closes it after each test. */
+  createDriver: () => Promise<Driver>;
+  /** Tests this driver cannot pass, by exact title, each group with the reason. */
+  skip?: { reason: string; tests: string[] }[];
+}
+
+const AREAS: [string, (test: DefineTest) => void][] = [
+  ['insert', insertTests],
+  ['claim', claimTests],
+  ['finalise', finaliseTests],
+  ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
+  ['admin', adminTests],
+  ['queues', queueTests],
+  ['leader', leaderTests],
+  ['notifier', notifierTests],
+  ['migrate and life cycle', migrateTests],
+];
+
+/** Register the whole suite with `node:test` for one driver. */
+export function runDriverConformance(options: DriverConformanceOptions): void {
+  const skipReasons = new Map<string, string>();
+  for (const group of options.skip ?? []) {
+    for (const title of group.tests) skipReasons.set(title, group.reason);
+  }
+  const titles = new Set<string>();
+
+  const test: DefineTest = (title, body) => {
+    // Skips name tests by title, so a title must identify one test.
+    if (titles.has(title)) throw new Error(`Two conformance tests are titled "${title}"`);
+    titles.add(title);
+    const reason = skipReasons.get(title);
+    it(title, reason === undefined ? {} : { skip: reason }, async () => {
+      const driver = await options.createDriver();
+      try {
+        await body(driver);
+      } finally {
+        await driver.close();
+      }
+    });
+  };
+
+  describe(`driver conformance: ${options.name}`, () => {
+    for (const [area, register] of AREAS) describe(area, () => register(test));
+
+    // A skip entry that matches no test would silently skip nothing (a renamed test, a typo).
+    it('every skipped test exists', () => {
+      const unknown = [...skipReasons.keys()].filter((title) => !titles.has(title));
+      assert.deepEqual(unknown, [], 'skip lists tests that do not exist');
+    });
+  });
+}

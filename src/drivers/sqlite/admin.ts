@@ -1,0 +1,163 @@
+/**
+ * Operations people and tools run on jobs: cancel, retry, delete, get, list, count.
+ * None is on a worker's hot path, so they favour plain SQL over cleverness.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { InvalidOptionError } from '../../core/errors.js';
+import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
+import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
+import { type JobRow, parseId, rowToRecord } from './row.js';
+
+/** Ids that could exist in this database; anything else matches no job. */
+const knownIds = (ids: readonly string[]): number[] =>
+  ids.map(parseId).filter((id): id is number => id !== undefined);
+
+/** An empty filter list means "no filter", like leaving it out. */
+const hasFilter = (values: readonly string[] | undefined): values is readonly string[] =>
+  values !== undefined && values.length > 0;
+
+/** Every state with a zero count, so callers never meet a missing key. */
+export const zeroCounts = (): Record<JobState, number> =>
+  Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+
+/** Build the admin methods (synchronous; the driver wraps them in promises). */
+export function createAdminMethods(ctx: SqliteContext) {
+  const { db } = ctx;
+
+  const stateOf = db.prepare('SELECT state, task, queue, correlation_id FROM jobwire_jobs WHERE id = ?');
+  const cancelJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'cancelled', finished_at = ?, ${CLEAR_LEASE_SQL}
+     WHERE id = ? AND state IN ${ACTIVE_STATES_SQL}`,
+  );
+  const cancelTx = db.transaction((ids: readonly number[], now: EpochMs) => {
+    const cancelled: CancelledJob[] = [];
+    for (const id of ids) {
+      const row = stateOf.get(id) as Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id'> | undefined;
+      if (!row || cancelJob.run(now, id).changes === 0) continue;
+      cancelled.push({
+        id: String(id),
+        task: row.task,
+        queue: row.queue,
+        correlationId: row.correlation_id,
+        previousState: row.state,
+        at: now,
+      });
+    }
+    return cancelled;
+  });
+
+  function jobCancel(params: { ids: readonly string[]; now?: EpochMs }): CancelledJob[] {
+    const cancelled = cancelTx.immediate(knownIds(params.ids), ctx.now(params.now));
+    // The worker running a cancelled job learns of it here (or from its next heartbeat).
+    for (const job of cancelled) {
+      if (job.previousState === 'running') ctx.notifier.notify(CHANNELS.jobCancelled, job.id);
+    }
+    return cancelled;
+  }
+
+  // The NOT EXISTS skips a job whose unique key another active job took meanwhile: retrying it
+  // would break the "one active job per key" promise (and the unique index).
+  const retryJob = db.prepare(
+    `UPDATE jobwire_jobs
+     SET state = 'pending', attempt = 0, run_at = ?, finished_at = NULL, result = NULL, ${CLEAR_LEASE_SQL}
+     WHERE id = ? AND state IN ('abandoned', 'cancelled', 'completed')
+       AND (unique_key IS NULL OR NOT EXISTS (
+         SELECT 1 FROM jobwire_jobs AS other
+         WHERE other.unique_key = jobwire_jobs.unique_key AND other.state IN ${ACTIVE_STATES_SQL}))
+     RETURNING *`,
+  );
+  const retryTx = db.transaction((ids: readonly number[], now: EpochMs) =>
+    ids.map((id) => retryJob.get(now, id) as JobRow | undefined).filter((row) => row !== undefined),
+  );
+
+  function jobRetry(params: { ids: readonly string[]; now?: EpochMs }): JobRecord[] {
+    const rows = retryTx.immediate(knownIds(params.ids), ctx.now(params.now));
+    for (const queue of new Set(rows.map((row) => row.queue))) {
+      ctx.notifier.notify(CHANNELS.jobAvailable, queue);
+    }
+    return rows.map(rowToRecord);
+  }
+
+  const deleteJob = db.prepare('DELETE FROM jobwire_jobs WHERE id = ? RETURNING id');
+  const deleteTx = db.transaction((ids: readonly number[]) =>
+    ids.filter((id) => deleteJob.get(id) !== undefined).map(String),
+  );
+
+  function jobDelete(params: { ids: readonly string[] }): string[] {
+    return deleteTx.immediate(knownIds(params.ids));
+  }
+
+  const getJob = db.prepare('SELECT * FROM jobwire_jobs WHERE id = ?');
+
+  function jobGet(params: { id: string }): JobRecord | undefined {
+    const id = parseId(params.id);
+    if (id === undefined) return undefined;
+    const row = getJob.get(id) as JobRow | undefined;
+    return row && rowToRecord(row);
+  }
+
+  // Filter lists are bound as one JSON array each, so a handful of statements cover every shape.
+  // The cache key is the WHERE clause, which has at most 3 × 3 × 2 forms.
+  const listStatements = new Map<string, BetterSqlite3.Statement>();
+
+  function jobList(params: JobFilter & { limit: number; before?: string | null }): JobPage {
+    const conditions: string[] = [];
+    const args: unknown[] = [];
+    const filters = [
+      ['state', params.states],
+      ['queue', params.queues],
+      ['task', params.tasks],
+    ] as const;
+    for (const [column, values] of filters) {
+      if (!hasFilter(values)) continue;
+      // A single value as `=` lets `(state, id)` serve "newest completed jobs" without a sort.
+      if (values.length === 1) {
+        conditions.push(`${column} = ?`);
+        args.push(values[0]);
+      } else {
+        conditions.push(`${column} IN (SELECT value FROM json_each(?))`);
+        args.push(JSON.stringify(values));
+      }
+    }
+    if (params.before !== undefined && params.before !== null) {
+      const before = parseId(params.before);
+      if (before === undefined) {
+        throw new InvalidOptionError('before', `"${params.before}" is not a cursor returned by jobList`);
+      }
+      conditions.push('id < ?');
+      args.push(before);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    let statement = listStatements.get(where);
+    if (!statement) {
+      statement = db.prepare(`SELECT * FROM jobwire_jobs ${where} ORDER BY id DESC LIMIT ?`);
+      listStatements.set(where, statement);
+    }
+    const limit = Math.max(0, Math.floor(params.limit));
+    // One extra row tells whether an older page exists without a second query.
+    const rows = statement.all(...args, limit + 1) as JobRow[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      jobs: page.map(rowToRecord),
+      nextCursor: rows.length > limit && last ? String(last.id) : null,
+    };
+  }
+
+  const countAll = db.prepare('SELECT state, count(*) AS n FROM jobwire_jobs GROUP BY state');
+  const countInQueues = db.prepare(
+    'SELECT state, count(*) AS n FROM jobwire_jobs WHERE queue IN (SELECT value FROM json_each(?)) GROUP BY state',
+  );
+
+  function jobCountByState(params: { queues?: readonly string[] }): Record<JobState, number> {
+    const rows = (
+      hasFilter(params.queues) ? countInQueues.all(JSON.stringify(params.queues)) : countAll.all()
+    ) as { state: JobState; n: number }[];
+    const counts = zeroCounts();
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  return { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry };
+}

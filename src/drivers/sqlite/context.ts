@@ -1,0 +1,27 @@
+/** What every area of the SQLite driver shares. */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { EpochMs } from '../../core/types.js';
+import type { Notifier } from '../../driver/driver.js';
+
+/** The open connection plus the helpers each area file builds its methods from. */
+export interface SqliteContext {
+  readonly db: BetterSqlite3.Database;
+  readonly notifier: Notifier;
+  /** The `now` param, else the process clock (SQLite has no clock of its own worth asking). */
+  now(given: EpochMs | undefined): EpochMs;
+}
+
+/** The SQL list of states a job can still leave on its own. */
+export const ACTIVE_STATES_SQL = `('scheduled', 'pending', 'running')`;
+
+/**
+ * Clear a finished or re-queued attempt's lease. The token stays: it only ever grows, so a
+ * worker that still holds the old one is fenced off forever.
+ */
+export const CLEAR_LEASE_SQL = 'lease_expires_at = NULL, worker_id = NULL';
+
+/** Append one StoredError (bound as JSON text) to the `errors` array. */
+export const APPEND_ERROR_SQL = `errors = json_insert(errors, '$[#]', json(?))`;
+
+/** The guard on every write a worker makes: the job is still running under this lease. */
+export const FENCE = `WHERE id = ? AND state = 'running' AND lease_token = ?`;

@@ -1,0 +1,201 @@
+/**
+ * The SQLite driver (`jobwire/sqlite`): embedded, zero set-up, a file next to the app.
+ *
+ * better-sqlite3 is synchronous, so each method does its work before returning a settled
+ * promise. The file is opened in WAL mode so readers never block the writer, and every write
+ * takes the lock up front (single statements or IMMEDIATE transactions), which makes it safe for
+ * several OS processes to share one file.
+ */
+import Database from 'better-sqlite3';
+import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
+import type { Driver, DriverCapabilities } from '../../driver/driver.js';
+import { createAdminMethods } from './admin.js';
+import type { SqliteContext } from './context.js';
+import { toStorageError } from './errors.js';
+import { createJobMethods } from './jobs.js';
+import { createLeaderMethods } from './leader.js';
+import { createLeaseMethods } from './leases.js';
+import { migrateSqlite } from './migrations/index.js';
+import { createInProcessNotifier } from './notifier.js';
+import { createQueueMethods } from './queues.js';
+
+export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from './migrations/index.js';
+
+/** How long a write waits for another connection's lock before failing, by default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/** Options of `sqliteDriver`. Give `path` or `database`, not both. */
+export interface SqliteDriverOptions {
+  /** The database file, created if missing; `':memory:'` for a private in-memory database. */
+  path?: string;
+  /** How long a write waits for another connection's lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+  /**
+   * `normal` (default): in WAL mode a power loss may lose the last few commits but never
+   * corrupts the file. `full`: every commit is fsynced, slower.
+   */
+  synchronous?: 'normal' | 'full';
+  /**
+   * Use a connection the application already opened. jobwire sets its pragmas (WAL, busy
+   * timeout, foreign keys) but never closes it: that stays the application's job.
+   */
+  database?: Database.Database;
+}
+
+const CAPABILITIES: DriverCapabilities = Object.freeze({
+  crossProcessNotify: false,
+  timePrecisionMs: 1,
+  callerTransactions: false,
+  multiProcess: true,
+});
+
+function validate(options: SqliteDriverOptions): void {
+  if (options.database === undefined && (typeof options.path !== 'string' || options.path === '')) {
+    throw new InvalidOptionError(
+      'path',
+      'give the database file path (or ":memory:"), or an open `database`',
+    );
+  }
+  if (options.database !== undefined && options.path !== undefined) {
+    throw new InvalidOptionError('path', 'give either `path` or `database`, not both');
+  }
+  const timeout = options.busyTimeoutMs;
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
+    throw new InvalidOptionError('busyTimeoutMs', `must be an integer >= 0, got ${String(timeout)}`);
+  }
+  const sync = options.synchronous;
+  if (sync !== undefined && sync !== 'normal' && sync !== 'full') {
+    throw new InvalidOptionError('synchronous', `must be "normal" or "full", got ${JSON.stringify(sync)}`);
+  }
+}
+
+/**
+ * Open (or adopt) the database and set its pragmas. The first statement that reads the file is
+ * where SQLite notices random bytes or a damaged header, so failures here name the file.
+ */
+function open(options: SqliteDriverOptions, path: string, busyTimeoutMs: number): Database.Database {
+  let db: Database.Database | undefined = options.database;
+  try {
+    db ??= new Database(path);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    // Reading the schema catches a valid header in front of damaged pages.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    if (db && db !== options.database) db.close();
+    const mapped = toStorageError(err, path, 'open', busyTimeoutMs);
+    if (mapped instanceof StorageError) throw mapped;
+    throw new StorageError(
+      `Could not open the SQLite database ${path}: ${err instanceof Error ? err.message : String(err)}. ` +
+        'Check the path and its permissions.',
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * The SQLite driver. Call `migrate()` once before use (the client does this for you).
+ *
+ * @example
+ * const driver = sqliteDriver({ path: 'jobs.db' });
+ * await driver.migrate();
+ */
+export function sqliteDriver(options: SqliteDriverOptions): Driver {
+  validate(options);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const path = options.database?.name ?? options.path!;
+  const db = open(options, path, busyTimeoutMs);
+  const notifier = createInProcessNotifier();
+  const ctx: SqliteContext = {
+    db,
+    notifier,
+    now: (given) => Math.floor(given ?? Date.now()),
+  };
+
+  // Statements are prepared on first use, after `migrate()` has created the tables.
+  let methods:
+    | (ReturnType<typeof createJobMethods> &
+        ReturnType<typeof createLeaseMethods> &
+        ReturnType<typeof createAdminMethods> &
+        ReturnType<typeof createQueueMethods> &
+        ReturnType<typeof createLeaderMethods>)
+    | undefined;
+  let closed = false;
+
+  /** Run one driver call: refuse after close, map SQLite errors, settle as a promise. */
+  function call<T>(operation: string, body: () => T): Promise<T> {
+    try {
+      if (closed) throw new ClosedError(`The SQLite driver for ${path}`);
+      return Promise.resolve(body());
+    } catch (err) {
+      return Promise.reject(toStorageError(err, path, operation, busyTimeoutMs));
+    }
+  }
+
+  const use = () => {
+    if (methods) return methods;
+    try {
+      methods = {
+        ...createJobMethods(ctx),
+        ...createLeaseMethods(ctx),
+        ...createAdminMethods(ctx),
+        ...createQueueMethods(ctx),
+        ...createLeaderMethods(ctx),
+      };
+    } catch (err) {
+      if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
+        throw new StorageError(
+          `The SQLite database ${path} has no jobwire tables yet: call migrate() (or run \`jobwire migrate\`) first.`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    return methods;
+  };
+
+  return {
+    name: 'sqlite',
+    capabilities: CAPABILITIES,
+    notifier,
+
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      notifier.clear();
+      if (db !== options.database) {
+        // SQLite's advice for long-lived connections: refresh planner statistics where useful.
+        try {
+          db.pragma('optimize');
+        } catch {
+          // Best effort: a failed optimisation must not keep the file open.
+        }
+        db.close();
+      }
+      return Promise.resolve();
+    },
+    jobCancel: (params) => call('jobCancel', () => use().jobCancel(params)),
+    jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),
+    jobCountByState: (params) => call('jobCountByState', () => use().jobCountByState(params)),
+    jobDelete: (params) => call('jobDelete', () => use().jobDelete(params)),
+    jobFinalizeMany: (params) => call('jobFinalizeMany', () => use().jobFinalizeMany(params)),
+    jobGet: (params) => call('jobGet', () => use().jobGet(params)),
+    jobHeartbeatMany: (params) => call('jobHeartbeatMany', () => use().jobHeartbeatMany(params)),
+    // `executor` is ignored: capabilities.callerTransactions is false.
+    jobInsertMany: (params) => call('jobInsertMany', () => use().jobInsertMany(params)),
+    jobList: (params) => call('jobList', () => use().jobList(params)),
+    jobProgress: (params) => call('jobProgress', () => use().jobProgress(params)),
+    jobRelease: (params) => call('jobRelease', () => use().jobRelease(params)),
+    jobRescueExpired: (params) => call('jobRescueExpired', () => use().jobRescueExpired(params)),
+    jobRetry: (params) => call('jobRetry', () => use().jobRetry(params)),
+    leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
+    leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
+    migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
+    queueList: () => call('queueList', () => use().queueList()),
+    queuePause: (params) => call('queuePause', () => use().queuePause(params)),
+    queueResume: (params) => call('queueResume', () => use().queueResume(params)),
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The job life cycle on SQLite, hot path first: insert, claim, finalise.
+ *
+ * Every write that moves a running job is fenced with `state = 'running' AND lease_token = ?`
+ * (`FENCE`), so a worker whose lease was rescued, cancelled or deleted can no longer touch the
+ * row. Writes that span several statements run in IMMEDIATE transactions: they take the write
+ * lock up front, so two processes never deadlock upgrading a read lock.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { EpochMs } from '../../core/types.js';
+import {
+  CHANNELS,
+  type ClaimedJob,
+  type FinalizeItem,
+  type FinalizeResult,
+  type JobInsertParams,
+  type JobInsertResult,
+  type QueueLimitExceeded,
+} from '../../driver/driver.js';
+import {
+  ACTIVE_STATES_SQL,
+  APPEND_ERROR_SQL,
+  CLEAR_LEASE_SQL,
+  FENCE,
+  type SqliteContext,
+} from './context.js';
+import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
+
+/** Most scheduled jobs moved to 'pending' by one claim; the rest follow on the next claims. */
+const PROMOTE_BATCH = 1000;
+
+/** Thrown inside the insert transaction to roll it back when a queue is full. */
+class QueueFullAbort {
+  constructor(readonly limit: QueueLimitExceeded) {}
+}
+
+/**
+ * The ids `jobClaim` takes: the first `@limit` due jobs of queues `@q0`, `@q1`, … in claim order.
+ * Each queue is read on its own, in the claim index's order, so a claim reads about
+ * `limit × queues` index entries however long the backlog is; merging them in one `queue IN (…)`
+ * scan would sort every due job of those queues on each claim.
+ */
+function claimCandidatesSql(queueCount: number): string {
+  const perQueue = (i: number) =>
+    `SELECT id, priority, run_at FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
+     WHERE queue = @q${i} AND state = 'pending'
+       AND NOT EXISTS (SELECT 1 FROM jobwire_queues WHERE name = @q${i} AND paused = 1)
+     ORDER BY priority DESC, run_at, id
+     LIMIT @limit`;
+  if (queueCount === 1) return perQueue(0).replace('SELECT id, priority, run_at', 'SELECT id');
+  const union = Array.from({ length: queueCount }, (_, i) => `SELECT * FROM (${perQueue(i)})`).join(
+    ' UNION ALL ',
+  );
+  return `SELECT id FROM (${union}) ORDER BY priority DESC, run_at, id LIMIT @limit`;
+}
+
+/** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
+export function createJobMethods(ctx: SqliteContext) {
+  const { db } = ctx;
+
+  // -- insert ----------------------------------------------------------------------------------
+
+  const insertJob = db.prepare(
+    `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
+       unique_key, correlation_id, metadata, timeout_ms, backoff)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO NOTHING
+     RETURNING *`,
+  );
+  const activeByUniqueKey = db.prepare(
+    `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
+  );
+  const countWaiting = db.prepare(
+    `SELECT count(*) AS n FROM jobwire_jobs WHERE queue = ? AND state IN ('scheduled', 'pending')`,
+  );
+
+  const insertTx = db.transaction(
+    (jobs: readonly JobInsertParams[], limits: ReadonlyMap<string, number> | undefined, now: EpochMs) => {
+      const results: JobInsertResult[] = [];
+      const newByQueue = new Map<string, number>();
+      const queuesWithPending = new Set<string>();
+      for (const job of jobs) {
+        const runAt = Math.floor(job.runAt ?? now + job.delayMs);
+        const state = runAt > now ? 'scheduled' : 'pending';
+        const row = insertJob.get(
+          job.task,
+          job.queue,
+          job.payloadJson,
+          state,
+          job.priority,
+          job.maxAttempts,
+          runAt,
+          now,
+          job.uniqueKey,
+          job.correlationId,
+          job.metadataJson,
+          job.timeoutMs,
+          job.backoff === null ? null : JSON.stringify(job.backoff),
+        ) as JobRow | undefined;
+        if (row) {
+          results.push({ job: rowToRecord(row), duplicate: false });
+          newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
+          if (state === 'pending') queuesWithPending.add(job.queue);
+          continue;
+        }
+        // Only the unique index can make DO NOTHING skip a row, so an active holder exists.
+        const existing = activeByUniqueKey.get(job.uniqueKey) as JobRow;
+        results.push({ job: rowToRecord(existing), duplicate: true });
+      }
+      // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
+      for (const [queue, added] of newByQueue) {
+        const maxPending = limits?.get(queue);
+        if (maxPending === undefined) continue;
+        const { n } = countWaiting.get(queue) as { n: number };
+        if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
+      }
+      return { results, queuesWithPending };
+    },
+  );
+
+  function jobInsertMany(params: {
+    jobs: readonly JobInsertParams[];
+    maxPendingByQueue?: ReadonlyMap<string, number>;
+    now?: EpochMs;
+  }): { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded } {
+    if (params.jobs.length === 0) return { inserted: [] };
+    const now = ctx.now(params.now);
+    let outcome: ReturnType<typeof insertTx>;
+    try {
+      outcome = insertTx.immediate(params.jobs, params.maxPendingByQueue, now);
+    } catch (err) {
+      if (err instanceof QueueFullAbort) return { queueFull: err.limit };
+      throw err;
+    }
+    for (const queue of outcome.queuesWithPending) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
+    return { inserted: outcome.results };
+  }
+
+  // -- claim -----------------------------------------------------------------------------------
+
+  // Scheduled jobs that have come due become 'pending' before each claim, a bounded batch at a
+  // time (one range read of the scheduled index; nothing to do costs one index probe).
+  const promoteDue = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'pending'
+     WHERE id IN (SELECT id FROM jobwire_jobs WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT ?)`,
+  );
+
+  // One statement per number of queues. The claim runs in an IMMEDIATE transaction, which takes
+  // the write lock before it reads, so concurrent claimers (in this or another process)
+  // serialise and never share a job.
+  const claimStatements = new Map<number, BetterSqlite3.Statement>();
+  const claimStatement = (queueCount: number): BetterSqlite3.Statement => {
+    let statement = claimStatements.get(queueCount);
+    if (!statement) {
+      statement = db.prepare(
+        `UPDATE jobwire_jobs
+         SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+             lease_expires_at = @expiresAt, worker_id = @workerId, started_at = @now
+         WHERE id IN (${claimCandidatesSql(queueCount)})
+         RETURNING ${CLAIM_COLUMNS}`,
+      );
+      claimStatements.set(queueCount, statement);
+    }
+    return statement;
+  };
+  const claimTx = db.transaction((queueCount: number, bindings: Record<string, unknown>, now: EpochMs) => {
+    promoteDue.run(now, PROMOTE_BATCH);
+    return claimStatement(queueCount).all(bindings) as ClaimRow[];
+  });
+
+  function jobClaim(params: {
+    queues: readonly string[];
+    limit: number;
+    leaseMs: number;
+    workerId: string;
+    now?: EpochMs;
+  }): ClaimedJob[] {
+    if (params.queues.length === 0 || params.limit < 1) return [];
+    const now = ctx.now(params.now);
+    const bindings: Record<string, unknown> = {
+      expiresAt: Math.floor(now + params.leaseMs),
+      workerId: params.workerId,
+      now,
+      limit: Math.floor(params.limit),
+    };
+    params.queues.forEach((queue, i) => {
+      bindings[`q${i}`] = queue;
+    });
+    const rows = claimTx.immediate(params.queues.length, bindings, now);
+    // RETURNING gives rows in no promised order; hand them out in claim order.
+    rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+    return rows.map(rowToClaimed);
+  }
+
+  // -- finalise --------------------------------------------------------------------------------
+
+  const completeJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}`,
+  );
+  const retryJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
+  );
+  const abandonJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
+  );
+  const snoozeJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
+  );
+
+  function finalizeOne(item: FinalizeItem, now: EpochMs): FinalizeResult {
+    const id = parseId(item.id);
+    if (id === undefined) return { id: item.id, applied: false, at: now };
+    if (item.outcome === 'completed') {
+      const applied = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      return { id: item.id, applied, at: now };
+    }
+    if (item.outcome === 'abandoned') {
+      const applied = abandonJob.run(now, JSON.stringify(item.error), id, item.leaseToken).changes === 1;
+      return { id: item.id, applied, at: now };
+    }
+    const runAt = Math.floor(now + item.delayMs);
+    const applied =
+      item.outcome === 'retry'
+        ? retryJob.run(runAt, JSON.stringify(item.error), id, item.leaseToken).changes === 1
+        : snoozeJob.run(runAt, id, item.leaseToken).changes === 1;
+    // runAt only when the write happened: a fenced-off worker must not report a new due time.
+    return applied ? { id: item.id, applied, runAt, at: now } : { id: item.id, applied, at: now };
+  }
+
+  const finalizeTx = db.transaction((items: readonly FinalizeItem[], now: EpochMs) =>
+    items.map((item) => finalizeOne(item, now)),
+  );
+
+  function jobFinalizeMany(params: { items: readonly FinalizeItem[]; now?: EpochMs }): FinalizeResult[] {
+    if (params.items.length === 0) return [];
+    return finalizeTx.immediate(params.items, ctx.now(params.now));
+  }
+
+  return { jobClaim, jobFinalizeMany, jobInsertMany };
+}

@@ -1,0 +1,67 @@
+/**
+ * Numbered schema migrations, recorded in `jobwire_migrations`.
+ *
+ * They run inside one IMMEDIATE transaction: a second process migrating at the same moment waits
+ * for the write lock, then sees the versions the first one recorded and applies nothing.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { SchemaVersionError } from '../../../core/errors.js';
+import type { MigrationResult } from '../../../driver/driver.js';
+import { MIGRATION_0001_INITIAL } from './0001-initial.js';
+
+/** One schema step. Versions are consecutive from 1 and never edited once released. */
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration this code knows, in order. */
+export const MIGRATIONS: readonly SqliteMigration[] = [
+  { version: 1, name: 'initial', sql: MIGRATION_0001_INITIAL },
+];
+
+/** The schema version this code writes. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+function tableExists(db: BetterSqlite3.Database, name: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+}
+
+/**
+ * Bring the schema up to `LATEST_VERSION`. Refuses a database whose schema is newer than this
+ * code, or whose jobwire tables were not created by jobwire's migrations.
+ */
+export function migrateSqlite(db: BetterSqlite3.Database, path: string, now: () => number): MigrationResult {
+  const run = db.transaction((): MigrationResult => {
+    if (!tableExists(db, 'jobwire_migrations')) {
+      if (tableExists(db, 'jobwire_jobs')) {
+        throw new SchemaVersionError(
+          `The database ${path} has a jobwire_jobs table that was not created by jobwire ` +
+            '(there is no jobwire_migrations table). Use another file, or rename that table.',
+        );
+      }
+      db.exec(
+        'CREATE TABLE jobwire_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+      );
+    }
+    const row = db.prepare('SELECT max(version) AS v FROM jobwire_migrations').get() as { v: number | null };
+    const from = row.v ?? 0;
+    if (from > LATEST_VERSION) {
+      throw new SchemaVersionError(
+        `The database ${path} has schema version ${from}, but this version of jobwire knows only up to ` +
+          `version ${LATEST_VERSION}. A newer jobwire migrated it: upgrade jobwire.`,
+      );
+    }
+    const record = db.prepare('INSERT INTO jobwire_migrations (version, applied_at) VALUES (?, ?)');
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, now());
+      applied.push(migration.version);
+    }
+    return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
+  });
+  return run.immediate();
+}

@@ -1,0 +1,114 @@
+/** Mapping between `jobwire_jobs` rows and the driver's job shapes. */
+import type { BackoffSpec, JobRecord, JobState, StoredError } from '../../core/types.js';
+import type { ClaimedJob } from '../../driver/driver.js';
+
+/** A `jobwire_jobs` row as better-sqlite3 returns it. */
+export interface JobRow {
+  id: number;
+  task: string;
+  queue: string;
+  payload: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  run_at: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  lease_expires_at: number | null;
+  lease_token: number;
+  worker_id: string | null;
+  result: string | null;
+  errors: string;
+  progress: string | null;
+  unique_key: string | null;
+  correlation_id: string;
+  metadata: string;
+  timeout_ms: number | null;
+  backoff: string | null;
+}
+
+/** The columns `jobClaim` returns, in the order the SQL lists them. */
+export const CLAIM_COLUMNS =
+  'id, task, queue, payload, priority, attempt, max_attempts, lease_token, run_at, created_at, ' +
+  'started_at, correlation_id, metadata, timeout_ms, backoff';
+
+/** The subset of a row that `jobClaim` returns. */
+export type ClaimRow = Pick<
+  JobRow,
+  | 'id'
+  | 'task'
+  | 'queue'
+  | 'payload'
+  | 'priority'
+  | 'attempt'
+  | 'max_attempts'
+  | 'lease_token'
+  | 'run_at'
+  | 'created_at'
+  | 'started_at'
+  | 'correlation_id'
+  | 'metadata'
+  | 'timeout_ms'
+  | 'backoff'
+>;
+
+const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+const jsonOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+/** Decode a full row into the public record (JSON columns parsed, times as Dates). */
+export function rowToRecord(row: JobRow): JobRecord {
+  return {
+    id: String(row.id),
+    task: row.task,
+    queue: row.queue,
+    payload: JSON.parse(row.payload),
+    state: row.state,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
+    startedAt: dateOrNull(row.started_at),
+    finishedAt: dateOrNull(row.finished_at),
+    leaseExpiresAt: dateOrNull(row.lease_expires_at),
+    workerId: row.worker_id,
+    result: jsonOrNull(row.result),
+    errors: JSON.parse(row.errors) as StoredError[],
+    progress: jsonOrNull(row.progress),
+    uniqueKey: row.unique_key,
+    correlationId: row.correlation_id,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    timeoutMs: row.timeout_ms,
+    backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
+  };
+}
+
+/** A claimed row as handed to a worker. Payload and metadata stay JSON text: the pool decodes them. */
+export function rowToClaimed(row: ClaimRow): ClaimedJob {
+  return {
+    id: String(row.id),
+    task: row.task,
+    queue: row.queue,
+    payloadJson: row.payload,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    leaseToken: row.lease_token,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    startedAt: row.started_at!,
+    correlationId: row.correlation_id,
+    metadataJson: row.metadata,
+    timeoutMs: row.timeout_ms,
+    backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
+  };
+}
+
+/** Parse a public job id; undefined for anything that cannot be one of ours. */
+export function parseId(id: string): number | undefined {
+  if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : undefined;
+}

@@ -1,0 +1,338 @@
+/** The SQLite driver: the shared conformance suite, plus what only a file database can show. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { InvalidOptionError, SchemaVersionError, StorageError } from '../src/core/errors.js';
+import { runDriverConformance } from '../src/driver/conformance/index.js';
+import type { JobInsertParams } from '../src/driver/driver.js';
+import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'jobwire-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+/** A path in this file's temp directory that no other test uses. */
+const freshPath = (label: string) => join(dir, `${label}-${++files}.db`);
+
+runDriverConformance({
+  name: 'sqlite',
+  createDriver: async () => {
+    const driver = sqliteDriver({ path: freshPath('conformance') });
+    await driver.migrate();
+    return driver;
+  },
+});
+
+const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => ({
+  task: 't',
+  queue: 'default',
+  payloadJson: '{}',
+  priority: 0,
+  maxAttempts: 3,
+  delayMs: 0,
+  runAt: null,
+  uniqueKey: null,
+  correlationId: 'c',
+  metadataJson: '{}',
+  timeoutMs: null,
+  backoff: null,
+  ...overrides,
+});
+
+describe('sqlite driver: files', () => {
+  it('refuses a file that is not a SQLite database, naming the path', () => {
+    const path = freshPath('random');
+    writeFileSync(path, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 256)));
+    assert.throws(
+      () => sqliteDriver({ path }),
+      (err: unknown) =>
+        err instanceof StorageError &&
+        err.message.includes(path) &&
+        /not a SQLite database/.test(err.message) &&
+        (err.cause as { code?: string }).code === 'SQLITE_NOTADB',
+    );
+  });
+
+  it('refuses a corrupt SQLite file, naming the path', async () => {
+    const path = freshPath('corrupt');
+    const driver = sqliteDriver({ path });
+    await driver.migrate();
+    await driver.close();
+    // Keep the 100-byte header, wreck the rest of the first page (the schema).
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(3996, 0xa5), 0, 3996, 100);
+    closeSync(fd);
+    assert.throws(
+      () => sqliteDriver({ path }),
+      (err: unknown) =>
+        err instanceof StorageError &&
+        err.message.includes(path) &&
+        /corrupt/.test(err.message) &&
+        (err.cause as { code?: string }).code === 'SQLITE_CORRUPT',
+    );
+  });
+
+  it('shares a file with another application’s tables', async () => {
+    const path = freshPath('shared');
+    const other = new Database(path);
+    other.exec(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')",
+    );
+    other.close();
+    const driver = sqliteDriver({ path });
+    assert.deepEqual((await driver.migrate()).applied, [SQLITE_SCHEMA_VERSION]);
+    const result = await driver.jobInsertMany({ jobs: [job()] });
+    assert.ok('inserted' in result);
+    await driver.close();
+    const check = new Database(path, { readonly: true });
+    assert.deepEqual(check.prepare('SELECT name FROM users').all(), [{ name: 'ada' }]);
+    check.close();
+  });
+
+  it('refuses a schema newer than this code, saying to upgrade', async () => {
+    const path = freshPath('newer');
+    const driver = sqliteDriver({ path });
+    await driver.migrate();
+    await driver.close();
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO jobwire_migrations (version, applied_at) VALUES (?, ?)').run(99, Date.now());
+    raw.close();
+    const again = sqliteDriver({ path });
+    await assert.rejects(again.migrate(), (err: unknown) => {
+      assert.ok(err instanceof SchemaVersionError);
+      assert.match(err.message, /99/);
+      assert.match(err.message, new RegExp(`version ${SQLITE_SCHEMA_VERSION}\\b`));
+      assert.match(err.message, /upgrade jobwire/);
+      return true;
+    });
+    await again.close();
+  });
+
+  it('refuses jobwire-named tables that jobwire did not create', async () => {
+    const path = freshPath('foreign-jobs');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE jobwire_jobs (id INTEGER PRIMARY KEY)');
+    raw.close();
+    const driver = sqliteDriver({ path });
+    await assert.rejects(driver.migrate(), (err: unknown) => {
+      assert.ok(err instanceof SchemaVersionError);
+      assert.match(err.message, /not created by jobwire/);
+      return true;
+    });
+    await driver.close();
+  });
+
+  it('says to migrate when used before migrate()', async () => {
+    const driver = sqliteDriver({ path: freshPath('unmigrated') });
+    await assert.rejects(driver.jobGet({ id: '1' }), (err: unknown) => {
+      assert.ok(err instanceof StorageError);
+      assert.match(err.message, /call migrate\(\)/);
+      return true;
+    });
+    await driver.migrate();
+    assert.equal(await driver.jobGet({ id: '1' }), undefined);
+    await driver.close();
+  });
+
+  it('reports a write lock held past busyTimeoutMs as a StorageError with the cause', async () => {
+    const path = freshPath('busy');
+    const driver = sqliteDriver({ path, busyTimeoutMs: 0 });
+    await driver.migrate();
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    try {
+      await assert.rejects(driver.jobInsertMany({ jobs: [job()] }), (err: unknown) => {
+        assert.ok(err instanceof StorageError);
+        assert.match(err.message, /busyTimeoutMs/);
+        assert.match((err.cause as { code: string }).code, /^SQLITE_BUSY/);
+        return true;
+      });
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    assert.ok('inserted' in (await driver.jobInsertMany({ jobs: [job()] })), 'works once the lock is gone');
+    await driver.close();
+  });
+});
+
+describe('sqlite driver: options', () => {
+  it('validates its options, naming the field', () => {
+    const field = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        assert.ok(err instanceof InvalidOptionError);
+        return err.field;
+      }
+      assert.fail('expected InvalidOptionError');
+    };
+    assert.equal(
+      field(() => sqliteDriver({})),
+      'path',
+    );
+    assert.equal(
+      field(() => sqliteDriver({ path: ':memory:', busyTimeoutMs: -1 })),
+      'busyTimeoutMs',
+    );
+    assert.equal(
+      field(() => sqliteDriver({ path: ':memory:', synchronous: 'off' as 'full' })),
+      'synchronous',
+    );
+  });
+
+  it('sets WAL, synchronous, busy timeout and foreign keys; leaves an adopted connection open', async () => {
+    const path = freshPath('adopted');
+    const db = new Database(path);
+    const driver = sqliteDriver({ database: db, synchronous: 'full', busyTimeoutMs: 1234 });
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    await driver.migrate();
+    await driver.close();
+    assert.equal(db.open, true);
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM jobwire_jobs').get(), { n: 0 });
+    db.close();
+
+    const own = sqliteDriver({ path });
+    await own.migrate();
+    await own.close();
+  });
+
+  it('works in memory', async () => {
+    const driver = sqliteDriver({ path: ':memory:' });
+    await driver.migrate();
+    assert.ok('inserted' in (await driver.jobInsertMany({ jobs: [job()] })));
+    assert.equal(
+      (await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 1000, workerId: 'w' })).length,
+      1,
+    );
+    await driver.close();
+  });
+});
+
+// -- several OS processes on one file -----------------------------------------------------------
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const driverModule = new URL('../src/drivers/sqlite/index.ts', import.meta.url).href;
+
+/**
+ * A child process that opens the file, migrates, says "ready", waits for "go" on stdin, then
+ * claims and completes jobs until none are left and prints the ids it claimed.
+ */
+const WORKER_SCRIPT = `
+const { sqliteDriver } = await import(process.env.JW_MODULE);
+const driver = sqliteDriver({ path: process.env.JW_DB });
+const migration = await driver.migrate();
+process.stdout.write(JSON.stringify({ ready: true, applied: migration.applied }) + '\\n');
+if (process.env.JW_CLAIM === '1') {
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  const ids = [];
+  for (;;) {
+    const jobs = await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 60000, workerId: process.env.JW_WORKER });
+    if (jobs.length === 0) break;
+    ids.push(...jobs.map((j) => j.id));
+    await driver.jobFinalizeMany({
+      items: jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed', resultJson: null })),
+    });
+  }
+  process.stdout.write(JSON.stringify({ ids }) + '\\n');
+}
+await driver.close();
+process.stdin.destroy();
+`;
+
+interface Child {
+  ready: Promise<{ applied: number[] }>;
+  done: Promise<{ ids?: string[] }>;
+  go(): void;
+}
+
+function startWorker(path: string, workerId: string, claim: boolean): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER_SCRIPT], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      JW_DB: path,
+      JW_MODULE: driverModule,
+      JW_WORKER: workerId,
+      JW_CLAIM: claim ? '1' : '0',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const lines: ((line: string) => void)[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    let newline = stdout.indexOf('\n');
+    while (newline >= 0) {
+      const line = stdout.slice(0, newline);
+      stdout = stdout.slice(newline + 1);
+      lines.shift()?.(line);
+      newline = stdout.indexOf('\n');
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${workerId}: ${stderr}`)))),
+  );
+  const nextLine = () =>
+    Promise.race([
+      new Promise<string>((resolve) => lines.push(resolve)),
+      exited.then(() => Promise.reject(new Error(`worker ${workerId} exited early: ${stderr}`))),
+    ]);
+  const ready = nextLine().then((line) => JSON.parse(line));
+  const done = claim ? ready.then(nextLine).then((line) => JSON.parse(line)) : ready;
+  return {
+    ready,
+    done: done.then(async (result) => {
+      await exited;
+      return result;
+    }),
+    go: () => child.stdin.write('go\n'),
+  };
+}
+
+describe('sqlite driver: several processes on one file', () => {
+  it('processes migrating at once apply each migration exactly once', async () => {
+    const path = freshPath('migrate-race');
+    const children = Array.from({ length: 4 }, (_, i) => startWorker(path, `m${i}`, false));
+    const results = await Promise.all(children.map((child) => child.done));
+    const applied = (results as { applied: number[] }[]).map((r) => r.applied);
+    assert.equal(applied.filter((a) => a.length > 0).length, 1, JSON.stringify(applied));
+    assert.deepEqual(applied.flat(), [SQLITE_SCHEMA_VERSION]);
+  });
+
+  it('processes claiming at once never share a job', async () => {
+    const path = freshPath('claim-race');
+    const driver = sqliteDriver({ path });
+    await driver.migrate();
+    const total = 2000;
+    const inserted = await driver.jobInsertMany({ jobs: Array.from({ length: total }, () => job()) });
+    assert.ok('inserted' in inserted);
+
+    const children = Array.from({ length: 4 }, (_, i) => startWorker(path, `w${i}`, true));
+    await Promise.all(children.map((child) => child.ready));
+    for (const child of children) child.go();
+    const results = await Promise.all(children.map((child) => child.done));
+
+    const perChild = results.map((r) => r.ids ?? []);
+    const all = perChild.flat();
+    assert.equal(new Set(all).size, all.length, 'a job was claimed by two processes');
+    assert.equal(all.length, total);
+    assert.ok(
+      perChild.filter((ids) => ids.length > 0).length >= 2,
+      `the claims did not overlap in time: ${perChild.map((ids) => ids.length).join(', ')} jobs per process`,
+    );
+    assert.equal((await driver.jobCountByState({})).completed, total);
+    await driver.close();
+  });
+});
