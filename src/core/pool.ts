@@ -187,7 +187,7 @@ export class Pool {
     const served = new Set(this.queues);
     this.#unlisteners.push(
       driver.notifier.listen(CHANNELS.jobAvailable, (queue) => {
-        if (queue === '*' || served.has(queue)) this.#wake();
+        if (queue === '*' || served.has(queue)) this.#wake(true);
       }),
       driver.notifier.listen(CHANNELS.jobCancelled, (jobId) =>
         this.#abortLocal(jobId, new JobCancelledError(jobId)),
@@ -315,19 +315,23 @@ export class Pool {
 
   // ----- claiming ------------------------------------------------------------------------------
 
-  #wake(): void {
+  #wake(urgent = false): void {
     this.#mayHaveWork = true;
-    this.#scheduleFill();
+    this.#scheduleFill(urgent);
   }
 
-  #scheduleFill(): void {
+  #scheduleFill(urgent = false): void {
     if (this.#fillScheduled || this.#state !== 'running') return;
     this.#fillScheduled = true;
-    // A macrotask between rounds keeps timers and I/O served even while jobs keep coming.
-    setImmediate(() => {
+    const run = () => {
       this.#fillScheduled = false;
       void this.#fill();
-    });
+    };
+    // A wake-up (a job was just enqueued) finding the pool idle claims at once: lowest latency.
+    // Every other round waits for a macrotask, which keeps timers and I/O served while a backlog
+    // drains — claim rounds chained by microtasks alone would starve the event loop.
+    if (urgent && this.#running.size === 0 && this.#buffer.length === 0 && !this.#claiming) queueMicrotask(run);
+    else setImmediate(run);
   }
 
   #prefetchNow(): number {
