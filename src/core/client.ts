@@ -3,7 +3,7 @@
  * queues, waits for results, and creates pools. It talks to storage only through the driver seam.
  */
 import { randomUUID } from 'node:crypto';
-import type { Driver, JobInsertParams } from '../driver/driver.js';
+import type { Driver, JobInsertParams, MigrationResult } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import {
   ClosedError,
@@ -387,6 +387,12 @@ export class Jobwire {
   /** The maintenance service (rescue of expired leases). */
   get maintenance(): Maintenance {
     return this.#maintenance;
+  }
+
+  /** Apply pending schema migrations (createJobwire does this unless `migrate: false`). */
+  async migrate(): Promise<MigrationResult> {
+    this.#assertOpen();
+    return this.driver.migrate();
   }
 
   /** Stop every pool of this client gracefully, stop maintenance and close the driver. */

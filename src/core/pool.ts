@@ -330,7 +330,8 @@ export class Pool {
     // A wake-up (a job was just enqueued) finding the pool idle claims at once: lowest latency.
     // Every other round waits for a macrotask, which keeps timers and I/O served while a backlog
     // drains — claim rounds chained by microtasks alone would starve the event loop.
-    if (urgent && this.#running.size === 0 && this.#buffer.length === 0 && !this.#claiming) queueMicrotask(run);
+    if (urgent && this.#running.size === 0 && this.#buffer.length === 0 && !this.#claiming)
+      queueMicrotask(run);
     else setImmediate(run);
   }
 
@@ -640,10 +641,25 @@ export class Pool {
     this.#heartbeatPromise = this.#client.driver
       .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.nowParam() })
       .then((lost) => {
-        for (const id of lost) this.#abortLocal(id, new LeaseLostError(id));
+        return Promise.all(lost.map((id) => this.#onLeaseLost(id)));
       })
+      .then(() => {})
       .catch((error) => this.#reportError('heartbeat', error, this.#heartbeatMs));
     return this.#heartbeatPromise;
+  }
+
+  /**
+   * A heartbeat found a lease gone. Without cross-process notifications (SQLite) this is how a
+   * cancellation from another process arrives, so look at the job to abort with the right reason.
+   */
+  async #onLeaseLost(id: string): Promise<void> {
+    let cancelled = false;
+    try {
+      cancelled = (await this.#client.driver.jobGet({ id }))?.state === 'cancelled';
+    } catch {
+      // Unknown reason: the lease is gone either way.
+    }
+    this.#abortLocal(id, cancelled ? new JobCancelledError(id) : new LeaseLostError(id));
   }
 
   // ----- helpers -------------------------------------------------------------------------------

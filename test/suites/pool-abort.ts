@@ -92,6 +92,31 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       await pool.stop();
     });
 
+    it('a cancellation from another process reaches the running handler as JobCancelledError', async (t) => {
+      const started = deferred();
+      const reason = deferred<unknown>();
+      const task = defineTask({
+        name: 'remote-cancel',
+        handler: async (_p, { signal }) => {
+          started.resolve();
+          reason.resolve(await abortedReason(signal));
+        },
+      });
+      const { client, db } = await withClient(t, factory, { tasks: [task] });
+      const pool = client.createPool({ ...testPool, leaseMs: 600, heartbeatIntervalMs: 50 });
+      await pool.start();
+      const job = await client.enqueue(task, {});
+      await started.promise;
+      // Another "process": its own driver instance, so no in-process notification is shared.
+      const other = await createJobwire({ driver: await db.open(), migrate: false, strictTasks: false });
+      t.after(() => other.close());
+      assert.equal(await other.cancelJob(job.id), true);
+      assert.ok((await reason.promise) instanceof JobCancelledError);
+      await until(() => pool.runningCount === 0);
+      assert.equal((await client.getJob(job.id))!.state, 'cancelled');
+      await pool.stop();
+    });
+
     it('graceful stop lets running jobs finish within the grace period', async (t) => {
       const release = deferred();
       const started: string[] = [];

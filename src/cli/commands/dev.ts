@@ -1,0 +1,243 @@
+/**
+ * `jobwire dev`: the live demo. SQLite, the example tasks, a pool, and every event as it happens.
+ */
+import type { JobState, Jobwire, JobwireEvents } from '../../index.js';
+import { DB, HELP, intOption, JSON_FLAG, numberOption, parseCommandArgs, UsageError } from '../args.js';
+import type { Command, CommandContext } from '../command.js';
+import { demoPlan, demoQueues, demoTasks, randomJob, seededRandom } from '../demo/tasks.js';
+import { describeDatabase, openClient } from '../open-client.js';
+import { EventPrinter, PROGRESS_STEP_PERCENT } from '../output.js';
+import { RunStats, renderSummary } from '../run-stats.js';
+import { onShutdownSignals } from '../signals.js';
+
+const HELP_TEXT = `jobwire dev — a live demo: example tasks, a pool, and every event as it happens
+
+Usage
+  jobwire dev [options]          (npm start -- [options])
+
+Options
+  --db <path|url>     database (default ./jobwire.db; $DATABASE_URL is ignored here)
+  --jobs <n>          demo jobs to enqueue (default 40)
+  --concurrency <n>   worker slots (default 4)
+  --rate <r>          after the first jobs, keep enqueuing r random jobs per second until Ctrl-C
+  --seed <n>          seed of the demo's random choices: the same seed gives the same jobs,
+                      payloads and failures (timing still varies). Default: random, printed.
+  --exit-when-done    stop and exit 0 once every demo job is completed, abandoned or cancelled
+  --json              one JSON object per line on stdout: {"event": name, ...payload}; the
+                      last line is {"event": "summary", ...}. Notes go to stderr.
+  --quiet             print only failures (job:failed, job:abandoned, pool:error, …)
+  -h, --help          show this help
+
+The tasks: send-email (short, ~15 % transient SMTP failures), generate-report (1–3 s with
+progress), process-data (CSV batches; a malformed row abandons the job at once), resize-video
+and convert-video (seconds of frames; convert-video has a 4.5 s timeout that sometimes trips).
+A few jobs are delayed or prioritised, two enqueues reuse a unique key (deduplicated), and one
+video is cancelled while it runs. Retries use short backoffs so a run ends in ~30 s.
+
+Output: one line per event — time, event, job id, task, queue, attempt/max, worker, details.
+Progress lines are throttled to every ${PROGRESS_STEP_PERCENT} % per job (--json prints every event).
+At the end (or on Ctrl-C) a summary table: jobs, completed, failed attempts, retries,
+abandoned, cancelled, mean wait, mean/p95 run time per task, wall time.
+
+Ctrl-C stops gracefully (running jobs get 5 s to finish, then are aborted and released) and
+exits 0; a second Ctrl-C exits at once.`;
+
+const FINAL: readonly JobState[] = ['completed', 'abandoned', 'cancelled'];
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'live demo: SQLite + example tasks + a pool, printing every event',
+  help: HELP_TEXT,
+  run,
+};
+
+async function run(args: string[], context: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('jobwire dev', {
+    args,
+    options: {
+      ...HELP,
+      ...DB,
+      ...JSON_FLAG,
+      jobs: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      seed: { type: 'string' },
+      'exit-when-done': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    context.io.out.write(`${HELP_TEXT}\n`);
+    return 0;
+  }
+  const jobCount = intOption('jobs', values.jobs, { min: 0, max: 100_000 }) ?? 40;
+  const concurrency = intOption('concurrency', values.concurrency, { min: 1, max: 1000 }) ?? 4;
+  const rate = numberOption('rate', values.rate, { min: 0.01, max: 10_000 });
+  const seed =
+    intOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 }) ?? Math.floor(Math.random() * 1_000_000);
+  const exitWhenDone = values['exit-when-done'] === true;
+  if (exitWhenDone && rate !== undefined) {
+    throw new UsageError(
+      '--exit-when-done cannot be combined with --rate (continuous enqueue never finishes)',
+      'drop --rate, or stop the demo with Ctrl-C',
+    );
+  }
+
+  const printer = new EventPrinter({
+    json: values.json === true,
+    quiet: values.quiet === true,
+    io: context.io,
+  });
+  const { client, target } = await openClient({ db: values.db, tasks: demoTasks, useEnv: false });
+  const stats = new RunStats();
+  client.events.onAny((name, event) => stats.observe(name, event));
+  printer.attach(client);
+
+  const cleanups: (() => void)[] = [];
+  let stopListening = () => {};
+  try {
+    printer.note(
+      `jobwire dev · ${describeDatabase(target)} · ${jobCount} jobs · concurrency ${concurrency} · seed ${seed}` +
+        (rate ? ` · +${rate} jobs/s` : ''),
+      { indent: false },
+    );
+    const before = await client.countJobs();
+
+    // Enqueue the plan before the pool starts, so the unique-key dedupe is certain to show.
+    const waitFor = new Set<string>();
+    const cancelAfter = new Map<string, number>();
+    let duplicates = 0;
+    for (const planned of demoPlan(jobCount, seed)) {
+      const job = await client.enqueue(planned.task, planned.payload, planned.options);
+      waitFor.add(job.id);
+      if (job.duplicate) {
+        duplicates++;
+        printer.note(
+          `dedupe: ${job.task} with unique key "${job.uniqueKey}" is already queued as #${job.id}`,
+        );
+      }
+      if (planned.cancelAfterMs !== undefined) cancelAfter.set(job.id, planned.cancelAfterMs);
+    }
+
+    // One video gets cancelled a moment after it starts, to show cancellation aborting a handler.
+    cleanups.push(
+      client.events.on('job:started', (event) => {
+        const delay = cancelAfter.get(event.jobId);
+        if (delay === undefined) return;
+        cancelAfter.delete(event.jobId);
+        const timer = setTimeout(() => {
+          printer.note(`demo: cancelling #${event.jobId} (${event.task}) while it runs`);
+          client.cancelJob(event.jobId).catch(() => {});
+        }, delay);
+        cleanups.push(() => clearTimeout(timer));
+      }),
+    );
+
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    const checkDone = () => {
+      if ([...waitFor].every((id) => stats.final.has(id))) resolveDone();
+    };
+    if (exitWhenDone) {
+      // After the stats listener (registered first), so `stats.final` already has this event's job.
+      const terminal = new Set(['job:completed', 'job:abandoned', 'job:cancelled']);
+      cleanups.push(
+        client.events.onAny((name) => {
+          if (terminal.has(name)) checkDone();
+        }),
+      );
+      checkDone();
+    }
+
+    const pool = client.createPool({
+      queues: demoQueues,
+      concurrency,
+      handleSignals: true,
+      shutdownGraceMs: 5000,
+      pollIntervalMs: 250,
+    });
+    const stopped = new Promise<JobwireEvents['pool:stopped']>((resolve) => {
+      cleanups.push(client.events.on('pool:stopped', (event) => resolve(event)));
+    });
+    // The pool stops itself on SIGINT/SIGTERM; listening here keeps the process alive for the summary.
+    stopListening = onShutdownSignals();
+    await pool.start();
+
+    if (rate !== undefined) {
+      const random = seededRandom(seed ^ 0x2545f491);
+      let serial = jobCount;
+      let owed = 0;
+      let last = Date.now();
+      const timer = setInterval(
+        () => {
+          if (!pool.isRunning) return;
+          const now = Date.now();
+          owed += ((now - last) / 1000) * rate;
+          last = now;
+          for (; owed >= 1; owed--) {
+            const planned = randomJob(random, ++serial);
+            client.enqueue(planned.task, planned.payload, planned.options).catch(() => {});
+          }
+        },
+        Math.max(20, Math.min(1000, 1000 / rate)),
+      );
+      cleanups.push(() => clearInterval(timer));
+    }
+
+    const finished = await Promise.race([
+      exitWhenDone ? done.then(() => true) : new Promise<never>(() => {}),
+      stopped.then(() => false),
+    ]);
+    for (const cleanup of cleanups.splice(0)) cleanup();
+    if (finished) await pool.stop({ reason: 'every demo job finished' });
+
+    const summary = stats.summary();
+    const check = await databaseCheck(client, before, stats);
+    if (printer.json) {
+      context.io.out.write(
+        `${JSON.stringify({ event: 'summary', seed, duplicates, ...summary, databaseCheck: check })}\n`,
+      );
+    } else if (!printer.quiet || finished) {
+      const notes = [
+        `seed ${seed} (run again with --seed ${seed} for the same jobs and failures)` +
+          (duplicates ? `  ·  ${duplicates} duplicate enqueues deduplicated by unique key` : ''),
+        check.ok
+          ? printer.paint('gray', `database agrees: ${formatCounts(check.database)}`)
+          : printer.paint(
+              'yellow',
+              `warning: the database disagrees with the events: ${formatCounts(check.database)} in the database vs ${formatCounts(check.events)} seen (is another process using ${describeDatabase(target)}?)`,
+            ),
+      ];
+      context.io.out.write(`\n${renderSummary(summary, printer.paint, notes)}\n`);
+    }
+    return 0;
+  } finally {
+    for (const cleanup of cleanups) cleanup();
+    await client.close();
+    stopListening();
+  }
+}
+
+type Counts = Record<'completed' | 'abandoned' | 'cancelled', number>;
+
+/**
+ * Compare what the events said with `countJobs`: the growth of each final state since the run
+ * began should equal the final events seen (another process on the same database breaks this).
+ */
+async function databaseCheck(
+  client: Jobwire,
+  before: Record<JobState, number>,
+  stats: RunStats,
+): Promise<{ ok: boolean; events: Counts; database: Counts }> {
+  const after = await client.countJobs();
+  const events = stats.finalCounts();
+  const database = { completed: 0, abandoned: 0, cancelled: 0 };
+  for (const state of FINAL) database[state as keyof Counts] = after[state] - before[state];
+  const ok = FINAL.every((state) => database[state as keyof Counts] === events[state as keyof Counts]);
+  return { ok, events, database };
+}
+
+const formatCounts = (counts: Counts) =>
+  `${counts.completed} completed, ${counts.abandoned} abandoned, ${counts.cancelled} cancelled`;

@@ -1,0 +1,162 @@
+/**
+ * `jobwire enqueue <task> [json]`: add one job by task name (no task code needed here).
+ */
+import { type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
+import { CliError, DB, HELP, intOption, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
+import { type Command, type CommandContext, eprintln, println } from '../command.js';
+import { safeJson } from '../format.js';
+import { findJsonError } from '../json-position.js';
+import { withClient } from '../open-client.js';
+
+const HELP_TEXT = `jobwire enqueue — add a job
+
+Usage
+  jobwire enqueue <task> [payload] [options]
+
+  <task>      the task name (a worker with that task runs it)
+  [payload]   the payload as JSON, e.g. '{"to":"ada@example.com"}'; "-" reads it from stdin.
+              Default: {}
+
+Options
+  --queue <q>             queue (default "default")
+  --priority <n>          larger runs first among due jobs of the queue (default 0);
+                          for a negative value write --priority=-5
+  --delay <ms>            run no earlier than this many ms from now
+  --max-attempts <n>      attempts before the job is abandoned (default 3)
+  --unique-key <k>        while a job with this key is active, return it instead of adding one
+  --attempt-timeout <ms>  per-attempt time limit (the handler's signal aborts)
+  --wait                  wait for the job to finish and print its result; exit 1 if it is
+                          abandoned or cancelled
+  --timeout <ms>          with --wait: give up waiting after this long (exit 1; the job stays)
+  --db <path|url>         database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --json                  print the job record as JSON (with --wait: the finished record)
+  -h, --help              show this help
+
+Output: the job id on stdout (with --wait, then the result as JSON). A unique-key duplicate
+prints the existing job's id and a note on stderr.
+
+Examples
+  jobwire enqueue send-email '{"to":"ada@example.com"}' --queue emails
+  echo '{"rows":500}' | jobwire enqueue process-data - --wait --timeout 60000`;
+
+export const enqueueCommand: Command = {
+  name: 'enqueue',
+  summary: 'add a job by task name (payload as JSON), optionally wait for its result',
+  help: HELP_TEXT,
+  run,
+};
+
+/** Parse a JSON payload; on failure say where, with the line, column and a pointer. */
+export function parsePayload(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (text.trim() === '') {
+      throw new CliError(`invalid JSON payload (${source}): it is empty`, 'pass e.g. {} or {"key": "value"}');
+    }
+    const problem = findJsonError(text);
+    if (!problem) throw new CliError(`invalid JSON payload (${source}): ${(error as Error).message}`);
+    const { index, expected } = problem;
+    const before = text.slice(0, index);
+    const line = before.split('\n').length;
+    const column = index - before.lastIndexOf('\n');
+    const lineText = text.split('\n')[line - 1] ?? '';
+    const start = Math.max(0, column - 1 - 40);
+    const found = index < text.length ? `found ${JSON.stringify(text[index])}` : 'found the end of the input';
+    throw new CliError(
+      `invalid JSON payload (${source}) at line ${line}, column ${column} (position ${index}): expected ${expected}, ${found}\n` +
+        `  ${lineText.slice(start, start + 80)}\n  ${' '.repeat(column - 1 - start)}^`,
+      `quote the payload for your shell, e.g. '{"key": "value"}'`,
+    );
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function run(args: string[], context: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('jobwire enqueue', {
+    args,
+    allowPositionals: true,
+    options: {
+      ...HELP,
+      ...DB,
+      ...JSON_FLAG,
+      queue: { type: 'string' },
+      priority: { type: 'string' },
+      delay: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      'unique-key': { type: 'string' },
+      'attempt-timeout': { type: 'string' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    context.io.out.write(`${HELP_TEXT}\n`);
+    return 0;
+  }
+  const [task, payloadArg, ...extra] = positionals;
+  if (!task) throw new UsageError('missing the task name', 'usage: jobwire enqueue <task> [payload-json]');
+  if (extra.length) {
+    throw new UsageError(
+      `unexpected argument "${extra[0]}"`,
+      'the payload is ONE argument: quote the JSON for your shell, e.g. \'{"a": 1}\'',
+    );
+  }
+  const timeoutMs = intOption('timeout', values.timeout, { min: 1 });
+  if (timeoutMs !== undefined && !values.wait) throw new UsageError('--timeout only applies with --wait');
+
+  const options: EnqueueOptions = {};
+  if (values.queue !== undefined) options.queue = values.queue;
+  const priority = intOption('priority', values.priority);
+  if (priority !== undefined) options.priority = priority;
+  const delay = intOption('delay', values.delay, { min: 0 });
+  if (delay !== undefined) options.delayMs = delay;
+  const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
+  if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
+  if (values['unique-key'] !== undefined) options.uniqueKey = values['unique-key'];
+  const attemptTimeout = intOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
+  if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
+
+  const payload =
+    payloadArg === undefined
+      ? {}
+      : payloadArg === '-'
+        ? parsePayload(await readStdin(), 'stdin')
+        : parsePayload(payloadArg, 'argument');
+
+  return withClient({ db: values.db, strictTasks: false }, async (client) => {
+    const job = await client.enqueue(task, payload, options);
+    if (job.duplicate) {
+      eprintln(
+        context,
+        `note: job #${job.id} with unique key "${job.uniqueKey}" is already ${job.state}; no new job was added`,
+      );
+    }
+    if (!values.wait) {
+      println(context, values.json ? safeJson(job, 2) : job.id);
+      return 0;
+    }
+    if (!values.json) println(context, job.id);
+    if (context.io.err.isTTY) eprintln(context, `waiting for job #${job.id} (${job.task})…`);
+    try {
+      const result = await client.waitForJob(job.id, { timeoutMs });
+      if (values.json) println(context, safeJson(await client.getJob(job.id), 2));
+      else println(context, safeJson(result ?? null, 2));
+      return 0;
+    } catch (error) {
+      if (error instanceof JobFailedError && values.json) {
+        println(context, safeJson(await client.getJob(job.id), 2));
+      }
+      if (error instanceof JobwireError && error.code === 'JOBWIRE_WAIT_TIMEOUT') {
+        throw new CliError(error.message, `the job stays queued: see "jobwire jobs show ${job.id}"`);
+      }
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,356 @@
+/**
+ * `jobwire jobs ls|show|retry|cancel|delete`: inspect and administer jobs.
+ */
+import { JOB_STATES, JobNotFoundError, type JobRecord, type JobState, type Jobwire } from '../../index.js';
+import {
+  CliError,
+  closest,
+  DB,
+  HELP,
+  intOption,
+  JSON_FLAG,
+  listOption,
+  parseCommandArgs,
+  UsageError,
+} from '../args.js';
+import { type Command, type CommandContext, eprintln, println } from '../command.js';
+import {
+  age,
+  colorEnabled,
+  dateTime,
+  duration,
+  errorSummary,
+  formatProgress,
+  type Paint,
+  painter,
+  safeJson,
+  table,
+} from '../format.js';
+import { withClient } from '../open-client.js';
+
+const DB_HELP = '  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)';
+
+const LS_HELP = `jobwire jobs ls — list jobs, newest first
+
+Usage
+  jobwire jobs ls [options]
+
+Options
+  --state <s,…>     only these states: ${JOB_STATES.join(', ')}
+  --queue <q,…>     only these queues
+  --task <t,…>      only these tasks
+  --limit <n>       page size, 1–1000 (default 50)
+  --cursor <c>      the page after the one that printed this cursor
+${DB_HELP}
+  --json            {"jobs": [...], "nextCursor": ...}
+  -h, --help        show this help
+
+Columns: id, task, queue, state, attempt/max, run at, age (since created), last error.
+When more jobs match, the last line gives the --cursor of the next page.`;
+
+const SHOW_HELP = `jobwire jobs show — every field of one job: payload, result, progress, errors with stacks
+
+Usage
+  jobwire jobs show <id> [--json] [--db <path|url>]`;
+
+const RETRY_HELP = `jobwire jobs retry — run abandoned, cancelled or completed jobs again with fresh attempts
+
+Usage
+  jobwire jobs retry <id…> [--db <path|url>]
+
+Exit code 1 if any job could not be retried (missing, or still active).`;
+
+const CANCEL_HELP = `jobwire jobs cancel — cancel scheduled, pending or running jobs
+
+Usage
+  jobwire jobs cancel <id…> [--db <path|url>]
+
+A running job's AbortSignal fires and its result is discarded. Cancelling a job that is
+already cancelled succeeds; exit code 1 if any job is missing or already completed/abandoned.`;
+
+const DELETE_HELP = `jobwire jobs delete — delete jobs in any state
+
+Usage
+  jobwire jobs delete <id…> [--db <path|url>]
+
+Exit code 1 if any job does not exist.`;
+
+const HELP_TEXT = `jobwire jobs — inspect and administer jobs
+
+Usage
+  jobwire jobs <subcommand> [options]
+
+Subcommands
+  ls                 list jobs (filters: --state, --queue, --task; paging: --limit, --cursor)
+  show <id>          every field of a job, its errors with stacks, result and progress
+  retry <id…>        run finished jobs again
+  cancel <id…>       cancel jobs that have not finished
+  delete <id…>       delete jobs
+
+Run "jobwire jobs <subcommand> --help" for its options.`;
+
+type Sub = { help: string; run: (args: string[], context: CommandContext) => Promise<number> };
+
+const SUBCOMMANDS: Record<string, Sub> = {
+  ls: { help: LS_HELP, run: list },
+  show: { help: SHOW_HELP, run: show },
+  retry: { help: RETRY_HELP, run: (args, context) => eachId('retry', RETRY_HELP, args, context, retryOne) },
+  cancel: {
+    help: CANCEL_HELP,
+    run: (args, context) => eachId('cancel', CANCEL_HELP, args, context, cancelOne),
+  },
+  delete: {
+    help: DELETE_HELP,
+    run: (args, context) => eachId('delete', DELETE_HELP, args, context, deleteOne),
+  },
+};
+
+export const jobsCommand: Command = {
+  name: 'jobs',
+  summary: 'list, show, retry, cancel and delete jobs',
+  help: HELP_TEXT,
+  async run(args, context) {
+    const [sub, ...rest] = args;
+    if (sub === '--help' || sub === '-h') {
+      println(context, HELP_TEXT);
+      return 0;
+    }
+    if (sub === undefined) {
+      eprintln(context, HELP_TEXT);
+      throw new UsageError('missing the jobs subcommand', 'e.g. jobwire jobs ls');
+    }
+    const found = SUBCOMMANDS[sub];
+    if (!found) {
+      const guess = closest(sub, Object.keys(SUBCOMMANDS));
+      throw new UsageError(
+        `unknown subcommand "jobs ${sub}"`,
+        `${guess ? `did you mean "jobwire jobs ${guess}"? ` : ''}run "jobwire jobs --help".`,
+      );
+    }
+    return found.run(rest, context);
+  },
+};
+
+const stateStyle: Record<JobState, Parameters<Paint>[0]> = {
+  scheduled: 'blue',
+  pending: 'cyan',
+  running: 'yellow',
+  completed: 'green',
+  abandoned: 'red',
+  cancelled: 'magenta',
+};
+
+const shortDate = (date: Date | null) => (date ? dateTime(date.getTime()) : '–');
+
+async function list(args: string[], context: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('jobwire jobs ls', {
+    args,
+    options: {
+      ...HELP,
+      ...DB,
+      ...JSON_FLAG,
+      state: { type: 'string' },
+      queue: { type: 'string' },
+      task: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    println(context, LS_HELP);
+    return 0;
+  }
+  const states = listOption(values.state);
+  for (const state of states ?? []) {
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      const guess = closest(state, JOB_STATES);
+      throw new UsageError(
+        `unknown state "${state}"`,
+        `${guess ? `did you mean "${guess}"? ` : ''}states: ${JOB_STATES.join(', ')}`,
+      );
+    }
+  }
+  const limit = intOption('limit', values.limit, { min: 1, max: 1000 }) ?? 50;
+  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
+    const page = await client.listJobs({
+      state: states as JobState[] | undefined,
+      queue: listOption(values.queue),
+      task: listOption(values.task),
+      limit,
+      cursor: values.cursor ?? null,
+    });
+    if (values.json) {
+      println(context, safeJson(page, 2));
+      return 0;
+    }
+    if (page.jobs.length === 0) {
+      println(context, values.cursor ? 'no more jobs' : 'no jobs match');
+      return 0;
+    }
+    const paint = painter(colorEnabled(context.io.out));
+    const now = Date.now();
+    const rows = page.jobs.map((job) => [
+      job.id,
+      job.task,
+      job.queue,
+      paint(stateStyle[job.state], job.state),
+      `${job.attempt}/${job.maxAttempts}`,
+      shortDate(job.runAt),
+      age(now - job.createdAt.getTime()),
+      errorSummary(job.state === 'completed' ? null : job.errors.at(-1), 60),
+    ]);
+    println(
+      context,
+      table(
+        [
+          { header: 'id', right: true },
+          { header: 'task' },
+          { header: 'queue' },
+          { header: 'state' },
+          { header: 'attempt', right: true },
+          { header: 'run at' },
+          { header: 'age', right: true },
+          { header: 'last error' },
+        ],
+        rows,
+        paint,
+      ),
+    );
+    if (page.nextCursor) {
+      println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
+    }
+    return 0;
+  });
+}
+
+async function show(args: string[], context: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('jobwire jobs show', {
+    args,
+    allowPositionals: true,
+    options: { ...HELP, ...DB, ...JSON_FLAG },
+  });
+  if (values.help) {
+    println(context, SHOW_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length ? 'give one job id' : 'missing the job id',
+      'usage: jobwire jobs show <id>',
+    );
+  }
+  const id = positionals[0]!;
+  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
+    const job = await client.getJob(id);
+    if (!job) throw new JobNotFoundError(id);
+    println(context, values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))));
+    return 0;
+  });
+}
+
+const indent = (text: string, by = '  ') =>
+  text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+
+/** Every field of a job, for humans. */
+export function renderJob(job: JobRecord, paint: Paint): string {
+  const now = Date.now();
+  const when = (date: Date | null) => {
+    if (!date) return '–';
+    const delta = date.getTime() - now;
+    return `${dateTime(date.getTime())}  ${paint('gray', delta > 0 ? `(in ${duration(delta)})` : `(${duration(-delta)} ago)`)}`;
+  };
+  const fields: [string, string][] = [
+    ['state', paint(stateStyle[job.state], job.state)],
+    ['task', job.task],
+    ['queue', job.queue],
+    ['attempt', `${job.attempt}/${job.maxAttempts}`],
+    ['priority', String(job.priority)],
+    ['created', when(job.createdAt)],
+    ['run at', when(job.runAt)],
+    ['started', when(job.startedAt)],
+    ['finished', when(job.finishedAt)],
+    ['worker', job.workerId ?? '–'],
+    ['lease expires', when(job.leaseExpiresAt)],
+    ['unique key', job.uniqueKey ?? '–'],
+    ['correlation id', job.correlationId],
+    ['attempt timeout', job.timeoutMs === null ? '–' : duration(job.timeoutMs)],
+    ['backoff', job.backoff ? safeJson(job.backoff) : 'default (exponential from 1 s)'],
+    ['metadata', safeJson(job.metadata)],
+    ['progress', job.progress === null || job.progress === undefined ? '–' : formatProgress(job.progress)],
+  ];
+  const width = Math.max(...fields.map(([label]) => label.length));
+  const lines = [paint('bold', `job #${job.id}`)];
+  for (const [label, value] of fields) lines.push(`  ${paint('gray', label.padEnd(width))}  ${value}`);
+  lines.push('', paint('bold', 'payload'), indent(safeJson(job.payload, 2)));
+  lines.push('', paint('bold', 'result'), indent(job.result === null ? '–' : safeJson(job.result, 2)));
+  lines.push('', paint('bold', `errors (${job.errors.length})`));
+  if (job.errors.length === 0) lines.push('  –');
+  for (const error of job.errors) {
+    lines.push(
+      `  ${paint('red', `attempt ${error.attempt}`)}  ${dateTime(error.at)}  ${error.name}: ${error.message}`,
+    );
+    if (error.stack) {
+      const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
+      if (frames.length) lines.push(paint('gray', indent(frames.map((f) => f.trim()).join('\n'), '      ')));
+    }
+  }
+  return lines.join('\n');
+}
+
+type PerId = (client: Jobwire, id: string) => Promise<string>;
+
+/** Apply `action` to each id; report each outcome; exit 1 if any failed. */
+async function eachId(name: string, help: string, args: string[], context: CommandContext, action: PerId) {
+  const { values, positionals } = parseCommandArgs(`jobwire jobs ${name}`, {
+    args,
+    allowPositionals: true,
+    options: { ...HELP, ...DB },
+  });
+  if (values.help) {
+    println(context, help);
+    return 0;
+  }
+  if (positionals.length === 0)
+    throw new UsageError('missing the job id(s)', `usage: jobwire jobs ${name} <id…>`);
+  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
+    let failed = 0;
+    const paint = painter(colorEnabled(context.io.err));
+    for (const id of positionals) {
+      try {
+        println(context, await action(client, id));
+      } catch (error) {
+        failed++;
+        eprintln(
+          context,
+          `${paint(['bold', 'red'], 'error:')} ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    return failed ? 1 : 0;
+  });
+}
+
+async function retryOne(client: Jobwire, id: string): Promise<string> {
+  const job = await client.retryJob(id);
+  return `retried #${job.id} (${job.task}): ${job.state}, ${job.maxAttempts} attempts`;
+}
+
+async function cancelOne(client: Jobwire, id: string): Promise<string> {
+  const before = await client.getJob(id);
+  if (!before) throw new JobNotFoundError(id);
+  if (await client.cancelJob(id)) return `cancelled #${id} (${before.task}, was ${before.state})`;
+  const now = await client.getJob(id);
+  if (!now) throw new JobNotFoundError(id);
+  if (now.state === 'cancelled') return `#${id} (${now.task}) was already cancelled`;
+  throw new CliError(
+    `job ${id} is already ${now.state}; only scheduled, pending or running jobs can be cancelled`,
+  );
+}
+
+async function deleteOne(client: Jobwire, id: string): Promise<string> {
+  if (!(await client.deleteJob(id))) throw new JobNotFoundError(id);
+  return `deleted #${id}`;
+}

@@ -1,0 +1,122 @@
+/**
+ * The live event stream of `dev` and `worker`: every event as one readable line (progress
+ * throttled to every 25 %), or as one JSON object per line with `--json`.
+ */
+import type { Jobwire } from '../index.js';
+import { colorEnabled, formatEvent, type Paint, painter, progressPercent, safeJson } from './format.js';
+
+/** Where the CLI writes. Tests and commands pass process streams. */
+export interface Io {
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** The real process streams. */
+export const processIo: Io = { out: process.stdout, err: process.stderr };
+
+/** Events `--quiet` still prints: the ones that mean something went wrong. */
+export const FAILURE_EVENTS: ReadonlySet<string> = new Set([
+  'job:failed',
+  'job:abandoned',
+  'job:lease-lost',
+  'job:rescued',
+  'pool:error',
+]);
+
+/** Readable progress lines are printed when a job crosses the next multiple of this. */
+export const PROGRESS_STEP_PERCENT = 25;
+/** Progress without a percentage is printed at most this often per job. */
+const PROGRESS_MIN_INTERVAL_MS = 1000;
+
+/** Notes line up with the event names: after the time column. */
+const NOTE_INDENT = 'HH:MM:SS.mmm  '.length;
+
+/** Options of `EventPrinter`. */
+export interface EventPrinterOptions {
+  json: boolean;
+  quiet?: boolean;
+  io?: Io;
+}
+
+/** Prints events as they happen; see the module comment. */
+export class EventPrinter {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly io: Io;
+  /** Colours for stdout. */
+  readonly paint: Paint;
+  /** Colours for stderr. */
+  readonly paintErr: Paint;
+  readonly #progress = new Map<string, { bucket: number; at: number }>();
+
+  constructor(options: EventPrinterOptions) {
+    this.json = options.json;
+    this.quiet = options.quiet ?? false;
+    this.io = options.io ?? processIo;
+    this.paint = painter(!this.json && colorEnabled(this.io.out));
+    this.paintErr = painter(colorEnabled(this.io.err));
+  }
+
+  /** Print every event of `client` from now on. Returns a function that stops. */
+  attach(client: Jobwire): () => void {
+    return client.events.onAny((name, event) =>
+      this.print(name, event as unknown as Record<string, unknown>),
+    );
+  }
+
+  /** Print one event (if it passes `--quiet` and the progress throttle). */
+  print(name: string, event: Record<string, unknown>): void {
+    if (this.quiet && !FAILURE_EVENTS.has(name)) return;
+    if (this.json) {
+      this.io.out.write(`${safeJson({ event: name, ...event })}\n`);
+      return;
+    }
+    if (name === 'job:progress' && !this.#progressDue(event)) return;
+    if (
+      name === 'job:started' ||
+      name === 'job:completed' ||
+      name === 'job:failed' ||
+      name === 'job:cancelled'
+    ) {
+      this.#progress.delete(String(event.jobId));
+    }
+    this.io.out.write(`${formatEvent(name, event, this.paint, { errorWidth: this.#errorWidth() })}\n`);
+  }
+
+  /** Errors fill the rest of a terminal line (job columns take ~90), else up to 100 characters. */
+  #errorWidth(): number {
+    const columns = (this.io.out as { columns?: number }).columns;
+    return this.io.out.isTTY && columns ? Math.max(30, columns - 90) : 100;
+  }
+
+  #progressDue(event: Record<string, unknown>): boolean {
+    const key = String(event.jobId);
+    const now = Date.now();
+    const last = this.#progress.get(key);
+    const percent = progressPercent(event.progress);
+    if (percent === undefined) {
+      if (last && now - last.at < PROGRESS_MIN_INTERVAL_MS) return false;
+      this.#progress.set(key, { bucket: -1, at: now });
+      return true;
+    }
+    const bucket = Math.floor(Math.min(100, Math.max(0, percent)) / PROGRESS_STEP_PERCENT);
+    // 0 % says nothing job:started did not: print from the first full step on.
+    if (bucket <= (last?.bucket ?? 0)) return false;
+    this.#progress.set(key, { bucket, at: now });
+    return true;
+  }
+
+  /**
+   * A human note (not an event): on stdout in readable mode (indented under the event names
+   * unless `indent` is false), on stderr in JSON mode so stdout stays pure JSON. Suppressed by
+   * `--quiet`.
+   */
+  note(text: string, options: { indent?: boolean } = {}): void {
+    if (this.quiet) return;
+    if (this.json) this.io.err.write(`${text}\n`);
+    else {
+      const indent = options.indent === false ? '' : ' '.repeat(NOTE_INDENT);
+      this.io.out.write(`${indent}${this.paint('gray', text)}\n`);
+    }
+  }
+}
