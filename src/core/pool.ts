@@ -280,6 +280,8 @@ export class Pool {
     }
     await this.#finalizer.drain(Math.max(graceMs, 1000));
     this.#finalizer.abandonPending();
+    // Async drivers (PostgreSQL) release aborted attempts' leases after the attempt settles.
+    await Promise.all(this.#pendingReleases);
     await this.#heartbeatPromise;
     for (const unlisten of this.#unlisteners) unlisten();
     this.#unlisteners = [];
@@ -295,6 +297,19 @@ export class Pool {
   }
 
   #releasedOnAbort = 0;
+  #pendingReleases = new Set<Promise<void>>();
+
+  /** Count a release's jobs when it lands; `#stop` waits for every release still in flight. */
+  #trackRelease(release: Promise<string[]>): Promise<void> {
+    const tracked = release
+      .then((ids) => {
+        this.#releasedOnAbort += ids.length;
+      })
+      .catch((error) => this.#reportError('release', error, 0))
+      .finally(() => this.#pendingReleases.delete(tracked));
+    this.#pendingReleases.add(tracked);
+    return tracked;
+  }
 
   #waitForRunning(timeoutMs: number): Promise<boolean> {
     if (this.#running.size === 0) return Promise.resolve(true);
@@ -383,12 +398,11 @@ export class Pool {
     if (this.#state !== 'running') {
       // Stopped while claiming: give the jobs straight back.
       if (claimed.length) {
-        await this.#client.driver
-          .jobRelease({ leases: claimed.map((j) => ({ id: j.id, leaseToken: j.leaseToken })) })
-          .then((ids) => {
-            this.#releasedOnAbort += ids.length;
-          })
-          .catch((error) => this.#reportError('release', error, 0));
+        await this.#trackRelease(
+          this.#client.driver.jobRelease({
+            leases: claimed.map((j) => ({ id: j.id, leaseToken: j.leaseToken })),
+          }),
+        );
       }
       return;
     }
@@ -482,12 +496,12 @@ export class Pool {
 
     const item = this.#finalizeItemFor(attempt, outcome, finishedAt);
     if (item === 'release') {
-      void this.#client.driver
-        .jobRelease({ leases: [{ id: job.id, leaseToken: job.leaseToken }], now: this.#client.nowParam() })
-        .then((ids) => {
-          this.#releasedOnAbort += ids.length;
-        })
-        .catch((error) => this.#reportError('release', error, 0));
+      this.#trackRelease(
+        this.#client.driver.jobRelease({
+          leases: [{ id: job.id, leaseToken: job.leaseToken }],
+          now: this.#client.nowParam(),
+        }),
+      );
     } else if (item) {
       this.#finalizer.add(item, (result) => {
         this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);

@@ -257,7 +257,12 @@ export interface Driver {
    * Try to become (or stay) leader of `name` for `ttlMs`. True when `ownerId` holds the
    * leadership after the call. Used to run maintenance in one process only.
    */
-  leaderAttemptElect(params: { name: string; ownerId: string; ttlMs: number; now?: EpochMs }): Promise<boolean>;
+  leaderAttemptElect(params: {
+    name: string;
+    ownerId: string;
+    ttlMs: number;
+    now?: EpochMs;
+  }): Promise<boolean>;
 
   /** Give up leadership if held. */
   leaderResign(params: { name: string; ownerId: string }): Promise<void>;

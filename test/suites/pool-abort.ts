@@ -207,7 +207,8 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
         maintenance: { rescueIntervalMs: 100_000, leaderTtlMs: 100_001 },
       });
       const eventsA = recordEvents(a);
-      const poolA = a.createPool({ ...testPool, id: 'A', leaseMs: 30_000 });
+      // One busy worker and no prefetch: like a frozen process, A claims nothing more.
+      const poolA = a.createPool({ ...testPool, id: 'A', leaseMs: 30_000, concurrency: 1, prefetch: 0 });
       await poolA.start();
       const job = await a.enqueue(slowVersion, {});
       await oldStarted.promise;

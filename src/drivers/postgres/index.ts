@@ -1,0 +1,183 @@
+/**
+ * The PostgreSQL driver (`jobwire/postgres`): many worker processes on many machines share one
+ * database. Claims use `FOR UPDATE SKIP LOCKED`, wake-ups travel with LISTEN/NOTIFY, enqueue can
+ * join the caller's transaction, and leadership is a row with an expiry.
+ *
+ * ```ts
+ * const driver = postgresDriver({ connectionString: process.env.DATABASE_URL });
+ * await driver.migrate();
+ * ```
+ */
+import pg from 'pg';
+import { InvalidOptionError } from '../../core/errors.js';
+import type { Driver, DriverCapabilities } from '../../driver/driver.js';
+import { PgContext } from './context.js';
+import { describeTarget } from './errors.js';
+import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
+import { jobInsertMany } from './jobs-insert.js';
+import {
+  jobClaim,
+  jobFinalizeMany,
+  jobHeartbeatMany,
+  jobProgress,
+  jobRelease,
+  jobRescueExpired,
+} from './jobs-lease.js';
+import { leaderAttemptElect, leaderResign } from './leader.js';
+import { migratePostgres } from './migrations/index.js';
+import { PostgresNotifier } from './notifier.js';
+import { queueList, queuePause, queueResume } from './queues.js';
+
+export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
+export { PostgresNotifier, type PostgresNotifierOptions, pgChannel } from './notifier.js';
+
+/** Defaults for `PostgresDriverOptions`. */
+export const POSTGRES_DEFAULTS = {
+  schema: 'jobwire',
+  poolSize: 10,
+  connectTimeoutMs: 10_000,
+} as const;
+
+/** Schema names jobwire accepts: plain lower-case identifiers that need no quoting. */
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresDriverOptions {
+  /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
+  connectionString?: string;
+  /**
+   * A pool you own. The driver borrows its connections (and opens one more, outside it, for
+   * LISTEN) and does not end it on `close()`.
+   */
+  pool?: pg.Pool;
+  /** Where jobwire's tables live; created by `migrate()`. Default `jobwire`. */
+  schema?: string;
+  /** Connections in the pool the driver creates. Default 10. Ignored with `pool`. */
+  poolSize?: number;
+  /** How long to wait for a new connection before failing, in ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Accepted for symmetry with the other drivers; wake-ups here come from LISTEN/NOTIFY. */
+  pollIntervalMs?: number;
+}
+
+const CAPABILITIES: DriverCapabilities = Object.freeze({
+  crossProcessNotify: true,
+  timePrecisionMs: 1,
+  callerTransactions: true,
+  multiProcess: true,
+});
+
+function validate(
+  options: PostgresDriverOptions,
+): Required<Pick<PostgresDriverOptions, 'schema' | 'poolSize' | 'connectTimeoutMs'>> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'pass an object with connectionString or pool');
+  }
+  const { connectionString, pool } = options;
+  if (connectionString !== undefined && pool !== undefined) {
+    throw new InvalidOptionError('connectionString', 'give either connectionString or pool, not both');
+  }
+  if (pool === undefined) {
+    if (typeof connectionString !== 'string' || connectionString.trim() === '') {
+      throw new InvalidOptionError(
+        'connectionString',
+        'must be a PostgreSQL URL such as postgres://user:password@localhost:5432/app (or pass an existing pg.Pool as pool)',
+      );
+    }
+  } else if (
+    typeof (pool as { query?: unknown }).query !== 'function' ||
+    typeof pool.connect !== 'function'
+  ) {
+    throw new InvalidOptionError('pool', 'must be a pg.Pool');
+  }
+  const schema = options.schema ?? POSTGRES_DEFAULTS.schema;
+  if (typeof schema !== 'string' || !SCHEMA_PATTERN.test(schema)) {
+    throw new InvalidOptionError(
+      'schema',
+      `must be a lower-case identifier matching ${SCHEMA_PATTERN} (letters, digits, _; at most 63), got ${JSON.stringify(schema)}`,
+    );
+  }
+  const poolSize = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new InvalidOptionError('poolSize', `must be an integer >= 1, got ${String(poolSize)}`);
+  }
+  const connectTimeoutMs = options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs;
+  if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
+    throw new InvalidOptionError('connectTimeoutMs', `must be a number > 0, got ${String(connectTimeoutMs)}`);
+  }
+  return { schema, poolSize, connectTimeoutMs };
+}
+
+/** Create the PostgreSQL driver. Nothing connects until the first call. */
+export function postgresDriver(options: PostgresDriverOptions): Driver {
+  const { schema, poolSize, connectTimeoutMs } = validate(options);
+  const ownsPool = options.pool === undefined;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
+      application_name: 'jobwire',
+    });
+  // An idle connection that dies (server restart, pg_terminate_backend) is reported here; without
+  // a listener it would crash the process. The next query simply gets another connection.
+  if (ownsPool) {
+    pool.on('error', () => {});
+    // Every statement is prepared once per connection and its shape does not depend on the
+    // values bound, so a generic plan serves all executions; left to itself PostgreSQL re-plans
+    // the claim on every call. A server that refuses the setting just keeps its default.
+    pool.on('connect', (client) => {
+      client.query('SET plan_cache_mode = force_generic_plan').catch(() => {});
+    });
+  }
+  const notifier = new PostgresNotifier({
+    pool,
+    schema,
+    createClient: () =>
+      new pg.Client({
+        ...(ownsPool ? { connectionString: options.connectionString } : pool.options),
+        connectionTimeoutMillis: connectTimeoutMs,
+        keepAlive: true,
+        application_name: 'jobwire-listener',
+      }),
+  });
+  const ctx = new PgContext(schema, pool, describeTarget(ownsPool ? options : pool.options), notifier);
+  let closing: Promise<void> | undefined;
+
+  return {
+    name: 'postgres',
+    capabilities: CAPABILITIES,
+    notifier,
+    close() {
+      closing ??= (async () => {
+        ctx.markClosed();
+        await notifier.close();
+        if (ownsPool) await pool.end();
+      })();
+      return closing;
+    },
+    jobCancel: (params) => jobCancel(ctx, params),
+    jobClaim: (params) => jobClaim(ctx, params),
+    jobCountByState: (params) => jobCountByState(ctx, params),
+    jobDelete: (params) => jobDelete(ctx, params),
+    jobFinalizeMany: (params) => jobFinalizeMany(ctx, params),
+    jobGet: (params) => jobGet(ctx, params),
+    jobHeartbeatMany: (params) => jobHeartbeatMany(ctx, params),
+    jobInsertMany: (params) => jobInsertMany(ctx, params),
+    jobList: (params) => jobList(ctx, params),
+    jobProgress: (params) => jobProgress(ctx, params),
+    jobRelease: (params) => jobRelease(ctx, params),
+    jobRescueExpired: (params) => jobRescueExpired(ctx, params),
+    jobRetry: (params) => jobRetry(ctx, params),
+    leaderAttemptElect: (params) => leaderAttemptElect(ctx, params),
+    leaderResign: (params) => leaderResign(ctx, params),
+    migrate: async () => {
+      ctx.assertOpen();
+      return migratePostgres(ctx);
+    },
+    queueList: () => queueList(ctx),
+    queuePause: (params) => queuePause(ctx, params),
+    queueResume: (params) => queueResume(ctx, params),
+  };
+}

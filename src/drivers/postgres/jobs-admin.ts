@@ -1,0 +1,202 @@
+/** Reading and administering jobs: get, list, count, cancel, retry, delete. */
+import { InvalidOptionError } from '../../core/errors.js';
+import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
+import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import type { PgContext } from './context.js';
+import {
+  epochMs,
+  isJobId,
+  JOB_COLUMNS,
+  type JobRow,
+  nowSql,
+  rowToRecord,
+  validIds,
+  zeroCounts,
+} from './row.js';
+
+/** Ids in the order the caller gave them (first occurrence), limited to those `found`. */
+const inInputOrder = (ids: readonly string[], found: Set<string>): string[] =>
+  [...new Set(ids)].filter((id) => found.has(id));
+
+export async function jobGet(ctx: PgContext, params: { id: string }): Promise<JobRecord | undefined> {
+  ctx.assertOpen();
+  if (!isJobId(params.id)) return undefined;
+  const [row] = await ctx.query<JobRow>(
+    'jobGet',
+    `SELECT ${JOB_COLUMNS} FROM ${ctx.s}.jobs j WHERE j.id = $1`,
+    [params.id],
+  );
+  return row ? rowToRecord(row) : undefined;
+}
+
+/** Filter arrays are bound as-is; null means "no filter" (so one prepared statement serves all). */
+const listSql = (s: string): string => `
+SELECT ${JOB_COLUMNS} FROM ${s}.jobs j
+WHERE ($1::text[] IS NULL OR j.state = ANY($1::text[]))
+  AND ($2::text[] IS NULL OR j.queue = ANY($2::text[]))
+  AND ($3::text[] IS NULL OR j.task = ANY($3::text[]))
+  AND ($4::bigint IS NULL OR j.id < $4::bigint)
+ORDER BY j.id DESC
+LIMIT $5`;
+
+/** An empty filter list means "no filter", like leaving it out. */
+const filterValue = (values: readonly string[] | undefined): readonly string[] | null =>
+  values && values.length > 0 ? values : null;
+
+export async function jobList(
+  ctx: PgContext,
+  params: JobFilter & { limit: number; before?: string | null },
+): Promise<JobPage> {
+  ctx.assertOpen();
+  const limit = Math.max(0, Math.floor(params.limit));
+  const before = params.before ?? null;
+  if (before !== null && !isJobId(before)) {
+    throw new InvalidOptionError('before', `"${before}" is not a cursor returned by jobList`);
+  }
+  // One extra row tells whether an older page exists.
+  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s), [
+    filterValue(params.states),
+    filterValue(params.queues),
+    filterValue(params.tasks),
+    before,
+    limit + 1,
+  ]);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { jobs: page.map(rowToRecord), nextCursor: rows.length > limit && last ? last.id : null };
+}
+
+export async function jobCountByState(
+  ctx: PgContext,
+  params: { queues?: readonly string[] },
+): Promise<Record<JobState, number>> {
+  ctx.assertOpen();
+  const rows = await ctx.query<{ state: JobState; count: string }>(
+    'jobCountByState',
+    `SELECT state, count(*) AS count FROM ${ctx.s}.jobs WHERE ($1::text[] IS NULL OR queue = ANY($1::text[])) GROUP BY state`,
+    [filterValue(params.queues)],
+  );
+  const counts = zeroCounts();
+  for (const row of rows) if (JOB_STATES.includes(row.state)) counts[row.state] = Number(row.count);
+  return counts;
+}
+
+/** Locks the targets first so `previous_state` is the state the cancel actually replaced. */
+const cancelSql = (s: string): string => `
+WITH clock AS (SELECT ${nowSql('$2')} AS now),
+target AS (
+  SELECT j.id, j.state FROM ${s}.jobs j
+  WHERE j.id = ANY($1::bigint[]) AND j.state IN ('scheduled', 'pending', 'running')
+  FOR UPDATE
+),
+cancelled AS (
+  UPDATE ${s}.jobs j
+  SET state = 'cancelled', finished_at = clock.now, lease_expires_at = NULL, worker_id = NULL
+  FROM target t CROSS JOIN clock
+  WHERE j.id = t.id
+  RETURNING j.id, j.task, j.queue, j.correlation_id, t.state AS previous_state, ${epochMs('clock.now')} AS at
+),
+stopped AS (SELECT pg_notify($3, id::text) FROM cancelled WHERE previous_state = 'running')
+SELECT * FROM cancelled WHERE (SELECT count(*) FROM stopped) >= 0`;
+
+export async function jobCancel(
+  ctx: PgContext,
+  params: { ids: readonly string[]; now?: EpochMs },
+): Promise<CancelledJob[]> {
+  ctx.assertOpen();
+  const ids = validIds(params.ids);
+  if (ids.length === 0) return [];
+  await ctx.notifier.ready();
+  const rows = await ctx.query<{
+    id: string;
+    task: string;
+    queue: string;
+    correlation_id: string;
+    previous_state: JobState;
+    at: number;
+  }>('jobCancel', cancelSql(ctx.s), [ids, params.now ?? null, ctx.channel(CHANNELS.jobCancelled)]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
+    const r = byId.get(id)!;
+    return {
+      id: r.id,
+      task: r.task,
+      queue: r.queue,
+      correlationId: r.correlation_id,
+      previousState: r.previous_state,
+      at: r.at,
+    };
+  });
+}
+
+/**
+ * A job whose unique key is now held by an active job stays where it is; among retried jobs that
+ * share a key, the first named wins (as if retried one by one). The lock on `target` keeps a
+ * concurrent retry from racing us.
+ */
+const retrySql = (s: string): string => `
+WITH clock AS (SELECT ${nowSql('$2')} AS now),
+named AS (SELECT id, min(ord) AS ord FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, ord) GROUP BY id),
+target AS (
+  SELECT j.id, j.unique_key, n.ord FROM ${s}.jobs j JOIN named n ON n.id = j.id
+  WHERE j.state IN ('abandoned', 'cancelled', 'completed')
+  ORDER BY j.id
+  FOR UPDATE OF j
+),
+eligible AS (
+  SELECT t.id FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY t.unique_key ORDER BY t.ord) AS nth FROM target t
+  ) t
+  WHERE t.unique_key IS NULL
+     OR (t.nth = 1 AND NOT EXISTS (
+           SELECT 1 FROM ${s}.jobs a
+           WHERE a.unique_key = t.unique_key AND a.state IN ('scheduled', 'pending', 'running')))
+),
+retried AS (
+  UPDATE ${s}.jobs j
+  SET state = 'pending', attempt = 0, run_at = clock.now, result = NULL, finished_at = NULL,
+      lease_expires_at = NULL, worker_id = NULL
+  FROM eligible e CROSS JOIN clock
+  WHERE j.id = e.id
+  RETURNING ${JOB_COLUMNS}
+),
+woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM retried) q)
+SELECT * FROM retried WHERE (SELECT count(*) FROM woken) >= 0`;
+
+export async function jobRetry(
+  ctx: PgContext,
+  params: { ids: readonly string[]; now?: EpochMs },
+): Promise<JobRecord[]> {
+  ctx.assertOpen();
+  const ids = validIds(params.ids);
+  if (ids.length === 0) return [];
+  await ctx.notifier.ready();
+  const values = [ids, params.now ?? null, ctx.channel(CHANNELS.jobAvailable)];
+  let rows: JobRow[];
+  try {
+    rows = await ctx.query<JobRow>('jobRetry', retrySql(ctx.s), values);
+  } catch (err) {
+    // A concurrent insert took one of the keys between our check and our write: look again.
+    if (!isUniqueViolation(err)) throw err;
+    rows = await ctx.query<JobRow>('jobRetry', retrySql(ctx.s), values);
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => rowToRecord(byId.get(id)!));
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const cause = err instanceof Error ? (err.cause ?? err) : err;
+  return (cause as { code?: unknown } | null)?.code === '23505';
+}
+
+export async function jobDelete(ctx: PgContext, params: { ids: readonly string[] }): Promise<string[]> {
+  ctx.assertOpen();
+  const ids = validIds(params.ids);
+  if (ids.length === 0) return [];
+  const rows = await ctx.query<{ id: string }>(
+    'jobDelete',
+    `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[]) RETURNING id`,
+    [ids],
+  );
+  return inInputOrder(params.ids, new Set(rows.map((r) => r.id)));
+}

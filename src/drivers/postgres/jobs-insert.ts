@@ -1,0 +1,247 @@
+/**
+ * `jobInsertMany`: a whole batch in one statement (arrays bound once, expanded with unnest), so a
+ * batch is atomic even without a transaction and costs one round trip.
+ */
+import type pg from 'pg';
+import { InvalidOptionError } from '../../core/errors.js';
+import type { EpochMs } from '../../core/types.js';
+import {
+  CHANNELS,
+  type JobInsertParams,
+  type JobInsertResult,
+  type QueueLimitExceeded,
+} from '../../driver/driver.js';
+import type { PgContext, Queryable } from './context.js';
+import { compareIds, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
+
+const ACTIVE = `('scheduled', 'pending', 'running')`;
+
+/**
+ * Ids are drawn from the sequence up front (in input order) so each input row knows its id and
+ * the RETURNING rows map back without relying on insertion order. A row whose unique key is
+ * taken, by an active job or by an earlier row of the batch, is skipped by ON CONFLICT; the
+ * final SELECT also returns the active jobs holding the batch's keys (as of the statement's
+ * snapshot); batches without keys leave that part out, which makes single inserts cheaper.
+ * Every queue that got a pending row is notified; NOTIFY is delivered on commit.
+ */
+const insertSql = (s: string, withKeys: boolean): string => `
+WITH input AS MATERIALIZED (
+  SELECT nextval('${s}.jobs_id_seq') AS id, i.*
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
+              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+       WITH ORDINALITY AS i(task, queue, payload, priority, max_attempts, delay_ms, run_at_ms,
+                            unique_key, correlation_id, metadata, timeout_ms, backoff, ord)
+),
+clock AS (SELECT ${nowSql('$13')} AS now),
+prepared AS (
+  SELECT input.*, clock.now,
+         CASE WHEN input.run_at_ms IS NOT NULL THEN to_timestamp(input.run_at_ms / 1000)
+              ELSE clock.now + input.delay_ms * interval '1 millisecond' END AS run_at
+  FROM input CROSS JOIN clock
+),
+inserted AS (
+  INSERT INTO ${s}.jobs AS j (id, task, queue, state, payload, priority, max_attempts, run_at, created_at,
+                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+  OVERRIDING SYSTEM VALUE
+  SELECT id, task, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, payload::json,
+         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json
+  FROM prepared ORDER BY ord
+  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
+  RETURNING ${JOB_COLUMNS}
+),
+woken AS (
+  SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
+)
+SELECT true AS new, inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0${
+  withKeys
+    ? `
+UNION ALL
+SELECT false AS new, ${JOB_COLUMNS} FROM ${s}.jobs j
+WHERE j.unique_key IN (SELECT unique_key FROM input WHERE unique_key IS NOT NULL) AND j.state IN ${ACTIVE}`
+    : ''
+}`;
+
+/** The active job holding each key, looked up again when the statement's snapshot missed it. */
+const holdersSql = (s: string): string => `
+SELECT DISTINCT ON (j.unique_key) ${JOB_COLUMNS} FROM ${s}.jobs j
+WHERE j.unique_key = ANY($1::text[])
+ORDER BY j.unique_key, (j.state IN ${ACTIVE}) DESC, j.id DESC`;
+
+type InsertRow = JobRow & { new: boolean };
+
+export interface InsertParams {
+  jobs: readonly JobInsertParams[];
+  maxPendingByQueue?: ReadonlyMap<string, number>;
+  executor?: unknown;
+  now?: EpochMs;
+}
+
+export type InsertOutcome = { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded };
+
+/** A caller's client: something with `query`, but not a pool (a pool cannot hold a transaction). */
+function asExecutor(executor: unknown): Queryable | undefined {
+  if (executor === undefined || executor === null) return undefined;
+  const candidate = executor as { query?: unknown; totalCount?: unknown; idleCount?: unknown };
+  if (typeof candidate.query !== 'function') {
+    throw new InvalidOptionError(
+      'executor',
+      'must be a node-postgres client (pg.Client or pg.PoolClient) inside a transaction you opened',
+    );
+  }
+  if (typeof candidate.totalCount === 'number' && typeof candidate.idleCount === 'number') {
+    throw new InvalidOptionError(
+      'executor',
+      'got a pg.Pool; pass the client of your open transaction (const client = await pool.connect(); BEGIN; …)',
+    );
+  }
+  return executor as Queryable;
+}
+
+const floorOrNull = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms));
+
+/** Thrown inside our own transaction to roll it back when a queue is full. */
+class QueueFullAbort {
+  constructor(readonly limit: QueueLimitExceeded) {}
+}
+
+const SAVEPOINT = 'jobwire_insert';
+
+export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promise<InsertOutcome> {
+  ctx.assertOpen();
+  const executor = asExecutor(params.executor);
+  if (params.jobs.length === 0) return { inserted: [] };
+  const jobs = params.jobs;
+  const values = [
+    jobs.map((j) => j.task),
+    jobs.map((j) => j.queue),
+    jobs.map((j) => j.payloadJson),
+    jobs.map((j) => j.priority),
+    jobs.map((j) => j.maxAttempts),
+    jobs.map((j) => Math.floor(j.delayMs)),
+    jobs.map((j) => floorOrNull(j.runAt)),
+    jobs.map((j) => j.uniqueKey),
+    jobs.map((j) => j.correlationId),
+    jobs.map((j) => j.metadataJson),
+    jobs.map((j) => j.timeoutMs),
+    jobs.map((j) => (j.backoff === null ? null : JSON.stringify(j.backoff))),
+    params.now ?? null,
+    ctx.channel(CHANNELS.jobAvailable),
+  ];
+  const withKeys = jobs.some((j) => j.uniqueKey !== null);
+  const limits = params.maxPendingByQueue;
+  const limited = limitedQueues(jobs, limits);
+  // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
+  await ctx.notifier.ready();
+  if (limited.length === 0) {
+    const rows = await ctx.query<InsertRow>('jobInsertMany', insertSql(ctx.s, withKeys), values, executor);
+    return { inserted: await assemble(ctx, jobs, rows, executor) };
+  }
+
+  /**
+   * Insert, then check each limited queue: waiting before + rows actually added (duplicates add
+   * none) must stay within its limit. The advisory locks make concurrent enqueues to the same
+   * queue take turns, so two batches cannot both squeeze past the limit.
+   */
+  const insertWithinLimits = async (client: Queryable, own: boolean): Promise<InsertRow[]> => {
+    const run = <R extends pg.QueryResultRow>(text: string, args: unknown[]) =>
+      ctx.query<R>('jobInsertMany', text, args, client, own);
+    // Sorted, so two batches locking the same queues cannot deadlock.
+    for (const queue of limited) {
+      await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `jobwire:queue:${ctx.schema}:${queue}`,
+      ]);
+    }
+    const counts = await run<{ queue: string; waiting: string }>(
+      `SELECT queue, count(*) AS waiting FROM ${ctx.s}.jobs
+       WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
+      [limited],
+    );
+    const rows = await run<InsertRow>(insertSql(ctx.s, withKeys), values);
+    for (const queue of limited) {
+      const maxPending = limits!.get(queue)!;
+      const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
+      const added = rows.filter((r) => r.new && r.queue === queue).length;
+      if (added > 0 && pending + added > maxPending) throw new QueueFullAbort({ queue, maxPending, pending });
+    }
+    return rows;
+  };
+
+  try {
+    if (!executor) {
+      const rows = await ctx.transaction('jobInsertMany', (client) => insertWithinLimits(client, true));
+      return { inserted: await assemble(ctx, jobs, rows, undefined) };
+    }
+    // In the caller's transaction: a savepoint undoes our part (and its NOTIFY) and only that.
+    await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
+    let rows: InsertRow[];
+    try {
+      rows = await insertWithinLimits(executor, false);
+    } catch (err) {
+      // If the caller's transaction is already aborted this fails too; the first error matters.
+      await ctx
+        .query(
+          'jobInsertMany',
+          `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`,
+          [],
+          executor,
+        )
+        .catch(() => {});
+      throw err;
+    }
+    await ctx.query('jobInsertMany', `RELEASE SAVEPOINT ${SAVEPOINT}`, [], executor);
+    return { inserted: await assemble(ctx, jobs, rows, executor) };
+  } catch (err) {
+    if (err instanceof QueueFullAbort) return { queueFull: err.limit };
+    throw err;
+  }
+}
+
+/** The queues of this batch that have a limit, sorted. */
+function limitedQueues(jobs: readonly JobInsertParams[], limits?: ReadonlyMap<string, number>): string[] {
+  if (!limits || limits.size === 0) return [];
+  return [...new Set(jobs.map((j) => j.queue).filter((q) => limits.has(q)))].sort();
+}
+
+/** Pair every input job with its new row, or with the active job that already held its key. */
+async function assemble(
+  ctx: PgContext,
+  jobs: readonly JobInsertParams[],
+  rows: InsertRow[],
+  executor: Queryable | undefined,
+): Promise<JobInsertResult[]> {
+  // Ids were drawn in input order. A key's new row belongs to the first input row with that key
+  // (later ones conflicted with it); rows without a key are never skipped, so they pair in order.
+  const fresh = rows.filter((r) => r.new).sort((a, b) => compareIds(a.id, b.id));
+  const freshByKey = new Map(fresh.filter((r) => r.unique_key !== null).map((r) => [r.unique_key!, r]));
+  const freshWithoutKey = fresh.filter((r) => r.unique_key === null);
+  const holders = new Map<string, JobRow>(freshByKey);
+  for (const row of rows) {
+    if (!row.new && row.unique_key !== null && !holders.has(row.unique_key)) holders.set(row.unique_key, row);
+  }
+  const missing = [
+    ...new Set(jobs.map((j) => j.uniqueKey).filter((k): k is string => k !== null && !holders.has(k))),
+  ];
+  if (missing.length > 0) {
+    // The key's holder was committed by another transaction after this statement's snapshot.
+    const late = await ctx.query<JobRow>('jobInsertMany', holdersSql(ctx.s), [missing], executor);
+    for (const row of late) holders.set(row.unique_key!, row);
+  }
+  const results: JobInsertResult[] = [];
+  let nextWithoutKey = 0;
+  for (const job of jobs) {
+    if (job.uniqueKey === null) {
+      results.push({ job: rowToRecord(freshWithoutKey[nextWithoutKey++]!), duplicate: false });
+      continue;
+    }
+    const own = freshByKey.get(job.uniqueKey);
+    if (own) {
+      freshByKey.delete(job.uniqueKey);
+      results.push({ job: rowToRecord(own), duplicate: false });
+      continue;
+    }
+    const holder = holders.get(job.uniqueKey);
+    if (!holder) throw new Error(`jobwire: no job holds unique key "${job.uniqueKey}" after a conflict`);
+    results.push({ job: rowToRecord(holder), duplicate: true });
+  }
+  return results;
+}

@@ -1,0 +1,295 @@
+/**
+ * The running side of a job: claiming, heart-beating, finishing, releasing and rescuing. Every
+ * write after the claim is fenced: it applies only while the job is still `running` under the
+ * presented lease token, so a rescued or cancelled job can never be finished twice.
+ */
+import type { EpochMs } from '../../core/types.js';
+import {
+  CHANNELS,
+  type ClaimedJob,
+  type FinalizeItem,
+  type FinalizeResult,
+  type Lease,
+  type RescuedJob,
+} from '../../driver/driver.js';
+import type { PgContext } from './context.js';
+import {
+  compareIds,
+  epochMs,
+  idParam,
+  isJobId,
+  JOB_COLUMNS,
+  type JobRow,
+  nowSql,
+  rowToClaimed,
+} from './row.js';
+
+/** Lease writes are fenced on these two conditions. */
+const FENCE = `j.state = 'running' AND j.lease_token = f.token`;
+
+/**
+ * Each queue is read on its own (a LATERAL subquery per queue name) in the claim index's order,
+ * so a claim reads about `limit × queues` index entries however long the backlog is; one
+ * `queue = ANY(…)` scan would sort every due job of those queues on every claim. SKIP LOCKED
+ * lets concurrent claimers pass over each other's rows instead of queueing on them. Rows locked
+ * but not picked by the outer LIMIT are released when the statement commits.
+ */
+const claimSql = (s: string): string => `
+WITH picked AS (
+  SELECT c.id
+  FROM unnest($1::text[]) AS q(name)
+  CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$5')}
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT $2
+    FOR UPDATE OF j SKIP LOCKED
+  ) c
+  WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
+  ORDER BY c.priority DESC, c.run_at, c.id
+  LIMIT $2
+)
+UPDATE ${s}.jobs j
+SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
+    lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
+    worker_id = $4, started_at = ${nowSql('$5')}
+FROM picked WHERE j.id = picked.id
+RETURNING ${JOB_COLUMNS}`;
+
+export async function jobClaim(
+  ctx: PgContext,
+  params: { queues: readonly string[]; limit: number; leaseMs: number; workerId: string; now?: EpochMs },
+): Promise<ClaimedJob[]> {
+  ctx.assertOpen();
+  if (params.limit < 1 || params.queues.length === 0) return [];
+  const rows = await ctx.query<JobRow>('jobClaim', claimSql(ctx.s), [
+    [...new Set(params.queues)],
+    Math.floor(params.limit),
+    Math.floor(params.leaseMs),
+    params.workerId,
+    params.now ?? null,
+  ]);
+  rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
+  return rows.map(rowToClaimed);
+}
+
+/**
+ * One statement for the whole batch. DISTINCT ON keeps the first item per id, as if the items
+ * were applied one by one: among the items that pass the fence, the first one per job applies
+ * (after it the job is no longer running, so later ones would be fenced off).
+ */
+const finalizeSql = (s: string): string => `
+WITH clock AS (SELECT ${nowSql('$7')} AS now),
+f AS (
+  SELECT DISTINCT ON (f.id) f.*
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
+       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
+  JOIN ${s}.jobs j ON j.id = f.id AND ${FENCE}
+  ORDER BY f.id, f.ord
+)
+UPDATE ${s}.jobs j
+SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' THEN 'abandoned' ELSE 'scheduled' END,
+    result = CASE WHEN f.outcome = 'completed' THEN f.result::json ELSE j.result END,
+    finished_at = CASE WHEN f.outcome IN ('completed', 'abandoned') THEN clock.now END,
+    run_at = CASE WHEN f.outcome IN ('retry', 'snoozed') THEN clock.now + f.delay_ms * interval '1 millisecond'
+                  ELSE j.run_at END,
+    errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error::jsonb) END,
+    attempt = CASE WHEN f.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,
+    lease_expires_at = NULL,
+    worker_id = NULL
+FROM f CROSS JOIN clock
+WHERE j.id = f.id AND ${FENCE}
+RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at`;
+
+const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
+
+export async function jobFinalizeMany(
+  ctx: PgContext,
+  params: { items: readonly FinalizeItem[]; now?: EpochMs },
+): Promise<FinalizeResult[]> {
+  ctx.assertOpen();
+  const { items } = params;
+  if (items.length === 0) return [];
+  const rows = await ctx.query<{ ord: string; run_at: number; at: number }>(
+    'jobFinalizeMany',
+    finalizeSql(ctx.s),
+    [
+      items.map((i) => idParam(i.id)),
+      items.map((i) => i.leaseToken),
+      items.map((i) => i.outcome),
+      items.map((i) => (i.outcome === 'completed' ? i.resultJson : null)),
+      items.map((i) => (i.outcome === 'retry' || i.outcome === 'abandoned' ? JSON.stringify(i.error) : null)),
+      items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
+      params.now ?? null,
+    ],
+  );
+  const at = rows[0]?.at ?? (await now(ctx, params.now));
+  const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+  return items.map((item, index) => {
+    const row = applied.get(index);
+    if (!row) return { id: item.id, applied: false, at };
+    // runAt only when the write happened: a fenced-off worker must not report a new due time.
+    const scheduled = item.outcome === 'retry' || item.outcome === 'snoozed';
+    return scheduled
+      ? { id: item.id, applied: true, runAt: row.run_at, at }
+      : { id: item.id, applied: true, at };
+  });
+}
+
+/** The statement time for results of writes that matched nothing. */
+async function now(ctx: PgContext, given: EpochMs | undefined): Promise<EpochMs> {
+  if (given !== undefined) return given;
+  const [row] = await ctx.query<{ at: number }>('now', nowOnlySql, [null]);
+  return row!.at;
+}
+
+const heartbeatSql = (s: string): string => `
+UPDATE ${s}.jobs j
+SET lease_expires_at = ${nowSql('$5')} + $4::float8 * interval '1 millisecond',
+    progress = COALESCE(f.progress::json, j.progress)
+FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
+WHERE j.id = f.id AND ${FENCE}
+RETURNING j.id, f.token`;
+
+export async function jobHeartbeatMany(
+  ctx: PgContext,
+  params: { leases: readonly (Lease & { progressJson?: string })[]; leaseMs: number; now?: EpochMs },
+): Promise<string[]> {
+  ctx.assertOpen();
+  const { leases } = params;
+  if (leases.length === 0) return [];
+  const rows = await ctx.query<{ id: string; token: string }>('jobHeartbeatMany', heartbeatSql(ctx.s), [
+    leases.map((l) => idParam(l.id)),
+    leases.map((l) => l.leaseToken),
+    leases.map((l) => l.progressJson ?? null),
+    Math.floor(params.leaseMs),
+    params.now ?? null,
+  ]);
+  // Keyed by id and token: the same job may be named twice, once with a stale token.
+  const held = new Set(rows.map((r) => `${r.id}:${r.token}`));
+  return leases.filter((l) => !held.has(`${l.id}:${l.leaseToken}`)).map((l) => l.id);
+}
+
+const progressSql = (s: string): string => `
+UPDATE ${s}.jobs j SET progress = $3::json
+WHERE j.id = $1 AND j.state = 'running' AND j.lease_token = $2
+RETURNING j.id`;
+
+export async function jobProgress(
+  ctx: PgContext,
+  params: Lease & { progressJson: string },
+): Promise<boolean> {
+  ctx.assertOpen();
+  if (!isJobId(params.id)) return false;
+  const rows = await ctx.query('jobProgress', progressSql(ctx.s), [
+    params.id,
+    params.leaseToken,
+    params.progressJson,
+  ]);
+  return rows.length > 0;
+}
+
+/** Like finalisation, the first item per job that passes the fence applies. */
+const releaseSql = (s: string): string => `
+WITH f AS (
+  SELECT DISTINCT ON (f.id) f.*
+  FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS f(id, token, ord)
+  JOIN ${s}.jobs j ON j.id = f.id AND ${FENCE}
+  ORDER BY f.id, f.ord
+),
+released AS (
+  UPDATE ${s}.jobs j
+  SET state = 'pending', run_at = ${nowSql('$3')}, attempt = j.attempt - 1, started_at = NULL,
+      lease_expires_at = NULL, worker_id = NULL
+  FROM f
+  WHERE j.id = f.id AND ${FENCE}
+  RETURNING f.ord, j.queue
+),
+woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released) q)
+SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
+
+export async function jobRelease(
+  ctx: PgContext,
+  params: { leases: readonly Lease[]; now?: EpochMs },
+): Promise<string[]> {
+  ctx.assertOpen();
+  const { leases } = params;
+  if (leases.length === 0) return [];
+  await ctx.notifier.ready();
+  const rows = await ctx.query<{ ord: string }>('jobRelease', releaseSql(ctx.s), [
+    leases.map((l) => idParam(l.id)),
+    leases.map((l) => l.leaseToken),
+    params.now ?? null,
+    ctx.channel(CHANNELS.jobAvailable),
+  ]);
+  const released = new Set(rows.map((r) => Number(r.ord) - 1));
+  return leases.filter((_, index) => released.has(index)).map((l) => l.id);
+}
+
+/** The message every rescued attempt's error carries (shared with the SQLite driver's wording). */
+const LEASE_EXPIRED_MESSAGE = `'lease expired at ' || to_char(e.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+  || ' while running on worker ' || COALESCE(e.worker_id, '(unknown)') || '; the worker died or stopped heart-beating'`;
+
+const rescueSql = (s: string): string => `
+WITH clock AS (SELECT ${nowSql('$2')} AS now),
+expired AS (
+  SELECT j.id, j.worker_id, j.lease_expires_at FROM ${s}.jobs j
+  WHERE j.state = 'running' AND j.lease_expires_at < ${nowSql('$2')}
+  ORDER BY j.lease_expires_at, j.id
+  LIMIT $1
+  FOR UPDATE OF j SKIP LOCKED
+),
+rescued AS (
+  UPDATE ${s}.jobs j
+  SET state = CASE WHEN j.attempt < j.max_attempts THEN 'pending' ELSE 'abandoned' END,
+      run_at = CASE WHEN j.attempt < j.max_attempts THEN clock.now ELSE j.run_at END,
+      finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE clock.now END,
+      errors = j.errors || jsonb_build_array(jsonb_build_object(
+        'name', 'LeaseExpiredError', 'message', ${LEASE_EXPIRED_MESSAGE},
+        'attempt', j.attempt, 'at', ${epochMs('clock.now')})),
+      lease_expires_at = NULL, worker_id = NULL
+  FROM expired e CROSS JOIN clock
+  WHERE j.id = e.id
+  RETURNING j.id, j.task, j.queue, j.attempt, j.max_attempts, j.correlation_id, j.state,
+            e.worker_id AS previous_worker_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at
+),
+woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'pending') q)
+SELECT * FROM rescued WHERE (SELECT count(*) FROM woken) >= 0`;
+
+interface RescueRow {
+  id: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  max_attempts: number;
+  correlation_id: string;
+  state: 'pending' | 'abandoned';
+  previous_worker_id: string | null;
+  lease_expired_at: number;
+}
+
+export async function jobRescueExpired(
+  ctx: PgContext,
+  params: { limit: number; now?: EpochMs },
+): Promise<RescuedJob[]> {
+  ctx.assertOpen();
+  if (params.limit < 1) return [];
+  await ctx.notifier.ready();
+  const rows = await ctx.query<RescueRow>('jobRescueExpired', rescueSql(ctx.s), [
+    Math.floor(params.limit),
+    params.now ?? null,
+    ctx.channel(CHANNELS.jobAvailable),
+  ]);
+  rows.sort((a, b) => a.lease_expired_at - b.lease_expired_at || compareIds(a.id, b.id));
+  return rows.map((r) => ({
+    id: r.id,
+    task: r.task,
+    queue: r.queue,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    correlationId: r.correlation_id,
+    previousWorkerId: r.previous_worker_id,
+    leaseExpiredAt: r.lease_expired_at,
+    newState: r.state,
+  }));
+}

@@ -1,0 +1,78 @@
+/**
+ * Numbered schema migrations, recorded in `<schema>.migrations`.
+ *
+ * All of them run in one transaction that first takes a transaction-scoped advisory lock keyed
+ * on the schema: processes that start at the same moment queue up behind it, and each later
+ * one finds the versions the first recorded and applies nothing.
+ */
+import type pg from 'pg';
+import { SchemaVersionError } from '../../../core/errors.js';
+import type { MigrationResult } from '../../../driver/driver.js';
+import type { PgContext } from '../context.js';
+import { migration0001Initial } from './0001-initial.js';
+
+/** One schema step. Versions are consecutive from 1 and never edited once released. */
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  /** The SQL, given the quoted schema name. */
+  sql: (schema: string) => string;
+}
+
+/** Every migration this code knows, in order. */
+export const MIGRATIONS: readonly PostgresMigration[] = [
+  { version: 1, name: 'initial', sql: migration0001Initial },
+];
+
+/** The schema version this code writes. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Bring the schema up to `LATEST_VERSION`, creating it if needed. Refuses a schema newer than
+ * this code, or one whose `jobs` table was not created by jobwire's migrations.
+ */
+export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> {
+  const { s, schema } = ctx;
+  return ctx.transaction('migrate', async (client) => {
+    const run = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+      ctx.query<R>('migrate', text, values, client, false);
+    await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`jobwire:migrate:${schema}`]);
+    const [found] = await run<{ schema: string | null; migrations: string | null; jobs: string | null }>(
+      'SELECT to_regnamespace($1)::text AS schema, to_regclass($2)::text AS migrations, to_regclass($3)::text AS jobs',
+      [s, `${s}.migrations`, `${s}.jobs`],
+    );
+    if (!found?.schema) await run(`CREATE SCHEMA ${s}`);
+    if (!found?.migrations) {
+      if (found?.jobs) {
+        throw new SchemaVersionError(
+          `Schema "${schema}" on ${ctx.target} has a jobs table that was not created by jobwire ` +
+            '(there is no migrations table). Use another schema (the `schema` option), or rename that table.',
+        );
+      }
+      await run(
+        `CREATE TABLE ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+    }
+    const [row] = await run<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${s}.migrations`,
+    );
+    const from = row?.version ?? 0;
+    if (from > LATEST_VERSION) {
+      throw new SchemaVersionError(
+        `Schema "${schema}" on ${ctx.target} is at version ${from}, but this version of jobwire knows only up to ` +
+          `version ${LATEST_VERSION}. A newer jobwire migrated it: upgrade jobwire.`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      await run(migration.sql(s));
+      await run(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+    }
+    return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
+  });
+}

@@ -1,0 +1,149 @@
+/** Mapping between `jobs` rows and the driver's job shapes, plus the SQL fragments that produce them. */
+import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../../core/types.js';
+import type { ClaimedJob } from '../../driver/driver.js';
+
+/**
+ * A timestamptz column as epoch ms (a float8, so node-postgres hands back a number). Stored times
+ * are whole milliseconds, so `round` only guards against float noise on old servers.
+ */
+export const epochMs = (column: string): string => `round(extract(epoch FROM ${column}) * 1000)::float8`;
+
+/**
+ * "Now" for a statement: the `now` parameter (epoch ms) when the caller gave one, else the
+ * database's transaction time truncated to the 1 ms precision the API speaks.
+ */
+export const nowSql = (param: string): string =>
+  `COALESCE(to_timestamp(${param}::float8 / 1000), date_trunc('milliseconds', now()))`;
+
+/** Every column of `jobs` (aliased `j`) in the shape `JobRow` describes. */
+export const JOB_COLUMNS = [
+  'j.id',
+  'j.task',
+  'j.queue',
+  'j.payload::text AS payload',
+  'j.state',
+  'j.priority',
+  'j.attempt',
+  'j.max_attempts',
+  `${epochMs('j.run_at')} AS run_at`,
+  `${epochMs('j.created_at')} AS created_at`,
+  `${epochMs('j.started_at')} AS started_at`,
+  `${epochMs('j.finished_at')} AS finished_at`,
+  `${epochMs('j.lease_expires_at')} AS lease_expires_at`,
+  'j.lease_token',
+  'j.worker_id',
+  'j.result::text AS result',
+  'j.errors::text AS errors',
+  'j.progress::text AS progress',
+  'j.unique_key',
+  'j.correlation_id',
+  'j.metadata::text AS metadata',
+  'j.timeout_ms',
+  'j.backoff::text AS backoff',
+].join(', ');
+
+/** A `jobs` row as `JOB_COLUMNS` selects it (node-postgres returns int8 as a string). */
+export interface JobRow {
+  id: string;
+  task: string;
+  queue: string;
+  payload: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  run_at: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  lease_expires_at: number | null;
+  lease_token: string;
+  worker_id: string | null;
+  result: string | null;
+  errors: string;
+  progress: string | null;
+  unique_key: string | null;
+  correlation_id: string;
+  metadata: string;
+  timeout_ms: string | null;
+  backoff: string | null;
+}
+
+const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+const jsonOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const numberOrNull = (text: string | null): number | null => (text === null ? null : Number(text));
+
+/** Decode a full row into the public record (JSON columns parsed, times as Dates). */
+export function rowToRecord(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    task: row.task,
+    queue: row.queue,
+    payload: JSON.parse(row.payload),
+    state: row.state,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
+    startedAt: dateOrNull(row.started_at),
+    finishedAt: dateOrNull(row.finished_at),
+    leaseExpiresAt: dateOrNull(row.lease_expires_at),
+    workerId: row.worker_id,
+    result: jsonOrNull(row.result),
+    errors: JSON.parse(row.errors) as StoredError[],
+    progress: jsonOrNull(row.progress),
+    uniqueKey: row.unique_key,
+    correlationId: row.correlation_id,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    timeoutMs: numberOrNull(row.timeout_ms),
+    backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
+  };
+}
+
+/** A claimed row as handed to a worker. Payload and metadata stay JSON text: the pool decodes them. */
+export function rowToClaimed(row: JobRow): ClaimedJob {
+  return {
+    id: row.id,
+    task: row.task,
+    queue: row.queue,
+    payloadJson: row.payload,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    leaseToken: Number(row.lease_token),
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    startedAt: row.started_at as EpochMs,
+    correlationId: row.correlation_id,
+    metadataJson: row.metadata,
+    timeoutMs: numberOrNull(row.timeout_ms),
+    backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
+  };
+}
+
+const INT8_MAX = 9223372036854775807n;
+
+/** True for a string that can be one of our ids (a positive int8 in canonical decimal form). */
+export function isJobId(id: string): boolean {
+  return /^[1-9][0-9]{0,18}$/.test(id) && BigInt(id) <= INT8_MAX;
+}
+
+/** The ids that can exist, ready to bind as `bigint[]`; others cannot match any row. */
+export const validIds = (ids: readonly string[]): string[] => ids.filter(isJobId);
+
+/**
+ * An id ready to bind where input positions matter: ids that cannot exist become 0, which no
+ * row has (identities start at 1), so the write simply matches nothing.
+ */
+export const idParam = (id: string): string => (isJobId(id) ? id : '0');
+
+/** Compare two decimal id strings numerically. */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** The state counts every report starts from: each state present, at zero. */
+export function zeroCounts(): Record<JobState, number> {
+  return { scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
+}

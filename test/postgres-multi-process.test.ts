@@ -1,0 +1,5 @@
+/** Several OS processes sharing one PostgreSQL schema. */
+import { runMultiProcessSuite } from './suites/multi-process.js';
+import { postgresDatabases } from './support/postgres.js';
+
+runMultiProcessSuite(postgresDatabases, { processes: 2, jobs: 10_000 });

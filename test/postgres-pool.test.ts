@@ -1,0 +1,9 @@
+/** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
+import { runBadInputSuite } from './suites/bad-input.js';
+import { runAbortSuite } from './suites/pool-abort.js';
+import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { postgresDatabases } from './support/postgres.js';
+
+runLifecycleSuite(postgresDatabases);
+runAbortSuite(postgresDatabases);
+runBadInputSuite(postgresDatabases);

