@@ -55,6 +55,50 @@ async function dropSchema(url, schema) {
   await client.end();
 }
 
+/** Rows per second of `n` awaited single-row INSERTs into a bare table, on the benchmarked database. */
+async function plainInsertRate(n) {
+  if (args.db && /^postgres(ql)?:/.test(args.db)) {
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({ connectionString: args.db, max: 10 });
+    const table = `jobwire_bench_plain_${process.pid}`;
+    await pool.query(
+      `CREATE TABLE ${table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload json)`,
+    );
+    try {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        await pool.query({
+          name: 'plain',
+          text: `INSERT INTO ${table} (payload) VALUES ($1)`,
+          values: [`{"i":${i}}`],
+        });
+      }
+      return n / ((performance.now() - t0) / 1000);
+    } finally {
+      await pool.query(`DROP TABLE ${table}`);
+      await pool.end();
+    }
+  }
+  const Database = (await import('better-sqlite3')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'jobwire-bench-'));
+  const db = new Database(join(dir, 'plain.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE plain (id INTEGER PRIMARY KEY, payload TEXT)');
+    const insert = db.prepare('INSERT INTO plain (payload) VALUES (?)');
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      insert.run(`{"i":${i}}`);
+      await undefined; // one await per row, as an async enqueue() has
+    }
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -96,6 +140,13 @@ await withClient('a', [noop], async (client, name) => {
   for (let i = 0; i < ONE_BY_ONE; i++) await client.enqueue(noop, { i });
   results.enqueueOneByOne = ONE_BY_ONE / ((performance.now() - t0) / 1000);
 });
+
+// A0: the floor for A — a plain single-row INSERT of the same payload over the same kind of
+// connection (a pg.Pool of 10 / a better-sqlite3 statement in WAL, synchronous=NORMAL).
+{
+  progress(`      baseline: ${ONE_BY_ONE} plain single-row INSERTs`);
+  results.plainInsert = await plainInsertRate(ONE_BY_ONE);
+}
 
 // B: bulk
 await withClient('b', [noop], async (client) => {
@@ -187,6 +238,10 @@ if (args.json) {
 } else {
   const rows = [
     ['enqueue one-by-one', `${fmt(results.enqueueOneByOne)} jobs/s`],
+    [
+      '  plain single-row INSERT, same connection kind',
+      `${fmt(results.plainInsert)} rows/s (jobwire ${fmt((100 * results.enqueueOneByOne) / results.plainInsert)} %)`,
+    ],
     ['enqueue bulk (×1,000)', `${fmt(results.enqueueBulk)} jobs/s`],
     [`processing, concurrency ${CONCURRENCY}`, `${fmt(results.processing)} jobs/s`],
     ['enqueue→start p50', `${fmt(results.latencyP50, 3)} ms`],

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { InvalidOptionError, StorageError } from '../src/core/errors.js';
 import { CHANNELS, type Driver, type JobInsertParams } from '../src/driver/driver.js';
+import { createJobwire, defineTask } from '../src/index.js';
 import { openTestDriver, waitFor } from './support/postgres.js';
 
 const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => ({
@@ -164,5 +165,50 @@ describe('postgres enqueue in the caller transaction', () => {
         (err: unknown) => err instanceof InvalidOptionError && err.field === 'executor',
       );
     }
+  });
+
+  it('through the client API, with a pool running: a committed job runs, a rolled-back one never exists', async (t) => {
+    const { driver, url, cleanup } = await openTestDriver();
+    const ran: string[] = [];
+    const charge = defineTask<{ order: string }>({
+      name: 'charge',
+      handler: async ({ order }) => {
+        ran.push(order);
+        return `charged ${order}`;
+      },
+    });
+    const jobwire = await createJobwire({ driver, tasks: [charge], migrate: false });
+    const appPool = new pg.Pool({ connectionString: url, max: 2 });
+    t.after(async () => {
+      await workers.stop();
+      await jobwire.close();
+      await appPool.end();
+      await cleanup();
+    });
+    const workers = jobwire.createPool({ concurrency: 2, handleSignals: false });
+    await workers.start();
+
+    // The application's own write and the job commit together.
+    const db = await appPool.connect();
+    await db.query('CREATE TEMP TABLE orders (id text)');
+    await db.query('BEGIN');
+    await db.query("INSERT INTO orders VALUES ('o-1')");
+    const committed = await jobwire.enqueue(charge, { order: 'o-1' }, { executor: db });
+    await db.query('COMMIT');
+    assert.equal(await jobwire.waitForJob(committed.id, { timeoutMs: 10_000 }), 'charged o-1');
+
+    // Rolled back: the job never existed, and nothing runs it.
+    await db.query('BEGIN');
+    await db.query("INSERT INTO orders VALUES ('o-2')");
+    const [rolledBack] = await jobwire.enqueueMany([{ task: charge, payload: { order: 'o-2' } }], {
+      executor: db,
+    });
+    await db.query('ROLLBACK');
+    db.release();
+    assert.equal(await jobwire.getJob(rolledBack!.id), undefined);
+    await workers.whenIdle();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(ran, ['o-1']);
+    assert.equal((await jobwire.countJobs()).completed, 1);
   });
 });

@@ -119,17 +119,17 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       connectionTimeoutMillis: connectTimeoutMs,
       keepAlive: true,
       application_name: 'jobwire',
+      // Every statement is prepared once per connection and its shape does not depend on the
+      // values bound, so a generic plan serves all executions; left to itself PostgreSQL
+      // re-plans the claim on every call. Sent at connection start-up, before any query.
+      ...(/[?&]options=/.test(options.connectionString ?? '')
+        ? {}
+        : { options: '-c plan_cache_mode=force_generic_plan' }),
     });
   // An idle connection that dies (server restart, pg_terminate_backend) is reported here; without
   // a listener it would crash the process. The next query simply gets another connection.
   if (ownsPool) {
     pool.on('error', () => {});
-    // Every statement is prepared once per connection and its shape does not depend on the
-    // values bound, so a generic plan serves all executions; left to itself PostgreSQL re-plans
-    // the claim on every call. A server that refuses the setting just keeps its default.
-    pool.on('connect', (client) => {
-      client.query('SET plan_cache_mode = force_generic_plan').catch(() => {});
-    });
   }
   const notifier = new PostgresNotifier({
     pool,

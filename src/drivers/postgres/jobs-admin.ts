@@ -29,19 +29,38 @@ export async function jobGet(ctx: PgContext, params: { id: string }): Promise<Jo
   return row ? rowToRecord(row) : undefined;
 }
 
-/** Filter arrays are bound as-is; null means "no filter" (so one prepared statement serves all). */
-const listSql = (s: string): string => `
+/**
+ * The state filter is written into the statement as literals (states are a closed set, checked
+ * against JOB_STATES), so each combination gets a plan that can use the partial indexes
+ * (jobs_failed, jobs_rescue, jobs_claim); a bound array would hide which states are asked for.
+ * The other filters are bound, null meaning "no filter".
+ */
+const listSql = (s: string, states: readonly JobState[] | null): string => `
 SELECT ${JOB_COLUMNS} FROM ${s}.jobs j
-WHERE ($1::text[] IS NULL OR j.state = ANY($1::text[]))
-  AND ($2::text[] IS NULL OR j.queue = ANY($2::text[]))
-  AND ($3::text[] IS NULL OR j.task = ANY($3::text[]))
-  AND ($4::bigint IS NULL OR j.id < $4::bigint)
+WHERE ${states ? `j.state IN (${states.map((st) => `'${st}'`).join(', ')})` : 'true'}
+  AND ($1::text[] IS NULL OR j.queue = ANY($1::text[]))
+  AND ($2::text[] IS NULL OR j.task = ANY($2::text[]))
+  AND ($3::bigint IS NULL OR j.id < $3::bigint)
 ORDER BY j.id DESC
-LIMIT $5`;
+LIMIT $4`;
 
 /** An empty filter list means "no filter", like leaving it out. */
 const filterValue = (values: readonly string[] | undefined): readonly string[] | null =>
   values && values.length > 0 ? values : null;
+
+/** The asked-for states, valid and in a canonical order (one statement per combination). */
+function stateFilter(states: readonly string[] | undefined): JobState[] | null {
+  if (!states || states.length === 0) return null;
+  for (const state of states) {
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      throw new InvalidOptionError(
+        'states',
+        `unknown state "${state}"; expected one of ${JOB_STATES.join(', ')}`,
+      );
+    }
+  }
+  return JOB_STATES.filter((state) => states.includes(state));
+}
 
 export async function jobList(
   ctx: PgContext,
@@ -54,8 +73,7 @@ export async function jobList(
     throw new InvalidOptionError('before', `"${before}" is not a cursor returned by jobList`);
   }
   // One extra row tells whether an older page exists.
-  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s), [
-    filterValue(params.states),
+  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, stateFilter(params.states)), [
     filterValue(params.queues),
     filterValue(params.tasks),
     before,

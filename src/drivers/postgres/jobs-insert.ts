@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
-import type { EpochMs } from '../../core/types.js';
+import type { EpochMs, JobRecord, JobState } from '../../core/types.js';
 import {
   CHANNELS,
   type JobInsertParams,
@@ -12,19 +12,36 @@ import {
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
 import type { PgContext, Queryable } from './context.js';
-import { compareIds, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
+import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
 
 /**
+ * What an insert returns: only what the database decided. The rest of the record is what we
+ * sent (json columns keep their text as written), so decoding every column back costs a round
+ * trip's worth of server time for nothing.
+ */
+const INSERTED_COLUMNS = `j.id, j.queue, j.unique_key, j.state, ${epochMs('j.run_at')} AS run_at,
+  ${epochMs('j.created_at')} AS created_at`;
+
+/** A row as `INSERTED_COLUMNS` returns it. */
+interface InsertedRow {
+  id: string;
+  queue: string;
+  unique_key: string | null;
+  state: JobState;
+  run_at: number;
+  created_at: number;
+}
+
+/**
  * Ids are drawn from the sequence up front (in input order) so each input row knows its id and
  * the RETURNING rows map back without relying on insertion order. A row whose unique key is
- * taken, by an active job or by an earlier row of the batch, is skipped by ON CONFLICT; the
- * final SELECT also returns the active jobs holding the batch's keys (as of the statement's
- * snapshot); batches without keys leave that part out, which makes single inserts cheaper.
- * Every queue that got a pending row is notified; NOTIFY is delivered on commit.
+ * taken, by an active job or by an earlier row of the batch, is skipped by ON CONFLICT and
+ * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
+ * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean): string => `
+const insertSql = (s: string): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
@@ -47,27 +64,44 @@ inserted AS (
          priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json
   FROM prepared ORDER BY ord
   ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
-  RETURNING ${JOB_COLUMNS}
+  RETURNING ${INSERTED_COLUMNS}
 ),
 woken AS (
   SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
 )
-SELECT true AS new, inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0${
-  withKeys
-    ? `
-UNION ALL
-SELECT false AS new, ${JOB_COLUMNS} FROM ${s}.jobs j
-WHERE j.unique_key IN (SELECT unique_key FROM input WHERE unique_key IS NOT NULL) AND j.state IN ${ACTIVE}`
-    : ''
-}`;
+SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
+
+/**
+ * One job: a plain INSERT … SELECT of scalars. The batch statement's unnest of twelve arrays and
+ * its sequence draw cost about as much again as the insert itself, and single enqueues are the
+ * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
+ * row and `assemble` looks up the key's holder.
+ */
+const insertOneSql = (s: string): string => `
+WITH clock AS (SELECT ${nowSql('$13')} AS now),
+prepared AS (
+  SELECT clock.now,
+         CASE WHEN $7::float8 IS NOT NULL THEN to_timestamp($7::float8 / 1000)
+              ELSE clock.now + $6::float8 * interval '1 millisecond' END AS run_at
+  FROM clock
+),
+inserted AS (
+  INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
+                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+  SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
+         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json
+  FROM prepared
+  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
+  RETURNING ${INSERTED_COLUMNS}
+),
+woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')
+SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
 
 /** The active job holding each key, looked up again when the statement's snapshot missed it. */
 const holdersSql = (s: string): string => `
 SELECT DISTINCT ON (j.unique_key) ${JOB_COLUMNS} FROM ${s}.jobs j
 WHERE j.unique_key = ANY($1::text[])
 ORDER BY j.unique_key, (j.state IN ${ACTIVE}) DESC, j.id DESC`;
-
-type InsertRow = JobRow & { new: boolean };
 
 export interface InsertParams {
   jobs: readonly JobInsertParams[];
@@ -127,13 +161,20 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     params.now ?? null,
     ctx.channel(CHANNELS.jobAvailable),
   ];
-  const withKeys = jobs.some((j) => j.uniqueKey !== null);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
   await ctx.notifier.ready();
   if (limited.length === 0) {
-    const rows = await ctx.query<InsertRow>('jobInsertMany', insertSql(ctx.s, withKeys), values, executor);
+    const rows =
+      jobs.length === 1
+        ? await ctx.query<InsertedRow>(
+            'jobInsertOne',
+            insertOneSql(ctx.s),
+            values.map((v) => (Array.isArray(v) ? v[0] : v)),
+            executor,
+          )
+        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s), values, executor);
     return { inserted: await assemble(ctx, jobs, rows, executor) };
   }
 
@@ -142,7 +183,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
    * none) must stay within its limit. The advisory locks make concurrent enqueues to the same
    * queue take turns, so two batches cannot both squeeze past the limit.
    */
-  const insertWithinLimits = async (client: Queryable, own: boolean): Promise<InsertRow[]> => {
+  const insertWithinLimits = async (client: Queryable, own: boolean): Promise<InsertedRow[]> => {
     const run = <R extends pg.QueryResultRow>(text: string, args: unknown[]) =>
       ctx.query<R>('jobInsertMany', text, args, client, own);
     // Sorted, so two batches locking the same queues cannot deadlock.
@@ -156,11 +197,11 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertRow>(insertSql(ctx.s, withKeys), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
-      const added = rows.filter((r) => r.new && r.queue === queue).length;
+      const added = rows.filter((r) => r.queue === queue).length;
       if (added > 0 && pending + added > maxPending) throw new QueueFullAbort({ queue, maxPending, pending });
     }
     return rows;
@@ -173,7 +214,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     }
     // In the caller's transaction: a savepoint undoes our part (and its NOTIFY) and only that.
     await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
-    let rows: InsertRow[];
+    let rows: InsertedRow[];
     try {
       rows = await insertWithinLimits(executor, false);
     } catch (err) {
@@ -206,42 +247,69 @@ function limitedQueues(jobs: readonly JobInsertParams[], limits?: ReadonlyMap<st
 async function assemble(
   ctx: PgContext,
   jobs: readonly JobInsertParams[],
-  rows: InsertRow[],
+  rows: InsertedRow[],
   executor: Queryable | undefined,
 ): Promise<JobInsertResult[]> {
   // Ids were drawn in input order. A key's new row belongs to the first input row with that key
   // (later ones conflicted with it); rows without a key are never skipped, so they pair in order.
-  const fresh = rows.filter((r) => r.new).sort((a, b) => compareIds(a.id, b.id));
+  const fresh = [...rows].sort((a, b) => compareIds(a.id, b.id));
   const freshByKey = new Map(fresh.filter((r) => r.unique_key !== null).map((r) => [r.unique_key!, r]));
   const freshWithoutKey = fresh.filter((r) => r.unique_key === null);
-  const holders = new Map<string, JobRow>(freshByKey);
-  for (const row of rows) {
-    if (!row.new && row.unique_key !== null && !holders.has(row.unique_key)) holders.set(row.unique_key, row);
-  }
-  const missing = [
-    ...new Set(jobs.map((j) => j.uniqueKey).filter((k): k is string => k !== null && !holders.has(k))),
+  const takenKeys = [
+    ...new Set(jobs.map((j) => j.uniqueKey).filter((k): k is string => k !== null && !freshByKey.has(k))),
   ];
-  if (missing.length > 0) {
-    // The key's holder was committed by another transaction after this statement's snapshot.
-    const late = await ctx.query<JobRow>('jobInsertMany', holdersSql(ctx.s), [missing], executor);
-    for (const row of late) holders.set(row.unique_key!, row);
+  const holders = new Map<string, JobRecord>();
+  if (takenKeys.length > 0) {
+    const found = await ctx.query<JobRow>('jobInsertMany', holdersSql(ctx.s), [takenKeys], executor);
+    for (const row of found) holders.set(row.unique_key!, rowToRecord(row));
   }
   const results: JobInsertResult[] = [];
   let nextWithoutKey = 0;
   for (const job of jobs) {
     if (job.uniqueKey === null) {
-      results.push({ job: rowToRecord(freshWithoutKey[nextWithoutKey++]!), duplicate: false });
+      results.push({ job: insertedRecord(job, freshWithoutKey[nextWithoutKey++]!), duplicate: false });
       continue;
     }
     const own = freshByKey.get(job.uniqueKey);
     if (own) {
       freshByKey.delete(job.uniqueKey);
-      results.push({ job: rowToRecord(own), duplicate: false });
+      const record = insertedRecord(job, own);
+      // Later rows of the batch with this key are duplicates of this one.
+      holders.set(job.uniqueKey, record);
+      results.push({ job: record, duplicate: false });
       continue;
     }
     const holder = holders.get(job.uniqueKey);
     if (!holder) throw new Error(`jobwire: no job holds unique key "${job.uniqueKey}" after a conflict`);
-    results.push({ job: rowToRecord(holder), duplicate: true });
+    results.push({ job: holder, duplicate: true });
   }
   return results;
+}
+
+/** The record of a job we just inserted: what we sent plus what the database decided. */
+function insertedRecord(job: JobInsertParams, row: InsertedRow): JobRecord {
+  return {
+    id: row.id,
+    task: job.task,
+    queue: job.queue,
+    payload: JSON.parse(job.payloadJson),
+    state: row.state,
+    priority: job.priority,
+    attempt: 0,
+    maxAttempts: job.maxAttempts,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
+    startedAt: null,
+    finishedAt: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    result: null,
+    errors: [],
+    progress: null,
+    uniqueKey: job.uniqueKey,
+    correlationId: job.correlationId,
+    metadata: JSON.parse(job.metadataJson) as Record<string, unknown>,
+    timeoutMs: job.timeoutMs,
+    backoff: job.backoff,
+  };
 }

@@ -14,12 +14,12 @@ import {
 } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import {
+  CLAIM_COLUMNS,
+  type ClaimRow,
   compareIds,
   epochMs,
   idParam,
   isJobId,
-  JOB_COLUMNS,
-  type JobRow,
   nowSql,
   rowToClaimed,
 } from './row.js';
@@ -54,7 +54,7 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$5')}
 FROM picked WHERE j.id = picked.id
-RETURNING ${JOB_COLUMNS}`;
+RETURNING ${CLAIM_COLUMNS}`;
 
 export async function jobClaim(
   ctx: PgContext,
@@ -62,7 +62,7 @@ export async function jobClaim(
 ): Promise<ClaimedJob[]> {
   ctx.assertOpen();
   if (params.limit < 1 || params.queues.length === 0) return [];
-  const rows = await ctx.query<JobRow>('jobClaim', claimSql(ctx.s), [
+  const rows = await ctx.query<ClaimRow>('jobClaim', claimSql(ctx.s), [
     [...new Set(params.queues)],
     Math.floor(params.limit),
     Math.floor(params.leaseMs),

@@ -101,8 +101,50 @@ export function rowToRecord(row: JobRow): JobRecord {
   };
 }
 
+/**
+ * What a claim returns: only what a worker needs. Every converted column is server time spent
+ * on every claimed job, so the record-only columns (result, errors, …) stay out.
+ */
+export const CLAIM_COLUMNS = [
+  'j.id',
+  'j.task',
+  'j.queue',
+  'j.payload::text AS payload',
+  'j.priority',
+  'j.attempt',
+  'j.max_attempts',
+  `${epochMs('j.run_at')} AS run_at`,
+  `${epochMs('j.created_at')} AS created_at`,
+  `${epochMs('j.started_at')} AS started_at`,
+  'j.lease_token',
+  'j.correlation_id',
+  'j.metadata::text AS metadata',
+  'j.timeout_ms',
+  'j.backoff::text AS backoff',
+].join(', ');
+
+/** A claimed row as `CLAIM_COLUMNS` selects it. */
+export type ClaimRow = Pick<
+  JobRow,
+  | 'id'
+  | 'task'
+  | 'queue'
+  | 'payload'
+  | 'priority'
+  | 'attempt'
+  | 'max_attempts'
+  | 'run_at'
+  | 'created_at'
+  | 'started_at'
+  | 'lease_token'
+  | 'correlation_id'
+  | 'metadata'
+  | 'timeout_ms'
+  | 'backoff'
+>;
+
 /** A claimed row as handed to a worker. Payload and metadata stay JSON text: the pool decodes them. */
-export function rowToClaimed(row: JobRow): ClaimedJob {
+export function rowToClaimed(row: ClaimRow): ClaimedJob {
   return {
     id: row.id,
     task: row.task,
