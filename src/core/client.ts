@@ -230,6 +230,14 @@ export class Jobwire {
     }
     const queuedAt = this.clock.now();
     const jobs = outcome.inserted.map(({ job, duplicate }) => ({ ...job, duplicate }));
+    // Outside a caller's transaction the jobs are committed now: wake this process's pools at
+    // once. Drivers with in-process notifiers (SQLite) already did; cross-process ones would
+    // otherwise make every local start wait for the notification's trip through the database.
+    if (executor === undefined && this.driver.capabilities.crossProcessNotify && this.#pools.size > 0) {
+      const due = new Set<string>();
+      for (const job of jobs) if (!job.duplicate && job.state === 'pending') due.add(job.queue);
+      for (const queue of due) for (const pool of this.#pools) pool.wakeFor(queue);
+    }
     if (this.events.has('job:queued')) {
       for (const job of jobs) {
         if (job.duplicate) continue;

@@ -237,6 +237,15 @@ export class Pool {
   }
 
   /** Abort every running attempt at once (the second signal). */
+  /**
+   * Wake this pool if it serves `queue`. The client calls it right after its own insert commits,
+   * so a pool in the enqueuing process starts the job without waiting for the database's
+   * notification to make the round trip. @internal
+   */
+  wakeFor(queue: string): void {
+    if (this.#state === 'running' && this.queues.includes(queue)) this.#wake(true);
+  }
+
   abortAll(reason: Error): void {
     for (const attempt of this.#running.values()) attempt.control.abort(reason);
   }
