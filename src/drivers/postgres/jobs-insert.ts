@@ -11,6 +11,7 @@ import {
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
+import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
@@ -243,6 +244,13 @@ function limitedQueues(jobs: readonly JobInsertParams[], limits?: ReadonlyMap<st
   return [...new Set(jobs.map((j) => j.queue).filter((q) => limits.has(q)))].sort();
 }
 
+const insertedFields = (row: InsertedRow): InsertedFields => ({
+  id: row.id,
+  state: row.state,
+  runAt: row.run_at,
+  createdAt: row.created_at,
+});
+
 /** Pair every input job with its new row, or with the active job that already held its key. */
 async function assemble(
   ctx: PgContext,
@@ -267,13 +275,16 @@ async function assemble(
   let nextWithoutKey = 0;
   for (const job of jobs) {
     if (job.uniqueKey === null) {
-      results.push({ job: insertedRecord(job, freshWithoutKey[nextWithoutKey++]!), duplicate: false });
+      results.push({
+        job: insertedJobRecord(job, insertedFields(freshWithoutKey[nextWithoutKey++]!)),
+        duplicate: false,
+      });
       continue;
     }
     const own = freshByKey.get(job.uniqueKey);
     if (own) {
       freshByKey.delete(job.uniqueKey);
-      const record = insertedRecord(job, own);
+      const record = insertedJobRecord(job, insertedFields(own));
       // Later rows of the batch with this key are duplicates of this one.
       holders.set(job.uniqueKey, record);
       results.push({ job: record, duplicate: false });
@@ -284,32 +295,4 @@ async function assemble(
     results.push({ job: holder, duplicate: true });
   }
   return results;
-}
-
-/** The record of a job we just inserted: what we sent plus what the database decided. */
-function insertedRecord(job: JobInsertParams, row: InsertedRow): JobRecord {
-  return {
-    id: row.id,
-    task: job.task,
-    queue: job.queue,
-    payload: JSON.parse(job.payloadJson),
-    state: row.state,
-    priority: job.priority,
-    attempt: 0,
-    maxAttempts: job.maxAttempts,
-    runAt: new Date(row.run_at),
-    createdAt: new Date(row.created_at),
-    startedAt: null,
-    finishedAt: null,
-    leaseExpiresAt: null,
-    workerId: null,
-    result: null,
-    errors: [],
-    progress: null,
-    uniqueKey: job.uniqueKey,
-    correlationId: job.correlationId,
-    metadata: JSON.parse(job.metadataJson) as Record<string, unknown>,
-    timeoutMs: job.timeoutMs,
-    backoff: job.backoff,
-  };
 }

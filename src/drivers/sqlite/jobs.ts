@@ -17,6 +17,7 @@ import {
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
+import { insertedJobRecord } from '../../driver/inserted-record.js';
 import {
   ACTIVE_STATES_SQL,
   APPEND_ERROR_SQL,
@@ -65,7 +66,7 @@ export function createJobMethods(ctx: SqliteContext) {
        unique_key, correlation_id, metadata, timeout_ms, backoff)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING
-     RETURNING *`,
+     RETURNING id`,
   );
   const activeByUniqueKey = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
@@ -96,9 +97,11 @@ export function createJobMethods(ctx: SqliteContext) {
           job.metadataJson,
           job.timeoutMs,
           job.backoff === null ? null : JSON.stringify(job.backoff),
-        ) as JobRow | undefined;
+        ) as { id: number } | undefined;
         if (row) {
-          results.push({ job: rowToRecord(row), duplicate: false });
+          // Only the id is read back: the rest of the record is what we just wrote.
+          const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
+          results.push({ job: record, duplicate: false });
           newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
           if (state === 'pending') queuesWithPending.add(job.queue);
           continue;
