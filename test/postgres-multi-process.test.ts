@@ -2,4 +2,4 @@
 import { runMultiProcessSuite } from './suites/multi-process.js';
 import { postgresDatabases } from './support/postgres.js';
 
-runMultiProcessSuite(postgresDatabases, { processes: 2, jobs: 10_000 });
+runMultiProcessSuite(postgresDatabases, { processes: 4, jobs: 40_000 });

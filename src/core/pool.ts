@@ -515,6 +515,8 @@ export class Pool {
       this.#finalizer.add(item, (result) => {
         this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);
         if (this.#idleWaiters.length > 0 && this.#isIdle()) this.#notifyIdle();
+        // A claim round skipped while the finaliser was behind is retried once it catches up.
+        if (this.#mayHaveWork) this.#scheduleFill();
       });
     }
 

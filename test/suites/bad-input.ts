@@ -10,6 +10,7 @@ import {
   InvalidPayloadError,
   JobNotFoundError,
   PayloadTooLargeError,
+  StorageError,
   UnknownTaskError,
 } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
@@ -170,6 +171,54 @@ export function runBadInputSuite(factory: TestDatabaseFactory): void {
       await assert.rejects(client.waitForJob('987654321'), JobNotFoundError);
       assert.equal(await client.deleteJob('987654321'), false);
       assert.equal(await client.getJob('987654321'), undefined);
+    });
+
+    it('a storage outage while finishing jobs: outcomes are kept and written later, claiming resumes', async (t) => {
+      const db = await factory.create();
+      const real = await db.open();
+      let down = true;
+      let refused = 0;
+      // The same driver, except that finishing jobs fails while the "database" is down.
+      const driver = new Proxy(real, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop === 'jobFinalizeMany') {
+            return async (params: Parameters<typeof real.jobFinalizeMany>[0]) => {
+              if (down) {
+                refused++;
+                throw new StorageError('simulated outage: the database went away');
+              }
+              return target.jobFinalizeMany(params);
+            };
+          }
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const noop = defineTask({ name: 'noop', handler: async () => {} });
+      const client = await createJobwire({ driver, tasks: [noop] });
+      t.after(async () => {
+        await client.close();
+        await db.cleanup();
+      });
+      const total = 4000;
+      for (let start = 0; start < total; start += 1000) {
+        await client.enqueueMany(
+          Array.from({ length: 1000 }, (_, i) => ({ task: noop, payload: { i: start + i } })),
+        );
+      }
+      const errors: string[] = [];
+      client.events.on('pool:error', (e) => errors.push(e.operation));
+      // No poll within the test: only the pool's own bookkeeping can restart claiming.
+      const pool = client.createPool({ ...testPool, pollIntervalMs: 600_000 });
+      await pool.start();
+      await until(() => refused > 0 && errors.includes('finalize'), 10_000, 'a refused write');
+      await new Promise((r) => setTimeout(r, 300));
+      down = false;
+      await until(async () => (await client.countJobs()).completed === total, 20_000, 'every job completed');
+      await pool.stop();
+      const counts = await client.countJobs();
+      assert.equal(counts.completed, total);
+      assert.equal(counts.running + counts.pending, 0);
     });
   });
 }

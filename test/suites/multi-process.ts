@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { createJobwire, defineTask } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { until } from '../support/harness.js';
-import { readExecutions, startWorker } from '../support/processes.js';
+import { killWorkers, readExecutions, startWorker } from '../support/processes.js';
 
 const work = defineTask<{ i: number }>({ name: 'work', handler: async () => {} });
 
@@ -37,6 +37,7 @@ export function runMultiProcessSuite(
       }
       const logs = Array.from({ length: options.processes }, (_, i) => join(dir, `exec-${i}.log`));
       const workers = logs.map((log) => startWorker(db.location, log));
+      t.after(() => killWorkers(workers));
       await Promise.all(workers.map((w) => w.ready));
       await until(
         async () => (await client.countJobs()).completed === options.jobs,
@@ -84,6 +85,7 @@ export function runMultiProcessSuite(
         TASK_MODE: 'sleep:300',
         CONCURRENCY: '4',
       });
+      t.after(() => killWorkers([graceful]));
       await graceful.ready;
       await until(() => readExecutions(join(dir, 'a.log')).length === 4, 10_000, 'four jobs running');
       graceful.child.kill('SIGTERM');
@@ -98,6 +100,7 @@ export function runMultiProcessSuite(
         TASK_MODE: 'stubborn',
         GRACE_MS: '60000',
       });
+      t.after(() => killWorkers([stubborn]));
       await stubborn.ready;
       await until(() => readExecutions(join(dir, 'b.log')).length >= 1, 10_000, 'a stubborn job running');
       stubborn.child.kill('SIGTERM');

@@ -14,6 +14,8 @@ export interface WorkerProcess {
   /** Resolves with the exit code and signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output: () => string;
+  /** The `event <name> <jobId> <attempt>` lines it printed (see PRINT_EVENTS in the fixture). */
+  events: (name: string) => { jobId: string; attempt: number }[];
 }
 
 /** Start a worker process on `location` with extra environment. */
@@ -27,11 +29,15 @@ export function startWorker(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  let stdout = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
   child.stderr!.on('data', (d) => (out += d));
   const ready = new Promise<void>((resolve, reject) => {
     const check = () => {
-      if (out.includes('ready')) resolve();
+      if (/^ready$/m.test(stdout)) resolve();
     };
     child.stdout!.on('data', check);
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before ready:\n${out}`)));
@@ -39,7 +45,29 @@ export function startWorker(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, ready, exited, output: () => out };
+  // A test that never awaits `ready` must not see an unhandled rejection when the worker dies.
+  ready.catch(() => {});
+  const events = (name: string) =>
+    stdout
+      .slice(0, stdout.lastIndexOf('\n') + 1) // whole lines only: a chunk may end mid-line
+      .split('\n')
+      .filter((line) => line.startsWith(`event ${name} `))
+      .map((line) => {
+        const [, , jobId, attempt] = line.split(' ');
+        return { jobId: jobId!, attempt: Number(attempt) };
+      });
+  return { child, ready, exited, output: () => out, events };
+}
+
+/** SIGKILL every worker still alive (stopped ones too) and wait for them: for `t.after`. */
+export async function killWorkers(workers: readonly WorkerProcess[]): Promise<void> {
+  await Promise.all(
+    workers.map(async (w) => {
+      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+      w.child.kill('SIGKILL');
+      await w.exited;
+    }),
+  );
 }
 
 /** One execution record: the job, the attempt and the process that ran it. */

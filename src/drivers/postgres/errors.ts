@@ -30,6 +30,21 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/**
+ * The server ended a connection that was in use (pg_terminate_backend, a restart or failover) or
+ * the network cut it: a retry on a new connection may well succeed, and the URL is not at fault.
+ */
+function isConnectionLost(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    code === '57P01' ||
+    code === '57P02' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /Connection terminated unexpectedly|Client has encountered a connection error/i.test(err.message)
+  );
+}
+
 function advice(err: Error, schema: string): string {
   const code = (err as { code?: unknown }).code;
   if (code === '42P01' || code === '3F000') {
@@ -51,6 +66,14 @@ function advice(err: Error, schema: string): string {
  */
 export function toStorageError(err: unknown, target: string, schema: string, operation: string): unknown {
   if (err instanceof JobwireError || !(err instanceof Error)) return err;
+  if (isConnectionLost(err)) {
+    return new StorageError(
+      `Lost the connection to PostgreSQL at ${target} during ${operation} (${err.message || String((err as { code?: unknown }).code)}): ` +
+        'the server ended it (a restart, a failover, pg_terminate_backend) or the network dropped it. ' +
+        'Retry: the next call opens a new connection (pools retry by themselves).',
+      { cause: err },
+    );
+  }
   if (isConnectionError(err)) {
     return new StorageError(
       `Cannot reach PostgreSQL at ${target} during ${operation} (${err.message || String((err as { code?: unknown }).code)}). ` +
