@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { InvalidOptionError, SchemaVersionError, StorageError } from '../src/core/errors.js';
+import { jobParams } from '../src/driver/conformance/harness.js';
 import { runDriverConformance } from '../src/driver/conformance/index.js';
 import type { JobInsertParams } from '../src/driver/driver.js';
 import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
@@ -27,21 +28,7 @@ runDriverConformance({
   },
 });
 
-const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => ({
-  task: 't',
-  queue: 'default',
-  payloadJson: '{}',
-  priority: 0,
-  maxAttempts: 3,
-  delayMs: 0,
-  runAt: null,
-  uniqueKey: null,
-  correlationId: 'c',
-  metadataJson: '{}',
-  timeoutMs: null,
-  backoff: null,
-  ...overrides,
-});
+const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => jobParams(overrides);
 
 describe('sqlite driver: files', () => {
   it('refuses a file that is not a SQLite database, naming the path', () => {

@@ -4,25 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver, JobInsertParams } from '../src/driver/driver.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { openTestDriver } from './support/postgres.js';
 
-const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => ({
-  task: 't',
-  queue: 'default',
-  payloadJson: '{}',
-  priority: 0,
-  maxAttempts: 1,
-  delayMs: 0,
-  runAt: null,
-  uniqueKey: null,
-  correlationId: 'c',
-  metadataJson: '{}',
-  timeoutMs: null,
-  backoff: null,
-  ...overrides,
-});
+const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams =>
+  jobParams({ maxAttempts: 1, ...overrides });
 
 /** `count` more drivers on the same schema as `url`/`schema`, closed after the test. */
 function moreDrivers(

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { jobParams } from '../src/driver/conformance/harness.js';
 import { CHANNELS } from '../src/driver/driver.js';
 import { PostgresNotifier } from '../src/drivers/postgres/index.js';
 import {
@@ -17,20 +18,7 @@ import {
   waitFor,
 } from './support/postgres.js';
 
-const job = (queue: string) => ({
-  task: 't',
-  queue,
-  payloadJson: '{}',
-  priority: 0,
-  maxAttempts: 1,
-  delayMs: 0,
-  runAt: null,
-  uniqueKey: null,
-  correlationId: 'c',
-  metadataJson: '{}',
-  timeoutMs: null,
-  backoff: null,
-});
+const job = (queue: string) => jobParams({ queue, maxAttempts: 1 });
 
 /**
  * A TCP proxy to PostgreSQL whose open connections can be frozen: bytes stop flowing both ways

@@ -3,25 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { InvalidOptionError, StorageError } from '../src/core/errors.js';
+import { jobParams } from '../src/driver/conformance/harness.js';
 import { CHANNELS, type Driver, type JobInsertParams } from '../src/driver/driver.js';
 import { createJobwire, defineTask } from '../src/index.js';
 import { openTestDriver, waitFor } from './support/postgres.js';
 
-const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => ({
-  task: 'send-email',
-  queue: 'default',
-  payloadJson: '{"to":"ada@example.com"}',
-  priority: 0,
-  maxAttempts: 3,
-  delayMs: 0,
-  runAt: null,
-  uniqueKey: null,
-  correlationId: 'corr',
-  metadataJson: '{}',
-  timeoutMs: null,
-  backoff: null,
-  ...overrides,
-});
+const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => jobParams(overrides);
 
 async function insertedIds(
   driver: Driver,

@@ -18,6 +18,14 @@ import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } fr
 const ACTIVE = `('scheduled', 'pending', 'running')`;
 
 /**
+ * Rows whose unique key an active job holds are skipped. Only statements for batches with keys
+ * carry the clause: ON CONFLICT makes every row a speculative insertion (an extra WAL record
+ * and index check per row) even when its key is null and no conflict is possible.
+ */
+const ON_KEY_CONFLICT = `
+  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING`;
+
+/**
  * What an insert returns: only what the database decided. The rest of the record is what we
  * sent (json columns keep their text as written), so decoding every column back costs a round
  * trip's worth of server time for nothing.
@@ -42,7 +50,7 @@ interface InsertedRow {
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string): string => `
+const insertSql = (s: string, withKeys: boolean): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
@@ -63,8 +71,7 @@ inserted AS (
   OVERRIDING SYSTEM VALUE
   SELECT id, task, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, payload::json,
          priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json
-  FROM prepared ORDER BY ord
-  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
+  FROM prepared ORDER BY ord${withKeys ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
 woken AS (
@@ -78,7 +85,7 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
  * row and `assemble` looks up the key's holder.
  */
-const insertOneSql = (s: string): string => `
+const insertOneSql = (s: string, withKey: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 prepared AS (
   SELECT clock.now,
@@ -91,8 +98,7 @@ inserted AS (
                               unique_key, correlation_id, metadata, timeout_ms, backoff)
   SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
          $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json
-  FROM prepared
-  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
+  FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
 woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')
@@ -162,6 +168,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     params.now ?? null,
     ctx.channel(CHANNELS.jobAvailable),
   ];
+  const withKeys = jobs.some((j) => j.uniqueKey !== null);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
@@ -171,11 +178,11 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
             'jobInsertOne',
-            insertOneSql(ctx.s),
+            insertOneSql(ctx.s, withKeys),
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
-        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s), values, executor);
+        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys), values, executor);
     return { inserted: await assemble(ctx, jobs, rows, executor) };
   }
 
@@ -198,7 +205,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
