@@ -143,10 +143,8 @@ await withClient('a', [noop], async (client, name) => {
 
 // A0: the floor for A — a plain single-row INSERT of the same payload over the same kind of
 // connection (a pg.Pool of 10 / a better-sqlite3 statement in WAL, synchronous=NORMAL).
-{
-  progress(`      baseline: ${ONE_BY_ONE} plain single-row INSERTs`);
-  results.plainInsert = await plainInsertRate(ONE_BY_ONE);
-}
+progress(`      baseline: ${ONE_BY_ONE} plain single-row INSERTs`);
+results.plainInsert = await plainInsertRate(ONE_BY_ONE);
 
 // B: bulk
 await withClient('b', [noop], async (client) => {
