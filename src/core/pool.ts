@@ -264,8 +264,9 @@ export class Pool {
     });
 
     let released = 0;
-    const buffered = this.#buffer;
+    const buffered = [...this.#buffer, ...this.#heldBack.values()];
     this.#buffer = [];
+    this.#heldBack.clear();
     const releaseLeases = async (leases: { id: string; leaseToken: number }[]) => {
       if (leases.length === 0) return;
       try {
@@ -303,6 +304,23 @@ export class Pool {
     events.emit('pool:stopped', { poolId: this.id, aborted, released: released + this.#releasedOnAbort, at });
     this.#client.poolStateChanged(this, false);
     this.#notifyIdle();
+  }
+
+  /**
+   * Jobs whose outcome write is in flight, and jobs claimed again before that write's reply was
+   * read (a retry due at once, claimed on another connection whose reply arrived first). A
+   * job's events must read in order — failed, retrying, then started again — so the new attempt
+   * waits for the old one's outcome to be reported.
+   */
+  #outcomePending = new Set<string>();
+  #heldBack = new Map<string, ClaimedJob>();
+
+  #releaseHeldBack(jobId: string): void {
+    const job = this.#heldBack.get(jobId);
+    if (!job) return;
+    this.#heldBack.delete(jobId);
+    this.#buffer.unshift(job);
+    this.#dispatch();
   }
 
   #releasedOnAbort = 0;
@@ -415,7 +433,11 @@ export class Pool {
       }
       return;
     }
-    for (const job of claimed) this.#buffer.push(job);
+    for (const job of claimed) {
+      // Its previous attempt's outcome is written but not yet reported: start it after that.
+      if (this.#outcomePending.has(job.id)) this.#heldBack.set(job.id, job);
+      else this.#buffer.push(job);
+    }
     this.#dispatch();
     if (this.#mayHaveWork) this.#scheduleFill();
     else if (this.#isIdle()) this.#notifyIdle();
@@ -512,8 +534,11 @@ export class Pool {
         }),
       );
     } else if (item) {
+      this.#outcomePending.add(job.id);
       this.#finalizer.add(item, (result) => {
+        this.#outcomePending.delete(job.id);
         this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);
+        this.#releaseHeldBack(job.id);
         if (this.#idleWaiters.length > 0 && this.#isIdle()) this.#notifyIdle();
         // A claim round skipped while the finaliser was behind is retried once it catches up.
         if (this.#mayHaveWork) this.#scheduleFill();
@@ -690,7 +715,12 @@ export class Pool {
   // ----- helpers -------------------------------------------------------------------------------
 
   #isIdle(): boolean {
-    return this.#running.size === 0 && this.#buffer.length === 0 && this.#finalizer.backlog === 0;
+    return (
+      this.#running.size === 0 &&
+      this.#buffer.length === 0 &&
+      this.#heldBack.size === 0 &&
+      this.#finalizer.backlog === 0
+    );
   }
 
   #notifyIdle(): void {

@@ -164,8 +164,10 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       const recorded = recordEvents(client);
       const pool = client.createPool({ ...testPool, concurrency: 2 });
       await pool.start();
+      // Listen first: the start may be read before the enqueue's own reply.
+      const started = nextEvent(client, 'job:started');
       const job = await client.enqueue(task, {});
-      await nextEvent(client, 'job:started');
+      await started;
       await pool.stop({ graceMs: 50 });
       assert.ok(reasons[0] instanceof ShutdownAbortError);
       const stored = await client.getJob(job.id);
@@ -258,8 +260,10 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       const { client } = await withClient(t, factory, { tasks: [task] });
       const pool = client.createPool({ ...testPool, leaseMs: 600, heartbeatIntervalMs: 50 });
       await pool.start();
+      // Listen first: the start may be read before the enqueue's own reply.
+      const started = nextEvent(client, 'job:started');
       const job = await client.enqueue(task, {});
-      await nextEvent(client, 'job:started');
+      await started;
       // Another process deletes the job: no notification reaches this pool, the heartbeat finds out.
       await client.driver.jobDelete({ ids: [job.id] });
       assert.ok((await reason.promise) instanceof LeaseLostError);
@@ -273,8 +277,10 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       const { client } = await withClient(t, factory, { tasks: [task], clock });
       const pool = client.createPool({ ...testPool, leaseMs: 300, heartbeatIntervalMs: 50 });
       await pool.start();
+      // Listen first: the start may be read before the enqueue's own reply.
+      const started = nextEvent(client, 'job:started');
       const job = await client.enqueue(task, {});
-      await nextEvent(client, 'job:started');
+      await started;
       for (let i = 0; i < 5; i++) {
         clock.advance(200); // more than the lease in total, less than it between heartbeats
         await new Promise((r) => setTimeout(r, 120));

@@ -214,8 +214,9 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       assert.equal(second.id, first.id);
       assert.deepEqual(second.payload, { a: 1 });
       const pool = client.createPool(testPool);
+      const started = nextEvent(client, 'job:started');
       await pool.start();
-      await nextEvent(client, 'job:started');
+      await started;
       const whileRunning = await client.enqueue(task, { a: 3 }, { uniqueKey: 'report:42' });
       assert.equal(whileRunning.id, first.id);
       gate.resolve();
