@@ -475,5 +475,51 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       assert.equal(await client.deleteJob(jobs[1]!.id), true);
       assert.equal(await client.getJob(jobs[1]!.id), undefined);
     });
+
+    it('a retry claimed before the failure reply was read still starts after the failure events', async (t) => {
+      const db = await factory.create();
+      const real = await db.open();
+      // Outcome writes commit at once, but their replies are read 150 ms late: meanwhile the
+      // pool's 20 ms poll claims the retry, which is due at once.
+      const driver = new Proxy(real, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop === 'jobFinalizeMany') {
+            return async (params: Parameters<typeof real.jobFinalizeMany>[0]) => {
+              const results = await target.jobFinalizeMany(params);
+              await new Promise((r) => setTimeout(r, 150));
+              return results;
+            };
+          }
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      let calls = 0;
+      const once = defineTask({
+        name: 'fails-once',
+        maxAttempts: 2,
+        backoff: { type: 'fixed', delayMs: 0 },
+        handler: async () => {
+          if (++calls === 1) throw new Error('first try fails');
+          return 'ok';
+        },
+      });
+      const client = await createJobwire({ driver, tasks: [once] });
+      t.after(async () => {
+        await client.close();
+        await db.cleanup();
+      });
+      const recorded = recordEvents(client);
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const job = await client.enqueue(once, {});
+      assert.equal(await client.waitForJob(job.id), 'ok');
+      await pool.stop();
+      assert.deepEqual(
+        recorded.names().filter((n) => n.startsWith('job:')),
+        ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
+      );
+      assert.equal(calls, 2);
+    });
   });
 }
