@@ -199,7 +199,10 @@ export interface Driver {
 
   /**
    * Write the outcome of many attempts at once, each only if the job is still `running` under
-   * the given fencing token. Results are in input order.
+   * the given fencing token. Results are in input order. A completion repeated under the same
+   * token on a job that is already `completed` — a retried write whose first reply was lost —
+   * is reported applied without writing again (only that token's holder can complete a job:
+   * rescue, cancel and retry never do), so the worker reports the completion it really made.
    */
   jobFinalizeMany(params: { items: readonly FinalizeItem[]; now?: EpochMs }): Promise<FinalizeResult[]>;
 

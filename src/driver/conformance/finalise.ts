@@ -119,8 +119,8 @@ export function finaliseTests(test: DefineTest): void {
     assert.deepEqual(results, [
       { id: snoozed!.id, applied: true, runAt: T0 + 11, at: T0 + 1 },
       { id: done!.id, applied: true, at: T0 + 1 },
-      // The same lease twice in one batch: the second write finds the job no longer running.
-      { id: done!.id, applied: false, at: T0 + 1 },
+      // The same completion twice in one batch: the second is acknowledged, not written.
+      { id: done!.id, applied: true, at: T0 + 1 },
       { id: abandoned!.id, applied: true, at: T0 + 1 },
       { id: retried!.id, applied: true, runAt: T0 + 21, at: T0 + 1 },
     ]);
@@ -184,11 +184,12 @@ export function finaliseTests(test: DefineTest): void {
     assert.equal(final.attempt, 2);
   });
 
-  test('a job cannot be finalised twice', async (driver) => {
+  test('a job is finalised once: a repeated completion is acknowledged, not written', async (driver) => {
     await insertJob(driver);
     const lease = await claimOne(driver);
     assert.equal((await complete(driver, lease, T0 + 1, '1')).applied, true);
-    assert.equal((await complete(driver, lease, T0 + 2, '2')).applied, false);
+    // The worker retries a completion whose reply it lost: it did complete the job.
+    assert.equal((await complete(driver, lease, T0 + 2, '2')).applied, true);
     const [retry] = await driver.jobFinalizeMany({
       items: [{ ...lease, outcome: 'retry', error: storedError(1, T0 + 3), delayMs: 0 }],
       now: T0 + 3,
@@ -196,7 +197,19 @@ export function finaliseTests(test: DefineTest): void {
     assert.equal(retry!.applied, false);
     const stored = await getJob(driver, lease.id);
     assert.equal(stored.result, 1);
+    assert.equal(stored.finishedAt?.getTime(), T0 + 1);
     assert.deepEqual(stored.errors, []);
+  });
+
+  test('a completion under an old token is rejected even when the job completed', async (driver) => {
+    await insertJob(driver, { maxAttempts: 3 });
+    const first = await claimOne(driver);
+    // The first attempt's lease expires; the job is rescued, claimed again and completed.
+    await driver.jobRescueExpired({ limit: 10, now: T0 + 60 * 60 * 1000 });
+    const second = await claimOne(driver, { now: T0 + 60 * 60 * 1000 + 1 });
+    assert.equal((await complete(driver, second, T0 + 60 * 60 * 1000 + 2, '2')).applied, true);
+    assert.equal((await complete(driver, first, T0 + 60 * 60 * 1000 + 3, '1')).applied, false);
+    assert.equal((await getJob(driver, first.id)).result, 2);
   });
 
   test('finalising an unknown job is rejected', async (driver) => {

@@ -132,15 +132,37 @@ export async function jobFinalizeMany(
   );
   const at = rows[0]?.at ?? (await now(ctx, params.now));
   const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+  const acknowledged = await repeatedCompletions(ctx, items, applied);
   return items.map((item, index) => {
     const row = applied.get(index);
-    if (!row) return { id: item.id, applied: false, at };
+    if (!row) return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
     const scheduled = item.outcome === 'retry' || item.outcome === 'snoozed';
     return scheduled
       ? { id: item.id, applied: true, runAt: row.run_at, at }
       : { id: item.id, applied: true, at };
   });
+}
+
+/**
+ * Completions that were fenced off because the job is already `completed` under the same token:
+ * a retried write whose first reply was lost (see Driver.jobFinalizeMany). Looked up only when
+ * a completion was refused, which is rare, so the hot path stays one statement.
+ */
+async function repeatedCompletions(
+  ctx: PgContext,
+  items: readonly FinalizeItem[],
+  applied: ReadonlyMap<number, unknown>,
+): Promise<Set<string>> {
+  const refused = items.filter((item, index) => item.outcome === 'completed' && !applied.has(index));
+  const ids = [...new Set(refused.map((item) => item.id).filter(isJobId))];
+  if (ids.length === 0) return new Set();
+  const rows = await ctx.query<{ id: string; lease_token: string }>(
+    'jobFinalizeMany',
+    `SELECT j.id, j.lease_token FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) AND j.state = 'completed'`,
+    [ids],
+  );
+  return new Set(rows.map((row) => `${row.id}:${row.lease_token}`));
 }
 
 /** The statement time for results of writes that matched nothing. */

@@ -200,6 +200,10 @@ export function createJobMethods(ctx: SqliteContext) {
   const completeJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
+  // A completion repeated under the same lease (see Driver.jobFinalizeMany) is acknowledged.
+  const completedUnder = db.prepare(
+    `SELECT 1 FROM jobwire_jobs WHERE id = ? AND state = 'completed' AND lease_token = ?`,
+  );
   const retryJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
@@ -214,7 +218,9 @@ export function createJobMethods(ctx: SqliteContext) {
     const id = parseId(item.id);
     if (id === undefined) return { id: item.id, applied: false, at: now };
     if (item.outcome === 'completed') {
-      const applied = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      const applied =
+        completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1 ||
+        completedUnder.get(id, item.leaseToken) !== undefined;
       return { id: item.id, applied, at: now };
     }
     if (item.outcome === 'abandoned') {
