@@ -50,6 +50,18 @@ export function percentile(values: readonly number[], p: number): number | null 
 }
 
 /** Feed it every event; ask it for a summary. */
+/** Counters for a task (or for all of them) before any event. */
+const emptyStats = (): TaskStats => ({
+  jobs: new Set(),
+  completed: 0,
+  failedAttempts: 0,
+  retries: 0,
+  abandoned: 0,
+  cancelled: 0,
+  waits: [],
+  runs: [],
+});
+
 export class RunStats {
   readonly startedAt = Date.now();
   /** Final state of every job that reached one, by job id. */
@@ -60,16 +72,7 @@ export class RunStats {
   #task(name: string): TaskStats {
     let stats = this.#tasks.get(name);
     if (!stats) {
-      stats = {
-        jobs: new Set(),
-        completed: 0,
-        failedAttempts: 0,
-        retries: 0,
-        abandoned: 0,
-        cancelled: 0,
-        waits: [],
-        runs: [],
-      };
+      stats = emptyStats();
       this.#tasks.set(name, stats);
     }
     return stats;
@@ -141,16 +144,7 @@ export class RunStats {
   /** The run so far. */
   summary(): RunSummary {
     const tasks: Record<string, StatsRow> = {};
-    const all: TaskStats = {
-      jobs: new Set(),
-      completed: 0,
-      failedAttempts: 0,
-      retries: 0,
-      abandoned: 0,
-      cancelled: 0,
-      waits: [],
-      runs: [],
-    };
+    const all = emptyStats();
     for (const [name, stats] of [...this.#tasks].sort(([a], [b]) => a.localeCompare(b))) {
       tasks[name] = row(stats);
       for (const id of stats.jobs) all.jobs.add(id);
