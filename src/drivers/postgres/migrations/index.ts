@@ -10,6 +10,7 @@ import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult } from '../../../driver/driver.js';
 import type { PgContext } from '../context.js';
 import { migration0001Initial } from './0001-initial.js';
+import { migration0002Interruptions } from './0002-interruptions.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -22,6 +23,7 @@ export interface PostgresMigration {
 /** Every migration this code knows, in order. */
 export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: 'initial', sql: migration0001Initial },
+  { version: 2, name: 'interruptions', sql: migration0002Interruptions },
 ];
 
 /** The schema version this code writes. */

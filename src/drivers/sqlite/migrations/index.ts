@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult } from '../../../driver/driver.js';
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
+import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-and-liveness.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface SqliteMigration {
@@ -19,6 +20,7 @@ export interface SqliteMigration {
 /** Every migration this code knows, in order. */
 export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'initial', sql: MIGRATION_0001_INITIAL },
+  { version: 2, name: 'interruptions and liveness', sql: MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS },
 ];
 
 /** The schema version this code writes. */
