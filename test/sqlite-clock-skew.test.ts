@@ -15,10 +15,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver } from '../src/driver/driver.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { createJobwire, defineTask, type Jobwire } from '../src/index.js';
+import { until } from './support/harness.js';
+import {
+  type Execution,
+  killWorkers,
+  readExecutions,
+  startWorker,
+  type WorkerProcess,
+} from './support/processes.js';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const SKEW = 60_000;
@@ -152,5 +161,156 @@ describe('SQLite liveness between processes whose clocks disagree', () => {
     const job = await first.jobGet({ id });
     assert.equal(job?.state, 'running');
     assert.equal(job.workerId, 'alive');
+  });
+});
+
+// -- real worker processes ------------------------------------------------------------------------
+
+/** The fixture's task; only its name and types matter here (the parent runs no pool). */
+const work = defineTask<{ i: number }, number>({ name: 'work', handler: async () => 0 });
+const PRELOAD = pathToFileURL(fileURLToPath(new URL('./fixtures/skewed-clock.mjs', import.meta.url))).href;
+const EVENTS = 'job:rescued,job:abandoned,job:lease-lost,job:completed,pool:error';
+
+/** A fresh file, a client on it, and worker processes that are all killed when the test ends. */
+async function setUpFile(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'jobwire-skew-proc-'));
+  const path = join(dir, 'jobs.db');
+  const client = await createJobwire({ driver: sqliteDriver({ path }), tasks: [work] });
+  const workers: WorkerProcess[] = [];
+  t.after(async () => {
+    await killWorkers(workers);
+    await client.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** A worker whose wall clock is moved by the preload (CLOCK_SKEW_MS, CLOCK_STEP_MS). */
+  const spawnWorker = (name: string, env: Record<string, string>) => {
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --import ${PRELOAD}`.trim();
+    const worker = startWorker(path, join(dir, `${name}.log`), { ...env, NODE_OPTIONS: nodeOptions });
+    workers.push(worker);
+    return worker;
+  };
+  const executions = (name: string): Execution[] => readExecutions(join(dir, `${name}.log`));
+  const enqueue = async (count: number) =>
+    (
+      await client.enqueueMany(
+        Array.from({ length: count }, (_, i) => ({
+          task: work,
+          payload: { i },
+        })),
+      )
+    ).map((job) => job.id);
+  return { client, spawnWorker, executions, enqueue };
+}
+
+/** Wait until `count` jobs ended, completed or abandoned. */
+async function settled(client: Jobwire, count: number): Promise<void> {
+  await until(
+    async () => {
+      const counts = await client.countJobs();
+      return counts.completed + counts.abandoned === count;
+    },
+    120_000,
+    'every job ended',
+  );
+}
+
+/** Stop a worker with SIGTERM and check it shut down gracefully. */
+async function stopGracefully(w: WorkerProcess, name: string): Promise<void> {
+  w.child.kill('SIGTERM');
+  const exit = await w.exited;
+  assert.ok(
+    exit.signal === 'SIGTERM' || exit.code === 0,
+    `${name} exit ${JSON.stringify(exit)}\n${w.output()}`,
+  );
+  assert.match(w.output(), /^stopped$/m, `${name} stopped gracefully`);
+}
+
+/**
+ * Every job ran exactly once and completed; no worker saw a rescue, an abandonment, a lost lease
+ * or an error. The counts are compared as one object, so a failure shows all of them.
+ */
+async function assertRanOnce(
+  t: TestContext,
+  ctx: Awaited<ReturnType<typeof setUpFile>>,
+  ids: readonly string[],
+  workers: Record<string, WorkerProcess>,
+) {
+  const perJob = new Map<string, number>();
+  for (const name of Object.keys(workers)) {
+    for (const e of ctx.executions(name)) perJob.set(e.jobId, (perJob.get(e.jobId) ?? 0) + 1);
+  }
+  const events = (name: string) => Object.values(workers).flatMap((w) => w.events(name)).length;
+  const counts = await ctx.client.countJobs();
+  const summary = {
+    ranTwice: [...perJob.values()].filter((n) => n > 1).length,
+    neverRan: ids.filter((id) => !perJob.has(id)).length,
+    rescued: events('job:rescued'),
+    abandoned: counts.abandoned,
+    leaseLost: events('job:lease-lost'),
+    poolErrors: Object.values(workers).filter((w) => /^event pool:error/m.test(w.output())).length,
+    completed: counts.completed,
+  };
+  t.diagnostic(JSON.stringify(summary));
+  assert.deepEqual(summary, {
+    ranTwice: 0,
+    neverRan: 0,
+    rescued: 0,
+    abandoned: 0,
+    leaseLost: 0,
+    poolErrors: 0,
+    completed: ids.length,
+  });
+  for (const name of Object.keys(workers)) assert.ok(ctx.executions(name).length > 0, `${name} ran jobs`);
+}
+
+describe('SQLite worker processes whose wall clocks disagree', () => {
+  // 3 processes × 4 slots, 600 jobs of 50 ms: about 2.5 s of work or more, many leases of 1 s.
+  const JOBS = 600;
+  const common = { LEASE_MS: String(LEASE), CONCURRENCY: '4', TASK_MODE: 'sleep:50', PRINT_EVENTS: EVENTS };
+
+  it('clocks a minute ahead and a minute behind: no job rescued, abandoned or run twice', async (t) => {
+    const ctx = await setUpFile(t);
+    const workers = {
+      ahead: ctx.spawnWorker('ahead', { ...common, CLOCK_SKEW_MS: String(SKEW) }),
+      behind: ctx.spawnWorker('behind', { ...common, CLOCK_SKEW_MS: String(-SKEW) }),
+      right: ctx.spawnWorker('right', common),
+    };
+    await Promise.all(Object.values(workers).map((w) => w.ready));
+    const ids = await ctx.enqueue(JOBS);
+    await settled(ctx.client, JOBS);
+    await assertRanOnce(t, ctx, ids, workers);
+    // The skew was real: each process stamped its starts with its own clock.
+    for (const [name, skew] of [
+      ['ahead', SKEW],
+      ['behind', -SKEW],
+      ['right', 0],
+    ] as const) {
+      const run = ctx.executions(name)[0]!;
+      const startedAt = (await ctx.client.getJob(run.jobId))!.startedAt!.getTime();
+      assert.ok(Math.abs(startedAt - skew - Date.now()) < 30_000, `${name} started a job at its clock`);
+    }
+    for (const [name, w] of Object.entries(workers)) await stopGracefully(w, name);
+  });
+
+  it('wall clocks stepped by ±90 s in the middle of a run: no job rescued, abandoned or run twice', async (t) => {
+    const ctx = await setUpFile(t);
+    const workers = {
+      forward: ctx.spawnWorker('forward', { ...common, CLOCK_STEP_MS: '90000' }),
+      back: ctx.spawnWorker('back', { ...common, CLOCK_STEP_MS: '-90000' }),
+      still: ctx.spawnWorker('still', common),
+    };
+    await Promise.all(Object.values(workers).map((w) => w.ready));
+    const ids = await ctx.enqueue(JOBS);
+    await until(async () => (await ctx.client.countJobs()).completed >= JOBS / 4, 60_000, 'a quarter done');
+    workers.forward.child.kill('SIGUSR2');
+    workers.back.child.kill('SIGUSR2');
+    await until(() => /^clock-stepped 90000$/m.test(workers.forward.output()), 10_000, 'forward stepped');
+    await until(() => /^clock-stepped -90000$/m.test(workers.back.output()), 10_000, 'back stepped');
+    const left = JOBS - (await ctx.client.countJobs()).completed;
+    t.diagnostic(`${left} jobs left when the clocks stepped`);
+    assert.ok(left > 0, 'the steps landed mid-run');
+    await settled(ctx.client, JOBS);
+    await assertRanOnce(t, ctx, ids, workers);
+    for (const [name, w] of Object.entries(workers)) await stopGracefully(w, name);
   });
 });
