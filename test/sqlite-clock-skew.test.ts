@@ -313,4 +313,61 @@ describe('SQLite worker processes whose wall clocks disagree', () => {
     await assertRanOnce(t, ctx, ids, workers);
     for (const [name, w] of Object.entries(workers)) await stopGracefully(w, name);
   });
+
+  it('SIGSTOP past the lease, then SIGCONT: the jobs run again elsewhere, the frozen writes are fenced off', async (t) => {
+    const ctx = await setUpFile(t);
+    const ids = await ctx.enqueue(4);
+    const env = { LEASE_MS: '1500', CONCURRENCY: '4', PRINT_EVENTS: EVENTS };
+    // Its handlers end 2 s in, while it is frozen: on SIGCONT they try to complete at once. Its
+    // clock is a minute ahead, so the expiry it stored says its leases have a minute left.
+    const frozen = ctx.spawnWorker('frozen', {
+      ...env,
+      TASK_MODE: 'sleep:2000',
+      CLOCK_SKEW_MS: String(SKEW),
+    });
+    await frozen.ready;
+    await until(
+      () => ctx.executions('frozen').length === 4,
+      20_000,
+      'the frozen worker running all four jobs',
+    );
+    const frozenAt = Date.now();
+    frozen.child.kill('SIGSTOP');
+    // The frozen worker was the leader: the rescuer takes over after watching it silent for the
+    // leader ttl (2 s), then rescues the jobs after watching them silent for the lease (1.5 s).
+    // Its attempts take 4 s, so the frozen worker wakes while they run under new tokens.
+    const rescuer = ctx.spawnWorker('rescuer', { ...env, TASK_MODE: 'sleep:4000' });
+    await rescuer.ready;
+    await until(() => ctx.executions('rescuer').length === 4, 30_000, 'the rescuer re-running all four jobs');
+    const rescuedMs = Date.now() - frozenAt;
+    t.diagnostic(`jobs rescued and re-run ${rescuedMs} ms after SIGSTOP (leader ttl 2 s + lease 1.5 s)`);
+    assert.ok(rescuedMs < 30_000, 'rescued long before the skewed stored expiry (a minute away)');
+    frozen.child.kill('SIGCONT');
+    await until(
+      () => new Set(frozen.events('job:lease-lost').map((e) => e.jobId)).size === 4,
+      15_000,
+      'the resumed worker reporting every lease lost',
+    );
+    assert.deepEqual(frozen.events('job:completed'), [], 'no completion of the resumed worker applied');
+    await until(() => rescuer.events('job:completed').length === 4, 30_000, 'the rescuer completing');
+    assert.equal(rescuer.events('job:rescued').length, 4, 'the rescuer (leader now) rescued all four');
+
+    // At least once, with fencing: each job ran in both processes; the rescuer's result stands.
+    const frozenPid = frozen.child.pid!;
+    const rescuerPid = rescuer.child.pid!;
+    const runs = [...ctx.executions('frozen'), ...ctx.executions('rescuer')];
+    for (const id of ids) {
+      assert.deepEqual(
+        runs.filter((e) => e.jobId === id).map((e) => e.pid),
+        [frozenPid, rescuerPid],
+        `job ${id} executions`,
+      );
+      const job = await ctx.client.getJob(id);
+      assert.equal(job?.state, 'completed');
+      assert.equal(job.result, rescuerPid, `job ${id}: the new owner's result stands`);
+    }
+    assert.ok(frozen.child.exitCode === null && frozen.child.signalCode === null, 'the resumed worker runs');
+    await stopGracefully(rescuer, 'rescuer');
+    await stopGracefully(frozen, 'frozen');
+  });
 });
