@@ -7,7 +7,11 @@ import type { Notifier } from '../../driver/driver.js';
 export interface SqliteContext {
   readonly db: BetterSqlite3.Database;
   readonly notifier: Notifier;
-  /** The `now` param, else the process clock (SQLite has no clock of its own worth asking). */
+  /**
+   * The `now` param, else the process's wall clock (SQLite has no clock of its own worth asking).
+   * For stored times (due times, timestamps, the displayed lease expiry); never to decide whether
+   * a lease or a leadership is alive, which processes' clocks cannot agree on: see `livenessNow`.
+   */
   now(given: EpochMs | undefined): EpochMs;
 }
 

@@ -1,6 +1,11 @@
 /**
  * Leases on SQLite: heartbeats, progress, giving jobs back, and rescuing jobs whose worker died.
  * Every write is fenced by the lease token (`FENCE`), like finalisation in `jobs.ts`.
+ *
+ * A lease has expired when the rescuer watched it go unchanged for longer than its `lease_ms`
+ * on its own monotonic clock (liveness.ts): processes sharing the file need not agree on the
+ * time, and a wall-clock step cannot expire a live lease. `lease_expires_at` (the writer's wall
+ * clock) is kept for display and for `RescuedJob.leaseExpiredAt`.
  */
 import type { EpochMs, StoredError } from '../../core/types.js';
 import { CHANNELS, type Lease, type RescuedJob } from '../../driver/driver.js';
