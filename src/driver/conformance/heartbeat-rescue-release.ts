@@ -1,6 +1,7 @@
 /** Conformance: keeping leases alive, rescuing expired ones, and giving jobs back. */
 import assert from 'node:assert/strict';
-import type { RescuedJob } from '../driver.js';
+import type { EpochMs } from '../../core/types.js';
+import type { Driver, RescuedJob } from '../driver.js';
 import { claim, claimOne, complete, type DefineTest, getJob, insertJob, insertJobs, T0 } from './harness.js';
 
 export function heartbeatRescueReleaseTests(test: DefineTest): void {
@@ -63,6 +64,33 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     assert.deepEqual((await getJob(driver, job.id)).progress, { step: 2 });
     await complete(driver, current, T0 + 3);
     assert.equal(await driver.jobProgress({ ...current, progressJson: '{"step":3}' }), false);
+  });
+
+  test('a job that keeps heart-beating is never rescued; once silent past its lease it is', async (driver) => {
+    const job = await insertJob(driver);
+    const lease = await claimOne(driver, { leaseMs: 1000 });
+    // The rescuer sweeps just before each heartbeat, 999 ms after the previous one: within the lease.
+    let last = T0;
+    for (let beat = 1; beat <= 10; beat++) {
+      const at = last + 999;
+      assert.deepEqual(
+        await driver.jobRescueExpired({ limit: 10, now: at }),
+        [],
+        `sweep before beat ${beat}`,
+      );
+      assert.deepEqual(await driver.jobHeartbeatMany({ leases: [lease], leaseMs: 1000, now: at }), []);
+      last = at;
+    }
+    // The heartbeats stop. The lease is held up to and including its last instant…
+    assert.deepEqual(await driver.jobRescueExpired({ limit: 10, now: last + 1000 }), []);
+    // …and rescued past it: at the next sweep, or, on a driver that measures silence by watching
+    // the lease on the rescuer's own clock, at the first sweep a lease after it saw the last beat.
+    const rescued = await rescueWithinALease(driver, last + 1001, 1000);
+    assert.deepEqual(
+      rescued.map((r) => r.id),
+      [job.id],
+    );
+    assert.equal((await getJob(driver, job.id)).state, 'pending');
   });
 
   test('rescue takes only jobs whose lease has expired', async (driver) => {
@@ -163,4 +191,15 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     assert.deepEqual(await driver.jobRelease({ leases: [old], now: T0 + 3 }), []);
     assert.deepEqual(await getJob(driver, job.id), before);
   });
+}
+
+/**
+ * Sweep at `at`; if nothing was rescued, sweep once more a lease later. A driver that compares
+ * stored expiries with its clock rescues at the first sweep; one that measures silence on the
+ * rescuer's own clock (SQLite) may need to have seen the lease's last state a lease earlier.
+ */
+async function rescueWithinALease(driver: Driver, at: EpochMs, leaseMs: number): Promise<RescuedJob[]> {
+  const first = await driver.jobRescueExpired({ limit: 10, now: at });
+  if (first.length > 0) return first;
+  return driver.jobRescueExpired({ limit: 10, now: at + leaseMs });
 }

@@ -7,8 +7,23 @@ import type { Notifier } from '../../driver/driver.js';
 export interface SqliteContext {
   readonly db: BetterSqlite3.Database;
   readonly notifier: Notifier;
-  /** The `now` param, else the process clock (SQLite has no clock of its own worth asking). */
+  /**
+   * The `now` param, else the process's wall clock (SQLite has no clock of its own worth asking).
+   * For stored times (due times, timestamps, the displayed lease expiry); never to decide whether
+   * a lease or a leadership is alive, which processes' clocks cannot agree on: see `livenessNow`.
+   */
   now(given: EpochMs | undefined): EpochMs;
+}
+
+/**
+ * The clock that decides liveness on SQLite: the `now` param when a test drives the clock, else
+ * this process's monotonic clock (`performance.now()`). Only differences of its readings within
+ * one process mean anything, so wall-clock steps (NTP, VM resume) and skew between processes
+ * sharing the file cannot make a live lease look expired. `injected` tells the two apart, so
+ * readings of one are never compared with readings of the other.
+ */
+export function livenessNow(given: EpochMs | undefined): { at: number; injected: boolean } {
+  return given === undefined ? { at: performance.now(), injected: false } : { at: given, injected: true };
 }
 
 /** The SQL list of states a job can still leave on its own. */

@@ -23,8 +23,10 @@ import {
   APPEND_ERROR_SQL,
   CLEAR_LEASE_SQL,
   FENCE,
+  livenessNow,
   type SqliteContext,
 } from './context.js';
+import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
 
 /** Most scheduled jobs moved to 'pending' by one claim; the rest follow on the next claims. */
@@ -58,6 +60,7 @@ function claimCandidatesSql(queueCount: number): string {
 /** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
 export function createJobMethods(ctx: SqliteContext) {
   const { db } = ctx;
+  const observer = observerOf(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
 
@@ -158,7 +161,8 @@ export function createJobMethods(ctx: SqliteContext) {
       statement = db.prepare(
         `UPDATE jobwire_jobs
          SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-             lease_expires_at = @expiresAt, worker_id = @workerId, started_at = @now
+             lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
+             worker_id = @workerId, started_at = @now
          WHERE id IN (${claimCandidatesSql(queueCount)})
          RETURNING ${CLAIM_COLUMNS}`,
       );
@@ -182,6 +186,7 @@ export function createJobMethods(ctx: SqliteContext) {
     const now = ctx.now(params.now);
     const bindings: Record<string, unknown> = {
       expiresAt: Math.floor(now + params.leaseMs),
+      leaseMs: Math.ceil(params.leaseMs),
       workerId: params.workerId,
       now,
       limit: Math.floor(params.limit),
@@ -190,6 +195,11 @@ export function createJobMethods(ctx: SqliteContext) {
       bindings[`q${i}`] = queue;
     });
     const rows = claimTx.immediate(params.queues.length, bindings, now);
+    // The claim is this process's own write: its lease is alive as of now (read after the
+    // commit), on the clock the rescuer measures silence with (see liveness.ts).
+    const seen = livenessNow(params.now);
+    const lease = { seq: 0, expiresAt: bindings.expiresAt as number };
+    for (const row of rows) observer.jobWritten(row.id, { ...lease, token: row.lease_token }, seen);
     // RETURNING gives rows in no promised order; hand them out in claim order.
     rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
     return rows.map(rowToClaimed);
@@ -242,7 +252,13 @@ export function createJobMethods(ctx: SqliteContext) {
 
   function jobFinalizeMany(params: { items: readonly FinalizeItem[]; now?: EpochMs }): FinalizeResult[] {
     if (params.items.length === 0) return [];
-    return finalizeTx.immediate(params.items, ctx.now(params.now));
+    const results = finalizeTx.immediate(params.items, ctx.now(params.now));
+    // Applied or fenced off, this process no longer holds these leases: stop watching them.
+    for (const item of params.items) {
+      const id = parseId(item.id);
+      if (id !== undefined) observer.forgetJob(id);
+    }
+    return results;
   }
 
   return { jobClaim, jobFinalizeMany, jobInsertMany };

@@ -1,32 +1,50 @@
 /**
  * Leases on SQLite: heartbeats, progress, giving jobs back, and rescuing jobs whose worker died.
  * Every write is fenced by the lease token (`FENCE`), like finalisation in `jobs.ts`.
+ *
+ * A lease has expired when the rescuer watched it go unchanged for longer than its `lease_ms`
+ * on its own monotonic clock (liveness.ts): processes sharing the file need not agree on the
+ * time, and a wall-clock step cannot expire a live lease. `lease_expires_at` (the writer's wall
+ * clock) is kept for display and for `RescuedJob.leaseExpiredAt`.
  */
 import type { EpochMs, StoredError } from '../../core/types.js';
 import { CHANNELS, type Lease, type RescuedJob } from '../../driver/driver.js';
-import { APPEND_ERROR_SQL, CLEAR_LEASE_SQL, FENCE, type SqliteContext } from './context.js';
+import { APPEND_ERROR_SQL, CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
+import { type LivenessReading, observerOf } from './liveness.js';
 import { type JobRow, parseId } from './row.js';
 
 /** Build the lease methods (synchronous; the driver wraps them in promises). */
 export function createLeaseMethods(ctx: SqliteContext) {
   const { db } = ctx;
+  const observer = observerOf(ctx);
 
   // -- heartbeat, progress, release ------------------------------------------------------------
 
+  // Every heartbeat bumps `heartbeat_seq`: the rescuer sees the lease alive by watching it
+  // change (see liveness.ts), not by comparing `lease_expires_at` — written from this process's
+  // wall clock, kept for display — with a clock of its own.
   const heartbeat = db.prepare(
-    `UPDATE jobwire_jobs SET lease_expires_at = ?, progress = coalesce(?, progress) ${FENCE}`,
+    `UPDATE jobwire_jobs
+     SET lease_expires_at = ?, lease_ms = ?, heartbeat_seq = heartbeat_seq + 1, progress = coalesce(?, progress)
+     ${FENCE}
+     RETURNING heartbeat_seq`,
   );
   const heartbeatTx = db.transaction(
-    (leases: readonly (Lease & { progressJson?: string })[], expiresAt: EpochMs) => {
+    (leases: readonly (Lease & { progressJson?: string })[], expiresAt: EpochMs, leaseMs: number) => {
       const lost: string[] = [];
+      const held: { id: number; token: number; seq: number }[] = [];
       for (const lease of leases) {
         const id = parseId(lease.id);
-        const held =
-          id !== undefined &&
-          heartbeat.run(expiresAt, lease.progressJson ?? null, id, lease.leaseToken).changes === 1;
-        if (!held) lost.push(lease.id);
+        const row =
+          id === undefined
+            ? undefined
+            : (heartbeat.get(expiresAt, leaseMs, lease.progressJson ?? null, id, lease.leaseToken) as
+                | { heartbeat_seq: number }
+                | undefined);
+        if (id === undefined || row === undefined) lost.push(lease.id);
+        else held.push({ id, token: lease.leaseToken, seq: row.heartbeat_seq });
       }
-      return lost;
+      return { lost, held };
     },
   );
 
@@ -36,7 +54,16 @@ export function createLeaseMethods(ctx: SqliteContext) {
     now?: EpochMs;
   }): string[] {
     if (params.leases.length === 0) return [];
-    return heartbeatTx.immediate(params.leases, Math.floor(ctx.now(params.now) + params.leaseMs));
+    const expiresAt = Math.floor(ctx.now(params.now) + params.leaseMs);
+    const { lost, held } = heartbeatTx.immediate(params.leases, expiresAt, Math.ceil(params.leaseMs));
+    // Read after the commit: the lease is alive at least as late as this.
+    const seen = livenessNow(params.now);
+    for (const { id, token, seq } of held) observer.jobWritten(id, { token, seq, expiresAt }, seen);
+    for (const id of lost) {
+      const parsed = parseId(id);
+      if (parsed !== undefined) observer.forgetJob(parsed);
+    }
+    return lost;
   }
 
   const setProgress = db.prepare(`UPDATE jobwire_jobs SET progress = ? ${FENCE}`);
@@ -69,19 +96,53 @@ export function createLeaseMethods(ctx: SqliteContext) {
   function jobRelease(params: { leases: readonly Lease[]; now?: EpochMs }): string[] {
     if (params.leases.length === 0) return [];
     const { released, queues } = releaseTx.immediate(params.leases, ctx.now(params.now));
+    for (const lease of params.leases) {
+      const id = parseId(lease.id);
+      if (id !== undefined) observer.forgetJob(id);
+    }
     for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     return released;
   }
 
   // -- rescue ----------------------------------------------------------------------------------
 
-  const findExpired = db.prepare(
-    `SELECT id, task, queue, attempt, max_attempts, correlation_id, worker_id, lease_expires_at, lease_token
+  type ExpiredRow = Pick<
+    JobRow,
+    'id' | 'task' | 'queue' | 'attempt' | 'max_attempts' | 'correlation_id' | 'worker_id' | 'lease_token'
+  > & { lease_expires_at: number };
+  type RunningRow = ExpiredRow & { heartbeat_seq: number; lease_ms: number | null };
+
+  // Every running job: few (at most the pools' concurrency), read through the partial index of
+  // running jobs. Which of them expired is decided by observation (see liveness.ts).
+  const findRunning = db.prepare(
+    `SELECT id, task, queue, attempt, max_attempts, correlation_id, worker_id, lease_expires_at, lease_token,
+            heartbeat_seq, lease_ms
      FROM jobwire_jobs
-     WHERE state = 'running' AND lease_expires_at < ?
-     ORDER BY lease_expires_at, id
-     LIMIT ?`,
+     WHERE state = 'running'`,
   );
+
+  /**
+   * The running jobs whose lease state stayed unchanged for longer than their lease on this
+   * process's liveness clock, longest overdue first, at most `limit`. A job claimed before
+   * schema 2 (no `lease_ms`) falls back to its stored expiry against `now`.
+   */
+  function findExpired(limit: number, now: EpochMs, seen: LivenessReading): ExpiredRow[] {
+    const rows = findRunning.all() as RunningRow[];
+    const expired: { row: RunningRow; overdueMs: number }[] = [];
+    for (const row of rows) {
+      const state = { token: row.lease_token, seq: row.heartbeat_seq, expiresAt: row.lease_expires_at };
+      const silentMs = observer.jobSilentFor(row.id, state, seen);
+      const overdueMs = row.lease_ms === null ? now - (row.lease_expires_at ?? now) : silentMs - row.lease_ms;
+      if (overdueMs > 0) expired.push({ row, overdueMs });
+    }
+    observer.keepOnlyJobs(new Set(rows.map((row) => row.id)));
+    expired.sort((a, b) => b.overdueMs - a.overdueMs || a.row.id - b.row.id);
+    return expired.slice(0, limit).map(({ row }) => {
+      observer.forgetJob(row.id);
+      return row;
+    });
+  }
+
   const requeueExpired = db.prepare(
     `UPDATE jobwire_jobs SET state = 'pending', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
@@ -89,14 +150,11 @@ export function createLeaseMethods(ctx: SqliteContext) {
     `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
 
-  type ExpiredRow = Pick<
-    JobRow,
-    'id' | 'task' | 'queue' | 'attempt' | 'max_attempts' | 'correlation_id' | 'worker_id' | 'lease_token'
-  > & { lease_expires_at: number };
-
-  const rescueTx = db.transaction((limit: number, now: EpochMs) => {
+  const rescueTx = db.transaction((limit: number, now: EpochMs, given: EpochMs | undefined) => {
     const rescued: RescuedJob[] = [];
-    for (const row of findExpired.all(now, limit) as ExpiredRow[]) {
+    // The liveness clock is read once the write lock is held, so a heartbeat that committed
+    // while this sweep waited for the lock is never taken for silence.
+    for (const row of findExpired(limit, now, livenessNow(given))) {
       const error: StoredError = {
         name: 'LeaseExpiredError',
         message:
@@ -125,7 +183,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
 
   function jobRescueExpired(params: { limit: number; now?: EpochMs }): RescuedJob[] {
     if (params.limit < 1) return [];
-    const rescued = rescueTx.immediate(params.limit, ctx.now(params.now));
+    const rescued = rescueTx.immediate(params.limit, ctx.now(params.now), params.now);
     const queues = new Set(rescued.filter((job) => job.newState === 'pending').map((job) => job.queue));
     for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     return rescued;
