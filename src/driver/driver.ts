@@ -281,7 +281,8 @@ export interface Driver {
   }): Promise<RescuedJob[]>;
 
   /**
-   * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts.
+   * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts
+   * and a fresh interruption budget (`attempt` and `interruptions` back to 0).
    * Returns the jobs retried.
    */
   jobRetry(params: { ids: readonly string[]; now?: EpochMs }): Promise<JobRecord[]>;

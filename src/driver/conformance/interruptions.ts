@@ -189,4 +189,16 @@ export function interruptionTests(test: DefineTest): void {
     assert.deepEqual(released, []);
     assert.deepEqual(await getJob(driver, job.id), before);
   });
+
+  test('a retried job gets a fresh interruption budget', async (driver) => {
+    const job = await insertJob(driver);
+    await claimOne(driver, { leaseMs: 1000 });
+    const { now } = await rescueUntil(driver, job.id, T0 + 1001, { maxInterruptions: 1 });
+    assert.equal((await getJob(driver, job.id)).state, 'abandoned');
+    const [retried] = await driver.jobRetry({ ids: [job.id], now: now + 1 });
+    assert.equal(retried?.interruptions, 0);
+    assert.equal(retried?.attempt, 0);
+    const again = await claimOne(driver, { now: now + 2 });
+    assert.equal(again.interruptions, 0);
+  });
 }
