@@ -48,7 +48,10 @@ export interface PoolOptions {
    * processes.
    */
   prefetch?: number | 'auto';
-  /** On stop, how long running jobs may take before their signals abort. Default 10 000 ms. */
+  /**
+   * On stop, how long running jobs may take before their signals abort. Default 10 000 ms. An
+   * attempt cut off then is an interruption (`job:interrupted`), not a failure.
+   */
   shutdownGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
   handleSignals?: boolean;
@@ -219,7 +222,9 @@ export class Pool {
 
   /**
    * Stop gracefully: stop claiming, give buffered jobs back, let running jobs finish within
-   * `graceMs`, then abort them and give their leases back. Safe to call twice.
+   * `graceMs`, then abort them and give their leases back as interruptions (`job:interrupted`:
+   * the attempt does not count, the job keeps its place in the queue, and a job interrupted
+   * `maxInterruptions` times is abandoned). Safe to call twice.
    */
   stop(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
     if (this.#stopPromise) return this.#stopPromise;
