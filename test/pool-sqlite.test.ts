@@ -3,9 +3,11 @@
  */
 import { runBadInputSuite } from './suites/bad-input.js';
 import { runAbortSuite } from './suites/pool-abort.js';
+import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
 runLifecycleSuite(sqliteDatabases);
 runAbortSuite(sqliteDatabases);
+runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);

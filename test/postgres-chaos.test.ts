@@ -3,7 +3,8 @@
  * per-execution record and the stored jobs, never against counters alone:
  *
  * - a worker killed with SIGKILL mid-job: another process runs its jobs again after the lease
- *   expires (within a generous bound), as attempt 2, and every job ends completed;
+ *   expires (within a generous bound), as attempt 1 again (an interruption does not use up an
+ *   attempt), and every job ends completed;
  * - a worker frozen with SIGSTOP past its lease: another process rescues its jobs; woken with
  *   SIGCONT while the rescuer runs them, the frozen one's completions and heartbeats are rejected
  *   by the fencing token (it reports `job:lease-lost`), the rescuer's results stand, and the
@@ -85,7 +86,7 @@ async function stopGracefully(w: WorkerProcess, name: string): Promise<void> {
 }
 
 describe('PostgreSQL worker processes under chaos', () => {
-  it('SIGKILL mid-job: another process re-runs the jobs as attempt 2 once the lease expires', async (t) => {
+  it('SIGKILL mid-job: another process re-runs the same attempt once the lease expires', async (t) => {
     const { client, spawnWorker, executions, enqueue } = await setUp(t);
     const ids = await enqueue(6);
     const lease = { LEASE_MS: '1500', CONCURRENCY: '6' };
@@ -111,10 +112,12 @@ describe('PostgreSQL worker processes under chaos', () => {
     const runs = [...executions('victim'), ...executions('rescuer')];
     for (const id of ids) {
       const mine = runs.filter((e) => e.jobId === id).map((e) => `${e.attempt}@${e.pid}`);
-      assert.deepEqual(mine, [`1@${victimPid}`, `2@${rescuerPid}`], `job ${id} executions`);
+      // The kill interrupted attempt 1; it is given back, so the rescuer runs attempt 1 again.
+      assert.deepEqual(mine, [`1@${victimPid}`, `1@${rescuerPid}`], `job ${id} executions`);
       const job = await client.getJob(id);
       assert.equal(job?.state, 'completed');
-      assert.equal(job.attempt, 2);
+      assert.equal(job.attempt, 1);
+      assert.equal(job.interruptions, 1);
       assert.equal(job.result, rescuerPid);
       assert.deepEqual(
         job.errors.map((e) => e.name),
@@ -166,19 +169,20 @@ describe('PostgreSQL worker processes under chaos', () => {
     const rescuerPid = rescuer.child.pid!;
     assert.deepEqual(
       rescuer.events('job:completed').map((e) => e.attempt),
-      [2, 2, 2, 2],
+      [1, 1, 1, 1],
     );
     for (const id of ids) {
       const job = await client.getJob(id);
       assert.equal(job?.state, 'completed');
-      assert.equal(job.attempt, 2);
+      assert.equal(job.attempt, 1, 'the expired lease gave its attempt back');
+      assert.equal(job.interruptions, 1);
       assert.equal(job.result, rescuerPid, `job ${id}: the new owner's result stands`);
     }
     assert.deepEqual(
       executions('rescuer')
         .map((e) => `${e.jobId}:${e.attempt}`)
         .sort(),
-      ids.map((id) => `${id}:2`).sort(),
+      ids.map((id) => `${id}:1`).sort(),
     );
 
     // The resumed process did not crash and still works: alone now, it runs a new job.

@@ -1,9 +1,11 @@
 /** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
 import { runBadInputSuite } from './suites/bad-input.js';
 import { runAbortSuite } from './suites/pool-abort.js';
+import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
 import { postgresDatabases } from './support/postgres.js';
 
 runLifecycleSuite(postgresDatabases);
 runAbortSuite(postgresDatabases);
+runInterruptionSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);

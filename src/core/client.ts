@@ -15,7 +15,13 @@ import {
 } from './errors.js';
 import { EventBus } from './events.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
-import { type EnqueueOptions, resolveJobOptions, validateQueueName } from './options.js';
+import {
+  DEFAULT_MAX_INTERRUPTIONS,
+  type EnqueueOptions,
+  resolveJobOptions,
+  validateMaxInterruptions,
+  validateQueueName,
+} from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { encodePayload } from './serialize.js';
 import { type AnyTask, type Task, type TaskInput, validatePayload } from './task.js';
@@ -53,6 +59,16 @@ export interface JobwireOptions {
   clock?: Clock;
   /** Maintenance (rescue of expired leases) tuning. */
   maintenance?: MaintenanceOptions;
+  /**
+   * How many interruptions a job survives: attempts that ended without the handler deciding —
+   * its lease expired (the process died or froze) or a shutdown cut it off. They do not use up
+   * `maxAttempts` (a crashing neighbour must not cost innocent jobs their attempts); the
+   * interruption that reaches this number abandons the job (`job:abandoned`, reason
+   * `lease-expired` or `interrupted`). Integer 1–1000, default 5: more than the default
+   * `maxAttempts` (3), since an interruption is usually not the job's own fault, yet few enough
+   * that a job which kills its process on every run stops doing so soon.
+   */
+  maxInterruptions?: number;
   /** Called when an event listener throws. Default: console.error. */
   onListenerError?: (error: unknown, eventName: string) => void;
 }
@@ -99,6 +115,8 @@ export class Jobwire {
   readonly driver: Driver;
   /** The time source. */
   readonly clock: Clock;
+  /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
+  readonly maxInterruptions: number;
   readonly #tasks = new Map<string, AnyTask>();
   readonly #maxPending = new Map<string, number>();
   readonly #maxPayloadBytes: number;
@@ -117,6 +135,7 @@ export class Jobwire {
     this.clock = options.clock ?? systemClock;
     this.#customClock = options.clock !== undefined;
     this.#strictTasks = options.strictTasks ?? true;
+    this.maxInterruptions = validateMaxInterruptions(options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS);
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     if (!Number.isInteger(this.#maxPayloadBytes) || this.#maxPayloadBytes < 16) {
       throw new InvalidOptionError('maxPayloadBytes', 'must be an integer number of bytes >= 16');

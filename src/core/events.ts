@@ -89,16 +89,46 @@ export interface JobwireEvents {
   'job:retrying': AttemptEventBase & { delayMs: number; nextRunAt: EpochMs; error: StoredError };
   /** A handler asked to run again later (SnoozeError); the attempt does not count. */
   'job:snoozed': AttemptEventBase & { delayMs: number; nextRunAt: EpochMs };
-  /** A job will not run again: no attempts left, an unrecoverable error, or its last lease expired. */
+  /**
+   * A job will not run again: no attempts left (`attempts-exhausted`), an unrecoverable error,
+   * or its interruption budget (`maxInterruptions`) used up — by a lease that expired
+   * (`lease-expired`) or by a shutdown that cut the attempt off (`interrupted`).
+   */
   'job:abandoned': JobEventBase & {
-    reason: 'attempts-exhausted' | 'unrecoverable' | 'lease-expired';
+    reason: 'attempts-exhausted' | 'unrecoverable' | 'lease-expired' | 'interrupted';
     error: StoredError;
     at: EpochMs;
   };
   /** A job was cancelled; when it was running, its AbortSignal fired. */
   'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs };
-  /** A running job's lease expired (its worker died or hung) and it was put back to run again. */
-  'job:rescued': JobEventBase & { previousWorkerId: string | null; leaseExpiredAt: EpochMs; at: EpochMs };
+  /**
+   * A running job's lease expired (its worker died or hung) and it was put back to run again. This
+   * is an interruption: `attempt` (the one cut off) is not used up — the next run has the same
+   * number — and the job keeps its due time, so it runs before jobs enqueued after it.
+   * `interruptions` counts this one; at `maxInterruptions` the job is abandoned instead
+   * (`job:abandoned`, reason `lease-expired`).
+   */
+  'job:rescued': JobEventBase & {
+    previousWorkerId: string | null;
+    leaseExpiredAt: EpochMs;
+    interruptions: number;
+    at: EpochMs;
+  };
+  /**
+   * A pool's shutdown cut a running attempt off at the end of its grace period (the handler's
+   * signal aborted with ShutdownAbortError). This is an interruption, not a failure: the attempt
+   * is given back (the next run has the same number), `error` (name `ShutdownInterruptedError`,
+   * `interrupted: true`) is added to the job's history, and `interruptions` counts this one.
+   * `willRunAgain` is false when that used up `maxInterruptions`: `job:abandoned` (reason
+   * `interrupted`) follows.
+   */
+  'job:interrupted': AttemptEventBase & {
+    error: StoredError;
+    interruptions: number;
+    willRunAgain: boolean;
+    durationMs: number;
+    at: EpochMs;
+  };
   /** A worker's write was rejected by the fence: its lease had been taken over. Its result is dropped. */
   'job:lease-lost': AttemptEventBase & { at: EpochMs };
 

@@ -95,7 +95,11 @@ export class Maintenance {
       });
       if (!this.#isLeader) return;
       for (;;) {
-        const rescued = await driver.jobRescueExpired({ limit: this.#batch, now: this.#client.nowParam() });
+        const rescued = await driver.jobRescueExpired({
+          limit: this.#batch,
+          maxInterruptions: this.#client.maxInterruptions,
+          now: this.#client.nowParam(),
+        });
         const at = clock.now();
         for (const job of rescued) {
           const base = {
@@ -111,6 +115,7 @@ export class Maintenance {
               ...base,
               previousWorkerId: job.previousWorkerId,
               leaseExpiredAt: job.leaseExpiredAt,
+              interruptions: job.interruptions,
               at,
             });
           } else {
@@ -119,9 +124,12 @@ export class Maintenance {
               reason: 'lease-expired',
               error: {
                 name: 'LeaseExpiredError',
-                message: `lease expired while running on ${job.previousWorkerId ?? 'an unknown worker'}; no attempts left`,
+                message:
+                  `lease expired while running on ${job.previousWorkerId ?? 'an unknown worker'}; ` +
+                  `interrupted ${job.interruptions} times, the limit (maxInterruptions)`,
                 attempt: job.attempt,
                 at,
+                interrupted: true,
               },
               at,
             });

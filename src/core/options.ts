@@ -33,6 +33,22 @@ export const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Largest accepted maxAttempts. */
 export const MAX_ATTEMPTS_LIMIT = 1000;
 
+/**
+ * Default interruption budget (`JobwireOptions.maxInterruptions`). Larger than the default
+ * `maxAttempts` (3) on purpose: an interruption is usually not the job's fault — a neighbour
+ * crashed the process, a deploy stopped the pool — so innocent jobs must survive a few of them,
+ * while a job that itself kills its process every time is still stopped after a handful.
+ */
+export { DEFAULT_MAX_INTERRUPTIONS } from '../driver/driver.js';
+
+/** Largest accepted maxInterruptions. */
+export const MAX_INTERRUPTIONS_LIMIT = 1000;
+
+/** Check `maxInterruptions` (client option): an integer from 1 to MAX_INTERRUPTIONS_LIMIT. */
+export function validateMaxInterruptions(value: unknown): number {
+  return integerIn('maxInterruptions', value, 1, MAX_INTERRUPTIONS_LIMIT);
+}
+
 /** Fully resolved options of one job, ready for the driver. */
 export interface ResolvedJobOptions {
   queue: string;

@@ -48,7 +48,10 @@ export interface PoolOptions {
    * processes.
    */
   prefetch?: number | 'auto';
-  /** On stop, how long running jobs may take before their signals abort. Default 10 000 ms. */
+  /**
+   * On stop, how long running jobs may take before their signals abort. Default 10 000 ms. An
+   * attempt cut off then is an interruption (`job:interrupted`), not a failure.
+   */
   shutdownGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
   handleSignals?: boolean;
@@ -219,7 +222,9 @@ export class Pool {
 
   /**
    * Stop gracefully: stop claiming, give buffered jobs back, let running jobs finish within
-   * `graceMs`, then abort them and give their leases back. Safe to call twice.
+   * `graceMs`, then abort them and give their leases back as interruptions (`job:interrupted`:
+   * the attempt does not count, the job keeps its place in the queue, and a job interrupted
+   * `maxInterruptions` times is abandoned). Safe to call twice.
    */
   stop(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
     if (this.#stopPromise) return this.#stopPromise;
@@ -526,13 +531,8 @@ export class Pool {
     slot.attempt = null;
 
     const item = this.#finalizeItemFor(attempt, outcome, finishedAt);
-    if (item === 'release') {
-      this.#trackRelease(
-        this.#client.driver.jobRelease({
-          leases: [{ id: job.id, leaseToken: job.leaseToken }],
-          now: this.#client.nowParam(),
-        }),
-      );
+    if (item && 'interruption' in item) {
+      this.#trackRelease(this.#releaseInterrupted(attempt, item.interruption, durationMs));
     } else if (item) {
       this.#outcomePending.add(job.id);
       this.#finalizer.add(item, (result) => {
@@ -563,12 +563,15 @@ export class Pool {
     if (this.#mayHaveWork) this.#scheduleFill();
   }
 
-  /** What to write for an ended attempt: an outcome, a release, or nothing (the job was taken from us). */
+  /**
+   * What to write for an ended attempt: an outcome, an interruption (a shutdown cut it off), or
+   * nothing (the job was taken from us).
+   */
   #finalizeItemFor(
     attempt: RunningAttempt,
     outcome: AttemptOutcome,
     at: number,
-  ): FinalizeItem | 'release' | null {
+  ): FinalizeItem | { interruption: StoredError } | null {
     const { job } = attempt;
     const lease = { id: job.id, leaseToken: job.leaseToken };
     if (outcome.ok) return { ...lease, outcome: 'completed', resultJson: encodeResult(outcome.result) };
@@ -579,7 +582,19 @@ export class Pool {
       this.#emitLeaseLost(attempt, at);
       return null;
     }
-    if (reason instanceof ShutdownAbortError) return 'release';
+    if (reason instanceof ShutdownAbortError) {
+      return {
+        interruption: {
+          name: 'ShutdownInterruptedError',
+          message:
+            `pool ${this.id} shut down and its grace period ended before the attempt finished; ` +
+            'the attempt does not count (an interruption)',
+          attempt: job.attempt,
+          at,
+          interrupted: true,
+        },
+      };
+    }
     if (thrown instanceof SnoozeError) return { ...lease, outcome: 'snoozed', delayMs: thrown.delayMs };
     const error = toStoredError(thrown, job.attempt, at);
     if (thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError) {
@@ -658,6 +673,49 @@ export class Pool {
         return;
       }
     }
+  }
+
+  /**
+   * Give a cut-off attempt's lease back as an interruption (see Driver.jobRelease) and report it:
+   * `job:interrupted`, then `job:abandoned` when it used up the client's `maxInterruptions`.
+   * The driver applies that budget to the job's stored count, which is the claimed count here
+   * (only a rescue changes it while the job runs, and a rescue takes the lease, fencing us off).
+   */
+  async #releaseInterrupted(
+    attempt: RunningAttempt,
+    error: StoredError,
+    durationMs: number,
+  ): Promise<string[]> {
+    const { job } = attempt;
+    const { driver, events, clock, maxInterruptions } = this.#client;
+    const ids = await driver.jobRelease({
+      leases: [{ id: job.id, leaseToken: job.leaseToken, interruption: error }],
+      maxInterruptions,
+      now: this.#client.nowParam(),
+    });
+    const at = clock.now();
+    if (ids.length === 0) {
+      this.#emitLeaseLost(attempt, at);
+      return ids;
+    }
+    const interruptions = job.interruptions + 1;
+    const willRunAgain = interruptions < maxInterruptions;
+    const base = this.#attemptBase(attempt);
+    events.emit('job:interrupted', { ...base, error, interruptions, willRunAgain, durationMs, at });
+    if (!willRunAgain) {
+      events.emit('job:abandoned', {
+        jobId: base.jobId,
+        task: base.task,
+        queue: base.queue,
+        correlationId: base.correlationId,
+        attempt: base.attempt,
+        maxAttempts: base.maxAttempts,
+        reason: 'interrupted',
+        error,
+        at,
+      });
+    }
+    return ids;
   }
 
   #emitLeaseLost(attempt: RunningAttempt, at: number): void {

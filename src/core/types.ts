@@ -73,6 +73,12 @@ export interface StoredError {
   attempt: number;
   /** When it failed. */
   at: EpochMs;
+  /**
+   * True for an interruption: the attempt ended without its handler deciding (its lease expired,
+   * or a shutdown cut it off). It did not use up an attempt — the same attempt number runs again —
+   * and counts against the job's interruption budget instead (`maxInterruptions`).
+   */
+  interrupted?: true;
 }
 
 /** A job as stored. Payload and result are the decoded JSON values. */
@@ -85,9 +91,18 @@ export interface JobRecord<Payload = unknown, Result = unknown> {
   state: JobState;
   /** Larger runs first among jobs that are due in the same queue. Default 0. */
   priority: number;
-  /** Number of attempts started so far (0 before the first run). */
+  /**
+   * Number of attempts counted so far (0 before the first run). An interrupted attempt gives its
+   * number back, so the next run has the same number; see `interruptions`.
+   */
   attempt: number;
   maxAttempts: number;
+  /**
+   * Attempts that ended without their handler deciding: the lease expired (the process died or
+   * froze) or a shutdown cut the attempt off. They do not use up `maxAttempts`; a job interrupted
+   * `maxInterruptions` times is abandoned.
+   */
+  interruptions: number;
   /** When the job becomes (or became) due. */
   runAt: Date;
   createdAt: Date;

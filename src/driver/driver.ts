@@ -79,6 +79,8 @@ export interface ClaimedJob {
   /** This attempt's number (1 for the first run). */
   attempt: number;
   maxAttempts: number;
+  /** Interruptions before this attempt (see `JobRecord.interruptions`). */
+  interruptions: number;
   /** The fencing token: every later write for this attempt must present it. */
   leaseToken: number;
   runAt: EpochMs;
@@ -124,14 +126,27 @@ export interface RescuedJob {
   id: string;
   task: string;
   queue: string;
+  /** The attempt that was interrupted (a re-queued job stores one less: the number is given back). */
   attempt: number;
   maxAttempts: number;
+  /** Interruptions including this one. */
+  interruptions: number;
   correlationId: string;
   previousWorkerId: string | null;
   leaseExpiredAt: EpochMs;
-  /** `scheduled` when attempts remain (due now), else `abandoned`. */
+  /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
   newState: 'pending' | 'abandoned';
 }
+
+/**
+ * A lease to give back. With `interruption` the attempt was cut off (a shutdown ran out of
+ * grace): the error is appended to the job's history (marked `interrupted`) and the job's
+ * interruptions grow by one; without it (a job claimed but never started) nothing is recorded.
+ */
+export type ReleaseLease = Lease & { interruption?: StoredError };
+
+/** Default of `maxInterruptions` where a caller gives none (see `JobwireOptions.maxInterruptions`). */
+export const DEFAULT_MAX_INTERRUPTIONS = 5;
 
 /** A job whose state `jobCancel` changed. */
 export interface CancelledJob {
@@ -239,19 +254,35 @@ export interface Driver {
   jobProgress(params: Lease & { progressJson: string }): Promise<boolean>;
 
   /**
-   * Give leased jobs back without counting the attempt (pool shutdown): they become `pending`,
-   * due now. Fenced like every write. Returns the ids released.
+   * Give leased jobs back without counting the attempt (pool shutdown): they become `pending`
+   * with the attempt number given back and their due time (`run_at`) unchanged, so they keep
+   * their place in the queue. A lease with an `interruption` also counts an interruption and
+   * records the error; when that makes `maxInterruptions` (default DEFAULT_MAX_INTERRUPTIONS)
+   * the job is `abandoned` instead (the caller can tell from `ClaimedJob.interruptions`). Fenced
+   * like every write. Returns the ids written (released or abandoned), in input order.
    */
-  jobRelease(params: { leases: readonly Lease[]; now?: EpochMs }): Promise<string[]>;
+  jobRelease(params: {
+    leases: readonly ReleaseLease[];
+    maxInterruptions?: number;
+    now?: EpochMs;
+  }): Promise<string[]>;
 
   /**
-   * Re-queue running jobs whose lease expired (their worker died or hung): they become `pending`
-   * while attempts remain, else `abandoned` with a "lease expired" error.
+   * Re-queue running jobs whose lease expired (their worker died or hung). This is an
+   * interruption, not a failure: the attempt number is given back, `interruptions` grows by one,
+   * a `LeaseExpiredError` marked `interrupted` is appended, and the job becomes `pending` with
+   * its due time unchanged (ahead of jobs enqueued after it) — or `abandoned` once it has been
+   * interrupted `maxInterruptions` times (default DEFAULT_MAX_INTERRUPTIONS).
    */
-  jobRescueExpired(params: { limit: number; now?: EpochMs }): Promise<RescuedJob[]>;
+  jobRescueExpired(params: {
+    limit: number;
+    maxInterruptions?: number;
+    now?: EpochMs;
+  }): Promise<RescuedJob[]>;
 
   /**
-   * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts.
+   * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts
+   * and a fresh interruption budget (`attempt` and `interruptions` back to 0).
    * Returns the jobs retried.
    */
   jobRetry(params: { ids: readonly string[]; now?: EpochMs }): Promise<JobRecord[]>;

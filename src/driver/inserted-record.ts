@@ -25,6 +25,7 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
     priority: job.priority,
     attempt: 0,
     maxAttempts: job.maxAttempts,
+    interruptions: 0,
     runAt: new Date(inserted.runAt),
     createdAt: new Date(inserted.createdAt),
     startedAt: null,

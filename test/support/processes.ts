@@ -18,13 +18,14 @@ export interface WorkerProcess {
   events: (name: string) => { jobId: string; attempt: number }[];
 }
 
-/** Start a worker process on `location` with extra environment. */
+/** Start a worker process on `location` with extra environment (`fixture`: another worker script). */
 export function startWorker(
   location: string,
   execLog: string,
   env: Record<string, string> = {},
+  fixture: string = FIXTURE,
 ): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
     env: { ...process.env, JOBWIRE_TEST_DB: location, EXEC_LOG: execLog, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -94,6 +94,7 @@ export function claimTests(test: DefineTest): void {
       priority: 3,
       attempt: 1,
       maxAttempts: 4,
+      interruptions: 0,
       leaseToken: claimed.leaseToken,
       runAt: T0,
       createdAt: T0,

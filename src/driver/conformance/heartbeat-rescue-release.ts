@@ -107,7 +107,7 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     assert.equal((await getJob(driver, long!.id)).state, 'running');
   });
 
-  test('a rescued job with attempts left is pending again with a LeaseExpiredError', async (driver) => {
+  test('a rescued job is pending again with a LeaseExpiredError, its attempt given back', async (driver) => {
     const job = await insertJob(driver, { maxAttempts: 2, task: 'report', queue: 'q', correlationId: 'c-7' });
     await claimOne(driver, { queues: ['q'], leaseMs: 1000, workerId: 'worker-7' });
     const now = T0 + 1500;
@@ -118,6 +118,7 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
       queue: 'q',
       attempt: 1,
       maxAttempts: 2,
+      interruptions: 1,
       correlationId: 'c-7',
       previousWorkerId: 'worker-7',
       leaseExpiredAt: T0 + 1000,
@@ -127,8 +128,9 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
 
     const stored = await getJob(driver, job.id);
     assert.equal(stored.state, 'pending');
-    assert.equal(stored.attempt, 1);
-    assert.deepEqual(stored.runAt, new Date(now));
+    assert.equal(stored.attempt, 0, 'an interruption does not use up an attempt');
+    assert.equal(stored.interruptions, 1);
+    assert.deepEqual(stored.runAt, new Date(T0), 'the job keeps its due time');
     assert.equal(stored.leaseExpiresAt, null);
     assert.equal(stored.workerId, null);
     assert.equal(stored.finishedAt, null);
@@ -137,20 +139,25 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     assert.equal(error!.name, 'LeaseExpiredError');
     assert.equal(error!.attempt, 1);
     assert.equal(error!.at, now);
+    assert.equal(error!.interrupted, true);
     assert.match(error!.message, new RegExp(`lease expired at ${new Date(T0 + 1000).toISOString()}`));
     assert.match(error!.message, /worker-7/);
 
     const again = await claimOne(driver, { queues: ['q'], now: now + 1 });
-    assert.equal(again.attempt, 2);
+    assert.equal(again.attempt, 1);
+    assert.equal(again.interruptions, 1);
   });
 
-  test('a rescued job on its last attempt is abandoned', async (driver) => {
-    const job = await insertJob(driver, { maxAttempts: 1 });
+  test('a rescued job that used up its interruption budget is abandoned', async (driver) => {
+    const job = await insertJob(driver, { maxAttempts: 3 });
     await claimOne(driver, { leaseMs: 1000 });
-    const [rescued] = await driver.jobRescueExpired({ limit: 10, now: T0 + 2000 });
+    const [rescued] = await driver.jobRescueExpired({ limit: 10, maxInterruptions: 1, now: T0 + 2000 });
     assert.equal(rescued!.newState, 'abandoned');
+    assert.equal(rescued!.interruptions, 1);
     const stored = await getJob(driver, job.id);
     assert.equal(stored.state, 'abandoned');
+    assert.equal(stored.attempt, 1, 'an abandoned job keeps the number of its last attempt');
+    assert.equal(stored.interruptions, 1);
     assert.deepEqual(stored.finishedAt, new Date(T0 + 2000));
     assert.equal(stored.leaseExpiresAt, null);
     assert.deepEqual(
@@ -175,7 +182,9 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     const stored = await getJob(driver, job.id);
     assert.equal(stored.state, 'pending');
     assert.equal(stored.attempt, 0);
-    assert.deepEqual(stored.runAt, new Date(T0 + 40));
+    assert.equal(stored.interruptions, 0, 'a plain release is not an interruption');
+    assert.deepEqual(stored.errors, []);
+    assert.deepEqual(stored.runAt, new Date(T0), 'the job keeps its due time');
     assert.equal(stored.startedAt, null);
     assert.equal(stored.leaseExpiresAt, null);
     assert.equal(stored.workerId, null);

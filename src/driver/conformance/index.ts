@@ -20,6 +20,7 @@ import { finaliseTests } from './finalise.js';
 import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
 import { insertTests } from './insert.js';
+import { interruptionTests } from './interruptions.js';
 import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
@@ -42,6 +43,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['claim', claimTests],
   ['finalise', finaliseTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
+  ['interruptions', interruptionTests],
   ['admin', adminTests],
   ['queues', queueTests],
   ['leader', leaderTests],

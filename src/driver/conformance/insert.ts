@@ -35,6 +35,7 @@ export function insertTests(test: DefineTest): void {
       priority: 5,
       attempt: 0,
       maxAttempts: 7,
+      interruptions: 0,
       runAt: new Date(T0),
       createdAt: new Date(T0),
       startedAt: null,

@@ -172,7 +172,7 @@ eligible AS (
 ),
 retried AS (
   UPDATE ${s}.jobs j
-  SET state = 'pending', attempt = 0, run_at = clock.now, result = NULL, finished_at = NULL,
+  SET state = 'pending', attempt = 0, interruptions = 0, run_at = clock.now, result = NULL, finished_at = NULL,
       lease_expires_at = NULL, worker_id = NULL
   FROM eligible e CROSS JOIN clock
   WHERE j.id = e.id

@@ -7,9 +7,11 @@ import type { EpochMs } from '../../core/types.js';
 import {
   CHANNELS,
   type ClaimedJob,
+  DEFAULT_MAX_INTERRUPTIONS,
   type FinalizeItem,
   type FinalizeResult,
   type Lease,
+  type ReleaseLease,
   type RescuedJob,
 } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
@@ -218,28 +220,39 @@ export async function jobProgress(
   return rows.length > 0;
 }
 
-/** Like finalisation, the first item per job that passes the fence applies. */
+/**
+ * Like finalisation, the first item per job that passes the fence applies. A release keeps the
+ * job's due time, so it waits where it waited before (ahead of jobs enqueued after it). A lease
+ * with an interruption error also counts the interruption; the one that reaches the budget ($5)
+ * abandons the job instead, keeping its last attempt number.
+ */
 const releaseSql = (s: string): string => `
-WITH f AS (
-  SELECT DISTINCT ON (f.id) f.*
-  FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS f(id, token, ord)
+WITH clock AS (SELECT ${nowSql('$3')} AS now),
+f AS (
+  SELECT DISTINCT ON (f.id) f.*, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
+  FROM unnest($1::bigint[], $2::bigint[], $6::text[]) WITH ORDINALITY AS f(id, token, error, ord)
   JOIN ${s}.jobs j ON j.id = f.id AND ${FENCE}
   ORDER BY f.id, f.ord
 ),
 released AS (
   UPDATE ${s}.jobs j
-  SET state = 'pending', run_at = ${nowSql('$3')}, attempt = j.attempt - 1, started_at = NULL,
+  SET state = CASE WHEN f.abandon THEN 'abandoned' ELSE 'pending' END,
+      attempt = CASE WHEN f.abandon THEN j.attempt ELSE j.attempt - 1 END,
+      started_at = CASE WHEN f.abandon THEN j.started_at END,
+      finished_at = CASE WHEN f.abandon THEN clock.now END,
+      interruptions = j.interruptions + CASE WHEN f.error IS NULL THEN 0 ELSE 1 END,
+      errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error::jsonb) END,
       lease_expires_at = NULL, worker_id = NULL
-  FROM f
+  FROM f CROSS JOIN clock
   WHERE j.id = f.id AND ${FENCE}
-  RETURNING f.ord, j.queue
+  RETURNING f.ord, j.queue, j.state
 ),
-woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released) q)
+woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)
 SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
 
 export async function jobRelease(
   ctx: PgContext,
-  params: { leases: readonly Lease[]; now?: EpochMs },
+  params: { leases: readonly ReleaseLease[]; maxInterruptions?: number; now?: EpochMs },
 ): Promise<string[]> {
   ctx.assertOpen();
   const { leases } = params;
@@ -250,6 +263,10 @@ export async function jobRelease(
     leases.map((l) => l.leaseToken),
     params.now ?? null,
     ctx.channel(CHANNELS.jobAvailable),
+    params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
+    leases.map((l) =>
+      l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
+    ),
   ]);
   const released = new Set(rows.map((r) => Number(r.ord) - 1));
   return leases.filter((_, index) => released.has(index)).map((l) => l.id);
@@ -259,10 +276,15 @@ export async function jobRelease(
 const LEASE_EXPIRED_MESSAGE = `'lease expired at ' || to_char(e.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
   || ' while running on worker ' || COALESCE(e.worker_id, '(unknown)') || '; the worker died or stopped heart-beating'`;
 
+/**
+ * An expired lease is an interruption, not a failure (see Driver.jobRescueExpired): the attempt
+ * number is given back and `run_at` stays, so the job keeps its place in the queue; the
+ * interruption that reaches the budget ($4) abandons the job instead (keeping its attempt number).
+ */
 const rescueSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$2')} AS now),
 expired AS (
-  SELECT j.id, j.worker_id, j.lease_expires_at FROM ${s}.jobs j
+  SELECT j.id, j.worker_id, j.lease_expires_at, j.interruptions + 1 >= $4 AS abandon FROM ${s}.jobs j
   WHERE j.state = 'running' AND j.lease_expires_at < ${nowSql('$2')}
   ORDER BY j.lease_expires_at, j.id
   LIMIT $1
@@ -270,16 +292,18 @@ expired AS (
 ),
 rescued AS (
   UPDATE ${s}.jobs j
-  SET state = CASE WHEN j.attempt < j.max_attempts THEN 'pending' ELSE 'abandoned' END,
-      run_at = CASE WHEN j.attempt < j.max_attempts THEN clock.now ELSE j.run_at END,
-      finished_at = CASE WHEN j.attempt < j.max_attempts THEN NULL ELSE clock.now END,
+  SET state = CASE WHEN e.abandon THEN 'abandoned' ELSE 'pending' END,
+      attempt = CASE WHEN e.abandon THEN j.attempt ELSE j.attempt - 1 END,
+      finished_at = CASE WHEN e.abandon THEN clock.now END,
+      interruptions = j.interruptions + 1,
       errors = j.errors || jsonb_build_array(jsonb_build_object(
         'name', 'LeaseExpiredError', 'message', ${LEASE_EXPIRED_MESSAGE},
-        'attempt', j.attempt, 'at', ${epochMs('clock.now')})),
+        'attempt', j.attempt, 'at', ${epochMs('clock.now')}, 'interrupted', true)),
       lease_expires_at = NULL, worker_id = NULL
   FROM expired e CROSS JOIN clock
   WHERE j.id = e.id
-  RETURNING j.id, j.task, j.queue, j.attempt, j.max_attempts, j.correlation_id, j.state,
+  RETURNING j.id, j.task, j.queue, j.attempt + CASE WHEN e.abandon THEN 0 ELSE 1 END AS attempt,
+            j.max_attempts, j.interruptions, j.correlation_id, j.state,
             e.worker_id AS previous_worker_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at
 ),
 woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'pending') q)
@@ -291,6 +315,7 @@ interface RescueRow {
   queue: string;
   attempt: number;
   max_attempts: number;
+  interruptions: number;
   correlation_id: string;
   state: 'pending' | 'abandoned';
   previous_worker_id: string | null;
@@ -299,7 +324,7 @@ interface RescueRow {
 
 export async function jobRescueExpired(
   ctx: PgContext,
-  params: { limit: number; now?: EpochMs },
+  params: { limit: number; maxInterruptions?: number; now?: EpochMs },
 ): Promise<RescuedJob[]> {
   ctx.assertOpen();
   if (params.limit < 1) return [];
@@ -308,6 +333,7 @@ export async function jobRescueExpired(
     Math.floor(params.limit),
     params.now ?? null,
     ctx.channel(CHANNELS.jobAvailable),
+    params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
   ]);
   rows.sort((a, b) => a.lease_expired_at - b.lease_expired_at || compareIds(a.id, b.id));
   return rows.map((r) => ({
@@ -316,6 +342,7 @@ export async function jobRescueExpired(
     queue: r.queue,
     attempt: r.attempt,
     maxAttempts: r.max_attempts,
+    interruptions: r.interruptions,
     correlationId: r.correlation_id,
     previousWorkerId: r.previous_worker_id,
     leaseExpiredAt: r.lease_expired_at,

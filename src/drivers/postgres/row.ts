@@ -25,6 +25,7 @@ export const JOB_COLUMNS = [
   'j.priority',
   'j.attempt',
   'j.max_attempts',
+  'j.interruptions',
   `${epochMs('j.run_at')} AS run_at`,
   `${epochMs('j.created_at')} AS created_at`,
   `${epochMs('j.started_at')} AS started_at`,
@@ -52,6 +53,7 @@ export interface JobRow {
   priority: number;
   attempt: number;
   max_attempts: number;
+  interruptions: number;
   run_at: number;
   created_at: number;
   started_at: number | null;
@@ -84,6 +86,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
+    interruptions: row.interruptions,
     runAt: new Date(row.run_at),
     createdAt: new Date(row.created_at),
     startedAt: dateOrNull(row.started_at),
@@ -113,6 +116,7 @@ export const CLAIM_COLUMNS = [
   'j.priority',
   'j.attempt',
   'j.max_attempts',
+  'j.interruptions',
   `${epochMs('j.run_at')} AS run_at`,
   `${epochMs('j.created_at')} AS created_at`,
   `${epochMs('j.started_at')} AS started_at`,
@@ -133,6 +137,7 @@ export type ClaimRow = Pick<
   | 'priority'
   | 'attempt'
   | 'max_attempts'
+  | 'interruptions'
   | 'run_at'
   | 'created_at'
   | 'started_at'
@@ -153,6 +158,7 @@ export function rowToClaimed(row: ClaimRow): ClaimedJob {
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
+    interruptions: row.interruptions,
     leaseToken: Number(row.lease_token),
     runAt: row.run_at,
     createdAt: row.created_at,

@@ -60,7 +60,7 @@ export function createAdminMethods(ctx: SqliteContext) {
   // would break the "one active job per key" promise (and the unique index).
   const retryJob = db.prepare(
     `UPDATE jobwire_jobs
-     SET state = 'pending', attempt = 0, run_at = ?, finished_at = NULL, result = NULL, ${CLEAR_LEASE_SQL}
+     SET state = 'pending', attempt = 0, interruptions = 0, run_at = ?, finished_at = NULL, result = NULL, ${CLEAR_LEASE_SQL}
      WHERE id = ? AND state IN ('abandoned', 'cancelled', 'completed')
        AND (unique_key IS NULL OR NOT EXISTS (
          SELECT 1 FROM jobwire_jobs AS other

@@ -8,8 +8,14 @@
  * clock) is kept for display and for `RescuedJob.leaseExpiredAt`.
  */
 import type { EpochMs, StoredError } from '../../core/types.js';
-import { CHANNELS, type Lease, type RescuedJob } from '../../driver/driver.js';
-import { APPEND_ERROR_SQL, CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
+import {
+  CHANNELS,
+  DEFAULT_MAX_INTERRUPTIONS,
+  type Lease,
+  type ReleaseLease,
+  type RescuedJob,
+} from '../../driver/driver.js';
+import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
 import { type LivenessReading, observerOf } from './liveness.js';
 import { type JobRow, parseId } from './row.js';
 
@@ -73,29 +79,59 @@ export function createLeaseMethods(ctx: SqliteContext) {
     return id !== undefined && setProgress.run(params.progressJson, id, params.leaseToken).changes === 1;
   }
 
+  // A release keeps the job's due time, so it waits where it waited before (ahead of jobs
+  // enqueued after it); `run_at` is in the past, so the job is due at once.
   const releaseJob = db.prepare(
     `UPDATE jobwire_jobs
-     SET state = 'pending', run_at = ?, attempt = attempt - 1, started_at = NULL, ${CLEAR_LEASE_SQL}
+     SET state = 'pending', attempt = attempt - 1, started_at = NULL, ${CLEAR_LEASE_SQL}
      ${FENCE}
-     RETURNING queue`,
+     RETURNING queue, state`,
   );
-  const releaseTx = db.transaction((leases: readonly Lease[], now: EpochMs) => {
+  // A cut-off attempt: an interruption. Below the budget it is a release plus the recorded error;
+  // the interruption that reaches the budget abandons the job (keeping its last attempt number).
+  const interruptJob = db.prepare(
+    `UPDATE jobwire_jobs
+     SET state = CASE WHEN interruptions + 1 >= @max THEN 'abandoned' ELSE 'pending' END,
+         attempt = CASE WHEN interruptions + 1 >= @max THEN attempt ELSE attempt - 1 END,
+         started_at = CASE WHEN interruptions + 1 >= @max THEN started_at END,
+         finished_at = CASE WHEN interruptions + 1 >= @max THEN @now END,
+         interruptions = interruptions + 1,
+         errors = json_insert(errors, '$[#]', json(@error)), ${CLEAR_LEASE_SQL}
+     WHERE id = @id AND state = 'running' AND lease_token = @token
+     RETURNING queue, state`,
+  );
+  const releaseTx = db.transaction((leases: readonly ReleaseLease[], max: number, now: EpochMs) => {
     const released: string[] = [];
     const queues = new Set<string>();
     for (const lease of leases) {
       const id = parseId(lease.id);
       if (id === undefined) continue;
-      const row = releaseJob.get(now, id, lease.leaseToken) as { queue: string } | undefined;
+      const row = (
+        lease.interruption === undefined
+          ? releaseJob.get(id, lease.leaseToken)
+          : interruptJob.get({
+              max,
+              now,
+              error: JSON.stringify({ ...lease.interruption, interrupted: true }),
+              id,
+              token: lease.leaseToken,
+            })
+      ) as { queue: string; state: string } | undefined;
       if (!row) continue;
       released.push(lease.id);
-      queues.add(row.queue);
+      if (row.state === 'pending') queues.add(row.queue);
     }
     return { released, queues };
   });
 
-  function jobRelease(params: { leases: readonly Lease[]; now?: EpochMs }): string[] {
+  function jobRelease(params: {
+    leases: readonly ReleaseLease[];
+    maxInterruptions?: number;
+    now?: EpochMs;
+  }): string[] {
     if (params.leases.length === 0) return [];
-    const { released, queues } = releaseTx.immediate(params.leases, ctx.now(params.now));
+    const max = params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS;
+    const { released, queues } = releaseTx.immediate(params.leases, max, ctx.now(params.now));
     for (const lease of params.leases) {
       const id = parseId(lease.id);
       if (id !== undefined) observer.forgetJob(id);
@@ -143,14 +179,21 @@ export function createLeaseMethods(ctx: SqliteContext) {
     });
   }
 
-  const requeueExpired = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'pending', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
-  );
-  const abandonExpired = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
+  // An expired lease is an interruption, not a failure (see Driver.jobRescueExpired): the attempt
+  // number is given back and `run_at` stays, so the job keeps its place in the queue; the
+  // interruption that reaches the budget abandons the job instead (keeping its attempt number).
+  const rescueExpired = db.prepare(
+    `UPDATE jobwire_jobs
+     SET state = CASE WHEN interruptions + 1 >= @max THEN 'abandoned' ELSE 'pending' END,
+         attempt = CASE WHEN interruptions + 1 >= @max THEN attempt ELSE attempt - 1 END,
+         finished_at = CASE WHEN interruptions + 1 >= @max THEN @now END,
+         interruptions = interruptions + 1,
+         errors = json_insert(errors, '$[#]', json(@error)), ${CLEAR_LEASE_SQL}
+     WHERE id = @id AND state = 'running' AND lease_token = @token
+     RETURNING state, interruptions`,
   );
 
-  const rescueTx = db.transaction((limit: number, now: EpochMs, given: EpochMs | undefined) => {
+  const rescueTx = db.transaction((limit: number, max: number, now: EpochMs, given: EpochMs | undefined) => {
     const rescued: RescuedJob[] = [];
     // The liveness clock is read once the write lock is held, so a heartbeat that committed
     // while this sweep waited for the lock is never taken for silence.
@@ -162,28 +205,40 @@ export function createLeaseMethods(ctx: SqliteContext) {
           `${row.worker_id ?? '(unknown)'}; the worker died or stopped heart-beating`,
         attempt: row.attempt,
         at: now,
+        interrupted: true,
       };
-      const attemptsLeft = row.attempt < row.max_attempts;
-      const statement = attemptsLeft ? requeueExpired : abandonExpired;
-      statement.run(now, JSON.stringify(error), row.id, row.lease_token);
+      const written = rescueExpired.get({
+        max,
+        now,
+        error: JSON.stringify(error),
+        id: row.id,
+        token: row.lease_token,
+      }) as { state: 'pending' | 'abandoned'; interruptions: number } | undefined;
+      if (!written) continue;
       rescued.push({
         id: String(row.id),
         task: row.task,
         queue: row.queue,
         attempt: row.attempt,
         maxAttempts: row.max_attempts,
+        interruptions: written.interruptions,
         correlationId: row.correlation_id,
         previousWorkerId: row.worker_id,
         leaseExpiredAt: row.lease_expires_at,
-        newState: attemptsLeft ? 'pending' : 'abandoned',
+        newState: written.state,
       });
     }
     return rescued;
   });
 
-  function jobRescueExpired(params: { limit: number; now?: EpochMs }): RescuedJob[] {
+  function jobRescueExpired(params: {
+    limit: number;
+    maxInterruptions?: number;
+    now?: EpochMs;
+  }): RescuedJob[] {
     if (params.limit < 1) return [];
-    const rescued = rescueTx.immediate(params.limit, ctx.now(params.now), params.now);
+    const max = params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS;
+    const rescued = rescueTx.immediate(params.limit, max, ctx.now(params.now), params.now);
     const queues = new Set(rescued.filter((job) => job.newState === 'pending').map((job) => job.queue));
     for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     return rescued;

@@ -12,6 +12,7 @@ export interface JobRow {
   priority: number;
   attempt: number;
   max_attempts: number;
+  interruptions: number;
   run_at: number;
   created_at: number;
   started_at: number | null;
@@ -31,8 +32,8 @@ export interface JobRow {
 
 /** The columns `jobClaim` returns, in the order the SQL lists them. */
 export const CLAIM_COLUMNS =
-  'id, task, queue, payload, priority, attempt, max_attempts, lease_token, run_at, created_at, ' +
-  'started_at, correlation_id, metadata, timeout_ms, backoff';
+  'id, task, queue, payload, priority, attempt, max_attempts, interruptions, lease_token, run_at, ' +
+  'created_at, started_at, correlation_id, metadata, timeout_ms, backoff';
 
 /** The subset of a row that `jobClaim` returns. */
 export type ClaimRow = Pick<
@@ -44,6 +45,7 @@ export type ClaimRow = Pick<
   | 'priority'
   | 'attempt'
   | 'max_attempts'
+  | 'interruptions'
   | 'lease_token'
   | 'run_at'
   | 'created_at'
@@ -68,6 +70,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
+    interruptions: row.interruptions,
     runAt: new Date(row.run_at),
     createdAt: new Date(row.created_at),
     startedAt: dateOrNull(row.started_at),
@@ -95,6 +98,7 @@ export function rowToClaimed(row: ClaimRow): ClaimedJob {
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
+    interruptions: row.interruptions,
     leaseToken: row.lease_token,
     runAt: row.run_at,
     createdAt: row.created_at,
