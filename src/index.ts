@@ -54,4 +54,9 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
-export type { Driver, DriverCapabilities, Notifier } from './driver/driver.js';
+export {
+  DEFAULT_MAX_INTERRUPTIONS,
+  type Driver,
+  type DriverCapabilities,
+  type Notifier,
+} from './driver/driver.js';

@@ -186,6 +186,7 @@ const EVENT_STYLE: Record<string, Style> = {
   'job:abandoned': ['bold', 'red'],
   'job:cancelled': 'magenta',
   'job:rescued': ['bold', 'yellow'],
+  'job:interrupted': ['bold', 'yellow'],
   'job:lease-lost': ['bold', 'yellow'],
   'pool:error': ['bold', 'red'],
   'queue:full': ['bold', 'yellow'],
@@ -296,6 +297,11 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWid
       const e = payload as unknown as JobwireEvents['job:rescued'];
       const from = e.previousWorkerId ? ` from ${e.previousWorkerId}` : '';
       return `${jobColumns(e, attemptOf(e), '')} lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`;
+    }
+    case 'job:interrupted': {
+      const e = payload as unknown as JobwireEvents['job:interrupted'];
+      const then = e.willRunAgain ? 'queued again, attempt not counted' : 'interruption budget used up';
+      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} cut off by shutdown (${e.interruptions} interruptions); ${then}`;
     }
     case 'job:lease-lost': {
       const e = payload as unknown as JobwireEvents['job:lease-lost'];

@@ -20,6 +20,7 @@ export const FAILURE_EVENTS: ReadonlySet<string> = new Set([
   'job:abandoned',
   'job:lease-lost',
   'job:rescued',
+  'job:interrupted',
   'pool:error',
 ]);
 
