@@ -88,6 +88,10 @@ export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => 
 
 const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** True for a valid task name: 1–128 letters, digits, `.`, `_`, `-` or `:`. */
+export const isTaskName = (value: unknown): value is string =>
+  typeof value === 'string' && TASK_NAME.test(value);
+
 /**
  * Define a task. The payload type is inferred from `schema` when given, else from the handler's
  * first parameter.
