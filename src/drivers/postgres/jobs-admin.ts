@@ -2,6 +2,7 @@
 import { InvalidOptionError } from '../../core/errors.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import {
   epochMs,
@@ -49,16 +50,9 @@ const filterValue = (values: readonly string[] | undefined): readonly string[] |
   values && values.length > 0 ? values : null;
 
 /** The asked-for states, valid and in a canonical order (one statement per combination). */
-function stateFilter(states: readonly string[] | undefined): JobState[] | null {
+function stateFilter(asked: readonly string[] | undefined): JobState[] | null {
+  const states = checkStates(asked);
   if (!states || states.length === 0) return null;
-  for (const state of states) {
-    if (!(JOB_STATES as readonly string[]).includes(state)) {
-      throw new InvalidOptionError(
-        'states',
-        `unknown state "${state}"; expected one of ${JOB_STATES.join(', ')}`,
-      );
-    }
-  }
   return JOB_STATES.filter((state) => states.includes(state));
 }
 
@@ -73,9 +67,10 @@ export async function jobList(
     throw new InvalidOptionError('before', `"${before}" is not a cursor returned by jobList`);
   }
   // One extra row tells whether an older page exists.
-  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, stateFilter(params.states)), [
-    filterValue(params.queues),
-    filterValue(params.tasks),
+  const states = stateFilter(params.states);
+  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, states), [
+    filterValue(checkNames('queues', params.queues)),
+    filterValue(checkNames('tasks', params.tasks)),
     before,
     limit + 1,
   ]);
@@ -92,7 +87,7 @@ export async function jobCountByState(
   const rows = await ctx.query<{ state: JobState; count: string }>(
     'jobCountByState',
     `SELECT state, count(*) AS count FROM ${ctx.s}.jobs WHERE ($1::text[] IS NULL OR queue = ANY($1::text[])) GROUP BY state`,
-    [filterValue(params.queues)],
+    [filterValue(checkNames('queues', params.queues))],
   );
   const counts = zeroCounts();
   for (const row of rows) if (JOB_STATES.includes(row.state)) counts[row.state] = Number(row.count);
