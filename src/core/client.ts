@@ -24,6 +24,7 @@ import {
   validateQueueName,
 } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
+import { preview } from './preview.js';
 import { type AnyTask, isTaskName, type Task, type TaskInput } from './task.js';
 import {
   type Clock,
@@ -152,7 +153,7 @@ export class Jobwire {
     if (!isTaskName(task.name)) {
       throw new InvalidOptionError(
         'tasks',
-        `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(task.name)}`,
+        `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(task.name)}`,
       );
     }
     const existing = this.#tasks.get(task.name);
@@ -273,7 +274,7 @@ export class Jobwire {
       const found = this.#tasks.get(task);
       if (!found && this.#strictTasks) throw new UnknownTaskError(task, this.taskNames);
       if (!found && (typeof task !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(task))) {
-        throw new InvalidOptionError('task', `invalid task name ${JSON.stringify(task)}`);
+        throw new InvalidOptionError('task', `invalid task name ${preview(task)}`);
       }
       return found;
     }
@@ -304,7 +305,7 @@ export class Jobwire {
     if (cursor !== null && (typeof cursor !== 'string' || !isCursor(cursor))) {
       throw new InvalidOptionError(
         'cursor',
-        `${JSON.stringify(cursor)} is not a cursor listJobs returned; pass its nextCursor, or null for the first page`,
+        `${preview(cursor)} is not a cursor listJobs returned; pass its nextCursor, or null for the first page`,
       );
     }
     return this.driver.jobList({

@@ -4,6 +4,7 @@
  */
 import { validateBackoff } from './backoff.js';
 import { InvalidOptionError } from './errors.js';
+import { preview } from './preview.js';
 import { unstorableTextReason } from './storable.js';
 import type { JobDefaults } from './task.js';
 import type { BackoffSpec, EpochMs } from './types.js';
@@ -92,7 +93,7 @@ export interface ResolvedJobOptions {
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${preview(value)}`);
   }
   return value;
 }
@@ -102,7 +103,7 @@ export function validateQueueName(value: unknown, field = 'queue'): string {
   if (typeof value !== 'string' || !QUEUE_NAME.test(value)) {
     throw new InvalidOptionError(
       field,
-      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(value)}`,
+      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(value)}`,
     );
   }
   return value;
@@ -133,7 +134,7 @@ export function resolveJobOptions(
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_ENQUEUE_OPTIONS.has(key)) {
       throw new InvalidOptionError(
-        key,
+        key.length > 80 ? `${key.slice(0, 80)}…` : key,
         `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`,
       );
     }
@@ -201,10 +202,7 @@ export function filterList(
   const list = value === undefined ? undefined : Array.isArray(value) ? (value as unknown[]) : [value];
   for (const item of list ?? []) {
     if (!valid(item)) {
-      throw new InvalidOptionError(
-        field,
-        `expected ${expected}, or an array of them; got ${JSON.stringify(item)}`,
-      );
+      throw new InvalidOptionError(field, `expected ${expected}, or an array of them; got ${preview(item)}`);
     }
   }
   return list as readonly string[] | undefined;

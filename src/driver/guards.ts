@@ -6,6 +6,7 @@
  */
 import { InvalidOptionError } from '../core/errors.js';
 import { MAX_DELAY_MS, MAX_RUN_AT, MIN_RUN_AT } from '../core/options.js';
+import { preview } from '../core/preview.js';
 import { unstorableTextReason } from '../core/storable.js';
 import { JOB_STATES, type JobState } from '../core/types.js';
 import type { JobInsertParams } from './driver.js';
@@ -26,7 +27,7 @@ export function assertStorableText(field: string, value: unknown): void {
 
 function assertInteger(field: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${preview(value)}`);
   }
 }
 
@@ -55,13 +56,13 @@ export function assertInsertable(jobs: readonly JobInsertParams[]): void {
       if (typeof job.runAt !== 'number' || !(job.runAt >= MIN_RUN_AT && job.runAt <= MAX_RUN_AT)) {
         throw new InvalidOptionError(
           `${at}.runAt`,
-          `must be epoch ms from ${MIN_RUN_AT} (0001-01-01) to ${MAX_RUN_AT} (9999-12-31), got ${String(job.runAt)}`,
+          `must be epoch ms from ${MIN_RUN_AT} (0001-01-01) to ${MAX_RUN_AT} (9999-12-31), got ${preview(job.runAt)}`,
         );
       }
     } else if (typeof job.delayMs !== 'number' || !(job.delayMs >= 0 && job.delayMs <= MAX_DELAY_MS)) {
       throw new InvalidOptionError(
         `${at}.delayMs`,
-        `must be from 0 to ${MAX_DELAY_MS} ms, got ${String(job.delayMs)}`,
+        `must be from 0 to ${MAX_DELAY_MS} ms, got ${preview(job.delayMs)}`,
       );
     }
   });
@@ -75,7 +76,7 @@ export function checkStates(states: readonly string[] | undefined): readonly Job
     if (!(JOB_STATES as readonly unknown[]).includes(state)) {
       throw new InvalidOptionError(
         'states',
-        `unknown state ${JSON.stringify(state)}; expected one of ${JOB_STATES.join(', ')}`,
+        `unknown state ${preview(state)}; expected one of ${JOB_STATES.join(', ')}`,
       );
     }
   }

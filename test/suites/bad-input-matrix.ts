@@ -40,6 +40,7 @@ cycle.self = cycle;
 const SQL = "'; DROP TABLE jobs; --";
 const LIKE = '%_\\';
 const HOSTILE_TEXT = { nul: 'a\u0000b', high: 'x\ud800', low: '\udc00y', sql: SQL, like: LIKE, emoji: '😀' };
+const HUGE = `${'x'.repeat(1 << 20)}\u0000`;
 const LATEST = new Date('9999-12-31T23:59:59.999Z');
 const EARLIEST = new Date('0001-01-01T00:00:00.000Z');
 
@@ -162,6 +163,23 @@ const CASES: Case[] = [
   { name: 'queue with LIKE metacharacters', ...enqueued({ queue: LIKE }), outcome: option('queue') },
   { name: 'queue with NUL', ...enqueued({ queue: 'q\u0000' }), outcome: option('queue') },
   { name: 'queue of 129 characters', ...enqueued({ queue: 'q'.repeat(129) }), outcome: option('queue') },
+  { name: 'uniqueKey of a megabyte', ...enqueued({ uniqueKey: HUGE }), outcome: option('uniqueKey') },
+  {
+    name: 'correlationId of a megabyte',
+    ...enqueued({ correlationId: HUGE }),
+    outcome: option('correlationId'),
+  },
+  { name: 'queue of a megabyte', ...enqueued({ queue: HUGE }), outcome: option('queue') },
+  { name: 'priority a megabyte string', ...enqueued({ priority: HUGE }), outcome: option('priority') },
+  {
+    name: 'an unknown option named by a megabyte',
+    ...enqueued({ [HUGE]: 1 }),
+    outcome: {
+      refused: InvalidOptionError,
+      code: 'JOBWIRE_INVALID_OPTION',
+      message: /unknown enqueue option/,
+    },
+  },
   // -- metadata --------------------------------------------------------------------------------
   {
     name: 'metadata with a BigInt',
@@ -224,6 +242,16 @@ const CASES: Case[] = [
   {
     name: 'a task object whose name has NUL',
     run: (c) => c.enqueue({ ...task, name: 't\u0000' }, {}),
+    outcome: option('tasks'),
+  },
+  {
+    name: 'an unknown task name of a megabyte',
+    run: (client) => client.enqueue(HUGE, {}),
+    outcome: { refused: UnknownTaskError, code: 'JOBWIRE_UNKNOWN_TASK' },
+  },
+  {
+    name: 'a task object named by a megabyte',
+    run: (c) => c.enqueue({ ...task, name: HUGE }, {}),
     outcome: option('tasks'),
   },
   { name: 'a null task', run: (client) => client.enqueue(null as never, {}), outcome: option('task') },
@@ -372,6 +400,8 @@ export function runBadInputMatrix(factory: TestDatabaseFactory): void {
             assert.equal(error.code, outcome.code);
             if (outcome.field !== undefined) assert.equal((error as InvalidOptionError).field, outcome.field);
             if (outcome.message) assert.match(error.message, outcome.message);
+            // A megabyte of hostile input must not come back as a megabyte of error message.
+            assert.ok(error.message.length < 1000, `a ${error.message.length}-character message`);
             assert.equal(await totalJobs(client), before, 'a refused call stored something');
           } else {
             assert.equal(error, undefined, `expected success, got ${String(error)}`);

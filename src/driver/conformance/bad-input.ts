@@ -35,6 +35,8 @@ const REFUSED_INSERTS: [label: string, job: Partial<JobInsertParams>, field: str
   ['zero attempts', { maxAttempts: 0 }, 'maxAttempts'],
   ['attempts past 32 bits', { maxAttempts: 2 ** 40 }, 'maxAttempts'],
   ['a zero timeout', { timeoutMs: 0 }, 'timeoutMs'],
+  ['a megabyte unique key with a NUL at its end', { uniqueKey: `${'k'.repeat(1 << 20)}\u0000` }, 'uniqueKey'],
+  ['a megabyte string as a priority', { priority: '1'.repeat(1 << 20) as never }, 'priority'],
 ];
 
 /** Strings that are valid text but hostile to careless SQL, LIKE patterns or JSON handling. */
@@ -49,6 +51,7 @@ function isInvalidOption(field: string): (err: unknown) => boolean {
     assert.ok(err instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(err)}`);
     assert.equal(err.code, 'JOBWIRE_INVALID_OPTION');
     assert.equal(err.field, field);
+    assert.ok(err.message.length < 1000, `a ${err.message.length}-character message`);
     return true;
   };
 }
@@ -117,6 +120,11 @@ export function badInputTests(test: DefineTest): void {
         () => driver.jobList({ states: ['pending', "pending'; --" as never], limit: 10 }),
         'states',
       ],
+      [
+        'a megabyte state',
+        () => driver.jobList({ states: ['s'.repeat(1 << 20) as never], limit: 10 }),
+        'states',
+      ],
       ['a NUL in a queue', () => driver.jobList({ queues: ['default\u0000'], limit: 10 }), 'queues'],
       ['a surrogate in a task', () => driver.jobList({ tasks: ['t\ud800'], limit: 10 }), 'tasks'],
       ['a number as a queue', () => driver.jobList({ queues: [5 as never], limit: 10 }), 'queues'],
@@ -145,7 +153,19 @@ export function badInputTests(test: DefineTest): void {
 
   test('a cursor jobList cannot have returned is refused; any positive 64-bit cursor is accepted', async (driver) => {
     const jobs = await insertJobs(driver, [{}, {}]);
-    for (const cursor of ['abc', '1e3', '-1', '0', '', ' 1', '1.0', '01', '0x10', '9223372036854775808']) {
+    for (const cursor of [
+      'abc',
+      '1e3',
+      '-1',
+      '0',
+      '',
+      ' 1',
+      '1.0',
+      '01',
+      '0x10',
+      '9223372036854775808',
+      '9'.repeat(1 << 20),
+    ]) {
       await assert.rejects(driver.jobList({ limit: 10, before: cursor }), isInvalidOption('before'), cursor);
     }
     for (const cursor of ['9007199254740993', '9223372036854775807']) {

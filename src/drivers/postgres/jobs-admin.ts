@@ -1,5 +1,6 @@
 /** Reading and administering jobs: get, list, count, cancel, retry, delete. */
 import { InvalidOptionError } from '../../core/errors.js';
+import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
@@ -64,7 +65,7 @@ export async function jobList(
   const limit = Math.max(0, Math.floor(params.limit));
   const before = params.before ?? null;
   if (before !== null && !isJobId(before)) {
-    throw new InvalidOptionError('before', `"${before}" is not a cursor returned by jobList`);
+    throw new InvalidOptionError('before', `${preview(before)} is not a cursor returned by jobList`);
   }
   // One extra row tells whether an older page exists.
   const states = stateFilter(params.states);

@@ -4,6 +4,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidOptionError } from '../../core/errors.js';
+import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
@@ -124,7 +125,10 @@ export function createAdminMethods(ctx: SqliteContext) {
     if (params.before !== undefined && params.before !== null) {
       const before = parseCursor(params.before);
       if (before === undefined) {
-        throw new InvalidOptionError('before', `"${params.before}" is not a cursor returned by jobList`);
+        throw new InvalidOptionError(
+          'before',
+          `${preview(params.before)} is not a cursor returned by jobList`,
+        );
       }
       conditions.push('id < ?');
       args.push(before);
