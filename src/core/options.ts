@@ -208,6 +208,7 @@ export function filterList(
   return list as readonly string[] | undefined;
 }
 
+/** True for a valid queue name (see `QUEUE_NAME`). */
 export const isQueueName = (value: unknown): boolean => typeof value === 'string' && QUEUE_NAME.test(value);
 
 const INT8_MAX = 9223372036854775807n;

@@ -63,18 +63,16 @@ export async function jobList(
 ): Promise<JobPage> {
   ctx.assertOpen();
   const limit = Math.max(0, Math.floor(params.limit));
+  // Checked in the same order on every driver, so two bad inputs name the same field.
+  const states = stateFilter(params.states);
+  const queues = filterValue(checkNames('queues', params.queues));
+  const tasks = filterValue(checkNames('tasks', params.tasks));
   const before = params.before ?? null;
   if (before !== null && !isJobId(before)) {
     throw new InvalidOptionError('before', `${preview(before)} is not a cursor returned by jobList`);
   }
   // One extra row tells whether an older page exists.
-  const states = stateFilter(params.states);
-  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, states), [
-    filterValue(checkNames('queues', params.queues)),
-    filterValue(checkNames('tasks', params.tasks)),
-    before,
-    limit + 1,
-  ]);
+  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, states), [queues, tasks, before, limit + 1]);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return { jobs: page.map(rowToRecord), nextCursor: rows.length > limit && last ? last.id : null };
