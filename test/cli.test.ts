@@ -517,3 +517,13 @@ export const notATask = 42;
     assert.match(missing.stderr, /--tasks <module> is required/);
   });
 });
+
+describe('formatting', () => {
+  test('a time no Date can hold prints as "invalid date", never NaN-NaN-NaN', async () => {
+    const { dateTime } = await import('../src/cli/format.js');
+    for (const ms of [8.64e15 + 1, Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
+      assert.equal(dateTime(ms), 'invalid date');
+    }
+    assert.match(dateTime(Date.UTC(2030, 0, 1, 12)), /^2030-01-01 \d\d:00:00$/);
+  });
+});

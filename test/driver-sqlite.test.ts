@@ -1,7 +1,17 @@
 /** The SQLite driver: the shared conformance suite, plus what only a file database can show. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -61,6 +71,58 @@ describe('sqlite driver: files', () => {
         /corrupt/.test(err.message) &&
         (err.cause as { code?: string }).code === 'SQLITE_CORRUPT',
     );
+  });
+
+  it('refuses a read-only database at open, saying what to do', async (t) => {
+    const path = freshPath('readonly');
+    const driver = sqliteDriver({ path });
+    await driver.migrate();
+    await driver.close();
+    const readOnly = (pattern: RegExp) => (err: unknown) =>
+      err instanceof StorageError &&
+      err.message.includes(path) &&
+      pattern.test(err.message) &&
+      /writable/.test(err.message);
+
+    // An adopted connection opened read-only (this works for every user, root included).
+    const connection = new Database(path, { readonly: true });
+    try {
+      assert.throws(() => sqliteDriver({ database: connection }), readOnly(/opened read-only/));
+    } finally {
+      connection.close();
+    }
+
+    // The file itself unwritable: a mode does it for ordinary users; root ignores modes, so
+    // there the immutable attribute (ext4, CAP_LINUX_IMMUTABLE) does.
+    const writable = () => {
+      try {
+        accessSync(path, constants.W_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    chmodSync(path, 0o444);
+    let immutable = false;
+    if (writable()) {
+      try {
+        execFileSync('chattr', ['+i', path], { stdio: 'ignore' });
+        immutable = true;
+      } catch {
+        // No chattr, or not allowed: checked below.
+      }
+    }
+    t.after(() => {
+      if (immutable) execFileSync('chattr', ['-i', path], { stdio: 'ignore' });
+      chmodSync(path, 0o644);
+    });
+    if (writable()) {
+      t.skip(
+        'this user can write any file here (root without chattr): only the read-only connection was tested',
+      );
+      return;
+    }
+    assert.throws(() => sqliteDriver({ path }), readOnly(/read-only for this process/));
   });
 
   it('shares a file with another application’s tables', async () => {

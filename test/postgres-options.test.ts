@@ -26,6 +26,23 @@ describe('postgres driver options', () => {
     }
   });
 
+  it('refuses schema names PostgreSQL reserves for its catalogs, saying so', async () => {
+    const url = await getTestDatabaseUrl();
+    for (const schema of ['information_schema', 'pg_catalog', 'pg_toast', 'pg_temp_1', 'pg_jobs']) {
+      assert.throws(
+        () => postgresDriver({ connectionString: url, schema }),
+        (err: unknown) =>
+          err instanceof InvalidOptionError &&
+          err.field === 'schema' &&
+          /reserved by PostgreSQL/.test(err.message),
+        `schema ${JSON.stringify(schema)} should be refused`,
+      );
+    }
+    for (const schema of ['pgjobs', 'jobs_pg_', 'information_schema_copy']) {
+      await postgresDriver({ connectionString: url, schema }).close();
+    }
+  });
+
   it('needs exactly one of connectionString and pool, and a sane poolSize', async () => {
     const url = await getTestDatabaseUrl();
     const pool = new pg.Pool({ connectionString: url });

@@ -58,9 +58,11 @@ export function clockTime(ms: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** Local date and time as YYYY-MM-DD HH:MM:SS. */
+/** Local date and time as YYYY-MM-DD HH:MM:SS ("invalid date" for a time no Date can hold). */
 export function dateTime(ms: number): string {
   const d = new Date(ms);
+  // jobwire refuses such due times; a row written by other means must still print readably.
+  if (Number.isNaN(d.getTime())) return 'invalid date';
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 

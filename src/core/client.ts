@@ -2,9 +2,9 @@
  * The jobwire client: the library's main entry point. It enqueues jobs, administers jobs and
  * queues, waits for results, and creates pools. It talks to storage only through the driver seam.
  */
-import { randomUUID } from 'node:crypto';
 import type { Driver, JobInsertParams, MigrationResult } from '../driver/driver.js';
 import { runningJob } from './context.js';
+import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import {
   ClosedError,
   InvalidOptionError,
@@ -18,18 +18,35 @@ import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
   type EnqueueOptions,
-  resolveJobOptions,
+  filterList,
+  isCursor,
+  isQueueName,
+  jobIdArgument,
   validateMaxInterruptions,
   validateQueueName,
 } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
-import { encodePayload } from './serialize.js';
-import { type AnyTask, type Task, type TaskInput, validatePayload } from './task.js';
-import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
+import { preview } from './preview.js';
+import { type AnyTask, isTaskName, type Task, type TaskInput } from './task.js';
+import {
+  type Clock,
+  JOB_STATES,
+  type JobRecord,
+  type JobState,
+  type QueueInfo,
+  systemClock,
+} from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 /** Default cap on a payload's JSON size: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Most jobs one `enqueueMany` call takes. The batch is inserted in one transaction, which on
+ * SQLite runs synchronously: a much larger batch would stall the event loop (and so every
+ * pool's heartbeats in this process) for seconds. Split larger batches into several calls.
+ */
+export const MAX_ENQUEUE_MANY_JOBS = 10_000;
 
 /** Per-queue settings. */
 export interface QueueOptions {
@@ -79,13 +96,6 @@ export type EnqueuedJob<Payload = unknown> = JobRecord<Payload> & {
   duplicate: boolean;
 };
 
-/** One item of `enqueueMany`. */
-export interface EnqueueItem {
-  task: AnyTask | string;
-  payload: unknown;
-  options?: Omit<EnqueueOptions, 'executor'>;
-}
-
 /** Filters and paging for `listJobs`. */
 export interface ListJobsOptions {
   state?: JobState | readonly JobState[];
@@ -96,9 +106,6 @@ export interface ListJobsOptions {
   /** The `nextCursor` of the previous page. */
   cursor?: string | null;
 }
-
-const asArray = <T>(value: T | readonly T[] | undefined): readonly T[] | undefined =>
-  value === undefined ? undefined : Array.isArray(value) ? (value as readonly T[]) : [value as T];
 
 /** Create a client and (by default) migrate its database. */
 export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
@@ -158,6 +165,12 @@ export class Jobwire {
     if (typeof task?.name !== 'string' || typeof task.handler !== 'function') {
       throw new InvalidOptionError('tasks', 'each task must come from defineTask()');
     }
+    if (!isTaskName(task.name)) {
+      throw new InvalidOptionError(
+        'tasks',
+        `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(task.name)}`,
+      );
+    }
     const existing = this.#tasks.get(task.name);
     if (existing && existing !== task) {
       throw new InvalidOptionError('tasks', `two different tasks are named "${task.name}"`);
@@ -188,18 +201,28 @@ export class Jobwire {
   ): Promise<EnqueuedJob>;
   async enqueue(task: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
   async enqueue(task: AnyTask | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
-    const [job] = await this.#insert([{ task, payload, options }], options?.executor);
+    const [job] = await this.#insert([{ task, payload, options }], options?.executor, false);
     return job!;
   }
 
-  /** Enqueue many jobs atomically: all are stored or none (one transaction). */
+  /**
+   * Enqueue many jobs atomically: all are stored or none (one transaction). At most
+   * `MAX_ENQUEUE_MANY_JOBS` (10,000) per call; an error about one item names its index.
+   */
   async enqueueMany(items: readonly EnqueueItem[], options?: { executor?: unknown }): Promise<EnqueuedJob[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array');
+    if (items.length > MAX_ENQUEUE_MANY_JOBS) {
+      throw new InvalidOptionError(
+        'items',
+        `at most ${MAX_ENQUEUE_MANY_JOBS} jobs per enqueueMany call, got ${items.length}; split larger batches ` +
+          '(each call is its own transaction)',
+      );
+    }
     if (items.length === 0) return [];
-    return this.#insert(items, options?.executor);
+    return this.#insert(items, options?.executor, true);
   }
 
-  async #insert(items: readonly EnqueueItem[], executor: unknown): Promise<EnqueuedJob[]> {
+  async #insert(items: readonly EnqueueItem[], executor: unknown, many: boolean): Promise<EnqueuedJob[]> {
     this.#assertOpen();
     if (executor !== undefined && !this.driver.capabilities.callerTransactions) {
       throw new InvalidOptionError(
@@ -207,34 +230,16 @@ export class Jobwire {
         `the ${this.driver.name} driver cannot join a caller's transaction`,
       );
     }
-    const inherited = runningJob.getStore()?.correlationId;
-    const rows: JobInsertParams[] = [];
-    for (const item of items) {
-      const definition = this.#resolveTask(item.task);
-      const name = typeof item.task === 'string' ? item.task : item.task.name;
-      const resolved = resolveJobOptions(definition ?? {}, item.options);
-      const payload = definition ? await validatePayload(definition, item.payload) : item.payload;
-      // Store what the caller sent (the schema's input), so validation before the run sees the same shape.
-      const payloadJson = encodePayload(
-        name,
-        definition?.schema ? item.payload : payload,
-        this.#maxPayloadBytes,
-      );
-      rows.push({
-        task: name,
-        queue: resolved.queue,
-        payloadJson,
-        priority: resolved.priority,
-        maxAttempts: resolved.maxAttempts,
-        delayMs: resolved.delayMs,
-        runAt: resolved.runAt,
-        uniqueKey: resolved.uniqueKey,
-        correlationId: resolved.correlationId ?? inherited ?? randomUUID(),
-        metadataJson: JSON.stringify(resolved.metadata),
-        timeoutMs: resolved.timeoutMs,
-        backoff: resolved.backoff,
-      });
-    }
+    const rows = await prepareJobs(items, {
+      resolveTask: (task) => this.#resolveTask(task),
+      maxPayloadBytes: this.#maxPayloadBytes,
+      inheritedCorrelationId: runningJob.getStore()?.correlationId,
+      many,
+    });
+    return this.#write(rows, executor);
+  }
+
+  async #write(rows: JobInsertParams[], executor: unknown): Promise<EnqueuedJob[]> {
     const outcome = await this.driver.jobInsertMany({
       jobs: rows,
       maxPendingByQueue: this.#maxPending.size ? this.#maxPending : undefined,
@@ -284,7 +289,7 @@ export class Jobwire {
       const found = this.#tasks.get(task);
       if (!found && this.#strictTasks) throw new UnknownTaskError(task, this.taskNames);
       if (!found && (typeof task !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(task))) {
-        throw new InvalidOptionError('task', `invalid task name ${JSON.stringify(task)}`);
+        throw new InvalidOptionError('task', `invalid task name ${preview(task)}`);
       }
       return found;
     }
@@ -294,37 +299,56 @@ export class Jobwire {
     return task;
   }
 
-  /** One job by id, or undefined. */
+  /** One job by id, or undefined (also for an id that cannot exist, such as "abc"). */
   async getJob(id: string): Promise<JobRecord | undefined> {
     this.#assertOpen();
-    return this.driver.jobGet({ id: String(id) });
+    return this.driver.jobGet({ id: jobIdArgument(id) });
   }
 
-  /** A page of jobs, newest first. */
+  /**
+   * A page of jobs, newest first. Filters are checked before any query: an unknown state, a
+   * queue or task name that no job can have, or a cursor `listJobs` did not return is an
+   * InvalidOptionError naming the option.
+   */
   async listJobs(options: ListJobsOptions = {}): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     this.#assertOpen();
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new InvalidOptionError('limit', 'must be an integer from 1 to 1000');
     }
+    const cursor = options.cursor ?? null;
+    if (cursor !== null && (typeof cursor !== 'string' || !isCursor(cursor))) {
+      throw new InvalidOptionError(
+        'cursor',
+        `${preview(cursor)} is not a cursor listJobs returned; pass its nextCursor, or null for the first page`,
+      );
+    }
     return this.driver.jobList({
-      states: asArray(options.state),
-      queues: asArray(options.queue),
-      tasks: asArray(options.task),
+      states: filterList(
+        'state',
+        options.state,
+        (s) => (JOB_STATES as readonly unknown[]).includes(s),
+        `a job state (${JOB_STATES.join(', ')})`,
+      ) as readonly JobState[] | undefined,
+      queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
+      tasks: filterList('task', options.task, isTaskName, 'a task name'),
       limit,
-      before: options.cursor ?? null,
+      before: cursor,
     });
   }
 
   /** Job counts by state, optionally for some queues. */
   async countJobs(options: { queue?: string | readonly string[] } = {}): Promise<Record<JobState, number>> {
     this.#assertOpen();
-    return this.driver.jobCountByState({ queues: asArray(options.queue) });
+    return this.driver.jobCountByState({
+      queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
+    });
   }
 
   /** Run an abandoned, cancelled or completed job again with a fresh set of attempts. */
   async retryJob(id: string): Promise<JobRecord> {
     this.#assertOpen();
+    id = jobIdArgument(id);
     const [job] = await this.driver.jobRetry({ ids: [String(id)], now: this.nowParam() });
     if (job) return job;
     const current = await this.driver.jobGet({ id: String(id) });
@@ -342,6 +366,7 @@ export class Jobwire {
    */
   async cancelJob(id: string): Promise<boolean> {
     this.#assertOpen();
+    id = jobIdArgument(id);
     const cancelled = await this.driver.jobCancel({ ids: [String(id)], now: this.nowParam() });
     if (cancelled.length === 0 && !(await this.driver.jobGet({ id: String(id) }))) {
       throw new JobNotFoundError(String(id));
@@ -364,13 +389,13 @@ export class Jobwire {
   /** Delete a job in any state. Returns false when it did not exist. */
   async deleteJob(id: string): Promise<boolean> {
     this.#assertOpen();
-    return (await this.driver.jobDelete({ ids: [String(id)] })).length > 0;
+    return (await this.driver.jobDelete({ ids: [jobIdArgument(id)] })).length > 0;
   }
 
   /** Resolve with the job's result once it completes; reject with JobFailedError if it is abandoned or cancelled. */
   async waitForJob<R = unknown>(id: string, options: WaitForJobOptions = {}): Promise<R> {
     this.#assertOpen();
-    return waitForJob(this, String(id), options) as Promise<R>;
+    return waitForJob(this, jobIdArgument(id), options) as Promise<R>;
   }
 
   /** Every queue with jobs or settings, with counts by state. */
@@ -436,4 +461,4 @@ export class Jobwire {
   }
 }
 
-export type { Task };
+export type { EnqueueItem, Task };

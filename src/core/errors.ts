@@ -2,6 +2,9 @@
  * Every error jobwire throws is a `JobwireError` with a stable `code`, so callers can branch on
  * `err.code` or `instanceof`. Messages say what went wrong and what to do next.
  */
+import { preview } from './preview.js';
+
+/** The base class of every error jobwire throws. */
 export class JobwireError extends Error {
   /** A stable, machine-readable identifier, e.g. `JOBWIRE_QUEUE_FULL`. */
   readonly code: string;
@@ -31,7 +34,7 @@ export class UnknownTaskError extends JobwireError {
   ) {
     super(
       'JOBWIRE_UNKNOWN_TASK',
-      `Unknown task "${task}". Registered tasks: ${known.length ? known.join(', ') : '(none)'}. ` +
+      `Unknown task ${preview(task)}. Registered tasks: ${known.length ? known.join(', ') : '(none)'}. ` +
         'Register it with defineTask() and pass it in the tasks option.',
     );
   }

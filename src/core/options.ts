@@ -4,6 +4,8 @@
  */
 import { validateBackoff } from './backoff.js';
 import { InvalidOptionError } from './errors.js';
+import { preview } from './preview.js';
+import { unstorableTextReason } from './storable.js';
 import type { JobDefaults } from './task.js';
 import type { BackoffSpec, EpochMs } from './types.js';
 
@@ -49,6 +51,48 @@ export function validateMaxInterruptions(value: unknown): number {
   return integerIn('maxInterruptions', value, 1, MAX_INTERRUPTIONS_LIMIT);
 }
 
+/**
+ * Earliest accepted `runAt`: 0001-01-01T00:00:00.000Z. Together with `MAX_RUN_AT` this is a
+ * range every driver stores exactly and every Date prints with a four-digit year (JavaScript
+ * Dates end at ±8.64e15 ms, PostgreSQL's timestamps begin in 4713 BC).
+ */
+export const MIN_RUN_AT = -62_135_596_800_000;
+/** Latest accepted `runAt`: 9999-12-31T23:59:59.999Z. */
+export const MAX_RUN_AT = 253_402_300_799_999;
+/** Longest accepted `delayMs`: ten years. */
+export const MAX_DELAY_MS = 10 * 365 * 86_400_000;
+
+/**
+ * Check text a caller chose as an identifier (unique key, correlation id, name). It is stored as
+ * text, which cannot hold a NUL on PostgreSQL and turns an unpaired surrogate into U+FFFD on
+ * SQLite (so two different keys could become one): such text is refused, never altered.
+ */
+export function validateStorableText(field: string, value: string): string {
+  const reason = unstorableTextReason(value);
+  if (reason !== undefined) {
+    throw new InvalidOptionError(
+      field,
+      `contains ${reason}, which cannot be stored exactly; remove it, or encode the value (e.g. encodeURIComponent)`,
+    );
+  }
+  return value;
+}
+
+/** Check a due time (a Date or epoch ms) and return it as whole epoch ms. */
+export function validateRunAt(value: unknown, field = 'runAt'): EpochMs {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new InvalidOptionError(field, 'must be a valid Date or epoch milliseconds');
+  }
+  if (ms < MIN_RUN_AT || ms > MAX_RUN_AT) {
+    throw new InvalidOptionError(
+      field,
+      `must be between 0001-01-01 and 9999-12-31 (epoch ms ${MIN_RUN_AT} to ${MAX_RUN_AT}), got ${String(ms)}`,
+    );
+  }
+  return Math.floor(ms);
+}
+
 /** Fully resolved options of one job, ready for the driver. */
 export interface ResolvedJobOptions {
   queue: string;
@@ -65,7 +109,7 @@ export interface ResolvedJobOptions {
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(field, `must be an integer from ${min} to ${max}, got ${preview(value)}`);
   }
   return value;
 }
@@ -75,7 +119,7 @@ export function validateQueueName(value: unknown, field = 'queue'): string {
   if (typeof value !== 'string' || !QUEUE_NAME.test(value)) {
     throw new InvalidOptionError(
       field,
-      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(value)}`,
+      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(value)}`,
     );
   }
   return value;
@@ -106,7 +150,7 @@ export function resolveJobOptions(
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_ENQUEUE_OPTIONS.has(key)) {
       throw new InvalidOptionError(
-        key,
+        key.length > 80 ? `${key.slice(0, 80)}…` : key,
         `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`,
       );
     }
@@ -125,32 +169,26 @@ export function resolveJobOptions(
   const backoffRaw = o.backoff ?? defaults.backoff;
   const backoff = backoffRaw === undefined ? null : validateBackoff(backoffRaw);
 
-  let runAt: EpochMs | null = null;
-  if (o.runAt !== undefined) {
-    const ms = o.runAt instanceof Date ? o.runAt.getTime() : o.runAt;
-    if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-      throw new InvalidOptionError('runAt', 'must be a valid Date or epoch milliseconds');
-    }
-    runAt = ms;
-  }
-  const delayMs = o.delayMs === undefined ? 0 : integerIn('delayMs', o.delayMs, 0, 10 * 365 * 86_400_000);
+  const runAt = o.runAt === undefined ? null : validateRunAt(o.runAt);
+  const delayMs = o.delayMs === undefined ? 0 : integerIn('delayMs', o.delayMs, 0, MAX_DELAY_MS);
 
   let uniqueKey: string | null = null;
   if (o.uniqueKey !== undefined) {
     if (typeof o.uniqueKey !== 'string' || o.uniqueKey.length === 0 || o.uniqueKey.length > 512) {
       throw new InvalidOptionError('uniqueKey', 'must be a non-empty string of at most 512 characters');
     }
-    uniqueKey = o.uniqueKey;
+    uniqueKey = validateStorableText('uniqueKey', o.uniqueKey);
   }
   let correlationId: string | null = null;
   if (o.correlationId !== undefined) {
     if (typeof o.correlationId !== 'string' || o.correlationId.length === 0 || o.correlationId.length > 256) {
       throw new InvalidOptionError('correlationId', 'must be a non-empty string of at most 256 characters');
     }
-    correlationId = o.correlationId;
+    correlationId = validateStorableText('correlationId', o.correlationId);
   }
   let metadata: Record<string, unknown> = {};
   if (o.metadata !== undefined) {
+    // Its JSON encoding (cycles, BigInt, size) is checked by encodeMetadata.
     if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) {
       throw new InvalidOptionError('metadata', 'must be a plain object of JSON values');
     }
@@ -169,3 +207,39 @@ export function resolveJobOptions(
     metadata,
   };
 }
+
+/** A listing filter: a value or a list of values that each pass `valid`, as the driver wants it. */
+export function filterList(
+  field: string,
+  value: unknown,
+  valid: (item: unknown) => boolean,
+  expected: string,
+): readonly string[] | undefined {
+  const list = value === undefined ? undefined : Array.isArray(value) ? (value as unknown[]) : [value];
+  for (const item of list ?? []) {
+    if (!valid(item)) {
+      throw new InvalidOptionError(field, `expected ${expected}, or an array of them; got ${preview(item)}`);
+    }
+  }
+  return list as readonly string[] | undefined;
+}
+
+/** True for a valid queue name (see `QUEUE_NAME`). */
+export const isQueueName = (value: unknown): boolean => typeof value === 'string' && QUEUE_NAME.test(value);
+
+const INT8_MAX = 9223372036854775807n;
+
+/**
+ * A job id as the drivers expect it: a decimal string. Numbers are accepted for convenience;
+ * anything else is a programming error. A well-typed id that cannot exist ("abc", "-1") is
+ * simply not found, as on every driver.
+ */
+export function jobIdArgument(id: unknown, field = 'id'): string {
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
+  throw new InvalidOptionError(field, `must be a job id such as "42" (a string), got ${typeof id}`);
+}
+
+/** True for a cursor `listJobs` can have returned: a positive 64-bit integer in decimal. */
+export const isCursor = (value: string): boolean =>
+  /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= INT8_MAX;

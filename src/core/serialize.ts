@@ -2,7 +2,7 @@
  * Turning values into stored JSON and thrown things into stored errors — defensively, because
  * both come from user code.
  */
-import { InvalidPayloadError, PayloadTooLargeError } from './errors.js';
+import { InvalidOptionError, InvalidPayloadError, PayloadTooLargeError } from './errors.js';
 import type { EpochMs, StoredError } from './types.js';
 
 /** Longest stored error message, in characters; longer ones are cut with a note. */
@@ -33,6 +33,40 @@ export function encodePayload(task: string, payload: unknown, limitBytes: number
   if (json.length * 3 > limitBytes) {
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > limitBytes) throw new PayloadTooLargeError(task, bytes, limitBytes);
+  }
+  return json;
+}
+
+/**
+ * Encode a job's metadata as a JSON object, within `limitBytes`. Throws `InvalidOptionError`
+ * (field `metadata`) for values JSON cannot represent (cycles, BigInt, a throwing `toJSON`),
+ * for anything that does not encode as an object, and past the size limit. Text inside is kept
+ * exactly as JSON escapes it (a NUL or an unpaired surrogate included), which every driver
+ * stores and reads back unchanged.
+ */
+export function encodeMetadata(metadata: Record<string, unknown>, limitBytes: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(metadata);
+  } catch (error) {
+    throw new InvalidOptionError(
+      'metadata',
+      `cannot be encoded as JSON (${error instanceof Error ? error.message : String(error)}); ` +
+        'use plain objects, arrays, strings, finite numbers, booleans and null',
+    );
+  }
+  if (json === undefined || !json.startsWith('{')) {
+    throw new InvalidOptionError('metadata', 'must encode as a JSON object (check its toJSON method)');
+  }
+  if (json.length * 3 > limitBytes) {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > limitBytes) {
+      throw new InvalidOptionError(
+        'metadata',
+        `is ${bytes} bytes of JSON, over the ${limitBytes}-byte limit (maxPayloadBytes); ` +
+          'keep metadata to small facts (tenant, trace id) and large data elsewhere',
+      );
+    }
   }
   return json;
 }

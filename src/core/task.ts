@@ -3,6 +3,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
+import { preview } from './preview.js';
 import type { BackoffFunction, BackoffSpec } from './types.js';
 
 /** What a handler receives besides its payload. */
@@ -88,6 +89,10 @@ export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => 
 
 const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** True for a valid task name: 1–128 letters, digits, `.`, `_`, `-` or `:`. */
+export const isTaskName = (value: unknown): value is string =>
+  typeof value === 'string' && TASK_NAME.test(value);
+
 /**
  * Define a task. The payload type is inferred from `schema` when given, else from the handler's
  * first parameter.
@@ -106,7 +111,7 @@ export function defineTask<Payload, Result = unknown, Input = Payload>(
   if (typeof definition?.name !== 'string' || !TASK_NAME.test(definition.name)) {
     throw new InvalidOptionError(
       'name',
-      `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${JSON.stringify(definition?.name)}`,
+      `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(definition?.name)}`,
     );
   }
   if (typeof definition.handler !== 'function') {

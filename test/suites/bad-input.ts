@@ -15,8 +15,10 @@ import {
 } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { nextEvent, testPool, until, withClient } from '../support/harness.js';
+import { runBadInputMatrix } from './bad-input-matrix.js';
 
 export function runBadInputSuite(factory: TestDatabaseFactory): void {
+  runBadInputMatrix(factory);
   describe(`bad input (${factory.name})`, () => {
     it('rejects invalid enqueue options with InvalidOptionError naming the field, storing nothing', async (t) => {
       const task = defineTask({ name: 'opts', handler: async () => {} });

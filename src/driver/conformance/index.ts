@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Driver } from '../driver.js';
 import { adminTests } from './admin.js';
+import { badInputTests } from './bad-input.js';
 import { claimTests } from './claim.js';
 import { finaliseTests } from './finalise.js';
 import type { DefineTest } from './harness.js';
@@ -49,6 +50,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['leader', leaderTests],
   ['notifier', notifierTests],
   ['migrate and life cycle', migrateTests],
+  ['bad input', badInputTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

@@ -11,6 +11,7 @@
 import pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
+import { assertInsertable } from '../../driver/guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
@@ -96,6 +97,14 @@ function validate(
       `must be a lower-case identifier matching ${SCHEMA_PATTERN} (letters, digits, _; at most 63), got ${JSON.stringify(schema)}`,
     );
   }
+  // PostgreSQL keeps its catalogs there: CREATE SCHEMA refuses pg_* names, and tables created
+  // in information_schema would sit among the system views (and vanish with a catalog rebuild).
+  if (schema === 'information_schema' || schema.startsWith('pg_')) {
+    throw new InvalidOptionError(
+      'schema',
+      `"${schema}" is reserved by PostgreSQL (information_schema and pg_* hold the system catalogs); choose another name, e.g. "jobwire"`,
+    );
+  }
   const poolSize = options.poolSize ?? POSTGRES_DEFAULTS.poolSize;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new InvalidOptionError('poolSize', `must be an integer >= 1, got ${String(poolSize)}`);
@@ -164,7 +173,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobFinalizeMany: (params) => jobFinalizeMany(ctx, params),
     jobGet: (params) => jobGet(ctx, params),
     jobHeartbeatMany: (params) => jobHeartbeatMany(ctx, params),
-    jobInsertMany: (params) => jobInsertMany(ctx, params),
+    jobInsertMany: async (params) => {
+      assertInsertable(params.jobs);
+      return jobInsertMany(ctx, params);
+    },
     jobList: (params) => jobList(ctx, params),
     jobProgress: (params) => jobProgress(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),

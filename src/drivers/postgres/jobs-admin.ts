@@ -1,7 +1,9 @@
 /** Reading and administering jobs: get, list, count, cancel, retry, delete. */
 import { InvalidOptionError } from '../../core/errors.js';
+import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import {
   epochMs,
@@ -49,16 +51,9 @@ const filterValue = (values: readonly string[] | undefined): readonly string[] |
   values && values.length > 0 ? values : null;
 
 /** The asked-for states, valid and in a canonical order (one statement per combination). */
-function stateFilter(states: readonly string[] | undefined): JobState[] | null {
+function stateFilter(asked: readonly string[] | undefined): JobState[] | null {
+  const states = checkStates(asked);
   if (!states || states.length === 0) return null;
-  for (const state of states) {
-    if (!(JOB_STATES as readonly string[]).includes(state)) {
-      throw new InvalidOptionError(
-        'states',
-        `unknown state "${state}"; expected one of ${JOB_STATES.join(', ')}`,
-      );
-    }
-  }
   return JOB_STATES.filter((state) => states.includes(state));
 }
 
@@ -68,17 +63,16 @@ export async function jobList(
 ): Promise<JobPage> {
   ctx.assertOpen();
   const limit = Math.max(0, Math.floor(params.limit));
+  // Checked in the same order on every driver, so two bad inputs name the same field.
+  const states = stateFilter(params.states);
+  const queues = filterValue(checkNames('queues', params.queues));
+  const tasks = filterValue(checkNames('tasks', params.tasks));
   const before = params.before ?? null;
   if (before !== null && !isJobId(before)) {
-    throw new InvalidOptionError('before', `"${before}" is not a cursor returned by jobList`);
+    throw new InvalidOptionError('before', `${preview(before)} is not a cursor returned by jobList`);
   }
   // One extra row tells whether an older page exists.
-  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, stateFilter(params.states)), [
-    filterValue(params.queues),
-    filterValue(params.tasks),
-    before,
-    limit + 1,
-  ]);
+  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, states), [queues, tasks, before, limit + 1]);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return { jobs: page.map(rowToRecord), nextCursor: rows.length > limit && last ? last.id : null };
@@ -92,7 +86,7 @@ export async function jobCountByState(
   const rows = await ctx.query<{ state: JobState; count: string }>(
     'jobCountByState',
     `SELECT state, count(*) AS count FROM ${ctx.s}.jobs WHERE ($1::text[] IS NULL OR queue = ANY($1::text[])) GROUP BY state`,
-    [filterValue(params.queues)],
+    [filterValue(checkNames('queues', params.queues))],
   );
   const counts = zeroCounts();
   for (const row of rows) if (JOB_STATES.includes(row.state)) counts[row.state] = Number(row.count);

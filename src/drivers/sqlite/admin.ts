@@ -4,10 +4,12 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidOptionError } from '../../core/errors.js';
+import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import { checkNames, checkStates } from '../../driver/guards.js';
 import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
-import { type JobRow, parseId, rowToRecord } from './row.js';
+import { type JobRow, parseCursor, parseId, rowToRecord } from './row.js';
 
 /** Ids that could exist in this database; anything else matches no job. */
 const knownIds = (ids: readonly string[]): number[] =>
@@ -105,9 +107,9 @@ export function createAdminMethods(ctx: SqliteContext) {
     const conditions: string[] = [];
     const args: unknown[] = [];
     const filters = [
-      ['state', params.states],
-      ['queue', params.queues],
-      ['task', params.tasks],
+      ['state', checkStates(params.states)],
+      ['queue', checkNames('queues', params.queues)],
+      ['task', checkNames('tasks', params.tasks)],
     ] as const;
     for (const [column, values] of filters) {
       if (!hasFilter(values)) continue;
@@ -121,9 +123,12 @@ export function createAdminMethods(ctx: SqliteContext) {
       }
     }
     if (params.before !== undefined && params.before !== null) {
-      const before = parseId(params.before);
+      const before = parseCursor(params.before);
       if (before === undefined) {
-        throw new InvalidOptionError('before', `"${params.before}" is not a cursor returned by jobList`);
+        throw new InvalidOptionError(
+          'before',
+          `${preview(params.before)} is not a cursor returned by jobList`,
+        );
       }
       conditions.push('id < ?');
       args.push(before);
@@ -151,9 +156,11 @@ export function createAdminMethods(ctx: SqliteContext) {
   );
 
   function jobCountByState(params: { queues?: readonly string[] }): Record<JobState, number> {
-    const rows = (
-      hasFilter(params.queues) ? countInQueues.all(JSON.stringify(params.queues)) : countAll.all()
-    ) as { state: JobState; n: number }[];
+    const queues = checkNames('queues', params.queues);
+    const rows = (hasFilter(queues) ? countInQueues.all(JSON.stringify(queues)) : countAll.all()) as {
+      state: JobState;
+      n: number;
+    }[];
     const counts = zeroCounts();
     for (const row of rows) counts[row.state] = row.n;
     return counts;

@@ -6,9 +6,11 @@
  * takes the lock up front (single statements or IMMEDIATE transactions), which makes it safe for
  * several OS processes to share one file.
  */
+import { accessSync, constants, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
+import { assertInsertable } from '../../driver/guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { toStorageError } from './errors.js';
@@ -70,6 +72,30 @@ function validate(options: SqliteDriverOptions): void {
 }
 
 /**
+ * Refuse a database this process cannot write. SQLite opens such a file without complaint and
+ * even "migrates" one that is already current, then fails at the first enqueue or claim; so
+ * the file's permissions (which also catch an immutable file or a read-only mount, even for
+ * root) and an adopted read-only connection are checked at open.
+ */
+function assertWritable(options: SqliteDriverOptions, path: string): void {
+  const advice =
+    'jobwire writes on every enqueue, claim and heartbeat: make the file and its directory writable ' +
+    '(permissions, owner, `chattr -i`, a read-write mount), or point jobwire at another file.';
+  if (options.database?.readonly) {
+    throw new StorageError(`The SQLite connection to ${path} was opened read-only. ${advice}`);
+  }
+  if (options.database !== undefined || path === ':memory:' || !existsSync(path)) return;
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'EACCES';
+    throw new StorageError(`The SQLite database ${path} is read-only for this process (${code}). ${advice}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
  * Open (or adopt) the database and set its pragmas. The first statement that reads the file is
  * where SQLite notices random bytes or a damaged header, so failures here name the file.
  */
@@ -107,6 +133,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   validate(options);
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const path = options.database?.name ?? options.path!;
+  assertWritable(options, path);
   const db = open(options, path, busyTimeoutMs);
   const notifier = createInProcessNotifier();
   const ctx: SqliteContext = {
@@ -185,7 +212,11 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     jobGet: (params) => call('jobGet', () => use().jobGet(params)),
     jobHeartbeatMany: (params) => call('jobHeartbeatMany', () => use().jobHeartbeatMany(params)),
     // `executor` is ignored: capabilities.callerTransactions is false.
-    jobInsertMany: (params) => call('jobInsertMany', () => use().jobInsertMany(params)),
+    jobInsertMany: (params) =>
+      call('jobInsertMany', () => {
+        assertInsertable(params.jobs);
+        return use().jobInsertMany(params);
+      }),
     jobList: (params) => call('jobList', () => use().jobList(params)),
     jobProgress: (params) => call('jobProgress', () => use().jobProgress(params)),
     jobRelease: (params) => call('jobRelease', () => use().jobRelease(params)),

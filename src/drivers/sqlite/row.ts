@@ -116,3 +116,16 @@ export function parseId(id: string): number | undefined {
   const n = Number(id);
   return Number.isSafeInteger(n) ? n : undefined;
 }
+
+const INT8_MAX = 9223372036854775807n;
+
+/**
+ * Parse a listing cursor: any positive 64-bit integer in decimal, as on every driver. One past
+ * the largest safe integer is bound as a BigInt, so it still means "ids below this".
+ */
+export function parseCursor(cursor: string): number | bigint | undefined {
+  if (typeof cursor !== 'string' || !/^[1-9][0-9]{0,18}$/.test(cursor)) return undefined;
+  const big = BigInt(cursor);
+  if (big > INT8_MAX) return undefined;
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}

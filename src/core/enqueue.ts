@@ -1,0 +1,87 @@
+/**
+ * Turning enqueue items into the rows a driver inserts: every check and every encoding happens
+ * here, before anything is written, so a refused item leaves nothing behind.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobInsertParams } from '../driver/driver.js';
+import { InvalidOptionError, JobwireError } from './errors.js';
+import { type EnqueueOptions, resolveJobOptions } from './options.js';
+import { encodeMetadata, encodePayload } from './serialize.js';
+import { type AnyTask, validatePayload } from './task.js';
+
+/** One item of `enqueueMany`. */
+export interface EnqueueItem {
+  task: AnyTask | string;
+  payload: unknown;
+  options?: Omit<EnqueueOptions, 'executor'>;
+}
+
+/** What `prepareJobs` needs from the client. */
+export interface PrepareContext {
+  /** The registered task of a name or definition (undefined: a name enqueued for elsewhere). */
+  resolveTask(task: AnyTask | string): AnyTask | undefined;
+  maxPayloadBytes: number;
+  /** The correlation id of the job whose handler is enqueueing, if any. */
+  inheritedCorrelationId: string | undefined;
+  /** True for `enqueueMany`: errors then name the item's index. */
+  many: boolean;
+}
+
+/** Items prepared between two yields to the event loop. */
+const CHUNK = 500;
+
+/**
+ * Validate and encode every item. A large batch yields to the event loop every few hundred
+ * items, so timers and heartbeats in this process keep running; nothing is written until every
+ * item passed, so the batch stays all-or-nothing.
+ */
+export async function prepareJobs(
+  items: readonly (EnqueueItem | undefined)[],
+  context: PrepareContext,
+): Promise<JobInsertParams[]> {
+  const rows: JobInsertParams[] = [];
+  for (let index = 0; index < items.length; index++) {
+    if (index > 0 && index % CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
+    try {
+      rows.push(await prepareJob(items[index], context));
+    } catch (error) {
+      // Say which item of a batch was refused; the error's class, code and field stay the same.
+      if (context.many && error instanceof JobwireError) error.message += ` (enqueueMany item ${index})`;
+      throw error;
+    }
+  }
+  return rows;
+}
+
+async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext): Promise<JobInsertParams> {
+  if (typeof item !== 'object' || item === null) {
+    throw new InvalidOptionError(
+      'items',
+      `each item must be an object { task, payload, options }, got ${String(item)}`,
+    );
+  }
+  const definition = context.resolveTask(item.task);
+  const name = typeof item.task === 'string' ? item.task : item.task.name;
+  const resolved = resolveJobOptions(definition ?? {}, item.options);
+  const payload = definition ? await validatePayload(definition, item.payload) : item.payload;
+  // Store what the caller sent (the schema's input), so validation before the run sees the same shape.
+  const payloadJson = encodePayload(
+    name,
+    definition?.schema ? item.payload : payload,
+    context.maxPayloadBytes,
+  );
+  return {
+    task: name,
+    queue: resolved.queue,
+    payloadJson,
+    priority: resolved.priority,
+    maxAttempts: resolved.maxAttempts,
+    delayMs: resolved.delayMs,
+    runAt: resolved.runAt,
+    uniqueKey: resolved.uniqueKey,
+    correlationId: resolved.correlationId ?? context.inheritedCorrelationId ?? randomUUID(),
+    metadataJson: encodeMetadata(resolved.metadata, context.maxPayloadBytes),
+    timeoutMs: resolved.timeoutMs,
+    backoff: resolved.backoff,
+  };
+}
