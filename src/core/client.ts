@@ -17,7 +17,7 @@ import { EventBus } from './events.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { type EnqueueOptions, resolveJobOptions, validateQueueName } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
-import { encodePayload } from './serialize.js';
+import { DEFAULT_MAX_RESULT_BYTES, encodePayload } from './serialize.js';
 import { type AnyTask, type Task, type TaskInput, validatePayload } from './task.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
@@ -41,6 +41,11 @@ export interface JobwireOptions {
   queues?: Record<string, QueueOptions>;
   /** Largest accepted payload, in bytes of JSON. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * Largest stored result (and progress), in bytes of JSON. Default 1 MiB. A larger result is not
+   * stored: the job is abandoned with a ResultTooLargeError; larger progress is not stored.
+   */
+  maxResultBytes?: number;
   /**
    * When true (default), enqueueing a task name this process has not registered throws
    * UnknownTaskError. Set false in producer-only processes that enqueue by name for workers
@@ -102,6 +107,8 @@ export class Jobwire {
   readonly #tasks = new Map<string, AnyTask>();
   readonly #maxPending = new Map<string, number>();
   readonly #maxPayloadBytes: number;
+  /** Largest stored result or progress, in bytes of JSON (see JobwireOptions). @internal */
+  readonly maxResultBytes: number;
   readonly #strictTasks: boolean;
   readonly #customClock: boolean;
   readonly #pools = new Set<Pool>();
@@ -120,6 +127,10 @@ export class Jobwire {
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     if (!Number.isInteger(this.#maxPayloadBytes) || this.#maxPayloadBytes < 16) {
       throw new InvalidOptionError('maxPayloadBytes', 'must be an integer number of bytes >= 16');
+    }
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    if (!Number.isInteger(this.maxResultBytes) || this.maxResultBytes < 16) {
+      throw new InvalidOptionError('maxResultBytes', 'must be an integer number of bytes >= 16');
     }
     for (const task of options.tasks ?? []) this.registerTask(task);
     for (const [queue, settings] of Object.entries(options.queues ?? {})) {

@@ -25,7 +25,7 @@ import {
 import type { AttemptEventBase } from './events.js';
 import { Finalizer } from './finalizer.js';
 import { validateQueueName } from './options.js';
-import { encodeResult, toStoredError } from './serialize.js';
+import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
 import { registerForSignals, unregisterForSignals } from './signals.js';
 import type { StoredError } from './types.js';
 
@@ -77,6 +77,8 @@ const SHORT_JOB_MS = 20;
 /** Attempts shorter than this (EWMA) let the "auto" prefetch claim batches of TINY_JOB_BATCH. */
 const TINY_JOB_MS = 1;
 const TINY_JOB_BATCH = 100;
+/** After a failed heartbeat, the next one comes at most this much later. */
+const HEARTBEAT_RETRY_MS = 1000;
 
 function positiveInt(field: string, value: number, max = 1_000_000): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -506,11 +508,10 @@ export class Pool {
 
   #onProgress(attempt: RunningAttempt, value: unknown): void {
     if (this.#running.get(attempt.job.id) !== attempt) return;
-    try {
-      attempt.progress = JSON.stringify(value ?? null);
-    } catch {
-      return; // progress that JSON cannot hold is not stored; the handler keeps running
-    }
+    // Progress that JSON cannot hold, or over maxResultBytes, is not stored; the handler keeps running.
+    const json = encodeProgress(value, this.#client.maxResultBytes);
+    if (json === undefined) return;
+    attempt.progress = json;
     const { events, clock } = this.#client;
     if (events.has('job:progress')) {
       events.emit('job:progress', { ...this.#attemptBase(attempt), progress: value, at: clock.now() });
@@ -535,9 +536,9 @@ export class Pool {
       );
     } else if (item) {
       this.#outcomePending.add(job.id);
-      this.#finalizer.add(item, (result) => {
+      this.#finalizer.add(item, (result, written) => {
         this.#outcomePending.delete(job.id);
-        this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);
+        this.#emitOutcome(attempt, written, result, finishedAt, durationMs, outcome);
         this.#releaseHeldBack(job.id);
         if (this.#idleWaiters.length > 0 && this.#isIdle()) this.#notifyIdle();
         // A claim round skipped while the finaliser was behind is retried once it catches up.
@@ -571,7 +572,18 @@ export class Pool {
   ): FinalizeItem | 'release' | null {
     const { job } = attempt;
     const lease = { id: job.id, leaseToken: job.leaseToken };
-    if (outcome.ok) return { ...lease, outcome: 'completed', resultJson: encodeResult(outcome.result) };
+    if (outcome.ok) {
+      try {
+        return {
+          ...lease,
+          outcome: 'completed',
+          resultJson: encodeResult(outcome.result, this.#client.maxResultBytes),
+        };
+      } catch (tooLarge) {
+        // The work is done: store why its result is missing, and do not run it again by itself.
+        return { ...lease, outcome: 'abandoned', error: toStoredError(tooLarge, job.attempt, at) };
+      }
+    }
     const thrown = outcome.error;
     const reason = attempt.control.aborted ? attempt.control.reason : undefined;
     if (reason instanceof JobCancelledError) return null; // cancelled in storage already
@@ -643,7 +655,9 @@ export class Pool {
           willRetry: false,
         });
         const thrown = outcome.ok ? undefined : outcome.error;
-        const unrecoverable = thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
+        // An attempt that returned but whose result could not be stored is abandoned on purpose.
+        const unrecoverable =
+          outcome.ok || thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
         events.emit('job:abandoned', {
           jobId: base.jobId,
           task: base.task,
@@ -691,10 +705,21 @@ export class Pool {
     this.#heartbeatPromise = this.#client.driver
       .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.nowParam() })
       .then((lost) => {
+        // Storage answers: outcomes waiting out a backoff go now, before their leases are rescued.
+        this.#finalizer.retryNow();
         return Promise.all(lost.map((id) => this.#onLeaseLost(id)));
       })
       .then(() => {})
-      .catch((error) => this.#reportError('heartbeat', error, this.#heartbeatMs));
+      .catch((error) => {
+        // During an outage beat again within a second, so leases are renewed as soon as it ends.
+        const retryInMs = Math.min(this.#heartbeatMs, HEARTBEAT_RETRY_MS);
+        this.#reportError('heartbeat', error, retryInMs);
+        if (retryInMs < this.#heartbeatMs && this.#state !== 'stopped') {
+          setTimeout(() => {
+            if (this.#state === 'running' || this.#state === 'stopping') void this.#heartbeat();
+          }, retryInMs).unref();
+        }
+      });
     return this.#heartbeatPromise;
   }
 
