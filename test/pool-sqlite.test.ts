@@ -2,6 +2,7 @@
  * The client/pool suites on the SQLite driver. The PostgreSQL driver runs the same suites.
  */
 import { runBadInputSuite } from './suites/bad-input.js';
+import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
 import { sqliteDatabases } from './support/sqlite.js';
@@ -9,3 +10,4 @@ import { sqliteDatabases } from './support/sqlite.js';
 runLifecycleSuite(sqliteDatabases);
 runAbortSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
+runBadOutcomeSuite(sqliteDatabases);

@@ -1,5 +1,6 @@
 /** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
 import { runBadInputSuite } from './suites/bad-input.js';
+import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
 import { postgresDatabases } from './support/postgres.js';
@@ -7,3 +8,4 @@ import { postgresDatabases } from './support/postgres.js';
 runLifecycleSuite(postgresDatabases);
 runAbortSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);
+runBadOutcomeSuite(postgresDatabases);

@@ -219,8 +219,9 @@ export class Finalizer {
         `The ${item.outcome === 'completed' ? 'result' : 'error'} of this attempt could not be stored ` +
           `(${describe(error)}); it was replaced by this error.`,
       ),
-      'error' in item ? item.error.attempt : 0,
-      'error' in item ? item.error.at : Date.now(),
+      // Number(): the refused values may be what made the write fail (a BigInt, say).
+      'error' in item ? finite(item.error.attempt, 0) : 0,
+      'error' in item ? finite(item.error.at, Date.now()) : Date.now(),
     );
     delete stored.stack; // the stack is the finaliser's, not the handler's
     waiting.item =
@@ -250,4 +251,14 @@ export class Finalizer {
 function describe(error: unknown): string {
   const { message } = toStoredError(error, 0, 0);
   return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+/** `value` as a finite number, else `fallback`. */
+function finite(value: unknown, fallback: number): number {
+  try {
+    const number = Number(value);
+    return Number.isFinite(number) ? number : fallback;
+  } catch {
+    return fallback;
+  }
 }

@@ -12,6 +12,8 @@ export const MAX_ERROR_MESSAGE_CHARS = 4096;
 export const MAX_ERROR_STACK_CHARS = 8192;
 /** Longest stored error name, in characters. */
 export const MAX_ERROR_NAME_CHARS = 200;
+/** Room for the "… [N more characters cut]" note after a cut. */
+const CUT_NOTE_SLACK = 64;
 
 /**
  * Encode a payload as JSON, enforcing the size limit. Throws `InvalidPayloadError` for values
@@ -88,13 +90,16 @@ export function encodeProgress(value: unknown, limitBytes: number): string | und
  * by hand or by an older version cannot poison a write. Drivers call this, not JSON.stringify.
  */
 export function storedErrorJson(error: StoredError): string {
+  // The slack leaves text that toStoredError already cut (with its note) as it is.
   const stored: StoredError = {
-    name: toStorableText(String(error.name), MAX_ERROR_NAME_CHARS),
-    message: toStorableText(String(error.message), MAX_ERROR_MESSAGE_CHARS),
+    name: toStorableText(String(error.name), MAX_ERROR_NAME_CHARS + CUT_NOTE_SLACK),
+    message: toStorableText(String(error.message), MAX_ERROR_MESSAGE_CHARS + CUT_NOTE_SLACK),
     attempt: error.attempt,
     at: error.at,
   };
-  if (typeof error.stack === 'string') stored.stack = toStorableText(error.stack, MAX_ERROR_STACK_CHARS);
+  if (typeof error.stack === 'string') {
+    stored.stack = toStorableText(error.stack, MAX_ERROR_STACK_CHARS + CUT_NOTE_SLACK);
+  }
   return JSON.stringify(stored);
 }
 
@@ -112,12 +117,15 @@ function describe(error: unknown): string {
   }
 }
 
-/** Read one property of a thrown value; a hostile getter gives undefined instead of throwing. */
+/** What `read` gives for a property whose getter threw. */
+const UNREADABLE = Symbol('unreadable');
+
+/** Read one property of a thrown value; a hostile getter gives UNREADABLE instead of throwing. */
 function read(thrown: object, key: 'name' | 'message' | 'stack'): unknown {
   try {
     return (thrown as Record<string, unknown>)[key];
   } catch {
-    return undefined;
+    return UNREADABLE;
   }
 }
 
@@ -142,9 +150,16 @@ export function toStoredError(thrown: unknown, attempt: number, at: EpochMs): St
       const message = read(thrown, 'message');
       const stack = read(thrown, 'stack');
       const stored: StoredError = {
-        name: toStorableText(text(name || 'Error', 'Error'), MAX_ERROR_NAME_CHARS),
+        name: toStorableText(
+          name === UNREADABLE ? 'Error' : text(name || 'Error', 'Error'),
+          MAX_ERROR_NAME_CHARS,
+        ),
         message: toStorableText(
-          message === undefined ? '' : text(message, 'a message that could not be read'),
+          message === UNREADABLE
+            ? '(the error message could not be read: its getter threw)'
+            : message === undefined
+              ? ''
+              : text(message, '(the error message could not be converted to text)'),
           MAX_ERROR_MESSAGE_CHARS,
         ),
         attempt,

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Driver } from '../driver.js';
 import { adminTests } from './admin.js';
+import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
 import { finaliseTests } from './finalise.js';
 import type { DefineTest } from './harness.js';
@@ -41,6 +42,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['insert', insertTests],
   ['claim', claimTests],
   ['finalise', finaliseTests],
+  ['bad outcomes', badOutcomeTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
   ['admin', adminTests],
   ['queues', queueTests],
