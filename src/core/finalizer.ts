@@ -58,6 +58,8 @@ export class Finalizer {
   #flushing = false;
   #closed = false;
   #failures = 0;
+  /** The last failed write failed because storage was unavailable. */
+  #lastFailureUnavailable = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
 
@@ -99,7 +101,8 @@ export class Finalizer {
    * than at the end of its backoff, so buffered outcomes land before leases are rescued.
    */
   retryNow(): void {
-    if (!this.#retryTimer || this.#closed) return;
+    // Only an outage ends when storage answers; other failures keep their backoff.
+    if (!this.#retryTimer || this.#closed || !this.#lastFailureUnavailable) return;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     void this.#flush();
@@ -161,6 +164,7 @@ export class Finalizer {
         }
         this.#waiting.unshift(...left);
         this.#failures++;
+        this.#lastFailureUnavailable = error instanceof StorageError && error.kind === 'unavailable';
         const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
         this.#onError(error, retryInMs);
         this.#retryTimer = setTimeout(() => {

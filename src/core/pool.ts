@@ -689,6 +689,8 @@ export class Pool {
   // ----- leases --------------------------------------------------------------------------------
 
   #heartbeatPromise: Promise<void> = Promise.resolve();
+  /** The one early heartbeat pending after a failed one (see #heartbeat). */
+  #heartbeatRetry: NodeJS.Timeout | undefined;
 
   #heartbeat(): Promise<void> {
     const leases: { id: string; leaseToken: number; progressJson?: string }[] = [];
@@ -714,8 +716,9 @@ export class Pool {
         // During an outage beat again within a second, so leases are renewed as soon as it ends.
         const retryInMs = Math.min(this.#heartbeatMs, HEARTBEAT_RETRY_MS);
         this.#reportError('heartbeat', error, retryInMs);
-        if (retryInMs < this.#heartbeatMs && this.#state !== 'stopped') {
-          setTimeout(() => {
+        if (retryInMs < this.#heartbeatMs && this.#state !== 'stopped' && !this.#heartbeatRetry) {
+          this.#heartbeatRetry = setTimeout(() => {
+            this.#heartbeatRetry = undefined;
             if (this.#state === 'running' || this.#state === 'stopping') void this.#heartbeat();
           }, retryInMs).unref();
         }

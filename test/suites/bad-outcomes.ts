@@ -74,6 +74,39 @@ async function settled(client: Jobwire, jobs: readonly { id: string }[]): Promis
   );
 }
 
+/**
+ * Make the database refuse every write that completes a job (a trigger), while heartbeats still
+ * pass: the outcome writes of a pool keep failing for a reason that is not an outage.
+ * Returns a function that lifts the refusal.
+ */
+async function refuseCompletions(location: string): Promise<() => Promise<void>> {
+  if (/^postgres(ql)?:/.test(location)) {
+    const url = new URL(location);
+    const schema = `"${decodeURIComponent(url.hash.slice(1))}"`;
+    url.hash = '';
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    await client.query(`CREATE FUNCTION ${schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.state = 'completed' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await client.query(
+      `CREATE TRIGGER refuse BEFORE UPDATE ON ${schema}.jobs FOR EACH ROW EXECUTE FUNCTION ${schema}.refuse()`,
+    );
+    return async () => {
+      await client.query(`DROP TRIGGER refuse ON ${schema}.jobs`);
+      await client.end();
+    };
+  }
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(location);
+  db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON jobwire_jobs WHEN NEW.state = 'completed'
+    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+  return async () => {
+    db.exec('DROP TRIGGER refuse');
+    db.close();
+  };
+}
+
 export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
   describe(`bad outcomes (${factory.name})`, () => {
     it('errors with NUL, lone surrogates, cut emoji, 10 MB and hostile getters are stored; neighbours complete', async (t) => {
@@ -239,6 +272,43 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       assert.deepEqual([...finalizer.leases()], []);
       assert.ok(errors.length >= 2);
       assert.ok(!CUT_NOTE.test(replaced.errors[0]!.message));
+    });
+    it('outcome writes that keep failing (not an outage) stop heart-beating the job, so it is rescued and runs again', async (t) => {
+      let runs = 0;
+      const task = defineTask({
+        name: 'stuck',
+        handler: async () => {
+          runs++;
+          return runs;
+        },
+      });
+      const { client, db } = await withClient(t, factory, { tasks: [task] });
+      const lift = await refuseCompletions(db.location);
+      let lifted = false;
+      t.after(async () => {
+        if (!lifted) await lift();
+      });
+      const events = recordEvents(client);
+      const job = await client.enqueue(task, {});
+      const pool = client.createPool({ ...testPool, leaseMs: 600 });
+      t.after(() => pool.stop({ graceMs: 0 }));
+      await pool.start();
+      await until(() => runs === 1, 20_000, 'the first run');
+      // Heartbeats succeed; the completion keeps failing. Once the finaliser gives up on keeping
+      // its lease, the lease expires and the client's rescuer takes the job back.
+      await until(
+        () => events.of('job:rescued').some((e) => e.jobId === job.id),
+        30_000,
+        'the lease of the stuck outcome to expire and the job to be rescued',
+      );
+      assert.ok(events.of('pool:error').some((e) => e.operation === 'finalize'));
+      await lift();
+      lifted = true;
+      await settled(client, [job]);
+      const stored = (await client.getJob(job.id))!;
+      assert.equal(stored.state, 'completed');
+      assert.ok(stored.attempt >= 2, `attempt ${stored.attempt}`);
+      assert.equal(stored.result, runs);
     });
   });
 }
