@@ -69,7 +69,8 @@ export function badOutcomeTests(test: DefineTest): void {
     assert.equal(result!.applied, true);
     const [stored] = (await getJob(driver, job!.id)).errors;
     assert.ok(stored);
-    assert.ok(stored.message.length <= 4096 + 40, `stored ${stored.message.length} characters`);
+    // Bounded: about 4,096 characters (drivers leave room for a note a caller already added).
+    assert.ok(stored.message.length < 4300, `stored ${stored.message.length} characters`);
     assert.match(stored.message, /^a(😀)+… \[\d+ more characters cut\]$/u);
   });
 
