@@ -27,6 +27,7 @@ import { Finalizer } from './finalizer.js';
 import { validateQueueName } from './options.js';
 import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
 import { registerForSignals, unregisterForSignals } from './signals.js';
+import { unstorableTextReason } from './storable.js';
 import type { StoredError } from './types.js';
 
 /** Options of `createPool`. */
@@ -144,6 +145,14 @@ export class Pool {
     this.shutdownGraceMs = grace;
     this.#handleSignals = options.handleSignals ?? true;
     this.id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    // The id is written with every claim (worker_id): text a database would refuse must not get that far.
+    const unstorable = typeof this.id === 'string' ? unstorableTextReason(this.id) : 'not a string';
+    if (unstorable !== undefined || this.id.length === 0 || this.id.length > 200) {
+      throw new InvalidOptionError(
+        'id',
+        `must be a string of 1 to 200 characters that every database can store; it has ${unstorable ?? `${this.id.length} characters`}`,
+      );
+    }
     this.#slots = Array.from({ length: this.concurrency }, (_, index) => ({
       index,
       workerId: `${this.id}/${index}`,

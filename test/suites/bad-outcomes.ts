@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Finalizer } from '../../src/core/finalizer.js';
 import { unstorableTextReason } from '../../src/core/storable.js';
 import type { FinalizeItem, FinalizeResult } from '../../src/driver/driver.js';
-import { defineTask, type JobRecord, type Jobwire } from '../../src/index.js';
+import { defineTask, InvalidOptionError, type JobRecord, type Jobwire } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { recordEvents, testPool, until, withClient } from '../support/harness.js';
 
@@ -273,6 +273,21 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       assert.ok(errors.length >= 2);
       assert.ok(!CUT_NOTE.test(replaced.errors[0]!.message));
     });
+    it('a pool id a database could not store is refused with InvalidOptionError', async (t) => {
+      const { client } = await withClient(t, factory);
+      for (const id of ['pool\u0000a', 'half \ud800', '', 'x'.repeat(201)]) {
+        assert.throws(
+          () => client.createPool({ ...testPool, id }),
+          (error: unknown) => {
+            assert.ok(error instanceof InvalidOptionError, String(error));
+            assert.equal(error.field, 'id');
+            return true;
+          },
+        );
+      }
+      assert.equal(client.createPool({ ...testPool, id: 'host-1:worker 😀' }).id, 'host-1:worker 😀');
+    });
+
     it('outcome writes that keep failing (not an outage) stop heart-beating the job, so it is rescued and runs again', async (t) => {
       let runs = 0;
       const task = defineTask({
