@@ -2,6 +2,7 @@
  * The client/pool suites on the SQLite driver. The PostgreSQL driver runs the same suites.
  */
 import { runBadInputSuite } from './suites/bad-input.js';
+import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
@@ -11,3 +12,4 @@ runLifecycleSuite(sqliteDatabases);
 runAbortSuite(sqliteDatabases);
 runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
+runBadOutcomeSuite(sqliteDatabases);

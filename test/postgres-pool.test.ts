@@ -1,5 +1,6 @@
 /** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
 import { runBadInputSuite } from './suites/bad-input.js';
+import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
@@ -9,3 +10,4 @@ runLifecycleSuite(postgresDatabases);
 runAbortSuite(postgresDatabases);
 runInterruptionSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);
+runBadOutcomeSuite(postgresDatabases);

@@ -27,6 +27,7 @@ import {
 } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { preview } from './preview.js';
+import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import { type AnyTask, isTaskName, type Task, type TaskInput } from './task.js';
 import {
   type Clock,
@@ -64,6 +65,11 @@ export interface JobwireOptions {
   queues?: Record<string, QueueOptions>;
   /** Largest accepted payload, in bytes of JSON. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * Largest stored result (and progress), in bytes of JSON. Default 1 MiB. A larger result is not
+   * stored: the job is abandoned with a ResultTooLargeError; larger progress is not stored.
+   */
+  maxResultBytes?: number;
   /**
    * When true (default), enqueueing a task name this process has not registered throws
    * UnknownTaskError. Set false in producer-only processes that enqueue by name for workers
@@ -127,6 +133,8 @@ export class Jobwire {
   readonly #tasks = new Map<string, AnyTask>();
   readonly #maxPending = new Map<string, number>();
   readonly #maxPayloadBytes: number;
+  /** Largest stored result or progress, in bytes of JSON (see JobwireOptions). @internal */
+  readonly maxResultBytes: number;
   readonly #strictTasks: boolean;
   readonly #customClock: boolean;
   readonly #pools = new Set<Pool>();
@@ -146,6 +154,10 @@ export class Jobwire {
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     if (!Number.isInteger(this.#maxPayloadBytes) || this.#maxPayloadBytes < 16) {
       throw new InvalidOptionError('maxPayloadBytes', 'must be an integer number of bytes >= 16');
+    }
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    if (!Number.isInteger(this.maxResultBytes) || this.maxResultBytes < 16) {
+      throw new InvalidOptionError('maxResultBytes', 'must be an integer number of bytes >= 16');
     }
     for (const task of options.tasks ?? []) this.registerTask(task);
     for (const [queue, settings] of Object.entries(options.queues ?? {})) {

@@ -100,10 +100,46 @@ export class JobFailedError extends JobwireError {
   }
 }
 
+/**
+ * What kind of storage failure a `StorageError` is, so core can react without knowing SQL:
+ * - `unavailable`: the database could not be reached or used right now (connection lost or
+ *   refused, lock timeout, disk full): the same write may succeed later, so retry it as is.
+ * - `refused`: the database refused the values themselves (bad encoding, too large, invalid
+ *   JSON): the same write will fail again, so isolate it and store something else instead.
+ * - `other`: anything else (missing tables, privileges, a bug).
+ */
+export type StorageFailureKind = 'unavailable' | 'refused' | 'other';
+
 /** The database cannot be used: not a SQLite file, corrupt, or written by another program. */
 export class StorageError extends JobwireError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** See `StorageFailureKind`; set by the driver that raised it. */
+  readonly kind: StorageFailureKind;
+
+  constructor(message: string, options?: { cause?: unknown; kind?: StorageFailureKind }) {
     super('JOBWIRE_STORAGE', message, options);
+    this.kind = options?.kind ?? 'other';
+  }
+}
+
+/** A handler's result is larger than the configured limit; stored as the attempt's error. */
+export class ResultTooLargeError extends JobwireError {
+  constructor(
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(
+      'JOBWIRE_RESULT_TOO_LARGE',
+      `The handler's result is ${bytes} bytes of JSON, over the ${limitBytes}-byte limit, so it was not stored ` +
+        'and the job was abandoned (its work is done: it is not retried by itself). Store large results ' +
+        'elsewhere and return a reference, or raise maxResultBytes.',
+    );
+  }
+}
+
+/** An attempt's outcome (its error or result) could not be written; stored in its place. */
+export class UnstorableOutcomeError extends JobwireError {
+  constructor(message: string) {
+    super('JOBWIRE_UNSTORABLE_OUTCOME', message);
   }
 }
 

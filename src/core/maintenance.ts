@@ -17,6 +17,12 @@ export interface MaintenanceOptions {
   leaderTtlMs?: number;
   /** Most jobs rescued per sweep. Default 1000. */
   rescueBatchSize?: number;
+  /**
+   * After this process lost storage (a sweep failed), how long to wait once it answers again
+   * before rescuing: leases expired during the outage, and pools first renew them and write the
+   * outcomes they buffered (they retry at least every second). Default 5000 ms.
+   */
+  outageGraceMs?: number;
 }
 
 const LEADER_NAME = 'maintenance';
@@ -31,12 +37,21 @@ export class Maintenance {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #isLeader = false;
+  readonly #outageGraceMs: number;
+  /** A sweep failed and storage has not answered since. */
+  #inOutage = false;
+  /** No rescue before this (Date.now()), after an outage ended. */
+  #rescueNotBefore = 0;
 
   constructor(client: Jobwire, options: MaintenanceOptions = {}) {
     this.#client = client;
     this.#intervalMs = options.rescueIntervalMs ?? 1000;
     this.#ttlMs = options.leaderTtlMs ?? 10_000;
     this.#batch = options.rescueBatchSize ?? 1000;
+    this.#outageGraceMs = options.outageGraceMs ?? 5000;
+    if (!Number.isInteger(this.#outageGraceMs) || this.#outageGraceMs < 0) {
+      throw new InvalidOptionError('maintenance.outageGraceMs', 'must be an integer >= 0');
+    }
     if (!Number.isInteger(this.#intervalMs) || this.#intervalMs < 10) {
       throw new InvalidOptionError('maintenance.rescueIntervalMs', 'must be an integer >= 10');
     }
@@ -93,7 +108,13 @@ export class Maintenance {
         ttlMs: this.#ttlMs,
         now: this.#client.nowParam(),
       });
-      if (!this.#isLeader) return;
+      if (this.#inOutage) {
+        // Storage answers again: give pools time to renew leases and write buffered outcomes,
+        // which would otherwise be rescued and run again (their leases expired meanwhile).
+        this.#inOutage = false;
+        this.#rescueNotBefore = Date.now() + this.#outageGraceMs;
+      }
+      if (!this.#isLeader || Date.now() < this.#rescueNotBefore) return;
       for (;;) {
         const rescued = await driver.jobRescueExpired({
           limit: this.#batch,
@@ -138,6 +159,7 @@ export class Maintenance {
         if (rescued.length < this.#batch) return;
       }
     } catch (error) {
+      this.#inOutage = true;
       const at = clock.now();
       events.emit('pool:error', {
         poolId: this.ownerId,

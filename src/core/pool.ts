@@ -25,8 +25,9 @@ import {
 import type { AttemptEventBase } from './events.js';
 import { Finalizer } from './finalizer.js';
 import { validateQueueName } from './options.js';
-import { encodeResult, toStoredError } from './serialize.js';
+import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
 import { registerForSignals, unregisterForSignals } from './signals.js';
+import { unstorableTextReason } from './storable.js';
 import type { StoredError } from './types.js';
 
 /** Options of `createPool`. */
@@ -80,6 +81,8 @@ const SHORT_JOB_MS = 20;
 /** Attempts shorter than this (EWMA) let the "auto" prefetch claim batches of TINY_JOB_BATCH. */
 const TINY_JOB_MS = 1;
 const TINY_JOB_BATCH = 100;
+/** After a failed heartbeat, the next one comes at most this much later. */
+const HEARTBEAT_RETRY_MS = 1000;
 
 function positiveInt(field: string, value: number, max = 1_000_000): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -145,6 +148,14 @@ export class Pool {
     this.shutdownGraceMs = grace;
     this.#handleSignals = options.handleSignals ?? true;
     this.id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    // The id is written with every claim (worker_id): text a database would refuse must not get that far.
+    const unstorable = typeof this.id === 'string' ? unstorableTextReason(this.id) : 'not a string';
+    if (unstorable !== undefined || this.id.length === 0 || this.id.length > 200) {
+      throw new InvalidOptionError(
+        'id',
+        `must be a string of 1 to 200 characters that every database can store; it has ${unstorable ?? `${this.id.length} characters`}`,
+      );
+    }
     this.#slots = Array.from({ length: this.concurrency }, (_, index) => ({
       index,
       workerId: `${this.id}/${index}`,
@@ -511,11 +522,10 @@ export class Pool {
 
   #onProgress(attempt: RunningAttempt, value: unknown): void {
     if (this.#running.get(attempt.job.id) !== attempt) return;
-    try {
-      attempt.progress = JSON.stringify(value ?? null);
-    } catch {
-      return; // progress that JSON cannot hold is not stored; the handler keeps running
-    }
+    // Progress that JSON cannot hold, or over maxResultBytes, is not stored; the handler keeps running.
+    const json = encodeProgress(value, this.#client.maxResultBytes);
+    if (json === undefined) return;
+    attempt.progress = json;
     const { events, clock } = this.#client;
     if (events.has('job:progress')) {
       events.emit('job:progress', { ...this.#attemptBase(attempt), progress: value, at: clock.now() });
@@ -535,9 +545,9 @@ export class Pool {
       this.#trackRelease(this.#releaseInterrupted(attempt, item.interruption, durationMs));
     } else if (item) {
       this.#outcomePending.add(job.id);
-      this.#finalizer.add(item, (result) => {
+      this.#finalizer.add(item, (result, written) => {
         this.#outcomePending.delete(job.id);
-        this.#emitOutcome(attempt, item, result, finishedAt, durationMs, outcome);
+        this.#emitOutcome(attempt, written, result, finishedAt, durationMs, outcome);
         this.#releaseHeldBack(job.id);
         if (this.#idleWaiters.length > 0 && this.#isIdle()) this.#notifyIdle();
         // A claim round skipped while the finaliser was behind is retried once it catches up.
@@ -574,7 +584,18 @@ export class Pool {
   ): FinalizeItem | { interruption: StoredError } | null {
     const { job } = attempt;
     const lease = { id: job.id, leaseToken: job.leaseToken };
-    if (outcome.ok) return { ...lease, outcome: 'completed', resultJson: encodeResult(outcome.result) };
+    if (outcome.ok) {
+      try {
+        return {
+          ...lease,
+          outcome: 'completed',
+          resultJson: encodeResult(outcome.result, this.#client.maxResultBytes),
+        };
+      } catch (tooLarge) {
+        // The work is done: store why its result is missing, and do not run it again by itself.
+        return { ...lease, outcome: 'abandoned', error: toStoredError(tooLarge, job.attempt, at) };
+      }
+    }
     const thrown = outcome.error;
     const reason = attempt.control.aborted ? attempt.control.reason : undefined;
     if (reason instanceof JobCancelledError) return null; // cancelled in storage already
@@ -658,7 +679,9 @@ export class Pool {
           willRetry: false,
         });
         const thrown = outcome.ok ? undefined : outcome.error;
-        const unrecoverable = thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
+        // An attempt that returned but whose result could not be stored is abandoned on purpose.
+        const unrecoverable =
+          outcome.ok || thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
         events.emit('job:abandoned', {
           jobId: base.jobId,
           task: base.task,
@@ -733,6 +756,8 @@ export class Pool {
   // ----- leases --------------------------------------------------------------------------------
 
   #heartbeatPromise: Promise<void> = Promise.resolve();
+  /** The one early heartbeat pending after a failed one (see #heartbeat). */
+  #heartbeatRetry: NodeJS.Timeout | undefined;
 
   #heartbeat(): Promise<void> {
     const leases: { id: string; leaseToken: number; progressJson?: string }[] = [];
@@ -749,10 +774,22 @@ export class Pool {
     this.#heartbeatPromise = this.#client.driver
       .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.nowParam() })
       .then((lost) => {
+        // Storage answers: outcomes waiting out a backoff go now, before their leases are rescued.
+        this.#finalizer.retryNow();
         return Promise.all(lost.map((id) => this.#onLeaseLost(id)));
       })
       .then(() => {})
-      .catch((error) => this.#reportError('heartbeat', error, this.#heartbeatMs));
+      .catch((error) => {
+        // During an outage beat again within a second, so leases are renewed as soon as it ends.
+        const retryInMs = Math.min(this.#heartbeatMs, HEARTBEAT_RETRY_MS);
+        this.#reportError('heartbeat', error, retryInMs);
+        if (retryInMs < this.#heartbeatMs && this.#state !== 'stopped' && !this.#heartbeatRetry) {
+          this.#heartbeatRetry = setTimeout(() => {
+            this.#heartbeatRetry = undefined;
+            if (this.#state === 'running' || this.#state === 'stopping') void this.#heartbeat();
+          }, retryInMs).unref();
+        }
+      });
     return this.#heartbeatPromise;
   }
 

@@ -16,6 +16,7 @@ import { describe, it } from 'node:test';
 import type { Driver } from '../driver.js';
 import { adminTests } from './admin.js';
 import { badInputTests } from './bad-input.js';
+import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
 import { finaliseTests } from './finalise.js';
 import type { DefineTest } from './harness.js';
@@ -43,6 +44,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['insert', insertTests],
   ['claim', claimTests],
   ['finalise', finaliseTests],
+  ['bad outcomes', badOutcomeTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
   ['interruptions', interruptionTests],
   ['admin', adminTests],

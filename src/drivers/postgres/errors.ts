@@ -1,5 +1,5 @@
 /** Turning node-postgres errors into jobwire's, with a message that says what to do. */
-import { JobwireError, StorageError } from '../../core/errors.js';
+import { JobwireError, StorageError, type StorageFailureKind } from '../../core/errors.js';
 
 /** Socket-level failures and the SQLSTATEs (classes 08, 28, 3D, 57P) that mean "cannot reach or use the server". */
 const CONNECTION_CODES = new Set([
@@ -71,7 +71,7 @@ export function toStorageError(err: unknown, target: string, schema: string, ope
       `Lost the connection to PostgreSQL at ${target} during ${operation} (${err.message || String((err as { code?: unknown }).code)}): ` +
         'the server ended it (a restart, a failover, pg_terminate_backend) or the network dropped it. ' +
         'Retry: the next call opens a new connection (pools retry by themselves).',
-      { cause: err },
+      { cause: err, kind: 'unavailable' },
     );
   }
   if (isConnectionError(err)) {
@@ -79,15 +79,26 @@ export function toStorageError(err: unknown, target: string, schema: string, ope
       `Cannot reach PostgreSQL at ${target} during ${operation} (${err.message || String((err as { code?: unknown }).code)}). ` +
         'Check the connection URL (host, port, user, password, database) and that PostgreSQL is running ' +
         'and accepts connections from this machine.',
-      { cause: err },
+      { cause: err, kind: 'unavailable' },
     );
   }
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return err;
   return new StorageError(
     `PostgreSQL ${operation} on ${target} failed (${code}: ${err.message}). ${advice(err, schema)}`,
-    { cause: err },
+    { cause: err, kind: failureKind(code) },
   );
+}
+
+/**
+ * Class 22 (data exception: invalid text representation, untranslatable character, …) and 54
+ * (program limit exceeded) mean the values were refused; class 40 (deadlock, serialization),
+ * 53 (insufficient resources) and 57014 (statement timeout) mean "not now".
+ */
+function failureKind(code: string): StorageFailureKind {
+  if (code.startsWith('22') || code.startsWith('54')) return 'refused';
+  if (code.startsWith('40') || code.startsWith('53') || code === '57014') return 'unavailable';
+  return 'other';
 }
 
 /** Where a pool connects, for messages: `host:port/database`, never the password. */

@@ -3,6 +3,7 @@
  * write after the claim is fenced: it applies only while the job is still `running` under the
  * presented lease token, so a rescued or cancelled job can never be finished twice.
  */
+import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
 import {
   CHANNELS,
@@ -127,7 +128,9 @@ export async function jobFinalizeMany(
       items.map((i) => i.leaseToken),
       items.map((i) => i.outcome),
       items.map((i) => (i.outcome === 'completed' ? i.resultJson : null)),
-      items.map((i) => (i.outcome === 'retry' || i.outcome === 'abandoned' ? JSON.stringify(i.error) : null)),
+      items.map((i) =>
+        i.outcome === 'retry' || i.outcome === 'abandoned' ? storedErrorJson(i.error) : null,
+      ),
       items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
       params.now ?? null,
     ],

@@ -1,6 +1,6 @@
 /** Turning SQLite's errors into jobwire's, with a message that says what to do. */
 import Database from 'better-sqlite3';
-import { JobwireError, StorageError } from '../../core/errors.js';
+import { JobwireError, StorageError, type StorageFailureKind } from '../../core/errors.js';
 
 function advice(code: string, busyTimeoutMs: number): string {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
@@ -40,6 +40,14 @@ export function toStorageError(
   if (err instanceof JobwireError || !(err instanceof Database.SqliteError)) return err;
   return new StorageError(
     `SQLite ${operation} on ${path} failed (${err.code}: ${err.message}). ${advice(err.code, busyTimeoutMs)}`,
-    { cause: err },
+    { cause: err, kind: failureKind(err.code) },
   );
+}
+
+/** Busy, locked, full or failing disks may clear up; a value too big or of the wrong type never will. */
+function failureKind(code: string): StorageFailureKind {
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'unavailable';
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return 'unavailable';
+  if (code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH') return 'refused';
+  return 'other';
 }

@@ -7,6 +7,7 @@
  * lock up front, so two processes never deadlock upgrading a read lock.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
 import {
   CHANNELS,
@@ -234,13 +235,13 @@ export function createJobMethods(ctx: SqliteContext) {
       return { id: item.id, applied, at: now };
     }
     if (item.outcome === 'abandoned') {
-      const applied = abandonJob.run(now, JSON.stringify(item.error), id, item.leaseToken).changes === 1;
+      const applied = abandonJob.run(now, storedErrorJson(item.error), id, item.leaseToken).changes === 1;
       return { id: item.id, applied, at: now };
     }
     const runAt = Math.floor(now + item.delayMs);
     const applied =
       item.outcome === 'retry'
-        ? retryJob.run(runAt, JSON.stringify(item.error), id, item.leaseToken).changes === 1
+        ? retryJob.run(runAt, storedErrorJson(item.error), id, item.leaseToken).changes === 1
         : snoozeJob.run(runAt, id, item.leaseToken).changes === 1;
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
     return applied ? { id: item.id, applied, runAt, at: now } : { id: item.id, applied, at: now };
