@@ -153,19 +153,17 @@ describe('postgres hot statements on an analyzed jobs table', () => {
   });
 
   const finalizeItems = (): FinalizeItem[] =>
-    running
-      .slice(0, BATCH)
-      .map((job, i) =>
-        i % 5 === 0
-          ? {
-              id: job.id,
-              leaseToken: job.leaseToken,
-              outcome: 'retry',
-              error: { name: 'E', message: 'x', attempt: 1, at: 0 },
-              delayMs: 1000,
-            }
-          : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', resultJson: `{"i":${i}}` },
-      );
+    running.slice(0, BATCH).map((job, i) =>
+      i % 5 === 0
+        ? {
+            id: job.id,
+            leaseToken: job.leaseToken,
+            outcome: 'retry',
+            error: { name: 'E', message: 'x', attempt: 1, at: 0 },
+            delayMs: 1000,
+          }
+        : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', resultJson: `{"i":${i}}` },
+    );
 
   for (const mode of ['custom', 'generic'] as const) {
     it(`the finalise reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
