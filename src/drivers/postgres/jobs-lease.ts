@@ -35,12 +35,13 @@ const FENCE = `j.state = 'running' AND j.lease_token = f.token`;
  * nested loop (2,100 running × 1,000 items = 2 M rows filtered, about a second per batch). So:
  *
  * - each batch item is looked up by primary key in a LATERAL subquery that names only `id` and
- *   `lease_token` (no partial index matches it) and locks the row; `OFFSET 0` keeps the outer
- *   `state = 'running'` test from being pushed down into it, and being LATERAL it can only run
- *   as a nested loop driven by the batch;
- * - the fence's state test runs on the locked row (the newest version, as READ COMMITTED
- *   re-reads it), and the UPDATE then joins the locked rows by `id` and `lease_token` alone,
- *   which no concurrent writer can change before this transaction ends;
+ *   `lease_token`, which no partial index matches; `OFFSET 0` keeps it from being flattened
+ *   into a join and keeps the fence's `state = 'running'` test outside it, so it can only run as
+ *   a nested loop driven by the batch;
+ * - the UPDATE then joins those rows by `id` and requires `lease_token` and `state` to still
+ *   equal what the lookup read. That is the whole fence (READ COMMITTED re-checks it on the
+ *   newest row version if a concurrent write got there first), yet no condition of the UPDATE
+ *   names the constant `'running'`, so no partial index can serve it either;
  * - the claim's UPDATE names its rows as `id = ANY(array)`, an index condition only the primary
  *   key serves, instead of a join whose method a generic plan's 10%-of-rows LIMIT guess decides
  *   (a merge join along the whole primary key, finished rows included).
@@ -124,18 +125,15 @@ export async function jobClaim(
  * One statement for the whole batch. DISTINCT ON keeps the first item per id, as if the items
  * were applied one by one: among the items that pass the fence, the first one per job applies
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
- * tested on rows looked up and locked by primary key, one per item (see the note at the top).
+ * tested on rows looked up by primary key, one per item (see the note at the top).
  */
 const finalizeSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
-  SELECT DISTINCT ON (f.id) f.*
+  SELECT DISTINCT ON (f.id) f.*, j.state
   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
-  CROSS JOIN LATERAL (
-    SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token
-    FOR NO KEY UPDATE OF j OFFSET 0
-  ) j
+  CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
   WHERE j.state = 'running'
   ORDER BY f.id, f.ord
 )
@@ -150,7 +148,7 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
-WHERE j.id = f.id AND j.lease_token = f.token
+WHERE j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at`;
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
@@ -229,18 +227,15 @@ async function now(ctx: PgContext, given: EpochMs | undefined): Promise<EpochMs>
 /** Extends the leases that pass the fence; looked up by primary key like finalisation. */
 const heartbeatSql = (s: string): string => `
 WITH f AS MATERIALIZED (
-  SELECT f.* FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
-  CROSS JOIN LATERAL (
-    SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token
-    FOR NO KEY UPDATE OF j OFFSET 0
-  ) j
+  SELECT f.*, j.state FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
+  CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
   WHERE j.state = 'running'
 )
 UPDATE ${s}.jobs j
 SET lease_expires_at = ${nowSql('$5')} + $4::float8 * interval '1 millisecond',
     progress = COALESCE(f.progress::json, j.progress)
 FROM f
-WHERE j.id = f.id AND j.lease_token = f.token
+WHERE j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING j.id, f.token`;
 
 /** The heartbeat statement `jobHeartbeatMany` runs (for a non-empty batch). */
@@ -275,15 +270,14 @@ export async function jobHeartbeatMany(
   return leases.filter((l) => !held.has(`${l.id}:${l.leaseToken}`)).map((l) => l.id);
 }
 
-/** Like the heartbeat: the row by primary key, locked, then the fence's state test on it. */
+/** Like the heartbeat: the row by primary key, then the fence's state test on what was read. */
 const progressSql = (s: string): string => `
-WITH held AS MATERIALIZED (
-  SELECT j.state FROM ${s}.jobs j WHERE j.id = $1 AND j.lease_token = $2
-  FOR NO KEY UPDATE OF j
+WITH seen AS MATERIALIZED (
+  SELECT j.state, j.state = 'running' AS live FROM ${s}.jobs j WHERE j.id = $1 AND j.lease_token = $2
 )
 UPDATE ${s}.jobs j SET progress = $3::json
-FROM held
-WHERE j.id = $1 AND j.lease_token = $2 AND held.state = 'running'
+FROM seen
+WHERE j.id = $1 AND j.lease_token = $2 AND j.state = seen.state AND seen.live
 RETURNING j.id`;
 
 /** The progress statement `jobProgress` runs. */
