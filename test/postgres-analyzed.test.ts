@@ -23,7 +23,7 @@ import {
 } from '../src/drivers/postgres/jobs-lease.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
-const FINISHED = 200_000;
+const FINISHED = 20_000;
 const PENDING = 30_000;
 const RUNNING = 1_500;
 const BATCH = 500;
