@@ -41,7 +41,10 @@ const FENCE = `j.state = 'running' AND j.lease_token = f.token`;
  * - the UPDATE then joins those rows by `id` and requires `lease_token` and `state` to still
  *   equal what the lookup read. That is the whole fence (READ COMMITTED re-checks it on the
  *   newest row version if a concurrent write got there first), yet no condition of the UPDATE
- *   names the constant `'running'`, so no partial index can serve it either;
+ *   names the constant `'running'`, so no partial index can serve it either. It also names its
+ *   rows as `id = ANY(batch ids)`: whichever join method the planner picks (statistics taken
+ *   while every row ran make it expect the whole batch to pass), it reads the batch's rows
+ *   through the primary key, never a sequential scan of the table;
  * - the claim's UPDATE names its rows as `id = ANY(array)`, an index condition only the primary
  *   key serves, instead of a join whose method a generic plan's 10%-of-rows LIMIT guess decides
  *   (a merge join along the whole primary key, finished rows included).
@@ -148,7 +151,7 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
-WHERE j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at`;
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
@@ -235,7 +238,7 @@ UPDATE ${s}.jobs j
 SET lease_expires_at = ${nowSql('$5')} + $4::float8 * interval '1 millisecond',
     progress = COALESCE(f.progress::json, j.progress)
 FROM f
-WHERE j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING j.id, f.token`;
 
 /** The heartbeat statement `jobHeartbeatMany` runs (for a non-empty batch). */
