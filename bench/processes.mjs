@@ -50,16 +50,30 @@ async function child(schema) {
   let failures = 0;
   client.events.on('pool:error', () => failures++);
   process.stdout.write('ready\n');
+  let atGo = process.cpuUsage();
   for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'go') await pool.start();
+    if (line === 'go') {
+      atGo = process.cpuUsage();
+      await pool.start();
+    }
     if (line === 'stop') break;
   }
+  const cpu = process.cpuUsage(atGo);
   await pool.stop();
   await client.close();
-  const cpu = process.cpuUsage();
   process.stdout.write(`done ${JSON.stringify({ failures, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`, () =>
     process.exit(0),
   );
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (0 if it is gone). */
+function processCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
 }
 
 function cpuTicks() {
@@ -139,6 +153,12 @@ async function run(admin, processes) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuTicks();
+  // The workers' backends: every statement names the schema, so their last query does too.
+  const backends = await admin.query(
+    'SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE $1',
+    [`%${schema}%`],
+  );
+  const serverCpu = backends.rows.reduce((sum, r) => sum + processCpuSeconds(r.pid), 0);
   const done = [];
   for (const [i, c] of children.entries()) {
     c.stdin.write('stop\n');
@@ -170,6 +190,11 @@ async function run(admin, processes) {
     waits: share(samples.waits),
     machineCpuBusy: `${Math.round(100 * (1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total)))}%`,
     workerCpuSeconds: done.map((d) => Number((d.cpuMs / 1000).toFixed(1))),
+    // CPU seconds per 1,000 jobs while draining: the worker processes, and their PostgreSQL backends.
+    cpuPer1kJobs: {
+      workers: Number((done.reduce((a, d) => a + d.cpuMs, 0) / total).toFixed(3)),
+      server: Number(((1000 * serverCpu) / total).toFixed(3)),
+    },
     poolErrors: done.reduce((a, d) => a + d.failures, 0),
   };
 }
@@ -206,9 +231,9 @@ async function main() {
   }
   process.stdout.write(`\n${args.label} (${args.jobs} jobs, concurrency ${args.concurrency} per process)\n`);
   process.stdout.write(
-    '| processes | jobs/s | s | mean / max running rows | active backends | top statements | top waits | machine CPU |\n',
+    '| processes | jobs/s | s | mean / max running rows | active backends | top statements | top waits | CPU s per 1k jobs (workers + server) | machine CPU |\n',
   );
-  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of results) {
     const top = (o) =>
       Object.entries(o)
@@ -216,7 +241,7 @@ async function main() {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
     process.stdout.write(
-      `| ${r.processes} | ${r.jobsPerSecond} | ${r.seconds} | ${r.meanRunning} / ${r.maxRunning} | ${r.meanActiveBackends} | ${top(r.statements)} | ${top(r.waits)} | ${r.machineCpuBusy} |\n`,
+      `| ${r.processes} | ${r.jobsPerSecond} | ${r.seconds} | ${r.meanRunning} / ${r.maxRunning} | ${r.meanActiveBackends} | ${top(r.statements)} | ${top(r.waits)} | ${r.cpuPer1kJobs.workers} + ${r.cpuPer1kJobs.server} | ${r.machineCpuBusy} |\n`,
     );
   }
 }
