@@ -23,7 +23,7 @@ import {
   UnrecoverableError,
 } from './errors.js';
 import type { AttemptEventBase } from './events.js';
-import { Finalizer } from './finalizer.js';
+import { Finalizer, MAX_FINALIZE_BATCH } from './finalizer.js';
 import { validateQueueName } from './options.js';
 import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
 import { registerForSignals, unregisterForSignals } from './signals.js';
@@ -415,7 +415,10 @@ export class Pool {
     ) {
       return;
     }
-    if (this.#finalizer.backlog > capacity * 20) return; // storage is behind: don't take more
+    // Storage is behind: don't take more. Beyond one batch's worth of unwritten outcomes (one
+    // more finalise statement) extra claims only hold leases other processes could run, and each
+    // held job is one more running row for every process's fenced writes and heartbeats.
+    if (this.#finalizer.backlog >= Math.min(capacity * 20, MAX_FINALIZE_BATCH)) return;
     if (Date.now() < this.#claimRetryAt) return;
     this.#claiming = true;
     let claimed: ClaimedJob[] = [];

@@ -31,6 +31,37 @@ import {
 const FENCE = `j.state = 'running' AND j.lease_token = f.token`;
 
 /**
+ * How the hot statements (claim, finalise, heartbeat, progress) reach `jobs`, whatever the
+ * planner statistics say. Statistics taken while no job ran estimate one `running` row, and any
+ * statement whose WHERE names `state = 'running'` may then be planned over the `jobs_rescue`
+ * partial index — a scan of every running job, once per batch item as the inner side of a
+ * nested loop (2,100 running × 1,000 items = 2 M rows filtered, about a second per batch). So:
+ *
+ * - each batch item is looked up by primary key in a LATERAL subquery that names only `id` and
+ *   `lease_token`, which no partial index matches; `OFFSET 0` keeps it from being flattened
+ *   into a join and keeps the fence's `state = 'running'` test outside it, so it can only run as
+ *   a nested loop driven by the batch;
+ * - the UPDATE then joins those rows by `id` and requires `lease_token` and `state` to still
+ *   equal what the lookup read. That is the whole fence (READ COMMITTED re-checks it on the
+ *   newest row version if a concurrent write got there first), yet no condition of the UPDATE
+ *   names the constant `'running'`, so no partial index can serve it either. It also names its
+ *   rows as `id = ANY(batch ids)`: whichever join method the planner picks (statistics taken
+ *   while every row ran make it expect the whole batch to pass), it reads the batch's rows
+ *   through the primary key, never a sequential scan of the table;
+ * - the claim's UPDATE names its rows as `id = ANY(array)`, an index condition only the primary
+ *   key serves, instead of a join whose method a generic plan's 10%-of-rows LIMIT guess decides
+ *   (a merge join along the whole primary key, finished rows included).
+ *
+ * `test/postgres-analyzed.test.ts` checks these plans on an analyzed table.
+ */
+
+/** A statement as the driver sends it; exported so tests can EXPLAIN exactly that. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/**
  * Each queue is read on its own (a LATERAL subquery per queue name) in the claim index's order,
  * so a claim reads about `limit × queues` index entries however long the backlog is; one
  * `queue = ANY(…)` scan would sort every due job of those queues on every claim. SKIP LOCKED
@@ -63,8 +94,26 @@ UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$5')}
-FROM picked CROSS JOIN async_commit WHERE j.id = picked.id
+FROM async_commit
+WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked))
 RETURNING ${CLAIM_COLUMNS}`;
+
+/** The claim statement `jobClaim` runs. */
+export function claimStatement(
+  s: string,
+  params: { queues: readonly string[]; limit: number; leaseMs: number; workerId: string; now?: EpochMs },
+): Statement {
+  return {
+    text: claimSql(s),
+    values: [
+      [...new Set(params.queues)],
+      Math.floor(params.limit),
+      Math.floor(params.leaseMs),
+      params.workerId,
+      params.now ?? null,
+    ],
+  };
+}
 
 export async function jobClaim(
   ctx: PgContext,
@@ -72,13 +121,8 @@ export async function jobClaim(
 ): Promise<ClaimedJob[]> {
   ctx.assertOpen();
   if (params.limit < 1 || params.queues.length === 0) return [];
-  const rows = await ctx.query<ClaimRow>('jobClaim', claimSql(ctx.s), [
-    [...new Set(params.queues)],
-    Math.floor(params.limit),
-    Math.floor(params.leaseMs),
-    params.workerId,
-    params.now ?? null,
-  ]);
+  const { text, values } = claimStatement(ctx.s, params);
+  const rows = await ctx.query<ClaimRow>('jobClaim', text, values);
   rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
   return rows.map(rowToClaimed);
 }
@@ -86,15 +130,17 @@ export async function jobClaim(
 /**
  * One statement for the whole batch. DISTINCT ON keeps the first item per id, as if the items
  * were applied one by one: among the items that pass the fence, the first one per job applies
- * (after it the job is no longer running, so later ones would be fenced off).
+ * (after it the job is no longer running, so later ones would be fenced off). The fence is
+ * tested on rows looked up by primary key, one per item (see the note at the top).
  */
 const finalizeSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
-f AS (
-  SELECT DISTINCT ON (f.id) f.*
+f AS MATERIALIZED (
+  SELECT DISTINCT ON (f.id) f.*, j.state
   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
-  JOIN ${s}.jobs j ON j.id = f.id AND ${FENCE}
+  CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
+  WHERE j.state = 'running'
   ORDER BY f.id, f.ord
 )
 UPDATE ${s}.jobs j
@@ -108,22 +154,20 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
-WHERE j.id = f.id AND ${FENCE}
+WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at`;
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
 
-export async function jobFinalizeMany(
-  ctx: PgContext,
+/** The finalise statement `jobFinalizeMany` runs (for a non-empty batch). */
+export function finalizeStatement(
+  s: string,
   params: { items: readonly FinalizeItem[]; now?: EpochMs },
-): Promise<FinalizeResult[]> {
-  ctx.assertOpen();
+): Statement {
   const { items } = params;
-  if (items.length === 0) return [];
-  const rows = await ctx.query<{ ord: string; run_at: number; at: number }>(
-    'jobFinalizeMany',
-    finalizeSql(ctx.s),
-    [
+  return {
+    text: finalizeSql(s),
+    values: [
       items.map((i) => idParam(i.id)),
       items.map((i) => i.leaseToken),
       items.map((i) => i.outcome),
@@ -134,7 +178,18 @@ export async function jobFinalizeMany(
       items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
       params.now ?? null,
     ],
-  );
+  };
+}
+
+export async function jobFinalizeMany(
+  ctx: PgContext,
+  params: { items: readonly FinalizeItem[]; now?: EpochMs },
+): Promise<FinalizeResult[]> {
+  ctx.assertOpen();
+  const { items } = params;
+  if (items.length === 0) return [];
+  const { text, values } = finalizeStatement(ctx.s, params);
+  const rows = await ctx.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
   const at = rows[0]?.at ?? (await now(ctx, params.now));
   const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
   const acknowledged = await repeatedCompletions(ctx, items, applied);
@@ -177,13 +232,37 @@ async function now(ctx: PgContext, given: EpochMs | undefined): Promise<EpochMs>
   return row!.at;
 }
 
+/** Extends the leases that pass the fence; looked up by primary key like finalisation. */
 const heartbeatSql = (s: string): string => `
+WITH f AS MATERIALIZED (
+  SELECT f.*, j.state FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
+  CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
+  WHERE j.state = 'running'
+)
 UPDATE ${s}.jobs j
 SET lease_expires_at = ${nowSql('$5')} + $4::float8 * interval '1 millisecond',
     progress = COALESCE(f.progress::json, j.progress)
-FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
-WHERE j.id = f.id AND ${FENCE}
+FROM f
+WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING j.id, f.token`;
+
+/** The heartbeat statement `jobHeartbeatMany` runs (for a non-empty batch). */
+export function heartbeatStatement(
+  s: string,
+  params: { leases: readonly (Lease & { progressJson?: string })[]; leaseMs: number; now?: EpochMs },
+): Statement {
+  const { leases } = params;
+  return {
+    text: heartbeatSql(s),
+    values: [
+      leases.map((l) => idParam(l.id)),
+      leases.map((l) => l.leaseToken),
+      leases.map((l) => l.progressJson ?? null),
+      Math.floor(params.leaseMs),
+      params.now ?? null,
+    ],
+  };
+}
 
 export async function jobHeartbeatMany(
   ctx: PgContext,
@@ -192,22 +271,27 @@ export async function jobHeartbeatMany(
   ctx.assertOpen();
   const { leases } = params;
   if (leases.length === 0) return [];
-  const rows = await ctx.query<{ id: string; token: string }>('jobHeartbeatMany', heartbeatSql(ctx.s), [
-    leases.map((l) => idParam(l.id)),
-    leases.map((l) => l.leaseToken),
-    leases.map((l) => l.progressJson ?? null),
-    Math.floor(params.leaseMs),
-    params.now ?? null,
-  ]);
+  const { text, values } = heartbeatStatement(ctx.s, params);
+  const rows = await ctx.query<{ id: string; token: string }>('jobHeartbeatMany', text, values);
   // Keyed by id and token: the same job may be named twice, once with a stale token.
   const held = new Set(rows.map((r) => `${r.id}:${r.token}`));
   return leases.filter((l) => !held.has(`${l.id}:${l.leaseToken}`)).map((l) => l.id);
 }
 
+/** Like the heartbeat: the row by primary key, then the fence's state test on what was read. */
 const progressSql = (s: string): string => `
+WITH seen AS MATERIALIZED (
+  SELECT j.state, j.state = 'running' AS live FROM ${s}.jobs j WHERE j.id = $1 AND j.lease_token = $2
+)
 UPDATE ${s}.jobs j SET progress = $3::json
-WHERE j.id = $1 AND j.state = 'running' AND j.lease_token = $2
+FROM seen
+WHERE j.id = $1 AND j.lease_token = $2 AND j.state = seen.state AND seen.live
 RETURNING j.id`;
+
+/** The progress statement `jobProgress` runs. */
+export function progressStatement(s: string, params: Lease & { progressJson: string }): Statement {
+  return { text: progressSql(s), values: [params.id, params.leaseToken, params.progressJson] };
+}
 
 export async function jobProgress(
   ctx: PgContext,
@@ -215,11 +299,8 @@ export async function jobProgress(
 ): Promise<boolean> {
   ctx.assertOpen();
   if (!isJobId(params.id)) return false;
-  const rows = await ctx.query('jobProgress', progressSql(ctx.s), [
-    params.id,
-    params.leaseToken,
-    params.progressJson,
-  ]);
+  const { text, values } = progressStatement(ctx.s, params);
+  const rows = await ctx.query('jobProgress', text, values);
   return rows.length > 0;
 }
 

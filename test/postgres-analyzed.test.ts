@@ -1,0 +1,321 @@
+/**
+ * The PostgreSQL hot statements on a table that has planner statistics. Autovacuum analyzes
+ * `jobs` on any production server, typically while no job runs; those statistics estimate one
+ * `running` row, and a statement the planner is free to drive from the `jobs_rescue` partial
+ * index then scans every running job once per batch item. These tests take statistics that way
+ * (VACUUM ANALYZE with only pending and finished rows), put 2,100 jobs in `running`, then run
+ * EXPLAIN ANALYZE of exactly what the driver sends — custom and generic plans both, since the
+ * driver prepares its statements — and bound the rows each plan touched by the batch size, not
+ * by the number of running or finished jobs. Then the real driver methods run on the same table.
+ * Nothing here measures time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { ClaimedJob, Driver, FinalizeItem } from '../src/driver/driver.js';
+import { postgresDriver } from '../src/drivers/postgres/index.js';
+import {
+  claimStatement,
+  finalizeStatement,
+  heartbeatStatement,
+  progressStatement,
+  type Statement,
+} from '../src/drivers/postgres/jobs-lease.js';
+import { createIsolatedSchema } from './support/postgres.js';
+
+const FINISHED = 20_000;
+const PENDING = 30_000;
+const RUNNING = 2_100;
+const BATCH = 1_000;
+const CLAIM_LIMIT = 100;
+
+/** One node of an EXPLAIN (FORMAT JSON) plan, the fields these tests read. */
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Join Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+function nodesOf(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+}
+
+/** What a plan did to `jobs`: how it reached it, and rows produced or discarded (per-loop figures × loops). */
+function summarize(plan: PlanNode) {
+  const nodes = nodesOf(plan);
+  const onJobs = nodes.filter((n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable');
+  const total = (n: PlanNode, field: keyof PlanNode) =>
+    ((n[field] as number | undefined) ?? 0) * n['Actual Loops'];
+  return {
+    access: [
+      ...new Set(onJobs.map((n) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : ''}`)),
+    ],
+    jobsRowsVisited: onJobs.reduce(
+      (sum, n) =>
+        sum +
+        total(n, 'Actual Rows') +
+        total(n, 'Rows Removed by Filter') +
+        total(n, 'Rows Removed by Index Recheck'),
+      0,
+    ),
+    joinFilterRemoved: nodes.reduce((sum, n) => sum + total(n, 'Rows Removed by Join Filter'), 0),
+  };
+}
+
+/** `text` as an SQL literal; arrays as array literals (elements quoted, NULL kept). */
+function literal(client: pg.Client, value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (Array.isArray(value)) {
+    const elements = value.map((e) =>
+      e === null || e === undefined ? 'NULL' : `"${String(e).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
+    );
+    return client.escapeLiteral(`{${elements.join(',')}}`);
+  }
+  return client.escapeLiteral(String(value));
+}
+
+let statementCounter = 0;
+
+/**
+ * EXPLAIN ANALYZE of `statement` as a prepared statement under `mode`, in a transaction that is
+ * rolled back (so the table is the same for the next one).
+ */
+async function explain(
+  client: pg.Client,
+  statement: Statement,
+  mode: 'custom' | 'generic',
+): Promise<PlanNode> {
+  const name = `analyzed_${++statementCounter}`;
+  await client.query(`PREPARE ${name} AS ${statement.text}`);
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
+    const args = statement.values.map((v) => literal(client, v)).join(', ');
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${name}(${args})`);
+    return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+  } finally {
+    await client.query('ROLLBACK');
+    await client.query(`DEALLOCATE ${name}`);
+  }
+}
+
+describe('postgres hot statements on an analyzed jobs table', () => {
+  let driver: Driver;
+  let client: pg.Client;
+  let schema: string;
+  let drop: () => Promise<void>;
+  let running: ClaimedJob[] = [];
+
+  before(async () => {
+    const isolated = await createIsolatedSchema();
+    schema = isolated.schema;
+    drop = isolated.drop;
+    driver = postgresDriver({ connectionString: isolated.url, schema, poolSize: 4 });
+    await driver.migrate();
+    client = new pg.Client({ connectionString: isolated.url });
+    await client.connect();
+    // Finished rows first (lower ids), as on a server that has run for a while.
+    await client.query(
+      `INSERT INTO "${schema}".jobs (task, queue, payload, state, attempt, max_attempts, run_at, created_at,
+         started_at, finished_at, lease_token, result, correlation_id)
+       SELECT 'work', 'default', '{}', 'completed', 1, 3, now(), now(), now(), now(), 1, 'null', 'c'
+       FROM generate_series(1, ${FINISHED})`,
+    );
+    await client.query(
+      `INSERT INTO "${schema}".jobs (task, queue, payload, state, max_attempts, run_at, created_at, correlation_id)
+       SELECT 'work', 'default', json_build_object('i', g), 'pending', 3, now() - interval '1 minute', now(), 'c'
+       FROM generate_series(1, ${PENDING}) g`,
+    );
+    // Statistics taken while nothing runs, as autovacuum takes them between bursts.
+    await client.query(`VACUUM ANALYZE "${schema}".jobs`);
+    while (running.length < RUNNING) {
+      running = running.concat(
+        await driver.jobClaim({
+          queues: ['default'],
+          limit: RUNNING - running.length,
+          leaseMs: 60_000,
+          workerId: 'w',
+        }),
+      );
+    }
+  });
+
+  after(async () => {
+    await client?.end();
+    await driver?.close();
+    await drop?.();
+  });
+
+  const finalizeItems = (from = 0): FinalizeItem[] =>
+    running.slice(from, from + BATCH).map((job, i) =>
+      i % 5 === 0
+        ? {
+            id: job.id,
+            leaseToken: job.leaseToken,
+            outcome: 'retry',
+            error: { name: 'E', message: 'x', attempt: 1, at: 0 },
+            delayMs: 1000,
+          }
+        : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', resultJson: `{"i":${i}}` },
+    );
+
+  for (const mode of ['custom', 'generic'] as const) {
+    it(`the finalise reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
+      const plan = summarize(
+        await explain(client, finalizeStatement(`"${schema}"`, { items: finalizeItems() }), mode),
+      );
+      assert.deepEqual(
+        plan.access.filter((a) => !a.endsWith('jobs_pkey')),
+        [],
+        `jobs reached only by its primary key: ${plan.access}`,
+      );
+      assert.ok(plan.jobsRowsVisited <= 3 * BATCH, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+      assert.ok(plan.joinFilterRemoved <= BATCH, `rows removed by join filters: ${plan.joinFilterRemoved}`);
+    });
+
+    it(`the heartbeat reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
+      const leases = running.slice(0, BATCH).map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
+      const plan = summarize(
+        await explain(client, heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 }), mode),
+      );
+      assert.deepEqual(
+        plan.access.filter((a) => !a.endsWith('jobs_pkey')),
+        [],
+        `jobs reached only by its primary key: ${plan.access}`,
+      );
+      assert.ok(plan.jobsRowsVisited <= 3 * BATCH, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+      assert.ok(plan.joinFilterRemoved <= BATCH, `rows removed by join filters: ${plan.joinFilterRemoved}`);
+    });
+
+    it(`a progress write reaches its job by primary key (${mode} plan)`, async () => {
+      const job = running[RUNNING - 1]!;
+      const statement = progressStatement(`"${schema}"`, {
+        id: job.id,
+        leaseToken: job.leaseToken,
+        progressJson: '50',
+      });
+      const plan = summarize(await explain(client, statement, mode));
+      assert.deepEqual(
+        plan.access.filter((a) => !a.endsWith('jobs_pkey')),
+        [],
+        `jobs reached only by its primary key: ${plan.access}`,
+      );
+      assert.ok(plan.jobsRowsVisited <= 3, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+    });
+
+    it(`the claim walks jobs_claim, not the ${FINISHED.toLocaleString('en')} finished rows (${mode} plan)`, async () => {
+      const statement = claimStatement(`"${schema}"`, {
+        queues: ['default'],
+        limit: CLAIM_LIMIT,
+        leaseMs: 60_000,
+        workerId: 'x',
+      });
+      const plan = summarize(await explain(client, statement, mode));
+      assert.deepEqual(
+        plan.access.filter((a) => !a.endsWith('jobs_pkey') && !a.endsWith('jobs_claim')),
+        [],
+        `jobs reached only by jobs_claim and its primary key: ${plan.access}`,
+      );
+      assert.ok(plan.jobsRowsVisited <= 3 * CLAIM_LIMIT, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+      assert.ok(
+        plan.joinFilterRemoved <= CLAIM_LIMIT,
+        `rows removed by join filters: ${plan.joinFilterRemoved}`,
+      );
+    });
+  }
+
+  it('the driver methods keep their fence on the analyzed table', async () => {
+    const [first, second, third] = running;
+    assert.ok(first && second && third);
+    // Heartbeat: every held lease is kept; a stale token is reported lost.
+    const lost = await driver.jobHeartbeatMany({
+      leases: [
+        ...running.map((j) => ({ id: j.id, leaseToken: j.leaseToken })),
+        { id: first.id, leaseToken: first.leaseToken - 1 },
+      ],
+      leaseMs: 60_000,
+    });
+    assert.deepEqual(lost, [first.id]);
+    assert.equal(
+      await driver.jobProgress({ id: second.id, leaseToken: second.leaseToken, progressJson: '7' }),
+      true,
+    );
+    assert.equal(
+      await driver.jobProgress({ id: second.id, leaseToken: second.leaseToken + 1, progressJson: '8' }),
+      false,
+    );
+    // Finalise: the first passing item per job applies; a stale token and a repeat are refused.
+    const items = finalizeItems();
+    const results = await driver.jobFinalizeMany({
+      items: [
+        { id: third.id, leaseToken: third.leaseToken - 1, outcome: 'completed', resultJson: '"stale"' },
+        ...items,
+        {
+          id: first.id,
+          leaseToken: first.leaseToken,
+          outcome: 'abandoned',
+          error: { name: 'E', message: 'late', attempt: 1, at: 0 },
+        },
+      ],
+    });
+    assert.equal(results[0]!.applied, false);
+    assert.ok(results.slice(1, 1 + items.length).every((r) => r.applied));
+    assert.equal(results.at(-1)!.applied, false);
+    const { rows } = await client.query(
+      `SELECT state, count(*)::int AS n FROM "${schema}".jobs WHERE id = ANY($1::bigint[]) GROUP BY state ORDER BY state`,
+      [items.map((i) => i.id)],
+    );
+    assert.deepEqual(rows, [
+      { state: 'completed', n: BATCH - BATCH / 5 },
+      { state: 'scheduled', n: BATCH / 5 },
+    ]);
+    const second2 = await driver.jobGet({ id: second.id });
+    assert.equal(second2?.state, 'completed');
+    assert.deepEqual(second2?.result, { i: 1 });
+    // The jobs not finalised are still running under their lease.
+    const stillRunning = await client.query(
+      `SELECT count(*)::int AS n FROM "${schema}".jobs WHERE state = 'running'`,
+    );
+    assert.equal(stillRunning.rows[0].n, RUNNING - BATCH);
+  });
+  it('with statistics taken while most rows ran, finalise and heartbeat still read O(batch) rows', async () => {
+    // The opposite estimate: nearly every row running, so the planner expects the whole batch
+    // to pass the fence, where a hash join over a sequential scan of a small table looks cheap.
+    await client.query(
+      `UPDATE "${schema}".jobs SET state = 'running', worker_id = 'was ' || state WHERE state <> 'running'`,
+    );
+    await client.query(`ANALYZE "${schema}".jobs`);
+    await client.query(
+      `UPDATE "${schema}".jobs SET state = substr(worker_id, 5), worker_id = NULL WHERE worker_id LIKE 'was %'`,
+    );
+    const leases = running.slice(BATCH, 2 * BATCH).map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
+    for (const mode of ['custom', 'generic'] as const) {
+      for (const statement of [
+        finalizeStatement(`"${schema}"`, { items: finalizeItems(BATCH) }),
+        heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 }),
+      ]) {
+        const plan = summarize(await explain(client, statement, mode));
+        const what = `${statement.text.includes('WITH clock') ? 'finalise' : 'heartbeat'} (${mode} plan)`;
+        assert.deepEqual(
+          plan.access.filter((a) => !a.endsWith('jobs_pkey')),
+          [],
+          `${what}: jobs reached only by its primary key: ${plan.access}`,
+        );
+        assert.ok(
+          plan.jobsRowsVisited <= 3 * BATCH,
+          `${what}: rows of jobs visited: ${plan.jobsRowsVisited}`,
+        );
+        assert.ok(
+          plan.joinFilterRemoved <= BATCH,
+          `${what}: rows removed by join filters: ${plan.joinFilterRemoved}`,
+        );
+      }
+    }
+  });
+});
