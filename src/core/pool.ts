@@ -22,7 +22,7 @@ import {
   SnoozeError,
   UnrecoverableError,
 } from './errors.js';
-import type { AttemptEventBase } from './events.js';
+import type { AttemptEventBase, JobwireEvents } from './events.js';
 import { Finalizer, MAX_FINALIZE_BATCH } from './finalizer.js';
 import { validateQueueName } from './options.js';
 import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
@@ -685,20 +685,36 @@ export class Pool {
         // An attempt that returned but whose result could not be stored is abandoned on purpose.
         const unrecoverable =
           outcome.ok || thrown instanceof UnrecoverableError || thrown instanceof InvalidPayloadError;
-        events.emit('job:abandoned', {
-          jobId: base.jobId,
-          task: base.task,
-          queue: base.queue,
-          correlationId: base.correlationId,
-          attempt: base.attempt,
-          maxAttempts: base.maxAttempts,
-          reason: unrecoverable ? 'unrecoverable' : 'attempts-exhausted',
-          error: item.error,
-          at: finishedAt,
-        });
+        this.#emitAbandoned(
+          base,
+          unrecoverable ? 'unrecoverable' : 'attempts-exhausted',
+          item.error,
+          finishedAt,
+        );
         return;
       }
     }
+  }
+
+  /** `job:abandoned` for an attempt of this pool, from the attempt's event base. */
+  #emitAbandoned(
+    base: AttemptEventBase,
+    reason: JobwireEvents['job:abandoned']['reason'],
+    error: StoredError,
+    at: number,
+  ): void {
+    const { jobId, task, queue, correlationId, attempt, maxAttempts } = base;
+    this.#client.events.emit('job:abandoned', {
+      jobId,
+      task,
+      queue,
+      correlationId,
+      attempt,
+      maxAttempts,
+      reason,
+      error,
+      at,
+    });
   }
 
   /**
@@ -729,17 +745,7 @@ export class Pool {
     const base = this.#attemptBase(attempt);
     events.emit('job:interrupted', { ...base, error, interruptions, willRunAgain, durationMs, at });
     if (!willRunAgain) {
-      events.emit('job:abandoned', {
-        jobId: base.jobId,
-        task: base.task,
-        queue: base.queue,
-        correlationId: base.correlationId,
-        attempt: base.attempt,
-        maxAttempts: base.maxAttempts,
-        reason: 'interrupted',
-        error,
-        at,
-      });
+      this.#emitAbandoned(base, 'interrupted', error, at);
     }
     return ids;
   }
