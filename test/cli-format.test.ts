@@ -14,7 +14,7 @@ const base = {
   maxAttempts: 3,
   poolId: 'p',
   workerId: 'host:1:abc/0',
-  queuedAt: 0,
+  runAt: 0,
   startedAt: 0,
   waitMs: 0,
 };

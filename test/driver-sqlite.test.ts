@@ -261,7 +261,7 @@ describe('sqlite driver: options', () => {
     await driver.migrate();
     assert.ok('inserted' in (await driver.jobInsertMany({ jobs: [job()] })));
     assert.equal(
-      (await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 1000, workerId: 'w' })).length,
+      (await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 1000, poolId: 'w' })).length,
       1,
     );
     await driver.close();
@@ -286,7 +286,7 @@ if (process.env.JW_CLAIM === '1') {
   await new Promise((resolve) => process.stdin.once('data', resolve));
   const ids = [];
   for (;;) {
-    const jobs = await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 60000, workerId: process.env.JW_WORKER });
+    const jobs = await driver.jobClaim({ queues: ['default'], limit: 5, leaseMs: 60000, poolId: process.env.JW_WORKER });
     if (jobs.length === 0) break;
     ids.push(...jobs.map((j) => j.id));
     await driver.jobFinalizeMany({

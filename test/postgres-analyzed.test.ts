@@ -140,7 +140,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
           queues: ['default'],
           limit: RUNNING - running.length,
           leaseMs: 60_000,
-          workerId: 'w',
+          poolId: 'w',
         }),
       );
     }
@@ -214,7 +214,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         queues: ['default'],
         limit: CLAIM_LIMIT,
         leaseMs: 60_000,
-        workerId: 'x',
+        poolId: 'x',
       });
       const plan = summarize(await explain(client, statement, mode));
       assert.deepEqual(

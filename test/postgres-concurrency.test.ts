@@ -45,7 +45,7 @@ describe('postgres under contention', () => {
     // Two claim loops per driver, so each driver also races itself on separate connections.
     const loop = async (d: Driver, name: string) => {
       for (;;) {
-        const batch = await d.jobClaim({ queues: ['default'], limit: 17, leaseMs: 60_000, workerId: name });
+        const batch = await d.jobClaim({ queues: ['default'], limit: 17, leaseMs: 60_000, poolId: name });
         if (batch.length === 0) return;
         for (const claimed of batch) {
           if (claimedBy.has(claimed.id)) duplicates.push(claimed.id);

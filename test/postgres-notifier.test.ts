@@ -86,7 +86,7 @@ describe('postgres notifier', () => {
       queues: ['after-reconnect'],
       limit: 1,
       leaseMs: 60_000,
-      workerId: 'w',
+      poolId: 'w',
     });
     await driver.jobCancel({ ids: [claimed!.id] });
     await waitFor('a cancel notification after reconnecting', () => cancelled.includes(claimed!.id));

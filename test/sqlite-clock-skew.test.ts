@@ -55,7 +55,13 @@ async function insertOne(driver: Driver, now: number, maxAttempts = 3): Promise<
 }
 
 async function claimOne(driver: Driver, now: number, workerId: string) {
-  const [lease] = await driver.jobClaim({ queues: ['default'], limit: 1, leaseMs: LEASE, workerId, now });
+  const [lease] = await driver.jobClaim({
+    queues: ['default'],
+    limit: 1,
+    leaseMs: LEASE,
+    poolId: workerId,
+    now,
+  });
   assert.ok(lease, 'a job to claim');
   return lease;
 }
@@ -160,7 +166,7 @@ describe('SQLite liveness between processes whose clocks disagree', () => {
     assert.deepEqual(await second.jobRescueExpired({ limit: 10, now: T0 + SKEW + 5 * LEASE + 900 }), []);
     const job = await first.jobGet({ id });
     assert.equal(job?.state, 'running');
-    assert.equal(job.workerId, 'alive');
+    assert.equal(job.poolId, 'alive');
   });
 });
 

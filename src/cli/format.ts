@@ -297,7 +297,7 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWid
     }
     case 'job:rescued': {
       const e = payload as unknown as JobwireEvents['job:rescued'];
-      const from = e.previousWorkerId ? ` from ${e.previousWorkerId}` : '';
+      const from = e.previousPoolId ? ` from ${e.previousPoolId}` : '';
       return `${jobColumns(e, attemptOf(e), '')} lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`;
     }
     case 'job:interrupted': {

@@ -24,10 +24,13 @@ export interface JobEventBase {
 export interface AttemptEventBase extends JobEventBase {
   poolId: string;
   workerId: string;
-  /** When the job became due (its run-at time). */
-  queuedAt: EpochMs;
+  /**
+   * When the job became due (its run-at time; for a retry, when its backoff ended). `queuedAt`
+   * is only ever the enqueue time, on `job:queued`.
+   */
+  runAt: EpochMs;
   startedAt: EpochMs;
-  /** startedAt − queuedAt. */
+  /** startedAt − runAt: how long the due job waited for a worker. */
   waitMs: number;
 }
 
@@ -109,7 +112,7 @@ export interface JobwireEvents {
    * (`job:abandoned`, reason `lease-expired`).
    */
   'job:rescued': JobEventBase & {
-    previousWorkerId: string | null;
+    previousPoolId: string | null;
     leaseExpiredAt: EpochMs;
     interruptions: number;
     at: EpochMs;

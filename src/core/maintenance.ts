@@ -134,7 +134,7 @@ export class Maintenance {
           if (job.newState === 'pending') {
             events.emit('job:rescued', {
               ...base,
-              previousWorkerId: job.previousWorkerId,
+              previousPoolId: job.previousPoolId,
               leaseExpiredAt: job.leaseExpiredAt,
               interruptions: job.interruptions,
               at,
@@ -143,15 +143,7 @@ export class Maintenance {
             events.emit('job:abandoned', {
               ...base,
               reason: 'lease-expired',
-              error: {
-                name: 'LeaseExpiredError',
-                message:
-                  `lease expired while running on ${job.previousWorkerId ?? 'an unknown worker'}; ` +
-                  `interrupted ${job.interruptions} times, the limit (maxInterruptions)`,
-                attempt: job.attempt,
-                at,
-                interrupted: true,
-              },
+              error: job.error,
               at,
             });
           }

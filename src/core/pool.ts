@@ -427,7 +427,7 @@ export class Pool {
         queues: this.queues,
         limit: want,
         leaseMs: this.leaseMs,
-        workerId: this.id,
+        poolId: this.id,
         now: this.#client.nowParam(),
       });
       this.#claimFailures = 0;
@@ -517,7 +517,7 @@ export class Pool {
       maxAttempts: job.maxAttempts,
       poolId: this.id,
       workerId: attempt.slot.workerId,
-      queuedAt: job.runAt,
+      runAt: job.runAt,
       startedAt: attempt.startedAt,
       waitMs: Math.max(0, attempt.startedAt - job.runAt),
     };

@@ -112,8 +112,11 @@ export interface JobRecord<Payload = unknown, Result = unknown> {
   finishedAt: Date | null;
   /** The running attempt's lease expiry. */
   leaseExpiresAt: Date | null;
-  /** Id of the worker holding the lease while running. */
-  workerId: string | null;
+  /**
+   * Id of the pool holding the lease while running (its worker slots are `<poolId>/<index>`,
+   * the `workerId` of events and of the handler's context).
+   */
+  poolId: string | null;
   result: Result | null;
   /** Every failed attempt's error, oldest first. */
   errors: StoredError[];

@@ -132,8 +132,11 @@ export interface RescuedJob {
   /** Interruptions including this one. */
   interruptions: number;
   correlationId: string;
-  previousWorkerId: string | null;
+  /** The pool that held the expired lease. */
+  previousPoolId: string | null;
   leaseExpiredAt: EpochMs;
+  /** The `LeaseExpiredError` appended to the job's history, exactly as stored. */
+  error: StoredError;
   /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
   newState: 'pending' | 'abandoned';
 }
@@ -202,7 +205,7 @@ export interface Driver {
     queues: readonly string[];
     limit: number;
     leaseMs: number;
-    workerId: string;
+    poolId: string;
     now?: EpochMs;
   }): Promise<ClaimedJob[]>;
 

@@ -31,7 +31,7 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
-    workerId: null,
+    poolId: null,
     result: null,
     errors: [],
     progress: null,

@@ -230,7 +230,7 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
         queues: ['default'],
         limit: 4,
         leaseMs: 60_000,
-        workerId: 'w',
+        poolId: 'w',
       });
       const lease = (i: number) => {
         const job = claimed.find((c) => c.id === jobs[i]!.id)!;

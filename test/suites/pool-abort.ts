@@ -234,7 +234,7 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       }
       const [rescued] = eventsB.of('job:rescued');
       assert.equal(rescued?.jobId, job.id);
-      assert.equal(rescued?.previousWorkerId, 'A');
+      assert.equal(rescued?.previousPoolId, 'A');
 
       const poolB = b.createPool({ ...testPool, id: 'B' });
       await poolB.start();

@@ -272,7 +272,7 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     ['run at', when(job.runAt)],
     ['started', when(job.startedAt)],
     ['finished', when(job.finishedAt)],
-    ['worker', job.workerId ?? '–'],
+    ['pool', job.poolId ?? '–'],
     ['lease expires', when(job.leaseExpiresAt)],
     ['unique key', job.uniqueKey ?? '–'],
     ['correlation id', job.correlationId],

@@ -84,7 +84,7 @@ export function claimTests(test: DefineTest): void {
       timeoutMs: 2000,
       backoff: { type: 'exponential', baseMs: 100 },
     });
-    const claimed = await claimOne(driver, { now: T0 + 50, leaseMs: 1000, workerId: 'worker-9' });
+    const claimed = await claimOne(driver, { now: T0 + 50, leaseMs: 1000, poolId: 'worker-9' });
     assert.ok(claimed.leaseToken > 0);
     const expected: ClaimedJob = {
       id: job.id,
@@ -108,7 +108,7 @@ export function claimTests(test: DefineTest): void {
     const stored = await getJob(driver, job.id);
     assert.equal(stored.state, 'running');
     assert.equal(stored.attempt, 1);
-    assert.equal(stored.workerId, 'worker-9');
+    assert.equal(stored.poolId, 'worker-9');
     assert.deepEqual(stored.startedAt, new Date(T0 + 50));
     assert.deepEqual(stored.leaseExpiresAt, new Date(T0 + 1050));
   });
@@ -140,7 +140,7 @@ export function claimTests(test: DefineTest): void {
     assert.ok('inserted' in result);
     const batches = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        driver.jobClaim({ queues: ['default'], limit: 25, leaseMs: LEASE_MS, workerId: `w${i}`, now: T0 }),
+        driver.jobClaim({ queues: ['default'], limit: 25, leaseMs: LEASE_MS, poolId: `w${i}`, now: T0 }),
       ),
     );
     const claimed = batches.flat().map((job) => job.id);

@@ -23,7 +23,7 @@ export function finaliseTests(test: DefineTest): void {
     assert.deepEqual(stored.result, { sent: true });
     assert.deepEqual(stored.finishedAt, new Date(T0 + 100));
     assert.equal(stored.leaseExpiresAt, null);
-    assert.equal(stored.workerId, null);
+    assert.equal(stored.poolId, null);
     assert.equal(stored.attempt, 1);
   });
 
@@ -131,7 +131,7 @@ export function finaliseTests(test: DefineTest): void {
     const job = await insertJob(driver);
     const old = await claimOne(driver);
     await driver.jobRelease({ leases: [old], now: T0 + 1 });
-    const current = await claimOne(driver, { now: T0 + 2, workerId: 'worker-b' });
+    const current = await claimOne(driver, { now: T0 + 2, poolId: 'worker-b' });
     const before = await getJob(driver, job.id);
     const error = storedError(1, T0 + 3);
     const results = await driver.jobFinalizeMany({
@@ -157,14 +157,14 @@ export function finaliseTests(test: DefineTest): void {
 
   test('River #1302: after rescue and re-claim, only the new worker can finish the job', async (driver) => {
     const job = await insertJob(driver, { maxAttempts: 3 });
-    const workerA = await claimOne(driver, { workerId: 'worker-a', leaseMs: 1000 });
+    const workerA = await claimOne(driver, { poolId: 'worker-a', leaseMs: 1000 });
     // Worker A hangs past its lease; the rescuer re-queues the job and worker B takes it.
     const rescued = await driver.jobRescueExpired({ limit: 10, now: T0 + 1001 });
     assert.deepEqual(
       rescued.map((r) => r.id),
       [job.id],
     );
-    const workerB = await claimOne(driver, { workerId: 'worker-b', now: T0 + 1002, leaseMs: 1000 });
+    const workerB = await claimOne(driver, { poolId: 'worker-b', now: T0 + 1002, leaseMs: 1000 });
     assert.equal(workerB.id, job.id);
     assert.notEqual(workerB.leaseToken, workerA.leaseToken);
 
@@ -175,7 +175,7 @@ export function finaliseTests(test: DefineTest): void {
     ]);
     const during = await getJob(driver, job.id);
     assert.equal(during.state, 'running');
-    assert.equal(during.workerId, 'worker-b');
+    assert.equal(during.poolId, 'worker-b');
 
     assert.equal((await complete(driver, workerB, T0 + 1004, '"from B"')).applied, true);
     const final = await getJob(driver, job.id);

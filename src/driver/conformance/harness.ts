@@ -60,13 +60,13 @@ export async function insertJob(
 /** Claim from `default` (or the given queues) at `now`. */
 export function claim(
   driver: Driver,
-  options: { queues?: string[]; limit?: number; leaseMs?: number; workerId?: string; now?: EpochMs } = {},
+  options: { queues?: string[]; limit?: number; leaseMs?: number; poolId?: string; now?: EpochMs } = {},
 ): Promise<ClaimedJob[]> {
   return driver.jobClaim({
     queues: options.queues ?? ['default'],
     limit: options.limit ?? 10,
     leaseMs: options.leaseMs ?? LEASE_MS,
-    workerId: options.workerId ?? WORKER,
+    poolId: options.poolId ?? WORKER,
     now: options.now ?? T0,
   });
 }

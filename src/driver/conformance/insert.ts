@@ -41,7 +41,7 @@ export function insertTests(test: DefineTest): void {
       startedAt: null,
       finishedAt: null,
       leaseExpiresAt: null,
-      workerId: null,
+      poolId: null,
       result: null,
       errors: [],
       progress: null,
@@ -200,7 +200,7 @@ export function insertTests(test: DefineTest): void {
       queues: ['q'],
       limit: 2,
       leaseMs: 1000,
-      workerId: 'w',
+      poolId: 'w',
       now: T0,
     });
     await complete(driver, done!, T0 + 1);

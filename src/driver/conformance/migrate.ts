@@ -30,7 +30,7 @@ export function migrateTests(test: DefineTest): void {
       ['jobCancel', () => driver.jobCancel({ ids: ['1'], now: T0 })],
       [
         'jobClaim',
-        () => driver.jobClaim({ queues: ['default'], limit: 1, leaseMs: 1, workerId: 'w', now: T0 }),
+        () => driver.jobClaim({ queues: ['default'], limit: 1, leaseMs: 1, poolId: 'w', now: T0 }),
       ],
       ['jobCountByState', () => driver.jobCountByState({})],
       ['jobDelete', () => driver.jobDelete({ ids: ['1'] })],

@@ -4,7 +4,7 @@
  * presented lease token, so a rescued or cancelled job can never be finished twice.
  */
 import { storedErrorJson } from '../../core/serialize.js';
-import type { EpochMs } from '../../core/types.js';
+import type { EpochMs, StoredError } from '../../core/types.js';
 import {
   CHANNELS,
   type ClaimedJob,
@@ -101,7 +101,7 @@ RETURNING ${CLAIM_COLUMNS}`;
 /** The claim statement `jobClaim` runs. */
 export function claimStatement(
   s: string,
-  params: { queues: readonly string[]; limit: number; leaseMs: number; workerId: string; now?: EpochMs },
+  params: { queues: readonly string[]; limit: number; leaseMs: number; poolId: string; now?: EpochMs },
 ): Statement {
   return {
     text: claimSql(s),
@@ -109,7 +109,7 @@ export function claimStatement(
       [...new Set(params.queues)],
       Math.floor(params.limit),
       Math.floor(params.leaseMs),
-      params.workerId,
+      params.poolId,
       params.now ?? null,
     ],
   };
@@ -117,7 +117,7 @@ export function claimStatement(
 
 export async function jobClaim(
   ctx: PgContext,
-  params: { queues: readonly string[]; limit: number; leaseMs: number; workerId: string; now?: EpochMs },
+  params: { queues: readonly string[]; limit: number; leaseMs: number; poolId: string; now?: EpochMs },
 ): Promise<ClaimedJob[]> {
   ctx.assertOpen();
   if (params.limit < 1 || params.queues.length === 0) return [];
@@ -358,7 +358,8 @@ export async function jobRelease(
 
 /** The message every rescued attempt's error carries (shared with the SQLite driver's wording). */
 const LEASE_EXPIRED_MESSAGE = `'lease expired at ' || to_char(e.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-  || ' while running on worker ' || COALESCE(e.worker_id, '(unknown)') || '; the worker died or stopped heart-beating'`;
+  || ' while running on pool ' || COALESCE(e.worker_id, '(unknown)')
+  || '; its process died, froze or lost its connection before renewing the lease'`;
 
 /**
  * An expired lease is an interruption, not a failure (see Driver.jobRescueExpired): the attempt
@@ -388,7 +389,8 @@ rescued AS (
   WHERE j.id = e.id
   RETURNING j.id, j.task, j.queue, j.attempt + CASE WHEN e.abandon THEN 0 ELSE 1 END AS attempt,
             j.max_attempts, j.interruptions, j.correlation_id, j.state,
-            e.worker_id AS previous_worker_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at
+            e.worker_id AS previous_pool_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at,
+            j.errors -> -1 AS error
 ),
 woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'pending') q)
 SELECT * FROM rescued WHERE (SELECT count(*) FROM woken) >= 0`;
@@ -402,8 +404,9 @@ interface RescueRow {
   interruptions: number;
   correlation_id: string;
   state: 'pending' | 'abandoned';
-  previous_worker_id: string | null;
+  previous_pool_id: string | null;
   lease_expired_at: number;
+  error: StoredError;
 }
 
 export async function jobRescueExpired(
@@ -428,8 +431,9 @@ export async function jobRescueExpired(
     maxAttempts: r.max_attempts,
     interruptions: r.interruptions,
     correlationId: r.correlation_id,
-    previousWorkerId: r.previous_worker_id,
+    previousPoolId: r.previous_pool_id,
     leaseExpiredAt: r.lease_expired_at,
+    error: r.error,
     newState: r.state,
   }));
 }

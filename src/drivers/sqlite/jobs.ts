@@ -163,7 +163,7 @@ export function createJobMethods(ctx: SqliteContext) {
         `UPDATE jobwire_jobs
          SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
              lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
-             worker_id = @workerId, started_at = @now
+             worker_id = @poolId, started_at = @now
          WHERE id IN (${claimCandidatesSql(queueCount)})
          RETURNING ${CLAIM_COLUMNS}`,
       );
@@ -180,7 +180,7 @@ export function createJobMethods(ctx: SqliteContext) {
     queues: readonly string[];
     limit: number;
     leaseMs: number;
-    workerId: string;
+    poolId: string;
     now?: EpochMs;
   }): ClaimedJob[] {
     if (params.queues.length === 0 || params.limit < 1) return [];
@@ -188,7 +188,7 @@ export function createJobMethods(ctx: SqliteContext) {
     const bindings: Record<string, unknown> = {
       expiresAt: Math.floor(now + params.leaseMs),
       leaseMs: Math.ceil(params.leaseMs),
-      workerId: params.workerId,
+      poolId: params.poolId,
       now,
       limit: Math.floor(params.limit),
     };

@@ -201,8 +201,8 @@ export function createLeaseMethods(ctx: SqliteContext) {
       const error: StoredError = {
         name: 'LeaseExpiredError',
         message:
-          `lease expired at ${new Date(row.lease_expires_at).toISOString()} while running on worker ` +
-          `${row.worker_id ?? '(unknown)'}; the worker died or stopped heart-beating`,
+          `lease expired at ${new Date(row.lease_expires_at).toISOString()} while running on pool ` +
+          `${row.worker_id ?? '(unknown)'}; its process died, froze or lost its connection before renewing the lease`,
         attempt: row.attempt,
         at: now,
         interrupted: true,
@@ -223,8 +223,9 @@ export function createLeaseMethods(ctx: SqliteContext) {
         maxAttempts: row.max_attempts,
         interruptions: written.interruptions,
         correlationId: row.correlation_id,
-        previousWorkerId: row.worker_id,
+        previousPoolId: row.worker_id,
         leaseExpiredAt: row.lease_expires_at,
+        error,
         newState: written.state,
       });
     }

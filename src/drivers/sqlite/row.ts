@@ -76,7 +76,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     startedAt: dateOrNull(row.started_at),
     finishedAt: dateOrNull(row.finished_at),
     leaseExpiresAt: dateOrNull(row.lease_expires_at),
-    workerId: row.worker_id,
+    poolId: row.worker_id,
     result: jsonOrNull(row.result),
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),

@@ -1,0 +1,52 @@
+/**
+ * The one place job event payloads are built. Pools, the rescuer and the client's admin methods
+ * all emit through these builders, so every emitter fills the same fields the same way — and the
+ * durable event log can store exactly what in-process listeners receive.
+ */
+import type { ClaimedJob } from '../driver/driver.js';
+import type { AttemptEventBase, JobEventBase } from './events.js';
+import type { EpochMs } from './types.js';
+
+/** The fields of a job that every job event carries. */
+export interface JobIdentity {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** `JobEventBase` of a job (a stored record, a claimed job or a rescued one). */
+export function jobEventBase(job: JobIdentity): JobEventBase {
+  return {
+    jobId: job.id,
+    task: job.task,
+    queue: job.queue,
+    correlationId: job.correlationId,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+  };
+}
+
+/** `AttemptEventBase` of an attempt a worker started at `startedAt`. */
+export function attemptEventBase(
+  job: ClaimedJob,
+  poolId: string,
+  workerId: string,
+  startedAt: EpochMs,
+): AttemptEventBase {
+  return {
+    jobId: job.id,
+    task: job.task,
+    queue: job.queue,
+    correlationId: job.correlationId,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    poolId,
+    workerId,
+    runAt: job.runAt,
+    startedAt,
+    waitMs: Math.max(0, startedAt - job.runAt),
+  };
+}

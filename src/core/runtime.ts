@@ -1,0 +1,86 @@
+/**
+ * The narrow runtime every service is handed: storage, the event bus, time, the task registry,
+ * a logger, the client-wide limits and in-process wake-ups. A service (a pool and its parts, the
+ * leader elector, the rescuer — later the scheduler, pruner and event log) uses only this and
+ * never sees the client, so the client is a facade that builds one runtime and starts and stops
+ * services over it.
+ */
+import type { Driver } from '../driver/driver.js';
+import type { EventBus } from './events.js';
+import type { TaskRegistry } from './task-registry.js';
+import type { Clock, EpochMs } from './types.js';
+
+/**
+ * A structured logger. pino's `Logger` fits as it is (so do most pino-compatible loggers): an
+ * object of fields first, then a message.
+ */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** A logger that drops everything (the default: jobwire reports through events). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Limits set once per client and shared by every service. */
+export interface RuntimeLimits {
+  /** Largest accepted payload, in bytes of JSON. */
+  readonly maxPayloadBytes: number;
+  /** Largest stored result or progress, in bytes of JSON. */
+  readonly maxResultBytes: number;
+  /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
+  readonly maxInterruptions: number;
+}
+
+/**
+ * In-process wake-ups: "jobs of `queue` are (or will be at `dueAt`) ready to claim". The client
+ * raises one after its own insert commits, so a pool in the same process starts the job without
+ * waiting for the database's notification to make the round trip — and, for a delayed job, can
+ * wake at its due time instead of at its next poll.
+ */
+export class Wakeups {
+  readonly #listeners = new Set<(queue: string, dueAt: EpochMs | undefined) => void>();
+
+  /** Listen to wake-ups. Returns a function that removes the listener. */
+  subscribe(listener: (queue: string, dueAt: EpochMs | undefined) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** True when some service listens (lets the client skip the work of raising wake-ups). */
+  get hasListeners(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /** Jobs of `queue` are due now (`dueAt` undefined) or at `dueAt`. */
+  notify(queue: string, dueAt?: EpochMs): void {
+    for (const listener of this.#listeners) listener(queue, dueAt);
+  }
+}
+
+/** See the module comment. Built once by the client; read-only for services. */
+export interface Runtime {
+  /** Storage. Services call the driver; the client's public API wraps it. */
+  readonly driver: Driver;
+  /** The in-process event bus (the client exposes it as `jobwire.events`). */
+  readonly events: EventBus;
+  /** Time for events and local decisions. */
+  readonly clock: Clock;
+  /**
+   * `now` to pass to driver calls: the injected clock's time when the client was given one, else
+   * undefined, which tells the driver to use the database's own time.
+   */
+  dbNow(): EpochMs | undefined;
+  /** Tasks this process can run (and their defaults for enqueue by name). */
+  readonly tasks: TaskRegistry;
+  readonly logger: Logger;
+  readonly limits: RuntimeLimits;
+  readonly wakeups: Wakeups;
+}
