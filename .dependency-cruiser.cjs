@@ -1,0 +1,56 @@
+/**
+ * The architecture, checked by `npm run check:deps` (part of `npm test`):
+ * - no import cycle anywhere under src/;
+ * - the core (jobs, events, pool, services) knows nothing of SQL or of any particular driver;
+ * - the driver seam (src/driver) names no concrete driver;
+ * - surfaces (the CLI) use the public API only: the package entry points, never core internals.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle couples modules that should be layered; break it with a narrower interface.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'core-knows-no-driver',
+      severity: 'error',
+      comment: 'src/core talks to storage only through the Driver interface in src/driver/driver.ts.',
+      from: { path: '^src/core/' },
+      to: { path: ['^src/drivers/', '^node_modules/(pg|better-sqlite3)/', '^src/cli/'] },
+    },
+    {
+      name: 'seam-knows-no-driver',
+      severity: 'error',
+      comment: 'The driver seam (interface, guards, conformance, registry) must not depend on a concrete driver.',
+      from: { path: '^src/driver/' },
+      to: { path: ['^src/drivers/', '^node_modules/(pg|better-sqlite3)/'] },
+    },
+    {
+      name: 'drivers-stay-apart',
+      severity: 'error',
+      comment: 'One folder per database: a driver never imports another driver.',
+      from: { path: '^src/drivers/([^/]+)/' },
+      to: { path: '^src/drivers/', pathNot: '^src/drivers/$1/' },
+    },
+    {
+      name: 'surfaces-use-public-api',
+      severity: 'error',
+      comment: 'The CLI (and later HTTP and the dashboard) import the package entry points, not internals.',
+      from: { path: '^src/cli/' },
+      to: {
+        path: '^src/(core|driver|drivers)/',
+        pathNot: ['^src/drivers/[^/]+/index\\.ts$', '^src/driver/registry\\.ts$'],
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    moduleSystems: ['es6'],
+  },
+};
