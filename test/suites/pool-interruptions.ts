@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { clientInternals } from '../../src/core/internals.js';
 import { createJobwire, defineTask, InvalidOptionError } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
@@ -140,7 +141,7 @@ export function runInterruptionSuite(factory: TestDatabaseFactory): void {
         clock.advance(60_000);
         await until(
           async () => {
-            await client.maintenance.runOnce();
+            await clientInternals(client).leader.runOnce();
             return (await client.getJob(job.id))!.state !== 'running';
           },
           10_000,
