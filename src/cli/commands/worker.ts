@@ -167,6 +167,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     stopListening = onShutdownSignals();
     await pool.start();
     await stopped;
+    // Close before the summary: services wind down after the last pool (leader:resigned), and
+    // the summary must be the last line.
+    await client.close();
     if (printer.json) {
       context.io.out.write(`${JSON.stringify({ event: 'summary', ...stats.summary() })}\n`);
     } else if (!printer.quiet) {
