@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { clientInternals } from '../../src/core/internals.js';
 import {
   createJobwire,
   type Driver,
   defineTask,
+  InvalidOptionError,
   JobNotRetryableError,
   JobwireError,
   type JobwireEvents,
@@ -254,6 +256,49 @@ export function runClientServicesSuite(factory: TestDatabaseFactory): void {
         ['now', undefined],
         ['later', earliest],
       ]);
+    });
+
+    it('enqueue joins the caller transaction given as `transaction` or its deprecated alias `executor`', async (t) => {
+      const task = defineTask({ name: 'in-tx', handler: async () => {} });
+      const { client, db } = await withClient(t, factory, { tasks: [task] });
+      const isField = (field: string) => (error: unknown) =>
+        error instanceof InvalidOptionError && error.field === field;
+      await assert.rejects(
+        client.enqueue(task, {}, { transaction: { a: 1 }, executor: { b: 2 } }),
+        isField('transaction'),
+      );
+      const { runtime } = clientInternals(client);
+      if (!runtime.driver.capabilities.callerTransactions) {
+        await assert.rejects(client.enqueue(task, {}, { transaction: {} }), isField('transaction'));
+        await assert.rejects(client.enqueue(task, {}, { executor: {} }), isField('transaction'));
+        await assert.rejects(
+          client.enqueueMany([{ task, payload: {} }], { transaction: {} }),
+          isField('transaction'),
+        );
+        return;
+      }
+      const url = new URL(db.location);
+      url.hash = '';
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+      t.after(() => pool.end());
+      const wakeups: string[] = [];
+      runtime.wakeups.subscribe((queue) => wakeups.push(queue));
+      const connection = await pool.connect();
+      try {
+        for (const key of ['transaction', 'executor'] as const) {
+          await connection.query('BEGIN');
+          const rolledBack = await client.enqueue(task, {}, { [key]: connection });
+          await connection.query('ROLLBACK');
+          assert.equal(await client.getJob(rolledBack.id), undefined, `${key}: gone with the rollback`);
+          await connection.query('BEGIN');
+          const [committed] = await client.enqueueMany([{ task, payload: {} }], { [key]: connection });
+          await connection.query('COMMIT');
+          assert.equal((await client.getJob(committed!.id))?.state, 'pending', `${key}: stored at commit`);
+        }
+      } finally {
+        connection.release();
+      }
+      assert.deepEqual(wakeups, [], 'no in-process wake-up for jobs a caller transaction may roll back');
     });
   });
 }
