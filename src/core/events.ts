@@ -66,8 +66,9 @@ export interface JobwireEvents {
    */
   'leader:resigned': { ownerId: string; reason: 'stopped' | 'lost'; at: EpochMs };
   /**
-   * A background service failed (the leader election, or a leader-only service such as the
-   * `rescuer`); it keeps running and tries again in `retryInMs`.
+   * A background service failed and tries again in `retryInMs`: the leader election (`service`
+   * `leader-elector`, operation `elect`) or a leader-only service (the `rescuer`, operation
+   * `rescue`). Pools report their own failures as `pool:error`.
    */
   'service:error': {
     service: string;

@@ -48,6 +48,7 @@ export class LeaderElector {
   readonly #services: ScheduledService[];
   #timer: NodeJS.Timeout | undefined;
   #cycle: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
   #isLeader = false;
   /** An election or a service run failed and storage has not answered since. */
   #inOutage = false;
@@ -78,10 +79,21 @@ export class LeaderElector {
     void this.#runCycle(false);
   }
 
-  /** Stop, and give leadership up if held (`leader:resigned`, reason `stopped`). Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Stop, and give leadership up if held (`leader:resigned`, reason `stopped`). Idempotent: a
+   * second call while the first is resigning waits for the same resignation, so `close()` never
+   * closes the driver under it.
+   */
+  stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping ??= this.#resign().finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #resign(): Promise<void> {
     await this.#cycle;
     if (!this.#isLeader) return;
     this.#isLeader = false;
