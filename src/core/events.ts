@@ -143,6 +143,8 @@ export interface JobwireEvents {
     previousPoolId: string | null;
     leaseExpiredAt: EpochMs;
     interruptions: number;
+    /** The `LeaseExpiredError` added to the job's history (marked `interrupted`), as stored. */
+    error: StoredError;
     at: EpochMs;
   };
   /**

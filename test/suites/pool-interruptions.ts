@@ -165,6 +165,9 @@ export function runInterruptionSuite(factory: TestDatabaseFactory): void {
       assert.equal(stored!.state, 'abandoned');
       assert.equal(stored!.attempt, 1, 'neither expiry used up one of the 3 attempts');
       assert.equal(stored!.interruptions, 2);
+      // Events carry the lease-expiry errors exactly as the job's history stores them.
+      assert.deepEqual(rescued!.error, stored!.errors[0]);
+      assert.deepEqual(abandoned[0]!.error, stored!.errors[1]);
     });
 
     it('maxInterruptions must be an integer from 1 to 1000', async () => {

@@ -52,6 +52,7 @@ export class Rescuer implements LeaderService {
             previousPoolId: job.previousPoolId,
             leaseExpiredAt: job.leaseExpiredAt,
             interruptions: job.interruptions,
+            error: job.error,
             at,
           });
         } else {
