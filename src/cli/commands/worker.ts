@@ -38,7 +38,7 @@ Options
   --json               one JSON object per line: {"event": name, ...payload}; the last line
                        is {"event": "summary", ...}
   --quiet              print only failures (job:failed, job:abandoned, job:lease-lost,
-                       job:rescued, pool:error) and no summary
+                       job:rescued, pool:error, service:error) and no summary
   -h, --help           show this help
 
 Output: one line per event (progress throttled to every ${PROGRESS_STEP_PERCENT} % per job), and a summary on exit.
