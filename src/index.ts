@@ -13,6 +13,7 @@ export {
   Jobwire,
   type JobwireOptions,
   type ListJobsOptions,
+  MAX_ENQUEUE_MANY_JOBS,
   type QueueOptions,
 } from './core/client.js';
 export * from './core/errors.js';
@@ -26,9 +27,11 @@ export {
   type JobwireListener,
   type WorkerEventBase,
 } from './core/events.js';
-export type { MaintenanceOptions } from './core/maintenance.js';
+export type { MaintenanceOptions } from './core/leader/maintenance.js';
+export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
 export { Pool, type PoolOptions } from './core/pool.js';
+export { type Logger, silentLogger } from './core/runtime.js';
 export {
   type AnyTask,
   defineTask,

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { clientInternals } from '../src/core/internals.js';
 import { unstorableTextReason } from '../src/core/storable.js';
 import { createJobwire, defineTask, type Jobwire } from '../src/index.js';
 import type { TestDatabaseFactory } from './support/database.js';
@@ -212,7 +213,9 @@ describe('storage outages and shutdown with real processes (postgres)', () => {
     let rescued = false;
     await until(
       async () => {
-        rescued ||= (await client.driver.jobRescueExpired({ limit: 10 })).some((r) => r.id === job.id);
+        rescued ||= (await clientInternals(client).runtime.driver.jobRescueExpired({ limit: 10 })).some(
+          (r) => r.id === job.id,
+        );
         return rescued || !running(worker);
       },
       60_000,

@@ -3,6 +3,7 @@
  */
 import { runBadInputSuite } from './suites/bad-input.js';
 import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
+import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
@@ -13,3 +14,4 @@ runAbortSuite(sqliteDatabases);
 runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
 runBadOutcomeSuite(sqliteDatabases);
+runClientServicesSuite(sqliteDatabases);

@@ -1,6 +1,7 @@
 /** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
 import { runBadInputSuite } from './suites/bad-input.js';
 import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
+import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
@@ -11,3 +12,4 @@ runAbortSuite(postgresDatabases);
 runInterruptionSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);
 runBadOutcomeSuite(postgresDatabases);
+runClientServicesSuite(postgresDatabases);

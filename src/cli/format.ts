@@ -191,6 +191,8 @@ const EVENT_STYLE: Record<string, Style> = {
   'job:interrupted': ['bold', 'yellow'],
   'job:lease-lost': ['bold', 'yellow'],
   'pool:error': ['bold', 'red'],
+  'service:error': ['bold', 'red'],
+  'job:retried': 'blue',
   'queue:full': ['bold', 'yellow'],
   'shutdown:requested': ['bold', 'yellow'],
 };
@@ -201,6 +203,7 @@ function styleOf(name: string): Style {
   if (name.startsWith('worker:')) return 'gray';
   if (name.startsWith('pool:')) return ['bold', 'magenta'];
   if (name.startsWith('queue:')) return 'blue';
+  if (name.startsWith('leader:')) return ['bold', 'magenta'];
   return 'white';
 }
 
@@ -295,6 +298,10 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWid
       const e = payload as unknown as JobwireEvents['job:cancelled'];
       return `${jobColumns(e, attemptOf(e), '')} was ${e.previousState}`;
     }
+    case 'job:retried': {
+      const e = payload as unknown as JobwireEvents['job:retried'];
+      return `${jobColumns(e, `0/${e.maxAttempts}`, '')} was ${e.previousState}; retried with fresh attempts`;
+    }
     case 'job:rescued': {
       const e = payload as unknown as JobwireEvents['job:rescued'];
       const from = e.previousPoolId ? ` from ${e.previousPoolId}` : '';
@@ -339,6 +346,19 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWid
       const e = payload as unknown as JobwireEvents['pool:error'];
       const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
       return `pool ${e.poolId}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
+    }
+    case 'service:error': {
+      const e = payload as unknown as JobwireEvents['service:error'];
+      const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
+      return `${e.service}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
+    }
+    case 'leader:elected': {
+      const e = payload as unknown as JobwireEvents['leader:elected'];
+      return `${e.ownerId}  now runs the leader-only services`;
+    }
+    case 'leader:resigned': {
+      const e = payload as unknown as JobwireEvents['leader:resigned'];
+      return `${e.ownerId}  ${e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)'}`;
     }
     case 'queue:paused':
     case 'queue:resumed': {

@@ -22,6 +22,7 @@ export const FAILURE_EVENTS: ReadonlySet<string> = new Set([
   'job:rescued',
   'job:interrupted',
   'pool:error',
+  'service:error',
 ]);
 
 /** Readable progress lines are printed when a job crosses the next multiple of this. */

@@ -13,7 +13,7 @@ import { type AnyTask, validatePayload } from './task.js';
 export interface EnqueueItem {
   task: AnyTask | string;
   payload: unknown;
-  options?: Omit<EnqueueOptions, 'executor'>;
+  options?: Omit<EnqueueOptions, 'transaction' | 'executor'>;
 }
 
 /** What `prepareJobs` needs from the client. */

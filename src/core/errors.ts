@@ -100,6 +100,34 @@ export class JobFailedError extends JobwireError {
   }
 }
 
+/** `retryJob` refused: the job is still active (or another active job holds its unique key). */
+export class JobNotRetryableError extends JobwireError {
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+    message: string,
+  ) {
+    super('JOBWIRE_NOT_RETRYABLE', message);
+  }
+}
+
+/** `waitForJob` gave up: the job did not finish within `timeoutMs`. */
+export class WaitTimeoutError extends JobwireError {
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+  ) {
+    super('JOBWIRE_WAIT_TIMEOUT', `Job ${jobId} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** `waitForJob` stopped because the caller's AbortSignal fired; the job itself is untouched. */
+export class WaitAbortedError extends JobwireError {
+  constructor(readonly jobId: string) {
+    super('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${jobId}`);
+  }
+}
+
 /**
  * What kind of storage failure a `StorageError` is, so core can react without knowing SQL:
  * - `unavailable`: the database could not be reached or used right now (connection lost or

@@ -55,6 +55,29 @@ export interface JobwireEvents {
   /** A pool hit a storage or internal error; it keeps running and retries with backoff. */
   'pool:error': { poolId: string; operation: string; error: StoredError; retryInMs: number; at: EpochMs };
 
+  /**
+   * This process became leader (of the `maintenance` leadership): its leader-only services (the
+   * rescuer first) now run here. `ownerId` identifies this process's elector.
+   */
+  'leader:elected': { ownerId: string; at: EpochMs };
+  /**
+   * This process is no longer leader: it gave leadership up because its last pool stopped
+   * (`stopped`), or another process holds it now (`lost`: a renewal came too late).
+   */
+  'leader:resigned': { ownerId: string; reason: 'stopped' | 'lost'; at: EpochMs };
+  /**
+   * A background service failed and tries again in `retryInMs`: the leader election (`service`
+   * `leader-elector`, operation `elect`) or a leader-only service (the `rescuer`, operation
+   * `rescue`). Pools report their own failures as `pool:error`.
+   */
+  'service:error': {
+    service: string;
+    operation: string;
+    error: StoredError;
+    retryInMs: number;
+    at: EpochMs;
+  };
+
   /** A worker slot was created with its pool. */
   'worker:created': WorkerEventBase & { at: EpochMs };
   /** A worker slot began taking jobs. */
@@ -102,6 +125,11 @@ export interface JobwireEvents {
     error: StoredError;
     at: EpochMs;
   };
+  /**
+   * `retryJob` made a finished job (`previousState`: abandoned, cancelled or completed) pending
+   * again with a fresh set of attempts: `attempt` is the new count (0), due at `runAt`.
+   */
+  'job:retried': JobEventBase & { previousState: JobState; runAt: EpochMs; at: EpochMs };
   /** A job was cancelled; when it was running, its AbortSignal fired. */
   'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs };
   /**
@@ -115,6 +143,8 @@ export interface JobwireEvents {
     previousPoolId: string | null;
     leaseExpiredAt: EpochMs;
     interruptions: number;
+    /** The `LeaseExpiredError` added to the job's history (marked `interrupted`), as stored. */
+    error: StoredError;
     at: EpochMs;
   };
   /**

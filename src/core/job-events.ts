@@ -4,8 +4,8 @@
  * durable event log can store exactly what in-process listeners receive.
  */
 import type { ClaimedJob } from '../driver/driver.js';
-import type { AttemptEventBase, JobEventBase } from './events.js';
-import type { EpochMs } from './types.js';
+import type { AttemptEventBase, JobEventBase, JobwireEvents } from './events.js';
+import type { EpochMs, JobRecord, JobState } from './types.js';
 
 /** The fields of a job that every job event carries. */
 export interface JobIdentity {
@@ -48,5 +48,36 @@ export function attemptEventBase(
     runAt: job.runAt,
     startedAt,
     waitMs: Math.max(0, startedAt - job.runAt),
+  };
+}
+
+/** `job:retried` of a record `retryJob` just made pending again (its fresh attempt numbers). */
+export function retriedEvent(
+  job: JobRecord,
+  previousState: JobState,
+  at: EpochMs,
+): JobwireEvents['job:retried'] {
+  return { ...jobEventBase(job), previousState, runAt: job.runAt.getTime(), at };
+}
+
+/** `job:cancelled` of a job with its real attempt numbers (read from its record). */
+export function cancelledEvent(
+  job: JobIdentity,
+  previousState: JobState,
+  at: EpochMs,
+): JobwireEvents['job:cancelled'] {
+  return { ...jobEventBase(job), previousState, at };
+}
+
+/** `job:queued` of a record just inserted; `queuedAt` is when the client stored it. */
+export function queuedEvent(job: JobRecord, queuedAt: EpochMs): JobwireEvents['job:queued'] {
+  return {
+    ...jobEventBase(job),
+    state: job.state,
+    priority: job.priority,
+    queuedAt,
+    runAt: job.runAt.getTime(),
+    uniqueKey: job.uniqueKey,
+    metadata: job.metadata,
   };
 }

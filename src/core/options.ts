@@ -22,10 +22,12 @@ export interface EnqueueOptions extends JobDefaults {
   /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
   metadata?: Record<string, unknown>;
   /**
-   * A transaction handle of the driver's database client (for PostgreSQL a `pg` client inside
-   * `BEGIN`): the job exists only if that transaction commits. Drivers without
-   * `callerTransactions` reject it.
+   * The caller's open transaction to join: a handle of the driver's database client (for
+   * PostgreSQL a `pg` client inside `BEGIN`). The job exists only if that transaction commits.
+   * Drivers without `callerTransactions` reject it.
    */
+  transaction?: unknown;
+  /** @deprecated Renamed `transaction` (same meaning); this alias goes in the next release. */
   executor?: unknown;
 }
 
@@ -136,6 +138,7 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
   'uniqueKey',
   'correlationId',
   'metadata',
+  'transaction',
   'executor',
 ]);
 

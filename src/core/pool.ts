@@ -12,7 +12,6 @@ import { hostname } from 'node:os';
 import { CHANNELS, type ClaimedJob, type FinalizeItem, type FinalizeResult } from '../driver/driver.js';
 import { AttemptControl, type AttemptOutcome, executeAttempt } from './attempt.js';
 import { backoffDelay } from './backoff.js';
-import type { Jobwire } from './client.js';
 import {
   InvalidOptionError,
   InvalidPayloadError,
@@ -22,9 +21,10 @@ import {
   SnoozeError,
   UnrecoverableError,
 } from './errors.js';
-import type { AttemptEventBase, JobwireEvents } from './events.js';
+import type { AttemptEventBase, EventBus, JobwireEvents } from './events.js';
 import { Finalizer, MAX_FINALIZE_BATCH } from './finalizer.js';
 import { validateQueueName } from './options.js';
+import type { Runtime } from './runtime.js';
 import { encodeProgress, encodeResult, toStoredError } from './serialize.js';
 import { registerForSignals, unregisterForSignals } from './signals.js';
 import { unstorableTextReason } from './storable.js';
@@ -91,6 +91,12 @@ function positiveInt(field: string, value: number, max = 1_000_000): number {
   return value;
 }
 
+/** Told when a pool starts and stops (the client runs leader election while any pool runs). */
+export interface PoolHost {
+  poolStarted(pool: Pool): void;
+  poolStopped(pool: Pool): void;
+}
+
 /** See the module comment. Create with `jobwire.createPool()`. */
 export class Pool {
   readonly id: string;
@@ -98,7 +104,8 @@ export class Pool {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly shutdownGraceMs: number;
-  readonly #client: Jobwire;
+  readonly #client: Runtime;
+  readonly #host: PoolHost | undefined;
   readonly #heartbeatMs: number;
   readonly #pollMs: number;
   readonly #prefetch: number | 'auto';
@@ -119,8 +126,10 @@ export class Pool {
   #stopPromise: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(client: Jobwire, options: PoolOptions) {
-    this.#client = client;
+  constructor(runtime: Runtime, options: PoolOptions, host?: PoolHost) {
+    const client = runtime;
+    this.#client = runtime;
+    this.#host = host;
     const queues = options.queues ?? ['default'];
     if (!Array.isArray(queues) || queues.length === 0) {
       throw new InvalidOptionError('queues', 'must be a non-empty array of queue names');
@@ -163,7 +172,7 @@ export class Pool {
     }));
     this.#finalizer = new Finalizer(
       client.driver,
-      () => client.nowParam(),
+      () => client.dbNow(),
       (error, retryInMs) => this.#reportError('finalize', error, retryInMs),
     );
     const at = client.clock.now();
@@ -206,13 +215,18 @@ export class Pool {
       driver.notifier.listen(CHANNELS.jobCancelled, (jobId) =>
         this.#abortLocal(jobId, new JobCancelledError(jobId)),
       ),
+      // The client's own inserts: start a job enqueued in this process without waiting for the
+      // database's notification. (A later due time is left to the poll in this version.)
+      this.#client.wakeups.subscribe((queue, dueAt) => {
+        if (dueAt === undefined && served.has(queue)) this.#wake(true);
+      }),
     );
     this.#timers.push(
       setInterval(() => this.#wake(), this.#pollMs),
       setInterval(() => void this.#heartbeat(), this.#heartbeatMs),
     );
     if (this.#handleSignals) registerForSignals(this);
-    this.#client.poolStateChanged(this, true);
+    this.#host?.poolStarted(this);
     events.emit('pool:started', {
       poolId: this.id,
       queues: [...this.queues],
@@ -242,7 +256,7 @@ export class Pool {
     if (this.#state === 'created') {
       this.#state = 'stopped';
       this.#stopPromise = Promise.resolve();
-      this.#client.poolStateChanged(this, false);
+      this.#host?.poolStopped(this);
       return this.#stopPromise;
     }
     this.#stopPromise = this.#stop(
@@ -252,16 +266,7 @@ export class Pool {
     return this.#stopPromise;
   }
 
-  /** Abort every running attempt at once (the second signal). */
-  /**
-   * Wake this pool if it serves `queue`. The client calls it right after its own insert commits,
-   * so a pool in the enqueuing process starts the job without waiting for the database's
-   * notification to make the round trip. @internal
-   */
-  wakeFor(queue: string): void {
-    if (this.#state === 'running' && this.queues.includes(queue)) this.#wake(true);
-  }
-
+  /** Abort every running attempt at once (the second signal). @internal */
   abortAll(reason: Error): void {
     for (const attempt of this.#running.values()) attempt.control.abort(reason);
   }
@@ -286,7 +291,7 @@ export class Pool {
     const releaseLeases = async (leases: { id: string; leaseToken: number }[]) => {
       if (leases.length === 0) return;
       try {
-        released += (await driver.jobRelease({ leases, now: this.#client.nowParam() })).length;
+        released += (await driver.jobRelease({ leases, now: this.#client.dbNow() })).length;
       } catch (error) {
         // Unreleased leases expire and the jobs are rescued: slower, but nothing is lost.
         this.#reportError('release', error, 0);
@@ -318,7 +323,7 @@ export class Pool {
       events.emit('worker:stopped', { poolId: this.id, workerId: slot.workerId, index: slot.index, at });
     }
     events.emit('pool:stopped', { poolId: this.id, aborted, released: released + this.#releasedOnAbort, at });
-    this.#client.poolStateChanged(this, false);
+    this.#host?.poolStopped(this);
     this.#notifyIdle();
   }
 
@@ -428,7 +433,7 @@ export class Pool {
         limit: want,
         leaseMs: this.leaseMs,
         poolId: this.id,
-        now: this.#client.nowParam(),
+        now: this.#client.dbNow(),
       });
       this.#claimFailures = 0;
       this.#mayHaveWork = claimed.length === want;
@@ -498,8 +503,8 @@ export class Pool {
     }
     if (events.has('job:started')) events.emit('job:started', this.#attemptBase(attempt));
     executeAttempt(job, {
-      task: this.#client.getTask(job.task),
-      knownTasks: () => this.#client.taskNames,
+      task: this.#client.tasks.get(job.task),
+      knownTasks: () => this.#client.tasks.names(),
       control: attempt.control,
       workerId: slot.workerId,
       onProgress: (value) => this.#onProgress(attempt, value),
@@ -526,7 +531,7 @@ export class Pool {
   #onProgress(attempt: RunningAttempt, value: unknown): void {
     if (this.#running.get(attempt.job.id) !== attempt) return;
     // Progress that JSON cannot hold, or over maxResultBytes, is not stored; the handler keeps running.
-    const json = encodeProgress(value, this.#client.maxResultBytes);
+    const json = encodeProgress(value, this.#client.limits.maxResultBytes);
     if (json === undefined) return;
     attempt.progress = json;
     const { events, clock } = this.#client;
@@ -592,7 +597,7 @@ export class Pool {
         return {
           ...lease,
           outcome: 'completed',
-          resultJson: encodeResult(outcome.result, this.#client.maxResultBytes),
+          resultJson: encodeResult(outcome.result, this.#client.limits.maxResultBytes),
         };
       } catch (tooLarge) {
         // The work is done: store why its result is missing, and do not run it again by itself.
@@ -625,7 +630,7 @@ export class Pool {
       return { ...lease, outcome: 'abandoned', error };
     }
     if (job.attempt >= job.maxAttempts) return { ...lease, outcome: 'abandoned', error };
-    const task = this.#client.getTask(job.task);
+    const task = this.#client.tasks.get(job.task);
     const delayMs = backoffDelay(job.attempt, error, job.backoff, task?.backoffFn);
     return { ...lease, outcome: 'retry', error, delayMs };
   }
@@ -729,11 +734,12 @@ export class Pool {
     durationMs: number,
   ): Promise<string[]> {
     const { job } = attempt;
-    const { driver, events, clock, maxInterruptions } = this.#client;
+    const { driver, events, clock } = this.#client;
+    const { maxInterruptions } = this.#client.limits;
     const ids = await driver.jobRelease({
       leases: [{ id: job.id, leaseToken: job.leaseToken, interruption: error }],
       maxInterruptions,
-      now: this.#client.nowParam(),
+      now: this.#client.dbNow(),
     });
     const at = clock.now();
     if (ids.length === 0) {
@@ -781,7 +787,7 @@ export class Pool {
     for (const lease of this.#finalizer.leases()) leases.push(lease);
     if (leases.length === 0) return this.#heartbeatPromise;
     this.#heartbeatPromise = this.#client.driver
-      .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.nowParam() })
+      .jobHeartbeatMany({ leases, leaseMs: this.leaseMs, now: this.#client.dbNow() })
       .then((lost) => {
         // Storage answers: outcomes waiting out a backoff go now, before their leases are rescued.
         this.#finalizer.retryNow();
@@ -840,8 +846,8 @@ export class Pool {
     this.#client.events.emit('pool:error', { poolId: this.id, operation, error: stored, retryInMs, at });
   }
 
-  /** @internal The client that owns this pool (for signal handling). */
-  get client(): Jobwire {
-    return this.#client;
+  /** @internal The event bus this pool reports to (for signal handling). */
+  get events(): EventBus {
+    return this.#client.events;
   }
 }

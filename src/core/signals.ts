@@ -22,7 +22,7 @@ function onSignal(signal: NodeJS.Signals): void {
   const at = Date.now();
   if (stopping) {
     for (const pool of pools) {
-      pool.client.events.emit('shutdown:requested', { signal, forced: true, graceMs: 0, at });
+      pool.events.emit('shutdown:requested', { signal, forced: true, graceMs: 0, at });
       pool.abortAll(new ShutdownAbortError());
     }
     process.exit(128 + (constants.signals[signal] ?? 0));
@@ -30,7 +30,7 @@ function onSignal(signal: NodeJS.Signals): void {
   stopping = true;
   const stopping_ = [...pools];
   for (const pool of stopping_) {
-    pool.client.events.emit('shutdown:requested', {
+    pool.events.emit('shutdown:requested', {
       signal,
       forced: false,
       graceMs: pool.shutdownGraceMs,

@@ -3,16 +3,21 @@
  * immediate answer when the job runs here; a poll of the database (backing off to
  * `pollIntervalMs`) covers jobs run by other processes.
  */
-
-import type { Jobwire } from './client.js';
-import { InvalidOptionError, JobFailedError, JobNotFoundError, JobwireError } from './errors.js';
+import {
+  InvalidOptionError,
+  JobFailedError,
+  JobNotFoundError,
+  WaitAbortedError,
+  WaitTimeoutError,
+} from './errors.js';
+import type { Runtime } from './runtime.js';
 import type { JobRecord } from './types.js';
 
 /** Options of `waitForJob`. */
 export interface WaitForJobOptions {
-  /** Reject with a JOBWIRE_WAIT_TIMEOUT error after this many ms. Default: wait forever. */
+  /** Reject with a WaitTimeoutError (`JOBWIRE_WAIT_TIMEOUT`) after this many ms. Default: wait forever. */
   timeoutMs?: number;
-  /** Stop waiting when this signal aborts. */
+  /** Stop waiting when this signal aborts (rejects with a WaitAbortedError, `JOBWIRE_WAIT_ABORTED`). */
   signal?: AbortSignal;
   /** Longest interval between database checks. Default 500 ms. */
   pollIntervalMs?: number;
@@ -29,8 +34,12 @@ function settled(
   return { done: false };
 }
 
-/** See `Jobwire.waitForJob`. */
-export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptions): Promise<unknown> {
+/** See `Jobwire.waitForJob`. Needs only storage and the event bus of the runtime. */
+export function waitForJob(
+  runtime: Pick<Runtime, 'driver' | 'events'>,
+  id: string,
+  options: WaitForJobOptions,
+): Promise<unknown> {
   const maxPoll = options.pollIntervalMs ?? 500;
   if (!Number.isFinite(maxPoll) || maxPoll < 1)
     throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');
@@ -45,7 +54,7 @@ export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptio
       else resolve(value);
     };
     const check = async () => {
-      const job = await client.driver.jobGet({ id });
+      const job = await runtime.driver.jobGet({ id });
       if (!job) return finish(new JobNotFoundError(id));
       const state = settled(job);
       if (state.done)
@@ -57,29 +66,20 @@ export function waitForJob(client: Jobwire, id: string, options: WaitForJobOptio
     const onDone = (event: { jobId: string }) => {
       if (event.jobId === id) void check().catch((error) => finish(error));
     };
-    cleanups.push(client.events.on('job:completed', onDone));
-    cleanups.push(client.events.on('job:abandoned', onDone));
-    cleanups.push(client.events.on('job:cancelled', onDone));
+    cleanups.push(runtime.events.on('job:completed', onDone));
+    cleanups.push(runtime.events.on('job:abandoned', onDone));
+    cleanups.push(runtime.events.on('job:cancelled', onDone));
 
     if (options.signal) {
       const signal = options.signal;
-      if (signal.aborted)
-        return finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
-      const onAbort = () => finish(new JobwireError('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${id}`));
+      if (signal.aborted) return finish(new WaitAbortedError(id));
+      const onAbort = () => finish(new WaitAbortedError(id));
       signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => signal.removeEventListener('abort', onAbort));
     }
     if (options.timeoutMs !== undefined) {
-      const timer = setTimeout(
-        () =>
-          finish(
-            new JobwireError(
-              'JOBWIRE_WAIT_TIMEOUT',
-              `Job ${id} did not finish within ${options.timeoutMs} ms`,
-            ),
-          ),
-        options.timeoutMs,
-      );
+      const timeoutMs = options.timeoutMs;
+      const timer = setTimeout(() => finish(new WaitTimeoutError(id, timeoutMs)), timeoutMs);
       cleanups.push(() => clearTimeout(timer));
     }
 

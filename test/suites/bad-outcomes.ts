@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Finalizer } from '../../src/core/finalizer.js';
+import { clientInternals } from '../../src/core/internals.js';
 import { unstorableTextReason } from '../../src/core/storable.js';
 import type { FinalizeItem, FinalizeResult } from '../../src/driver/driver.js';
 import { defineTask, InvalidOptionError, type JobRecord, type Jobwire } from '../../src/index.js';
@@ -226,7 +227,7 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       const task = defineTask({ name: 'held', handler: async () => {} });
       const { client } = await withClient(t, factory, { tasks: [task] });
       const jobs = await client.enqueueMany([0, 1, 2, 3].map(() => ({ task, payload: {} })));
-      const claimed = await client.driver.jobClaim({
+      const claimed = await clientInternals(client).runtime.driver.jobClaim({
         queues: ['default'],
         limit: 4,
         leaseMs: 60_000,
@@ -238,8 +239,8 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       };
       const errors: unknown[] = [];
       const finalizer = new Finalizer(
-        client.driver,
-        () => client.nowParam(),
+        clientInternals(client).runtime.driver,
+        () => clientInternals(client).runtime.dbNow(),
         (error) => errors.push(error),
       );
       t.after(() => finalizer.abandonPending());

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { clientInternals } from '../../src/core/internals.js';
 import { createJobwire, defineTask, type JobwireEvents } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { until } from '../support/harness.js';
@@ -44,9 +45,9 @@ export function runCrashingNeighbourSuite(factory: TestDatabaseFactory, options:
       const abandoned: JobwireEvents['job:abandoned'][] = [];
       client.events.on('job:rescued', (e) => rescued.push(e));
       client.events.on('job:abandoned', (e) => abandoned.push(e));
-      await client.maintenance.runOnce();
-      assert.ok(client.maintenance.isLeader, 'the parent leads maintenance');
-      client.maintenance.start();
+      await clientInternals(client).leader.runOnce();
+      assert.ok(clientInternals(client).leader.isLeader, 'the parent leads maintenance');
+      clientInternals(client).leader.start();
 
       const innocents = await client.enqueueMany(
         Array.from({ length: 300 }, () => ({

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { clientInternals } from '../../src/core/internals.js';
 import {
   createJobwire,
   defineTask,
@@ -180,7 +181,7 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       // Another pool picks it up and it runs again as attempt 1.
       let ran = 0;
       const second = await createJobwire({
-        driver: client.driver,
+        driver: clientInternals(client).runtime.driver,
         migrate: false,
         tasks: [defineTask({ name: 'stubborn', handler: async () => ++ran })],
       });
@@ -230,7 +231,7 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       // length: each further sweep comes after the clock moved past both again.
       for (let sweep = 0; sweep < 3 && eventsB.of('job:rescued').length === 0; sweep++) {
         if (sweep > 0) clock.advance(200_000);
-        await b.maintenance.runOnce();
+        await clientInternals(b).leader.runOnce();
       }
       const [rescued] = eventsB.of('job:rescued');
       assert.equal(rescued?.jobId, job.id);
@@ -273,7 +274,7 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       const job = await client.enqueue(task, {});
       await started;
       // Another process deletes the job: no notification reaches this pool, the heartbeat finds out.
-      await client.driver.jobDelete({ ids: [job.id] });
+      await clientInternals(client).runtime.driver.jobDelete({ ids: [job.id] });
       assert.ok((await reason.promise) instanceof LeaseLostError);
       await pool.stop();
     });
@@ -292,7 +293,7 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       for (let i = 0; i < 5; i++) {
         clock.advance(200); // more than the lease in total, less than it between heartbeats
         await new Promise((r) => setTimeout(r, 120));
-        await client.maintenance.runOnce();
+        await clientInternals(client).leader.runOnce();
       }
       assert.equal((await client.getJob(job.id))!.state, 'running');
       gate.resolve();

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { clientInternals } from '../../src/core/internals.js';
 import { createJobwire, defineTask, InvalidOptionError } from '../../src/index.js';
 import type { TestDatabaseFactory } from '../support/database.js';
 import { ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
@@ -140,7 +141,7 @@ export function runInterruptionSuite(factory: TestDatabaseFactory): void {
         clock.advance(60_000);
         await until(
           async () => {
-            await client.maintenance.runOnce();
+            await clientInternals(client).leader.runOnce();
             return (await client.getJob(job.id))!.state !== 'running';
           },
           10_000,
@@ -164,6 +165,9 @@ export function runInterruptionSuite(factory: TestDatabaseFactory): void {
       assert.equal(stored!.state, 'abandoned');
       assert.equal(stored!.attempt, 1, 'neither expiry used up one of the 3 attempts');
       assert.equal(stored!.interruptions, 2);
+      // Events carry the lease-expiry errors exactly as the job's history stores them.
+      assert.deepEqual(rescued!.error, stored!.errors[0]);
+      assert.deepEqual(abandoned[0]!.error, stored!.errors[1]);
     });
 
     it('maxInterruptions must be an integer from 1 to 1000', async () => {

@@ -193,8 +193,11 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     for (const cleanup of cleanups.splice(0)) cleanup();
     if (finished) await pool.stop({ reason: 'every demo job finished' });
 
-    const summary = stats.summary();
     const check = await databaseCheck(client, before, stats);
+    // Close before the summary: services wind down after the last pool (leader:resigned), and
+    // the summary must be the last line.
+    await client.close();
+    const summary = stats.summary();
     if (printer.json) {
       context.io.out.write(
         `${JSON.stringify({ event: 'summary', seed, duplicates, ...summary, databaseCheck: check })}\n`,

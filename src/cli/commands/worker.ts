@@ -38,7 +38,7 @@ Options
   --json               one JSON object per line: {"event": name, ...payload}; the last line
                        is {"event": "summary", ...}
   --quiet              print only failures (job:failed, job:abandoned, job:lease-lost,
-                       job:rescued, pool:error) and no summary
+                       job:rescued, pool:error, service:error) and no summary
   -h, --help           show this help
 
 Output: one line per event (progress throttled to every ${PROGRESS_STEP_PERCENT} % per job), and a summary on exit.
@@ -167,6 +167,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     stopListening = onShutdownSignals();
     await pool.start();
     await stopped;
+    // Close before the summary: services wind down after the last pool (leader:resigned), and
+    // the summary must be the last line.
+    await client.close();
     if (printer.json) {
       context.io.out.write(`${JSON.stringify({ event: 'summary', ...stats.summary() })}\n`);
     } else if (!printer.quiet) {

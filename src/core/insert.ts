@@ -1,0 +1,135 @@
+/**
+ * Enqueue's write path: resolve tasks, prepare rows (`prepareJobs`), insert them through the
+ * driver, report `queue:full` / `job:queued`, and raise in-process wake-ups for what committed.
+ */
+import type { JobInsertParams } from '../driver/driver.js';
+import { runningJob } from './context.js';
+import { type EnqueueItem, prepareJobs } from './enqueue.js';
+import { InvalidOptionError, QueueFullError, UnknownTaskError } from './errors.js';
+import { queuedEvent } from './job-events.js';
+import { preview } from './preview.js';
+import type { Runtime } from './runtime.js';
+import { type AnyTask, isTaskName } from './task.js';
+import type { EpochMs, JobRecord } from './types.js';
+
+/** Default cap on a payload's JSON size: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Most jobs one `enqueueMany` call takes. The batch is inserted in one transaction, which on
+ * SQLite runs synchronously: a much larger batch would stall the event loop (and so every
+ * pool's heartbeats in this process) for seconds. Split larger batches into several calls.
+ */
+export const MAX_ENQUEUE_MANY_JOBS = 10_000;
+
+/** A job as returned by enqueue: the stored record plus whether it was a unique-key duplicate. */
+export type EnqueuedJob<Payload = unknown> = JobRecord<Payload> & {
+  /** True when `uniqueKey` matched an active job; the record is that existing job. */
+  duplicate: boolean;
+};
+
+/** Client settings the write path needs. */
+export interface InsertSettings {
+  readonly maxPayloadBytes: number;
+  /** Per-queue `maxPending` limits; empty when no queue has one. */
+  readonly maxPendingByQueue: ReadonlyMap<string, number>;
+  /** Refuse task names this process has not registered (see `JobwireOptions.strictTasks`). */
+  readonly strictTasks: boolean;
+}
+
+/** See the module comment. One per client. */
+export class JobInserter {
+  readonly #runtime: Runtime;
+  readonly #settings: InsertSettings;
+
+  constructor(runtime: Runtime, settings: InsertSettings) {
+    this.#runtime = runtime;
+    this.#settings = settings;
+  }
+
+  /**
+   * Validate, encode and store `items` in one driver call. `transaction` is the caller's open
+   * transaction to join (undefined: the driver commits on its own).
+   */
+  async insert(items: readonly EnqueueItem[], transaction: unknown, many: boolean): Promise<EnqueuedJob[]> {
+    const { driver } = this.#runtime;
+    if (transaction !== undefined && !driver.capabilities.callerTransactions) {
+      throw new InvalidOptionError(
+        'transaction',
+        `the ${driver.name} driver cannot join a caller's transaction`,
+      );
+    }
+    const rows = await prepareJobs(items, {
+      resolveTask: (task) => this.#resolveTask(task),
+      maxPayloadBytes: this.#settings.maxPayloadBytes,
+      inheritedCorrelationId: runningJob.getStore()?.correlationId,
+      many,
+    });
+    return this.#write(rows, transaction);
+  }
+
+  async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
+    const { driver, events, clock } = this.#runtime;
+    const maxPending = this.#settings.maxPendingByQueue;
+    const outcome = await driver.jobInsertMany({
+      jobs: rows,
+      maxPendingByQueue: maxPending.size ? maxPending : undefined,
+      executor: transaction,
+      now: this.#runtime.dbNow(),
+    });
+    if ('queueFull' in outcome) {
+      const { queue, maxPending: limit, pending } = outcome.queueFull;
+      const task = rows.find((row) => row.queue === queue)?.task ?? '';
+      events.emit('queue:full', { queue, task, maxPending: limit, pending, at: clock.now() });
+      throw new QueueFullError(queue, limit, pending);
+    }
+    const queuedAt = clock.now();
+    const jobs = outcome.inserted.map(({ job, duplicate }) => ({ ...job, duplicate }));
+    // Inside a caller's transaction nothing is committed yet: its pools learn of the jobs from
+    // the database's notification (or their poll) once the caller commits.
+    if (transaction === undefined) this.#wakePools(jobs);
+    if (events.has('job:queued')) {
+      for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+    }
+    return jobs;
+  }
+
+  /**
+   * Tell this process's pools about committed jobs: at once for queues that got a pending job,
+   * at the earliest due time for queues that got only scheduled ones. Pools coalesce wake-ups,
+   * so this is raised whatever the driver's own notifier does.
+   */
+  #wakePools(jobs: readonly EnqueuedJob[]): void {
+    const { wakeups } = this.#runtime;
+    if (!wakeups.hasListeners) return;
+    const dueNow = new Set<string>();
+    const dueLater = new Map<string, EpochMs>();
+    for (const job of jobs) {
+      if (job.duplicate) continue;
+      if (job.state === 'pending') dueNow.add(job.queue);
+      else if (job.state === 'scheduled') {
+        const runAt = job.runAt.getTime();
+        const earliest = dueLater.get(job.queue);
+        if (earliest === undefined || runAt < earliest) dueLater.set(job.queue, runAt);
+      }
+    }
+    for (const queue of dueNow) wakeups.notify(queue);
+    for (const [queue, runAt] of dueLater) wakeups.notify(queue, runAt);
+  }
+
+  #resolveTask(task: AnyTask | string): AnyTask | undefined {
+    const { tasks } = this.#runtime;
+    if (typeof task === 'string') {
+      const found = tasks.get(task);
+      if (found) return found;
+      if (this.#settings.strictTasks) throw new UnknownTaskError(task, tasks.names());
+      if (!isTaskName(task)) throw new InvalidOptionError('task', `invalid task name ${preview(task)}`);
+      return undefined;
+    }
+    if (typeof task?.name !== 'string') {
+      throw new InvalidOptionError('task', 'pass a task from defineTask() or its name');
+    }
+    if (!tasks.has(task.name)) tasks.register(task);
+    return task;
+  }
+}

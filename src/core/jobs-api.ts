@@ -1,0 +1,149 @@
+/**
+ * The client's administration of stored jobs and queues: read, list, count, retry, cancel,
+ * delete, pause and resume. Arguments are checked before any query; state changes made here
+ * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
+ */
+import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
+import { cancelledEvent, retriedEvent } from './job-events.js';
+import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
+import { preview } from './preview.js';
+import type { Runtime } from './runtime.js';
+import { isTaskName } from './task.js';
+import { JOB_STATES, type JobRecord, type JobState, type QueueInfo } from './types.js';
+
+/** Filters and paging for `listJobs`. */
+export interface ListJobsOptions {
+  state?: JobState | readonly JobState[];
+  queue?: string | readonly string[];
+  task?: string | readonly string[];
+  /** Page size, 1–1000. Default 50. */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string | null;
+}
+
+/** See the module comment. One per client; the client checks it is open before each call. */
+export class JobsApi {
+  readonly #runtime: Runtime;
+
+  constructor(runtime: Runtime) {
+    this.#runtime = runtime;
+  }
+
+  /** See `Jobwire.getJob`. */
+  getJob(id: string): Promise<JobRecord | undefined> {
+    return this.#runtime.driver.jobGet({ id: jobIdArgument(id) });
+  }
+
+  /** See `Jobwire.listJobs`. */
+  listJobs(options: ListJobsOptions): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidOptionError('limit', 'must be an integer from 1 to 1000');
+    }
+    const cursor = options.cursor ?? null;
+    if (cursor !== null && (typeof cursor !== 'string' || !isCursor(cursor))) {
+      throw new InvalidOptionError(
+        'cursor',
+        `${preview(cursor)} is not a cursor listJobs returned; pass its nextCursor, or null for the first page`,
+      );
+    }
+    return this.#runtime.driver.jobList({
+      states: filterList(
+        'state',
+        options.state,
+        (s) => (JOB_STATES as readonly unknown[]).includes(s),
+        `a job state (${JOB_STATES.join(', ')})`,
+      ) as readonly JobState[] | undefined,
+      queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
+      tasks: filterList('task', options.task, isTaskName, 'a task name'),
+      limit,
+      before: cursor,
+    });
+  }
+
+  /** See `Jobwire.countJobs`. */
+  countJobs(options: { queue?: string | readonly string[] }): Promise<Record<JobState, number>> {
+    return this.#runtime.driver.jobCountByState({
+      queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
+    });
+  }
+
+  /**
+   * See `Jobwire.retryJob`. Emits `job:retried`, so listeners that saw the job end see it come
+   * back before it starts again. The state before the retry is read first: the driver returns
+   * only the retried record.
+   */
+  async retryJob(idArgument: string): Promise<JobRecord> {
+    const id = String(jobIdArgument(idArgument));
+    const { driver, events, clock } = this.#runtime;
+    const before = await driver.jobGet({ id });
+    if (!before) throw new JobNotFoundError(id);
+    const [job] = await driver.jobRetry({ ids: [id], now: this.#runtime.dbNow() });
+    if (job) {
+      events.emit('job:retried', retriedEvent(job, before.state, clock.now()));
+      return job;
+    }
+    const current = (await driver.jobGet({ id })) ?? before;
+    throw new JobNotRetryableError(
+      id,
+      current.state,
+      `Job ${id} is ${current.state}; only abandoned, cancelled or completed jobs can be retried` +
+        (current.uniqueKey ? ' (or another active job holds its unique key)' : ''),
+    );
+  }
+
+  /**
+   * See `Jobwire.cancelJob`. `job:cancelled` carries the job's real attempt numbers, read from
+   * its record (the driver's cancel reports only identity and the previous state).
+   */
+  async cancelJob(idArgument: string): Promise<boolean> {
+    const id = String(jobIdArgument(idArgument));
+    const { driver, events } = this.#runtime;
+    const cancelled = await driver.jobCancel({ ids: [id], now: this.#runtime.dbNow() });
+    if (cancelled.length === 0) {
+      if (!(await driver.jobGet({ id }))) throw new JobNotFoundError(id);
+      return false;
+    }
+    for (const job of cancelled) {
+      const record = await driver.jobGet({ id: job.id });
+      // Deleted between the two calls: the cancellation still happened; report what is known.
+      const attempts = record ?? { attempt: 0, maxAttempts: 0 };
+      events.emit(
+        'job:cancelled',
+        cancelledEvent(
+          { ...job, attempt: attempts.attempt, maxAttempts: attempts.maxAttempts },
+          job.previousState,
+          job.at,
+        ),
+      );
+    }
+    return true;
+  }
+
+  /** See `Jobwire.deleteJob`. */
+  async deleteJob(id: string): Promise<boolean> {
+    return (await this.#runtime.driver.jobDelete({ ids: [jobIdArgument(id)] })).length > 0;
+  }
+
+  /** See `Jobwire.listQueues`. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.#runtime.driver.queueList();
+  }
+
+  /** See `Jobwire.pauseQueue`. */
+  async pauseQueue(queue: string): Promise<boolean> {
+    const { driver, events, clock } = this.#runtime;
+    const changed = await driver.queuePause({ name: validateQueueName(queue), now: this.#runtime.dbNow() });
+    if (changed) events.emit('queue:paused', { queue, at: clock.now() });
+    return changed;
+  }
+
+  /** See `Jobwire.resumeQueue`. */
+  async resumeQueue(queue: string): Promise<boolean> {
+    const { driver, events, clock } = this.#runtime;
+    const changed = await driver.queueResume({ name: validateQueueName(queue), now: this.#runtime.dbNow() });
+    if (changed) events.emit('queue:resumed', { queue, at: clock.now() });
+    return changed;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The `maintenance` client option and what it builds: the leader elector with its leader-only
+ * services (the rescuer). Option names and checks are those of the former Maintenance service,
+ * so existing configurations keep working.
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { LeaderElector } from './elector.js';
+import { Rescuer } from './rescuer.js';
+
+/** Maintenance tuning: leader election and the rescue of expired leases. */
+export interface MaintenanceOptions {
+  /** How often the leader looks for expired leases (and renews leadership). Default 1000 ms. */
+  rescueIntervalMs?: number;
+  /** How long leadership lasts without renewal. Default 10 000 ms. */
+  leaderTtlMs?: number;
+  /** Most jobs rescued per sweep. Default 1000. */
+  rescueBatchSize?: number;
+  /**
+   * After this process lost storage (an election or a sweep failed), how long to wait once it
+   * answers again before rescuing: leases expired during the outage, and pools first renew them
+   * and write the outcomes they buffered (they retry at least every second). Default 5000 ms.
+   */
+  outageGraceMs?: number;
+}
+
+/** Check `options` and build the elector with its services (not started). */
+export function createMaintenance(runtime: Runtime, options: MaintenanceOptions = {}): LeaderElector {
+  const intervalMs = options.rescueIntervalMs ?? 1000;
+  const ttlMs = options.leaderTtlMs ?? 10_000;
+  const batchSize = options.rescueBatchSize ?? 1000;
+  const outageGraceMs = options.outageGraceMs ?? 5000;
+  if (!Number.isInteger(outageGraceMs) || outageGraceMs < 0) {
+    throw new InvalidOptionError('maintenance.outageGraceMs', 'must be an integer >= 0');
+  }
+  if (!Number.isInteger(intervalMs) || intervalMs < 10) {
+    throw new InvalidOptionError('maintenance.rescueIntervalMs', 'must be an integer >= 10');
+  }
+  if (!Number.isInteger(ttlMs) || ttlMs <= intervalMs) {
+    throw new InvalidOptionError(
+      'maintenance.leaderTtlMs',
+      'must be an integer greater than rescueIntervalMs',
+    );
+  }
+  const rescuer = new Rescuer(runtime, { intervalMs, batchSize });
+  return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, [rescuer]);
+}

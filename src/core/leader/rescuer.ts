@@ -1,0 +1,65 @@
+/**
+ * The rescuer, the first leader-only service: it gives jobs whose lease expired (their worker
+ * died, froze or lost its connection) back to the queue as an interruption, or abandons them
+ * once their interruption budget is used up. The driver writes the lease-expiry error; the
+ * events carry that stored error, so listeners and the job's history agree.
+ */
+import { InvalidOptionError } from '../errors.js';
+import { jobEventBase } from '../job-events.js';
+import type { Runtime } from '../runtime.js';
+import type { LeaderService } from './service.js';
+
+/** Rescuer tuning (from `JobwireOptions.maintenance`). */
+export interface RescuerOptions {
+  /** How often the leader looks for expired leases, in ms. */
+  intervalMs: number;
+  /** Most jobs rescued per driver call; a full batch is followed by another at once. */
+  batchSize: number;
+}
+
+/** See the module comment. Run by the `LeaderElector`, never directly by a pool. */
+export class Rescuer implements LeaderService {
+  readonly name = 'rescuer';
+  readonly operation = 'rescue';
+  readonly intervalMs: number;
+  readonly #runtime: Runtime;
+  readonly #batchSize: number;
+
+  constructor(runtime: Runtime, options: RescuerOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new InvalidOptionError('maintenance.rescueBatchSize', 'must be an integer >= 1');
+    }
+    this.#runtime = runtime;
+    this.intervalMs = options.intervalMs;
+    this.#batchSize = options.batchSize;
+  }
+
+  /** Rescue every expired lease, batch by batch. Rejects when storage fails. */
+  async runOnce(): Promise<void> {
+    const { driver, events, clock, limits } = this.#runtime;
+    for (;;) {
+      const rescued = await driver.jobRescueExpired({
+        limit: this.#batchSize,
+        maxInterruptions: limits.maxInterruptions,
+        now: this.#runtime.dbNow(),
+      });
+      const at = clock.now();
+      for (const job of rescued) {
+        const base = jobEventBase(job);
+        if (job.newState === 'pending') {
+          events.emit('job:rescued', {
+            ...base,
+            previousPoolId: job.previousPoolId,
+            leaseExpiredAt: job.leaseExpiredAt,
+            interruptions: job.interruptions,
+            error: job.error,
+            at,
+          });
+        } else {
+          events.emit('job:abandoned', { ...base, reason: 'lease-expired', error: job.error, at });
+        }
+      }
+      if (rescued.length < this.#batchSize) return;
+    }
+  }
+}
