@@ -31,12 +31,16 @@ export type { EnqueueOptions } from './core/options.js';
 export { Pool, type PoolOptions } from './core/pool.js';
 export {
   type AnyTask,
+  type AnyTaskRef,
+  declareTask,
   defineTask,
   type JobDefaults,
   type Task,
   type TaskContext,
+  type TaskContract,
   type TaskHandler,
   type TaskInput,
+  type TaskRef,
   type TaskResult,
 } from './core/task.js';
 export {
@@ -59,4 +63,6 @@ export {
   type Driver,
   type DriverCapabilities,
   type Notifier,
+  type StoredTaskDefaults,
+  type TaskDefaultsRecord,
 } from './driver/driver.js';

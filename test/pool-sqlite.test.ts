@@ -6,6 +6,7 @@ import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runTaskDefaultsSuite } from './suites/task-defaults.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
 runLifecycleSuite(sqliteDatabases);
@@ -13,3 +14,4 @@ runAbortSuite(sqliteDatabases);
 runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
 runBadOutcomeSuite(sqliteDatabases);
+runTaskDefaultsSuite(sqliteDatabases);

@@ -5,14 +5,7 @@
 import type { Driver, JobInsertParams, MigrationResult } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
-import {
-  ClosedError,
-  InvalidOptionError,
-  JobNotFoundError,
-  JobwireError,
-  QueueFullError,
-  UnknownTaskError,
-} from './errors.js';
+import { ClosedError, InvalidOptionError, JobNotFoundError, JobwireError, QueueFullError } from './errors.js';
 import { EventBus } from './events.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import {
@@ -27,8 +20,11 @@ import {
 } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { preview } from './preview.js';
-import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
-import { type AnyTask, isTaskName, type Task, type TaskInput } from './task.js';
+import { DEFAULT_MAX_RESULT_BYTES, toStoredError } from './serialize.js';
+import { type AnyTask, type AnyTaskRef, isTaskName, type Task, type TaskInput } from './task.js';
+// [task contracts] the registry of tasks and contracts, and names resolved to published defaults.
+import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
+import { TaskRegistry } from './task-registry.js';
 import {
   type Clock,
   JOB_STATES,
@@ -59,8 +55,11 @@ export interface QueueOptions {
 export interface JobwireOptions {
   /** The storage driver, e.g. `sqliteDriver({ path: './jobwire.db' })`. */
   driver: Driver;
-  /** Tasks this process can enqueue by name and run. */
-  tasks?: readonly AnyTask[];
+  /**
+   * Tasks this process can enqueue by name and run (`defineTask`), and contracts of tasks that
+   * run elsewhere (`declareTask`): enqueued typed and with their defaults, never run here.
+   */
+  tasks?: readonly AnyTaskRef[];
   /** Per-queue settings, by queue name. */
   queues?: Record<string, QueueOptions>;
   /** Largest accepted payload, in bytes of JSON. Default 1 MiB. */
@@ -71,9 +70,10 @@ export interface JobwireOptions {
    */
   maxResultBytes?: number;
   /**
-   * When true (default), enqueueing a task name this process has not registered throws
-   * UnknownTaskError. Set false in producer-only processes that enqueue by name for workers
-   * elsewhere.
+   * When true (default), enqueueing a task name that is not known throws UnknownTaskError. A
+   * task is known if it is registered here or published by a worker (a client publishes its
+   * tasks' defaults when it is created and when a pool starts); enqueue by name uses those
+   * defaults. Set false to also enqueue names no worker has published yet (global defaults).
    */
   strictTasks?: boolean;
   /** Apply schema migrations on start (default true). */
@@ -117,6 +117,7 @@ export interface ListJobsOptions {
 export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   const client = new Jobwire(options);
   if (options.migrate !== false) await client.driver.migrate();
+  await client.publishTasks(); // [task contracts]
   return client;
 }
 
@@ -130,7 +131,10 @@ export class Jobwire {
   readonly clock: Clock;
   /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
   readonly maxInterruptions: number;
-  readonly #tasks = new Map<string, AnyTask>();
+  // [task contracts] tasks and contracts; the resolver adds what workers published.
+  readonly #tasks = new TaskRegistry();
+  readonly #resolver: TaskResolver;
+  #publishedTasks = new Set<AnyTask>();
   readonly #maxPending = new Map<string, number>();
   readonly #maxPayloadBytes: number;
   /** Largest stored result or progress, in bytes of JSON (see JobwireOptions). @internal */
@@ -160,6 +164,11 @@ export class Jobwire {
       throw new InvalidOptionError('maxResultBytes', 'must be an integer number of bytes >= 16');
     }
     for (const task of options.tasks ?? []) this.registerTask(task);
+    this.#resolver = new TaskResolver({
+      registry: this.#tasks,
+      driver: this.driver,
+      strict: this.#strictTasks,
+    }); // [task contracts]
     for (const [queue, settings] of Object.entries(options.queues ?? {})) {
       validateQueueName(queue, `queues.${queue}`);
       if (settings.maxPending !== undefined) {
@@ -172,32 +181,37 @@ export class Jobwire {
     this.#maintenance = new Maintenance(this, options.maintenance);
   }
 
-  /** Register a task after construction. Throws when the name is taken by another definition. */
-  registerTask(task: AnyTask): void {
-    if (typeof task?.name !== 'string' || typeof task.handler !== 'function') {
-      throw new InvalidOptionError('tasks', 'each task must come from defineTask()');
-    }
-    if (!isTaskName(task.name)) {
-      throw new InvalidOptionError(
-        'tasks',
-        `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(task.name)}`,
-      );
-    }
-    const existing = this.#tasks.get(task.name);
-    if (existing && existing !== task) {
-      throw new InvalidOptionError('tasks', `two different tasks are named "${task.name}"`);
-    }
-    this.#tasks.set(task.name, task);
+  /**
+   * Register a task (or a contract) after construction. Throws when the name is taken by another
+   * definition. A task's defaults are published when a pool starts.
+   */
+  registerTask(task: AnyTaskRef): void {
+    this.#tasks.register(task); // [task contracts]
   }
 
-  /** The registered task of that name, if any. */
+  /** The registered runnable task of that name, if any (a contract has no handler here). */
   getTask(name: string): AnyTask | undefined {
     return this.#tasks.get(name);
   }
 
-  /** Names of every registered task. */
+  /** Names of every registered runnable task. */
   get taskNames(): string[] {
-    return [...this.#tasks.keys()];
+    return this.#tasks.names();
+  }
+
+  /**
+   * [task contracts] Publish the defaults of this client's runnable tasks, so processes without
+   * their code enqueue them by name with the right queue, attempts, timeout and backoff. Done
+   * when the client is created and when a pool starts; writes only contracts that changed.
+   * Returns the names written.
+   */
+  async publishTasks(): Promise<string[]> {
+    this.#assertOpen();
+    const tasks = this.#tasks.runnable();
+    if (tasks.every((task) => this.#publishedTasks.has(task))) return [];
+    const written = await publishTaskDefaults(this.driver, tasks, this.nowParam());
+    this.#publishedTasks = new Set(tasks);
+    return written;
   }
 
   /** `now` to pass to the driver: undefined means "use the database's time". */
@@ -206,13 +220,13 @@ export class Jobwire {
   }
 
   /** Enqueue one job. Typed by the task definition; a task name is accepted too. */
-  async enqueue<T extends AnyTask>(
+  async enqueue<T extends AnyTaskRef>(
     task: T,
     payload: TaskInput<T>,
     options?: EnqueueOptions,
   ): Promise<EnqueuedJob>;
   async enqueue(task: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
-  async enqueue(task: AnyTask | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
+  async enqueue(task: AnyTaskRef | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
     const [job] = await this.#insert([{ task, payload, options }], options?.executor, false);
     return job!;
   }
@@ -243,7 +257,7 @@ export class Jobwire {
       );
     }
     const rows = await prepareJobs(items, {
-      resolveTask: (task) => this.#resolveTask(task),
+      resolveTask: (task) => this.#resolver.resolve(task), // [task contracts]
       maxPayloadBytes: this.#maxPayloadBytes,
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
@@ -294,21 +308,6 @@ export class Jobwire {
       }
     }
     return jobs;
-  }
-
-  #resolveTask(task: AnyTask | string): AnyTask | undefined {
-    if (typeof task === 'string') {
-      const found = this.#tasks.get(task);
-      if (!found && this.#strictTasks) throw new UnknownTaskError(task, this.taskNames);
-      if (!found && (typeof task !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(task))) {
-        throw new InvalidOptionError('task', `invalid task name ${preview(task)}`);
-      }
-      return found;
-    }
-    if (typeof task?.name !== 'string')
-      throw new InvalidOptionError('task', 'pass a task from defineTask() or its name');
-    if (!this.#tasks.has(task.name)) this.registerTask(task);
-    return task;
   }
 
   /** One job by id, or undefined (also for an id that cannot exist, such as "abc"). */
@@ -443,6 +442,18 @@ export class Jobwire {
   /** @internal Called by pools as they start and stop, to run maintenance while any pool runs. */
   poolStateChanged(pool: Pool, running: boolean): void {
     if (!running) this.#pools.delete(pool);
+    // [task contracts] tasks registered since the client was created are published as a pool starts.
+    if (running) {
+      this.publishTasks().catch((error: unknown) =>
+        this.events.emit('pool:error', {
+          poolId: pool.id,
+          operation: 'publishTasks',
+          error: toStoredError(error, 0, this.clock.now()),
+          retryInMs: 0,
+          at: this.clock.now(),
+        }),
+      );
+    }
     const anyRunning = [...this.#pools].some((p) => p.isRunning);
     if (anyRunning) this.#maintenance.start();
     else void this.#maintenance.stop();

@@ -16,7 +16,8 @@ export class TaskRegistry {
    * a shared contract and later register its implementation.
    */
   register(task: AnyTaskRef): void {
-    if (typeof task !== 'object' || task === null || typeof task.name !== 'string') {
+    const runnable = typeof (task as { handler?: unknown } | null)?.handler === 'function';
+    if (typeof task?.name !== 'string' || !(runnable || isTaskContract(task))) {
       throw new InvalidOptionError('tasks', 'each task must come from defineTask() or declareTask()');
     }
     if (!isTaskName(task.name)) {
@@ -41,7 +42,9 @@ export class TaskRegistry {
   /** The runnable task (with a handler) of that name, if registered. A contract is not one. */
   get(name: string): AnyTask | undefined {
     const entry = this.#entries.get(name);
-    return entry === undefined || isTaskContract(entry) ? undefined : (entry as AnyTask);
+    return typeof (entry as { handler?: unknown } | undefined)?.handler === 'function'
+      ? (entry as AnyTask)
+      : undefined;
   }
 
   /** The task or contract of that name, if registered: what enqueue by name resolves locally. */
@@ -61,7 +64,9 @@ export class TaskRegistry {
 
   /** The runnable tasks, in registration order: what a worker publishes. */
   runnable(): AnyTask[] {
-    return [...this.#entries.values()].filter((entry): entry is AnyTask => !isTaskContract(entry));
+    return [...this.#entries.values()].filter(
+      (entry): entry is AnyTask => typeof (entry as { handler?: unknown }).handler === 'function',
+    );
   }
 
   /** Every registered name, tasks and contracts, in registration order. */

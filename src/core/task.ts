@@ -91,7 +91,8 @@ export interface TaskRef<Input = unknown, Payload = Input> extends JobDefaults {
  * A task's contract: everything but the handler. Share it between a producer service (which
  * enqueues it, typed) and the worker service that attaches the handler with `implement`.
  */
-export interface TaskContract<Input = unknown, Payload = Input, Result = unknown> extends TaskRef<Input, Payload> {
+export interface TaskContract<Input = unknown, Payload = Input, Result = unknown>
+  extends TaskRef<Input, Payload> {
   /** Phantom field carrying the handler's result type; always undefined. */
   readonly __result?: Result;
   /** The runnable task: this contract plus a handler (and optionally a backoff computed in code). */
@@ -180,7 +181,10 @@ export function declareTask<Payload, Result = unknown, Input = Payload>(
 ): TaskContract<Input, Payload, Result> {
   const checked = { ...declaration };
   if ('handler' in checked) {
-    throw new InvalidOptionError('handler', `declareTask("${checked.name}") takes no handler: use implement()`);
+    throw new InvalidOptionError(
+      'handler',
+      `declareTask("${checked.name}") takes no handler: use implement()`,
+    );
   }
   // A definition's checks apply to a contract too: run them once here, with a placeholder handler.
   defineTask({ ...checked, handler: () => undefined });
@@ -191,9 +195,10 @@ export function declareTask<Payload, Result = unknown, Input = Payload>(
   return Object.freeze(contract);
 }
 
-/** True for a contract from `declareTask` (or any object with a name and no handler). */
+/** True for a contract from `declareTask`: it can be implemented but has no handler to run. */
 export const isTaskContract = (value: AnyTaskRef): boolean =>
-  typeof (value as { handler?: unknown }).handler !== 'function';
+  typeof (value as { handler?: unknown }).handler !== 'function' &&
+  typeof (value as { implement?: unknown }).implement === 'function';
 
 /**
  * Validate a payload against a task's schema. Returns the schema's output; throws

@@ -11,7 +11,15 @@ import { type DefineTest, T0 } from './harness.js';
 
 /** A contract for `name` with any field overridden. */
 function contract(name: string, overrides: Partial<TaskDefaultsRecord> = {}): TaskDefaultsRecord {
-  return { name, queue: 'default', priority: 0, maxAttempts: 3, timeoutMs: null, backoff: null, ...overrides };
+  return {
+    name,
+    queue: 'default',
+    priority: 0,
+    maxAttempts: 3,
+    timeoutMs: null,
+    backoff: null,
+    ...overrides,
+  };
 }
 
 /** Records every driver must refuse, with the field the error must name. */
@@ -28,10 +36,22 @@ const REFUSED: [label: string, tasks: unknown[], field: string][] = [
   ['a fractional priority', [contract('t', { priority: 1.5 })], 'tasks[0].priority'],
   ['a zero timeout', [contract('t', { timeoutMs: 0 })], 'tasks[0].timeoutMs'],
   ['a timeout past 32 bits', [contract('t', { timeoutMs: 2 ** 31 })], 'tasks[0].timeoutMs'],
-  ['a backoff of unknown type', [contract('t', { backoff: { type: 'linear' } as never })], 'tasks[0].backoff.type'],
-  ['a negative fixed delay', [contract('t', { backoff: { type: 'fixed', delayMs: -1 } })], 'tasks[0].backoff.delayMs'],
+  [
+    'a backoff of unknown type',
+    [contract('t', { backoff: { type: 'linear' } as never })],
+    'tasks[0].backoff.type',
+  ],
+  [
+    'a negative fixed delay',
+    [contract('t', { backoff: { type: 'fixed', delayMs: -1 } })],
+    'tasks[0].backoff.delayMs',
+  ],
   ['a null record', [null], 'tasks[0]'],
-  ['a good record before a bad one', [contract('good'), contract('bad', { maxAttempts: -1 })], 'tasks[1].maxAttempts'],
+  [
+    'a good record before a bad one',
+    [contract('good'), contract('bad', { maxAttempts: -1 })],
+    'tasks[1].maxAttempts',
+  ],
 ];
 
 export function taskDefaultsTests(test: DefineTest): void {
@@ -77,7 +97,10 @@ export function taskDefaultsTests(test: DefineTest): void {
       await assert.rejects(
         driver.taskUpsertMany({ tasks: tasks as TaskDefaultsRecord[], now: T0 }),
         (err: unknown) => {
-          assert.ok(err instanceof InvalidOptionError, `${label}: expected InvalidOptionError, got ${String(err)}`);
+          assert.ok(
+            err instanceof InvalidOptionError,
+            `${label}: expected InvalidOptionError, got ${String(err)}`,
+          );
           assert.equal(err.field, field, label);
           assert.ok(err.message.length < 1000, `${label}: a ${err.message.length}-character message`);
           return true;

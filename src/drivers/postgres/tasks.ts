@@ -27,7 +27,10 @@ const toRecord = (row: TaskRow): StoredTaskDefaults => ({
   updatedAt: row.updated_at,
 });
 
-export async function taskGet(ctx: PgContext, params: TaskGetParams): Promise<StoredTaskDefaults | undefined> {
+export async function taskGet(
+  ctx: PgContext,
+  params: TaskGetParams,
+): Promise<StoredTaskDefaults | undefined> {
   ctx.assertOpen();
   // A name no task can have is not looked up (it could hold text PostgreSQL refuses, like NUL).
   if (!isTaskName(params?.name)) return undefined;

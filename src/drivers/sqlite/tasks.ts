@@ -1,6 +1,7 @@
 /** Task contracts on SQLite: the published job defaults of each task, in `jobwire_tasks`. */
-import type { BackoffSpec, EpochMs } from '../../core/types.js';
+
 import { isTaskName } from '../../core/task.js';
+import type { BackoffSpec, EpochMs } from '../../core/types.js';
 import type { StoredTaskDefaults, TaskDefaultsRecord, TaskGetParams } from '../../driver/driver.js';
 import type { SqliteContext } from './context.js';
 
