@@ -24,12 +24,15 @@ const signup = declareTask({
   schema: z.object({ email: z.string(), age: z.coerce.number() }),
 });
 const sendEmailTask = sendEmail.implement(async ({ to }) => ({ id: to.toUpperCase() }));
-// @ts-expect-error the handler must resolve with the contract's result type
-sendEmail.implement(async () => ({ id: 1 }));
-// @ts-expect-error the handler receives the contract's payload type
-sendEmail.implement(async ({ from }: { from: string }) => ({ id: from }));
-// @ts-expect-error a contract takes no handler
-declareTask({ name: 'x', handler: async () => {} });
+/** Never called: these only have to compile (or fail to, where marked). */
+export function contractTypeChecks(): void {
+  // @ts-expect-error the handler must resolve with the contract's result type
+  sendEmail.implement(async () => ({ id: 1 }));
+  // @ts-expect-error the handler receives the contract's payload type
+  sendEmail.implement(async ({ from }: { from: string }) => ({ id: from }));
+  // @ts-expect-error a contract takes no handler
+  declareTask({ name: 'x', handler: async () => {} });
+}
 
 // Payload and result types flow from the definition.
 const input: TaskInput<typeof resize> = { url: 'https://example.com/a.png', width: 100 };
