@@ -2,7 +2,7 @@
  * The jobwire client: the library's main entry point. It enqueues jobs, administers jobs and
  * queues, waits for results, and creates pools. It talks to storage only through the driver seam.
  */
-import type { Driver, JobInsertParams, MigrationResult } from '../driver/driver.js';
+import type { Driver, JobInsertParams, MigrationResult, StoredTaskDefaults } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import { ClosedError, InvalidOptionError, JobNotFoundError, JobwireError, QueueFullError } from './errors.js';
@@ -462,6 +462,21 @@ export class Jobwire {
   /** The maintenance service (rescue of expired leases). */
   get maintenance(): Maintenance {
     return this.#maintenance;
+  }
+
+  /**
+   * [task contracts] The defaults workers published for a task name, or undefined when none did
+   * (a name no task can have included). Read from the database each time (no cache).
+   */
+  async getPublishedTask(name: string): Promise<StoredTaskDefaults | undefined> {
+    this.#assertOpen();
+    return this.driver.taskGet({ name });
+  }
+
+  /** [task contracts] Every task contract workers published, sorted by name. */
+  async listPublishedTasks(): Promise<StoredTaskDefaults[]> {
+    this.#assertOpen();
+    return this.driver.taskList();
   }
 
   /** Apply pending schema migrations (createJobwire does this unless `migrate: false`). */
