@@ -34,12 +34,16 @@ export { Pool, type PoolOptions } from './core/pool.js';
 export { type Logger, silentLogger } from './core/runtime.js';
 export {
   type AnyTask,
+  type AnyTaskRef,
+  declareTask,
   defineTask,
   type JobDefaults,
   type Task,
   type TaskContext,
+  type TaskContract,
   type TaskHandler,
   type TaskInput,
+  type TaskRef,
   type TaskResult,
 } from './core/task.js';
 export {
@@ -62,4 +66,6 @@ export {
   type Driver,
   type DriverCapabilities,
   type Notifier,
+  type StoredTaskDefaults,
+  type TaskDefaultsRecord,
 } from './driver/driver.js';

@@ -7,6 +7,7 @@ import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runTaskDefaultsSuite } from './suites/task-defaults.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
 runLifecycleSuite(sqliteDatabases);
@@ -15,3 +16,4 @@ runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
 runBadOutcomeSuite(sqliteDatabases);
 runClientServicesSuite(sqliteDatabases);
+runTaskDefaultsSuite(sqliteDatabases);

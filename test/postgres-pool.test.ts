@@ -5,6 +5,7 @@ import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runTaskDefaultsSuite } from './suites/task-defaults.js';
 import { postgresDatabases } from './support/postgres.js';
 
 runLifecycleSuite(postgresDatabases);
@@ -13,3 +14,4 @@ runInterruptionSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);
 runBadOutcomeSuite(postgresDatabases);
 runClientServicesSuite(postgresDatabases);
+runTaskDefaultsSuite(postgresDatabases);

@@ -12,6 +12,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
 import { queuesCommand } from './commands/queues.js';
 import { statsCommand } from './commands/stats.js';
+import { tasksCommand } from './commands/tasks.js';
 import { workerCommand } from './commands/worker.js';
 import { colorEnabled, painter } from './format.js';
 import { type Io, processIo } from './output.js';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   enqueueCommand,
   jobsCommand,
   queuesCommand,
+  tasksCommand,
   statsCommand,
   migrateCommand,
 ];
@@ -50,7 +52,7 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(9)}${command.summary}`).joi
 
 Database (every command)
   --db <path|url>   a SQLite file path or a postgres:// URL. dev, worker, enqueue and
-                    migrate create a missing SQLite file; jobs, queues and stats refuse one.
+                    migrate create a missing SQLite file; jobs, queues, tasks and stats refuse one.
                     Default: $DATABASE_URL when it is a postgres:// URL, else ./jobwire.db
                     (\`dev\` ignores $DATABASE_URL so the demo never writes into your app's database).
 

@@ -4,7 +4,7 @@
  * enqueue write path, the admin API, pools, and the leader elector with its leader-only
  * services. No service sees the client; the client starts and stops them.
  */
-import type { Driver, MigrationResult } from '../driver/driver.js';
+import type { Driver, MigrationResult, StoredTaskDefaults } from '../driver/driver.js';
 import type { EnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { EventBus } from './events.js';
@@ -22,8 +22,9 @@ import {
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool.js';
 import { type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
-import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
-import type { AnyTask, Task, TaskInput } from './task.js';
+import { DEFAULT_MAX_RESULT_BYTES, toStoredError } from './serialize.js';
+import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
+import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
 import { TaskRegistry } from './task-registry.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
@@ -41,8 +42,11 @@ export interface QueueOptions {
 export interface JobwireOptions {
   /** The storage driver, e.g. `sqliteDriver({ path: './jobwire.db' })`. */
   driver: Driver;
-  /** Tasks this process can enqueue by name and run. */
-  tasks?: readonly AnyTask[];
+  /**
+   * Tasks this process can enqueue by name and run (`defineTask`), and contracts of tasks that
+   * run elsewhere (`declareTask`): enqueued typed and with their defaults, never run here.
+   */
+  tasks?: readonly AnyTaskRef[];
   /** Per-queue settings, by queue name. */
   queues?: Record<string, QueueOptions>;
   /** Largest accepted payload, in bytes of JSON. Default 1 MiB. */
@@ -53,9 +57,10 @@ export interface JobwireOptions {
    */
   maxResultBytes?: number;
   /**
-   * When true (default), enqueueing a task name this process has not registered throws
-   * UnknownTaskError. Set false in producer-only processes that enqueue by name for workers
-   * elsewhere.
+   * When true (default), enqueueing a task name that is not known throws UnknownTaskError. A
+   * task is known if it is registered here or published by a worker (a client publishes its
+   * tasks' defaults when it is created and when a pool starts); enqueue by name uses those
+   * defaults. Set false to also enqueue names no worker has published yet (global defaults).
    */
   strictTasks?: boolean;
   /** Apply schema migrations on start (default true). */
@@ -87,6 +92,7 @@ export interface JobwireOptions {
 export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   const client = new Jobwire(options);
   if (options.migrate !== false) await client.migrate();
+  await client.publishTasks();
   return client;
 }
 
@@ -109,6 +115,9 @@ export class Jobwire {
   readonly #inserter: JobInserter;
   readonly #jobs: JobsApi;
   readonly #leader: LeaderElector;
+  readonly #resolver: TaskResolver;
+  /** The runnable tasks whose defaults were last published (see `publishTasks`). */
+  #publishedTasks = new Set<AnyTask>();
   readonly #pools = new Set<Pool>();
   readonly #runningPools = new Set<Pool>();
   /** Pools report their start and stop here: leader election runs while any of them runs. */
@@ -116,6 +125,17 @@ export class Jobwire {
     poolStarted: (pool) => {
       this.#runningPools.add(pool);
       this.#leader.start();
+      // Tasks registered since the client was created are published as a pool starts.
+      this.publishTasks().catch((error: unknown) => {
+        const at = this.clock.now();
+        this.events.emit('service:error', {
+          service: 'task-defaults',
+          operation: 'publish',
+          error: toStoredError(error, 0, at),
+          retryInMs: 0,
+          at,
+        });
+      });
     },
     poolStopped: (pool) => {
       this.#pools.delete(pool);
@@ -162,39 +182,73 @@ export class Jobwire {
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
     };
-    this.#inserter = new JobInserter(this.#runtime, {
-      maxPayloadBytes,
-      maxPendingByQueue,
-      strictTasks: options.strictTasks ?? true,
+    this.#resolver = new TaskResolver({
+      registry: tasks,
+      driver: options.driver,
+      strict: options.strictTasks ?? true,
     });
+    this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
     this.#leader = createMaintenance(this.#runtime, options.maintenance);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
 
-  /** Register a task after construction. Throws when the name is taken by another definition. */
-  registerTask(task: AnyTask): void {
+  /**
+   * Register a task (or a contract) after construction. Throws when the name is taken by another
+   * definition. A task's defaults are published when a pool starts.
+   */
+  registerTask(task: AnyTaskRef): void {
     this.#runtime.tasks.register(task);
   }
 
-  /** The registered task of that name, if any. */
+  /** The registered runnable task of that name, if any (a contract has no handler here). */
   getTask(name: string): AnyTask | undefined {
     return this.#runtime.tasks.get(name);
   }
 
-  /** Names of every registered task. */
+  /** Names of every registered runnable task. */
   get taskNames(): string[] {
     return this.#runtime.tasks.names();
   }
 
+  /**
+   * Publish the defaults of this client's runnable tasks, so processes without their code
+   * enqueue them by name with the right queue, attempts, timeout and backoff. Done when the
+   * client is created and when a pool starts; writes only contracts that changed. Returns the
+   * names written.
+   */
+  async publishTasks(): Promise<string[]> {
+    this.#assertOpen();
+    const tasks = this.#runtime.tasks.runnable();
+    if (tasks.every((task) => this.#publishedTasks.has(task))) return [];
+    const written = await publishTaskDefaults(this.#runtime.driver, tasks, this.#runtime.dbNow());
+    this.#publishedTasks = new Set(tasks);
+    return written;
+  }
+
+  /**
+   * The defaults workers published for a task name, or undefined when none did (a name no task
+   * can have included). Read from the database each time (no cache).
+   */
+  async getPublishedTask(name: string): Promise<StoredTaskDefaults | undefined> {
+    this.#assertOpen();
+    return this.#runtime.driver.taskGet({ name });
+  }
+
+  /** Every task contract workers published, sorted by name. */
+  async listPublishedTasks(): Promise<StoredTaskDefaults[]> {
+    this.#assertOpen();
+    return this.#runtime.driver.taskList();
+  }
+
   /** Enqueue one job. Typed by the task definition; a task name is accepted too. */
-  async enqueue<T extends AnyTask>(
+  async enqueue<T extends AnyTaskRef>(
     task: T,
     payload: TaskInput<T>,
     options?: EnqueueOptions,
   ): Promise<EnqueuedJob>;
   async enqueue(task: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
-  async enqueue(task: AnyTask | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
+  async enqueue(task: AnyTaskRef | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
     this.#assertOpen();
     const transaction = callerTransaction(options);
     const [job] = await this.#inserter.insert([{ task, payload, options }], transaction, false);

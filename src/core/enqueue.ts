@@ -7,19 +7,24 @@ import type { JobInsertParams } from '../driver/driver.js';
 import { InvalidOptionError, JobwireError } from './errors.js';
 import { type EnqueueOptions, resolveJobOptions } from './options.js';
 import { encodeMetadata, encodePayload } from './serialize.js';
-import { type AnyTask, validatePayload } from './task.js';
+import { type AnyTaskRef, validatePayload } from './task.js';
+import type { ResolvedTask } from './task-defaults.js';
 
 /** One item of `enqueueMany`. */
 export interface EnqueueItem {
-  task: AnyTask | string;
+  /** A task, a contract from `declareTask`, or a task name. */
+  task: AnyTaskRef | string;
   payload: unknown;
   options?: Omit<EnqueueOptions, 'transaction' | 'executor'>;
 }
 
 /** What `prepareJobs` needs from the client. */
 export interface PrepareContext {
-  /** The registered task of a name or definition (undefined: a name enqueued for elsewhere). */
-  resolveTask(task: AnyTask | string): AnyTask | undefined;
+  /**
+   * The defaults (and, for a local task or contract, the schema) of what an item names: a task
+   * registered here, one a worker published, or — with strictTasks off — none.
+   */
+  resolveTask(task: AnyTaskRef | string): Promise<ResolvedTask>;
   maxPayloadBytes: number;
   /** The correlation id of the job whose handler is enqueueing, if any. */
   inheritedCorrelationId: string | undefined;
@@ -60,9 +65,9 @@ async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext
       `each item must be an object { task, payload, options }, got ${String(item)}`,
     );
   }
-  const definition = context.resolveTask(item.task);
-  const name = typeof item.task === 'string' ? item.task : item.task.name;
-  const resolved = resolveJobOptions(definition ?? {}, item.options);
+  const { name, defaults, ref: definition } = await context.resolveTask(item.task);
+  // Explicit options win over the task's defaults, local or published.
+  const resolved = resolveJobOptions(defaults, item.options);
   const payload = definition ? await validatePayload(definition, item.payload) : item.payload;
   // Store what the caller sent (the schema's input), so validation before the run sees the same shape.
   const payloadJson = encodePayload(

@@ -31,11 +31,12 @@ export class UnknownTaskError extends JobwireError {
   constructor(
     readonly task: string,
     known: readonly string[],
+    /** What to do about it; the default suits a worker that has no handler for the task. */
+    advice = 'Register it with defineTask() and pass it in the tasks option.',
   ) {
     super(
       'JOBWIRE_UNKNOWN_TASK',
-      `Unknown task ${preview(task)}. Registered tasks: ${known.length ? known.join(', ') : '(none)'}. ` +
-        'Register it with defineTask() and pass it in the tasks option.',
+      `Unknown task ${preview(task)}. Registered tasks: ${known.length ? known.join(', ') : '(none)'}. ${advice}`,
     );
   }
 }

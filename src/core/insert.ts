@@ -5,11 +5,10 @@
 import type { JobInsertParams } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
-import { InvalidOptionError, QueueFullError, UnknownTaskError } from './errors.js';
+import { InvalidOptionError, QueueFullError } from './errors.js';
 import { queuedEvent } from './job-events.js';
-import { preview } from './preview.js';
 import type { Runtime } from './runtime.js';
-import { type AnyTask, isTaskName } from './task.js';
+import type { TaskResolver } from './task-defaults.js';
 import type { EpochMs, JobRecord } from './types.js';
 
 /** Default cap on a payload's JSON size: 1 MiB. */
@@ -33,17 +32,18 @@ export interface InsertSettings {
   readonly maxPayloadBytes: number;
   /** Per-queue `maxPending` limits; empty when no queue has one. */
   readonly maxPendingByQueue: ReadonlyMap<string, number>;
-  /** Refuse task names this process has not registered (see `JobwireOptions.strictTasks`). */
-  readonly strictTasks: boolean;
 }
 
 /** See the module comment. One per client. */
 export class JobInserter {
   readonly #runtime: Runtime;
+  readonly #resolver: TaskResolver;
   readonly #settings: InsertSettings;
 
-  constructor(runtime: Runtime, settings: InsertSettings) {
+  /** `resolver` turns a task, contract or name into its defaults (and applies `strictTasks`). */
+  constructor(runtime: Runtime, resolver: TaskResolver, settings: InsertSettings) {
     this.#runtime = runtime;
+    this.#resolver = resolver;
     this.#settings = settings;
   }
 
@@ -60,7 +60,7 @@ export class JobInserter {
       );
     }
     const rows = await prepareJobs(items, {
-      resolveTask: (task) => this.#resolveTask(task),
+      resolveTask: (task) => this.#resolver.resolve(task),
       maxPayloadBytes: this.#settings.maxPayloadBytes,
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
@@ -115,21 +115,5 @@ export class JobInserter {
     }
     for (const queue of dueNow) wakeups.notify(queue);
     for (const [queue, runAt] of dueLater) wakeups.notify(queue, runAt);
-  }
-
-  #resolveTask(task: AnyTask | string): AnyTask | undefined {
-    const { tasks } = this.#runtime;
-    if (typeof task === 'string') {
-      const found = tasks.get(task);
-      if (found) return found;
-      if (this.#settings.strictTasks) throw new UnknownTaskError(task, tasks.names());
-      if (!isTaskName(task)) throw new InvalidOptionError('task', `invalid task name ${preview(task)}`);
-      return undefined;
-    }
-    if (typeof task?.name !== 'string') {
-      throw new InvalidOptionError('task', 'pass a task from defineTask() or its name');
-    }
-    if (!tasks.has(task.name)) tasks.register(task);
-    return task;
   }
 }

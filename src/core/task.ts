@@ -76,6 +76,42 @@ export interface Task<Input = unknown, Payload = Input, Result = unknown> extend
   readonly __input?: Input;
 }
 
+/**
+ * What a producer needs to enqueue a task — its name, payload schema and job defaults — without
+ * its handler. Both a `Task` and a `TaskContract` are one; `enqueue` accepts either.
+ */
+export interface TaskRef<Input = unknown, Payload = Input> extends JobDefaults {
+  readonly name: string;
+  readonly schema?: StandardSchemaV1<Input, Payload>;
+  /** Phantom field carrying the enqueue input type for inference; always undefined. */
+  readonly __input?: Input;
+}
+
+/**
+ * A task's contract: everything but the handler. Share it between a producer service (which
+ * enqueues it, typed) and the worker service that attaches the handler with `implement`.
+ */
+export interface TaskContract<Input = unknown, Payload = Input, Result = unknown>
+  extends TaskRef<Input, Payload> {
+  /** Phantom field carrying the handler's result type; always undefined. */
+  readonly __result?: Result;
+  /** The runnable task: this contract plus a handler (and optionally a backoff computed in code). */
+  implement(
+    handler: TaskHandler<Payload, Result>,
+    extras?: { backoffFn?: BackoffFunction },
+  ): Task<Input, Payload, Result>;
+}
+
+/** The declaration passed to `declareTask`: a task definition without its handler. */
+export type TaskDeclarationInput<Input, Payload> = Omit<
+  TaskDefinitionInput<Input, Payload, unknown>,
+  'handler' | 'backoffFn'
+>;
+
+/** Any task or contract, for APIs that only enqueue. */
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous collection needs an open element type.
+export type AnyTaskRef = TaskRef<any, any>;
+
 /** Any task, for collections. */
 // biome-ignore lint/suspicious/noExplicitAny: a heterogeneous registry needs an open element type.
 export type AnyTask = Task<any, any, any>;
@@ -85,7 +121,9 @@ export type TaskInput<T> = T extends { readonly __input?: infer I } ? I : never;
 /** The result type a task's handler resolves with. */
 export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => infer R }
   ? Awaited<R>
-  : never;
+  : T extends { readonly __result?: infer R }
+    ? R
+    : never;
 
 const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -127,10 +165,46 @@ export function defineTask<Payload, Result = unknown, Input = Payload>(
 }
 
 /**
+ * Declare a task's contract without its handler, so a process that only enqueues it gets its
+ * queue, attempts, backoff and timeout (and, with `schema`, validation) — typed like the task.
+ * The worker attaches the handler with `implement`; the result is a task like `defineTask`'s.
+ *
+ * ```ts
+ * // shared/tasks.ts
+ * export const sendEmail = declareTask<{ to: string }, { id: string }>({ name: 'send-email', queue: 'emails' });
+ * // producer: createJobwire({ driver, tasks: [sendEmail] }); await jobwire.enqueue(sendEmail, { to });
+ * // worker:   createJobwire({ driver, tasks: [sendEmail.implement(async ({ to }) => mailer.send(to))] });
+ * ```
+ */
+export function declareTask<Payload, Result = unknown, Input = Payload>(
+  declaration: TaskDeclarationInput<Input, Payload>,
+): TaskContract<Input, Payload, Result> {
+  const checked = { ...declaration };
+  if ('handler' in checked) {
+    throw new InvalidOptionError(
+      'handler',
+      `declareTask("${checked.name}") takes no handler: use implement()`,
+    );
+  }
+  // A definition's checks apply to a contract too: run them once here, with a placeholder handler.
+  defineTask({ ...checked, handler: () => undefined });
+  const contract: TaskContract<Input, Payload, Result> = {
+    ...checked,
+    implement: (handler, extras) => defineTask<Payload, Result, Input>({ ...checked, ...extras, handler }),
+  };
+  return Object.freeze(contract);
+}
+
+/** True for a contract from `declareTask`: it can be implemented but has no handler to run. */
+export const isTaskContract = (value: AnyTaskRef): boolean =>
+  typeof (value as { handler?: unknown }).handler !== 'function' &&
+  typeof (value as { implement?: unknown }).implement === 'function';
+
+/**
  * Validate a payload against a task's schema. Returns the schema's output; throws
  * `InvalidPayloadError` listing every issue.
  */
-export async function validatePayload(task: AnyTask, payload: unknown): Promise<unknown> {
+export async function validatePayload(task: AnyTaskRef, payload: unknown): Promise<unknown> {
   if (!task.schema) return payload;
   let result = task.schema['~standard'].validate(payload);
   if (result instanceof Promise) result = await result;

@@ -315,7 +315,57 @@ export interface Driver {
 
   /** Let pools claim from a queue again. True if it was paused. */
   queueResume(params: { name: string; now?: EpochMs }): Promise<boolean>;
+
+  // -- Task contracts (published job defaults). One block: see TaskDefaultsRecord below. --------
+
+  /** The published defaults of one task, or undefined (also for a name no task can have). */
+  taskGet(params: TaskGetParams): Promise<StoredTaskDefaults | undefined>;
+
+  /** Every published task's defaults, sorted by name (code-unit order). */
+  taskList(): Promise<StoredTaskDefaults[]>;
+
+  /**
+   * Publish the defaults of tasks (a worker's registered tasks), writing a row only when it is
+   * new or differs, so a fleet of workers starting at once writes each contract once. All or
+   * none: a bad record refuses the whole call (`InvalidOptionError` naming the field) and stores
+   * nothing. Returns the names written, in input order.
+   */
+  taskUpsertMany(params: TaskUpsertManyParams): Promise<string[]>;
 }
+
+/**
+ * A task's contract as workers publish it: the job defaults a process without the task's code
+ * (a producer service, `jobwire enqueue`) applies when it enqueues the task by name.
+ */
+export interface TaskDefaultsRecord {
+  /** A task name (1–128 letters, digits, `.`, `_`, `-`, `:`). */
+  name: string;
+  queue: string;
+  priority: number;
+  maxAttempts: number;
+  /** Per-attempt time limit in ms, or null for none. */
+  timeoutMs: number | null;
+  /** The retry backoff, or null for the default. */
+  backoff: BackoffSpec | null;
+}
+
+/** A stored contract with the time it last changed. */
+export type StoredTaskDefaults = TaskDefaultsRecord & { updatedAt: EpochMs };
+
+/** Params of `taskGet`. */
+export interface TaskGetParams {
+  name: string;
+}
+
+/** Params of `taskUpsertMany`. */
+export interface TaskUpsertManyParams {
+  /** At most `MAX_TASK_UPSERT` records, names unique within the call. */
+  tasks: readonly TaskDefaultsRecord[];
+  now?: EpochMs;
+}
+
+/** Most records one `taskUpsertMany` call takes. */
+export const MAX_TASK_UPSERT = 1000;
 
 /** Builds a fresh, migrated-or-not driver; used by the conformance suite and tests. */
 export type DriverFactory = () => Promise<Driver>;

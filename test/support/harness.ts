@@ -4,7 +4,7 @@
  */
 import type { TestContext } from 'node:test';
 import {
-  type AnyTask,
+  type AnyTaskRef,
   type Clock,
   createJobwire,
   type Jobwire,
@@ -89,7 +89,7 @@ export function nextEvent<K extends JobwireEventName>(
 export async function withClient(
   t: TestContext,
   factory: TestDatabaseFactory,
-  options: Omit<JobwireOptions, 'driver'> & { tasks?: readonly AnyTask[] } = {},
+  options: Omit<JobwireOptions, 'driver'> & { tasks?: readonly AnyTaskRef[] } = {},
 ): Promise<{ client: Jobwire; db: TestDatabase }> {
   const db = await factory.create();
   const client = await createJobwire({ ...options, driver: await db.open() });

@@ -13,16 +13,18 @@ const HELP_TEXT = `jobwire enqueue — add a job
 Usage
   jobwire enqueue <task> [payload] [options]
 
-  <task>      the task name (a worker with that task runs it)
+  <task>      the task name (a worker with that task runs it). The job gets the task's
+              defaults (queue, priority, attempts, timeout, backoff) as its workers
+              published them (see "jobwire tasks"); the options below override them
   [payload]   the payload as JSON, e.g. '{"to":"ada@example.com"}'; "-" reads it from stdin.
               Default: {}
 
 Options
-  --queue <q>             queue (default "default")
-  --priority <n>          larger runs first among due jobs of the queue (default 0);
+  --queue <q>             queue (default: the task's, else "default")
+  --priority <n>          larger runs first among due jobs of the queue (default: the task's, else 0);
                           for a negative value write --priority=-5
   --delay <ms>            run no earlier than this many ms from now
-  --max-attempts <n>      attempts before the job is abandoned (default 3)
+  --max-attempts <n>      attempts before the job is abandoned (default: the task's, else 3)
   --unique-key <k>        while a job with this key is active, return it instead of adding one
   --attempt-timeout <ms>  per-attempt time limit (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
@@ -33,7 +35,8 @@ Options
   -h, --help              show this help
 
 Output: the job id on stdout (with --wait, then the result as JSON). A unique-key duplicate
-prints the existing job's id and a note on stderr.
+prints the existing job's id and a note on stderr; so does a task no worker has published yet
+(the job then gets the global defaults unless options say otherwise).
 
 Examples
   jobwire enqueue send-email '{"to":"ada@example.com"}' --queue emails
@@ -130,8 +133,17 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         ? parsePayload(await readStdin(), 'stdin')
         : parsePayload(payloadArg, 'argument');
 
+  // strictTasks off: a task no worker has published yet can still be enqueued (with a note).
   return withClient({ db: values.db, strictTasks: false }, async (client) => {
+    const published = await client.getPublishedTask(task);
     const job = await client.enqueue(task, payload, options);
+    if (!published) {
+      eprintln(
+        context,
+        `note: no worker has published task "${task}" yet, so the job got the global defaults ` +
+          `(queue "${job.queue}", ${job.maxAttempts} attempts); a worker publishes its tasks when it starts`,
+      );
+    }
     if (job.duplicate) {
       eprintln(
         context,

@@ -27,6 +27,7 @@ import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
 import { queueTests } from './queues.js';
+import { taskDefaultsTests } from './task-defaults.js';
 
 export { T0 } from './harness.js';
 
@@ -50,6 +51,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['admin', adminTests],
   ['queues', queueTests],
   ['leader', leaderTests],
+  ['task defaults', taskDefaultsTests],
   ['notifier', notifierTests],
   ['migrate and life cycle', migrateTests],
   ['bad input', badInputTests],

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
+import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
@@ -28,6 +29,7 @@ import { leaderAttemptElect, leaderResign } from './leader.js';
 import { migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import { queueList, queuePause, queueResume } from './queues.js';
+import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
 export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
 export { PostgresNotifier, type PostgresNotifierOptions, pgChannel } from './notifier.js';
@@ -191,5 +193,9 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     queueList: () => queueList(ctx),
     queuePause: (params) => queuePause(ctx, params),
     queueResume: (params) => queueResume(ctx, params),
+    // Task contracts (published job defaults).
+    taskGet: (params) => taskGet(ctx, params),
+    taskList: () => taskList(ctx),
+    taskUpsertMany: async (params) => taskUpsertMany(ctx, checkTaskUpserts(params), params.now),
   };
 }

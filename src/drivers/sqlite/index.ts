@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
+import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { toStorageError } from './errors.js';
@@ -20,6 +21,7 @@ import { createLeaseMethods } from './leases.js';
 import { migrateSqlite } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createQueueMethods } from './queues.js';
+import { createTaskMethods } from './tasks.js';
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from './migrations/index.js';
 
@@ -148,7 +150,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createLeaseMethods> &
         ReturnType<typeof createAdminMethods> &
         ReturnType<typeof createQueueMethods> &
-        ReturnType<typeof createLeaderMethods>)
+        ReturnType<typeof createLeaderMethods> &
+        ReturnType<typeof createTaskMethods>)
     | undefined;
   let closed = false;
 
@@ -171,6 +174,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createAdminMethods(ctx),
         ...createQueueMethods(ctx),
         ...createLeaderMethods(ctx),
+        ...createTaskMethods(ctx),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -228,5 +232,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     queueList: () => call('queueList', () => use().queueList()),
     queuePause: (params) => call('queuePause', () => use().queuePause(params)),
     queueResume: (params) => call('queueResume', () => use().queueResume(params)),
+    // Task contracts (published job defaults).
+    taskGet: (params) => call('taskGet', () => use().taskGet(params)),
+    taskList: () => call('taskList', () => use().taskList()),
+    taskUpsertMany: (params) =>
+      call('taskUpsertMany', () => use().taskUpsertMany(checkTaskUpserts(params), params.now)),
   };
 }

@@ -11,6 +11,7 @@ import type { MigrationResult } from '../../../driver/driver.js';
 import type { PgContext } from '../context.js';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Interruptions } from './0002-interruptions.js';
+import { migration0003Tasks } from './0003-tasks.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -24,6 +25,7 @@ export interface PostgresMigration {
 export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: 'initial', sql: migration0001Initial },
   { version: 2, name: 'interruptions', sql: migration0002Interruptions },
+  { version: 3, name: 'tasks', sql: migration0003Tasks },
 ];
 
 /** The schema version this code writes. */

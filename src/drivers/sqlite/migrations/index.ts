@@ -9,6 +9,7 @@ import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult } from '../../../driver/driver.js';
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-and-liveness.js';
+import { MIGRATION_0003_TASKS } from './0003-tasks.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface SqliteMigration {
@@ -21,6 +22,7 @@ export interface SqliteMigration {
 export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'initial', sql: MIGRATION_0001_INITIAL },
   { version: 2, name: 'interruptions and liveness', sql: MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS },
+  { version: 3, name: 'tasks', sql: MIGRATION_0003_TASKS },
 ];
 
 /** The schema version this code writes. */
