@@ -16,14 +16,7 @@ import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
-import {
-  jobClaim,
-  jobFinalizeMany,
-  jobHeartbeatMany,
-  jobProgress,
-  jobRelease,
-  jobRescueExpired,
-} from './jobs-lease.js';
+import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease, jobRescueExpired } from './jobs-lease.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
 import { migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
@@ -56,15 +49,11 @@ export interface PostgresDriverOptions {
   poolSize?: number;
   /** How long to wait for a new connection before failing, in ms. Default 10 000. */
   connectTimeoutMs?: number;
-  /** Accepted for symmetry with the other drivers; wake-ups here come from LISTEN/NOTIFY. */
-  pollIntervalMs?: number;
 }
 
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: true,
-  timePrecisionMs: 1,
   callerTransactions: true,
-  multiProcess: true,
 });
 
 function validate(
@@ -178,7 +167,6 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       return jobInsertMany(ctx, params);
     },
     jobList: (params) => jobList(ctx, params),
-    jobProgress: (params) => jobProgress(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) => jobRescueExpired(ctx, params),
     jobRetry: (params) => jobRetry(ctx, params),
