@@ -1,7 +1,7 @@
 /** Reading and administering jobs: get, list, count, cancel, retry, delete. */
 import { InvalidOptionError } from '../../core/errors.js';
 import { preview } from '../../core/preview.js';
-import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
+import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
   CHANNELS,

@@ -1,8 +1,3 @@
-/**
- * Leadership: one row per name with its owner and an expiry in database time. Taking it is one
- * upsert, so two processes electing at once cannot both win.
- */
-import type { EpochMs } from '../../core/types.js';
 import type { LeaderElectParams, LeaderResignParams } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import { nowSql } from './row.js';

@@ -1,5 +1,5 @@
 /** Queues: listing with counts, pausing and resuming. */
-import type { EpochMs, JobState, QueueInfo } from '../../core/types.js';
+import type { JobState, QueueInfo } from '../../core/types.js';
 import type { QueueStateParams } from '../../driver/driver.js';
 import { CHANNELS } from '../../driver/driver.js';
 import type { PgContext } from './context.js';

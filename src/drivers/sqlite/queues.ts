@@ -1,5 +1,5 @@
 /** Queues on SQLite: a queue exists while it has jobs or a row in `jobwire_queues` (paused once). */
-import type { EpochMs, JobState, QueueInfo } from '../../core/types.js';
+import type { JobState, QueueInfo } from '../../core/types.js';
 import type { QueueStateParams } from '../../driver/driver.js';
 import { zeroCounts } from './admin.js';
 import type { SqliteContext } from './context.js';
