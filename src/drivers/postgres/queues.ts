@@ -1,7 +1,6 @@
 /** Queues: listing with counts, pausing and resuming. */
 import type { JobState, QueueInfo } from '../../core/types.js';
-import type { QueueStateParams } from '../../driver/driver.js';
-import { CHANNELS } from '../../driver/driver.js';
+import { CHANNELS, type QueueStateParams } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import { nowSql, zeroCounts } from './row.js';
 
