@@ -36,6 +36,7 @@ export const POSTGRES_DEFAULTS = {
 /** Schema names jobwire accepts: plain lower-case identifiers that need no quoting. */
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Options of `postgresDriver`. Give `connectionString` or `pool`, not both. */
 export interface PostgresDriverOptions {
   /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
   connectionString?: string;
