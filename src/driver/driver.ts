@@ -1,10 +1,12 @@
 /**
  * The storage seam. Core code (client, pool, services) talks to a database only through this
- * interface; each database has one implementation in `src/drivers/<name>/`. It is internal: it
- * may change between minor versions, so applications should use the client API.
+ * interface; each database has one implementation in `src/drivers/<name>/`, made reachable by
+ * URL scheme with one `registerDriver` call (`registry.ts`). It is internal: it may change
+ * between minor versions, so applications should use the client API.
  *
  * Conventions (after River's driver): methods are named noun first and kept in alphabetical
- * order; each takes ONE params object; time-dependent methods take an optional `now` (epoch ms)
+ * order; each takes ONE params object of a named type (`JobClaimParams` for `jobClaim`, …), so
+ * every driver implements the same signatures; time-dependent methods take an optional `now` (epoch ms)
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
