@@ -38,7 +38,8 @@ function targetOf(location: string, source: string): DatabaseTarget {
     if (error instanceof UnknownDriverSchemeError) {
       throw new CliError(
         `${source} names an unknown kind of database "${error.scheme}:"`,
-        `give a file path (SQLite) or a URL with one of these schemes: ${error.known.map((s) => `${s}:`).join(', ')}`,
+        `give a URL with one of these schemes: ${error.known.map((s) => `${s}:`).join(', ')}; ` +
+          `or a SQLite file path (write a file name with a colon as ./${error.scheme}:…)`,
         { cause: error },
       );
     }
