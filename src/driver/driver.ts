@@ -159,7 +159,7 @@ export interface CancelledJob {
   at: EpochMs;
 }
 
-/** Filters for `jobList` / `jobCount`. */
+/** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
 export interface JobFilter {
   states?: readonly JobState[];
   queues?: readonly string[];
