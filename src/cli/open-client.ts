@@ -7,17 +7,20 @@
  *
  * Without `--db`: `DATABASE_URL` when its scheme names a registered driver, else `./jobwire.db`.
  */
-import '../drivers/builtin.js';
+// The public entry point also registers the built-in drivers (`src/drivers/builtin.ts`).
+
+import { driverFor, schemeOf } from '../driver/registry.js';
 import {
+  type AnyTask,
+  createJobwire,
   DatabaseNotFoundError,
+  type Driver,
   describeLocation,
-  driverFor,
+  type Jobwire,
   openDriver as openRegisteredDriver,
   registeredSchemes,
-  schemeOf,
   UnknownDriverSchemeError,
-} from '../driver/registry.js';
-import { type AnyTask, createJobwire, type Driver, type Jobwire } from '../index.js';
+} from '../index.js';
 import { CliError } from './args.js';
 
 /** The default SQLite file, relative to the current directory. */
