@@ -4,11 +4,13 @@
  * is opened like the built-ins. The CLI's `--db` / DATABASE_URL resolution goes through it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { CliError } from '../src/cli/args.js';
 import { describeDatabase, openDriver as openCliDriver, resolveDatabase } from '../src/cli/open-client.js';
 import { InvalidOptionError } from '../src/core/errors.js';
@@ -149,6 +151,40 @@ describe('driver registry', () => {
       unregister();
     }
     await assert.rejects(openDriver(`jobfile:${path}`), UnknownDriverSchemeError);
+  });
+});
+
+/**
+ * Open `location` through the public entry point in a child process whose module resolution
+ * reports every database library it is asked for, and return the libraries reported.
+ */
+async function librariesLoadedToOpen(location: string): Promise<string[]> {
+  const hook = join(dir, 'report-libraries.mjs');
+  const resolver =
+    'export async function resolve(specifier, context, next) {' +
+    ' if (specifier === "pg" || specifier === "better-sqlite3") process.stderr.write("LOADED " + specifier + "\\n");' +
+    ' return next(specifier, context); }';
+  writeFileSync(
+    hook,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+  );
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const script =
+    "const { openDriver } = await import('./src/index.js');" +
+    'const driver = await openDriver(process.argv[1]); console.log(driver.name); await driver.close();';
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--import', pathToFileURL(hook).href, '--input-type=module', '-e', script, location],
+    { cwd: root },
+  );
+  assert.ok(stdout.trim().length > 0, `the child opened a driver: ${stderr}`);
+  return [...new Set([...stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!))].sort();
+}
+
+describe('drivers load lazily', () => {
+  it('opening SQLite never loads pg, opening PostgreSQL never loads better-sqlite3', async () => {
+    assert.deepEqual(await librariesLoadedToOpen(freshPath('lazy')), ['better-sqlite3']);
+    assert.deepEqual(await librariesLoadedToOpen('postgres://nobody@127.0.0.1:1/none'), ['pg']);
   });
 });
 
