@@ -4,6 +4,10 @@
  * The public API: create a client with a driver (`jobwire/sqlite`, `jobwire/postgres`), define
  * tasks, enqueue jobs, run pools, listen to typed events.
  */
+// The built-in drivers' registrations (no database library loads until one is opened), so
+// `openDriver('postgres://…')` and `openDriver('./jobs.db')` work from this entry point.
+import './drivers/builtin.js';
+
 export { backoffDelay, DEFAULT_BACKOFF } from './core/backoff.js';
 export {
   createJobwire,
@@ -69,3 +73,14 @@ export {
   type StoredTaskDefaults,
   type TaskDefaultsRecord,
 } from './driver/driver.js';
+export {
+  DatabaseNotFoundError,
+  type DriverRegistration,
+  DriverUnavailableError,
+  describeLocation,
+  type OpenDriverOptions,
+  openDriver,
+  registerDriver,
+  registeredSchemes,
+  UnknownDriverSchemeError,
+} from './driver/registry.js';

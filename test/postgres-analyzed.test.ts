@@ -12,13 +12,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { ClaimedJob, Driver, FinalizeItem } from '../src/driver/driver.js';
+import type { ClaimedJob, Driver, FinalizeItem, ReleaseLease } from '../src/driver/driver.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
 import {
   claimStatement,
   finalizeStatement,
   heartbeatStatement,
-  progressStatement,
+  releaseStatement,
   type Statement,
 } from '../src/drivers/postgres/jobs-lease.js';
 import { createIsolatedSchema } from './support/postgres.js';
@@ -165,6 +165,18 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', resultJson: `{"i":${i}}` },
     );
 
+  /** Leases to give back; every third one as an interrupted attempt (the other statement branch). */
+  const releaseLeases = (from = 0): ReleaseLease[] =>
+    running.slice(from, from + BATCH).map((job, i) =>
+      i % 3 === 0
+        ? {
+            id: job.id,
+            leaseToken: job.leaseToken,
+            interruption: { name: 'ShutdownError', message: 'cut off', attempt: 1, at: 0 },
+          }
+        : { id: job.id, leaseToken: job.leaseToken },
+    );
+
   for (const mode of ['custom', 'generic'] as const) {
     it(`the finalise reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
       const plan = summarize(
@@ -193,12 +205,11 @@ describe('postgres hot statements on an analyzed jobs table', () => {
       assert.ok(plan.joinFilterRemoved <= BATCH, `rows removed by join filters: ${plan.joinFilterRemoved}`);
     });
 
-    it(`a progress write reaches its job by primary key (${mode} plan)`, async () => {
+    it(`a heartbeat carrying one job's progress reaches it by primary key (${mode} plan)`, async () => {
       const job = running[RUNNING - 1]!;
-      const statement = progressStatement(`"${schema}"`, {
-        id: job.id,
-        leaseToken: job.leaseToken,
-        progressJson: '50',
+      const statement = heartbeatStatement(`"${schema}"`, {
+        leases: [{ id: job.id, leaseToken: job.leaseToken, progressJson: '50' }],
+        leaseMs: 60_000,
       });
       const plan = summarize(await explain(client, statement, mode));
       assert.deepEqual(
@@ -207,6 +218,19 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         `jobs reached only by its primary key: ${plan.access}`,
       );
       assert.ok(plan.jobsRowsVisited <= 3, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+    });
+
+    it(`the release reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
+      const plan = summarize(
+        await explain(client, releaseStatement(`"${schema}"`, { leases: releaseLeases() }, 'ch'), mode),
+      );
+      assert.deepEqual(
+        plan.access.filter((a) => !a.endsWith('jobs_pkey')),
+        [],
+        `jobs reached only by its primary key: ${plan.access}`,
+      );
+      assert.ok(plan.jobsRowsVisited <= 3 * BATCH, `rows of jobs visited: ${plan.jobsRowsVisited}`);
+      assert.ok(plan.joinFilterRemoved <= BATCH, `rows removed by join filters: ${plan.joinFilterRemoved}`);
     });
 
     it(`the claim walks jobs_claim, not the ${FINISHED.toLocaleString('en')} finished rows (${mode} plan)`, async () => {
@@ -242,14 +266,22 @@ describe('postgres hot statements on an analyzed jobs table', () => {
       leaseMs: 60_000,
     });
     assert.deepEqual(lost, [first.id]);
-    assert.equal(
-      await driver.jobProgress({ id: second.id, leaseToken: second.leaseToken, progressJson: '7' }),
-      true,
+    // Progress travels with the heartbeat, fenced the same way.
+    assert.deepEqual(
+      await driver.jobHeartbeatMany({
+        leases: [{ id: second.id, leaseToken: second.leaseToken, progressJson: '7' }],
+        leaseMs: 60_000,
+      }),
+      [],
     );
-    assert.equal(
-      await driver.jobProgress({ id: second.id, leaseToken: second.leaseToken + 1, progressJson: '8' }),
-      false,
+    assert.deepEqual(
+      await driver.jobHeartbeatMany({
+        leases: [{ id: second.id, leaseToken: second.leaseToken + 1, progressJson: '8' }],
+        leaseMs: 60_000,
+      }),
+      [second.id],
     );
+    assert.equal((await driver.jobGet({ id: second.id }))?.progress, 7);
     // Finalise: the first passing item per job applies; a stale token and a repeat are refused.
     const items = finalizeItems();
     const results = await driver.jobFinalizeMany({
@@ -284,7 +316,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
     );
     assert.equal(stillRunning.rows[0].n, RUNNING - BATCH);
   });
-  it('with statistics taken while most rows ran, finalise and heartbeat still read O(batch) rows', async () => {
+  it('with statistics taken while most rows ran, finalize, heartbeat and release still read O(batch) rows', async () => {
     // The opposite estimate: nearly every row running, so the planner expects the whole batch
     // to pass the fence, where a hash join over a sequential scan of a small table looks cheap.
     await client.query(
@@ -296,12 +328,13 @@ describe('postgres hot statements on an analyzed jobs table', () => {
     );
     const leases = running.slice(BATCH, 2 * BATCH).map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
     for (const mode of ['custom', 'generic'] as const) {
-      for (const statement of [
-        finalizeStatement(`"${schema}"`, { items: finalizeItems(BATCH) }),
-        heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 }),
-      ]) {
+      for (const [name, statement] of [
+        ['finalize', finalizeStatement(`"${schema}"`, { items: finalizeItems(BATCH) })],
+        ['heartbeat', heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 })],
+        ['release', releaseStatement(`"${schema}"`, { leases: releaseLeases(BATCH) }, 'ch')],
+      ] as const) {
         const plan = summarize(await explain(client, statement, mode));
-        const what = `${statement.text.includes('WITH clock') ? 'finalise' : 'heartbeat'} (${mode} plan)`;
+        const what = `${name} (${mode} plan)`;
         assert.deepEqual(
           plan.access.filter((a) => !a.endsWith('jobs_pkey')),
           [],

@@ -1,25 +1,54 @@
 /**
- * `--db` → a driver and a client, through the public API only.
+ * `--db` → a driver and a client, through the public API only. The driver comes from the
+ * registry by the location's URL scheme (`src/driver/registry.ts`): `postgres://…` and
+ * `postgresql://…` open PostgreSQL, a file path (relative to the current directory) or a
+ * `sqlite:` / `file:` location opens SQLite, and a driver registered elsewhere opens its own
+ * schemes. Each driver is imported on demand, so SQLite users never load `pg`.
  *
- * - `postgres://…` / `postgresql://…` → the PostgreSQL driver, imported on demand so SQLite users
- *   never load `pg`;
- * - anything else is a SQLite file path (relative to the current directory);
- * - no `--db`: `DATABASE_URL` when it is a PostgreSQL URL, else `./jobwire.db`.
+ * Without `--db`: `DATABASE_URL` when its scheme names a registered driver, else `./jobwire.db`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { type AnyTask, createJobwire, type Driver, type Jobwire } from '../index.js';
+// The public entry point also registers the built-in drivers (`src/drivers/builtin.ts`).
+
+import { driverFor, schemeOf } from '../driver/registry.js';
+import {
+  type AnyTask,
+  createJobwire,
+  DatabaseNotFoundError,
+  type Driver,
+  describeLocation,
+  type Jobwire,
+  openDriver as openRegisteredDriver,
+  registeredSchemes,
+  UnknownDriverSchemeError,
+} from '../index.js';
 import { CliError } from './args.js';
 
 /** The default SQLite file, relative to the current directory. */
 export const DEFAULT_DB = './jobwire.db';
 
-/** Where the data lives. */
-export type DatabaseTarget =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; connectionString: string };
+/** Where the data lives: a location the driver registry resolves (URL or file path). */
+export interface DatabaseTarget {
+  location: string;
+  /** The registered driver that opens it (for messages). */
+  driver: string;
+}
 
-const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+/** `location` as a target, or a CliError naming the known schemes. */
+function targetOf(location: string, source: string): DatabaseTarget {
+  try {
+    return { location, driver: driverFor(location).name };
+  } catch (error) {
+    if (error instanceof UnknownDriverSchemeError) {
+      throw new CliError(
+        `${source} names an unknown kind of database "${error.scheme}:"`,
+        `give a URL with one of these schemes: ${error.known.map((s) => `${s}:`).join(', ')}; ` +
+          `or a SQLite file path (write a file name with a colon as ./${error.scheme}:…)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
 
 /**
  * Decide which database `--db` (or the environment) names. `useEnv: false` ignores
@@ -32,65 +61,40 @@ export function resolveDatabase(
   const env = options.env ?? process.env;
   if (db !== undefined) {
     if (db.trim() === '') throw new CliError('--db is empty: give a SQLite file path or a postgres:// URL');
-    return POSTGRES_URL.test(db) ? { kind: 'postgres', connectionString: db } : { kind: 'sqlite', path: db };
+    return targetOf(db, '--db');
   }
   const fromEnv = env.DATABASE_URL;
-  if (options.useEnv !== false && fromEnv && POSTGRES_URL.test(fromEnv)) {
-    return { kind: 'postgres', connectionString: fromEnv };
+  // DATABASE_URL often serves an application's own database of another kind (mysql://…): it
+  // is used only when a registered driver opens it.
+  const envScheme = fromEnv ? schemeOf(fromEnv) : null;
+  if (options.useEnv !== false && fromEnv && envScheme !== null && registeredSchemes().includes(envScheme)) {
+    return targetOf(fromEnv, 'DATABASE_URL');
   }
-  return { kind: 'sqlite', path: DEFAULT_DB };
+  return targetOf(DEFAULT_DB, 'the default database');
 }
 
-/** For messages: the SQLite path, or the URL with its password hidden. */
+/** For messages: the driver and the location, with any password hidden. */
 export function describeDatabase(target: DatabaseTarget): string {
-  if (target.kind === 'sqlite') return `sqlite ${target.path}`;
-  try {
-    const url = new URL(target.connectionString);
-    if (url.password) url.password = '***';
-    return `postgres ${url.toString()}`;
-  } catch {
-    return 'postgres (connection string not shown)';
-  }
+  return describeLocation(target.location);
 }
 
-interface PostgresModule {
-  postgresDriver(options: { connectionString: string }): Driver;
-}
-
-/** Create the driver for `target`. `mustExist`: refuse to create a new SQLite file. */
+/** Create the driver for `target`. `mustExist`: refuse to create a new database (a SQLite file). */
 export async function openDriver(
   target: DatabaseTarget,
   options: { mustExist?: boolean } = {},
 ): Promise<Driver> {
-  if (target.kind === 'sqlite') {
-    if (options.mustExist && target.path !== ':memory:' && !existsSync(resolve(target.path))) {
-      throw new CliError(
-        `the database ${target.path} does not exist`,
-        `check --db (default ${DEFAULT_DB}), or create it with "jobwire migrate --db ${target.path}"`,
-      );
-    }
-    const { sqliteDriver } = await import('../drivers/sqlite/index.js');
-    return sqliteDriver({ path: target.path });
-  }
-  // A computed specifier: the PostgreSQL driver (and pg) load only when asked for.
-  const specifier = '../drivers/postgres/index.js';
-  let module: PostgresModule;
   try {
-    module = (await import(specifier)) as PostgresModule;
+    return await openRegisteredDriver(target.location, { mustExist: options.mustExist });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('drivers/postgres')) {
+    if (error instanceof DatabaseNotFoundError) {
       throw new CliError(
-        'the PostgreSQL driver is not available in this build of jobwire',
-        'use a SQLite path for --db',
+        `the database ${error.location} does not exist`,
+        `check --db (default ${DEFAULT_DB}), or create it with "jobwire migrate --db ${target.location}"`,
+        { cause: error },
       );
     }
     throw error;
   }
-  if (typeof module.postgresDriver !== 'function') {
-    throw new CliError('the PostgreSQL driver module does not export postgresDriver()');
-  }
-  return module.postgresDriver({ connectionString: target.connectionString });
 }
 
 /** Options of `openClient`. */

@@ -4,6 +4,7 @@
  */
 import { validateBackoff } from './backoff.js';
 import { InvalidOptionError } from './errors.js';
+import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import { unstorableTextReason } from './storable.js';
 import type { JobDefaults } from './task.js';
@@ -30,9 +31,6 @@ export interface EnqueueOptions extends JobDefaults {
   /** @deprecated Renamed `transaction` (same meaning); this alias goes in the next release. */
   executor?: unknown;
 }
-
-/** Queue names: same alphabet as task names. */
-export const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Largest accepted maxAttempts. */
 export const MAX_ATTEMPTS_LIMIT = 1000;
@@ -118,11 +116,8 @@ function integerIn(field: string, value: unknown, min: number, max: number): num
 
 /** Check a queue name. */
 export function validateQueueName(value: unknown, field = 'queue'): string {
-  if (typeof value !== 'string' || !QUEUE_NAME.test(value)) {
-    throw new InvalidOptionError(
-      field,
-      `queue names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(value)}`,
-    );
+  if (!isName(value)) {
+    throw new InvalidOptionError(field, `queue names are ${NAME_RULE}, got ${preview(value)}`);
   }
   return value;
 }
@@ -227,8 +222,8 @@ export function filterList(
   return list as readonly string[] | undefined;
 }
 
-/** True for a valid queue name (see `QUEUE_NAME`). */
-export const isQueueName = (value: unknown): boolean => typeof value === 'string' && QUEUE_NAME.test(value);
+/** True for a valid queue name (the same rule as task names, see `names.ts`). */
+export const isQueueName = (value: unknown): value is string => isName(value);
 
 const INT8_MAX = 9223372036854775807n;
 

@@ -142,11 +142,6 @@ export function storedErrorJson(error: StoredError): string {
   return JSON.stringify(stored);
 }
 
-/** Decode stored JSON text; null stays null. */
-export function decodeJson(text: string | null): unknown {
-  return text === null ? null : JSON.parse(text);
-}
-
 /** A thrown value's message for another message; never throws. */
 function describe(error: unknown): string {
   try {

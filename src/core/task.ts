@@ -3,6 +3,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
+import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import type { BackoffFunction, BackoffSpec } from './types.js';
 
@@ -125,11 +126,8 @@ export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => 
     ? R
     : never;
 
-const TASK_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** True for a valid task name: 1–128 letters, digits, `.`, `_`, `-` or `:`. */
-export const isTaskName = (value: unknown): value is string =>
-  typeof value === 'string' && TASK_NAME.test(value);
+/** True for a valid task name (the same rule as queue names, see `names.ts`). */
+export const isTaskName = (value: unknown): value is string => isName(value);
 
 /**
  * Define a task. The payload type is inferred from `schema` when given, else from the handler's
@@ -146,11 +144,8 @@ export const isTaskName = (value: unknown): value is string =>
 export function defineTask<Payload, Result = unknown, Input = Payload>(
   definition: TaskDefinitionInput<Input, Payload, Result>,
 ): Task<Input, Payload, Result> {
-  if (typeof definition?.name !== 'string' || !TASK_NAME.test(definition.name)) {
-    throw new InvalidOptionError(
-      'name',
-      `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(definition?.name)}`,
-    );
+  if (!isName(definition?.name)) {
+    throw new InvalidOptionError('name', `task names are ${NAME_RULE}, got ${preview(definition?.name)}`);
   }
   if (typeof definition.handler !== 'function') {
     throw new InvalidOptionError('handler', `task "${definition.name}" needs a handler function`);

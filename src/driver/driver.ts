@@ -1,10 +1,12 @@
 /**
  * The storage seam. Core code (client, pool, services) talks to a database only through this
- * interface; each database has one implementation in `src/drivers/<name>/`. It is internal: it
- * may change between minor versions, so applications should use the client API.
+ * interface; each database has one implementation in `src/drivers/<name>/`, made reachable by
+ * URL scheme with one `registerDriver` call (`registry.ts`). It is internal: it may change
+ * between minor versions, so applications should use the client API.
  *
  * Conventions (after River's driver): methods are named noun first and kept in alphabetical
- * order; each takes ONE params object; time-dependent methods take an optional `now` (epoch ms)
+ * order; each takes ONE params object of a named type (`JobClaimParams` for `jobClaim`, …), so
+ * every driver implements the same signatures; time-dependent methods take an optional `now` (epoch ms)
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
@@ -14,12 +16,8 @@ import type { BackoffSpec, EpochMs, JobRecord, JobState, QueueInfo, StoredError 
 export interface DriverCapabilities {
   /** Wake-ups reach other processes (e.g. PostgreSQL LISTEN/NOTIFY). When false, other processes poll. */
   readonly crossProcessNotify: boolean;
-  /** Smallest time step the database stores, in ms (1 for both SQLite and PostgreSQL here). */
-  readonly timePrecisionMs: number;
   /** Enqueue can join a transaction the caller opened (`executor` param). */
   readonly callerTransactions: boolean;
-  /** Several OS processes may use the same database at once. */
-  readonly multiProcess: boolean;
 }
 
 /** Publish/subscribe for wake-ups. Payloads are short strings (never job payloads). */
@@ -110,7 +108,7 @@ export type FinalizeItem = Lease &
     | { outcome: 'snoozed'; delayMs: number }
   );
 
-/** The result of one guarded finalisation. */
+/** The result of one guarded finalization. */
 export interface FinalizeResult {
   id: string;
   /** False when the fence rejected the write: the lease was lost (rescued, cancelled, deleted). */
@@ -161,7 +159,7 @@ export interface CancelledJob {
   at: EpochMs;
 }
 
-/** Filters for `jobList` / `jobCount`. */
+/** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
 export interface JobFilter {
   states?: readonly JobState[];
   queues?: readonly string[];
@@ -183,6 +181,115 @@ export interface MigrationResult {
   applied: number[];
 }
 
+// -- method parameters: one named type per driver method, shared by every driver ------------
+
+/** Parameters of `Driver.jobCancel`. */
+export interface JobCancelParams {
+  ids: readonly string[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobClaim`. */
+export interface JobClaimParams {
+  queues: readonly string[];
+  limit: number;
+  leaseMs: number;
+  /** The claiming pool, stored as the job's `poolId` while it runs. */
+  poolId: string;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobCountByState`. */
+export interface JobCountByStateParams {
+  queues?: readonly string[];
+}
+
+/** Parameters of `Driver.jobDelete`. */
+export interface JobDeleteParams {
+  ids: readonly string[];
+}
+
+/** Parameters of `Driver.jobFinalizeMany`. */
+export interface JobFinalizeManyParams {
+  items: readonly FinalizeItem[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobGet`. */
+export interface JobGetParams {
+  id: string;
+}
+
+/** A lease to extend, with the latest progress (JSON text) when it changed since the last beat. */
+export type HeartbeatLease = Lease & { progressJson?: string };
+
+/** Parameters of `Driver.jobHeartbeatMany`. */
+export interface JobHeartbeatManyParams {
+  leases: readonly HeartbeatLease[];
+  leaseMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobInsertMany`. */
+export interface JobInsertManyParams {
+  jobs: readonly JobInsertParams[];
+  /** Per-queue limits of pending jobs this batch must not overfill. */
+  maxPendingByQueue?: ReadonlyMap<string, number>;
+  /** A driver-specific handle of a transaction the caller opened (see `callerTransactions`). */
+  executor?: unknown;
+  now?: EpochMs;
+}
+
+/** The result of `Driver.jobInsertMany`: every job's outcome, or the queue that refused the batch. */
+export type JobInsertManyResult = { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded };
+
+/** Parameters of `Driver.jobList`. */
+export interface JobListParams extends JobFilter {
+  limit: number;
+  /** The `nextCursor` of the previous page; absent or null for the first page. */
+  before?: string | null;
+}
+
+/** Parameters of `Driver.jobRelease`. */
+export interface JobReleaseParams {
+  leases: readonly ReleaseLease[];
+  maxInterruptions?: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobRescueExpired`. */
+export interface JobRescueExpiredParams {
+  limit: number;
+  maxInterruptions?: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobRetry`. */
+export interface JobRetryParams {
+  ids: readonly string[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.leaderAttemptElect`. */
+export interface LeaderElectParams {
+  name: string;
+  ownerId: string;
+  ttlMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.leaderResign`. */
+export interface LeaderResignParams {
+  name: string;
+  ownerId: string;
+}
+
+/** Parameters of `Driver.queuePause` and `Driver.queueResume`. */
+export interface QueueStateParams {
+  name: string;
+  now?: EpochMs;
+}
+
 /** The storage driver interface. See the module comment for conventions. */
 export interface Driver {
   /** For messages and docs only: never branch on it. */
@@ -194,26 +301,20 @@ export interface Driver {
   close(): Promise<void>;
 
   /** Cancel jobs that are scheduled, pending or running. Others are left alone. */
-  jobCancel(params: { ids: readonly string[]; now?: EpochMs }): Promise<CancelledJob[]>;
+  jobCancel(params: JobCancelParams): Promise<CancelledJob[]>;
 
   /**
    * Claim up to `limit` due jobs from `queues` (skipping paused queues), highest priority first,
    * then oldest due time, then id. Each claimed job becomes `running` with attempt + 1, a new
    * fencing token and a lease that expires `leaseMs` from now.
    */
-  jobClaim(params: {
-    queues: readonly string[];
-    limit: number;
-    leaseMs: number;
-    poolId: string;
-    now?: EpochMs;
-  }): Promise<ClaimedJob[]>;
+  jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
 
   /** Job counts by state, optionally for some queues only. */
-  jobCountByState(params: { queues?: readonly string[] }): Promise<Record<JobState, number>>;
+  jobCountByState(params: JobCountByStateParams): Promise<Record<JobState, number>>;
 
   /** Delete jobs in any state (a running job's worker is fenced off). Returns the deleted ids. */
-  jobDelete(params: { ids: readonly string[] }): Promise<string[]>;
+  jobDelete(params: JobDeleteParams): Promise<string[]>;
 
   /**
    * Write the outcome of many attempts at once, each only if the job is still `running` under
@@ -222,20 +323,18 @@ export interface Driver {
    * is reported applied without writing again (only that token's holder can complete a job:
    * rescue, cancel and retry never do), so the worker reports the completion it really made.
    */
-  jobFinalizeMany(params: { items: readonly FinalizeItem[]; now?: EpochMs }): Promise<FinalizeResult[]>;
+  jobFinalizeMany(params: JobFinalizeManyParams): Promise<FinalizeResult[]>;
 
   /** One job, or undefined. */
-  jobGet(params: { id: string }): Promise<JobRecord | undefined>;
+  jobGet(params: JobGetParams): Promise<JobRecord | undefined>;
 
   /**
-   * Extend leases (and store the latest progress) of running jobs. Returns the ids whose lease
-   * was no longer held: their workers must stop.
+   * Extend leases of running jobs and store their latest progress (the only way progress reaches
+   * storage; a lease without `progressJson` keeps the stored progress). Fenced like every write:
+   * a stale token neither extends nor writes. Returns the ids whose lease was no longer held:
+   * their workers must stop.
    */
-  jobHeartbeatMany(params: {
-    leases: readonly (Lease & { progressJson?: string })[];
-    leaseMs: number;
-    now?: EpochMs;
-  }): Promise<string[]>;
+  jobHeartbeatMany(params: JobHeartbeatManyParams): Promise<string[]>;
 
   /**
    * Insert jobs atomically: all or none. A job whose unique key matches an active job is not
@@ -243,18 +342,10 @@ export interface Driver {
    * this batch would overfill, nothing is inserted and the offending queue is returned.
    * `executor` is a driver-specific handle of a transaction the caller opened.
    */
-  jobInsertMany(params: {
-    jobs: readonly JobInsertParams[];
-    maxPendingByQueue?: ReadonlyMap<string, number>;
-    executor?: unknown;
-    now?: EpochMs;
-  }): Promise<{ inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded }>;
+  jobInsertMany(params: JobInsertManyParams): Promise<JobInsertManyResult>;
 
-  /** A page of jobs matching `filter`, newest first, paginated with an opaque cursor. */
-  jobList(params: JobFilter & { limit: number; before?: string | null }): Promise<JobPage>;
-
-  /** Store the latest progress of a running job, fenced like every write. False when fenced off. */
-  jobProgress(params: Lease & { progressJson: string }): Promise<boolean>;
+  /** A page of jobs matching the filter, newest first, paginated with an opaque cursor. */
+  jobList(params: JobListParams): Promise<JobPage>;
 
   /**
    * Give leased jobs back without counting the attempt (pool shutdown): they become `pending`
@@ -264,45 +355,33 @@ export interface Driver {
    * the job is `abandoned` instead (the caller can tell from `ClaimedJob.interruptions`). Fenced
    * like every write. Returns the ids written (released or abandoned), in input order.
    */
-  jobRelease(params: {
-    leases: readonly ReleaseLease[];
-    maxInterruptions?: number;
-    now?: EpochMs;
-  }): Promise<string[]>;
+  jobRelease(params: JobReleaseParams): Promise<string[]>;
 
   /**
    * Re-queue running jobs whose lease expired (their worker died or hung). This is an
    * interruption, not a failure: the attempt number is given back, `interruptions` grows by one,
-   * a `LeaseExpiredError` marked `interrupted` is appended, and the job becomes `pending` with
-   * its due time unchanged (ahead of jobs enqueued after it) — or `abandoned` once it has been
-   * interrupted `maxInterruptions` times (default DEFAULT_MAX_INTERRUPTIONS).
+   * a `LeaseExpiredError` marked `interrupted` is appended (its message from
+   * `leaseExpiredMessage`), and the job becomes `pending` with its due time unchanged (ahead of
+   * jobs enqueued after it) — or `abandoned` once it has been interrupted `maxInterruptions`
+   * times (default DEFAULT_MAX_INTERRUPTIONS).
    */
-  jobRescueExpired(params: {
-    limit: number;
-    maxInterruptions?: number;
-    now?: EpochMs;
-  }): Promise<RescuedJob[]>;
+  jobRescueExpired(params: JobRescueExpiredParams): Promise<RescuedJob[]>;
 
   /**
    * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts
    * and a fresh interruption budget (`attempt` and `interruptions` back to 0).
    * Returns the jobs retried.
    */
-  jobRetry(params: { ids: readonly string[]; now?: EpochMs }): Promise<JobRecord[]>;
+  jobRetry(params: JobRetryParams): Promise<JobRecord[]>;
 
   /**
    * Try to become (or stay) leader of `name` for `ttlMs`. True when `ownerId` holds the
    * leadership after the call. Used to run maintenance in one process only.
    */
-  leaderAttemptElect(params: {
-    name: string;
-    ownerId: string;
-    ttlMs: number;
-    now?: EpochMs;
-  }): Promise<boolean>;
+  leaderAttemptElect(params: LeaderElectParams): Promise<boolean>;
 
   /** Give up leadership if held. */
-  leaderResign(params: { name: string; ownerId: string }): Promise<void>;
+  leaderResign(params: LeaderResignParams): Promise<void>;
 
   /** Apply pending schema migrations; refuse a schema newer than this code. Safe to run concurrently. */
   migrate(): Promise<MigrationResult>;
@@ -311,10 +390,10 @@ export interface Driver {
   queueList(): Promise<QueueInfo[]>;
 
   /** Stop pools from claiming from a queue (enqueue still works). True if it was running. */
-  queuePause(params: { name: string; now?: EpochMs }): Promise<boolean>;
+  queuePause(params: QueueStateParams): Promise<boolean>;
 
   /** Let pools claim from a queue again. True if it was paused. */
-  queueResume(params: { name: string; now?: EpochMs }): Promise<boolean>;
+  queueResume(params: QueueStateParams): Promise<boolean>;
 
   // -- Task contracts (published job defaults). One block: see TaskDefaultsRecord below. --------
 
@@ -366,6 +445,3 @@ export interface TaskUpsertManyParams {
 
 /** Most records one `taskUpsertMany` call takes. */
 export const MAX_TASK_UPSERT = 1000;
-
-/** Builds a fresh, migrated-or-not driver; used by the conformance suite and tests. */
-export type DriverFactory = () => Promise<Driver>;

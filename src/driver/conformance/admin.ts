@@ -184,7 +184,14 @@ export function adminTests(test: DefineTest): void {
     const lease = await claimOne(driver);
     await driver.jobDelete({ ids: [job.id] });
     assert.equal((await complete(driver, lease, T0 + 1)).applied, false);
-    assert.equal(await driver.jobProgress({ ...lease, progressJson: '1' }), false);
+    assert.deepEqual(
+      await driver.jobHeartbeatMany({
+        leases: [{ ...lease, progressJson: '1' }],
+        leaseMs: 1000,
+        now: T0 + 2,
+      }),
+      [job.id],
+    );
     assert.equal(await driver.jobGet({ id: job.id }), undefined);
   });
 

@@ -1,8 +1,19 @@
 /** Conformance: keeping leases alive, rescuing expired ones, and giving jobs back. */
 import assert from 'node:assert/strict';
 import type { EpochMs } from '../../core/types.js';
-import type { Driver, RescuedJob } from '../driver.js';
-import { claim, claimOne, complete, type DefineTest, getJob, insertJob, insertJobs, T0 } from './harness.js';
+import type { Driver, Lease, RescuedJob } from '../driver.js';
+import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../lease-expired.js';
+import {
+  claim,
+  claimOne,
+  complete,
+  type DefineTest,
+  getJob,
+  insertJob,
+  insertJobs,
+  LEASE_MS,
+  T0,
+} from './harness.js';
 
 export function heartbeatRescueReleaseTests(test: DefineTest): void {
   test('heartbeat extends the lease and stores progress', async (driver) => {
@@ -50,20 +61,27 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
     assert.deepEqual(await getJob(driver, cancelled!.id), cancelledBefore);
   });
 
-  test('progress is written only under the current lease', async (driver) => {
+  test('heartbeat progress is written only under the current lease', async (driver) => {
     const job = await insertJob(driver);
     const old = await claimOne(driver);
-    assert.equal(await driver.jobProgress({ ...old, progressJson: '{"step":1}' }), true);
+    const beat = (lease: Lease, progressJson: string, now: EpochMs) =>
+      driver.jobHeartbeatMany({ leases: [{ ...lease, progressJson }], leaseMs: LEASE_MS, now });
+    assert.deepEqual(await beat(old, '{"step":1}', T0 + 1), []);
     assert.deepEqual((await getJob(driver, job.id)).progress, { step: 1 });
 
-    await driver.jobRelease({ leases: [old], now: T0 + 1 });
-    const current = await claimOne(driver, { now: T0 + 2 });
-    assert.equal(await driver.jobProgress({ ...old, progressJson: '{"step":"stale"}' }), false);
-    assert.deepEqual((await getJob(driver, job.id)).progress, { step: 1 });
-    assert.equal(await driver.jobProgress({ ...current, progressJson: '{"step":2}' }), true);
+    await driver.jobRelease({ leases: [old], now: T0 + 2 });
+    const current = await claimOne(driver, { now: T0 + 3 });
+    assert.deepEqual(await beat(old, '{"step":"stale"}', T0 + 4), [job.id], 'a stale token is lost');
+    assert.deepEqual((await getJob(driver, job.id)).progress, { step: 1 }, 'and writes no progress');
+    assert.deepEqual(await beat(current, '{"step":2}', T0 + 5), []);
     assert.deepEqual((await getJob(driver, job.id)).progress, { step: 2 });
-    await complete(driver, current, T0 + 3);
-    assert.equal(await driver.jobProgress({ ...current, progressJson: '{"step":3}' }), false);
+    await complete(driver, current, T0 + 6);
+    assert.deepEqual(await beat(current, '{"step":3}', T0 + 7), [job.id]);
+    assert.deepEqual(
+      (await getJob(driver, job.id)).progress,
+      { step: 2 },
+      'a finished job keeps its last progress',
+    );
   });
 
   test('a job that keeps heart-beating is never rescued; once silent past its lease it is', async (driver) => {
@@ -148,6 +166,12 @@ export function heartbeatRescueReleaseTests(test: DefineTest): void {
         'its process died, froze or lost its connection before renewing the lease',
       'both drivers store the same words',
     );
+    assert.equal(
+      error!.message,
+      leaseExpiredMessage(T0 + 1000, 'worker-7'),
+      'the words of leaseExpiredMessage',
+    );
+    assert.equal(error!.name, LEASE_EXPIRED_ERROR_NAME);
 
     const again = await claimOne(driver, { queues: ['q'], now: now + 1 });
     assert.equal(again.attempt, 1);

@@ -18,7 +18,7 @@ import { adminTests } from './admin.js';
 import { badInputTests } from './bad-input.js';
 import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
-import { finaliseTests } from './finalise.js';
+import { finalizeTests } from './finalize.js';
 import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
 import { insertTests } from './insert.js';
@@ -44,7 +44,7 @@ export interface DriverConformanceOptions {
 const AREAS: [string, (test: DefineTest) => void][] = [
   ['insert', insertTests],
   ['claim', claimTests],
-  ['finalise', finaliseTests],
+  ['finalize', finalizeTests],
   ['bad outcomes', badOutcomeTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
   ['interruptions', interruptionTests],

@@ -16,10 +16,9 @@ export function migrateTests(test: DefineTest): void {
 
   test('declares its capabilities', async (driver) => {
     const { capabilities } = driver;
-    for (const flag of ['crossProcessNotify', 'callerTransactions', 'multiProcess'] as const) {
+    for (const flag of ['crossProcessNotify', 'callerTransactions'] as const) {
       assert.equal(typeof capabilities[flag], 'boolean', flag);
     }
-    assert.ok(Number.isInteger(capabilities.timePrecisionMs) && capabilities.timePrecisionMs >= 1);
     assert.equal(typeof driver.name, 'string');
   });
 
@@ -39,7 +38,6 @@ export function migrateTests(test: DefineTest): void {
       ['jobHeartbeatMany', () => driver.jobHeartbeatMany({ leases: [], leaseMs: 1, now: T0 })],
       ['jobInsertMany', () => driver.jobInsertMany({ jobs: [], now: T0 })],
       ['jobList', () => driver.jobList({ limit: 1 })],
-      ['jobProgress', () => driver.jobProgress({ id: '1', leaseToken: 1, progressJson: '1' })],
       ['jobRelease', () => driver.jobRelease({ leases: [], now: T0 })],
       ['jobRescueExpired', () => driver.jobRescueExpired({ limit: 1, now: T0 })],
       ['jobRetry', () => driver.jobRetry({ ids: ['1'], now: T0 })],

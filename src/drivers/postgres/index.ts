@@ -17,14 +17,8 @@ import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
-import {
-  jobClaim,
-  jobFinalizeMany,
-  jobHeartbeatMany,
-  jobProgress,
-  jobRelease,
-  jobRescueExpired,
-} from './jobs-lease.js';
+import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
+import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
 import { migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
@@ -44,6 +38,7 @@ export const POSTGRES_DEFAULTS = {
 /** Schema names jobwire accepts: plain lower-case identifiers that need no quoting. */
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Options of `postgresDriver`. Give `connectionString` or `pool`, not both. */
 export interface PostgresDriverOptions {
   /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
   connectionString?: string;
@@ -58,15 +53,11 @@ export interface PostgresDriverOptions {
   poolSize?: number;
   /** How long to wait for a new connection before failing, in ms. Default 10 000. */
   connectTimeoutMs?: number;
-  /** Accepted for symmetry with the other drivers; wake-ups here come from LISTEN/NOTIFY. */
-  pollIntervalMs?: number;
 }
 
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: true,
-  timePrecisionMs: 1,
   callerTransactions: true,
-  multiProcess: true,
 });
 
 function validate(
@@ -180,7 +171,6 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       return jobInsertMany(ctx, params);
     },
     jobList: (params) => jobList(ctx, params),
-    jobProgress: (params) => jobProgress(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) => jobRescueExpired(ctx, params),
     jobRetry: (params) => jobRetry(ctx, params),

@@ -1,8 +1,18 @@
 /** Reading and administering jobs: get, list, count, cancel, retry, delete. */
 import { InvalidOptionError } from '../../core/errors.js';
 import { preview } from '../../core/preview.js';
-import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
-import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
+import {
+  type CancelledJob,
+  CHANNELS,
+  type JobCancelParams,
+  type JobCountByStateParams,
+  type JobDeleteParams,
+  type JobGetParams,
+  type JobListParams,
+  type JobPage,
+  type JobRetryParams,
+} from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import {
@@ -20,7 +30,7 @@ import {
 const inInputOrder = (ids: readonly string[], found: Set<string>): string[] =>
   [...new Set(ids)].filter((id) => found.has(id));
 
-export async function jobGet(ctx: PgContext, params: { id: string }): Promise<JobRecord | undefined> {
+export async function jobGet(ctx: PgContext, params: JobGetParams): Promise<JobRecord | undefined> {
   ctx.assertOpen();
   if (!isJobId(params.id)) return undefined;
   const [row] = await ctx.query<JobRow>(
@@ -57,10 +67,7 @@ function stateFilter(asked: readonly string[] | undefined): JobState[] | null {
   return JOB_STATES.filter((state) => states.includes(state));
 }
 
-export async function jobList(
-  ctx: PgContext,
-  params: JobFilter & { limit: number; before?: string | null },
-): Promise<JobPage> {
+export async function jobList(ctx: PgContext, params: JobListParams): Promise<JobPage> {
   ctx.assertOpen();
   const limit = Math.max(0, Math.floor(params.limit));
   // Checked in the same order on every driver, so two bad inputs name the same field.
@@ -80,7 +87,7 @@ export async function jobList(
 
 export async function jobCountByState(
   ctx: PgContext,
-  params: { queues?: readonly string[] },
+  params: JobCountByStateParams,
 ): Promise<Record<JobState, number>> {
   ctx.assertOpen();
   const rows = await ctx.query<{ state: JobState; count: string }>(
@@ -111,10 +118,7 @@ cancelled AS (
 stopped AS (SELECT pg_notify($3, id::text) FROM cancelled WHERE previous_state = 'running')
 SELECT * FROM cancelled WHERE (SELECT count(*) FROM stopped) >= 0`;
 
-export async function jobCancel(
-  ctx: PgContext,
-  params: { ids: readonly string[]; now?: EpochMs },
-): Promise<CancelledJob[]> {
+export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promise<CancelledJob[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
@@ -175,10 +179,7 @@ retried AS (
 woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM retried) q)
 SELECT * FROM retried WHERE (SELECT count(*) FROM woken) >= 0`;
 
-export async function jobRetry(
-  ctx: PgContext,
-  params: { ids: readonly string[]; now?: EpochMs },
-): Promise<JobRecord[]> {
+export async function jobRetry(ctx: PgContext, params: JobRetryParams): Promise<JobRecord[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
@@ -201,7 +202,7 @@ function isUniqueViolation(err: unknown): boolean {
   return (cause as { code?: unknown } | null)?.code === '23505';
 }
 
-export async function jobDelete(ctx: PgContext, params: { ids: readonly string[] }): Promise<string[]> {
+export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promise<string[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];

@@ -1,19 +1,21 @@
 /**
- * The running side of a job: claiming, heart-beating, finishing, releasing and rescuing. Every
- * write after the claim is fenced: it applies only while the job is still `running` under the
- * presented lease token, so a rescued or cancelled job can never be finished twice.
+ * The running side of a job: claiming, heart-beating, finishing and releasing (rescue is in
+ * `jobs-rescue.ts`). Every write after the claim is fenced: it applies only while the job is
+ * still `running` under the presented lease token, so a rescued or cancelled job can never be
+ * finished twice.
  */
 import { storedErrorJson } from '../../core/serialize.js';
-import type { EpochMs, StoredError } from '../../core/types.js';
+import type { EpochMs } from '../../core/types.js';
 import {
   CHANNELS,
   type ClaimedJob,
   DEFAULT_MAX_INTERRUPTIONS,
   type FinalizeItem,
   type FinalizeResult,
-  type Lease,
-  type ReleaseLease,
-  type RescuedJob,
+  type JobClaimParams,
+  type JobFinalizeManyParams,
+  type JobHeartbeatManyParams,
+  type JobReleaseParams,
 } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import {
@@ -27,11 +29,8 @@ import {
   rowToClaimed,
 } from './row.js';
 
-/** Lease writes are fenced on these two conditions. */
-const FENCE = `j.state = 'running' AND j.lease_token = f.token`;
-
 /**
- * How the hot statements (claim, finalise, heartbeat, progress) reach `jobs`, whatever the
+ * How the hot statements (claim, finalize, heartbeat, release) reach `jobs`, whatever the
  * planner statistics say. Statistics taken while no job ran estimate one `running` row, and any
  * statement whose WHERE names `state = 'running'` may then be planned over the `jobs_rescue`
  * partial index — a scan of every running job, once per batch item as the inner side of a
@@ -99,10 +98,7 @@ WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked))
 RETURNING ${CLAIM_COLUMNS}`;
 
 /** The claim statement `jobClaim` runs. */
-export function claimStatement(
-  s: string,
-  params: { queues: readonly string[]; limit: number; leaseMs: number; poolId: string; now?: EpochMs },
-): Statement {
+export function claimStatement(s: string, params: JobClaimParams): Statement {
   return {
     text: claimSql(s),
     values: [
@@ -115,10 +111,7 @@ export function claimStatement(
   };
 }
 
-export async function jobClaim(
-  ctx: PgContext,
-  params: { queues: readonly string[]; limit: number; leaseMs: number; poolId: string; now?: EpochMs },
-): Promise<ClaimedJob[]> {
+export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<ClaimedJob[]> {
   ctx.assertOpen();
   if (params.limit < 1 || params.queues.length === 0) return [];
   const { text, values } = claimStatement(ctx.s, params);
@@ -159,11 +152,8 @@ RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
 
-/** The finalise statement `jobFinalizeMany` runs (for a non-empty batch). */
-export function finalizeStatement(
-  s: string,
-  params: { items: readonly FinalizeItem[]; now?: EpochMs },
-): Statement {
+/** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
+export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
   const { items } = params;
   return {
     text: finalizeSql(s),
@@ -183,7 +173,7 @@ export function finalizeStatement(
 
 export async function jobFinalizeMany(
   ctx: PgContext,
-  params: { items: readonly FinalizeItem[]; now?: EpochMs },
+  params: JobFinalizeManyParams,
 ): Promise<FinalizeResult[]> {
   ctx.assertOpen();
   const { items } = params;
@@ -232,7 +222,7 @@ async function now(ctx: PgContext, given: EpochMs | undefined): Promise<EpochMs>
   return row!.at;
 }
 
-/** Extends the leases that pass the fence; looked up by primary key like finalisation. */
+/** Extends the leases that pass the fence; looked up by primary key like finalization. */
 const heartbeatSql = (s: string): string => `
 WITH f AS MATERIALIZED (
   SELECT f.*, j.state FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS f(id, token, progress)
@@ -247,10 +237,7 @@ WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND 
 RETURNING j.id, f.token`;
 
 /** The heartbeat statement `jobHeartbeatMany` runs (for a non-empty batch). */
-export function heartbeatStatement(
-  s: string,
-  params: { leases: readonly (Lease & { progressJson?: string })[]; leaseMs: number; now?: EpochMs },
-): Statement {
+export function heartbeatStatement(s: string, params: JobHeartbeatManyParams): Statement {
   const { leases } = params;
   return {
     text: heartbeatSql(s),
@@ -264,10 +251,7 @@ export function heartbeatStatement(
   };
 }
 
-export async function jobHeartbeatMany(
-  ctx: PgContext,
-  params: { leases: readonly (Lease & { progressJson?: string })[]; leaseMs: number; now?: EpochMs },
-): Promise<string[]> {
+export async function jobHeartbeatMany(ctx: PgContext, params: JobHeartbeatManyParams): Promise<string[]> {
   ctx.assertOpen();
   const { leases } = params;
   if (leases.length === 0) return [];
@@ -278,44 +262,23 @@ export async function jobHeartbeatMany(
   return leases.filter((l) => !held.has(`${l.id}:${l.leaseToken}`)).map((l) => l.id);
 }
 
-/** Like the heartbeat: the row by primary key, then the fence's state test on what was read. */
-const progressSql = (s: string): string => `
-WITH seen AS MATERIALIZED (
-  SELECT j.state, j.state = 'running' AS live FROM ${s}.jobs j WHERE j.id = $1 AND j.lease_token = $2
-)
-UPDATE ${s}.jobs j SET progress = $3::json
-FROM seen
-WHERE j.id = $1 AND j.lease_token = $2 AND j.state = seen.state AND seen.live
-RETURNING j.id`;
-
-/** The progress statement `jobProgress` runs. */
-export function progressStatement(s: string, params: Lease & { progressJson: string }): Statement {
-  return { text: progressSql(s), values: [params.id, params.leaseToken, params.progressJson] };
-}
-
-export async function jobProgress(
-  ctx: PgContext,
-  params: Lease & { progressJson: string },
-): Promise<boolean> {
-  ctx.assertOpen();
-  if (!isJobId(params.id)) return false;
-  const { text, values } = progressStatement(ctx.s, params);
-  const rows = await ctx.query('jobProgress', text, values);
-  return rows.length > 0;
-}
-
 /**
- * Like finalisation, the first item per job that passes the fence applies. A release keeps the
- * job's due time, so it waits where it waited before (ahead of jobs enqueued after it). A lease
- * with an interruption error also counts the interruption; the one that reaches the budget ($5)
+ * Like finalization, the first item per job that passes the fence applies, and the rows are
+ * looked up by primary key (see the note at the top: joined on the fence, a release of many
+ * leases on an analyzed table scanned every running job per item). A release keeps the job's
+ * due time, so it waits where it waited before (ahead of jobs enqueued after it). A lease with
+ * an interruption error also counts the interruption; the one that reaches the budget ($5)
  * abandons the job instead, keeping its last attempt number.
  */
 const releaseSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$3')} AS now),
-f AS (
-  SELECT DISTINCT ON (f.id) f.*, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
+f AS MATERIALIZED (
+  SELECT DISTINCT ON (f.id) f.*, j.state, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
   FROM unnest($1::bigint[], $2::bigint[], $6::text[]) WITH ORDINALITY AS f(id, token, error, ord)
-  JOIN ${s}.jobs j ON j.id = f.id AND ${FENCE}
+  CROSS JOIN LATERAL (
+    SELECT j.state, j.interruptions FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
+  ) j
+  WHERE j.state = 'running'
   ORDER BY f.id, f.ord
 ),
 released AS (
@@ -328,112 +291,40 @@ released AS (
       errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error::jsonb) END,
       lease_expires_at = NULL, worker_id = NULL
   FROM f CROSS JOIN clock
-  WHERE j.id = f.id AND ${FENCE}
+  WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
   RETURNING f.ord, j.queue, j.state
 ),
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)
 SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
 
-export async function jobRelease(
-  ctx: PgContext,
-  params: { leases: readonly ReleaseLease[]; maxInterruptions?: number; now?: EpochMs },
-): Promise<string[]> {
+/**
+ * The release statement `jobRelease` runs (for a non-empty batch); `channel` is the notifier
+ * channel that announces the released jobs' queues.
+ */
+export function releaseStatement(s: string, params: JobReleaseParams, channel: string): Statement {
+  const { leases } = params;
+  return {
+    text: releaseSql(s),
+    values: [
+      leases.map((l) => idParam(l.id)),
+      leases.map((l) => l.leaseToken),
+      params.now ?? null,
+      channel,
+      params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
+      leases.map((l) =>
+        l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
+      ),
+    ],
+  };
+}
+
+export async function jobRelease(ctx: PgContext, params: JobReleaseParams): Promise<string[]> {
   ctx.assertOpen();
   const { leases } = params;
   if (leases.length === 0) return [];
   await ctx.notifier.ready();
-  const rows = await ctx.query<{ ord: string }>('jobRelease', releaseSql(ctx.s), [
-    leases.map((l) => idParam(l.id)),
-    leases.map((l) => l.leaseToken),
-    params.now ?? null,
-    ctx.channel(CHANNELS.jobAvailable),
-    params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
-    leases.map((l) =>
-      l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
-    ),
-  ]);
+  const { text, values } = releaseStatement(ctx.s, params, ctx.channel(CHANNELS.jobAvailable));
+  const rows = await ctx.query<{ ord: string }>('jobRelease', text, values);
   const released = new Set(rows.map((r) => Number(r.ord) - 1));
   return leases.filter((_, index) => released.has(index)).map((l) => l.id);
-}
-
-/** The message every rescued attempt's error carries (shared with the SQLite driver's wording). */
-const LEASE_EXPIRED_MESSAGE = `'lease expired at ' || to_char(e.lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-  || ' while running on pool ' || COALESCE(e.worker_id, '(unknown)')
-  || '; its process died, froze or lost its connection before renewing the lease'`;
-
-/**
- * An expired lease is an interruption, not a failure (see Driver.jobRescueExpired): the attempt
- * number is given back and `run_at` stays, so the job keeps its place in the queue; the
- * interruption that reaches the budget ($4) abandons the job instead (keeping its attempt number).
- */
-const rescueSql = (s: string): string => `
-WITH clock AS (SELECT ${nowSql('$2')} AS now),
-expired AS (
-  SELECT j.id, j.worker_id, j.lease_expires_at, j.interruptions + 1 >= $4 AS abandon FROM ${s}.jobs j
-  WHERE j.state = 'running' AND j.lease_expires_at < ${nowSql('$2')}
-  ORDER BY j.lease_expires_at, j.id
-  LIMIT $1
-  FOR UPDATE OF j SKIP LOCKED
-),
-rescued AS (
-  UPDATE ${s}.jobs j
-  SET state = CASE WHEN e.abandon THEN 'abandoned' ELSE 'pending' END,
-      attempt = CASE WHEN e.abandon THEN j.attempt ELSE j.attempt - 1 END,
-      finished_at = CASE WHEN e.abandon THEN clock.now END,
-      interruptions = j.interruptions + 1,
-      errors = j.errors || jsonb_build_array(jsonb_build_object(
-        'name', 'LeaseExpiredError', 'message', ${LEASE_EXPIRED_MESSAGE},
-        'attempt', j.attempt, 'at', ${epochMs('clock.now')}, 'interrupted', true)),
-      lease_expires_at = NULL, worker_id = NULL
-  FROM expired e CROSS JOIN clock
-  WHERE j.id = e.id
-  RETURNING j.id, j.task, j.queue, j.attempt + CASE WHEN e.abandon THEN 0 ELSE 1 END AS attempt,
-            j.max_attempts, j.interruptions, j.correlation_id, j.state,
-            e.worker_id AS previous_pool_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at,
-            j.errors -> -1 AS error
-),
-woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'pending') q)
-SELECT * FROM rescued WHERE (SELECT count(*) FROM woken) >= 0`;
-
-interface RescueRow {
-  id: string;
-  task: string;
-  queue: string;
-  attempt: number;
-  max_attempts: number;
-  interruptions: number;
-  correlation_id: string;
-  state: 'pending' | 'abandoned';
-  previous_pool_id: string | null;
-  lease_expired_at: number;
-  error: StoredError;
-}
-
-export async function jobRescueExpired(
-  ctx: PgContext,
-  params: { limit: number; maxInterruptions?: number; now?: EpochMs },
-): Promise<RescuedJob[]> {
-  ctx.assertOpen();
-  if (params.limit < 1) return [];
-  await ctx.notifier.ready();
-  const rows = await ctx.query<RescueRow>('jobRescueExpired', rescueSql(ctx.s), [
-    Math.floor(params.limit),
-    params.now ?? null,
-    ctx.channel(CHANNELS.jobAvailable),
-    params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
-  ]);
-  rows.sort((a, b) => a.lease_expired_at - b.lease_expired_at || compareIds(a.id, b.id));
-  return rows.map((r) => ({
-    id: r.id,
-    task: r.task,
-    queue: r.queue,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    interruptions: r.interruptions,
-    correlationId: r.correlation_id,
-    previousPoolId: r.previous_pool_id,
-    leaseExpiredAt: r.lease_expired_at,
-    error: r.error,
-    newState: r.state,
-  }));
 }

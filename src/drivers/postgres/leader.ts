@@ -1,8 +1,4 @@
-/**
- * Leadership: one row per name with its owner and an expiry in database time. Taking it is one
- * upsert, so two processes electing at once cannot both win.
- */
-import type { EpochMs } from '../../core/types.js';
+import type { LeaderElectParams, LeaderResignParams } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import { nowSql } from './row.js';
 
@@ -18,10 +14,7 @@ SET owner_id = EXCLUDED.owner_id,
 WHERE l.owner_id = EXCLUDED.owner_id OR l.expires_at < EXCLUDED.elected_at
 RETURNING l.owner_id`;
 
-export async function leaderAttemptElect(
-  ctx: PgContext,
-  params: { name: string; ownerId: string; ttlMs: number; now?: EpochMs },
-): Promise<boolean> {
+export async function leaderAttemptElect(ctx: PgContext, params: LeaderElectParams): Promise<boolean> {
   ctx.assertOpen();
   const rows = await ctx.query('leaderAttemptElect', electSql(ctx.s), [
     params.name,
@@ -32,7 +25,7 @@ export async function leaderAttemptElect(
   return rows.length > 0;
 }
 
-export async function leaderResign(ctx: PgContext, params: { name: string; ownerId: string }): Promise<void> {
+export async function leaderResign(ctx: PgContext, params: LeaderResignParams): Promise<void> {
   ctx.assertOpen();
   await ctx.query('leaderResign', `DELETE FROM ${ctx.s}.leaders WHERE name = $1 AND owner_id = $2`, [
     params.name,

@@ -1,6 +1,6 @@
 /** Queues: listing with counts, pausing and resuming. */
-import type { EpochMs, JobState, QueueInfo } from '../../core/types.js';
-import { CHANNELS } from '../../driver/driver.js';
+import type { JobState, QueueInfo } from '../../core/types.js';
+import { CHANNELS, type QueueStateParams } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 import { nowSql, zeroCounts } from './row.js';
 
@@ -35,7 +35,7 @@ INSERT INTO ${s}.queues AS q (name, paused, updated_at) VALUES ($1, true, ${nowS
 ON CONFLICT (name) DO UPDATE SET paused = true, updated_at = EXCLUDED.updated_at WHERE NOT q.paused
 RETURNING q.name`;
 
-export async function queuePause(ctx: PgContext, params: { name: string; now?: EpochMs }): Promise<boolean> {
+export async function queuePause(ctx: PgContext, params: QueueStateParams): Promise<boolean> {
   ctx.assertOpen();
   const rows = await ctx.query('queuePause', pauseSql(ctx.s), [params.name, params.now ?? null]);
   return rows.length > 0;
@@ -50,7 +50,7 @@ WITH resumed AS (
 )
 SELECT name, pg_notify($3, name) FROM resumed`;
 
-export async function queueResume(ctx: PgContext, params: { name: string; now?: EpochMs }): Promise<boolean> {
+export async function queueResume(ctx: PgContext, params: QueueStateParams): Promise<boolean> {
   ctx.assertOpen();
   await ctx.notifier.ready();
   const rows = await ctx.query('queueResume', resumeSql(ctx.s), [

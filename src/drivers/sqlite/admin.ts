@@ -6,7 +6,17 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidOptionError } from '../../core/errors.js';
 import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
-import { type CancelledJob, CHANNELS, type JobFilter, type JobPage } from '../../driver/driver.js';
+import {
+  type CancelledJob,
+  CHANNELS,
+  type JobCancelParams,
+  type JobCountByStateParams,
+  type JobDeleteParams,
+  type JobGetParams,
+  type JobListParams,
+  type JobPage,
+  type JobRetryParams,
+} from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
 import { type JobRow, parseCursor, parseId, rowToRecord } from './row.js';
@@ -49,7 +59,7 @@ export function createAdminMethods(ctx: SqliteContext) {
     return cancelled;
   });
 
-  function jobCancel(params: { ids: readonly string[]; now?: EpochMs }): CancelledJob[] {
+  function jobCancel(params: JobCancelParams): CancelledJob[] {
     const cancelled = cancelTx.immediate(knownIds(params.ids), ctx.now(params.now));
     // The worker running a cancelled job learns of it here (or from its next heartbeat).
     for (const job of cancelled) {
@@ -73,7 +83,7 @@ export function createAdminMethods(ctx: SqliteContext) {
     ids.map((id) => retryJob.get(now, id) as JobRow | undefined).filter((row) => row !== undefined),
   );
 
-  function jobRetry(params: { ids: readonly string[]; now?: EpochMs }): JobRecord[] {
+  function jobRetry(params: JobRetryParams): JobRecord[] {
     const rows = retryTx.immediate(knownIds(params.ids), ctx.now(params.now));
     for (const queue of new Set(rows.map((row) => row.queue))) {
       ctx.notifier.notify(CHANNELS.jobAvailable, queue);
@@ -86,13 +96,13 @@ export function createAdminMethods(ctx: SqliteContext) {
     ids.filter((id) => deleteJob.get(id) !== undefined).map(String),
   );
 
-  function jobDelete(params: { ids: readonly string[] }): string[] {
+  function jobDelete(params: JobDeleteParams): string[] {
     return deleteTx.immediate(knownIds(params.ids));
   }
 
   const getJob = db.prepare('SELECT * FROM jobwire_jobs WHERE id = ?');
 
-  function jobGet(params: { id: string }): JobRecord | undefined {
+  function jobGet(params: JobGetParams): JobRecord | undefined {
     const id = parseId(params.id);
     if (id === undefined) return undefined;
     const row = getJob.get(id) as JobRow | undefined;
@@ -103,7 +113,7 @@ export function createAdminMethods(ctx: SqliteContext) {
   // The cache key is the WHERE clause, which has at most 3 × 3 × 2 forms.
   const listStatements = new Map<string, BetterSqlite3.Statement>();
 
-  function jobList(params: JobFilter & { limit: number; before?: string | null }): JobPage {
+  function jobList(params: JobListParams): JobPage {
     const conditions: string[] = [];
     const args: unknown[] = [];
     const filters = [
@@ -155,7 +165,7 @@ export function createAdminMethods(ctx: SqliteContext) {
     'SELECT state, count(*) AS n FROM jobwire_jobs WHERE queue IN (SELECT value FROM json_each(?)) GROUP BY state',
   );
 
-  function jobCountByState(params: { queues?: readonly string[] }): Record<JobState, number> {
+  function jobCountByState(params: JobCountByStateParams): Record<JobState, number> {
     const queues = checkNames('queues', params.queues);
     const rows = (hasFilter(queues) ? countInQueues.all(JSON.stringify(queues)) : countAll.all()) as {
       state: JobState;

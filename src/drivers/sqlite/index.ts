@@ -48,9 +48,7 @@ export interface SqliteDriverOptions {
 
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: false,
-  timePrecisionMs: 1,
   callerTransactions: false,
-  multiProcess: true,
 });
 
 function validate(options: SqliteDriverOptions): void {
@@ -222,7 +220,6 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         return use().jobInsertMany(params);
       }),
     jobList: (params) => call('jobList', () => use().jobList(params)),
-    jobProgress: (params) => call('jobProgress', () => use().jobProgress(params)),
     jobRelease: (params) => call('jobRelease', () => use().jobRelease(params)),
     jobRescueExpired: (params) => call('jobRescueExpired', () => use().jobRescueExpired(params)),
     jobRetry: (params) => call('jobRetry', () => use().jobRetry(params)),

@@ -1,5 +1,5 @@
 /**
- * The job life cycle on SQLite, hot path first: insert, claim, finalise.
+ * The job life cycle on SQLite, hot path first: insert, claim, finalize.
  *
  * Every write that moves a running job is fenced with `state = 'running' AND lease_token = ?`
  * (`FENCE`), so a worker whose lease was rescued, cancelled or deleted can no longer touch the
@@ -14,6 +14,10 @@ import {
   type ClaimedJob,
   type FinalizeItem,
   type FinalizeResult,
+  type JobClaimParams,
+  type JobFinalizeManyParams,
+  type JobInsertManyParams,
+  type JobInsertManyResult,
   type JobInsertParams,
   type JobInsertResult,
   type QueueLimitExceeded,
@@ -125,11 +129,7 @@ export function createJobMethods(ctx: SqliteContext) {
     },
   );
 
-  function jobInsertMany(params: {
-    jobs: readonly JobInsertParams[];
-    maxPendingByQueue?: ReadonlyMap<string, number>;
-    now?: EpochMs;
-  }): { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded } {
+  function jobInsertMany(params: JobInsertManyParams): JobInsertManyResult {
     if (params.jobs.length === 0) return { inserted: [] };
     const now = ctx.now(params.now);
     let outcome: ReturnType<typeof insertTx>;
@@ -176,13 +176,7 @@ export function createJobMethods(ctx: SqliteContext) {
     return claimStatement(queueCount).all(bindings) as ClaimRow[];
   });
 
-  function jobClaim(params: {
-    queues: readonly string[];
-    limit: number;
-    leaseMs: number;
-    poolId: string;
-    now?: EpochMs;
-  }): ClaimedJob[] {
+  function jobClaim(params: JobClaimParams): ClaimedJob[] {
     if (params.queues.length === 0 || params.limit < 1) return [];
     const now = ctx.now(params.now);
     const bindings: Record<string, unknown> = {
@@ -206,7 +200,7 @@ export function createJobMethods(ctx: SqliteContext) {
     return rows.map(rowToClaimed);
   }
 
-  // -- finalise --------------------------------------------------------------------------------
+  // -- finalize --------------------------------------------------------------------------------
 
   const completeJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}`,
@@ -251,7 +245,7 @@ export function createJobMethods(ctx: SqliteContext) {
     items.map((item) => finalizeOne(item, now)),
   );
 
-  function jobFinalizeMany(params: { items: readonly FinalizeItem[]; now?: EpochMs }): FinalizeResult[] {
+  function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];
     const results = finalizeTx.immediate(params.items, ctx.now(params.now));
     // Applied or fenced off, this process no longer holds these leases: stop watching them.

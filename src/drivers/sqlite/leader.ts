@@ -7,6 +7,7 @@
  * process's wall clock with its own. `expires_at` is still written, for display.
  */
 import type { EpochMs } from '../../core/types.js';
+import type { LeaderElectParams, LeaderResignParams } from '../../driver/driver.js';
 import { livenessNow, type SqliteContext } from './context.js';
 import { observerOf } from './liveness.js';
 
@@ -60,12 +61,7 @@ export function createLeaderMethods(ctx: SqliteContext) {
     },
   );
 
-  function leaderAttemptElect(params: {
-    name: string;
-    ownerId: string;
-    ttlMs: number;
-    now?: EpochMs;
-  }): boolean {
+  function leaderAttemptElect(params: LeaderElectParams): boolean {
     const outcome = electTx.immediate(
       params.name,
       params.ownerId,
@@ -79,7 +75,7 @@ export function createLeaderMethods(ctx: SqliteContext) {
     return outcome.leader;
   }
 
-  function leaderResign(params: { name: string; ownerId: string }): void {
+  function leaderResign(params: LeaderResignParams): void {
     if (resign.run(params.name, params.ownerId).changes === 1) observer.forgetLeader(params.name);
   }
 

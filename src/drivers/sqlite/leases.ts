@@ -1,6 +1,6 @@
 /**
- * Leases on SQLite: heartbeats, progress, giving jobs back, and rescuing jobs whose worker died.
- * Every write is fenced by the lease token (`FENCE`), like finalisation in `jobs.ts`.
+ * Leases on SQLite: heartbeats (which also store progress), giving jobs back, and rescuing jobs whose worker died.
+ * Every write is fenced by the lease token (`FENCE`), like finalization in `jobs.ts`.
  *
  * A lease has expired when the rescuer watched it go unchanged for longer than its `lease_ms`
  * on its own monotonic clock (liveness.ts): processes sharing the file need not agree on the
@@ -11,10 +11,14 @@ import type { EpochMs, StoredError } from '../../core/types.js';
 import {
   CHANNELS,
   DEFAULT_MAX_INTERRUPTIONS,
-  type Lease,
+  type HeartbeatLease,
+  type JobHeartbeatManyParams,
+  type JobReleaseParams,
+  type JobRescueExpiredParams,
   type ReleaseLease,
   type RescuedJob,
 } from '../../driver/driver.js';
+import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../../driver/lease-expired.js';
 import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
 import { type LivenessReading, observerOf } from './liveness.js';
 import { type JobRow, parseId } from './row.js';
@@ -24,7 +28,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
   const { db } = ctx;
   const observer = observerOf(ctx);
 
-  // -- heartbeat, progress, release ------------------------------------------------------------
+  // -- heartbeat, release --------------------------------------------------------------------
 
   // Every heartbeat bumps `heartbeat_seq`: the rescuer sees the lease alive by watching it
   // change (see liveness.ts), not by comparing `lease_expires_at` — written from this process's
@@ -36,7 +40,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
      RETURNING heartbeat_seq`,
   );
   const heartbeatTx = db.transaction(
-    (leases: readonly (Lease & { progressJson?: string })[], expiresAt: EpochMs, leaseMs: number) => {
+    (leases: readonly HeartbeatLease[], expiresAt: EpochMs, leaseMs: number) => {
       const lost: string[] = [];
       const held: { id: number; token: number; seq: number }[] = [];
       for (const lease of leases) {
@@ -54,11 +58,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
     },
   );
 
-  function jobHeartbeatMany(params: {
-    leases: readonly (Lease & { progressJson?: string })[];
-    leaseMs: number;
-    now?: EpochMs;
-  }): string[] {
+  function jobHeartbeatMany(params: JobHeartbeatManyParams): string[] {
     if (params.leases.length === 0) return [];
     const expiresAt = Math.floor(ctx.now(params.now) + params.leaseMs);
     const { lost, held } = heartbeatTx.immediate(params.leases, expiresAt, Math.ceil(params.leaseMs));
@@ -70,13 +70,6 @@ export function createLeaseMethods(ctx: SqliteContext) {
       if (parsed !== undefined) observer.forgetJob(parsed);
     }
     return lost;
-  }
-
-  const setProgress = db.prepare(`UPDATE jobwire_jobs SET progress = ? ${FENCE}`);
-
-  function jobProgress(params: Lease & { progressJson: string }): boolean {
-    const id = parseId(params.id);
-    return id !== undefined && setProgress.run(params.progressJson, id, params.leaseToken).changes === 1;
   }
 
   // A release keeps the job's due time, so it waits where it waited before (ahead of jobs
@@ -124,11 +117,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
     return { released, queues };
   });
 
-  function jobRelease(params: {
-    leases: readonly ReleaseLease[];
-    maxInterruptions?: number;
-    now?: EpochMs;
-  }): string[] {
+  function jobRelease(params: JobReleaseParams): string[] {
     if (params.leases.length === 0) return [];
     const max = params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS;
     const { released, queues } = releaseTx.immediate(params.leases, max, ctx.now(params.now));
@@ -199,10 +188,8 @@ export function createLeaseMethods(ctx: SqliteContext) {
     // while this sweep waited for the lock is never taken for silence.
     for (const row of findExpired(limit, now, livenessNow(given))) {
       const error: StoredError = {
-        name: 'LeaseExpiredError',
-        message:
-          `lease expired at ${new Date(row.lease_expires_at).toISOString()} while running on pool ` +
-          `${row.worker_id ?? '(unknown)'}; its process died, froze or lost its connection before renewing the lease`,
+        name: LEASE_EXPIRED_ERROR_NAME,
+        message: leaseExpiredMessage(row.lease_expires_at, row.worker_id),
         attempt: row.attempt,
         at: now,
         interrupted: true,
@@ -232,11 +219,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
     return rescued;
   });
 
-  function jobRescueExpired(params: {
-    limit: number;
-    maxInterruptions?: number;
-    now?: EpochMs;
-  }): RescuedJob[] {
+  function jobRescueExpired(params: JobRescueExpiredParams): RescuedJob[] {
     if (params.limit < 1) return [];
     const max = params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS;
     const rescued = rescueTx.immediate(params.limit, max, ctx.now(params.now), params.now);
@@ -245,5 +228,5 @@ export function createLeaseMethods(ctx: SqliteContext) {
     return rescued;
   }
 
-  return { jobHeartbeatMany, jobProgress, jobRelease, jobRescueExpired };
+  return { jobHeartbeatMany, jobRelease, jobRescueExpired };
 }

@@ -1,5 +1,6 @@
 /** Queues on SQLite: a queue exists while it has jobs or a row in `jobwire_queues` (paused once). */
-import type { EpochMs, JobState, QueueInfo } from '../../core/types.js';
+import type { JobState, QueueInfo } from '../../core/types.js';
+import type { QueueStateParams } from '../../driver/driver.js';
 import { zeroCounts } from './admin.js';
 import type { SqliteContext } from './context.js';
 
@@ -44,11 +45,11 @@ export function createQueueMethods(ctx: SqliteContext) {
     'UPDATE jobwire_queues SET paused = 0, updated_at = ? WHERE name = ? AND paused = 1',
   );
 
-  function queuePause(params: { name: string; now?: EpochMs }): boolean {
+  function queuePause(params: QueueStateParams): boolean {
     return pause.run(params.name, ctx.now(params.now)).changes === 1;
   }
 
-  function queueResume(params: { name: string; now?: EpochMs }): boolean {
+  function queueResume(params: QueueStateParams): boolean {
     return resume.run(ctx.now(params.now), params.name).changes === 1;
   }
 

@@ -12,7 +12,7 @@ import {
   T0,
 } from './harness.js';
 
-export function finaliseTests(test: DefineTest): void {
+export function finalizeTests(test: DefineTest): void {
   test('completing a job stores its result and clears its lease', async (driver) => {
     const job = await insertJob(driver);
     const lease = await claimOne(driver);
@@ -100,7 +100,7 @@ export function finaliseTests(test: DefineTest): void {
     assert.equal((await claimOne(driver, { now: T0 + 755 })).attempt, 1);
   });
 
-  test('finalises a mixed batch in one call, results in input order', async (driver) => {
+  test('finalizes a mixed batch in one call, results in input order', async (driver) => {
     const jobs = await insertJobs(driver, [{}, {}, {}, {}]);
     const leases = await claim(driver, { limit: 4 });
     const byId = new Map(leases.map((lease) => [lease.id, lease]));
@@ -186,7 +186,7 @@ export function finaliseTests(test: DefineTest): void {
     assert.equal(final.interruptions, 1);
   });
 
-  test('a job is finalised once: a repeated completion is acknowledged, not written', async (driver) => {
+  test('a job is finalized once: a repeated completion is acknowledged, not written', async (driver) => {
     await insertJob(driver);
     const lease = await claimOne(driver);
     assert.equal((await complete(driver, lease, T0 + 1, '1')).applied, true);
@@ -214,7 +214,7 @@ export function finaliseTests(test: DefineTest): void {
     assert.equal((await getJob(driver, first.id)).result, 2);
   });
 
-  test('finalising an unknown job is rejected', async (driver) => {
+  test('finalizing an unknown job is rejected', async (driver) => {
     const results = await driver.jobFinalizeMany({
       items: [
         { id: '987654321', leaseToken: 1, outcome: 'completed', resultJson: null },
