@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_FINALIZE_BATCH } from '../src/core/finalizer.js';
+import { MAX_FINALIZE_BATCH } from '../src/core/pool/finalizer.js';
 import type { Driver } from '../src/driver/driver.js';
 import { createJobwire, defineTask } from '../src/index.js';
 import type { TestDatabaseFactory } from './support/database.js';

@@ -27,8 +27,10 @@ import {
 } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { preview } from './preview.js';
+import { type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import { type AnyTask, isTaskName, type Task, type TaskInput } from './task.js';
+import { TaskRegistry } from './task-registry.js';
 import {
   type Clock,
   JOB_STATES,
@@ -130,7 +132,7 @@ export class Jobwire {
   readonly clock: Clock;
   /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
   readonly maxInterruptions: number;
-  readonly #tasks = new Map<string, AnyTask>();
+  readonly #tasks = new TaskRegistry();
   readonly #maxPending = new Map<string, number>();
   readonly #maxPayloadBytes: number;
   /** Largest stored result or progress, in bytes of JSON (see JobwireOptions). @internal */
@@ -139,6 +141,8 @@ export class Jobwire {
   readonly #customClock: boolean;
   readonly #pools = new Set<Pool>();
   readonly #maintenance: Maintenance;
+  /** What pools see of this client (see Runtime). */
+  readonly #runtime: Runtime;
   #closed = false;
 
   constructor(options: JobwireOptions) {
@@ -170,24 +174,25 @@ export class Jobwire {
       }
     }
     this.#maintenance = new Maintenance(this, options.maintenance);
+    this.#runtime = {
+      driver: this.driver,
+      events: this.events,
+      clock: this.clock,
+      dbNow: () => this.nowParam(),
+      tasks: this.#tasks,
+      logger: silentLogger,
+      limits: {
+        maxPayloadBytes: this.#maxPayloadBytes,
+        maxResultBytes: this.maxResultBytes,
+        maxInterruptions: this.maxInterruptions,
+      },
+      wakeups: new Wakeups(),
+    };
   }
 
   /** Register a task after construction. Throws when the name is taken by another definition. */
   registerTask(task: AnyTask): void {
-    if (typeof task?.name !== 'string' || typeof task.handler !== 'function') {
-      throw new InvalidOptionError('tasks', 'each task must come from defineTask()');
-    }
-    if (!isTaskName(task.name)) {
-      throw new InvalidOptionError(
-        'tasks',
-        `task names are 1–128 letters, digits, ".", "_", "-" or ":", got ${preview(task.name)}`,
-      );
-    }
-    const existing = this.#tasks.get(task.name);
-    if (existing && existing !== task) {
-      throw new InvalidOptionError('tasks', `two different tasks are named "${task.name}"`);
-    }
-    this.#tasks.set(task.name, task);
+    this.#tasks.register(task);
   }
 
   /** The registered task of that name, if any. */
@@ -197,7 +202,7 @@ export class Jobwire {
 
   /** Names of every registered task. */
   get taskNames(): string[] {
-    return [...this.#tasks.keys()];
+    return this.#tasks.names();
   }
 
   /** `now` to pass to the driver: undefined means "use the database's time". */
@@ -269,10 +274,11 @@ export class Jobwire {
     // Outside a caller's transaction the jobs are committed now: wake this process's pools at
     // once. Drivers with in-process notifiers (SQLite) already did; cross-process ones would
     // otherwise make every local start wait for the notification's trip through the database.
-    if (executor === undefined && this.driver.capabilities.crossProcessNotify && this.#pools.size > 0) {
+    const { wakeups } = this.#runtime;
+    if (executor === undefined && this.driver.capabilities.crossProcessNotify && wakeups.hasListeners) {
       const due = new Set<string>();
       for (const job of jobs) if (!job.duplicate && job.state === 'pending') due.add(job.queue);
-      for (const queue of due) for (const pool of this.#pools) pool.wakeFor(queue);
+      for (const queue of due) wakeups.notify(queue);
     }
     if (this.events.has('job:queued')) {
       for (const job of jobs) {
@@ -435,7 +441,10 @@ export class Jobwire {
   /** Create a pool that runs this client's tasks. Call `start()` on it. */
   createPool(options: PoolOptions = {}): Pool {
     this.#assertOpen();
-    const pool = new Pool(this, options);
+    const pool = new Pool(this.#runtime, options, {
+      poolStarted: (started) => this.poolStateChanged(started, true),
+      poolStopped: (stopped) => this.poolStateChanged(stopped, false),
+    });
     this.#pools.add(pool);
     return pool;
   }
