@@ -6,6 +6,7 @@ import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runPoolWakeupSuite } from './suites/pool-wakeups.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
 runLifecycleSuite(sqliteDatabases);
@@ -13,3 +14,4 @@ runAbortSuite(sqliteDatabases);
 runInterruptionSuite(sqliteDatabases);
 runBadInputSuite(sqliteDatabases);
 runBadOutcomeSuite(sqliteDatabases);
+runPoolWakeupSuite(sqliteDatabases);

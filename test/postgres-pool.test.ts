@@ -4,6 +4,7 @@ import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runPoolWakeupSuite } from './suites/pool-wakeups.js';
 import { postgresDatabases } from './support/postgres.js';
 
 runLifecycleSuite(postgresDatabases);
@@ -11,3 +12,4 @@ runAbortSuite(postgresDatabases);
 runInterruptionSuite(postgresDatabases);
 runBadInputSuite(postgresDatabases);
 runBadOutcomeSuite(postgresDatabases);
+runPoolWakeupSuite(postgresDatabases);
