@@ -47,6 +47,8 @@ export class Producer {
   readonly #heldBack = new Map<string, ClaimedJob>();
   #running = false;
   #claiming = false;
+  /** A wake-up came while a claim was in flight: that claim's answer may predate the new jobs. */
+  #wokenWhileClaiming = false;
   #fillScheduled = false;
   #mayHaveWork = true;
   #claimFailures = 0;
@@ -117,6 +119,7 @@ export class Producer {
   /** Jobs may be due: claim soon (`urgent`: at once when idle, a job was just enqueued). */
   wake(urgent = false): void {
     this.#mayHaveWork = true;
+    if (this.#claiming) this.#wokenWhileClaiming = true;
     this.scheduleFill(urgent);
   }
 
@@ -231,6 +234,7 @@ export class Producer {
     if (this.#hooks.finalizerBacklog() >= Math.min(capacity * 20, MAX_FINALIZE_BATCH)) return;
     if (Date.now() < this.#claimRetryAt) return;
     this.#claiming = true;
+    this.#wokenWhileClaiming = false;
     let claimed: ClaimedJob[] = [];
     try {
       claimed = await this.#runtime.driver.jobClaim({
@@ -241,7 +245,7 @@ export class Producer {
         now: this.#runtime.dbNow(),
       });
       this.#claimFailures = 0;
-      this.#mayHaveWork = claimed.length === want;
+      this.#mayHaveWork = claimed.length === want || this.#wokenWhileClaiming;
     } catch (error) {
       this.#claimFailures++;
       const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
