@@ -98,8 +98,10 @@ export class LeaseKeeper {
   #flushProgress(): void {
     this.#lastFlushAt = Date.now();
     const leases: HeartbeatLease[] = [];
-    for (const { job, progress, control } of this.#changed) {
-      if (progress !== undefined && !control.aborted) {
+    for (const attempt of this.#changed) {
+      const { job, progress, control, slot } = attempt;
+      // An attempt that ended meanwhile has nothing left to store: its outcome replaces it.
+      if (progress !== undefined && slot.attempt === attempt && !control.aborted) {
         leases.push({ id: job.id, leaseToken: job.leaseToken, progressJson: progress });
       }
     }
