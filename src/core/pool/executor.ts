@@ -4,6 +4,7 @@
  */
 import type { ClaimedJob } from '../../driver/driver.js';
 import { AttemptControl, type AttemptOutcome, executeAttempt } from '../attempt.js';
+import type { AttemptEventBase } from '../events.js';
 import { attemptEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
 import { encodeProgress } from '../serialize.js';
@@ -110,7 +111,7 @@ export class Executor {
   }
 
   /** The attempt's `AttemptEventBase`. */
-  eventBase(attempt: RunningAttempt) {
+  eventBase(attempt: RunningAttempt): AttemptEventBase {
     return attemptEventBase(attempt.job, this.#poolId, attempt.slot.workerId, attempt.startedAt);
   }
 
