@@ -189,6 +189,8 @@ export class Pool {
     this.#state = 'stopping';
     const unstarted = this.#producer.stop();
     this.#leaseKeeper.stopInterval();
+    // A stopping pool takes nothing more: slots waiting for a claim's answer are idle now.
+    this.#reportDeferredIdle();
     const running = this.#executor.running;
     events.emit('pool:stopping', {
       poolId: this.id,
@@ -285,12 +287,15 @@ export class Pool {
 
   /** A claim round ended: slots still free after a claim that found nothing are idle now. */
   #onClaimSettled(): void {
-    if (this.#idleUnreported.size > 0 && !this.#producer.mayHaveWork) {
-      const at = this.#runtime.clock.now();
-      for (const slot of this.#idleUnreported) if (slot.attempt === null) this.#emitWorkerIdle(slot, at);
-      this.#idleUnreported.clear();
-    }
+    if (!this.#producer.mayHaveWork) this.#reportDeferredIdle();
     if (this.#idleWaiters.length > 0) this.#notifyIdle();
+  }
+
+  #reportDeferredIdle(): void {
+    if (this.#idleUnreported.size === 0) return;
+    const at = this.#runtime.clock.now();
+    for (const slot of this.#idleUnreported) if (slot.attempt === null) this.#emitWorkerIdle(slot, at);
+    this.#idleUnreported.clear();
   }
 
   #emitWorkerIdle(slot: Slot, at: EpochMs): void {
