@@ -70,7 +70,12 @@ export function runPoolWakeupSuite(factory: TestDatabaseFactory): void {
       await pool.start();
       await idle;
       await pool.whenIdle();
-      for (const job of jobs) assert.equal((await client.getJob(job.id))!.state, 'completed');
+      const states = await Promise.all(jobs.map(async (job) => (await client.getJob(job.id))!.state));
+      assert.deepEqual(
+        states,
+        ['completed', 'completed', 'completed', 'completed', 'completed'],
+        order.join(', '),
+      );
       const firstIdle = order.indexOf('worker:idle');
       assert.equal(
         order.lastIndexOf('job:started') < firstIdle,
@@ -85,9 +90,11 @@ export function runPoolWakeupSuite(factory: TestDatabaseFactory): void {
       const { client } = await withClient(t, factory, { tasks: [task] });
       const jobs = await client.enqueueMany(Array.from({ length: 3 }, () => ({ task, payload: {} })));
       const pool = client.createPool({ ...testPool, concurrency: 1, prefetch: 0 });
+      const recorded = recordEvents(client);
       await pool.start();
       await pool.whenIdle();
-      for (const job of jobs) assert.equal((await client.getJob(job.id))!.state, 'completed');
+      const states = await Promise.all(jobs.map(async (job) => (await client.getJob(job.id))!.state));
+      assert.deepEqual(states, ['completed', 'completed', 'completed'], recorded.names().join(', '));
       await pool.stop();
     });
 

@@ -51,6 +51,8 @@ export class Executor {
   readonly #poolId: string;
   readonly #hooks: ExecutorHooks;
   #meanRunMs = INITIAL_MEAN_RUN_MS;
+  /** The waiter of `whenDrained`, if any. */
+  #drained: (() => void) | undefined;
 
   constructor(runtime: Runtime, settings: PoolSettings, hooks: ExecutorHooks) {
     this.#runtime = runtime;
@@ -100,6 +102,22 @@ export class Executor {
     }).then((outcome) => this.#onEnded(attempt, outcome));
   }
 
+  /** Resolves true once nothing runs, or false after `timeoutMs` (a graceful stop's wait). */
+  whenDrained(timeoutMs: number): Promise<boolean> {
+    if (this.running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#drained = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.#drained = () => {
+        clearTimeout(timer);
+        this.#drained = undefined;
+        resolve(true);
+      };
+    });
+  }
+
   /** Abort the attempt running `jobId` here, if any. */
   abort(jobId: string, reason: Error): void {
     this.running.get(jobId)?.control.abort(reason);
@@ -135,5 +153,7 @@ export class Executor {
     this.running.delete(attempt.job.id);
     attempt.slot.attempt = null;
     this.#hooks.attemptEnded(attempt, outcome, finishedAt, durationMs);
+    // The pool may have started the next job on this slot already.
+    if (this.running.size === 0) this.#drained?.();
   }
 }

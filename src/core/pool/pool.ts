@@ -59,7 +59,6 @@ export class Pool {
   #unlistenCancelled: (() => void) | undefined;
   #releasedOnAbort = 0;
   readonly #pendingReleases = new Set<Promise<void>>();
-  #runningDrained: (() => void) | undefined;
 
   constructor(runtime: Runtime, options: PoolOptions, host?: PoolHost) {
     const settings = resolvePoolSettings(options);
@@ -212,13 +211,15 @@ export class Pool {
     }
 
     let aborted = 0;
-    if (running.size > 0 && !(await this.#waitForRunning(graceMs))) {
+    if (running.size > 0 && !(await this.#executor.whenDrained(graceMs))) {
       aborted = running.size;
       this.#executor.abortAll(new ShutdownAbortError());
-      await this.#waitForRunning(1000);
+      await this.#executor.whenDrained(1000);
     }
     await this.#finalizer.drain(Math.max(graceMs, 1000));
     this.#finalizer.abandonPending();
+    // Outcomes dropped now are never answered (their leases expire and the jobs are rescued).
+    this.#producer.outcomePending.clear();
     // Async drivers (PostgreSQL) release aborted attempts' leases after the attempt settles.
     await Promise.all(this.#pendingReleases);
     await this.#leaseKeeper.close();
@@ -280,7 +281,6 @@ export class Pool {
       } else {
         this.#emitWorkerIdle(slot, finishedAt);
       }
-      if (this.#executor.running.size === 0) this.#runningDrained?.();
     }
     if (this.#producer.mayHaveWork) this.#producer.scheduleFill();
   }
@@ -291,6 +291,7 @@ export class Pool {
     if (this.#idleWaiters.length > 0) this.#notifyIdle();
   }
 
+  /** `worker:idle` for slots that found no job and are still free. */
   #reportDeferredIdle(): void {
     if (this.#idleUnreported.size === 0) return;
     const at = this.#runtime.clock.now();
@@ -337,21 +338,6 @@ export class Pool {
     return tracked;
   }
 
-  #waitForRunning(timeoutMs: number): Promise<boolean> {
-    if (this.#executor.running.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#runningDrained = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.#runningDrained = () => {
-        clearTimeout(timer);
-        this.#runningDrained = undefined;
-        resolve(true);
-      };
-    });
-  }
-
   #collectLeases(leases: HeartbeatLease[]): void {
     for (const { job, progress } of this.#executor.running.values()) {
       leases.push(
@@ -372,8 +358,11 @@ export class Pool {
   }
 
   #isIdle(): boolean {
+    // An outcome counts until its write is answered (the finalizer's backlog drops a batch as
+    // soon as its write starts): idle means everything this pool ran is in storage.
+    const producer = this.#producer;
     return (
-      this.#executor.running.size === 0 && this.#producer.bufferedCount === 0 && this.#finalizer.backlog === 0
+      this.#executor.running.size === 0 && producer.bufferedCount === 0 && producer.outcomePending.size === 0
     );
   }
 
@@ -392,7 +381,7 @@ export class Pool {
 
   #reportError(operation: string, error: unknown, retryInMs: number): void {
     const at = this.#runtime.clock.now();
-    const stored: StoredError = toStoredError(error, 0, at);
+    const stored = toStoredError(error, 0, at);
     this.#runtime.events.emit('pool:error', { poolId: this.id, operation, error: stored, retryInMs, at });
   }
 }
