@@ -7,6 +7,7 @@ import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runPoolWakeupSuite } from './suites/pool-wakeups.js';
 import { runTaskDefaultsSuite } from './suites/task-defaults.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
@@ -17,3 +18,4 @@ runBadInputSuite(sqliteDatabases);
 runBadOutcomeSuite(sqliteDatabases);
 runClientServicesSuite(sqliteDatabases);
 runTaskDefaultsSuite(sqliteDatabases);
+runPoolWakeupSuite(sqliteDatabases);

@@ -5,6 +5,7 @@ import { runClientServicesSuite } from './suites/client-services.js';
 import { runAbortSuite } from './suites/pool-abort.js';
 import { runInterruptionSuite } from './suites/pool-interruptions.js';
 import { runLifecycleSuite } from './suites/pool-lifecycle.js';
+import { runPoolWakeupSuite } from './suites/pool-wakeups.js';
 import { runTaskDefaultsSuite } from './suites/task-defaults.js';
 import { postgresDatabases } from './support/postgres.js';
 
@@ -15,3 +16,4 @@ runBadInputSuite(postgresDatabases);
 runBadOutcomeSuite(postgresDatabases);
 runClientServicesSuite(postgresDatabases);
 runTaskDefaultsSuite(postgresDatabases);
+runPoolWakeupSuite(postgresDatabases);

@@ -11,10 +11,24 @@
  */
 import { constants } from 'node:os';
 import { ShutdownAbortError } from './errors.js';
-import type { Pool } from './pool.js';
+import type { EventBus } from './events.js';
+
+/**
+ * What a signal needs of a pool, handed over at registration (the pool builds it privately, so
+ * aborting everything at once is not part of the pool's public surface).
+ */
+export interface ShutdownTarget {
+  /** Where `shutdown:requested` is reported. */
+  readonly events: EventBus;
+  readonly shutdownGraceMs: number;
+  /** Stop gracefully. */
+  stop(options: { reason?: string }): Promise<void>;
+  /** Abort every running attempt at once (the second signal). */
+  abortNow(reason: Error): void;
+}
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-const pools = new Set<Pool>();
+const pools = new Set<ShutdownTarget>();
 let installed = false;
 let stopping = false;
 
@@ -23,7 +37,7 @@ function onSignal(signal: NodeJS.Signals): void {
   if (stopping) {
     for (const pool of pools) {
       pool.events.emit('shutdown:requested', { signal, forced: true, graceMs: 0, at });
-      pool.abortAll(new ShutdownAbortError());
+      pool.abortNow(new ShutdownAbortError());
     }
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
@@ -58,13 +72,13 @@ function uninstall(): void {
 }
 
 /** Stop `pool` gracefully when the process receives SIGTERM or SIGINT. */
-export function registerForSignals(pool: Pool): void {
+export function registerForSignals(pool: ShutdownTarget): void {
   pools.add(pool);
   install();
 }
 
 /** Forget `pool`; removes the handlers when no pool is left. */
-export function unregisterForSignals(pool: Pool): void {
+export function unregisterForSignals(pool: ShutdownTarget): void {
   pools.delete(pool);
   if (pools.size === 0 && !stopping) uninstall();
 }

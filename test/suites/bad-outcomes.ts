@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Finalizer } from '../../src/core/finalizer.js';
 import { clientInternals } from '../../src/core/internals.js';
+import { Finalizer } from '../../src/core/pool/finalizer.js';
 import { unstorableTextReason } from '../../src/core/storable.js';
 import type { FinalizeItem, FinalizeResult } from '../../src/driver/driver.js';
 import { defineTask, InvalidOptionError, type JobRecord, type Jobwire } from '../../src/index.js';

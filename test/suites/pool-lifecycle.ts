@@ -63,14 +63,17 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       ]);
       const poolEvents = recorded.names().filter((n) => n.startsWith('pool:'));
       assert.deepEqual(poolEvents, ['pool:created', 'pool:started', 'pool:stopping', 'pool:stopped']);
-      // worker:busy before each start, worker:idle after each end
+      // worker:busy before each start; worker:idle once nothing is left to take. The retry is due
+      // at once, so the pool may claim it before a claim of its comes back empty: then the
+      // worker goes from one attempt to the next without being idle in between.
       const workerEvents = recorded.names().filter((n) => n === 'worker:busy' || n === 'worker:idle');
-      assert.deepEqual(workerEvents.slice(0, 4), [
-        'worker:busy',
-        'worker:idle',
-        'worker:busy',
-        'worker:idle',
-      ]);
+      assert.ok(
+        [
+          ['worker:busy', 'worker:idle', 'worker:busy', 'worker:idle'],
+          ['worker:busy', 'worker:busy', 'worker:idle'],
+        ].some((expected) => expected.join() === workerEvents.join()),
+        `worker events: ${workerEvents.join(', ')}`,
+      );
 
       const [queued] = recorded.of('job:queued');
       assert.equal(queued!.jobId, job.id);

@@ -16,9 +16,9 @@
  * rescued elsewhere instead of staying `running` for ever.
  * After `close()` nothing is retried.
  */
-import type { Driver, FinalizeItem, FinalizeResult } from '../driver/driver.js';
-import { ClosedError, StorageError, UnstorableOutcomeError } from './errors.js';
-import { toStoredError } from './serialize.js';
+import type { Driver, FinalizeItem, FinalizeResult } from '../../driver/driver.js';
+import { ClosedError, StorageError, UnstorableOutcomeError } from '../errors.js';
+import { toStoredError } from '../serialize.js';
 
 /** Most outcomes written by one call. */
 export const MAX_FINALIZE_BATCH = 1000;
@@ -227,7 +227,7 @@ export class Finalizer {
       'error' in item ? finite(item.error.attempt, 0) : 0,
       'error' in item ? finite(item.error.at, Date.now()) : Date.now(),
     );
-    delete stored.stack; // the stack is the finaliser's, not the handler's
+    delete stored.stack; // the stack is the finalizer's, not the handler's
     waiting.item =
       item.outcome === 'retry'
         ? { ...item, error: stored }

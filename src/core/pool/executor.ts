@@ -1,0 +1,159 @@
+/**
+ * The pool's worker slots: starts an attempt on a free slot (its AttemptControl, `worker:busy`,
+ * `job:started`), keeps its progress, and hands the ended attempt back to the pool.
+ */
+import type { ClaimedJob } from '../../driver/driver.js';
+import { AttemptControl, type AttemptOutcome, executeAttempt } from '../attempt.js';
+import type { AttemptEventBase } from '../events.js';
+import { attemptEventBase } from '../job-events.js';
+import type { Runtime } from '../runtime.js';
+import { encodeProgress } from '../serialize.js';
+import type { EpochMs } from '../types.js';
+import type { PoolSettings } from './options.js';
+import { INITIAL_MEAN_RUN_MS, nextMeanRunMs } from './prefetch.js';
+
+/** One worker slot. */
+export interface Slot {
+  readonly index: number;
+  readonly workerId: string;
+  attempt: RunningAttempt | null;
+}
+
+/** An attempt in progress on a slot. */
+export interface RunningAttempt {
+  readonly job: ClaimedJob;
+  readonly slot: Slot;
+  readonly control: AttemptControl;
+  readonly startedAt: EpochMs;
+  /** The last progress reported, as JSON; undefined until the handler reports some. */
+  progress: string | undefined;
+}
+
+/** What the executor tells the pool. */
+export interface ExecutorHooks {
+  /** The handler reported storable progress (the lease keeper flushes it). */
+  progressChanged(attempt: RunningAttempt): void;
+  /** The attempt ended; its slot is free again. */
+  attemptEnded(
+    attempt: RunningAttempt,
+    outcome: AttemptOutcome,
+    finishedAt: EpochMs,
+    durationMs: number,
+  ): void;
+}
+
+/** See the module comment. */
+export class Executor {
+  readonly slots: readonly Slot[];
+  /** Running attempts by job id. */
+  readonly running = new Map<string, RunningAttempt>();
+  readonly #runtime: Runtime;
+  readonly #poolId: string;
+  readonly #hooks: ExecutorHooks;
+  #meanRunMs = INITIAL_MEAN_RUN_MS;
+  /** The waiter of `whenDrained`, if any. */
+  #drained: (() => void) | undefined;
+
+  constructor(runtime: Runtime, settings: PoolSettings, hooks: ExecutorHooks) {
+    this.#runtime = runtime;
+    this.#poolId = settings.id;
+    this.#hooks = hooks;
+    this.slots = Array.from({ length: settings.concurrency }, (_, index) => ({
+      index,
+      workerId: `${settings.id}/${index}`,
+      attempt: null,
+    }));
+  }
+
+  /** Moving mean of recent attempts' run times (drives `prefetch: "auto"`). */
+  get meanRunMs(): number {
+    return this.#meanRunMs;
+  }
+
+  /** Start `job` on the free `slot`. */
+  start(job: ClaimedJob, slot: Slot): void {
+    const { events, clock, tasks } = this.#runtime;
+    const attempt: RunningAttempt = {
+      job,
+      slot,
+      control: new AttemptControl(),
+      startedAt: clock.now(),
+      progress: undefined,
+    };
+    slot.attempt = attempt;
+    this.running.set(job.id, attempt);
+    if (events.has('worker:busy')) {
+      events.emit('worker:busy', {
+        poolId: this.#poolId,
+        workerId: slot.workerId,
+        index: slot.index,
+        jobId: job.id,
+        task: job.task,
+        at: attempt.startedAt,
+      });
+    }
+    if (events.has('job:started')) events.emit('job:started', this.eventBase(attempt));
+    executeAttempt(job, {
+      task: tasks.get(job.task),
+      knownTasks: () => tasks.names(),
+      control: attempt.control,
+      workerId: slot.workerId,
+      onProgress: (value) => this.#onProgress(attempt, value),
+    }).then((outcome) => this.#onEnded(attempt, outcome));
+  }
+
+  /** Resolves true once nothing runs, or false after `timeoutMs` (a graceful stop's wait). */
+  whenDrained(timeoutMs: number): Promise<boolean> {
+    if (this.running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#drained = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.#drained = () => {
+        clearTimeout(timer);
+        this.#drained = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  /** Abort the attempt running `jobId` here, if any. */
+  abort(jobId: string, reason: Error): void {
+    this.running.get(jobId)?.control.abort(reason);
+  }
+
+  /** Abort every running attempt at once. */
+  abortAll(reason: Error): void {
+    for (const attempt of this.running.values()) attempt.control.abort(reason);
+  }
+
+  /** The attempt's `AttemptEventBase`. */
+  eventBase(attempt: RunningAttempt): AttemptEventBase {
+    return attemptEventBase(attempt.job, this.#poolId, attempt.slot.workerId, attempt.startedAt);
+  }
+
+  #onProgress(attempt: RunningAttempt, value: unknown): void {
+    if (this.running.get(attempt.job.id) !== attempt) return;
+    const { events, clock, limits } = this.#runtime;
+    // Progress that JSON cannot hold, or over maxResultBytes, is not stored; the handler keeps running.
+    const json = encodeProgress(value, limits.maxResultBytes);
+    if (json === undefined) return;
+    attempt.progress = json;
+    this.#hooks.progressChanged(attempt);
+    if (events.has('job:progress')) {
+      events.emit('job:progress', { ...this.eventBase(attempt), progress: value, at: clock.now() });
+    }
+  }
+
+  #onEnded(attempt: RunningAttempt, outcome: AttemptOutcome): void {
+    const finishedAt = this.#runtime.clock.now();
+    const durationMs = finishedAt - attempt.startedAt;
+    this.#meanRunMs = nextMeanRunMs(this.#meanRunMs, durationMs);
+    this.running.delete(attempt.job.id);
+    attempt.slot.attempt = null;
+    this.#hooks.attemptEnded(attempt, outcome, finishedAt, durationMs);
+    // The pool may have started the next job on this slot already.
+    if (this.running.size === 0) this.#drained?.();
+  }
+}

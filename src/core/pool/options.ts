@@ -1,0 +1,108 @@
+/**
+ * A pool's options, checked once into a frozen settings object the pool's parts share.
+ */
+import { hostname } from 'node:os';
+import { InvalidOptionError } from '../errors.js';
+import { validateQueueName } from '../options.js';
+import { unstorableTextReason } from '../storable.js';
+
+/** Options of `createPool`. */
+export interface PoolOptions {
+  /** Queues to serve. Default `["default"]`. */
+  queues?: string[];
+  /** Worker slots: jobs run at once. Default 10. */
+  concurrency?: number;
+  /** How long a claim stays valid without a heartbeat. Default 30 000 ms. */
+  leaseMs?: number;
+  /** Heartbeat period. Default leaseMs / 3. */
+  heartbeatIntervalMs?: number;
+  /**
+   * Check for due jobs at least this often (wake-ups usually come sooner, and a pool wakes at
+   * the due time of every delayed job, retry or snooze it knows of). Default 1000 ms.
+   */
+  pollIntervalMs?: number;
+  /**
+   * Jobs claimed ahead of free slots, to save round trips when jobs are short. `"auto"` (default)
+   * prefetches up to `concurrency` jobs while recent attempts took under 20 ms, and claims
+   * batches of 100 while they took under 1 ms; long jobs are never hoarded away from other
+   * processes.
+   */
+  prefetch?: number | 'auto';
+  /**
+   * On stop, how long running jobs may take before their signals abort. Default 10 000 ms. An
+   * attempt cut off then is an interruption (`job:interrupted`), not a failure.
+   */
+  shutdownGraceMs?: number;
+  /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
+  handleSignals?: boolean;
+  /** A stable id for this pool (appears in events and on leased jobs). Default host:pid:random. */
+  id?: string;
+}
+
+/** `PoolOptions` checked and with every default filled in. */
+export interface PoolSettings {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly pollMs: number;
+  readonly prefetch: number | 'auto';
+  readonly shutdownGraceMs: number;
+  readonly handleSignals: boolean;
+}
+
+function positiveInt(field: string, value: number, max = 1_000_000): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Check `options`; throws `InvalidOptionError` naming the first bad field. */
+export function resolvePoolSettings(options: PoolOptions): PoolSettings {
+  const queueList = options.queues ?? ['default'];
+  if (!Array.isArray(queueList) || queueList.length === 0) {
+    throw new InvalidOptionError('queues', 'must be a non-empty array of queue names');
+  }
+  const queues = Object.freeze([...new Set(queueList.map((q, i) => validateQueueName(q, `queues[${i}]`)))]);
+  const concurrency = positiveInt('concurrency', options.concurrency ?? 10, 10_000);
+  const leaseMs = positiveInt('leaseMs', options.leaseMs ?? 30_000, 86_400_000);
+  if (leaseMs < 100) throw new InvalidOptionError('leaseMs', 'must be at least 100 ms');
+  const heartbeatMs = positiveInt(
+    'heartbeatIntervalMs',
+    options.heartbeatIntervalMs ?? Math.max(50, Math.floor(leaseMs / 3)),
+  );
+  if (heartbeatMs >= leaseMs) {
+    throw new InvalidOptionError('heartbeatIntervalMs', `must be shorter than leaseMs (${leaseMs})`);
+  }
+  const pollMs = positiveInt('pollIntervalMs', options.pollIntervalMs ?? 1000, 3_600_000);
+  const prefetch = options.prefetch ?? 'auto';
+  if (prefetch !== 'auto' && (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 10_000)) {
+    throw new InvalidOptionError('prefetch', 'must be "auto" or an integer from 0 to 10000');
+  }
+  const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) {
+    throw new InvalidOptionError('shutdownGraceMs', 'must be an integer >= 0');
+  }
+  const id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  // The id is written with every claim (worker_id): text a database would refuse must not get that far.
+  const unstorable = typeof id === 'string' ? unstorableTextReason(id) : 'not a string';
+  if (unstorable !== undefined || id.length === 0 || id.length > 200) {
+    throw new InvalidOptionError(
+      'id',
+      `must be a string of 1 to 200 characters that every database can store; it has ${unstorable ?? `${id.length} characters`}`,
+    );
+  }
+  return Object.freeze({
+    id,
+    queues,
+    concurrency,
+    leaseMs,
+    heartbeatMs,
+    pollMs,
+    prefetch,
+    shutdownGraceMs,
+    handleSignals: options.handleSignals ?? true,
+  });
+}

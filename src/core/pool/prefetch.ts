@@ -1,0 +1,31 @@
+/**
+ * How many jobs a pool claims ahead of its free slots. A pure function, so `prefetch: "auto"`
+ * is tested without a database.
+ */
+
+/** Attempts shorter than this (EWMA) let the "auto" prefetch buffer up to `concurrency` jobs. */
+export const SHORT_JOB_MS = 20;
+/** Attempts shorter than this (EWMA) let the "auto" prefetch claim batches of TINY_JOB_BATCH. */
+export const TINY_JOB_MS = 1;
+/** The claim size "auto" aims at for sub-millisecond jobs. */
+export const TINY_JOB_BATCH = 100;
+/** The starting run-time estimate: long enough that a fresh pool hoards nothing. */
+export const INITIAL_MEAN_RUN_MS = SHORT_JOB_MS * 10;
+
+/**
+ * Jobs to hold beyond `concurrency`, given the setting and the moving mean of recent attempts'
+ * run times. A number is taken as it is. "auto": sub-millisecond jobs claim up to TINY_JOB_BATCH
+ * at once, since claim round trips are then the whole cost (such a buffer drains in a few ms, so
+ * other processes barely notice); short jobs buffer one more job per slot; longer jobs none, so
+ * they are never hoarded away from other processes.
+ */
+export function prefetchFor(setting: number | 'auto', meanRunMs: number, concurrency: number): number {
+  if (setting !== 'auto') return setting;
+  if (meanRunMs < TINY_JOB_MS) return Math.max(concurrency, TINY_JOB_BATCH - concurrency);
+  return meanRunMs < SHORT_JOB_MS ? concurrency : 0;
+}
+
+/** The moving mean after an attempt that took `durationMs` (recent attempts weigh most). */
+export function nextMeanRunMs(meanRunMs: number, durationMs: number): number {
+  return meanRunMs * 0.9 + durationMs * 0.1;
+}

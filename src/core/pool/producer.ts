@@ -1,0 +1,283 @@
+/**
+ * The claim loop: claims due jobs in batches (one query per batch, never per job) into a small
+ * local buffer and starts them on free slots. It wakes on the driver's notifications, on
+ * in-process wake-ups, at the due time of every delayed job, retry or snooze it knows of, and on
+ * a slow poll. It also keeps a job's events in order when the job is claimed again before its
+ * previous attempt's outcome was reported (see `outcomePending`).
+ */
+import { CHANNELS, type ClaimedJob } from '../../driver/driver.js';
+import type { Runtime } from '../runtime.js';
+import type { EpochMs } from '../types.js';
+import type { Executor } from './executor.js';
+import { MAX_FINALIZE_BATCH } from './finalizer.js';
+import type { PoolSettings } from './options.js';
+import { prefetchFor } from './prefetch.js';
+
+/** Due times a pool remembers; beyond that the latest are left to the poll. */
+const MAX_KNOWN_DUE_TIMES = 1000;
+/** Wake this much after a due time, so the database's clock has surely reached it too. */
+const DUE_SLACK_MS = 2;
+
+/** What the producer needs from the pool. */
+export interface ProducerHooks {
+  /** Unwritten outcomes (claims pause while storage is behind). */
+  finalizerBacklog(): number;
+  /** A claim round ended (found jobs, found none, or failed). */
+  claimSettled(): void;
+  /** Give back jobs claimed while the pool was stopping. */
+  giveBack(jobs: ClaimedJob[]): Promise<void>;
+  reportError(operation: string, error: unknown, retryInMs: number): void;
+}
+
+/** See the module comment. */
+export class Producer {
+  readonly #runtime: Runtime;
+  readonly #settings: PoolSettings;
+  readonly #executor: Executor;
+  readonly #hooks: ProducerHooks;
+  readonly #served: ReadonlySet<string>;
+  #buffer: ClaimedJob[] = [];
+  /**
+   * Jobs whose outcome write is in flight, and jobs claimed again before that write's reply was
+   * read (a retry due at once, claimed on another connection whose reply arrived first). A
+   * job's events must read in order — failed, retrying, then started again — so the new attempt
+   * waits for the old one's outcome to be reported.
+   */
+  readonly outcomePending = new Set<string>();
+  readonly #heldBack = new Map<string, ClaimedJob>();
+  #running = false;
+  #claiming = false;
+  /** A wake-up came while a claim was in flight: that claim's answer may predate the new jobs. */
+  #wokenWhileClaiming = false;
+  #fillScheduled = false;
+  #mayHaveWork = true;
+  #claimFailures = 0;
+  #claimRetryAt = 0;
+  #pollTimer: NodeJS.Timeout | undefined;
+  /** Known due times, ascending, without duplicates. */
+  #dueTimes: EpochMs[] = [];
+  #dueTimer: NodeJS.Timeout | undefined;
+  #dueTimerAt = Number.POSITIVE_INFINITY;
+  #unlisteners: (() => void)[] = [];
+
+  constructor(runtime: Runtime, settings: PoolSettings, executor: Executor, hooks: ProducerHooks) {
+    this.#runtime = runtime;
+    this.#settings = settings;
+    this.#executor = executor;
+    this.#hooks = hooks;
+    this.#served = new Set(settings.queues);
+  }
+
+  /** Jobs claimed but not started (buffered or held back). */
+  get bufferedCount(): number {
+    return this.#buffer.length + this.#heldBack.size;
+  }
+
+  /** Claiming is not known to be pointless: the last claim filled up, or a wake-up came since. */
+  get mayHaveWork(): boolean {
+    return this.#mayHaveWork;
+  }
+
+  /** A claim is in flight. */
+  get claiming(): boolean {
+    return this.#claiming;
+  }
+
+  /** Begin claiming: listen to notifications and wake-ups, poll, and claim at once. */
+  start(): void {
+    this.#running = true;
+    const { driver, wakeups } = this.#runtime;
+    this.#unlisteners.push(
+      driver.notifier.listen(CHANNELS.jobAvailable, (queue) => {
+        if (queue === '*' || this.#served.has(queue)) this.wake(true);
+      }),
+      wakeups.subscribe((queue, dueAt) => {
+        if (!this.#served.has(queue)) return;
+        if (dueAt === undefined) this.wake(true);
+        else this.wakeAt(dueAt);
+      }),
+    );
+    this.#pollTimer = setInterval(() => this.wake(), this.#settings.pollMs);
+    this.wake();
+  }
+
+  /** Stop claiming; returns the jobs claimed but not started, for the pool to give back. */
+  stop(): ClaimedJob[] {
+    this.#running = false;
+    clearInterval(this.#pollTimer);
+    clearTimeout(this.#dueTimer);
+    this.#dueTimer = undefined;
+    this.#dueTimes = [];
+    for (const unlisten of this.#unlisteners) unlisten();
+    this.#unlisteners = [];
+    const unstarted = [...this.#buffer, ...this.#heldBack.values()];
+    this.#buffer = [];
+    this.#heldBack.clear();
+    return unstarted;
+  }
+
+  /** Jobs may be due: claim soon (`urgent`: at once when idle, a job was just enqueued). */
+  wake(urgent = false): void {
+    this.#mayHaveWork = true;
+    if (this.#claiming) this.#wokenWhileClaiming = true;
+    this.scheduleFill(urgent);
+  }
+
+  /** A job of a served queue is due at `dueAt`: claim then, not at the next poll. */
+  wakeAt(dueAt: EpochMs): void {
+    if (!this.#running) return;
+    const now = this.#runtime.clock.now();
+    if (dueAt <= now) {
+      this.wake(true);
+      return;
+    }
+    const times = this.#dueTimes;
+    let low = 0;
+    let high = times.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (times[mid]! < dueAt) low = mid + 1;
+      else high = mid;
+    }
+    if (times[low] === dueAt) return;
+    if (low >= MAX_KNOWN_DUE_TIMES) return;
+    times.splice(low, 0, dueAt);
+    if (times.length > MAX_KNOWN_DUE_TIMES) times.pop();
+    this.#armDueTimer(now);
+  }
+
+  /** Take the next buffered job for a slot that just freed up. */
+  takeNext(): ClaimedJob | undefined {
+    return this.#running ? this.#buffer.shift() : undefined;
+  }
+
+  /** Drop a buffered job whose lease is gone. */
+  dropBuffered(jobId: string): void {
+    const index = this.#buffer.findIndex((job) => job.id === jobId);
+    if (index >= 0) this.#buffer.splice(index, 1);
+  }
+
+  /** Leases of buffered jobs (the lease keeper extends them). */
+  *bufferedLeases(): Iterable<ClaimedJob> {
+    yield* this.#buffer;
+  }
+
+  /** The previous attempt's outcome of `jobId` was reported: start its held-back claim now. */
+  outcomeReported(jobId: string): void {
+    this.outcomePending.delete(jobId);
+    const job = this.#heldBack.get(jobId);
+    if (!job) return;
+    this.#heldBack.delete(jobId);
+    this.#buffer.unshift(job);
+    this.#dispatch();
+  }
+
+  /** Claim soon if there may be work. */
+  scheduleFill(urgent = false): void {
+    if (this.#fillScheduled || !this.#running) return;
+    this.#fillScheduled = true;
+    const run = () => {
+      this.#fillScheduled = false;
+      void this.#fill();
+    };
+    // A wake-up (a job was just enqueued) finding the pool idle claims at once: lowest latency.
+    // Every other round waits for a macrotask, which keeps timers and I/O served while a backlog
+    // drains — claim rounds chained by microtasks alone would starve the event loop.
+    if (urgent && this.#executor.running.size === 0 && this.#buffer.length === 0 && !this.#claiming)
+      queueMicrotask(run);
+    else setImmediate(run);
+  }
+
+  #armDueTimer(now: EpochMs): void {
+    const next = this.#dueTimes[0];
+    if (next === undefined || this.#dueTimerAt <= next) return;
+    clearTimeout(this.#dueTimer);
+    // Clamped to the poll interval: a far due time is re-checked then (the clock may have moved).
+    const delay = Math.min(next - now + DUE_SLACK_MS, this.#settings.pollMs);
+    this.#dueTimerAt = now + delay;
+    this.#dueTimer = setTimeout(() => this.#onDueTimer(), delay);
+  }
+
+  #onDueTimer(): void {
+    this.#dueTimer = undefined;
+    this.#dueTimerAt = Number.POSITIVE_INFINITY;
+    const now = this.#runtime.clock.now();
+    let due = 0;
+    while (due < this.#dueTimes.length && this.#dueTimes[due]! <= now) due++;
+    if (due > 0) {
+      this.#dueTimes.splice(0, due);
+      this.wake(true);
+    }
+    this.#armDueTimer(now);
+  }
+
+  async #fill(): Promise<void> {
+    this.#dispatch();
+    if (this.#claiming || !this.#running || !this.#mayHaveWork) return;
+    const { concurrency } = this.#settings;
+    const running = this.#executor.running.size;
+    const capacity =
+      concurrency + prefetchFor(this.#settings.prefetch, this.#executor.meanRunMs, concurrency);
+    const want = capacity - running - this.#buffer.length;
+    const freeSlots = concurrency - running;
+    // Claim when a slot would otherwise idle, or when the buffer is at most half full.
+    if (
+      want <= 0 ||
+      (this.#buffer.length > 0 && want < capacity / 2) ||
+      (freeSlots <= 0 && this.#buffer.length > 0)
+    ) {
+      return;
+    }
+    // Storage is behind: don't take more. Beyond one batch's worth of unwritten outcomes (one
+    // more finalize statement) extra claims only hold leases other processes could run, and each
+    // held job is one more running row for every process's fenced writes and heartbeats.
+    if (this.#hooks.finalizerBacklog() >= Math.min(capacity * 20, MAX_FINALIZE_BATCH)) return;
+    if (Date.now() < this.#claimRetryAt) return;
+    this.#claiming = true;
+    this.#wokenWhileClaiming = false;
+    let claimed: ClaimedJob[] = [];
+    try {
+      claimed = await this.#runtime.driver.jobClaim({
+        queues: this.#settings.queues,
+        limit: want,
+        leaseMs: this.#settings.leaseMs,
+        poolId: this.#settings.id,
+        now: this.#runtime.dbNow(),
+      });
+      this.#claimFailures = 0;
+      this.#mayHaveWork = claimed.length === want || this.#wokenWhileClaiming;
+    } catch (error) {
+      this.#claimFailures++;
+      const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
+      this.#claimRetryAt = Date.now() + retryInMs;
+      this.#hooks.reportError('claim', error, retryInMs);
+      setTimeout(() => this.wake(), retryInMs).unref();
+    } finally {
+      this.#claiming = false;
+    }
+    if (!this.#running) {
+      // Stopped while claiming: give the jobs straight back.
+      if (claimed.length) await this.#hooks.giveBack(claimed);
+      return;
+    }
+    for (const job of claimed) {
+      // Its previous attempt's outcome is written but not yet reported: start it after that.
+      if (this.outcomePending.has(job.id)) this.#heldBack.set(job.id, job);
+      else this.#buffer.push(job);
+    }
+    this.#dispatch();
+    if (this.#mayHaveWork) this.scheduleFill();
+    this.#hooks.claimSettled();
+  }
+
+  /** Start buffered jobs on free slots. */
+  #dispatch(): void {
+    if (this.#buffer.length === 0 || !this.#running) return;
+    for (const slot of this.#executor.slots) {
+      if (slot.attempt !== null) continue;
+      const job = this.#buffer.shift();
+      if (!job) break;
+      this.#executor.start(job, slot);
+    }
+  }
+}
