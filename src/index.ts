@@ -34,7 +34,7 @@ export {
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
-export { Pool, type PoolOptions } from './core/pool.js';
+export { Pool, type PoolOptions } from './core/pool/pool.js';
 export { type Logger, silentLogger } from './core/runtime.js';
 export {
   type AnyTask,

@@ -20,7 +20,7 @@ import {
   validateMaxInterruptions,
   validateQueueName,
 } from './options.js';
-import { Pool, type PoolHost, type PoolOptions } from './pool.js';
+import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
 import { type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { DEFAULT_MAX_RESULT_BYTES, toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';

@@ -10,7 +10,39 @@
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
-import type { BackoffSpec, EpochMs, JobRecord, JobState, QueueInfo, StoredError } from '../core/types.js';
+import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
+import type {
+  JobCancelParams,
+  JobClaimParams,
+  JobCountByStateParams,
+  JobDeleteParams,
+  JobFinalizeManyParams,
+  JobGetParams,
+  JobHeartbeatManyParams,
+  JobInsertManyParams,
+  JobInsertManyResult,
+  JobListParams,
+  JobReleaseParams,
+  JobRescueExpiredParams,
+  JobRetryParams,
+  LeaderElectParams,
+  LeaderResignParams,
+  QueueStateParams,
+} from './params.js';
+import type {
+  CancelledJob,
+  ClaimedJob,
+  FinalizeResult,
+  JobPage,
+  MigrationResult,
+  RescuedJob,
+  StoredTaskDefaults,
+  TaskGetParams,
+  TaskUpsertManyParams,
+} from './records.js';
+
+export type * from './params.js';
+export * from './records.js';
 
 /** What a driver can do; core code branches on these, never on the driver's name. */
 export interface DriverCapabilities {
@@ -34,261 +66,6 @@ export const CHANNELS = {
   /** A running job was cancelled; the payload is the job id. */
   jobCancelled: 'jobwire_job_cancelled',
 } as const;
-
-/** One job to insert. Payload, metadata and result are already JSON-encoded text. */
-export interface JobInsertParams {
-  task: string;
-  queue: string;
-  payloadJson: string;
-  priority: number;
-  maxAttempts: number;
-  /** Delay from the database's now; 0 means due immediately. Ignored when `runAt` is set. */
-  delayMs: number;
-  /** An absolute due time; overrides `delayMs`. */
-  runAt: EpochMs | null;
-  uniqueKey: string | null;
-  correlationId: string;
-  metadataJson: string;
-  timeoutMs: number | null;
-  backoff: BackoffSpec | null;
-}
-
-/** The outcome of inserting one job. */
-export interface JobInsertResult {
-  job: JobRecord;
-  /** True when a job with the same unique key was already active; `job` is that job. */
-  duplicate: boolean;
-}
-
-/** A queue refused an insert batch because it would exceed its limit. */
-export interface QueueLimitExceeded {
-  queue: string;
-  maxPending: number;
-  pending: number;
-}
-
-/** A job handed to a worker by `jobClaim`. */
-export interface ClaimedJob {
-  id: string;
-  task: string;
-  queue: string;
-  payloadJson: string;
-  priority: number;
-  /** This attempt's number (1 for the first run). */
-  attempt: number;
-  maxAttempts: number;
-  /** Interruptions before this attempt (see `JobRecord.interruptions`). */
-  interruptions: number;
-  /** The fencing token: every later write for this attempt must present it. */
-  leaseToken: number;
-  runAt: EpochMs;
-  createdAt: EpochMs;
-  startedAt: EpochMs;
-  correlationId: string;
-  metadataJson: string;
-  timeoutMs: number | null;
-  backoff: BackoffSpec | null;
-}
-
-/** A worker's claim on a running job: job id plus fencing token. */
-export interface Lease {
-  id: string;
-  leaseToken: number;
-}
-
-/** How an attempt ended, to be written only if the lease still holds. */
-export type FinalizeItem = Lease &
-  (
-    | { outcome: 'completed'; resultJson: string | null }
-    /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
-    | { outcome: 'retry'; error: StoredError; delayMs: number }
-    /** Failed for good. */
-    | { outcome: 'abandoned'; error: StoredError }
-    /** Run again after `delayMs`; this attempt does not count. */
-    | { outcome: 'snoozed'; delayMs: number }
-  );
-
-/** The result of one guarded finalization. */
-export interface FinalizeResult {
-  id: string;
-  /** False when the fence rejected the write: the lease was lost (rescued, cancelled, deleted). */
-  applied: boolean;
-  /** The job's new due time, for `retry` and `snoozed` outcomes that were applied. */
-  runAt?: EpochMs;
-  /** When the write happened (database time). */
-  at: EpochMs;
-}
-
-/** A job whose lease had expired, as the rescue found it. */
-export interface RescuedJob {
-  id: string;
-  task: string;
-  queue: string;
-  /** The attempt that was interrupted (a re-queued job stores one less: the number is given back). */
-  attempt: number;
-  maxAttempts: number;
-  /** Interruptions including this one. */
-  interruptions: number;
-  correlationId: string;
-  /** The pool that held the expired lease. */
-  previousPoolId: string | null;
-  leaseExpiredAt: EpochMs;
-  /** The `LeaseExpiredError` appended to the job's history, exactly as stored. */
-  error: StoredError;
-  /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
-  newState: 'pending' | 'abandoned';
-}
-
-/**
- * A lease to give back. With `interruption` the attempt was cut off (a shutdown ran out of
- * grace): the error is appended to the job's history (marked `interrupted`) and the job's
- * interruptions grow by one; without it (a job claimed but never started) nothing is recorded.
- */
-export type ReleaseLease = Lease & { interruption?: StoredError };
-
-/** Default of `maxInterruptions` where a caller gives none (see `JobwireOptions.maxInterruptions`). */
-export const DEFAULT_MAX_INTERRUPTIONS = 5;
-
-/** A job whose state `jobCancel` changed. */
-export interface CancelledJob {
-  id: string;
-  task: string;
-  queue: string;
-  correlationId: string;
-  previousState: JobState;
-  at: EpochMs;
-}
-
-/** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
-export interface JobFilter {
-  states?: readonly JobState[];
-  queues?: readonly string[];
-  tasks?: readonly string[];
-}
-
-/** A page of jobs, newest first. */
-export interface JobPage {
-  jobs: JobRecord[];
-  /** Pass as `before` to get the next (older) page; null when this was the last page. */
-  nextCursor: string | null;
-}
-
-/** Result of `migrate`. */
-export interface MigrationResult {
-  /** Schema version before and after. */
-  from: number;
-  to: number;
-  applied: number[];
-}
-
-// -- method parameters: one named type per driver method, shared by every driver ------------
-
-/** Parameters of `Driver.jobCancel`. */
-export interface JobCancelParams {
-  ids: readonly string[];
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobClaim`. */
-export interface JobClaimParams {
-  queues: readonly string[];
-  limit: number;
-  leaseMs: number;
-  /** The claiming pool, stored as the job's `poolId` while it runs. */
-  poolId: string;
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobCountByState`. */
-export interface JobCountByStateParams {
-  queues?: readonly string[];
-}
-
-/** Parameters of `Driver.jobDelete`. */
-export interface JobDeleteParams {
-  ids: readonly string[];
-}
-
-/** Parameters of `Driver.jobFinalizeMany`. */
-export interface JobFinalizeManyParams {
-  items: readonly FinalizeItem[];
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobGet`. */
-export interface JobGetParams {
-  id: string;
-}
-
-/** A lease to extend, with the latest progress (JSON text) when it changed since the last beat. */
-export type HeartbeatLease = Lease & { progressJson?: string };
-
-/** Parameters of `Driver.jobHeartbeatMany`. */
-export interface JobHeartbeatManyParams {
-  leases: readonly HeartbeatLease[];
-  leaseMs: number;
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobInsertMany`. */
-export interface JobInsertManyParams {
-  jobs: readonly JobInsertParams[];
-  /** Per-queue limits of pending jobs this batch must not overfill. */
-  maxPendingByQueue?: ReadonlyMap<string, number>;
-  /** A driver-specific handle of a transaction the caller opened (see `callerTransactions`). */
-  executor?: unknown;
-  now?: EpochMs;
-}
-
-/** The result of `Driver.jobInsertMany`: every job's outcome, or the queue that refused the batch. */
-export type JobInsertManyResult = { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded };
-
-/** Parameters of `Driver.jobList`. */
-export interface JobListParams extends JobFilter {
-  limit: number;
-  /** The `nextCursor` of the previous page; absent or null for the first page. */
-  before?: string | null;
-}
-
-/** Parameters of `Driver.jobRelease`. */
-export interface JobReleaseParams {
-  leases: readonly ReleaseLease[];
-  maxInterruptions?: number;
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobRescueExpired`. */
-export interface JobRescueExpiredParams {
-  limit: number;
-  maxInterruptions?: number;
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.jobRetry`. */
-export interface JobRetryParams {
-  ids: readonly string[];
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.leaderAttemptElect`. */
-export interface LeaderElectParams {
-  name: string;
-  ownerId: string;
-  ttlMs: number;
-  now?: EpochMs;
-}
-
-/** Parameters of `Driver.leaderResign`. */
-export interface LeaderResignParams {
-  name: string;
-  ownerId: string;
-}
-
-/** Parameters of `Driver.queuePause` and `Driver.queueResume`. */
-export interface QueueStateParams {
-  name: string;
-  now?: EpochMs;
-}
 
 /** The storage driver interface. See the module comment for conventions. */
 export interface Driver {
@@ -411,37 +188,3 @@ export interface Driver {
    */
   taskUpsertMany(params: TaskUpsertManyParams): Promise<string[]>;
 }
-
-/**
- * A task's contract as workers publish it: the job defaults a process without the task's code
- * (a producer service, `jobwire enqueue`) applies when it enqueues the task by name.
- */
-export interface TaskDefaultsRecord {
-  /** A task name (1–128 letters, digits, `.`, `_`, `-`, `:`). */
-  name: string;
-  queue: string;
-  priority: number;
-  maxAttempts: number;
-  /** Per-attempt time limit in ms, or null for none. */
-  timeoutMs: number | null;
-  /** The retry backoff, or null for the default. */
-  backoff: BackoffSpec | null;
-}
-
-/** A stored contract with the time it last changed. */
-export type StoredTaskDefaults = TaskDefaultsRecord & { updatedAt: EpochMs };
-
-/** Params of `taskGet`. */
-export interface TaskGetParams {
-  name: string;
-}
-
-/** Params of `taskUpsertMany`. */
-export interface TaskUpsertManyParams {
-  /** At most `MAX_TASK_UPSERT` records, names unique within the call. */
-  tasks: readonly TaskDefaultsRecord[];
-  now?: EpochMs;
-}
-
-/** Most records one `taskUpsertMany` call takes. */
-export const MAX_TASK_UPSERT = 1000;

@@ -1,0 +1,121 @@
+/**
+ * One named parameter type per driver method (`JobClaimParams` for `jobClaim`, …), shared by
+ * every driver so each implements the same signatures.
+ */
+import type { EpochMs } from '../core/types.js';
+import type {
+  FinalizeItem,
+  JobFilter,
+  JobInsertParams,
+  JobInsertResult,
+  Lease,
+  QueueLimitExceeded,
+  ReleaseLease,
+} from './records.js';
+
+/** Parameters of `Driver.jobCancel`. */
+export interface JobCancelParams {
+  ids: readonly string[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobClaim`. */
+export interface JobClaimParams {
+  queues: readonly string[];
+  limit: number;
+  leaseMs: number;
+  /** The claiming pool, stored as the job's `poolId` while it runs. */
+  poolId: string;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobCountByState`. */
+export interface JobCountByStateParams {
+  queues?: readonly string[];
+}
+
+/** Parameters of `Driver.jobDelete`. */
+export interface JobDeleteParams {
+  ids: readonly string[];
+}
+
+/** Parameters of `Driver.jobFinalizeMany`. */
+export interface JobFinalizeManyParams {
+  items: readonly FinalizeItem[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobGet`. */
+export interface JobGetParams {
+  id: string;
+}
+
+/** A lease to extend, with the latest progress (JSON text) when it changed since the last beat. */
+export type HeartbeatLease = Lease & { progressJson?: string };
+
+/** Parameters of `Driver.jobHeartbeatMany`. */
+export interface JobHeartbeatManyParams {
+  leases: readonly HeartbeatLease[];
+  leaseMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobInsertMany`. */
+export interface JobInsertManyParams {
+  jobs: readonly JobInsertParams[];
+  /** Per-queue limits of pending jobs this batch must not overfill. */
+  maxPendingByQueue?: ReadonlyMap<string, number>;
+  /** A driver-specific handle of a transaction the caller opened (see `callerTransactions`). */
+  executor?: unknown;
+  now?: EpochMs;
+}
+
+/** The result of `Driver.jobInsertMany`: every job's outcome, or the queue that refused the batch. */
+export type JobInsertManyResult = { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded };
+
+/** Parameters of `Driver.jobList`. */
+export interface JobListParams extends JobFilter {
+  limit: number;
+  /** The `nextCursor` of the previous page; absent or null for the first page. */
+  before?: string | null;
+}
+
+/** Parameters of `Driver.jobRelease`. */
+export interface JobReleaseParams {
+  leases: readonly ReleaseLease[];
+  maxInterruptions?: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobRescueExpired`. */
+export interface JobRescueExpiredParams {
+  limit: number;
+  maxInterruptions?: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.jobRetry`. */
+export interface JobRetryParams {
+  ids: readonly string[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.leaderAttemptElect`. */
+export interface LeaderElectParams {
+  name: string;
+  ownerId: string;
+  ttlMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.leaderResign`. */
+export interface LeaderResignParams {
+  name: string;
+  ownerId: string;
+}
+
+/** Parameters of `Driver.queuePause` and `Driver.queueResume`. */
+export interface QueueStateParams {
+  name: string;
+  now?: EpochMs;
+}

@@ -1,0 +1,185 @@
+/**
+ * What crosses the driver seam besides parameters: jobs to insert, claimed jobs, leases and
+ * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
+ */
+import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+
+/** One job to insert. Payload, metadata and result are already JSON-encoded text. */
+export interface JobInsertParams {
+  task: string;
+  queue: string;
+  payloadJson: string;
+  priority: number;
+  maxAttempts: number;
+  /** Delay from the database's now; 0 means due immediately. Ignored when `runAt` is set. */
+  delayMs: number;
+  /** An absolute due time; overrides `delayMs`. */
+  runAt: EpochMs | null;
+  uniqueKey: string | null;
+  correlationId: string;
+  metadataJson: string;
+  timeoutMs: number | null;
+  backoff: BackoffSpec | null;
+}
+
+/** The outcome of inserting one job. */
+export interface JobInsertResult {
+  job: JobRecord;
+  /** True when a job with the same unique key was already active; `job` is that job. */
+  duplicate: boolean;
+}
+
+/** A queue refused an insert batch because it would exceed its limit. */
+export interface QueueLimitExceeded {
+  queue: string;
+  maxPending: number;
+  pending: number;
+}
+
+/** A job handed to a worker by `jobClaim`. */
+export interface ClaimedJob {
+  id: string;
+  task: string;
+  queue: string;
+  payloadJson: string;
+  priority: number;
+  /** This attempt's number (1 for the first run). */
+  attempt: number;
+  maxAttempts: number;
+  /** Interruptions before this attempt (see `JobRecord.interruptions`). */
+  interruptions: number;
+  /** The fencing token: every later write for this attempt must present it. */
+  leaseToken: number;
+  runAt: EpochMs;
+  createdAt: EpochMs;
+  startedAt: EpochMs;
+  correlationId: string;
+  metadataJson: string;
+  timeoutMs: number | null;
+  backoff: BackoffSpec | null;
+}
+
+/** A worker's claim on a running job: job id plus fencing token. */
+export interface Lease {
+  id: string;
+  leaseToken: number;
+}
+
+/** How an attempt ended, to be written only if the lease still holds. */
+export type FinalizeItem = Lease &
+  (
+    | { outcome: 'completed'; resultJson: string | null }
+    /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
+    | { outcome: 'retry'; error: StoredError; delayMs: number }
+    /** Failed for good. */
+    | { outcome: 'abandoned'; error: StoredError }
+    /** Run again after `delayMs`; this attempt does not count. */
+    | { outcome: 'snoozed'; delayMs: number }
+  );
+
+/** The result of one guarded finalization. */
+export interface FinalizeResult {
+  id: string;
+  /** False when the fence rejected the write: the lease was lost (rescued, cancelled, deleted). */
+  applied: boolean;
+  /** The job's new due time, for `retry` and `snoozed` outcomes that were applied. */
+  runAt?: EpochMs;
+  /** When the write happened (database time). */
+  at: EpochMs;
+}
+
+/** A job whose lease had expired, as the rescue found it. */
+export interface RescuedJob {
+  id: string;
+  task: string;
+  queue: string;
+  /** The attempt that was interrupted (a re-queued job stores one less: the number is given back). */
+  attempt: number;
+  maxAttempts: number;
+  /** Interruptions including this one. */
+  interruptions: number;
+  correlationId: string;
+  /** The pool that held the expired lease. */
+  previousPoolId: string | null;
+  leaseExpiredAt: EpochMs;
+  /** The `LeaseExpiredError` appended to the job's history, exactly as stored. */
+  error: StoredError;
+  /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
+  newState: 'pending' | 'abandoned';
+}
+
+/**
+ * A lease to give back. With `interruption` the attempt was cut off (a shutdown ran out of
+ * grace): the error is appended to the job's history (marked `interrupted`) and the job's
+ * interruptions grow by one; without it (a job claimed but never started) nothing is recorded.
+ */
+export type ReleaseLease = Lease & { interruption?: StoredError };
+
+/** Default of `maxInterruptions` where a caller gives none (see `JobwireOptions.maxInterruptions`). */
+export const DEFAULT_MAX_INTERRUPTIONS = 5;
+
+/** A job whose state `jobCancel` changed. */
+export interface CancelledJob {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  previousState: JobState;
+  at: EpochMs;
+}
+
+/** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
+export interface JobFilter {
+  states?: readonly JobState[];
+  queues?: readonly string[];
+  tasks?: readonly string[];
+}
+
+/** A page of jobs, newest first. */
+export interface JobPage {
+  jobs: JobRecord[];
+  /** Pass as `before` to get the next (older) page; null when this was the last page. */
+  nextCursor: string | null;
+}
+
+/** Result of `migrate`. */
+export interface MigrationResult {
+  /** Schema version before and after. */
+  from: number;
+  to: number;
+  applied: number[];
+}
+
+/**
+ * A task's contract as workers publish it: the job defaults a process without the task's code
+ * (a producer service, `jobwire enqueue`) applies when it enqueues the task by name.
+ */
+export interface TaskDefaultsRecord {
+  /** A task name (1–128 letters, digits, `.`, `_`, `-`, `:`). */
+  name: string;
+  queue: string;
+  priority: number;
+  maxAttempts: number;
+  /** Per-attempt time limit in ms, or null for none. */
+  timeoutMs: number | null;
+  /** The retry backoff, or null for the default. */
+  backoff: BackoffSpec | null;
+}
+
+/** A stored contract with the time it last changed. */
+export type StoredTaskDefaults = TaskDefaultsRecord & { updatedAt: EpochMs };
+
+/** Params of `taskGet`. */
+export interface TaskGetParams {
+  name: string;
+}
+
+/** Params of `taskUpsertMany`. */
+export interface TaskUpsertManyParams {
+  /** At most `MAX_TASK_UPSERT` records, names unique within the call. */
+  tasks: readonly TaskDefaultsRecord[];
+  now?: EpochMs;
+}
+
+/** Most records one `taskUpsertMany` call takes. */
+export const MAX_TASK_UPSERT = 1000;
