@@ -197,7 +197,13 @@ export async function createMigratedSchema(): Promise<{
   drop: () => Promise<void>;
 }> {
   const isolated = await createIsolatedSchema();
-  await createMigratedSchemaOn(isolated.url, await getAdminPool(), isolated.schema);
+  try {
+    await createMigratedSchemaOn(isolated.url, await getAdminPool(), isolated.schema);
+  } catch (error) {
+    // Whatever part of the schema was made must not outlive the failure.
+    await isolated.drop().catch(() => {});
+    throw error;
+  }
   return isolated;
 }
 
