@@ -1,72 +1,26 @@
 /**
- * The `jobwire` CLI, run as a child process the way a user runs it (node --import tsx
- * src/cli/main.ts …), each test on its own temporary SQLite database.
+ * The `jobwire` CLI, each test on its own temporary SQLite database. Most runs call the CLI's
+ * entry function in this process with captured output (the code the executable runs, without a
+ * node + tsx start per call); the runs where the process is the point — reading stdin, relative
+ * paths from the working directory, SIGTERM to a worker, the real executable's exit codes —
+ * spawn it the way a user does (node --import tsx src/cli/main.ts …).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import {
+  runCliInProcess as jobwire,
+  lines,
+  ROOT,
+  runCliProcess,
+  spawnCli,
+  useCliTestEnvironment,
+} from './support/cli.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of every child: no colour, no DATABASE_URL from the developer's shell. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env.DATABASE_URL;
-  delete env.FORCE_COLOR;
-  return env;
-}
-
-/** Run the CLI to completion. */
-function jobwire(
-  args: string[],
-  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: childEnv(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `jobwire ${args.join(' ')} did not exit within ${options.timeoutMs ?? 30_000} ms\n${stdout}\n${stderr}`,
-        ),
-      );
-    }, options.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      // 'exit' can fire before the pipes are drained; 'close' comes after.
-      child.on('close', () => resolve({ code, signal, stdout, stderr }));
-    });
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-const lines = (text: string) => text.split('\n').filter((line) => line.length > 0);
+useCliTestEnvironment();
 
 let dir: string;
 let counter = 0;
@@ -151,7 +105,8 @@ describe('help and usage errors', () => {
   });
 });
 
-describe('dev', () => {
+// The demo runs on real time (seconds of simulated work): its two runs overlap.
+describe('dev', { concurrency: true }, () => {
   test('--json --exit-when-done: one JSON object per line, one final event per job, retries visible', async () => {
     const db = freshDb();
     const run = await jobwire(
@@ -356,7 +311,8 @@ describe('enqueue and jobs', () => {
 
   test('enqueue reads the payload from stdin with "-" and reports unique-key duplicates', async () => {
     const db = freshDb();
-    const first = await jobwire(['enqueue', 'report', '-', '--unique-key', 'daily', '--db', db], {
+    // Reading stdin is a property of the process: this run is the real executable.
+    const first = await runCliProcess(['enqueue', 'report', '-', '--unique-key', 'daily', '--db', db], {
       input: '{"day": "2026-11-26"}\n',
     });
     assert.equal(first.code, 0, first.stderr);
@@ -377,7 +333,7 @@ describe('enqueue and jobs', () => {
     assert.match(run.stderr, /^error: invalid JSON payload .*line 1, column 14 \(position 13\)/m);
     assert.match(run.stderr, /JSON/);
     assert.doesNotMatch(run.stderr, /\n\s+at /);
-    const fromStdin = await jobwire(['enqueue', 'send-email', '-', '--db', db], {
+    const fromStdin = await runCliProcess(['enqueue', 'send-email', '-', '--db', db], {
       input: '{\n  "a": tru\n}',
     });
     assert.equal(fromStdin.code, 1);
@@ -412,7 +368,7 @@ describe('enqueue and jobs', () => {
   });
 });
 
-describe('worker', () => {
+describe('worker', { concurrency: true }, () => {
   test('worker --tasks runs enqueued jobs, enqueue --wait gets the result, SIGTERM exits 0', async () => {
     const work = await mkdtemp(join(dir, 'worker-'));
     const index = pathToFileURL(join(ROOT, 'src/index.ts')).href;
@@ -425,31 +381,20 @@ export default [double, refuse];
 export const notATask = 42;
 `,
     );
-    // Relative paths resolve from the current directory.
-    const enqueued = await jobwire(['enqueue', 'double', '{"n": 21}', '--db', './jobs.db'], { cwd: work });
+    // The worker is a real process (it gets SIGTERM) started in `work`: its relative paths
+    // resolve from there, so it serves the jobs.db the in-process runs name absolutely.
+    const db = join(work, 'jobs.db');
+    const enqueued = await jobwire(['enqueue', 'double', '{"n": 21}', '--db', db]);
     assert.equal(enqueued.code, 0, enqueued.stderr);
     const id = enqueued.stdout.trim();
 
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        TSX,
-        MAIN,
-        'worker',
-        '--tasks',
-        './tasks.mjs',
-        '--db',
-        './jobs.db',
-        '--json',
-        '--concurrency',
-        '2',
-      ],
-      { cwd: work, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    const child = spawnCli(
+      ['worker', '--tasks', './tasks.mjs', '--db', './jobs.db', '--json', '--concurrency', '2'],
+      { cwd: work, stdin: 'ignore' },
     );
     let stdout = '';
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -460,7 +405,7 @@ export const notATask = 42;
         () => reject(new Error(`no job:completed for #${id}\n${stdout}\n${stderr}`)),
         20_000,
       );
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
         if (
           lines(stdout).some(
@@ -474,18 +419,22 @@ export const notATask = 42;
     });
     try {
       await completed;
-      const waited = await jobwire(
-        ['enqueue', 'double', '{"n": 5}', '--wait', '--timeout', '15000', '--db', './jobs.db'],
-        {
-          cwd: work,
-        },
-      );
+      const waited = await jobwire([
+        'enqueue',
+        'double',
+        '{"n": 5}',
+        '--wait',
+        '--timeout',
+        '15000',
+        '--db',
+        db,
+      ]);
       assert.equal(waited.code, 0, waited.stderr);
       const [newId, ...result] = lines(waited.stdout);
       assert.match(newId!, /^\d+$/);
       assert.deepEqual(JSON.parse(result.join('\n')), { doubled: 10 });
 
-      const refused = await jobwire(['enqueue', 'refuse', '--wait', '--db', './jobs.db'], { cwd: work });
+      const refused = await jobwire(['enqueue', 'refuse', '--wait', '--db', db]);
       assert.equal(refused.code, 1, 'an abandoned job makes --wait exit 1');
       assert.match(refused.stderr, /^error: Job \d+ was abandoned: no thanks/m);
     } finally {
@@ -499,9 +448,7 @@ export const notATask = 42;
     assert.ok(events.some((e) => e.event === 'shutdown:requested'));
     assert.ok(events.some((e) => e.event === 'pool:stopped'));
     assert.equal(events.at(-1)!.event, 'summary');
-    const shown = JSON.parse(
-      (await jobwire(['jobs', 'show', id, '--json', '--db', './jobs.db'], { cwd: work })).stdout,
-    );
+    const shown = JSON.parse((await jobwire(['jobs', 'show', id, '--json', '--db', db])).stdout);
     assert.equal(shown.state, 'completed');
     assert.deepEqual(shown.result, { doubled: 42 });
   });
@@ -509,10 +456,14 @@ export const notATask = 42;
   test('worker refuses a module without tasks, and a missing --tasks', async () => {
     const work = await mkdtemp(join(dir, 'empty-'));
     await writeFile(join(work, 'none.mjs'), 'export const x = 1;\n');
-    const none = await jobwire(['worker', '--tasks', './none.mjs', '--db', './jobs.db'], { cwd: work });
+    // The real executable in `work`: relative paths resolve from its directory, and the exit
+    // codes are the process's own.
+    const [none, missing] = await Promise.all([
+      runCliProcess(['worker', '--tasks', './none.mjs', '--db', './jobs.db'], { cwd: work }),
+      runCliProcess(['worker', '--db', './jobs.db'], { cwd: work }),
+    ]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /error: no tasks found in \.\/none\.mjs/);
-    const missing = await jobwire(['worker', '--db', './jobs.db'], { cwd: work });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--tasks <module> is required/);
   });

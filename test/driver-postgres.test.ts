@@ -7,13 +7,12 @@
 import { runDriverConformance } from '../src/driver/conformance/index.js';
 import type { Driver } from '../src/driver/driver.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
-import { createIsolatedSchema } from './support/postgres.js';
+import { createMigratedSchema } from './support/postgres.js';
 
-/** A migrated driver on a fresh schema; closing it also drops the schema. */
+/** A driver on a fresh, migrated schema (a copy of a template); closing it also drops the schema. */
 async function createDriver(): Promise<Driver> {
-  const { url, schema, drop } = await createIsolatedSchema();
+  const { url, schema, drop } = await createMigratedSchema();
   const driver = postgresDriver({ connectionString: url, schema, poolSize: 4 });
-  await driver.migrate();
   return {
     ...driver,
     async close() {

@@ -6,6 +6,7 @@ import { InvalidOptionError, StorageError } from '../src/core/errors.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { CHANNELS, type Driver, type JobInsertParams } from '../src/driver/driver.js';
 import { createJobwire, defineTask } from '../src/index.js';
+import { watchCalls } from './support/harness.js';
 import { openTestDriver, waitFor } from './support/postgres.js';
 
 const job = (overrides: Partial<JobInsertParams> = {}): JobInsertParams => jobParams(overrides);
@@ -155,7 +156,10 @@ describe('postgres enqueue in the caller transaction', () => {
   });
 
   it('through the client API, with a pool running: a committed job runs, a rolled-back one never exists', async (t) => {
-    const { driver, url, cleanup } = await openTestDriver();
+    const opened = await openTestDriver();
+    const { url, cleanup } = opened;
+    const claims = watchCalls(opened.driver, 'jobClaim');
+    const driver = claims.driver;
     const ran: string[] = [];
     const charge = defineTask<{ order: string }>({
       name: 'charge',
@@ -172,7 +176,7 @@ describe('postgres enqueue in the caller transaction', () => {
       await appPool.end();
       await cleanup();
     });
-    const workers = jobwire.createPool({ concurrency: 2, handleSignals: false });
+    const workers = jobwire.createPool({ concurrency: 2, handleSignals: false, pollIntervalMs: 20 });
     await workers.start();
 
     // The application's own write and the job commit together.
@@ -194,7 +198,9 @@ describe('postgres enqueue in the caller transaction', () => {
     db.release();
     assert.equal(await jobwire.getJob(rolledBack!.id), undefined);
     await workers.whenIdle();
-    await new Promise((r) => setTimeout(r, 200));
+    // A claim round that began after the rollback finds nothing to run.
+    assert.deepEqual(await claims.nextCall(), []);
+    await workers.whenIdle();
     assert.deepEqual(ran, ['o-1']);
     assert.equal((await jobwire.countJobs()).completed, 1);
   });

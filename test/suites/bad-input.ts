@@ -214,7 +214,8 @@ export function runBadInputSuite(factory: TestDatabaseFactory): void {
       const pool = client.createPool({ ...testPool, pollIntervalMs: 600_000 });
       await pool.start();
       await until(() => refused > 0 && errors.includes('finalize'), 10_000, 'a refused write');
-      await new Promise((r) => setTimeout(r, 300));
+      // The outage lasts through a retry of the refused write before the database is back.
+      await until(() => refused >= 2, 10_000, 'a refused retry');
       down = false;
       await until(async () => (await client.countJobs()).completed === total, 20_000, 'every job completed');
       await pool.stop();

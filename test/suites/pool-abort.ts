@@ -21,6 +21,7 @@ import {
   recordEvents,
   testPool,
   until,
+  watchCalls,
   withClient,
 } from '../support/harness.js';
 
@@ -283,7 +284,15 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       const clock = new ManualClock();
       const gate = deferred();
       const task = defineTask({ name: 'long', handler: () => gate.promise.then(() => 'ok') });
-      const { client } = await withClient(t, factory, { tasks: [task], clock });
+      let heartbeats!: ReturnType<typeof watchCalls<'jobHeartbeatMany'>>;
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        clock,
+        wrapDriver: (driver) => {
+          heartbeats = watchCalls(driver, 'jobHeartbeatMany');
+          return heartbeats.driver;
+        },
+      });
       const pool = client.createPool({ ...testPool, leaseMs: 300, heartbeatIntervalMs: 50 });
       await pool.start();
       // Listen first: the start may be read before the enqueue's own reply.
@@ -292,7 +301,8 @@ export function runAbortSuite(factory: TestDatabaseFactory): void {
       await started;
       for (let i = 0; i < 5; i++) {
         clock.advance(200); // more than the lease in total, less than it between heartbeats
-        await new Promise((r) => setTimeout(r, 120));
+        // A heartbeat that began after the clock moved renews the lease from the new time.
+        await heartbeats.nextCall();
         await clientInternals(client).leader.runOnce();
       }
       assert.equal((await client.getJob(job.id))!.state, 'running');

@@ -17,6 +17,51 @@ const forever = () => new Promise<never>(() => {});
 
 export function runInterruptionSuite(factory: TestDatabaseFactory): void {
   describe(`interruptions (${factory.name})`, () => {
+    it('leases of jobs still running in a grace period longer than the lease stay renewed', async (t) => {
+      // The stopping pool must keep heart-beating: else the leader rescues a job that is about to
+      // finish well inside the grace period, runs it again elsewhere and fences this run's result off.
+      let runs = 0;
+      let finish: () => void = () => {};
+      const task = defineTask({
+        name: 'finishes-in-grace',
+        handler: async () => {
+          runs++;
+          await new Promise<void>((resolve) => {
+            finish = resolve;
+          });
+          return 'done';
+        },
+      });
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        maintenance: { rescueIntervalMs: 20, leaderTtlMs: 5000 },
+      });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({
+        ...testPool,
+        concurrency: 1,
+        leaseMs: 150,
+        heartbeatIntervalMs: 40,
+        shutdownGraceMs: 10_000,
+      });
+      await pool.start();
+      const started = nextEvent(client, 'job:started');
+      const job = await client.enqueue(task, {});
+      await started;
+      const stopped = pool.stop();
+      // Several leases' worth of time inside the grace period, with the rescuer sweeping every 20 ms.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      finish();
+      await stopped;
+
+      assert.equal(recorded.of('job:rescued').length, 0, 'no rescue while the job ran in the grace period');
+      assert.equal(recorded.of('job:lease-lost').length, 0);
+      assert.equal(runs, 1);
+      const stored = await client.getJob(job.id);
+      assert.equal(stored!.state, 'completed');
+      assert.equal(stored!.result, 'done');
+    });
+
     it('a shutdown cut-off emits job:interrupted, is recorded, and the next run has the same attempt number', async (t) => {
       let runs = 0;
       const task = defineTask({

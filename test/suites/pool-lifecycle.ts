@@ -23,6 +23,7 @@ import {
   recordEvents,
   testPool,
   until,
+  watchCalls,
   withClient,
 } from '../support/harness.js';
 
@@ -127,7 +128,15 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
           throw new Error(`failure ${calls}`);
         },
       });
-      const { client } = await withClient(t, factory, { tasks: [failing], clock });
+      let claims!: ReturnType<typeof watchCalls<'jobClaim'>>;
+      const { client } = await withClient(t, factory, {
+        tasks: [failing],
+        clock,
+        wrapDriver: (driver) => {
+          claims = watchCalls(driver, 'jobClaim');
+          return claims.driver;
+        },
+      });
       const recorded = recordEvents(client);
       const pool = client.createPool({ ...testPool, concurrency: 2 });
       await pool.start();
@@ -140,8 +149,8 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       assert.equal(afterFirst!.state, 'scheduled');
       assert.equal(afterFirst!.runAt.getTime(), clock.now() + 3_600_000);
 
-      // Not due yet: a poll round passes and nothing runs.
-      await new Promise((r) => setTimeout(r, 100));
+      // Not due yet: a claim round that began after the retry was scheduled finds nothing.
+      assert.deepEqual(await claims.nextCall(), []);
       assert.equal(calls, 1);
 
       clock.advance(3_600_000);
@@ -420,15 +429,24 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
           order.push(p);
         },
       });
-      const { client } = await withClient(t, factory, { tasks: [task] });
+      let claims!: ReturnType<typeof watchCalls<'jobClaim'>>;
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        wrapDriver: (driver) => {
+          claims = watchCalls(driver, 'jobClaim');
+          return claims.driver;
+        },
+      });
       const recorded = recordEvents(client);
       for (const p of [1, 5, 3]) await client.enqueue(task, { p }, { priority: p, queue: 'a' });
       await client.enqueue(task, { p: 100 }, { queue: 'b', priority: 100 });
       assert.equal(await client.pauseQueue('a'), true);
       assert.equal(await client.pauseQueue('a'), false);
       const pool = client.createPool({ ...testPool, queues: ['a'], concurrency: 1 });
+      const firstRound = claims.nextCall();
       await pool.start();
-      await new Promise((r) => setTimeout(r, 100));
+      // A claim round of the started pool ran and took nothing from the paused queue.
+      assert.deepEqual(await firstRound, []);
       assert.deepEqual(order, []);
       assert.equal(await client.resumeQueue('a'), true);
       await until(() => order.length === 3);
@@ -482,16 +500,34 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
     it('a retry claimed before the failure reply was read still starts after the failure events', async (t) => {
       const db = await factory.create();
       const real = await db.open();
-      // Outcome writes commit at once, but their replies are read 150 ms late: meanwhile the
-      // pool's 20 ms poll claims the retry, which is due at once.
+      // The failure's write commits at once, but its reply is read only once the pool's 20 ms
+      // poll has claimed the retry (due at once) — or after 10 s, which fails the test below.
+      const retryClaimed = deferred();
+      let replyHeld = false;
+      let claimedWhileHeld = false;
       const driver = new Proxy(real, {
         get(target, prop) {
           const value = Reflect.get(target, prop, target);
           if (prop === 'jobFinalizeMany') {
             return async (params: Parameters<typeof real.jobFinalizeMany>[0]) => {
               const results = await target.jobFinalizeMany(params);
-              await new Promise((r) => setTimeout(r, 150));
+              if (!replyHeld) {
+                replyHeld = true;
+                const timer = setTimeout(retryClaimed.resolve, 10_000);
+                await retryClaimed.promise;
+                clearTimeout(timer);
+              }
               return results;
+            };
+          }
+          if (prop === 'jobClaim') {
+            return async (params: Parameters<typeof real.jobClaim>[0]) => {
+              const claimed = await target.jobClaim(params);
+              if (replyHeld && claimed.length > 0) {
+                claimedWhileHeld = true;
+                retryClaimed.resolve();
+              }
+              return claimed;
             };
           }
           return typeof value === 'function' ? value.bind(target) : value;
@@ -522,6 +558,7 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
         recorded.names().filter((n) => n.startsWith('job:')),
         ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
       );
+      assert.equal(claimedWhileHeld, true, 'the retry was claimed before the failure reply was read');
       assert.equal(calls, 2);
     });
   });

@@ -7,6 +7,7 @@ import {
   type AnyTaskRef,
   type Clock,
   createJobwire,
+  type Driver,
   type Jobwire,
   type JobwireEventName,
   type JobwireEvents,
@@ -85,14 +86,86 @@ export function nextEvent<K extends JobwireEventName>(
   });
 }
 
-/** A client on a fresh database of `factory`, closed and dropped when the test ends. */
+/** The driver methods that return a promise (the ones a test can watch). */
+type AsyncDriverMethod = {
+  [K in keyof Driver]: Driver[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+}[keyof Driver];
+
+/**
+ * Wrap `driver` so a test can wait for a round of `method` instead of sleeping: `nextCall()`
+ * resolves with the result of the first call that STARTS after `nextCall()` was called — proof
+ * that, say, a claim round ran after the moment of interest, and what it returned.
+ */
+export function watchCalls<M extends AsyncDriverMethod>(driver: Driver, method: M) {
+  type Result = Awaited<ReturnType<Driver[M]>>;
+  let waiting: { resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
+  let calls = 0;
+  const watched = new Proxy(driver, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: unknown[]) => {
+        calls++;
+        // Only the waiters registered before this call began are answered by it.
+        const answers = waiting;
+        waiting = [];
+        try {
+          const result = (await (value as (...a: unknown[]) => Promise<Result>).apply(
+            target,
+            args,
+          )) as Result;
+          for (const waiter of answers) waiter.resolve(result);
+          return result;
+        } catch (error) {
+          for (const waiter of answers) waiter.reject(error);
+          throw error;
+        }
+      };
+    },
+  });
+  return {
+    driver: watched,
+    /** How many calls of `method` have started. */
+    calls: () => calls,
+    /** The result of the next call that starts from now on; rejects after `timeoutMs`. */
+    nextCall(timeoutMs = 10_000): Promise<Result> {
+      return new Promise<Result>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no ${String(method)} call within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiting.push({
+          resolve: (result) => {
+            clearTimeout(timer);
+            resolve(result);
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        });
+      });
+    },
+  };
+}
+
+/**
+ * A client on a fresh database of `factory`, closed and dropped when the test ends.
+ * `wrapDriver` lets a test watch or alter the driver the client uses (see `watchCalls`).
+ */
 export async function withClient(
   t: TestContext,
   factory: TestDatabaseFactory,
-  options: Omit<JobwireOptions, 'driver'> & { tasks?: readonly AnyTaskRef[] } = {},
+  {
+    wrapDriver = (driver) => driver,
+    ...options
+  }: Omit<JobwireOptions, 'driver'> & {
+    tasks?: readonly AnyTaskRef[];
+    wrapDriver?: (driver: Driver) => Driver;
+  } = {},
 ): Promise<{ client: Jobwire; db: TestDatabase }> {
   const db = await factory.create();
-  const client = await createJobwire({ ...options, driver: await db.open() });
+  const client = await createJobwire({ ...options, driver: wrapDriver(await db.open()) });
   t.after(async () => {
     await client.close();
     await db.cleanup();

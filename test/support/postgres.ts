@@ -8,7 +8,9 @@
  *    process in a temporary directory on a free port, and stopped when the process exits.
  *
  * It never skips: if none of these works, the tests fail with the reason.
- * `createIsolatedSchema()` hands each test a schema of its own and drops it afterwards.
+ * `createIsolatedSchema()` hands each test a schema name of its own and drops it afterwards;
+ * `createMigratedSchema()` also creates it, migrated, as a copy of a template (see
+ * `postgres-template.ts`) — much cheaper than the driver's migrations per test.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import pg from 'pg';
 import type { Driver } from '../../src/driver/driver.js';
 import { type PostgresDriverOptions, postgresDriver } from '../../src/drivers/postgres/index.js';
 import type { TestDatabaseFactory } from './database.js';
+import { createMigratedSchemaOn } from './postgres-template.js';
 
 const LOCAL_URLS = ['postgres://postgres@127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/postgres'];
 const PROBE_TIMEOUT_MS = 1_500;
@@ -187,6 +190,23 @@ export async function createIsolatedSchema(): Promise<{
   };
 }
 
+/** Like `createIsolatedSchema()`, with the schema created and migrated to the latest version. */
+export async function createMigratedSchema(): Promise<{
+  url: string;
+  schema: string;
+  drop: () => Promise<void>;
+}> {
+  const isolated = await createIsolatedSchema();
+  try {
+    await createMigratedSchemaOn(isolated.url, await getAdminPool(), isolated.schema);
+  } catch (error) {
+    // Whatever part of the schema was made must not outlive the failure.
+    await isolated.drop().catch(() => {});
+    throw error;
+  }
+  return isolated;
+}
+
 /**
  * A migrated PostgreSQL driver on a fresh schema. `cleanup()` closes it and drops the schema; call
  * it from `t.after` (or a finally) so a failing test leaves nothing behind.
@@ -194,10 +214,11 @@ export async function createIsolatedSchema(): Promise<{
 export async function openTestDriver(
   options: Omit<PostgresDriverOptions, 'connectionString' | 'schema'> & { schema?: string } = {},
 ): Promise<{ driver: Driver; url: string; schema: string; cleanup: () => Promise<void> }> {
-  const isolated = await createIsolatedSchema();
+  // A schema the caller names is migrated by the driver; our own is a copy of the template.
+  const isolated = options.schema === undefined ? await createMigratedSchema() : await createIsolatedSchema();
   const schema = options.schema ?? isolated.schema;
   const driver = postgresDriver({ connectionString: isolated.url, poolSize: 4, ...options, schema });
-  await driver.migrate();
+  if (options.schema !== undefined) await driver.migrate();
   return {
     driver,
     url: isolated.url,
@@ -224,13 +245,13 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 }
 
 /**
- * A factory of fresh PostgreSQL databases for the shared client/pool suites: each is a schema of
- * its own, reachable from child processes as `postgres://…#<schema>`.
+ * A factory of fresh PostgreSQL databases for the shared client/pool suites: each is a migrated
+ * schema of its own, reachable from child processes as `postgres://…#<schema>`.
  */
 export const postgresDatabases: TestDatabaseFactory = {
   name: 'postgres',
   async create() {
-    const { url, schema, drop } = await createIsolatedSchema();
+    const { url, schema, drop } = await createMigratedSchema();
     const location = new URL(url);
     location.hash = schema;
     const opened: Driver[] = [];

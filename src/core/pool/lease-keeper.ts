@@ -58,15 +58,10 @@ export class LeaseKeeper {
     this.#interval = setInterval(() => void this.beat(), this.#settings.heartbeatMs);
   }
 
-  /** No more regular heartbeats (stop() still beats through `beat()` until the end). */
-  stopInterval(): void {
-    clearInterval(this.#interval);
-    this.#interval = undefined;
-  }
-
   /** Stop for good: wait for the heartbeat in flight, cancel pending retries and flushes. */
   async close(): Promise<void> {
-    this.stopInterval();
+    clearInterval(this.#interval);
+    this.#interval = undefined;
     this.#active = false;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;

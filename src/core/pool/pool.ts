@@ -187,7 +187,9 @@ export class Pool {
     const { events, driver, clock } = this.#runtime;
     this.#state = 'stopping';
     const unstarted = this.#producer.stop();
-    this.#leaseKeeper.stopInterval();
+    // Heartbeats go on until the end (leaseKeeper.close below): jobs running through the grace
+    // period, and outcomes waiting to be written, must keep their leases or they would be rescued
+    // and run again elsewhere.
     // A stopping pool takes nothing more: slots waiting for a claim's answer are idle now.
     this.#reportDeferredIdle();
     const running = this.#executor.running;

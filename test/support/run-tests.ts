@@ -1,0 +1,63 @@
+/**
+ * The test runner behind `npm test` and `npm run test:fast`: `node --test` over test/*.test.ts,
+ * a few files at a time.
+ *
+ * - Full run (`npm test`, after the type-check and lint): every file, the slow ones first — the
+ *   files that need PostgreSQL or start worker processes take up to ten times longer than the
+ *   rest, and one of them starting last would leave the other slots idle at the end.
+ * - `--fast` (`npm run test:fast`, the edit loop): only the other files. A file is slow when its
+ *   name says `process` or `postgres`, or it imports the PostgreSQL support or the multi-process
+ *   helpers and suites — so a new SQLite or unit test file joins the loop without anyone editing
+ *   a list.
+ *
+ * Other arguments go to `node --test` (e.g. `npm run test:fast -- --test-name-pattern=retry`).
+ * TEST_CONCURRENCY overrides how many files run at once.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
+
+/** Names of files that need PostgreSQL or start worker processes. */
+const SLOW_NAMES = /process|postgres/;
+/** Imports that mark a file as slow: a PostgreSQL server or real worker processes. */
+const SLOW_IMPORTS =
+  /from '\.\/(support\/postgres|support\/processes|suites\/multi-process|suites\/crashing-neighbour)\.js'/;
+
+/**
+ * Files run side by side. Tests wait on I/O, timers and child processes as much as they
+ * compute: on 2 cores 3 beat 2 and 4.
+ */
+const CONCURRENCY = process.env.TEST_CONCURRENCY ?? '3';
+
+const args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const nodeTestArgs = args.filter((arg) => arg !== '--fast');
+
+const testDir = join(ROOT, 'test');
+const all = readdirSync(testDir)
+  .filter((name) => name.endsWith('.test.ts'))
+  .sort()
+  .map((name) => ({
+    path: join('test', name),
+    slow: SLOW_NAMES.test(name) || SLOW_IMPORTS.test(readFileSync(join(testDir, name), 'utf8')),
+  }));
+const files = fast
+  ? all.filter((file) => !file.slow)
+  : [...all.filter((file) => file.slow), ...all.filter((file) => !file.slow)];
+
+const child = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${CONCURRENCY}`,
+    ...nodeTestArgs,
+    ...files.map((file) => file.path),
+  ],
+  { cwd: ROOT, stdio: 'inherit' },
+);
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal ? 1 : 0);
+});
