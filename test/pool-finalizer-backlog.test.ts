@@ -2,7 +2,7 @@
  * How many jobs a pool holds claimed while its outcome writes are behind, on both drivers. The
  * first outcome write is held back (the real driver underneath, its reply delayed until the test
  * lets it go); meanwhile the pool runs what it claimed and should stop claiming once one more
- * finalise batch's worth of outcomes waits. Every job it holds beyond that is a lease other
+ * finalize batch's worth of outcomes waits. Every job it holds beyond that is a lease other
  * processes cannot run and, on PostgreSQL, one more running row in every fenced write's way.
  */
 import assert from 'node:assert/strict';
@@ -20,8 +20,8 @@ const CONCURRENCY = 10;
 const PREFETCH = 100;
 
 for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactory[]) {
-  describe(`pool claims while its finaliser is behind (${factory.name})`, () => {
-    it('holds at most one finalise batch of unwritten outcomes plus what it runs and buffers', async (t) => {
+  describe(`pool claims while its finalizer is behind (${factory.name})`, () => {
+    it('holds at most one finalize batch of unwritten outcomes plus what it runs and buffers', async (t) => {
       const db = await factory.create();
       const real = await db.open();
       let claimed = 0;

@@ -178,7 +178,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
     );
 
   for (const mode of ['custom', 'generic'] as const) {
-    it(`the finalise reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
+    it(`the finalize reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
       const plan = summarize(
         await explain(client, finalizeStatement(`"${schema}"`, { items: finalizeItems() }), mode),
       );
@@ -310,7 +310,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
     const second2 = await driver.jobGet({ id: second.id });
     assert.equal(second2?.state, 'completed');
     assert.deepEqual(second2?.result, { i: 1 });
-    // The jobs not finalised are still running under their lease.
+    // The jobs not finalized are still running under their lease.
     const stillRunning = await client.query(
       `SELECT count(*)::int AS n FROM "${schema}".jobs WHERE state = 'running'`,
     );

@@ -49,7 +49,6 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Feed it every event; ask it for a summary. */
 /** Counters for a task (or for all of them) before any event. */
 const emptyStats = (): TaskStats => ({
   jobs: new Set(),
@@ -62,6 +61,7 @@ const emptyStats = (): TaskStats => ({
   runs: [],
 });
 
+/** Feed it every event; ask it for a summary. */
 export class RunStats {
   readonly startedAt = Date.now();
   /** Final state of every job that reached one, by job id. */

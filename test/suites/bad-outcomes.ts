@@ -223,7 +223,7 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       assert.deepEqual(done.progress, good);
     });
 
-    it('the finaliser writes a batch around an outcome the driver refuses: a replacement error, or a drop whose lease is no longer kept', async (t) => {
+    it('the finalizer writes a batch around an outcome the driver refuses: a replacement error, or a drop whose lease is no longer kept', async (t) => {
       const task = defineTask({ name: 'held', handler: async () => {} });
       const { client } = await withClient(t, factory, { tasks: [task] });
       const jobs = await client.enqueueMany([0, 1, 2, 3].map(() => ({ task, payload: {} })));
@@ -310,7 +310,7 @@ export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
       t.after(() => pool.stop({ graceMs: 0 }));
       await pool.start();
       await until(() => runs === 1, 20_000, 'the first run');
-      // Heartbeats succeed; the completion keeps failing. Once the finaliser gives up on keeping
+      // Heartbeats succeed; the completion keeps failing. Once the finalizer gives up on keeping
       // its lease, the lease expires and the client's rescuer takes the job back.
       await until(
         () => events.of('job:rescued').some((e) => e.jobId === job.id),
