@@ -86,7 +86,7 @@ function cpuTicks() {
 /** Which hot statement a pg_stat_activity query text is. */
 function statementKind(query) {
   if (query.includes('async_commit')) return 'claim';
-  if (query.includes('WITH clock AS')) return 'finalise';
+  if (query.includes('WITH clock AS')) return 'finalize';
   if (query.includes('lease_expires_at = ') && query.includes('progress = COALESCE')) return 'heartbeat';
   if (query.includes('INSERT INTO')) return 'enqueue';
   return 'other';
