@@ -3,17 +3,13 @@
  * and a `withClient` that builds a client on a fresh database and always cleans up.
  */
 import type { TestContext } from 'node:test';
-import {
-  type AnyTaskRef,
-  type Clock,
-  createJobwire,
-  type Driver,
-  type Jobwire,
-  type JobwireEventName,
-  type JobwireEvents,
-  type JobwireOptions,
-} from '../../src/index.js';
-import type { TestDatabase, TestDatabaseFactory } from './database.js';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { createJobwire, type Jobwire, type JobwireOptions } from '../../../core/client.js';
+import type { JobwireEventName, JobwireEvents } from '../../../core/events.js';
+import type { AnyTaskRef } from '../../../core/task.js';
+import type { Clock } from '../../../core/types.js';
+import type { Driver } from '../../driver.js';
+import type { ConformanceDatabase, ConformanceDatabases } from './databases.js';
 
 /** A clock that only moves when told to. */
 export class ManualClock implements Clock {
@@ -155,7 +151,7 @@ export function watchCalls<M extends AsyncDriverMethod>(driver: Driver, method: 
  */
 export async function withClient(
   t: TestContext,
-  factory: TestDatabaseFactory,
+  factory: ConformanceDatabases,
   {
     wrapDriver = (driver) => driver,
     ...options
@@ -163,7 +159,7 @@ export async function withClient(
     tasks?: readonly AnyTaskRef[];
     wrapDriver?: (driver: Driver) => Driver;
   } = {},
-): Promise<{ client: Jobwire; db: TestDatabase }> {
+): Promise<{ client: Jobwire; db: ConformanceDatabase }> {
   const db = await factory.create();
   const client = await createJobwire({ ...options, driver: wrapDriver(await db.open()) });
   t.after(async () => {
@@ -175,3 +171,52 @@ export async function withClient(
 
 /** Pool options for tests: fast polling, no process signal handlers. */
 export const testPool = { pollIntervalMs: 20, handleSignals: false } as const;
+
+/** Checks one field of a payload: the field's value as the task sees it, or what is wrong. */
+export type FieldRule<Output> = (value: unknown) => { value: Output } | { issue: string };
+
+/** A field that must be a number (not NaN). */
+export const isNumber: FieldRule<number> = (value) =>
+  typeof value === 'number' && !Number.isNaN(value) ? { value } : { issue: 'expected a number' };
+
+/** A field that becomes a number with `Number(value)`, as a form or query string would send it. */
+export const coercesToNumber: FieldRule<number> = (value) => {
+  const coerced = Number(value);
+  return Number.isNaN(coerced) ? { issue: 'expected a number' } : { value: coerced };
+};
+
+/** A field that must be a string shaped like an e-mail address. */
+export const isEmail: FieldRule<string> = (value) =>
+  typeof value === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)
+    ? { value }
+    : { issue: 'invalid email address' };
+
+/**
+ * A Standard Schema for an object payload with the given fields (others are dropped), written by
+ * hand so the shipped suites need no schema library: a driver author's project may have none.
+ * Every failing field is one issue whose path is the field name.
+ */
+export function objectSchema<Shape extends Record<string, FieldRule<unknown>>>(
+  shape: Shape,
+): StandardSchemaV1<{ [K in keyof Shape]: Shape[K] extends FieldRule<infer Output> ? Output : never }> {
+  type Payload = { [K in keyof Shape]: Shape[K] extends FieldRule<infer Output> ? Output : never };
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'jobwire-conformance',
+      validate(input) {
+        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+          return { issues: [{ message: 'expected an object' }] };
+        }
+        const output: Record<string, unknown> = {};
+        const issues: StandardSchemaV1.Issue[] = [];
+        for (const [key, rule] of Object.entries(shape)) {
+          const checked = rule((input as Record<string, unknown>)[key]);
+          if ('issue' in checked) issues.push({ message: checked.issue, path: [key] });
+          else output[key] = checked.value;
+        }
+        return issues.length > 0 ? { issues } : { value: output as Payload };
+      },
+    },
+  };
+}
