@@ -1,7 +1,7 @@
 /**
  * Client + pool behaviour that every driver must show: the event sequence, retries with
  * backoff on an injected clock, unique keys, backpressure, correlation ids, waitForJob,
- * schema validation, snoozing. Each driver's test file calls `runLifecycleSuite`.
+ * schema validation, snoozing. Part of `runClientConformance`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

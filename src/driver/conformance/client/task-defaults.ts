@@ -2,8 +2,8 @@
  * Task contracts across processes: a worker publishes the defaults of the tasks it registers,
  * and a client without the task's code — a producer service — enqueues it by name with those
  * defaults, so the job lands in the queue the task's workers serve. Also the typed contract
- * (`declareTask`) a producer can hold instead of the handler. Each driver's test file calls
- * `runTaskDefaultsSuite`.
+ * (`declareTask`) a producer can hold instead of the handler. Part of
+ * `runClientConformance`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
