@@ -1,19 +1,35 @@
 /** The client/pool suites (the whole client, not just the driver) on PostgreSQL. */
-import { runBadInputSuite } from './suites/bad-input.js';
-import { runBadOutcomeSuite } from './suites/bad-outcomes.js';
-import { runClientServicesSuite } from './suites/client-services.js';
-import { runAbortSuite } from './suites/pool-abort.js';
-import { runInterruptionSuite } from './suites/pool-interruptions.js';
-import { runLifecycleSuite } from './suites/pool-lifecycle.js';
-import { runPoolWakeupSuite } from './suites/pool-wakeups.js';
-import { runTaskDefaultsSuite } from './suites/task-defaults.js';
+import pg from 'pg';
+import { type ConformanceDatabases, runClientConformance } from '../src/driver/conformance/index.js';
 import { postgresDatabases } from './support/postgres.js';
 
-runLifecycleSuite(postgresDatabases);
-runAbortSuite(postgresDatabases);
-runInterruptionSuite(postgresDatabases);
-runBadInputSuite(postgresDatabases);
-runBadOutcomeSuite(postgresDatabases);
-runClientServicesSuite(postgresDatabases);
-runTaskDefaultsSuite(postgresDatabases);
-runPoolWakeupSuite(postgresDatabases);
+/**
+ * The PostgreSQL databases plus a caller-owned connection (a pg pool client on the same server),
+ * which the suite uses to prove enqueue joins the caller's transaction.
+ */
+const withCallerConnections: ConformanceDatabases = {
+  name: postgresDatabases.name,
+  async create() {
+    const db = await postgresDatabases.create();
+    return {
+      ...db,
+      async connect() {
+        // The location's fragment names the schema; the driver qualifies its tables with it.
+        const url = new URL(db.location);
+        url.hash = '';
+        const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+        const client = await pool.connect();
+        return {
+          transaction: client,
+          query: (sql: string) => client.query(sql),
+          async release() {
+            client.release();
+            await pool.end();
+          },
+        };
+      },
+    };
+  },
+};
+
+runClientConformance(withCallerConnections);

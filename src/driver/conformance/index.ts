@@ -1,8 +1,11 @@
 /**
- * The driver conformance suite (`jobwire/conformance`): ONE set of behaviour tests that every
- * driver runs, so SQLite and PostgreSQL are proven to behave the same. A driver's test file
- * calls `runDriverConformance` with a factory; each test gets a fresh, migrated driver and
- * closes it. Tests never name a driver and never read the wall clock.
+ * The conformance suites (`jobwire/conformance`): ONE set of behaviour tests that every driver
+ * runs, so SQLite, PostgreSQL and any third driver are proven to behave the same.
+ *
+ * - `runDriverConformance` checks the driver alone: each test gets a fresh, migrated driver and
+ *   closes it. Tests never name a driver and never read the wall clock.
+ * - `runClientConformance` (see ./client) runs whole clients and pools on fresh databases of the
+ *   driver: events, retries, shutdown, services.
  *
  * @example
  * runDriverConformance({
@@ -29,6 +32,15 @@ import { notifierTests } from './notifier.js';
 import { queueTests } from './queues.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
+export {
+  type CallerConnection,
+  CLIENT_SUITES,
+  type ClientConformanceOptions,
+  type ClientSuiteName,
+  type ConformanceDatabase,
+  type ConformanceDatabases,
+  runClientConformance,
+} from './client/index.js';
 export { T0 } from './harness.js';
 
 /** Options of `runDriverConformance`. */

@@ -7,18 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Jobwire } from '../../../core/client.js';
 import {
-  defineTask,
   InvalidOptionError,
   InvalidPayloadError,
   JobNotFoundError,
-  type Jobwire,
   type JobwireError,
   PayloadTooLargeError,
   UnknownTaskError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { withClient } from '../support/harness.js';
+} from '../../../core/errors.js';
+import { defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
+import { withClient } from './harness.js';
 
 type ErrorClass = abstract new (...args: never[]) => JobwireError;
 
@@ -377,7 +377,7 @@ async function totalJobs(client: Jobwire): Promise<number> {
 }
 
 /** Register the matrix for one driver. */
-export function runBadInputMatrix(factory: TestDatabaseFactory): void {
+export function runBadInputMatrix(factory: ConformanceDatabases): void {
   describe(`bad-input matrix (${factory.name})`, () => {
     it('every hostile value gets its expected typed outcome; refused input stores nothing', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [task], maxPayloadBytes: 4096 });

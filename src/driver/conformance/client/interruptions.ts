@@ -7,15 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientInternals } from '../../src/core/internals.js';
-import { createJobwire, defineTask, InvalidOptionError } from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { ManualClock, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+import { createJobwire } from '../../../core/client.js';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { clientInternals } from '../../../core/internals.js';
+import { defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
+import { ManualClock, nextEvent, recordEvents, testPool, until, withClient } from './harness.js';
 
 /** A handler that ignores its signal and never settles. */
 const forever = () => new Promise<never>(() => {});
 
-export function runInterruptionSuite(factory: TestDatabaseFactory): void {
+export function runInterruptionSuite(factory: ConformanceDatabases): void {
   describe(`interruptions (${factory.name})`, () => {
     it('leases of jobs still running in a grace period longer than the lease stay renewed', async (t) => {
       // The stopping pool must keep heart-beating: else the leader rescues a job that is about to

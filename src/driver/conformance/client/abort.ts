@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientInternals } from '../../src/core/internals.js';
+import { createJobwire } from '../../../core/client.js';
 import {
-  createJobwire,
-  defineTask,
   JobCancelledError,
   JobTimeoutError,
   LeaseLostError,
   ShutdownAbortError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
+} from '../../../core/errors.js';
+import { clientInternals } from '../../../core/internals.js';
+import { defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
 import {
   deferred,
   ManualClock,
@@ -23,7 +23,7 @@ import {
   until,
   watchCalls,
   withClient,
-} from '../support/harness.js';
+} from './harness.js';
 
 /** Resolves when the signal aborts; never otherwise (a handler that only stops when told to). */
 const abortedReason = (signal: AbortSignal) =>
@@ -31,7 +31,7 @@ const abortedReason = (signal: AbortSignal) =>
     signal.addEventListener('abort', () => resolve(signal.reason), { once: true }),
   );
 
-export function runAbortSuite(factory: TestDatabaseFactory): void {
+export function runAbortSuite(factory: ConformanceDatabases): void {
   describe(`stopping work under way (${factory.name})`, () => {
     it('a timeout aborts the handler signal and frees the worker even if the handler never settles', async (t) => {
       const reasons: unknown[] = [];

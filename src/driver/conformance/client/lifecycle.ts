@@ -1,33 +1,36 @@
 /**
  * Client + pool behaviour that every driver must show: the event sequence, retries with
  * backoff on an injected clock, unique keys, backpressure, correlation ids, waitForJob,
- * schema validation, snoozing. Each driver's test file calls `runLifecycleSuite`.
+ * schema validation, snoozing. Part of `runClientConformance`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
+import { createJobwire } from '../../../core/client.js';
 import {
-  createJobwire,
-  defineTask,
   InvalidPayloadError,
   JobFailedError,
   QueueFullError,
   SnoozeError,
   UnrecoverableError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
+} from '../../../core/errors.js';
+import { defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
 import {
+  coercesToNumber,
   deferred,
+  isEmail,
+  isNumber,
   ManualClock,
   nextEvent,
+  objectSchema,
   recordEvents,
   testPool,
   until,
   watchCalls,
   withClient,
-} from '../support/harness.js';
+} from './harness.js';
 
-export function runLifecycleSuite(factory: TestDatabaseFactory): void {
+export function runLifecycleSuite(factory: ConformanceDatabases): void {
   describe(`client and pool lifecycle (${factory.name})`, () => {
     it('emits the exact event sequence for a job that fails once, then completes', async (t) => {
       let calls = 0;
@@ -279,7 +282,11 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
     });
 
     it('enqueueMany is atomic: one invalid item stores nothing', async (t) => {
-      const task = defineTask({ name: 'many', schema: z.object({ n: z.number() }), handler: async () => {} });
+      const task = defineTask({
+        name: 'many',
+        schema: objectSchema({ n: isNumber }),
+        handler: async () => {},
+      });
       const { client } = await withClient(t, factory, { tasks: [task] });
       const jobs = await client.enqueueMany([
         { task, payload: { n: 1 } },
@@ -301,7 +308,7 @@ export function runLifecycleSuite(factory: TestDatabaseFactory): void {
       const seen: unknown[] = [];
       const task = defineTask({
         name: 'typed',
-        schema: z.object({ email: z.string().email(), count: z.coerce.number() }),
+        schema: objectSchema({ email: isEmail, count: coercesToNumber }),
         handler: async (payload) => {
           seen.push(payload);
         },

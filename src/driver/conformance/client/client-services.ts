@@ -6,28 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import pg from 'pg';
-import { clientInternals } from '../../src/core/internals.js';
+import { createJobwire } from '../../../core/client.js';
 import {
-  createJobwire,
-  type Driver,
-  defineTask,
   InvalidOptionError,
   JobNotRetryableError,
   JobwireError,
-  type JobwireEvents,
-  type Logger,
   UnrecoverableError,
   WaitAbortedError,
   WaitTimeoutError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { deferred, nextEvent, recordEvents, testPool, withClient } from '../support/harness.js';
+} from '../../../core/errors.js';
+import type { JobwireEvents } from '../../../core/events.js';
+import { clientInternals } from '../../../core/internals.js';
+import type { Logger } from '../../../core/runtime.js';
+import { defineTask } from '../../../core/task.js';
+import type { Driver } from '../../driver.js';
+import type { ConformanceDatabases } from './databases.js';
+import { deferred, nextEvent, recordEvents, testPool, withClient } from './harness.js';
 
 /** A client whose driver is `wrap(driver)`, on a fresh database, closed when the test ends. */
 async function withWrappedDriver(
   t: { after(fn: () => Promise<void>): void },
-  factory: TestDatabaseFactory,
+  factory: ConformanceDatabases,
   wrap: (driver: Driver) => Driver,
   options: Omit<Parameters<typeof createJobwire>[0], 'driver'> = {},
 ) {
@@ -44,7 +43,7 @@ async function withWrappedDriver(
 const untilAborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
-export function runClientServicesSuite(factory: TestDatabaseFactory): void {
+export function runClientServicesSuite(factory: ConformanceDatabases): void {
   describe(`client services (${factory.name})`, () => {
     it('retryJob emits job:retried between job:abandoned and the next job:started', async (t) => {
       let runs = 0;
@@ -277,26 +276,25 @@ export function runClientServicesSuite(factory: TestDatabaseFactory): void {
         );
         return;
       }
-      const url = new URL(db.location);
-      url.hash = '';
-      const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
-      t.after(() => pool.end());
+      assert.ok(db.connect, 'a driver with callerTransactions gives its databases a connect()');
       const wakeups: string[] = [];
       runtime.wakeups.subscribe((queue) => wakeups.push(queue));
-      const connection = await pool.connect();
+      const connection = await db.connect();
       try {
         for (const key of ['transaction', 'executor'] as const) {
           await connection.query('BEGIN');
-          const rolledBack = await client.enqueue(task, {}, { [key]: connection });
+          const rolledBack = await client.enqueue(task, {}, { [key]: connection.transaction });
           await connection.query('ROLLBACK');
           assert.equal(await client.getJob(rolledBack.id), undefined, `${key}: gone with the rollback`);
           await connection.query('BEGIN');
-          const [committed] = await client.enqueueMany([{ task, payload: {} }], { [key]: connection });
+          const [committed] = await client.enqueueMany([{ task, payload: {} }], {
+            [key]: connection.transaction,
+          });
           await connection.query('COMMIT');
           assert.equal((await client.getJob(committed!.id))?.state, 'pending', `${key}: stored at commit`);
         }
       } finally {
-        connection.release();
+        await connection.release();
       }
       assert.deepEqual(wakeups, [], 'no in-process wake-up for jobs a caller transaction may roll back');
     });

@@ -4,13 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientInternals } from '../../src/core/internals.js';
-import { Finalizer } from '../../src/core/pool/finalizer.js';
-import { unstorableTextReason } from '../../src/core/storable.js';
-import type { FinalizeItem, FinalizeResult } from '../../src/driver/driver.js';
-import { defineTask, InvalidOptionError, type JobRecord, type Jobwire } from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { recordEvents, testPool, until, withClient } from '../support/harness.js';
+import type { Jobwire } from '../../../core/client.js';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { clientInternals } from '../../../core/internals.js';
+import { Finalizer } from '../../../core/pool/finalizer.js';
+import { unstorableTextReason } from '../../../core/storable.js';
+import { defineTask } from '../../../core/task.js';
+import type { JobRecord } from '../../../core/types.js';
+import type { FinalizeItem, FinalizeResult } from '../../driver.js';
+import type { ConformanceDatabases } from './databases.js';
+import { recordEvents, testPool, until, withClient } from './harness.js';
 
 const NUL = '\u0000';
 const CUT_NOTE = /… \[\d+ more characters cut\]$/u;
@@ -108,7 +111,7 @@ async function refuseCompletions(location: string): Promise<() => Promise<void>>
   };
 }
 
-export function runBadOutcomeSuite(factory: TestDatabaseFactory): void {
+export function runBadOutcomeSuite(factory: ConformanceDatabases): void {
   describe(`bad outcomes (${factory.name})`, () => {
     it('errors with NUL, lone surrogates, cut emoji, 10 MB and hostile getters are stored; neighbours complete', async (t) => {
       const thrower = defineTask<{ i: number }>({

@@ -6,14 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defineTask, type JobwireEventName, SnoozeError } from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { deferred, nextEvent, recordEvents, testPool, until, withClient } from '../support/harness.js';
+import { SnoozeError } from '../../../core/errors.js';
+import type { JobwireEventName } from '../../../core/events.js';
+import { defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
+import { deferred, nextEvent, recordEvents, testPool, until, withClient } from './harness.js';
 
 /** A poll so slow that a job started within the test's timeout was not found by it. */
 const SLOW_POLL = { ...testPool, pollIntervalMs: 60_000 } as const;
 
-export function runPoolWakeupSuite(factory: TestDatabaseFactory): void {
+export function runPoolWakeupSuite(factory: ConformanceDatabases): void {
   describe(`pool wake-ups and idleness (${factory.name})`, () => {
     it('a retry starts at its backoff due time, not at the next poll', async (t) => {
       let runs = 0;

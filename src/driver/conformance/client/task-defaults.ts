@@ -2,21 +2,16 @@
  * Task contracts across processes: a worker publishes the defaults of the tasks it registers,
  * and a client without the task's code — a producer service — enqueues it by name with those
  * defaults, so the job lands in the queue the task's workers serve. Also the typed contract
- * (`declareTask`) a producer can hold instead of the handler. Each driver's test file calls
- * `runTaskDefaultsSuite`.
+ * (`declareTask`) a producer can hold instead of the handler. Part of
+ * `runClientConformance`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
-import {
-  createJobwire,
-  declareTask,
-  defineTask,
-  InvalidPayloadError,
-  UnknownTaskError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { nextEvent, testPool, until, withClient } from '../support/harness.js';
+import { createJobwire } from '../../../core/client.js';
+import { InvalidPayloadError, UnknownTaskError } from '../../../core/errors.js';
+import { declareTask, defineTask } from '../../../core/task.js';
+import type { ConformanceDatabases } from './databases.js';
+import { isEmail, nextEvent, objectSchema, testPool, until, withClient } from './harness.js';
 
 const REPORT_DEFAULTS = {
   queue: 'reports',
@@ -34,7 +29,7 @@ const reportTask = () =>
     handler: async ({ n }) => ({ doubled: n * 2 }),
   });
 
-export function runTaskDefaultsSuite(factory: TestDatabaseFactory): void {
+export function runTaskDefaultsSuite(factory: ConformanceDatabases): void {
   describe(`task defaults published by workers (${factory.name})`, () => {
     it('a producer without the task enqueues it by name with the worker’s defaults, and the worker runs it', async (t) => {
       const { client: worker, db } = await withClient(t, factory, { tasks: [reportTask()] });
@@ -161,7 +156,7 @@ export function runTaskDefaultsSuite(factory: TestDatabaseFactory): void {
     });
 
     it('a contract with a schema validates at enqueue', async (t) => {
-      const typed = declareTask({ name: 'typed', schema: z.object({ email: z.string().email() }) });
+      const typed = declareTask({ name: 'typed', schema: objectSchema({ email: isEmail }) });
       const { client } = await withClient(t, factory, { tasks: [typed] });
       await assert.rejects(client.enqueue(typed, { email: 'nope' }), InvalidPayloadError);
       const job = await client.enqueue(typed, { email: 'a@example.com' });

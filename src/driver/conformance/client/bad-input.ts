@@ -3,21 +3,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createJobwire } from '../../../core/client.js';
 import {
-  createJobwire,
-  defineTask,
   InvalidOptionError,
   InvalidPayloadError,
   JobNotFoundError,
   PayloadTooLargeError,
   StorageError,
   UnknownTaskError,
-} from '../../src/index.js';
-import type { TestDatabaseFactory } from '../support/database.js';
-import { nextEvent, testPool, until, withClient } from '../support/harness.js';
+} from '../../../core/errors.js';
+import { defineTask } from '../../../core/task.js';
 import { runBadInputMatrix } from './bad-input-matrix.js';
+import type { ConformanceDatabases } from './databases.js';
+import { nextEvent, testPool, until, withClient } from './harness.js';
 
-export function runBadInputSuite(factory: TestDatabaseFactory): void {
+export function runBadInputSuite(factory: ConformanceDatabases): void {
   runBadInputMatrix(factory);
   describe(`bad input (${factory.name})`, () => {
     it('rejects invalid enqueue options with InvalidOptionError naming the field, storing nothing', async (t) => {

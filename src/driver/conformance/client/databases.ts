@@ -1,0 +1,41 @@
+/**
+ * What a driver's tests hand to `runClientConformance`: a way to make fresh, empty databases.
+ * The client/pool suites build whole clients (and several "processes'" views of one database) on
+ * them, so they need databases, not just drivers.
+ */
+import type { Driver } from '../../driver.js';
+
+/**
+ * A connection of the database's own client library, outside any jobwire client, so the suite
+ * can enqueue inside a transaction the caller owns and then commit or roll it back.
+ */
+export interface CallerConnection {
+  /** What the driver accepts as the `transaction` enqueue option (for pg: a pool client). */
+  readonly transaction: unknown;
+  /** Run one statement on this connection: the suite sends `BEGIN`, `COMMIT` and `ROLLBACK`. */
+  query(sql: string): Promise<unknown>;
+  /** Give the connection back and close whatever `connect()` opened. */
+  release(): Promise<void>;
+}
+
+/** One fresh, empty database (a SQLite file, a PostgreSQL schema). */
+export interface ConformanceDatabase {
+  /** What a child process needs to open the same database (a path or a connection string + schema). */
+  location: string;
+  /** A new driver instance on this database; call it twice to get two "processes'" views of it. */
+  open(): Promise<Driver>;
+  /** Drop the database. */
+  cleanup(): Promise<void>;
+  /**
+   * A caller-owned connection to this database. Required when the driver's capabilities say
+   * `callerTransactions`: the suite proves enqueue joins (and rolls back with) such a transaction.
+   */
+  connect?(): Promise<CallerConnection>;
+}
+
+/** Creates fresh databases for one driver. */
+export interface ConformanceDatabases {
+  /** Shown in the test report. */
+  name: string;
+  create(): Promise<ConformanceDatabase>;
+}

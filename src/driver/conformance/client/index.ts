@@ -1,0 +1,69 @@
+/**
+ * The client/pool conformance suites: the whole client (enqueue, pools, retries, events,
+ * shutdown, services) on one driver, where `runDriverConformance` checks the driver alone.
+ * A driver's test file calls `runClientConformance` once with a factory of fresh databases.
+ */
+import { runAbortSuite } from './abort.js';
+import { runBadInputSuite } from './bad-input.js';
+import { runBadOutcomeSuite } from './bad-outcomes.js';
+import { runClientServicesSuite } from './client-services.js';
+import type { ConformanceDatabases } from './databases.js';
+import { runInterruptionSuite } from './interruptions.js';
+import { runLifecycleSuite } from './lifecycle.js';
+import { runTaskDefaultsSuite } from './task-defaults.js';
+import { runPoolWakeupSuite } from './wakeups.js';
+
+export type { CallerConnection, ConformanceDatabase, ConformanceDatabases } from './databases.js';
+
+/** The suites by name, in the order they run. */
+const SUITES = {
+  lifecycle: runLifecycleSuite,
+  abort: runAbortSuite,
+  interruptions: runInterruptionSuite,
+  'bad input': runBadInputSuite,
+  'bad outcomes': runBadOutcomeSuite,
+  'client services': runClientServicesSuite,
+  'task defaults': runTaskDefaultsSuite,
+  wakeups: runPoolWakeupSuite,
+} satisfies Record<string, (databases: ConformanceDatabases) => void>;
+
+/** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
+export type ClientSuiteName = keyof typeof SUITES;
+
+/** Every suite name, in the order `runClientConformance` registers them. */
+export const CLIENT_SUITES = Object.keys(SUITES) as ClientSuiteName[];
+
+/** Options of `runClientConformance`. */
+export interface ClientConformanceOptions {
+  /** Register only these suites (all by default), e.g. to try one area while writing a driver. */
+  only?: readonly ClientSuiteName[];
+}
+
+/**
+ * Register every client/pool suite with `node:test` for the driver behind `databases`.
+ *
+ * @example
+ * runClientConformance({
+ *   name: 'my-driver',
+ *   async create() {
+ *     const location = await makeEmptyDatabase();
+ *     return { location, open: async () => myDriver(location), cleanup: () => dropDatabase(location) };
+ *   },
+ * });
+ */
+export function runClientConformance(
+  databases: ConformanceDatabases,
+  options: ClientConformanceOptions = {},
+): void {
+  const only = options.only ?? CLIENT_SUITES;
+  // A misspelt name (from plain JavaScript) would otherwise run nothing and pass.
+  const unknown = only.filter((name) => !(name in SUITES));
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown client conformance suites: ${unknown.join(', ')} (known: ${CLIENT_SUITES.join(', ')})`,
+    );
+  }
+  for (const name of CLIENT_SUITES) {
+    if (only.includes(name)) SUITES[name](databases);
+  }
+}
