@@ -209,9 +209,9 @@ describe('PostgreSQL worker processes under chaos', () => {
       );
       return rows.filter((r) => r.done).length;
     };
-    const JOBS = 6_000;
+    const JOBS = 3_000;
     const ids = await enqueue(JOBS);
-    const env = { TASK_MODE: 'sleep:20', CONCURRENCY: '10', LEASE_MS: '5000', PRINT_EVENTS: 'pool:error' };
+    const env = { TASK_MODE: 'sleep:40', CONCURRENCY: '10', LEASE_MS: '5000', PRINT_EVENTS: 'pool:error' };
     // a and b poll at the library's default; c polls every 10 minutes and alone serves `probe`, so
     // a probe job reaches it only by NOTIFY or by the wake-up that follows a LISTEN reconnect.
     const names = ['a', 'b', 'c'];
@@ -222,7 +222,8 @@ describe('PostgreSQL worker processes under chaos', () => {
     ];
     await Promise.all(workers.map((w) => w.ready));
 
-    // At most 3 × 10 slots × 50 runs/s of 20 ms: the backlog takes 4 s or more, so these land mid-run.
+    // At most 3 × 10 slots × 25 runs/s of 40 ms: the backlog takes 4 s or more, so these land mid-run.
+    // (Longer jobs rather than more of them: the same 4 s with half the claims and completions.)
     const connected = async () => {
       const { rows } = await admin.query(
         'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
