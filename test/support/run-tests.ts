@@ -10,10 +10,6 @@
  *   helpers and suites — so a new SQLite or unit test file joins the loop without anyone editing
  *   a list.
  *
- * - `--typecheck` (`npm test`): `tsc --noEmit` runs beside the tests instead of before them (the
- *   tests spend much of their time waiting on processes and timers, so the type-check fills the
- *   idle CPU); its output is printed after the tests, and the run fails if either fails.
- *
  * Other arguments go to `node --test` (e.g. `npm run test:fast -- --test-name-pattern=retry`).
  * TEST_CONCURRENCY overrides how many files run at once.
  */
@@ -36,8 +32,7 @@ const CONCURRENCY = process.env.TEST_CONCURRENCY ?? '3';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
-const typecheck = args.includes('--typecheck');
-const nodeTestArgs = args.filter((arg) => arg !== '--fast' && arg !== '--typecheck');
+const nodeTestArgs = args.filter((arg) => arg !== '--fast');
 
 const testDir = join(ROOT, 'test');
 const all = readdirSync(testDir)
@@ -51,21 +46,7 @@ const files = fast
   ? all.filter((file) => !file.slow)
   : [...all.filter((file) => file.slow), ...all.filter((file) => !file.slow)];
 
-/** Run a command to its end; resolves with its exit code (1 when killed by a signal). */
-function run(command: string, commandArgs: string[], stdio: 'inherit' | 'pipe') {
-  const child = spawn(command, commandArgs, { cwd: ROOT, stdio });
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  return new Promise<{ code: number; output: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output })),
-  );
-}
-
-const typecheckRun = typecheck
-  ? run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit'], 'pipe')
-  : undefined;
-const tests = await run(
+const child = spawn(
   process.execPath,
   [
     '--import',
@@ -75,13 +56,8 @@ const tests = await run(
     ...nodeTestArgs,
     ...files.map((file) => file.path),
   ],
-  'inherit',
+  { cwd: ROOT, stdio: 'inherit' },
 );
-let code = tests.code;
-if (typecheckRun) {
-  const result = await typecheckRun;
-  process.stdout.write(result.output);
-  console.log(result.code === 0 ? 'tsc --noEmit: no errors' : `tsc --noEmit failed (exit ${result.code})`);
-  code ||= result.code;
-}
-process.exitCode = code;
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal ? 1 : 0);
+});
