@@ -59,9 +59,7 @@ export function runCrashingNeighbourSuite(factory: TestDatabaseFactory, options:
       // Higher priority: the poison starts at once, beside innocent jobs, and again after each rescue.
       const poison = await client.enqueue(mixed, { poison: true }, { maxAttempts: 1, priority: 1 });
 
-      // The poison dies 200 ms into each attempt: innocent jobs (150 ms each, ten slots) always run
-      // beside it by then, and each crash cycle (lease 1 s + rescue + 200 ms) stays short.
-      const env = { LEASE_MS: '1000', CONCURRENCY: '10', INNOCENT_MS: '150', POISON_MS: '200' };
+      const env = { LEASE_MS: '1000', CONCURRENCY: '10', INNOCENT_MS: '150', POISON_MS: '400' };
       const spawn = (n: number) => {
         const worker = startWorker(db.location, join(dir, `exec-${n}.log`), env, FIXTURE);
         workers.push(worker);
