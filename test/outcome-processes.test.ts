@@ -25,6 +25,7 @@ import { createJobwire, defineTask, type Jobwire } from '../src/index.js';
 import type { TestDatabaseFactory } from './support/database.js';
 import { until } from './support/harness.js';
 import { postgresDatabases } from './support/postgres.js';
+import { compiledFixture } from './support/processes.js';
 import { sqliteDatabases } from './support/sqlite.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/outcome-worker.ts', import.meta.url));
@@ -37,7 +38,7 @@ interface Worker {
 }
 
 function startWorker(location: string, log: string, env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, [compiledFixture(FIXTURE)], {
     env: { ...process.env, JOBWIRE_TEST_DB: location, EXEC_LOG: log, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -221,10 +222,16 @@ describe('storage outages and shutdown with real processes (postgres)', () => {
       60_000,
       'the rescue of the job being written',
     );
+    // The timer is cleared once the process exited: left pending, it kept this file's test process
+    // alive (and its slot in `npm test` busy) for the rest of the 30 s.
+    let timer: NodeJS.Timeout | undefined;
     const exitedInTime = await Promise.race([
       worker.exited.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 30_000);
+      }),
     ]);
+    clearTimeout(timer);
     assert.ok(exitedInTime, `the process did not exit within 30 s:\n${worker.output()}`);
     assert.equal((await worker.exited).code, 0, worker.output());
     assert.match(worker.output(), /^closed$/m);
@@ -251,7 +258,8 @@ describe('storage outages and shutdown with real processes (postgres)', () => {
       'ten jobs running',
     );
     proxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 4000)); // > lease (1.5 s) + rescue interval
+    // The outage itself is the point: it must outlast the lease (1.5 s) and a rescue interval.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     const finishedDuringCut = records(log('cut')).filter((r) => r.what === 'end').length;
     proxy.restore();
     await until(

@@ -89,7 +89,8 @@ describe('PostgreSQL worker processes under chaos', () => {
   it('SIGKILL mid-job: another process re-runs the same attempt once the lease expires', async (t) => {
     const { client, spawnWorker, executions, enqueue } = await setUp(t);
     const ids = await enqueue(6);
-    const lease = { LEASE_MS: '1500', CONCURRENCY: '6' };
+    // A leader ttl of 1 s: the rescuer takes over the maintenance from the killed one sooner.
+    const lease = { LEASE_MS: '1500', CONCURRENCY: '6', LEADER_TTL_MS: '1000' };
     // The victim's jobs would take 20 s: the kill always lands while all six are running.
     const victim = spawnWorker('victim', { ...lease, TASK_MODE: 'sleep:20000' });
     await victim.ready;
@@ -134,6 +135,7 @@ describe('PostgreSQL worker processes under chaos', () => {
     const ids = await enqueue(4);
     const env = {
       LEASE_MS: '1500',
+      LEADER_TTL_MS: '1000',
       CONCURRENCY: '4',
       PRINT_EVENTS: 'job:lease-lost,job:completed,pool:error',
     };
@@ -143,8 +145,9 @@ describe('PostgreSQL worker processes under chaos', () => {
     await until(() => executions('frozen').length === 4, 20_000, 'the frozen worker running all four jobs');
     const frozenAt = Date.now();
     frozen.child.kill('SIGSTOP');
-    // The rescuer's attempts take 4 s, so the frozen worker wakes while they run under new tokens.
-    const rescuer = spawnWorker('rescuer', { ...env, TASK_MODE: 'sleep:4000' });
+    // The rescuer's attempts take 2.5 s (the frozen worker wakes at most ~1 s into them), so the
+    // frozen worker wakes while they run under new tokens.
+    const rescuer = spawnWorker('rescuer', { ...env, TASK_MODE: 'sleep:2500' });
     await rescuer.ready;
     await until(() => executions('rescuer').length === 4, 30_000, 'the rescuer re-running all four jobs');
     t.diagnostic(`jobs rescued and re-run ${Date.now() - frozenAt} ms after SIGSTOP`);
@@ -206,9 +209,9 @@ describe('PostgreSQL worker processes under chaos', () => {
       );
       return rows.filter((r) => r.done).length;
     };
-    const JOBS = 6_000;
+    const JOBS = 3_000;
     const ids = await enqueue(JOBS);
-    const env = { TASK_MODE: 'sleep:20', CONCURRENCY: '10', LEASE_MS: '5000', PRINT_EVENTS: 'pool:error' };
+    const env = { TASK_MODE: 'sleep:40', CONCURRENCY: '10', LEASE_MS: '5000', PRINT_EVENTS: 'pool:error' };
     // a and b poll at the library's default; c polls every 10 minutes and alone serves `probe`, so
     // a probe job reaches it only by NOTIFY or by the wake-up that follows a LISTEN reconnect.
     const names = ['a', 'b', 'c'];
@@ -219,7 +222,8 @@ describe('PostgreSQL worker processes under chaos', () => {
     ];
     await Promise.all(workers.map((w) => w.ready));
 
-    // At most 3 × 10 slots × 50 runs/s of 20 ms: the backlog takes 4 s or more, so these land mid-run.
+    // At most 3 × 10 slots × 25 runs/s of 40 ms: the backlog takes 4 s or more, so these land mid-run.
+    // (Longer jobs rather than more of them: the same 4 s with half the claims and completions.)
     const connected = async () => {
       const { rows } = await admin.query(
         'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',

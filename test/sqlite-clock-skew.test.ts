@@ -325,7 +325,7 @@ describe('SQLite worker processes whose wall clocks disagree', () => {
   it('SIGSTOP past the lease, then SIGCONT: the jobs run again elsewhere, the frozen writes are fenced off', async (t) => {
     const ctx = await setUpFile(t);
     const ids = await ctx.enqueue(4);
-    const env = { LEASE_MS: '1500', CONCURRENCY: '4', PRINT_EVENTS: EVENTS };
+    const env = { LEASE_MS: '1500', LEADER_TTL_MS: '1000', CONCURRENCY: '4', PRINT_EVENTS: EVENTS };
     // Its handlers end 2 s in, while it is frozen: on SIGCONT they try to complete at once. Its
     // clock is a minute ahead, so the expiry it stored says its leases have a minute left.
     const frozen = ctx.spawnWorker('frozen', {
@@ -342,13 +342,14 @@ describe('SQLite worker processes whose wall clocks disagree', () => {
     const frozenAt = Date.now();
     frozen.child.kill('SIGSTOP');
     // The frozen worker was the leader: the rescuer takes over after watching it silent for the
-    // leader ttl (2 s), then rescues the jobs after watching them silent for the lease (1.5 s).
-    // Its attempts take 4 s, so the frozen worker wakes while they run under new tokens.
-    const rescuer = ctx.spawnWorker('rescuer', { ...env, TASK_MODE: 'sleep:4000' });
+    // leader ttl (1 s), then rescues the jobs after watching them silent for the lease (1.5 s).
+    // Its attempts take 2.5 s and the frozen worker is woken as soon as all four started, so it
+    // wakes while they run under new tokens.
+    const rescuer = ctx.spawnWorker('rescuer', { ...env, TASK_MODE: 'sleep:2500' });
     await rescuer.ready;
     await until(() => ctx.executions('rescuer').length === 4, 30_000, 'the rescuer re-running all four jobs');
     const rescuedMs = Date.now() - frozenAt;
-    t.diagnostic(`jobs rescued and re-run ${rescuedMs} ms after SIGSTOP (leader ttl 2 s + lease 1.5 s)`);
+    t.diagnostic(`jobs rescued and re-run ${rescuedMs} ms after SIGSTOP (leader ttl 1 s + lease 1.5 s)`);
     assert.ok(rescuedMs < 30_000, 'rescued long before the skewed stored expiry (a minute away)');
     frozen.child.kill('SIGCONT');
     await until(

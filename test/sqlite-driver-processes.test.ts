@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { compiledFixture } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobwire-sqlite-processes-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,10 @@ let files = 0;
 const freshPath = (label: string) => join(dir, `${label}-${++files}.db`);
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const driverModule = new URL('../src/drivers/sqlite/index.ts', import.meta.url).href;
+/** The driver, compiled once for plain `node` children (no tsx to load in each). */
+const driverModule = pathToFileURL(
+  compiledFixture(fileURLToPath(new URL('../src/drivers/sqlite/index.ts', import.meta.url))),
+).href;
 
 /**
  * A child process that opens the file, migrates, says "ready", waits for "go" on stdin, then
@@ -54,7 +58,7 @@ interface Child {
 }
 
 function startWorker(path: string, workerId: string, claim: boolean): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER_SCRIPT], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', WORKER_SCRIPT], {
     cwd: repoRoot,
     env: {
       ...process.env,

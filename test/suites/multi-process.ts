@@ -61,8 +61,11 @@ export function runMultiProcessSuite(
       assert.equal(perJob.size, options.jobs, 'every job ran');
       assert.deepEqual(duplicates, [], 'no job ran twice');
       assert.equal(executions.length, options.jobs);
-      const pids = new Set(executions.map((e) => e.pid));
-      assert.equal(pids.size, options.processes, 'every process took part');
+      const perProcess = new Map<number, number>();
+      for (const e of executions) perProcess.set(e.pid, (perProcess.get(e.pid) ?? 0) + 1);
+      // The claims contended: every process took part (the job count only has to make sure of that).
+      t.diagnostic(`jobs run per process: ${[...perProcess.values()].join(', ')}`);
+      assert.equal(perProcess.size, options.processes, 'every process took part');
       const counts = await client.countJobs();
       assert.equal(counts.completed, options.jobs);
       assert.equal(counts.running + counts.pending + counts.scheduled, 0);
