@@ -8,7 +8,7 @@ import { EventBus } from '../src/core/events.js';
 import { Executor } from '../src/core/pool/executor.js';
 import { resolvePoolSettings } from '../src/core/pool/options.js';
 import { Producer } from '../src/core/pool/producer.js';
-import { type Runtime, silentLogger, Wakeups } from '../src/core/runtime.js';
+import { InFlightInserts, type Runtime, silentLogger, Wakeups } from '../src/core/runtime.js';
 import { TaskRegistry } from '../src/core/task-registry.js';
 import { systemClock } from '../src/core/types.js';
 import type { ClaimedJob, Driver } from '../src/driver/driver.js';
@@ -34,6 +34,7 @@ function setup() {
     logger: silentLogger,
     limits: { maxPayloadBytes: 1024, maxResultBytes: 1024, maxInterruptions: 3 },
     wakeups: new Wakeups(),
+    inserts: new InFlightInserts(),
   };
   // A poll far beyond any test timeout: every claim after the first comes from a wake-up.
   const settings = resolvePoolSettings({ queues: ['mail'], pollIntervalMs: 3_600_000, id: 'p' });

@@ -21,7 +21,7 @@ import {
   validateQueueName,
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
-import { type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
+import { InFlightInserts, type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { DEFAULT_MAX_RESULT_BYTES, toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
@@ -181,6 +181,7 @@ export class Jobwire {
       logger: options.logger ?? silentLogger,
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
+      inserts: new InFlightInserts(),
     };
     this.#resolver = new TaskResolver({
       registry: tasks,

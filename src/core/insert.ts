@@ -65,7 +65,7 @@ export class JobInserter {
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
     });
-    return this.#write(rows, transaction);
+    return this.#runtime.inserts.track(this.#write(rows, transaction));
   }
 
   async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {

@@ -65,6 +65,45 @@ export class Wakeups {
   }
 }
 
+/**
+ * Enqueue writes in flight in this process. A pool can claim a job before the enqueue that stored
+ * it has read its reply and emitted `job:queued` (the pool's poll, or a notification on another
+ * connection, won the race); it then starts the job once those writes have settled, so in the
+ * process that did both a job's events read queued → started.
+ */
+export class InFlightInserts {
+  #count = 0;
+  #waiters: (() => void)[] = [];
+
+  /** Writes in flight now. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Count `write` in flight until it settles (after the writer's own events). */
+  track<T>(write: Promise<T>): Promise<T> {
+    this.#count++;
+    return write.finally(() => {
+      if (--this.#count > 0) return;
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve();
+    });
+  }
+
+  /** Resolves when no write is in flight, or after `timeoutMs` (a hung write must not stall a pool). */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
 /** See the module comment. Built once by the client; read-only for services. */
 export interface Runtime {
   /** Storage. Services call the driver; the client's public API wraps it. */
@@ -83,4 +122,5 @@ export interface Runtime {
   readonly logger: Logger;
   readonly limits: RuntimeLimits;
   readonly wakeups: Wakeups;
+  readonly inserts: InFlightInserts;
 }

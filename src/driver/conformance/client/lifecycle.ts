@@ -568,5 +568,59 @@ export function runLifecycleSuite(factory: ConformanceDatabases): void {
       assert.equal(claimedWhileHeld, true, 'the retry was claimed before the failure reply was read');
       assert.equal(calls, 2);
     });
+
+    it('a job claimed before its enqueue reply was read still starts after job:queued', async (t) => {
+      const db = await factory.create();
+      const real = await db.open();
+      // The insert commits at once, but its reply is read only once a claim has taken the job —
+      // as when the pool's poll or another connection's notification beats the insert's reply.
+      const jobClaimed = deferred();
+      let claimedBeforeReply = false;
+      let inserting = false;
+      const driver = new Proxy(real, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop === 'jobInsertMany') {
+            return async (params: Parameters<typeof real.jobInsertMany>[0]) => {
+              inserting = true;
+              const result = await target.jobInsertMany(params);
+              const timer = setTimeout(jobClaimed.resolve, 10_000);
+              await jobClaimed.promise;
+              clearTimeout(timer);
+              inserting = false;
+              return result;
+            };
+          }
+          if (prop === 'jobClaim') {
+            return async (params: Parameters<typeof real.jobClaim>[0]) => {
+              const claimed = await target.jobClaim(params);
+              if (inserting && claimed.length > 0) {
+                claimedBeforeReply = true;
+                jobClaimed.resolve();
+              }
+              return claimed;
+            };
+          }
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const quick = defineTask({ name: 'quick', handler: async () => 'ok' });
+      const client = await createJobwire({ driver, tasks: [quick] });
+      t.after(async () => {
+        await client.close();
+        await db.cleanup();
+      });
+      const recorded = recordEvents(client);
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const job = await client.enqueue(quick, {});
+      assert.equal(await client.waitForJob(job.id), 'ok');
+      await pool.stop();
+      assert.equal(claimedBeforeReply, true, 'the job was claimed before the enqueue reply was read');
+      assert.deepEqual(
+        recorded.names().filter((n) => n.startsWith('job:')),
+        ['job:queued', 'job:started', 'job:completed'],
+      );
+    });
   });
 }
