@@ -267,6 +267,21 @@ export const postgresDatabases: TestDatabaseFactory = {
         await Promise.all(opened.map((driver) => driver.close()));
         await drop();
       },
+      // A trigger refuses completions; heartbeats and other writes still pass.
+      async refuseCompletions() {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        const qualified = `"${schema}"`;
+        await client.query(`CREATE FUNCTION ${qualified}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.state = 'completed' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+        await client.query(
+          `CREATE TRIGGER refuse BEFORE UPDATE ON ${qualified}.jobs FOR EACH ROW EXECUTE FUNCTION ${qualified}.refuse()`,
+        );
+        return async () => {
+          await client.query(`DROP TRIGGER refuse ON ${qualified}.jobs`);
+          await client.end();
+        };
+      },
     };
   },
 };

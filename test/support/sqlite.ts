@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { sqliteDriver } from '../../src/drivers/sqlite/index.js';
 import type { TestDatabaseFactory } from './database.js';
 
@@ -17,6 +18,16 @@ export const sqliteDatabases: TestDatabaseFactory = {
       location: path,
       open: async () => sqliteDriver({ path }),
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      // A trigger refuses completions; heartbeats and other writes still pass.
+      async refuseCompletions() {
+        const db = new Database(path);
+        db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON jobwire_jobs WHEN NEW.state = 'completed'
+          BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+        return async () => {
+          db.exec('DROP TRIGGER refuse');
+          db.close();
+        };
+      },
     };
   },
 };

@@ -31,6 +31,13 @@ export interface ConformanceDatabase {
    * `callerTransactions`: the suite proves enqueue joins (and rolls back with) such a transaction.
    */
   connect?(): Promise<CallerConnection>;
+  /**
+   * Make this database refuse every write that completes a job (e.g. with a trigger) while other
+   * writes, heartbeats included, still pass; resolves to a function that lifts the refusal. The
+   * suite uses it to prove that outcome writes which keep failing for a reason other than an
+   * outage never wedge a pool. Required: without it that test fails saying so.
+   */
+  refuseCompletions?(): Promise<() => Promise<void>>;
 }
 
 /** Creates fresh databases for one driver. */
