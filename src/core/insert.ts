@@ -65,7 +65,10 @@ export class JobInserter {
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
     });
-    return this.#runtime.inserts.track(this.#write(rows, transaction));
+    return this.#runtime.inserts.track(
+      this.#write(rows, transaction),
+      rows.map((row) => row.correlationId),
+    );
   }
 
   async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {

@@ -69,10 +69,14 @@ export class Wakeups {
  * Enqueue writes in flight in this process. A pool can claim a job before the enqueue that stored
  * it has read its reply and emitted `job:queued` (the pool's poll, or a notification on another
  * connection, won the race); it then starts the job once those writes have settled, so in the
- * process that did both a job's events read queued → started.
+ * process that did both a job's events read queued → started. Writes are known by the
+ * correlation ids of their jobs (set before the insert, unlike job ids), so a pool waits only when
+ * it claimed a job that may be one of them — never for unrelated enqueues.
  */
 export class InFlightInserts {
   #count = 0;
+  /** Correlation ids of jobs being inserted → how many rows in flight carry each. */
+  readonly #correlationIds = new Map<string, number>();
   #waiters: (() => void)[] = [];
 
   /** Writes in flight now. */
@@ -80,10 +84,25 @@ export class InFlightInserts {
     return this.#count;
   }
 
-  /** Count `write` in flight until it settles (after the writer's own events). */
-  track<T>(write: Promise<T>): Promise<T> {
+  /** True when a write in flight inserts a job with this correlation id. */
+  mayHold(correlationId: string): boolean {
+    return this.#correlationIds.has(correlationId);
+  }
+
+  /**
+   * Count `write` (inserting jobs with `correlationIds`) in flight until it settles, after the
+   * writer's own events.
+   */
+  track<T>(write: Promise<T>, correlationIds: readonly string[]): Promise<T> {
     this.#count++;
+    const ids = this.#correlationIds;
+    for (const id of correlationIds) ids.set(id, (ids.get(id) ?? 0) + 1);
     return write.finally(() => {
+      for (const id of correlationIds) {
+        const left = ids.get(id)! - 1;
+        if (left === 0) ids.delete(id);
+        else ids.set(id, left);
+      }
       if (--this.#count > 0) return;
       const waiters = this.#waiters;
       this.#waiters = [];

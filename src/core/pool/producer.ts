@@ -249,7 +249,12 @@ export class Producer {
       // An enqueue of this process may not have reported its jobs yet: start them after it has.
       // Bounded by a heartbeat period, as the claimed jobs are not heart-beaten while they wait.
       const { inserts } = this.#runtime;
-      if (claimed.length > 0 && inserts.size > 0) await inserts.settled(this.#settings.heartbeatMs);
+      if (
+        inserts.size > 0 &&
+        claimed.some((job) => job.attempt === 1 && inserts.mayHold(job.correlationId))
+      ) {
+        await inserts.settled(this.#settings.heartbeatMs);
+      }
     } catch (error) {
       this.#claimFailures++;
       const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
