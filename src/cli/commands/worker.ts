@@ -171,7 +171,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         port: metricsPort,
         host: values['metrics-host'] ?? '127.0.0.1',
       });
-      printer.note(`metrics at ${metricsServer.url}`, { indent: false });
+      // Even --quiet says where: with --metrics-port 0 nothing else tells the port.
+      if (printer.quiet) context.io.err.write(`metrics at ${metricsServer.url}\n`);
+      else printer.note(`metrics at ${metricsServer.url}`, { indent: false });
     }
     printer.note(
       `jobwire worker · ${describeDatabase(target)} · tasks ${tasks.map((t) => t.name).join(', ')} · ` +
