@@ -3,7 +3,8 @@
  * - no import cycle anywhere under src/;
  * - the core (jobs, events, pool, services) knows nothing of SQL or of any particular driver;
  * - the driver seam (src/driver) names no concrete driver;
- * - surfaces (the CLI) use the public API only: the package entry points, never core internals.
+ * - surfaces (the CLI) use the public API only: the package entry points, never core internals;
+ * - sinks (src/sinks, e.g. jobwire/metrics) use the public API only, like the CLI.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -44,6 +45,15 @@ module.exports = {
       to: {
         path: '^src/(core|driver|drivers)/',
         pathNot: ['^src/drivers/[^/]+/index\\.ts$', '^src/driver/registry\\.ts$'],
+      },
+    },
+    {
+      name: 'sinks-use-public-api',
+      severity: 'error',
+      comment: 'Sinks (jobwire/metrics) see a client the way an outside package would: through the entry points.',
+      from: { path: '^src/sinks/' },
+      to: {
+        path: '^src/(core|driver|drivers|cli)/',
       },
     },
   ],

@@ -9,6 +9,7 @@ import type { Command, CommandContext } from './command.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { jobsCommand } from './commands/jobs.js';
+import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { queuesCommand } from './commands/queues.js';
 import { statsCommand } from './commands/stats.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   queuesCommand,
   tasksCommand,
   statsCommand,
+  metricsCommand,
   migrateCommand,
 ];
 

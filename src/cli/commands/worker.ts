@@ -20,6 +20,7 @@ import { describeDatabase, openClient } from '../open-client.js';
 import { EventPrinter, PROGRESS_STEP_PERCENT } from '../output.js';
 import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
+import { type MetricsServer, serveMetrics } from './metrics.js';
 
 const HELP_TEXT = `jobwire worker — run the tasks of a module until stopped
 
@@ -37,6 +38,9 @@ Options
   --db <path|url>      database (default $DATABASE_URL if postgres://, else ./jobwire.db)
   --json               one JSON object per line: {"event": name, ...payload}; the last line
                        is {"event": "summary", ...}
+  --metrics-port <n>   serve Prometheus metrics at http://<host>:<n>/metrics: this worker's
+                       counters and histograms plus the cluster gauges (see jobwire metrics)
+  --metrics-host <a>   address of the metrics server (default 127.0.0.1; 0.0.0.0 for all)
   --quiet              print only failures (job:failed, job:abandoned, job:lease-lost,
                        job:rescued, pool:error, service:error) and no summary
   -h, --help           show this help
@@ -127,6 +131,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       concurrency: { type: 'string' },
       grace: { type: 'string' },
       quiet: { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
     },
   });
   if (values.help) {
@@ -138,6 +144,10 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   }
   const concurrency = intOption('concurrency', values.concurrency, { min: 1, max: 10_000 }) ?? 10;
   const graceMs = intOption('grace', values.grace, { min: 0, max: 86_400_000 }) ?? 10_000;
+  const metricsPort = intOption('metrics-port', values['metrics-port'], { min: 0, max: 65_535 });
+  if (values['metrics-host'] !== undefined && metricsPort === undefined) {
+    throw new UsageError('--metrics-host needs --metrics-port');
+  }
   const tasks = await loadTasks(values.tasks);
   const queues =
     listOption(values.queues) ?? [...new Set(tasks.map((task) => task.queue ?? 'default'))].sort();
@@ -153,7 +163,18 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   printer.attach(client);
   const cleanups: (() => void)[] = [];
   let stopListening = () => {};
+  let metricsServer: MetricsServer | undefined;
   try {
+    // Before the pool, so the worker gauges see its slots start.
+    if (metricsPort !== undefined) {
+      metricsServer = await serveMetrics(client, {
+        port: metricsPort,
+        host: values['metrics-host'] ?? '127.0.0.1',
+      });
+      // Even --quiet says where: with --metrics-port 0 nothing else tells the port.
+      if (printer.quiet) context.io.err.write(`metrics at ${metricsServer.url}\n`);
+      else printer.note(`metrics at ${metricsServer.url}`, { indent: false });
+    }
     printer.note(
       `jobwire worker · ${describeDatabase(target)} · tasks ${tasks.map((t) => t.name).join(', ')} · ` +
         `queues ${queues.join(',')} · concurrency ${concurrency} · Ctrl-C to stop`,
@@ -167,6 +188,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     stopListening = onShutdownSignals();
     await pool.start();
     await stopped;
+    await metricsServer?.close();
+    metricsServer = undefined;
     // Close before the summary: services wind down after the last pool (leader:resigned), and
     // the summary must be the last line.
     await client.close();
@@ -178,6 +201,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     return 0;
   } finally {
     for (const cleanup of cleanups) cleanup();
+    await metricsServer?.close();
     await client.close();
     stopListening();
   }

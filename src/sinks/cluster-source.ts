@@ -1,0 +1,63 @@
+/**
+ * The cluster-wide side of the metrics sink: what the database says about every queue, read
+ * through the public API and cached so that many scrapes (several Prometheus servers, a scrape
+ * storm, every gauge of one scrape) cost one read per `cacheMs`.
+ */
+import type { Clock, Jobwire, QueueInfo } from '../index.js';
+
+/**
+ * One reading of the cluster, shared by every cluster gauge of a scrape.
+ *
+ * `oldestPendingAgeSeconds` is the place for the age of each queue's oldest due job: `listQueues()`
+ * does not know it, so the default source leaves it out and the gauge then has no samples (never
+ * a made-up 0). A source built on `queueStats()` (or any query of your own) fills it in.
+ */
+export interface ClusterSnapshot {
+  /** Every queue with its jobs per state and whether it is paused. */
+  queues: QueueInfo[];
+  /** Queue → seconds since its oldest pending job became due; absent when unknown. */
+  oldestPendingAgeSeconds?: ReadonlyMap<string, number>;
+}
+
+/** Reads the cluster from the database. Called at most once per `cacheMs`. */
+export type ClusterSource = (jobwire: Jobwire) => Promise<ClusterSnapshot>;
+
+/** The default source: `listQueues()` — jobs per state per queue, and paused. */
+export const listQueuesSource: ClusterSource = async (jobwire) => ({ queues: await jobwire.listQueues() });
+
+/** The outcome of the last read: a snapshot, or the error that stopped it. */
+export type ClusterReading = { ok: true; snapshot: ClusterSnapshot } | { ok: false; error: unknown };
+
+/**
+ * Caches `source` for `cacheMs` of `clock` time. Scrapes that arrive while a read is in flight
+ * share it. A failed read is cached too: a database that is down must not be asked once per
+ * gauge per scrape.
+ */
+export class CachedClusterSource {
+  readonly #jobwire: Jobwire;
+  readonly #source: ClusterSource;
+  readonly #cacheMs: number;
+  readonly #clock: Clock;
+  #reading: Promise<ClusterReading> | undefined;
+  #readAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: { jobwire: Jobwire; source: ClusterSource; cacheMs: number; clock: Clock }) {
+    this.#jobwire = options.jobwire;
+    this.#source = options.source;
+    this.#cacheMs = options.cacheMs;
+    this.#clock = options.clock;
+  }
+
+  /** The cached reading, or a fresh one when the cache is older than `cacheMs`. */
+  read(): Promise<ClusterReading> {
+    const now = this.#clock.now();
+    if (this.#reading === undefined || now - this.#readAt >= this.#cacheMs) {
+      this.#readAt = now;
+      this.#reading = this.#source(this.#jobwire).then(
+        (snapshot): ClusterReading => ({ ok: true, snapshot }),
+        (error: unknown): ClusterReading => ({ ok: false, error }),
+      );
+    }
+    return this.#reading;
+  }
+}
