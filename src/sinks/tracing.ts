@@ -80,9 +80,12 @@ async function traceEnqueue<J extends JobRecord>(
   const span = tracer.startSpan('jobwire.enqueue', { kind: SpanKind.PRODUCER, attributes });
   const stored = toStoredContext(span.spanContext());
   try {
-    const jobs = await context.with(trace.setSpan(context.active(), span), () =>
-      write(stored ? { [TRACE_METADATA_KEY]: stored } : undefined),
-    );
+    // No span context (no SDK, no parent): nothing to carry or to nest under; skip the context switch.
+    const jobs = stored
+      ? await context.with(trace.setSpan(context.active(), span), () =>
+          write({ [TRACE_METADATA_KEY]: stored }),
+        )
+      : await write();
     const [first] = jobs;
     if (jobs.length === 1 && first) {
       span.setAttribute('messaging.message.id', first.id);
@@ -123,7 +126,10 @@ async function traceAttempt(
     parent,
   );
   try {
-    const outcome = await context.with(trace.setSpan(parent, span), run);
+    // As at enqueue: a span without a context (no SDK, no parent) has nothing for the handler to nest under.
+    const outcome = isSpanContextValid(span.spanContext())
+      ? await context.with(trace.setSpan(parent, span), run)
+      : await run();
     if (outcome.ok) span.setStatus({ code: SpanStatusCode.OK });
     else if (outcome.error instanceof SnoozeError) span.setAttribute('jobwire.snoozed', true);
     else failSpan(span, outcome.error);
