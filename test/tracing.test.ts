@@ -12,6 +12,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { createJobwire } from '../src/core/client.js';
 import { defineTask } from '../src/core/task.js';
 import { instrumentTracing, TRACE_METADATA_KEY } from '../src/sinks/tracing.js';
 import { nextEvent, testPool, withClient } from './support/harness.js';
@@ -158,4 +159,44 @@ test('without an SDK the instrumentation stores nothing and the job still runs',
   await pool.start();
   assert.equal((await completed).jobId, job.id);
   await pool.stop();
+});
+
+test('another process runs the job in the enqueue trace; each retry is its own attempt span', async (t) => {
+  const { provider, tracer, spans, named } = tracing();
+  let calls = 0;
+  const flaky = defineTask({
+    name: 'flaky',
+    maxAttempts: 2,
+    backoff: { type: 'fixed', delayMs: 0 },
+    handler: async () => {
+      if (++calls === 1) throw new Error('first try fails');
+    },
+  });
+  const { client: producer, db } = await withClient(t, sqliteDatabases, { tasks: [flaky] });
+  instrumentTracing(producer, { tracerProvider: provider });
+  // The worker is a second client on the same database: it knows the job only from storage.
+  const worker = await createJobwire({ driver: await db.open(), tasks: [flaky] });
+  t.after(() => worker.close());
+  instrumentTracing(worker, { tracerProvider: provider });
+
+  await tracer.startActiveSpan('request', async (span) => {
+    await producer.enqueue(flaky, {});
+    span.end();
+  });
+  const completed = nextEvent(worker, 'job:completed');
+  const pool = worker.createPool(testPool);
+  await pool.start();
+  await completed;
+  await pool.stop();
+
+  const enqueue = named('jobwire.enqueue');
+  const attempts = spans().filter((s) => s.name === 'flaky process');
+  assert.deepEqual(
+    attempts.map((s) => [s.attributes['jobwire.attempt'], s.status.code, s.parentSpanContext?.spanId]),
+    [
+      [1, SpanStatusCode.ERROR, enqueue.spanContext().spanId],
+      [2, SpanStatusCode.OK, enqueue.spanContext().spanId],
+    ],
+  );
+  for (const attempt of attempts) assert.equal(attempt.spanContext().traceId, enqueue.spanContext().traceId);
 });
