@@ -73,10 +73,12 @@ export class RuntimeHooks {
     };
   }
 
+  /** The enqueue hooks, outermost first (the order they were added in). */
   get enqueue(): readonly EnqueueHook[] {
     return this.#enqueue;
   }
 
+  /** The attempt hooks, outermost first (the order they were added in). */
   get attempt(): readonly AttemptHook[] {
     return this.#attempt;
   }
@@ -93,7 +95,11 @@ export async function runWrapped<T>(
 ): Promise<T> {
   let result: Promise<T> | undefined;
   const proceed = () => {
-    result ??= work();
+    if (result === undefined) {
+      result = work();
+      // Handled here for the time a hook holds it unawaited; the caller still gets the rejection.
+      result.catch(() => {});
+    }
     return result;
   };
   try {
