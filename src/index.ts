@@ -84,3 +84,5 @@ export {
   registeredSchemes,
   UnknownDriverSchemeError,
 } from './driver/registry.js';
+// Sinks without a dependency of their own; tracing (which needs @opentelemetry/api) is `jobwire/tracing`.
+export { defaultLogLevel, type LogEventsOptions, type LogLevel, logEvents, logMessage } from './sinks/log.js';

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../src/core/events.js';
+import { RuntimeHooks } from '../src/core/hooks.js';
 import { Executor } from '../src/core/pool/executor.js';
 import { resolvePoolSettings } from '../src/core/pool/options.js';
 import { Producer } from '../src/core/pool/producer.js';
@@ -35,6 +36,7 @@ function setup() {
     limits: { maxPayloadBytes: 1024, maxResultBytes: 1024, maxInterruptions: 3 },
     wakeups: new Wakeups(),
     inserts: new InFlightInserts(),
+    hooks: new RuntimeHooks(),
   };
   // A poll far beyond any test timeout: every claim after the first comes from a wake-up.
   const settings = resolvePoolSettings({ queues: ['mail'], pollIntervalMs: 3_600_000, id: 'p' });

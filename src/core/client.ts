@@ -8,6 +8,7 @@ import type { Driver, MigrationResult, StoredTaskDefaults } from '../driver/driv
 import type { EnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { EventBus } from './events.js';
+import { RuntimeHooks } from './hooks.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EnqueuedJob, JobInserter, MAX_ENQUEUE_MANY_JOBS } from './insert.js';
 import { registerInternals } from './internals.js';
 import { JobsApi, type ListJobsOptions } from './jobs-api.js';
@@ -182,6 +183,7 @@ export class Jobwire {
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
       inserts: new InFlightInserts(),
+      hooks: new RuntimeHooks(),
     };
     this.#resolver = new TaskResolver({
       registry: tasks,

@@ -6,8 +6,10 @@ import type { JobInsertParams } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import { InvalidOptionError, QueueFullError } from './errors.js';
+import { runWrapped } from './hooks.js';
 import { queuedEvent } from './job-events.js';
 import type { Runtime } from './runtime.js';
+import { toStoredError } from './serialize.js';
 import type { TaskResolver } from './task-defaults.js';
 import type { EpochMs, JobRecord } from './types.js';
 
@@ -66,9 +68,46 @@ export class JobInserter {
       many,
     });
     return this.#runtime.inserts.track(
-      this.#write(rows, transaction),
+      this.#hookedWrite(rows, transaction),
       rows.map((row) => row.correlationId),
     );
+  }
+
+  /** `#write` inside the installed enqueue hooks (outermost first), each guarded by `runWrapped`. */
+  #hookedWrite(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
+    const { hooks, events, clock } = this.#runtime;
+    const chain = hooks.enqueue;
+    if (chain.length === 0) return this.#write(rows, transaction);
+    const batch = {
+      jobs: rows.map(({ task, queue }) => ({ task, queue })),
+      inTransaction: transaction !== undefined,
+    };
+    let added: Record<string, unknown> = {};
+    const onError = (error: unknown) => {
+      const at = clock.now();
+      const stored = toStoredError(error, 0, at);
+      events.emit('service:error', {
+        service: 'enqueue-hook',
+        operation: 'enqueue',
+        error: stored,
+        retryInMs: 0,
+        at,
+      });
+    };
+    const step = (index: number): Promise<EnqueuedJob[]> => {
+      const hook = chain[index];
+      if (!hook) return this.#write(withMetadata(rows, added), transaction);
+      return runWrapped(
+        (proceed) =>
+          hook.aroundInsert(batch, (metadata) => {
+            if (metadata) added = { ...added, ...metadata };
+            return proceed();
+          }),
+        () => step(index + 1),
+        onError,
+      );
+    };
+    return step(0);
   }
 
   async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
@@ -119,4 +158,18 @@ export class JobInserter {
     for (const queue of dueNow) wakeups.notify(queue);
     for (const [queue, runAt] of dueLater) wakeups.notify(queue, runAt);
   }
+}
+
+/**
+ * `rows` with `added` merged into each one's metadata. Splices the encoded JSON (an object's
+ * encoding ends with `}`) rather than decoding every row; a key in both appears twice and the
+ * added one, being last, is what `JSON.parse` keeps.
+ */
+function withMetadata(rows: JobInsertParams[], added: Record<string, unknown>): JobInsertParams[] {
+  const json = JSON.stringify(added);
+  if (json === '{}') return rows;
+  return rows.map((row) => ({
+    ...row,
+    metadataJson: row.metadataJson === '{}' ? json : `${row.metadataJson.slice(0, -1)},${json.slice(1)}`,
+  }));
 }

@@ -7,6 +7,7 @@
  */
 import type { Driver } from '../driver/driver.js';
 import type { EventBus } from './events.js';
+import type { RuntimeHooks } from './hooks.js';
 import type { TaskRegistry } from './task-registry.js';
 import type { Clock, EpochMs } from './types.js';
 
@@ -142,4 +143,6 @@ export interface Runtime {
   readonly limits: RuntimeLimits;
   readonly wakeups: Wakeups;
   readonly inserts: InFlightInserts;
+  /** Instrumentation wrapped around enqueue writes and attempts (tracing); usually empty. */
+  readonly hooks: RuntimeHooks;
 }

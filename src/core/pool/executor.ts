@@ -5,9 +5,10 @@
 import type { ClaimedJob } from '../../driver/driver.js';
 import { AttemptControl, type AttemptOutcome, executeAttempt } from '../attempt.js';
 import type { AttemptEventBase } from '../events.js';
+import { type AttemptHook, type AttemptInfo, runWrapped } from '../hooks.js';
 import { attemptEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
-import { encodeProgress } from '../serialize.js';
+import { encodeProgress, toStoredError } from '../serialize.js';
 import type { EpochMs } from '../types.js';
 import type { PoolSettings } from './options.js';
 import { INITIAL_MEAN_RUN_MS, nextMeanRunMs } from './prefetch.js';
@@ -93,13 +94,63 @@ export class Executor {
       });
     }
     if (events.has('job:started')) events.emit('job:started', this.eventBase(attempt));
-    executeAttempt(job, {
-      task: tasks.get(job.task),
-      knownTasks: () => tasks.names(),
-      control: attempt.control,
+    const run = () =>
+      executeAttempt(job, {
+        task: tasks.get(job.task),
+        knownTasks: () => tasks.names(),
+        control: attempt.control,
+        workerId: slot.workerId,
+        onProgress: (value) => this.#onProgress(attempt, value),
+      });
+    const hooks = this.#runtime.hooks.attempt;
+    (hooks.length === 0 ? run() : this.#hooked(hooks, attempt, run)).then((outcome) =>
+      this.#onEnded(attempt, outcome),
+    );
+  }
+
+  /** `run` inside the installed attempt hooks (outermost first), each guarded by `runWrapped`. */
+  #hooked(
+    hooks: readonly AttemptHook[],
+    attempt: RunningAttempt,
+    run: () => Promise<AttemptOutcome>,
+  ): Promise<AttemptOutcome> {
+    const { job, slot } = attempt;
+    let metadata: Readonly<Record<string, unknown>> | undefined;
+    const info: AttemptInfo = {
+      jobId: job.id,
+      task: job.task,
+      queue: job.queue,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      correlationId: job.correlationId,
       workerId: slot.workerId,
-      onProgress: (value) => this.#onProgress(attempt, value),
-    }).then((outcome) => this.#onEnded(attempt, outcome));
+      metadata: () => {
+        metadata ??= Object.freeze(JSON.parse(job.metadataJson) as Record<string, unknown>);
+        return metadata;
+      },
+    };
+    const { events, clock } = this.#runtime;
+    const onError = (error: unknown) => {
+      const at = clock.now();
+      const stored = toStoredError(error, job.attempt, at);
+      events.emit('service:error', {
+        service: 'attempt-hook',
+        operation: 'run',
+        error: stored,
+        retryInMs: 0,
+        at,
+      });
+    };
+    const step = (index: number): Promise<AttemptOutcome> => {
+      const hook = hooks[index];
+      if (!hook) return run();
+      return runWrapped(
+        (proceed) => hook.aroundAttempt(info, proceed),
+        () => step(index + 1),
+        onError,
+      );
+    };
+    return step(0);
   }
 
   /** Resolves true once nothing runs, or false after `timeoutMs` (a graceful stop's wait). */
