@@ -11,11 +11,13 @@
  *   middle of a run, and frozen with SIGSTOP past the lease (at-least-once with fencing).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver } from '../src/driver/driver.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
@@ -178,6 +180,46 @@ const PRELOAD = pathToFileURL(fileURLToPath(new URL('./fixtures/skewed-clock.mjs
 const EVENTS = 'job:rescued,job:abandoned,job:lease-lost,job:completed,pool:error';
 
 /** A fresh file, a client on it, and worker processes that are all killed when the test ends. */
+/** True once the kernel reports `pid` stopped (Linux's /proc); elsewhere after a short wait. */
+async function whenStopped(pid: number): Promise<void> {
+  const stat = `/proc/${pid}/stat`;
+  for (let waited = 0; waited < 500; waited += 2) {
+    if (!existsSync(stat)) break;
+    // The state is the field after the parenthesised command name.
+    const state = readFileSync(stat, 'utf8').split(') ')[1]?.[0];
+    if (state === 'T' || state === 't') return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * SIGSTOP `child` at a moment it holds no write lock on the SQLite file. SQLite has one writer at
+ * a time: a process frozen inside a write transaction (a heartbeat, say) blocks every other
+ * writer until it resumes — nobody could rescue its jobs, which is not what this test is about
+ * (the README says so under Known limits). So freeze, check the lock is free, else thaw and retry.
+ */
+async function freezeOutsideWriteLock(child: ChildProcess, path: string): Promise<void> {
+  const probe = new Database(path, { timeout: 0 });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      child.kill('SIGSTOP');
+      await whenStopped(child.pid!);
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+        probe.exec('ROLLBACK');
+        return;
+      } catch (error) {
+        if (attempt >= 200) throw error;
+        child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    }
+  } finally {
+    probe.close();
+  }
+}
+
 async function setUpFile(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'jobwire-skew-proc-'));
   const path = join(dir, 'jobs.db');
@@ -205,7 +247,7 @@ async function setUpFile(t: TestContext) {
         })),
       )
     ).map((job) => job.id);
-  return { client, spawnWorker, executions, enqueue };
+  return { client, path, spawnWorker, executions, enqueue };
 }
 
 /** Wait until `count` jobs ended, completed or abandoned. */
@@ -339,8 +381,8 @@ describe('SQLite worker processes whose wall clocks disagree', () => {
       20_000,
       'the frozen worker running all four jobs',
     );
+    await freezeOutsideWriteLock(frozen.child, ctx.path);
     const frozenAt = Date.now();
-    frozen.child.kill('SIGSTOP');
     // The frozen worker was the leader: the rescuer takes over after watching it silent for the
     // leader ttl (1 s), then rescues the jobs after watching them silent for the lease (1.5 s).
     // Its attempts take 2.5 s and the frozen worker is woken as soon as all four started, so it

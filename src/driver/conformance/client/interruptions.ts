@@ -42,8 +42,8 @@ export function runInterruptionSuite(factory: ConformanceDatabases): void {
       const pool = client.createPool({
         ...testPool,
         concurrency: 1,
-        leaseMs: 150,
-        heartbeatIntervalMs: 40,
+        leaseMs: 600,
+        heartbeatIntervalMs: 100,
         shutdownGraceMs: 10_000,
       });
       await pool.start();
@@ -52,7 +52,7 @@ export function runInterruptionSuite(factory: ConformanceDatabases): void {
       await started;
       const stopped = pool.stop();
       // Several leases' worth of time inside the grace period, with the rescuer sweeping every 20 ms.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
       finish();
       await stopped;
 
