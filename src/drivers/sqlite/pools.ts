@@ -1,12 +1,15 @@
 /**
- * The pool registry on SQLite (`jobwire_pools`). `last_seen_at` is the writer's wall clock (or
- * the `now` param): processes sharing a file run on one host, so their wall clocks agree; a row
- * reaped by mistake (a clock step) only costs a `pool:lost` and comes back at the next heartbeat.
+ * The pool registry on SQLite (`jobwire_pools`). Liveness by observation, as for leases and
+ * leadership (see liveness.ts): every refresh bumps `heartbeat_seq`, and a reaper takes a row only
+ * after watching its sequence number stay unchanged for longer than N of its heartbeat periods
+ * on its own liveness clock — processes sharing a file may disagree about the time, so no
+ * process's wall clock decides that a pool is lost. `last_seen_at` (the writer's clock) is for
+ * display only. A row first seen by a reaper starts its silence then.
  */
-
 import type { EpochMs } from '../../core/types.js';
 import type { PoolRecord, PoolRegistration, PoolRunState } from '../../driver/driver.js';
-import type { SqliteContext } from './context.js';
+import { livenessNow, type SqliteContext } from './context.js';
+import type { LivenessReading } from './liveness.js';
 
 interface PoolRow {
   pool_id: string;
@@ -20,6 +23,14 @@ interface PoolRow {
   version: string | null;
   started_at: number;
   last_seen_at: number;
+  heartbeat_seq: number;
+}
+
+/** What this driver instance last saw of a pool's row, and since when (liveness clock). */
+interface PoolSighting {
+  seq: number;
+  since: number;
+  injected: boolean;
 }
 
 const COLUMNS =
@@ -46,23 +57,35 @@ const byStartThenId = (a: PoolRecord, b: PoolRecord): number =>
 /** Build the pool-registry methods (synchronous; the driver wraps them). Input is checked by the caller. */
 export function createPoolMethods(ctx: SqliteContext) {
   const { db } = ctx;
+  const sightings = new Map<string, PoolSighting>();
   const upsert = db.prepare(
-    `INSERT INTO jobwire_pools (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO jobwire_pools (${COLUMNS}, heartbeat_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
      ON CONFLICT (pool_id) DO UPDATE SET
        host = excluded.host, pid = excluded.pid, queues = excluded.queues,
        concurrency = excluded.concurrency, busy = excluded.busy, state = excluded.state,
        heartbeat_ms = excluded.heartbeat_ms, version = excluded.version,
-       started_at = excluded.started_at, last_seen_at = excluded.last_seen_at`,
+       started_at = excluded.started_at, last_seen_at = excluded.last_seen_at,
+       heartbeat_seq = heartbeat_seq + 1
+     RETURNING heartbeat_seq`,
   );
   const remove = db.prepare('DELETE FROM jobwire_pools WHERE pool_id = ?');
   const listAll = db.prepare(`SELECT ${COLUMNS} FROM jobwire_pools`);
-  // One statement: a second reaper running at once finds the rows gone and returns nothing.
-  const reap = db.prepare(
-    `DELETE FROM jobwire_pools WHERE ? - last_seen_at > ? * heartbeat_ms RETURNING ${COLUMNS}`,
-  );
+  const allForReap = db.prepare(`SELECT ${COLUMNS}, heartbeat_seq FROM jobwire_pools`);
+  // Compare-and-set on what was watched: a row refreshed meanwhile is not taken.
+  const reapOne = db.prepare('DELETE FROM jobwire_pools WHERE pool_id = ? AND heartbeat_seq = ?');
+
+  /** How long the row has stayed at `seq` as this instance saw it; 0 when it changed since the last look. */
+  function silentFor(poolId: string, seq: number, now: LivenessReading): number {
+    const seen = sightings.get(poolId);
+    if (seen === undefined || seen.seq !== seq || seen.injected !== now.injected) {
+      sightings.set(poolId, { seq, since: now.at, injected: now.injected });
+      return 0;
+    }
+    return now.at - seen.since;
+  }
 
   function poolUpsert(pool: PoolRegistration, now?: EpochMs): void {
-    upsert.run(
+    const { heartbeat_seq: seq } = upsert.get(
       pool.poolId,
       pool.host,
       pool.pid,
@@ -74,10 +97,14 @@ export function createPoolMethods(ctx: SqliteContext) {
       pool.version,
       pool.startedAt,
       ctx.now(now),
-    );
+    ) as { heartbeat_seq: number };
+    // Our own write: alive as of now for any reaper in this process.
+    const seen = livenessNow(now);
+    sightings.set(pool.poolId, { seq, since: seen.at, injected: seen.injected });
   }
 
   function poolRemove(poolId: string): boolean {
+    sightings.delete(poolId);
     return remove.run(poolId).changes === 1;
   }
 
@@ -85,8 +112,25 @@ export function createPoolMethods(ctx: SqliteContext) {
     return (listAll.all() as PoolRow[]).map(toRecord).sort(byStartThenId);
   }
 
+  // IMMEDIATE: the read and the deletes happen under the write lock, and the liveness clock is
+  // read once the lock is held (a refresh that committed while we waited is never silence).
+  const reapTx = db.transaction((missedHeartbeats: number, given: EpochMs | undefined): PoolRecord[] => {
+    const now = livenessNow(given);
+    const rows = allForReap.all() as PoolRow[];
+    const reaped: PoolRecord[] = [];
+    for (const row of rows) {
+      if (silentFor(row.pool_id, row.heartbeat_seq, now) <= missedHeartbeats * row.heartbeat_ms) continue;
+      if (reapOne.run(row.pool_id, row.heartbeat_seq).changes === 1) reaped.push(toRecord(row));
+    }
+    // Forget rows that are gone, so the memory stays bounded.
+    const present = new Set(rows.map((row) => row.pool_id));
+    for (const record of reaped) present.delete(record.poolId);
+    for (const poolId of sightings.keys()) if (!present.has(poolId)) sightings.delete(poolId);
+    return reaped.sort(byStartThenId);
+  });
+
   function poolReapStale(missedHeartbeats: number, now?: EpochMs): PoolRecord[] {
-    return (reap.all(ctx.now(now), missedHeartbeats) as PoolRow[]).map(toRecord).sort(byStartThenId);
+    return reapTx.immediate(missedHeartbeats, now);
   }
 
   return { poolUpsert, poolRemove, poolList, poolReapStale };
