@@ -105,6 +105,12 @@ export function poolTests(test: DefineTest): void {
       (await driver.poolReapStale({ missedHeartbeats: 3, now: T0 + 30_001 })).map((p) => p.poolId),
       ['slow'],
     );
+    // A pool that was only cut off comes back with its next heartbeat.
+    await driver.poolUpsert({ pool: registration('fast', { heartbeatMs: 1000 }), now: T0 + 30_002 });
+    assert.deepEqual(
+      (await driver.poolList()).map((p) => [p.poolId, p.lastSeenAt]),
+      [['fast', T0 + 30_002]],
+    );
   });
 
   test('bad registrations are refused naming the field, and nothing is stored', async (driver) => {
