@@ -70,6 +70,8 @@ export {
   type Driver,
   type DriverCapabilities,
   type Notifier,
+  type PoolRecord,
+  type PoolRunState,
   type StoredTaskDefaults,
   type TaskDefaultsRecord,
 } from './driver/driver.js';

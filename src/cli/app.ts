@@ -15,6 +15,7 @@ import { queuesCommand } from './commands/queues.js';
 import { statsCommand } from './commands/stats.js';
 import { tasksCommand } from './commands/tasks.js';
 import { workerCommand } from './commands/worker.js';
+import { workersCommand } from './commands/workers.js';
 import { colorEnabled, painter } from './format.js';
 import { type Io, processIo } from './output.js';
 
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   queuesCommand,
   tasksCommand,
   statsCommand,
+  workersCommand,
   metricsCommand,
   migrateCommand,
 ];

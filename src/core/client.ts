@@ -4,7 +4,7 @@
  * enqueue write path, the admin API, pools, and the leader elector with its leader-only
  * services. No service sees the client; the client starts and stops them.
  */
-import type { Driver, MigrationResult, StoredTaskDefaults } from '../driver/driver.js';
+import type { Driver, MigrationResult, PoolRecord, StoredTaskDefaults } from '../driver/driver.js';
 import type { EnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { EventBus } from './events.js';
@@ -343,6 +343,12 @@ export class Jobwire {
   async listQueues(): Promise<QueueInfo[]> {
     this.#assertOpen();
     return this.#jobs.listQueues();
+  }
+
+  /** Every running pool of every process on this database, oldest first (see docs/workers.md). */
+  async listPools(): Promise<PoolRecord[]> {
+    this.#assertOpen();
+    return this.#runtime.driver.poolList();
   }
 
   /** Stop pools (in every process) from claiming jobs of a queue. Enqueue keeps working. */

@@ -172,6 +172,15 @@ export interface JobwireEvents {
   /** An enqueue was refused because the queue holds its maximum of waiting jobs. */
   'queue:full': { queue: string; task: string; maxPending: number; pending: number; at: EpochMs };
 
+  // -- Pool registry (who is working, across processes). One block. -----------------------------
+  /**
+   * A pool stopped refreshing its registry row for longer than `maintenance.poolLostAfterHeartbeats`
+   * of its heartbeat periods (its process died, froze or lost storage): the leader removed the
+   * row. Fires once per cluster, in the leader's process only. A pool that was only cut off
+   * registers itself again at its next heartbeat.
+   */
+  'pool:lost': { poolId: string; host: string; pid: number; lastSeenAt: EpochMs; at: EpochMs };
+
   /** The process received a shutdown signal; pools begin a graceful stop. */
   'shutdown:requested': { signal: string; forced: boolean; graceMs: number; at: EpochMs };
 }

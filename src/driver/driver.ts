@@ -27,6 +27,9 @@ import type {
   JobRetryParams,
   LeaderElectParams,
   LeaderResignParams,
+  PoolReapStaleParams,
+  PoolRemoveParams,
+  PoolUpsertParams,
   QueueStateParams,
 } from './params.js';
 import type {
@@ -35,6 +38,7 @@ import type {
   FinalizeResult,
   JobPage,
   MigrationResult,
+  PoolRecord,
   RescuedJob,
   StoredTaskDefaults,
   TaskGetParams,
@@ -162,6 +166,26 @@ export interface Driver {
 
   /** Apply pending schema migrations; refuse a schema newer than this code. Safe to run concurrently. */
   migrate(): Promise<MigrationResult>;
+
+  // -- Pool registry (who is working, across processes). One block. -----------------------------
+
+  /** Every registered pool, oldest start first (then by id). */
+  poolList(): Promise<PoolRecord[]>;
+
+  /**
+   * Remove rows not refreshed for more than `missedHeartbeats` of their own heartbeat periods
+   * and return them as they were. Atomic: two callers never both get the same row.
+   */
+  poolReapStale(params: PoolReapStaleParams): Promise<PoolRecord[]>;
+
+  /** Remove a pool's row (its pool stopped). True if there was one. */
+  poolRemove(params: PoolRemoveParams): Promise<boolean>;
+
+  /**
+   * Insert or refresh a pool's row (its registry heartbeat): every field is overwritten and
+   * `lastSeenAt` becomes `now`. Bad input is refused with `InvalidOptionError` naming the field.
+   */
+  poolUpsert(params: PoolUpsertParams): Promise<void>;
 
   /** Every queue that has jobs or has been paused, with counts. */
   queueList(): Promise<QueueInfo[]>;

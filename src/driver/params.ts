@@ -9,6 +9,7 @@ import type {
   JobInsertParams,
   JobInsertResult,
   Lease,
+  PoolRegistration,
   QueueLimitExceeded,
   ReleaseLease,
 } from './records.js';
@@ -117,5 +118,28 @@ export interface LeaderResignParams {
 /** Parameters of `Driver.queuePause` and `Driver.queueResume`. */
 export interface QueueStateParams {
   name: string;
+  now?: EpochMs;
+}
+
+// -- Pool registry. One block: see Driver.poolUpsert. ------------------------------------------
+
+/** Parameters of `Driver.poolUpsert`. */
+export interface PoolUpsertParams {
+  pool: PoolRegistration;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.poolRemove`. */
+export interface PoolRemoveParams {
+  poolId: string;
+}
+
+/** Parameters of `Driver.poolReapStale`. */
+export interface PoolReapStaleParams {
+  /**
+   * A row is stale once it has not been refreshed for more than this many of its own heartbeat
+   * periods (each row stores its `heartbeatMs`, so pools with slow heartbeats are not reaped early).
+   */
+  missedHeartbeats: number;
   now?: EpochMs;
 }

@@ -183,3 +183,39 @@ export interface TaskUpsertManyParams {
 
 /** Most records one `taskUpsertMany` call takes. */
 export const MAX_TASK_UPSERT = 1000;
+
+// -- Pool registry (who is working, across processes). One block: see Driver.poolUpsert. -------
+
+/** What a running pool writes about itself with every registry heartbeat. */
+export interface PoolRegistration {
+  /** The pool's id (`PoolOptions.id`): storable text of 1–200 characters. */
+  poolId: string;
+  host: string;
+  pid: number;
+  queues: readonly string[];
+  /** Worker slots. */
+  concurrency: number;
+  /** Slots running a job right now. */
+  busy: number;
+  /** `running`, or `stopping` while the pool drains. */
+  state: PoolRunState;
+  /** How often the pool refreshes its row, in ms: the reaper's unit of silence. */
+  heartbeatMs: number;
+  /** The jobwire version the pool runs, or null when unknown. */
+  version: string | null;
+  /** When the pool started (epoch ms, the pool's clock). */
+  startedAt: EpochMs;
+}
+
+/** A pool's state as its registry row shows it. */
+export type PoolRunState = 'running' | 'stopping';
+
+/** A registry row as read back: the registration with when it was last refreshed. */
+export interface PoolRecord extends PoolRegistration {
+  queues: string[];
+  /** The last heartbeat (database time, or the `now` the pool passed). */
+  lastSeenAt: EpochMs;
+}
+
+/** Most queues one registry row lists (a pool with more is refused, not truncated). */
+export const MAX_POOL_QUEUES = 1000;

@@ -6,6 +6,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { LeaderElector } from './elector.js';
+import { PoolReaper } from './pool-reaper.js';
 import { Rescuer } from './rescuer.js';
 
 /** Maintenance tuning: leader election and the rescue of expired leases. */
@@ -22,6 +23,11 @@ export interface MaintenanceOptions {
    * and write the outcomes they buffered (they retry at least every second). Default 5000 ms.
    */
   outageGraceMs?: number;
+  /**
+   * A pool that refreshes its registry row this many heartbeat periods late is lost: the leader
+   * removes its row and emits `pool:lost`. Default 3.
+   */
+  poolLostAfterHeartbeats?: number;
 }
 
 /** Check `options` and build the elector with its services (not started). */
@@ -43,5 +49,12 @@ export function createMaintenance(runtime: Runtime, options: MaintenanceOptions 
     );
   }
   const rescuer = new Rescuer(runtime, { intervalMs, batchSize });
-  return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, [rescuer]);
+  const poolReaper = new PoolReaper(runtime, {
+    intervalMs,
+    missedHeartbeats: options.poolLostAfterHeartbeats ?? 3,
+  });
+  return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, [
+    rescuer,
+    poolReaper,
+  ]);
 }

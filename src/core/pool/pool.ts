@@ -25,6 +25,7 @@ import { type PoolOptions, type PoolSettings, resolvePoolSettings } from './opti
 import { emitInterrupted, emitLeaseLost, emitOutcomeEvents } from './outcome-events.js';
 import { decideOutcome, finalizeItemFor } from './outcome-policy.js';
 import { Producer } from './producer.js';
+import { PoolRegistrationKeeper } from './registration.js';
 
 export type { PoolOptions };
 
@@ -50,6 +51,7 @@ export class Pool {
   readonly #producer: Producer;
   readonly #finalizer: Finalizer;
   readonly #leaseKeeper: LeaseKeeper;
+  readonly #registration: PoolRegistrationKeeper;
   readonly #shutdownTarget: ShutdownTarget;
   #state: PoolState = 'created';
   #stopPromise: Promise<void> | undefined;
@@ -95,6 +97,10 @@ export class Pool {
       collectLeases: (leases) => this.#collectLeases(leases),
       storageAnswered: () => this.#finalizer.retryNow(),
       abortLocal: (jobId, reason) => this.#abortLocal(jobId, reason),
+      reportError,
+    });
+    this.#registration = new PoolRegistrationKeeper(runtime, settings, {
+      busy: () => this.#executor.running.size,
       reportError,
     });
     this.#shutdownTarget = {
@@ -151,6 +157,8 @@ export class Pool {
       events.emit('worker:started', { poolId: this.id, workerId: slot.workerId, index: slot.index, at });
     }
     this.#producer.start();
+    // Listed in the pool registry (`listPools`) once this resolves; failures are `pool:error`.
+    await this.#registration.start();
   }
 
   /**
@@ -186,6 +194,7 @@ export class Pool {
   async #stop(graceMs: number, reason: string): Promise<void> {
     const { events, driver, clock } = this.#runtime;
     this.#state = 'stopping';
+    this.#registration.stopping();
     const unstarted = this.#producer.stop();
     // Heartbeats go on until the end (leaseKeeper.close below): jobs running through the grace
     // period, and outcomes waiting to be written, must keep their leases or they would be rescued
@@ -225,6 +234,7 @@ export class Pool {
     // Async drivers (PostgreSQL) release aborted attempts' leases after the attempt settles.
     await Promise.all(this.#pendingReleases);
     await this.#leaseKeeper.close();
+    await this.#registration.close();
     this.#unlistenCancelled?.();
     this.#state = 'stopped';
     unregisterForSignals(this.#shutdownTarget);

@@ -29,6 +29,7 @@ import { interruptionTests } from './interruptions.js';
 import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
+import { poolTests } from './pools.js';
 import { queueTests } from './queues.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
@@ -64,6 +65,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['queues', queueTests],
   ['leader', leaderTests],
   ['task defaults', taskDefaultsTests],
+  ['pools', poolTests],
   ['notifier', notifierTests],
   ['migrate and life cycle', migrateTests],
   ['bad input', badInputTests],

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
+import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
@@ -22,6 +23,7 @@ import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
 import { migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
+import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
@@ -180,6 +182,11 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       ctx.assertOpen();
       return migratePostgres(ctx);
     },
+    // Pool registry (who is working).
+    poolList: () => poolList(ctx),
+    poolReapStale: async (params) => poolReapStale(ctx, checkPoolReap(params), params.now),
+    poolRemove: async (params) => poolRemove(ctx, checkPoolRemove(params)),
+    poolUpsert: async (params) => poolUpsert(ctx, checkPoolUpsert(params), params.now),
     queueList: () => queueList(ctx),
     queuePause: (params) => queuePause(ctx, params),
     queueResume: (params) => queueResume(ctx, params),

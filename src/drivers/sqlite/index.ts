@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
+import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
@@ -20,6 +21,7 @@ import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
 import { migrateSqlite } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
+import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
 import { createTaskMethods } from './tasks.js';
 
@@ -149,7 +151,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createAdminMethods> &
         ReturnType<typeof createQueueMethods> &
         ReturnType<typeof createLeaderMethods> &
-        ReturnType<typeof createTaskMethods>)
+        ReturnType<typeof createTaskMethods> &
+        ReturnType<typeof createPoolMethods>)
     | undefined;
   let closed = false;
 
@@ -173,6 +176,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createQueueMethods(ctx),
         ...createLeaderMethods(ctx),
         ...createTaskMethods(ctx),
+        ...createPoolMethods(ctx),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -226,6 +230,12 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
     leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
     migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
+    // Pool registry (who is working).
+    poolList: () => call('poolList', () => use().poolList()),
+    poolReapStale: (params) =>
+      call('poolReapStale', () => use().poolReapStale(checkPoolReap(params), params.now)),
+    poolRemove: (params) => call('poolRemove', () => use().poolRemove(checkPoolRemove(params))),
+    poolUpsert: (params) => call('poolUpsert', () => use().poolUpsert(checkPoolUpsert(params), params.now)),
     queueList: () => call('queueList', () => use().queueList()),
     queuePause: (params) => call('queuePause', () => use().queuePause(params)),
     queueResume: (params) => call('queueResume', () => use().queueResume(params)),

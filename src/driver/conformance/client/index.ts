@@ -10,6 +10,7 @@ import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
+import { runPoolRegistrySuite } from './pools.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
@@ -25,6 +26,7 @@ const SUITES = {
   'client services': runClientServicesSuite,
   'task defaults': runTaskDefaultsSuite,
   wakeups: runPoolWakeupSuite,
+  'pool registry': runPoolRegistrySuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

@@ -1,0 +1,83 @@
+/**
+ * `jobwire workers`: the pools running now, in every process on this database, from the pool
+ * registry (`listPools`).
+ */
+import { DB, HELP, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
+import { type Command, type CommandContext, println } from '../command.js';
+import { age, colorEnabled, painter, safeJson, table } from '../format.js';
+import { withClient } from '../open-client.js';
+
+const HELP_TEXT = `jobwire workers — the pools working now, in every process
+
+Usage
+  jobwire workers [--json]
+
+Each running pool keeps a row in the database, refreshed every heartbeat period: its host and
+process id, the queues it serves, how many of its workers are busy, since when it runs and when
+it was last heard from. A stopped pool removes its row; the row of a pool whose process died is
+removed by the leader after a few missed heartbeats (the "pool:lost" event).
+
+Options
+  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --json            the pools as JSON (times in epoch ms)
+  -h, --help        show this help`;
+
+export const workersCommand: Command = {
+  name: 'workers',
+  summary: 'list the pools working now, in every process',
+  help: HELP_TEXT,
+  run,
+};
+
+async function run(args: string[], context: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('jobwire workers', {
+    args,
+    allowPositionals: true,
+    options: { ...HELP, ...DB, ...JSON_FLAG },
+  });
+  if (values.help) {
+    println(context, HELP_TEXT);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, 'usage: jobwire workers [--json]');
+  }
+  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
+    const pools = await client.listPools();
+    if (values.json) {
+      println(context, safeJson(pools, 2));
+      return 0;
+    }
+    if (pools.length === 0) {
+      println(
+        context,
+        'no pools running (a pool appears when it starts: jobwire worker, or createPool().start())',
+      );
+      return 0;
+    }
+    const paint = painter(colorEnabled(context.io.out));
+    const now = Date.now();
+    const rows = pools.map((pool) => [
+      pool.poolId,
+      pool.host,
+      String(pool.pid),
+      pool.queues.join(','),
+      `${pool.busy}/${pool.concurrency}`,
+      pool.state === 'running' ? paint('green', 'running') : paint('yellow', pool.state),
+      age(now - pool.startedAt),
+      `${age(now - pool.lastSeenAt)} ago`,
+    ]);
+    const columns = [
+      { header: 'pool' },
+      { header: 'host' },
+      { header: 'pid', right: true },
+      { header: 'queues' },
+      { header: 'busy', right: true },
+      { header: 'state' },
+      { header: 'up for', right: true },
+      { header: 'last seen', right: true },
+    ];
+    println(context, table(columns, rows, paint));
+    return 0;
+  });
+}
