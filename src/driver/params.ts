@@ -11,6 +11,7 @@ import type {
   Lease,
   QueueLimitExceeded,
   ReleaseLease,
+  StoredAlert,
 } from './records.js';
 
 /** Parameters of `Driver.jobCancel`. */
@@ -118,4 +119,23 @@ export interface LeaderResignParams {
 export interface QueueStateParams {
   name: string;
   now?: EpochMs;
+}
+
+// -- Queue health (statistics and the leader's alert state). One block. ------------------------
+
+/** Parameters of `Driver.queueStats`. */
+export interface QueueStatsParams {
+  /** The window of the finished/failed counts: (now − windowMs, now]. An integer >= 1. */
+  windowMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.alertFire`. */
+export interface AlertFireParams {
+  alert: StoredAlert;
+}
+
+/** Parameters of `Driver.alertResolve`. */
+export interface AlertResolveParams {
+  id: string;
 }

@@ -12,6 +12,7 @@ import type { PgContext } from '../context.js';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Interruptions } from './0002-interruptions.js';
 import { migration0003Tasks } from './0003-tasks.js';
+import { migration0005Health } from './0005-health.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: 'initial', sql: migration0001Initial },
   { version: 2, name: 'interruptions', sql: migration0002Interruptions },
   { version: 3, name: 'tasks', sql: migration0003Tasks },
+  { version: 5, name: 'health', sql: migration0005Health },
 ];
 
 /** The schema version this code writes. */
