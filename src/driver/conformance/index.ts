@@ -29,6 +29,7 @@ import { interruptionTests } from './interruptions.js';
 import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
+import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
@@ -62,6 +63,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['interruptions', interruptionTests],
   ['admin', adminTests],
   ['queues', queueTests],
+  ['queue stats', queueStatsTests],
   ['leader', leaderTests],
   ['task defaults', taskDefaultsTests],
   ['notifier', notifierTests],
