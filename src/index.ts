@@ -21,6 +21,7 @@ export {
   type QueueOptions,
 } from './core/client.js';
 export * from './core/errors.js';
+export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
 export {
   type AnyEventListener,
   type AttemptEventBase,
@@ -31,6 +32,13 @@ export {
   type JobwireListener,
   type WorkerEventBase,
 } from './core/events.js';
+export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
+// Queue health: statistics, the leader-only monitor and its thresholds.
+export {
+  evaluateThreshold,
+  RESOLVE_RATIO,
+  type ThresholdDecision,
+} from './core/leader/health-thresholds.js';
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
@@ -65,6 +73,7 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
+export type { QueueStats } from './driver/driver.js';
 export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,
