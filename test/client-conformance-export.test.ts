@@ -46,6 +46,7 @@ describe('runClientConformance options', () => {
       'client services',
       'task defaults',
       'wakeups',
+      'health',
     ]);
   });
 

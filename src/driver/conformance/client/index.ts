@@ -8,6 +8,7 @@ import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
@@ -25,6 +26,7 @@ const SUITES = {
   'client services': runClientServicesSuite,
   'task defaults': runTaskDefaultsSuite,
   wakeups: runPoolWakeupSuite,
+  health: runHealthSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
