@@ -1,6 +1,9 @@
 /** The health monitor's pure rules: threshold hysteresis, health numbers, the checks asked for. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Jobwire } from '../src/core/client.js';
+import { InvalidOptionError } from '../src/core/errors.js';
+import type { HealthOptions } from '../src/core/leader/health-monitor.js';
 import {
   evaluateThreshold,
   healthChecks,
@@ -8,6 +11,7 @@ import {
   RESOLVE_RATIO,
 } from '../src/core/leader/health-thresholds.js';
 import { emptyStats } from '../src/driver/queue-stats.js';
+import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 
 describe('health thresholds', () => {
   it('fires only above the threshold and resolves only at 80 % of it or below', () => {
@@ -91,5 +95,28 @@ describe('health thresholds', () => {
       { kind: 'queue-latency', value: 0, threshold: 1000 },
       { kind: 'queue-failure-rate', value: 0, threshold: 0.1 },
     ]);
+  });
+
+  it('refuses bad health options at construction, naming the field', () => {
+    const bad: [HealthOptions, string][] = [
+      [{ intervalMs: 5 }, 'health.intervalMs'],
+      [{ windowMs: 10 }, 'health.windowMs'],
+      [{ default: { maxPending: -1 } }, 'health.default.maxPending'],
+      [{ default: { maxOldestPendingMs: 1.5 } }, 'health.default.maxOldestPendingMs'],
+      [{ queues: { mail: { maxFailureRate: 2 } } }, 'health.queues.mail.maxFailureRate'],
+      [{ queues: { 'bad queue!': {} } }, 'health.queues.bad queue!'],
+    ];
+    for (const [health, field] of bad) {
+      const driver = sqliteDriver({ path: ':memory:' });
+      assert.throws(
+        () => new Jobwire({ driver, health }),
+        (error: unknown) => error instanceof InvalidOptionError && error.message.includes(field),
+        field,
+      );
+      void driver.close();
+    }
+    const driver = sqliteDriver({ path: ':memory:' });
+    assert.doesNotThrow(() => new Jobwire({ driver, health: { queues: { mail: { maxPending: 0 } } } }));
+    void driver.close();
   });
 });

@@ -12,6 +12,7 @@
  */
 import { emptyStats } from '../../driver/queue-stats.js';
 import { InvalidOptionError } from '../errors.js';
+import { validateQueueName } from '../options.js';
 import type { Runtime } from '../runtime.js';
 import {
   evaluateThreshold,
@@ -78,6 +79,7 @@ function checkOptions(options: HealthOptions): MonitorSettings {
   }
   const queues = new Map<string, QueueHealthThresholds>();
   for (const [queue, thresholds] of Object.entries(options.queues ?? {})) {
+    validateQueueName(queue, `health.queues.${queue}`);
     queues.set(queue, checkThresholds(`health.queues.${queue}`, thresholds));
   }
   return { intervalMs, windowMs, queues, default: checkThresholds('health.default', options.default) };
