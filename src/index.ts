@@ -8,6 +8,7 @@
 // `openDriver('postgres://…')` and `openDriver('./jobs.db')` work from this entry point.
 import './drivers/builtin.js';
 
+export type { AttemptOutcome } from './core/attempt.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './core/backoff.js';
 export {
   createJobwire,
@@ -21,6 +22,7 @@ export {
   type QueueOptions,
 } from './core/client.js';
 export * from './core/errors.js';
+export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
 export {
   type AnyEventListener,
   type AttemptEventBase,
@@ -31,6 +33,14 @@ export {
   type JobwireListener,
   type WorkerEventBase,
 } from './core/events.js';
+export type { AttemptHook, AttemptInfo, EnqueueBatch, EnqueueHook } from './core/hooks.js';
+export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
+// Queue health: statistics, the leader-only monitor and its thresholds.
+export {
+  evaluateThreshold,
+  RESOLVE_RATIO,
+  type ThresholdDecision,
+} from './core/leader/health-thresholds.js';
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
@@ -65,6 +75,7 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
+export type { QueueStats } from './driver/driver.js';
 export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,

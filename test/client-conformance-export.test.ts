@@ -47,6 +47,7 @@ describe('runClientConformance options', () => {
       'task defaults',
       'wakeups',
       'pool registry',
+      'health',
     ]);
   });
 

@@ -4,15 +4,22 @@
  * enqueue write path, the admin API, pools, and the leader elector with its leader-only
  * services. No service sees the client; the client starts and stops them.
  */
-import type { Driver, MigrationResult, PoolRecord, StoredTaskDefaults } from '../driver/driver.js';
+import type {
+  Driver,
+  MigrationResult,
+  PoolRecord,
+  QueueStats,
+  StoredTaskDefaults,
+} from '../driver/driver.js';
 import type { EnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { EventBus } from './events.js';
-import { RuntimeHooks } from './hooks.js';
+import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EnqueuedJob, JobInserter, MAX_ENQUEUE_MANY_JOBS } from './insert.js';
 import { registerInternals } from './internals.js';
 import { JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
+import type { HealthOptions } from './leader/health-monitor.js';
 import { createMaintenance, type MaintenanceOptions } from './leader/maintenance.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
@@ -70,6 +77,8 @@ export interface JobwireOptions {
   clock?: Clock;
   /** Leader election and the rescue of expired leases (leader-only) tuning. */
   maintenance?: MaintenanceOptions;
+  /** Run the leader-only queue-health monitor (`queue:health`, `alert:*` events); see docs/health.md. */
+  health?: HealthOptions;
   /**
    * How many interruptions a job survives: attempts that ended without the handler deciding —
    * its lease expired (the process died or froze) or a shutdown cut it off. They do not use up
@@ -192,7 +201,7 @@ export class Jobwire {
     });
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
-    this.#leader = createMaintenance(this.#runtime, options.maintenance);
+    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
 
@@ -351,6 +360,15 @@ export class Jobwire {
     return this.#runtime.driver.poolList();
   }
 
+  /**
+   * Per-queue statistics from storage: active counts now, finishes and failed attempts over the
+   * last `windowMs` (default 60 000). See `QueueStats` and docs/health.md.
+   */
+  async queueStats(options: { windowMs?: number } = {}): Promise<QueueStats[]> {
+    this.#assertOpen();
+    return this.#jobs.queueStats(options);
+  }
+
   /** Stop pools (in every process) from claiming jobs of a queue. Enqueue keeps working. */
   async pauseQueue(queue: string): Promise<boolean> {
     this.#assertOpen();
@@ -361,6 +379,15 @@ export class Jobwire {
   async resumeQueue(queue: string): Promise<boolean> {
     this.#assertOpen();
     return this.#jobs.resumeQueue(queue);
+  }
+
+  /**
+   * Install instrumentation around this client's enqueue writes and its pools' attempts (tracing,
+   * say; see `EnqueueHook` and `AttemptHook`). Hooks only observe: one that throws is reported as
+   * `service:error` and the work runs as it would have. Returns a function that removes them.
+   */
+  addHooks(hooks: { enqueue?: EnqueueHook; attempt?: AttemptHook }): () => void {
+    return this.#runtime.hooks.add(hooks);
   }
 
   /** Create a pool that runs this client's tasks. Call `start()` on it. */

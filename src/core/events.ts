@@ -42,6 +42,48 @@ export interface WorkerEventBase {
   index: number;
 }
 
+/** What a health alert watches (see `JobwireOptions.health`). */
+export type HealthAlertKind = 'queue-backlog' | 'queue-latency' | 'queue-failure-rate';
+
+/** Payload of `alert:fired` (and, with `firedAt`, `alert:resolved`). */
+export interface HealthAlertEvent {
+  /** `<kind>:<queue>`, e.g. `queue-backlog:mail`. */
+  alertId: string;
+  queue: string;
+  kind: HealthAlertKind;
+  /** The value measured now, and the threshold it is compared with. */
+  value: number;
+  threshold: number;
+  at: EpochMs;
+}
+
+/** Payload of `queue:health`: one queue's numbers at `at` and over the last `windowMs`. */
+export interface QueueHealthEvent {
+  queue: string;
+  paused: boolean;
+  /** Jobs not yet due. */
+  scheduled: number;
+  /** Due jobs waiting for a worker. */
+  pending: number;
+  running: number;
+  /** How long the oldest due job has waited (at − its due time), or null when none waits. */
+  oldestPendingMs: number | null;
+  windowMs: number;
+  /** Jobs completed in the window. */
+  completed: number;
+  /** Attempts whose handler failed in the window (retried or final). */
+  failedAttempts: number;
+  /** Jobs abandoned in the window. */
+  abandoned: number;
+  /** Completed jobs per second over the window. */
+  throughputPerSec: number;
+  /** completed / (completed + failedAttempts) over the window; null when no attempt ended. */
+  successRate: number | null;
+  /** failedAttempts / (completed + failedAttempts) over the window; null when no attempt ended. */
+  failureRate: number | null;
+  at: EpochMs;
+}
+
 /** The typed event map: key → payload. Each entry says when it fires. */
 export interface JobwireEvents {
   /** A pool was constructed (not yet claiming). */
@@ -180,6 +222,35 @@ export interface JobwireEvents {
    * registers itself again at its next heartbeat.
    */
   'pool:lost': { poolId: string; host: string; pid: number; lastSeenAt: EpochMs; at: EpochMs };
+
+  // -- Queue health (the leader's health monitor, `JobwireOptions.health`). One block. ----------
+
+  /**
+   * Every health interval, in the leader process only (so once per cluster): one queue's
+   * numbers, for each queue with active jobs, finishes in the window, settings or a threshold.
+   */
+  'queue:health': QueueHealthEvent;
+  /**
+   * A queue's backlog crossed its threshold (`queue-backlog`: more than `maxPending` due jobs
+   * waiting; `queue-latency`: the oldest due job waited longer than `maxOldestPendingMs`). Fires
+   * with the matching `alert:fired`, once per cluster until the alert resolves.
+   */
+  'queue:backlog': {
+    alertId: string;
+    queue: string;
+    kind: 'queue-backlog' | 'queue-latency';
+    value: number;
+    threshold: number;
+    at: EpochMs;
+  };
+  /**
+   * A health threshold was crossed: once per cluster (the state is stored; of two overlapping
+   * leaders only one records it), then not again until `alert:resolved`. `alertId` is
+   * `<kind>:<queue>`.
+   */
+  'alert:fired': HealthAlertEvent;
+  /** A fired alert's value went back to 80 % of its threshold or below: once per cluster. */
+  'alert:resolved': HealthAlertEvent & { firedAt: EpochMs };
 
   /** The process received a shutdown signal; pools begin a graceful stop. */
   'shutdown:requested': { signal: string; forced: boolean; graceMs: number; at: EpochMs };

@@ -3,6 +3,7 @@
  * delete, pause and resume. Arguments are checked before any query; state changes made here
  * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
  */
+import type { QueueStats } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import { cancelledEvent, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
@@ -129,6 +130,15 @@ export class JobsApi {
   /** See `Jobwire.listQueues`. */
   listQueues(): Promise<QueueInfo[]> {
     return this.#runtime.driver.queueList();
+  }
+
+  /** See `Jobwire.queueStats`. */
+  queueStats(options: { windowMs?: number }): Promise<QueueStats[]> {
+    const windowMs = options.windowMs ?? 60_000;
+    if (!Number.isInteger(windowMs) || windowMs < 1) {
+      throw new InvalidOptionError('windowMs', 'must be an integer number of ms >= 1');
+    }
+    return this.#runtime.driver.queueStats({ windowMs, now: this.#runtime.dbNow() });
   }
 
   /** See `Jobwire.pauseQueue`. */

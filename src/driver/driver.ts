@@ -12,6 +12,8 @@
  */
 import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
 import type {
+  AlertFireParams,
+  AlertResolveParams,
   JobCancelParams,
   JobClaimParams,
   JobCountByStateParams,
@@ -31,6 +33,7 @@ import type {
   PoolRemoveParams,
   PoolUpsertParams,
   QueueStateParams,
+  QueueStatsParams,
 } from './params.js';
 import type {
   CancelledJob,
@@ -39,7 +42,9 @@ import type {
   JobPage,
   MigrationResult,
   PoolRecord,
+  QueueStats,
   RescuedJob,
+  StoredAlert,
   StoredTaskDefaults,
   TaskGetParams,
   TaskUpsertManyParams,
@@ -195,6 +200,29 @@ export interface Driver {
 
   /** Let pools claim from a queue again. True if it was paused. */
   queueResume(params: QueueStateParams): Promise<boolean>;
+
+  // -- Queue health: statistics and the leader's alert state. One block. -----------------------
+
+  /**
+   * Record an alert as fired unless one with its id is already stored. True when this call
+   * stored it: of two leaders overlapping during a hand-over only one sees true, so an alert is
+   * announced once per cluster.
+   */
+  alertFire(params: AlertFireParams): Promise<boolean>;
+
+  /** The alerts fired and not resolved, sorted by id. */
+  alertList(): Promise<StoredAlert[]>;
+
+  /** Remove a fired alert. True when this call removed it (announce the resolution then). */
+  alertResolve(params: AlertResolveParams): Promise<boolean>;
+
+  /**
+   * Per-queue statistics, sorted by name, for every queue that has active jobs, finished jobs in
+   * the window, or a settings row (paused once). Reads only the active jobs (through the claim,
+   * scheduled and running indexes) and the jobs finished in the window (through the
+   * finished-at index): never the whole history.
+   */
+  queueStats(params: QueueStatsParams): Promise<QueueStats[]>;
 
   // -- Task contracts (published job defaults). One block: see TaskDefaultsRecord below. --------
 

@@ -12,6 +12,7 @@ import type {
   PoolRegistration,
   QueueLimitExceeded,
   ReleaseLease,
+  StoredAlert,
 } from './records.js';
 
 /** Parameters of `Driver.jobCancel`. */
@@ -142,4 +143,23 @@ export interface PoolReapStaleParams {
    */
   missedHeartbeats: number;
   now?: EpochMs;
+}
+
+// -- Queue health (statistics and the leader's alert state). One block. ------------------------
+
+/** Parameters of `Driver.queueStats`. */
+export interface QueueStatsParams {
+  /** The window of the finished/failed counts: (now − windowMs, now]. An integer >= 1. */
+  windowMs: number;
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.alertFire`. */
+export interface AlertFireParams {
+  alert: StoredAlert;
+}
+
+/** Parameters of `Driver.alertResolve`. */
+export interface AlertResolveParams {
+  id: string;
 }

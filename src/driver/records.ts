@@ -219,3 +219,46 @@ export interface PoolRecord extends PoolRegistration {
 
 /** Most queues one registry row lists (a pool with more is refused, not truncated). */
 export const MAX_POOL_QUEUES = 1000;
+
+// -- Queue health (statistics and the leader's alert state). One block. ------------------------
+
+/**
+ * One queue's statistics at `now` (see `Driver.queueStats`). Active counts are exact at `now`;
+ * the window counts cover finishes and failures in (now − windowMs, now].
+ */
+export interface QueueStats {
+  queue: string;
+  paused: boolean;
+  /** Jobs not yet due (state `scheduled`, run-at after now). */
+  scheduled: number;
+  /** Due jobs waiting for a worker (`pending`, or `scheduled` whose run-at has passed). */
+  pending: number;
+  running: number;
+  /** The earliest run-at among the due waiting jobs (`pending`), or null when there is none. */
+  oldestPendingRunAt: EpochMs | null;
+  /** Jobs that completed in the window. */
+  completed: number;
+  /**
+   * Attempts whose handler failed in the window: the retried ones and the last ones (stored
+   * errors not marked `interrupted`, on jobs still active or finished in the window).
+   */
+  failedAttempts: number;
+  /** Attempts cut off in the window (lease expired, shutdown): stored errors marked `interrupted`. */
+  interruptedAttempts: number;
+  /** Jobs abandoned in the window (failures, timeouts, the interruption budget used up). */
+  abandoned: number;
+  /** Jobs cancelled in the window. */
+  cancelled: number;
+}
+
+/** An alert that fired and has not resolved, as the leader stored it. */
+export interface StoredAlert {
+  /** `<kind>:<queue>`, e.g. `queue-backlog:mail`. */
+  id: string;
+  queue: string;
+  kind: string;
+  /** The value that crossed the threshold, and the threshold. */
+  value: number;
+  threshold: number;
+  firedAt: EpochMs;
+}

@@ -30,7 +30,6 @@ import type { AttemptOutcome } from '../core/attempt.js';
 import type { Jobwire } from '../core/client.js';
 import { SnoozeError } from '../core/errors.js';
 import type { AttemptInfo, EnqueueBatch } from '../core/hooks.js';
-import { clientInternals } from '../core/internals.js';
 import type { JobRecord } from '../core/types.js';
 
 /** The metadata key holding a job's trace context. Reserved: an enqueue's own value is replaced. */
@@ -57,7 +56,7 @@ const TRACER_NAME = 'jobwire';
  */
 export function instrumentTracing(jobwire: Jobwire, options: TracingOptions = {}): () => void {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
-  return clientInternals(jobwire).runtime.hooks.add({
+  return jobwire.addHooks({
     enqueue: { aroundInsert: (batch, write) => traceEnqueue(tracer, batch, write) },
     attempt: { aroundAttempt: (attempt, run) => traceAttempt(tracer, attempt, run) },
   });

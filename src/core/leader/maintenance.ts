@@ -1,11 +1,12 @@
 /**
  * The `maintenance` client option and what it builds: the leader elector with its leader-only
- * services (the rescuer). Option names and checks are those of the former Maintenance service,
+ * services (the rescuer, and the queue-health monitor when the `health` option is given). Option names and checks are those of the former Maintenance service,
  * so existing configurations keep working.
  */
 import { InvalidOptionError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { LeaderElector } from './elector.js';
+import { HealthMonitor, type HealthOptions } from './health-monitor.js';
 import { PoolReaper } from './pool-reaper.js';
 import { Rescuer } from './rescuer.js';
 
@@ -30,8 +31,15 @@ export interface MaintenanceOptions {
   poolLostAfterHeartbeats?: number;
 }
 
-/** Check `options` and build the elector with its services (not started). */
-export function createMaintenance(runtime: Runtime, options: MaintenanceOptions = {}): LeaderElector {
+/**
+ * Check `options` and build the elector with its services (not started): the rescuer, and the
+ * queue-health monitor when `health` is given.
+ */
+export function createMaintenance(
+  runtime: Runtime,
+  options: MaintenanceOptions = {},
+  health?: HealthOptions,
+): LeaderElector {
   const intervalMs = options.rescueIntervalMs ?? 1000;
   const ttlMs = options.leaderTtlMs ?? 10_000;
   const batchSize = options.rescueBatchSize ?? 1000;
@@ -53,8 +61,10 @@ export function createMaintenance(runtime: Runtime, options: MaintenanceOptions 
     intervalMs,
     missedHeartbeats: options.poolLostAfterHeartbeats ?? 3,
   });
-  return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, [
+  const services = [
     rescuer,
     poolReaper,
-  ]);
+    ...(health === undefined ? [] : [new HealthMonitor(runtime, health)]),
+  ];
+  return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, services);
 }

@@ -30,6 +30,7 @@ import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
 import { poolTests } from './pools.js';
+import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
@@ -63,6 +64,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['interruptions', interruptionTests],
   ['admin', adminTests],
   ['queues', queueTests],
+  ['queue stats', queueStatsTests],
   ['leader', leaderTests],
   ['task defaults', taskDefaultsTests],
   ['pools', poolTests],

@@ -16,6 +16,7 @@ import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/po
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
+import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
 import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
@@ -194,5 +195,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     taskGet: (params) => taskGet(ctx, params),
     taskList: () => taskList(ctx),
     taskUpsertMany: async (params) => taskUpsertMany(ctx, checkTaskUpserts(params), params.now),
+    // Queue health: statistics and the leader's alert state.
+    alertFire: (params) => alertFire(ctx, params),
+    alertList: () => alertList(ctx),
+    alertResolve: (params) => alertResolve(ctx, params),
+    queueStats: (params) => queueStats(ctx, params),
   };
 }

@@ -16,6 +16,7 @@ import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { toStorageError } from './errors.js';
+import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
@@ -152,7 +153,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createQueueMethods> &
         ReturnType<typeof createLeaderMethods> &
         ReturnType<typeof createTaskMethods> &
-        ReturnType<typeof createPoolMethods>)
+        ReturnType<typeof createPoolMethods> &
+        ReturnType<typeof createHealthMethods>)
     | undefined;
   let closed = false;
 
@@ -177,6 +179,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createLeaderMethods(ctx),
         ...createTaskMethods(ctx),
         ...createPoolMethods(ctx),
+        ...createHealthMethods(ctx),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -244,5 +247,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     taskList: () => call('taskList', () => use().taskList()),
     taskUpsertMany: (params) =>
       call('taskUpsertMany', () => use().taskUpsertMany(checkTaskUpserts(params), params.now)),
+    // Queue health: statistics and the leader's alert state.
+    alertFire: (params) => call('alertFire', () => use().alertFire(params)),
+    alertList: () => call('alertList', () => use().alertList()),
+    alertResolve: (params) => call('alertResolve', () => use().alertResolve(params)),
+    queueStats: (params) => call('queueStats', () => use().queueStats(params)),
   };
 }

@@ -8,6 +8,7 @@ import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runPoolRegistrySuite } from './pools.js';
@@ -27,6 +28,7 @@ const SUITES = {
   'task defaults': runTaskDefaultsSuite,
   wakeups: runPoolWakeupSuite,
   'pool registry': runPoolRegistrySuite,
+  health: runHealthSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

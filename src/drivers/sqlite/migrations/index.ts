@@ -11,6 +11,7 @@ import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-and-liveness.js';
 import { MIGRATION_0003_TASKS } from './0003-tasks.js';
 import { MIGRATION_0004_POOLS } from './0004-pools.js';
+import { MIGRATION_0005_HEALTH } from './0005-health.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface SqliteMigration {
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 2, name: 'interruptions and liveness', sql: MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS },
   { version: 3, name: 'tasks', sql: MIGRATION_0003_TASKS },
   { version: 4, name: 'pools', sql: MIGRATION_0004_POOLS },
+  { version: 5, name: 'health', sql: MIGRATION_0005_HEALTH },
 ];
 
 /** The schema version this code writes. */

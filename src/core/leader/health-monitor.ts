@@ -1,0 +1,139 @@
+/**
+ * The queue-health monitor, a leader-only service: every interval it reads the queues'
+ * statistics from storage (`queueStats`), emits `queue:health` per queue, and evaluates the
+ * configured thresholds with hysteresis (`health-thresholds.ts`), emitting `alert:fired`
+ * (+ `queue:backlog`) and `alert:resolved`.
+ *
+ * Alert state lives in storage, not in the leader's memory: a new leader reads which alerts are
+ * fired, so a hand-over neither fires an alert again nor forgets to resolve one. Each change is a
+ * compare-and-set (`alertFire` stores an alert only if absent, `alertResolve` removes it only if
+ * present) and the events follow only the write that changed it, so even two leaders
+ * overlapping during a hand-over announce each change once.
+ */
+import { emptyStats } from '../../driver/queue-stats.js';
+import { InvalidOptionError } from '../errors.js';
+import { validateQueueName } from '../options.js';
+import type { Runtime } from '../runtime.js';
+import {
+  evaluateThreshold,
+  healthChecks,
+  type QueueHealthThresholds,
+  queueHealth,
+} from './health-thresholds.js';
+import type { LeaderService } from './service.js';
+
+export type { QueueHealthThresholds };
+
+/** The `health` client option: the leader-only queue-health monitor runs when it is given. */
+export interface HealthOptions {
+  /** How often the leader reads the statistics and evaluates thresholds, in ms. Default 5000. */
+  intervalMs?: number;
+  /** The window of throughput, success and failure rates, in ms. Default 60 000. */
+  windowMs?: number;
+  /** Thresholds by queue name; a queue not listed uses `default`. */
+  queues?: Record<string, QueueHealthThresholds>;
+  /** Thresholds of every queue not listed in `queues`. Default: none (health events only). */
+  default?: QueueHealthThresholds;
+}
+
+/** Checked health options with their defaults applied. */
+interface MonitorSettings {
+  intervalMs: number;
+  windowMs: number;
+  queues: ReadonlyMap<string, QueueHealthThresholds>;
+  default: QueueHealthThresholds;
+}
+
+function checkThresholds(field: string, value: QueueHealthThresholds | undefined): QueueHealthThresholds {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError(field, 'must be an object');
+  const { maxPending, maxOldestPendingMs, maxFailureRate } = value;
+  if (maxPending !== undefined && !(Number.isInteger(maxPending) && maxPending >= 0)) {
+    throw new InvalidOptionError(`${field}.maxPending`, 'must be an integer >= 0');
+  }
+  if (
+    maxOldestPendingMs !== undefined &&
+    !(Number.isInteger(maxOldestPendingMs) && maxOldestPendingMs >= 0)
+  ) {
+    throw new InvalidOptionError(`${field}.maxOldestPendingMs`, 'must be an integer >= 0');
+  }
+  if (
+    maxFailureRate !== undefined &&
+    !(typeof maxFailureRate === 'number' && maxFailureRate >= 0 && maxFailureRate <= 1)
+  ) {
+    throw new InvalidOptionError(`${field}.maxFailureRate`, 'must be a number from 0 to 1');
+  }
+  return { maxPending, maxOldestPendingMs, maxFailureRate };
+}
+
+function checkOptions(options: HealthOptions): MonitorSettings {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('health', 'must be an object');
+  const intervalMs = options.intervalMs ?? 5000;
+  const windowMs = options.windowMs ?? 60_000;
+  if (!Number.isInteger(intervalMs) || intervalMs < 10) {
+    throw new InvalidOptionError('health.intervalMs', 'must be an integer >= 10');
+  }
+  if (!Number.isInteger(windowMs) || windowMs < 1000) {
+    throw new InvalidOptionError('health.windowMs', 'must be an integer >= 1000');
+  }
+  const queues = new Map<string, QueueHealthThresholds>();
+  for (const [queue, thresholds] of Object.entries(options.queues ?? {})) {
+    validateQueueName(queue, `health.queues.${queue}`);
+    queues.set(queue, checkThresholds(`health.queues.${queue}`, thresholds));
+  }
+  return { intervalMs, windowMs, queues, default: checkThresholds('health.default', options.default) };
+}
+
+/** See the module comment. Run by the `LeaderElector`, never directly. */
+export class HealthMonitor implements LeaderService {
+  readonly name = 'health-monitor';
+  readonly operation = 'evaluate';
+  readonly intervalMs: number;
+  readonly #runtime: Runtime;
+  readonly #settings: MonitorSettings;
+
+  /** Throws InvalidOptionError for bad options (at client construction). */
+  constructor(runtime: Runtime, options: HealthOptions) {
+    this.#settings = checkOptions(options);
+    this.intervalMs = this.#settings.intervalMs;
+    this.#runtime = runtime;
+  }
+
+  /** One evaluation of every queue. Rejects when storage fails. */
+  async runOnce(): Promise<void> {
+    const { driver, events, clock } = this.#runtime;
+    const { windowMs, queues } = this.#settings;
+    const stats = await driver.queueStats({ windowMs, now: this.#runtime.dbNow() });
+    const fired = new Map((await driver.alertList()).map((alert) => [alert.id, alert]));
+    const at = clock.now();
+    const byQueue = new Map(stats.map((entry) => [entry.queue, entry]));
+    // A queue that emptied out (or a configured one never used) still gets evaluated, so its
+    // alerts resolve and its health is reported.
+    for (const queue of [...queues.keys(), ...[...fired.values()].map((alert) => alert.queue)]) {
+      if (!byQueue.has(queue)) byQueue.set(queue, emptyStats(queue));
+    }
+    for (const entry of byQueue.values()) {
+      const health = queueHealth(entry, windowMs, at);
+      events.emit('queue:health', health);
+      const thresholds = queues.get(entry.queue) ?? this.#settings.default;
+      for (const check of healthChecks(health, thresholds)) {
+        const alertId = `${check.kind}:${entry.queue}`;
+        const stored = fired.get(alertId);
+        const decision = evaluateThreshold(stored !== undefined, check.value, check.threshold);
+        const event = { alertId, queue: entry.queue, ...check, at };
+        if (decision === 'fire') {
+          const alert = { id: alertId, queue: entry.queue, ...check, firedAt: at };
+          if (!(await driver.alertFire({ alert }))) continue;
+          if (check.kind !== 'queue-failure-rate')
+            events.emit('queue:backlog', { ...event, kind: check.kind });
+          events.emit('alert:fired', event);
+        } else if (decision === 'resolve' && stored) {
+          if (await driver.alertResolve({ id: alertId })) {
+            events.emit('alert:resolved', { ...event, firedAt: stored.firedAt });
+          }
+        }
+      }
+    }
+  }
+}
