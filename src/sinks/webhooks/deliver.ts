@@ -84,7 +84,7 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
  * any other status (a 3xx redirect included: it is not followed), WebhookTargetRefusedError for a
  * refused address, or the network or abort error.
  */
-export function deliverHttp(delivery: HttpDelivery): Promise<number> {
+export async function deliverHttp(delivery: HttpDelivery): Promise<number> {
   const { url } = delivery;
   // An IP literal never reaches the lookup hook: check it here.
   const literal = url.hostname.replace(/^\[|\]$/g, '');
