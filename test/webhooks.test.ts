@@ -134,6 +134,23 @@ function runWebhookSuite(databases: ConformanceDatabases) {
       assert.equal(stored?.state, 'abandoned');
     });
 
+    test('410 Gone abandons the delivery at once: the receiver asks for no more', async (t) => {
+      const receiver = await startReceiver(t, () => 410);
+      const { client, pool } = await setup(t, databases, {
+        url: receiver.url,
+        events: ['queue:paused'],
+        allowPrivateTargets: true,
+      });
+      const abandoned = nextEvent(client, 'job:abandoned', (event) => event.task === WEBHOOK_DELIVER_TASK);
+      await pool.start();
+      await client.pauseQueue('reports');
+      const event = await abandoned;
+      assert.equal(event.reason, 'unrecoverable');
+      assert.equal(event.attempt, 1);
+      assert.match(event.error.message, /answered 410/);
+      assert.equal(receiver.received.length, 1);
+    });
+
     test("delivery jobs' own events are not delivered", async (t) => {
       const receiver = await startReceiver(t);
       const { client, sink, recorded, pool } = await setup(t, databases, {
