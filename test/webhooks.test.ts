@@ -84,6 +84,11 @@ function runWebhookSuite(databases: ConformanceDatabases) {
         messageId: headers['webhook-id'],
       });
       assert.equal(stored?.metadata.webhookEvent, 'job:abandoned');
+      // One sink per client: a second would register a second delivery task of the same name.
+      assert.throws(
+        () => webhooks(client, { endpoints: [{ id: 'x', url: receiver.url, secret, events: ['*'] }] }),
+        /has a webhook sink already/,
+      );
     });
 
     test('a receiver answering 500 twice gets retries; the third attempt completes the delivery', async (t) => {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Jobwire } from '../../core/client.js';
-import { ClosedError, UnrecoverableError } from '../../core/errors.js';
+import { ClosedError, InvalidOptionError, UnrecoverableError } from '../../core/errors.js';
 import type { JobwireEventName } from '../../core/events.js';
 import { defineTask, type Task } from '../../core/task.js';
 import { deliverHttp, WebhookResponseError, WebhookTargetRefusedError } from './deliver.js';
@@ -79,6 +79,12 @@ export function webhookMessageId(name: JobwireEventName, event: AnyJobwireEvent)
  */
 export function webhooks(jobwire: Jobwire, options: WebhookSinkOptions): WebhookSink {
   const settings = resolveSinkOptions(options);
+  if (jobwire.getTask(WEBHOOK_DELIVER_TASK)) {
+    throw new InvalidOptionError(
+      'jobwire',
+      'this client has a webhook sink already: list every endpoint in one',
+    );
+  }
   const task = defineTask<WebhookDelivery, WebhookDeliveryResult>({
     name: WEBHOOK_DELIVER_TASK,
     queue: settings.queue,
