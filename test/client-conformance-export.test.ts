@@ -39,6 +39,7 @@ describe('runClientConformance options', () => {
   it('names every suite it can run', () => {
     assert.deepEqual(CLIENT_SUITES, [
       'lifecycle',
+      'event order',
       'abort',
       'interruptions',
       'bad input',

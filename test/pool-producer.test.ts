@@ -9,7 +9,7 @@ import { RuntimeHooks } from '../src/core/hooks.js';
 import { Executor } from '../src/core/pool/executor.js';
 import { resolvePoolSettings } from '../src/core/pool/options.js';
 import { Producer } from '../src/core/pool/producer.js';
-import { InFlightInserts, type Runtime, silentLogger, Wakeups } from '../src/core/runtime.js';
+import { InFlightWrites, type Runtime, silentLogger, Wakeups } from '../src/core/runtime.js';
 import { TaskRegistry } from '../src/core/task-registry.js';
 import { systemClock } from '../src/core/types.js';
 import type { ClaimedJob, Driver } from '../src/driver/driver.js';
@@ -35,7 +35,7 @@ function setup() {
     logger: silentLogger,
     limits: { maxPayloadBytes: 1024, maxResultBytes: 1024, maxInterruptions: 3 },
     wakeups: new Wakeups(),
-    inserts: new InFlightInserts(),
+    inFlight: new InFlightWrites(),
     hooks: new RuntimeHooks(),
   };
   // A poll far beyond any test timeout: every claim after the first comes from a wake-up.

@@ -29,7 +29,7 @@ import {
   validateQueueName,
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
-import { InFlightInserts, type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
+import { InFlightWrites, type Logger, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { DEFAULT_MAX_RESULT_BYTES, toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
@@ -191,7 +191,7 @@ export class Jobwire {
       logger: options.logger ?? silentLogger,
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
-      inserts: new InFlightInserts(),
+      inFlight: new InFlightWrites(),
       hooks: new RuntimeHooks(),
     };
     this.#resolver = new TaskResolver({

@@ -67,7 +67,7 @@ export class JobInserter {
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
     });
-    return this.#runtime.inserts.track(
+    return this.#runtime.inFlight.track(
       this.#hookedWrite(rows, transaction),
       rows.map((row) => row.correlationId),
     );

@@ -80,11 +80,16 @@ export class JobsApi {
     const { driver, events, clock } = this.#runtime;
     const before = await driver.jobGet({ id });
     if (!before) throw new JobNotFoundError(id);
-    const [job] = await driver.jobRetry({ ids: [id], now: this.#runtime.dbNow() });
-    if (job) {
-      events.emit('job:retried', retriedEvent(job, before.state, clock.now()));
-      return job;
-    }
+    // Tracked until job:retried is out, so a local pool starts the job only after it.
+    const job = await this.#runtime.inFlight.track(
+      driver.jobRetry({ ids: [id], now: this.#runtime.dbNow() }).then(([retried]) => {
+        if (retried) events.emit('job:retried', retriedEvent(retried, before.state, clock.now()));
+        return retried;
+      }),
+      [],
+      [id],
+    );
+    if (job) return job;
     const current = (await driver.jobGet({ id })) ?? before;
     throw new JobNotRetryableError(
       id,

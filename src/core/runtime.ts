@@ -67,17 +67,18 @@ export class Wakeups {
 }
 
 /**
- * Enqueue writes in flight in this process. A pool can claim a job before the enqueue that stored
- * it has read its reply and emitted `job:queued` (the pool's poll, or a notification on another
- * connection, won the race); it then starts the job once those writes have settled, so in the
- * process that did both a job's events read queued → started. Writes are known by the
- * correlation ids of their jobs (set before the insert, unlike job ids), so a pool waits only when
- * it claimed a job that may be one of them — never for unrelated enqueues.
+ * Writes in flight in this process that make jobs runnable and report it by an event when their
+ * reply is read: enqueues (`job:queued`) and hand retries (`job:retried`). A pool can claim such a
+ * job before that reply was read (its poll, or a notification on another connection, won the
+ * race); it then starts the job once those writes have settled, so in the process that did both a
+ * job's events read queued (or retried) → started. Writes are known by the correlation ids of
+ * their jobs (an insert's are set before it, unlike its job ids) or by job id (a retry), so a pool
+ * waits only when it claimed a job that may be one of them — never for unrelated writes.
  */
-export class InFlightInserts {
+export class InFlightWrites {
   #count = 0;
-  /** Correlation ids of jobs being inserted → how many rows in flight carry each. */
-  readonly #correlationIds = new Map<string, number>();
+  /** Correlation ids (or job ids) of jobs being written → how many writes in flight carry each. */
+  readonly #keys = new Map<string, number>();
   #waiters: (() => void)[] = [];
 
   /** Writes in flight now. */
@@ -85,21 +86,22 @@ export class InFlightInserts {
     return this.#count;
   }
 
-  /** True when a write in flight inserts a job with this correlation id. */
-  mayHold(correlationId: string): boolean {
-    return this.#correlationIds.has(correlationId);
+  /** True when a write in flight may be the one that made `job` runnable. */
+  mayHold(job: { id: string; correlationId: string }): boolean {
+    return this.#keys.has(job.correlationId) || this.#keys.has(`#${job.id}`);
   }
 
   /**
-   * Count `write` (inserting jobs with `correlationIds`) in flight until it settles, after the
-   * writer's own events.
+   * Count `write` in flight until it settles, after the writer's own events. It writes jobs with
+   * these `correlationIds` (an enqueue) or these `jobIds` (a retry).
    */
-  track<T>(write: Promise<T>, correlationIds: readonly string[]): Promise<T> {
+  track<T>(write: Promise<T>, correlationIds: readonly string[], jobIds: readonly string[] = []): Promise<T> {
     this.#count++;
-    const ids = this.#correlationIds;
-    for (const id of correlationIds) ids.set(id, (ids.get(id) ?? 0) + 1);
+    const ids = this.#keys;
+    const keys = jobIds.length === 0 ? correlationIds : [...correlationIds, ...jobIds.map((id) => `#${id}`)];
+    for (const id of keys) ids.set(id, (ids.get(id) ?? 0) + 1);
     return write.finally(() => {
-      for (const id of correlationIds) {
+      for (const id of keys) {
         const left = ids.get(id)! - 1;
         if (left === 0) ids.delete(id);
         else ids.set(id, left);
@@ -142,7 +144,7 @@ export interface Runtime {
   readonly logger: Logger;
   readonly limits: RuntimeLimits;
   readonly wakeups: Wakeups;
-  readonly inserts: InFlightInserts;
+  readonly inFlight: InFlightWrites;
   /** Instrumentation wrapped around enqueue writes and attempts (tracing); usually empty. */
   readonly hooks: RuntimeHooks;
 }

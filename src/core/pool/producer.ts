@@ -246,14 +246,11 @@ export class Producer {
       });
       this.#claimFailures = 0;
       this.#mayHaveWork = claimed.length === want || this.#wokenWhileClaiming;
-      // An enqueue of this process may not have reported its jobs yet: start them after it has.
+      // An enqueue or retry of this process may not have reported its jobs yet: start them after it has.
       // Bounded by a heartbeat period, as the claimed jobs are not heart-beaten while they wait.
-      const { inserts } = this.#runtime;
-      if (
-        inserts.size > 0 &&
-        claimed.some((job) => job.attempt === 1 && inserts.mayHold(job.correlationId))
-      ) {
-        await inserts.settled(this.#settings.heartbeatMs);
+      const { inFlight } = this.#runtime;
+      if (inFlight.size > 0 && claimed.some((job) => job.attempt === 1 && inFlight.mayHold(job))) {
+        await inFlight.settled(this.#settings.heartbeatMs);
       }
     } catch (error) {
       this.#claimFailures++;

@@ -8,6 +8,7 @@ import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runEventOrderSuite } from './event-order.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
@@ -20,6 +21,7 @@ export type { CallerConnection, ConformanceDatabase, ConformanceDatabases } from
 /** The suites by name, in the order they run. */
 const SUITES = {
   lifecycle: runLifecycleSuite,
+  'event order': runEventOrderSuite,
   abort: runAbortSuite,
   interruptions: runInterruptionSuite,
   'bad input': runBadInputSuite,
