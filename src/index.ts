@@ -44,6 +44,7 @@ export {
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
+export { isQueueName } from './core/options.js';
 export { Pool, type PoolOptions } from './core/pool/pool.js';
 export { type Logger, silentLogger } from './core/runtime.js';
 export {
@@ -51,6 +52,7 @@ export {
   type AnyTaskRef,
   declareTask,
   defineTask,
+  isTaskName,
   type JobDefaults,
   type Task,
   type TaskContext,

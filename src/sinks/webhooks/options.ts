@@ -4,8 +4,8 @@
  */
 import { InvalidOptionError } from '../../core/errors.js';
 import type { JobwireEventName, JobwireEvents } from '../../core/events.js';
-import { isName } from '../../core/names.js';
 import type { BackoffSpec } from '../../core/types.js';
+import { isQueueName } from '../../index.js';
 import { parseWebhookSecret } from './signature.js';
 
 /** Any event payload of the catalogue. */
@@ -75,7 +75,7 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
   const endpoints = new Map<string, WebhookEndpoint & { parsedUrl: URL }>();
   options.endpoints.forEach((endpoint, index) => {
     const field = `endpoints[${index}]`;
-    if (!isName(endpoint?.id)) {
+    if (!isQueueName(endpoint?.id)) {
       throw new InvalidOptionError(`${field}.id`, 'must be a name of letters, digits, ".", "_", "-" or ":"');
     }
     if (endpoints.has(endpoint.id))
@@ -113,7 +113,7 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
     endpoints.set(endpoint.id, { ...endpoint, parsedUrl });
   });
   const queue = options.queue ?? DEFAULT_WEBHOOK_QUEUE;
-  if (!isName(queue)) throw new InvalidOptionError('queue', 'must be a valid queue name');
+  if (!isQueueName(queue)) throw new InvalidOptionError('queue', 'must be a valid queue name');
   return {
     endpoints,
     queue,

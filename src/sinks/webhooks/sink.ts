@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Jobwire } from '../../core/client.js';
 import { ClosedError, InvalidOptionError, UnrecoverableError } from '../../core/errors.js';
 import type { JobwireEventName } from '../../core/events.js';
-import { defineTask, type Task } from '../../core/task.js';
+import { defineTask, type Task } from '../../index.js';
 import { deliverHttp, WebhookResponseError, WebhookTargetRefusedError } from './deliver.js';
 import {
   type AnyJobwireEvent,
