@@ -39,6 +39,7 @@ describe('runClientConformance options', () => {
   it('names every suite it can run', () => {
     assert.deepEqual(CLIENT_SUITES, [
       'lifecycle',
+      'enqueue and queues',
       'event order',
       'abort',
       'interruptions',

@@ -8,6 +8,7 @@ import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventOrderSuite } from './event-order.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
@@ -21,6 +22,7 @@ export type { CallerConnection, ConformanceDatabase, ConformanceDatabases } from
 /** The suites by name, in the order they run. */
 const SUITES = {
   lifecycle: runLifecycleSuite,
+  'enqueue and queues': runEnqueueAndQueuesSuite,
   'event order': runEventOrderSuite,
   abort: runAbortSuite,
   interruptions: runInterruptionSuite,
