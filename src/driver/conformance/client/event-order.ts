@@ -9,47 +9,66 @@ import { describe, it } from 'node:test';
 import { createJobwire } from '../../../core/client.js';
 import { JobFailedError } from '../../../core/errors.js';
 import { defineTask } from '../../../core/task.js';
+import type { Driver } from '../../driver.js';
 import type { ConformanceDatabases } from './databases.js';
 import { deferred, recordEvents, testPool } from './harness.js';
+
+/** Driver writes whose reply the suite can hold back. */
+type HeldWrite = 'jobFinalizeMany' | 'jobInsertMany' | 'jobRetry';
+
+/**
+ * A view of `real` whose first `method` call commits at once but returns only once a claim has
+ * returned a job — as when a pool's poll, or a notification on another connection, beats the
+ * write's reply — or after 10 s, which fails the calling test. `claimedWhileHeld()` says whether
+ * a claim took a job while the reply was held.
+ */
+function holdFirstReplyUntilClaimed(real: Driver, method: HeldWrite) {
+  const claimed = deferred();
+  let held = false;
+  let done = false;
+  let claimedWhileHeld = false;
+  const driver = new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === method) {
+        return async (params: unknown) => {
+          const result: unknown = await Reflect.apply(value as (p: unknown) => Promise<unknown>, target, [
+            params,
+          ]);
+          if (!held && !done) {
+            held = true;
+            const timer = setTimeout(claimed.resolve, 10_000);
+            await claimed.promise;
+            clearTimeout(timer);
+            held = false;
+            done = true;
+          }
+          return result;
+        };
+      }
+      if (prop === 'jobClaim') {
+        return async (params: Parameters<Driver['jobClaim']>[0]) => {
+          const jobs = await target.jobClaim(params);
+          if (held && jobs.length > 0) {
+            claimedWhileHeld = true;
+            claimed.resolve();
+          }
+          return jobs;
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { driver, claimedWhileHeld: () => claimedWhileHeld };
+}
 
 export function runEventOrderSuite(factory: ConformanceDatabases): void {
   describe(`event order per job (${factory.name})`, () => {
     it('a retry claimed before the failure reply was read still starts after the failure events', async (t) => {
       const db = await factory.create();
       const real = await db.open();
-      // The failure's write commits at once, but its reply is read only once the pool's 20 ms
-      // poll has claimed the retry (due at once) — or after 10 s, which fails the test below.
-      const retryClaimed = deferred();
-      let replyHeld = false;
-      let claimedWhileHeld = false;
-      const driver = new Proxy(real, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target);
-          if (prop === 'jobFinalizeMany') {
-            return async (params: Parameters<typeof real.jobFinalizeMany>[0]) => {
-              const results = await target.jobFinalizeMany(params);
-              if (!replyHeld) {
-                replyHeld = true;
-                const timer = setTimeout(retryClaimed.resolve, 10_000);
-                await retryClaimed.promise;
-                clearTimeout(timer);
-              }
-              return results;
-            };
-          }
-          if (prop === 'jobClaim') {
-            return async (params: Parameters<typeof real.jobClaim>[0]) => {
-              const claimed = await target.jobClaim(params);
-              if (replyHeld && claimed.length > 0) {
-                claimedWhileHeld = true;
-                retryClaimed.resolve();
-              }
-              return claimed;
-            };
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      // The failure's write commits at once; its reply is read once the retry was claimed.
+      const { driver, claimedWhileHeld } = holdFirstReplyUntilClaimed(real, 'jobFinalizeMany');
       let calls = 0;
       const once = defineTask({
         name: 'fails-once',
@@ -75,45 +94,15 @@ export function runEventOrderSuite(factory: ConformanceDatabases): void {
         recorded.names().filter((n) => n.startsWith('job:')),
         ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
       );
-      assert.equal(claimedWhileHeld, true, 'the retry was claimed before the failure reply was read');
+      assert.equal(claimedWhileHeld(), true, 'the retry was claimed before the failure reply was read');
       assert.equal(calls, 2);
     });
 
     it('a job claimed before its enqueue reply was read still starts after job:queued', async (t) => {
       const db = await factory.create();
       const real = await db.open();
-      // The insert commits at once, but its reply is read only once a claim has taken the job —
-      // as when the pool's poll or another connection's notification beats the insert's reply.
-      const jobClaimed = deferred();
-      let claimedBeforeReply = false;
-      let inserting = false;
-      const driver = new Proxy(real, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target);
-          if (prop === 'jobInsertMany') {
-            return async (params: Parameters<typeof real.jobInsertMany>[0]) => {
-              inserting = true;
-              const result = await target.jobInsertMany(params);
-              const timer = setTimeout(jobClaimed.resolve, 10_000);
-              await jobClaimed.promise;
-              clearTimeout(timer);
-              inserting = false;
-              return result;
-            };
-          }
-          if (prop === 'jobClaim') {
-            return async (params: Parameters<typeof real.jobClaim>[0]) => {
-              const claimed = await target.jobClaim(params);
-              if (inserting && claimed.length > 0) {
-                claimedBeforeReply = true;
-                jobClaimed.resolve();
-              }
-              return claimed;
-            };
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      // The insert commits at once; its reply is read once a claim has taken the job.
+      const { driver, claimedWhileHeld } = holdFirstReplyUntilClaimed(real, 'jobInsertMany');
       const quick = defineTask({ name: 'quick', handler: async () => 'ok' });
       const client = await createJobwire({ driver, tasks: [quick] });
       t.after(async () => {
@@ -126,7 +115,7 @@ export function runEventOrderSuite(factory: ConformanceDatabases): void {
       const job = await client.enqueue(quick, {});
       assert.equal(await client.waitForJob(job.id), 'ok');
       await pool.stop();
-      assert.equal(claimedBeforeReply, true, 'the job was claimed before the enqueue reply was read');
+      assert.equal(claimedWhileHeld(), true, 'the job was claimed before the enqueue reply was read');
       assert.deepEqual(
         recorded.names().filter((n) => n.startsWith('job:')),
         ['job:queued', 'job:started', 'job:completed'],
@@ -136,37 +125,8 @@ export function runEventOrderSuite(factory: ConformanceDatabases): void {
     it('a job retried by hand and claimed before the retry reply was read still starts after job:retried', async (t) => {
       const db = await factory.create();
       const real = await db.open();
-      // The retry commits at once, but its reply is read only once a claim has taken the job.
-      const jobClaimed = deferred();
-      let claimedBeforeReply = false;
-      let retrying = false;
-      const driver = new Proxy(real, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target);
-          if (prop === 'jobRetry') {
-            return async (params: Parameters<typeof real.jobRetry>[0]) => {
-              retrying = true;
-              const result = await target.jobRetry(params);
-              const timer = setTimeout(jobClaimed.resolve, 10_000);
-              await jobClaimed.promise;
-              clearTimeout(timer);
-              retrying = false;
-              return result;
-            };
-          }
-          if (prop === 'jobClaim') {
-            return async (params: Parameters<typeof real.jobClaim>[0]) => {
-              const claimed = await target.jobClaim(params);
-              if (retrying && claimed.length > 0) {
-                claimedBeforeReply = true;
-                jobClaimed.resolve();
-              }
-              return claimed;
-            };
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      // The retry commits at once; its reply is read once a claim has taken the job.
+      const { driver, claimedWhileHeld } = holdFirstReplyUntilClaimed(real, 'jobRetry');
       let runs = 0;
       const once = defineTask({
         name: 'fails-first-time',
@@ -189,7 +149,7 @@ export function runEventOrderSuite(factory: ConformanceDatabases): void {
       await client.retryJob(job.id);
       assert.equal(await client.waitForJob(job.id), 'ok');
       await pool.stop();
-      assert.equal(claimedBeforeReply, true, 'the job was claimed before the retry reply was read');
+      assert.equal(claimedWhileHeld(), true, 'the job was claimed before the retry reply was read');
       assert.deepEqual(
         recorded.names().filter((n) => n.startsWith('job:')),
         ['job:retried', 'job:started', 'job:completed'],
