@@ -204,6 +204,11 @@ export interface JobwireEvents {
     durationMs: number;
     at: EpochMs;
   };
+  /**
+   * A claimed job that never started was given back because its pool stopped: it is pending
+   * again, and `attempt` is the count before the claim (the claimed attempt was not used).
+   */
+  'job:released': JobEventBase & { poolId: string; at: EpochMs };
   /** A worker's write was rejected by the fence: its lease had been taken over. Its result is dropped. */
   'job:lease-lost': AttemptEventBase & { at: EpochMs };
 
