@@ -2,9 +2,10 @@
  * The options of `createJobwire`, and the checks that turn them into the client's limits. Kept
  * apart from the client facade, whose job is wiring services, not validating input.
  */
-import type { EventLogOptions } from './event-log/options.js';
+
 import type { Driver } from '../driver/driver.js';
 import { InvalidOptionError } from './errors.js';
+import type { EventLogOptions } from './event-log/options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './insert.js';
 import type { HealthOptions } from './leader/health-monitor.js';
 import type { MaintenanceOptions } from './leader/maintenance.js';

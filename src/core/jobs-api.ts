@@ -90,7 +90,11 @@ export class JobsApi {
     // Tracked until job:retried is out, so a local pool starts the job only after it.
     const job = await this.#runtime.inFlight.track(
       driver
-        .jobRetry({ ids: [id], now: this.#runtime.dbNow(), log: this.#log((r) => entry('job:retried', build(r[0]))) })
+        .jobRetry({
+          ids: [id],
+          now: this.#runtime.dbNow(),
+          log: this.#log((r) => entry('job:retried', build(r[0]))),
+        })
         .then(([retried]) => {
           if (!this.#runtime.eventLog) build(retried);
           if (event) events.emit('job:retried', event);
@@ -179,6 +183,9 @@ export class JobsApi {
 }
 
 /** One log entry of a typed event, or none when there is no event. */
-export function entry<K extends keyof JobwireEvents>(type: K, data: JobwireEvents[K] | undefined): LogEntry[] {
+export function entry<K extends keyof JobwireEvents>(
+  type: K,
+  data: JobwireEvents[K] | undefined,
+): LogEntry[] {
   return data === undefined ? [] : [{ type, data }];
 }

@@ -12,6 +12,16 @@
  */
 import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
 import type {
+  EventAppendParams,
+  EventListForJobParams,
+  EventPruneParams,
+  EventReadParams,
+  EventReadResult,
+  EventSubscriptionAdvanceParams,
+  EventSubscriptionParams,
+  StoredLogEvent,
+} from './event-log.js';
+import type {
   AlertFireParams,
   AlertResolveParams,
   JobCancelParams,
@@ -35,16 +45,6 @@ import type {
   QueueStateParams,
   QueueStatsParams,
 } from './params.js';
-import type {
-  EventAppendParams,
-  EventListForJobParams,
-  EventPruneParams,
-  EventReadParams,
-  EventReadResult,
-  EventSubscriptionAdvanceParams,
-  EventSubscriptionParams,
-  StoredLogEvent,
-} from './event-log.js';
 import type {
   CancelledJob,
   ClaimedJob,

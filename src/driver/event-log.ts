@@ -177,7 +177,8 @@ export function expandRows(
       const entry = entries[i]!;
       const at = cursorAt(row, i);
       cursor = at;
-      if (entryMatches(entry, filter)) events.push({ type: entry.type, data: entry.data, at: row.at, cursor: at });
+      if (entryMatches(entry, filter))
+        events.push({ type: entry.type, data: entry.data, at: row.at, cursor: at });
     }
     cursor = cursorAfterRow(row);
   }

@@ -2,7 +2,7 @@
  * One named parameter type per driver method (`JobClaimParams` for `jobClaim`, …), shared by
  * every driver so each implements the same signatures.
  */
-import type { EpochMs } from '../core/types.js';
+import type { EpochMs, JobRecord } from '../core/types.js';
 import type { LogBuilder } from './event-log.js';
 import type {
   CancelledJob,
@@ -17,7 +17,6 @@ import type {
   RescuedJob,
   StoredAlert,
 } from './records.js';
-import type { JobRecord } from '../core/types.js';
 
 /** Parameters of `Driver.jobCancel`. */
 export interface JobCancelParams {

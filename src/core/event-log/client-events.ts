@@ -5,7 +5,12 @@
 import { EventBus } from '../events.js';
 import type { Runtime } from '../runtime.js';
 import type { EventLogReader } from './reader.js';
-import { type SubscribeOptions, type Subscription, type SubscriptionHandler, startSubscription } from './subscription.js';
+import {
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionHandler,
+  startSubscription,
+} from './subscription.js';
 import type { EventPage, EventReadOptions, EventTailOptions, LoggedEvent } from './types.js';
 
 /** See the module comment. */

@@ -45,7 +45,8 @@ export class EventLogReader {
    */
   async *tail(options: EventTailOptions = {}): AsyncGenerator<LoggedEvent, void, undefined> {
     const pollMs = options.pollMs ?? 200;
-    if (!Number.isInteger(pollMs) || pollMs < 1) throw new InvalidOptionError('pollMs', 'must be an integer >= 1');
+    if (!Number.isInteger(pollMs) || pollMs < 1)
+      throw new InvalidOptionError('pollMs', 'must be an integer >= 1');
     const filter = checkFilter(options.filter);
     const { signal } = options;
     let cursor = await this.#position(options.after ?? 'now');
@@ -86,7 +87,8 @@ export class EventLogReader {
 /** `filter` checked: arrays of strings only. */
 export function checkFilter(filter: EventLogFilter | undefined): EventFilter | undefined {
   if (filter === undefined) return undefined;
-  if (filter === null || typeof filter !== 'object') throw new InvalidOptionError('filter', 'must be an object');
+  if (filter === null || typeof filter !== 'object')
+    throw new InvalidOptionError('filter', 'must be an object');
   for (const key of ['types', 'queues', 'jobIds'] as const) {
     const list = filter[key];
     if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))) {

@@ -63,7 +63,8 @@ export function startSubscription(
   if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'must be a function');
   const filter = checkFilter(options.filter);
   const pollMs = options.pollMs ?? 200;
-  if (!Number.isInteger(pollMs) || pollMs < 1) throw new InvalidOptionError('pollMs', 'must be an integer >= 1');
+  if (!Number.isInteger(pollMs) || pollMs < 1)
+    throw new InvalidOptionError('pollMs', 'must be an integer >= 1');
   const from = options.from ?? 'start';
   if (from !== 'start' && from !== 'now') throw new InvalidOptionError('from', "must be 'start' or 'now'");
   const controller = new AbortController();

@@ -136,7 +136,9 @@ export class HealthMonitor implements LeaderService {
           if (!(await driver.alertFire({ alert, log }))) continue;
           emitEntries(events, entries);
         } else if (decision === 'resolve' && stored) {
-          const entries: LogEntry[] = [{ type: 'alert:resolved', data: { ...event, firedAt: stored.firedAt } }];
+          const entries: LogEntry[] = [
+            { type: 'alert:resolved', data: { ...event, firedAt: stored.firedAt } },
+          ];
           const log = this.#runtime.eventLog ? (removed: boolean) => (removed ? entries : []) : undefined;
           if (await driver.alertResolve({ id: alertId, log })) emitEntries(events, entries);
         }

@@ -4,12 +4,13 @@
  * once their interruption budget is used up. The driver writes the lease-expiry error; the
  * events carry that stored error, so listeners and the job's history agree.
  */
-import { InvalidOptionError } from '../errors.js';
+
 import type { LogEntry, RescuedJob } from '../../driver/driver.js';
+import { InvalidOptionError } from '../errors.js';
 import type { JobwireEvents } from '../events.js';
 import { emitEntries, jobEventBase } from '../job-events.js';
-import type { EpochMs } from '../types.js';
 import type { Runtime } from '../runtime.js';
+import type { EpochMs } from '../types.js';
 import type { LeaderService } from './service.js';
 
 /** Rescuer tuning (from `JobwireOptions.maintenance`). */

@@ -11,6 +11,7 @@ import type { AttemptEventBase, EventBus, JobwireEvents } from '../events.js';
 import { emitEntries, jobEventBase } from '../job-events.js';
 
 export { emitEntries };
+
 import type { EpochMs, StoredError } from '../types.js';
 import type { OutcomeDecision } from './outcome-policy.js';
 
@@ -44,7 +45,12 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined): Log
       return [
         {
           type: 'job:completed',
-          data: { ...base, completedAt: finishedAt, durationMs, result: p.outcome.ok ? p.outcome.result : null },
+          data: {
+            ...base,
+            completedAt: finishedAt,
+            durationMs,
+            result: p.outcome.ok ? p.outcome.result : null,
+          },
         },
       ];
     case 'snoozed':

@@ -283,15 +283,19 @@ export class Pool {
       const log = this.#runtime.eventLog
         ? (written: FinalizeItem) => JSON.stringify(outcomeEntries({ ...parts, written }, undefined))
         : undefined;
-      this.#finalizer.add(finalizeItemFor(job, decision), (result, written) => {
-        emitOutcomeEvents(events, { ...parts, written, result });
-        // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
-        if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
-        producer.outcomeReported(job.id);
-        if (this.#idleWaiters.length > 0) this.#notifyIdle();
-        // A claim round skipped while the finalizer was behind is retried once it catches up.
-        if (producer.mayHaveWork) producer.scheduleFill();
-      }, log);
+      this.#finalizer.add(
+        finalizeItemFor(job, decision),
+        (result, written) => {
+          emitOutcomeEvents(events, { ...parts, written, result });
+          // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
+          if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
+          producer.outcomeReported(job.id);
+          if (this.#idleWaiters.length > 0) this.#notifyIdle();
+          // A claim round skipped while the finalizer was behind is retried once it catches up.
+          if (producer.mayHaveWork) producer.scheduleFill();
+        },
+        log,
+      );
     }
 
     // Take the next buffered job at once, or look for work (the slot is idle once none is left).
@@ -342,7 +346,9 @@ export class Pool {
       leases: jobs.map((job) => ({
         id: job.id,
         leaseToken: job.leaseToken,
-        ...(eventLog ? { eventsJson: JSON.stringify([{ type: 'job:released', data: entries.get(job.id) }]) } : {}),
+        ...(eventLog
+          ? { eventsJson: JSON.stringify([{ type: 'job:released', data: entries.get(job.id) }]) }
+          : {}),
       })),
       now: this.#runtime.dbNow(),
     });

@@ -13,8 +13,9 @@
  * which keeps every job's events in the order they happened (a job's next change is written by a
  * transaction that started after the previous one committed, so it draws a higher id).
  *
- * Ticks are taken on demand by readers (at most one per `MIN_TICK_MS`), so the log needs no
- * ticker process: a reader alone in its process sees new events as soon as it asks.
+ * Ticks are taken on demand by readers, so the log needs no ticker process, and a read sees
+ * everything committed before it began: it takes a tick, or shares one that a concurrent reader
+ * took after this read began (readers waiting for the tick lock at once take one tick, not many).
  */
 import { EventCursorExpiredError, InvalidOptionError } from '../../core/errors.js';
 import {
@@ -36,8 +37,6 @@ import {
 import type { PgContext, Queryable } from './context.js';
 import { epochMs } from './row.js';
 
-/** The youngest tick a reader reuses instead of taking a new one. */
-const MIN_TICK_MS = 20;
 /** Most rows one read takes from an interval before cutting it (bounds a catch-up's sort). */
 const INTERVAL_ROWS = 2000;
 
@@ -75,22 +74,29 @@ const tickColumns = `id::float8 AS id, snapshot::text AS snapshot, last_id::floa
 function toTick(row: { id: number; snapshot: string; last_id: number }): Tick {
   // The text form is xmin:xmax:xip1,xip2,…
   const [, xmax, xip] = row.snapshot.split(':');
-  return { id: row.id, snapshot: row.snapshot, xmax: xmax!, xip: xip ? xip.split(',') : [], lastId: row.last_id };
+  return {
+    id: row.id,
+    snapshot: row.snapshot,
+    xmax: xmax!,
+    xip: xip ? xip.split(',') : [],
+    lastId: row.last_id,
+  };
 }
 
 /**
- * Take a tick unless the newest is younger than MIN_TICK_MS. One round trip: the lock is taken
- * by an earlier statement than the snapshot, so each snapshot is taken after the previous tick
- * committed and ticks are ordered like their snapshots.
+ * Take a tick unless one was taken after this transaction began (while it waited for the lock:
+ * that tick's snapshot already sees everything committed before this read). One round trip. The
+ * lock is taken by an earlier statement than the snapshot, so each snapshot is taken after the
+ * previous tick committed and ticks are ordered like their snapshots.
  */
 function tickSql(ctx: PgContext): string {
   const key = `hashtextextended('jobwire:event-ticks:${ctx.schema}', 0)`;
   return `BEGIN;
 SELECT pg_advisory_xact_lock(${key});
-INSERT INTO ${ctx.s}.event_ticks (id, snapshot, last_id)
-SELECT t.id + 1, pg_current_snapshot(), coalesce((SELECT max(id) FROM ${ctx.s}.events), 0)
+INSERT INTO ${ctx.s}.event_ticks (id, snapshot, last_id, at)
+SELECT t.id + 1, pg_current_snapshot(), coalesce((SELECT max(id) FROM ${ctx.s}.events), 0), clock_timestamp()
 FROM (SELECT id, at FROM ${ctx.s}.event_ticks ORDER BY id DESC LIMIT 1) t
-WHERE t.at < clock_timestamp() - interval '${MIN_TICK_MS} milliseconds';
+WHERE t.at < transaction_timestamp();
 COMMIT;`;
 }
 
@@ -151,7 +157,13 @@ async function intervalEnd(ctx: PgContext, from: Tick, latest: Tick): Promise<Ti
 }
 
 /** Rows visible in `b` and not in `a`, from row id `fromRow` on, in id order. */
-async function intervalRows(ctx: PgContext, a: Tick, b: Tick, fromRow: string, limit: number): Promise<LogRow[]> {
+async function intervalRows(
+  ctx: PgContext,
+  a: Tick,
+  b: Tick,
+  fromRow: string,
+  limit: number,
+): Promise<LogRow[]> {
   const rows = await ctx.query<{ id: string; at: number; entries: string }>(
     'eventRead',
     `SELECT e.id, ${epochMs('e.at')} AS at, e.entries::text AS entries FROM ${ctx.s}.events e
@@ -224,7 +236,11 @@ export async function eventHead(ctx: PgContext): Promise<string> {
 }
 
 /** Insert one row of entries on `on` (a transaction's client) or as its own statement. */
-export async function insertEntries(ctx: PgContext, entries: readonly LogEntry[], on?: Queryable): Promise<void> {
+export async function insertEntries(
+  ctx: PgContext,
+  entries: readonly LogEntry[],
+  on?: Queryable,
+): Promise<void> {
   if (entries.length === 0) return;
   await ctx.query(
     'eventAppend',
@@ -258,7 +274,10 @@ export async function withLog<R>(
   });
 }
 
-export async function eventListForJob(ctx: PgContext, params: EventListForJobParams): Promise<StoredLogEvent[]> {
+export async function eventListForJob(
+  ctx: PgContext,
+  params: EventListForJobParams,
+): Promise<StoredLogEvent[]> {
   ctx.assertOpen();
   if (!/^[1-9][0-9]{0,18}$/.test(params.jobId)) return [];
   const rows = await ctx.query<{ id: string; at: number; entries: string }>(
@@ -281,17 +300,18 @@ export async function eventListForJob(ctx: PgContext, params: EventListForJobPar
 }
 
 /**
- * Prune: pick the newest tick P written before `before` (or far enough back for `maxRows`),
+ * Prune: take a tick, pick the newest tick P written before `before` (or far enough back for `maxRows`),
  * drop the ticks before it first — from then on a cursor before P is expired, never silently
  * short — then delete the rows P's snapshot sees, `limit` at a time.
  */
 export async function eventPrune(ctx: PgContext, params: EventPruneParams): Promise<number> {
   ctx.assertOpen();
+  // A fresh tick, so what was written up to now can be pruned (ticks mark what can go).
+  await takeTick(ctx);
   const [pick] = await ctx.query<{ id: number | null }>(
     'eventPrune',
     `SELECT max(t.id)::float8 AS id FROM ${ctx.s}.event_ticks t
-     WHERE t.id < (SELECT max(id) FROM ${ctx.s}.event_ticks)
-       AND (t.at < to_timestamp($1::float8 / 1000)
+     WHERE (t.at < to_timestamp($1::float8 / 1000)
             OR ($2::bigint IS NOT NULL AND t.last_id <= (SELECT max(id) FROM ${ctx.s}.events) - $2::bigint))`,
     [params.before, params.maxRows ?? null],
   );
@@ -313,7 +333,10 @@ export async function eventPrune(ctx: PgContext, params: EventPruneParams): Prom
   return rows.length;
 }
 
-export async function eventSubscriptionGet(ctx: PgContext, params: EventSubscriptionParams): Promise<string | null> {
+export async function eventSubscriptionGet(
+  ctx: PgContext,
+  params: EventSubscriptionParams,
+): Promise<string | null> {
   ctx.assertOpen();
   const [row] = await ctx.query<{ cursor: string }>(
     'eventSubscriptionGet',
@@ -323,7 +346,10 @@ export async function eventSubscriptionGet(ctx: PgContext, params: EventSubscrip
   return row?.cursor ?? null;
 }
 
-export async function eventSubscriptionDelete(ctx: PgContext, params: EventSubscriptionParams): Promise<boolean> {
+export async function eventSubscriptionDelete(
+  ctx: PgContext,
+  params: EventSubscriptionParams,
+): Promise<boolean> {
   ctx.assertOpen();
   const rows = await ctx.query(
     'eventSubscriptionDelete',
@@ -373,7 +399,8 @@ export async function eventSubscriptionAdvance(
     return true;
   } catch (err) {
     if (workError) throw workError.error;
-    if (err instanceof CursorMoved || (err as { cause?: unknown })?.cause instanceof CursorMoved) return false;
+    if (err instanceof CursorMoved || (err as { cause?: unknown })?.cause instanceof CursorMoved)
+      return false;
     throw err;
   }
 }

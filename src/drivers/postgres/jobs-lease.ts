@@ -6,7 +6,6 @@
  */
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
-import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import {
   CHANNELS,
   type ClaimedJob,
@@ -18,6 +17,7 @@ import {
   type JobHeartbeatManyParams,
   type JobReleaseParams,
 } from '../../driver/driver.js';
+import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
 import {
   CLAIM_COLUMNS,
@@ -168,9 +168,11 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
 FROM f CROSS JOIN clock
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
-  log ? `, j.id, f.outcome, f.events
+  log
+    ? `, j.id, f.outcome, f.events
 )${logItemsSql(s, 'finalized', true)}
-SELECT ord, run_at, at FROM finalized` : ''
+SELECT ord, run_at, at FROM finalized`
+    : ''
 }`;
 
 /**

@@ -124,7 +124,9 @@ export function createEventMethods(ctx: SqliteContext) {
     if (expired) throw new EventCursorExpiredError(params.after ?? '');
     const limit = Math.max(1, Math.floor(params.limit));
     const from = position.index === null ? position.rowId + 1 : position.rowId;
-    const rows = (rowsFrom.all(from, limit + 1) as { id: number; at: number; entries: string }[]).map(toLogRow);
+    const rows = (rowsFrom.all(from, limit + 1) as { id: number; at: number; entries: string }[]).map(
+      toLogRow,
+    );
     const resume = position.index === null ? null : { rowId: String(position.rowId), index: position.index };
     const page = expandRows(
       rows,
@@ -166,7 +168,14 @@ export function createEventMethods(ctx: SqliteContext) {
       const id = /^[1-9][0-9]{0,15}$/.test(params.jobId) ? Number(params.jobId) : undefined;
       if (id === undefined) return [];
       const rows = (forJob.all(id) as { id: number; at: number; entries: string }[]).map(toLogRow);
-      return expandRows(rows, null, params.limit, { jobIds: [params.jobId] }, () => '', () => '').events;
+      return expandRows(
+        rows,
+        null,
+        params.limit,
+        { jobIds: [params.jobId] },
+        () => '',
+        () => '',
+      ).events;
     },
     eventPrune: (params: EventPruneParams): number => pruneTx.immediate(params),
     eventRead: (params: EventReadParams): EventReadResult => readTx.deferred(params),

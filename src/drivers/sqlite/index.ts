@@ -222,7 +222,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       }
       return Promise.resolve();
     },
-    jobCancel: (params) => call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
+    jobCancel: (params) =>
+      call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),
     jobCountByState: (params) => call('jobCountByState', () => use().jobCountByState(params)),
     jobDelete: (params) => call('jobDelete', () => use().jobDelete(params)),
@@ -239,7 +240,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     jobRelease: (params) => call('jobRelease', () => use().jobRelease(params)),
     jobRescueExpired: (params) =>
       call('jobRescueExpired', () => logged(params.log, params.now, () => use().jobRescueExpired(params))),
-    jobRetry: (params) => call('jobRetry', () => logged(params.log, params.now, () => use().jobRetry(params))),
+    jobRetry: (params) =>
+      call('jobRetry', () => logged(params.log, params.now, () => use().jobRetry(params))),
     leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
     leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
     migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
@@ -250,7 +252,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     poolRemove: (params) => call('poolRemove', () => use().poolRemove(checkPoolRemove(params))),
     poolUpsert: (params) => call('poolUpsert', () => use().poolUpsert(checkPoolUpsert(params), params.now)),
     queueList: () => call('queueList', () => use().queueList()),
-    queuePause: (params) => call('queuePause', () => logged(params.log, params.now, () => use().queuePause(params))),
+    queuePause: (params) =>
+      call('queuePause', () => logged(params.log, params.now, () => use().queuePause(params))),
     queueResume: (params) =>
       call('queueResume', () => logged(params.log, params.now, () => use().queueResume(params))),
     // Task contracts (published job defaults).
@@ -259,7 +262,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     taskUpsertMany: (params) =>
       call('taskUpsertMany', () => use().taskUpsertMany(checkTaskUpserts(params), params.now)),
     // Queue health: statistics and the leader's alert state.
-    alertFire: (params) => call('alertFire', () => logged(params.log, undefined, () => use().alertFire(params))),
+    alertFire: (params) =>
+      call('alertFire', () => logged(params.log, undefined, () => use().alertFire(params))),
     alertList: () => call('alertList', () => use().alertList()),
     alertResolve: (params) =>
       call('alertResolve', () => logged(params.log, undefined, () => use().alertResolve(params))),
@@ -271,7 +275,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     eventRead: (params) => call('eventRead', () => use().eventRead(params)),
     eventSubscriptionAdvance: (params) =>
       call('eventSubscriptionAdvance', use).then((m) => m.eventSubscriptionAdvance(params)),
-    eventSubscriptionDelete: (params) => call('eventSubscriptionDelete', () => use().eventSubscriptionDelete(params)),
+    eventSubscriptionDelete: (params) =>
+      call('eventSubscriptionDelete', () => use().eventSubscriptionDelete(params)),
     eventSubscriptionGet: (params) => call('eventSubscriptionGet', () => use().eventSubscriptionGet(params)),
     queueStats: (params) => call('queueStats', () => use().queueStats(params)),
   };

@@ -136,7 +136,9 @@ export function createJobMethods(ctx: SqliteContext) {
       }
       if (log) {
         writer.append(
-          results.filter((r) => !r.duplicate).map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
+          results
+            .filter((r) => !r.duplicate)
+            .map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
           now,
         );
       }
@@ -275,7 +277,9 @@ export function createJobMethods(ctx: SqliteContext) {
     written.forEach(({ result, wrote }, index) => {
       const json = items[index]!.eventsJson;
       if (!wrote || !json) return;
-      logged.push(result.runAt === undefined ? json : json.replaceAll(RUN_AT_PLACEHOLDER_JSON, String(result.runAt)));
+      logged.push(
+        result.runAt === undefined ? json : json.replaceAll(RUN_AT_PLACEHOLDER_JSON, String(result.runAt)),
+      );
       jobIds.push(result.id);
     });
     const row = joinEntryArrays(logged);
