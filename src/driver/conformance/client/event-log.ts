@@ -93,7 +93,7 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       const fromBus = recorded.all.filter((e) => stored.has(e.name));
       const fromLog = events.filter((e) => stored.has(e.type as JobwireEventName));
       // Per job (and per queue for queue events) the same sequence of types…
-      const key = (type: string, data: unknown) => jobIdOf({ data }) ?? (data as { queue: string }).queue;
+      const key = (_type: string, data: unknown) => jobIdOf({ data }) ?? (data as { queue: string }).queue;
       const sequences = (list: { type: string; data: unknown }[]) => {
         const map = new Map<string, string[]>();
         for (const e of list) map.set(key(e.type, e.data), [...(map.get(key(e.type, e.data)) ?? []), e.type]);
