@@ -98,23 +98,23 @@ export interface EventSubscriptionAdvanceParams {
 }
 
 /**
- * Stands for the job's new due time in the `eventsJson` of a retry or snoozed finalize item: the
- * driver replaces the JSON string `"\u0000jobwire:runAt"` (this constant's JSON encoding) with the
- * due time it wrote, in epoch ms. A user's string can only collide by holding a NUL character.
+ * Stands for the job's new due time in the `nextRunAt` of a retry or snoozed finalize item's
+ * events: the driver stores the due time it wrote instead (in SQL, by replacing this constant's
+ * JSON encoding in the item's JSON). A user's string can only collide by holding a NUL character.
  */
 export const RUN_AT_PLACEHOLDER = '\u0000jobwire:runAt';
 
 /** `RUN_AT_PLACEHOLDER` as it appears in JSON text. */
 export const RUN_AT_PLACEHOLDER_JSON = JSON.stringify(RUN_AT_PLACEHOLDER);
 
-/**
- * Join the `eventsJson` arrays of the items a write applied into one row's JSON, in item order.
- * Empty arrays are skipped; returns undefined when nothing is left to store.
- */
-export function joinEntryArrays(arrays: readonly (string | undefined)[]): string | undefined {
-  const parts: string[] = [];
-  for (const json of arrays) if (json && json.length > 2) parts.push(json.slice(1, -1));
-  return parts.length === 0 ? undefined : `[${parts.join(',')}]`;
+/** `entries` with every `nextRunAt` placeholder replaced by `runAt` (copies; the input is kept). */
+export function withDueTime(entries: readonly LogEntry[], runAt: EpochMs): LogEntry[] {
+  return entries.map((entry) => {
+    const data = entry.data as { nextRunAt?: unknown } | null;
+    return data?.nextRunAt === RUN_AT_PLACEHOLDER
+      ? { type: entry.type, data: { ...data, nextRunAt: runAt } }
+      : entry;
+  });
 }
 
 /** Thrown by drivers for a cursor they did not make (the client turns it into a typed error). */

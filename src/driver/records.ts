@@ -3,6 +3,7 @@
  * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
  */
 import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+import type { LogEntry } from './event-log.js';
 
 /** One job to insert. Payload, metadata and result are already JSON-encoded text. */
 export interface JobInsertParams {
@@ -66,12 +67,12 @@ export interface Lease {
 }
 
 /**
- * Events a fenced write stores in the durable log only if it applies: a JSON array of
- * `LogEntry` (see event-log.ts). In a retry or snoozed item, `RUN_AT_PLACEHOLDER` stands for
- * the new due time.
+ * Events a fenced write stores in the durable log only if it applies (see event-log.ts). In a
+ * retry or snoozed item, a `nextRunAt` equal to `RUN_AT_PLACEHOLDER` stands for the due time
+ * the driver writes, and the driver stores that time instead.
  */
 export interface LoggedItem {
-  eventsJson?: string;
+  events?: readonly LogEntry[];
 }
 
 /** How an attempt ended, to be written only if the lease still holds. */

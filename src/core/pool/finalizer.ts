@@ -16,7 +16,7 @@
  * rescued elsewhere instead of staying `running` for ever.
  * After `close()` nothing is retried.
  */
-import type { Driver, FinalizeItem, FinalizeResult } from '../../driver/driver.js';
+import type { Driver, FinalizeItem, FinalizeResult, LogEntry } from '../../driver/driver.js';
 import { ClosedError, StorageError, UnstorableOutcomeError } from '../errors.js';
 import { toStoredError } from '../serialize.js';
 
@@ -28,8 +28,8 @@ export const STUCK_AFTER_FAILURES = 5;
 
 interface Waiting {
   item: FinalizeItem;
-  /** The durable log's entries (JSON) for the item actually written, when the log is on. */
-  log: ((written: FinalizeItem) => string) | undefined;
+  /** The durable log's entries for the item actually written, when the log is on. */
+  log: ((written: FinalizeItem) => LogEntry[]) | undefined;
   resolve: (result: FinalizeResult, written: FinalizeItem) => void;
   /** Failed writes in a row that included this item. */
   failures: number;
@@ -95,7 +95,7 @@ export class Finalizer {
   add(
     item: FinalizeItem,
     done: (result: FinalizeResult, written: FinalizeItem) => void,
-    log?: (written: FinalizeItem) => string,
+    log?: (written: FinalizeItem) => LogEntry[],
   ): void {
     if (this.#closed) return;
     this.#waiting.push({ item, log, resolve: done, failures: 0, unavailable: false, replaced: false });
@@ -192,7 +192,7 @@ export class Finalizer {
   async #write(batch: Waiting[]): Promise<{ left: Waiting[]; error?: unknown }> {
     let results: FinalizeResult[];
     try {
-      const items = batch.map((w) => (w.log ? { ...w.item, eventsJson: w.log(w.item) } : w.item));
+      const items = batch.map((w) => (w.log ? { ...w.item, events: w.log(w.item) } : w.item));
       results = await this.#driver.jobFinalizeMany({ items, now: this.#now() });
     } catch (error) {
       if (this.#closed || !isRefusal(error)) {

@@ -281,7 +281,7 @@ export class Pool {
       // With the log on, the outcome's events are stored by the write itself (built for the item
       // actually written: the finalizer may replace an unstorable one).
       const log = this.#runtime.eventLog
-        ? (written: FinalizeItem) => JSON.stringify(outcomeEntries({ ...parts, written }, undefined))
+        ? (written: FinalizeItem) => outcomeEntries({ ...parts, written }, undefined)
         : undefined;
       this.#finalizer.add(
         finalizeItemFor(job, decision),
@@ -346,9 +346,7 @@ export class Pool {
       leases: jobs.map((job) => ({
         id: job.id,
         leaseToken: job.leaseToken,
-        ...(eventLog
-          ? { eventsJson: JSON.stringify([{ type: 'job:released', data: entries.get(job.id) }]) }
-          : {}),
+        ...(eventLog ? { events: [{ type: 'job:released', data: entries.get(job.id) }] } : {}),
       })),
       now: this.#runtime.dbNow(),
     });
@@ -373,7 +371,7 @@ export class Pool {
           id: job.id,
           leaseToken: job.leaseToken,
           interruption: error,
-          ...(eventLog ? { eventsJson: JSON.stringify(entries) } : {}),
+          ...(eventLog ? { events: entries } : {}),
         },
       ],
       maxInterruptions: limits.maxInterruptions,

@@ -176,7 +176,7 @@ SELECT ord, run_at, at FROM finalized`
 }`;
 
 /**
- * Stores, as one row, the \`eventsJson\` arrays of the items a fenced write applied (in item
+ * Stores, as one row, the \`events\` arrays (as JSON) of the items a fenced write applied (in item
  * order); in retry and snoozed items the placeholder becomes the due time written.
  */
 const logItemsSql = (s: string, from: string, dueTimes: boolean): string => `,
@@ -200,7 +200,7 @@ const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
 /** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
 export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
   const { items } = params;
-  const log = items.some((i) => i.eventsJson !== undefined);
+  const log = items.some((i) => i.events !== undefined);
   return {
     text: finalizeSql(s, log),
     values: [
@@ -213,7 +213,7 @@ export function finalizeStatement(s: string, params: JobFinalizeManyParams): Sta
       ),
       items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
       params.now ?? null,
-      ...(log ? [items.map((i) => i.eventsJson ?? null)] : []),
+      ...(log ? [items.map((i) => (i.events?.length ? JSON.stringify(i.events) : null))] : []),
     ],
   };
 }
@@ -351,7 +351,7 @@ SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
  */
 export function releaseStatement(s: string, params: JobReleaseParams, channel: string): Statement {
   const { leases } = params;
-  const log = leases.some((l) => l.eventsJson !== undefined);
+  const log = leases.some((l) => l.events !== undefined);
   return {
     text: releaseSql(s, log),
     values: [
@@ -363,7 +363,7 @@ export function releaseStatement(s: string, params: JobReleaseParams, channel: s
       leases.map((l) =>
         l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
       ),
-      ...(log ? [leases.map((l) => l.eventsJson ?? null)] : []),
+      ...(log ? [leases.map((l) => (l.events?.length ? JSON.stringify(l.events) : null))] : []),
     ],
   };
 }

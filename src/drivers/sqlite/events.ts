@@ -42,13 +42,18 @@ export function eventWriterOf(ctx: SqliteContext): EventWriter {
   if (writer) return writer;
   const { db } = ctx;
   const insertRow = db.prepare('INSERT INTO jobwire_events (at, entries) VALUES (?, ?) RETURNING id');
-  // One statement per row however many jobs it names: json_each expands the ids in C.
-  const insertRefs = db.prepare(
-    'INSERT OR IGNORE INTO jobwire_event_jobs (event_id, job_id) SELECT ?, value FROM json_each(?)',
-  );
+  const insertRange = db.prepare('INSERT INTO jobwire_event_jobs (id, lo, hi) VALUES (?, ?, ?)');
   const appendJson = (json: string, jobIds: readonly (number | string)[], now: EpochMs): void => {
     const { id } = insertRow.get(Math.floor(now), json) as { id: number };
-    if (jobIds.length > 0) insertRefs.run(id, `[${jobIds.join(',')}]`);
+    if (jobIds.length === 0) return;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
+    for (const jobId of jobIds) {
+      const n = Number(jobId);
+      if (n < lo) lo = n;
+      if (n > hi) hi = n;
+    }
+    if (hi > 0) insertRange.run(id, lo, hi);
   };
   writer = {
     appendJson,
@@ -93,16 +98,17 @@ export function createEventMethods(ctx: SqliteContext) {
   const prunedThrough = db.prepare('SELECT pruned_through AS n FROM jobwire_event_state WHERE id = 1');
   const rowsFrom = db.prepare('SELECT id, at, entries FROM jobwire_events WHERE id >= ? ORDER BY id LIMIT ?');
   const maxId = db.prepare('SELECT coalesce(max(id), 0) AS n FROM jobwire_events');
+  // Rows whose job-id range covers the job; expandRows keeps only its entries.
   const forJob = db.prepare(
-    `SELECT e.id, e.at, e.entries FROM jobwire_event_jobs r JOIN jobwire_events e ON e.id = r.event_id
-     WHERE r.job_id = ? ORDER BY e.id`,
+    `SELECT e.id, e.at, e.entries FROM jobwire_event_jobs r JOIN jobwire_events e ON e.id = r.id
+     WHERE r.lo <= @id AND r.hi >= @id ORDER BY e.id`,
   );
   const lastBefore = db.prepare('SELECT coalesce(max(id), 0) AS n FROM jobwire_events WHERE at < ?');
   const setPruned = db.prepare('UPDATE jobwire_event_state SET pruned_through = ? WHERE id = 1');
   const deleteRows = db.prepare(
     'DELETE FROM jobwire_events WHERE id IN (SELECT id FROM jobwire_events WHERE id <= ? ORDER BY id LIMIT ?) RETURNING id',
   );
-  const deleteRefs = db.prepare('DELETE FROM jobwire_event_jobs WHERE event_id <= ?');
+  const deleteRange = db.prepare('DELETE FROM jobwire_event_jobs WHERE id = ?');
   const getSub = db.prepare('SELECT cursor FROM jobwire_event_subscriptions WHERE name = ?');
   const putSub = db.prepare(
     `INSERT INTO jobwire_event_subscriptions (name, cursor, updated_at) VALUES (?, ?, ?)
@@ -153,7 +159,7 @@ export function createEventMethods(ctx: SqliteContext) {
     if (through > pruned) setPruned.run(through);
     const mark = Math.max(through, pruned);
     const gone = deleteRows.all(mark, Math.max(1, Math.floor(params.limit))) as { id: number }[];
-    if (gone.length > 0) deleteRefs.run(gone[gone.length - 1]!.id);
+    for (const { id } of gone) deleteRange.run(id);
     return gone.length;
   });
 
@@ -167,7 +173,7 @@ export function createEventMethods(ctx: SqliteContext) {
     eventListForJob(params: EventListForJobParams): StoredLogEvent[] {
       const id = /^[1-9][0-9]{0,15}$/.test(params.jobId) ? Number(params.jobId) : undefined;
       if (id === undefined) return [];
-      const rows = (forJob.all(id) as { id: number; at: number; entries: string }[]).map(toLogRow);
+      const rows = (forJob.all({ id }) as { id: number; at: number; entries: string }[]).map(toLogRow);
       return expandRows(
         rows,
         null,

@@ -23,7 +23,7 @@ import {
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
-import { joinEntryArrays, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import { type LogEntry, withDueTime } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import {
   ACTIVE_STATES_SQL,
@@ -192,15 +192,19 @@ export function createJobMethods(ctx: SqliteContext) {
     (queueCount: number, bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
       promoteDue.run(now, PROMOTE_BATCH);
       const rows = claimStatement(queueCount).all(bindings) as ClaimRow[];
-      if (log && rows.length > 0) {
+      // RETURNING gives rows in no promised order; hand them out in claim order.
+      rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+      const claimed = rows.map(rowToClaimed);
+      if (log && claimed.length > 0) {
         const poolId = bindings.poolId as string;
-        const ordered = [...rows].sort((a, b) => a.id - b.id);
+        // By id, as the PostgreSQL driver stores them.
+        const byId = [...claimed].sort((a, b) => Number(a.id) - Number(b.id));
         writer.append(
-          ordered.map((row) => ({ type: 'job:started', data: claimedEvent(rowToClaimed(row), poolId) })),
+          byId.map((job) => ({ type: 'job:started', data: claimedEvent(job, poolId) })),
           now,
         );
       }
-      return rows;
+      return claimed;
     },
   );
 
@@ -217,15 +221,13 @@ export function createJobMethods(ctx: SqliteContext) {
     params.queues.forEach((queue, i) => {
       bindings[`q${i}`] = queue;
     });
-    const rows = claimTx.immediate(params.queues.length, bindings, now, params.log === true);
+    const claimed = claimTx.immediate(params.queues.length, bindings, now, params.log === true);
     // The claim is this process's own write: its lease is alive as of now (read after the
     // commit), on the clock the rescuer measures silence with (see liveness.ts).
     const seen = livenessNow(params.now);
     const lease = { seq: 0, expiresAt: bindings.expiresAt as number };
-    for (const row of rows) observer.jobWritten(row.id, { ...lease, token: row.lease_token }, seen);
-    // RETURNING gives rows in no promised order; hand them out in claim order.
-    rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
-    return rows.map(rowToClaimed);
+    for (const job of claimed) observer.jobWritten(Number(job.id), { ...lease, token: job.leaseToken }, seen);
+    return claimed;
   }
 
   // -- finalize --------------------------------------------------------------------------------
@@ -272,18 +274,18 @@ export function createJobMethods(ctx: SqliteContext) {
 
   const finalizeTx = db.transaction((items: readonly FinalizeItem[], now: EpochMs) => {
     const written = items.map((item) => finalizeOne(item, now));
-    const logged: string[] = [];
+    const logged: LogEntry[] = [];
     const jobIds: string[] = [];
     written.forEach(({ result, wrote }, index) => {
-      const json = items[index]!.eventsJson;
-      if (!wrote || !json) return;
-      logged.push(
-        result.runAt === undefined ? json : json.replaceAll(RUN_AT_PLACEHOLDER_JSON, String(result.runAt)),
-      );
+      const entries = items[index]!.events;
+      if (!wrote || !entries) return;
+      for (const entry of result.runAt === undefined ? entries : withDueTime(entries, result.runAt)) {
+        logged.push(entry);
+      }
       jobIds.push(result.id);
     });
-    const row = joinEntryArrays(logged);
-    if (row) writer.appendJson(row, jobIds, now);
+    // One JSON encoding for the whole batch.
+    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), jobIds, now);
     return written.map((w) => w.result);
   });
 

@@ -18,7 +18,7 @@ import {
   type ReleaseLease,
   type RescuedJob,
 } from '../../driver/driver.js';
-import { joinEntryArrays } from '../../driver/event-log.js';
+import type { LogEntry } from '../../driver/event-log.js';
 import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../../driver/lease-expired.js';
 import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
 import { eventWriterOf } from './events.js';
@@ -99,7 +99,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
   const releaseTx = db.transaction((leases: readonly ReleaseLease[], max: number, now: EpochMs) => {
     const released: string[] = [];
     const queues = new Set<string>();
-    const logged: string[] = [];
+    const logged: LogEntry[] = [];
     for (const lease of leases) {
       const id = parseId(lease.id);
       if (id === undefined) continue;
@@ -116,11 +116,10 @@ export function createLeaseMethods(ctx: SqliteContext) {
       ) as { queue: string; state: string } | undefined;
       if (!row) continue;
       released.push(lease.id);
-      if (lease.eventsJson) logged.push(lease.eventsJson);
+      if (lease.events) logged.push(...lease.events);
       if (row.state === 'pending') queues.add(row.queue);
     }
-    const entries = joinEntryArrays(logged);
-    if (entries) writer.appendJson(entries, released, now);
+    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), released, now);
     return { released, queues };
   });
 

@@ -5,8 +5,9 @@
  *   transaction's events as a JSON array (`entries`), written inside the same transaction.
  *   SQLite has one writer at a time and ids are drawn inside the write transaction, so id order
  *   is commit order; AUTOINCREMENT keeps ids of pruned rows from being reused.
- * - `jobwire_event_jobs`: which rows name which job, for one job's timeline (keyed by row, so
- *   pruning deletes a range; the index by job serves the timeline).
+ * - `jobwire_event_jobs`: an R*Tree of each row's smallest and largest job id (one entry per
+ *   row, not per job: a batch of 500 outcomes costs one index entry), so one job's timeline reads
+ *   only the rows whose id range covers it and filters them.
  * - `jobwire_event_state`: `pruned_through`, the highest row id retention removed, so a cursor
  *   older than it is reported expired instead of silently skipping.
  * - `jobwire_event_subscriptions`: the stored cursor of each durable named subscription.
@@ -18,12 +19,7 @@ CREATE TABLE jobwire_events (
   entries TEXT    NOT NULL
 ) STRICT;
 
-CREATE TABLE jobwire_event_jobs (
-  event_id INTEGER NOT NULL,
-  job_id   INTEGER NOT NULL,
-  PRIMARY KEY (event_id, job_id)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX jobwire_event_jobs_job ON jobwire_event_jobs (job_id);
+CREATE VIRTUAL TABLE jobwire_event_jobs USING rtree(id, lo, hi);
 
 CREATE TABLE jobwire_event_state (
   id             INTEGER PRIMARY KEY CHECK (id = 1),
