@@ -32,6 +32,11 @@ export interface AttemptEventBase extends JobEventBase {
   startedAt: EpochMs;
   /** startedAt − runAt: how long the due job waited for a worker. */
   waitMs: number;
+  /**
+   * The job's metadata as enqueued (e.g. `{ videoId: 'v42' }`), so consumers of attempt events
+   * can show their own identifiers without looking the job up.
+   */
+  metadata: Record<string, unknown>;
 }
 
 /** A worker slot's identity. */

@@ -46,7 +46,13 @@ export function claimedEvent(job: ClaimedJob, poolId: string): Omit<AttemptEvent
     runAt: job.runAt,
     startedAt: job.startedAt,
     waitMs: Math.max(0, job.startedAt - job.runAt),
+    metadata: parseMetadata(job.metadataJson),
   };
+}
+
+/** A claimed job's metadata object (most jobs have none: skip the parse). */
+function parseMetadata(json: string): Record<string, unknown> {
+  return json === '{}' ? {} : (JSON.parse(json) as Record<string, unknown>);
 }
 
 /** `AttemptEventBase` of an attempt a worker started at `startedAt`. */
@@ -68,6 +74,7 @@ export function attemptEventBase(
     runAt: job.runAt,
     startedAt,
     waitMs: Math.max(0, startedAt - job.runAt),
+    metadata: parseMetadata(job.metadataJson),
   };
 }
 

@@ -32,6 +32,12 @@ export class ProcessEventWriter {
   }
 
   #add(entry: LogEntry): void {
+    // A payload JSON cannot hold (a BigInt in progress, a cycle) must not block the buffer.
+    try {
+      JSON.stringify(entry.data);
+    } catch (error) {
+      entry = { type: entry.type, data: { unencodable: true, error: String(error) } };
+    }
     this.#buffer.push(entry);
     if (this.#buffer.length > MAX_BUFFERED) {
       this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED);
@@ -69,10 +75,20 @@ export class ProcessEventWriter {
     }
   }
 
-  /** Stop listening and write what is left (best effort). */
-  async close(): Promise<void> {
+  /**
+   * Stop listening and write what is left: best effort, for at most `timeoutMs` (closing must not
+   * wait on a database that went away).
+   */
+  async close(timeoutMs = 2000): Promise<void> {
     for (const off of this.#off) off();
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.flush(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }

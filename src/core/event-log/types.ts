@@ -6,8 +6,13 @@ import type { EpochMs } from '../types.js';
  * Payloads as the log stores them: those of the in-process bus, except that `job:started` is
  * stored by the claim, before a worker slot is chosen, so it has no `workerId`.
  */
-export type LoggedEvents = Omit<JobwireEvents, 'job:started'> & {
+export type LoggedEvents = Omit<JobwireEvents, 'job:started' | 'job:completed'> & {
   'job:started': Omit<AttemptEventBase, 'workerId'> & { workerId?: string };
+  /**
+   * The result as stored; a result whose JSON is over 16 KiB is left out (`result` null,
+   * `resultOmitted` true): read it from the job.
+   */
+  'job:completed': JobwireEvents['job:completed'] & { resultOmitted?: true };
 };
 
 /** The name of an event the log can hold. */

@@ -32,11 +32,25 @@ export interface WrittenOutcome extends OutcomeParts {
   result: FinalizeResult;
 }
 
+/** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
+export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;
+
+/**
+ * The result as the log stores it: the stored encoding (never a value JSON cannot hold), or, past
+ * MAX_LOGGED_RESULT_BYTES, nothing — the job record keeps it, and the log is not a second copy.
+ */
+function loggedResult(resultJson: string | null): { result: unknown; resultOmitted?: true } {
+  if (resultJson === null) return { result: null };
+  if (resultJson.length > MAX_LOGGED_RESULT_BYTES) return { result: null, resultOmitted: true };
+  return { result: JSON.parse(resultJson) };
+}
+
 /**
  * The events of an applied outcome. `runAt` is the due time storage wrote for a retry or snooze;
  * before the write it is unknown and `RUN_AT_PLACEHOLDER` stands in (the driver replaces it).
+ * `forLog`: the entries the write stores (the result as stored); else those the bus emits.
  */
-export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined): LogEntry[] {
+export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined, forLog = false): LogEntry[] {
   const { base, written, finishedAt, durationMs } = p;
   // Typed as a time: the placeholder never reaches a listener, only the driver's statement.
   const due = (): EpochMs => runAt ?? (RUN_AT_PLACEHOLDER as unknown as EpochMs);
@@ -49,7 +63,9 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined): Log
             ...base,
             completedAt: finishedAt,
             durationMs,
-            result: p.outcome.ok ? p.outcome.result : null,
+            ...(forLog
+              ? loggedResult(written.resultJson)
+              : { result: p.outcome.ok ? p.outcome.result : null }),
           },
         },
       ];

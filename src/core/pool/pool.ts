@@ -281,7 +281,7 @@ export class Pool {
       // With the log on, the outcome's events are stored by the write itself (built for the item
       // actually written: the finalizer may replace an unstorable one).
       const log = this.#runtime.eventLog
-        ? (written: FinalizeItem) => outcomeEntries({ ...parts, written }, undefined)
+        ? (written: FinalizeItem) => outcomeEntries({ ...parts, written }, undefined, true)
         : undefined;
       this.#finalizer.add(
         finalizeItemFor(job, decision),

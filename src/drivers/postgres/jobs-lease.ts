@@ -110,7 +110,8 @@ logged AS (
   SELECT array_agg(c.id::bigint ORDER BY c.id::bigint), json_agg(json_build_object('type', 'job:started', 'data',
     json_build_object('jobId', c.id::text, 'task', c.task, 'queue', c.queue, 'correlationId', c.correlation_id,
       'attempt', c.attempt, 'maxAttempts', c.max_attempts, 'poolId', $4::text, 'runAt', c.run_at,
-      'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at))) ORDER BY c.id::bigint)
+      'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at),
+      'metadata', c.metadata::json)) ORDER BY c.id::bigint)
   FROM claimed c
   HAVING count(*) > 0
 )

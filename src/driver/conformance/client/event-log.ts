@@ -60,7 +60,7 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       const start = await client.events.head();
       const recorded = recordEvents(client);
       const jobs = [
-        await client.enqueue(work, { kind: 'ok' }),
+        await client.enqueue(work, { kind: 'ok' }, { metadata: { videoId: 'v42' } }),
         await client.enqueue(work, { kind: 'flaky' }),
         await client.enqueue(work, { kind: 'bad' }),
       ];
@@ -104,6 +104,11 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
         sequences(fromBus.map((e) => ({ type: e.name, data: e.event }))),
         'the log holds exactly the stored events the bus emitted, in the same order per job',
       );
+      // Attempt events carry the job's metadata, so consumers need no lookup.
+      for (const type of ['job:started', 'job:completed'] as const) {
+        const logged = fromLog.find((e) => e.type === type && jobIdOf(e) === jobs[0]!.id);
+        assert.deepEqual((logged?.data as { metadata?: unknown }).metadata, { videoId: 'v42' }, type);
+      }
       assert.deepEqual(sequences(fromLog).get(jobs[1]!.id), [
         'job:queued',
         'job:started',
