@@ -244,11 +244,18 @@ export async function insertEntries(
   if (entries.length === 0) return;
   await ctx.query(
     'eventAppend',
-    `INSERT INTO ${ctx.s}.events (job_ids, entries) VALUES ($1::bigint[], $2::json)`,
-    [entryJobIds(entries), entriesJson(entries)],
+    `INSERT INTO ${ctx.s}.events (job_lo, job_hi, entries) VALUES ($1::bigint, $2::bigint, $3::json)`,
+    [...jobRange(entryJobIds(entries)), entriesJson(entries)],
     on,
     true,
   );
+}
+
+/** The smallest and largest of `ids` (nulls when there are none). */
+function jobRange(ids: readonly string[]): [string | null, string | null] {
+  if (ids.length === 0) return [null, null];
+  const sorted = ids.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [String(sorted[0]), String(sorted[sorted.length - 1])];
 }
 
 export async function eventAppend(ctx: PgContext, params: EventAppendParams): Promise<void> {
@@ -283,7 +290,7 @@ export async function eventListForJob(
   const rows = await ctx.query<{ id: string; at: number; entries: string }>(
     'eventListForJob',
     `SELECT e.id, ${epochMs('e.at')} AS at, e.entries::text AS entries FROM ${ctx.s}.events e
-     WHERE e.job_ids @> ARRAY[$1::bigint] ORDER BY e.id`,
+     WHERE int8range(e.job_lo, e.job_hi, '[]') @> $1::bigint AND e.job_lo IS NOT NULL ORDER BY e.id`,
     [params.jobId],
   );
   const filter = { jobIds: [params.jobId] };

@@ -57,8 +57,8 @@ const queuedEntrySql = (i: string, p: string): string => `json_build_object('typ
 /** Stores one row of `job:queued` entries for what `inserted` holds (nothing when it is empty). */
 const logQueuedSql = (s: string, from: string, p: string): string => `,
 logged AS (
-  INSERT INTO ${s}.events (job_ids, entries)
-  SELECT array_agg(i.id ORDER BY i.id), json_agg(${queuedEntrySql('i', p)} ORDER BY i.id)
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(i.id), max(i.id), json_agg(${queuedEntrySql('i', p)} ORDER BY i.id)
   FROM ${from}
   HAVING count(*) > 0
 )`;

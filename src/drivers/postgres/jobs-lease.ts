@@ -106,8 +106,8 @@ RETURNING ${CLAIM_COLUMNS}${log ? logStartedSql(s) : ''}`;
 const logStartedSql = (s: string): string => `
 ),
 logged AS (
-  INSERT INTO ${s}.events (job_ids, entries)
-  SELECT array_agg(c.id::bigint ORDER BY c.id::bigint), json_agg(json_build_object('type', 'job:started', 'data',
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(c.id::bigint), max(c.id::bigint), json_agg(json_build_object('type', 'job:started', 'data',
     json_build_object('jobId', c.id::text, 'task', c.task, 'queue', c.queue, 'correlationId', c.correlation_id,
       'attempt', c.attempt, 'maxAttempts', c.max_attempts, 'poolId', $4::text, 'runAt', c.run_at,
       'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at),
@@ -182,8 +182,8 @@ SELECT ord, run_at, at FROM finalized`
  */
 const logItemsSql = (s: string, from: string, dueTimes: boolean): string => `,
 logged AS (
-  INSERT INTO ${s}.events (job_ids, entries)
-  SELECT array_agg(w.id ORDER BY w.ord),
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(w.id), max(w.id),
          ('[' || string_agg(${
            dueTimes
              ? `CASE WHEN w.outcome IN ('retry', 'snoozed')

@@ -5,7 +5,9 @@
  *   events as a JSON array (`entries`), written by the same statement or transaction as the
  *   change. `xid` is the writing transaction's id: readers order the log by commit through the
  *   snapshots in `event_ticks`, never by `id` alone (ids are drawn before commit, so a later id
- *   can commit first). `job_ids` (GIN) finds one job's timeline without reading the log.
+ *   can commit first). `job_lo`/`job_hi` are the smallest and largest job id of the row's
+ *   events; a GiST index of that range finds one job's timeline without reading the log, at one
+ *   index entry per row (a per-job index such as GIN on an id array costs one entry per job).
  * - `event_ticks`: snapshots taken one at a time under an advisory lock (after PgQ's ticks). The
  *   events between two ticks are those visible in the later snapshot and not in the earlier one:
  *   a set that never changes once the later tick exists, so a cursor names a position in it.
@@ -17,11 +19,13 @@ CREATE TABLE ${s}.events (
   id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   xid     xid8        NOT NULL DEFAULT pg_current_xact_id(),
   at      timestamptz NOT NULL DEFAULT now(),
-  job_ids bigint[]    NOT NULL DEFAULT '{}',
+  job_lo  bigint,
+  job_hi  bigint,
   entries json        NOT NULL
 );
 CREATE INDEX events_xid ON ${s}.events (xid);
-CREATE INDEX events_job_ids ON ${s}.events USING gin (job_ids) WITH (gin_pending_list_limit = 256);
+CREATE INDEX events_jobs ON ${s}.events USING gist (int8range(job_lo, job_hi, '[]'))
+  WHERE job_lo IS NOT NULL;
 
 CREATE TABLE ${s}.event_ticks (
   id       bigint      PRIMARY KEY,
