@@ -5,8 +5,9 @@
  *
  * Delivery is at least once: the cursor moves after the handler returns, so a crash in between
  * delivers that event again. Where the driver can join a caller's transaction (PostgreSQL), the
- * handler gets that transaction and the cursor is stored in it: what the handler writes through
- * it commits together with the cursor, so its effects happen exactly once. A handler that throws
+ * handler gets that transaction and the cursor is stored in it — one transaction per page of up
+ * to 100 events: what the handlers write through it commits together with the cursor, so their
+ * effects happen exactly once (a failure rolls the page back and it is delivered again). A handler that throws
  * is retried with backoff (`service:error` reports each failure); events are never skipped.
  */
 import { InvalidOptionError } from '../errors.js';
@@ -92,19 +93,30 @@ export function startSubscription(
         let cursor = stored;
         const page = await driver.eventRead({ after: cursor, limit: 100, filter });
         let moved = false;
-        for (const event of page.events) {
+        // With transactions, a page's handlers and its new position commit together (one
+        // transaction per page, not per event). Without, the position moves after each event,
+        // so a failure re-delivers as little as possible.
+        const steps = driver.capabilities.callerTransactions
+          ? page.events.length > 0
+            ? [page.events]
+            : []
+          : page.events.map((event) => [event]);
+        for (const events of steps) {
           if (controller.signal.aborted) return;
+          const to = events[events.length - 1]!.cursor;
           const ok = await driver.eventSubscriptionAdvance({
             name,
             from: cursor,
-            to: event.cursor,
-            work: (transaction) => Promise.resolve(handler(event as LoggedEvent, { transaction, name })),
+            to,
+            work: async (transaction) => {
+              for (const event of events) await handler(event as LoggedEvent, { transaction, name });
+            },
           });
           if (!ok) {
             moved = true; // another consumer of this name advanced it: read from its position
             break;
           }
-          cursor = event.cursor;
+          cursor = to;
         }
         // Events the filter skipped still move the cursor, so they are not read again.
         if (!moved && page.cursor !== cursor) {
