@@ -6,6 +6,9 @@
 //   processing throughput at concurrency 10 (a backlog drained by one pool, no-op handler),
 //   enqueue→start latency p50/p99 (jobs enqueued at ~200/s into an idle running pool, same process),
 //   and the longest event-loop stall seen while processing (a 5 ms interval timer's worst gap).
+// Processing and latency run with the durable event log on (the default) and off, alternating
+// (`--log both`, the default; `--log on` or `--log off` for one), and the table gives the ratio.
+// On PostgreSQL the backlog's tables are ANALYZEd before processing, as autovacuum would have.
 // Prints a table with progress on stderr. Absolute numbers drift on shared machines: compare
 // runs side by side (the peer harness in shared/bench/peers does that against other queues).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +26,8 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '2000' },
     rate: { type: 'string', default: '200' },
     json: { type: 'boolean', default: false },
+    log: { type: 'string', default: 'both' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const N = Number(args.jobs);
@@ -30,6 +35,9 @@ const ONE_BY_ONE = Number(args['one-by-one']);
 const LATENCY_N = Number(args.latency);
 const RATE = Number(args.rate);
 const CONCURRENCY = Number(args.concurrency);
+const LOG_MODES = args.log === 'both' ? ['on', 'off'] : [args.log];
+const ROUNDS = Number(args.rounds);
+if (LOG_MODES.some((m) => m !== 'on' && m !== 'off')) throw new Error('--log must be on, off or both');
 const progress = (message) => process.stderr.write(`${message}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,11 +126,11 @@ function stallMonitor() {
   };
 }
 
-async function withClient(label, tasks, fn) {
+async function withClient(label, tasks, fn, log = 'on') {
   const { driver, name, cleanup } = await freshDriver(label);
-  const client = await createJobwire({ driver, tasks });
+  const client = await createJobwire({ driver, tasks, events: { log: log === 'on' } });
   try {
-    return await fn(client, name);
+    return await fn(client, name, driver);
   } finally {
     await client.close();
     await cleanup();
@@ -162,72 +170,116 @@ await withClient('b', [noop], async (client) => {
 });
 
 // C: processing throughput
-let done = 0;
-let resolveDrained;
-const drained = new Promise((r) => (resolveDrained = r));
-const counting = defineTask({
-  name: 'noop',
-  handler: async () => {
-    if (++done === N) resolveDrained();
-  },
-});
-await withClient('c', [counting], async (client) => {
-  for (let start = 0; start < N; start += 1000) {
-    await client.enqueueMany(
-      Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
-        task: counting,
-        payload: { i: start + k },
-      })),
-    );
-  }
-  progress(`[3/4] processing: ${N} queued jobs, concurrency ${CONCURRENCY}`);
-  const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
-  const stopStall = stallMonitor();
-  const ticker = setInterval(() => progress(`      ${done}/${N} run`), 1000);
-  const t0 = performance.now();
-  await pool.start();
-  await drained;
-  await pool.whenIdle();
-  const elapsed = (performance.now() - t0) / 1000;
-  clearInterval(ticker);
-  results.longestStallMs = stopStall();
-  const counts = await client.countJobs();
-  if (counts.completed !== N) throw new Error(`expected ${N} completed jobs, found ${counts.completed}`);
-  results.processing = N / elapsed;
-  await pool.stop();
-});
+async function processing(log, round) {
+  let done = 0;
+  let resolveDrained;
+  const drained = new Promise((r) => (resolveDrained = r));
+  const counting = defineTask({
+    name: 'noop',
+    handler: async () => {
+      if (++done === N) resolveDrained();
+    },
+  });
+  return withClient(
+    `c${log}${round}`,
+    [counting],
+    async (client, name) => {
+      for (let start = 0; start < N; start += 1000) {
+        await client.enqueueMany(
+          Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
+            task: counting,
+            payload: { i: start + k },
+          })),
+        );
+      }
+      if (name === 'postgres') await analyze(`jobwire_bench_c${log}${round}_${process.pid}`);
+      progress(`[3/4] processing: ${N} queued jobs, concurrency ${CONCURRENCY}, event log ${log}`);
+      const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
+      const stopStall = stallMonitor();
+      const ticker = setInterval(() => progress(`      ${done}/${N} run`), 1000);
+      const t0 = performance.now();
+      await pool.start();
+      await drained;
+      await pool.whenIdle();
+      const elapsed = (performance.now() - t0) / 1000;
+      clearInterval(ticker);
+      const stall = stopStall();
+      const counts = await client.countJobs();
+      if (counts.completed !== N) throw new Error(`expected ${N} completed jobs, found ${counts.completed}`);
+      await pool.stop();
+      return { rate: N / elapsed, stall };
+    },
+    log,
+  );
+}
+
+/** ANALYZE a bench schema's tables, as autovacuum would have after the backlog was written. */
+async function analyze(schema) {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: args.db });
+  await client.connect();
+  await client.query(`ANALYZE "${schema}".jobs; ANALYZE "${schema}".events`);
+  await client.end();
+}
 
 // D: enqueue→start latency
-const startedAt = new Float64Array(LATENCY_N);
-let started = 0;
-let resolveAll;
-const all = new Promise((r) => (resolveAll = r));
-const timed = defineTask({
-  name: 'noop',
-  handler: async ({ i }) => {
-    startedAt[i] = performance.now();
-    if (++started === LATENCY_N) resolveAll();
-  },
-});
-await withClient('d', [timed], async (client) => {
-  const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
-  await pool.start();
-  await sleep(1000);
-  progress(`[4/4] latency: ${LATENCY_N} jobs at ~${RATE}/s into an idle pool`);
-  const enqueuedAt = new Float64Array(LATENCY_N);
-  const t0 = performance.now();
-  for (let i = 0; i < LATENCY_N; i++) {
-    const wait = t0 + (i * 1000) / RATE - performance.now();
-    if (wait > 1) await sleep(wait);
-    enqueuedAt[i] = performance.now();
-    await client.enqueue(timed, { i });
+async function latency(log, round) {
+  const startedAt = new Float64Array(LATENCY_N);
+  let started = 0;
+  let resolveAll;
+  const all = new Promise((r) => (resolveAll = r));
+  const timed = defineTask({
+    name: 'noop',
+    handler: async ({ i }) => {
+      startedAt[i] = performance.now();
+      if (++started === LATENCY_N) resolveAll();
+    },
+  });
+  return withClient(
+    `d${log}${round}`,
+    [timed],
+    async (client) => {
+      const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
+      await pool.start();
+      await sleep(1000);
+      progress(`[4/4] latency: ${LATENCY_N} jobs at ~${RATE}/s into an idle pool, event log ${log}`);
+      const enqueuedAt = new Float64Array(LATENCY_N);
+      const t0 = performance.now();
+      for (let i = 0; i < LATENCY_N; i++) {
+        const wait = t0 + (i * 1000) / RATE - performance.now();
+        if (wait > 1) await sleep(wait);
+        enqueuedAt[i] = performance.now();
+        await client.enqueue(timed, { i });
+      }
+      await all;
+      const latencies = Array.from(startedAt, (t, i) => t - enqueuedAt[i]).sort((a, b) => a - b);
+      await pool.stop();
+      return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    },
+    log,
+  );
+}
+
+// Alternate the modes round by round, so drift on a shared machine hits both alike; keep the best
+// processing rate and the median latencies of each mode.
+const runs = { on: [], off: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const log of round % 2 === 0 ? LOG_MODES : [...LOG_MODES].reverse()) {
+    runs[log].push({ c: await processing(log, round), d: await latency(log, round) });
   }
-  await all;
-  const latencies = Array.from(startedAt, (t, i) => t - enqueuedAt[i]).sort((a, b) => a - b);
-  results.latencyP50 = percentile(latencies, 50);
-  results.latencyP99 = percentile(latencies, 99);
-  await pool.stop();
-});
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+for (const log of LOG_MODES) {
+  const r = runs[log];
+  results[`log_${log}`] = {
+    processing: Math.max(...r.map((x) => x.c.rate)),
+    longestStallMs: Math.max(...r.map((x) => x.c.stall)),
+    latencyP50: median(r.map((x) => x.d.p50)),
+    latencyP99: median(r.map((x) => x.d.p99)),
+  };
+}
+const main = results.log_on ?? results.log_off;
+Object.assign(results, main);
 
 const fmt = (n, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -246,8 +298,21 @@ if (args.json) {
     ['enqueue→start p99', `${fmt(results.latencyP99, 3)} ms`],
     ['longest event-loop stall (processing)', `${fmt(results.longestStallMs, 1)} ms`],
   ];
+  if (results.log_on && results.log_off) {
+    const on = results.log_on;
+    const off = results.log_off;
+    rows.push(
+      [
+        'event log off: processing',
+        `${fmt(off.processing)} jobs/s (log on: ${fmt((100 * on.processing) / off.processing)} % of off)`,
+      ],
+      ['event log off: enqueue→start p50 / p99', `${fmt(off.latencyP50, 3)} / ${fmt(off.latencyP99, 3)} ms`],
+    );
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\njobwire benchmark — ${results.driver}, Node ${process.version}\n`);
+  console.log(
+    `\njobwire benchmark — ${results.driver}, Node ${process.version}; rows above the last two: event log ${LOG_MODES[0]}\n`,
+  );
   console.log(`| ${'measure'.padEnd(width)} | result |`);
   console.log(`| ${'-'.repeat(width)} | ---: |`);
   for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);

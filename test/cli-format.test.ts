@@ -17,6 +17,7 @@ const base = {
   runAt: 0,
   startedAt: 0,
   waitMs: 0,
+  metadata: {},
 };
 const error = {
   name: 'ShutdownInterruptedError',

@@ -82,7 +82,7 @@ test('bodies are opt-in; levels can be overridden per event; events can be filte
   const bus = new EventBus();
   const { logger, lines } = capture();
   const base = { jobId: '9', task: 't', queue: 'q', correlationId: 'c', attempt: 1, maxAttempts: 1 };
-  const attempt = { ...base, poolId: 'p', workerId: 'p/0', runAt: 0, startedAt: 0, waitMs: 0 };
+  const attempt = { ...base, poolId: 'p', workerId: 'p/0', runAt: 0, startedAt: 0, waitMs: 0, metadata: {} };
   const stop = logEvents({ events: bus }, logger, {
     includeBodies: true,
     events: ['job:completed', 'job:progress'],
@@ -110,7 +110,7 @@ test('failures an operator must see are logged at error', () => {
   const { logger, lines } = capture();
   logEvents({ events: bus }, logger);
   const base = { jobId: '3', task: 't', queue: 'q', correlationId: 'c', attempt: 3, maxAttempts: 3 };
-  const attempt = { ...base, poolId: 'p', workerId: 'p/0', runAt: 0, startedAt: 0, waitMs: 0 };
+  const attempt = { ...base, poolId: 'p', workerId: 'p/0', runAt: 0, startedAt: 0, waitMs: 0, metadata: {} };
   const failed: JobwireEvents['job:failed'] = {
     ...attempt,
     failedAt: 1,

@@ -190,6 +190,49 @@ function runWebhookSuite(databases: ConformanceDatabases) {
       const { jobs } = await client.listJobs({ queue: sink.queue });
       assert.equal(jobs.length, 4);
     });
+
+    test("from the durable log: another process's events are delivered once, and a restart resumes", async (t) => {
+      const receiver = await startReceiver(t);
+      const { client: emitter, db } = await withClient(t, databases, { tasks: [failing] });
+      // The sink runs in a second client on the same database, as another process would.
+      const secret = generateWebhookSecret();
+      const open = async () => {
+        const { createJobwire } = await import('../src/core/client.js');
+        const client = await createJobwire({ driver: await db.open() });
+        const sink = webhooks(client, {
+          ...fastRetries,
+          allowPrivateTargets: true,
+          source: { subscription: 'hooks' },
+          endpoints: [
+            { id: 'receiver', url: receiver.url, secret, events: ['queue:paused', 'queue:resumed'] },
+          ],
+        });
+        const pool = client.createPool({ ...testPool, concurrency: 1, queues: [sink.queue] });
+        await pool.start();
+        return { client, sink };
+      };
+      const first = await open();
+      await emitter.pauseQueue('reports');
+      await until(() => receiver.received.length === 1, 10_000, 'the first delivery');
+      await first.sink.stop();
+      await first.client.close();
+      // Committed while no sink runs: delivered by the next one, from the stored position.
+      await emitter.resumeQueue('reports');
+      const second = await open();
+      t.after(() => second.client.close());
+      await until(() => receiver.received.length === 2, 10_000, 'the delivery after the restart');
+      await new Promise((r) => setTimeout(r, 300));
+      const types = receiver.received.map((request) => {
+        const headers = {
+          'webhook-id': String(request.headers['webhook-id']),
+          'webhook-timestamp': String(request.headers['webhook-timestamp']),
+          'webhook-signature': String(request.headers['webhook-signature']),
+        };
+        return (new Webhook(secret).verify(request.body, headers) as WebhookBody).type;
+      });
+      assert.deepEqual(types, ['queue:paused', 'queue:resumed'], 'each once, in order');
+      await second.sink.stop();
+    });
   });
 }
 

@@ -27,6 +27,13 @@ export const peer = {
       notes: 'jobwire has no separate performance switches; identical to defaults',
       pool: {},
     },
+    'log-off': {
+      label: 'event log off',
+      notes:
+        'defaults with createJobwire({ events: { log: false } }): no durable event log (it is on by default)',
+      pool: {},
+      options: { events: { log: false } },
+    },
   },
 };
 
@@ -55,7 +62,11 @@ export async function create({ variant, pgUrl }) {
 
   return {
     async setup() {
-      client = await createJobwire({ driver: postgresDriver({ connectionString: pgUrl }), tasks: [task] });
+      client = await createJobwire({
+        driver: postgresDriver({ connectionString: pgUrl }),
+        tasks: [task],
+        ...v.options,
+      });
     },
     async reset() {
       await sql(`TRUNCATE ${SCHEMA}.jobs`);

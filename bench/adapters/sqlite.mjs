@@ -25,6 +25,13 @@ export const peer = {
       notes: 'jobwire has no separate performance switches; identical to defaults',
       pool: {},
     },
+    'log-off': {
+      label: 'event log off',
+      notes:
+        'defaults with createJobwire({ events: { log: false } }): no durable event log (it is on by default)',
+      pool: {},
+      options: { events: { log: false } },
+    },
   },
 };
 
@@ -45,7 +52,11 @@ export async function create({ variant, sqliteFile }) {
 
   return {
     async setup() {
-      client = await createJobwire({ driver: sqliteDriver({ path: sqliteFile }), tasks: [task] });
+      client = await createJobwire({
+        driver: sqliteDriver({ path: sqliteFile }),
+        tasks: [task],
+        ...v.options,
+      });
     },
     async reset() {
       const db = new Database(sqliteFile);

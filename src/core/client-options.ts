@@ -2,8 +2,10 @@
  * The options of `createJobwire`, and the checks that turn them into the client's limits. Kept
  * apart from the client facade, whose job is wiring services, not validating input.
  */
+
 import type { Driver } from '../driver/driver.js';
 import { InvalidOptionError } from './errors.js';
+import type { EventLogOptions } from './event-log/options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './insert.js';
 import type { HealthOptions } from './leader/health-monitor.js';
 import type { MaintenanceOptions } from './leader/maintenance.js';
@@ -52,6 +54,11 @@ export interface JobwireOptions {
   maintenance?: MaintenanceOptions;
   /** Run the leader-only queue-health monitor (`queue:health`, `alert:*` events); see docs/health.md. */
   health?: HealthOptions;
+  /**
+   * The durable event log: on by default (`log: true`), every event of a stored change is
+   * written with the change; `processEvents` and `retention` tune it (see EventLogOptions).
+   */
+  events?: EventLogOptions;
   /**
    * How many interruptions a job survives: attempts that ended without the handler deciding —
    * its lease expired (the process died or froze) or a shutdown cut it off. They do not use up

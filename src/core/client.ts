@@ -13,7 +13,12 @@ import {
 } from './client-options.js';
 import type { EnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
-import { EventBus } from './events.js';
+import { JobwireEventStream } from './event-log/client-events.js';
+import { EventPruner } from './event-log/event-pruner.js';
+import { resolveEventLogOptions } from './event-log/options.js';
+import { ProcessEventWriter } from './event-log/process-writer.js';
+import { EventLogReader } from './event-log/reader.js';
+import type { LoggedEvent } from './event-log/types.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EnqueuedJob, JobInserter, MAX_ENQUEUE_MANY_JOBS } from './insert.js';
 import { registerInternals } from './internals.js';
@@ -48,8 +53,11 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
 
 /** The client. Create it with `createJobwire`. */
 export class Jobwire {
-  /** In-process, typed lifecycle events of everything this client and its pools do. */
-  readonly events: EventBus;
+  /**
+   * Typed lifecycle events: in-process (`on`, `onAny`) for everything this client and its pools
+   * do, and the durable log (`read`, `tail`, `subscribe`) of what every process did.
+   */
+  readonly events: JobwireEventStream;
   /** The time source. */
   readonly clock: Clock;
   /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
@@ -59,6 +67,7 @@ export class Jobwire {
   readonly #jobs: JobsApi;
   readonly #leader: LeaderElector;
   readonly #resolver: TaskResolver;
+  readonly #processEvents: ProcessEventWriter | undefined;
   /** The runnable tasks whose defaults were last published (see `publishTasks`). */
   #publishedTasks = new Set<AnyTask>();
   readonly #pools = new Set<Pool>();
@@ -92,7 +101,8 @@ export class Jobwire {
     if (!options || typeof options.driver?.jobClaim !== 'function') {
       throw new InvalidOptionError('driver', 'pass a driver, e.g. sqliteDriver({ path: "./jobwire.db" })');
     }
-    this.events = new EventBus(options.onListenerError);
+    this.events = new JobwireEventStream(options.onListenerError);
+    const eventLog = resolveEventLogOptions(options.events);
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     this.maxInterruptions = validateMaxInterruptions(options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS);
@@ -112,7 +122,12 @@ export class Jobwire {
       wakeups: new Wakeups(),
       inFlight: new InFlightWrites(),
       hooks: new RuntimeHooks(),
+      eventLog: eventLog.log,
     };
+    this.events.attachLog(this.#runtime, new EventLogReader(this.#runtime));
+    if (eventLog.log && eventLog.processEvents.length > 0) {
+      this.#processEvents = new ProcessEventWriter(this.#runtime, eventLog.processEvents);
+    }
     this.#resolver = new TaskResolver({
       registry: tasks,
       driver: options.driver,
@@ -120,7 +135,9 @@ export class Jobwire {
     });
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
-    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health);
+    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, [
+      new EventPruner(this.#runtime, eventLog.retention),
+    ]);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
 
@@ -309,6 +326,19 @@ export class Jobwire {
     return this.#runtime.hooks.add(hooks);
   }
 
+  /**
+   * One job's events from the durable log, oldest first, written by whichever processes handled
+   * it: queued, started, retried, completed… (`jobwire events --job <id>` prints them).
+   */
+  jobEvents(id: string | number, options: { limit?: number } = {}): Promise<LoggedEvent[]> {
+    this.#assertOpen();
+    return this.#eventReader().forJob(id, options.limit ?? 1000);
+  }
+
+  #eventReader(): EventLogReader {
+    return new EventLogReader(this.#runtime);
+  }
+
   /** Create a pool that runs this client's tasks. Call `start()` on it. */
   createPool(options: PoolOptions = {}): Pool {
     this.#assertOpen();
@@ -327,8 +357,11 @@ export class Jobwire {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.events.stopSubscriptions();
     await Promise.all([...this.#pools].map((pool) => pool.stop()));
     await this.#leader.stop();
+    await this.#processEvents?.close();
+    this.#inserter.close();
     await this.#runtime.driver.close();
   }
 

@@ -179,6 +179,21 @@ export class SchemaVersionError extends JobwireError {
   }
 }
 
+/**
+ * An event-log cursor points before the oldest event kept: the events after it were pruned by
+ * retention, so reading on would skip them. Start again from `'start'` (the oldest kept) or
+ * `'now'`, or keep events longer (`events.retention`).
+ */
+export class EventCursorExpiredError extends JobwireError {
+  constructor(readonly cursor: string) {
+    super(
+      'JOBWIRE_EVENT_CURSOR_EXPIRED',
+      `The event cursor "${cursor}" is older than the oldest event kept: events after it were pruned. ` +
+        `Read again from 'start' or 'now', or keep events longer (createJobwire({ events: { retention } })).`,
+    );
+  }
+}
+
 /** An operation was attempted after `close()`. */
 export class ClosedError extends JobwireError {
   constructor(what: string) {

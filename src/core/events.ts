@@ -32,6 +32,11 @@ export interface AttemptEventBase extends JobEventBase {
   startedAt: EpochMs;
   /** startedAt − runAt: how long the due job waited for a worker. */
   waitMs: number;
+  /**
+   * The job's metadata as enqueued (e.g. `{ videoId: 'v42' }`), so consumers of attempt events
+   * can show their own identifiers without looking the job up.
+   */
+  metadata: Record<string, unknown>;
 }
 
 /** A worker slot's identity. */
@@ -204,6 +209,11 @@ export interface JobwireEvents {
     durationMs: number;
     at: EpochMs;
   };
+  /**
+   * A claimed job that never started was given back because its pool stopped: it is pending
+   * again, and `attempt` is the count before the claim (the claimed attempt was not used).
+   */
+  'job:released': JobEventBase & { poolId: string; at: EpochMs };
   /** A worker's write was rejected by the fence: its lease had been taken over. Its result is dropped. */
   'job:lease-lost': AttemptEventBase & { at: EpochMs };
 

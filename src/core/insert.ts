@@ -3,6 +3,7 @@
  * driver, report `queue:full` / `job:queued`, and raise in-process wake-ups for what committed.
  */
 import type { JobInsertParams } from '../driver/driver.js';
+import { CommitWatch } from './commit-watch.js';
 import { runningJob } from './context.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import { InvalidOptionError, QueueFullError } from './errors.js';
@@ -41,6 +42,7 @@ export class JobInserter {
   readonly #runtime: Runtime;
   readonly #resolver: TaskResolver;
   readonly #settings: InsertSettings;
+  #commitWatch: CommitWatch | undefined;
 
   /** `resolver` turns a task, contract or name into its defaults (and applies `strictTasks`). */
   constructor(runtime: Runtime, resolver: TaskResolver, settings: InsertSettings) {
@@ -113,27 +115,59 @@ export class JobInserter {
   async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
     const { driver, events, clock } = this.#runtime;
     const maxPending = this.#settings.maxPendingByQueue;
-    const outcome = await driver.jobInsertMany({
-      jobs: rows,
-      maxPendingByQueue: maxPending.size ? maxPending : undefined,
-      executor: transaction,
-      now: this.#runtime.dbNow(),
-    });
+    // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
+    let committed: EnqueuedJob[] | undefined;
+    const commitToken =
+      transaction === undefined || !driver.capabilities.crossProcessNotify
+        ? undefined
+        : this.#commits().register(() => this.#emitQueued(committed ?? [], clock.now()));
+    let outcome: Awaited<ReturnType<typeof driver.jobInsertMany>>;
+    try {
+      outcome = await driver.jobInsertMany({
+        jobs: rows,
+        maxPendingByQueue: maxPending.size ? maxPending : undefined,
+        executor: transaction,
+        log: this.#runtime.eventLog,
+        commitToken,
+        now: this.#runtime.dbNow(),
+      });
+    } catch (error) {
+      if (commitToken) this.#commits().forget(commitToken);
+      throw error;
+    }
     if ('queueFull' in outcome) {
       const { queue, maxPending: limit, pending } = outcome.queueFull;
       const task = rows.find((row) => row.queue === queue)?.task ?? '';
       events.emit('queue:full', { queue, task, maxPending: limit, pending, at: clock.now() });
       throw new QueueFullError(queue, limit, pending);
     }
-    const queuedAt = clock.now();
     const jobs = outcome.inserted.map(({ job, duplicate }) => ({ ...job, duplicate }));
     // Inside a caller's transaction nothing is committed yet: its pools learn of the jobs from
-    // the database's notification (or their poll) once the caller commits.
-    if (transaction === undefined) this.#wakePools(jobs);
-    if (events.has('job:queued')) {
-      for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+    // the database's notification (or their poll) once the caller commits, and `job:queued`
+    // follows the commit announcement (the NOTIFY is delivered after this call returns).
+    if (transaction === undefined) {
+      this.#wakePools(jobs);
+      this.#emitQueued(jobs, clock.now());
+    } else {
+      committed = jobs;
     }
     return jobs;
+  }
+
+  #emitQueued(jobs: readonly EnqueuedJob[], queuedAt: EpochMs): void {
+    const { events } = this.#runtime;
+    if (!events.has('job:queued')) return;
+    for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+  }
+
+  #commits(): CommitWatch {
+    this.#commitWatch ??= new CommitWatch(this.#runtime);
+    return this.#commitWatch;
+  }
+
+  /** Stop waiting for commits (the client is closing). */
+  close(): void {
+    this.#commitWatch?.close();
   }
 
   /**

@@ -3,8 +3,8 @@
  * all emit through these builders, so every emitter fills the same fields the same way — and the
  * durable event log can store exactly what in-process listeners receive.
  */
-import type { ClaimedJob } from '../driver/driver.js';
-import type { AttemptEventBase, JobEventBase, JobwireEvents } from './events.js';
+import type { ClaimedJob, LogEntry } from '../driver/driver.js';
+import type { AttemptEventBase, EventBus, JobEventBase, JobwireEvents } from './events.js';
 import type { EpochMs, JobRecord, JobState } from './types.js';
 
 /** The fields of a job that every job event carries. */
@@ -29,6 +29,32 @@ export function jobEventBase(job: JobIdentity): JobEventBase {
   };
 }
 
+/**
+ * The durable log's `job:started`, stored by the claim itself: the attempt base without
+ * `workerId` (the worker slot is chosen after the claim, in the claiming process), started at
+ * the claim. The PostgreSQL driver builds the same fields in SQL.
+ */
+export function claimedEvent(job: ClaimedJob, poolId: string): Omit<AttemptEventBase, 'workerId'> {
+  return {
+    jobId: job.id,
+    task: job.task,
+    queue: job.queue,
+    correlationId: job.correlationId,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    poolId,
+    runAt: job.runAt,
+    startedAt: job.startedAt,
+    waitMs: Math.max(0, job.startedAt - job.runAt),
+    metadata: parseMetadata(job.metadataJson),
+  };
+}
+
+/** A claimed job's metadata object (most jobs have none: skip the parse). */
+function parseMetadata(json: string): Record<string, unknown> {
+  return json === '{}' ? {} : (JSON.parse(json) as Record<string, unknown>);
+}
+
 /** `AttemptEventBase` of an attempt a worker started at `startedAt`. */
 export function attemptEventBase(
   job: ClaimedJob,
@@ -48,6 +74,7 @@ export function attemptEventBase(
     runAt: job.runAt,
     startedAt,
     waitMs: Math.max(0, startedAt - job.runAt),
+    metadata: parseMetadata(job.metadataJson),
   };
 }
 
@@ -80,4 +107,14 @@ export function queuedEvent(job: JobRecord, queuedAt: EpochMs): JobwireEvents['j
     uniqueKey: job.uniqueKey,
     metadata: job.metadata,
   };
+}
+
+/**
+ * Emit log entries (built by this module's builders, so typed events) on the in-process bus:
+ * the same payloads the durable log stored with the write.
+ */
+export function emitEntries(events: EventBus, entries: readonly LogEntry[]): void {
+  for (const { type, data } of entries) {
+    events.emit(type as keyof JobwireEvents, data as JobwireEvents[keyof JobwireEvents]);
+  }
 }

@@ -3,8 +3,9 @@
  * delete, pause and resume. Arguments are checked before any query; state changes made here
  * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
  */
-import type { QueueStats } from '../driver/driver.js';
+import type { CancelledJob, LogBuilder, LogEntry, QueueStats } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
+import type { JobwireEvents } from './events.js';
 import { cancelledEvent, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
 import { preview } from './preview.js';
@@ -80,12 +81,25 @@ export class JobsApi {
     const { driver, events, clock } = this.#runtime;
     const before = await driver.jobGet({ id });
     if (!before) throw new JobNotFoundError(id);
+    // Built once, inside the write when the log is on, so the log and the bus carry the same event.
+    let event: JobwireEvents['job:retried'] | undefined;
+    const build = (retried: JobRecord | undefined) => {
+      event = retried && retriedEvent(retried, before.state, clock.now());
+      return event;
+    };
     // Tracked until job:retried is out, so a local pool starts the job only after it.
     const job = await this.#runtime.inFlight.track(
-      driver.jobRetry({ ids: [id], now: this.#runtime.dbNow() }).then(([retried]) => {
-        if (retried) events.emit('job:retried', retriedEvent(retried, before.state, clock.now()));
-        return retried;
-      }),
+      driver
+        .jobRetry({
+          ids: [id],
+          now: this.#runtime.dbNow(),
+          log: this.#log((r) => entry('job:retried', build(r[0]))),
+        })
+        .then(([retried]) => {
+          if (!this.#runtime.eventLog) build(retried);
+          if (event) events.emit('job:retried', event);
+          return retried;
+        }),
       [],
       [id],
     );
@@ -99,32 +113,27 @@ export class JobsApi {
     );
   }
 
-  /**
-   * See `Jobwire.cancelJob`. `job:cancelled` carries the job's real attempt numbers, read from
-   * its record (the driver's cancel reports only identity and the previous state).
-   */
+  /** See `Jobwire.cancelJob`. `job:cancelled` carries the job's attempt numbers at the cancel. */
   async cancelJob(idArgument: string): Promise<boolean> {
     const id = String(jobIdArgument(idArgument));
     const { driver, events } = this.#runtime;
-    const cancelled = await driver.jobCancel({ ids: [id], now: this.#runtime.dbNow() });
+    const toEvent = (job: CancelledJob) => cancelledEvent(job, job.previousState, job.at);
+    const cancelled = await driver.jobCancel({
+      ids: [id],
+      now: this.#runtime.dbNow(),
+      log: this.#log((jobs) => jobs.flatMap((job) => entry('job:cancelled', toEvent(job)))),
+    });
     if (cancelled.length === 0) {
       if (!(await driver.jobGet({ id }))) throw new JobNotFoundError(id);
       return false;
     }
-    for (const job of cancelled) {
-      const record = await driver.jobGet({ id: job.id });
-      // Deleted between the two calls: the cancellation still happened; report what is known.
-      const attempts = record ?? { attempt: 0, maxAttempts: 0 };
-      events.emit(
-        'job:cancelled',
-        cancelledEvent(
-          { ...job, attempt: attempts.attempt, maxAttempts: attempts.maxAttempts },
-          job.previousState,
-          job.at,
-        ),
-      );
-    }
+    for (const job of cancelled) events.emit('job:cancelled', toEvent(job));
     return true;
+  }
+
+  /** `builder` when the durable log is on, else undefined (the driver stores nothing). */
+  #log<R>(builder: LogBuilder<R>): LogBuilder<R> | undefined {
+    return this.#runtime.eventLog ? builder : undefined;
   }
 
   /** See `Jobwire.deleteJob`. */
@@ -149,16 +158,34 @@ export class JobsApi {
   /** See `Jobwire.pauseQueue`. */
   async pauseQueue(queue: string): Promise<boolean> {
     const { driver, events, clock } = this.#runtime;
-    const changed = await driver.queuePause({ name: validateQueueName(queue), now: this.#runtime.dbNow() });
-    if (changed) events.emit('queue:paused', { queue, at: clock.now() });
+    const event = { queue: validateQueueName(queue), at: clock.now() };
+    const changed = await driver.queuePause({
+      name: event.queue,
+      now: this.#runtime.dbNow(),
+      log: this.#log((changed) => (changed ? entry('queue:paused', event) : [])),
+    });
+    if (changed) events.emit('queue:paused', event);
     return changed;
   }
 
   /** See `Jobwire.resumeQueue`. */
   async resumeQueue(queue: string): Promise<boolean> {
     const { driver, events, clock } = this.#runtime;
-    const changed = await driver.queueResume({ name: validateQueueName(queue), now: this.#runtime.dbNow() });
-    if (changed) events.emit('queue:resumed', { queue, at: clock.now() });
+    const event = { queue: validateQueueName(queue), at: clock.now() };
+    const changed = await driver.queueResume({
+      name: event.queue,
+      now: this.#runtime.dbNow(),
+      log: this.#log((changed) => (changed ? entry('queue:resumed', event) : [])),
+    });
+    if (changed) events.emit('queue:resumed', event);
     return changed;
   }
+}
+
+/** One log entry of a typed event, or none when there is no event. */
+export function entry<K extends keyof JobwireEvents>(
+  type: K,
+  data: JobwireEvents[K] | undefined,
+): LogEntry[] {
+  return data === undefined ? [] : [{ type, data }];
 }

@@ -147,4 +147,9 @@ export interface Runtime {
   readonly inFlight: InFlightWrites;
   /** Instrumentation wrapped around enqueue writes and attempts (tracing); usually empty. */
   readonly hooks: RuntimeHooks;
+  /**
+   * Whether writes store their events in the durable log (`events.log`, default true). Every
+   * writer passes it on: the driver stores the events in the write's own transaction.
+   */
+  readonly eventLog: boolean;
 }

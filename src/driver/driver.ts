@@ -12,6 +12,16 @@
  */
 import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
 import type {
+  EventAppendParams,
+  EventListForJobParams,
+  EventPruneParams,
+  EventReadParams,
+  EventReadResult,
+  EventSubscriptionAdvanceParams,
+  EventSubscriptionParams,
+  StoredLogEvent,
+} from './event-log.js';
+import type {
   AlertFireParams,
   AlertResolveParams,
   JobCancelParams,
@@ -50,6 +60,7 @@ import type {
   TaskUpsertManyParams,
 } from './records.js';
 
+export * from './event-log.js';
 export type * from './params.js';
 export * from './records.js';
 
@@ -74,6 +85,10 @@ export const CHANNELS = {
   jobAvailable: 'jobwire_job_available',
   /** A running job was cancelled; the payload is the job id. */
   jobCancelled: 'jobwire_job_cancelled',
+  /** A caller's transaction that enqueued jobs committed; the payload is its `commitToken`. */
+  committed: 'jobwire_committed',
+  /** Events were stored in the durable log (a hint for tailing readers; may be coalesced). */
+  eventsWritten: 'jobwire_events_written',
 } as const;
 
 /** The storage driver interface. See the module comment for conventions. */
@@ -85,6 +100,46 @@ export interface Driver {
 
   /** Release connections and handles. Safe to call twice. */
   close(): Promise<void>;
+
+  // -- The durable event log (see event-log.ts). One block. --------------------------------------
+  // Writes that change jobs or queues store their events themselves (their `log` params); these
+  // methods add process-local events, read the log, keep subscriptions' cursors and prune.
+
+  /** Store process-local events (workers, pools, progress) as one row in their own transaction. */
+  eventAppend(params: EventAppendParams): Promise<void>;
+
+  /** The cursor after the newest committed event: a read after it returns only later events. */
+  eventHead(): Promise<string>;
+
+  /** One job's events, oldest first (at most `limit`). */
+  eventListForJob(params: EventListForJobParams): Promise<StoredLogEvent[]>;
+
+  /**
+   * Remove the oldest events: written before `before`, or beyond `maxRows` rows. Whole rows, in
+   * log order, at most `limit` per call; returns how many rows went. A cursor pointing into what
+   * was removed is refused by `eventRead` with `EventCursorExpiredError`.
+   */
+  eventPrune(params: EventPruneParams): Promise<number>;
+
+  /**
+   * Committed events after `after` in commit order (never one twice, never a gap), filtered,
+   * at most `limit`. Throws `EventCursorExpiredError` when events after the cursor were pruned,
+   * and `InvalidOptionError` for a cursor this driver did not make.
+   */
+  eventRead(params: EventReadParams): Promise<EventReadResult>;
+
+  /**
+   * Store a subscription's new cursor if the stored one is still `from` (null: none stored),
+   * committing `work` with it. False when another consumer moved the cursor first (nothing of
+   * `work` is kept where the driver ran it in the transaction).
+   */
+  eventSubscriptionAdvance(params: EventSubscriptionAdvanceParams): Promise<boolean>;
+
+  /** Forget a subscription's stored cursor. True if there was one. */
+  eventSubscriptionDelete(params: EventSubscriptionParams): Promise<boolean>;
+
+  /** A subscription's stored cursor, or null when it has none yet. */
+  eventSubscriptionGet(params: EventSubscriptionParams): Promise<string | null>;
 
   /** Cancel jobs that are scheduled, pending or running. Others are left alone. */
   jobCancel(params: JobCancelParams): Promise<CancelledJob[]>;

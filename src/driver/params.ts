@@ -2,8 +2,10 @@
  * One named parameter type per driver method (`JobClaimParams` for `jobClaim`, …), shared by
  * every driver so each implements the same signatures.
  */
-import type { EpochMs } from '../core/types.js';
+import type { EpochMs, JobRecord } from '../core/types.js';
+import type { LogBuilder } from './event-log.js';
 import type {
+  CancelledJob,
   FinalizeItem,
   JobFilter,
   JobInsertParams,
@@ -12,12 +14,15 @@ import type {
   PoolRegistration,
   QueueLimitExceeded,
   ReleaseLease,
+  RescuedJob,
   StoredAlert,
 } from './records.js';
 
 /** Parameters of `Driver.jobCancel`. */
 export interface JobCancelParams {
   ids: readonly string[];
+  /** The events to store in the durable log with the change (absent: store none). */
+  log?: LogBuilder<CancelledJob[]>;
   now?: EpochMs;
 }
 
@@ -28,6 +33,8 @@ export interface JobClaimParams {
   leaseMs: number;
   /** The claiming pool, stored as the job's `poolId` while it runs. */
   poolId: string;
+  /** Store a `job:started` event per claimed job in the durable log, with the claim. */
+  log?: boolean;
   now?: EpochMs;
 }
 
@@ -69,6 +76,13 @@ export interface JobInsertManyParams {
   maxPendingByQueue?: ReadonlyMap<string, number>;
   /** A driver-specific handle of a transaction the caller opened (see `callerTransactions`). */
   executor?: unknown;
+  /** Store a `job:queued` event per inserted job (not per duplicate) in the durable log. */
+  log?: boolean;
+  /**
+   * With `executor`: a token the driver announces on `CHANNELS.committed` when the caller's
+   * transaction commits (and never when it rolls back), so the client reports committed jobs only.
+   */
+  commitToken?: string;
   now?: EpochMs;
 }
 
@@ -92,6 +106,8 @@ export interface JobReleaseParams {
 /** Parameters of `Driver.jobRescueExpired`. */
 export interface JobRescueExpiredParams {
   limit: number;
+  /** The events to store in the durable log with the change. */
+  log?: LogBuilder<RescuedJob[]>;
   maxInterruptions?: number;
   now?: EpochMs;
 }
@@ -99,6 +115,8 @@ export interface JobRescueExpiredParams {
 /** Parameters of `Driver.jobRetry`. */
 export interface JobRetryParams {
   ids: readonly string[];
+  /** The events to store in the durable log with the change. */
+  log?: LogBuilder<JobRecord[]>;
   now?: EpochMs;
 }
 
@@ -119,6 +137,8 @@ export interface LeaderResignParams {
 /** Parameters of `Driver.queuePause` and `Driver.queueResume`. */
 export interface QueueStateParams {
   name: string;
+  /** The events to store in the durable log with the change (given whether it changed). */
+  log?: LogBuilder<boolean>;
   now?: EpochMs;
 }
 
@@ -157,9 +177,13 @@ export interface QueueStatsParams {
 /** Parameters of `Driver.alertFire`. */
 export interface AlertFireParams {
   alert: StoredAlert;
+  /** The events to store in the durable log when this call stored the alert. */
+  log?: LogBuilder<boolean>;
 }
 
 /** Parameters of `Driver.alertResolve`. */
 export interface AlertResolveParams {
   id: string;
+  /** The events to store in the durable log when this call removed the alert. */
+  log?: LogBuilder<boolean>;
 }

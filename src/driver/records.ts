@@ -3,6 +3,7 @@
  * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
  */
 import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+import type { LogEntry } from './event-log.js';
 
 /** One job to insert. Payload, metadata and result are already JSON-encoded text. */
 export interface JobInsertParams {
@@ -65,8 +66,18 @@ export interface Lease {
   leaseToken: number;
 }
 
+/**
+ * Events a fenced write stores in the durable log only if it applies (see event-log.ts). In a
+ * retry or snoozed item, a `nextRunAt` equal to `RUN_AT_PLACEHOLDER` stands for the due time
+ * the driver writes, and the driver stores that time instead.
+ */
+export interface LoggedItem {
+  events?: readonly LogEntry[];
+}
+
 /** How an attempt ended, to be written only if the lease still holds. */
 export type FinalizeItem = Lease &
+  LoggedItem &
   (
     | { outcome: 'completed'; resultJson: string | null }
     /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
@@ -113,7 +124,7 @@ export interface RescuedJob {
  * grace): the error is appended to the job's history (marked `interrupted`) and the job's
  * interruptions grow by one; without it (a job claimed but never started) nothing is recorded.
  */
-export type ReleaseLease = Lease & { interruption?: StoredError };
+export type ReleaseLease = Lease & LoggedItem & { interruption?: StoredError };
 
 /** Default of `maxInterruptions` where a caller gives none (see `JobwireOptions.maxInterruptions`). */
 export const DEFAULT_MAX_INTERRUPTIONS = 5;
@@ -124,6 +135,9 @@ export interface CancelledJob {
   task: string;
   queue: string;
   correlationId: string;
+  /** The job's attempt numbers when it was cancelled. */
+  attempt: number;
+  maxAttempts: number;
   previousState: JobState;
   at: EpochMs;
 }

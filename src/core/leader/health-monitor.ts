@@ -10,8 +10,10 @@
  * present) and the events follow only the write that changed it, so even two leaders
  * overlapping during a hand-over announce each change once.
  */
+import type { LogEntry } from '../../driver/driver.js';
 import { emptyStats } from '../../driver/queue-stats.js';
 import { InvalidOptionError } from '../errors.js';
+import { emitEntries } from '../job-events.js';
 import { validateQueueName } from '../options.js';
 import type { Runtime } from '../runtime.js';
 import {
@@ -124,14 +126,21 @@ export class HealthMonitor implements LeaderService {
         const event = { alertId, queue: entry.queue, ...check, at };
         if (decision === 'fire') {
           const alert = { id: alertId, queue: entry.queue, ...check, firedAt: at };
-          if (!(await driver.alertFire({ alert }))) continue;
-          if (check.kind !== 'queue-failure-rate')
-            events.emit('queue:backlog', { ...event, kind: check.kind });
-          events.emit('alert:fired', event);
-        } else if (decision === 'resolve' && stored) {
-          if (await driver.alertResolve({ id: alertId })) {
-            events.emit('alert:resolved', { ...event, firedAt: stored.firedAt });
+          // Stored with the alert, so the log has it exactly once per cluster too.
+          const entries: LogEntry[] = [];
+          if (check.kind !== 'queue-failure-rate') {
+            entries.push({ type: 'queue:backlog', data: { ...event, kind: check.kind } });
           }
+          entries.push({ type: 'alert:fired', data: event });
+          const log = this.#runtime.eventLog ? (stored: boolean) => (stored ? entries : []) : undefined;
+          if (!(await driver.alertFire({ alert, log }))) continue;
+          emitEntries(events, entries);
+        } else if (decision === 'resolve' && stored) {
+          const entries: LogEntry[] = [
+            { type: 'alert:resolved', data: { ...event, firedAt: stored.firedAt } },
+          ];
+          const log = this.#runtime.eventLog ? (removed: boolean) => (removed ? entries : []) : undefined;
+          if (await driver.alertResolve({ id: alertId, log })) emitEntries(events, entries);
         }
       }
     }

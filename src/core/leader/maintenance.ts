@@ -9,6 +9,7 @@ import { LeaderElector } from './elector.js';
 import { HealthMonitor, type HealthOptions } from './health-monitor.js';
 import { PoolReaper } from './pool-reaper.js';
 import { Rescuer } from './rescuer.js';
+import type { LeaderService } from './service.js';
 
 /** Maintenance tuning: leader election and the rescue of expired leases. */
 export interface MaintenanceOptions {
@@ -39,6 +40,7 @@ export function createMaintenance(
   runtime: Runtime,
   options: MaintenanceOptions = {},
   health?: HealthOptions,
+  extra: readonly LeaderService[] = [],
 ): LeaderElector {
   const intervalMs = options.rescueIntervalMs ?? 1000;
   const ttlMs = options.leaderTtlMs ?? 10_000;
@@ -65,6 +67,7 @@ export function createMaintenance(
     rescuer,
     poolReaper,
     ...(health === undefined ? [] : [new HealthMonitor(runtime, health)]),
+    ...extra,
   ];
   return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, services);
 }

@@ -4,9 +4,13 @@
  * once their interruption budget is used up. The driver writes the lease-expiry error; the
  * events carry that stored error, so listeners and the job's history agree.
  */
+
+import type { LogEntry, RescuedJob } from '../../driver/driver.js';
 import { InvalidOptionError } from '../errors.js';
-import { jobEventBase } from '../job-events.js';
+import type { JobwireEvents } from '../events.js';
+import { emitEntries, jobEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
+import type { EpochMs } from '../types.js';
 import type { LeaderService } from './service.js';
 
 /** Rescuer tuning (from `JobwireOptions.maintenance`). */
@@ -36,30 +40,42 @@ export class Rescuer implements LeaderService {
 
   /** Rescue every expired lease, batch by batch. Rejects when storage fails. */
   async runOnce(): Promise<void> {
-    const { driver, events, clock, limits } = this.#runtime;
+    const { driver, events, clock, limits, eventLog } = this.#runtime;
     for (;;) {
+      let entries: LogEntry[] = [];
+      const build = (rescued: readonly RescuedJob[]): LogEntry[] => {
+        entries = rescuedEntries(rescued, clock.now());
+        return entries;
+      };
       const rescued = await driver.jobRescueExpired({
         limit: this.#batchSize,
         maxInterruptions: limits.maxInterruptions,
         now: this.#runtime.dbNow(),
+        log: eventLog ? build : undefined,
       });
-      const at = clock.now();
-      for (const job of rescued) {
-        const base = jobEventBase(job);
-        if (job.newState === 'pending') {
-          events.emit('job:rescued', {
-            ...base,
-            previousPoolId: job.previousPoolId,
-            leaseExpiredAt: job.leaseExpiredAt,
-            interruptions: job.interruptions,
-            error: job.error,
-            at,
-          });
-        } else {
-          events.emit('job:abandoned', { ...base, reason: 'lease-expired', error: job.error, at });
-        }
-      }
+      if (!eventLog) build(rescued);
+      emitEntries(events, entries);
       if (rescued.length < this.#batchSize) return;
     }
   }
+}
+
+/** `job:rescued` for each job put back, `job:abandoned` for each whose budget ran out. */
+function rescuedEntries(rescued: readonly RescuedJob[], at: EpochMs): LogEntry[] {
+  return rescued.map((job): LogEntry => {
+    const base = jobEventBase(job);
+    if (job.newState === 'pending') {
+      const data: JobwireEvents['job:rescued'] = {
+        ...base,
+        previousPoolId: job.previousPoolId,
+        leaseExpiredAt: job.leaseExpiredAt,
+        interruptions: job.interruptions,
+        error: job.error,
+        at,
+      };
+      return { type: 'job:rescued', data };
+    }
+    const data: JobwireEvents['job:abandoned'] = { ...base, reason: 'lease-expired', error: job.error, at };
+    return { type: 'job:abandoned', data };
+  });
 }

@@ -16,7 +16,7 @@
  * rescued elsewhere instead of staying `running` for ever.
  * After `close()` nothing is retried.
  */
-import type { Driver, FinalizeItem, FinalizeResult } from '../../driver/driver.js';
+import type { Driver, FinalizeItem, FinalizeResult, LogEntry } from '../../driver/driver.js';
 import { ClosedError, StorageError, UnstorableOutcomeError } from '../errors.js';
 import { toStoredError } from '../serialize.js';
 
@@ -28,6 +28,8 @@ export const STUCK_AFTER_FAILURES = 5;
 
 interface Waiting {
   item: FinalizeItem;
+  /** The durable log's entries for the item actually written, when the log is on. */
+  log: ((written: FinalizeItem) => LogEntry[]) | undefined;
   resolve: (result: FinalizeResult, written: FinalizeItem) => void;
   /** Failed writes in a row that included this item. */
   failures: number;
@@ -90,9 +92,13 @@ export class Finalizer {
    * as unstorable: `applied: false`) with the item actually written (a replacement, see above). A callback, not a promise: this runs once per job on the
    * hot path.
    */
-  add(item: FinalizeItem, done: (result: FinalizeResult, written: FinalizeItem) => void): void {
+  add(
+    item: FinalizeItem,
+    done: (result: FinalizeResult, written: FinalizeItem) => void,
+    log?: (written: FinalizeItem) => LogEntry[],
+  ): void {
     if (this.#closed) return;
-    this.#waiting.push({ item, resolve: done, failures: 0, unavailable: false, replaced: false });
+    this.#waiting.push({ item, log, resolve: done, failures: 0, unavailable: false, replaced: false });
     this.#schedule();
   }
 
@@ -186,7 +192,8 @@ export class Finalizer {
   async #write(batch: Waiting[]): Promise<{ left: Waiting[]; error?: unknown }> {
     let results: FinalizeResult[];
     try {
-      results = await this.#driver.jobFinalizeMany({ items: batch.map((w) => w.item), now: this.#now() });
+      const items = batch.map((w) => (w.log ? { ...w.item, events: w.log(w.item) } : w.item));
+      results = await this.#driver.jobFinalizeMany({ items, now: this.#now() });
     } catch (error) {
       if (this.#closed || !isRefusal(error)) {
         const unavailable = error instanceof StorageError && error.kind === 'unavailable';

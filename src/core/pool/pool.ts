@@ -11,9 +11,10 @@
  *   a job whose lease was taken over is aborted locally and its late writes are rejected by the
  *   fence.
  */
-import { CHANNELS } from '../../driver/driver.js';
+import { CHANNELS, type ClaimedJob, type FinalizeItem } from '../../driver/driver.js';
 import type { AttemptOutcome } from '../attempt.js';
 import { InvalidOptionError, JobCancelledError, ShutdownAbortError } from '../errors.js';
+import { jobEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
 import { toStoredError } from '../serialize.js';
 import { registerForSignals, type ShutdownTarget, unregisterForSignals } from '../signals.js';
@@ -22,7 +23,13 @@ import { Executor, type RunningAttempt, type Slot } from './executor.js';
 import { Finalizer } from './finalizer.js';
 import { type HeartbeatLease, LeaseKeeper } from './lease-keeper.js';
 import { type PoolOptions, type PoolSettings, resolvePoolSettings } from './options.js';
-import { emitInterrupted, emitLeaseLost, emitOutcomeEvents } from './outcome-events.js';
+import {
+  emitEntries,
+  emitLeaseLost,
+  emitOutcomeEvents,
+  interruptedEntries,
+  outcomeEntries,
+} from './outcome-events.js';
 import { decideOutcome, finalizeItemFor } from './outcome-policy.js';
 import { Producer } from './producer.js';
 import { PoolRegistrationKeeper } from './registration.js';
@@ -87,10 +94,7 @@ export class Pool {
     this.#producer = new Producer(runtime, settings, this.#executor, {
       finalizerBacklog: () => this.#finalizer.backlog,
       claimSettled: () => this.#onClaimSettled(),
-      giveBack: (jobs) =>
-        this.#trackRelease(
-          runtime.driver.jobRelease({ leases: jobs.map((j) => ({ id: j.id, leaseToken: j.leaseToken })) }),
-        ),
+      giveBack: (jobs) => this.#trackRelease(this.#giveBack(jobs)),
       reportError,
     });
     this.#leaseKeeper = new LeaseKeeper(runtime, settings, {
@@ -272,16 +276,26 @@ export class Pool {
     } else {
       const producer = this.#producer;
       producer.outcomePending.add(job.id);
-      this.#finalizer.add(finalizeItemFor(job, decision), (result, written) => {
-        const base = this.#executor.eventBase(attempt);
-        emitOutcomeEvents(events, { job, base, decision, written, result, outcome, finishedAt, durationMs });
-        // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
-        if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
-        producer.outcomeReported(job.id);
-        if (this.#idleWaiters.length > 0) this.#notifyIdle();
-        // A claim round skipped while the finalizer was behind is retried once it catches up.
-        if (producer.mayHaveWork) producer.scheduleFill();
-      });
+      const base = this.#executor.eventBase(attempt);
+      const parts = { job, base, decision, outcome, finishedAt, durationMs };
+      // With the log on, the outcome's events are stored by the write itself (built for the item
+      // actually written: the finalizer may replace an unstorable one).
+      const log = this.#runtime.eventLog
+        ? (written: FinalizeItem) => outcomeEntries({ ...parts, written }, undefined, true)
+        : undefined;
+      this.#finalizer.add(
+        finalizeItemFor(job, decision),
+        (result, written) => {
+          emitOutcomeEvents(events, { ...parts, written, result });
+          // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
+          if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
+          producer.outcomeReported(job.id);
+          if (this.#idleWaiters.length > 0) this.#notifyIdle();
+          // A claim round skipped while the finalizer was behind is retried once it catches up.
+          if (producer.mayHaveWork) producer.scheduleFill();
+        },
+        log,
+      );
     }
 
     // Take the next buffered job at once, or look for work (the slot is idle once none is left).
@@ -318,6 +332,28 @@ export class Pool {
     }
   }
 
+  /**
+   * Give claimed jobs that never started back (the pool stopped): pending again, the attempt
+   * unused. The log stored `job:started` at their claim, so it also gets `job:released`.
+   */
+  async #giveBack(jobs: readonly ClaimedJob[]): Promise<string[]> {
+    const { driver, events, clock, eventLog } = this.#runtime;
+    const at = clock.now();
+    const entries = new Map(
+      jobs.map((job) => [job.id, { ...jobEventBase(job), attempt: job.attempt - 1, poolId: this.id, at }]),
+    );
+    const ids = await driver.jobRelease({
+      leases: jobs.map((job) => ({
+        id: job.id,
+        leaseToken: job.leaseToken,
+        ...(eventLog ? { events: [{ type: 'job:released', data: entries.get(job.id) }] } : {}),
+      })),
+      now: this.#runtime.dbNow(),
+    });
+    for (const id of ids) events.emit('job:released', entries.get(id)!);
+    return ids;
+  }
+
   /** Give a cut-off attempt's lease back as an interruption (see Driver.jobRelease) and report it. */
   async #releaseInterrupted(
     attempt: RunningAttempt,
@@ -325,16 +361,24 @@ export class Pool {
     durationMs: number,
   ): Promise<string[]> {
     const { job } = attempt;
-    const { driver, events, clock, limits } = this.#runtime;
+    const { driver, events, clock, limits, eventLog } = this.#runtime;
+    const at = clock.now();
+    const base = this.#executor.eventBase(attempt);
+    const entries = interruptedEntries(job, base, error, limits.maxInterruptions, durationMs, at);
     const ids = await driver.jobRelease({
-      leases: [{ id: job.id, leaseToken: job.leaseToken, interruption: error }],
+      leases: [
+        {
+          id: job.id,
+          leaseToken: job.leaseToken,
+          interruption: error,
+          ...(eventLog ? { events: entries } : {}),
+        },
+      ],
       maxInterruptions: limits.maxInterruptions,
       now: this.#runtime.dbNow(),
     });
-    const at = clock.now();
-    const base = this.#executor.eventBase(attempt);
     if (ids.length === 0) emitLeaseLost(events, base, at);
-    else emitInterrupted(events, job, base, error, limits.maxInterruptions, durationMs, at);
+    else emitEntries(events, entries);
     return ids;
   }
 

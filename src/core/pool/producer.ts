@@ -242,6 +242,7 @@ export class Producer {
         limit: want,
         leaseMs: this.#settings.leaseMs,
         poolId: this.#settings.id,
+        log: this.#runtime.eventLog,
         now: this.#runtime.dbNow(),
       });
       this.#claimFailures = 0;

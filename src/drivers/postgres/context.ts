@@ -79,6 +79,17 @@ export class PgContext {
     }
   }
 
+  /**
+   * This context with every `query` that names no client run on `client` (a transaction of
+   * ours, so its statements are prepared like the pool's).
+   */
+  within(client: Queryable): PgContext {
+    const view = Object.create(this) as PgContext;
+    view.query = (operation, text, values, on, prepare) =>
+      this.query(operation, text, values, on ?? client, prepare ?? true);
+    return view;
+  }
+
   /** Run `fn` in a transaction on a client of the pool, rolling back if it throws. */
   async transaction<T>(operation: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen();

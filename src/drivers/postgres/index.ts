@@ -16,6 +16,17 @@ import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/po
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
+import {
+  eventAppend,
+  eventHead,
+  eventListForJob,
+  eventPrune,
+  eventRead,
+  eventSubscriptionAdvance,
+  eventSubscriptionDelete,
+  eventSubscriptionGet,
+  withLog,
+} from './events.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
@@ -154,6 +165,15 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     name: 'postgres',
     capabilities: CAPABILITIES,
     notifier,
+    // The durable event log.
+    eventAppend: (params) => eventAppend(ctx, params),
+    eventHead: () => eventHead(ctx),
+    eventListForJob: (params) => eventListForJob(ctx, params),
+    eventPrune: (params) => eventPrune(ctx, params),
+    eventRead: (params) => eventRead(ctx, params),
+    eventSubscriptionAdvance: (params) => eventSubscriptionAdvance(ctx, params),
+    eventSubscriptionDelete: (params) => eventSubscriptionDelete(ctx, params),
+    eventSubscriptionGet: (params) => eventSubscriptionGet(ctx, params),
     close() {
       closing ??= (async () => {
         ctx.markClosed();
@@ -162,7 +182,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       })();
       return closing;
     },
-    jobCancel: (params) => jobCancel(ctx, params),
+    jobCancel: (params) => withLog(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),
     jobDelete: (params) => jobDelete(ctx, params),
@@ -175,7 +195,8 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     },
     jobList: (params) => jobList(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),
-    jobRescueExpired: (params) => jobRescueExpired(ctx, params),
+    jobRescueExpired: (params) =>
+      withLog(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
     jobRetry: (params) => jobRetry(ctx, params),
     leaderAttemptElect: (params) => leaderAttemptElect(ctx, params),
     leaderResign: (params) => leaderResign(ctx, params),
@@ -189,16 +210,16 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     poolRemove: async (params) => poolRemove(ctx, checkPoolRemove(params)),
     poolUpsert: async (params) => poolUpsert(ctx, checkPoolUpsert(params), params.now),
     queueList: () => queueList(ctx),
-    queuePause: (params) => queuePause(ctx, params),
-    queueResume: (params) => queueResume(ctx, params),
+    queuePause: (params) => withLog(ctx, 'queuePause', params.log, (on) => queuePause(on, params)),
+    queueResume: (params) => withLog(ctx, 'queueResume', params.log, (on) => queueResume(on, params)),
     // Task contracts (published job defaults).
     taskGet: (params) => taskGet(ctx, params),
     taskList: () => taskList(ctx),
     taskUpsertMany: async (params) => taskUpsertMany(ctx, checkTaskUpserts(params), params.now),
     // Queue health: statistics and the leader's alert state.
-    alertFire: (params) => alertFire(ctx, params),
+    alertFire: (params) => withLog(ctx, 'alertFire', params.log, (on) => alertFire(on, params)),
     alertList: () => alertList(ctx),
-    alertResolve: (params) => alertResolve(ctx, params),
+    alertResolve: (params) => withLog(ctx, 'alertResolve', params.log, (on) => alertResolve(on, params)),
     queueStats: (params) => queueStats(ctx, params),
   };
 }

@@ -15,6 +15,7 @@ import {
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
+import { withLog } from './events.js';
 import {
   epochMs,
   isJobId,
@@ -113,7 +114,8 @@ cancelled AS (
   SET state = 'cancelled', finished_at = clock.now, lease_expires_at = NULL, worker_id = NULL
   FROM target t CROSS JOIN clock
   WHERE j.id = t.id
-  RETURNING j.id, j.task, j.queue, j.correlation_id, t.state AS previous_state, ${epochMs('clock.now')} AS at
+  RETURNING j.id, j.task, j.queue, j.correlation_id, j.attempt, j.max_attempts, t.state AS previous_state,
+            ${epochMs('clock.now')} AS at
 ),
 stopped AS (SELECT pg_notify($3, id::text) FROM cancelled WHERE previous_state = 'running')
 SELECT * FROM cancelled WHERE (SELECT count(*) FROM stopped) >= 0`;
@@ -128,6 +130,8 @@ export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promis
     task: string;
     queue: string;
     correlation_id: string;
+    attempt: number;
+    max_attempts: number;
     previous_state: JobState;
     at: number;
   }>('jobCancel', cancelSql(ctx.s), [ids, params.now ?? null, ctx.channel(CHANNELS.jobCancelled)]);
@@ -139,6 +143,8 @@ export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promis
       task: r.task,
       queue: r.queue,
       correlationId: r.correlation_id,
+      attempt: r.attempt,
+      maxAttempts: r.max_attempts,
       previousState: r.previous_state,
       at: r.at,
     };
@@ -185,16 +191,19 @@ export async function jobRetry(ctx: PgContext, params: JobRetryParams): Promise<
   if (ids.length === 0) return [];
   await ctx.notifier.ready();
   const values = [ids, params.now ?? null, ctx.channel(CHANNELS.jobAvailable)];
-  let rows: JobRow[];
+  const once = () =>
+    withLog(ctx, 'jobRetry', params.log, async (on) => {
+      const rows = await on.query<JobRow>('jobRetry', retrySql(ctx.s), values);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return inInputOrder(params.ids, new Set(byId.keys())).map((id) => rowToRecord(byId.get(id)!));
+    });
   try {
-    rows = await ctx.query<JobRow>('jobRetry', retrySql(ctx.s), values);
+    return await once();
   } catch (err) {
     // A concurrent insert took one of the keys between our check and our write: look again.
     if (!isUniqueViolation(err)) throw err;
-    rows = await ctx.query<JobRow>('jobRetry', retrySql(ctx.s), values);
+    return once();
   }
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => rowToRecord(byId.get(id)!));
 }
 
 function isUniqueViolation(err: unknown): boolean {

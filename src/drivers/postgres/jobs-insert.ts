@@ -44,13 +44,37 @@ interface InsertedRow {
 }
 
 /**
+ * The `job:queued` entry of an inserted row, built in SQL (the database decides the id, state and
+ * times). Same fields, in the same order, as the client's `queuedEvent`; the conformance suite
+ * compares the two. `i` is the inserted row, `p` the input with the other columns.
+ */
+const queuedEntrySql = (i: string, p: string): string => `json_build_object('type', 'job:queued', 'data',
+  json_build_object('jobId', ${i}.id::text, 'task', ${p}.task, 'queue', ${i}.queue,
+    'correlationId', ${p}.correlation_id, 'attempt', 0, 'maxAttempts', ${p}.max_attempts,
+    'state', ${i}.state, 'priority', ${p}.priority, 'queuedAt', ${i}.created_at, 'runAt', ${i}.run_at,
+    'uniqueKey', ${i}.unique_key, 'metadata', ${p}.metadata::json))`;
+
+/** Stores one row of `job:queued` entries for what `inserted` holds (nothing when it is empty). */
+const logQueuedSql = (s: string, from: string, p: string): string => `,
+logged AS (
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(i.id), max(i.id), json_agg(${queuedEntrySql('i', p)} ORDER BY i.id)
+  FROM ${from}
+  HAVING count(*) > 0
+)`;
+
+/** Announces the caller's commit: NOTIFY is delivered on commit only, never after a rollback. */
+const committedSql = (param: string): string => `,
+committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}, ' ', 2)) WHERE ${param} IS NOT NULL)`;
+
+/**
  * Ids are drawn from the sequence up front (in input order) so each input row knows its id and
  * the RETURNING rows map back without relying on insertion order. A row whose unique key is
  * taken, by an active job or by an earlier row of the batch, is skipped by ON CONFLICT and
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean): string => `
+const insertSql = (s: string, withKeys: boolean, log: boolean): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
@@ -76,8 +100,9 @@ inserted AS (
 ),
 woken AS (
   SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
-)
-SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
+)${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${committedSql('$15::text')}
+SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
+  AND (SELECT count(*) FROM committed) >= 0`;
 
 /**
  * One job: a plain INSERT … SELECT of scalars. The batch statement's unnest of twelve arrays and
@@ -85,8 +110,10 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
  * row and `assemble` looks up the key's holder.
  */
-const insertOneSql = (s: string, withKey: boolean): string => `
+const insertOneSql = (s: string, withKey: boolean, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
+one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
+               $10::text AS metadata),
 prepared AS (
   SELECT clock.now,
          CASE WHEN $7::float8 IS NOT NULL THEN to_timestamp($7::float8 / 1000)
@@ -101,8 +128,11 @@ inserted AS (
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
-woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')
-SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0`;
+woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')${
+  log ? logQueuedSql(s, 'inserted i CROSS JOIN one p', 'p') : ''
+}${committedSql('$15::text')}
+SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
+  AND (SELECT count(*) FROM committed) >= 0`;
 
 /** The active job holding each key, looked up again when the statement's snapshot missed it. */
 const holdersSql = (s: string): string => `
@@ -114,6 +144,8 @@ export interface InsertParams {
   jobs: readonly JobInsertParams[];
   maxPendingByQueue?: ReadonlyMap<string, number>;
   executor?: unknown;
+  log?: boolean;
+  commitToken?: string;
   now?: EpochMs;
 }
 
@@ -167,7 +199,10 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     jobs.map((j) => (j.backoff === null ? null : JSON.stringify(j.backoff))),
     params.now ?? null,
     ctx.channel(CHANNELS.jobAvailable),
+    // Only inside a caller's transaction: there, our NOTIFY says it committed.
+    executor && params.commitToken ? `${ctx.channel(CHANNELS.committed)} ${params.commitToken}` : null,
   ];
+  const log = params.log === true;
   const withKeys = jobs.some((j) => j.uniqueKey !== null);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
@@ -178,11 +213,11 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
             'jobInsertOne',
-            insertOneSql(ctx.s, withKeys),
+            insertOneSql(ctx.s, withKeys, log),
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
-        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys), values, executor);
+        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys, log), values, executor);
     return { inserted: await assemble(ctx, jobs, rows, executor) };
   }
 
@@ -205,7 +240,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);

@@ -17,6 +17,7 @@ import {
   type JobHeartbeatManyParams,
   type JobReleaseParams,
 } from '../../driver/driver.js';
+import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
 import {
   CLAIM_COLUMNS,
@@ -73,7 +74,7 @@ export interface Statement {
  * off and they run again. What must survive a crash (enqueues, outcomes) still waits for it.
  * That takes a disk flush off the path from enqueue to start.
  */
-const claimSql = (s: string): string => `
+const claimSql = (s: string, log: boolean): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 picked AS (
   SELECT c.id
@@ -89,18 +90,37 @@ picked AS (
   ORDER BY c.priority DESC, c.run_at, c.id
   LIMIT $2
 )
-UPDATE ${s}.jobs j
+${log ? ', claimed AS (' : ''}UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$5')}
 FROM async_commit
 WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked))
-RETURNING ${CLAIM_COLUMNS}`;
+RETURNING ${CLAIM_COLUMNS}${log ? logStartedSql(s) : ''}`;
+
+/**
+ * With the log on, the claim also stores one row of `job:started` entries (built here: the
+ * database picks the jobs). The same fields as the client's `attemptEventBase` except `workerId`:
+ * which worker slot runs the job is decided after the claim, in the claiming process.
+ */
+const logStartedSql = (s: string): string => `
+),
+logged AS (
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(c.id::bigint), max(c.id::bigint), json_agg(json_build_object('type', 'job:started', 'data',
+    json_build_object('jobId', c.id::text, 'task', c.task, 'queue', c.queue, 'correlationId', c.correlation_id,
+      'attempt', c.attempt, 'maxAttempts', c.max_attempts, 'poolId', $4::text, 'runAt', c.run_at,
+      'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at),
+      'metadata', c.metadata::json)) ORDER BY c.id::bigint)
+  FROM claimed c
+  HAVING count(*) > 0
+)
+SELECT * FROM claimed`;
 
 /** The claim statement `jobClaim` runs. */
 export function claimStatement(s: string, params: JobClaimParams): Statement {
   return {
-    text: claimSql(s),
+    text: claimSql(s, params.log === true),
     values: [
       [...new Set(params.queues)],
       Math.floor(params.limit),
@@ -126,17 +146,17 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
  * tested on rows looked up by primary key, one per item (see the note at the top).
  */
-const finalizeSql = (s: string): string => `
+const finalizeSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
-       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[]${log ? ', $8::text[]' : ''})
+       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms${log ? ', events' : ''}, ord)
   CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
   WHERE j.state = 'running'
   ORDER BY f.id, f.ord
 )
-UPDATE ${s}.jobs j
+${log ? ', finalized AS (' : ''}UPDATE ${s}.jobs j
 SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' THEN 'abandoned' ELSE 'scheduled' END,
     result = CASE WHEN f.outcome = 'completed' THEN f.result::json ELSE j.result END,
     finished_at = CASE WHEN f.outcome IN ('completed', 'abandoned') THEN clock.now END,
@@ -148,15 +168,42 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     worker_id = NULL
 FROM f CROSS JOIN clock
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
-RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at`;
+RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
+  log
+    ? `, j.id, f.outcome, f.events
+)${logItemsSql(s, 'finalized', true)}
+SELECT ord, run_at, at FROM finalized`
+    : ''
+}`;
+
+/**
+ * Stores, as one row, the \`events\` arrays (as JSON) of the items a fenced write applied (in item
+ * order); in retry and snoozed items the placeholder becomes the due time written.
+ */
+const logItemsSql = (s: string, from: string, dueTimes: boolean): string => `,
+logged AS (
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT min(w.id), max(w.id),
+         ('[' || string_agg(${
+           dueTimes
+             ? `CASE WHEN w.outcome IN ('retry', 'snoozed')
+                  THEN replace(substr(w.events, 2, length(w.events) - 2), '${RUN_AT_PLACEHOLDER_JSON}', w.run_at::bigint::text)
+                  ELSE substr(w.events, 2, length(w.events) - 2) END`
+             : 'substr(w.events, 2, length(w.events) - 2)'
+         }, ',' ORDER BY w.ord) || ']')::json
+  FROM ${from} w
+  WHERE length(w.events) > 2
+  HAVING count(*) > 0
+)`;
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
 
 /** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
 export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
   const { items } = params;
+  const log = items.some((i) => i.events !== undefined);
   return {
-    text: finalizeSql(s),
+    text: finalizeSql(s, log),
     values: [
       items.map((i) => idParam(i.id)),
       items.map((i) => i.leaseToken),
@@ -167,6 +214,7 @@ export function finalizeStatement(s: string, params: JobFinalizeManyParams): Sta
       ),
       items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
       params.now ?? null,
+      ...(log ? [items.map((i) => (i.events?.length ? JSON.stringify(i.events) : null))] : []),
     ],
   };
 }
@@ -270,11 +318,12 @@ export async function jobHeartbeatMany(ctx: PgContext, params: JobHeartbeatManyP
  * an interruption error also counts the interruption; the one that reaches the budget ($5)
  * abandons the job instead, keeping its last attempt number.
  */
-const releaseSql = (s: string): string => `
+const releaseSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$3')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
-  FROM unnest($1::bigint[], $2::bigint[], $6::text[]) WITH ORDINALITY AS f(id, token, error, ord)
+  FROM unnest($1::bigint[], $2::bigint[], $6::text[]${log ? ', $7::text[]' : ''})
+       WITH ORDINALITY AS f(id, token, error${log ? ', events' : ''}, ord)
   CROSS JOIN LATERAL (
     SELECT j.state, j.interruptions FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
   ) j
@@ -292,8 +341,8 @@ released AS (
       lease_expires_at = NULL, worker_id = NULL
   FROM f CROSS JOIN clock
   WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
-  RETURNING f.ord, j.queue, j.state
-),
+  RETURNING f.ord, j.queue, j.state${log ? ', j.id, f.events' : ''}
+)${log ? logItemsSql(s, 'released', false) : ''},
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)
 SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
 
@@ -303,8 +352,9 @@ SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
  */
 export function releaseStatement(s: string, params: JobReleaseParams, channel: string): Statement {
   const { leases } = params;
+  const log = leases.some((l) => l.events !== undefined);
   return {
-    text: releaseSql(s),
+    text: releaseSql(s, log),
     values: [
       leases.map((l) => idParam(l.id)),
       leases.map((l) => l.leaseToken),
@@ -314,6 +364,7 @@ export function releaseStatement(s: string, params: JobReleaseParams, channel: s
       leases.map((l) =>
         l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
       ),
+      ...(log ? [leases.map((l) => (l.events?.length ? JSON.stringify(l.events) : null))] : []),
     ],
   };
 }

@@ -37,7 +37,9 @@ export const zeroCounts = (): Record<JobState, number> =>
 export function createAdminMethods(ctx: SqliteContext) {
   const { db } = ctx;
 
-  const stateOf = db.prepare('SELECT state, task, queue, correlation_id FROM jobwire_jobs WHERE id = ?');
+  const stateOf = db.prepare(
+    'SELECT state, task, queue, correlation_id, attempt, max_attempts FROM jobwire_jobs WHERE id = ?',
+  );
   const cancelJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'cancelled', finished_at = ?, ${CLEAR_LEASE_SQL}
      WHERE id = ? AND state IN ${ACTIVE_STATES_SQL}`,
@@ -45,13 +47,17 @@ export function createAdminMethods(ctx: SqliteContext) {
   const cancelTx = db.transaction((ids: readonly number[], now: EpochMs) => {
     const cancelled: CancelledJob[] = [];
     for (const id of ids) {
-      const row = stateOf.get(id) as Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id'> | undefined;
+      const row = stateOf.get(id) as
+        | Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'>
+        | undefined;
       if (!row || cancelJob.run(now, id).changes === 0) continue;
       cancelled.push({
         id: String(id),
         task: row.task,
         queue: row.queue,
         correlationId: row.correlation_id,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
         previousState: row.state,
         at: now,
       });

@@ -9,13 +9,15 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
-import type { Driver, DriverCapabilities } from '../../driver/driver.js';
+import type { EpochMs } from '../../core/types.js';
+import type { Driver, DriverCapabilities, LogBuilder } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { toStorageError } from './errors.js';
+import { createEventMethods, eventWriterOf } from './events.js';
 import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
@@ -154,9 +156,15 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createLeaderMethods> &
         ReturnType<typeof createTaskMethods> &
         ReturnType<typeof createPoolMethods> &
-        ReturnType<typeof createHealthMethods>)
+        ReturnType<typeof createHealthMethods> &
+        ReturnType<typeof createEventMethods>)
     | undefined;
   let closed = false;
+  /** `run` with the events `log` makes of its result stored in the same transaction. */
+  const logged = <R>(log: LogBuilder<R> | undefined, now: EpochMs | undefined, run: () => R): R => {
+    use();
+    return eventWriterOf(ctx).withLog(log, ctx.now(now), run);
+  };
 
   /** Run one driver call: refuse after close, map SQLite errors, settle as a promise. */
   function call<T>(operation: string, body: () => T): Promise<T> {
@@ -180,6 +188,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createTaskMethods(ctx),
         ...createPoolMethods(ctx),
         ...createHealthMethods(ctx),
+        ...createEventMethods(ctx),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -213,7 +222,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       }
       return Promise.resolve();
     },
-    jobCancel: (params) => call('jobCancel', () => use().jobCancel(params)),
+    jobCancel: (params) =>
+      call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),
     jobCountByState: (params) => call('jobCountByState', () => use().jobCountByState(params)),
     jobDelete: (params) => call('jobDelete', () => use().jobDelete(params)),
@@ -228,8 +238,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       }),
     jobList: (params) => call('jobList', () => use().jobList(params)),
     jobRelease: (params) => call('jobRelease', () => use().jobRelease(params)),
-    jobRescueExpired: (params) => call('jobRescueExpired', () => use().jobRescueExpired(params)),
-    jobRetry: (params) => call('jobRetry', () => use().jobRetry(params)),
+    jobRescueExpired: (params) =>
+      call('jobRescueExpired', () => logged(params.log, params.now, () => use().jobRescueExpired(params))),
+    jobRetry: (params) =>
+      call('jobRetry', () => logged(params.log, params.now, () => use().jobRetry(params))),
     leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
     leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
     migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
@@ -240,17 +252,32 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     poolRemove: (params) => call('poolRemove', () => use().poolRemove(checkPoolRemove(params))),
     poolUpsert: (params) => call('poolUpsert', () => use().poolUpsert(checkPoolUpsert(params), params.now)),
     queueList: () => call('queueList', () => use().queueList()),
-    queuePause: (params) => call('queuePause', () => use().queuePause(params)),
-    queueResume: (params) => call('queueResume', () => use().queueResume(params)),
+    queuePause: (params) =>
+      call('queuePause', () => logged(params.log, params.now, () => use().queuePause(params))),
+    queueResume: (params) =>
+      call('queueResume', () => logged(params.log, params.now, () => use().queueResume(params))),
     // Task contracts (published job defaults).
     taskGet: (params) => call('taskGet', () => use().taskGet(params)),
     taskList: () => call('taskList', () => use().taskList()),
     taskUpsertMany: (params) =>
       call('taskUpsertMany', () => use().taskUpsertMany(checkTaskUpserts(params), params.now)),
     // Queue health: statistics and the leader's alert state.
-    alertFire: (params) => call('alertFire', () => use().alertFire(params)),
+    alertFire: (params) =>
+      call('alertFire', () => logged(params.log, undefined, () => use().alertFire(params))),
     alertList: () => call('alertList', () => use().alertList()),
-    alertResolve: (params) => call('alertResolve', () => use().alertResolve(params)),
+    alertResolve: (params) =>
+      call('alertResolve', () => logged(params.log, undefined, () => use().alertResolve(params))),
+    // The durable event log.
+    eventAppend: (params) => call('eventAppend', () => use().eventAppend(params)),
+    eventHead: () => call('eventHead', () => use().eventHead()),
+    eventListForJob: (params) => call('eventListForJob', () => use().eventListForJob(params)),
+    eventPrune: (params) => call('eventPrune', () => use().eventPrune(params)),
+    eventRead: (params) => call('eventRead', () => use().eventRead(params)),
+    eventSubscriptionAdvance: (params) =>
+      call('eventSubscriptionAdvance', use).then((m) => m.eventSubscriptionAdvance(params)),
+    eventSubscriptionDelete: (params) =>
+      call('eventSubscriptionDelete', () => use().eventSubscriptionDelete(params)),
+    eventSubscriptionGet: (params) => call('eventSubscriptionGet', () => use().eventSubscriptionGet(params)),
     queueStats: (params) => call('queueStats', () => use().queueStats(params)),
   };
 }

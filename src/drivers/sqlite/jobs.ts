@@ -7,6 +7,7 @@
  * lock up front, so two processes never deadlock upgrading a read lock.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
 import {
@@ -22,6 +23,7 @@ import {
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
+import { type LogEntry, withDueTime } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import {
   ACTIVE_STATES_SQL,
@@ -31,6 +33,7 @@ import {
   livenessNow,
   type SqliteContext,
 } from './context.js';
+import { eventWriterOf } from './events.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
 
@@ -65,6 +68,7 @@ function claimCandidatesSql(queueCount: number): string {
 /** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
 export function createJobMethods(ctx: SqliteContext) {
   const { db } = ctx;
+  const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
@@ -84,7 +88,12 @@ export function createJobMethods(ctx: SqliteContext) {
   );
 
   const insertTx = db.transaction(
-    (jobs: readonly JobInsertParams[], limits: ReadonlyMap<string, number> | undefined, now: EpochMs) => {
+    (
+      jobs: readonly JobInsertParams[],
+      limits: ReadonlyMap<string, number> | undefined,
+      now: EpochMs,
+      log: boolean,
+    ) => {
       const results: JobInsertResult[] = [];
       const newByQueue = new Map<string, number>();
       const queuesWithPending = new Set<string>();
@@ -125,6 +134,14 @@ export function createJobMethods(ctx: SqliteContext) {
         const { n } = countWaiting.get(queue) as { n: number };
         if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
       }
+      if (log) {
+        writer.append(
+          results
+            .filter((r) => !r.duplicate)
+            .map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
+          now,
+        );
+      }
       return { results, queuesWithPending };
     },
   );
@@ -134,7 +151,7 @@ export function createJobMethods(ctx: SqliteContext) {
     const now = ctx.now(params.now);
     let outcome: ReturnType<typeof insertTx>;
     try {
-      outcome = insertTx.immediate(params.jobs, params.maxPendingByQueue, now);
+      outcome = insertTx.immediate(params.jobs, params.maxPendingByQueue, now, params.log === true);
     } catch (err) {
       if (err instanceof QueueFullAbort) return { queueFull: err.limit };
       throw err;
@@ -171,10 +188,25 @@ export function createJobMethods(ctx: SqliteContext) {
     }
     return statement;
   };
-  const claimTx = db.transaction((queueCount: number, bindings: Record<string, unknown>, now: EpochMs) => {
-    promoteDue.run(now, PROMOTE_BATCH);
-    return claimStatement(queueCount).all(bindings) as ClaimRow[];
-  });
+  const claimTx = db.transaction(
+    (queueCount: number, bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
+      promoteDue.run(now, PROMOTE_BATCH);
+      const rows = claimStatement(queueCount).all(bindings) as ClaimRow[];
+      // RETURNING gives rows in no promised order; hand them out in claim order.
+      rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+      const claimed = rows.map(rowToClaimed);
+      if (log && claimed.length > 0) {
+        const poolId = bindings.poolId as string;
+        // By id, as the PostgreSQL driver stores them.
+        const byId = [...claimed].sort((a, b) => Number(a.id) - Number(b.id));
+        writer.append(
+          byId.map((job) => ({ type: 'job:started', data: claimedEvent(job, poolId) })),
+          now,
+        );
+      }
+      return claimed;
+    },
+  );
 
   function jobClaim(params: JobClaimParams): ClaimedJob[] {
     if (params.queues.length === 0 || params.limit < 1) return [];
@@ -189,15 +221,13 @@ export function createJobMethods(ctx: SqliteContext) {
     params.queues.forEach((queue, i) => {
       bindings[`q${i}`] = queue;
     });
-    const rows = claimTx.immediate(params.queues.length, bindings, now);
+    const claimed = claimTx.immediate(params.queues.length, bindings, now, params.log === true);
     // The claim is this process's own write: its lease is alive as of now (read after the
     // commit), on the clock the rescuer measures silence with (see liveness.ts).
     const seen = livenessNow(params.now);
     const lease = { seq: 0, expiresAt: bindings.expiresAt as number };
-    for (const row of rows) observer.jobWritten(row.id, { ...lease, token: row.lease_token }, seen);
-    // RETURNING gives rows in no promised order; hand them out in claim order.
-    rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
-    return rows.map(rowToClaimed);
+    for (const job of claimed) observer.jobWritten(Number(job.id), { ...lease, token: job.leaseToken }, seen);
+    return claimed;
   }
 
   // -- finalize --------------------------------------------------------------------------------
@@ -219,18 +249,18 @@ export function createJobMethods(ctx: SqliteContext) {
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
 
-  function finalizeOne(item: FinalizeItem, now: EpochMs): FinalizeResult {
+  /** Write one outcome; `wrote` is false for a fenced-off write and for a repeated completion. */
+  function finalizeOne(item: FinalizeItem, now: EpochMs): { result: FinalizeResult; wrote: boolean } {
     const id = parseId(item.id);
-    if (id === undefined) return { id: item.id, applied: false, at: now };
+    if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
     if (item.outcome === 'completed') {
-      const applied =
-        completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1 ||
-        completedUnder.get(id, item.leaseToken) !== undefined;
-      return { id: item.id, applied, at: now };
+      const wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      const applied = wrote || completedUnder.get(id, item.leaseToken) !== undefined;
+      return { result: { id: item.id, applied, at: now }, wrote };
     }
     if (item.outcome === 'abandoned') {
       const applied = abandonJob.run(now, storedErrorJson(item.error), id, item.leaseToken).changes === 1;
-      return { id: item.id, applied, at: now };
+      return { result: { id: item.id, applied, at: now }, wrote: applied };
     }
     const runAt = Math.floor(now + item.delayMs);
     const applied =
@@ -238,12 +268,26 @@ export function createJobMethods(ctx: SqliteContext) {
         ? retryJob.run(runAt, storedErrorJson(item.error), id, item.leaseToken).changes === 1
         : snoozeJob.run(runAt, id, item.leaseToken).changes === 1;
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
-    return applied ? { id: item.id, applied, runAt, at: now } : { id: item.id, applied, at: now };
+    const result = applied ? { id: item.id, applied, runAt, at: now } : { id: item.id, applied, at: now };
+    return { result, wrote: applied };
   }
 
-  const finalizeTx = db.transaction((items: readonly FinalizeItem[], now: EpochMs) =>
-    items.map((item) => finalizeOne(item, now)),
-  );
+  const finalizeTx = db.transaction((items: readonly FinalizeItem[], now: EpochMs) => {
+    const written = items.map((item) => finalizeOne(item, now));
+    const logged: LogEntry[] = [];
+    const jobIds: string[] = [];
+    written.forEach(({ result, wrote }, index) => {
+      const entries = items[index]!.events;
+      if (!wrote || !entries) return;
+      for (const entry of result.runAt === undefined ? entries : withDueTime(entries, result.runAt)) {
+        logged.push(entry);
+      }
+      jobIds.push(result.id);
+    });
+    // One JSON encoding for the whole batch.
+    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), jobIds, now);
+    return written.map((w) => w.result);
+  });
 
   function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];

@@ -18,14 +18,17 @@ import {
   type ReleaseLease,
   type RescuedJob,
 } from '../../driver/driver.js';
+import type { LogEntry } from '../../driver/event-log.js';
 import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../../driver/lease-expired.js';
 import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
+import { eventWriterOf } from './events.js';
 import { type LivenessReading, observerOf } from './liveness.js';
 import { type JobRow, parseId } from './row.js';
 
 /** Build the lease methods (synchronous; the driver wraps them in promises). */
 export function createLeaseMethods(ctx: SqliteContext) {
   const { db } = ctx;
+  const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
 
   // -- heartbeat, release --------------------------------------------------------------------
@@ -96,6 +99,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
   const releaseTx = db.transaction((leases: readonly ReleaseLease[], max: number, now: EpochMs) => {
     const released: string[] = [];
     const queues = new Set<string>();
+    const logged: LogEntry[] = [];
     for (const lease of leases) {
       const id = parseId(lease.id);
       if (id === undefined) continue;
@@ -112,8 +116,10 @@ export function createLeaseMethods(ctx: SqliteContext) {
       ) as { queue: string; state: string } | undefined;
       if (!row) continue;
       released.push(lease.id);
+      if (lease.events) logged.push(...lease.events);
       if (row.state === 'pending') queues.add(row.queue);
     }
+    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), released, now);
     return { released, queues };
   });
 

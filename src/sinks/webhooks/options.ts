@@ -40,6 +40,14 @@ export interface WebhookSinkOptions {
   maxAttempts?: number;
   /** Delay between attempts. Default exponential from 5 s, capped at 1 h (about 3 h in all). */
   backoff?: BackoffSpec;
+  /**
+   * Where events come from. `'bus'` (default): what this process emits. `{ subscription: name }`:
+   * the durable event log, through a named subscription — every selected event of every process,
+   * each enqueued once per cluster (run the sink with one name in one or more processes: the
+   * subscription's stored position is shared). On PostgreSQL the deliveries are enqueued in the
+   * transaction that stores the position, so a crash neither loses nor repeats one.
+   */
+  source?: 'bus' | { subscription: string };
 }
 
 /** Options after validation and defaults. */
@@ -50,6 +58,7 @@ export interface ResolvedSinkOptions {
   timeoutMs: number;
   maxAttempts: number;
   backoff: BackoffSpec;
+  source: 'bus' | { subscription: string };
 }
 
 export const DEFAULT_WEBHOOK_QUEUE = 'jobwire-webhooks';
@@ -114,7 +123,12 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
   });
   const queue = options.queue ?? DEFAULT_WEBHOOK_QUEUE;
   if (!isQueueName(queue)) throw new InvalidOptionError('queue', 'must be a valid queue name');
+  const source = options.source ?? 'bus';
+  if (source !== 'bus' && (typeof source !== 'object' || typeof source?.subscription !== 'string')) {
+    throw new InvalidOptionError('source', "must be 'bus' or { subscription: 'a-name' }");
+  }
   return {
+    source,
     endpoints,
     queue,
     allowPrivateTargets: options.allowPrivateTargets === true,

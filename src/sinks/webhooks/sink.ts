@@ -1,6 +1,6 @@
 /**
- * The webhook sink: selected events of a client's in-process bus become delivery jobs, one per
- * (event, endpoint), in a queue of their own. Delivery is an ordinary jobwire task, so it retries
+ * The webhook sink: selected events — of a client's in-process bus, or of the durable log through
+ * a named subscription — become delivery jobs, one per (event, endpoint), in a queue of their own. Delivery is an ordinary jobwire task, so it retries
  * with backoff, lands in `abandoned` when its attempts run out, and can be listed and retried
  * like any job.
  */
@@ -111,23 +111,36 @@ export function webhooks(jobwire: Jobwire, options: WebhookSinkOptions): Webhook
     return fields.task === WEBHOOK_DELIVER_TASK;
   };
 
-  const off = jobwire.events.onAny((name, event) => {
+  /** The delivery jobs of one event (none when no endpoint selects it). */
+  const deliveries = (name: JobwireEventName, event: AnyJobwireEvent, emittedAt: number) => {
     // Deliveries' own events would each cause another delivery, without end.
-    if (isOwnEvent(name, event)) return;
+    if (isOwnEvent(name, event)) return [];
     const targets = [...settings.endpoints.values()].filter(
       (endpoint) => selects(endpoint.events, name) && (endpoint.filter?.(event, name) ?? true),
     );
-    if (targets.length === 0) return;
     const messageId = webhookMessageId(name, event);
-    const emittedAt = jobwire.clock.now();
+    return targets.map((endpoint) => ({
+      task,
+      payload: { endpointId: endpoint.id, messageId, type: name, emittedAt, data: event },
+      options: { metadata: { webhookEndpoint: endpoint.id, webhookEvent: name, webhookId: messageId } },
+    }));
+  };
+
+  if (settings.source !== 'bus') {
+    // From the durable log: the subscription's position is stored with the enqueue (PostgreSQL)
+    // or right after it (SQLite: at least once, the message id lets receivers drop a repeat).
+    const subscription = jobwire.events.subscribe(settings.source.subscription, async (logged, context) => {
+      const jobs = deliveries(logged.type as JobwireEventName, logged.data as AnyJobwireEvent, logged.at);
+      if (jobs.length > 0) await jobwire.enqueueMany(jobs, { transaction: context.transaction });
+    });
+    return { task, queue: settings.queue, stop: () => subscription.stop() };
+  }
+
+  const off = jobwire.events.onAny((name, event) => {
+    const jobs = deliveries(name, event, jobwire.clock.now());
+    if (jobs.length === 0) return;
     const stored = jobwire
-      .enqueueMany(
-        targets.map((endpoint) => ({
-          task,
-          payload: { endpointId: endpoint.id, messageId, type: name, emittedAt, data: event },
-          options: { metadata: { webhookEndpoint: endpoint.id, webhookEvent: name, webhookId: messageId } },
-        })),
-      )
+      .enqueueMany(jobs)
       .catch((error: unknown) => {
         // Events emitted while the client closes cannot be stored any more.
         if (!(error instanceof ClosedError)) throw error;

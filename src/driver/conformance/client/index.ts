@@ -9,6 +9,7 @@ import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
+import { runEventLogSuite } from './event-log.js';
 import { runEventOrderSuite } from './event-order.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
@@ -33,6 +34,7 @@ const SUITES = {
   wakeups: runPoolWakeupSuite,
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
+  'event log': runEventLogSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

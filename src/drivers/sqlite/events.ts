@@ -1,0 +1,211 @@
+/**
+ * The durable event log on SQLite. One writer at a time holds the file's write lock and ids are
+ * drawn inside the write transaction, so id order is commit order and a cursor is simply "after
+ * entry i of row r" (or "after row r"). Writes that change jobs call `EventWriter.append` inside
+ * their own transaction; reads, pruning and subscriptions are the methods below.
+ */
+import { EventCursorExpiredError, InvalidOptionError } from '../../core/errors.js';
+import type { EpochMs } from '../../core/types.js';
+import {
+  type EventAppendParams,
+  type EventListForJobParams,
+  type EventPruneParams,
+  type EventReadParams,
+  type EventReadResult,
+  type EventSubscriptionAdvanceParams,
+  type EventSubscriptionParams,
+  entriesJson,
+  entryJobIds,
+  expandRows,
+  type LogBuilder,
+  type LogEntry,
+  type LogRow,
+  type StoredLogEvent,
+} from '../../driver/event-log.js';
+import type { SqliteContext } from './context.js';
+
+/** Appends rows of entries; call inside the transaction of the change they describe. */
+export interface EventWriter {
+  /** Store `entries` as one row (nothing when empty). */
+  append(entries: readonly LogEntry[], now: EpochMs): void;
+  /** Store an already encoded JSON array naming `jobIds` as one row. */
+  appendJson(json: string, jobIds: readonly (number | string)[], now: EpochMs): void;
+  /** Run `run` and store what `log` makes of its result, in one IMMEDIATE transaction. */
+  withLog<R>(log: LogBuilder<R> | undefined, now: EpochMs, run: () => R): R;
+}
+
+const writers = new WeakMap<object, EventWriter>();
+
+/** The event writer of a connection (one per database handle). */
+export function eventWriterOf(ctx: SqliteContext): EventWriter {
+  let writer = writers.get(ctx.db);
+  if (writer) return writer;
+  const { db } = ctx;
+  const insertRow = db.prepare('INSERT INTO jobwire_events (at, entries) VALUES (?, ?) RETURNING id');
+  const insertRange = db.prepare('INSERT INTO jobwire_event_jobs (id, lo, hi) VALUES (?, ?, ?)');
+  const appendJson = (json: string, jobIds: readonly (number | string)[], now: EpochMs): void => {
+    const { id } = insertRow.get(Math.floor(now), json) as { id: number };
+    if (jobIds.length === 0) return;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
+    for (const jobId of jobIds) {
+      const n = Number(jobId);
+      if (n < lo) lo = n;
+      if (n > hi) hi = n;
+    }
+    if (hi > 0) insertRange.run(id, lo, hi);
+  };
+  writer = {
+    appendJson,
+    append(entries, now) {
+      if (entries.length === 0) return;
+      appendJson(entriesJson(entries), entryJobIds(entries), now);
+    },
+    withLog(log, now, run) {
+      if (!log) return run();
+      return db
+        .transaction(() => {
+          const result = run();
+          writer!.append(log(result), now);
+          return result;
+        })
+        .immediate();
+    },
+  };
+  writers.set(db, writer);
+  return writer;
+}
+
+type Position = { rowId: number; index: number | null };
+
+function encode(position: Position): string {
+  return position.index === null ? `s1.${position.rowId}` : `s1.${position.rowId}.${position.index}`;
+}
+
+function decode(cursor: string): Position {
+  const parts = cursor.split('.');
+  const numbers = parts.slice(1).map(Number);
+  const ok = parts[0] === 's1' && numbers.every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (ok && numbers.length === 1) return { rowId: numbers[0]!, index: null };
+  if (ok && numbers.length === 2) return { rowId: numbers[0]!, index: numbers[1]! };
+  throw new InvalidOptionError('after', `"${cursor}" is not an event cursor of the SQLite driver`);
+}
+
+/** Build the log's read, prune and subscription methods (synchronous; wrapped in promises). */
+export function createEventMethods(ctx: SqliteContext) {
+  const { db } = ctx;
+  const writer = eventWriterOf(ctx);
+  const prunedThrough = db.prepare('SELECT pruned_through AS n FROM jobwire_event_state WHERE id = 1');
+  const rowsFrom = db.prepare('SELECT id, at, entries FROM jobwire_events WHERE id >= ? ORDER BY id LIMIT ?');
+  const maxId = db.prepare('SELECT coalesce(max(id), 0) AS n FROM jobwire_events');
+  // Rows whose job-id range covers the job; expandRows keeps only its entries.
+  const forJob = db.prepare(
+    `SELECT e.id, e.at, e.entries FROM jobwire_event_jobs r JOIN jobwire_events e ON e.id = r.id
+     WHERE r.lo <= @id AND r.hi >= @id ORDER BY e.id`,
+  );
+  const lastBefore = db.prepare('SELECT coalesce(max(id), 0) AS n FROM jobwire_events WHERE at < ?');
+  const setPruned = db.prepare('UPDATE jobwire_event_state SET pruned_through = ? WHERE id = 1');
+  const deleteRows = db.prepare(
+    'DELETE FROM jobwire_events WHERE id IN (SELECT id FROM jobwire_events WHERE id <= ? ORDER BY id LIMIT ?) RETURNING id',
+  );
+  const deleteRange = db.prepare('DELETE FROM jobwire_event_jobs WHERE id = ?');
+  const getSub = db.prepare('SELECT cursor FROM jobwire_event_subscriptions WHERE name = ?');
+  const putSub = db.prepare(
+    `INSERT INTO jobwire_event_subscriptions (name, cursor, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+  );
+  const deleteSub = db.prepare('DELETE FROM jobwire_event_subscriptions WHERE name = ?');
+
+  const toLogRow = (r: { id: number; at: number; entries: string }): LogRow => ({
+    id: String(r.id),
+    at: r.at,
+    entriesJson: r.entries,
+  });
+
+  // Reads in one transaction: the pruning mark and the rows describe the same moment.
+  const readTx = db.transaction((params: EventReadParams): EventReadResult => {
+    const pruned = (prunedThrough.get() as { n: number }).n;
+    const position = params.after === null ? { rowId: pruned, index: null } : decode(params.after);
+    const expired = position.index === null ? position.rowId < pruned : position.rowId <= pruned;
+    if (expired) throw new EventCursorExpiredError(params.after ?? '');
+    const limit = Math.max(1, Math.floor(params.limit));
+    const from = position.index === null ? position.rowId + 1 : position.rowId;
+    const rows = (rowsFrom.all(from, limit + 1) as { id: number; at: number; entries: string }[]).map(
+      toLogRow,
+    );
+    const resume = position.index === null ? null : { rowId: String(position.rowId), index: position.index };
+    const page = expandRows(
+      rows,
+      resume,
+      limit,
+      params.filter,
+      (row, index) => encode({ rowId: Number(row.id), index }),
+      (row) => encode({ rowId: Number(row.id), index: null }),
+    );
+    return {
+      events: page.events,
+      cursor: page.cursor ?? encode(position),
+      more: page.more || rows.length > limit,
+    };
+  });
+
+  const pruneTx = db.transaction((params: EventPruneParams): number => {
+    const pruned = (prunedThrough.get() as { n: number }).n;
+    let through = (lastBefore.get(Math.floor(params.before)) as { n: number }).n;
+    if (params.maxRows !== undefined) {
+      through = Math.max(through, (maxId.get() as { n: number }).n - params.maxRows);
+    }
+    // Mark first: from this commit on, a cursor into what goes is expired, never silently short.
+    if (through > pruned) setPruned.run(through);
+    const mark = Math.max(through, pruned);
+    const gone = deleteRows.all(mark, Math.max(1, Math.floor(params.limit))) as { id: number }[];
+    for (const { id } of gone) deleteRange.run(id);
+    return gone.length;
+  });
+
+  return {
+    eventAppend(params: EventAppendParams): void {
+      db.transaction(() => writer.append(params.entries, ctx.now(undefined))).immediate();
+    },
+    eventHead(): string {
+      return encode({ rowId: (maxId.get() as { n: number }).n, index: null });
+    },
+    eventListForJob(params: EventListForJobParams): StoredLogEvent[] {
+      const id = /^[1-9][0-9]{0,15}$/.test(params.jobId) ? Number(params.jobId) : undefined;
+      if (id === undefined) return [];
+      const rows = (forJob.all({ id }) as { id: number; at: number; entries: string }[]).map(toLogRow);
+      return expandRows(
+        rows,
+        null,
+        params.limit,
+        { jobIds: [params.jobId] },
+        () => '',
+        () => '',
+      ).events;
+    },
+    eventPrune: (params: EventPruneParams): number => pruneTx.immediate(params),
+    eventRead: (params: EventReadParams): EventReadResult => readTx.deferred(params),
+    eventSubscriptionGet(params: EventSubscriptionParams): string | null {
+      return (getSub.get(params.name) as { cursor: string } | undefined)?.cursor ?? null;
+    },
+    eventSubscriptionDelete(params: EventSubscriptionParams): boolean {
+      return deleteSub.run(params.name).changes === 1;
+    },
+    /**
+     * SQLite cannot hold its write lock across an async handler, so `work` runs first, outside
+     * any transaction (at least once), and the cursor is then compared and stored.
+     */
+    async eventSubscriptionAdvance(params: EventSubscriptionAdvanceParams): Promise<boolean> {
+      const stored = () => (getSub.get(params.name) as { cursor: string } | undefined)?.cursor ?? null;
+      if (stored() !== params.from) return false;
+      if (params.work) await params.work(undefined);
+      return db
+        .transaction(() => {
+          if (stored() !== params.from) return false;
+          putSub.run(params.name, params.to, Math.floor(ctx.now(undefined)));
+          return true;
+        })
+        .immediate();
+    },
+  };
+}
