@@ -35,6 +35,8 @@ export interface DriverRegistration {
 
 /** A location's scheme names no registered driver (or it has none and no driver opens paths). */
 export class UnknownDriverSchemeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_UNKNOWN_DRIVER_SCHEME';
+
   constructor(
     /** The scheme, lower-cased; null when the location had none. */
     readonly scheme: string | null,
@@ -43,7 +45,7 @@ export class UnknownDriverSchemeError extends JobwireError {
   ) {
     const listed = known.length ? known.map((s) => `${s}:`).join(', ') : '(none)';
     super(
-      'JOBWIRE_UNKNOWN_DRIVER_SCHEME',
+      UnknownDriverSchemeError.code,
       scheme === null
         ? `No registered driver opens file paths. Known schemes: ${listed}.`
         : `No driver is registered for "${scheme}:" locations. Known schemes: ${listed}` +
@@ -54,19 +56,23 @@ export class UnknownDriverSchemeError extends JobwireError {
 
 /** `mustExist` was set and the database the location names does not exist. */
 export class DatabaseNotFoundError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DATABASE_NOT_FOUND';
+
   constructor(readonly location: string) {
-    super('JOBWIRE_DATABASE_NOT_FOUND', `The database ${location} does not exist.`);
+    super(DatabaseNotFoundError.code, `The database ${location} does not exist.`);
   }
 }
 
 /** A registered driver's code could not be loaded (e.g. a build or install without it). */
 export class DriverUnavailableError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DRIVER_UNAVAILABLE';
+
   constructor(
     readonly driver: string,
     options: { cause: unknown },
   ) {
     super(
-      'JOBWIRE_DRIVER_UNAVAILABLE',
+      DriverUnavailableError.code,
       `The ${driver} driver could not be loaded: ${String((options.cause as Error)?.message ?? options.cause)}`,
       options,
     );
