@@ -29,6 +29,11 @@ export interface DriverRegistration {
   readonly schemes: readonly string[];
   /** Also open locations that have no scheme (file paths). At most one driver may. */
   readonly opensPaths?: boolean;
+  /**
+   * The npm package the driver loads (e.g. `pg`): an optional dependency of jobwire, so when it
+   * is missing `DriverUnavailableError` says to install it.
+   */
+  readonly requires?: string;
   /** Open (not migrate) a driver for `location`, exactly as the caller gave it. */
   open(location: string, options: OpenDriverOptions): Driver | Promise<Driver>;
 }
@@ -69,12 +74,15 @@ export class DriverUnavailableError extends JobwireError {
 
   constructor(
     readonly driver: string,
-    options: { cause: unknown },
+    options: { cause: unknown; requires?: string },
   ) {
+    const install = options.requires
+      ? `. Install its database library: npm install ${options.requires} (see docs/packaging.md)`
+      : '';
     super(
       DriverUnavailableError.code,
-      `The ${driver} driver could not be loaded: ${String((options.cause as Error)?.message ?? options.cause)}`,
-      options,
+      `The ${driver} driver could not be loaded: ${String((options.cause as Error)?.message ?? options.cause)}${install}`,
+      { cause: options.cause },
     );
   }
 }
@@ -156,8 +164,11 @@ export async function openDriver(location: string, options: OpenDriverOptions = 
   try {
     return await registration.open(location, options);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new DriverUnavailableError(registration.name, { cause: error });
+    // ERR_MODULE_NOT_FOUND from the ES build's import(), MODULE_NOT_FOUND from the CommonJS
+    // build's require().
+    const code = (error as { code?: unknown })?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new DriverUnavailableError(registration.name, { cause: error, requires: registration.requires });
     }
     throw error;
   }
