@@ -115,7 +115,7 @@ before(async () => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
-  it('ships the built code, both builds, sources for its maps and a LICENSE; no conformance suite', () => {
+  it('ships the built code, both builds, the CLI, sources for its maps and a LICENSE; no conformance suite', async () => {
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
     for (const [subpath, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
       if (typeof conditions === 'string') continue;
@@ -125,6 +125,9 @@ describe('the packed package', () => {
       }
     }
     assert.match(readFileSync(join(installed, 'LICENSE'), 'utf8'), /MIT License[\s\S]*jobwire contributors/);
+    // The CLI is installed as a command and runs from the tarball.
+    const version = await run(join(consumers, 'node_modules/.bin/jobwire'), ['--version']);
+    assert.equal(version.stdout.trim(), manifest.version);
     assert.ok(!existsSync(join(installed, 'src/driver/conformance')));
     assert.ok(!existsSync(join(installed, 'dist/driver/conformance')));
     assert.equal(manifest.optionalDependencies['better-sqlite3'] !== undefined, true);
