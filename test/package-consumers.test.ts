@@ -6,7 +6,8 @@
  * - ESM TypeScript with `node16` resolution, compiled by tsc and run by Node;
  * - ESM TypeScript with `bundler` resolution, type-checked, then bundled by esbuild (which
  *   honours `sideEffects`: the driver registrations must survive) and run;
- * - CommonJS: TypeScript compiled to `require()` calls (node16), checked with `node10` too, run.
+ * - CommonJS: TypeScript compiled to `require()` calls (node16), checked with `node10` too, run;
+ * - a PostgreSQL-only app installed with `--omit=optional`: no better-sqlite3 (no native build).
  *
  * Fast and offline: the three projects share one install (each has its own package.json and
  * tsconfig; Node and tsc find the packages in the parent's node_modules, as in a monorepo), and
@@ -213,6 +214,41 @@ describe('the packed package', () => {
       assert.match(result.missingDriver, /npm install pg/);
     });
   }
+
+  it('a PostgreSQL-only install (--omit=optional) gets no better-sqlite3 and says what opening SQLite needs', async () => {
+    const app = join(work, 'postgres-only');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'package.json'),
+      '{ "name": "postgres-only", "private": true, "type": "module" }\n',
+    );
+    const links = ['pg', '@standard-schema/spec', 'croner'].map((name) =>
+      realpathSync(join(ROOT, 'node_modules', name)),
+    );
+    await npm(app, [
+      'install',
+      '--offline',
+      '--ignore-scripts',
+      '--omit=optional',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=warn',
+      tarball,
+      ...links,
+    ]);
+    assert.ok(!existsSync(join(app, 'node_modules/better-sqlite3')));
+    writeFileSync(
+      join(app, 'main.js'),
+      "import { openDriver } from 'jobwire';\n" +
+        "import { postgresDriver } from 'jobwire/postgres';\n" +
+        "const error = await openDriver('./jobs.db').catch((e) => e);\n" +
+        'console.log(JSON.stringify({ postgres: typeof postgresDriver, error: error.name, message: error.message }));\n',
+    );
+    const result = JSON.parse(await node(app, ['main.js']));
+    assert.equal(result.postgres, 'function');
+    assert.equal(result.error, 'DriverUnavailableError');
+    assert.match(result.message, /npm install better-sqlite3/);
+  });
 
   it('the CommonJS consumer runs a typed job on SQLite; the ES copy’s SnoozeError steers it', async () => {
     const result = JSON.parse(await node(join(consumers, 'cjs'), ['main.js']));
