@@ -31,7 +31,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -47,6 +47,7 @@ let work: string;
 let tarball: string;
 let consumers: string;
 let installed: string;
+let postgresOnly: string;
 
 /** `node <args>` in `cwd`; resolves with stdout, rejects with stdout and stderr in the message. */
 async function node(cwd: string, args: string[]): Promise<string> {
@@ -60,6 +61,21 @@ async function node(cwd: string, args: string[]): Promise<string> {
 
 const npm = (cwd: string, args: string[]) =>
   node(cwd, [join(dirname(process.execPath), '../lib/node_modules/npm/bin/npm-cli.js'), ...args]);
+
+/**
+ * A new project in `dir`: the tarball installed offline, with `linked` (names in this
+ * repository's node_modules) installed as links.
+ */
+async function install(dir: string, linked: readonly string[], flags: readonly string[] = []): Promise<void> {
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'package.json'),
+    `{ "name": "${basename(dir)}", "private": true, "type": "module" }\n`,
+  );
+  const links = linked.map((name) => realpathSync(join(ROOT, 'node_modules', name)));
+  const quiet = ['--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=warn'];
+  await npm(dir, ['install', ...quiet, ...flags, tarball, ...links]);
+}
 
 /** A consumer project: `files` written into `consumers/<name>`, plus the fixture sources. */
 function project(name: string, fixture: 'esm' | 'cjs', files: Record<string, unknown>): string {
@@ -97,18 +113,11 @@ before(async () => {
   tarball = join(work, report[0].filename);
 
   consumers = join(work, 'consumers');
-  mkdirSync(consumers);
-  writeFileSync(join(consumers, 'package.json'), '{ "name": "consumers", "private": true }\n');
-  const links = LINKED.map((name) => realpathSync(join(ROOT, 'node_modules', name)));
-  await npm(consumers, [
-    'install',
-    '--offline',
-    '--ignore-scripts',
-    '--no-audit',
-    '--no-fund',
-    '--loglevel=warn',
-    tarball,
-    ...links,
+  postgresOnly = join(work, 'postgres-only');
+  await Promise.all([
+    install(consumers, LINKED),
+    // A PostgreSQL-only app skips the optional better-sqlite3 (and its native build).
+    install(postgresOnly, ['pg', '@standard-schema/spec', 'croner'], ['--omit=optional']),
   ]);
   installed = join(consumers, 'node_modules/jobwire');
 });
@@ -216,26 +225,7 @@ describe('the packed package', () => {
   }
 
   it('a PostgreSQL-only install (--omit=optional) gets no better-sqlite3 and says what opening SQLite needs', async () => {
-    const app = join(work, 'postgres-only');
-    mkdirSync(app);
-    writeFileSync(
-      join(app, 'package.json'),
-      '{ "name": "postgres-only", "private": true, "type": "module" }\n',
-    );
-    const links = ['pg', '@standard-schema/spec', 'croner'].map((name) =>
-      realpathSync(join(ROOT, 'node_modules', name)),
-    );
-    await npm(app, [
-      'install',
-      '--offline',
-      '--ignore-scripts',
-      '--omit=optional',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=warn',
-      tarball,
-      ...links,
-    ]);
+    const app = postgresOnly;
     assert.ok(!existsSync(join(app, 'node_modules/better-sqlite3')));
     writeFileSync(
       join(app, 'main.js'),
