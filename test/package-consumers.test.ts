@@ -12,9 +12,10 @@
  * Fast and offline: the three projects share one install (each has its own package.json and
  * tsconfig; Node and tsc find the packages in the parent's node_modules, as in a monorepo), and
  * everything besides the tarball is installed as a link to this repository's node_modules —
- * better-sqlite3 above all, already compiled — with `--offline --ignore-scripts`. pg,
- * prom-client and @opentelemetry/api are optional peers and not installed; nor are
- * @types/better-sqlite3 and @types/pg, which the published types must not need.
+ * better-sqlite3 above all, already compiled — with `--offline --ignore-scripts`. Of the optional
+ * peers, prom-client and @opentelemetry/api are installed (as the application's own copies, for
+ * jobwire/metrics and jobwire/tracing) and pg is not; nor are @types/better-sqlite3 and
+ * @types/pg, which the published types must not need.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -41,7 +42,14 @@ const run = promisify(execFile);
 const FIXTURES = join(ROOT, 'test/fixtures/package-consumers');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** Installed as links to this repository's node_modules (see the module comment). */
-const LINKED = ['better-sqlite3', '@types/node', '@standard-schema/spec', 'croner'];
+const LINKED = [
+  'better-sqlite3',
+  '@types/node',
+  '@standard-schema/spec',
+  'croner',
+  'prom-client',
+  '@opentelemetry/api',
+];
 
 let work: string;
 let tarball: string;
@@ -206,7 +214,8 @@ describe('the packed package', () => {
       platform: 'node',
       format: 'esm',
       splitting: true,
-      external: ['better-sqlite3', 'pg'],
+      // prom-client is CommonJS that requires Node's built-ins, which esbuild's ESM output cannot.
+      external: ['better-sqlite3', 'pg', 'prom-client'],
       outdir: bundler,
       logLevel: 'warning',
     });
@@ -221,6 +230,8 @@ describe('the packed package', () => {
       assert.equal(result.attempts, 1);
       // pg is an optional peer, not installed: opening PostgreSQL says what to install.
       assert.match(result.missingDriver, /npm install pg/);
+      // jobwire/metrics with the application's prom-client counted the job.
+      assert.equal(result.completed, true);
     });
   }
 
