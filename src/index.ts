@@ -20,6 +20,7 @@ export {
   type ListJobsOptions,
   MAX_ENQUEUE_MANY_JOBS,
   type QueueOptions,
+  type TypedEnqueueItem,
 } from './core/client.js';
 export * from './core/errors.js';
 export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
@@ -62,6 +63,7 @@ export {
   type TaskRef,
   type TaskResult,
 } from './core/task.js';
+export { isTaskEvent, type TaskEvent } from './core/task-events.js';
 export {
   ACTIVE_STATES,
   type BackoffFunction,

@@ -1,7 +1,8 @@
 /**
  * A third driver can run the client/pool suites: everything here comes from the conformance
- * entry (`jobwire/conformance`) and the public SQLite driver (`jobwire/sqlite`), under a name and
- * file layout of its own, as a driver author's repository would wire it. Two suites keep it cheap;
+ * entry (`src/driver/conformance/index.ts`, which a driver in another repository vendors) and the
+ * public SQLite driver (`jobwire/sqlite`), under a name and file layout of its own, as a driver
+ * author's repository would wire it. Two suites keep it cheap;
  * test/pool-sqlite.test.ts runs them all.
  */
 import assert from 'node:assert/strict';

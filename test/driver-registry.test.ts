@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver } from '../src/driver/driver.js';
 import {
   DatabaseNotFoundError,
+  DriverUnavailableError,
   describeLocation,
   openDriver,
   registerDriver,
@@ -151,6 +153,37 @@ describe('driver registry', () => {
       unregister();
     }
     await assert.rejects(openDriver(`jobfile:${path}`), UnknownDriverSchemeError);
+  });
+
+  it('a driver whose library is not installed is DriverUnavailableError naming the package (ESM and CJS)', async () => {
+    const require = createRequire(import.meta.url);
+    const missing = 'jobwire-test-no-such-package';
+    const unregister = [
+      // The ES build loads a driver with import(), the CommonJS build with require().
+      registerDriver({
+        name: 'by-import',
+        schemes: ['byimport'],
+        requires: missing,
+        open: () => import(missing),
+      }),
+      registerDriver({
+        name: 'by-require',
+        schemes: ['byrequire'],
+        requires: missing,
+        open: () => require(missing),
+      }),
+    ];
+    try {
+      for (const location of ['byimport:x', 'byrequire:x']) {
+        await assert.rejects(openDriver(location), (error: unknown) => {
+          assert.ok(error instanceof DriverUnavailableError, String(error));
+          assert.match(error.message, new RegExp(`npm install ${missing}`));
+          return true;
+        });
+      }
+    } finally {
+      for (const remove of unregister) remove();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { CHANNELS } from '../src/driver/driver.js';
-import { PostgresNotifier } from '../src/drivers/postgres/index.js';
+import { PostgresNotifier } from '../src/drivers/postgres/notifier.js';
 import {
   getAdminPool,
   getTestDatabaseUrl,

@@ -11,7 +11,7 @@ import {
   type QueueOptions,
   resolveLimits,
 } from './client-options.js';
-import type { EnqueueItem } from './enqueue.js';
+import type { EnqueueItem, ItemPayload, TypedEnqueueItem } from './enqueue.js';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { JobwireEventStream } from './event-log/client-events.js';
 import { EventPruner } from './event-log/event-pruner.js';
@@ -20,7 +20,13 @@ import { ProcessEventWriter } from './event-log/process-writer.js';
 import { EventLogReader } from './event-log/reader.js';
 import type { LoggedEvent } from './event-log/types.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, type EnqueuedJob, JobInserter, MAX_ENQUEUE_MANY_JOBS } from './insert.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type EnqueuedJob,
+  type InsertedJob,
+  JobInserter,
+  MAX_ENQUEUE_MANY_JOBS,
+} from './insert.js';
 import { registerInternals } from './internals.js';
 import { JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
@@ -34,13 +40,21 @@ import {
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { toStoredError } from './serialize.js';
-import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
+import type { AnyTask, AnyTaskRef, Task, TaskInput, TaskResult } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
 import { TaskRegistry } from './task-registry.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
-export type { EnqueuedJob, EnqueueItem, JobwireOptions, ListJobsOptions, QueueOptions, Task };
+export type {
+  EnqueuedJob,
+  EnqueueItem,
+  JobwireOptions,
+  ListJobsOptions,
+  QueueOptions,
+  Task,
+  TypedEnqueueItem,
+};
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_ENQUEUE_MANY_JOBS };
 
 /** Create a client and (by default) migrate its database. */
@@ -189,32 +203,40 @@ export class Jobwire {
     return this.#runtime.driver.taskList();
   }
 
-  /** Enqueue one job. Typed by the task definition; a task name is accepted too. */
+  /**
+   * Enqueue one job. Typed by the task definition (the payload must be the task's input; the
+   * returned job's `wait()` resolves with its result type); a task name is accepted too.
+   */
   async enqueue<T extends AnyTaskRef>(
     task: T,
     payload: TaskInput<T>,
     options?: EnqueueOptions,
-  ): Promise<EnqueuedJob>;
+  ): Promise<EnqueuedJob<TaskInput<T>, TaskResult<T>>>;
   async enqueue(task: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
   async enqueue(task: AnyTaskRef | string, payload: unknown, options?: EnqueueOptions): Promise<EnqueuedJob> {
     this.#assertOpen();
     const transaction = callerTransaction(options);
     const [job] = await this.#inserter.insert([{ task, payload, options }], transaction, false);
-    return job!;
+    return this.#handle(job!);
   }
 
   /**
    * Enqueue many jobs atomically: all are stored or none (one transaction). At most
    * `MAX_ENQUEUE_MANY_JOBS` (10,000) per call; an error about one item names its index.
    * `transaction`: the caller's open transaction to join (see `EnqueueOptions.transaction`).
+   * Each item is typed by its task like `enqueue`, and so is each returned job.
    */
-  async enqueueMany(
-    items: readonly EnqueueItem[],
+  async enqueueMany<const T extends readonly (AnyTaskRef | string)[]>(
+    items: { readonly [K in keyof T]: TypedEnqueueItem<T[K]> },
     options?: {
       transaction?: unknown;
       /** @deprecated Renamed `transaction`; this alias goes in the next release. */
       executor?: unknown;
     },
+  ): Promise<{ -readonly [K in keyof T]: EnqueuedJob<ItemPayload<T[K]>, TaskResult<T[K]>> }>;
+  async enqueueMany(
+    items: readonly EnqueueItem[],
+    options?: { transaction?: unknown; executor?: unknown },
   ): Promise<EnqueuedJob[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array');
     if (items.length > MAX_ENQUEUE_MANY_JOBS) {
@@ -226,7 +248,18 @@ export class Jobwire {
     }
     if (items.length === 0) return [];
     this.#assertOpen();
-    return this.#inserter.insert(items, callerTransaction(options), true);
+    const jobs = await this.#inserter.insert(items, callerTransaction(options), true);
+    return jobs.map((job) => this.#handle(job));
+  }
+
+  /** `job` with its `wait()` (not enumerable: the record serialises and compares as before). */
+  #handle(job: InsertedJob): EnqueuedJob {
+    const wait = (options?: WaitForJobOptions) => this.waitForJob(job.id, options);
+    return Object.defineProperty(job, 'wait', {
+      value: wait,
+      writable: true,
+      configurable: true,
+    }) as EnqueuedJob;
   }
 
   /** One job by id, or undefined (also for an id that cannot exist, such as "abc"). */
@@ -278,9 +311,15 @@ export class Jobwire {
   /**
    * Resolve with the job's result once it completes; reject with JobFailedError if it is
    * abandoned or cancelled, WaitTimeoutError after `timeoutMs`, WaitAbortedError on `signal`.
+   * Pass the job `enqueue` returned to get its task's result type, or an id (result `unknown`
+   * unless `R` is given).
    */
-  async waitForJob<R = unknown>(id: string, options: WaitForJobOptions = {}): Promise<R> {
+  async waitForJob<R = unknown>(
+    job: string | { readonly id: string; readonly result?: R | null },
+    options: WaitForJobOptions = {},
+  ): Promise<R> {
     this.#assertOpen();
+    const id = typeof job === 'object' && job !== null ? job.id : job;
     return waitForJob(this.#runtime, jobIdArgument(id), options) as Promise<R>;
   }
 

@@ -7,14 +7,27 @@ import type { JobInsertParams } from '../driver/driver.js';
 import { InvalidOptionError, JobwireError } from './errors.js';
 import { type EnqueueOptions, resolveJobOptions } from './options.js';
 import { encodeMetadata, encodePayload } from './serialize.js';
-import { type AnyTaskRef, validatePayload } from './task.js';
+import { type AnyTaskRef, type TaskInput, validatePayload } from './task.js';
 import type { ResolvedTask } from './task-defaults.js';
 
-/** One item of `enqueueMany`. */
+/** One item of `enqueueMany`, untyped (see `TypedEnqueueItem` for the checked form). */
 export interface EnqueueItem {
   /** A task, a contract from `declareTask`, or a task name. */
   task: AnyTaskRef | string;
   payload: unknown;
+  options?: Omit<EnqueueOptions, 'transaction' | 'executor'>;
+}
+
+/** The payload an item naming `T` takes: the task's input, or anything for a task name. */
+export type ItemPayload<T> = T extends string ? unknown : TaskInput<T>;
+
+/**
+ * One item of `enqueueMany` for `T`, a task, a contract or a task name: a task's item must carry
+ * that task's input type as its payload, so a wrong payload does not compile; a name takes any.
+ */
+export interface TypedEnqueueItem<T extends AnyTaskRef | string> {
+  task: T;
+  payload: ItemPayload<T>;
   options?: Omit<EnqueueOptions, 'transaction' | 'executor'>;
 }
 

@@ -1,11 +1,44 @@
 /**
  * Every error jobwire throws is a `JobwireError` with a stable `code`, so callers can branch on
  * `err.code` or `instanceof`. Messages say what went wrong and what to do next.
+ *
+ * An application can hold two copies of jobwire: its tasks module resolves a second install, or
+ * it mixes `require('jobwire')` (the CommonJS build) with `import` (the ESM build). Each copy
+ * has its own classes, so a plain `instanceof` would not recognise the other copy's
+ * `UnrecoverableError` and its job would be retried until its attempts ran out. Every jobwire
+ * error therefore carries a brand registered with `Symbol.for` (shared by all copies) and its
+ * class's stable `code`, and `instanceof` on the classes below also accepts an error of another
+ * copy with the same brand and code (see `JobwireError[Symbol.hasInstance]`, `isJobwireError`).
  */
 import { preview } from './preview.js';
 
+/**
+ * The brand on every jobwire error, the same symbol in every copy of jobwire. Its value is the
+ * version of this protocol (brand + `code`), bumped only if what the code means changes.
+ */
+const ERROR_BRAND: unique symbol = Symbol.for('jobwire.error') as never;
+const BRAND_VERSION = 1;
+
+/**
+ * True for an error thrown by any copy of jobwire (branded, with a string `code`); with `code`,
+ * only for that code. Use it where an error may come from another copy, or just use
+ * `instanceof`, which does the same check for every class of this module.
+ */
+export function isJobwireError(value: unknown, code?: string): value is JobwireError {
+  if (typeof value !== 'object' || value === null) return false;
+  const branded = value as { [ERROR_BRAND]?: unknown; code?: unknown };
+  if (branded[ERROR_BRAND] !== BRAND_VERSION || typeof branded.code !== 'string') return false;
+  return code === undefined || branded.code === code;
+}
+
 /** The base class of every error jobwire throws. */
 export class JobwireError extends Error {
+  /**
+   * On a subclass: the `code` every instance has. `instanceof` compares it to recognise an error
+   * of another copy of jobwire; a subclass without one is recognised only within its own copy.
+   */
+  static readonly code: string | undefined = undefined;
+
   /** A stable, machine-readable identifier, e.g. `JOBWIRE_QUEUE_FULL`. */
   readonly code: string;
 
@@ -14,20 +47,45 @@ export class JobwireError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
+
+  /**
+   * `error instanceof UnrecoverableError` (or any class here) is true for an instance of this
+   * copy's class, and for a branded error of another copy whose `code` is the class's `code`.
+   * `instanceof JobwireError` accepts any branded error.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof.
+    return recognises(this, value);
+  }
 }
+
+/** `JobwireError[Symbol.hasInstance]` for `errorClass`, which may be any subclass. */
+function recognises(errorClass: new (...args: never[]) => unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(errorClass, value)) return true;
+  if (errorClass === JobwireError) return isJobwireError(value);
+  const code = Object.hasOwn(errorClass, 'code') ? (errorClass as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && isJobwireError(value, code);
+}
+
+// On the prototype, so every instance (of every subclass, in every copy) carries it.
+Object.defineProperty(JobwireError.prototype, ERROR_BRAND, { value: BRAND_VERSION });
 
 /** An option or argument had an invalid value. `field` names it. */
 export class InvalidOptionError extends JobwireError {
+  static override readonly code = 'JOBWIRE_INVALID_OPTION';
+
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super('JOBWIRE_INVALID_OPTION', `Invalid option "${field}": ${message}`);
+    super(InvalidOptionError.code, `Invalid option "${field}": ${message}`);
   }
 }
 
 /** A job named a task this process has not registered. */
 export class UnknownTaskError extends JobwireError {
+  static override readonly code = 'JOBWIRE_UNKNOWN_TASK';
+
   constructor(
     readonly task: string,
     known: readonly string[],
@@ -35,7 +93,7 @@ export class UnknownTaskError extends JobwireError {
     advice = 'Register it with defineTask() and pass it in the tasks option.',
   ) {
     super(
-      'JOBWIRE_UNKNOWN_TASK',
+      UnknownTaskError.code,
       `Unknown task ${preview(task)}. Registered tasks: ${known.length ? known.join(', ') : '(none)'}. ${advice}`,
     );
   }
@@ -43,25 +101,29 @@ export class UnknownTaskError extends JobwireError {
 
 /** A payload could not be encoded as JSON (circular, BigInt, …) or failed the task's schema. */
 export class InvalidPayloadError extends JobwireError {
+  static override readonly code = 'JOBWIRE_INVALID_PAYLOAD';
+
   constructor(
     readonly task: string,
     message: string,
     readonly issues?: readonly { message: string; path?: readonly unknown[] }[],
     options?: { cause?: unknown },
   ) {
-    super('JOBWIRE_INVALID_PAYLOAD', `Invalid payload for task "${task}": ${message}`, options);
+    super(InvalidPayloadError.code, `Invalid payload for task "${task}": ${message}`, options);
   }
 }
 
 /** A payload's JSON encoding is larger than the configured limit. */
 export class PayloadTooLargeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_PAYLOAD_TOO_LARGE';
+
   constructor(
     readonly task: string,
     readonly bytes: number,
     readonly limitBytes: number,
   ) {
     super(
-      'JOBWIRE_PAYLOAD_TOO_LARGE',
+      PayloadTooLargeError.code,
       `Payload for task "${task}" is ${bytes} bytes of JSON, over the ${limitBytes}-byte limit. ` +
         'Store large data elsewhere and enqueue a reference, or raise maxPayloadBytes.',
     );
@@ -70,13 +132,15 @@ export class PayloadTooLargeError extends JobwireError {
 
 /** Enqueue refused: the queue already holds its configured maximum of waiting jobs. */
 export class QueueFullError extends JobwireError {
+  static override readonly code = 'JOBWIRE_QUEUE_FULL';
+
   constructor(
     readonly queue: string,
     readonly maxPending: number,
     readonly pending: number,
   ) {
     super(
-      'JOBWIRE_QUEUE_FULL',
+      QueueFullError.code,
       `Queue "${queue}" is full: ${pending} jobs waiting, limit ${maxPending}. ` +
         'Retry later, add workers, or raise the queue maxPending.',
     );
@@ -85,47 +149,57 @@ export class QueueFullError extends JobwireError {
 
 /** A job id does not exist (or no longer exists). */
 export class JobNotFoundError extends JobwireError {
+  static override readonly code = 'JOBWIRE_JOB_NOT_FOUND';
+
   constructor(readonly jobId: string) {
-    super('JOBWIRE_JOB_NOT_FOUND', `Job ${jobId} does not exist.`);
+    super(JobNotFoundError.code, `Job ${jobId} does not exist.`);
   }
 }
 
 /** `waitForJob` saw the job end without completing. Carries the job's last error. */
 export class JobFailedError extends JobwireError {
+  static override readonly code = 'JOBWIRE_JOB_FAILED';
+
   constructor(
     readonly jobId: string,
     readonly state: 'abandoned' | 'cancelled',
     readonly lastError: { name: string; message: string; stack?: string } | null,
   ) {
-    super('JOBWIRE_JOB_FAILED', `Job ${jobId} was ${state}${lastError ? `: ${lastError.message}` : '.'}`);
+    super(JobFailedError.code, `Job ${jobId} was ${state}${lastError ? `: ${lastError.message}` : '.'}`);
   }
 }
 
 /** `retryJob` refused: the job is still active (or another active job holds its unique key). */
 export class JobNotRetryableError extends JobwireError {
+  static override readonly code = 'JOBWIRE_NOT_RETRYABLE';
+
   constructor(
     readonly jobId: string,
     readonly state: string,
     message: string,
   ) {
-    super('JOBWIRE_NOT_RETRYABLE', message);
+    super(JobNotRetryableError.code, message);
   }
 }
 
 /** `waitForJob` gave up: the job did not finish within `timeoutMs`. */
 export class WaitTimeoutError extends JobwireError {
+  static override readonly code = 'JOBWIRE_WAIT_TIMEOUT';
+
   constructor(
     readonly jobId: string,
     readonly timeoutMs: number,
   ) {
-    super('JOBWIRE_WAIT_TIMEOUT', `Job ${jobId} did not finish within ${timeoutMs} ms`);
+    super(WaitTimeoutError.code, `Job ${jobId} did not finish within ${timeoutMs} ms`);
   }
 }
 
 /** `waitForJob` stopped because the caller's AbortSignal fired; the job itself is untouched. */
 export class WaitAbortedError extends JobwireError {
+  static override readonly code = 'JOBWIRE_WAIT_ABORTED';
+
   constructor(readonly jobId: string) {
-    super('JOBWIRE_WAIT_ABORTED', `Stopped waiting for job ${jobId}`);
+    super(WaitAbortedError.code, `Stopped waiting for job ${jobId}`);
   }
 }
 
@@ -141,23 +215,27 @@ export type StorageFailureKind = 'unavailable' | 'refused' | 'other';
 
 /** The database cannot be used: not a SQLite file, corrupt, or written by another program. */
 export class StorageError extends JobwireError {
+  static override readonly code = 'JOBWIRE_STORAGE';
+
   /** See `StorageFailureKind`; set by the driver that raised it. */
   readonly kind: StorageFailureKind;
 
   constructor(message: string, options?: { cause?: unknown; kind?: StorageFailureKind }) {
-    super('JOBWIRE_STORAGE', message, options);
+    super(StorageError.code, message, options);
     this.kind = options?.kind ?? 'other';
   }
 }
 
 /** A handler's result is larger than the configured limit; stored as the attempt's error. */
 export class ResultTooLargeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_RESULT_TOO_LARGE';
+
   constructor(
     readonly bytes: number,
     readonly limitBytes: number,
   ) {
     super(
-      'JOBWIRE_RESULT_TOO_LARGE',
+      ResultTooLargeError.code,
       `The handler's result is ${bytes} bytes of JSON, over the ${limitBytes}-byte limit, so it was not stored ` +
         'and the job was abandoned (its work is done: it is not retried by itself). Store large results ' +
         'elsewhere and return a reference, or raise maxResultBytes.',
@@ -167,15 +245,19 @@ export class ResultTooLargeError extends JobwireError {
 
 /** An attempt's outcome (its error or result) could not be written; stored in its place. */
 export class UnstorableOutcomeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_UNSTORABLE_OUTCOME';
+
   constructor(message: string) {
-    super('JOBWIRE_UNSTORABLE_OUTCOME', message);
+    super(UnstorableOutcomeError.code, message);
   }
 }
 
 /** The schema in the database is not one this version of jobwire understands. */
 export class SchemaVersionError extends JobwireError {
+  static override readonly code = 'JOBWIRE_SCHEMA_VERSION';
+
   constructor(message: string) {
-    super('JOBWIRE_SCHEMA_VERSION', message);
+    super(SchemaVersionError.code, message);
   }
 }
 
@@ -196,8 +278,10 @@ export class EventCursorExpiredError extends JobwireError {
 
 /** An operation was attempted after `close()`. */
 export class ClosedError extends JobwireError {
+  static override readonly code = 'JOBWIRE_CLOSED';
+
   constructor(what: string) {
-    super('JOBWIRE_CLOSED', `${what} is closed.`);
+    super(ClosedError.code, `${what} is closed.`);
   }
 }
 
@@ -209,8 +293,10 @@ export class ClosedError extends JobwireError {
  * Use it for errors a retry cannot fix (bad input, a deleted account).
  */
 export class UnrecoverableError extends JobwireError {
+  static override readonly code = 'JOBWIRE_UNRECOVERABLE';
+
   constructor(message: string, options?: { cause?: unknown }) {
-    super('JOBWIRE_UNRECOVERABLE', message, options);
+    super(UnrecoverableError.code, message, options);
   }
 }
 
@@ -219,11 +305,13 @@ export class UnrecoverableError extends JobwireError {
  * failure (a rate limit answered "try again in 30 s", a resource is not ready yet).
  */
 export class SnoozeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_SNOOZE';
+
   constructor(
     readonly delayMs: number,
     message = `snoozed for ${delayMs} ms`,
   ) {
-    super('JOBWIRE_SNOOZE', message);
+    super(SnoozeError.code, message);
     if (!Number.isFinite(delayMs) || delayMs < 0) {
       throw new InvalidOptionError('delayMs', `must be a finite number >= 0, got ${String(delayMs)}`);
     }
@@ -232,28 +320,36 @@ export class SnoozeError extends JobwireError {
 
 /** The reason an attempt's AbortSignal fires when its timeout elapses. */
 export class JobTimeoutError extends JobwireError {
+  static override readonly code = 'JOBWIRE_TIMEOUT';
+
   constructor(readonly timeoutMs: number) {
-    super('JOBWIRE_TIMEOUT', `Attempt timed out after ${timeoutMs} ms`);
+    super(JobTimeoutError.code, `Attempt timed out after ${timeoutMs} ms`);
   }
 }
 
 /** The reason an attempt's AbortSignal fires when the job is cancelled while running. */
 export class JobCancelledError extends JobwireError {
+  static override readonly code = 'JOBWIRE_CANCELLED';
+
   constructor(readonly jobId: string) {
-    super('JOBWIRE_CANCELLED', `Job ${jobId} was cancelled`);
+    super(JobCancelledError.code, `Job ${jobId} was cancelled`);
   }
 }
 
 /** The reason an attempt's AbortSignal fires when its pool shuts down past the grace period. */
 export class ShutdownAbortError extends JobwireError {
+  static override readonly code = 'JOBWIRE_SHUTDOWN';
+
   constructor() {
-    super('JOBWIRE_SHUTDOWN', 'The pool shut down before the attempt finished');
+    super(ShutdownAbortError.code, 'The pool shut down before the attempt finished');
   }
 }
 
 /** The reason an attempt's AbortSignal fires when its lease was taken over by another worker. */
 export class LeaseLostError extends JobwireError {
+  static override readonly code = 'JOBWIRE_LEASE_LOST';
+
   constructor(readonly jobId: string) {
-    super('JOBWIRE_LEASE_LOST', `Lease on job ${jobId} was lost (rescued, cancelled or deleted)`);
+    super(LeaseLostError.code, `Lease on job ${jobId} was lost (rescued, cancelled or deleted)`);
   }
 }

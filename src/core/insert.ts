@@ -13,6 +13,7 @@ import type { Runtime } from './runtime.js';
 import { toStoredError } from './serialize.js';
 import type { TaskResolver } from './task-defaults.js';
 import type { EpochMs, JobRecord } from './types.js';
+import type { WaitForJobOptions } from './wait.js';
 
 /** Default cap on a payload's JSON size: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -24,10 +25,26 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
  */
 export const MAX_ENQUEUE_MANY_JOBS = 10_000;
 
-/** A job as returned by enqueue: the stored record plus whether it was a unique-key duplicate. */
-export type EnqueuedJob<Payload = unknown> = JobRecord<Payload> & {
+/** A job as the write path returns it: the stored record plus whether it was a duplicate. */
+export type InsertedJob = JobRecord & {
   /** True when `uniqueKey` matched an active job; the record is that existing job. */
   duplicate: boolean;
+};
+
+/**
+ * A job as `enqueue` returns it: the stored record, whether it was a unique-key duplicate, and
+ * `wait()`. Enqueued through a task or contract, it carries that task's types: `payload` is the
+ * task's input and `wait()` resolves with its handler's result.
+ */
+export type EnqueuedJob<Payload = unknown, Result = unknown> = JobRecord<Payload, Result> & {
+  /** True when `uniqueKey` matched an active job; the record is that existing job. */
+  duplicate: boolean;
+  /**
+   * `jobwire.waitForJob(this.id, options)`: resolve with the result once the job completes,
+   * reject with JobFailedError if it is abandoned or cancelled. Not enumerable, so the record
+   * still serialises and compares as before.
+   */
+  wait(options?: WaitForJobOptions): Promise<Result>;
 };
 
 /** Client settings the write path needs. */
@@ -55,7 +72,7 @@ export class JobInserter {
    * Validate, encode and store `items` in one driver call. `transaction` is the caller's open
    * transaction to join (undefined: the driver commits on its own).
    */
-  async insert(items: readonly EnqueueItem[], transaction: unknown, many: boolean): Promise<EnqueuedJob[]> {
+  async insert(items: readonly EnqueueItem[], transaction: unknown, many: boolean): Promise<InsertedJob[]> {
     const { driver } = this.#runtime;
     if (transaction !== undefined && !driver.capabilities.callerTransactions) {
       throw new InvalidOptionError(
@@ -76,7 +93,7 @@ export class JobInserter {
   }
 
   /** `#write` inside the installed enqueue hooks (outermost first), each guarded by `runWrapped`. */
-  #hookedWrite(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
+  #hookedWrite(rows: JobInsertParams[], transaction: unknown): Promise<InsertedJob[]> {
     const { hooks, events, clock } = this.#runtime;
     const chain = hooks.enqueue;
     if (chain.length === 0) return this.#write(rows, transaction);
@@ -96,7 +113,7 @@ export class JobInserter {
         at,
       });
     };
-    const step = (index: number): Promise<EnqueuedJob[]> => {
+    const step = (index: number): Promise<InsertedJob[]> => {
       const hook = chain[index];
       if (!hook) return this.#write(withMetadata(rows, added), transaction);
       return runWrapped(
@@ -112,7 +129,7 @@ export class JobInserter {
     return step(0);
   }
 
-  async #write(rows: JobInsertParams[], transaction: unknown): Promise<EnqueuedJob[]> {
+  async #write(rows: JobInsertParams[], transaction: unknown): Promise<InsertedJob[]> {
     const { driver, events, clock } = this.#runtime;
     const maxPending = this.#settings.maxPendingByQueue;
     // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
@@ -175,7 +192,7 @@ export class JobInserter {
    * at the earliest due time for queues that got only scheduled ones. Pools coalesce wake-ups,
    * so this is raised whatever the driver's own notifier does.
    */
-  #wakePools(jobs: readonly EnqueuedJob[]): void {
+  #wakePools(jobs: readonly InsertedJob[]): void {
     const { wakeups } = this.#runtime;
     if (!wakeups.hasListeners) return;
     const dueNow = new Set<string>();

@@ -119,12 +119,15 @@ export type AnyTask = Task<any, any, any>;
 
 /** The payload type `enqueue` accepts for a task. */
 export type TaskInput<T> = T extends { readonly __input?: infer I } ? I : never;
-/** The result type a task's handler resolves with. */
+/**
+ * The result type a task's handler resolves with; `unknown` for a task name or a reference whose
+ * result type is not known (such as `AnyTaskRef`).
+ */
 export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => infer R }
   ? Awaited<R>
   : T extends { readonly __result?: infer R }
     ? R
-    : never;
+    : unknown;
 
 /** True for a valid task name (the same rule as queue names, see `names.ts`). */
 export const isTaskName = (value: unknown): value is string => isName(value);

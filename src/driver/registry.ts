@@ -29,12 +29,19 @@ export interface DriverRegistration {
   readonly schemes: readonly string[];
   /** Also open locations that have no scheme (file paths). At most one driver may. */
   readonly opensPaths?: boolean;
+  /**
+   * The npm package the driver loads (e.g. `pg`): an optional dependency of jobwire, so when it
+   * is missing `DriverUnavailableError` says to install it.
+   */
+  readonly requires?: string;
   /** Open (not migrate) a driver for `location`, exactly as the caller gave it. */
   open(location: string, options: OpenDriverOptions): Driver | Promise<Driver>;
 }
 
 /** A location's scheme names no registered driver (or it has none and no driver opens paths). */
 export class UnknownDriverSchemeError extends JobwireError {
+  static override readonly code = 'JOBWIRE_UNKNOWN_DRIVER_SCHEME';
+
   constructor(
     /** The scheme, lower-cased; null when the location had none. */
     readonly scheme: string | null,
@@ -43,7 +50,7 @@ export class UnknownDriverSchemeError extends JobwireError {
   ) {
     const listed = known.length ? known.map((s) => `${s}:`).join(', ') : '(none)';
     super(
-      'JOBWIRE_UNKNOWN_DRIVER_SCHEME',
+      UnknownDriverSchemeError.code,
       scheme === null
         ? `No registered driver opens file paths. Known schemes: ${listed}.`
         : `No driver is registered for "${scheme}:" locations. Known schemes: ${listed}` +
@@ -54,21 +61,28 @@ export class UnknownDriverSchemeError extends JobwireError {
 
 /** `mustExist` was set and the database the location names does not exist. */
 export class DatabaseNotFoundError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DATABASE_NOT_FOUND';
+
   constructor(readonly location: string) {
-    super('JOBWIRE_DATABASE_NOT_FOUND', `The database ${location} does not exist.`);
+    super(DatabaseNotFoundError.code, `The database ${location} does not exist.`);
   }
 }
 
 /** A registered driver's code could not be loaded (e.g. a build or install without it). */
 export class DriverUnavailableError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DRIVER_UNAVAILABLE';
+
   constructor(
     readonly driver: string,
-    options: { cause: unknown },
+    options: { cause: unknown; requires?: string },
   ) {
+    const install = options.requires
+      ? `. Install its database library: npm install ${options.requires} (see docs/packaging.md)`
+      : '';
     super(
-      'JOBWIRE_DRIVER_UNAVAILABLE',
-      `The ${driver} driver could not be loaded: ${String((options.cause as Error)?.message ?? options.cause)}`,
-      options,
+      DriverUnavailableError.code,
+      `The ${driver} driver could not be loaded: ${String((options.cause as Error)?.message ?? options.cause)}${install}`,
+      { cause: options.cause },
     );
   }
 }
@@ -150,8 +164,11 @@ export async function openDriver(location: string, options: OpenDriverOptions = 
   try {
     return await registration.open(location, options);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new DriverUnavailableError(registration.name, { cause: error });
+    // ERR_MODULE_NOT_FOUND from the ES build's import(), MODULE_NOT_FOUND from the CommonJS
+    // build's require().
+    const code = (error as { code?: unknown })?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new DriverUnavailableError(registration.name, { cause: error, requires: registration.requires });
     }
     throw error;
   }

@@ -6,9 +6,9 @@
  *   files that need PostgreSQL or start worker processes take up to ten times longer than the
  *   rest, and one of them starting last would leave the other slots idle at the end.
  * - `--fast` (`npm run test:fast`, the edit loop): only the other files. A file is slow when its
- *   name says `process` or `postgres`, or it imports the PostgreSQL support or the multi-process
- *   helpers and suites — so a new SQLite or unit test file joins the loop without anyone editing
- *   a list.
+ *   name says `process`, `postgres` or `package-` (packing and installing the tarball), or it
+ *   imports the PostgreSQL support or the multi-process helpers and suites — so a new SQLite or
+ *   unit test file joins the loop without anyone editing a list.
  *
  * Other arguments go to `node --test` (e.g. `npm run test:fast -- --test-name-pattern=retry`).
  * TEST_CONCURRENCY overrides how many files run at once.
@@ -18,8 +18,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
-/** Names of files that need PostgreSQL or start worker processes. */
-const SLOW_NAMES = /process|postgres/;
+/** Names of files that need PostgreSQL, start worker processes, or pack and install the package. */
+const SLOW_NAMES = /process|postgres|package-/;
 /** Imports that mark a file as slow: a PostgreSQL server or real worker processes. */
 const SLOW_IMPORTS =
   /from '\.\/(support\/postgres|support\/processes|suites\/multi-process|suites\/crashing-neighbour)\.js'/;

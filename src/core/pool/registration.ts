@@ -21,18 +21,26 @@ export interface RegistrationHooks {
 
 let cachedVersion: string | null | undefined;
 
-/** This package's version (package.json sits three levels above src/core/pool and dist/core/pool). */
+/**
+ * This package's version. package.json sits three levels above src/core/pool and dist/core/pool,
+ * four above dist/cjs/core/pool (the CommonJS build).
+ */
 function packageVersion(): string | null {
   if (cachedVersion !== undefined) return cachedVersion;
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      name?: string;
-      version?: string;
-    };
-    cachedVersion =
-      pkg.name === 'jobwire' && typeof pkg.version === 'string' ? pkg.version.slice(0, 64) : null;
-  } catch {
-    cachedVersion = null;
+  cachedVersion = null;
+  for (const path of ['../../../package.json', '../../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'jobwire' && typeof pkg.version === 'string') {
+        cachedVersion = pkg.version.slice(0, 64);
+        break;
+      }
+    } catch {
+      // Not there (or not readable): try the next place, else report no version.
+    }
   }
   return cachedVersion;
 }

@@ -33,14 +33,28 @@ import { jobInsertMany } from './jobs-insert.js';
 import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
 import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
-import { migratePostgres } from './migrations/index.js';
+import { LATEST_VERSION, migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
-export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
-export { PostgresNotifier, type PostgresNotifierOptions, pgChannel } from './notifier.js';
+/** The schema version this driver migrates to. */
+// A constant of its own, so the published types need nothing from the migrations (and pg).
+export const POSTGRES_SCHEMA_VERSION: number = LATEST_VERSION;
+
+/**
+ * A `pg.Pool`, as far as the `pool` option has to say. Declared here rather than imported from
+ * @types/pg, so the published types compile without that package and the option never silently
+ * becomes `any`; every pg.Pool is one.
+ */
+export interface PostgresPool {
+  /** The pool's connection settings; the LISTEN connection is opened with them. */
+  readonly options: object;
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
 
 /** Defaults for `PostgresDriverOptions`. */
 export const POSTGRES_DEFAULTS = {
@@ -57,10 +71,10 @@ export interface PostgresDriverOptions {
   /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
   connectionString?: string;
   /**
-   * A pool you own. The driver borrows its connections (and opens one more, outside it, for
-   * LISTEN) and does not end it on `close()`.
+   * A pool you own (a `pg.Pool`). The driver borrows its connections (and opens one more,
+   * outside it and with the pool's settings, for LISTEN) and does not end it on `close()`.
    */
-  pool?: pg.Pool;
+  pool?: PostgresPool;
   /** Where jobwire's tables live; created by `migrate()`. Default `jobwire`. */
   schema?: string;
   /** Connections in the pool the driver creates. Default 10. Ignored with `pool`. */
@@ -127,8 +141,9 @@ function validate(
 export function postgresDriver(options: PostgresDriverOptions): Driver {
   const { schema, poolSize, connectTimeoutMs } = validate(options);
   const ownsPool = options.pool === undefined;
+  // The option's type is structural (see PostgresPool); what is given is a pg.Pool.
   const pool =
-    options.pool ??
+    (options.pool as pg.Pool | undefined) ??
     new pg.Pool({
       connectionString: options.connectionString,
       max: poolSize,

@@ -7,6 +7,7 @@ import { registerDriver } from '../../driver/registry.js';
 registerDriver({
   name: 'postgres',
   schemes: ['postgres', 'postgresql'],
+  requires: 'pg',
   async open(location) {
     const { postgresDriver } = await import('./index.js');
     return postgresDriver({ connectionString: location });

@@ -22,13 +22,15 @@ import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
-import { migrateSqlite } from './migrations/index.js';
+import { LATEST_VERSION, migrateSqlite } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
 import { createTaskMethods } from './tasks.js';
 
-export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from './migrations/index.js';
+/** The schema version this driver migrates to. */
+// A constant of its own, so the published types need nothing from the migrations (and better-sqlite3).
+export const SQLITE_SCHEMA_VERSION: number = LATEST_VERSION;
 
 /** How long a write waits for another connection's lock before failing, by default. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -45,10 +47,28 @@ export interface SqliteDriverOptions {
    */
   synchronous?: 'normal' | 'full';
   /**
-   * Use a connection the application already opened. jobwire sets its pragmas (WAL, busy
-   * timeout, foreign keys) but never closes it: that stays the application's job.
+   * Use a connection the application already opened (a better-sqlite3 `Database`). jobwire sets
+   * its pragmas (WAL, busy timeout, foreign keys) but never closes it: that stays the
+   * application's job.
    */
-  database?: Database.Database;
+  database?: SqliteConnection;
+}
+
+/**
+ * A better-sqlite3 `Database`, as far as the `database` option has to say. Declared here rather
+ * than imported from @types/better-sqlite3, so the published types compile without that package
+ * and the option never silently becomes `any`; every better-sqlite3 connection is one.
+ */
+export interface SqliteConnection {
+  readonly name: string;
+  readonly readonly: boolean;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  prepare(source: string): unknown;
+  exec(source: string): unknown;
+  transaction(fn: (...args: never[]) => unknown): unknown;
+  close(): unknown;
 }
 
 const CAPABILITIES: DriverCapabilities = Object.freeze({
@@ -105,7 +125,8 @@ function assertWritable(options: SqliteDriverOptions, path: string): void {
  * where SQLite notices random bytes or a damaged header, so failures here name the file.
  */
 function open(options: SqliteDriverOptions, path: string, busyTimeoutMs: number): Database.Database {
-  let db: Database.Database | undefined = options.database;
+  // The option's type is structural (see SqliteConnection); what is given is a better-sqlite3 one.
+  let db = options.database as Database.Database | undefined;
   try {
     db ??= new Database(path);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);

@@ -34,6 +34,7 @@ export function sqlitePathOf(location: string): string {
 registerDriver({
   name: 'sqlite',
   schemes: ['sqlite', 'file'],
+  requires: 'better-sqlite3',
   opensPaths: true,
   async open(location, options) {
     const path = sqlitePathOf(location);

@@ -13,13 +13,15 @@ import { classifyAddress } from './address.js';
 
 /** A webhook target resolved to an address it may not reach (see `allowPrivateTargets`). */
 export class WebhookTargetRefusedError extends JobwireError {
+  static override readonly code = 'JOBWIRE_WEBHOOK_TARGET_REFUSED';
+
   constructor(
     readonly host: string,
     readonly address: string,
     readonly kind: string,
   ) {
     super(
-      'JOBWIRE_WEBHOOK_TARGET_REFUSED',
+      WebhookTargetRefusedError.code,
       `webhook target ${host} resolves to ${address}, a ${kind} address; webhooks only reach public ` +
         'addresses unless the sink is created with allowPrivateTargets: true',
     );
@@ -28,12 +30,14 @@ export class WebhookTargetRefusedError extends JobwireError {
 
 /** An endpoint answered with a status that is not 2xx. */
 export class WebhookResponseError extends JobwireError {
+  static override readonly code = 'JOBWIRE_WEBHOOK_RESPONSE';
+
   constructor(
     readonly status: number,
     readonly bodyPreview: string,
   ) {
     super(
-      'JOBWIRE_WEBHOOK_RESPONSE',
+      WebhookResponseError.code,
       `webhook endpoint answered ${status}${bodyPreview ? `: ${bodyPreview}` : ''}`,
     );
   }
