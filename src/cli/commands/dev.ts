@@ -138,7 +138,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       resolveDone = resolve;
     });
     const checkDone = () => {
-      if ([...waitFor].every((id) => stats.final.has(id))) resolveDone();
+      if ([...waitFor].every((id) => !stats.isActive(id))) resolveDone();
     };
     if (exitWhenDone) {
       // After the stats listener (registered first), so `stats.final` already has this event's job.
