@@ -17,7 +17,7 @@ import { EventBus } from './events.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EnqueuedJob, JobInserter, MAX_ENQUEUE_MANY_JOBS } from './insert.js';
 import { registerInternals } from './internals.js';
-import { JobsApi, type ListJobsOptions } from './jobs-api.js';
+import { type BulkResult, type JobFilter, JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
 import {
@@ -35,7 +35,16 @@ import { TaskRegistry } from './task-registry.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
-export type { EnqueuedJob, EnqueueItem, JobwireOptions, ListJobsOptions, QueueOptions, Task };
+export type {
+  BulkResult,
+  EnqueuedJob,
+  EnqueueItem,
+  JobFilter,
+  JobwireOptions,
+  ListJobsOptions,
+  QueueOptions,
+  Task,
+};
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_ENQUEUE_MANY_JOBS };
 
 /** Create a client and (by default) migrate its database. */
@@ -250,6 +259,30 @@ export class Jobwire {
   async cancelJob(id: string): Promise<boolean> {
     this.#assertOpen();
     return this.#jobs.cancelJob(id);
+  }
+
+  /**
+   * Retry every job that matches `filter` (state: `abandoned`, `cancelled` or `completed`;
+   * default the first two), in pages of 500 — one `job:retried` per job. Jobs that change state
+   * meanwhile are skipped. Not atomic: a failure midway leaves earlier pages retried.
+   *
+   * @example await jobwire.retryJobs({ queue: 'emails', state: 'abandoned' })
+   */
+  async retryJobs(filter: JobFilter = {}): Promise<BulkResult> {
+    this.#assertOpen();
+    return this.#jobs.retryJobs(filter);
+  }
+
+  /**
+   * Cancel every job that matches `filter` (state: `scheduled`, `pending` or `running`; default
+   * all three), in pages of 500 — one `job:cancelled` per job; running jobs' signals fire. Not
+   * atomic: a failure midway leaves earlier pages cancelled.
+   *
+   * @example await jobwire.cancelJobs({ queue: 'imports', state: 'pending' })
+   */
+  async cancelJobs(filter: JobFilter = {}): Promise<BulkResult> {
+    this.#assertOpen();
+    return this.#jobs.cancelJobs(filter);
   }
 
   /** Delete a job in any state. Returns false when it did not exist. */

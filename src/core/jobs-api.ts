@@ -23,6 +23,28 @@ export interface ListJobsOptions {
   cursor?: string | null;
 }
 
+/** Which jobs `retryJobs` and `cancelJobs` act on: every filter given must match. */
+export interface JobFilter {
+  state?: JobState | readonly JobState[];
+  queue?: string | readonly string[];
+  task?: string | readonly string[];
+}
+
+/** What a bulk operation did. */
+export interface BulkResult {
+  /** Jobs changed (each reported by its event, as the one-job methods do). */
+  count: number;
+  /** Jobs that matched the filter but had changed state by the time of the write. */
+  skipped: number;
+}
+
+/** States `retryJobs` can act on; it acts on the first two unless `state` says otherwise. */
+const RETRYABLE: readonly JobState[] = ['abandoned', 'cancelled', 'completed'];
+/** States `cancelJobs` can act on (all of them by default). */
+const CANCELLABLE: readonly JobState[] = ['scheduled', 'pending', 'running'];
+/** Jobs read and written per round trip of a bulk operation. */
+const BULK_PAGE = 500;
+
 /** See the module comment. One per client; the client checks it is open before each call. */
 export class JobsApi {
   readonly #runtime: Runtime;
@@ -127,6 +149,83 @@ export class JobsApi {
     return true;
   }
 
+  /**
+   * See `Jobwire.retryJobs`. Pages through `listJobs` (newest first, by id: a retried job leaves
+   * the filter's states without moving the cursor) and retries each page with one write, emitting
+   * `job:retried` for each job as `retryJob` does.
+   */
+  async retryJobs(filter: JobFilter): Promise<BulkResult> {
+    const states = bulkStates('retryJobs', filter, RETRYABLE, ['abandoned', 'cancelled']);
+    const { driver, events, clock } = this.#runtime;
+    return this.#inPages(filter, states, async (jobs) => {
+      const before = new Map(jobs.map((job) => [job.id, job.state]));
+      const ids = jobs.map((job) => job.id);
+      const retried = await this.#runtime.inFlight.track(
+        driver.jobRetry({ ids, now: this.#runtime.dbNow() }).then((records) => {
+          const at = clock.now();
+          for (const job of records) events.emit('job:retried', retriedEvent(job, before.get(job.id)!, at));
+          return records;
+        }),
+        [],
+        ids,
+      );
+      return retried.length;
+    });
+  }
+
+  /**
+   * See `Jobwire.cancelJobs`. Pages through `listJobs` and cancels each page with one write,
+   * emitting `job:cancelled` for each job; its attempt numbers are those the listing read.
+   */
+  async cancelJobs(filter: JobFilter): Promise<BulkResult> {
+    const states = bulkStates('cancelJobs', filter, CANCELLABLE, CANCELLABLE);
+    const { driver, events } = this.#runtime;
+    return this.#inPages(filter, states, async (jobs) => {
+      const listed = new Map(jobs.map((job) => [job.id, job]));
+      const cancelled = await driver.jobCancel({
+        ids: jobs.map((job) => job.id),
+        now: this.#runtime.dbNow(),
+      });
+      for (const job of cancelled) {
+        const record = listed.get(job.id) ?? { attempt: 0, maxAttempts: 0 };
+        events.emit(
+          'job:cancelled',
+          cancelledEvent(
+            { ...job, attempt: record.attempt, maxAttempts: record.maxAttempts },
+            job.previousState,
+            job.at,
+          ),
+        );
+      }
+      return cancelled.length;
+    });
+  }
+
+  /** Run `write` on each page of jobs matching `filter` in `states`; sum what it changed. */
+  async #inPages(
+    filter: JobFilter,
+    states: readonly JobState[],
+    write: (jobs: JobRecord[]) => Promise<number>,
+  ): Promise<BulkResult> {
+    const result: BulkResult = { count: 0, skipped: 0 };
+    let cursor: string | null = null;
+    do {
+      const page = await this.listJobs({
+        state: states,
+        queue: filter.queue,
+        task: filter.task,
+        limit: BULK_PAGE,
+        cursor,
+      });
+      if (page.jobs.length === 0) break;
+      const changed = await write(page.jobs);
+      result.count += changed;
+      result.skipped += page.jobs.length - changed;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return result;
+  }
+
   /** See `Jobwire.deleteJob`. */
   async deleteJob(id: string): Promise<boolean> {
     return (await this.#runtime.driver.jobDelete({ ids: [jobIdArgument(id)] })).length > 0;
@@ -161,4 +260,26 @@ export class JobsApi {
     if (changed) events.emit('queue:resumed', { queue, at: clock.now() });
     return changed;
   }
+}
+
+/**
+ * The states a bulk operation acts on: the filter's (each must be one of `allowed`), else
+ * `defaults`. A filter that is not an object is refused before any query.
+ */
+function bulkStates(
+  method: string,
+  filter: JobFilter,
+  allowed: readonly JobState[],
+  defaults: readonly JobState[],
+): readonly JobState[] {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new InvalidOptionError('filter', `${method} takes an object such as { queue: 'emails' }`);
+  }
+  const states = filterList(
+    'state',
+    filter.state,
+    (s) => (allowed as readonly unknown[]).includes(s),
+    `a state ${method} acts on (${allowed.join(', ')})`,
+  ) as readonly JobState[] | undefined;
+  return states?.length ? states : defaults;
 }
