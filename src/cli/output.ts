@@ -1,9 +1,11 @@
 /**
- * The live event stream of `dev` and `worker`: every event as one readable line (progress
- * throttled to every 25 %), or as one JSON object per line with `--json`.
+ * The live event stream of `dev` and `worker`: every event at or above the log level as one
+ * readable line (progress throttled to every 25 %), or with `--json` as one pino-compatible
+ * JSON object per line: `{"time", "level", "msg", "event", ...payload}` (see `log-level.ts`).
  */
-import type { Jobwire } from '../index.js';
+import { type Jobwire, logMessage } from '../index.js';
 import { colorEnabled, formatEvent, type Paint, painter, progressPercent, safeJson } from './format.js';
+import { atLeast, type CliLogLevel, eventLevel, PINO_LEVEL } from './log-level.js';
 
 /** Where the CLI writes. Tests and commands pass process streams. */
 export interface Io {
@@ -37,6 +39,8 @@ const NOTE_INDENT = 'HH:MM:SS.mmm  '.length;
 export interface EventPrinterOptions {
   json: boolean;
   quiet?: boolean;
+  /** Events below this level are not printed. Default `info` (no per-slot `worker:*` lines). */
+  level?: CliLogLevel;
   io?: Io;
 }
 
@@ -44,6 +48,7 @@ export interface EventPrinterOptions {
 export class EventPrinter {
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly level: CliLogLevel;
   readonly io: Io;
   /** Colours for stdout. */
   readonly paint: Paint;
@@ -54,6 +59,7 @@ export class EventPrinter {
   constructor(options: EventPrinterOptions) {
     this.json = options.json;
     this.quiet = options.quiet ?? false;
+    this.level = options.level ?? 'info';
     this.io = options.io ?? processIo;
     this.paint = painter(!this.json && colorEnabled(this.io.out));
     this.paintErr = painter(colorEnabled(this.io.err));
@@ -66,11 +72,14 @@ export class EventPrinter {
     );
   }
 
-  /** Print one event (if it passes `--quiet` and the progress throttle). */
+  /** Print one event (if it passes `--quiet`, the log level and the progress throttle). */
   print(name: string, event: Record<string, unknown>): void {
     if (this.quiet && !FAILURE_EVENTS.has(name)) return;
+    const level = eventLevel(name, event);
+    if (!atLeast(level, this.level)) return;
     if (this.json) {
-      this.io.out.write(`${safeJson({ event: name, ...event })}\n`);
+      const msg = logMessage(name as never, event as never);
+      this.io.out.write(`${safeJson(jsonLine(level, msg, { event: name, ...event }))}\n`);
       return;
     }
     if (name === 'job:progress' && !this.#progressDue(event)) return;
@@ -121,4 +130,13 @@ export class EventPrinter {
       this.io.out.write(`${indent}${this.paint('gray', text)}\n`);
     }
   }
+}
+
+/** A pino-compatible line: `time`, `level` and `msg` first, then `fields`. */
+export function jsonLine(
+  level: CliLogLevel,
+  msg: string,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  return { time: Date.now(), level: PINO_LEVEL[level], msg, ...fields };
 }

@@ -88,7 +88,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     quiet: values.quiet === true,
     io: context.io,
   });
-  const { client, target } = await openClient({ db: values.db, tasks: demoTasks, useEnv: false });
+  const { client, target } = await openClient({
+    db: values.db,
+    schema: values.schema,
+    tasks: demoTasks,
+    useEnv: false,
+  });
   const stats = new RunStats();
   client.events.onAny((name, event) => stats.observe(name, event));
   printer.attach(client);

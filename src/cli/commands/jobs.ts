@@ -1,7 +1,14 @@
 /**
  * `jobwire jobs ls|show|retry|cancel|delete`: inspect and administer jobs.
  */
-import { JOB_STATES, JobNotFoundError, type JobRecord, type JobState, type Jobwire } from '../../index.js';
+import {
+  JOB_STATES,
+  type JobFilter,
+  JobNotFoundError,
+  type JobRecord,
+  type JobState,
+  type Jobwire,
+} from '../../index.js';
 import {
   CliError,
   closest,
@@ -28,7 +35,9 @@ import {
 } from '../format.js';
 import { withClient } from '../open-client.js';
 
-const DB_HELP = '  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)';
+const DB_HELP = `  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)`;
 
 const LS_HELP = `jobwire jobs ls — list jobs, newest first
 
@@ -56,17 +65,26 @@ Usage
 const RETRY_HELP = `jobwire jobs retry — run abandoned, cancelled or completed jobs again with fresh attempts
 
 Usage
-  jobwire jobs retry <id…> [--db <path|url>]
+  jobwire jobs retry <id…>
+  jobwire jobs retry [--state <s,…>] [--queue <q,…>] [--task <t,…>]
 
-Exit code 1 if any job could not be retried (missing, or still active).`;
+By id, or every job that matches the filters (at least one). --state: abandoned, cancelled,
+completed (default abandoned,cancelled). Matching jobs are retried in pages of 500.
+${DB_HELP}
+
+Exit code 1 if any job given by id could not be retried (missing, or still active).`;
 
 const CANCEL_HELP = `jobwire jobs cancel — cancel scheduled, pending or running jobs
 
 Usage
-  jobwire jobs cancel <id…> [--db <path|url>]
+  jobwire jobs cancel <id…>
+  jobwire jobs cancel [--state <s,…>] [--queue <q,…>] [--task <t,…>]
 
-A running job's AbortSignal fires and its result is discarded. Cancelling a job that is
-already cancelled succeeds; exit code 1 if any job is missing or already completed/abandoned.`;
+By id, or every job that matches the filters (at least one). --state: scheduled, pending,
+running (default all three). A running job's AbortSignal fires and its result is discarded.
+Cancelling a job that is already cancelled succeeds; exit code 1 if any job given by id is
+missing or already completed/abandoned.
+${DB_HELP}`;
 
 const DELETE_HELP = `jobwire jobs delete — delete jobs in any state
 
@@ -83,8 +101,8 @@ Usage
 Subcommands
   ls                 list jobs (filters: --state, --queue, --task; paging: --limit, --cursor)
   show <id>          every field of a job, its errors with stacks, result and progress
-  retry <id…>        run finished jobs again
-  cancel <id…>       cancel jobs that have not finished
+  retry <id…>        run finished jobs again (or by filter: --state, --queue, --task)
+  cancel <id…>       cancel jobs that have not finished (or by filter)
   delete <id…>       delete jobs
 
 Run "jobwire jobs <subcommand> --help" for its options.`;
@@ -94,10 +112,13 @@ type Sub = { help: string; run: (args: string[], context: CommandContext) => Pro
 const SUBCOMMANDS: Record<string, Sub> = {
   ls: { help: LS_HELP, run: list },
   show: { help: SHOW_HELP, run: show },
-  retry: { help: RETRY_HELP, run: (args, context) => eachId('retry', RETRY_HELP, args, context, retryOne) },
+  retry: {
+    help: RETRY_HELP,
+    run: (args, context) => eachId('retry', RETRY_HELP, args, context, retryOne, retryMatching),
+  },
   cancel: {
     help: CANCEL_HELP,
-    run: (args, context) => eachId('cancel', CANCEL_HELP, args, context, cancelOne),
+    run: (args, context) => eachId('cancel', CANCEL_HELP, args, context, cancelOne, cancelMatching),
   },
   delete: {
     help: DELETE_HELP,
@@ -160,67 +181,61 @@ async function list(args: string[], context: CommandContext): Promise<number> {
     println(context, LS_HELP);
     return 0;
   }
-  const states = listOption(values.state);
-  for (const state of states ?? []) {
-    if (!(JOB_STATES as readonly string[]).includes(state)) {
-      const guess = closest(state, JOB_STATES);
-      throw new UsageError(
-        `unknown state "${state}"`,
-        `${guess ? `did you mean "${guess}"? ` : ''}states: ${JOB_STATES.join(', ')}`,
-      );
-    }
-  }
+  const states = stateList(values.state, JOB_STATES);
   const limit = intOption('limit', values.limit, { min: 1, max: 1000 }) ?? 50;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const page = await client.listJobs({
-      state: states as JobState[] | undefined,
-      queue: listOption(values.queue),
-      task: listOption(values.task),
-      limit,
-      cursor: values.cursor ?? null,
-    });
-    if (values.json) {
-      println(context, safeJson(page, 2));
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const page = await client.listJobs({
+        state: states,
+        queue: listOption(values.queue),
+        task: listOption(values.task),
+        limit,
+        cursor: values.cursor ?? null,
+      });
+      if (values.json) {
+        println(context, safeJson(page, 2));
+        return 0;
+      }
+      if (page.jobs.length === 0) {
+        println(context, values.cursor ? 'no more jobs' : 'no jobs match');
+        return 0;
+      }
+      const paint = painter(colorEnabled(context.io.out));
+      const now = Date.now();
+      const rows = page.jobs.map((job) => [
+        job.id,
+        job.task,
+        job.queue,
+        paint(stateStyle[job.state], job.state),
+        `${job.attempt}/${job.maxAttempts}`,
+        shortDate(job.runAt),
+        age(now - job.createdAt.getTime()),
+        errorSummary(job.state === 'completed' ? null : job.errors.at(-1), 60),
+      ]);
+      println(
+        context,
+        table(
+          [
+            { header: 'id', right: true },
+            { header: 'task' },
+            { header: 'queue' },
+            { header: 'state' },
+            { header: 'attempt', right: true },
+            { header: 'run at' },
+            { header: 'age', right: true },
+            { header: 'last error' },
+          ],
+          rows,
+          paint,
+        ),
+      );
+      if (page.nextCursor) {
+        println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
+      }
       return 0;
-    }
-    if (page.jobs.length === 0) {
-      println(context, values.cursor ? 'no more jobs' : 'no jobs match');
-      return 0;
-    }
-    const paint = painter(colorEnabled(context.io.out));
-    const now = Date.now();
-    const rows = page.jobs.map((job) => [
-      job.id,
-      job.task,
-      job.queue,
-      paint(stateStyle[job.state], job.state),
-      `${job.attempt}/${job.maxAttempts}`,
-      shortDate(job.runAt),
-      age(now - job.createdAt.getTime()),
-      errorSummary(job.state === 'completed' ? null : job.errors.at(-1), 60),
-    ]);
-    println(
-      context,
-      table(
-        [
-          { header: 'id', right: true },
-          { header: 'task' },
-          { header: 'queue' },
-          { header: 'state' },
-          { header: 'attempt', right: true },
-          { header: 'run at' },
-          { header: 'age', right: true },
-          { header: 'last error' },
-        ],
-        rows,
-        paint,
-      ),
-    );
-    if (page.nextCursor) {
-      println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
-    }
-    return 0;
-  });
+    },
+  );
 }
 
 async function show(args: string[], context: CommandContext): Promise<number> {
@@ -239,13 +254,19 @@ async function show(args: string[], context: CommandContext): Promise<number> {
       'usage: jobwire jobs show <id>',
     );
   }
-  const id = positionals[0]!;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const job = await client.getJob(id);
-    if (!job) throw new JobNotFoundError(id);
-    println(context, values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))));
-    return 0;
-  });
+  const id = jobIdOf(positionals[0]!);
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const job = await client.getJob(id);
+      if (!job) throw new JobNotFoundError(id);
+      println(
+        context,
+        values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))),
+      );
+      return 0;
+    },
+  );
 }
 
 const indent = (text: string, by = '  ') =>
@@ -301,37 +322,126 @@ export function renderJob(job: JobRecord, paint: Paint): string {
 }
 
 type PerId = (client: Jobwire, id: string) => Promise<string>;
+type Matching = (client: Jobwire, filter: JobFilter) => Promise<string>;
 
-/** Apply `action` to each id; report each outcome; exit 1 if any failed. */
-async function eachId(name: string, help: string, args: string[], context: CommandContext, action: PerId) {
+/** Job ids are whole numbers: anything else is a mistake on the command line, not a missing job. */
+export function jobIdOf(text: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(text)) {
+    throw new UsageError(
+      `"${text}" is not a job id`,
+      'job ids are whole numbers, e.g. 42 (see "jobwire jobs ls")',
+    );
+  }
+  return text;
+}
+
+/** A --state list checked against `allowed`, with a "did you mean". */
+function stateList(value: string | undefined, allowed: readonly JobState[]): JobState[] | undefined {
+  const states = listOption(value);
+  for (const state of states ?? []) {
+    if (!(allowed as readonly string[]).includes(state)) {
+      const guess = closest(state, allowed);
+      throw new UsageError(
+        `${(JOB_STATES as readonly string[]).includes(state) ? 'this command does not act on' : 'unknown'} state "${state}"`,
+        `${guess ? `did you mean "${guess}"? ` : ''}states here: ${allowed.join(', ')}`,
+      );
+    }
+  }
+  return states as JobState[] | undefined;
+}
+
+/**
+ * Apply `action` to each id, or `matching` to the jobs the filters select (ids or filters, not
+ * both); report each outcome; exit 1 if any id failed.
+ */
+async function eachId(
+  name: string,
+  help: string,
+  args: string[],
+  context: CommandContext,
+  action: PerId,
+  matching?: { states: readonly JobState[]; run: Matching },
+) {
+  const filters = matching
+    ? { state: { type: 'string' }, queue: { type: 'string' }, task: { type: 'string' } }
+    : {};
   const { values, positionals } = parseCommandArgs(`jobwire jobs ${name}`, {
     args,
     allowPositionals: true,
-    options: { ...HELP, ...DB },
+    options: { ...HELP, ...DB, ...(filters as Record<string, { type: 'string' }>) },
   });
   if (values.help) {
     println(context, help);
     return 0;
   }
-  if (positionals.length === 0)
-    throw new UsageError('missing the job id(s)', `usage: jobwire jobs ${name} <id…>`);
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    let failed = 0;
-    const paint = painter(colorEnabled(context.io.err));
-    for (const id of positionals) {
-      try {
-        println(context, await action(client, id));
-      } catch (error) {
-        failed++;
-        eprintln(
-          context,
-          `${paint(['bold', 'red'], 'error:')} ${error instanceof Error ? error.message : String(error)}`,
-        );
+  const raw = values as Record<string, string | undefined>;
+  const filtered = matching && (raw.state !== undefined || raw.queue !== undefined || raw.task !== undefined);
+  if (filtered && positionals.length > 0) {
+    throw new UsageError('give job ids or filters, not both', `usage: jobwire jobs ${name} --help`);
+  }
+  if (matching && filtered) {
+    const filter: JobFilter = {
+      state: stateList(raw.state, matching.states),
+      queue: listOption(raw.queue),
+      task: listOption(raw.task),
+    };
+    return withClient(
+      { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+      async (client) => {
+        println(context, await matching.run(client, filter));
+        return 0;
+      },
+    );
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `missing the job id(s)${matching ? ' or filters' : ''}`,
+      `usage: jobwire jobs ${name} <id…>${matching ? ` or jobwire jobs ${name} --queue <q> --state <s>` : ''}`,
+    );
+  }
+  const ids = positionals.map(jobIdOf);
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      let failed = 0;
+      const paint = painter(colorEnabled(context.io.err));
+      for (const id of ids) {
+        try {
+          println(context, await action(client, id));
+        } catch (error) {
+          failed++;
+          eprintln(
+            context,
+            `${paint(['bold', 'red'], 'error:')} ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
       }
-    }
-    return failed ? 1 : 0;
-  });
+      return failed ? 1 : 0;
+    },
+  );
 }
+
+const retryMatching = {
+  states: ['abandoned', 'cancelled', 'completed'] as const,
+  run: async (client: Jobwire, filter: JobFilter) => {
+    const { count, skipped } = await client.retryJobs(filter);
+    return (
+      `retried ${count} ${count === 1 ? 'job' : 'jobs'}` +
+      (skipped ? ` (${skipped} changed state meanwhile)` : '')
+    );
+  },
+};
+
+const cancelMatching = {
+  states: ['scheduled', 'pending', 'running'] as const,
+  run: async (client: Jobwire, filter: JobFilter) => {
+    const { count, skipped } = await client.cancelJobs(filter);
+    return (
+      `cancelled ${count} ${count === 1 ? 'job' : 'jobs'}` +
+      (skipped ? ` (${skipped} finished meanwhile)` : '')
+    );
+  },
+};
 
 async function retryOne(client: Jobwire, id: string): Promise<string> {
   const job = await client.retryJob(id);
