@@ -20,6 +20,7 @@ import { registerInternals } from './internals.js';
 import { type BulkResult, type JobFilter, JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
+import { checkLogger, listenerErrorsTo, logFailures } from './log-failures.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
   type EnqueueOptions,
@@ -101,7 +102,9 @@ export class Jobwire {
     if (!options || typeof options.driver?.jobClaim !== 'function') {
       throw new InvalidOptionError('driver', 'pass a driver, e.g. sqliteDriver({ path: "./jobwire.db" })');
     }
-    this.events = new EventBus(options.onListenerError);
+    const logger = options.logger === undefined ? undefined : checkLogger(options.logger);
+    this.events = new EventBus(options.onListenerError ?? (logger ? listenerErrorsTo(logger) : undefined));
+    if (logger) logFailures(this.events, logger);
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     this.maxInterruptions = validateMaxInterruptions(options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS);
@@ -116,7 +119,7 @@ export class Jobwire {
       clock,
       dbNow,
       tasks,
-      logger: options.logger ?? silentLogger,
+      logger: logger ?? silentLogger,
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
       inFlight: new InFlightWrites(),
