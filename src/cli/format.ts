@@ -58,6 +58,15 @@ export function clockTime(ms: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** The local time zone for humans: "Europe/Paris (UTC+01:00)", or "UTC+01:00" alone. */
+export function timeZoneLabel(at: number = Date.now()): string {
+  const offset = -new Date(at).getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const utc = `UTC${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${name} (${utc})` : utc;
+}
+
 /** Local date and time as YYYY-MM-DD HH:MM:SS ("invalid date" for a time no Date can hold). */
 export function dateTime(ms: number): string {
   const d = new Date(ms);
@@ -174,8 +183,17 @@ export function errorSummary(
 
 // ----- events ----------------------------------------------------------------------------------
 
-/** Width of the event-name column: the longest name in the catalogue. */
-export const EVENT_WIDTH = 'shutdown:requested'.length;
+/**
+ * Width of the event-name column: the longest job event name. The rarer, longer names
+ * (`shutdown:requested`) carry no job columns, so nothing needs to line up after them.
+ */
+export const EVENT_WIDTH = 'job:interrupted'.length;
+
+/** Lines never exceed this many columns unless the terminal says it is wider. */
+export const LINE_WIDTH = 80;
+
+/** A wrapped detail starts under the event name: after the time column and its space. */
+export const DETAIL_INDENT = 'HH:MM:SS.mmm '.length;
 
 const EVENT_STYLE: Record<string, Style> = {
   'job:queued': 'blue',
@@ -215,25 +233,38 @@ export function workerLabel(workerId: string | null | undefined): string {
   return /^\d+$/.test(slot) ? `w${slot}` : workerId;
 }
 
-/** Column widths of job event lines. */
-const W = { id: 6, task: 16, queue: 8, attempt: 6, worker: 4 };
+/** Column widths of job event lines: 13 + 16 + 53 columns leave ≥ 12 for a short detail. */
+const W = { id: 5, task: 15, queue: 7, attempt: 4, worker: 3 };
 
 type AnyPayload = Record<string, unknown>;
 
+/** What an event says after its name: the job's columns (job events) and a detail. */
+interface Described {
+  columns?: string;
+  detail: string;
+}
+
 /**
- * One event as one line: time, the event name in a fixed-width coloured column, then the job
- * (id, task, queue, attempt/max, worker) in aligned columns, then what happened.
+ * One event as one line — time, the event name in a fixed-width coloured column, then for a job
+ * event the job (id, task, queue, attempt/max, worker) in aligned columns, then what happened —
+ * or two when that would be wider than `width` (default 80): the detail then goes on its own
+ * line under the event name, cut to fit.
  */
 export function formatEvent(
   name: string,
   payload: AnyPayload,
   paint: Paint,
-  options: { now?: number; errorWidth?: number } = {},
+  options: { now?: number; width?: number } = {},
 ): string {
+  const width = options.width ?? LINE_WIDTH;
   const time = clockTime(options.now ?? Date.now());
-  const head = `${paint('gray', time)}  ${paint(styleOf(name), pad(name, EVENT_WIDTH))}`;
-  const rest = describeEvent(name, payload, paint, options.errorWidth ?? 100);
-  return `${head}  ${rest}`.trimEnd();
+  const { columns, detail } = describeEvent(name, payload, paint, width - DETAIL_INDENT);
+  const head = `${paint('gray', time)} ${paint(styleOf(name), pad(name, EVENT_WIDTH))}${columns ? ` ${columns}` : ''}`;
+  const one = `${head} ${detail}`.trimEnd();
+  if (visibleWidth(one) <= width || detail === '') return one;
+  const room = width - DETAIL_INDENT;
+  const fitted = visibleWidth(detail) <= room ? detail : truncate(detail.replace(ANSI, ''), room);
+  return `${head.trimEnd()}\n${' '.repeat(DETAIL_INDENT)}${fitted}`;
 }
 
 function jobColumns(
@@ -243,8 +274,8 @@ function jobColumns(
 ): string {
   return [
     pad(`#${e.jobId}`, W.id),
-    pad(e.task, W.task),
-    pad(e.queue, W.queue),
+    pad(truncate(e.task, W.task), W.task),
+    pad(truncate(e.queue, W.queue), W.queue),
     pad(attempt, W.attempt),
     pad(worker, W.worker),
   ].join(' ');
@@ -253,130 +284,165 @@ function jobColumns(
 const attemptOf = (e: { attempt: number; maxAttempts: number }) =>
   e.maxAttempts > 0 ? `${e.attempt}/${e.maxAttempts}` : '';
 
-function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWidth: number): string {
+/** `room`: the columns a detail has on a line of its own (errors are cut to fit it). */
+function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: number): Described {
   const dim = (text: string) => paint('gray', text);
+  const job = (attempt: string, worker: string) =>
+    jobColumns(payload as unknown as { jobId: string; task: string; queue: string }, attempt, worker);
   switch (name) {
     case 'job:queued': {
       const e = payload as unknown as JobwireEvents['job:queued'];
       const parts: string[] = [];
-      if (e.runAt > e.queuedAt + 5) parts.push(`runs in ${duration(e.runAt - e.queuedAt)}`);
+      if (e.runAt > e.queuedAt + 5) parts.push(`in ${duration(e.runAt - e.queuedAt)}`);
       if (e.priority !== 0) parts.push(`priority ${e.priority}`);
       if (e.uniqueKey) parts.push(dim(`key ${e.uniqueKey}`));
-      return `${jobColumns(e, `0/${e.maxAttempts}`, '')} ${parts.join('  ')}`;
+      return { columns: job(`0/${e.maxAttempts}`, ''), detail: parts.join(' ') };
     }
     case 'job:started': {
       const e = payload as unknown as JobwireEvents['job:started'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${dim(`waited ${duration(e.waitMs)}`)}`;
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: dim(`wait ${duration(e.waitMs)}`),
+      };
     }
     case 'job:progress': {
       const e = payload as unknown as JobwireEvents['job:progress'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${formatProgress(e.progress)}`;
+      return { columns: job(attemptOf(e), workerLabel(e.workerId)), detail: formatProgress(e.progress) };
     }
     case 'job:completed': {
       const e = payload as unknown as JobwireEvents['job:completed'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${paint('green', duration(e.durationMs))}`;
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: paint('green', duration(e.durationMs)),
+      };
     }
     case 'job:failed': {
       const e = payload as unknown as JobwireEvents['job:failed'];
-      const cols = jobColumns(e, attemptOf(e), workerLabel(e.workerId));
-      return `${cols} ${pad(duration(e.durationMs), 7)} ${paint('red', errorSummary(e.error, errorWidth))}`;
+      const error = errorSummary(e.error, room - 8);
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `${pad(duration(e.durationMs), 7)} ${paint('red', error)}`,
+      };
     }
     case 'job:retrying': {
       const e = payload as unknown as JobwireEvents['job:retrying'];
-      const next = `attempt ${e.attempt + 1}/${e.maxAttempts} in ${duration(e.delayMs)}`;
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${next} ${dim(`at ${clockTime(e.nextRunAt)}`)}`;
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `next in ${duration(e.delayMs)} ${dim(`at ${clockTime(e.nextRunAt)}`)}`,
+      };
     }
     case 'job:snoozed': {
       const e = payload as unknown as JobwireEvents['job:snoozed'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} runs again in ${duration(e.delayMs)}`;
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `again in ${duration(e.delayMs)}`,
+      };
     }
     case 'job:abandoned': {
       const e = payload as unknown as JobwireEvents['job:abandoned'];
-      return `${jobColumns(e, attemptOf(e), '')} ${paint('red', `${e.reason}: ${errorSummary(e.error, Math.max(20, errorWidth - 18))}`)}`;
+      const error = errorSummary(e.error, Math.max(20, room - e.reason.length - 2));
+      return { columns: job(attemptOf(e), ''), detail: paint('red', `${e.reason}: ${error}`) };
     }
     case 'job:cancelled': {
       const e = payload as unknown as JobwireEvents['job:cancelled'];
-      return `${jobColumns(e, attemptOf(e), '')} was ${e.previousState}`;
+      return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}` };
     }
     case 'job:retried': {
       const e = payload as unknown as JobwireEvents['job:retried'];
-      return `${jobColumns(e, `0/${e.maxAttempts}`, '')} was ${e.previousState}; retried with fresh attempts`;
+      return { columns: job(`0/${e.maxAttempts}`, ''), detail: `was ${e.previousState}; fresh attempts` };
     }
     case 'job:rescued': {
       const e = payload as unknown as JobwireEvents['job:rescued'];
       const from = e.previousPoolId ? ` from ${e.previousPoolId}` : '';
-      return `${jobColumns(e, attemptOf(e), '')} lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`;
+      return {
+        columns: job(attemptOf(e), ''),
+        detail: `lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`,
+      };
     }
     case 'job:interrupted': {
       const e = payload as unknown as JobwireEvents['job:interrupted'];
-      const then = e.willRunAgain ? 'queued again, attempt not counted' : 'interruption budget used up';
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} cut off by shutdown (${e.interruptions} interruptions); ${then}`;
+      const then = e.willRunAgain ? 'runs again, same attempt' : 'interruption budget used up';
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `shutdown cut it off (interruption ${e.interruptions}); ${then}`,
+      };
     }
     case 'job:lease-lost': {
       const e = payload as unknown as JobwireEvents['job:lease-lost'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} lease lost (cancelled, deleted or rescued elsewhere); attempt aborted`;
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: 'lease lost (cancelled, deleted or rescued elsewhere); attempt aborted',
+      };
     }
     case 'worker:busy': {
       const e = payload as unknown as JobwireEvents['worker:busy'];
-      return dim(
-        `${pad(`#${e.jobId}`, W.id)} ${pad(e.task, W.task)} ${' '.repeat(W.queue + W.attempt + 1)} ${workerLabel(e.workerId)}`,
-      );
+      return {
+        detail: dim(
+          `${pad(`#${e.jobId}`, W.id)} ${pad(e.task, W.task)} ${' '.repeat(W.queue + W.attempt + 1)} ${workerLabel(e.workerId)}`,
+        ),
+      };
     }
     case 'worker:created':
     case 'worker:started':
     case 'worker:idle':
     case 'worker:stopped': {
       const e = payload as unknown as JobwireEvents['worker:idle'];
-      return dim(`${' '.repeat(W.id + W.task + W.queue + W.attempt + 3)} ${workerLabel(e.workerId)}`);
+      return {
+        detail: dim(`${' '.repeat(W.id + W.task + W.queue + W.attempt + 3)} ${workerLabel(e.workerId)}`),
+      };
     }
     case 'pool:created':
     case 'pool:started': {
       const e = payload as unknown as JobwireEvents['pool:started'];
-      return `pool ${e.poolId}  queues ${e.queues.join(',')}  concurrency ${e.concurrency}`;
+      return { detail: `concurrency ${e.concurrency} · queues ${e.queues.join(',')}` };
     }
     case 'pool:stopping': {
       const e = payload as unknown as JobwireEvents['pool:stopping'];
-      return `pool ${e.poolId}  ${e.reason}; ${e.running} running, grace ${duration(e.graceMs)}`;
+      return { detail: `${e.reason}; ${e.running} running, grace ${duration(e.graceMs)}` };
     }
     case 'pool:stopped': {
       const e = payload as unknown as JobwireEvents['pool:stopped'];
-      return `pool ${e.poolId}  aborted ${e.aborted}, released ${e.released}`;
+      return { detail: `pool ${e.poolId} · aborted ${e.aborted}, released ${e.released}` };
     }
     case 'pool:error': {
       const e = payload as unknown as JobwireEvents['pool:error'];
-      const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
-      return `pool ${e.poolId}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
+      const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
+      return { detail: `${e.operation} failed: ${paint('red', errorSummary(e.error, room - 30))}${retry}` };
     }
     case 'service:error': {
       const e = payload as unknown as JobwireEvents['service:error'];
-      const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
-      return `${e.service}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
+      const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
+      return {
+        detail: `${e.service} ${e.operation} failed: ${paint('red', errorSummary(e.error, room - 40))}${retry}`,
+      };
     }
-    case 'leader:elected': {
-      const e = payload as unknown as JobwireEvents['leader:elected'];
-      return `${e.ownerId}  now runs the leader-only services`;
-    }
+    case 'leader:elected':
+      return { detail: 'this process runs the leader-only services' };
     case 'leader:resigned': {
       const e = payload as unknown as JobwireEvents['leader:resigned'];
-      return `${e.ownerId}  ${e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)'}`;
+      return {
+        detail: e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)',
+      };
     }
     case 'queue:paused':
     case 'queue:resumed': {
       const e = payload as unknown as JobwireEvents['queue:paused'];
-      return `queue ${e.queue}`;
+      return { detail: `queue ${e.queue}` };
     }
     case 'queue:full': {
       const e = payload as unknown as JobwireEvents['queue:full'];
-      return `queue ${e.queue}  refused ${e.task}: ${e.pending} waiting, limit ${e.maxPending}`;
+      return { detail: `queue ${e.queue} refused ${e.task}: ${e.pending} waiting, limit ${e.maxPending}` };
     }
     case 'shutdown:requested': {
       const e = payload as unknown as JobwireEvents['shutdown:requested'];
-      return e.forced
-        ? `${e.signal} again: aborting running jobs and exiting now`
-        : `${e.signal}: finishing running jobs (up to ${duration(e.graceMs)}); ${e.signal === 'SIGINT' ? 'press Ctrl-C' : `send ${e.signal}`} again to force`;
+      return {
+        detail: e.forced
+          ? `${e.signal} again: aborting running jobs and exiting now`
+          : `${e.signal}: finishing running jobs (up to ${duration(e.graceMs)}); ${e.signal === 'SIGINT' ? 'Ctrl-C' : e.signal} again forces`,
+      };
     }
     default:
-      return genericFields(payload);
+      return { detail: genericFields(payload) };
   }
 }
 

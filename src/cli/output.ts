@@ -4,7 +4,17 @@
  * JSON object per line: `{"time", "level", "msg", "event", ...payload}` (see `log-level.ts`).
  */
 import { type Jobwire, logMessage } from '../index.js';
-import { colorEnabled, formatEvent, type Paint, painter, progressPercent, safeJson } from './format.js';
+import {
+  colorEnabled,
+  DETAIL_INDENT,
+  formatEvent,
+  LINE_WIDTH,
+  type Paint,
+  painter,
+  progressPercent,
+  safeJson,
+  truncate,
+} from './format.js';
 import { atLeast, type CliLogLevel, eventLevel, PINO_LEVEL } from './log-level.js';
 
 /** Where the CLI writes. Tests and commands pass process streams. */
@@ -33,7 +43,7 @@ export const PROGRESS_STEP_PERCENT = 25;
 const PROGRESS_MIN_INTERVAL_MS = 1000;
 
 /** Notes line up with the event names: after the time column. */
-const NOTE_INDENT = 'HH:MM:SS.mmm  '.length;
+const NOTE_INDENT = DETAIL_INDENT;
 
 /** Options of `EventPrinter`. */
 export interface EventPrinterOptions {
@@ -91,13 +101,13 @@ export class EventPrinter {
     ) {
       this.#progress.delete(String(event.jobId));
     }
-    this.io.out.write(`${formatEvent(name, event, this.paint, { errorWidth: this.#errorWidth() })}\n`);
+    this.io.out.write(`${formatEvent(name, event, this.paint, { width: this.width })}\n`);
   }
 
-  /** Errors fill the rest of a terminal line (job columns take ~90), else up to 100 characters. */
-  #errorWidth(): number {
+  /** Lines fit 80 columns, or the terminal's width when it is a terminal (at least 60). */
+  get width(): number {
     const columns = (this.io.out as { columns?: number }).columns;
-    return this.io.out.isTTY && columns ? Math.max(30, columns - 90) : 100;
+    return this.io.out.isTTY && columns ? Math.max(60, columns) : LINE_WIDTH;
   }
 
   #progressDue(event: Record<string, unknown>): boolean {
@@ -127,7 +137,7 @@ export class EventPrinter {
     if (this.json) this.io.err.write(`${text}\n`);
     else {
       const indent = options.indent === false ? '' : ' '.repeat(NOTE_INDENT);
-      this.io.out.write(`${indent}${this.paint('gray', text)}\n`);
+      this.io.out.write(`${indent}${this.paint('gray', truncate(text, this.width - indent.length))}\n`);
     }
   }
 }
