@@ -90,6 +90,32 @@ export function runBulkAdminSuite(factory: ConformanceDatabases): void {
       assert.equal((await client.getJob(done.id))?.state, 'pending');
     });
 
+    it("a hand retry wakes this process's pools at once, not at their next poll", async (t) => {
+      let runs = 0;
+      const task = defineTask({
+        name: 'again',
+        handler: async () => {
+          runs++;
+          return runs;
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      // The poll would come after 60 s: only a wake-up starts the retried jobs sooner.
+      const pool = client.createPool({ ...testPool, pollIntervalMs: 60_000 });
+      await pool.start();
+      const one = await client.enqueue(task, {});
+      const two = await client.enqueue(task, {});
+      await client.waitForJob(one.id, { timeoutMs: 5000 });
+      await client.waitForJob(two.id, { timeoutMs: 5000 });
+      await client.retryJob(one.id);
+      assert.equal(await client.waitForJob(one.id, { timeoutMs: 5000 }), 3);
+      await client.retryJobs({ state: 'completed' });
+      await client.waitForJob(one.id, { timeoutMs: 5000 });
+      await client.waitForJob(two.id, { timeoutMs: 5000 });
+      assert.equal(runs, 5);
+      await pool.stop();
+    });
+
     it('bad filters are refused before any query', async (t) => {
       const { client } = await withClient(t, factory);
       await assert.rejects(client.retryJobs({ state: 'pending' }), InvalidOptionError);
