@@ -7,11 +7,13 @@
  * environment and `.env` files.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { runCliInProcess as jobwire, lines, ROOT, useCliTestEnvironment } from './support/cli.js';
 
@@ -293,5 +295,18 @@ describe('configuration from the environment', () => {
     const missing = await jobwire(['--env-file', join(dir, 'nope.env'), 'stats']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /--env-file .*no such file/);
+  });
+});
+
+describe('in a clone of jobwire', () => {
+  test('npx finds no installed jobwire there: the documented "npm run -s jobwire --" runs the CLI', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    assert.match(readme, /npm run -s jobwire -- <command>/, 'the README says how to run the CLI in a clone');
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'jobwire', '--', '--version'], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(stdout, `${version}\n`, 'only the version on stdout: no npm banner');
   });
 });
