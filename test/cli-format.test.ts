@@ -1,7 +1,8 @@
 /** The CLI's one-line event format, in-process: every interruption is readable at a glance. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatEvent, painter } from '../src/cli/format.js';
+import { painter } from '../src/cli/format.js';
+import { formatEvent } from '../src/cli/format-event.js';
 import { FAILURE_EVENTS } from '../src/cli/output.js';
 
 const plain = painter(false);

@@ -4,17 +4,8 @@
  * JSON object per line: `{"time", "level", "msg", "event", ...payload}` (see `log-level.ts`).
  */
 import { type Jobwire, logMessage } from '../index.js';
-import {
-  colorEnabled,
-  DETAIL_INDENT,
-  formatEvent,
-  LINE_WIDTH,
-  type Paint,
-  painter,
-  progressPercent,
-  safeJson,
-  truncate,
-} from './format.js';
+import { colorEnabled, type Paint, painter, progressPercent, safeJson, truncate } from './format.js';
+import { DETAIL_INDENT, formatEvent, LINE_WIDTH } from './format-event.js';
 import { atLeast, type CliLogLevel, eventLevel, PINO_LEVEL } from './log-level.js';
 
 /** Where the CLI writes. Tests and commands pass process streams. */

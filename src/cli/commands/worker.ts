@@ -18,7 +18,7 @@ import {
 import type { Command, CommandContext } from '../command.js';
 import { envFlag, setting } from '../config.js';
 import { durationOption } from '../duration.js';
-import { safeJson } from '../format.js';
+import { safeJson, timeZoneLabel } from '../format.js';
 import { logLevelOption } from '../log-level.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
@@ -207,11 +207,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       if (printer.quiet) context.io.err.write(`metrics at ${metricsServer.url}\n`);
       else printer.note(`metrics at ${metricsServer.url}`, { indent: false });
     }
-    printer.note(
-      `jobwire worker · ${describeDatabase(target)} · tasks ${tasks.map((t) => t.name).join(', ')} · ` +
-        `queues ${queues.join(',')} · concurrency ${concurrency} · ${once ? 'until drained (--once)' : 'Ctrl-C to stop'}`,
-      { indent: false },
-    );
+    for (const line of [
+      `jobwire worker · ${describeDatabase(target)}`,
+      `tasks ${tasks.map((t) => t.name).join(', ')}`,
+      `queues ${queues.join(',')} · concurrency ${concurrency}`,
+      `times in ${timeZoneLabel()} · ${once ? 'stops when drained (--once)' : 'Ctrl-C stops'}`,
+    ]) {
+      printer.note(line, { indent: false });
+    }
     const pool = client.createPool({ queues, concurrency, shutdownGraceMs: graceMs, handleSignals: true });
     const stopped = new Promise<JobwireEvents['pool:stopped']>((resolve) => {
       cleanups.push(client.events.on('pool:stopped', resolve));
