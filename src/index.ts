@@ -11,10 +11,12 @@ import './drivers/builtin.js';
 export type { AttemptOutcome } from './core/attempt.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './core/backoff.js';
 export {
+  type BulkResult,
   createJobwire,
   DEFAULT_MAX_PAYLOAD_BYTES,
   type EnqueuedJob,
   type EnqueueItem,
+  type JobFilter,
   Jobwire,
   type JobwireOptions,
   type ListJobsOptions,

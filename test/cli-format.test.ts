@@ -1,7 +1,8 @@
 /** The CLI's one-line event format, in-process: every interruption is readable at a glance. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatEvent, painter } from '../src/cli/format.js';
+import { painter } from '../src/cli/format.js';
+import { formatEvent } from '../src/cli/format-event.js';
 import { FAILURE_EVENTS } from '../src/cli/output.js';
 
 const plain = painter(false);
@@ -37,7 +38,7 @@ describe('cli event format', () => {
     );
     assert.match(
       again,
-      /job:interrupted\s+#42\s+resize\s+media\s+2\/3 .*cut off by shutdown \(1 interruptions\); queued again/,
+      /job:interrupted\s+#42\s+resize\s+media\s+2\/3 [\s\S]*shutdown cut it off \(interruption 1\); runs again, same attempt$/,
     );
     const last = formatEvent(
       'job:interrupted',
@@ -47,5 +48,36 @@ describe('cli event format', () => {
     );
     assert.match(last, /interruption budget used up/);
     assert.ok(FAILURE_EVENTS.has('job:interrupted'), '--quiet still prints it');
+  });
+
+  it('fits 80 columns: a long detail moves to its own line under the event name, cut to fit', () => {
+    const failed = formatEvent(
+      'job:failed',
+      {
+        ...base,
+        task: 'a-rather-long-task-name',
+        failedAt: 0,
+        durationMs: 1234,
+        willRetry: true,
+        error: { name: 'Error', message: 'x'.repeat(200), attempt: 2, at: 0 },
+      },
+      plain,
+      { now: 0 },
+    );
+    const [head, detail, ...rest] = failed.split('\n');
+    assert.deepEqual(rest, []);
+    assert.match(head!, /^00:00:00\.000 job:failed +#42 +a-rather-long-… media +2\/3 +w0$/);
+    assert.match(detail!, /^ {13}1\.23s +x+…$/);
+    for (const line of [head!, detail!]) assert.ok(line.length <= 80, `${line.length}: ${line}`);
+    const wide = formatEvent(
+      'job:completed',
+      { ...base, completedAt: 0, durationMs: 5, result: null },
+      plain,
+      {
+        now: 0,
+        width: 120,
+      },
+    );
+    assert.ok(!wide.includes('\n'));
   });
 });

@@ -167,7 +167,7 @@ describe('dev', { concurrency: true }, () => {
     assert.ok(Object.keys(summary.tasks as object).length >= 4);
   });
 
-  test('readable mode prints one aligned line per event and the summary table', async () => {
+  test('readable mode: aligned event lines within 80 columns, x/N done, an end line, the summary', async () => {
     const db = freshDb();
     const run = await jobwire(
       ['dev', '--db', db, '--jobs', '12', '--exit-when-done', '--seed', '5', '--concurrency', '8'],
@@ -175,18 +175,25 @@ describe('dev', { concurrency: true }, () => {
     );
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stdout.includes('\u001b['), 'no colour when stdout is not a terminal');
+    const tooWide = run.stdout.split('\n').filter((line) => line.length > 80);
+    assert.deepEqual(tooWide, [], 'every line fits an 80-column terminal');
     const blank = run.stdout.indexOf('\n\n');
     assert.ok(blank > 0, 'a blank line separates the events from the summary');
     const stream = run.stdout.slice(0, blank);
     const summary = run.stdout.slice(blank + 2);
-    const eventLine = /^\d\d:\d\d:\d\d\.\d{3} {2}([a-z]+:[a-z-]+) +\S/;
-    const streamLines = lines(stream).slice(1); // the first line is the banner
+    const banner = lines(stream).slice(0, 3);
+    const streamLines = lines(stream).slice(3);
+    assert.match(banner.join('\n'), /times in (\S+ \()?UTC[+-]\d\d:\d\d/, 'the banner names the time zone');
+    const eventLine = /^\d\d:\d\d:\d\d\.\d{3} ([a-z]+:[a-z-]+) +\S/;
+    const note = /^ {13}\S/; // a wrapped detail, or a note, under the event names
+    const endLine = /^all 12 demo jobs done in \S+, at \d\d:\d\d:\d\d\.\d{3}$/;
     for (const line of streamLines) {
-      assert.ok(eventLine.test(line) || /^ {14}(dedupe|demo):/.test(line), `not an event line: ${line}`);
+      assert.ok(eventLine.test(line) || note.test(line) || endLine.test(line), `not an event line: ${line}`);
     }
     const names = streamLines.map((line) => eventLine.exec(line)?.[1]).filter(Boolean);
     assert.equal(names.filter((n) => n === 'job:queued').length, 12);
     assert.equal(names.filter((n) => n === 'pool:stopped').length, 1);
+    assert.equal(names.filter((n) => n?.startsWith('worker:')).length, 0, 'no per-slot lines');
     // The event name column has a fixed width, so the job columns line up.
     const jobIdColumns = new Set(
       streamLines.filter((line) => /job:(started|completed)/.test(line)).map((line) => line.indexOf('#')),
@@ -196,16 +203,49 @@ describe('dev', { concurrency: true }, () => {
       (n) => n === 'job:completed' || n === 'job:abandoned' || n === 'job:cancelled',
     );
     assert.equal(final.length, 12);
+    const progress = streamLines.filter((line) => / \d+\/12 done · /.test(line));
+    assert.ok(progress.length >= 6, 'a running x/N done');
+    assert.match(progress.at(-1)!, /12\/12 done/);
+    assert.equal(streamLines.filter((line) => endLine.test(line)).length, 1, 'one end line');
 
     const table = lines(summary);
-    assert.match(
-      table[0]!,
-      /^task +jobs +completed +failed attempts +retries +abandoned +cancelled +mean wait +mean run +p95 run$/,
-    );
+    assert.match(table[0]!, /^task +jobs +done +failed +retry +aband\. +canc\. +wait +run +p95$/);
     assert.ok(table.some((line) => /^send-email +\d+/.test(line)));
     assert.ok(table.some((line) => /^total +12 +\d+/.test(line)));
-    assert.ok(table.some((line) => /^wall time /.test(line)));
+    assert.ok(
+      table.some((line) => /^12 jobs: \d+ done, \d+ abandoned, \d+ cancelled, 0 unfinished$/.test(line)),
+    );
+    assert.ok(
+      table.some((line) => /^busy \S+ \(first start to last finish\) · [\d.]+ jobs\/s · wall /.test(line)),
+    );
     assert.ok(table.some((line) => /database agrees/.test(line)));
+  });
+
+  test('the busy time and jobs/s leave out the idle time before Ctrl-C', async () => {
+    const db = freshDb();
+    const child = spawnCli(['dev', '--db', db, '--jobs', '3', '--seed', '3', '--json'], { stdin: 'ignore' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/all 3 demo jobs done/.test(stderr)) {
+      assert.ok(Date.now() < deadline, `no end line: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // idle, as a user reading the output
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, stderr);
+    const summary = JSON.parse(lines(stdout).at(-1)!) as { busyTimeMs: number; wallTimeMs: number };
+    assert.ok(
+      summary.wallTimeMs - summary.busyTimeMs >= 1500,
+      `busy ${summary.busyTimeMs} ms must leave out the idle time (wall ${summary.wallTimeMs} ms)`,
+    );
   });
 });
 

@@ -52,6 +52,7 @@ describe('runClientConformance options', () => {
       'pool registry',
       'health',
       'event log',
+      'bulk admin',
     ]);
   });
 

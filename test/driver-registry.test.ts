@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { CliError } from '../src/cli/args.js';
+import { CliError, UsageError } from '../src/cli/args.js';
 import { describeDatabase, openDriver as openCliDriver, resolveDatabase } from '../src/cli/open-client.js';
 import { InvalidOptionError } from '../src/core/errors.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
@@ -222,7 +222,7 @@ describe('drivers load lazily', () => {
 });
 
 describe('CLI database resolution through the registry', () => {
-  it('--db: paths and sqlite: open SQLite, postgres URLs PostgreSQL, an unknown scheme is a CliError', () => {
+  it('--db: paths and sqlite: open SQLite, postgres URLs PostgreSQL, an unknown scheme is a usage error', () => {
     assert.equal(resolveDatabase('./jobs.db').driver, 'sqlite');
     assert.equal(resolveDatabase('sqlite:./jobs.db').driver, 'sqlite');
     assert.equal(resolveDatabase('postgresql://h/db').driver, 'postgres');
@@ -230,11 +230,16 @@ describe('CLI database resolution through the registry', () => {
     assert.throws(
       () => resolveDatabase('mysql://h/db'),
       (error: unknown) =>
-        error instanceof CliError &&
+        error instanceof UsageError &&
         /unknown kind of database "mysql:"/.test(error.message) &&
         /postgres:/.test(error.hint ?? ''),
     );
-    assert.throws(() => resolveDatabase(' '), CliError);
+    assert.throws(() => resolveDatabase(' '), UsageError);
+    // From the environment it is not the command line's fault: a CliError naming the variable.
+    assert.throws(
+      () => resolveDatabase(undefined, { env: { JOBWIRE_DATABASE_URL: 'mysql://h/db' } }),
+      (error: unknown) => error instanceof CliError && /JOBWIRE_DATABASE_URL/.test(error.message),
+    );
   });
 
   it('without --db: DATABASE_URL when a registered driver opens it, else ./jobwire.db', () => {

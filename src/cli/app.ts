@@ -16,6 +16,7 @@ import { statsCommand } from './commands/stats.js';
 import { tasksCommand } from './commands/tasks.js';
 import { workerCommand } from './commands/worker.js';
 import { workersCommand } from './commands/workers.js';
+import { loadEnvFile } from './config.js';
 import { colorEnabled, painter } from './format.js';
 import { type Io, processIo } from './output.js';
 
@@ -56,11 +57,17 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(9)}${command.summary}`).joi
 
 Database (every command)
   --db <path|url>   a SQLite file path or a postgres:// URL. dev, worker, enqueue and
-                    migrate create a missing SQLite file; jobs, queues, tasks and stats refuse one.
-                    Default: $DATABASE_URL when it is a postgres:// URL, else ./jobwire.db
-                    (\`dev\` ignores $DATABASE_URL so the demo never writes into your app's database).
+                    migrate create a missing database; the other commands only read an
+                    initialised one (run "jobwire migrate" first on a new database).
+                    Default: $JOBWIRE_DATABASE_URL, else $DATABASE_URL when it is a
+                    postgres:// URL, else ./jobwire.db (\`dev\` ignores the environment so the
+                    demo never writes into your app's database).
+  --schema <name>   the PostgreSQL schema of jobwire's tables (default $JOBWIRE_SCHEMA,
+                    else jobwire), for a deployment using postgresDriver({ schema })
 
 Global options
+  --env-file <path> load environment variables from a .env file first (Node's own loader,
+                    Node 20.12+); variables already set win. See docs/configuration.md
   -h, --help        show help
   -v, --version     print the version
   --debug           print stack traces of unexpected errors
@@ -81,6 +88,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   const context: CommandContext = { io, debug };
   const paint = painter(colorEnabled(io.err));
 
+  try {
+    for (const path of takeEnvFiles(args)) loadEnvFile(path);
+  } catch (error) {
+    return reportError(error, context, paint);
+  }
   const first = args[0];
   try {
     if (first === undefined) {
@@ -115,6 +127,30 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   } catch (error) {
     return reportError(error, context, paint);
   }
+}
+
+/**
+ * Remove every `--env-file <path>` / `--env-file=<path>` before `--` from `args` (they apply
+ * before any command runs, wherever they are written) and return the paths in order.
+ */
+function takeEnvFiles(args: string[]): string[] {
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; ) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg === '--env-file') {
+      const path = args[i + 1];
+      if (path === undefined || path.startsWith('-')) {
+        throw new UsageError('option --env-file needs a value', 'e.g. jobwire --env-file .env worker …');
+      }
+      paths.push(path);
+      args.splice(i, 2);
+    } else if (arg.startsWith('--env-file=')) {
+      paths.push(arg.slice('--env-file='.length));
+      args.splice(i, 1);
+    } else i++;
+  }
+  return paths;
 }
 
 function findCommand(name: string): Command {

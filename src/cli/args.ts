@@ -30,8 +30,8 @@ export class CliError extends Error {
 /** The `--help` / `-h` flag every command accepts. */
 export const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
-/** `--db` as accepted by every command that opens a database. */
-export const DB = { db: { type: 'string' } } as const;
+/** `--db` and `--schema` (PostgreSQL), as accepted by every command that opens a database. */
+export const DB = { db: { type: 'string' }, schema: { type: 'string' } } as const;
 
 /** `--json` for machine-readable output. */
 export const JSON_FLAG = { json: { type: 'boolean' } } as const;
@@ -44,10 +44,38 @@ type ParseResult<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
  */
 export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ParseResult<T> {
   try {
-    return parseArgs(config); // strict by default: unknown options throw
+    // strict by default: unknown options throw
+    const args = joinNegativeValues(config.args ?? [], config.options ?? {});
+    return parseArgs({ ...config, args }) as ParseResult<T>;
   } catch (error) {
     throw toUsageError(command, error);
   }
+}
+
+/**
+ * `--priority -5` → `--priority=-5`: parseArgs takes a value starting with "-" for an option,
+ * so a negative number after an option that takes a value is joined to it. Anything else that
+ * starts with "-" stays an option.
+ */
+function joinNegativeValues(
+  args: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function toUsageError(command: string, error: unknown): unknown {

@@ -1,13 +1,14 @@
 /**
  * Text formatting for the CLI: colours (only on a TTY, never with NO_COLOR), times, durations,
- * aligned tables and one-line renderings of jobwire events.
+ * aligned tables and values. Events are rendered by `format-event.ts`.
  */
 import { styleText } from 'node:util';
-import type { JobwireEvents, StoredError } from '../index.js';
+import type { StoredError } from '../index.js';
 
 // ----- colour ----------------------------------------------------------------------------------
 
-type Style = Parameters<typeof styleText>[0];
+/** A style `util.styleText` takes: a colour or modifier name, or a list of them. */
+export type Style = Parameters<typeof styleText>[0];
 
 /** Applies a style, or returns the text unchanged when colour is off. */
 export type Paint = (style: Style, text: string) => string;
@@ -30,6 +31,11 @@ export function painter(enabled: boolean): Paint {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point.
 const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** `text` without its colour escapes. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
 
 /** Width of a string as displayed (ANSI escapes do not count). */
 export function visibleWidth(text: string): number {
@@ -56,6 +62,15 @@ const two = (n: number) => String(n).padStart(2, '0');
 export function clockTime(ms: number): string {
   const d = new Date(ms);
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** The local time zone for humans: "Europe/Paris (UTC+01:00)", or "UTC+01:00" alone. */
+export function timeZoneLabel(at: number = Date.now()): string {
+  const offset = -new Date(at).getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const utc = `UTC${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${name} (${utc})` : utc;
 }
 
 /** Local date and time as YYYY-MM-DD HH:MM:SS ("invalid date" for a time no Date can hold). */
@@ -170,223 +185,4 @@ export function errorSummary(
   const generic =
     error.name === '' || SELF_EXPLAINING.test(error.name) || error.message.startsWith(error.name);
   return truncate(generic ? error.message : `${error.name}: ${error.message}`, max);
-}
-
-// ----- events ----------------------------------------------------------------------------------
-
-/** Width of the event-name column: the longest name in the catalogue. */
-export const EVENT_WIDTH = 'shutdown:requested'.length;
-
-const EVENT_STYLE: Record<string, Style> = {
-  'job:queued': 'blue',
-  'job:started': 'cyan',
-  'job:progress': 'gray',
-  'job:completed': 'green',
-  'job:failed': 'red',
-  'job:retrying': 'yellow',
-  'job:snoozed': 'yellow',
-  'job:abandoned': ['bold', 'red'],
-  'job:cancelled': 'magenta',
-  'job:rescued': ['bold', 'yellow'],
-  'job:interrupted': ['bold', 'yellow'],
-  'job:lease-lost': ['bold', 'yellow'],
-  'pool:error': ['bold', 'red'],
-  'service:error': ['bold', 'red'],
-  'job:retried': 'blue',
-  'queue:full': ['bold', 'yellow'],
-  'shutdown:requested': ['bold', 'yellow'],
-};
-
-function styleOf(name: string): Style {
-  const style = EVENT_STYLE[name];
-  if (style) return style;
-  if (name.startsWith('worker:')) return 'gray';
-  if (name.startsWith('pool:')) return ['bold', 'magenta'];
-  if (name.startsWith('queue:')) return 'blue';
-  if (name.startsWith('leader:')) return ['bold', 'magenta'];
-  return 'white';
-}
-
-/** Short worker label: the slot number of a "host:pid:rand/3" worker id → "w3". */
-export function workerLabel(workerId: string | null | undefined): string {
-  if (!workerId) return '';
-  const slash = workerId.lastIndexOf('/');
-  const slot = slash >= 0 ? workerId.slice(slash + 1) : '';
-  return /^\d+$/.test(slot) ? `w${slot}` : workerId;
-}
-
-/** Column widths of job event lines. */
-const W = { id: 6, task: 16, queue: 8, attempt: 6, worker: 4 };
-
-type AnyPayload = Record<string, unknown>;
-
-/**
- * One event as one line: time, the event name in a fixed-width coloured column, then the job
- * (id, task, queue, attempt/max, worker) in aligned columns, then what happened.
- */
-export function formatEvent(
-  name: string,
-  payload: AnyPayload,
-  paint: Paint,
-  options: { now?: number; errorWidth?: number } = {},
-): string {
-  const time = clockTime(options.now ?? Date.now());
-  const head = `${paint('gray', time)}  ${paint(styleOf(name), pad(name, EVENT_WIDTH))}`;
-  const rest = describeEvent(name, payload, paint, options.errorWidth ?? 100);
-  return `${head}  ${rest}`.trimEnd();
-}
-
-function jobColumns(
-  e: { jobId: string; task: string; queue: string },
-  attempt: string,
-  worker: string,
-): string {
-  return [
-    pad(`#${e.jobId}`, W.id),
-    pad(e.task, W.task),
-    pad(e.queue, W.queue),
-    pad(attempt, W.attempt),
-    pad(worker, W.worker),
-  ].join(' ');
-}
-
-const attemptOf = (e: { attempt: number; maxAttempts: number }) =>
-  e.maxAttempts > 0 ? `${e.attempt}/${e.maxAttempts}` : '';
-
-function describeEvent(name: string, payload: AnyPayload, paint: Paint, errorWidth: number): string {
-  const dim = (text: string) => paint('gray', text);
-  switch (name) {
-    case 'job:queued': {
-      const e = payload as unknown as JobwireEvents['job:queued'];
-      const parts: string[] = [];
-      if (e.runAt > e.queuedAt + 5) parts.push(`runs in ${duration(e.runAt - e.queuedAt)}`);
-      if (e.priority !== 0) parts.push(`priority ${e.priority}`);
-      if (e.uniqueKey) parts.push(dim(`key ${e.uniqueKey}`));
-      return `${jobColumns(e, `0/${e.maxAttempts}`, '')} ${parts.join('  ')}`;
-    }
-    case 'job:started': {
-      const e = payload as unknown as JobwireEvents['job:started'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${dim(`waited ${duration(e.waitMs)}`)}`;
-    }
-    case 'job:progress': {
-      const e = payload as unknown as JobwireEvents['job:progress'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${formatProgress(e.progress)}`;
-    }
-    case 'job:completed': {
-      const e = payload as unknown as JobwireEvents['job:completed'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${paint('green', duration(e.durationMs))}`;
-    }
-    case 'job:failed': {
-      const e = payload as unknown as JobwireEvents['job:failed'];
-      const cols = jobColumns(e, attemptOf(e), workerLabel(e.workerId));
-      return `${cols} ${pad(duration(e.durationMs), 7)} ${paint('red', errorSummary(e.error, errorWidth))}`;
-    }
-    case 'job:retrying': {
-      const e = payload as unknown as JobwireEvents['job:retrying'];
-      const next = `attempt ${e.attempt + 1}/${e.maxAttempts} in ${duration(e.delayMs)}`;
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} ${next} ${dim(`at ${clockTime(e.nextRunAt)}`)}`;
-    }
-    case 'job:snoozed': {
-      const e = payload as unknown as JobwireEvents['job:snoozed'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} runs again in ${duration(e.delayMs)}`;
-    }
-    case 'job:abandoned': {
-      const e = payload as unknown as JobwireEvents['job:abandoned'];
-      return `${jobColumns(e, attemptOf(e), '')} ${paint('red', `${e.reason}: ${errorSummary(e.error, Math.max(20, errorWidth - 18))}`)}`;
-    }
-    case 'job:cancelled': {
-      const e = payload as unknown as JobwireEvents['job:cancelled'];
-      return `${jobColumns(e, attemptOf(e), '')} was ${e.previousState}`;
-    }
-    case 'job:retried': {
-      const e = payload as unknown as JobwireEvents['job:retried'];
-      return `${jobColumns(e, `0/${e.maxAttempts}`, '')} was ${e.previousState}; retried with fresh attempts`;
-    }
-    case 'job:rescued': {
-      const e = payload as unknown as JobwireEvents['job:rescued'];
-      const from = e.previousPoolId ? ` from ${e.previousPoolId}` : '';
-      return `${jobColumns(e, attemptOf(e), '')} lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`;
-    }
-    case 'job:interrupted': {
-      const e = payload as unknown as JobwireEvents['job:interrupted'];
-      const then = e.willRunAgain ? 'queued again, attempt not counted' : 'interruption budget used up';
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} cut off by shutdown (${e.interruptions} interruptions); ${then}`;
-    }
-    case 'job:lease-lost': {
-      const e = payload as unknown as JobwireEvents['job:lease-lost'];
-      return `${jobColumns(e, attemptOf(e), workerLabel(e.workerId))} lease lost (cancelled, deleted or rescued elsewhere); attempt aborted`;
-    }
-    case 'worker:busy': {
-      const e = payload as unknown as JobwireEvents['worker:busy'];
-      return dim(
-        `${pad(`#${e.jobId}`, W.id)} ${pad(e.task, W.task)} ${' '.repeat(W.queue + W.attempt + 1)} ${workerLabel(e.workerId)}`,
-      );
-    }
-    case 'worker:created':
-    case 'worker:started':
-    case 'worker:idle':
-    case 'worker:stopped': {
-      const e = payload as unknown as JobwireEvents['worker:idle'];
-      return dim(`${' '.repeat(W.id + W.task + W.queue + W.attempt + 3)} ${workerLabel(e.workerId)}`);
-    }
-    case 'pool:created':
-    case 'pool:started': {
-      const e = payload as unknown as JobwireEvents['pool:started'];
-      return `pool ${e.poolId}  queues ${e.queues.join(',')}  concurrency ${e.concurrency}`;
-    }
-    case 'pool:stopping': {
-      const e = payload as unknown as JobwireEvents['pool:stopping'];
-      return `pool ${e.poolId}  ${e.reason}; ${e.running} running, grace ${duration(e.graceMs)}`;
-    }
-    case 'pool:stopped': {
-      const e = payload as unknown as JobwireEvents['pool:stopped'];
-      return `pool ${e.poolId}  aborted ${e.aborted}, released ${e.released}`;
-    }
-    case 'pool:error': {
-      const e = payload as unknown as JobwireEvents['pool:error'];
-      const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
-      return `pool ${e.poolId}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
-    }
-    case 'service:error': {
-      const e = payload as unknown as JobwireEvents['service:error'];
-      const retry = e.retryInMs > 0 ? dim(` (retrying in ${duration(e.retryInMs)})`) : '';
-      return `${e.service}  ${e.operation} failed: ${paint('red', errorSummary(e.error, errorWidth))}${retry}`;
-    }
-    case 'leader:elected': {
-      const e = payload as unknown as JobwireEvents['leader:elected'];
-      return `${e.ownerId}  now runs the leader-only services`;
-    }
-    case 'leader:resigned': {
-      const e = payload as unknown as JobwireEvents['leader:resigned'];
-      return `${e.ownerId}  ${e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)'}`;
-    }
-    case 'queue:paused':
-    case 'queue:resumed': {
-      const e = payload as unknown as JobwireEvents['queue:paused'];
-      return `queue ${e.queue}`;
-    }
-    case 'queue:full': {
-      const e = payload as unknown as JobwireEvents['queue:full'];
-      return `queue ${e.queue}  refused ${e.task}: ${e.pending} waiting, limit ${e.maxPending}`;
-    }
-    case 'shutdown:requested': {
-      const e = payload as unknown as JobwireEvents['shutdown:requested'];
-      return e.forced
-        ? `${e.signal} again: aborting running jobs and exiting now`
-        : `${e.signal}: finishing running jobs (up to ${duration(e.graceMs)}); ${e.signal === 'SIGINT' ? 'press Ctrl-C' : `send ${e.signal}`} again to force`;
-    }
-    default:
-      return genericFields(payload);
-  }
-}
-
-/** key=value for an event this version does not know how to render. */
-function genericFields(payload: AnyPayload): string {
-  return truncate(
-    Object.entries(payload)
-      .filter(([key]) => key !== 'at')
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeJson(value)}`)
-      .join(' '),
-    160,
-  );
 }

@@ -5,7 +5,9 @@
  * `sqlite:` / `file:` location opens SQLite, and a driver registered elsewhere opens its own
  * schemes. Each driver is imported on demand, so SQLite users never load `pg`.
  *
- * Without `--db`: `DATABASE_URL` when its scheme names a registered driver, else `./jobwire.db`.
+ * Where the database is, first match wins (docs/configuration.md): `--db`, then
+ * `JOBWIRE_DATABASE_URL`, then `DATABASE_URL` when its scheme names a registered driver, else
+ * `./jobwire.db`. The PostgreSQL schema: `--schema`, then `JOBWIRE_SCHEMA`, else `jobwire`.
  */
 // The public entry point also registers the built-in drivers (`src/drivers/builtin.ts`).
 
@@ -17,11 +19,13 @@ import {
   type Driver,
   describeLocation,
   type Jobwire,
+  type Logger,
   openDriver as openRegisteredDriver,
   registeredSchemes,
+  StorageError,
   UnknownDriverSchemeError,
 } from '../index.js';
-import { CliError } from './args.js';
+import { CliError, UsageError } from './args.js';
 
 /** The default SQLite file, relative to the current directory. */
 export const DEFAULT_DB = './jobwire.db';
@@ -31,51 +35,90 @@ export interface DatabaseTarget {
   location: string;
   /** The registered driver that opens it (for messages). */
   driver: string;
+  /** The PostgreSQL schema (`--schema`, JOBWIRE_SCHEMA); undefined: the driver's default. */
+  schema?: string;
 }
 
-/** `location` as a target, or a CliError naming the known schemes. */
+/**
+ * `location` as a target, or an error naming the known schemes: a UsageError for the command
+ * line (`--db`), a CliError for the environment.
+ */
 function targetOf(location: string, source: string): DatabaseTarget {
   try {
     return { location, driver: driverFor(location).name };
   } catch (error) {
     if (error instanceof UnknownDriverSchemeError) {
-      throw new CliError(
-        `${source} names an unknown kind of database "${error.scheme}:"`,
+      const message = `${source} names an unknown kind of database "${error.scheme}:"`;
+      const hint =
         `give a URL with one of these schemes: ${error.known.map((s) => `${s}:`).join(', ')}; ` +
-          `or a SQLite file path (write a file name with a colon as ./${error.scheme}:…)`,
-        { cause: error },
-      );
+        `or a SQLite file path (write a file name with a colon as ./${error.scheme}:…)`;
+      if (source === '--db')
+        throw new UsageError(`${message}; jobwire opens ${knownKinds(error.known)}`, hint);
+      throw new CliError(message, hint, { cause: error });
     }
     throw error;
   }
 }
 
+/** What jobwire opens, for the message: "file:, postgres:, … URLs and SQLite file paths". */
+function knownKinds(schemes: readonly string[]): string {
+  return `${schemes.map((s) => `${s}:`).join(', ')} URLs and SQLite file paths`;
+}
+
 /**
- * Decide which database `--db` (or the environment) names. `useEnv: false` ignores
- * DATABASE_URL (the demo must never write into an application's database by accident).
+ * Decide which database `--db` (or the environment) names. `useEnv: false` ignores the
+ * environment (the demo must never write into an application's database by accident).
  */
 export function resolveDatabase(
   db: string | undefined,
-  options: { env?: NodeJS.ProcessEnv; useEnv?: boolean } = {},
+  options: { env?: NodeJS.ProcessEnv; useEnv?: boolean; schema?: string } = {},
 ): DatabaseTarget {
   const env = options.env ?? process.env;
+  const target = resolveLocation(db, env, options.useEnv !== false);
+  const schema = options.schema ?? (options.useEnv === false ? undefined : nonEmpty(env.JOBWIRE_SCHEMA));
+  if (schema === undefined) return target;
+  const source = options.schema !== undefined ? '--schema' : 'JOBWIRE_SCHEMA';
+  if (target.driver !== 'postgres') {
+    throw new UsageError(
+      `${source} applies to PostgreSQL only; ${describeLocation(target.location)} has no schemas`,
+      options.schema !== undefined ? 'drop --schema' : 'unset JOBWIRE_SCHEMA, or point --db at PostgreSQL',
+    );
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new UsageError(
+      `${source} must be a plain PostgreSQL identifier (letters, digits, _; not starting with a digit), got "${schema}"`,
+    );
+  }
+  return { ...target, schema };
+}
+
+const nonEmpty = (value: string | undefined) =>
+  value === undefined || value.trim() === '' ? undefined : value;
+
+function resolveLocation(db: string | undefined, env: NodeJS.ProcessEnv, useEnv: boolean): DatabaseTarget {
   if (db !== undefined) {
-    if (db.trim() === '') throw new CliError('--db is empty: give a SQLite file path or a postgres:// URL');
+    if (db.trim() === '') throw new UsageError('--db is empty: give a SQLite file path or a postgres:// URL');
     return targetOf(db, '--db');
   }
-  const fromEnv = env.DATABASE_URL;
-  // DATABASE_URL often serves an application's own database of another kind (mysql://…): it
-  // is used only when a registered driver opens it.
-  const envScheme = fromEnv ? schemeOf(fromEnv) : null;
-  if (options.useEnv !== false && fromEnv && envScheme !== null && registeredSchemes().includes(envScheme)) {
-    return targetOf(fromEnv, 'DATABASE_URL');
+  if (useEnv) {
+    // JOBWIRE_DATABASE_URL is meant for jobwire: any scheme it names must be one jobwire opens.
+    const own = nonEmpty(env.JOBWIRE_DATABASE_URL);
+    if (own !== undefined) return targetOf(own, 'JOBWIRE_DATABASE_URL');
+    // DATABASE_URL often serves an application's own database of another kind (mysql://…): it
+    // is used only when a registered driver opens it.
+    const fromEnv = nonEmpty(env.DATABASE_URL);
+    const envScheme = fromEnv ? schemeOf(fromEnv) : null;
+    if (fromEnv && envScheme !== null && registeredSchemes().includes(envScheme)) {
+      return targetOf(fromEnv, 'DATABASE_URL');
+    }
   }
   return targetOf(DEFAULT_DB, 'the default database');
 }
 
 /** For messages: the driver and the location, with any password hidden. */
 export function describeDatabase(target: DatabaseTarget): string {
-  return describeLocation(target.location);
+  const where = describeLocation(target.location);
+  return target.schema ? `${where} (schema ${target.schema})` : where;
 }
 
 /** Create the driver for `target`. `mustExist`: refuse to create a new database (a SQLite file). */
@@ -84,6 +127,11 @@ export async function openDriver(
   options: { mustExist?: boolean } = {},
 ): Promise<Driver> {
   try {
+    if (target.schema !== undefined) {
+      // A PostgreSQL-only option the registry does not carry: open the public driver directly.
+      const { postgresDriver } = await import('../drivers/postgres/index.js');
+      return postgresDriver({ connectionString: target.location, schema: target.schema });
+    }
     return await openRegisteredDriver(target.location, { mustExist: options.mustExist });
   } catch (error) {
     if (error instanceof DatabaseNotFoundError) {
@@ -100,30 +148,62 @@ export async function openDriver(
 /** Options of `openClient`. */
 export interface OpenClientOptions {
   db: string | undefined;
+  /** `--schema` (PostgreSQL). */
+  schema?: string;
   tasks?: readonly AnyTask[];
   /** False for commands that enqueue or administer by task name without the task code. */
   strictTasks?: boolean;
-  /** Refuse to create a missing SQLite file (read and admin commands). */
+  /**
+   * The database must exist and be initialised (read and admin commands): refuse to create a
+   * missing SQLite file, and never create or migrate the schema — say how to instead.
+   */
   mustExist?: boolean;
-  /** Consult DATABASE_URL when --db is absent. Default true. */
+  /** Consult the environment when --db is absent. Default true. */
   useEnv?: boolean;
+  logger?: Logger;
 }
 
-/** A migrated client on the database `--db` names. Close it when done. */
+/** A client on the database `--db` names (migrated unless `mustExist`). Close it when done. */
 export async function openClient(
   options: OpenClientOptions,
 ): Promise<{ client: Jobwire; target: DatabaseTarget }> {
-  const target = resolveDatabase(options.db, { useEnv: options.useEnv });
+  const target = resolveDatabase(options.db, { useEnv: options.useEnv, schema: options.schema });
   const driver = await openDriver(target, { mustExist: options.mustExist });
+  let client: Jobwire | undefined;
   try {
-    const client = await createJobwire({
+    client = await createJobwire({
       driver,
       tasks: options.tasks,
       strictTasks: options.strictTasks,
+      migrate: !options.mustExist,
+      logger: options.logger,
     });
+    if (options.mustExist) await assertInitialised(client, target);
     return { client, target };
   } catch (error) {
-    await driver.close().catch(() => {});
+    if (client) await client.close().catch(() => {});
+    else await driver.close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * A read command must not create jobwire's tables as a side effect (on PostgreSQL that would
+ * leave a schema behind a typo'd URL): probe them, and on a storage failure that is not the
+ * connection's, say the database is not initialised and how to initialise it.
+ */
+async function assertInitialised(client: Jobwire, target: DatabaseTarget): Promise<void> {
+  try {
+    await client.countJobs();
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === 'other') {
+      throw new CliError(
+        `${describeDatabase(target)} is not initialised for jobwire (${error.message})`,
+        `run "jobwire migrate${target.location === DEFAULT_DB ? '' : ' --db …'}" or start a worker ` +
+          '(both create the tables); this command only reads',
+        { cause: error },
+      );
+    }
     throw error;
   }
 }

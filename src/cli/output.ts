@@ -1,9 +1,12 @@
 /**
- * The live event stream of `dev` and `worker`: every event as one readable line (progress
- * throttled to every 25 %), or as one JSON object per line with `--json`.
+ * The live event stream of `dev` and `worker`: every event at or above the log level as one
+ * readable line (progress throttled to every 25 %), or with `--json` as one pino-compatible
+ * JSON object per line: `{"time", "level", "msg", "event", ...payload}` (see `log-level.ts`).
  */
-import type { Jobwire } from '../index.js';
-import { colorEnabled, formatEvent, type Paint, painter, progressPercent, safeJson } from './format.js';
+import { type Jobwire, logMessage } from '../index.js';
+import { colorEnabled, type Paint, painter, progressPercent, safeJson, truncate } from './format.js';
+import { DETAIL_INDENT, formatEvent, LINE_WIDTH } from './format-event.js';
+import { atLeast, type CliLogLevel, eventLevel, PINO_LEVEL } from './log-level.js';
 
 /** Where the CLI writes. Tests and commands pass process streams. */
 export interface Io {
@@ -31,12 +34,14 @@ export const PROGRESS_STEP_PERCENT = 25;
 const PROGRESS_MIN_INTERVAL_MS = 1000;
 
 /** Notes line up with the event names: after the time column. */
-const NOTE_INDENT = 'HH:MM:SS.mmm  '.length;
+const NOTE_INDENT = DETAIL_INDENT;
 
 /** Options of `EventPrinter`. */
 export interface EventPrinterOptions {
   json: boolean;
   quiet?: boolean;
+  /** Events below this level are not printed. Default `info` (no per-slot `worker:*` lines). */
+  level?: CliLogLevel;
   io?: Io;
 }
 
@@ -44,6 +49,7 @@ export interface EventPrinterOptions {
 export class EventPrinter {
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly level: CliLogLevel;
   readonly io: Io;
   /** Colours for stdout. */
   readonly paint: Paint;
@@ -54,6 +60,7 @@ export class EventPrinter {
   constructor(options: EventPrinterOptions) {
     this.json = options.json;
     this.quiet = options.quiet ?? false;
+    this.level = options.level ?? 'info';
     this.io = options.io ?? processIo;
     this.paint = painter(!this.json && colorEnabled(this.io.out));
     this.paintErr = painter(colorEnabled(this.io.err));
@@ -66,11 +73,14 @@ export class EventPrinter {
     );
   }
 
-  /** Print one event (if it passes `--quiet` and the progress throttle). */
+  /** Print one event (if it passes `--quiet`, the log level and the progress throttle). */
   print(name: string, event: Record<string, unknown>): void {
     if (this.quiet && !FAILURE_EVENTS.has(name)) return;
+    const level = eventLevel(name, event);
+    if (!atLeast(level, this.level)) return;
     if (this.json) {
-      this.io.out.write(`${safeJson({ event: name, ...event })}\n`);
+      const msg = logMessage(name as never, event as never);
+      this.io.out.write(`${safeJson(jsonLine(level, msg, { event: name, ...event }))}\n`);
       return;
     }
     if (name === 'job:progress' && !this.#progressDue(event)) return;
@@ -82,13 +92,13 @@ export class EventPrinter {
     ) {
       this.#progress.delete(String(event.jobId));
     }
-    this.io.out.write(`${formatEvent(name, event, this.paint, { errorWidth: this.#errorWidth() })}\n`);
+    this.io.out.write(`${formatEvent(name, event, this.paint, { width: this.width })}\n`);
   }
 
-  /** Errors fill the rest of a terminal line (job columns take ~90), else up to 100 characters. */
-  #errorWidth(): number {
+  /** Lines fit 80 columns, or the terminal's width when it is a terminal (at least 60). */
+  get width(): number {
     const columns = (this.io.out as { columns?: number }).columns;
-    return this.io.out.isTTY && columns ? Math.max(30, columns - 90) : 100;
+    return this.io.out.isTTY && columns ? Math.max(60, columns) : LINE_WIDTH;
   }
 
   #progressDue(event: Record<string, unknown>): boolean {
@@ -118,7 +128,16 @@ export class EventPrinter {
     if (this.json) this.io.err.write(`${text}\n`);
     else {
       const indent = options.indent === false ? '' : ' '.repeat(NOTE_INDENT);
-      this.io.out.write(`${indent}${this.paint('gray', text)}\n`);
+      this.io.out.write(`${indent}${this.paint('gray', truncate(text, this.width - indent.length))}\n`);
     }
   }
+}
+
+/** A pino-compatible line: `time`, `level` and `msg` first, then `fields`. */
+export function jsonLine(
+  level: CliLogLevel,
+  msg: string,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  return { time: Date.now(), level: PINO_LEVEL[level], msg, ...fields };
 }

@@ -1,33 +1,44 @@
 /**
  * Run statistics built from the event stream, for the summary `dev` and `worker` print at the end.
+ *
+ * Memory stays flat however long the run: counters and fixed-size histograms per task, and the
+ * ids of the jobs still unfinished only (a finished job is forgotten). A job counts once per
+ * run: a job retried by hand (`job:retried`, or seen starting again after it had finished) is a
+ * new run, so `jobs = completed + abandoned + cancelled + unfinished` always holds.
  */
 import type { JobwireEvents } from '../index.js';
 import { duration, type Paint, table } from './format.js';
+import { DurationHistogram } from './histogram.js';
 
 /** States a job does not leave on its own. */
 export type FinalState = 'completed' | 'abandoned' | 'cancelled';
 
 interface TaskStats {
-  jobs: Set<string>;
-  completed: number;
-  failedAttempts: number;
-  retries: number;
-  abandoned: number;
-  cancelled: number;
-  waits: number[];
-  runs: number[];
-}
-
-/** Totals of one task, or of the whole run. */
-export interface StatsRow {
   jobs: number;
   completed: number;
   failedAttempts: number;
   retries: number;
   abandoned: number;
   cancelled: number;
+  retriedByHand: number;
+  waits: DurationHistogram;
+  runs: DurationHistogram;
+}
+
+/** Totals of one task, or of the whole run. */
+export interface StatsRow {
+  /** Job runs seen: each job once, plus once more for each time it was retried by hand. */
+  jobs: number;
+  completed: number;
+  failedAttempts: number;
+  retries: number;
+  abandoned: number;
+  cancelled: number;
+  /** Finished jobs run again by hand (`jobwire jobs retry`, `retryJob`). */
+  retriedByHand: number;
   meanWaitMs: number | null;
   meanRunMs: number | null;
+  /** Within 5 % (a fixed-size histogram). */
   p95RunMs: number | null;
 }
 
@@ -35,39 +46,44 @@ export interface StatsRow {
 export interface RunSummary extends StatsRow {
   /** Jobs seen that have not reached a final state. */
   unfinished: number;
+  /** Since the command started. */
   wallTimeMs: number;
+  /**
+   * From the first job start to the last final state: the time spent working, without the idle
+   * time before the first job and after the last one. 0 before any job finished.
+   */
+  busyTimeMs: number;
   tasks: Record<string, StatsRow>;
-}
-
-const mean = (values: readonly number[]) =>
-  values.length ? Math.round(values.reduce((a, b) => a + b, 0) / values.length) : null;
-
-/** Nearest-rank percentile. */
-export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** Counters for a task (or for all of them) before any event. */
 const emptyStats = (): TaskStats => ({
-  jobs: new Set(),
+  jobs: 0,
   completed: 0,
   failedAttempts: 0,
   retries: 0,
   abandoned: 0,
   cancelled: 0,
-  waits: [],
-  runs: [],
+  retriedByHand: 0,
+  waits: new DurationHistogram(),
+  runs: new DurationHistogram(),
 });
 
 /** Feed it every event; ask it for a summary. */
 export class RunStats {
-  readonly startedAt = Date.now();
-  /** Final state of every job that reached one, by job id. */
-  readonly final = new Map<string, FinalState>();
+  readonly startedAt: number;
+  readonly #now: () => number;
   readonly #tasks = new Map<string, TaskStats>();
-  readonly #taskOf = new Map<string, string>();
+  /** Jobs seen and not finished, by id → task. Finished jobs leave, so this stays small. */
+  readonly #active = new Map<string, string>();
+  readonly #final: Record<FinalState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
+  #firstStartAt: number | null = null;
+  #lastFinishAt: number | null = null;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.startedAt = now();
+  }
 
   #task(name: string): TaskStats {
     let stats = this.#tasks.get(name);
@@ -78,10 +94,21 @@ export class RunStats {
     return stats;
   }
 
+  /** The task's counters; a job not already active starts a new run. */
   #see(jobId: string, taskName: string): TaskStats {
     const stats = this.#task(taskName);
-    stats.jobs.add(jobId);
-    this.#taskOf.set(jobId, taskName);
+    if (!this.#active.has(jobId)) {
+      this.#active.set(jobId, taskName);
+      stats.jobs++;
+    }
+    return stats;
+  }
+
+  #finish(jobId: string, taskName: string, state: FinalState, at: number): TaskStats {
+    const stats = this.#see(jobId, taskName);
+    this.#active.delete(jobId);
+    this.#final[state]++;
+    this.#lastFinishAt = at;
     return stats;
   }
 
@@ -93,25 +120,31 @@ export class RunStats {
         this.#see(e.jobId, e.task);
         return;
       }
+      case 'job:retried': {
+        const e = payload as JobwireEvents['job:retried'];
+        const known = this.#active.has(e.jobId);
+        const stats = this.#see(e.jobId, e.task);
+        if (!known) stats.retriedByHand++;
+        return;
+      }
       case 'job:started': {
         const e = payload as JobwireEvents['job:started'];
-        this.final.delete(e.jobId); // retried by hand after it had finished
-        this.#see(e.jobId, e.task).waits.push(e.waitMs);
+        this.#firstStartAt ??= e.startedAt;
+        this.#see(e.jobId, e.task).waits.record(e.waitMs);
         return;
       }
       case 'job:completed': {
         const e = payload as JobwireEvents['job:completed'];
-        const stats = this.#see(e.jobId, e.task);
+        const stats = this.#finish(e.jobId, e.task, 'completed', e.completedAt);
         stats.completed++;
-        stats.runs.push(e.durationMs);
-        this.final.set(e.jobId, 'completed');
+        stats.runs.record(e.durationMs);
         return;
       }
       case 'job:failed': {
         const e = payload as JobwireEvents['job:failed'];
         const stats = this.#see(e.jobId, e.task);
         stats.failedAttempts++;
-        stats.runs.push(e.durationMs);
+        stats.runs.record(e.durationMs);
         return;
       }
       case 'job:retrying': {
@@ -121,24 +154,25 @@ export class RunStats {
       }
       case 'job:abandoned': {
         const e = payload as JobwireEvents['job:abandoned'];
-        this.#see(e.jobId, e.task).abandoned++;
-        this.final.set(e.jobId, 'abandoned');
+        this.#finish(e.jobId, e.task, 'abandoned', e.at).abandoned++;
         return;
       }
       case 'job:cancelled': {
         const e = payload as JobwireEvents['job:cancelled'];
-        this.#see(e.jobId, e.task).cancelled++;
-        this.final.set(e.jobId, 'cancelled');
+        this.#finish(e.jobId, e.task, 'cancelled', e.at).cancelled++;
         return;
       }
     }
   }
 
-  /** Number of final states of each kind. */
+  /** True when the job was seen and has not reached a final state since. */
+  isActive(jobId: string): boolean {
+    return this.#active.has(jobId);
+  }
+
+  /** Number of final states of each kind (a job retried by hand can count twice). */
   finalCounts(): Record<FinalState, number> {
-    const counts = { completed: 0, abandoned: 0, cancelled: 0 };
-    for (const state of this.final.values()) counts[state]++;
-    return counts;
+    return { ...this.#final };
   }
 
   /** The run so far. */
@@ -147,37 +181,58 @@ export class RunStats {
     const all = emptyStats();
     for (const [name, stats] of [...this.#tasks].sort(([a], [b]) => a.localeCompare(b))) {
       tasks[name] = row(stats);
-      for (const id of stats.jobs) all.jobs.add(id);
+      all.jobs += stats.jobs;
       all.completed += stats.completed;
       all.failedAttempts += stats.failedAttempts;
       all.retries += stats.retries;
       all.abandoned += stats.abandoned;
       all.cancelled += stats.cancelled;
-      all.waits.push(...stats.waits);
-      all.runs.push(...stats.runs);
+      all.retriedByHand += stats.retriedByHand;
+      all.waits.merge(stats.waits);
+      all.runs.merge(stats.runs);
     }
-    const unfinished = [...all.jobs].filter((id) => !this.final.has(id)).length;
-    return { ...row(all), unfinished, wallTimeMs: Date.now() - this.startedAt, tasks };
+    const busyTimeMs =
+      this.#firstStartAt !== null && this.#lastFinishAt !== null
+        ? Math.max(0, this.#lastFinishAt - this.#firstStartAt)
+        : 0;
+    return {
+      ...row(all),
+      unfinished: this.#active.size,
+      wallTimeMs: this.#now() - this.startedAt,
+      busyTimeMs,
+      tasks,
+    };
   }
 }
 
 function row(stats: TaskStats): StatsRow {
   return {
-    jobs: stats.jobs.size,
+    jobs: stats.jobs,
     completed: stats.completed,
     failedAttempts: stats.failedAttempts,
     retries: stats.retries,
     abandoned: stats.abandoned,
     cancelled: stats.cancelled,
-    meanWaitMs: mean(stats.waits),
-    meanRunMs: mean(stats.runs),
-    p95RunMs: percentile(stats.runs, 95),
+    retriedByHand: stats.retriedByHand,
+    meanWaitMs: stats.waits.mean(),
+    meanRunMs: stats.runs.mean(),
+    p95RunMs: stats.runs.percentile(95),
   };
 }
 
 const ms = (value: number | null) => (value === null ? '–' : duration(value));
 
-/** The summary as an aligned table: one row per task, then the totals; a line with wall time. */
+/** Jobs finished per second of busy time ("–" when nothing finished yet). */
+export function throughput(summary: RunSummary): string {
+  const finished = summary.completed + summary.abandoned + summary.cancelled;
+  if (finished === 0 || summary.busyTimeMs <= 0) return '–';
+  return (finished / (summary.busyTimeMs / 1000)).toFixed(1);
+}
+
+/**
+ * The summary as an aligned table (one row per task, then the totals; at most 80 columns for
+ * up to 16-character task names), then a line of times and rates and the `notes`.
+ */
 export function renderSummary(summary: RunSummary, paint: Paint, notes: readonly string[] = []): string {
   const cells = (name: string, r: StatsRow) => [
     name,
@@ -197,23 +252,26 @@ export function renderSummary(summary: RunSummary, paint: Paint, notes: readonly
     [
       { header: 'task' },
       { header: 'jobs', right: true },
-      { header: 'completed', right: true },
-      { header: 'failed attempts', right: true },
-      { header: 'retries', right: true },
-      { header: 'abandoned', right: true },
-      { header: 'cancelled', right: true },
-      { header: 'mean wait', right: true },
-      { header: 'mean run', right: true },
-      { header: 'p95 run', right: true },
+      { header: 'done', right: true },
+      { header: 'failed', right: true },
+      { header: 'retry', right: true },
+      { header: 'aband.', right: true },
+      { header: 'canc.', right: true },
+      { header: 'wait', right: true },
+      { header: 'run', right: true },
+      { header: 'p95', right: true },
     ],
     rows,
     paint,
   );
-  const throughput =
-    summary.wallTimeMs > 0 ? (summary.completed / (summary.wallTimeMs / 1000)).toFixed(1) : '0';
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines = [
-    `wall time ${duration(summary.wallTimeMs)}  ·  ${summary.jobs} ${summary.jobs === 1 ? 'job' : 'jobs'}  ·  ${throughput} completed/s` +
-      (summary.unfinished ? `  ·  ${summary.unfinished} unfinished` : ''),
+    `${plural(summary.jobs, 'job')}: ${summary.completed} done, ${summary.abandoned} abandoned, ` +
+      `${summary.cancelled} cancelled, ${summary.unfinished} unfinished` +
+      (summary.retriedByHand ? ` (${plural(summary.retriedByHand, 'hand retry')})` : ''),
+    `busy ${duration(summary.busyTimeMs)} (first start to last finish) · ${throughput(summary)} jobs/s · ` +
+      `wall ${duration(summary.wallTimeMs)}`,
+    paint('gray', 'done = completed · failed = failed attempts · wait, run = means'),
     ...notes,
   ];
   return `${text}\n\n${lines.join('\n')}`;

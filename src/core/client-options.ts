@@ -69,11 +69,15 @@ export interface JobwireOptions {
    * that a job which kills its process on every run stops doing so soon.
    */
   maxInterruptions?: number;
-  /** Called when an event listener throws. Default: console.error. */
+  /** Called when an event listener throws. Default: `logger.error` with a logger, else console.error. */
   onListenerError?: (error: unknown, eventName: string) => void;
   /**
-   * Where services log what they recover from (a failed election or rescue, at `warn`); pino's
-   * logger fits. Default: silent — the same failures are events (`service:error`).
+   * A pino-compatible logger (pino's own fits; pino is not a dependency): jobwire logs the
+   * failures it recovers from to it — `pool:error` and `service:error` at warn — and a listener
+   * that throws at error (unless `onListenerError` is set). Default: silent, since the same
+   * failures are events. For a line per event (started, completed…) use `logEvents`.
+   *
+   * @example createJobwire({ driver, logger: pino() })
    */
   logger?: Logger;
 }

@@ -28,9 +28,10 @@ import {
   MAX_ENQUEUE_MANY_JOBS,
 } from './insert.js';
 import { registerInternals } from './internals.js';
-import { JobsApi, type ListJobsOptions } from './jobs-api.js';
+import { type BulkResult, type JobFilter, JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
+import { checkLogger, listenerErrorsTo, logFailures } from './log-failures.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
   type EnqueueOptions,
@@ -47,8 +48,10 @@ import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock 
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 export type {
+  BulkResult,
   EnqueuedJob,
   EnqueueItem,
+  JobFilter,
   JobwireOptions,
   ListJobsOptions,
   QueueOptions,
@@ -115,7 +118,11 @@ export class Jobwire {
     if (!options || typeof options.driver?.jobClaim !== 'function') {
       throw new InvalidOptionError('driver', 'pass a driver, e.g. sqliteDriver({ path: "./jobwire.db" })');
     }
-    this.events = new JobwireEventStream(options.onListenerError);
+    const logger = options.logger === undefined ? undefined : checkLogger(options.logger);
+    this.events = new JobwireEventStream(
+      options.onListenerError ?? (logger ? listenerErrorsTo(logger) : undefined),
+    );
+    if (logger) logFailures(this.events, logger);
     const eventLog = resolveEventLogOptions(options.events);
     const clock = options.clock ?? systemClock;
     this.clock = clock;
@@ -131,7 +138,7 @@ export class Jobwire {
       clock,
       dbNow,
       tasks,
-      logger: options.logger ?? silentLogger,
+      logger: logger ?? silentLogger,
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
       inFlight: new InFlightWrites(),
@@ -300,6 +307,30 @@ export class Jobwire {
   async cancelJob(id: string): Promise<boolean> {
     this.#assertOpen();
     return this.#jobs.cancelJob(id);
+  }
+
+  /**
+   * Retry every job that matches `filter` (state: `abandoned`, `cancelled` or `completed`;
+   * default the first two), in pages of 500 — one `job:retried` per job. Jobs that change state
+   * meanwhile are skipped. Not atomic: a failure midway leaves earlier pages retried.
+   *
+   * @example await jobwire.retryJobs({ queue: 'emails', state: 'abandoned' })
+   */
+  async retryJobs(filter: JobFilter = {}): Promise<BulkResult> {
+    this.#assertOpen();
+    return this.#jobs.retryJobs(filter);
+  }
+
+  /**
+   * Cancel every job that matches `filter` (state: `scheduled`, `pending` or `running`; default
+   * all three), in pages of 500 — one `job:cancelled` per job; running jobs' signals fire. Not
+   * atomic: a failure midway leaves earlier pages cancelled.
+   *
+   * @example await jobwire.cancelJobs({ queue: 'imports', state: 'pending' })
+   */
+  async cancelJobs(filter: JobFilter = {}): Promise<BulkResult> {
+    this.#assertOpen();
+    return this.#jobs.cancelJobs(filter);
   }
 
   /** Delete a job in any state. Returns false when it did not exist. */

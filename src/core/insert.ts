@@ -133,7 +133,7 @@ export class JobInserter {
     const { driver, events, clock } = this.#runtime;
     const maxPending = this.#settings.maxPendingByQueue;
     // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
-    let committed: EnqueuedJob[] | undefined;
+    let committed: InsertedJob[] | undefined;
     const commitToken =
       transaction === undefined || !driver.capabilities.crossProcessNotify
         ? undefined
@@ -171,7 +171,7 @@ export class JobInserter {
     return jobs;
   }
 
-  #emitQueued(jobs: readonly EnqueuedJob[], queuedAt: EpochMs): void {
+  #emitQueued(jobs: readonly InsertedJob[], queuedAt: EpochMs): void {
     const { events } = this.#runtime;
     if (!events.has('job:queued')) return;
     for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));

@@ -6,7 +6,7 @@
 import type { CancelledJob, LogBuilder, LogEntry, QueueStats } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import type { JobwireEvents } from './events.js';
-import { cancelledEvent, retriedEvent } from './job-events.js';
+import { cancelledEvent, emitEntries, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
 import { preview } from './preview.js';
 import type { Runtime } from './runtime.js';
@@ -23,6 +23,28 @@ export interface ListJobsOptions {
   /** The `nextCursor` of the previous page. */
   cursor?: string | null;
 }
+
+/** Which jobs `retryJobs` and `cancelJobs` act on: every filter given must match. */
+export interface JobFilter {
+  state?: JobState | readonly JobState[];
+  queue?: string | readonly string[];
+  task?: string | readonly string[];
+}
+
+/** What a bulk operation did. */
+export interface BulkResult {
+  /** Jobs changed (each reported by its event, as the one-job methods do). */
+  count: number;
+  /** Jobs that matched the filter but had changed state by the time of the write. */
+  skipped: number;
+}
+
+/** States `retryJobs` can act on; it acts on the first two unless `state` says otherwise. */
+const RETRYABLE: readonly JobState[] = ['abandoned', 'cancelled', 'completed'];
+/** States `cancelJobs` can act on (all of them by default). */
+const CANCELLABLE: readonly JobState[] = ['scheduled', 'pending', 'running'];
+/** Jobs read and written per round trip of a bulk operation. */
+const BULK_PAGE = 500;
 
 /** See the module comment. One per client; the client checks it is open before each call. */
 export class JobsApi {
@@ -136,6 +158,81 @@ export class JobsApi {
     return this.#runtime.eventLog ? builder : undefined;
   }
 
+  /**
+   * See `Jobwire.retryJobs`. Pages through `listJobs` (newest first, by id: a retried job leaves
+   * the filter's states without moving the cursor) and retries each page with one write, emitting
+   * `job:retried` for each job as `retryJob` does.
+   */
+  async retryJobs(filter: JobFilter): Promise<BulkResult> {
+    const states = bulkStates('retryJobs', filter, RETRYABLE, ['abandoned', 'cancelled']);
+    const { driver, events, clock } = this.#runtime;
+    return this.#inPages(filter, states, async (jobs) => {
+      const before = new Map(jobs.map((job) => [job.id, job.state]));
+      const ids = jobs.map((job) => job.id);
+      // Built once, inside the write when the log is on: the log and the bus get the same events.
+      let entries: LogEntry[] = [];
+      const build = (records: readonly JobRecord[]) => {
+        const at = clock.now();
+        entries = records.flatMap((job) => entry('job:retried', retriedEvent(job, before.get(job.id)!, at)));
+        return entries;
+      };
+      const retried = await this.#runtime.inFlight.track(
+        driver.jobRetry({ ids, now: this.#runtime.dbNow(), log: this.#log(build) }).then((records) => {
+          if (!this.#runtime.eventLog) build(records);
+          emitEntries(events, entries);
+          return records;
+        }),
+        [],
+        ids,
+      );
+      return retried.length;
+    });
+  }
+
+  /**
+   * See `Jobwire.cancelJobs`. Pages through `listJobs` and cancels each page with one write,
+   * emitting `job:cancelled` for each job with its attempt numbers at the cancel.
+   */
+  async cancelJobs(filter: JobFilter): Promise<BulkResult> {
+    const states = bulkStates('cancelJobs', filter, CANCELLABLE, CANCELLABLE);
+    const { driver, events } = this.#runtime;
+    return this.#inPages(filter, states, async (jobs) => {
+      const toEvent = (job: CancelledJob) => cancelledEvent(job, job.previousState, job.at);
+      const cancelled = await driver.jobCancel({
+        ids: jobs.map((job) => job.id),
+        now: this.#runtime.dbNow(),
+        log: this.#log((done) => done.flatMap((job) => entry('job:cancelled', toEvent(job)))),
+      });
+      for (const job of cancelled) events.emit('job:cancelled', toEvent(job));
+      return cancelled.length;
+    });
+  }
+
+  /** Run `write` on each page of jobs matching `filter` in `states`; sum what it changed. */
+  async #inPages(
+    filter: JobFilter,
+    states: readonly JobState[],
+    write: (jobs: JobRecord[]) => Promise<number>,
+  ): Promise<BulkResult> {
+    const result: BulkResult = { count: 0, skipped: 0 };
+    let cursor: string | null = null;
+    do {
+      const page = await this.listJobs({
+        state: states,
+        queue: filter.queue,
+        task: filter.task,
+        limit: BULK_PAGE,
+        cursor,
+      });
+      if (page.jobs.length === 0) break;
+      const changed = await write(page.jobs);
+      result.count += changed;
+      result.skipped += page.jobs.length - changed;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return result;
+  }
+
   /** See `Jobwire.deleteJob`. */
   async deleteJob(id: string): Promise<boolean> {
     return (await this.#runtime.driver.jobDelete({ ids: [jobIdArgument(id)] })).length > 0;
@@ -188,4 +285,26 @@ export function entry<K extends keyof JobwireEvents>(
   data: JobwireEvents[K] | undefined,
 ): LogEntry[] {
   return data === undefined ? [] : [{ type, data }];
+}
+
+/**
+ * The states a bulk operation acts on: the filter's (each must be one of `allowed`), else
+ * `defaults`. A filter that is not an object is refused before any query.
+ */
+function bulkStates(
+  method: string,
+  filter: JobFilter,
+  allowed: readonly JobState[],
+  defaults: readonly JobState[],
+): readonly JobState[] {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new InvalidOptionError('filter', `${method} takes an object such as { queue: 'emails' }`);
+  }
+  const states = filterList(
+    'state',
+    filter.state,
+    (s) => (allowed as readonly unknown[]).includes(s),
+    `a state ${method} acts on (${allowed.join(', ')})`,
+  ) as readonly JobState[] | undefined;
+  return states?.length ? states : defaults;
 }

@@ -12,8 +12,8 @@ import type { TaskRegistry } from './task-registry.js';
 import type { Clock, EpochMs } from './types.js';
 
 /**
- * A structured logger. pino's `Logger` fits as it is (so do most pino-compatible loggers): an
- * object of fields first, then a message.
+ * A structured logger. pino's `Logger` fits as it is (so do most pino-compatible loggers, and
+ * `console`): an object of fields first, then a message. Errors go in `err`, as pino expects.
  */
 export interface Logger {
   debug(fields: object, message?: string): void;
@@ -141,6 +141,7 @@ export interface Runtime {
   dbNow(): EpochMs | undefined;
   /** Tasks this process can run (and their defaults for enqueue by name). */
   readonly tasks: TaskRegistry;
+  /** The `logger` option (silent by default); the client logs failures to it from events. */
   readonly logger: Logger;
   readonly limits: RuntimeLimits;
   readonly wakeups: Wakeups;

@@ -4,16 +4,29 @@
 import type { JobState, Jobwire, JobwireEvents } from '../../index.js';
 import { DB, HELP, intOption, JSON_FLAG, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { setting } from '../config.js';
+import {
+  bannerLines,
+  type DemoCounts,
+  DemoProgress,
+  databaseCheckLines,
+  endLine,
+  progressLine,
+  seedLines,
+} from '../demo/report.js';
 import { demoPlan, demoQueues, demoTasks, randomJob, seededRandom } from '../demo/tasks.js';
+import { safeJson } from '../format.js';
+import { logLevelOption } from '../log-level.js';
 import { describeDatabase, openClient } from '../open-client.js';
-import { EventPrinter, PROGRESS_STEP_PERCENT } from '../output.js';
+import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
 import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
 
 const HELP_TEXT = `jobwire dev — a live demo: example tasks, a pool, and every event as it happens
 
 Usage
-  jobwire dev [options]          (npm start -- [options])
+  jobwire dev [options]          (in a clone: npm start -s -- [options]; -s keeps npm's
+                                 own "> jobwire start" lines off stdout, e.g. with --json)
 
 Options
   --db <path|url>     database (default ./jobwire.db; $DATABASE_URL is ignored here)
@@ -23,8 +36,10 @@ Options
   --seed <n>          seed of the demo's random choices: the same seed gives the same jobs,
                       payloads and failures (timing still varies). Default: random, printed.
   --exit-when-done    stop and exit 0 once every demo job is completed, abandoned or cancelled
-  --json              one JSON object per line on stdout: {"event": name, ...payload}; the
-                      last line is {"event": "summary", ...}. Notes go to stderr.
+  --json              one pino-compatible JSON object per line on stdout: {"time", "level",
+                      "msg", "event", ...payload}; the last line is {"event": "summary", ...}.
+                      Notes and progress go to stderr.
+  --log-level <l>     debug, info, warn or error (default info; debug adds worker:* events)
   --quiet             print only failures (job:failed, job:abandoned, pool:error, …)
   -h, --help          show this help
 
@@ -34,10 +49,12 @@ and convert-video (seconds of frames; convert-video has a 4.5 s timeout that som
 A few jobs are delayed or prioritised, two enqueues reuse a unique key (deduplicated), and one
 video is cancelled while it runs. Retries use short backoffs so a run ends in ~30 s.
 
-Output: one line per event — time, event, job id, task, queue, attempt/max, worker, details.
-Progress lines are throttled to every ${PROGRESS_STEP_PERCENT} % per job (--json prints every event).
-At the end (or on Ctrl-C) a summary table: jobs, completed, failed attempts, retries,
-abandoned, cancelled, mean wait, mean/p95 run time per task, wall time.
+Output: one line per event (at most 80 columns) — local time, event, job id, task, queue,
+attempt/max, worker, details. Progress lines are throttled to every ${PROGRESS_STEP_PERCENT} % per job (--json
+prints every event). "x/N done" lines follow the demo's jobs, and an end line says when all
+are done. At the end (or on Ctrl-C) a summary table per task — jobs, done, failed attempts,
+retries, abandoned, cancelled, mean wait, mean and p95 run time — then the busy time (first
+start to last finish, without idle time) and jobs/s over it.
 
 Ctrl-C stops gracefully (running jobs get 5 s to finish, then are aborted and released) and
 exits 0; a second Ctrl-C exits at once.`;
@@ -63,6 +80,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       rate: { type: 'string' },
       seed: { type: 'string' },
       'exit-when-done': { type: 'boolean' },
+      'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
     },
   });
@@ -83,12 +101,20 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     );
   }
 
+  const levelSetting = setting('log-level', values['log-level'], 'JOBWIRE_LOG_LEVEL');
+  const level = logLevelOption(levelSetting.value, `--${levelSetting.name}`) ?? 'info';
   const printer = new EventPrinter({
     json: values.json === true,
     quiet: values.quiet === true,
+    level,
     io: context.io,
   });
-  const { client, target } = await openClient({ db: values.db, tasks: demoTasks, useEnv: false });
+  const { client, target } = await openClient({
+    db: values.db,
+    schema: values.schema,
+    tasks: demoTasks,
+    useEnv: false,
+  });
   const stats = new RunStats();
   client.events.onAny((name, event) => stats.observe(name, event));
   printer.attach(client);
@@ -96,11 +122,16 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const cleanups: (() => void)[] = [];
   let stopListening = () => {};
   try {
-    printer.note(
-      `jobwire dev · ${describeDatabase(target)} · ${jobCount} jobs · concurrency ${concurrency} · seed ${seed}` +
-        (rate ? ` · +${rate} jobs/s` : ''),
-      { indent: false },
-    );
+    for (const line of bannerLines({
+      database: describeDatabase(target),
+      jobs: jobCount,
+      concurrency,
+      seed,
+      rate,
+      exitWhenDone,
+    })) {
+      printer.note(line, { indent: false });
+    }
     const before = await client.countJobs();
 
     // Enqueue the plan before the pool starts, so the unique-key dedupe is certain to show.
@@ -112,9 +143,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       waitFor.add(job.id);
       if (job.duplicate) {
         duplicates++;
-        printer.note(
-          `dedupe: ${job.task} with unique key "${job.uniqueKey}" is already queued as #${job.id}`,
-        );
+        printer.note(`dedupe: key ${job.uniqueKey} → #${job.id} (already queued)`);
       }
       if (planned.cancelAfterMs !== undefined) cancelAfter.set(job.id, planned.cancelAfterMs);
     }
@@ -137,19 +166,18 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     const done = new Promise<void>((resolve) => {
       resolveDone = resolve;
     });
-    const checkDone = () => {
-      if ([...waitFor].every((id) => stats.final.has(id))) resolveDone();
+    // After the stats listener (registered first), so the summary already counts this event.
+    const progress = new DemoProgress(waitFor);
+    const reportProgress = (name: string, event: unknown) => {
+      if (!progress.observe(name, event as Parameters<DemoProgress['observe']>[1])) return;
+      printer.note(progressLine(progress));
+      if (progress.finished) {
+        printer.note(endLine(progress, exitWhenDone), { indent: false });
+        resolveDone();
+      }
     };
-    if (exitWhenDone) {
-      // After the stats listener (registered first), so `stats.final` already has this event's job.
-      const terminal = new Set(['job:completed', 'job:abandoned', 'job:cancelled']);
-      cleanups.push(
-        client.events.onAny((name) => {
-          if (terminal.has(name)) checkDone();
-        }),
-      );
-      checkDone();
-    }
+    cleanups.push(client.events.onAny(reportProgress));
+    if (progress.finished) resolveDone();
 
     const pool = client.createPool({
       queues: demoQueues,
@@ -199,19 +227,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     await client.close();
     const summary = stats.summary();
     if (printer.json) {
+      const msg = `summary: ${summary.jobs} jobs, ${summary.completed} completed, ${summary.abandoned} abandoned`;
       context.io.out.write(
-        `${JSON.stringify({ event: 'summary', seed, duplicates, ...summary, databaseCheck: check })}\n`,
+        `${safeJson(jsonLine('info', msg, { event: 'summary', seed, duplicates, ...summary, databaseCheck: check }))}\n`,
       );
     } else if (!printer.quiet || finished) {
       const notes = [
-        `seed ${seed} (run again with --seed ${seed} for the same jobs and failures)` +
-          (duplicates ? `  ·  ${duplicates} duplicate enqueues deduplicated by unique key` : ''),
-        check.ok
-          ? printer.paint('gray', `database agrees: ${formatCounts(check.database)}`)
-          : printer.paint(
-              'yellow',
-              `warning: the database disagrees with the events: ${formatCounts(check.database)} in the database vs ${formatCounts(check.events)} seen (is another process using ${describeDatabase(target)}?)`,
-            ),
+        ...seedLines(seed, duplicates),
+        ...databaseCheckLines(check, describeDatabase(target), printer.paint),
       ];
       context.io.out.write(`\n${renderSummary(summary, printer.paint, notes)}\n`);
     }
@@ -223,7 +246,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   }
 }
 
-type Counts = Record<'completed' | 'abandoned' | 'cancelled', number>;
+type Counts = DemoCounts;
 
 /**
  * Compare what the events said with `countJobs`: the growth of each final state since the run
@@ -241,6 +264,3 @@ async function databaseCheck(
   const ok = FINAL.every((state) => database[state as keyof Counts] === events[state as keyof Counts]);
   return { ok, events, database };
 }
-
-const formatCounts = (counts: Counts) =>
-  `${counts.completed} completed, ${counts.abandoned} abandoned, ${counts.cancelled} cancelled`;

@@ -4,6 +4,7 @@
 import { type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
 import { CliError, DB, HELP, intOption, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
+import { durationOption } from '../duration.js';
 import { safeJson } from '../format.js';
 import { findJsonError } from '../json-position.js';
 import { withClient } from '../open-client.js';
@@ -21,16 +22,19 @@ Usage
 
 Options
   --queue <q>             queue (default: the task's, else "default")
-  --priority <n>          larger runs first among due jobs of the queue (default: the task's, else 0);
-                          for a negative value write --priority=-5
-  --delay <ms>            run no earlier than this many ms from now
+  --priority <n>          larger runs first among due jobs of the queue (default: the task's,
+                          else 0); negative values run after the default (--priority -5)
+  --delay <duration>      run no earlier than this long from now: 5000 (ms), 5s, 10m, 2h, 7d
   --max-attempts <n>      attempts before the job is abandoned (default: the task's, else 3)
   --unique-key <k>        while a job with this key is active, return it instead of adding one
-  --attempt-timeout <ms>  per-attempt time limit (the handler's signal aborts)
+  --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
-  --timeout <ms>          with --wait: give up waiting after this long (exit 1; the job stays)
-  --db <path|url>         database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --timeout <duration>    with --wait: give up waiting after this long, e.g. 1m (exit 1; the
+                          job stays)
+  --db <path|url>         database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                          else ./jobwire.db; see jobwire --help)
+  --schema <name>         PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --json                  print the job record as JSON (with --wait: the finished record)
   -h, --help              show this help
 
@@ -40,7 +44,7 @@ prints the existing job's id and a note on stderr; so does a task no worker has 
 
 Examples
   jobwire enqueue send-email '{"to":"ada@example.com"}' --queue emails
-  echo '{"rows":500}' | jobwire enqueue process-data - --wait --timeout 60000`;
+  echo '{"rows":500}' | jobwire enqueue process-data - --wait --timeout 1m`;
 
 export const enqueueCommand: Command = {
   name: 'enqueue',
@@ -111,19 +115,19 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       'the payload is ONE argument: quote the JSON for your shell, e.g. \'{"a": 1}\'',
     );
   }
-  const timeoutMs = intOption('timeout', values.timeout, { min: 1 });
+  const timeoutMs = durationOption('timeout', values.timeout, { min: 1 });
   if (timeoutMs !== undefined && !values.wait) throw new UsageError('--timeout only applies with --wait');
 
   const options: EnqueueOptions = {};
   if (values.queue !== undefined) options.queue = values.queue;
   const priority = intOption('priority', values.priority);
   if (priority !== undefined) options.priority = priority;
-  const delay = intOption('delay', values.delay, { min: 0 });
+  const delay = durationOption('delay', values.delay, { min: 0 });
   if (delay !== undefined) options.delayMs = delay;
   const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
   if (values['unique-key'] !== undefined) options.uniqueKey = values['unique-key'];
-  const attemptTimeout = intOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
+  const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 
   const payload =
@@ -134,7 +138,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         : parsePayload(payloadArg, 'argument');
 
   // strictTasks off: a task no worker has published yet can still be enqueued (with a note).
-  return withClient({ db: values.db, strictTasks: false }, async (client) => {
+  return withClient({ db: values.db, schema: values.schema, strictTasks: false }, async (client) => {
     const published = await client.getPublishedTask(task);
     const job = await client.enqueue(task, payload, options);
     if (!published) {

@@ -1,9 +1,8 @@
 /**
  * `jobwire jobs ls|show|retry|cancel|delete`: inspect and administer jobs.
  */
-import { JOB_STATES, JobNotFoundError, type JobRecord, type JobState, type Jobwire } from '../../index.js';
+import { JOB_STATES, JobNotFoundError, type JobRecord, type JobState } from '../../index.js';
 import {
-  CliError,
   closest,
   DB,
   HELP,
@@ -27,8 +26,20 @@ import {
   table,
 } from '../format.js';
 import { withClient } from '../open-client.js';
+import {
+  cancelMatching,
+  cancelOne,
+  deleteOne,
+  eachId,
+  jobIdOf,
+  retryMatching,
+  retryOne,
+  stateList,
+} from './jobs-admin.js';
 
-const DB_HELP = '  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)';
+const DB_HELP = `  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)`;
 
 const LS_HELP = `jobwire jobs ls — list jobs, newest first
 
@@ -56,17 +67,26 @@ Usage
 const RETRY_HELP = `jobwire jobs retry — run abandoned, cancelled or completed jobs again with fresh attempts
 
 Usage
-  jobwire jobs retry <id…> [--db <path|url>]
+  jobwire jobs retry <id…>
+  jobwire jobs retry [--state <s,…>] [--queue <q,…>] [--task <t,…>]
 
-Exit code 1 if any job could not be retried (missing, or still active).`;
+By id, or every job that matches the filters (at least one). --state: abandoned, cancelled,
+completed (default abandoned,cancelled). Matching jobs are retried in pages of 500.
+${DB_HELP}
+
+Exit code 1 if any job given by id could not be retried (missing, or still active).`;
 
 const CANCEL_HELP = `jobwire jobs cancel — cancel scheduled, pending or running jobs
 
 Usage
-  jobwire jobs cancel <id…> [--db <path|url>]
+  jobwire jobs cancel <id…>
+  jobwire jobs cancel [--state <s,…>] [--queue <q,…>] [--task <t,…>]
 
-A running job's AbortSignal fires and its result is discarded. Cancelling a job that is
-already cancelled succeeds; exit code 1 if any job is missing or already completed/abandoned.`;
+By id, or every job that matches the filters (at least one). --state: scheduled, pending,
+running (default all three). A running job's AbortSignal fires and its result is discarded.
+Cancelling a job that is already cancelled succeeds; exit code 1 if any job given by id is
+missing or already completed/abandoned.
+${DB_HELP}`;
 
 const DELETE_HELP = `jobwire jobs delete — delete jobs in any state
 
@@ -83,8 +103,8 @@ Usage
 Subcommands
   ls                 list jobs (filters: --state, --queue, --task; paging: --limit, --cursor)
   show <id>          every field of a job, its errors with stacks, result and progress
-  retry <id…>        run finished jobs again
-  cancel <id…>       cancel jobs that have not finished
+  retry <id…>        run finished jobs again (or by filter: --state, --queue, --task)
+  cancel <id…>       cancel jobs that have not finished (or by filter)
   delete <id…>       delete jobs
 
 Run "jobwire jobs <subcommand> --help" for its options.`;
@@ -94,10 +114,13 @@ type Sub = { help: string; run: (args: string[], context: CommandContext) => Pro
 const SUBCOMMANDS: Record<string, Sub> = {
   ls: { help: LS_HELP, run: list },
   show: { help: SHOW_HELP, run: show },
-  retry: { help: RETRY_HELP, run: (args, context) => eachId('retry', RETRY_HELP, args, context, retryOne) },
+  retry: {
+    help: RETRY_HELP,
+    run: (args, context) => eachId('retry', RETRY_HELP, args, context, retryOne, retryMatching),
+  },
   cancel: {
     help: CANCEL_HELP,
-    run: (args, context) => eachId('cancel', CANCEL_HELP, args, context, cancelOne),
+    run: (args, context) => eachId('cancel', CANCEL_HELP, args, context, cancelOne, cancelMatching),
   },
   delete: {
     help: DELETE_HELP,
@@ -160,67 +183,61 @@ async function list(args: string[], context: CommandContext): Promise<number> {
     println(context, LS_HELP);
     return 0;
   }
-  const states = listOption(values.state);
-  for (const state of states ?? []) {
-    if (!(JOB_STATES as readonly string[]).includes(state)) {
-      const guess = closest(state, JOB_STATES);
-      throw new UsageError(
-        `unknown state "${state}"`,
-        `${guess ? `did you mean "${guess}"? ` : ''}states: ${JOB_STATES.join(', ')}`,
-      );
-    }
-  }
+  const states = stateList(values.state, JOB_STATES);
   const limit = intOption('limit', values.limit, { min: 1, max: 1000 }) ?? 50;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const page = await client.listJobs({
-      state: states as JobState[] | undefined,
-      queue: listOption(values.queue),
-      task: listOption(values.task),
-      limit,
-      cursor: values.cursor ?? null,
-    });
-    if (values.json) {
-      println(context, safeJson(page, 2));
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const page = await client.listJobs({
+        state: states,
+        queue: listOption(values.queue),
+        task: listOption(values.task),
+        limit,
+        cursor: values.cursor ?? null,
+      });
+      if (values.json) {
+        println(context, safeJson(page, 2));
+        return 0;
+      }
+      if (page.jobs.length === 0) {
+        println(context, values.cursor ? 'no more jobs' : 'no jobs match');
+        return 0;
+      }
+      const paint = painter(colorEnabled(context.io.out));
+      const now = Date.now();
+      const rows = page.jobs.map((job) => [
+        job.id,
+        job.task,
+        job.queue,
+        paint(stateStyle[job.state], job.state),
+        `${job.attempt}/${job.maxAttempts}`,
+        shortDate(job.runAt),
+        age(now - job.createdAt.getTime()),
+        errorSummary(job.state === 'completed' ? null : job.errors.at(-1), 60),
+      ]);
+      println(
+        context,
+        table(
+          [
+            { header: 'id', right: true },
+            { header: 'task' },
+            { header: 'queue' },
+            { header: 'state' },
+            { header: 'attempt', right: true },
+            { header: 'run at' },
+            { header: 'age', right: true },
+            { header: 'last error' },
+          ],
+          rows,
+          paint,
+        ),
+      );
+      if (page.nextCursor) {
+        println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
+      }
       return 0;
-    }
-    if (page.jobs.length === 0) {
-      println(context, values.cursor ? 'no more jobs' : 'no jobs match');
-      return 0;
-    }
-    const paint = painter(colorEnabled(context.io.out));
-    const now = Date.now();
-    const rows = page.jobs.map((job) => [
-      job.id,
-      job.task,
-      job.queue,
-      paint(stateStyle[job.state], job.state),
-      `${job.attempt}/${job.maxAttempts}`,
-      shortDate(job.runAt),
-      age(now - job.createdAt.getTime()),
-      errorSummary(job.state === 'completed' ? null : job.errors.at(-1), 60),
-    ]);
-    println(
-      context,
-      table(
-        [
-          { header: 'id', right: true },
-          { header: 'task' },
-          { header: 'queue' },
-          { header: 'state' },
-          { header: 'attempt', right: true },
-          { header: 'run at' },
-          { header: 'age', right: true },
-          { header: 'last error' },
-        ],
-        rows,
-        paint,
-      ),
-    );
-    if (page.nextCursor) {
-      println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
-    }
-    return 0;
-  });
+    },
+  );
 }
 
 async function show(args: string[], context: CommandContext): Promise<number> {
@@ -239,13 +256,19 @@ async function show(args: string[], context: CommandContext): Promise<number> {
       'usage: jobwire jobs show <id>',
     );
   }
-  const id = positionals[0]!;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const job = await client.getJob(id);
-    if (!job) throw new JobNotFoundError(id);
-    println(context, values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))));
-    return 0;
-  });
+  const id = jobIdOf(positionals[0]!);
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const job = await client.getJob(id);
+      if (!job) throw new JobNotFoundError(id);
+      println(
+        context,
+        values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))),
+      );
+      return 0;
+    },
+  );
 }
 
 const indent = (text: string, by = '  ') =>
@@ -298,59 +321,4 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     }
   }
   return lines.join('\n');
-}
-
-type PerId = (client: Jobwire, id: string) => Promise<string>;
-
-/** Apply `action` to each id; report each outcome; exit 1 if any failed. */
-async function eachId(name: string, help: string, args: string[], context: CommandContext, action: PerId) {
-  const { values, positionals } = parseCommandArgs(`jobwire jobs ${name}`, {
-    args,
-    allowPositionals: true,
-    options: { ...HELP, ...DB },
-  });
-  if (values.help) {
-    println(context, help);
-    return 0;
-  }
-  if (positionals.length === 0)
-    throw new UsageError('missing the job id(s)', `usage: jobwire jobs ${name} <id…>`);
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    let failed = 0;
-    const paint = painter(colorEnabled(context.io.err));
-    for (const id of positionals) {
-      try {
-        println(context, await action(client, id));
-      } catch (error) {
-        failed++;
-        eprintln(
-          context,
-          `${paint(['bold', 'red'], 'error:')} ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-    }
-    return failed ? 1 : 0;
-  });
-}
-
-async function retryOne(client: Jobwire, id: string): Promise<string> {
-  const job = await client.retryJob(id);
-  return `retried #${job.id} (${job.task}): ${job.state}, ${job.maxAttempts} attempts`;
-}
-
-async function cancelOne(client: Jobwire, id: string): Promise<string> {
-  const before = await client.getJob(id);
-  if (!before) throw new JobNotFoundError(id);
-  if (await client.cancelJob(id)) return `cancelled #${id} (${before.task}, was ${before.state})`;
-  const now = await client.getJob(id);
-  if (!now) throw new JobNotFoundError(id);
-  if (now.state === 'cancelled') return `#${id} (${now.task}) was already cancelled`;
-  throw new CliError(
-    `job ${id} is already ${now.state}; only scheduled, pending or running jobs can be cancelled`,
-  );
-}
-
-async function deleteOne(client: Jobwire, id: string): Promise<string> {
-  if (!(await client.deleteJob(id))) throw new JobNotFoundError(id);
-  return `deleted #${id}`;
 }

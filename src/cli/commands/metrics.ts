@@ -30,7 +30,9 @@ Options
   --port <n>        TCP port (default ${DEFAULT_METRICS_PORT}; 0 picks a free one, printed at start)
   --host <address>  address to listen on (default ${DEFAULT_HOST}; 0.0.0.0 for every interface)
   --cache-ms <ms>   how long one database reading is reused (default 5000)
-  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   -h, --help        show this help
 
 Stops on SIGINT/SIGTERM.`;
@@ -104,7 +106,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const port = intOption('port', values.port, { min: 0, max: 65_535 }) ?? DEFAULT_METRICS_PORT;
   const cacheMs = intOption('cache-ms', values['cache-ms'], { min: 0, max: 86_400_000 });
   const host = values.host ?? DEFAULT_HOST;
-  const { client, target } = await openClient({ db: values.db, strictTasks: false, mustExist: true });
+  const { client, target } = await openClient({
+    db: values.db,
+    schema: values.schema,
+    strictTasks: false,
+    mustExist: true,
+  });
   let stopListening = () => {};
   try {
     const stopped = new Promise<void>((resolve) => {

@@ -12,12 +12,15 @@ const HELP_TEXT = `jobwire migrate — create or upgrade the database schema
 Usage
   jobwire migrate [--db <path|url>] [--json]
 
-Every command migrates on start, so this is only needed to prepare a database ahead of time
-(deploy step) or to check its version. Safe to run concurrently; refuses a schema newer than
-this jobwire.
+worker, dev and enqueue migrate on start; the read and admin commands (jobs, queues, stats,
+tasks, workers, metrics) never create or change the schema and ask for this instead. Use it
+to prepare a database ahead of time (deploy step) or to check its version. Safe to run
+concurrently; refuses a schema newer than this jobwire.
 
 Options
-  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db);
+  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire);
                     a missing SQLite file is created
   --json            {"from": n, "to": n, "applied": [...]}
   -h, --help        show this help`;
@@ -35,7 +38,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     println(context, HELP_TEXT);
     return 0;
   }
-  const target = resolveDatabase(values.db);
+  const target = resolveDatabase(values.db, { schema: values.schema });
   // The client is opened without migrating, so the report shows what this command applied.
   const client = await createJobwire({ driver: await openDriver(target), migrate: false });
   try {

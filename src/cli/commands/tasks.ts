@@ -18,7 +18,9 @@ registers when its client starts; "jobwire enqueue <task>" and producers without
 apply them when they enqueue the task by name.
 
 Options
-  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --json            the contracts as JSON
   -h, --help        show this help`;
 
@@ -50,36 +52,39 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, 'usage: jobwire tasks [--json]');
   }
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const tasks = await client.listPublishedTasks();
-    if (values.json) {
-      println(context, safeJson(tasks, 2));
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const tasks = await client.listPublishedTasks();
+      if (values.json) {
+        println(context, safeJson(tasks, 2));
+        return 0;
+      }
+      if (tasks.length === 0) {
+        println(context, 'no tasks published yet (a worker publishes its tasks when it starts)');
+        return 0;
+      }
+      const paint = painter(colorEnabled(context.io.out));
+      const rows = tasks.map((task) => [
+        task.name,
+        task.queue,
+        String(task.priority),
+        String(task.maxAttempts),
+        task.timeoutMs === null ? '-' : `${task.timeoutMs} ms`,
+        describeBackoff(task.backoff),
+        dateTime(task.updatedAt),
+      ]);
+      const columns = [
+        { header: 'task' },
+        { header: 'queue' },
+        { header: 'priority', right: true },
+        { header: 'attempts', right: true },
+        { header: 'timeout', right: true },
+        { header: 'backoff' },
+        { header: 'published' },
+      ];
+      println(context, table(columns, rows, paint));
       return 0;
-    }
-    if (tasks.length === 0) {
-      println(context, 'no tasks published yet (a worker publishes its tasks when it starts)');
-      return 0;
-    }
-    const paint = painter(colorEnabled(context.io.out));
-    const rows = tasks.map((task) => [
-      task.name,
-      task.queue,
-      String(task.priority),
-      String(task.maxAttempts),
-      task.timeoutMs === null ? '-' : `${task.timeoutMs} ms`,
-      describeBackoff(task.backoff),
-      dateTime(task.updatedAt),
-    ]);
-    const columns = [
-      { header: 'task' },
-      { header: 'queue' },
-      { header: 'priority', right: true },
-      { header: 'attempts', right: true },
-      { header: 'timeout', right: true },
-      { header: 'backoff' },
-      { header: 'published' },
-    ];
-    println(context, table(columns, rows, paint));
-    return 0;
-  });
+    },
+  );
 }

@@ -16,31 +16,46 @@ import {
   UsageError,
 } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { envFlag, setting } from '../config.js';
+import { durationOption } from '../duration.js';
+import { safeJson, timeZoneLabel } from '../format.js';
+import { logLevelOption } from '../log-level.js';
 import { describeDatabase, openClient } from '../open-client.js';
-import { EventPrinter, PROGRESS_STEP_PERCENT } from '../output.js';
+import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
 import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
 import { type MetricsServer, serveMetrics } from './metrics.js';
 
-const HELP_TEXT = `jobwire worker — run the tasks of a module until stopped
+const HELP_TEXT = `jobwire worker — run the tasks of a module until stopped (or drained, with --once)
 
 Usage
   jobwire worker --tasks <module> [options]
 
-Options
+Options (each has an environment variable; a flag wins over it — see docs/configuration.md)
   --tasks <module>     module exporting tasks made with defineTask(): named exports, and/or a
-                       default export that is a task, an array of tasks or an object of tasks.
-                       Resolved from the current directory; .js/.mjs, or .ts when run with tsx.
+                       default export that is a task, an array of tasks or an object of
+                       tasks. Resolved from the current directory; .js/.mjs, or .ts under tsx.
+                       $JOBWIRE_TASKS
   --queues <a,b>       queues to serve (default: every queue the tasks name, else "default")
-  --concurrency <n>    worker slots: jobs run at once (default 10)
-  --grace <ms>         on shutdown, how long running jobs may take before they are aborted
-                       and released (default 10000)
-  --db <path|url>      database (default $DATABASE_URL if postgres://, else ./jobwire.db)
-  --json               one JSON object per line: {"event": name, ...payload}; the last line
-                       is {"event": "summary", ...}
+                       $JOBWIRE_QUEUES
+  --concurrency <n>    worker slots: jobs run at once (default 10)  $JOBWIRE_CONCURRENCY
+  --grace <duration>   on shutdown, how long running jobs may take before they are aborted
+                       and released: 10000 (ms), 30s, 2m (default 10s)  $JOBWIRE_GRACE
+  --once               run every job that is due, then stop and exit 0 (cron, serverless);
+                       jobs not due yet (delayed, or a retry's backoff) stay for the next run
+                       $JOBWIRE_ONCE=1
+  --db <path|url>      database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                       else ./jobwire.db)
+  --schema <name>      PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
+  --log-level <l>      debug, info, warn or error (default info; debug adds the per-slot
+                       worker:* events)  $JOBWIRE_LOG_LEVEL
+  --json               one pino-compatible JSON object per line: {"time", "level", "msg",
+                       "event", ...payload}; the last line is {"event": "summary", ...}
   --metrics-port <n>   serve Prometheus metrics at http://<host>:<n>/metrics: this worker's
                        counters and histograms plus the cluster gauges (see jobwire metrics)
+                       $JOBWIRE_METRICS_PORT
   --metrics-host <a>   address of the metrics server (default 127.0.0.1; 0.0.0.0 for all)
+                       $JOBWIRE_METRICS_HOST
   --quiet              print only failures (job:failed, job:abandoned, job:lease-lost,
                        job:rescued, pool:error, service:error) and no summary
   -h, --help           show this help
@@ -48,7 +63,7 @@ Options
 Output: one line per event (progress throttled to every ${PROGRESS_STEP_PERCENT} % per job), and a summary on exit.
 
 Stopping: SIGINT (Ctrl-C) or SIGTERM stops gracefully — no new jobs are claimed, running jobs
-get --grace ms to finish, the rest are aborted and released for another worker — and the
+get --grace to finish, the rest are aborted and released for another worker — and the
 process then exits with code 0. A second signal exits at once with 128 + the signal number
 (130 for SIGINT, 143 for SIGTERM); leases left behind expire and their jobs are rescued.`;
 
@@ -130,6 +145,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       queues: { type: 'string' },
       concurrency: { type: 'string' },
       grace: { type: 'string' },
+      once: { type: 'boolean' },
+      'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
@@ -139,25 +156,40 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     context.io.out.write(`${HELP_TEXT}\n`);
     return 0;
   }
-  if (!values.tasks) {
-    throw new UsageError('--tasks <module> is required', 'e.g. jobwire worker --tasks ./dist/tasks.js');
+  const tasksSetting = setting('tasks', values.tasks, 'JOBWIRE_TASKS');
+  if (!tasksSetting.value) {
+    throw new UsageError(
+      '--tasks <module> is required',
+      'e.g. jobwire worker --tasks ./dist/tasks.js (or set JOBWIRE_TASKS)',
+    );
   }
-  const concurrency = intOption('concurrency', values.concurrency, { min: 1, max: 10_000 }) ?? 10;
-  const graceMs = intOption('grace', values.grace, { min: 0, max: 86_400_000 }) ?? 10_000;
-  const metricsPort = intOption('metrics-port', values['metrics-port'], { min: 0, max: 65_535 });
-  if (values['metrics-host'] !== undefined && metricsPort === undefined) {
+  const concurrencySetting = setting('concurrency', values.concurrency, 'JOBWIRE_CONCURRENCY');
+  const concurrency =
+    intOption(concurrencySetting.name, concurrencySetting.value, { min: 1, max: 10_000 }) ?? 10;
+  const graceSetting = setting('grace', values.grace, 'JOBWIRE_GRACE');
+  const graceMs =
+    durationOption(graceSetting.name, graceSetting.value, { min: 0, max: 86_400_000 }) ?? 10_000;
+  const portSetting = setting('metrics-port', values['metrics-port'], 'JOBWIRE_METRICS_PORT');
+  const metricsPort = intOption(portSetting.name, portSetting.value, { min: 0, max: 65_535 });
+  const metricsHost = setting('metrics-host', values['metrics-host'], 'JOBWIRE_METRICS_HOST').value;
+  if (metricsHost !== undefined && metricsPort === undefined) {
     throw new UsageError('--metrics-host needs --metrics-port');
   }
-  const tasks = await loadTasks(values.tasks);
+  const levelSetting = setting('log-level', values['log-level'], 'JOBWIRE_LOG_LEVEL');
+  const level = logLevelOption(levelSetting.value, `--${levelSetting.name}`) ?? 'info';
+  const once = values.once === true || envFlag('JOBWIRE_ONCE') === true;
+  const tasks = await loadTasks(tasksSetting.value);
   const queues =
-    listOption(values.queues) ?? [...new Set(tasks.map((task) => task.queue ?? 'default'))].sort();
+    listOption(setting('queues', values.queues, 'JOBWIRE_QUEUES').value) ??
+    [...new Set(tasks.map((task) => task.queue ?? 'default'))].sort();
 
   const printer = new EventPrinter({
     json: values.json === true,
     quiet: values.quiet === true,
+    level,
     io: context.io,
   });
-  const { client, target } = await openClient({ db: values.db, tasks });
+  const { client, target } = await openClient({ db: values.db, schema: values.schema, tasks });
   const stats = new RunStats();
   client.events.onAny((name, event) => stats.observe(name, event));
   printer.attach(client);
@@ -169,17 +201,20 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     if (metricsPort !== undefined) {
       metricsServer = await serveMetrics(client, {
         port: metricsPort,
-        host: values['metrics-host'] ?? '127.0.0.1',
+        host: metricsHost ?? '127.0.0.1',
       });
       // Even --quiet says where: with --metrics-port 0 nothing else tells the port.
       if (printer.quiet) context.io.err.write(`metrics at ${metricsServer.url}\n`);
       else printer.note(`metrics at ${metricsServer.url}`, { indent: false });
     }
-    printer.note(
-      `jobwire worker · ${describeDatabase(target)} · tasks ${tasks.map((t) => t.name).join(', ')} · ` +
-        `queues ${queues.join(',')} · concurrency ${concurrency} · Ctrl-C to stop`,
-      { indent: false },
-    );
+    for (const line of [
+      `jobwire worker · ${describeDatabase(target)}`,
+      `tasks ${tasks.map((t) => t.name).join(', ')}`,
+      `queues ${queues.join(',')} · concurrency ${concurrency}`,
+      `times in ${timeZoneLabel()} · ${once ? 'stops when drained (--once)' : 'Ctrl-C stops'}`,
+    ]) {
+      printer.note(line, { indent: false });
+    }
     const pool = client.createPool({ queues, concurrency, shutdownGraceMs: graceMs, handleSignals: true });
     const stopped = new Promise<JobwireEvents['pool:stopped']>((resolve) => {
       cleanups.push(client.events.on('pool:stopped', resolve));
@@ -187,6 +222,11 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     // The pool stops itself on the signal; listening keeps the process alive to close cleanly.
     stopListening = onShutdownSignals();
     await pool.start();
+    // --once: every due job has run (or the pool stopped on a signal first).
+    if (once) {
+      await Promise.race([pool.whenIdle(), stopped]);
+      await pool.stop({ reason: 'drained (--once): no due jobs left' });
+    }
     await stopped;
     await metricsServer?.close();
     metricsServer = undefined;
@@ -194,7 +234,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     // the summary must be the last line.
     await client.close();
     if (printer.json) {
-      context.io.out.write(`${JSON.stringify({ event: 'summary', ...stats.summary() })}\n`);
+      const summary = stats.summary();
+      const msg = `summary: ${summary.jobs} jobs, ${summary.completed} completed, ${summary.abandoned} abandoned`;
+      context.io.out.write(`${safeJson(jsonLine('info', msg, { event: 'summary', ...summary }))}\n`);
     } else if (!printer.quiet) {
       context.io.out.write(`\n${renderSummary(stats.summary(), printer.paint)}\n`);
     }

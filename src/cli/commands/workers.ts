@@ -18,7 +18,9 @@ it was last heard from. A stopped pool removes its row; the row of a pool whose 
 removed by the leader after a few missed heartbeats (the "pool:lost" event).
 
 Options
-  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
+                    else ./jobwire.db; see jobwire --help)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --json            the pools as JSON (times in epoch ms)
   -h, --help        show this help`;
 
@@ -42,42 +44,45 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, 'usage: jobwire workers [--json]');
   }
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const pools = await client.listPools();
-    if (values.json) {
-      println(context, safeJson(pools, 2));
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const pools = await client.listPools();
+      if (values.json) {
+        println(context, safeJson(pools, 2));
+        return 0;
+      }
+      if (pools.length === 0) {
+        println(
+          context,
+          'no pools running (a pool appears when it starts: jobwire worker, or createPool().start())',
+        );
+        return 0;
+      }
+      const paint = painter(colorEnabled(context.io.out));
+      const now = Date.now();
+      const rows = pools.map((pool) => [
+        pool.poolId,
+        pool.host,
+        String(pool.pid),
+        pool.queues.join(','),
+        `${pool.busy}/${pool.concurrency}`,
+        pool.state === 'running' ? paint('green', 'running') : paint('yellow', pool.state),
+        age(now - pool.startedAt),
+        `${age(now - pool.lastSeenAt)} ago`,
+      ]);
+      const columns = [
+        { header: 'pool' },
+        { header: 'host' },
+        { header: 'pid', right: true },
+        { header: 'queues' },
+        { header: 'busy', right: true },
+        { header: 'state' },
+        { header: 'up for', right: true },
+        { header: 'last seen', right: true },
+      ];
+      println(context, table(columns, rows, paint));
       return 0;
-    }
-    if (pools.length === 0) {
-      println(
-        context,
-        'no pools running (a pool appears when it starts: jobwire worker, or createPool().start())',
-      );
-      return 0;
-    }
-    const paint = painter(colorEnabled(context.io.out));
-    const now = Date.now();
-    const rows = pools.map((pool) => [
-      pool.poolId,
-      pool.host,
-      String(pool.pid),
-      pool.queues.join(','),
-      `${pool.busy}/${pool.concurrency}`,
-      pool.state === 'running' ? paint('green', 'running') : paint('yellow', pool.state),
-      age(now - pool.startedAt),
-      `${age(now - pool.lastSeenAt)} ago`,
-    ]);
-    const columns = [
-      { header: 'pool' },
-      { header: 'host' },
-      { header: 'pid', right: true },
-      { header: 'queues' },
-      { header: 'busy', right: true },
-      { header: 'state' },
-      { header: 'up for', right: true },
-      { header: 'last seen', right: true },
-    ];
-    println(context, table(columns, rows, paint));
-    return 0;
-  });
+    },
+  );
 }

@@ -176,10 +176,10 @@ export class LeaderElector {
   }
 
   #report(service: string, operation: string, error: unknown, retryInMs: number): void {
-    const { events, clock, logger } = this.#runtime;
+    const { events, clock } = this.#runtime;
     const at = clock.now();
     const stored = toStoredError(error, 0, at);
-    logger.warn({ service, operation, err: error, retryInMs }, `jobwire ${service}: ${operation} failed`);
+    // The client logs service:error to its logger (log-failures.ts).
     events.emit('service:error', { service, operation, error: stored, retryInMs, at });
   }
 }

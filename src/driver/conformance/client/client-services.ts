@@ -239,6 +239,66 @@ export function runClientServicesSuite(factory: ConformanceDatabases): void {
       );
     });
 
+    it('the logger option gets pool errors at warn and throwing listeners at error; a non-logger is refused', async (t) => {
+      const lines: { level: string; fields: Record<string, unknown>; message?: string }[] = [];
+      const record =
+        (level: string) =>
+        (fields: object, message?: string): void =>
+          void lines.push({ level, fields: fields as Record<string, unknown>, message });
+      const logger: Logger = {
+        debug: record('debug'),
+        info: record('info'),
+        warn: record('warn'),
+        error: record('error'),
+      };
+      let failClaims = 1;
+      const client = await withWrappedDriver(
+        t,
+        factory,
+        (driver) => ({
+          ...driver,
+          jobClaim: async (params) => {
+            if (failClaims-- > 0) throw new Error('claim storage is down');
+            return driver.jobClaim(params);
+          },
+        }),
+        { logger },
+      );
+      client.events.on('job:queued', () => {
+        throw new Error('listener bug');
+      });
+      const task = defineTask({ name: 'logged', handler: async () => 'ok' });
+      client.registerTask(task);
+      const failed = nextEvent(client, 'pool:error');
+      const pool = client.createPool(testPool);
+      await pool.start();
+      const error = await failed;
+      const job = await client.enqueue(task, {});
+      await client.waitForJob(job.id);
+      await pool.stop();
+
+      const warning = lines.find((line) => line.level === 'warn' && line.fields.event === 'pool:error');
+      assert.ok(warning, 'the pool error is logged at warn');
+      assert.equal(warning.fields.poolId, error.poolId);
+      assert.match(warning.message ?? '', /claim storage is down/);
+      const listener = lines.find((line) => line.level === 'error' && line.fields.event === 'job:queued');
+      assert.ok(listener, 'the throwing listener is logged at error');
+      assert.equal((listener.fields.err as Error).message, 'listener bug');
+      assert.ok(!lines.some((line) => line.level === 'info' || line.level === 'debug'), 'no chatter');
+      const db = await factory.create();
+      const driver = await db.open();
+      try {
+        await assert.rejects(
+          createJobwire({ driver, logger: { info() {} } as never }),
+          (e: unknown) =>
+            e instanceof InvalidOptionError && /logger/.test(e.message) && /warn/.test(e.message),
+        );
+      } finally {
+        await driver.close();
+        await db.cleanup();
+      }
+    });
+
     it("the client's own inserts wake this process's pools: now for pending jobs, at the earliest due time for scheduled ones", async (t) => {
       const task = defineTask({ name: 'noted', handler: async () => {} });
       const { client } = await withClient(t, factory, { tasks: [task] });

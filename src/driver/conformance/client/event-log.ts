@@ -107,7 +107,11 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       // Attempt events carry the job's metadata, so consumers need no lookup.
       for (const type of ['job:started', 'job:completed'] as const) {
         const logged = fromLog.find((e) => e.type === type && jobIdOf(e) === jobs[0]!.id);
-        assert.deepEqual((logged?.data as { metadata?: unknown } | undefined)?.metadata, { videoId: 'v42' }, type);
+        assert.deepEqual(
+          (logged?.data as { metadata?: unknown } | undefined)?.metadata,
+          { videoId: 'v42' },
+          type,
+        );
       }
       assert.deepEqual(sequences(fromLog).get(jobs[1]!.id), [
         'job:queued',

@@ -6,6 +6,7 @@
 import { runAbortSuite } from './abort.js';
 import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
+import { runBulkAdminSuite } from './bulk-admin.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
@@ -35,6 +36,7 @@ const SUITES = {
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
   'event log': runEventLogSuite,
+  'bulk admin': runBulkAdminSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

@@ -1,0 +1,292 @@
+/**
+ * One jobwire event as a readable line (or two, to stay within 80 columns): the event stream of
+ * `jobwire worker` and `jobwire dev`.
+ */
+import type { JobwireEvents } from '../index.js';
+import {
+  clockTime,
+  duration,
+  errorSummary,
+  formatProgress,
+  type Paint,
+  pad,
+  type Style,
+  safeJson,
+  stripAnsi,
+  truncate,
+  visibleWidth,
+} from './format.js';
+
+/**
+ * Width of the event-name column: the longest job event name. The rarer, longer names
+ * (`shutdown:requested`) carry no job columns, so nothing needs to line up after them.
+ */
+export const EVENT_WIDTH = 'job:interrupted'.length;
+
+/** Lines never exceed this many columns unless the terminal says it is wider. */
+export const LINE_WIDTH = 80;
+
+/** A wrapped detail starts under the event name: after the time column and its space. */
+export const DETAIL_INDENT = 'HH:MM:SS.mmm '.length;
+
+const EVENT_STYLE: Record<string, Style> = {
+  'job:queued': 'blue',
+  'job:started': 'cyan',
+  'job:progress': 'gray',
+  'job:completed': 'green',
+  'job:failed': 'red',
+  'job:retrying': 'yellow',
+  'job:snoozed': 'yellow',
+  'job:abandoned': ['bold', 'red'],
+  'job:cancelled': 'magenta',
+  'job:rescued': ['bold', 'yellow'],
+  'job:interrupted': ['bold', 'yellow'],
+  'job:lease-lost': ['bold', 'yellow'],
+  'pool:error': ['bold', 'red'],
+  'service:error': ['bold', 'red'],
+  'job:retried': 'blue',
+  'queue:full': ['bold', 'yellow'],
+  'shutdown:requested': ['bold', 'yellow'],
+};
+
+function styleOf(name: string): Style {
+  const style = EVENT_STYLE[name];
+  if (style) return style;
+  if (name.startsWith('worker:')) return 'gray';
+  if (name.startsWith('pool:')) return ['bold', 'magenta'];
+  if (name.startsWith('queue:')) return 'blue';
+  if (name.startsWith('leader:')) return ['bold', 'magenta'];
+  return 'white';
+}
+
+/** Short worker label: the slot number of a "host:pid:rand/3" worker id → "w3". */
+export function workerLabel(workerId: string | null | undefined): string {
+  if (!workerId) return '';
+  const slash = workerId.lastIndexOf('/');
+  const slot = slash >= 0 ? workerId.slice(slash + 1) : '';
+  return /^\d+$/.test(slot) ? `w${slot}` : workerId;
+}
+
+/** Column widths of job event lines: 13 + 16 + 53 columns leave ≥ 12 for a short detail. */
+const W = { id: 5, task: 15, queue: 7, attempt: 4, worker: 3 };
+
+type AnyPayload = Record<string, unknown>;
+
+/** What an event says after its name: the job's columns (job events) and a detail. */
+interface Described {
+  columns?: string;
+  detail: string;
+}
+
+/**
+ * One event as one line — time, the event name in a fixed-width coloured column, then for a job
+ * event the job (id, task, queue, attempt/max, worker) in aligned columns, then what happened —
+ * or two when that would be wider than `width` (default 80): the detail then goes on its own
+ * line under the event name, cut to fit.
+ */
+export function formatEvent(
+  name: string,
+  payload: AnyPayload,
+  paint: Paint,
+  options: { now?: number; width?: number } = {},
+): string {
+  const width = options.width ?? LINE_WIDTH;
+  const time = clockTime(options.now ?? Date.now());
+  const { columns, detail } = describeEvent(name, payload, paint, width - DETAIL_INDENT);
+  const head = `${paint('gray', time)} ${paint(styleOf(name), pad(name, EVENT_WIDTH))}${columns ? ` ${columns}` : ''}`;
+  const one = `${head} ${detail}`.trimEnd();
+  if (visibleWidth(one) <= width || detail === '') return one;
+  const room = width - DETAIL_INDENT;
+  const fitted = visibleWidth(detail) <= room ? detail : truncate(stripAnsi(detail), room);
+  return `${head.trimEnd()}\n${' '.repeat(DETAIL_INDENT)}${fitted}`;
+}
+
+function jobColumns(
+  e: { jobId: string; task: string; queue: string },
+  attempt: string,
+  worker: string,
+): string {
+  return [
+    pad(`#${e.jobId}`, W.id),
+    pad(truncate(e.task, W.task), W.task),
+    pad(truncate(e.queue, W.queue), W.queue),
+    pad(attempt, W.attempt),
+    pad(worker, W.worker),
+  ].join(' ');
+}
+
+const attemptOf = (e: { attempt: number; maxAttempts: number }) =>
+  e.maxAttempts > 0 ? `${e.attempt}/${e.maxAttempts}` : '';
+
+/** `room`: the columns a detail has on a line of its own (errors are cut to fit it). */
+function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: number): Described {
+  const dim = (text: string) => paint('gray', text);
+  const job = (attempt: string, worker: string) =>
+    jobColumns(payload as unknown as { jobId: string; task: string; queue: string }, attempt, worker);
+  switch (name) {
+    case 'job:queued': {
+      const e = payload as unknown as JobwireEvents['job:queued'];
+      const parts: string[] = [];
+      if (e.runAt > e.queuedAt + 5) parts.push(`in ${duration(e.runAt - e.queuedAt)}`);
+      if (e.priority !== 0) parts.push(`priority ${e.priority}`);
+      if (e.uniqueKey) parts.push(dim(`key ${e.uniqueKey}`));
+      return { columns: job(`0/${e.maxAttempts}`, ''), detail: parts.join(' ') };
+    }
+    case 'job:started': {
+      const e = payload as unknown as JobwireEvents['job:started'];
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: dim(`wait ${duration(e.waitMs)}`),
+      };
+    }
+    case 'job:progress': {
+      const e = payload as unknown as JobwireEvents['job:progress'];
+      return { columns: job(attemptOf(e), workerLabel(e.workerId)), detail: formatProgress(e.progress) };
+    }
+    case 'job:completed': {
+      const e = payload as unknown as JobwireEvents['job:completed'];
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: paint('green', duration(e.durationMs)),
+      };
+    }
+    case 'job:failed': {
+      const e = payload as unknown as JobwireEvents['job:failed'];
+      const error = errorSummary(e.error, room - 8);
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `${pad(duration(e.durationMs), 7)} ${paint('red', error)}`,
+      };
+    }
+    case 'job:retrying': {
+      const e = payload as unknown as JobwireEvents['job:retrying'];
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `next in ${duration(e.delayMs)} ${dim(`at ${clockTime(e.nextRunAt)}`)}`,
+      };
+    }
+    case 'job:snoozed': {
+      const e = payload as unknown as JobwireEvents['job:snoozed'];
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `again in ${duration(e.delayMs)}`,
+      };
+    }
+    case 'job:abandoned': {
+      const e = payload as unknown as JobwireEvents['job:abandoned'];
+      const error = errorSummary(e.error, Math.max(20, room - e.reason.length - 2));
+      return { columns: job(attemptOf(e), ''), detail: paint('red', `${e.reason}: ${error}`) };
+    }
+    case 'job:cancelled': {
+      const e = payload as unknown as JobwireEvents['job:cancelled'];
+      return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}` };
+    }
+    case 'job:retried': {
+      const e = payload as unknown as JobwireEvents['job:retried'];
+      return { columns: job(`0/${e.maxAttempts}`, ''), detail: `was ${e.previousState}; fresh attempts` };
+    }
+    case 'job:rescued': {
+      const e = payload as unknown as JobwireEvents['job:rescued'];
+      const from = e.previousPoolId ? ` from ${e.previousPoolId}` : '';
+      return {
+        columns: job(attemptOf(e), ''),
+        detail: `lease expired at ${clockTime(e.leaseExpiredAt)}${from}; queued again`,
+      };
+    }
+    case 'job:interrupted': {
+      const e = payload as unknown as JobwireEvents['job:interrupted'];
+      const then = e.willRunAgain ? 'runs again, same attempt' : 'interruption budget used up';
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: `shutdown cut it off (interruption ${e.interruptions}); ${then}`,
+      };
+    }
+    case 'job:lease-lost': {
+      const e = payload as unknown as JobwireEvents['job:lease-lost'];
+      return {
+        columns: job(attemptOf(e), workerLabel(e.workerId)),
+        detail: 'lease lost (cancelled, deleted or rescued elsewhere); attempt aborted',
+      };
+    }
+    case 'worker:busy': {
+      const e = payload as unknown as JobwireEvents['worker:busy'];
+      return {
+        detail: dim(
+          `${pad(`#${e.jobId}`, W.id)} ${pad(e.task, W.task)} ${' '.repeat(W.queue + W.attempt + 1)} ${workerLabel(e.workerId)}`,
+        ),
+      };
+    }
+    case 'worker:created':
+    case 'worker:started':
+    case 'worker:idle':
+    case 'worker:stopped': {
+      const e = payload as unknown as JobwireEvents['worker:idle'];
+      return {
+        detail: dim(`${' '.repeat(W.id + W.task + W.queue + W.attempt + 3)} ${workerLabel(e.workerId)}`),
+      };
+    }
+    case 'pool:created':
+    case 'pool:started': {
+      const e = payload as unknown as JobwireEvents['pool:started'];
+      return { detail: `concurrency ${e.concurrency} · queues ${e.queues.join(',')}` };
+    }
+    case 'pool:stopping': {
+      const e = payload as unknown as JobwireEvents['pool:stopping'];
+      return { detail: `${e.reason}; ${e.running} running, grace ${duration(e.graceMs)}` };
+    }
+    case 'pool:stopped': {
+      const e = payload as unknown as JobwireEvents['pool:stopped'];
+      return { detail: `pool ${e.poolId} · aborted ${e.aborted}, released ${e.released}` };
+    }
+    case 'pool:error': {
+      const e = payload as unknown as JobwireEvents['pool:error'];
+      const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
+      return { detail: `${e.operation} failed: ${paint('red', errorSummary(e.error, room - 30))}${retry}` };
+    }
+    case 'service:error': {
+      const e = payload as unknown as JobwireEvents['service:error'];
+      const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
+      return {
+        detail: `${e.service} ${e.operation} failed: ${paint('red', errorSummary(e.error, room - 40))}${retry}`,
+      };
+    }
+    case 'leader:elected':
+      return { detail: 'this process runs the leader-only services' };
+    case 'leader:resigned': {
+      const e = payload as unknown as JobwireEvents['leader:resigned'];
+      return {
+        detail: e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)',
+      };
+    }
+    case 'queue:paused':
+    case 'queue:resumed': {
+      const e = payload as unknown as JobwireEvents['queue:paused'];
+      return { detail: `queue ${e.queue}` };
+    }
+    case 'queue:full': {
+      const e = payload as unknown as JobwireEvents['queue:full'];
+      return { detail: `queue ${e.queue} refused ${e.task}: ${e.pending} waiting, limit ${e.maxPending}` };
+    }
+    case 'shutdown:requested': {
+      const e = payload as unknown as JobwireEvents['shutdown:requested'];
+      return {
+        detail: e.forced
+          ? `${e.signal} again: aborting running jobs and exiting now`
+          : `${e.signal}: finishing running jobs (up to ${duration(e.graceMs)}); ${e.signal === 'SIGINT' ? 'Ctrl-C' : e.signal} again forces`,
+      };
+    }
+    default:
+      return { detail: genericFields(payload) };
+  }
+}
+
+/** key=value for an event this version does not know how to render. */
+function genericFields(payload: AnyPayload): string {
+  return truncate(
+    Object.entries(payload)
+      .filter(([key]) => key !== 'at')
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeJson(value)}`)
+      .join(' '),
+    160,
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * The run statistics behind the summaries of `jobwire worker` and `jobwire dev`: they must
+ * survive a long run (no stack overflow, flat memory) and stay consistent when a job is retried
+ * by hand.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { DurationHistogram } from '../src/cli/histogram.js';
+import { RunStats } from '../src/cli/run-stats.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The events of one job that completes at its first attempt. */
+function completeJob(stats: RunStats, id: number, task = 'noop'): void {
+  const base = { jobId: String(id), task, queue: 'default', correlationId: `c${id}`, maxAttempts: 3 };
+  const attempt = {
+    ...base,
+    attempt: 1,
+    poolId: 'p',
+    workerId: 'w/0',
+    runAt: id,
+    startedAt: id,
+    waitMs: id % 7,
+  };
+  stats.observe('job:queued', { ...base, attempt: 0 });
+  stats.observe('job:started', attempt);
+  stats.observe('job:completed', {
+    ...attempt,
+    completedAt: id + 2,
+    durationMs: 2 + (id % 100),
+    result: null,
+  });
+}
+
+test('a summary after 200k jobs of one task neither overflows the stack nor keeps every job', () => {
+  const stats = new RunStats();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let id = 1; id <= 200_000; id++) completeJob(stats, id);
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const grownMb = (after - before) / 2 ** 20;
+  console.log(
+    `# heap before ${(before / 2 ** 20).toFixed(1)} MB, after 200k jobs ${(after / 2 ** 20).toFixed(1)} MB`,
+  );
+  // Keeping the ids and durations of 200k jobs took ~20 MB; counters and histograms take none.
+  assert.ok(grownMb < 3, `the statistics grew the heap by ${grownMb.toFixed(1)} MB`);
+  const summary = stats.summary(); // spread 200k durations into push() here once overflowed
+  assert.equal(summary.jobs, 200_000);
+  assert.equal(summary.completed, 200_000);
+  assert.equal(summary.unfinished, 0);
+  assert.equal(summary.meanRunMs, Math.round(2 + 49.5));
+  assert.ok(summary.p95RunMs! >= 96 && summary.p95RunMs! <= 101, `p95 ${summary.p95RunMs}`);
+});
+
+test('a job retried by hand counts as a second run: jobs = done + abandoned + cancelled + unfinished', () => {
+  const stats = new RunStats();
+  completeJob(stats, 1);
+  stats.observe('job:retried', {
+    jobId: '1',
+    task: 'noop',
+    queue: 'default',
+    correlationId: 'c1',
+    attempt: 0,
+    maxAttempts: 3,
+    previousState: 'completed',
+    runAt: 5,
+    at: 5,
+  });
+  const attempt = {
+    jobId: '1',
+    task: 'noop',
+    queue: 'default',
+    correlationId: 'c1',
+    attempt: 1,
+    maxAttempts: 3,
+    poolId: 'p',
+    workerId: 'w/0',
+    runAt: 5,
+    startedAt: 6,
+    waitMs: 1,
+  };
+  stats.observe('job:started', attempt);
+  stats.observe('job:completed', { ...attempt, completedAt: 8, durationMs: 2, result: null });
+  // A job finished elsewhere and started here again without a job:retried seen: a new run too.
+  stats.observe('job:started', { ...attempt, startedAt: 10 });
+  const summary = stats.summary();
+  assert.equal(summary.completed, 2);
+  assert.equal(summary.retriedByHand, 1);
+  assert.equal(summary.unfinished, 1);
+  assert.equal(summary.jobs, summary.completed + summary.abandoned + summary.cancelled + summary.unfinished);
+  assert.equal(summary.busyTimeMs, 8 - 1, 'from the first start to the last finish');
+});
+
+test('the histogram: percentiles within 5 %, never above the largest sample', () => {
+  const h = new DurationHistogram();
+  assert.equal(h.percentile(95), null);
+  assert.equal(h.mean(), null);
+  for (let ms = 1; ms <= 1000; ms++) h.record(ms);
+  const p95 = h.percentile(95)!;
+  assert.ok(p95 >= 950 && p95 <= 950 * 1.05, `p95 ${p95}`);
+  assert.equal(h.percentile(100), 1000);
+  assert.equal(h.mean(), 501);
+  h.record(-5);
+  h.record(Number.NaN);
+  assert.equal(h.percentile(0.1), 1, '0 and bad samples land in the first bucket, [0, 1] ms');
+});
