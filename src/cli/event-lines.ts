@@ -93,7 +93,7 @@ const STYLE: Partial<Record<string, Parameters<Paint>[0]>> = {
 };
 
 /** Column widths: event name, `#id`, `queue/task`, `attempt/max`. */
-const W = { type: 14, id: 7, where: 22, attempt: 5 } as const;
+const W = { type: 13, id: 7, where: 20, attempt: 5 } as const;
 
 type Data = Record<string, unknown>;
 

@@ -103,8 +103,8 @@ export function runCliEventsSuite(factory: ConformanceDatabases): void {
         const sent = await client.enqueue(ok, {});
         const burnt = await client.enqueue(doomed, {});
         await runJobs(client);
-        await waitFor('the abandoned job', () => stdout.includes(`job:abandoned  #${burnt.id} `));
-        await waitFor('the completed job', () => stdout.includes(`job:completed  #${sent.id} `));
+        await waitFor('the abandoned job', () => new RegExp(` job:abandoned +#${burnt.id} `).test(stdout));
+        await waitFor('the completed job', () => new RegExp(` job:completed +#${sent.id} `).test(stdout));
         // Events no stored change causes (the pool's) come from the writing process, batched.
         await waitFor('pool:stopped', () => / pool:stopped +pool /.test(stdout));
         const printed = lines(stdout);
