@@ -116,7 +116,7 @@ export function eventLine(
       : undefined;
   const head = `${time}  ${pad(type, W.type)} ${job === undefined ? '' : `${job} `}`;
   const room = Math.max(10, width - head.length);
-  const detail = truncate(describe(event.type, data), room).trimEnd();
+  const detail = truncate(eventDetail(event.type, data), room).trimEnd();
   const plain = `${head}${detail}`.trimEnd();
   if (plain.length > width) return truncate(plain, width); // an id or name longer than its column
   const style = STYLE[type];
@@ -136,7 +136,7 @@ const errorOf = (value: unknown) => errorSummary(value as StoredError | undefine
 const percent = (rate: unknown) => (typeof rate === 'number' ? `${Math.round(rate * 100)}%` : '–');
 
 /** The short detail after the job columns (or after the name, for events without a job). */
-export function describe(type: LoggedEventName, data: Data): string {
+export function eventDetail(type: LoggedEventName, data: Data): string {
   const e = data as never;
   switch (type) {
     case 'job:queued': {
