@@ -25,6 +25,17 @@ export {
   type TypedEnqueueItem,
 } from './core/client.js';
 export * from './core/errors.js';
+// The durable event log's shapes (`jobwire.events.read/tail/subscribe`, `jobwire.jobEvents`).
+export type {
+  EventLogFilter,
+  EventPage,
+  EventPosition,
+  EventReadOptions,
+  EventTailOptions,
+  LoggedEvent,
+  LoggedEventName,
+  LoggedEvents,
+} from './core/event-log/types.js';
 export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
 export {
   type AnyEventListener,

@@ -8,6 +8,7 @@ import { CliError, closest, UsageError } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
+import { eventsCommand } from './commands/events.js';
 import { jobsCommand } from './commands/jobs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   tasksCommand,
   statsCommand,
   workersCommand,
+  eventsCommand,
   metricsCommand,
   migrateCommand,
 ];
