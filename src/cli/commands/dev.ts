@@ -5,6 +5,7 @@ import type { JobState, Jobwire, JobwireEvents } from '../../index.js';
 import { DB, HELP, intOption, JSON_FLAG, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { setting } from '../config.js';
+import { LogHealthReader } from '../demo/log-reader.js';
 import {
   bannerLines,
   type DemoCounts,
@@ -133,6 +134,16 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       printer.note(line, { indent: false });
     }
     const before = await client.countJobs();
+    // A second reader with a client of its own sees the run only through the durable event log.
+    const head = await client.events.head();
+    const { client: readerClient } = await openClient({
+      db: values.db,
+      schema: values.schema,
+      useEnv: false,
+    });
+    const logReader = new LogHealthReader(readerClient, (line) => printer.note(line));
+    logReader.start(head);
+    cleanups.push(() => void logReader.stop().then(() => readerClient.close()));
 
     // Enqueue the plan before the pool starts, so the unique-key dedupe is certain to show.
     const waitFor = new Set<string>();
@@ -218,8 +229,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       exitWhenDone ? done.then(() => true) : new Promise<never>(() => {}),
       stopped.then(() => false),
     ]);
-    for (const cleanup of cleanups.splice(0)) cleanup();
     if (finished) await pool.stop({ reason: 'every demo job finished' });
+    // The log reader's last word: wait until it has read up to the end of the run.
+    await logReader.caughtUp();
+    logReader.flush();
+    printer.note(`log reader: ${logReader.eventsRead} events read from the durable log by a second client`);
+    for (const cleanup of cleanups.splice(0)) cleanup();
 
     const check = await databaseCheck(client, before, stats);
     // Close before the summary: services wind down after the last pool (leader:resigned), and

@@ -54,7 +54,10 @@ export interface EventPage {
   events: LoggedEvent[];
   /** Where the next read continues. */
   cursor: string;
-  /** True when more committed events were left to read. */
+  /**
+   * True when more committed events were left to examine: read again from `cursor`. With a
+   * filter, a page can be empty and still have `more` (it examined a stretch with no match).
+   */
   more: boolean;
 }
 
