@@ -21,6 +21,7 @@ export {
   MAX_ENQUEUE_MANY_JOBS,
   type QueueOptions,
 } from './core/client.js';
+export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
 export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
 export {
@@ -42,10 +43,19 @@ export {
   type ThresholdDecision,
 } from './core/leader/health-thresholds.js';
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
+export type { PruneReport } from './core/leader/pruner.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
 export { isQueueName } from './core/options.js';
 export { Pool, type PoolOptions } from './core/pool/pool.js';
+export {
+  DEFAULT_RETENTION,
+  type DeleteJobsFilter,
+  RETENTION_STATES,
+  type RetentionOptions,
+  type RetentionRule,
+  type RetentionRules,
+} from './core/retention.js';
 export { type Logger, silentLogger } from './core/runtime.js';
 export {
   type AnyTask,
@@ -82,6 +92,7 @@ export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,
   type DriverCapabilities,
+  type FinishedState,
   type Notifier,
   type PoolRecord,
   type PoolRunState,

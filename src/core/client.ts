@@ -20,6 +20,7 @@ import { registerInternals } from './internals.js';
 import { JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
+import { Pruner } from './leader/pruner.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
   type EnqueueOptions,
@@ -27,6 +28,12 @@ import {
   validateMaxInterruptions,
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
+import {
+  type DeleteJobsFilter,
+  deleteFinishedInBatches,
+  resolveDeleteFilter,
+  resolveRetention,
+} from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
@@ -35,7 +42,15 @@ import { TaskRegistry } from './task-registry.js';
 import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
-export type { EnqueuedJob, EnqueueItem, JobwireOptions, ListJobsOptions, QueueOptions, Task };
+export type {
+  DeleteJobsFilter,
+  EnqueuedJob,
+  EnqueueItem,
+  JobwireOptions,
+  ListJobsOptions,
+  QueueOptions,
+  Task,
+};
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_ENQUEUE_MANY_JOBS };
 
 /** Create a client and (by default) migrate its database. */
@@ -120,7 +135,10 @@ export class Jobwire {
     });
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
-    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health);
+    const retention = resolveRetention(options.retention);
+    const tickMs = options.maintenance?.rescueIntervalMs ?? 1000;
+    const extra = retention ? [new Pruner(this.#runtime, retention, tickMs)] : [];
+    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, extra);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
 
@@ -265,6 +283,21 @@ export class Jobwire {
   async waitForJob<R = unknown>(id: string, options: WaitForJobOptions = {}): Promise<R> {
     this.#assertOpen();
     return waitForJob(this.#runtime, jobIdArgument(id), options) as Promise<R>;
+  }
+
+  /**
+   * Delete finished jobs (completed, abandoned, cancelled; never active ones) matching `filter`,
+   * in batches, and return how many were deleted, e.g.
+   * `deleteJobs({ state: 'completed', olderThan: '7d' })`. The leader also prunes on its own
+   * (the `retention` option); this is the by-hand purge (`jobwire jobs purge`).
+   */
+  async deleteJobs(filter: DeleteJobsFilter = {}): Promise<number> {
+    this.#assertOpen();
+    const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
+    const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
+      batchSize: 1000,
+    });
+    return deleted;
   }
 
   /** Every queue with jobs or settings, with counts by state. */

@@ -10,15 +10,17 @@
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
-import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState, QueueInfo } from '../core/types.js';
 import type {
   AlertFireParams,
   AlertResolveParams,
   JobCancelParams,
   JobClaimParams,
   JobCountByStateParams,
+  JobDeleteFinishedParams,
   JobDeleteParams,
   JobFinalizeManyParams,
+  JobFinishedCutoffParams,
   JobGetParams,
   JobHeartbeatManyParams,
   JobInsertManyParams,
@@ -239,4 +241,22 @@ export interface Driver {
    * nothing. Returns the names written, in input order.
    */
   taskUpsertMany(params: TaskUpsertManyParams): Promise<string[]>;
+
+  // -- Retention (pruning finished jobs). One block. ------------------------------------------
+
+  /**
+   * Delete up to `limit` finished jobs (completed, abandoned or cancelled) matching the filter,
+   * oldest finish first, through the finished-at index: one short write however large the
+   * history. Active jobs are never touched. Returns how many rows were deleted; a caller
+   * repeats while it gets `limit`.
+   */
+  jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
+
+  /**
+   * The finish time of the newest job beyond the `keep` most recently finished ones matching
+   * the filter, or null when there are at most `keep`. Deleting what finished at or before it
+   * keeps the newest `keep` (fewer only when several finished in the same millisecond as the
+   * `keep`-th newest).
+   */
+  jobFinishedCutoff(params: JobFinishedCutoffParams): Promise<EpochMs | null>;
 }

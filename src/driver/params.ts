@@ -163,3 +163,34 @@ export interface AlertFireParams {
 export interface AlertResolveParams {
   id: string;
 }
+
+// -- Retention (pruning finished jobs). One block: see Driver.jobDeleteFinished. ---------------
+
+/** The states retention and purges delete: jobs no worker will pick up again. */
+export type FinishedState = 'completed' | 'abandoned' | 'cancelled';
+
+/** Which finished jobs `jobDeleteFinished` and `jobFinishedCutoff` look at. */
+export interface FinishedJobFilter {
+  /** Only jobs in these states (each one of `FinishedState`). */
+  states: readonly FinishedState[];
+  /** Only jobs of these queues (absent: every queue). */
+  queues?: readonly string[];
+  /** Never jobs of these queues (a rule for "every other queue"). */
+  excludeQueues?: readonly string[];
+  /** Only jobs of these tasks (absent: every task). */
+  tasks?: readonly string[];
+}
+
+/** Parameters of `Driver.jobDeleteFinished`. */
+export interface JobDeleteFinishedParams extends FinishedJobFilter {
+  /** Only jobs that finished strictly before this time (absent: whenever they finished). */
+  finishedBefore?: EpochMs;
+  /** Most rows deleted by this call (a small batch keeps the hot path moving), an integer >= 1. */
+  limit: number;
+}
+
+/** Parameters of `Driver.jobFinishedCutoff`. */
+export interface JobFinishedCutoffParams extends FinishedJobFilter {
+  /** How many of the most recently finished jobs to keep, an integer >= 0. */
+  keep: number;
+}

@@ -27,6 +27,7 @@ import {
   table,
 } from '../format.js';
 import { withClient } from '../open-client.js';
+import { PURGE_HELP, purge } from './jobs-purge.js';
 
 const DB_HELP = '  --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)';
 
@@ -86,6 +87,7 @@ Subcommands
   retry <id…>        run finished jobs again
   cancel <id…>       cancel jobs that have not finished
   delete <id…>       delete jobs
+  purge              delete finished jobs by state and age (--state completed --older-than 7d)
 
 Run "jobwire jobs <subcommand> --help" for its options.`;
 
@@ -103,6 +105,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
     help: DELETE_HELP,
     run: (args, context) => eachId('delete', DELETE_HELP, args, context, deleteOne),
   },
+  purge: { help: PURGE_HELP, run: purge },
 };
 
 export const jobsCommand: Command = {

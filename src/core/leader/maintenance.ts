@@ -9,6 +9,7 @@ import { LeaderElector } from './elector.js';
 import { HealthMonitor, type HealthOptions } from './health-monitor.js';
 import { PoolReaper } from './pool-reaper.js';
 import { Rescuer } from './rescuer.js';
+import type { LeaderService } from './service.js';
 
 /** Maintenance tuning: leader election and the rescue of expired leases. */
 export interface MaintenanceOptions {
@@ -32,13 +33,15 @@ export interface MaintenanceOptions {
 }
 
 /**
- * Check `options` and build the elector with its services (not started): the rescuer, and the
- * queue-health monitor when `health` is given.
+ * Check `options` and build the elector with its services (not started): the rescuer, the pool
+ * reaper, the queue-health monitor when `health` is given, then `extra` services (the pruner,
+ * the scheduler), which the client builds from their own options.
  */
 export function createMaintenance(
   runtime: Runtime,
   options: MaintenanceOptions = {},
   health?: HealthOptions,
+  extra: readonly LeaderService[] = [],
 ): LeaderElector {
   const intervalMs = options.rescueIntervalMs ?? 1000;
   const ttlMs = options.leaderTtlMs ?? 10_000;
@@ -65,6 +68,7 @@ export function createMaintenance(
     rescuer,
     poolReaper,
     ...(health === undefined ? [] : [new HealthMonitor(runtime, health)]),
+    ...extra,
   ];
   return new LeaderElector(runtime, { ttlMs, renewIntervalMs: intervalMs, outageGraceMs }, services);
 }

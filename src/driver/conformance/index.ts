@@ -32,6 +32,7 @@ import { notifierTests } from './notifier.js';
 import { poolTests } from './pools.js';
 import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
+import { retentionTests } from './retention.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
 export {
@@ -71,6 +72,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['notifier', notifierTests],
   ['migrate and life cycle', migrateTests],
   ['bad input', badInputTests],
+  ['retention', retentionTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

@@ -13,6 +13,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
+import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
@@ -26,6 +27,7 @@ import { migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
+import { jobDeleteFinished, jobFinishedCutoff } from './retention.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
 export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
@@ -200,5 +202,8 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     alertList: () => alertList(ctx),
     alertResolve: (params) => alertResolve(ctx, params),
     queueStats: (params) => queueStats(ctx, params),
+    // Retention (pruning finished jobs).
+    jobDeleteFinished: async (params) => jobDeleteFinished(ctx, checkDeleteFinished(params)),
+    jobFinishedCutoff: async (params) => jobFinishedCutoff(ctx, checkFinishedCutoff(params)),
   };
 }

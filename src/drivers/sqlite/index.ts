@@ -12,6 +12,7 @@ import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
+import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
@@ -24,6 +25,7 @@ import { migrateSqlite } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
+import { createRetentionMethods } from './retention.js';
 import { createTaskMethods } from './tasks.js';
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from './migrations/index.js';
@@ -154,7 +156,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createLeaderMethods> &
         ReturnType<typeof createTaskMethods> &
         ReturnType<typeof createPoolMethods> &
-        ReturnType<typeof createHealthMethods>)
+        ReturnType<typeof createHealthMethods> &
+        ReturnType<typeof createRetentionMethods>)
     | undefined;
   let closed = false;
 
@@ -180,6 +183,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createTaskMethods(ctx),
         ...createPoolMethods(ctx),
         ...createHealthMethods(ctx),
+        ...createRetentionMethods(ctx),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -252,5 +256,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     alertList: () => call('alertList', () => use().alertList()),
     alertResolve: (params) => call('alertResolve', () => use().alertResolve(params)),
     queueStats: (params) => call('queueStats', () => use().queueStats(params)),
+    // Retention (pruning finished jobs).
+    jobDeleteFinished: (params) =>
+      call('jobDeleteFinished', () => use().jobDeleteFinished(checkDeleteFinished(params))),
+    jobFinishedCutoff: (params) =>
+      call('jobFinishedCutoff', () => use().jobFinishedCutoff(checkFinishedCutoff(params))),
   };
 }

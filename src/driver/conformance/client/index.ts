@@ -14,6 +14,7 @@ import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runPoolRegistrySuite } from './pools.js';
+import { runRetentionSuite } from './retention.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
@@ -33,6 +34,7 @@ const SUITES = {
   wakeups: runPoolWakeupSuite,
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
+  retention: runRetentionSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
