@@ -36,6 +36,9 @@ import type {
   PoolUpsertParams,
   QueueStateParams,
   QueueStatsParams,
+  ScheduleGetParams,
+  ScheduleListDueParams,
+  ScheduleWriteParams,
 } from './params.js';
 import type {
   CancelledJob,
@@ -46,6 +49,8 @@ import type {
   PoolRecord,
   QueueStats,
   RescuedJob,
+  ScheduleRecord,
+  ScheduleWriteResult,
   StoredAlert,
   StoredTaskDefaults,
   TaskGetParams,
@@ -259,4 +264,25 @@ export interface Driver {
    * `keep`-th newest).
    */
   jobFinishedCutoff(params: JobFinishedCutoffParams): Promise<EpochMs | null>;
+
+  // -- Schedules. One block. ------------------------------------------------------------------
+
+  /** One schedule, or undefined. */
+  scheduleGet(params: ScheduleGetParams): Promise<ScheduleRecord | undefined>;
+
+  /** Every schedule, sorted by id (code-unit order). */
+  scheduleList(): Promise<ScheduleRecord[]>;
+
+  /** Up to `limit` schedules that are not paused and whose next tick has come, earliest first. */
+  scheduleListDue(params: ScheduleListDueParams): Promise<ScheduleRecord[]>;
+
+  /**
+   * Write a schedule's state, in ONE transaction with the jobs that state stands for: a
+   * compare-and-set on `expectedVersion` (null: create, only if absent), then the cancellation
+   * of `cancelJobIds` that are still waiting, the insert of `jobs` through the driver's own
+   * insert path (unique keys and notifications as in `jobInsertMany`), and the new state with
+   * version + 1 (or the row's deletion). When the version does not match nothing is written, so
+   * of two processes advancing the same tick only one inserts its job.
+   */
+  scheduleWrite(params: ScheduleWriteParams): Promise<ScheduleWriteResult>;
 }

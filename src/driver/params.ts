@@ -12,6 +12,7 @@ import type {
   PoolRegistration,
   QueueLimitExceeded,
   ReleaseLease,
+  ScheduleState,
   StoredAlert,
 } from './records.js';
 
@@ -193,4 +194,32 @@ export interface JobDeleteFinishedParams extends FinishedJobFilter {
 export interface JobFinishedCutoffParams extends FinishedJobFilter {
   /** How many of the most recently finished jobs to keep, an integer >= 0. */
   keep: number;
+}
+
+// -- Schedules. One block: see Driver.scheduleWrite. ---------------------------------------------
+
+/** Parameters of `Driver.scheduleGet`. */
+export interface ScheduleGetParams {
+  id: string;
+}
+
+/** Parameters of `Driver.scheduleListDue`. */
+export interface ScheduleListDueParams {
+  /** Schedules not paused whose next tick is at or before this time. */
+  now?: EpochMs;
+  limit: number;
+}
+
+/** Parameters of `Driver.scheduleWrite`. */
+export interface ScheduleWriteParams {
+  id: string;
+  /** The version read before (compare-and-set); null: the schedule must not exist yet. */
+  expectedVersion: number | null;
+  /** The state to store; null deletes the schedule. */
+  state: ScheduleState | null;
+  /** Jobs to insert in the same transaction, through the driver's own insert path. */
+  jobs: readonly JobInsertParams[];
+  /** Jobs to cancel in the same transaction if they are still waiting (scheduled or pending). */
+  cancelJobIds: readonly string[];
+  now?: EpochMs;
 }

@@ -33,6 +33,7 @@ import { poolTests } from './pools.js';
 import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
 import { retentionTests } from './retention.js';
+import { scheduleTests } from './schedules.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
 export {
@@ -73,6 +74,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['migrate and life cycle', migrateTests],
   ['bad input', badInputTests],
   ['retention', retentionTests],
+  ['schedules', scheduleTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

@@ -14,6 +14,7 @@ import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
 import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
@@ -28,6 +29,7 @@ import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
 import { jobDeleteFinished, jobFinishedCutoff } from './retention.js';
+import { scheduleGet, scheduleList, scheduleListDue, scheduleWrite } from './schedules.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
 export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
@@ -202,6 +204,11 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     alertList: () => alertList(ctx),
     alertResolve: (params) => alertResolve(ctx, params),
     queueStats: (params) => queueStats(ctx, params),
+    // Schedules.
+    scheduleGet: (params) => scheduleGet(ctx, params),
+    scheduleList: () => scheduleList(ctx),
+    scheduleListDue: (params) => scheduleListDue(ctx, params),
+    scheduleWrite: async (params) => scheduleWrite(ctx, checkScheduleWrite(params)),
     // Retention (pruning finished jobs).
     jobDeleteFinished: async (params) => jobDeleteFinished(ctx, checkDeleteFinished(params)),
     jobFinishedCutoff: async (params) => jobFinishedCutoff(ctx, checkFinishedCutoff(params)),

@@ -13,6 +13,7 @@ import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
 import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
@@ -26,6 +27,7 @@ import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
 import { createRetentionMethods } from './retention.js';
+import { createScheduleMethods } from './schedules.js';
 import { createTaskMethods } from './tasks.js';
 
 export { LATEST_VERSION as SQLITE_SCHEMA_VERSION } from './migrations/index.js';
@@ -157,7 +159,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createTaskMethods> &
         ReturnType<typeof createPoolMethods> &
         ReturnType<typeof createHealthMethods> &
-        ReturnType<typeof createRetentionMethods>)
+        ReturnType<typeof createRetentionMethods> &
+        ReturnType<typeof createScheduleMethods>)
     | undefined;
   let closed = false;
 
@@ -174,8 +177,9 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   const use = () => {
     if (methods) return methods;
     try {
+      const jobMethods = createJobMethods(ctx);
       methods = {
-        ...createJobMethods(ctx),
+        ...jobMethods,
         ...createLeaseMethods(ctx),
         ...createAdminMethods(ctx),
         ...createQueueMethods(ctx),
@@ -184,6 +188,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createPoolMethods(ctx),
         ...createHealthMethods(ctx),
         ...createRetentionMethods(ctx),
+        ...createScheduleMethods(ctx, jobMethods.jobInsertMany),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -256,6 +261,11 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     alertList: () => call('alertList', () => use().alertList()),
     alertResolve: (params) => call('alertResolve', () => use().alertResolve(params)),
     queueStats: (params) => call('queueStats', () => use().queueStats(params)),
+    // Schedules.
+    scheduleGet: (params) => call('scheduleGet', () => use().scheduleGet(params)),
+    scheduleList: () => call('scheduleList', () => use().scheduleList()),
+    scheduleListDue: (params) => call('scheduleListDue', () => use().scheduleListDue(params)),
+    scheduleWrite: (params) => call('scheduleWrite', () => use().scheduleWrite(checkScheduleWrite(params))),
     // Retention (pruning finished jobs).
     jobDeleteFinished: (params) =>
       call('jobDeleteFinished', () => use().jobDeleteFinished(checkDeleteFinished(params))),

@@ -14,6 +14,7 @@ import { migration0002Interruptions } from './0002-interruptions.js';
 import { migration0003Tasks } from './0003-tasks.js';
 import { migration0004Pools } from './0004-pools.js';
 import { migration0005Health } from './0005-health.js';
+import { migration0007Schedules } from './0007-schedules.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -30,6 +31,8 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 3, name: 'tasks', sql: migration0003Tasks },
   { version: 4, name: 'pools', sql: migration0004Pools },
   { version: 5, name: 'health', sql: migration0005Health },
+  // 6 is the durable event log (another change).
+  { version: 7, name: 'schedules', sql: migration0007Schedules },
 ];
 
 /** The schema version this code writes. */

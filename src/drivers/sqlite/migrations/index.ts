@@ -12,6 +12,7 @@ import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-
 import { MIGRATION_0003_TASKS } from './0003-tasks.js';
 import { MIGRATION_0004_POOLS } from './0004-pools.js';
 import { MIGRATION_0005_HEALTH } from './0005-health.js';
+import { MIGRATION_0007_SCHEDULES } from './0007-schedules.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface SqliteMigration {
@@ -27,6 +28,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 3, name: 'tasks', sql: MIGRATION_0003_TASKS },
   { version: 4, name: 'pools', sql: MIGRATION_0004_POOLS },
   { version: 5, name: 'health', sql: MIGRATION_0005_HEALTH },
+  // 6 is the durable event log (another change).
+  { version: 7, name: 'schedules', sql: MIGRATION_0007_SCHEDULES },
 ];
 
 /** The schema version this code writes. */
