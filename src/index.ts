@@ -23,7 +23,12 @@ export {
 } from './core/client.js';
 export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
-export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
+export type {
+  HealthAlertEvent,
+  HealthAlertKind,
+  QueueHealthEvent,
+  ScheduleEventBase,
+} from './core/events.js';
 export {
   type AnyEventListener,
   type AttemptEventBase,
@@ -57,6 +62,15 @@ export {
   type RetentionRules,
 } from './core/retention.js';
 export { type Logger, silentLogger } from './core/runtime.js';
+export {
+  defineSchedule,
+  type MissedRunPolicy,
+  type ScheduleDefinition,
+  type ScheduleJobOptions,
+  type StoredScheduleDefinition,
+} from './core/schedule-definition.js';
+export { formatInZone, isTimeZone } from './core/schedule-time.js';
+export type { ScheduleInfo, SchedulesApi } from './core/schedules-api.js';
 export {
   type AnyTask,
   type AnyTaskRef,

@@ -10,6 +10,7 @@ import type { MaintenanceOptions } from './leader/maintenance.js';
 import { validateQueueName } from './options.js';
 import type { RetentionOptions } from './retention.js';
 import type { Logger } from './runtime.js';
+import type { ScheduleDefinition } from './schedule-definition.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import type { AnyTaskRef } from './task.js';
 import type { Clock } from './types.js';
@@ -57,6 +58,11 @@ export interface JobwireOptions {
    * See docs/retention.md.
    */
   retention?: RetentionOptions | false;
+  /**
+   * Schedules defined in code (`defineSchedule`), upserted when the client is created: an
+   * unchanged one writes nothing. Schedules fire from the leader while a pool runs.
+   */
+  schedules?: readonly ScheduleDefinition[];
   /** Run the leader-only queue-health monitor (`queue:health`, `alert:*` events); see docs/health.md. */
   health?: HealthOptions;
   /**

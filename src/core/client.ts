@@ -21,6 +21,7 @@ import { JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
 import { Pruner } from './leader/pruner.js';
+import { Scheduler } from './leader/scheduler.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
   type EnqueueOptions,
@@ -35,6 +36,8 @@ import {
   resolveRetention,
 } from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
+import { ScheduleWriter } from './schedule-writer.js';
+import { SchedulesApi } from './schedules-api.js';
 import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
@@ -58,6 +61,8 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   const client = new Jobwire(options);
   if (options.migrate !== false) await client.migrate();
   await client.publishTasks();
+  // Schedules defined in code: an unchanged one writes nothing, so every process may do this.
+  for (const schedule of options.schedules ?? []) await client.schedules.upsert(schedule);
   return client;
 }
 
@@ -69,6 +74,8 @@ export class Jobwire {
   readonly clock: Clock;
   /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
   readonly maxInterruptions: number;
+  /** Recurring jobs: upsert, pause, resume, trigger, list and remove schedules (docs/schedules.md). */
+  readonly schedules: SchedulesApi;
   readonly #runtime: Runtime;
   readonly #inserter: JobInserter;
   readonly #jobs: JobsApi;
@@ -137,7 +144,16 @@ export class Jobwire {
     this.#jobs = new JobsApi(this.#runtime);
     const retention = resolveRetention(options.retention);
     const tickMs = options.maintenance?.rescueIntervalMs ?? 1000;
-    const extra = retention ? [new Pruner(this.#runtime, retention, tickMs)] : [];
+    // Schedules fire with a resolver that is not strict: a schedule's task was checked when it was defined.
+    const writer = new ScheduleWriter(
+      this.#runtime,
+      new TaskResolver({ registry: tasks, driver: options.driver, strict: false }),
+    );
+    this.schedules = new SchedulesApi(this.#runtime, writer, this.#resolver, () => this.#assertOpen());
+    const extra = [
+      new Scheduler(this.#runtime, writer, tickMs),
+      ...(retention ? [new Pruner(this.#runtime, retention, tickMs)] : []),
+    ];
     this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, extra);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
