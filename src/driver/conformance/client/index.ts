@@ -15,6 +15,7 @@ import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runPoolRegistrySuite } from './pools.js';
 import { runRetentionSuite } from './retention.js';
+import { runScheduleSuite } from './schedules.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
@@ -35,6 +36,7 @@ const SUITES = {
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
   retention: runRetentionSuite,
+  schedules: runScheduleSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
