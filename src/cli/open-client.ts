@@ -107,6 +107,8 @@ export interface OpenClientOptions {
   mustExist?: boolean;
   /** Consult DATABASE_URL when --db is absent. Default true. */
   useEnv?: boolean;
+  /** `false`: this client's leader never prunes (see `JobwireOptions.retention`). */
+  retention?: false;
 }
 
 /** A migrated client on the database `--db` names. Close it when done. */
@@ -120,6 +122,7 @@ export async function openClient(
       driver,
       tasks: options.tasks,
       strictTasks: options.strictTasks,
+      retention: options.retention,
     });
     return { client, target };
   } catch (error) {

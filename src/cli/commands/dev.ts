@@ -4,6 +4,7 @@
 import type { JobState, Jobwire, JobwireEvents } from '../../index.js';
 import { DB, HELP, intOption, JSON_FLAG, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { demoSchedules } from '../demo/schedules.js';
 import { demoPlan, demoQueues, demoTasks, randomJob, seededRandom } from '../demo/tasks.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { EventPrinter, PROGRESS_STEP_PERCENT } from '../output.js';
@@ -88,7 +89,13 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     quiet: values.quiet === true,
     io: context.io,
   });
-  const { client, target } = await openClient({ db: values.db, tasks: demoTasks, useEnv: false });
+  // No retention: pruning old rows mid-run would skew the summary's database check.
+  const { client, target } = await openClient({
+    db: values.db,
+    tasks: demoTasks,
+    useEnv: false,
+    retention: false,
+  });
   const stats = new RunStats();
   client.events.onAny((name, event) => stats.observe(name, event));
   printer.attach(client);
@@ -102,6 +109,11 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       { indent: false },
     );
     const before = await client.countJobs();
+    // Recurring work in the open-ended demo (a run that exits when its jobs are done has none).
+    if (!exitWhenDone) {
+      for (const schedule of demoSchedules) await client.schedules.upsert(schedule);
+      printer.note(`schedules: ${demoSchedules.map((s) => s.id).join(', ')} (see "jobwire schedules ls")`);
+    }
 
     // Enqueue the plan before the pool starts, so the unique-key dedupe is certain to show.
     const waitFor = new Set<string>();
