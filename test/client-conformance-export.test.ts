@@ -50,6 +50,8 @@ describe('runClientConformance options', () => {
       'wakeups',
       'pool registry',
       'health',
+      'retention',
+      'schedules',
     ]);
   });
 
