@@ -87,8 +87,8 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
       };
       let leaderChanges = 0;
       let lastLeader = -1;
-      for (let step = 0; step < 300; step++) {
-        clock.advance(1000 + Math.floor(random() * 5000));
+      for (let step = 0; step < 150; step++) {
+        clock.advance(1000 + Math.floor(random() * 12_000));
         // Leadership moves as the TTL (2 s) lapses between the clients' elections (every other
         // step: an election also runs every other leader service)...
         if (step % 2 === 0) {
@@ -106,7 +106,7 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
       }
       const end = clock.now();
       await schedule(clients[0]!);
-      assert.ok(leaderChanges >= 20, `leadership changed hands ${leaderChanges} times`);
+      assert.ok(leaderChanges >= 15, `leadership changed hands ${leaderChanges} times`);
       for (const definition of definitions) {
         const jobs = await jobsOf(clients[0]!, definition.id);
         const ticks = jobs.map(tickOf).sort((a, b) => a - b);
