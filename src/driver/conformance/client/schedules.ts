@@ -79,6 +79,14 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
         );
       }
       const start = clock.now();
+      // Every schedule:fired of every client: each tick must be announced once in the cluster.
+      const fired = new Map<string, number>();
+      for (const client of clients) {
+        client.events.on('schedule:fired', (e) => {
+          const key = `${e.scheduleId} ${e.tick}`;
+          fired.set(key, (fired.get(key) ?? 0) + 1);
+        });
+      }
       // A fixed pseudo-random walk, so a failure replays the same way.
       let seed = 42;
       const random = () => {
@@ -107,6 +115,9 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
       const end = clock.now();
       await schedule(clients[0]!);
       assert.ok(leaderChanges >= 15, `leadership changed hands ${leaderChanges} times`);
+      const twice = [...fired].filter(([, n]) => n > 1);
+      assert.deepEqual(twice, [], 'a tick was fired by two schedulers');
+      assert.ok(fired.size >= 1300);
       for (const definition of definitions) {
         const jobs = await jobsOf(clients[0]!, definition.id);
         const ticks = jobs.map(tickOf).sort((a, b) => a - b);
