@@ -46,7 +46,13 @@ async function cluster(location: string): Promise<void> {
     const ended = Date.now();
     await sleep(1500); // the last ticks of the period are handled
     assert.ok(kills >= 2, `killed ${kills} leaders`);
-    await Promise.all(alive.map((w) => w.ready.then(() => (w.child.kill('SIGTERM'), w.exited))));
+    await Promise.all(
+      alive.map(async (w) => {
+        await w.ready;
+        w.child.kill('SIGTERM');
+        await w.exited;
+      }),
+    );
 
     const reader = await createJobwire({
       driver: await openDriverAt(location),

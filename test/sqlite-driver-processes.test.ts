@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { jobParams } from '../src/driver/conformance/harness.js';
-import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { MIGRATIONS } from '../src/drivers/sqlite/migrations/index.js';
 import { compiledFixture } from './support/processes.js';
 
