@@ -44,7 +44,6 @@ const PATTERNS = [
   '30 1 * * *', // in the autumn overlap of New York, London, Lord Howe
   '45 2 * * 0', // Sundays at Chatham's shift
   '15 3 L * *', // last day of the month
-  '0 */6 * * *', // wildcard hour
   '40 * * 2,3,4,9,10,11 *', // wildcard hour in the months with transitions
 ];
 
