@@ -62,7 +62,12 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   if (options.migrate !== false) await client.migrate();
   await client.publishTasks();
   // Schedules defined in code: an unchanged one writes nothing, so every process may do this.
-  for (const schedule of options.schedules ?? []) await client.schedules.upsert(schedule);
+  try {
+    for (const schedule of options.schedules ?? []) await client.schedules.upsert(schedule);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
   return client;
 }
 

@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { createJobwire, type Jobwire } from '../../../core/client.js';
-import { InvalidOptionError, ScheduleNotFoundError, UnknownTaskError } from '../../../core/errors.js';
+import {
+  ClosedError,
+  InvalidOptionError,
+  ScheduleNotFoundError,
+  UnknownTaskError,
+} from '../../../core/errors.js';
 import { clientInternals } from '../../../core/internals.js';
 import type { ScheduleDefinition } from '../../../core/schedule-definition.js';
 import { defineTask } from '../../../core/task.js';
@@ -374,6 +379,15 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
         UnknownTaskError,
       );
       assert.deepEqual(await client.schedules.list(), []);
+      // Refused in createJobwire's schedules: the client closes (its driver too) before rejecting.
+      const db = await factory.create();
+      t.after(() => db.cleanup());
+      const driver = await db.open();
+      await assert.rejects(
+        createJobwire({ driver, tasks, schedules: [{ id: 'bad', cron: 'nope', task: report }] }),
+        (err: unknown) => err instanceof InvalidOptionError && err.field === 'cron',
+      );
+      await assert.rejects(driver.jobGet({ id: '1' }), ClosedError);
     });
   });
 }
