@@ -24,6 +24,7 @@ export {
   type QueueOptions,
   type TypedEnqueueItem,
 } from './core/client.js';
+export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
 // The durable event log's shapes (`jobwire.events.read/tail/subscribe`, `jobwire.jobEvents`).
 export type {
@@ -36,7 +37,12 @@ export type {
   LoggedEventName,
   LoggedEvents,
 } from './core/event-log/types.js';
-export type { HealthAlertEvent, HealthAlertKind, QueueHealthEvent } from './core/events.js';
+export type {
+  HealthAlertEvent,
+  HealthAlertKind,
+  QueueHealthEvent,
+  ScheduleEventBase,
+} from './core/events.js';
 export {
   type AnyEventListener,
   type AttemptEventBase,
@@ -56,11 +62,29 @@ export {
   type ThresholdDecision,
 } from './core/leader/health-thresholds.js';
 export type { MaintenanceOptions } from './core/leader/maintenance.js';
+export type { PruneReport } from './core/leader/pruner.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';
 export { isQueueName } from './core/options.js';
 export { Pool, type PoolOptions } from './core/pool/pool.js';
+export {
+  DEFAULT_RETENTION,
+  type DeleteJobsFilter,
+  RETENTION_STATES,
+  type RetentionOptions,
+  type RetentionRule,
+  type RetentionRules,
+} from './core/retention.js';
 export { type Logger, silentLogger } from './core/runtime.js';
+export {
+  defineSchedule,
+  type MissedRunPolicy,
+  type ScheduleDefinition,
+  type ScheduleJobOptions,
+  type StoredScheduleDefinition,
+} from './core/schedule-definition.js';
+export { formatInZone, isTimeZone } from './core/schedule-time.js';
+export type { ScheduleInfo, SchedulesApi } from './core/schedules-api.js';
 export {
   type AnyTask,
   type AnyTaskRef,
@@ -97,6 +121,7 @@ export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,
   type DriverCapabilities,
+  type FinishedState,
   type Notifier,
   type PoolRecord,
   type PoolRunState,

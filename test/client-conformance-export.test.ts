@@ -53,6 +53,8 @@ describe('runClientConformance options', () => {
       'health',
       'event log',
       'bulk admin',
+      'retention',
+      'schedules',
     ]);
   });
 

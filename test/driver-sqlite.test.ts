@@ -24,6 +24,7 @@ import { jobParams } from '../src/driver/conformance/harness.js';
 import { runDriverConformance } from '../src/driver/conformance/index.js';
 import type { JobInsertParams } from '../src/driver/driver.js';
 import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { MIGRATIONS } from '../src/drivers/sqlite/migrations/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobwire-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,7 +138,7 @@ describe('sqlite driver: files', () => {
     const driver = sqliteDriver({ path });
     assert.deepEqual(
       (await driver.migrate()).applied,
-      Array.from({ length: SQLITE_SCHEMA_VERSION }, (_, i) => i + 1),
+      MIGRATIONS.map((m) => m.version),
     );
     const result = await driver.jobInsertMany({ jobs: [job()] });
     assert.ok('inserted' in result);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { jobParams } from '../src/driver/conformance/harness.js';
-import { SQLITE_SCHEMA_VERSION, sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { MIGRATIONS } from '../src/drivers/sqlite/migrations/index.js';
 import { compiledFixture } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobwire-sqlite-processes-'));
@@ -114,7 +115,7 @@ describe('sqlite driver: several processes on one file', () => {
     assert.equal(applied.filter((a) => a.length > 0).length, 1, JSON.stringify(applied));
     assert.deepEqual(
       applied.flat(),
-      Array.from({ length: SQLITE_SCHEMA_VERSION }, (_, i) => i + 1),
+      MIGRATIONS.map((m) => m.version),
     );
   });
 

@@ -13,6 +13,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { queuesCommand } from './commands/queues.js';
+import { schedulesCommand } from './commands/schedules.js';
 import { statsCommand } from './commands/stats.js';
 import { tasksCommand } from './commands/tasks.js';
 import { workerCommand } from './commands/worker.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   enqueueCommand,
   jobsCommand,
   queuesCommand,
+  schedulesCommand,
   tasksCommand,
   statsCommand,
   workersCommand,

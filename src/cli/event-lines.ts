@@ -48,6 +48,10 @@ const NAMES: Record<LoggedEventName, true> = {
   'alert:fired': true,
   'alert:resolved': true,
   'shutdown:requested': true,
+  'schedule:fired': true,
+  'schedule:missed': true,
+  'schedule:skipped': true,
+  'schedule:backfilled': true,
 };
 
 /** The event names, in catalogue order (for `--type` checks and "did you mean" hints). */

@@ -161,6 +161,8 @@ export interface OpenClientOptions {
   /** Consult the environment when --db is absent. Default true. */
   useEnv?: boolean;
   logger?: Logger;
+  /** `false`: this client's leader never prunes (see `JobwireOptions.retention`). */
+  retention?: false;
 }
 
 /** A client on the database `--db` names (migrated unless `mustExist`). Close it when done. */
@@ -177,6 +179,7 @@ export async function openClient(
       strictTasks: options.strictTasks,
       migrate: !options.mustExist,
       logger: options.logger,
+      retention: options.retention,
     });
     if (options.mustExist) await assertInitialised(client, target);
     return { client, target };

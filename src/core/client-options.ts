@@ -10,7 +10,9 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './insert.js';
 import type { HealthOptions } from './leader/health-monitor.js';
 import type { MaintenanceOptions } from './leader/maintenance.js';
 import { validateQueueName } from './options.js';
+import type { RetentionOptions } from './retention.js';
 import type { Logger } from './runtime.js';
+import type { ScheduleDefinition } from './schedule-definition.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import type { AnyTaskRef } from './task.js';
 import type { Clock } from './types.js';
@@ -52,6 +54,17 @@ export interface JobwireOptions {
   clock?: Clock;
   /** Leader election and the rescue of expired leases (leader-only) tuning. */
   maintenance?: MaintenanceOptions;
+  /**
+   * How long finished jobs are kept (pruned by the leader, a small batch at a time): by default a
+   * day of completed, a week of cancelled and a month of abandoned jobs. `false` keeps every job.
+   * See docs/retention.md.
+   */
+  retention?: RetentionOptions | false;
+  /**
+   * Schedules defined in code (`defineSchedule`), upserted when the client is created: an
+   * unchanged one writes nothing. Schedules fire from the leader while a pool runs.
+   */
+  schedules?: readonly ScheduleDefinition[];
   /** Run the leader-only queue-health monitor (`queue:health`, `alert:*` events); see docs/health.md. */
   health?: HealthOptions;
   /**

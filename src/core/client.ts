@@ -31,6 +31,8 @@ import { registerInternals } from './internals.js';
 import { type BulkResult, type JobFilter, JobsApi, type ListJobsOptions } from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
+import { Pruner } from './leader/pruner.js';
+import { Scheduler } from './leader/scheduler.js';
 import { checkLogger, listenerErrorsTo, logFailures } from './log-failures.js';
 import {
   DEFAULT_MAX_INTERRUPTIONS,
@@ -39,7 +41,15 @@ import {
   validateMaxInterruptions,
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
+import {
+  type DeleteJobsFilter,
+  deleteFinishedInBatches,
+  resolveDeleteFilter,
+  resolveRetention,
+} from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
+import { ScheduleWriter } from './schedule-writer.js';
+import { SchedulesApi } from './schedules-api.js';
 import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput, TaskResult } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
@@ -49,6 +59,7 @@ import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 export type {
   BulkResult,
+  DeleteJobsFilter,
   EnqueuedJob,
   EnqueueItem,
   JobFilter,
@@ -65,6 +76,13 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   const client = new Jobwire(options);
   if (options.migrate !== false) await client.migrate();
   await client.publishTasks();
+  // Schedules defined in code: an unchanged one writes nothing, so every process may do this.
+  try {
+    for (const schedule of options.schedules ?? []) await client.schedules.upsert(schedule);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
   return client;
 }
 
@@ -79,6 +97,8 @@ export class Jobwire {
   readonly clock: Clock;
   /** Interruptions a job survives (see `JobwireOptions.maxInterruptions`). */
   readonly maxInterruptions: number;
+  /** Recurring jobs: upsert, pause, resume, trigger, list and remove schedules (docs/schedules.md). */
+  readonly schedules: SchedulesApi;
   readonly #runtime: Runtime;
   readonly #inserter: JobInserter;
   readonly #jobs: JobsApi;
@@ -156,9 +176,20 @@ export class Jobwire {
     });
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
-    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, [
+    const retention = resolveRetention(options.retention);
+    const tickMs = options.maintenance?.rescueIntervalMs ?? 1000;
+    // Schedules fire with a resolver that is not strict: a schedule's task was checked when it was defined.
+    const writer = new ScheduleWriter(
+      this.#runtime,
+      new TaskResolver({ registry: tasks, driver: options.driver, strict: false }),
+    );
+    this.schedules = new SchedulesApi(this.#runtime, writer, this.#resolver, () => this.#assertOpen());
+    const extra = [
       new EventPruner(this.#runtime, eventLog.retention),
-    ]);
+      new Scheduler(this.#runtime, writer, tickMs),
+      ...(retention ? [new Pruner(this.#runtime, retention, tickMs)] : []),
+    ];
+    this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, extra);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
   }
 
@@ -352,6 +383,21 @@ export class Jobwire {
     this.#assertOpen();
     const id = typeof job === 'object' && job !== null ? job.id : job;
     return waitForJob(this.#runtime, jobIdArgument(id), options) as Promise<R>;
+  }
+
+  /**
+   * Delete finished jobs (completed, abandoned, cancelled; never active ones) matching `filter`,
+   * in batches, and return how many were deleted, e.g.
+   * `deleteJobs({ state: 'completed', olderThan: '7d' })`. The leader also prunes on its own
+   * (the `retention` option); this is the by-hand purge (`jobwire jobs purge`).
+   */
+  async deleteJobs(filter: DeleteJobsFilter = {}): Promise<number> {
+    this.#assertOpen();
+    const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
+    const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
+      batchSize: 1000,
+    });
+    return deleted;
   }
 
   /** Every queue with jobs or settings, with counts by state. */

@@ -353,3 +353,10 @@ export class LeaseLostError extends JobwireError {
     super(LeaseLostError.code, `Lease on job ${jobId} was lost (rescued, cancelled or deleted)`);
   }
 }
+
+/** A schedule id does not exist (or no longer exists). */
+export class ScheduleNotFoundError extends JobwireError {
+  constructor(readonly scheduleId: string) {
+    super('JOBWIRE_SCHEDULE_NOT_FOUND', `Schedule "${scheduleId}" does not exist.`);
+  }
+}

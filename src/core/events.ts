@@ -264,6 +264,48 @@ export interface JobwireEvents {
 
   /** The process received a shutdown signal; pools begin a graceful stop. */
   'shutdown:requested': { signal: string; forced: boolean; graceMs: number; at: EpochMs };
+
+  // -- Schedules (the leader's scheduler; see docs/schedules.md). One block. -------------------
+  /**
+   * A schedule's tick came and its job is due: the job enqueued ahead for it (or, with overlap
+   * `skip`, enqueued now). Once per tick in the whole cluster, in the leader's process. `late`:
+   * the tick was handled more than the schedule's grace after it (a run-once catch-up).
+   */
+  'schedule:fired': ScheduleEventBase & {
+    tick: EpochMs;
+    jobId: string;
+    runAt: EpochMs;
+    late: boolean;
+    at: EpochMs;
+  };
+  /**
+   * Ticks passed while no leader could handle them (the cluster was down) and the missed-run
+   * policy does not run them: `count` ticks from `firstTick` to `lastTick`. A job enqueued ahead
+   * for the first of them was cancelled if it had not started (`skip`).
+   */
+  'schedule:missed': ScheduleEventBase & {
+    count: number;
+    firstTick: EpochMs;
+    lastTick: EpochMs;
+    policy: 'skip' | 'run-once' | 'backfill';
+    at: EpochMs;
+  };
+  /** A tick did not run because the schedule's previous job was still pending or running (overlap `skip`). */
+  'schedule:skipped': ScheduleEventBase & {
+    tick: EpochMs;
+    reason: 'overlap';
+    activeJobId: string | null;
+    at: EpochMs;
+  };
+  /** Missed ticks were enqueued by the `backfill` policy (within its window and count cap). */
+  'schedule:backfilled': ScheduleEventBase & { ticks: EpochMs[]; jobIds: string[]; at: EpochMs };
+}
+
+/** Fields every schedule event carries. */
+export interface ScheduleEventBase {
+  scheduleId: string;
+  task: string;
+  queue: string;
 }
 
 /** Any event name. */

@@ -10,7 +10,7 @@
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
-import type { JobRecord, JobState, QueueInfo } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState, QueueInfo } from '../core/types.js';
 import type {
   EventAppendParams,
   EventListForJobParams,
@@ -27,8 +27,10 @@ import type {
   JobCancelParams,
   JobClaimParams,
   JobCountByStateParams,
+  JobDeleteFinishedParams,
   JobDeleteParams,
   JobFinalizeManyParams,
+  JobFinishedCutoffParams,
   JobGetParams,
   JobHeartbeatManyParams,
   JobInsertManyParams,
@@ -44,6 +46,9 @@ import type {
   PoolUpsertParams,
   QueueStateParams,
   QueueStatsParams,
+  ScheduleGetParams,
+  ScheduleListDueParams,
+  ScheduleWriteParams,
 } from './params.js';
 import type {
   CancelledJob,
@@ -54,6 +59,8 @@ import type {
   PoolRecord,
   QueueStats,
   RescuedJob,
+  ScheduleRecord,
+  ScheduleWriteResult,
   StoredAlert,
   StoredTaskDefaults,
   TaskGetParams,
@@ -294,4 +301,43 @@ export interface Driver {
    * nothing. Returns the names written, in input order.
    */
   taskUpsertMany(params: TaskUpsertManyParams): Promise<string[]>;
+
+  // -- Retention (pruning finished jobs). One block. ------------------------------------------
+
+  /**
+   * Delete up to `limit` finished jobs (completed, abandoned or cancelled) matching the filter,
+   * oldest finish first, through the finished-at index: one short write however large the
+   * history. Active jobs are never touched. Returns how many rows were deleted; a caller
+   * repeats while it gets `limit`.
+   */
+  jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
+
+  /**
+   * The finish time of the newest job beyond the `keep` most recently finished ones matching
+   * the filter, or null when there are at most `keep`. Deleting what finished at or before it
+   * keeps the newest `keep` (fewer only when several finished in the same millisecond as the
+   * `keep`-th newest).
+   */
+  jobFinishedCutoff(params: JobFinishedCutoffParams): Promise<EpochMs | null>;
+
+  // -- Schedules. One block. ------------------------------------------------------------------
+
+  /** One schedule, or undefined. */
+  scheduleGet(params: ScheduleGetParams): Promise<ScheduleRecord | undefined>;
+
+  /** Every schedule, sorted by id (code-unit order). */
+  scheduleList(): Promise<ScheduleRecord[]>;
+
+  /** Up to `limit` schedules that are not paused and whose next tick has come, earliest first. */
+  scheduleListDue(params: ScheduleListDueParams): Promise<ScheduleRecord[]>;
+
+  /**
+   * Write a schedule's state, in ONE transaction with the jobs that state stands for: a
+   * compare-and-set on `expectedVersion` (null: create, only if absent), then the cancellation
+   * of `cancelJobIds` that are still waiting, the insert of `jobs` through the driver's own
+   * insert path (unique keys and notifications as in `jobInsertMany`), and the new state with
+   * version + 1 (or the row's deletion). When the version does not match nothing is written, so
+   * of two processes advancing the same tick only one inserts its job.
+   */
+  scheduleWrite(params: ScheduleWriteParams): Promise<ScheduleWriteResult>;
 }

@@ -15,6 +15,8 @@ import type {
   QueueLimitExceeded,
   ReleaseLease,
   RescuedJob,
+  ScheduleState,
+  ScheduleWritten,
   StoredAlert,
 } from './records.js';
 
@@ -186,4 +188,65 @@ export interface AlertResolveParams {
   id: string;
   /** The events to store in the durable log when this call removed the alert. */
   log?: LogBuilder<boolean>;
+}
+
+// -- Retention (pruning finished jobs). One block: see Driver.jobDeleteFinished. ---------------
+
+/** The states retention and purges delete: jobs no worker will pick up again. */
+export type FinishedState = 'completed' | 'abandoned' | 'cancelled';
+
+/** Which finished jobs `jobDeleteFinished` and `jobFinishedCutoff` look at. */
+export interface FinishedJobFilter {
+  /** Only jobs in these states (each one of `FinishedState`). */
+  states: readonly FinishedState[];
+  /** Only jobs of these queues (absent: every queue). */
+  queues?: readonly string[];
+  /** Never jobs of these queues (a rule for "every other queue"). */
+  excludeQueues?: readonly string[];
+  /** Only jobs of these tasks (absent: every task). */
+  tasks?: readonly string[];
+}
+
+/** Parameters of `Driver.jobDeleteFinished`. */
+export interface JobDeleteFinishedParams extends FinishedJobFilter {
+  /** Only jobs that finished strictly before this time (absent: whenever they finished). */
+  finishedBefore?: EpochMs;
+  /** Most rows deleted by this call (a small batch keeps the hot path moving), an integer >= 1. */
+  limit: number;
+}
+
+/** Parameters of `Driver.jobFinishedCutoff`. */
+export interface JobFinishedCutoffParams extends FinishedJobFilter {
+  /** How many of the most recently finished jobs to keep, an integer >= 0. */
+  keep: number;
+}
+
+// -- Schedules. One block: see Driver.scheduleWrite. ---------------------------------------------
+
+/** Parameters of `Driver.scheduleGet`. */
+export interface ScheduleGetParams {
+  id: string;
+}
+
+/** Parameters of `Driver.scheduleListDue`. */
+export interface ScheduleListDueParams {
+  /** Schedules not paused whose next tick is at or before this time. */
+  now?: EpochMs;
+  limit: number;
+}
+
+/** Parameters of `Driver.scheduleWrite`. */
+export interface ScheduleWriteParams {
+  id: string;
+  /** The version read before (compare-and-set); null: the schedule must not exist yet. */
+  expectedVersion: number | null;
+  /** The state to store; null deletes the schedule. */
+  state: ScheduleState | null;
+  /** Jobs to insert in the same transaction, through the driver's own insert path. */
+  jobs: readonly JobInsertParams[];
+  /** Jobs to cancel in the same transaction if they are still waiting (scheduled or pending). */
+  cancelJobIds: readonly string[];
+  /** The events to store in the durable log with the write, when it applies. */
+  log?: LogBuilder<ScheduleWritten>;
+  now?: EpochMs;
 }

@@ -276,3 +276,58 @@ export interface StoredAlert {
   threshold: number;
   firedAt: EpochMs;
 }
+
+// -- Schedules. One block: see Driver.scheduleWrite. ---------------------------------------------
+
+/**
+ * A schedule as stored. The definition (pattern or interval, zone, task, payload, policies) is
+ * the core's JSON, opaque to drivers; the other fields are the schedule's durable state: the
+ * tick that fires next (and the job already enqueued for it), and the last tick that fired.
+ */
+export interface ScheduleRecord {
+  id: string;
+  definitionJson: string;
+  /** +1 on every write: the compare-and-set token of `scheduleWrite`. */
+  version: number;
+  paused: boolean;
+  /** The next tick (epoch ms), or null when paused or ended. */
+  nextTickAt: EpochMs | null;
+  /** The job enqueued ahead for `nextTickAt`, or null (none enqueued ahead). */
+  nextJobId: string | null;
+  lastTickAt: EpochMs | null;
+  lastJobId: string | null;
+  /** When the last tick was handed to its job (the leader's time). */
+  lastFiredAt: EpochMs | null;
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+/** Which job a schedule field names: one inserted by this write (`index` into `jobs`), or an existing one. */
+export type ScheduleJobRef = { index: number } | { id: string } | null;
+
+/** The state a `scheduleWrite` leaves a schedule in. */
+export interface ScheduleState {
+  definitionJson: string;
+  paused: boolean;
+  nextTickAt: EpochMs | null;
+  nextJob: ScheduleJobRef;
+  lastTickAt: EpochMs | null;
+  lastJob: ScheduleJobRef;
+  lastFiredAt: EpochMs | null;
+}
+
+/** The outcome of `scheduleWrite`. */
+export type ScheduleWriteResult = ScheduleWritten | { applied: false; current: ScheduleRecord | undefined };
+
+/** A `scheduleWrite` that applied: what it wrote. */
+export type ScheduleWritten = {
+  applied: true;
+  /** The schedule as written, or null when the write deleted it. */
+  schedule: ScheduleRecord | null;
+  /** Each job of `jobs`, in order (a unique-key duplicate names the job that held the key). */
+  inserted: JobInsertResult[];
+  /** The jobs of `cancelJobIds` that were still waiting and are now cancelled. */
+  cancelled: CancelledJob[];
+};
+// (`applied: false`: the compare-and-set failed, the schedule's version was not the one expected;
+// nothing was written.)

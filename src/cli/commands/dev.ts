@@ -15,6 +15,7 @@ import {
   progressLine,
   seedLines,
 } from '../demo/report.js';
+import { demoSchedules } from '../demo/schedules.js';
 import { demoPlan, demoQueues, demoTasks, randomJob, seededRandom } from '../demo/tasks.js';
 import { safeJson } from '../format.js';
 import { logLevelOption } from '../log-level.js';
@@ -110,11 +111,13 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     level,
     io: context.io,
   });
+  // No retention: pruning old rows mid-run would skew the summary's database check.
   const { client, target } = await openClient({
     db: values.db,
     schema: values.schema,
     tasks: demoTasks,
     useEnv: false,
+    retention: false,
   });
   const stats = new RunStats();
   client.events.onAny((name, event) => stats.observe(name, event));
@@ -144,6 +147,11 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     const logReader = new LogHealthReader(readerClient, (line) => printer.note(line));
     logReader.start(head);
     cleanups.push(() => void logReader.stop().then(() => readerClient.close()));
+    // Recurring work in the open-ended demo (a run that exits when its jobs are done has none).
+    if (!exitWhenDone) {
+      for (const schedule of demoSchedules) await client.schedules.upsert(schedule);
+      printer.note(`schedules: ${demoSchedules.map((s) => s.id).join(', ')} (see "jobwire schedules ls")`);
+    }
 
     // Enqueue the plan before the pool starts, so the unique-key dedupe is certain to show.
     const waitFor = new Set<string>();

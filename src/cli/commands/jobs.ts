@@ -36,6 +36,7 @@ import {
   retryOne,
   stateList,
 } from './jobs-admin.js';
+import { PURGE_HELP, purge } from './jobs-purge.js';
 
 const DB_HELP = `  --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                     else ./jobwire.db; see jobwire --help)
@@ -106,6 +107,7 @@ Subcommands
   retry <id…>        run finished jobs again (or by filter: --state, --queue, --task)
   cancel <id…>       cancel jobs that have not finished (or by filter)
   delete <id…>       delete jobs
+  purge              delete finished jobs by state and age (--state completed --older-than 7d)
 
 Run "jobwire jobs <subcommand> --help" for its options.`;
 
@@ -126,6 +128,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
     help: DELETE_HELP,
     run: (args, context) => eachId('delete', DELETE_HELP, args, context, deleteOne),
   },
+  purge: { help: PURGE_HELP, run: purge },
 };
 
 export const jobsCommand: Command = {

@@ -33,8 +33,9 @@ export interface MaintenanceOptions {
 }
 
 /**
- * Check `options` and build the elector with its services (not started): the rescuer, and the
- * queue-health monitor when `health` is given.
+ * Check `options` and build the elector with its services (not started): the rescuer, the pool
+ * reaper, the queue-health monitor when `health` is given, then `extra` services (the pruner,
+ * the scheduler), which the client builds from their own options.
  */
 export function createMaintenance(
   runtime: Runtime,

@@ -32,6 +32,8 @@ import { notifierTests } from './notifier.js';
 import { poolTests } from './pools.js';
 import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
+import { retentionTests } from './retention.js';
+import { scheduleTests } from './schedules.js';
 import { taskDefaultsTests } from './task-defaults.js';
 
 export {
@@ -71,6 +73,8 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['notifier', notifierTests],
   ['migrate and life cycle', migrateTests],
   ['bad input', badInputTests],
+  ['retention', retentionTests],
+  ['schedules', scheduleTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

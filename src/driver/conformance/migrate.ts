@@ -47,6 +47,8 @@ export function migrateTests(test: DefineTest): void {
       ['queueList', () => driver.queueList()],
       ['queuePause', () => driver.queuePause({ name: 'q', now: T0 })],
       ['queueResume', () => driver.queueResume({ name: 'q', now: T0 })],
+      ['jobDeleteFinished', () => driver.jobDeleteFinished({ states: ['completed'], limit: 1 })],
+      ['jobFinishedCutoff', () => driver.jobFinishedCutoff({ states: ['completed'], keep: 1 })],
     ];
     for (const [name, call] of calls) {
       await assert.rejects(call(), ClosedError, `${name} after close`);

@@ -13,6 +13,8 @@ import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
+import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { describeTarget } from './errors.js';
@@ -37,6 +39,8 @@ import { LATEST_VERSION, migratePostgres } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
+import { jobDeleteFinished, jobFinishedCutoff } from './retention.js';
+import { scheduleGet, scheduleList, scheduleListDue, scheduleWrite } from './schedules.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 
 /** The schema version this driver migrates to. */
@@ -236,5 +240,13 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     alertList: () => alertList(ctx),
     alertResolve: (params) => withLog(ctx, 'alertResolve', params.log, (on) => alertResolve(on, params)),
     queueStats: (params) => queueStats(ctx, params),
+    // Schedules.
+    scheduleGet: (params) => scheduleGet(ctx, params),
+    scheduleList: () => scheduleList(ctx),
+    scheduleListDue: (params) => scheduleListDue(ctx, params),
+    scheduleWrite: async (params) => scheduleWrite(ctx, checkScheduleWrite(params)),
+    // Retention (pruning finished jobs).
+    jobDeleteFinished: async (params) => jobDeleteFinished(ctx, checkDeleteFinished(params)),
+    jobFinishedCutoff: async (params) => jobFinishedCutoff(ctx, checkFinishedCutoff(params)),
   };
 }

@@ -13,6 +13,8 @@ import type { EpochMs } from '../../core/types.js';
 import type { Driver, DriverCapabilities, LogBuilder } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
+import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
@@ -26,6 +28,8 @@ import { LATEST_VERSION, migrateSqlite } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
+import { createRetentionMethods } from './retention.js';
+import { createScheduleMethods } from './schedules.js';
 import { createTaskMethods } from './tasks.js';
 
 /** The schema version this driver migrates to. */
@@ -178,7 +182,9 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createTaskMethods> &
         ReturnType<typeof createPoolMethods> &
         ReturnType<typeof createHealthMethods> &
-        ReturnType<typeof createEventMethods>)
+        ReturnType<typeof createEventMethods> &
+        ReturnType<typeof createRetentionMethods> &
+        ReturnType<typeof createScheduleMethods>)
     | undefined;
   let closed = false;
   /** `run` with the events `log` makes of its result stored in the same transaction. */
@@ -200,8 +206,9 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   const use = () => {
     if (methods) return methods;
     try {
+      const jobMethods = createJobMethods(ctx);
       methods = {
-        ...createJobMethods(ctx),
+        ...jobMethods,
         ...createLeaseMethods(ctx),
         ...createAdminMethods(ctx),
         ...createQueueMethods(ctx),
@@ -210,6 +217,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ...createPoolMethods(ctx),
         ...createHealthMethods(ctx),
         ...createEventMethods(ctx),
+        ...createRetentionMethods(ctx),
+        ...createScheduleMethods(ctx, jobMethods.jobInsertMany),
       };
     } catch (err) {
       if (err instanceof Database.SqliteError && /no such table/.test(err.message)) {
@@ -300,5 +309,15 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       call('eventSubscriptionDelete', () => use().eventSubscriptionDelete(params)),
     eventSubscriptionGet: (params) => call('eventSubscriptionGet', () => use().eventSubscriptionGet(params)),
     queueStats: (params) => call('queueStats', () => use().queueStats(params)),
+    // Schedules.
+    scheduleGet: (params) => call('scheduleGet', () => use().scheduleGet(params)),
+    scheduleList: () => call('scheduleList', () => use().scheduleList()),
+    scheduleListDue: (params) => call('scheduleListDue', () => use().scheduleListDue(params)),
+    scheduleWrite: (params) => call('scheduleWrite', () => use().scheduleWrite(checkScheduleWrite(params))),
+    // Retention (pruning finished jobs).
+    jobDeleteFinished: (params) =>
+      call('jobDeleteFinished', () => use().jobDeleteFinished(checkDeleteFinished(params))),
+    jobFinishedCutoff: (params) =>
+      call('jobFinishedCutoff', () => use().jobFinishedCutoff(checkFinishedCutoff(params))),
   };
 }

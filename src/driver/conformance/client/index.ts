@@ -16,6 +16,8 @@ import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runPoolRegistrySuite } from './pools.js';
+import { runRetentionSuite } from './retention.js';
+import { runScheduleSuite } from './schedules.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
@@ -37,6 +39,8 @@ const SUITES = {
   health: runHealthSuite,
   'event log': runEventLogSuite,
   'bulk admin': runBulkAdminSuite,
+  retention: runRetentionSuite,
+  schedules: runScheduleSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Retention under load: `node --import tsx bench/retention.ts [--db postgres://…] [--rows 1000000]`.
+//
+// 1. Backlog: the jobs table is seeded with `--rows` completed jobs finished two days ago (bulk
+//    SQL, bench only), then a pool processes jobs enqueued at `--rate`/s while the leader's
+//    pruner deletes the backlog in its time-boxed batches. Every second: rows left, jobs
+//    completed, and the event loop's delay (p50/p99/max, from perf_hooks). A baseline second
+//    phase without pruning gives the throughput to compare with.
+// 2. Steady state: with `completed: '10s'` (pruned every 2 s) the table stays bounded while
+//    jobs keep completing (rows over time).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { createJobwire, defineTask, type Jobwire, openDriver } from '../src/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    rows: { type: 'string', default: '1000000' },
+    rate: { type: 'string', default: '300' },
+    seconds: { type: 'string', default: '20' },
+  },
+});
+const ROWS = Number(args.rows);
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const dir = mkdtempSync(join(tmpdir(), 'jobwire-retention-'));
+const target = args.db ?? join(dir, 'bench.db');
+const isPg = target.startsWith('postgres');
+
+async function seed(): Promise<void> {
+  const old = Date.now() - 2 * 86_400_000;
+  if (isPg) {
+    const client = new pg.Client({ connectionString: target });
+    await client.connect();
+    await client.query(
+      `INSERT INTO jobwire.jobs (task, queue, payload, state, max_attempts, run_at, created_at,
+        started_at, finished_at, correlation_id, attempt)
+      SELECT 'old', 'default', '{}', 'completed', 3, to_timestamp($1 / 1000.0), to_timestamp($1 / 1000.0),
+        to_timestamp($1 / 1000.0), to_timestamp(($1 + g) / 1000.0), 'c', 1 FROM generate_series(1, $2) g`,
+      [old, ROWS],
+    );
+    await client.query('ANALYZE jobwire.jobs');
+    await client.end();
+    return;
+  }
+  const db = new Database(target);
+  db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+    INSERT INTO jobwire_jobs (task, queue, payload, state, max_attempts, run_at, created_at, started_at, finished_at,
+      correlation_id, attempt)
+    SELECT 'old', 'default', '{}', 'completed', 3, ?, ?, ?, ? + i, 'c', 1 FROM n`).run(
+    ROWS,
+    old,
+    old,
+    old,
+    old,
+  );
+  db.close();
+}
+
+const noop = defineTask({ name: 'bench.noop', handler: async () => 'ok' });
+
+async function phase(client: Jobwire, label: string, seconds: number): Promise<void> {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  let completed = 0;
+  const off = client.events.on('job:completed', () => {
+    completed++;
+  });
+  const pool = client.createPool({ concurrency: 8, handleSignals: false, pollIntervalMs: 50 });
+  await pool.start();
+  let owed = 0;
+  const producer = setInterval(() => {
+    owed += RATE / 20;
+    const n = Math.floor(owed);
+    owed -= n;
+    if (n > 0)
+      void client.enqueueMany(Array.from({ length: n }, () => ({ task: noop, payload: {} }))).catch(() => {});
+  }, 50);
+  console.log(`\n${label}`);
+  console.log('  s   rows(total)  completed/s  loop p50  loop p99  loop max');
+  for (let s = 1; s <= seconds; s++) {
+    delay.enable();
+    const before = completed;
+    await new Promise((r) => setTimeout(r, 1000));
+    delay.disable();
+    const counts = await client.countJobs();
+    const rows = Object.values(counts).reduce((a, b) => a + b, 0);
+    const ms = (ns: number) => (ns / 1e6).toFixed(1).padStart(7);
+    console.log(
+      `${String(s).padStart(3)}  ${String(rows).padStart(11)}  ${String(completed - before).padStart(11)}  ${ms(delay.percentile(50))}  ${ms(delay.percentile(99))}  ${ms(delay.max)}`,
+    );
+    delay.reset();
+  }
+  clearInterval(producer);
+  await pool.stop();
+  off();
+}
+
+const driver = await openDriver(target);
+await driver.migrate();
+await driver.close();
+console.log(
+  `retention bench · ${isPg ? 'postgres' : 'sqlite'} · ${ROWS} old completed rows · ${RATE} jobs/s enqueued`,
+);
+const t0 = Date.now();
+await seed();
+console.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+const baseline = await createJobwire({ driver: await openDriver(target), tasks: [noop], retention: false });
+await phase(baseline, 'baseline: no pruning', Math.min(5, SECONDS));
+await baseline.close();
+
+const pruning = await createJobwire({
+  driver: await openDriver(target),
+  tasks: [noop],
+  // Pruning every 2 s: the table holds at most rate × (10 s + 2 s) completed jobs.
+  retention: { completed: '10s', intervalMs: '2s' },
+});
+await phase(pruning, 'pruning the backlog (completed: 10s) while processing', SECONDS);
+await phase(pruning, 'steady state: rows stay bounded', 15);
+await pruning.close();
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,86 @@
+/**
+ * The pruner, a leader-only service: it deletes finished jobs past their retention (see
+ * `retention.ts`) so the jobs table stays bounded. Each run works for at most `maxRunMs`, in
+ * batches with pauses between them, so pools keep claiming and finishing while it runs and the
+ * leader's other services (and its leadership renewal) are never held up for long. A run that
+ * stopped with work left makes the next one come at the next leader tick, so a large backlog
+ * (millions of rows after retention is first turned on) drains steadily rather than once a minute.
+ */
+import type { FinishedState } from '../../driver/driver.js';
+import { deleteFinishedInBatches, type ResolvedRetention } from '../retention.js';
+import type { Runtime } from '../runtime.js';
+import type { LeaderService } from './service.js';
+
+/** What one prune did (the `retention` tests and benchmarks read it). */
+export interface PruneReport {
+  deleted: Record<FinishedState, number>;
+  /** True when the run stopped at its time budget with rows left to delete. */
+  more: boolean;
+}
+
+/** See the module comment. Run by the `LeaderElector`. */
+export class Pruner implements LeaderService {
+  readonly name = 'pruner';
+  readonly operation = 'prune';
+  readonly #runtime: Runtime;
+  readonly #retention: ResolvedRetention;
+  readonly #tickMs: number;
+  /** Rules whose turn it is first: a budget-bound run resumes where the last one stopped. */
+  #nextRule = 0;
+  #behind = false;
+  /** The last run's report. */
+  lastReport: PruneReport | undefined;
+
+  /** `tickMs`: the leader's own tick, the interval while a backlog remains. */
+  constructor(runtime: Runtime, retention: ResolvedRetention, tickMs: number) {
+    this.#runtime = runtime;
+    this.#retention = retention;
+    this.#tickMs = tickMs;
+  }
+
+  /** The configured interval, or the leader's tick while a backlog remains. */
+  get intervalMs(): number {
+    return this.#behind ? this.#tickMs : this.#retention.intervalMs;
+  }
+
+  /** One prune within the time budget. Rejects when storage fails. */
+  async runOnce(): Promise<void> {
+    const { driver, clock } = this.#runtime;
+    const { rules, batchSize, maxRunMs } = this.#retention;
+    const deadline = Date.now() + maxRunMs;
+    const now = clock.now();
+    const deleted: Record<FinishedState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
+    let more = false;
+    for (let visited = 0; visited < rules.length; visited++) {
+      const index = (this.#nextRule + visited) % rules.length;
+      const rule = rules[index]!;
+      const state = rule.filter.states[0]!;
+      const bounds: number[] = [];
+      if (rule.maxAge !== Number.POSITIVE_INFINITY) bounds.push(now - rule.maxAge);
+      if (rule.maxCount !== Number.POSITIVE_INFINITY) {
+        const cutoff = await driver.jobFinishedCutoff({ ...rule.filter, keep: rule.maxCount });
+        if (cutoff !== null) bounds.push(cutoff + 1);
+      }
+      if (bounds.length === 0) continue;
+      // Whichever limit reaches further back in time deletes more: apply the later bound.
+      const result = await deleteFinishedInBatches(driver, rule.filter, Math.max(...bounds), {
+        batchSize,
+        deadline,
+      });
+      deleted[state] += result.deleted;
+      if (result.more) {
+        more = true;
+        this.#nextRule = index;
+        break;
+      }
+      if (Date.now() >= deadline && visited < rules.length - 1) {
+        more = true;
+        this.#nextRule = (index + 1) % rules.length;
+        break;
+      }
+    }
+    if (!more) this.#nextRule = 0;
+    this.#behind = more;
+    this.lastReport = { deleted, more };
+  }
+}
