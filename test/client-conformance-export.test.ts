@@ -50,6 +50,7 @@ describe('runClientConformance options', () => {
       'wakeups',
       'pool registry',
       'health',
+      'event log processes',
     ]);
   });
 

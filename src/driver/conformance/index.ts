@@ -42,6 +42,7 @@ export {
   type ConformanceDatabase,
   type ConformanceDatabases,
   runClientConformance,
+  runConformanceChild,
 } from './client/index.js';
 export { T0 } from './harness.js';
 

@@ -9,6 +9,7 @@ import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
+import { runEventLogProcessSuite } from './event-log-processes.js';
 import { runEventOrderSuite } from './event-order.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
@@ -18,6 +19,7 @@ import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
 export type { CallerConnection, ConformanceDatabase, ConformanceDatabases } from './databases.js';
+export { runConformanceChild } from './event-log-child.js';
 
 /** The suites by name, in the order they run. */
 const SUITES = {
@@ -33,6 +35,7 @@ const SUITES = {
   wakeups: runPoolWakeupSuite,
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
+  'event log processes': runEventLogProcessSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */

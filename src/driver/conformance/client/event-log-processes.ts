@@ -1,0 +1,316 @@
+/**
+ * The durable event log across real processes (`ConformanceDatabase.startProcess`, with the roles
+ * of ./event-log-child.ts): writers committing in random order while readers are SIGKILLed and
+ * restarted read exactly the committed state changes, per job in order, with no gap and no
+ * duplicate; a caller's transaction held open delays only its own events; a second process
+ * follows every event of jobs run by the first across a restart. Part of `runClientConformance`.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createJobwire, type Jobwire } from '../../../core/client.js';
+import type { JobRecord } from '../../../core/types.js';
+import type { ConformanceDatabase, ConformanceDatabases } from './databases.js';
+import { FLAKY_TASK, PROCESS_QUEUE } from './event-log-child.js';
+import { until } from './harness.js';
+
+/** Written into a subscriber's file between a SIGKILL and its restart. */
+const RESTART = 'restart';
+
+/** A child process of the suite. */
+interface Child {
+  child: ChildProcess;
+  /** Resolves when the child printed `line` on a line of its own. */
+  printed(line: string, timeoutMs?: number): Promise<void>;
+  /** SIGKILL it and wait until it is gone. */
+  kill(): Promise<void>;
+}
+
+/** A fresh database whose processes the test tracks; everything is killed and dropped after it. */
+async function setUp(t: TestContext, databases: ConformanceDatabases) {
+  const db: ConformanceDatabase = await databases.create();
+  const dir = mkdtempSync(join(tmpdir(), 'jobwire-event-log-'));
+  const children: Child[] = [];
+  let client: Jobwire | undefined;
+  t.after(async () => {
+    await Promise.all(children.map((c) => c.kill()));
+    await client?.close();
+    await db.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.ok(db.startProcess, `${databases.name}: this suite needs ConformanceDatabase.startProcess`);
+  const driver = await db.open();
+  // Migrates the database before any child opens it.
+  client = await createJobwire({ driver });
+  const start = (role: string, args: Record<string, unknown> = {}): Child => {
+    const child = db.startProcess!({
+      JOBWIRE_CONFORMANCE_ROLE: role,
+      JOBWIRE_CONFORMANCE_ARGS: JSON.stringify(args),
+    });
+    let out = '';
+    child.stdout?.on('data', (d) => (out += d));
+    child.stderr?.on('data', (d) => (out += d));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const handle: Child = {
+      child,
+      printed: (line, timeoutMs = 15_000) =>
+        until(
+          () => {
+            if (child.exitCode !== null) throw new Error(`${role} exited (${child.exitCode}):\n${out}`);
+            return out.split('\n').includes(line);
+          },
+          timeoutMs,
+          `${role} to print ${line}`,
+        ),
+      async kill() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+    };
+    children.push(handle);
+    return handle;
+  };
+  return { db, driver, client, dir, start };
+}
+
+/** One line of a reader's file. */
+interface ReadLine {
+  cursor: string;
+  type: string;
+  jobId: string;
+  attempt: string;
+}
+
+/** The whole lines of a reader's file (RESTART markers as lines of type RESTART). */
+function readLines(file: string): ReadLine[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      if (line === RESTART) return { cursor: '', type: RESTART, jobId: '-', attempt: '-' };
+      const [cursor, type, jobId, attempt] = line.split(' ');
+      return { cursor: cursor!, type: type!, jobId: jobId!, attempt: attempt! };
+    });
+}
+
+/**
+ * A subscriber's lines with the at-least-once redelivery removed: after a restart, the first
+ * event may be the one being handled when the process was killed (the same cursor) — only that
+ * one. Any other repeat stays, for the checks to find.
+ */
+function withoutRedelivery(lines: readonly ReadLine[]): ReadLine[] {
+  const kept: ReadLine[] = [];
+  let restarted = false;
+  for (const line of lines) {
+    if (line.type === RESTART) {
+      restarted = true;
+      continue;
+    }
+    if (restarted && kept.at(-1)?.cursor === line.cursor) {
+      restarted = false;
+      continue;
+    }
+    restarted = false;
+    kept.push(line);
+  }
+  return kept;
+}
+
+/**
+ * The events a job's stored state implies, in order: queued; per attempt started, then failed
+ * and retrying, except the last, which completed, or failed and was abandoned.
+ */
+function expectedChain(job: JobRecord): string[] {
+  const chain = ['job:queued@0'];
+  for (let a = 1; a <= job.attempt; a++) {
+    chain.push(`job:started@${a}`);
+    if (a < job.attempt) chain.push(`job:failed@${a}`, `job:retrying@${a}`);
+    else if (job.state === 'completed') chain.push(`job:completed@${a}`);
+    else chain.push(`job:failed@${a}`, `job:abandoned@${a}`);
+  }
+  return chain;
+}
+
+/** `lines` of the given jobs, as `type@attempt` per job id, in the order read. */
+function perJob(lines: readonly ReadLine[], jobIds: ReadonlySet<string>): Map<string, string[]> {
+  const byJob = new Map<string, string[]>();
+  for (const line of lines) {
+    if (!line.type.startsWith('job:') || !jobIds.has(line.jobId)) continue;
+    const list = byJob.get(line.jobId) ?? [];
+    list.push(`${line.type}@${line.attempt}`);
+    byJob.set(line.jobId, list);
+  }
+  return byJob;
+}
+
+/** True when `total` jobs of the suite's queue exist and all are final (completed or abandoned). */
+async function allFinal(client: Jobwire, total: number): Promise<boolean> {
+  const jobs = (await client.listJobs({ queue: PROCESS_QUEUE, limit: 1000 })).jobs;
+  return jobs.length === total && jobs.every((j) => j.state === 'completed' || j.state === 'abandoned');
+}
+
+/** Every job of the suite's queue, once all are final (completed or abandoned). */
+async function finalJobs(client: Jobwire, total: number): Promise<JobRecord[]> {
+  let jobs: JobRecord[] = [];
+  await until(
+    async () => {
+      jobs = (await client.listJobs({ queue: PROCESS_QUEUE, limit: 1000 })).jobs;
+      return jobs.length === total && jobs.every((j) => j.state === 'completed' || j.state === 'abandoned');
+    },
+    20_000,
+    `${total} jobs to finish`,
+  );
+  return jobs;
+}
+
+/** Assert the reader saw exactly each job's chain: same events, same order, nothing twice. */
+function assertChains(what: string, lines: readonly ReadLine[], jobs: readonly JobRecord[]): void {
+  const read = perJob(lines, new Set(jobs.map((j) => j.id)));
+  for (const job of jobs) {
+    assert.deepEqual(read.get(job.id) ?? [], expectedChain(job), `${what}: job ${job.id} (${job.state})`);
+  }
+}
+
+/** Wait until a reader's file holds at least `count` events of the suite's jobs. */
+async function readerHas(file: string, jobIds: ReadonlySet<string>, count: number, what: string) {
+  const seen = () => [...perJob(readLines(file), jobIds).values()].reduce((n, l) => n + l.length, 0);
+  await until(() => seen() >= count, 15_000, `${what} to read ${count} job events (read ${seen()})`);
+}
+
+export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
+  describe(`event log across processes (${databases.name})`, () => {
+    it('writers commit in random order while readers are killed and restarted: every reader reads exactly the committed changes, per job in order', async (t) => {
+      const { client, dir, start } = await setUp(t, databases);
+      const WRITERS = 3;
+      const JOBS = 6;
+      const tails = [join(dir, 'tail')];
+      const subscribed = join(dir, 'subscription');
+      const startReader = (i: number) =>
+        i < tails.length
+          ? start('tail', { out: tails[i] })
+          : // Filtered to the jobs' queue: fewer events to wait for (each is a transaction).
+            start('subscribe', { out: subscribed, name: 'event-log-processes', queues: [PROCESS_QUEUE] });
+      // Readers start from the start of the log: they may come up after the first writes.
+      const readers = [0, 1].map(startReader);
+      const writers = Array.from({ length: WRITERS }, () => start('writer', { jobs: JOBS }));
+      await Promise.all([...readers, ...writers].map((c) => c.printed('ready')));
+      // Kill a reader (in turn) every 100–300 ms until every job is final, and start it again.
+      const enqueued = Promise.all(writers.map((w) => w.printed('enqueued', 30_000)));
+      let midStreamKills = 0;
+      for (let k = 0; !(await allFinal(client, WRITERS * JOBS)); k++) {
+        await sleep(100 + Math.random() * 200);
+        const i = k % readers.length;
+        await readers[i]!.kill();
+        midStreamKills++;
+        if (i === tails.length) appendFileSync(subscribed, `${RESTART}\n`);
+        readers[i] = startReader(i);
+      }
+      await enqueued;
+      assert.ok(midStreamKills >= 3, `readers were killed ${midStreamKills} times while jobs ran`);
+
+      const jobs = await finalJobs(client, WRITERS * JOBS);
+      // Their work is done (and stored): the machine is the readers' now.
+      await Promise.all(writers.map((w) => w.kill()));
+      const ids = new Set(jobs.map((j) => j.id));
+      const total = jobs.reduce((n, job) => n + expectedChain(job).length, 0);
+      for (const file of [...tails, subscribed]) await readerHas(file, ids, total, file);
+      // Late events would be duplicates: give them a moment to show before checking.
+      await sleep(300);
+      for (const file of tails) assertChains(`tail ${file}`, readLines(file), jobs);
+      const subscriptionLines = readLines(subscribed);
+      assert.ok(
+        subscriptionLines.some((l) => l.type === RESTART),
+        'the subscriber was restarted',
+      );
+      assertChains('subscription', withoutRedelivery(subscriptionLines), jobs);
+      // Some jobs retried and some were abandoned, so the chains are not all alike.
+      assert.ok(jobs.some((j) => j.attempt > 1));
+    });
+
+    it('a transaction held open for seconds delays only its own event: later commits are read at once, and it is read once it commits', async (t) => {
+      const { db, driver, client, dir, start } = await setUp(t, databases);
+      if (!driver.capabilities.callerTransactions || !db.connect) {
+        // One writer at a time holds the database: commit order is id order, nothing to prove.
+        t.skip('the driver has no caller transactions');
+        return;
+      }
+      const out = join(dir, 'tail');
+      await start('tail', { out }).printed('ready');
+      const connection = await db.connect();
+      let held: string;
+      const others: string[] = [];
+      try {
+        await connection.query('BEGIN');
+        held = (await client.enqueue(FLAKY_TASK, { fail: 0 }, { transaction: connection.transaction })).id;
+        for (let i = 0; i < 3; i++) others.push((await client.enqueue(FLAKY_TASK, { fail: 0 })).id);
+        // The held job (and its event row) drew its id before the others, which commit first: a
+        // reader going by `id > cursor` moves past it on reading them, and when it commits its
+        // id is behind every cursor since — its event is lost for good (a reader taking its
+        // cursor from a watermark would instead stop at it, and read none of the others).
+        assert.ok(BigInt(held) < BigInt(others[0]!));
+        await readerHas(out, new Set(others), others.length, 'the tail, while a transaction is open');
+        // Hold it a while longer: the reader goes on reading (and taking ticks) past it.
+        await sleep(1_500);
+        assert.equal(perJob(readLines(out), new Set([held])).size, 0, 'an uncommitted enqueue was read');
+        await connection.query('COMMIT');
+      } finally {
+        await connection.release();
+      }
+      await readerHas(out, new Set([held]), 1, 'the tail, once the held transaction committed');
+      await sleep(300);
+      const read = perJob(readLines(out), new Set([held, ...others]));
+      for (const id of [held, ...others]) assert.deepEqual(read.get(id), ['job:queued@0'], `job ${id}`);
+    });
+
+    it('a second process follows every event of the jobs a first one runs, and after a restart resumes from its stored cursor', async (t) => {
+      const { driver, client, dir, start } = await setUp(t, databases);
+      const JOBS = 8;
+      const name = 'follower';
+      const out = join(dir, name);
+      const writer = start('writer', { jobs: JOBS });
+      let follower = start('subscribe', { out, name });
+      await Promise.all([writer.printed('ready'), follower.printed('ready')]);
+      const jobEvents = () => readLines(out).filter((l) => l.type.startsWith('job:')).length;
+      await until(() => jobEvents() >= 5, 15_000, 'the follower to handle 5 job events');
+      await follower.kill();
+      const stored = await driver.eventSubscriptionGet({ name });
+      assert.ok(stored !== null, 'the follower stored its cursor');
+      // Jobs go on while it is down: events it must read from storage when it comes back.
+      await until(
+        async () => (await client.events.read({ after: stored, limit: 1000 })).events.length > 5,
+        15_000,
+        'events committed while the follower is down',
+      );
+      appendFileSync(out, `${RESTART}\n`);
+      follower = start('subscribe', { out, name });
+      await writer.printed('enqueued', 30_000);
+      const jobs = await finalJobs(client, JOBS);
+      const ids = new Set(jobs.map((j) => j.id));
+      const total = jobs.reduce((n, job) => n + expectedChain(job).length, 0);
+      await readerHas(out, ids, total, 'the follower');
+      await sleep(300);
+
+      const lines = readLines(out);
+      const restart = lines.findIndex((l) => l.type === RESTART);
+      // It went on from the stored cursor: its first event is the one after it (which, when it
+      // was killed while handling it, is the event it handled last — at least once).
+      const [next] = (await client.events.read({ after: stored, limit: 1 })).events;
+      assert.equal(lines[restart + 1]?.cursor, next!.cursor);
+      const read = perJob(withoutRedelivery(lines), ids);
+      for (const job of jobs) {
+        const timeline = (await client.jobEvents(job.id)).map(
+          (e) => `${e.type}@${(e.data as { attempt: number }).attempt}`,
+        );
+        assert.deepEqual(timeline, expectedChain(job), `job ${job.id}: its stored timeline`);
+        assert.deepEqual(read.get(job.id), timeline, `job ${job.id}: what the follower read`);
+      }
+    });
+  });
+}
