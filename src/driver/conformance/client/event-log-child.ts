@@ -7,16 +7,19 @@
  *   intervals; each job fails its first `fail` attempts (0–3, of 3), so jobs complete, retry and
  *   are abandoned while the other writers commit theirs. Prints `ready`, then `enqueued`.
  * - `tail`: tails the log from the cursor on the last line of `out` (or from the start) and
- *   appends one line per event read: `<cursor> <type> <jobId|-> <attempt|->`. A line is written
- *   before the next event is read, so after a SIGKILL the file's last line is where to resume.
+ *   appends one line per event read (see `eventLine`). A line is written before the next event
+ *   is read, so after a SIGKILL the file's last line is where to resume.
  * - `subscribe`: a durable subscription named `name` (filtered to `queues` when given) appends
  *   the same lines from its handler (at least once: the event being handled when killed comes
  *   again).
+ * - Readers given `dieOn` (event types) SIGKILL themselves right after some of those events
+ *   (see `lineWriter`); the suite starts them again.
  *
  * Lines are single `write` calls on a file opened for appending: a SIGKILL loses none that
  * returned and never leaves half of one.
  */
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createJobwire, type Jobwire } from '../../../core/client.js';
 import type { LoggedEvent } from '../../../core/event-log/types.js';
@@ -35,14 +38,39 @@ interface ChildArgs {
   out?: string;
   name?: string;
   queues?: string[];
+  /**
+   * Readers: SIGKILL this process right after writing the line of an event of one of these
+   * types, each time with odds of one in two.
+   */
+  dieOn?: string[];
 }
 
-/** One line of a reader's file for `event`. */
+/**
+ * Appends lines to `out`, SIGKILLing the process right after the line of a `dieOn` event (one
+ * time in two). `job:failed` is always followed by `job:retrying` or `job:abandoned` written by
+ * the same transaction, so dying there makes the reader resume from inside a transaction's events
+ * — where a resume that skips or repeats would show.
+ */
+function lineWriter(out: string, dieOn: readonly string[] = []): (event: LoggedEvent) => void {
+  const file = openSync(out, 'a');
+  return (event) => {
+    writeSync(file, eventLine(event));
+    if (dieOn.includes(event.type) && Math.random() < 0.5) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/**
+ * One line of a reader's file for `event`: `<cursor> <type> <jobId|-> <attempt|-> <poolId|->
+ * <digest>`, the digest a hash of its payload, so any two reads of one event give the same line
+ * but for the cursor (which depends on the read).
+ */
 export function eventLine(event: LoggedEvent): string {
-  const data = event.data as { jobId?: unknown; attempt?: unknown };
+  const data = event.data as { jobId?: unknown; attempt?: unknown; poolId?: unknown };
   const jobId = typeof data.jobId === 'string' ? data.jobId : '-';
   const attempt = typeof data.attempt === 'number' ? String(data.attempt) : '-';
-  return `${event.cursor} ${event.type} ${jobId} ${attempt}\n`;
+  const poolId = typeof data.poolId === 'string' ? data.poolId : '-';
+  const digest = createHash('sha1').update(JSON.stringify(event.data)).digest('hex').slice(0, 16);
+  return `${event.cursor} ${event.type} ${jobId} ${attempt} ${poolId} ${digest}\n`;
 }
 
 /**
@@ -66,8 +94,9 @@ export async function runConformanceChild(open: () => Promise<Driver>): Promise<
   });
   const client = await createJobwire({ driver: await open(), tasks: [flaky] });
   if (role === 'writer') return writer(client, args.jobs ?? 10);
-  if (role === 'tail') return tail(client, args.out!);
-  if (role === 'subscribe') return subscribe(client, args.out!, args.name!, args.queues);
+  if (role === 'tail') return tail(client, args.out!, lineWriter(args.out!, args.dieOn));
+  if (role === 'subscribe')
+    return subscribe(client, args.name!, lineWriter(args.out!, args.dieOn), args.queues);
   throw new Error(`unknown conformance child role ${role}`);
 }
 
@@ -98,24 +127,19 @@ function resumeCursor(out: string): string {
   return lines.length === 0 ? 'start' : lines[lines.length - 1]!.split(' ')[0]!;
 }
 
-async function tail(client: Jobwire, out: string): Promise<void> {
+async function tail(client: Jobwire, out: string, write: (event: LoggedEvent) => void): Promise<void> {
   const after = resumeCursor(out);
-  const file = openSync(out, 'a');
   process.stdout.write('ready\n');
-  for await (const event of client.events.tail({ after, pollMs: 20 })) {
-    writeSync(file, eventLine(event));
-  }
-  closeSync(file);
+  for await (const event of client.events.tail({ after, pollMs: 20 })) write(event);
 }
 
-async function subscribe(client: Jobwire, out: string, name: string, queues?: string[]): Promise<void> {
-  const file = openSync(out, 'a');
-  client.events.subscribe(
-    name,
-    (event) => {
-      writeSync(file, eventLine(event));
-    },
-    { pollMs: 20, filter: queues ? { queues } : undefined },
-  );
+function subscribe(
+  client: Jobwire,
+  name: string,
+  write: (event: LoggedEvent) => void,
+  queues: string[] | undefined,
+): void {
+  // Killed inside the handler, before the cursor moved past the event: it comes again.
+  client.events.subscribe(name, write, { pollMs: 20, filter: queues ? { queues } : undefined });
   process.stdout.write('ready\n');
 }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createJobwire, type Jobwire } from '../../../core/client.js';
 import type { JobRecord } from '../../../core/types.js';
 import type { ConformanceDatabase, ConformanceDatabases } from './databases.js';
-import { FLAKY_TASK, PROCESS_QUEUE } from './event-log-child.js';
+import { eventLine, FLAKY_TASK, PROCESS_QUEUE } from './event-log-child.js';
 import { until } from './harness.js';
 
 /** Written into a subscriber's file between a SIGKILL and its restart. */
@@ -36,7 +36,9 @@ async function setUp(t: TestContext, databases: ConformanceDatabases) {
   const dir = mkdtempSync(join(tmpdir(), 'jobwire-event-log-'));
   const children: Child[] = [];
   let client: Jobwire | undefined;
+  let closing = false;
   t.after(async () => {
+    closing = true;
     await Promise.all(children.map((c) => c.kill()));
     await client?.close();
     await db.cleanup();
@@ -74,7 +76,42 @@ async function setUp(t: TestContext, databases: ConformanceDatabases) {
     children.push(handle);
     return handle;
   };
-  return { db, driver, client, dir, start };
+  return { db, driver, client, dir, start, closing: () => closing };
+}
+
+/**
+ * A reader process started again whenever it dies (by its own SIGKILL or the test's), until the
+ * test ends; `onRestart` runs between a death and the next start.
+ */
+function supervise(start: (life: number) => Child, closing: () => boolean, onRestart: () => void = () => {}) {
+  let restarts = 0;
+  let stopped = false;
+  let current: Child;
+  const launch = () => {
+    current = start(restarts);
+    current.child.once('exit', () => {
+      if (stopped || closing()) return;
+      restarts++;
+      onRestart();
+      launch();
+    });
+  };
+  launch();
+  return {
+    ready: () => current.printed('ready'),
+    /** SIGKILL the running process once it is reading (it is started again). */
+    async kill() {
+      const reader = current;
+      await reader.printed('ready').catch(() => {}); // it may die on its own first
+      await reader.kill();
+    },
+    restarts: () => restarts,
+    /** SIGKILL it for good. */
+    stop() {
+      stopped = true;
+      return current.kill();
+    },
+  };
 }
 
 /** One line of a reader's file. */
@@ -83,6 +120,8 @@ interface ReadLine {
   type: string;
   jobId: string;
   attempt: string;
+  poolId: string;
+  digest: string;
 }
 
 /** The whole lines of a reader's file (RESTART markers as lines of type RESTART). */
@@ -93,15 +132,31 @@ function readLines(file: string): ReadLine[] {
     .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
-    .map((line) => {
-      if (line === RESTART) return { cursor: '', type: RESTART, jobId: '-', attempt: '-' };
-      const [cursor, type, jobId, attempt] = line.split(' ');
-      return { cursor: cursor!, type: type!, jobId: jobId!, attempt: attempt! };
-    });
+    .map(readLine);
 }
 
-/** What identifies a job event whatever read returned it (a cursor depends on the read). */
-const key = (line: ReadLine) => `${line.type} ${line.jobId} ${line.attempt}`;
+/** One line parsed (a RESTART marker as a line of type RESTART). */
+function readLine(text: string): ReadLine {
+  const line = text.trimEnd();
+  const [cursor, type, jobId, attempt, poolId, digest] =
+    line === RESTART ? ['', RESTART, '-', '-', '-', '-'] : line.split(' ');
+  return { cursor: cursor!, type: type!, jobId: jobId!, attempt: attempt!, poolId: poolId!, digest: digest! };
+}
+
+/** What identifies an event whatever read returned it (a cursor depends on the read). */
+const key = (line: ReadLine) => `${line.type} ${line.jobId} ${line.attempt} ${line.poolId} ${line.digest}`;
+
+/** Every event in the log, read in pages from the start in this process, as lines. */
+async function wholeLog(client: Jobwire): Promise<ReadLine[]> {
+  const lines: ReadLine[] = [];
+  let after = 'start';
+  for (;;) {
+    const page = await client.events.read({ after, limit: 1000 });
+    for (const event of page.events) lines.push(readLine(eventLine(event)));
+    after = page.cursor;
+    if (!page.more) return lines;
+  }
+}
 
 /**
  * A subscriber's lines with the at-least-once redelivery removed: after a restart, the first
@@ -178,52 +233,86 @@ function assertChains(what: string, lines: readonly ReadLine[], jobs: readonly J
   }
 }
 
-/** Wait until a reader's file holds at least `count` events of the suite's jobs. */
+/**
+ * Wait until a reader's file holds at least `count` events of the suite's jobs, a subscriber's
+ * without its redeliveries.
+ */
 async function readerHas(file: string, jobIds: ReadonlySet<string>, count: number, what: string) {
-  const seen = () => [...perJob(readLines(file), jobIds).values()].reduce((n, l) => n + l.length, 0);
+  const seen = () =>
+    [...perJob(withoutRedelivery(readLines(file)), jobIds).values()].reduce((n, l) => n + l.length, 0);
   await until(() => seen() >= count, 15_000, `${what} to read ${count} job events (read ${seen()})`);
 }
 
 export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
   describe(`event log across processes (${databases.name})`, () => {
     it('writers commit in random order while readers are killed and restarted: every reader reads exactly the committed changes, per job in order', async (t) => {
-      const { client, dir, start } = await setUp(t, databases);
+      const { client, dir, start, closing } = await setUp(t, databases);
       const WRITERS = 3;
-      const JOBS = 6;
-      const tails = [join(dir, 'tail')];
+      const JOBS = 4;
+      const tailed = join(dir, 'tail');
       const subscribed = join(dir, 'subscription');
-      const startReader = (i: number) =>
-        i < tails.length
-          ? start('tail', { out: tails[i] })
-          : // Filtered to the jobs' queue: fewer events to wait for (each is a transaction).
-            start('subscribe', { out: subscribed, name: 'event-log-processes', queues: [PROCESS_QUEUE] });
+      // In its first three lives, each reader also SIGKILLs itself right after some `job:failed`
+      // events: it then resumes from between two events one transaction wrote (`job:retrying` or
+      // `job:abandoned` follows). Three, as each restart costs a process start.
+      const dieOn = (life: number) => (life < 3 ? ['job:failed'] : []);
+      const readers = [
+        supervise((life) => start('tail', { out: tailed, dieOn: dieOn(life) }), closing),
+        supervise(
+          // Filtered to the jobs' queue: fewer events to wait for (each is a transaction).
+          (life) =>
+            start('subscribe', {
+              out: subscribed,
+              name: 'processes',
+              queues: [PROCESS_QUEUE],
+              dieOn: dieOn(life),
+            }),
+          closing,
+          () => appendFileSync(subscribed, `${RESTART}\n`),
+        ),
+      ];
       // Readers start from the start of the log: they may come up after the first writes.
-      const readers = [0, 1].map(startReader);
       const writers = Array.from({ length: WRITERS }, () => start('writer', { jobs: JOBS }));
-      await Promise.all([...readers, ...writers].map((c) => c.printed('ready')));
-      // Kill a reader (in turn) every 100–300 ms until every job is final, and start it again.
+      await Promise.all([...readers.map((r) => r.ready()), ...writers.map((w) => w.printed('ready'))]);
+      // Kill a reader (in turn) every 300–600 ms until every job is final; it starts again.
       const enqueued = Promise.all(writers.map((w) => w.printed('enqueued', 30_000)));
-      let midStreamKills = 0;
       for (let k = 0; !(await allFinal(client, WRITERS * JOBS)); k++) {
-        await sleep(100 + Math.random() * 200);
-        const i = k % readers.length;
-        await readers[i]!.kill();
-        midStreamKills++;
-        if (i === tails.length) appendFileSync(subscribed, `${RESTART}\n`);
-        readers[i] = startReader(i);
+        await sleep(300 + Math.random() * 300);
+        await readers[k % readers.length]!.kill();
       }
       await enqueued;
-      assert.ok(midStreamKills >= 3, `readers were killed ${midStreamKills} times while jobs ran`);
+      const restarts = readers.map((r) => r.restarts());
+      assert.ok(restarts[0]! + restarts[1]! >= 3, `readers were killed ${restarts} times while jobs ran`);
 
       const jobs = await finalJobs(client, WRITERS * JOBS);
       // Their work is done (and stored): the machine is the readers' now.
       await Promise.all(writers.map((w) => w.kill()));
+      await sleep(200); // a COMMIT a writer sent just before it died is applied by now
       const ids = new Set(jobs.map((j) => j.id));
       const total = jobs.reduce((n, job) => n + expectedChain(job).length, 0);
-      for (const file of [...tails, subscribed]) await readerHas(file, ids, total, file);
+      for (const file of [tailed, subscribed]) await readerHas(file, ids, total, file);
+      // The writers' events (their jobs', their pools' and workers'), as read in one go here. Now
+      // that they are gone, nothing adds to them; the readers' own clients write none.
+      const ofWriters = (l: ReadLine) => ids.has(l.jobId) || l.poolId !== '-';
+      const expected = (await wholeLog(client)).filter(ofWriters).map(key).sort();
+      await until(
+        () => readLines(tailed).filter(ofWriters).length >= expected.length,
+        15_000,
+        `the tail to read the writers' ${expected.length} events`,
+      );
       // Late events would be duplicates: give them a moment to show before checking.
       await sleep(300);
-      for (const file of tails) assertChains(`tail ${file}`, readLines(file), jobs);
+      await Promise.all(readers.map((r) => r.stop()));
+
+      // The tail read each of them exactly once (the pools' and workers' events, whose rows hold
+      // many entries, too), and each job's in the order its stored state implies.
+      const tail = readLines(tailed);
+      assert.deepEqual(
+        tail.filter(ofWriters).map(key).sort(),
+        expected,
+        'the tail read the log, each event once',
+      );
+      assertChains('tail', tail, jobs);
+      // The subscription: the same, but for the event handled when it was killed, which comes again.
       const subscriptionLines = readLines(subscribed);
       assert.ok(
         subscriptionLines.some((l) => l.type === RESTART),
