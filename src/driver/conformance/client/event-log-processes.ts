@@ -105,7 +105,6 @@ function supervise(start: (life: number) => Child, closing: () => boolean, onRes
       await reader.printed('ready').catch(() => {}); // it may die on its own first
       await reader.kill();
     },
-    restarts: () => restarts,
     /** SIGKILL it for good. */
     stop() {
       stopped = true;
@@ -273,15 +272,14 @@ export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
       // Readers start from the start of the log: they may come up after the first writes.
       const writers = Array.from({ length: WRITERS }, () => start('writer', { jobs: JOBS }));
       await Promise.all([...readers.map((r) => r.ready()), ...writers.map((w) => w.printed('ready'))]);
-      // Kill a reader (in turn) every 300–600 ms until every job is final; it starts again.
+      // Kill a reader (in turn) every 300–600 ms until every job is final, and each twice at
+      // least; it starts again from where it had got to.
       const enqueued = Promise.all(writers.map((w) => w.printed('enqueued', 30_000)));
-      for (let k = 0; !(await allFinal(client, WRITERS * JOBS)); k++) {
+      for (let k = 0; k < 4 || !(await allFinal(client, WRITERS * JOBS)); k++) {
         await sleep(300 + Math.random() * 300);
         await readers[k % readers.length]!.kill();
       }
       await enqueued;
-      const restarts = readers.map((r) => r.restarts());
-      assert.ok(restarts[0]! + restarts[1]! >= 3, `readers were killed ${restarts} times while jobs ran`);
 
       const jobs = await finalJobs(client, WRITERS * JOBS);
       // Their work is done (and stored): the machine is the readers' now.
@@ -291,8 +289,9 @@ export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
       const total = jobs.reduce((n, job) => n + expectedChain(job).length, 0);
       for (const file of [tailed, subscribed]) await readerHas(file, ids, total, file);
       // The writers' events (their jobs', their pools' and workers'), as read in one go here. Now
-      // that they are gone, nothing adds to them; the readers' own clients write none.
-      const ofWriters = (l: ReadLine) => ids.has(l.jobId) || l.poolId !== '-';
+      // that they are gone, nothing adds to them; the readers' own clients write none. (But for
+      // `pool:lost`, which a leader may report about their pools any time from now.)
+      const ofWriters = (l: ReadLine) => ids.has(l.jobId) || (l.poolId !== '-' && l.type !== 'pool:lost');
       const expected = (await wholeLog(client)).filter(ofWriters).map(key).sort();
       await until(
         () => readLines(tailed).filter(ofWriters).length >= expected.length,
@@ -314,10 +313,6 @@ export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
       assertChains('tail', tail, jobs);
       // The subscription: the same, but for the event handled when it was killed, which comes again.
       const subscriptionLines = readLines(subscribed);
-      assert.ok(
-        subscriptionLines.some((l) => l.type === RESTART),
-        'the subscriber was restarted',
-      );
       assertChains('subscription', withoutRedelivery(subscriptionLines), jobs);
       // Some jobs retried and some were abandoned, so the chains are not all alike.
       assert.ok(jobs.some((j) => j.attempt > 1));
