@@ -77,6 +77,16 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined): Log
   }
 }
 
+/**
+ * `outcome` as storage keeps it, for the log: a completed attempt's result is the stored
+ * `resultJson` parsed back, not the handler's value, which may not be JSON at all (a BigInt, a
+ * cycle, a `toJSON` that throws: stored described) — a log builder must not throw.
+ */
+export function storedOutcome(outcome: AttemptOutcome, written: FinalizeItem): AttemptOutcome {
+  if (!outcome.ok || written.outcome !== 'completed') return outcome;
+  return { ok: true, result: written.resultJson === null ? null : JSON.parse(written.resultJson) };
+}
+
 /** Report a written outcome. */
 export function emitOutcomeEvents(events: EventBus, w: WrittenOutcome): void {
   const { base, written, result, finishedAt } = w;

@@ -29,6 +29,7 @@ import {
   emitOutcomeEvents,
   interruptedEntries,
   outcomeEntries,
+  storedOutcome,
 } from './outcome-events.js';
 import { decideOutcome, finalizeItemFor } from './outcome-policy.js';
 import { Producer } from './producer.js';
@@ -281,7 +282,8 @@ export class Pool {
       // With the log on, the outcome's events are stored by the write itself (built for the item
       // actually written: the finalizer may replace an unstorable one).
       const log = this.#runtime.eventLog
-        ? (written: FinalizeItem) => JSON.stringify(outcomeEntries({ ...parts, written }, undefined))
+        ? (written: FinalizeItem) =>
+            JSON.stringify(outcomeEntries({ ...parts, written, outcome: storedOutcome(outcome, written) }, undefined))
         : undefined;
       this.#finalizer.add(finalizeItemFor(job, decision), (result, written) => {
         emitOutcomeEvents(events, { ...parts, written, result });
