@@ -55,6 +55,7 @@ describe('runClientConformance options', () => {
       'bulk admin',
       'retention',
       'schedules',
+      'event log processes',
     ]);
   });
 

@@ -22,6 +22,7 @@ import type { Driver } from '../../src/driver/driver.js';
 import { type PostgresDriverOptions, postgresDriver } from '../../src/drivers/postgres/index.js';
 import type { TestDatabaseFactory } from './database.js';
 import { createMigratedSchemaOn } from './postgres-template.js';
+import { startConformanceChild } from './processes.js';
 
 const LOCAL_URLS = ['postgres://postgres@127.0.0.1:5432/test', 'postgres://postgres@127.0.0.1:5432/postgres'];
 const PROBE_TIMEOUT_MS = 1_500;
@@ -267,6 +268,7 @@ export const postgresDatabases: TestDatabaseFactory = {
         await Promise.all(opened.map((driver) => driver.close()));
         await drop();
       },
+      startProcess: (env) => startConformanceChild(location.toString(), env),
       // A trigger refuses completions; heartbeats and other writes still pass.
       async refuseCompletions() {
         const client = new pg.Client({ connectionString: url });

@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/worker-process.ts', import.meta.url));
+const CONFORMANCE_CHILD = fileURLToPath(new URL('../fixtures/conformance-child.ts', import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 
 /** The slice of esbuild's API used here (esbuild comes with tsx; it is not a dependency of ours). */
@@ -119,6 +120,17 @@ export function startWorker(
         return { jobId: jobId!, attempt: Number(attempt) };
       });
   return { child, ready, exited, output: () => out, events };
+}
+
+/**
+ * Start test/fixtures/conformance-child.ts on the database at `location`, with `env` added: what
+ * the test databases give the conformance suites as `startProcess`.
+ */
+export function startConformanceChild(location: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [compiledFixture(CONFORMANCE_CHILD)], {
+    env: { ...process.env, JOBWIRE_TEST_DB: location, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** SIGKILL every worker still alive (stopped ones too) and wait for them: for `t.after`. */

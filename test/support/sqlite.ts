@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sqliteDriver } from '../../src/drivers/sqlite/index.js';
 import type { TestDatabaseFactory } from './database.js';
+import { startConformanceChild } from './processes.js';
 
 /** A factory of fresh SQLite databases for the shared suites. */
 export const sqliteDatabases: TestDatabaseFactory = {
@@ -18,6 +19,7 @@ export const sqliteDatabases: TestDatabaseFactory = {
       location: path,
       open: async () => sqliteDriver({ path }),
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      startProcess: (env) => startConformanceChild(path, env),
       // A trigger refuses completions; heartbeats and other writes still pass.
       async refuseCompletions() {
         const db = new Database(path);

@@ -44,6 +44,7 @@ export {
   type ConformanceDatabase,
   type ConformanceDatabases,
   runClientConformance,
+  runConformanceChild,
 } from './client/index.js';
 export { T0 } from './harness.js';
 

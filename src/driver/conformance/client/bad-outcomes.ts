@@ -164,6 +164,16 @@ export function runBadOutcomeSuite(factory: ConformanceDatabases): void {
         assert.equal(abandoned?.reason, 'unrecoverable');
       }
       assert.equal(events.of('job:completed').filter((e) => e.task === 'returner').length, 4);
+      // The durable log holds each result as storage does (described where it is not JSON).
+      for (const i of [0, 1, 2, 5]) {
+        const [completed] = (await client.jobEvents(jobs[i]!.id)).filter((e) => e.type === 'job:completed');
+        assert.ok(completed, `result ${i}: job:completed in the log`);
+        assert.deepEqual(
+          (completed.data as { result: unknown }).result,
+          stored[i]!.result,
+          `result ${i} in the log`,
+        );
+      }
     });
 
     it('progress with NUL or lone surrogates is stored; progress JSON cannot hold or over the cap is ignored', async (t) => {

@@ -3,6 +3,7 @@
  * The client/pool suites build whole clients (and several "processes'" views of one database) on
  * them, so they need databases, not just drivers.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Driver } from '../../driver.js';
 
 /**
@@ -38,6 +39,14 @@ export interface ConformanceDatabase {
    * outage never wedge a pool. Required: without it that test fails saying so.
    */
   refuseCompletions?(): Promise<() => Promise<void>>;
+  /**
+   * Start another process (a `node` program of the driver's tests) that calls
+   * `runConformanceChild` (exported by `jobwire/conformance`) with a driver on this database, with
+   * `env` added to its environment and its stdout piped. The multi-process suite ('event log
+   * processes') runs writers and readers this way, kills readers with SIGKILL and restarts them.
+   * Required by that suite: without it its tests fail saying so.
+   */
+  startProcess?(env: Record<string, string>): ChildProcess;
 }
 
 /** Creates fresh databases for one driver. */

@@ -11,6 +11,7 @@ import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
+import { runEventLogProcessSuite } from './event-log-processes.js';
 import { runEventOrderSuite } from './event-order.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
@@ -22,6 +23,7 @@ import { runTaskDefaultsSuite } from './task-defaults.js';
 import { runPoolWakeupSuite } from './wakeups.js';
 
 export type { CallerConnection, ConformanceDatabase, ConformanceDatabases } from './databases.js';
+export { runConformanceChild } from './event-log-child.js';
 
 /** The suites by name, in the order they run. */
 const SUITES = {
@@ -41,6 +43,7 @@ const SUITES = {
   'bulk admin': runBulkAdminSuite,
   retention: runRetentionSuite,
   schedules: runScheduleSuite,
+  'event log processes': runEventLogProcessSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
