@@ -106,12 +106,19 @@ async function takeTick(ctx: PgContext): Promise<void> {
     throw ctx.wrap(err, 'eventRead');
   });
   let broken = false;
+  // Checked out, the client has no pool listening for its errors: a connection that dies now
+  // must fail this tick, not crash the process with an unhandled 'error' event.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query(tickSql(ctx));
   } catch (err) {
     broken = true;
     throw ctx.wrap(err, 'eventRead');
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
