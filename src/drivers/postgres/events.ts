@@ -251,7 +251,7 @@ export async function insertEntries(
   if (entries.length === 0) return;
   await ctx.query(
     'eventAppend',
-    `INSERT INTO ${ctx.s}.events (job_lo, job_hi, entries) VALUES ($1::bigint, $2::bigint, $3::json)`,
+    `INSERT INTO ${ctx.s}.events (job_lo, job_hi, entries) VALUES ($1::bigint, $2::bigint, $3::text)`,
     [...jobRange(entryJobIds(entries)), entriesJson(entries)],
     on,
     true,

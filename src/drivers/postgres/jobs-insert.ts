@@ -58,7 +58,7 @@ const queuedEntrySql = (i: string, p: string): string => `json_build_object('typ
 const logQueuedSql = (s: string, from: string, p: string): string => `,
 logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
-  SELECT min(i.id), max(i.id), json_agg(${queuedEntrySql('i', p)} ORDER BY i.id)
+  SELECT min(i.id), max(i.id), json_agg(${queuedEntrySql('i', p)} ORDER BY i.id)::text
   FROM ${from}
   HAVING count(*) > 0
 )`;

@@ -16,6 +16,7 @@ import {
   type JobFinalizeManyParams,
   type JobHeartbeatManyParams,
   type JobReleaseParams,
+  type LoggedItem,
 } from '../../driver/driver.js';
 import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
@@ -111,7 +112,7 @@ logged AS (
     json_build_object('jobId', c.id::text, 'task', c.task, 'queue', c.queue, 'correlationId', c.correlation_id,
       'attempt', c.attempt, 'maxAttempts', c.max_attempts, 'poolId', $4::text, 'runAt', c.run_at,
       'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at),
-      'metadata', c.metadata::json)) ORDER BY c.id::bigint)
+      'metadata', c.metadata::json)) ORDER BY c.id::bigint)::text
   FROM claimed c
   HAVING count(*) > 0
 )
@@ -150,7 +151,7 @@ const finalizeSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[]${log ? ', $8::text[]' : ''})
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[]${log ? ', string_to_array($8::text, chr(30))' : ''})
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms${log ? ', events' : ''}, ord)
   CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
   WHERE j.state = 'running'
@@ -190,13 +191,23 @@ logged AS (
                   THEN replace(substr(w.events, 2, length(w.events) - 2), '${RUN_AT_PLACEHOLDER_JSON}', w.run_at::bigint::text)
                   ELSE substr(w.events, 2, length(w.events) - 2) END`
              : 'substr(w.events, 2, length(w.events) - 2)'
-         }, ',' ORDER BY w.ord) || ']')::json
+         }, ',' ORDER BY w.ord) || ']')
   FROM ${from} w
   WHERE length(w.events) > 2
   HAVING count(*) > 0
 )`;
 
 const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
+
+/**
+ * Each item's events as JSON, joined by the record separator (U+001E, which JSON text never holds
+ * unescaped) into ONE parameter the statement splits: a text[] parameter would make the client
+ * escape every quote of every event, and the server unescape them again. An item without events
+ * is an empty string.
+ */
+function joinItemEvents(items: readonly LoggedItem[]): string {
+  return items.map((i) => (i.events?.length ? JSON.stringify(i.events) : '')).join('\u001e');
+}
 
 /** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
 export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
@@ -214,7 +225,7 @@ export function finalizeStatement(s: string, params: JobFinalizeManyParams): Sta
       ),
       items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
       params.now ?? null,
-      ...(log ? [items.map((i) => (i.events?.length ? JSON.stringify(i.events) : null))] : []),
+      ...(log ? [joinItemEvents(items)] : []),
     ],
   };
 }
@@ -322,7 +333,7 @@ const releaseSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$3')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
-  FROM unnest($1::bigint[], $2::bigint[], $6::text[]${log ? ', $7::text[]' : ''})
+  FROM unnest($1::bigint[], $2::bigint[], $6::text[]${log ? ', string_to_array($7::text, chr(30))' : ''})
        WITH ORDINALITY AS f(id, token, error${log ? ', events' : ''}, ord)
   CROSS JOIN LATERAL (
     SELECT j.state, j.interruptions FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
@@ -364,7 +375,7 @@ export function releaseStatement(s: string, params: JobReleaseParams, channel: s
       leases.map((l) =>
         l.interruption === undefined ? null : JSON.stringify({ ...l.interruption, interrupted: true }),
       ),
-      ...(log ? [leases.map((l) => (l.events?.length ? JSON.stringify(l.events) : null))] : []),
+      ...(log ? [joinItemEvents(leases)] : []),
     ],
   };
 }

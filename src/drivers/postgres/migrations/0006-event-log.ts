@@ -2,7 +2,8 @@
  * Schema 6: the durable event log.
  *
  * - `events`: one row per transaction that changed jobs or queues, holding that transaction's
- *   events as a JSON array (`entries`), written by the same statement or transaction as the
+ *   events as a JSON array (`entries`, text: writers build valid JSON, and a json column would
+ *   parse every row again to check it), written by the same statement or transaction as the
  *   change. `xid` is the writing transaction's id: readers order the log by commit through the
  *   snapshots in `event_ticks`, never by `id` alone (ids are drawn before commit, so a later id
  *   can commit first). `job_lo`/`job_hi` are the smallest and largest job id of the row's
@@ -21,7 +22,7 @@ CREATE TABLE ${s}.events (
   at      timestamptz NOT NULL DEFAULT now(),
   job_lo  bigint,
   job_hi  bigint,
-  entries json        NOT NULL
+  entries text        NOT NULL
 );
 CREATE INDEX events_xid ON ${s}.events (xid);
 CREATE INDEX events_jobs ON ${s}.events USING gist (int8range(job_lo, job_hi, '[]'))
