@@ -151,8 +151,8 @@ const finalizeSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[]${log ? ', string_to_array($8::text, chr(30))' : ''})
-       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms${log ? ', events' : ''}, ord)
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
+       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
   CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
   WHERE j.state = 'running'
   ORDER BY f.id, f.ord
@@ -171,29 +171,32 @@ FROM f CROSS JOIN clock
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
   log
-    ? `, j.id, f.outcome, f.events
-)${logItemsSql(s, 'finalized', true)}
+    ? `, j.id, f.outcome
+)${logItemsSql(s, 'finalized', '$8', true)}
 SELECT ord, run_at, at FROM finalized`
     : ''
 }`;
 
 /**
  * Stores, as one row, the \`events\` arrays (as JSON) of the items a fenced write applied (in item
- * order); in retry and snoozed items the placeholder becomes the due time written.
+ * order); in retry and snoozed items the placeholder becomes the due time written. The events
+ * come from \`param\` (see joinItemEvents), matched to the applied rows by item position, so they
+ * are not carried through the fence's sort and the UPDATE.
  */
-const logItemsSql = (s: string, from: string, dueTimes: boolean): string => `,
+const logItemsSql = (s: string, from: string, param: string, dueTimes: boolean): string => `,
 logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
   SELECT min(w.id), max(w.id),
          ('[' || string_agg(${
            dueTimes
              ? `CASE WHEN w.outcome IN ('retry', 'snoozed')
-                  THEN replace(substr(w.events, 2, length(w.events) - 2), '${RUN_AT_PLACEHOLDER_JSON}', w.run_at::bigint::text)
-                  ELSE substr(w.events, 2, length(w.events) - 2) END`
-             : 'substr(w.events, 2, length(w.events) - 2)'
+                  THEN replace(substr(e.events, 2, length(e.events) - 2), '${RUN_AT_PLACEHOLDER_JSON}', w.run_at::bigint::text)
+                  ELSE substr(e.events, 2, length(e.events) - 2) END`
+             : 'substr(e.events, 2, length(e.events) - 2)'
          }, ',' ORDER BY w.ord) || ']')
   FROM ${from} w
-  WHERE length(w.events) > 2
+  JOIN unnest(string_to_array(${param}::text, chr(30))) WITH ORDINALITY AS e(events, ord) ON e.ord = w.ord
+  WHERE length(e.events) > 2
   HAVING count(*) > 0
 )`;
 
@@ -333,8 +336,7 @@ const releaseSql = (s: string, log: boolean): string => `
 WITH clock AS (SELECT ${nowSql('$3')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state, f.error IS NOT NULL AND j.interruptions + 1 >= $5 AS abandon
-  FROM unnest($1::bigint[], $2::bigint[], $6::text[]${log ? ', string_to_array($7::text, chr(30))' : ''})
-       WITH ORDINALITY AS f(id, token, error${log ? ', events' : ''}, ord)
+  FROM unnest($1::bigint[], $2::bigint[], $6::text[]) WITH ORDINALITY AS f(id, token, error, ord)
   CROSS JOIN LATERAL (
     SELECT j.state, j.interruptions FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
   ) j
@@ -352,8 +354,8 @@ released AS (
       lease_expires_at = NULL, worker_id = NULL
   FROM f CROSS JOIN clock
   WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
-  RETURNING f.ord, j.queue, j.state${log ? ', j.id, f.events' : ''}
-)${log ? logItemsSql(s, 'released', false) : ''},
+  RETURNING f.ord, j.queue, j.state${log ? ', j.id' : ''}
+)${log ? logItemsSql(s, 'released', '$7', false) : ''},
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)
 SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
 
