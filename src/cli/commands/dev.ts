@@ -38,6 +38,7 @@ Options
   --seed <n>          seed of the demo's random choices: the same seed gives the same jobs,
                       payloads and failures (timing still varies). Default: random, printed.
   --exit-when-done    stop and exit 0 once every demo job is completed, abandoned or cancelled
+  --no-schedules      leave out the demo's two recurring schedules
   --json              one pino-compatible JSON object per line on stdout: {"time", "level",
                       "msg", "event", ...payload}; the last line is {"event": "summary", ...}.
                       Notes and progress go to stderr.
@@ -82,6 +83,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       rate: { type: 'string' },
       seed: { type: 'string' },
       'exit-when-done': { type: 'boolean' },
+      'no-schedules': { type: 'boolean' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
     },
@@ -148,7 +150,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     logReader.start(head);
     cleanups.push(() => void logReader.stop().then(() => readerClient.close()));
     // Recurring work in the open-ended demo (a run that exits when its jobs are done has none).
-    if (!exitWhenDone) {
+    if (!exitWhenDone && values['no-schedules'] !== true) {
       for (const schedule of demoSchedules) await client.schedules.upsert(schedule);
       printer.note(`schedules: ${demoSchedules.map((s) => s.id).join(', ')} (see "jobwire schedules ls")`);
     }
