@@ -105,6 +105,7 @@ export class Jobwire {
   readonly #leader: LeaderElector;
   readonly #resolver: TaskResolver;
   readonly #processEvents: ProcessEventWriter | undefined;
+  readonly #eventReader: EventLogReader;
   /** The runnable tasks whose defaults were last published (see `publishTasks`). */
   #publishedTasks = new Set<AnyTask>();
   readonly #pools = new Set<Pool>();
@@ -165,7 +166,8 @@ export class Jobwire {
       hooks: new RuntimeHooks(),
       eventLog: eventLog.log,
     };
-    this.events.attachLog(this.#runtime, new EventLogReader(this.#runtime));
+    this.#eventReader = new EventLogReader(this.#runtime);
+    this.events.attachLog(this.#runtime, this.#eventReader);
     if (eventLog.log && eventLog.processEvents.length > 0) {
       this.#processEvents = new ProcessEventWriter(this.#runtime, eventLog.processEvents);
     }
@@ -448,11 +450,7 @@ export class Jobwire {
    */
   jobEvents(id: string | number, options: { limit?: number } = {}): Promise<LoggedEvent[]> {
     this.#assertOpen();
-    return this.#eventReader().forJob(id, options.limit ?? 1000);
-  }
-
-  #eventReader(): EventLogReader {
-    return new EventLogReader(this.#runtime);
+    return this.#eventReader.forJob(id, options.limit ?? 1000);
   }
 
   /** Create a pool that runs this client's tasks. Call `start()` on it. */
