@@ -58,16 +58,16 @@ ${actions(ctx, job)}
 ${job.uniqueKey ? html`<dt>Unique key</dt><dd><code>${job.uniqueKey}</code></dd>` : ''}
 <dt>Timeout</dt><dd>${job.timeoutMs === null ? 'none' : `${job.timeoutMs} ms`}</dd>
 </dl>
-<section><h2>Payload</h2>${jsonBlock(job.payload)}</section>
-<section><h2>Result</h2>${job.result === null ? html`<p class="muted">—</p>` : jsonBlock(job.result)}</section>
+<section id="job-payload"><h2>Payload</h2>${jsonBlock(job.payload)}</section>
+<section id="job-result"><h2>Result</h2>${job.result === null ? html`<p class="muted">—</p>` : jsonBlock(job.result)}</section>
 ${job.progress === null || job.progress === undefined ? '' : html`<section><h2>Progress</h2>${jsonBlock(job.progress)}</section>`}
 ${Object.keys(job.metadata).length ? html`<section><h2>Metadata</h2>${jsonBlock(job.metadata)}</section>` : ''}
-<section><h2>Errors</h2>${
+<section id="job-errors"><h2>Errors</h2>${
     job.errors.length === 0
       ? html`<p class="muted">No failed attempts.</p>`
       : html`<div class="errors">${job.errors.map((e) => errorBlock(ctx, e))}</div>`
   }</section>
-<section><h2>Timeline</h2>${
+<section id="job-timeline"><h2>Timeline</h2>${
     timeline.length === 0
       ? html`<p class="muted">No events in the log for this job (the log may be off, or pruned).</p>`
       : html`<ol class="timeline">${timeline.map(
