@@ -47,6 +47,20 @@ async function bulkFilter(c: Context) {
   return { state: field('state') as JobState | undefined, queue: field('queue'), task: field('task') };
 }
 
+/** A route parameter (always present on the routes below). */
+const param = (c: Context, name: string): string => c.req.param(name) ?? '';
+
+/** A handler whose typed failures become messages (not the app's error page, nor a log line). */
+const guarded =
+  (handler: (c: Context) => Promise<Response>) =>
+  async (c: Context): Promise<Response> => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      return failed(c, error);
+    }
+  };
+
 /** Add the action routes to `app`. */
 export function addActions(app: Hono, env: DashboardEnv): void {
   const { jobwire } = env.deps;
@@ -54,50 +68,66 @@ export function addActions(app: Hono, env: DashboardEnv): void {
   app.post('/ui/*', async (c, next) => {
     if (env.deps.readOnly) return flash(c, 'error', 'This dashboard is read-only.', 403);
     await next();
-    // Hono hands a thrown error to the app's error handler and records it here.
-    if (c.error) c.res = await failed(c, c.error);
   });
 
-  app.post('/ui/jobs/retry', async (c) => {
-    const { count, skipped } = await jobwire.retryJobs(await bulkFilter(c));
-    c.header('HX-Trigger', 'jobs-changed');
-    return flash(
-      c,
-      'ok',
-      `Retried ${count} job${count === 1 ? '' : 's'}${skipped ? ` (${skipped} had moved on)` : ''}.`,
-    );
-  });
+  app.post(
+    '/ui/jobs/retry',
+    guarded(async (c) => {
+      const { count, skipped } = await jobwire.retryJobs(await bulkFilter(c));
+      c.header('HX-Trigger', 'jobs-changed');
+      return flash(
+        c,
+        'ok',
+        `Retried ${count} job${count === 1 ? '' : 's'}${skipped ? ` (${skipped} had moved on)` : ''}.`,
+      );
+    }),
+  );
 
-  app.post('/ui/jobs/:id/retry', async (c) => {
-    const job = await jobwire.retryJob(c.req.param('id'));
-    return flash(c, 'ok', `Job #${job.id} will run again.`);
-  });
+  app.post(
+    '/ui/jobs/:id/retry',
+    guarded(async (c) => {
+      const job = await jobwire.retryJob(param(c, 'id'));
+      return flash(c, 'ok', `Job #${job.id} will run again.`);
+    }),
+  );
 
-  app.post('/ui/jobs/:id/cancel', async (c) => {
-    const id = c.req.param('id');
-    const cancelled = await jobwire.cancelJob(id);
-    return cancelled
-      ? flash(c, 'ok', `Job #${id} cancelled.`)
-      : flash(c, 'error', `Job #${id} had already finished.`, 409);
-  });
+  app.post(
+    '/ui/jobs/:id/cancel',
+    guarded(async (c) => {
+      const id = param(c, 'id');
+      const cancelled = await jobwire.cancelJob(id);
+      return cancelled
+        ? flash(c, 'ok', `Job #${id} cancelled.`)
+        : flash(c, 'error', `Job #${id} had already finished.`, 409);
+    }),
+  );
 
-  app.post('/ui/jobs/:id/delete', async (c) => {
-    const id = c.req.param('id');
-    if (!(await jobwire.deleteJob(id))) return flash(c, 'error', `There is no job #${id}.`, 404);
-    c.header('HX-Redirect', `${env.base}/jobs`);
-    return flash(c, 'ok', `Job #${id} deleted.`);
-  });
+  app.post(
+    '/ui/jobs/:id/delete',
+    guarded(async (c) => {
+      const id = param(c, 'id');
+      if (!(await jobwire.deleteJob(id))) return flash(c, 'error', `There is no job #${id}.`, 404);
+      c.header('HX-Redirect', `${env.base}/jobs`);
+      return flash(c, 'ok', `Job #${id} deleted.`);
+    }),
+  );
 
-  app.post('/ui/queues/:name/:action{pause|resume}', async (c) => {
-    const name = c.req.param('name');
-    const pause = c.req.param('action') === 'pause';
-    const changed = pause ? await jobwire.pauseQueue(name) : await jobwire.resumeQueue(name);
-    const state = pause ? 'paused' : 'resumed';
-    return flash(c, 'ok', changed ? `Queue ${name} ${state}.` : `Queue ${name} was already ${state}.`);
-  });
+  app.post(
+    '/ui/queues/:name/:action{pause|resume}',
+    guarded(async (c) => {
+      const name = param(c, 'name');
+      const pause = param(c, 'action') === 'pause';
+      const changed = pause ? await jobwire.pauseQueue(name) : await jobwire.resumeQueue(name);
+      const state = pause ? 'paused' : 'resumed';
+      return flash(c, 'ok', changed ? `Queue ${name} ${state}.` : `Queue ${name} was already ${state}.`);
+    }),
+  );
 
-  app.post('/ui/schedules/:id/trigger', async (c) => {
-    const job = await jobwire.schedules.trigger(c.req.param('id'));
-    return flash(c, 'ok', `Schedule ${c.req.param('id')} enqueued job #${job.id}.`);
-  });
+  app.post(
+    '/ui/schedules/:id/trigger',
+    guarded(async (c) => {
+      const job = await jobwire.schedules.trigger(param(c, 'id'));
+      return flash(c, 'ok', `Schedule ${param(c, 'id')} enqueued job #${job.id}.`);
+    }),
+  );
 }
