@@ -25,6 +25,8 @@ export class ThroughputBuckets {
   readonly buckets: number;
   readonly maxQueues: number;
   readonly #queues = new Map<string, Counts>();
+  /** The first bucket anything was counted in: the chart starts there (a minute before at least). */
+  #firstBucket: number | undefined;
 
   constructor(options: { bucketMs?: number; buckets?: number; maxQueues?: number } = {}) {
     this.bucketMs = options.bucketMs ?? 5000;
@@ -45,13 +47,21 @@ export class ThroughputBuckets {
       this.#queues.set(event.data.queue, counts);
     }
     const bucket = Math.floor(event.at / this.bucketMs);
+    if (this.#firstBucket === undefined || bucket < this.#firstBucket) this.#firstBucket = bucket;
     counts[kind].set(bucket, (counts[kind].get(bucket) ?? 0) + 1);
   }
 
-  /** The window ending at `now`, and forget buckets older than it. */
+  /**
+   * The window ending at `now` (forgetting buckets older than it): from the first bucket counted,
+   * so a fresh chart is not mostly empty, but at least a minute and at most `buckets` long.
+   */
   snapshot(now: number): ChartData {
     const last = Math.floor(now / this.bucketMs);
-    const first = last - this.buckets + 1;
+    const minBuckets = Math.min(this.buckets, Math.ceil(60_000 / this.bucketMs));
+    const first = Math.min(
+      last - minBuckets + 1,
+      Math.max(last - this.buckets + 1, this.#firstBucket ?? last),
+    );
     const queues: ChartData['queues'] = {};
     for (const [name, counts] of [...this.#queues].sort(([a], [b]) => a.localeCompare(b))) {
       const series = { completed: [] as number[], failed: [] as number[] };

@@ -69,7 +69,11 @@
         figure.className = 'chart';
         figure.dataset.queue = name;
         const caption = document.createElement('figcaption');
-        caption.textContent = name; // text, never markup: queue names come from users
+        const title = document.createElement('strong');
+        title.textContent = name; // text, never markup: queue names come from users
+        const totals = document.createElement('span');
+        totals.className = 'totals';
+        caption.append(title, totals);
         figure.append(caption);
         box.append(figure);
         const plot = new uPlot(
@@ -77,6 +81,7 @@
             width: chartWidth(figure),
             height: 160,
             tzDate: utc,
+            legend: { show: false },
             series: [
               {},
               { label: 'completed', stroke: '#2f855a', fill: 'rgba(47,133,90,0.12)', width: 1.5 },
@@ -88,13 +93,16 @@
           values,
           figure,
         );
-        chart = { plot, figure };
+        chart = { plot, figure, totals };
         charts.set(name, chart);
       } else {
         chart.plot.setData(values);
       }
-      chart.figure.dataset.completed = String(series.completed.reduce((a, b) => a + b, 0));
-      chart.figure.dataset.failed = String(series.failed.reduce((a, b) => a + b, 0));
+      const completed = series.completed.reduce((a, b) => a + b, 0);
+      const failed = series.failed.reduce((a, b) => a + b, 0);
+      chart.figure.dataset.completed = String(completed);
+      chart.figure.dataset.failed = String(failed);
+      chart.totals.textContent = `${completed} completed · ${failed} failed`;
     }
   }
 

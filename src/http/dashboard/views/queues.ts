@@ -60,6 +60,7 @@ export function overviewBody(ctx: ViewContext, snapshot: CountsSnapshot): Html {
   <h2>Throughput and failures</h2>
   <p class="muted small">Per queue, completed jobs and failed attempts per 5 s, from the event log, since this
   dashboard started watching (up to 10 min).</p>
+  <p class="legend"><span class="completed">completed</span><span class="failed">failed attempts</span></p>
   <div id="charts" class="charts"><p class="empty" id="charts-empty">Waiting for jobs to finish…</p></div>
 </section>`;
 }
