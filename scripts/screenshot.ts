@@ -20,7 +20,10 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3
 const seconds = Number(values.seconds);
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'jobwire-screenshot-'));
-const jobwire = await createJobwire({ driver: sqliteDriver({ path: join(dir, 'demo.db') }), tasks: [...demoTasks] });
+const jobwire = await createJobwire({
+  driver: sqliteDriver({ path: join(dir, 'demo.db') }),
+  tasks: [...demoTasks],
+});
 const pool = jobwire.createPool({ concurrency: 6, queues: [...demoQueues] });
 await pool.start();
 const served = await serveDashboard(jobwire, { basePath: '' });
@@ -35,7 +38,9 @@ try {
   for (let tick = 0; tick < seconds; tick++) {
     const slice = plan.slice(tick * perTick, (tick + 1) * perTick).filter((job) => !job.duplicate);
     if (slice.length > 0) {
-      await jobwire.enqueueMany(slice.map((job) => ({ task: job.task, payload: job.payload, options: job.options })));
+      await jobwire.enqueueMany(
+        slice.map((job) => ({ task: job.task, payload: job.payload, options: job.options })),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

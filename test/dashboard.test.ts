@@ -199,4 +199,41 @@ describe('dashboard on SQLite', () => {
     });
     assert.equal(missing.status, 404);
   });
+
+  test('bulk retry of a filter, cancel, pause and resume act through the client and say what they did', async () => {
+    const app = dashboardApp(jobwire);
+    const post = (path: string, body?: Record<string, string>) =>
+      app.request(path, {
+        method: 'POST',
+        headers: { 'x-jobwire-csrf': TEST_CSRF_TOKEN },
+        ...(body ? { body: new URLSearchParams(body) } : {}),
+      });
+    const jobs = await jobwire.enqueueMany(
+      [1, 2, 3].map((n) => ({ task: 'echo', payload: { n }, options: { queue: 'bulk' } })),
+    );
+    const other = await jobwire.enqueue('echo', {}, { queue: 'bulk-other' });
+    for (const job of [...jobs, other]) {
+      const cancelled = await post(`/ui/jobs/${job.id}/cancel`);
+      assert.equal(cancelled.status, 200);
+      assert.match(await cancelled.text(), new RegExp(`Job #${job.id} cancelled`));
+    }
+    const again = await post(`/ui/jobs/${other.id}/cancel`);
+    assert.equal(again.status, 409);
+
+    const retried = await post('/ui/jobs/retry', { queue: 'bulk', state: '', task: '' });
+    assert.equal(retried.status, 200);
+    assert.match(await retried.text(), /Retried 3 jobs\./);
+    assert.equal(retried.headers.get('hx-trigger'), 'jobs-changed');
+    for (const job of jobs) assert.equal((await jobwire.getJob(job.id))?.state, 'pending');
+    assert.equal((await jobwire.getJob(other.id))?.state, 'cancelled', 'a job outside the filter');
+    const refused = await post('/ui/jobs/retry', { state: 'running' });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /state/);
+
+    assert.match(await (await post('/ui/queues/bulk/pause')).text(), /Queue bulk paused\./);
+    assert.equal((await jobwire.listQueues()).find((q) => q.name === 'bulk')?.paused, true);
+    assert.match(await (await post('/ui/queues/bulk/pause')).text(), /already paused/);
+    assert.match(await (await post('/ui/queues/bulk/resume')).text(), /Queue bulk resumed\./);
+    assert.equal((await jobwire.listQueues()).find((q) => q.name === 'bulk')?.paused, false);
+  });
 });

@@ -69,7 +69,9 @@ export function jobsBody(
   names: { queues: string[]; tasks: string[] },
 ): Html {
   const listUrl = `${ctx.base}/ui/jobs${query({ state: filters.state, queue: filters.queue, task: filters.task, q: filters.q })}`;
-  const live = filters.cursor ? '' : html` hx-get="${listUrl}" hx-trigger="sse:jobs" hx-swap="innerHTML"`;
+  const live = filters.cursor
+    ? ''
+    : html` hx-get="${listUrl}" hx-trigger="sse:jobs, jobs-changed from:body" hx-swap="innerHTML"`;
   return html`<h1>Jobs</h1>
 <form id="filters" class="filters" method="get" action="${ctx.base}/jobs">
   <label>State <select name="state">${stateOptions(filters.state)}</select></label>
