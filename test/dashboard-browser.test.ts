@@ -230,4 +230,22 @@ describe('dashboard in Chromium (SQLite)', () => {
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  test('on a phone-sized screen no page is wider than the screen (wide tables scroll inside themselves)', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const problems = watchProblems(page);
+    fixture.setFailing(true);
+    const failed = await completed('flaky', { note: 'x'.repeat(300) }, 'default');
+    for (const path of ['', '/jobs', `/jobs/${failed.id}`, '/queues', '/schedules', '/workers']) {
+      await page.goto(`${served.url}${path}`);
+      const width = await page.evaluate(() => {
+        const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+          .document;
+        return root.documentElement.scrollWidth;
+      });
+      assert.ok(width <= 390, `${path || '/'} is ${width}px wide`);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });

@@ -118,8 +118,11 @@ export function watchProblems(page: Page): string[] {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // A live stream is cut when the page navigates away: that is not a failure.
-    if (!request.url().includes('/ui/live')) problems.push(`request failed: ${request.url()}`);
+    // A navigation cuts the live stream and whatever was still loading (the favicon): not a failure.
+    const reason = request.failure()?.errorText ?? '';
+    if (!request.url().includes('/ui/live') && reason !== 'net::ERR_ABORTED') {
+      problems.push(`request failed: ${request.url()} (${reason})`);
+    }
   });
   return problems;
 }
