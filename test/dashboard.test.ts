@@ -236,4 +236,35 @@ describe('dashboard on SQLite', () => {
     assert.match(await (await post('/ui/queues/bulk/resume')).text(), /Queue bulk resumed\./);
     assert.equal((await jobwire.listQueues()).find((q) => q.name === 'bulk')?.paused, false);
   });
+
+  test('the jobs list pages by cursor: 50 newest, then the rest, with links both ways', async () => {
+    const jobs = await jobwire.enqueueMany(
+      Array.from({ length: 60 }, (_, n) => ({ task: 'echo', payload: { n }, options: { queue: 'paged' } })),
+    );
+    const app = dashboardApp(jobwire);
+    const ids = (body: string) => [...body.matchAll(/data-job-id="(\d+)"/g)].map((m) => m[1]);
+    const first = await (await app.request('/jobs?queue=paged')).text();
+    assert.deepEqual(
+      ids(first),
+      jobs
+        .slice(10)
+        .reverse()
+        .map((j) => j.id),
+    );
+    const older = /<a rel="next" href="([^"]+)"/.exec(first)?.[1]?.replaceAll('&amp;', '&');
+    assert.ok(older, 'an "Older" link');
+    const second = await (await app.request(older)).text();
+    assert.deepEqual(
+      ids(second),
+      jobs
+        .slice(0, 10)
+        .reverse()
+        .map((j) => j.id),
+    );
+    assert.ok(!second.includes('rel="next"'), 'no page after the last');
+    assert.ok(second.includes('href="/jobs?queue=paged">« Newest</a>'));
+    // Only the first page refreshes live: a later one would shift under the reader.
+    assert.ok(first.includes('hx-trigger="sse:jobs'));
+    assert.ok(!second.includes('hx-trigger="sse:jobs'));
+  });
 });
