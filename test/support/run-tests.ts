@@ -6,7 +6,8 @@
  *   files that need PostgreSQL or start worker processes take up to ten times longer than the
  *   rest, and one of them starting last would leave the other slots idle at the end.
  * - `--fast` (`npm run test:fast`, the edit loop): only the other files. A file is slow when its
- *   name says `process`, `postgres` or `package-` (packing and installing the tarball), or it
+ *   name says `process`, `postgres`, `package-` (packing and installing the tarball) or `browser`
+ *   (a real Chromium), or it
  *   imports the PostgreSQL support or the multi-process helpers and suites — so a new SQLite or
  *   unit test file joins the loop without anyone editing a list.
  *
@@ -18,8 +19,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
-/** Names of files that need PostgreSQL, start worker processes, or pack and install the package. */
-const SLOW_NAMES = /process|postgres|package-/;
+/** Names of files that need PostgreSQL, start worker processes, pack and install the package, or run Chromium. */
+const SLOW_NAMES = /process|postgres|package-|browser/;
 /** Imports that mark a file as slow: a PostgreSQL server or real worker processes. */
 const SLOW_IMPORTS =
   /from '\.\/(support\/postgres|support\/processes|suites\/multi-process|suites\/crashing-neighbour)\.js'/;

@@ -1,0 +1,84 @@
+/**
+ * The live web dashboard: server-rendered pages (Hono's `html` template, every string escaped),
+ * htmx with its SSE extension and uPlot served from the installed packages, and one Server-Sent
+ * Events stream per page fed by ONE tail of the durable event log per handler. It uses only the
+ * public client API. Mount it inside an authenticated app that checks the CSRF header on every
+ * non-GET request: `app.route('/', dashboardRoutes(deps))` (see docs/dashboard.md).
+ */
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { addActions } from './actions.js';
+import { loadAssets } from './assets.js';
+import { CountsCache, readQueueCounts } from './counts.js';
+import type { DashboardDeps } from './deps.js';
+import { type DashboardEnv, htmlText } from './env.js';
+import { LiveHub, type LivePage } from './live.js';
+import { addPages } from './pages.js';
+import { countsTable } from './views/queues.js';
+
+export type { DashboardDeps } from './deps.js';
+export type { LiveOptions } from './live.js';
+
+/** A comment line every 15 s keeps proxies from closing a quiet stream (no data, no polling). */
+const HEARTBEAT_MS = 15_000;
+
+function livePage(kind: string | undefined, id: string | undefined): LivePage {
+  if (kind === 'job' && id) return { kind: 'job', jobId: id };
+  if (kind === 'queues' || kind === 'jobs' || kind === 'schedules' || kind === 'workers') return { kind };
+  return { kind: 'overview' };
+}
+
+/**
+ * The dashboard as a Hono sub-app: `/`, `/jobs`, `/jobs/:id`, `/queues`, `/schedules`,
+ * `/workers`, `/ui/*` (fragments, actions, the live stream) and `/assets/*`. Reads its assets
+ * once, here; the live tail starts with the first open page.
+ */
+export function dashboardRoutes(deps: DashboardDeps): Hono {
+  const base = deps.basePath.replace(/\/+$/, '');
+  const counts = new CountsCache(() => readQueueCounts(deps.jobwire));
+  const hub = new LiveHub(
+    deps.jobwire,
+    counts,
+    (snapshot, kind) =>
+      htmlText(countsTable({ base, readOnly: deps.readOnly, csrf: '', now: Date.now() }, snapshot, kind)),
+    deps.live,
+  );
+  const env: DashboardEnv = { deps, base, counts, hub };
+  const assets = loadAssets();
+  const app = new Hono();
+
+  app.get('/assets/:name', (c) => {
+    const asset = assets.get(c.req.param('name'));
+    if (!asset) return c.text('Not found', 404);
+    c.header('ETag', asset.etag);
+    c.header('Cache-Control', 'no-cache');
+    if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304);
+    c.header('Content-Type', asset.type);
+    return c.body(asset.body);
+  });
+
+  app.get('/ui/live', (c) => {
+    const page = livePage(c.req.query('page'), c.req.query('id'));
+    c.header('Cache-Control', 'no-store');
+    // Proxies such as nginx buffer responses unless told not to; a buffered stream is not live.
+    c.header('X-Accel-Buffering', 'no');
+    return streamSSE(c, async (stream) => {
+      const remove = env.hub.add({
+        page,
+        send: (event, data) => {
+          stream.writeSSE({ event, data }).catch(() => {});
+        },
+      });
+      const heartbeat = setInterval(() => {
+        stream.write(': heartbeat\n\n').catch(() => {});
+      }, HEARTBEAT_MS);
+      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      clearInterval(heartbeat);
+      remove();
+    });
+  });
+
+  addPages(app, env);
+  addActions(app, env);
+  return app;
+}

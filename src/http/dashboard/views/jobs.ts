@@ -1,0 +1,94 @@
+/** The jobs list: filters, search, the table (refreshed live on the first page) and paging. */
+import { html } from 'hono/html';
+import { JOB_STATES, type JobRecord } from '../../../index.js';
+import { badge, type Html, query, timeCell, type ViewContext } from './format.js';
+
+/** The list's filters as they arrive in the query string (strings, unchecked). */
+export interface JobsQuery {
+  state?: string;
+  queue?: string;
+  task?: string;
+  q?: string;
+  cursor?: string;
+}
+
+/** A page of jobs, or the reason there is none. */
+export interface JobsPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+  /** A message for the user (a refused filter, what a search matched). */
+  note?: string;
+  /** True when `note` reports an error. */
+  error?: boolean;
+}
+
+const lastError = (job: JobRecord): string => {
+  const error = job.errors.at(-1);
+  return error ? `${error.name}: ${error.message}` : '';
+};
+
+/** The table and pager: the inner HTML of `#job-list`. */
+export function jobsTable(ctx: ViewContext, filters: JobsQuery, page: JobsPage): Html {
+  const note = page.note ? html`<p class="${page.error ? 'flash error' : 'note'}">${page.note}</p>` : '';
+  if (page.jobs.length === 0) return html`${note}<p class="empty">No jobs match.</p>`;
+  const filterQuery = { state: filters.state, queue: filters.queue, task: filters.task, q: filters.q };
+  return html`${note}<table class="jobs">
+<thead><tr><th>Id</th><th>Task</th><th>Queue</th><th>State</th><th class="num">Attempt</th><th>Created</th><th>Last error</th></tr></thead>
+<tbody>${page.jobs.map(
+    (job) => html`<tr data-job-id="${job.id}">
+<td><a href="${ctx.base}/jobs/${job.id}">#${job.id}</a></td>
+<td>${job.task}</td>
+<td><a href="${ctx.base}/jobs${query({ queue: job.queue })}">${job.queue}</a></td>
+<td>${badge(job.state)}</td>
+<td class="num">${job.attempt}/${job.maxAttempts}</td>
+<td>${timeCell(job.createdAt, ctx.now)}</td>
+<td class="error-cell">${lastError(job)}</td>
+</tr>`,
+  )}</tbody>
+</table>
+<nav class="pager">${
+    filters.cursor ? html`<a href="${ctx.base}/jobs${query(filterQuery)}">« Newest</a>` : ''
+  }${
+    page.nextCursor
+      ? html`<a rel="next" href="${ctx.base}/jobs${query({ ...filterQuery, cursor: page.nextCursor })}">Older »</a>`
+      : ''
+  }</nav>`;
+}
+
+function stateOptions(selected: string | undefined): Html {
+  return html`<option value="">any state</option>${JOB_STATES.map(
+    (s) => html`<option value="${s}"${s === selected ? html` selected` : ''}>${s}</option>`,
+  )}`;
+}
+
+/** The jobs page's body. Only the first page refreshes live (a later page would shift under you). */
+export function jobsBody(
+  ctx: ViewContext,
+  filters: JobsQuery,
+  page: JobsPage,
+  names: { queues: string[]; tasks: string[] },
+): Html {
+  const listUrl = `${ctx.base}/ui/jobs${query({ state: filters.state, queue: filters.queue, task: filters.task, q: filters.q })}`;
+  const live = filters.cursor
+    ? ''
+    : html` hx-get="${listUrl}" hx-trigger="sse:jobs, jobs-changed from:body" hx-swap="innerHTML"`;
+  return html`<h1>Jobs</h1>
+<form id="filters" class="filters" method="get" action="${ctx.base}/jobs">
+  <label>State <select name="state">${stateOptions(filters.state)}</select></label>
+  <label>Queue <input name="queue" list="queue-names" value="${filters.queue ?? ''}" autocomplete="off"></label>
+  <label>Task <input name="task" list="task-names" value="${filters.task ?? ''}" autocomplete="off"></label>
+  <label>Search <input name="q" type="search" value="${filters.q ?? ''}" placeholder="job id, task or queue name"></label>
+  <button type="submit">Filter</button>
+  <a href="${ctx.base}/jobs">Clear</a>
+  <datalist id="queue-names">${names.queues.map((n) => html`<option value="${n}"></option>`)}</datalist>
+  <datalist id="task-names">${names.tasks.map((n) => html`<option value="${n}"></option>`)}</datalist>
+</form>
+${
+  ctx.readOnly
+    ? ''
+    : html`<p class="bulk"><button class="small" hx-post="${ctx.base}/ui/jobs/retry" hx-include="#filters"
+  hx-target="#flash" hx-confirm="Retry every job that matches these filters?" data-action="bulk-retry">Retry all matching</button>
+  <span class="muted small">(abandoned and cancelled jobs, or the state you filter on)</span></p>`
+}
+<div id="job-list"${live}>${jobsTable(ctx, filters, page)}</div>`;
+}
