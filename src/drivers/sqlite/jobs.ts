@@ -7,6 +7,7 @@
  * lock up front, so two processes never deadlock upgrading a read lock.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { deduplicatedEvent } from '../../core/dedup.js';
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
@@ -33,6 +34,7 @@ import {
   livenessNow,
   type SqliteContext,
 } from './context.js';
+import { createDedupInserter } from './dedup.js';
 import { eventWriterOf } from './events.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
@@ -70,6 +72,7 @@ export function createJobMethods(ctx: SqliteContext) {
   const { db } = ctx;
   const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
+  const dedup = createDedupInserter(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
 
@@ -95,9 +98,20 @@ export function createJobMethods(ctx: SqliteContext) {
       log: boolean,
     ) => {
       const results: JobInsertResult[] = [];
+      // Only duplicates and debounces need their own entries; `job:queued` ones are built below.
+      const ruledEntries = new Map<number, LogEntry>();
       const newByQueue = new Map<string, number>();
       const queuesWithPending = new Set<string>();
       for (const job of jobs) {
+        if (job.dedup) {
+          const { result, added, entry } = dedup.apply(job, now);
+          if (entry.type !== 'job:queued') ruledEntries.set(results.length, entry);
+          results.push(result);
+          if (added) newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
+          const wrote = added || result.matchedBy === 'debounce';
+          if (wrote && result.job.state === 'pending') queuesWithPending.add(job.queue);
+          continue;
+        }
         const runAt = Math.floor(job.runAt ?? now + job.delayMs);
         const state = runAt > now ? 'scheduled' : 'pending';
         const row = insertJob.get(
@@ -124,8 +138,13 @@ export function createJobMethods(ctx: SqliteContext) {
           continue;
         }
         // Only the unique index can make DO NOTHING skip a row, so an active holder exists.
-        const existing = activeByUniqueKey.get(job.uniqueKey) as JobRow;
-        results.push({ job: rowToRecord(existing), duplicate: true });
+        const existing = rowToRecord(activeByUniqueKey.get(job.uniqueKey) as JobRow);
+        results.push({ job: existing, duplicate: true, matchedBy: 'unique' });
+        const entry = {
+          type: 'job:deduplicated',
+          data: deduplicatedEvent(existing, 'unique', job.uniqueKey!, now),
+        };
+        ruledEntries.set(results.length - 1, entry);
       }
       // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
       for (const [queue, added] of newByQueue) {
@@ -135,12 +154,13 @@ export function createJobMethods(ctx: SqliteContext) {
         if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
       }
       if (log) {
-        writer.append(
-          results
-            .filter((r) => !r.duplicate)
-            .map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
-          now,
-        );
+        const entries: LogEntry[] = [];
+        results.forEach((r, i) => {
+          const ruled = ruledEntries.get(i);
+          if (ruled) entries.push(ruled);
+          else if (!r.duplicate) entries.push({ type: 'job:queued', data: queuedEvent(r.job, now) });
+        });
+        writer.append(entries, now);
       }
       return { results, queuesWithPending };
     },
