@@ -9,7 +9,7 @@
  * - debounce: a new enqueue while the key's job still waits (never started) replaces that job's
  *   payload and pushes its run time to now + window, never past its creation + maxWait.
  */
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
 import type { JobwireEvents } from './events.js';
 import { jobEventBase } from './job-events.js';
@@ -200,4 +200,22 @@ export function debouncedEvent(
   at: EpochMs,
 ): JobwireEvents['job:debounced'] {
   return { ...jobEventBase(job), key, state: job.state, runAt: job.runAt.getTime(), previousRunAt, at };
+}
+
+/** One line for people: `throttle key "k", one job per 1h`. */
+export function describeDedupRule(rule: DedupRule): string {
+  const key = JSON.stringify(rule.key);
+  switch (rule.rule) {
+    case 'unique': {
+      const finished = rule.states.filter((s) => !(ACTIVE_STATES as readonly string[]).includes(s));
+      const period = rule.forMs === null ? 'while kept' : `for ${formatDuration(rule.forMs)} after finishing`;
+      return `unique key ${key} while active${finished.length ? `, and ${finished.join('/')} ${period}` : ''}`;
+    }
+    case 'throttle':
+      return `throttle key ${key}: one job per ${formatDuration(rule.windowMs)}`;
+    case 'debounce':
+      return `debounce key ${key}: runs ${formatDuration(rule.windowMs)} after the latest enqueue${
+        rule.maxWaitMs === null ? '' : `, at most ${formatDuration(rule.maxWaitMs)} after the first`
+      }`;
+  }
 }
