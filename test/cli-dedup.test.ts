@@ -97,3 +97,36 @@ test('bad rule flags fail with a usage error naming the flag; a bad window is re
   const listed = await jobwire(['jobs', 'ls', '--json', '--db', db]);
   assert.deepEqual(JSON.parse(listed.stdout).jobs, [], 'no refused enqueue stored a job');
 });
+
+test('events tail lines name the rule, the key and the new run time', async () => {
+  const { formatEvent } = await import('../src/cli/format-event.js');
+  const { painter } = await import('../src/cli/format.js');
+  const { eventDetail } = await import('../src/cli/event-lines.js');
+  const base = {
+    jobId: '42',
+    task: 'sync',
+    queue: 'default',
+    correlationId: 'c',
+    attempt: 0,
+    maxAttempts: 3,
+  };
+  const dedup = { ...base, rule: 'throttle' as const, key: 'acct:1', state: 'pending' as const, at: 0 };
+  assert.match(
+    formatEvent('job:deduplicated', dedup, painter(false), { now: 0 }),
+    /#42\s+sync[\s\S]*throttle key acct:1: already pending/,
+  );
+  const debounced = {
+    ...base,
+    key: 'doc:3',
+    state: 'scheduled' as const,
+    runAt: 10_000,
+    previousRunAt: 5000,
+    at: 0,
+  };
+  assert.match(
+    formatEvent('job:debounced', debounced, painter(false), { now: 0 }),
+    /payload replaced, runs in 10(\.0)? ?s/,
+  );
+  assert.equal(eventDetail('job:deduplicated', dedup), 'throttle key acct:1: already pending');
+  assert.match(eventDetail('job:debounced', debounced), /key doc:3: payload replaced, runs in 10/);
+});

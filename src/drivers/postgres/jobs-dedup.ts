@@ -231,7 +231,7 @@ export async function insertRuled(
     const more = added.get(queue) ?? 0;
     if (more > 0 && pending + more > maxPending) throw new RuledQueueFull({ queue, maxPending, pending });
   }
-  if (options.log) await insertEntries(ctx, entries, client);
+  if (options.log) await insertEntries(ctx, entries, client, own);
   const channel = ctx.channel(CHANNELS.jobAvailable);
   for (const queue of woken) await run('SELECT pg_notify($1, $2)', [channel, queue]);
   if (options.commitChannel) {

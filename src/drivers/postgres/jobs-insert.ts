@@ -367,7 +367,7 @@ async function assembleInserted(
         type: 'job:deduplicated',
         data: deduplicatedEvent(r.job, 'unique', r.job.uniqueKey!, at),
       }));
-    await insertEntries(ctx, entries, executor);
+    await insertEntries(ctx, entries, executor, executor === undefined);
   }
   if (retry.length > 0) {
     const outcome = await jobInsertRuled(

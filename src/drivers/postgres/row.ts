@@ -99,7 +99,8 @@ export function rowToRecord(row: JobRow): JobRecord {
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),
     uniqueKey: row.unique_key,
-    dedup: jsonOrNull(row.dedup) as DedupRule | null,
+    // `== null`: a row read without the column (an older statement's column list) has none.
+    dedup: row.dedup == null ? null : (JSON.parse(row.dedup) as DedupRule),
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: numberOrNull(row.timeout_ms),
