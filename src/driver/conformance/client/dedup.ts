@@ -91,6 +91,40 @@ export function runDedupSuite(factory: ConformanceDatabases): void {
       );
     });
 
+    it('enqueueMany with repeated keys: each item says what happened to it, in order', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      const recorded = recordEvents(client);
+      const debounce = { debounce: { key: 'batch-d', window: '1h' } };
+      const throttle = { throttle: { key: 'batch-t', window: '1h' } };
+      const results = await client.enqueueMany([
+        { task, payload: { n: 1 }, options: debounce },
+        { task, payload: { n: 2 }, options: throttle },
+        { task, payload: { n: 3 }, options: debounce },
+        { task, payload: { n: 4 }, options: throttle },
+        { task, payload: { n: 5 } },
+      ]);
+      assert.deepEqual(
+        results.map((r) => [r.duplicate, r.matchedBy]),
+        [
+          [false, null],
+          [false, null],
+          [true, 'debounce'],
+          [true, 'throttle'],
+          [false, null],
+        ],
+      );
+      assert.deepEqual([results[2]!.id, results[3]!.id], [results[0]!.id, results[1]!.id]);
+      assert.deepEqual(
+        (await client.getJob(results[0]!.id))?.payload,
+        { n: 3 },
+        'the last debounce payload wins',
+      );
+      assert.deepEqual(
+        recorded.names().filter((n) => n.startsWith('job:')),
+        ['job:queued', 'job:queued', 'job:queued', 'job:debounced', 'job:deduplicated'],
+      );
+    });
+
     it('bad rule options are refused with InvalidOptionError naming the field; nothing is stored', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [task] });
       for (const [name, options, field] of BAD_OPTIONS) {
