@@ -165,6 +165,23 @@ export function dedupTests(test: DefineTest): void {
     assert.equal(otherTask.duplicate, false);
   });
 
+  test('debounce: a job whose attempt was cut off (lease expired, re-queued) counts as started', async (driver) => {
+    const first = await one(driver, ruled(debounce(1000)), T0);
+    await claimOne(driver, { now: T0 + 1000, leaseMs: 100 });
+    const rescued = await driver.jobRescueExpired({ limit: 10, now: T0 + 1200 });
+    assert.deepEqual(
+      rescued.map((r) => [r.id, r.newState]),
+      [[first.job.id, 'pending']],
+    );
+    const again = await one(driver, ruled(debounce(1000), { payloadJson: '{"n":2}' }), T0 + 1300);
+    assert.equal(again.duplicate, false);
+    assert.deepEqual(
+      (await getJob(driver, first.job.id)).payload,
+      { to: 'ada@example.com' },
+      'the re-queued job keeps its payload',
+    );
+  });
+
   test('a batch with repeated keys: unique and throttle keep the first, debounce keeps the last payload', async (driver) => {
     const results = await insert(
       driver,

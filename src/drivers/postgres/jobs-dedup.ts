@@ -66,6 +66,7 @@ ORDER BY j.id DESC LIMIT 1`;
 const debounceHolderSql = (s: string) => `
 SELECT ${JOB_COLUMNS} FROM ${s}.jobs j
 WHERE j.dedup_key = $1 AND j.task = $2 AND j.state IN ('scheduled', 'pending') AND j.attempt = 0
+  AND j.interruptions = 0
 ORDER BY j.id DESC LIMIT 1`;
 
 // Re-checked by the UPDATE itself: a worker may have claimed the job since the look-up.
@@ -74,7 +75,7 @@ UPDATE ${s}.jobs AS j
 SET payload = $2::json, priority = $3::int, max_attempts = $4::int, timeout_ms = $5::bigint,
     backoff = $6::json, metadata = $7::json, dedup = $8::json, run_at = to_timestamp($9::float8 / 1000),
     state = CASE WHEN $9::float8 > $10::float8 THEN 'scheduled' ELSE 'pending' END
-WHERE j.id = $1 AND j.state IN ('scheduled', 'pending') AND j.attempt = 0
+WHERE j.id = $1 AND j.state IN ('scheduled', 'pending') AND j.attempt = 0 AND j.interruptions = 0
 RETURNING ${JOB_COLUMNS}`;
 
 /** The advisory-lock key of a job's rule: unique keys and throttle/debounce keys are two spaces. */

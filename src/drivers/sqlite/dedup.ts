@@ -42,10 +42,12 @@ export function createDedupInserter(ctx: SqliteContext) {
   const throttleHolder = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE dedup_key = ? AND created_at > ? ORDER BY id DESC LIMIT 1`,
   );
-  // A debounced job has never started: still waiting, no attempt counted.
+  // A debounced job has never started: still waiting, no attempt counted, none cut off (an
+  // interrupted or rescued attempt gives its number back but did run).
   const debounceHolder = db.prepare(
     `SELECT * FROM jobwire_jobs
      WHERE dedup_key = ? AND task = ? AND state IN ('scheduled', 'pending') AND attempt = 0
+       AND interruptions = 0
      ORDER BY id DESC LIMIT 1`,
   );
   const debounceUpdate = db.prepare(
