@@ -34,11 +34,14 @@ export class RuledQueueFull {
   constructor(readonly limit: { queue: string; maxPending: number; pending: number }) {}
 }
 
-const lockSql = `
-SELECT count(pg_advisory_xact_lock(h)) AS locked
-FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys`;
-
-const NOW_SQL = `SELECT ${epochMs(nowSql('$1'))} AS now`;
+/**
+ * Lock every key (sorted, so two batches never wait on each other in a cycle) and read the
+ * clock: the transaction's time, or the caller's `now`.
+ */
+const LOCK_SQL = `
+SELECT (SELECT count(pg_advisory_xact_lock(h))
+        FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys) AS locked,
+       ${epochMs(nowSql('$2'))} AS now`;
 
 const insertRuledSql = (s: string): string => `
 INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
@@ -106,8 +109,7 @@ export async function insertRuled(
     await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`jobwire:queue:${schema}:${queue}`]);
   }
   const keys = jobs.map((j) => lockKey(schema, j)).filter((k): k is string => k !== null);
-  if (keys.length > 0) await run(lockSql, [keys]);
-  const [clock] = await run<{ now: number }>(NOW_SQL, [options.now ?? null]);
+  const [clock] = await run<{ now: number }>(LOCK_SQL, [keys, options.now ?? null]);
   const now = clock!.now;
   const waiting = new Map<string, number>();
   if (limits && limits.queues.length > 0) {
@@ -233,11 +235,14 @@ export async function insertRuled(
     if (more > 0 && pending + more > maxPending) throw new RuledQueueFull({ queue, maxPending, pending });
   }
   if (options.log) await insertEntries(ctx, entries, client, own);
-  const channel = ctx.channel(CHANNELS.jobAvailable);
-  for (const queue of woken) await run('SELECT pg_notify($1, $2)', [channel, queue]);
-  if (options.commitChannel) {
-    const [name, token] = options.commitChannel.split(' ');
-    await run('SELECT pg_notify($1, $2)', [name, token]);
+  // Delivered on commit only; the commit announcement (a caller's transaction) goes last.
+  const notices: [string, string][] = [...woken].map((queue) => [ctx.channel(CHANNELS.jobAvailable), queue]);
+  if (options.commitChannel) notices.push(options.commitChannel.split(' ') as [string, string]);
+  if (notices.length > 0) {
+    await run('SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS n(c, p)', [
+      notices.map((n) => n[0]),
+      notices.map((n) => n[1]),
+    ]);
   }
   return results;
 }
