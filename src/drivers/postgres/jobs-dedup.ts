@@ -29,6 +29,17 @@ export interface RuledLimits {
   limits: ReadonlyMap<string, number>;
 }
 
+/** How `insertRuled` runs; see `jobInsertMany` in jobs-insert.ts, which decides all of it. */
+export interface RuledOptions {
+  log: boolean;
+  now?: EpochMs;
+  limits?: RuledLimits;
+  /** `<channel> <token>` to announce a caller's commit with, or null. */
+  commitChannel: string | null;
+  /** jobs-insert.ts `insertOneSql(s, true, false, true)`: the statement that inserts one job. */
+  insertSql: string;
+}
+
 /** A queue limit this batch would exceed (rolls the work back). */
 export class RuledQueueFull {
   constructor(readonly limit: { queue: string; maxPending: number; pending: number }) {}
@@ -42,15 +53,6 @@ const LOCK_SQL = `
 SELECT (SELECT count(pg_advisory_xact_lock(h))
         FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS keys) AS locked,
        ${epochMs(nowSql('$2'))} AS now`;
-
-const insertRuledSql = (s: string): string => `
-INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                            unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key)
-SELECT $1::text, $2::text, CASE WHEN $6::float8 > $13::float8 THEN 'scheduled' ELSE 'pending' END, $3::json,
-       $4::int, $5::int, to_timestamp($6::float8 / 1000), to_timestamp($13::float8 / 1000), $7::text, $8::text,
-       $9::json, $10::bigint, $11::json, $12::json, $14::text
-ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ${ACTIVE} DO NOTHING
-RETURNING j.id, j.state`;
 
 const activeUniqueSql = (s: string) =>
   `SELECT ${JOB_COLUMNS} FROM ${s}.jobs j WHERE j.unique_key = $1 AND j.state IN ${ACTIVE}`;
@@ -98,7 +100,7 @@ export async function insertRuled(
   client: Queryable,
   own: boolean,
   jobs: readonly JobInsertParams[],
-  options: { log: boolean; now?: EpochMs; limits?: RuledLimits; commitChannel: string | null },
+  options: RuledOptions,
 ): Promise<JobInsertResult[]> {
   const run = <R extends pg.QueryResultRow>(text: string, args: unknown[]) =>
     ctx.query<R>('jobInsertMany', text, args, client, own);
@@ -126,29 +128,35 @@ export async function insertRuled(
   const added = new Map<string, number>();
   const woken = new Set<string>();
 
+  // The plain insert's single-job statement (same columns, NOTIFY of a pending job), with the
+  // rule's columns, the due time decided here, and no log entry of its own (ours come below).
+  const insertText = options.insertSql;
+  const channel = ctx.channel(CHANNELS.jobAvailable);
   const insert = async (job: JobInsertParams, runAt: EpochMs): Promise<JobInsertResult | undefined> => {
     const rule = job.dedup ?? null;
-    const [row] = await run<{ id: string; state: JobState }>(insertRuledSql(s), [
+    const [row] = await run<{ id: string; state: JobState }>(insertText, [
       job.task,
       job.queue,
       job.payloadJson,
       job.priority,
       job.maxAttempts,
+      0,
       runAt,
       job.uniqueKey,
       job.correlationId,
       job.metadataJson,
       job.timeoutMs,
       job.backoff === null ? null : JSON.stringify(job.backoff),
-      rule === null ? null : JSON.stringify(rule),
       now,
+      channel,
+      null,
+      rule === null ? null : JSON.stringify(rule),
       rule === null || rule.rule === 'unique' ? null : rule.key,
     ]);
     // A plain insert that does not take our lock can hold the unique key (a race we re-check).
     if (!row) return undefined;
     const record = insertedJobRecord(job, { id: row.id, state: row.state, runAt, createdAt: now });
     added.set(job.queue, (added.get(job.queue) ?? 0) + 1);
-    if (row.state === 'pending') woken.add(job.queue);
     entries.push({ type: 'job:queued', data: queuedEvent(record, now) });
     return { job: record, duplicate: false };
   };
@@ -236,7 +244,7 @@ export async function insertRuled(
   }
   if (options.log) await insertEntries(ctx, entries, client, own);
   // Delivered on commit only; the commit announcement (a caller's transaction) goes last.
-  const notices: [string, string][] = [...woken].map((queue) => [ctx.channel(CHANNELS.jobAvailable), queue]);
+  const notices: [string, string][] = [...woken].map((queue) => [channel, queue]);
   if (options.commitChannel) notices.push(options.commitChannel.split(' ') as [string, string]);
   if (notices.length > 0) {
     await run('SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS n(c, p)', [
@@ -257,7 +265,7 @@ export async function jobInsertRuled(
   ctx: PgContext,
   jobs: readonly JobInsertParams[],
   executor: Queryable | undefined,
-  options: { log: boolean; now?: EpochMs; limits?: RuledLimits; commitChannel: string | null },
+  options: RuledOptions,
 ): Promise<{ inserted: JobInsertResult[] } | { queueFull: RuledQueueFull['limit'] }> {
   try {
     if (!executor) {

@@ -15,7 +15,7 @@ import {
 import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
 import { insertEntries } from './events.js';
-import { jobInsertRuled } from './jobs-dedup.js';
+import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -111,9 +111,11 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
  * One job: a plain INSERT … SELECT of scalars. The batch statement's unnest of twelve arrays and
  * its sequence draw cost about as much again as the insert itself, and single enqueues are the
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
- * row and `assemble` looks up the key's holder.
+ * row and `assemble` looks up the key's holder. With `withDedup` (the ruled insert of
+ * jobs-dedup.ts, which passes `$7` as the due time) it also stores `$16` (the rule, JSON) and
+ * `$17` (a throttle or debounce key): one statement for every single-job insert.
  */
-const insertOneSql = (s: string, withKey: boolean, log: boolean): string => `
+const insertOneSql = (s: string, withKey: boolean, log: boolean, withDedup = false): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
                $10::text AS metadata),
@@ -125,9 +127,11 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff${withDedup ? ', dedup, dedup_key' : ''})
   SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
-         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json
+         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json${
+           withDedup ? ', $16::json, $17::text' : ''
+         }
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
@@ -214,16 +218,22 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
   await ctx.notifier.ready();
-  const ruled = {
+  // Built only when a rule needs it: unkeyed inserts never get here.
+  const ruled = (): RuledOptions => ({
     log,
     now: params.now,
     limits: limited.length > 0 ? { queues: limited, limits: limits! } : undefined,
     commitChannel: values[14] as string | null,
-  };
+    insertSql: insertOneSql(ctx.s, true, false, true),
+  });
   // Rules (throttle, debounce, unique with finished states) look before they write: jobs-dedup.ts.
-  if (jobs.some((j) => j.dedup)) return jobInsertRuled(ctx, jobs, executor, ruled);
+  if (jobs.some((j) => j.dedup)) return jobInsertRuled(ctx, jobs, executor, ruled());
   const assemble = (rows: InsertedRow[], on: Queryable | undefined) =>
-    assembleInserted(ctx, jobs, rows, on, { log, now: params.now, commitChannel: null });
+    assembleInserted(ctx, jobs, rows, on, { on: log, now: params.now }, () => ({
+      ...ruled(),
+      limits: undefined,
+      commitChannel: null,
+    }));
   if (limited.length === 0) {
     const rows =
       jobs.length === 1
@@ -319,7 +329,8 @@ async function assembleInserted(
   jobs: readonly JobInsertParams[],
   rows: InsertedRow[],
   executor: Queryable | undefined,
-  options: { log: boolean; now?: EpochMs; commitChannel: null },
+  log: { on: boolean; now?: EpochMs },
+  retryOptions: () => RuledOptions,
 ): Promise<JobInsertResult[]> {
   // Ids were drawn in input order. A key's new row belongs to the first input row with that key
   // (later ones conflicted with it); rows without a key are never skipped, so they pair in order.
@@ -359,8 +370,8 @@ async function assembleInserted(
     // A placeholder until the locked insert below decides.
     results.push({ job: holder!, duplicate: true, matchedBy: 'unique' });
   }
-  if (options.log) {
-    const at = options.now ?? Date.now();
+  if (log.on) {
+    const at = log.now ?? Date.now();
     const entries = results
       .filter((r, i) => r.duplicate && !retry.includes(i))
       .map((r) => ({
@@ -374,7 +385,7 @@ async function assembleInserted(
       ctx,
       retry.map((i) => jobs[i]!),
       executor,
-      options,
+      retryOptions(),
     );
     if (!('inserted' in outcome)) throw new Error('jobwire: a unique-key retry has no queue limit to exceed');
     retry.forEach((index, k) => {

@@ -6,7 +6,7 @@
  */
 import { debouncedEvent, deduplicatedEvent } from '../../core/dedup.js';
 import { queuedEvent } from '../../core/job-events.js';
-import type { DedupRule, EpochMs } from '../../core/types.js';
+import type { EpochMs, JobState } from '../../core/types.js';
 import type { JobInsertParams, JobInsertResult } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
@@ -21,15 +21,17 @@ export interface RuledOutcome {
   entry: LogEntry;
 }
 
+/** Inserts one job row (jobs.ts's insert, shared so every insert stores the same columns). */
+export type InsertRow = (
+  job: JobInsertParams,
+  state: JobState,
+  runAt: EpochMs,
+  now: EpochMs,
+) => { id: number } | undefined;
+
 /** Build the ruled insert (call only inside the insert transaction). */
-export function createDedupInserter(ctx: SqliteContext) {
+export function createDedupInserter(ctx: SqliteContext, insertRow: InsertRow) {
   const { db } = ctx;
-  const insertRuled = db.prepare(
-    `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
-       unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     RETURNING id`,
-  );
   const activeUnique = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
   );
@@ -61,25 +63,10 @@ export function createDedupInserter(ctx: SqliteContext) {
   const stateAt = (runAt: EpochMs, now: EpochMs) => (runAt > now ? 'scheduled' : 'pending');
   const backoffJson = (job: JobInsertParams) => (job.backoff === null ? null : JSON.stringify(job.backoff));
 
-  function insert(job: JobInsertParams, rule: DedupRule, runAt: EpochMs, now: EpochMs): RuledOutcome {
+  function insert(job: JobInsertParams, runAt: EpochMs, now: EpochMs): RuledOutcome {
     const state = stateAt(runAt, now);
-    const { id } = insertRuled.get(
-      job.task,
-      job.queue,
-      job.payloadJson,
-      state,
-      job.priority,
-      job.maxAttempts,
-      runAt,
-      now,
-      job.uniqueKey,
-      job.correlationId,
-      job.metadataJson,
-      job.timeoutMs,
-      backoffJson(job),
-      JSON.stringify(rule),
-      rule.rule === 'unique' ? null : rule.key,
-    ) as { id: number };
+    // Never skipped: the look-up found no active holder of a unique key, under the write lock.
+    const { id } = insertRow(job, state, runAt, now)!;
     const record = insertedJobRecord(job, { id: String(id), state, runAt, createdAt: now });
     return {
       result: { job: record, duplicate: false },
@@ -109,12 +96,12 @@ export function createDedupInserter(ctx: SqliteContext) {
           rule.states.includes(row.state),
         );
         if (finished) return matched(finished, 'unique', rule.key, now);
-        return insert(job, rule, Math.floor(job.runAt ?? now + job.delayMs), now);
+        return insert(job, Math.floor(job.runAt ?? now + job.delayMs), now);
       }
       case 'throttle': {
         const holder = throttleHolder.get(rule.key, now - rule.windowMs) as JobRow | undefined;
         if (holder) return matched(holder, 'throttle', rule.key, now);
-        return insert(job, rule, Math.floor(job.runAt ?? now + job.delayMs), now);
+        return insert(job, Math.floor(job.runAt ?? now + job.delayMs), now);
       }
       case 'debounce': {
         const cap = (createdAt: EpochMs) =>
@@ -122,7 +109,7 @@ export function createDedupInserter(ctx: SqliteContext) {
             ? now + rule.windowMs
             : Math.min(now + rule.windowMs, createdAt + rule.maxWaitMs);
         const waiting = debounceHolder.get(rule.key, job.task) as JobRow | undefined;
-        if (!waiting) return insert(job, rule, cap(now), now);
+        if (!waiting) return insert(job, cap(now), now);
         const runAt = cap(waiting.created_at);
         const row = debounceUpdate.get(
           job.payloadJson,

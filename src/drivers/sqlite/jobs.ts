@@ -10,7 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { deduplicatedEvent } from '../../core/dedup.js';
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
-import type { EpochMs } from '../../core/types.js';
+import type { EpochMs, JobState } from '../../core/types.js';
 import {
   CHANNELS,
   type ClaimedJob,
@@ -72,17 +72,38 @@ export function createJobMethods(ctx: SqliteContext) {
   const { db } = ctx;
   const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
-  const dedup = createDedupInserter(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
 
   const insertJob = db.prepare(
     `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
-       unique_key, correlation_id, metadata, timeout_ms, backoff)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING
      RETURNING id`,
   );
+  /** Insert one row due at `runAt` (skipped when its unique key is held); every insert comes here. */
+  const insertRow = (job: JobInsertParams, state: JobState, runAt: EpochMs, now: EpochMs) => {
+    const rule = job.dedup ?? null;
+    return insertJob.get(
+      job.task,
+      job.queue,
+      job.payloadJson,
+      state,
+      job.priority,
+      job.maxAttempts,
+      runAt,
+      now,
+      job.uniqueKey,
+      job.correlationId,
+      job.metadataJson,
+      job.timeoutMs,
+      job.backoff === null ? null : JSON.stringify(job.backoff),
+      rule === null ? null : JSON.stringify(rule),
+      rule === null || rule.rule === 'unique' ? null : rule.key,
+    ) as { id: number } | undefined;
+  };
+  const dedup = createDedupInserter(ctx, insertRow);
   const activeByUniqueKey = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
   );
@@ -114,21 +135,7 @@ export function createJobMethods(ctx: SqliteContext) {
         }
         const runAt = Math.floor(job.runAt ?? now + job.delayMs);
         const state = runAt > now ? 'scheduled' : 'pending';
-        const row = insertJob.get(
-          job.task,
-          job.queue,
-          job.payloadJson,
-          state,
-          job.priority,
-          job.maxAttempts,
-          runAt,
-          now,
-          job.uniqueKey,
-          job.correlationId,
-          job.metadataJson,
-          job.timeoutMs,
-          job.backoff === null ? null : JSON.stringify(job.backoff),
-        ) as { id: number } | undefined;
+        const row = insertRow(job, state, runAt, now);
         if (row) {
           // Only the id is read back: the rest of the record is what we just wrote.
           const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
