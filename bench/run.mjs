@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// jobwire's own benchmark: `npm run bench [-- --db postgres://…] [--jobs N] [--concurrency C]`.
+// jobwire's own benchmark: `npm run bench [-- --db postgres://…] [--jobs N] [--concurrency C] [--only insert]`.
 //
 // Measures, on the built package (dist/), with default settings:
 //   enqueue one-by-one (awaited, sequential), bulk enqueue (enqueueMany of 1,000),
@@ -28,8 +28,12 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     log: { type: 'string', default: 'both' },
     rounds: { type: 'string', default: '1' },
+    // `insert`: only the enqueue measures, plus enqueues with a unique key and with a throttle
+    // key (how much a dedup rule costs next to a plain job; each in a fresh database).
+    only: { type: 'string', default: 'all' },
   },
 });
+if (!['all', 'insert'].includes(args.only)) throw new Error('--only must be all or insert');
 const N = Number(args.jobs);
 const ONE_BY_ONE = Number(args['one-by-one']);
 const LATENCY_N = Number(args.latency);
@@ -169,6 +173,23 @@ await withClient('b', [noop], async (client) => {
   results.enqueueBulk = N / ((performance.now() - t0) / 1000);
 });
 
+// A1: one-by-one with a dedup rule, every key new (the rule's look-up finds nothing).
+async function keyedOneByOne(label, options) {
+  return withClient(label, [noop], async (client) => {
+    const t0 = performance.now();
+    for (let i = 0; i < ONE_BY_ONE; i++) await client.enqueue(noop, { i }, options(i));
+    return ONE_BY_ONE / ((performance.now() - t0) / 1000);
+  });
+}
+if (args.only === 'insert') {
+  progress(`      keyed: ${ONE_BY_ONE} jobs one-by-one with a unique key, then with a throttle key`);
+  results.enqueueUniqueKey = await keyedOneByOne('au', (i) => ({ uniqueKey: `k${i}` }));
+  // A client without throttle (an older build) refuses the option: reported as n/a.
+  results.enqueueThrottle = await keyedOneByOne('at', (i) => ({
+    throttle: { key: `k${i}`, window: '1h' },
+  })).catch(() => Number.NaN);
+}
+
 // C: processing throughput
 async function processing(log, round) {
   let done = 0;
@@ -263,13 +284,13 @@ async function latency(log, round) {
 // Alternate the modes round by round, so drift on a shared machine hits both alike; keep the best
 // processing rate and the median latencies of each mode.
 const runs = { on: [], off: [] };
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; round < (args.only === 'insert' ? 0 : ROUNDS); round++) {
   for (const log of round % 2 === 0 ? LOG_MODES : [...LOG_MODES].reverse()) {
     runs[log].push({ c: await processing(log, round), d: await latency(log, round) });
   }
 }
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-for (const log of LOG_MODES) {
+for (const log of args.only === 'insert' ? [] : LOG_MODES) {
   const r = runs[log];
   results[`log_${log}`] = {
     processing: Math.max(...r.map((x) => x.c.rate)),
@@ -293,11 +314,20 @@ if (args.json) {
       `${fmt(results.plainInsert)} rows/s (jobwire ${fmt((100 * results.enqueueOneByOne) / results.plainInsert)} %)`,
     ],
     ['enqueue bulk (×1,000)', `${fmt(results.enqueueBulk)} jobs/s`],
-    [`processing, concurrency ${CONCURRENCY}`, `${fmt(results.processing)} jobs/s`],
-    ['enqueue→start p50', `${fmt(results.latencyP50, 3)} ms`],
-    ['enqueue→start p99', `${fmt(results.latencyP99, 3)} ms`],
-    ['longest event-loop stall (processing)', `${fmt(results.longestStallMs, 1)} ms`],
   ];
+  if (args.only === 'insert') {
+    rows.push(
+      ['enqueue one-by-one, unique key', `${fmt(results.enqueueUniqueKey)} jobs/s`],
+      ['enqueue one-by-one, throttle key', `${fmt(results.enqueueThrottle)} jobs/s`],
+    );
+  } else {
+    rows.push(
+      [`processing, concurrency ${CONCURRENCY}`, `${fmt(results.processing)} jobs/s`],
+      ['enqueue→start p50', `${fmt(results.latencyP50, 3)} ms`],
+      ['enqueue→start p99', `${fmt(results.latencyP99, 3)} ms`],
+      ['longest event-loop stall (processing)', `${fmt(results.longestStallMs, 1)} ms`],
+    );
+  }
   if (results.log_on && results.log_off) {
     const on = results.log_on;
     const off = results.log_off;

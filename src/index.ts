@@ -24,6 +24,14 @@ export {
   type QueueOptions,
   type TypedEnqueueItem,
 } from './core/client.js';
+export {
+  type DebounceOption,
+  type DedupRule,
+  type DedupRuleName,
+  describeDedupRule,
+  type ThrottleOption,
+  type UniqueOption,
+} from './core/dedup.js';
 export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
 // The durable event log's shapes (`jobwire.events.read/tail/subscribe`, `jobwire.jobEvents`).

@@ -41,6 +41,7 @@ describe('runClientConformance options', () => {
     assert.deepEqual(CLIENT_SUITES, [
       'lifecycle',
       'enqueue and queues',
+      'dedup',
       'event order',
       'abort',
       'interruptions',

@@ -27,6 +27,8 @@ const NAMES: Record<LoggedEventName, true> = {
   'worker:busy': true,
   'worker:stopped': true,
   'job:queued': true,
+  'job:deduplicated': true,
+  'job:debounced': true,
   'job:started': true,
   'job:progress': true,
   'job:completed': true,
@@ -150,6 +152,14 @@ export function eventDetail(type: LoggedEventName, data: Data): string {
       if (q.priority !== 0) parts.push(`priority ${q.priority}`);
       if (q.uniqueKey) parts.push(`key ${q.uniqueKey}`);
       return parts.join(', ');
+    }
+    case 'job:deduplicated': {
+      const d = e as LoggedEvents['job:deduplicated'];
+      return `${d.rule} key ${d.key}: already ${d.state}`;
+    }
+    case 'job:debounced': {
+      const d = e as LoggedEvents['job:debounced'];
+      return `key ${d.key}: payload replaced, runs in ${duration(Math.max(0, d.runAt - d.at))}`;
     }
     case 'job:started': {
       const s = e as LoggedEvents['job:started'];

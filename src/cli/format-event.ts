@@ -132,6 +132,17 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
       if (e.uniqueKey) parts.push(dim(`key ${e.uniqueKey}`));
       return { columns: job(`0/${e.maxAttempts}`, ''), detail: parts.join(' ') };
     }
+    case 'job:deduplicated': {
+      const e = payload as unknown as JobwireEvents['job:deduplicated'];
+      return { columns: job(attemptOf(e), ''), detail: dim(`${e.rule} key ${e.key}: already ${e.state}`) };
+    }
+    case 'job:debounced': {
+      const e = payload as unknown as JobwireEvents['job:debounced'];
+      return {
+        columns: job(attemptOf(e), ''),
+        detail: `payload replaced, runs in ${duration(Math.max(0, e.runAt - e.at))} ${dim(`key ${e.key}`)}`,
+      };
+    }
     case 'job:started': {
       const e = payload as unknown as JobwireEvents['job:started'];
       return {

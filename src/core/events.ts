@@ -145,6 +145,27 @@ export interface JobwireEvents {
     uniqueKey: string | null;
     metadata: Record<string, unknown>;
   };
+  /**
+   * An enqueue was answered with an existing job instead of a new one: `rule` (`unique`, which
+   * includes `uniqueKey`, or `throttle`) matched the job `jobId` holding `key`, in `state`.
+   */
+  'job:deduplicated': JobEventBase & {
+    rule: 'unique' | 'throttle';
+    key: string;
+    state: JobState;
+    at: EpochMs;
+  };
+  /**
+   * A debounce enqueue replaced the payload of the waiting job `jobId` holding `key` and moved its
+   * due time from `previousRunAt` to `runAt` (capped by the rule's maxWait).
+   */
+  'job:debounced': JobEventBase & {
+    key: string;
+    state: JobState;
+    runAt: EpochMs;
+    previousRunAt: EpochMs;
+    at: EpochMs;
+  };
   /** A worker started an attempt. */
   'job:started': AttemptEventBase;
   /** A running handler reported progress. */

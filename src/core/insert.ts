@@ -2,13 +2,14 @@
  * Enqueue's write path: resolve tasks, prepare rows (`prepareJobs`), insert them through the
  * driver, report `queue:full` / `job:queued`, and raise in-process wake-ups for what committed.
  */
-import type { JobInsertParams } from '../driver/driver.js';
+import type { JobInsertParams, JobInsertResult, LogEntry } from '../driver/driver.js';
 import { CommitWatch } from './commit-watch.js';
 import { runningJob } from './context.js';
+import { type DedupRuleName, debouncedEvent, deduplicatedEvent } from './dedup.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import { InvalidOptionError, QueueFullError } from './errors.js';
 import { runWrapped } from './hooks.js';
-import { queuedEvent } from './job-events.js';
+import { emitEntries, queuedEvent } from './job-events.js';
 import type { Runtime } from './runtime.js';
 import { toStoredError } from './serialize.js';
 import type { TaskResolver } from './task-defaults.js';
@@ -27,8 +28,10 @@ export const MAX_ENQUEUE_MANY_JOBS = 10_000;
 
 /** A job as the write path returns it: the stored record plus whether it was a duplicate. */
 export type InsertedJob = JobRecord & {
-  /** True when `uniqueKey` matched an active job; the record is that existing job. */
+  /** True when a rule (unique key, throttle, debounce) matched an existing job; the record is that job. */
   duplicate: boolean;
+  /** The rule that matched (`unique` also for `uniqueKey`), or null for a new job. */
+  matchedBy: DedupRuleName | null;
 };
 
 /**
@@ -37,8 +40,13 @@ export type InsertedJob = JobRecord & {
  * task's input and `wait()` resolves with its handler's result.
  */
 export type EnqueuedJob<Payload = unknown, Result = unknown> = JobRecord<Payload, Result> & {
-  /** True when `uniqueKey` matched an active job; the record is that existing job. */
+  /**
+   * True when a rule (unique key, throttle, debounce) matched an existing job: the record is that
+   * job (for debounce, with the payload and run time this enqueue gave it).
+   */
   duplicate: boolean;
+  /** The rule that matched (`unique` also for `uniqueKey`), or null for a new job. */
+  matchedBy: DedupRuleName | null;
   /**
    * `jobwire.waitForJob(this.id, options)`: resolve with the result once the job completes,
    * reject with JobFailedError if it is abandoned or cancelled. Not enumerable, so the record
@@ -134,10 +142,14 @@ export class JobInserter {
     const maxPending = this.#settings.maxPendingByQueue;
     // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
     let committed: InsertedJob[] | undefined;
+    let committedMatches: ((at: EpochMs) => LogEntry[]) | undefined;
     const commitToken =
       transaction === undefined || !driver.capabilities.crossProcessNotify
         ? undefined
-        : this.#commits().register(() => this.#emitQueued(committed ?? [], clock.now()));
+        : this.#commits().register(() => {
+            this.#emitQueued(committed ?? [], clock.now());
+            if (committedMatches) emitEntries(events, committedMatches(clock.now()));
+          });
     let outcome: Awaited<ReturnType<typeof driver.jobInsertMany>>;
     try {
       outcome = await driver.jobInsertMany({
@@ -158,15 +170,22 @@ export class JobInserter {
       events.emit('queue:full', { queue, task, maxPending: limit, pending, at: clock.now() });
       throw new QueueFullError(queue, limit, pending);
     }
-    const jobs = outcome.inserted.map(({ job, duplicate }) => ({ ...job, duplicate }));
+    const jobs = outcome.inserted.map(({ job, duplicate, matchedBy }) => ({
+      ...job,
+      duplicate,
+      matchedBy: matchedBy ?? null,
+    }));
+    const matches = matchEvents(rows, outcome.inserted);
     // Inside a caller's transaction nothing is committed yet: its pools learn of the jobs from
     // the database's notification (or their poll) once the caller commits, and `job:queued`
     // follows the commit announcement (the NOTIFY is delivered after this call returns).
     if (transaction === undefined) {
       this.#wakePools(jobs);
       this.#emitQueued(jobs, clock.now());
+      emitEntries(events, matches(clock.now()));
     } else {
       committed = jobs;
+      committedMatches = matches;
     }
     return jobs;
   }
@@ -198,7 +217,7 @@ export class JobInserter {
     const dueNow = new Set<string>();
     const dueLater = new Map<string, EpochMs>();
     for (const job of jobs) {
-      if (job.duplicate) continue;
+      if (job.duplicate && job.matchedBy !== 'debounce') continue;
       if (job.state === 'pending') dueNow.add(job.queue);
       else if (job.state === 'scheduled') {
         const runAt = job.runAt.getTime();
@@ -223,4 +242,31 @@ function withMetadata(rows: JobInsertParams[], added: Record<string, unknown>): 
     ...row,
     metadataJson: row.metadataJson === '{}' ? json : `${row.metadataJson.slice(0, -1)},${json.slice(1)}`,
   }));
+}
+
+/**
+ * The in-process events of the rules that matched (`job:deduplicated`, `job:debounced`), the same
+ * the driver stored in the durable log, built when they are emitted (`at` is then). Empty for a
+ * batch without matches, which costs one pass over the results.
+ */
+function matchEvents(
+  rows: readonly JobInsertParams[],
+  results: readonly JobInsertResult[],
+): (at: EpochMs) => LogEntry[] {
+  if (!results.some((r) => r.duplicate)) return () => [];
+  return (at) => {
+    const entries: LogEntry[] = [];
+    results.forEach((r, i) => {
+      if (!r.duplicate) return;
+      const row = rows[i]!;
+      const key = row.dedup?.key ?? row.uniqueKey ?? '';
+      if (r.matchedBy === 'debounce') {
+        entries.push({ type: 'job:debounced', data: debouncedEvent(r.job, key, r.previousRunAt ?? 0, at) });
+      } else {
+        const rule = r.matchedBy === 'throttle' ? 'throttle' : 'unique';
+        entries.push({ type: 'job:deduplicated', data: deduplicatedEvent(r.job, rule, key, at) });
+      }
+    });
+    return entries;
+  };
 }

@@ -3,12 +3,19 @@
  * before anything is written.
  */
 import { validateBackoff } from './backoff.js';
+import {
+  type DebounceOption,
+  isPlainUnique,
+  resolveDedupRule,
+  type ThrottleOption,
+  type UniqueOption,
+} from './dedup.js';
 import { InvalidOptionError } from './errors.js';
 import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import { unstorableTextReason } from './storable.js';
 import type { JobDefaults } from './task.js';
-import type { BackoffSpec, EpochMs } from './types.js';
+import type { BackoffSpec, DedupRule, EpochMs } from './types.js';
 
 /** Options of one enqueue call. They override the task's defaults. */
 export interface EnqueueOptions extends JobDefaults {
@@ -18,6 +25,18 @@ export interface EnqueueOptions extends JobDefaults {
   delayMs?: number;
   /** While a job with this key is scheduled, pending or running, enqueueing another returns it instead. */
   uniqueKey?: string;
+  /**
+   * Unique by key, optionally also for a while after the job finished (`states` adds completed,
+   * abandoned or cancelled; `for` bounds how long). `{ key }` alone is `uniqueKey`. See docs/dedup.md.
+   */
+  unique?: UniqueOption;
+  /** At most one job per key per window: another enqueue within it returns the first job. */
+  throttle?: ThrottleOption;
+  /**
+   * Run once the key has been quiet for `window`: an enqueue while the key's job still waits
+   * replaces its payload and pushes its run time (never past first enqueue + `maxWait`).
+   */
+  debounce?: DebounceOption;
   /** Defaults to the correlation id of the job whose handler is enqueueing, else a new UUID. */
   correlationId?: string;
   /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
@@ -103,6 +122,8 @@ export interface ResolvedJobOptions {
   runAt: EpochMs | null;
   delayMs: number;
   uniqueKey: string | null;
+  /** A rule beyond the plain unique key (its `unique` key is also in `uniqueKey`). */
+  dedup: DedupRule | null;
   correlationId: string | null;
   metadata: Record<string, unknown>;
 }
@@ -131,6 +152,9 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
   'runAt',
   'delayMs',
   'uniqueKey',
+  'unique',
+  'throttle',
+  'debounce',
   'correlationId',
   'metadata',
   'transaction',
@@ -177,6 +201,11 @@ export function resolveJobOptions(
     }
     uniqueKey = validateStorableText('uniqueKey', o.uniqueKey);
   }
+  let dedup = resolveDedupRule(o, validateStorableText);
+  if (dedup?.rule === 'unique') {
+    uniqueKey = dedup.key;
+    if (isPlainUnique(dedup)) dedup = null;
+  }
   let correlationId: string | null = null;
   if (o.correlationId !== undefined) {
     if (typeof o.correlationId !== 'string' || o.correlationId.length === 0 || o.correlationId.length > 256) {
@@ -201,6 +230,7 @@ export function resolveJobOptions(
     runAt,
     delayMs,
     uniqueKey,
+    dedup,
     correlationId,
     metadata,
   };

@@ -123,12 +123,30 @@ export interface JobRecord<Payload = unknown, Result = unknown> {
   /** The latest progress a running or finished job reported. */
   progress: unknown;
   uniqueKey: string | null;
+  /**
+   * The deduplication rule the job was enqueued with (`unique` with finished states, `throttle`,
+   * `debounce`); null for none and for a plain `uniqueKey`.
+   */
+  dedup: DedupRule | null;
   correlationId: string;
   metadata: Record<string, unknown>;
   /** Per-attempt time limit in ms, or null for none. */
   timeoutMs: number | null;
   backoff: BackoffSpec | null;
 }
+
+/** A job's deduplication rule as stored with it and as `JobRecord.dedup` shows it. */
+export type DedupRule =
+  | {
+      rule: 'unique';
+      key: string;
+      /** The active states and any finished ones the rule adds. */
+      states: JobState[];
+      /** How long after finishing a job in a finished state still matches (null: while it is kept). */
+      forMs: number | null;
+    }
+  | { rule: 'throttle'; key: string; windowMs: number }
+  | { rule: 'debounce'; key: string; windowMs: number; maxWaitMs: number | null };
 
 /** A named lane jobs wait in, with its live counts. */
 export interface QueueInfo {

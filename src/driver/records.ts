@@ -2,7 +2,7 @@
  * What crosses the driver seam besides parameters: jobs to insert, claimed jobs, leases and
  * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
  */
-import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+import type { BackoffSpec, DedupRule, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
 import type { LogEntry } from './event-log.js';
 
 /** One job to insert. Payload, metadata and result are already JSON-encoded text. */
@@ -21,13 +21,25 @@ export interface JobInsertParams {
   metadataJson: string;
   timeoutMs: number | null;
   backoff: BackoffSpec | null;
+  /**
+   * A deduplication rule (see core/dedup.ts). A `unique` rule's key is also in `uniqueKey`.
+   * Absent or null: only `uniqueKey`, if set, applies (active states).
+   */
+  dedup?: DedupRule | null;
 }
 
 /** The outcome of inserting one job. */
 export interface JobInsertResult {
   job: JobRecord;
-  /** True when a job with the same unique key was already active; `job` is that job. */
+  /**
+   * True when no job was added: a rule matched an existing job and `job` is that job, as the
+   * insert found it (for debounce: after replacing its payload and run time).
+   */
   duplicate: boolean;
+  /** With `duplicate`: the rule that matched (`unique` also for a plain `uniqueKey`). */
+  matchedBy?: 'unique' | 'throttle' | 'debounce';
+  /** With a debounce match: the waiting job's due time before this insert moved it. */
+  previousRunAt?: EpochMs;
 }
 
 /** A queue refused an insert batch because it would exceed its limit. */

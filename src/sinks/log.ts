@@ -32,6 +32,8 @@ const BODY_FIELDS = new Set(['result', 'progress', 'metadata']);
 /** Events fired for every worker slot or progress report: logged at debug by default. */
 const DEBUG_EVENTS = new Set<string>([
   'job:queued',
+  'job:deduplicated',
+  'job:debounced',
   'job:started',
   'job:progress',
   'job:retrying',
@@ -53,9 +55,9 @@ const WARN_EVENTS = new Set<string>(['job:rescued', 'job:interrupted', 'job:leas
  * The default level of an event: `error` for job:abandoned, pool:error, service:error and a
  * failure that will not be retried; `warn` for a failure that will be, for rescues,
  * interruptions, lost leases and full queues; `debug` for the per-job and per-worker chatter
- * (queued, started, progress, retrying, worker:*); `info` for the rest (job:completed,
- * cancellations, pools starting and stopping, leadership, queue pauses). An event name added
- * later defaults to `info`.
+ * (queued, deduplicated, debounced, started, progress, retrying, worker:*); `info` for the rest
+ * (job:completed, cancellations, pools starting and stopping, leadership, queue pauses). An event
+ * name added later defaults to `info`.
  */
 export function defaultLogLevel<K extends JobwireEventName>(name: K, event: JobwireEvents[K]): LogLevel {
   if (name === 'job:failed') return (event as JobwireEvents['job:failed']).willRetry ? 'warn' : 'error';
@@ -116,6 +118,10 @@ export function logMessage<K extends JobwireEventName>(name: K, event: JobwireEv
   switch (name) {
     case 'job:queued':
       return `${job} queued on ${String(e.queue)}`;
+    case 'job:deduplicated':
+      return `${job} answered an enqueue (${String(e.rule)} key ${String(e.key)})`;
+    case 'job:debounced':
+      return `${job} debounced (key ${String(e.key)}): payload replaced, due at ${new Date(Number(e.runAt)).toISOString()}`;
     case 'job:started':
       return `${job} started attempt ${String(e.attempt)}/${String(e.maxAttempts)}`;
     case 'job:progress':

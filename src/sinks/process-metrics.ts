@@ -44,6 +44,11 @@ export function registerProcessMetrics(jobwire: Jobwire, options: ProcessMetrics
     });
 
   const enqueued = counter('jobs_enqueued_total', 'Jobs this process stored (job:queued).');
+  const deduplicated = counter(
+    'jobs_deduplicated_total',
+    'Enqueues answered with an existing job (job:deduplicated, job:debounced), by rule.',
+    ['rule'],
+  );
   const started = counter('jobs_started_total', 'Attempts this process started (job:started).');
   const completed = counter('jobs_completed_total', 'Attempts that succeeded (job:completed).');
   const failed = counter(
@@ -145,6 +150,8 @@ export function registerProcessMetrics(jobwire: Jobwire, options: ProcessMetrics
   const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
   on('job:queued', (e) => enqueued.inc(job(e)));
+  on('job:deduplicated', (e) => deduplicated.inc({ ...job(e), rule: e.rule }));
+  on('job:debounced', (e) => deduplicated.inc({ ...job(e), rule: 'debounce' }));
   on('job:started', (e) => {
     started.inc(job(e));
     wait.observe(job(e), seconds(e.waitMs));

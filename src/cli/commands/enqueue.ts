@@ -1,7 +1,7 @@
 /**
  * `jobwire enqueue <task> [json]`: add one job by task name (no task code needed here).
  */
-import { type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
+import { type DedupRule, type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
 import { CliError, DB, HELP, intOption, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
 import { durationOption } from '../duration.js';
@@ -27,6 +27,13 @@ Options
   --delay <duration>      run no earlier than this long from now: 5000 (ms), 5s, 10m, 2h, 7d
   --max-attempts <n>      attempts before the job is abandoned (default: the task's, else 3)
   --unique-key <k>        while a job with this key is active, return it instead of adding one
+  --unique-for <d>        with --unique-key: also return a job with the key that completed
+                          less than this long ago, e.g. 1h
+  --throttle <k>          at most one job per key per --window: within it, return the first
+  --debounce <k>          run --window after the latest enqueue with this key: while the job
+                          still waits, replace its payload and push its run time back
+  --window <d>            the throttle or debounce window, e.g. 10s, 1m
+  --max-wait <d>          with --debounce: never push the run past first enqueue + this
   --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
@@ -38,8 +45,8 @@ Options
   --json                  print the job record as JSON (with --wait: the finished record)
   -h, --help              show this help
 
-Output: the job id on stdout (with --wait, then the result as JSON). A unique-key duplicate
-prints the existing job's id and a note on stderr; so does a task no worker has published yet
+Output: the job id on stdout (with --wait, then the result as JSON). A deduplicated enqueue
+(unique key, throttle, debounce) prints the matched job's id and a note on stderr; so does a task no worker has published yet
 (the job then gets the global defaults unless options say otherwise).
 
 Examples
@@ -98,6 +105,11 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       delay: { type: 'string' },
       'max-attempts': { type: 'string' },
       'unique-key': { type: 'string' },
+      'unique-for': { type: 'string' },
+      throttle: { type: 'string' },
+      debounce: { type: 'string' },
+      window: { type: 'string' },
+      'max-wait': { type: 'string' },
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
@@ -126,7 +138,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   if (delay !== undefined) options.delayMs = delay;
   const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
-  if (values['unique-key'] !== undefined) options.uniqueKey = values['unique-key'];
+  Object.assign(options, dedupOptions(values));
   const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 
@@ -148,12 +160,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
           `(queue "${job.queue}", ${job.maxAttempts} attempts); a worker publishes its tasks when it starts`,
       );
     }
-    if (job.duplicate) {
-      eprintln(
-        context,
-        `note: job #${job.id} with unique key "${job.uniqueKey}" is already ${job.state}; no new job was added`,
-      );
-    }
+    if (job.duplicate) eprintln(context, duplicateNote(job));
     if (!values.wait) {
       println(context, values.json ? safeJson(job, 2) : job.id);
       return 0;
@@ -175,4 +182,54 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       throw error;
     }
   });
+}
+
+/** The rule options of the flags (`--unique-key`, `--unique-for`, `--throttle`, `--debounce`, …). */
+function dedupOptions(values: Record<string, string | boolean | undefined>): EnqueueOptions {
+  const text = (name: string) => values[name] as string | undefined;
+  const rules = ['unique-key', 'throttle', 'debounce'].filter((name) => text(name) !== undefined);
+  if (rules.length > 1)
+    throw new UsageError(`--${rules[0]} and --${rules[1]} cannot be combined: a job has one rule`);
+  const window = durationOption('window', text('window'), { min: 1 });
+  const maxWait = durationOption('max-wait', text('max-wait'), { min: 1 });
+  const uniqueFor = durationOption('unique-for', text('unique-for'), { min: 1 });
+  if (window !== undefined && rules[0] !== 'throttle' && rules[0] !== 'debounce') {
+    throw new UsageError('--window applies to --throttle or --debounce');
+  }
+  if (maxWait !== undefined && rules[0] !== 'debounce')
+    throw new UsageError('--max-wait applies to --debounce');
+  if (uniqueFor !== undefined && rules[0] !== 'unique-key')
+    throw new UsageError('--unique-for applies to --unique-key');
+  const key = rules[0] === undefined ? undefined : text(rules[0])!;
+  switch (rules[0]) {
+    case 'unique-key':
+      return uniqueFor === undefined
+        ? { uniqueKey: key! }
+        : { unique: { key: key!, states: ['scheduled', 'pending', 'running', 'completed'], for: uniqueFor } };
+    case 'throttle':
+    case 'debounce': {
+      if (window === undefined) throw new UsageError(`--${rules[0]} needs --window, e.g. --window 1m`);
+      return rules[0] === 'throttle'
+        ? { throttle: { key: key!, window } }
+        : { debounce: { key: key!, window, ...(maxWait === undefined ? {} : { maxWait }) } };
+    }
+    default:
+      return {};
+  }
+}
+
+/** What a deduplicated enqueue tells the user on stderr. */
+function duplicateNote(job: {
+  id: string;
+  state: string;
+  runAt: Date;
+  uniqueKey: string | null;
+  dedup: DedupRule | null;
+  matchedBy: string | null;
+}): string {
+  const key = job.dedup?.key ?? job.uniqueKey ?? '';
+  if (job.matchedBy === 'debounce') {
+    return `note: job #${job.id} (debounce key "${key}") had not started: its payload was replaced; it runs at ${job.runAt.toISOString()}`;
+  }
+  return `note: job #${job.id} holds ${job.matchedBy ?? 'unique'} key "${key}" and is already ${job.state}; no new job was added`;
 }

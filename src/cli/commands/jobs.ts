@@ -1,7 +1,13 @@
 /**
  * `jobwire jobs ls|show|retry|cancel|delete`: inspect and administer jobs.
  */
-import { JOB_STATES, JobNotFoundError, type JobRecord, type JobState } from '../../index.js';
+import {
+  describeDedupRule,
+  JOB_STATES,
+  JobNotFoundError,
+  type JobRecord,
+  type JobState,
+} from '../../index.js';
 import {
   closest,
   DB,
@@ -301,6 +307,10 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     ['pool', job.poolId ?? '–'],
     ['lease expires', when(job.leaseExpiresAt)],
     ['unique key', job.uniqueKey ?? '–'],
+    [
+      'dedup rule',
+      job.dedup ? describeDedupRule(job.dedup) : job.uniqueKey ? describeUnique(job.uniqueKey) : '–',
+    ],
     ['correlation id', job.correlationId],
     ['attempt timeout', job.timeoutMs === null ? '–' : duration(job.timeoutMs)],
     ['backoff', job.backoff ? safeJson(job.backoff) : 'default (exponential from 1 s)'],
@@ -325,3 +335,6 @@ export function renderJob(job: JobRecord, paint: Paint): string {
   }
   return lines.join('\n');
 }
+
+/** A plain unique key described like the rules. */
+const describeUnique = (key: string) => describeDedupRule({ rule: 'unique', key, states: [], forMs: null });

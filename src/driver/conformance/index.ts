@@ -21,6 +21,7 @@ import { adminTests } from './admin.js';
 import { badInputTests } from './bad-input.js';
 import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
+import { dedupTests } from './dedup.js';
 import { finalizeTests } from './finalize.js';
 import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
@@ -60,6 +61,7 @@ export interface DriverConformanceOptions {
 
 const AREAS: [string, (test: DefineTest) => void][] = [
   ['insert', insertTests],
+  ['dedup rules', dedupTests],
   ['claim', claimTests],
   ['finalize', finalizeTests],
   ['bad outcomes', badOutcomeTests],

@@ -242,11 +242,15 @@ export async function eventHead(ctx: PgContext): Promise<string> {
   return encode({ b: (await latestTick(ctx)).id });
 }
 
-/** Insert one row of entries on `on` (a transaction's client) or as its own statement. */
+/**
+ * Insert one row of entries on `on` (a transaction's client) or as its own statement. `prepare`
+ * false for a caller's connection, where we leave no prepared statement behind.
+ */
 export async function insertEntries(
   ctx: PgContext,
   entries: readonly LogEntry[],
   on?: Queryable,
+  prepare = true,
 ): Promise<void> {
   if (entries.length === 0) return;
   await ctx.query(
@@ -254,7 +258,7 @@ export async function insertEntries(
     `INSERT INTO ${ctx.s}.events (job_lo, job_hi, entries) VALUES ($1::bigint, $2::bigint, $3::text)`,
     [...jobRange(entryJobIds(entries)), entriesJson(entries)],
     on,
-    true,
+    prepare,
   );
 }
 

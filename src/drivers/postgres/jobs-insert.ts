@@ -3,6 +3,7 @@
  * batch is atomic even without a transaction and costs one round trip.
  */
 import type pg from 'pg';
+import { deduplicatedEvent } from '../../core/dedup.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { EpochMs, JobRecord, JobState } from '../../core/types.js';
 import {
@@ -13,6 +14,8 @@ import {
 } from '../../driver/driver.js';
 import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
+import { insertEntries } from './events.js';
+import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -108,9 +111,11 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
  * One job: a plain INSERT … SELECT of scalars. The batch statement's unnest of twelve arrays and
  * its sequence draw cost about as much again as the insert itself, and single enqueues are the
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
- * row and `assemble` looks up the key's holder.
+ * row and `assemble` looks up the key's holder. With `withDedup` (the ruled insert of
+ * jobs-dedup.ts, which passes `$7` as the due time) it also stores `$16` (the rule, JSON) and
+ * `$17` (a throttle or debounce key): one statement for every single-job insert.
  */
-const insertOneSql = (s: string, withKey: boolean, log: boolean): string => `
+const insertOneSql = (s: string, withKey: boolean, log: boolean, withDedup = false): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
                $10::text AS metadata),
@@ -122,9 +127,11 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff${withDedup ? ', dedup, dedup_key' : ''})
   SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
-         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json
+         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json${
+           withDedup ? ', $16::json, $17::text' : ''
+         }
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
@@ -134,11 +141,14 @@ woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')${
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
-/** The active job holding each key, looked up again when the statement's snapshot missed it. */
+/**
+ * The active job holding each key, looked up after the statement skipped a row for it. A key
+ * whose holder finished in between has none: that row is inserted again under the key's lock
+ * (jobs-dedup.ts), so a caller never gets back a job that did not hold the key.
+ */
 const holdersSql = (s: string): string => `
-SELECT DISTINCT ON (j.unique_key) ${JOB_COLUMNS} FROM ${s}.jobs j
-WHERE j.unique_key = ANY($1::text[])
-ORDER BY j.unique_key, (j.state IN ${ACTIVE}) DESC, j.id DESC`;
+SELECT ${JOB_COLUMNS} FROM ${s}.jobs j
+WHERE j.unique_key = ANY($1::text[]) AND j.state IN ${ACTIVE}`;
 
 export interface InsertParams {
   jobs: readonly JobInsertParams[];
@@ -208,6 +218,22 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
   await ctx.notifier.ready();
+  // Built only when a rule needs it: unkeyed inserts never get here.
+  const ruled = (): RuledOptions => ({
+    log,
+    now: params.now,
+    limits: limited.length > 0 ? { queues: limited, limits: limits! } : undefined,
+    commitChannel: values[14] as string | null,
+    insertSql: insertOneSql(ctx.s, true, false, true),
+  });
+  // Rules (throttle, debounce, unique with finished states) look before they write: jobs-dedup.ts.
+  if (jobs.some((j) => j.dedup)) return jobInsertRuled(ctx, jobs, executor, ruled());
+  const assemble = (rows: InsertedRow[], on: Queryable | undefined) =>
+    assembleInserted(ctx, jobs, rows, on, { on: log, now: params.now }, () => ({
+      ...ruled(),
+      limits: undefined,
+      commitChannel: null,
+    }));
   if (limited.length === 0) {
     const rows =
       jobs.length === 1
@@ -218,7 +244,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
             executor,
           )
         : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys, log), values, executor);
-    return { inserted: await assemble(ctx, jobs, rows, executor) };
+    return { inserted: await assemble(rows, executor) };
   }
 
   /**
@@ -253,7 +279,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   try {
     if (!executor) {
       const rows = await ctx.transaction('jobInsertMany', (client) => insertWithinLimits(client, true));
-      return { inserted: await assemble(ctx, jobs, rows, undefined) };
+      return { inserted: await assemble(rows, undefined) };
     }
     // In the caller's transaction: a savepoint undoes our part (and its NOTIFY) and only that.
     await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
@@ -273,7 +299,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       throw err;
     }
     await ctx.query('jobInsertMany', `RELEASE SAVEPOINT ${SAVEPOINT}`, [], executor);
-    return { inserted: await assemble(ctx, jobs, rows, executor) };
+    return { inserted: await assemble(rows, executor) };
   } catch (err) {
     if (err instanceof QueueFullAbort) return { queueFull: err.limit };
     throw err;
@@ -293,12 +319,18 @@ const insertedFields = (row: InsertedRow): InsertedFields => ({
   createdAt: row.created_at,
 });
 
-/** Pair every input job with its new row, or with the active job that already held its key. */
-async function assemble(
+/**
+ * Pair every input job with its new row, or with the active job that already held its key (a
+ * `job:deduplicated` entry each, stored after the insert). Rows whose key's holder finished
+ * before the look-up go through the locked insert.
+ */
+async function assembleInserted(
   ctx: PgContext,
   jobs: readonly JobInsertParams[],
   rows: InsertedRow[],
   executor: Queryable | undefined,
+  log: { on: boolean; now?: EpochMs },
+  retryOptions: () => RuledOptions,
 ): Promise<JobInsertResult[]> {
   // Ids were drawn in input order. A key's new row belongs to the first input row with that key
   // (later ones conflicted with it); rows without a key are never skipped, so they pair in order.
@@ -314,6 +346,7 @@ async function assemble(
     for (const row of found) holders.set(row.unique_key!, rowToRecord(row));
   }
   const results: JobInsertResult[] = [];
+  const retry: number[] = [];
   let nextWithoutKey = 0;
   for (const job of jobs) {
     if (job.uniqueKey === null) {
@@ -333,8 +366,31 @@ async function assemble(
       continue;
     }
     const holder = holders.get(job.uniqueKey);
-    if (!holder) throw new Error(`jobwire: no job holds unique key "${job.uniqueKey}" after a conflict`);
-    results.push({ job: holder, duplicate: true });
+    if (!holder) retry.push(results.length);
+    // A placeholder until the locked insert below decides.
+    results.push({ job: holder!, duplicate: true, matchedBy: 'unique' });
+  }
+  if (log.on) {
+    const at = log.now ?? Date.now();
+    const entries = results
+      .filter((r, i) => r.duplicate && !retry.includes(i))
+      .map((r) => ({
+        type: 'job:deduplicated',
+        data: deduplicatedEvent(r.job, 'unique', r.job.uniqueKey!, at),
+      }));
+    await insertEntries(ctx, entries, executor, executor === undefined);
+  }
+  if (retry.length > 0) {
+    const outcome = await jobInsertRuled(
+      ctx,
+      retry.map((i) => jobs[i]!),
+      executor,
+      retryOptions(),
+    );
+    if (!('inserted' in outcome)) throw new Error('jobwire: a unique-key retry has no queue limit to exceed');
+    retry.forEach((index, k) => {
+      results[index] = outcome.inserted[k]!;
+    });
   }
   return results;
 }

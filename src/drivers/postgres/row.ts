@@ -1,5 +1,5 @@
 /** Mapping between `jobs` rows and the driver's job shapes, plus the SQL fragments that produce them. */
-import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../../core/types.js';
+import type { BackoffSpec, DedupRule, EpochMs, JobRecord, JobState, StoredError } from '../../core/types.js';
 import type { ClaimedJob } from '../../driver/driver.js';
 
 /**
@@ -37,6 +37,7 @@ export const JOB_COLUMNS = [
   'j.errors::text AS errors',
   'j.progress::text AS progress',
   'j.unique_key',
+  'j.dedup::text AS dedup',
   'j.correlation_id',
   'j.metadata::text AS metadata',
   'j.timeout_ms',
@@ -65,6 +66,7 @@ export interface JobRow {
   errors: string;
   progress: string | null;
   unique_key: string | null;
+  dedup: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: string | null;
@@ -97,6 +99,8 @@ export function rowToRecord(row: JobRow): JobRecord {
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),
     uniqueKey: row.unique_key,
+    // `== null`: a row read without the column (an older statement's column list) has none.
+    dedup: row.dedup == null ? null : (JSON.parse(row.dedup) as DedupRule),
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: numberOrNull(row.timeout_ms),

@@ -7,9 +7,10 @@
  * lock up front, so two processes never deadlock upgrading a read lock.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { deduplicatedEvent } from '../../core/dedup.js';
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
-import type { EpochMs } from '../../core/types.js';
+import type { EpochMs, JobState } from '../../core/types.js';
 import {
   CHANNELS,
   type ClaimedJob,
@@ -33,6 +34,7 @@ import {
   livenessNow,
   type SqliteContext,
 } from './context.js';
+import { createDedupInserter } from './dedup.js';
 import { eventWriterOf } from './events.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
@@ -75,11 +77,33 @@ export function createJobMethods(ctx: SqliteContext) {
 
   const insertJob = db.prepare(
     `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
-       unique_key, correlation_id, metadata, timeout_ms, backoff)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING
      RETURNING id`,
   );
+  /** Insert one row due at `runAt` (skipped when its unique key is held); every insert comes here. */
+  const insertRow = (job: JobInsertParams, state: JobState, runAt: EpochMs, now: EpochMs) => {
+    const rule = job.dedup ?? null;
+    return insertJob.get(
+      job.task,
+      job.queue,
+      job.payloadJson,
+      state,
+      job.priority,
+      job.maxAttempts,
+      runAt,
+      now,
+      job.uniqueKey,
+      job.correlationId,
+      job.metadataJson,
+      job.timeoutMs,
+      job.backoff === null ? null : JSON.stringify(job.backoff),
+      rule === null ? null : JSON.stringify(rule),
+      rule === null || rule.rule === 'unique' ? null : rule.key,
+    ) as { id: number } | undefined;
+  };
+  const dedup = createDedupInserter(ctx, insertRow);
   const activeByUniqueKey = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
   );
@@ -95,26 +119,23 @@ export function createJobMethods(ctx: SqliteContext) {
       log: boolean,
     ) => {
       const results: JobInsertResult[] = [];
+      // Only duplicates and debounces need their own entries; `job:queued` ones are built below.
+      const ruledEntries = new Map<number, LogEntry>();
       const newByQueue = new Map<string, number>();
       const queuesWithPending = new Set<string>();
       for (const job of jobs) {
+        if (job.dedup) {
+          const { result, added, entry } = dedup.apply(job, now);
+          if (entry.type !== 'job:queued') ruledEntries.set(results.length, entry);
+          results.push(result);
+          if (added) newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
+          const wrote = added || result.matchedBy === 'debounce';
+          if (wrote && result.job.state === 'pending') queuesWithPending.add(job.queue);
+          continue;
+        }
         const runAt = Math.floor(job.runAt ?? now + job.delayMs);
         const state = runAt > now ? 'scheduled' : 'pending';
-        const row = insertJob.get(
-          job.task,
-          job.queue,
-          job.payloadJson,
-          state,
-          job.priority,
-          job.maxAttempts,
-          runAt,
-          now,
-          job.uniqueKey,
-          job.correlationId,
-          job.metadataJson,
-          job.timeoutMs,
-          job.backoff === null ? null : JSON.stringify(job.backoff),
-        ) as { id: number } | undefined;
+        const row = insertRow(job, state, runAt, now);
         if (row) {
           // Only the id is read back: the rest of the record is what we just wrote.
           const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
@@ -124,8 +145,13 @@ export function createJobMethods(ctx: SqliteContext) {
           continue;
         }
         // Only the unique index can make DO NOTHING skip a row, so an active holder exists.
-        const existing = activeByUniqueKey.get(job.uniqueKey) as JobRow;
-        results.push({ job: rowToRecord(existing), duplicate: true });
+        const existing = rowToRecord(activeByUniqueKey.get(job.uniqueKey) as JobRow);
+        results.push({ job: existing, duplicate: true, matchedBy: 'unique' });
+        const entry = {
+          type: 'job:deduplicated',
+          data: deduplicatedEvent(existing, 'unique', job.uniqueKey!, now),
+        };
+        ruledEntries.set(results.length - 1, entry);
       }
       // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
       for (const [queue, added] of newByQueue) {
@@ -135,12 +161,13 @@ export function createJobMethods(ctx: SqliteContext) {
         if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
       }
       if (log) {
-        writer.append(
-          results
-            .filter((r) => !r.duplicate)
-            .map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
-          now,
-        );
+        const entries: LogEntry[] = [];
+        results.forEach((r, i) => {
+          const ruled = ruledEntries.get(i);
+          if (ruled) entries.push(ruled);
+          else if (!r.duplicate) entries.push({ type: 'job:queued', data: queuedEvent(r.job, now) });
+        });
+        writer.append(entries, now);
       }
       return { results, queuesWithPending };
     },

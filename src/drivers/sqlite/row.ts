@@ -1,5 +1,5 @@
 /** Mapping between `jobwire_jobs` rows and the driver's job shapes. */
-import type { BackoffSpec, JobRecord, JobState, StoredError } from '../../core/types.js';
+import type { BackoffSpec, DedupRule, JobRecord, JobState, StoredError } from '../../core/types.js';
 import type { ClaimedJob } from '../../driver/driver.js';
 
 /** A `jobwire_jobs` row as better-sqlite3 returns it. */
@@ -24,6 +24,7 @@ export interface JobRow {
   errors: string;
   progress: string | null;
   unique_key: string | null;
+  dedup: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: number | null;
@@ -81,6 +82,8 @@ export function rowToRecord(row: JobRow): JobRecord {
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),
     uniqueKey: row.unique_key,
+    // `== null`: a row read without the column (an older statement's column list) has none.
+    dedup: row.dedup == null ? null : (JSON.parse(row.dedup) as DedupRule),
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: row.timeout_ms,

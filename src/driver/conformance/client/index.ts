@@ -9,6 +9,7 @@ import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runBulkAdminSuite } from './bulk-admin.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runDedupSuite } from './dedup.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
 import { runEventLogProcessSuite } from './event-log-processes.js';
@@ -29,6 +30,7 @@ export { runConformanceChild } from './event-log-child.js';
 const SUITES = {
   lifecycle: runLifecycleSuite,
   'enqueue and queues': runEnqueueAndQueuesSuite,
+  dedup: runDedupSuite,
   'event order': runEventOrderSuite,
   abort: runAbortSuite,
   interruptions: runInterruptionSuite,
