@@ -10,7 +10,7 @@
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
-import type { EpochMs, JobRecord, JobState, QueueInfo } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState, QueueCounts, QueueInfo } from '../core/types.js';
 import type {
   EventAppendParams,
   EventListForJobParams,
@@ -44,6 +44,7 @@ import type {
   PoolReapStaleParams,
   PoolRemoveParams,
   PoolUpsertParams,
+  QueueCountsParams,
   QueueStateParams,
   QueueStatsParams,
   ScheduleGetParams,
@@ -253,6 +254,17 @@ export interface Driver {
    * `lastSeenAt` becomes `now`. Bad input is refused with `InvalidOptionError` naming the field.
    */
   poolUpsert(params: PoolUpsertParams): Promise<void>;
+
+  /**
+   * Counts by queue and state at a cost bounded by `exactUpTo`, whatever the table's size: each
+   * read goes through an index and stops after `exactUpTo` + 1 jobs (see bounded-counts.ts).
+   * Every count of a state that holds at most `exactUpTo` jobs in all is `exact`; a queue with
+   * more than `exactUpTo` jobs in a state never has that count flagged `exact`. Flagged counts
+   * are `atLeast` what the read saw, or an `estimate`. Lists the queues with settings, with
+   * waiting jobs, or seen or estimated by a read (a queue holding only old finished jobs may be
+   * missing once finished jobs pass the cap).
+   */
+  queueCounts(params: QueueCountsParams): Promise<QueueCounts[]>;
 
   /** Every queue that has jobs or has been paused, with counts. */
   queueList(): Promise<QueueInfo[]>;

@@ -44,6 +44,7 @@ export function migrateTests(test: DefineTest): void {
       ['leaderAttemptElect', () => driver.leaderAttemptElect({ name: 'x', ownerId: 'a', ttlMs: 1, now: T0 })],
       ['leaderResign', () => driver.leaderResign({ name: 'x', ownerId: 'a' })],
       ['migrate', () => driver.migrate()],
+      ['queueCounts', () => driver.queueCounts({ exactUpTo: 10 })],
       ['queueList', () => driver.queueList()],
       ['queuePause', () => driver.queuePause({ name: 'q', now: T0 })],
       ['queueResume', () => driver.queueResume({ name: 'q', now: T0 })],
