@@ -48,11 +48,11 @@ async function seed(): Promise<void> {
     await client.query(
       `INSERT INTO jobwire.jobs (task, queue, payload, state, max_attempts, run_at, created_at, finished_at,
         correlation_id, attempt)
-      SELECT 't', ${QUEUE('g', '$2')}, '{}', ${STATE('g', '$2')}, 3,
-        to_timestamp(($1 + CASE WHEN g > $2 AND g <= $2 + 1000 THEN 3600000 ELSE 0 END) / 1000.0),
-        to_timestamp($1 / 1000.0),
-        CASE WHEN g > $2 + 1000 THEN to_timestamp(($1 - $3 + g) / 1000.0) END, 'c', 1
-      FROM generate_series(1, $3) g`,
+      SELECT 't', ${QUEUE('g', '$2::int')}, '{}', ${STATE('g', '$2::int')}, 3,
+        to_timestamp(($1::float8 + CASE WHEN g > $2::int AND g <= $2::int + 1000 THEN 3600000 ELSE 0 END) / 1000.0),
+        to_timestamp($1::float8 / 1000.0),
+        CASE WHEN g > $2::int + 1000 THEN to_timestamp(($1::float8 - $3::int + g) / 1000.0) END, 'c', 1
+      FROM generate_series(1, $3::int) g`,
       [now, PENDING, total],
     );
     await client.query(
