@@ -15,6 +15,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { clientInternals } from '../src/core/internals.js';
+import type { Pruner } from '../src/core/leader/pruner.js';
 import { createJobwire, defineTask, type Jobwire, openDriver } from '../src/index.js';
 
 const { values: args } = parseArgs({
@@ -81,19 +83,27 @@ async function phase(client: Jobwire, label: string, seconds: number): Promise<v
       void client.enqueueMany(Array.from({ length: n }, () => ({ task: noop, payload: {} }))).catch(() => {});
   }, 50);
   console.log(`\n${label}`);
-  console.log('  s   rows(total)  completed/s  loop p50  loop p99  loop max');
+  // The pruner's last run: how many statements, the largest batch and the longest statement.
+  const pruner = clientInternals(client).leader.services.find((s) => s.name === 'pruner') as
+    | Pruner
+    | undefined;
+  console.log('  s   rows(total)  completed/s  loop p50  loop p99  loop max  batches  largest  longest ms');
   for (let s = 1; s <= seconds; s++) {
     delay.enable();
     const before = completed;
     await new Promise((r) => setTimeout(r, 1000));
     delay.disable();
+    const report = pruner?.lastReport;
     // Bounded counts (exact up to 1,000, estimated above): an exact count of a million rows
     // would block SQLite's (synchronous) event loop itself and show up in the loop figures.
     const queues = await client.queueCounts({ exactUpTo: 1000 });
     const rows = queues.reduce((sum, q) => sum + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
     const ms = (ns: number) => (ns / 1e6).toFixed(1).padStart(7);
     console.log(
-      `${String(s).padStart(3)}  ${String(rows).padStart(11)}  ${String(completed - before).padStart(11)}  ${ms(delay.percentile(50))}  ${ms(delay.percentile(99))}  ${ms(delay.max)}`,
+      `${String(s).padStart(3)}  ${String(rows).padStart(11)}  ${String(completed - before).padStart(11)}  ${ms(delay.percentile(50))}  ${ms(delay.percentile(99))}  ${ms(delay.max)}` +
+        (report
+          ? `  ${String(report.batches).padStart(7)}  ${String(report.largestBatch).padStart(7)}  ${report.longestBatchMs.toFixed(1).padStart(10)}`
+          : ''),
     );
     delay.reset();
   }

@@ -48,6 +48,7 @@ import {
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
 import {
+  DEFAULT_BATCH_TARGET_MS,
   type DeleteJobsFilter,
   deleteFinishedInBatches,
   resolveDeleteFilter,
@@ -412,6 +413,7 @@ export class Jobwire {
     const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
     const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
       batchSize: 1000,
+      batchTargetMs: DEFAULT_BATCH_TARGET_MS,
     });
     return deleted;
   }

@@ -6,7 +6,7 @@
  *   seek per queue). The index holds both states, so a queue's two counts are exact together
  *   (its waiting jobs fit under the cap) or flagged together;
  * - running: over all queues through `jobs_rescue`;
- * - finished states: the newest finishes through `jobs_finished`.
+ * - each finished state: its newest finishes through `jobs_finished` (state first).
  * Each read is ordered like its index and stops after the cap, which keeps the planner on it.
  *
  * What a read leaves open is estimated from planner statistics: the row count the planner
@@ -20,6 +20,7 @@ import type { QueueCountsParams } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
 
 const WAITING = `j.state IN ('pending', 'scheduled')`;
+const FINISHED: readonly JobState[] = ['completed', 'abandoned', 'cancelled'];
 
 const readsSql = (s: string): string => `
 WITH RECURSIVE waiting_queues(name) AS (
@@ -40,10 +41,13 @@ SELECT 'running', r.queue, 'running', count(*)::int FROM (
   SELECT j.queue FROM ${s}.jobs j WHERE j.state = 'running' ORDER BY j.lease_expires_at LIMIT $1
 ) r GROUP BY 2
 UNION ALL
-SELECT 'finished', f.queue, f.state, count(*)::int FROM (
-  SELECT j.queue, j.state FROM ${s}.jobs j WHERE j.finished_at IS NOT NULL ORDER BY j.finished_at DESC LIMIT $1
-) f GROUP BY 2, 3
-UNION ALL
+${FINISHED.map(
+  (state) => `SELECT '${state}', f.queue, '${state}', count(*)::int FROM (
+  SELECT j.queue FROM ${s}.jobs j WHERE j.state = '${state}' AND j.finished_at IS NOT NULL
+  ORDER BY j.finished_at DESC LIMIT $1
+) f GROUP BY 2
+UNION ALL`,
+).join('\n')}
 SELECT 'settings', q.name, CASE WHEN q.paused THEN 'paused' ELSE 'active' END, 0 FROM ${s}.queues q`;
 
 /** The planner's row count now, times each (queue, state) pair's share in the statistics. */
@@ -65,13 +69,11 @@ FROM t, m, generate_subscripts(m.v, 1) i
 WHERE t.reltuples >= 0`;
 
 interface ReadRow {
-  read: 'waiting' | 'running' | 'finished' | 'settings';
+  read: 'waiting' | 'running' | 'settings' | JobState;
   queue: string;
   state: string;
   n: number;
 }
-
-const FINISHED: readonly JobState[] = ['completed', 'abandoned', 'cancelled'];
 
 export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Promise<QueueCounts[]> {
   ctx.assertOpen();
@@ -86,13 +88,15 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
   const settings: { name: string; paused: boolean }[] = [];
   const waiting = new Map<string, { queue: string; state: JobState; n: number }[]>();
   const running: { queue: string; state: JobState; n: number }[] = [];
-  const finished: { queue: string; state: JobState; n: number }[] = [];
+  const finished = new Map<JobState, { queue: string; state: JobState; n: number }[]>(
+    FINISHED.map((state) => [state, []]),
+  );
   for (const row of rows) {
     const seen = { queue: row.queue, state: row.state as JobState, n: row.n };
     if (row.read === 'settings') settings.push({ name: row.queue, paused: row.state === 'paused' });
     else if (row.read === 'running') running.push(seen);
-    else if (row.read === 'finished') finished.push(seen);
-    else waiting.set(row.queue, [...(waiting.get(row.queue) ?? []), seen]);
+    else if (row.read === 'waiting') waiting.set(row.queue, [...(waiting.get(row.queue) ?? []), seen]);
+    else finished.get(row.read)?.push(seen);
   }
   const total = (seen: readonly { n: number }[]) => seen.reduce((sum, row) => sum + row.n, 0);
   const reads: CountRead[] = [];
@@ -102,7 +106,9 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
   // The skip over jobs_claim found every queue with waiting jobs: the others have none.
   reads.push({ states: ['pending', 'scheduled'], queue: null, seen: [], complete: true });
   reads.push({ states: ['running'], queue: null, seen: running, complete: total(running) < limit });
-  reads.push({ states: FINISHED, queue: null, seen: finished, complete: total(finished) < limit });
+  for (const [state, seen] of finished) {
+    reads.push({ states: [state], queue: null, seen, complete: total(seen) < limit });
+  }
   let estimates: CountEstimate[] = [];
   if (!reads.every((read) => read.complete)) {
     estimates = await ctx.query<CountEstimate>('queueCounts', estimatesSql, [`${ctx.s}.jobs`, ctx.schema]);

@@ -5,7 +5,7 @@
  * - pending: per queue through the claim index, whose leading column is the queue; the queues
  *   are found by skipping from one queue to the next in that index (one seek per queue);
  * - scheduled and running: over all queues through their partial indexes;
- * - finished states: the newest finishes through the finished-at index.
+ * - each finished state: its newest finishes through the finished-jobs index (state first).
  *
  * When a read reached the cap, the counts it leaves open are estimated from a sample of rows
  * picked at random ids between the smallest and largest id (each a primary-key seek): the share
@@ -45,11 +45,13 @@ export function createCountMethods(ctx: SqliteContext) {
   const running = db.prepare(`SELECT queue, 'running' AS state, count(*) AS n FROM (
     SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_running WHERE state = 'running' LIMIT ?)
     GROUP BY queue`);
-  // A retried job clears finished_at, so every row of this index is a finished job.
-  const finished = db.prepare(`SELECT queue, state, count(*) AS n FROM (
-    SELECT queue, state FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
-    WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?)
-    GROUP BY queue, state`);
+  // One read per finished state through its range of the finished-jobs index (state first).
+  const finished = FINISHED.map((state) =>
+    db.prepare(`SELECT queue, '${state}' AS state, count(*) AS n FROM (
+      SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
+      WHERE state = '${state}' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?)
+      GROUP BY queue`),
+  );
   // Two statements: SQLite answers min(id) or max(id) alone with one seek, both at once by a scan.
   const lowestId = db.prepare('SELECT min(id) AS id FROM jobwire_jobs');
   const highestId = db.prepare('SELECT max(id) AS id FROM jobwire_jobs');
@@ -81,15 +83,24 @@ export function createCountMethods(ctx: SqliteContext) {
       const queues = (pendingQueues.all() as { name: string }[]).map((row) => row.name);
       for (const queue of queues) {
         const { n } = pendingIn.get(queue, limit) as { n: number };
-        reads.push({ states: ['pending'], queue, seen: [{ queue, state: 'pending', n }], complete: n < limit });
+        reads.push({
+          states: ['pending'],
+          queue,
+          seen: [{ queue, state: 'pending', n }],
+          complete: n < limit,
+        });
       }
       // The skip over the claim index found every queue with pending jobs: the others have none.
       reads.push({ states: ['pending'], queue: null, seen: [], complete: true });
-      for (const [states, statement] of [
+      const overAll: [readonly JobState[], (typeof finished)[number]][] = [
         [['scheduled'], scheduled],
         [['running'], running],
-        [FINISHED, finished],
-      ] as const) {
+        ...FINISHED.map((state, i): [readonly JobState[], (typeof finished)[number]] => [
+          [state],
+          finished[i]!,
+        ]),
+      ];
+      for (const [states, statement] of overAll) {
         const seen = statement.all(limit) as Seen[];
         reads.push({ states, queue: null, seen, complete: total(seen) < limit });
       }
