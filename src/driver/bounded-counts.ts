@@ -11,12 +11,7 @@
  */
 import { InvalidOptionError } from '../core/errors.js';
 import { preview } from '../core/preview.js';
-import {
-  type CountPrecision,
-  JOB_STATES,
-  type JobState,
-  type QueueCounts,
-} from '../core/types.js';
+import { type CountPrecision, JOB_STATES, type JobState, type QueueCounts } from '../core/types.js';
 import type { QueueCountsParams } from './params.js';
 
 /** The largest cap `queueCounts` accepts: past it a read is no longer cheap. */
