@@ -56,10 +56,13 @@ function firstFinished(
     .join(' UNION ALL ');
 }
 
-export async function jobDeleteFinished(ctx: PgContext, params: JobDeleteFinishedParams): Promise<number> {
-  ctx.assertOpen();
+/** The statement `jobDeleteFinished` sends (exported for the plan tests). */
+export function deleteFinishedStatement(
+  s: string,
+  params: JobDeleteFinishedParams,
+): { text: string; values: unknown[] } {
   const first = firstFinished(
-    ctx.s,
+    s,
     params,
     'ASC',
     '$5',
@@ -67,15 +70,20 @@ export async function jobDeleteFinished(ctx: PgContext, params: JobDeleteFinishe
     'AND ($4::float8 IS NULL OR j.finished_at < to_timestamp($4::float8 / 1000))',
     'FOR UPDATE SKIP LOCKED',
   );
-  const rows = await ctx.query<{ n: string }>(
-    'jobDeleteFinished',
-    `WITH doomed AS (
+  return {
+    text: `WITH doomed AS (
        SELECT id FROM (${first}) f ORDER BY f.finished_at LIMIT $5
      ),
-     deleted AS (DELETE FROM ${ctx.s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING 1)
+     deleted AS (DELETE FROM ${s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING 1)
      SELECT count(*) AS n FROM deleted`,
-    [...filterArgs(params), params.finishedBefore ?? null, params.limit],
-  );
+    values: [...filterArgs(params), params.finishedBefore ?? null, params.limit],
+  };
+}
+
+export async function jobDeleteFinished(ctx: PgContext, params: JobDeleteFinishedParams): Promise<number> {
+  ctx.assertOpen();
+  const { text, values } = deleteFinishedStatement(ctx.s, params);
+  const rows = await ctx.query<{ n: string }>('jobDeleteFinished', text, values);
   return Number(rows[0]?.n ?? 0);
 }
 

@@ -66,6 +66,15 @@ function firstFinished(
   return [`${branches.join(' UNION ALL ')} ORDER BY finished_at ${direction}`, args];
 }
 
+/** The statement `jobDeleteFinished` runs, and its arguments (exported for the plan tests). */
+export function deleteFinishedStatement(params: JobDeleteFinishedParams): { sql: string; args: unknown[] } {
+  const [first, args] = firstFinished(params, params.finishedBefore, 'ASC');
+  return {
+    sql: `DELETE FROM jobwire_jobs WHERE id IN (SELECT id FROM (${first} LIMIT @n))`,
+    args: [...args, { n: params.limit }],
+  };
+}
+
 /** Build the retention methods (synchronous; the driver wraps them in promises). */
 export function createRetentionMethods(ctx: SqliteContext) {
   const { db } = ctx;
@@ -80,9 +89,8 @@ export function createRetentionMethods(ctx: SqliteContext) {
   };
 
   function jobDeleteFinished(params: JobDeleteFinishedParams): number {
-    const [first, args] = firstFinished(params, params.finishedBefore, 'ASC');
-    const sql = `DELETE FROM jobwire_jobs WHERE id IN (SELECT id FROM (${first} LIMIT @n))`;
-    return prepared(sql).run(...args, { n: params.limit }).changes;
+    const { sql, args } = deleteFinishedStatement(params);
+    return prepared(sql).run(...args).changes;
   }
 
   function jobFinishedCutoff(params: JobFinishedCutoffParams): EpochMs | null {
