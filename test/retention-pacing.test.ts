@@ -102,3 +102,18 @@ test('after each batch the loop gets a pause at least as long as the batch; the 
   const busy = fake.batches.reduce((sum, b) => sum + b.ms, 0);
   assert.ok(busy <= fake.now() / 2 + 5, `deleting took ${busy} of ${fake.now()} ms: at most about half`);
 });
+
+test('batches are sized from the dearest of the recent ones: a lucky fast batch does not bring back big ones', async () => {
+  // Every third statement is 10 times dearer per row (a page to read, a slower path).
+  let calls = 0;
+  const fake = fakeBacklog(200_000, () => (++calls % 3 === 0 ? 0.01 : 0.001));
+  await deleteFinishedInBatches(fake.driver, FILTER, undefined, {
+    batchSize: 5000,
+    batchTargetMs: 5,
+    now: fake.now,
+    sleep: fake.sleep,
+  });
+  const afterFirstDear = fake.batches.slice(3);
+  for (const batch of afterFirstDear)
+    assert.ok(batch.limit <= 500, `batch of ${batch.limit} rows: at most 5 ms at 0.01 ms/row`);
+});

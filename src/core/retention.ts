@@ -210,6 +210,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** The first batch of a batched delete: small, since its cost per row is not known yet. */
 export const FIRST_BATCH = 50;
 
+/** How many recent batches size the next one (see `deleteFinishedInBatches`). */
+export const RECENT_BATCHES = 8;
+
 /** How a batched delete paces itself (see `deleteFinishedInBatches`). */
 export interface BatchPacing {
   /** Most rows one statement deletes. */
@@ -244,9 +247,9 @@ export interface BatchedDeleteResult {
  * Delete the finished jobs `filter` matches that finished before `finishedBefore`, a batch at a
  * time, so no single statement holds the database, or (on SQLite, which runs on this thread)
  * the event loop, for long:
- * - each batch is sized to take about `batchTargetMs` at the rate the previous one ran (the
- *   first is FIRST_BATCH rows; a batch at most doubles the previous one, since one fast batch
- *   may be luck; it shrinks at once when rows get dearer), capped by `batchSize`;
+ * - each batch is sized to take about `batchTargetMs` at the slowest time per row of the last
+ *   RECENT_BATCHES batches (the first is FIRST_BATCH rows; a batch at most doubles the previous
+ *   one; it shrinks at once when rows get dearer), capped by `batchSize`;
  * - after each batch it waits at least as long as the batch took, so the delete takes at most
  *   about half of the time, and pools and other processes get the database and the loop.
  */
@@ -266,6 +269,9 @@ export async function deleteFinishedInBatches(
     longestBatchMs: 0,
   };
   let limit = Math.min(options.batchSize, FIRST_BATCH);
+  // Time per row of the last RECENT_BATCHES batches: the next one is sized from the dearest, so
+  // one lucky fast batch does not bring back the big ones that hit the slow paths.
+  const recent: number[] = [];
   for (;;) {
     const started = now();
     const n = await driver.jobDeleteFinished({ ...filter, finishedBefore, limit });
@@ -275,7 +281,10 @@ export async function deleteFinishedInBatches(
     result.largestBatch = Math.max(result.largestBatch, limit);
     result.longestBatchMs = Math.max(result.longestBatchMs, tookMs);
     if (n < limit) return result;
-    const sized = tookMs > 0 ? Math.floor((options.batchTargetMs * n) / tookMs) : limit * 2;
+    recent.push(tookMs / n);
+    if (recent.length > RECENT_BATCHES) recent.shift();
+    const perRow = Math.max(...recent);
+    const sized = perRow > 0 ? Math.floor(options.batchTargetMs / perRow) : limit * 2;
     limit = Math.max(1, Math.min(options.batchSize, limit * 2, sized));
     await wait(Math.max(options.pauseMs ?? 2, tookMs));
     if (options.deadline !== undefined && now() >= options.deadline) {
