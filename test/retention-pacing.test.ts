@@ -117,3 +117,19 @@ test('batches are sized from the dearest of the recent ones: a lucky fast batch 
   for (const batch of afterFirstDear)
     assert.ok(batch.limit <= 500, `batch of ${batch.limit} rows: at most 5 ms at 0.01 ms/row`);
 });
+
+test('without a time target (a driver that does not hold the event loop) every batch is batchSize rows', async () => {
+  const fake = fakeBacklog(5_500, () => 0.05);
+  const result = await deleteFinishedInBatches(fake.driver, FILTER, undefined, {
+    batchSize: 1000,
+    pauseMs: 3,
+    now: fake.now,
+    sleep: fake.sleep,
+  });
+  assert.equal(result.deleted, 5_500);
+  assert.deepEqual(
+    fake.batches.map((b) => b.limit),
+    [1000, 1000, 1000, 1000, 1000, 1000],
+  );
+  assert.deepEqual(fake.pauses, [3, 3, 3, 3, 3]);
+});

@@ -413,7 +413,7 @@ export class Jobwire {
     const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
     const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
       batchSize: 1000,
-      batchTargetMs: DEFAULT_BATCH_TARGET_MS,
+      batchTargetMs: this.#runtime.driver.capabilities.blocksEventLoop ? DEFAULT_BATCH_TARGET_MS : undefined,
     });
     return deleted;
   }

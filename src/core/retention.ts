@@ -37,9 +37,10 @@ export interface RetentionOptions extends RetentionRules {
   /** Most rows one delete statement removes. Default 1000. */
   batchSize?: number;
   /**
-   * Target duration of one delete statement, in ms: batches are sized from the last one's time
-   * per row to take about this long (at most `batchSize` rows), and each is followed by a pause
-   * at least as long. Default DEFAULT_BATCH_TARGET_MS (5).
+   * Target duration of one delete statement, in ms, on a driver whose statements hold the event
+   * loop (SQLite): batches are sized from recent ones' time per row to take about this long (at
+   * most `batchSize` rows), and each is followed by a pause at least as long. Default
+   * DEFAULT_BATCH_TARGET_MS (5). Other drivers (PostgreSQL) delete `batchSize` rows a statement.
    */
   batchTargetMs?: number;
   /**
@@ -218,10 +219,13 @@ export interface BatchPacing {
   /** Most rows one statement deletes. */
   batchSize: number;
   /**
-   * Target duration of one statement, in ms: each batch is sized from the previous one's time
-   * per row so that it takes about this long (never more than `batchSize` rows).
+   * Target duration of one statement, in ms: each batch is sized from recent batches' time per
+   * row so that it takes about this long (never more than `batchSize` rows), and is followed by
+   * a pause at least as long. Undefined: every batch is `batchSize` rows, with `pauseMs` pauses
+   * (for a driver whose statements do not hold the event loop, where a statement's time is
+   * mostly waiting on the database).
    */
-  batchTargetMs: number;
+  batchTargetMs?: number;
   /** Stop once `now()` reaches this (after at least one batch). */
   deadline?: number;
   /** Shortest wait between batches, in ms. Default 2. */
@@ -245,8 +249,9 @@ export interface BatchedDeleteResult {
 
 /**
  * Delete the finished jobs `filter` matches that finished before `finishedBefore`, a batch at a
- * time, so no single statement holds the database, or (on SQLite, which runs on this thread)
- * the event loop, for long:
+ * time, so no single statement holds the database for long. With `batchTargetMs` (drivers
+ * whose statements run on the event loop's thread, such as SQLite) no statement holds the loop
+ * for long either:
  * - each batch is sized to take about `batchTargetMs` at the slowest time per row of the last
  *   RECENT_BATCHES batches (the first is FIRST_BATCH rows; a batch at most doubles the previous
  *   one; it shrinks at once when rows get dearer), capped by `batchSize`;
@@ -268,7 +273,8 @@ export async function deleteFinishedInBatches(
     largestBatch: 0,
     longestBatchMs: 0,
   };
-  let limit = Math.min(options.batchSize, FIRST_BATCH);
+  const target = options.batchTargetMs;
+  let limit = target === undefined ? options.batchSize : Math.min(options.batchSize, FIRST_BATCH);
   // Time per row of the last RECENT_BATCHES batches: the next one is sized from the dearest, so
   // one lucky fast batch does not bring back the big ones that hit the slow paths.
   const recent: number[] = [];
@@ -281,12 +287,16 @@ export async function deleteFinishedInBatches(
     result.largestBatch = Math.max(result.largestBatch, limit);
     result.longestBatchMs = Math.max(result.longestBatchMs, tookMs);
     if (n < limit) return result;
-    recent.push(tookMs / n);
-    if (recent.length > RECENT_BATCHES) recent.shift();
-    const perRow = Math.max(...recent);
-    const sized = perRow > 0 ? Math.floor(options.batchTargetMs / perRow) : limit * 2;
-    limit = Math.max(1, Math.min(options.batchSize, limit * 2, sized));
-    await wait(Math.max(options.pauseMs ?? 2, tookMs));
+    if (target === undefined) {
+      await wait(options.pauseMs ?? 2);
+    } else {
+      recent.push(tookMs / n);
+      if (recent.length > RECENT_BATCHES) recent.shift();
+      const perRow = Math.max(...recent);
+      const sized = perRow > 0 ? Math.floor(target / perRow) : limit * 2;
+      limit = Math.max(1, Math.min(options.batchSize, limit * 2, sized));
+      await wait(Math.max(options.pauseMs ?? 2, tookMs));
+    }
     if (options.deadline !== undefined && now() >= options.deadline) {
       result.more = true;
       return result;

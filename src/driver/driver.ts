@@ -78,6 +78,11 @@ export interface DriverCapabilities {
   readonly crossProcessNotify: boolean;
   /** Enqueue can join a transaction the caller opened (`executor` param). */
   readonly callerTransactions: boolean;
+  /**
+   * Statements run synchronously on the calling thread (e.g. better-sqlite3): while one runs,
+   * the event loop waits. Background work (the pruner) then keeps each statement short.
+   */
+  readonly blocksEventLoop: boolean;
 }
 
 /** Publish/subscribe for wake-ups. Payloads are short strings (never job payloads). */
@@ -294,7 +299,7 @@ export interface Driver {
    * Per-queue statistics, sorted by name, for every queue that has active jobs, finished jobs in
    * the window, or a settings row (paused once). Reads only the active jobs (through the claim,
    * scheduled and running indexes) and the jobs finished in the window (through the
-   * finished-at index): never the whole history.
+   * finished-jobs index, by state then finish time): never the whole history.
    */
   queueStats(params: QueueStatsParams): Promise<QueueStats[]>;
 
@@ -318,8 +323,9 @@ export interface Driver {
 
   /**
    * Delete up to `limit` finished jobs (completed, abandoned or cancelled) matching the filter,
-   * oldest finish first, through the finished-at index: one short write however large the
-   * history. Active jobs are never touched. Returns how many rows were deleted; a caller
+   * oldest finish first, through the finished-jobs index (by state, then finish time): it reads
+   * only its states' oldest rows, however many jobs of other states the history keeps — one
+   * short write however large the history. Active jobs are never touched. Returns how many rows were deleted; a caller
    * repeats while it gets `limit`.
    */
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;

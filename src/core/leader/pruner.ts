@@ -2,10 +2,11 @@
  * The pruner, a leader-only service: it deletes finished jobs past their retention (see
  * `retention.ts`) so the jobs table stays bounded. Each run works for at most `maxRunMs`, in
  * batches with pauses between them, so pools keep claiming and finishing while it runs and the
- * leader's other services (and its leadership renewal) are never held up for long; each batch is
+ * leader's other services (and its leadership renewal) are never held up for long. On a driver
+ * whose statements run on this thread (`capabilities.blocksEventLoop`: SQLite) each batch is
  * sized to take about `batchTargetMs` and followed by a pause at least as long (see
- * `deleteFinishedInBatches`), so on SQLite, whose statements run on this thread, a prune holds
- * the event loop for a few ms at a time and for at most about half of its run. A run that
+ * `deleteFinishedInBatches`), so a prune holds the event loop for a few ms at a time and for at
+ * most about half of its run. A run that
  * stopped with work left makes the next one come at the next leader tick, so a large backlog
  * (millions of rows after retention is first turned on) drains steadily rather than once a minute.
  */
@@ -73,7 +74,7 @@ export class Pruner implements LeaderService {
       // Whichever limit reaches further back in time deletes more: apply the later bound.
       const result = await deleteFinishedInBatches(driver, rule.filter, Math.max(...bounds), {
         batchSize,
-        batchTargetMs,
+        batchTargetMs: driver.capabilities.blocksEventLoop ? batchTargetMs : undefined,
         deadline,
       });
       deleted[state] += result.deleted;

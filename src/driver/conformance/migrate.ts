@@ -16,7 +16,7 @@ export function migrateTests(test: DefineTest): void {
 
   test('declares its capabilities', async (driver) => {
     const { capabilities } = driver;
-    for (const flag of ['crossProcessNotify', 'callerTransactions'] as const) {
+    for (const flag of ['crossProcessNotify', 'callerTransactions', 'blocksEventLoop'] as const) {
       assert.equal(typeof capabilities[flag], 'boolean', flag);
     }
     assert.equal(typeof driver.name, 'string');

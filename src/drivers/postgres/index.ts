@@ -92,6 +92,7 @@ export interface PostgresDriverOptions {
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: true,
   callerTransactions: true,
+  blocksEventLoop: false,
 });
 
 function validate(

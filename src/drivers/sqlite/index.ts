@@ -80,6 +80,7 @@ export interface SqliteConnection {
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: false,
   callerTransactions: false,
+  blocksEventLoop: true,
 });
 
 function validate(options: SqliteDriverOptions): void {
