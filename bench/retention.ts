@@ -6,9 +6,10 @@
 //    SQL, bench only), then a pool processes jobs enqueued at `--rate`/s while the leader's
 //    pruner deletes the backlog in its time-boxed batches. `--kept` adds abandoned jobs that
 //    finished before all of them and that the default retention keeps (30 days). Every second:
-//    rows left (bounded counts: estimated above 1,000), jobs completed, the event loop's delay
-//    (p50/p99/max, from perf_hooks), and the pruner's last run: delete statements, largest
-//    batch, longest statement. A baseline phase without pruning gives the figures to compare with.
+//    rows left (bounded counts: estimated above 1,000; on PostgreSQL from planner statistics,
+//    which see deletions only after VACUUM/ANALYZE), jobs completed, the event loop's delay
+//    (p50/p99/max, from perf_hooks), and the pruner's last run: rows deleted, delete
+//    statements, largest batch, longest statement. A baseline phase without pruning gives the figures to compare with.
 // 2. Steady state: with `completed: '10s'` (pruned every 2 s) the table stays bounded while
 //    jobs keep completing (rows over time).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -112,7 +113,9 @@ async function phase(client: Jobwire, label: string, seconds: number): Promise<v
   const pruner = clientInternals(client).leader.services.find((s) => s.name === 'pruner') as
     | Pruner
     | undefined;
-  console.log('  s   rows(total)  completed/s  loop p50  loop p99  loop max  batches  largest  longest ms');
+  console.log(
+    '  s   rows(total)  completed/s  loop p50  loop p99  loop max   pruned  batches  largest  longest ms',
+  );
   for (let s = 1; s <= seconds; s++) {
     delay.enable();
     const before = completed;
@@ -126,6 +129,7 @@ async function phase(client: Jobwire, label: string, seconds: number): Promise<v
     const ms = (ns: number) => (ns / 1e6).toFixed(1).padStart(7);
     console.log(
       `${String(s).padStart(3)}  ${String(rows).padStart(11)}  ${String(completed - before).padStart(11)}  ${ms(delay.percentile(50))}  ${ms(delay.percentile(99))}  ${ms(delay.max)}` +
+        (report ? `  ${String(Object.values(report.deleted).reduce((a, b) => a + b, 0)).padStart(7)}` : '') +
         (report?.batches !== undefined
           ? `  ${String(report.batches).padStart(7)}  ${String(report.largestBatch).padStart(7)}  ${report.longestBatchMs.toFixed(1).padStart(10)}`
           : ''),
