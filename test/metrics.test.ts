@@ -22,12 +22,13 @@ const ok = defineTask({ name: 'ok', handler: async () => 'done' });
 describe('cluster gauges', () => {
   test('a scrape within cacheMs does not read the database again; one after it does', async (t) => {
     const clock = new ManualClock(1_000_000);
-    let watch: ReturnType<typeof watchCalls<'queueList'>> | undefined;
+    // The default source reads bounded counts (queueCounts), never the whole table (queueList).
+    let watch: ReturnType<typeof watchCalls<'queueCounts'>> | undefined;
     const { client } = await withClient(t, sqliteDatabases, {
       tasks: [ok],
       clock,
       wrapDriver: (driver) => {
-        watch = watchCalls(driver, 'queueList');
+        watch = watchCalls(driver, 'queueCounts');
         return watch.driver;
       },
     });
@@ -37,6 +38,7 @@ describe('cluster gauges', () => {
 
     const first = parseExposition(await metrics.text());
     assert.equal(first.value('jobwire_queue_jobs', { queue: 'default', state: 'pending' }), 1);
+    assert.equal(first.value('jobwire_queue_jobs_exact', { queue: 'default', state: 'pending' }), 1);
     assert.equal(watch!.calls(), 1, 'one read feeds every cluster gauge of a scrape');
 
     await client.enqueue(ok, {});
@@ -79,6 +81,23 @@ describe('cluster gauges', () => {
     assert.equal(down.samples('jobwire_queue_jobs').length, 0);
     assert.equal(down.samples('jobwire_queue_paused').length, 0);
     assert.equal(down.samples('jobwire_queue_oldest_pending_age_seconds').length, 0);
+    assert.equal(up.samples('jobwire_queue_jobs_exact').length, 0, 'listQueues says nothing of precision');
+  });
+
+  test('queue_jobs_exact is 0 for a count above queueCounts cap, 1 for an exact one', async (t) => {
+    const { client } = await withClient(t, sqliteDatabases, { tasks: [ok] });
+    await client.enqueueMany(Array.from({ length: 5 }, () => ({ task: ok, payload: {} })));
+    await client.enqueue(ok, {}, { queue: 'small' });
+    const metrics = createMetrics(client, {
+      cacheMs: 0,
+      clusterSource: async (jobwire) => ({ queues: await jobwire.queueCounts({ exactUpTo: 3 }) }),
+    });
+    t.after(() => metrics.close());
+    const m = parseExposition(await metrics.text());
+    assert.equal(m.value('jobwire_queue_jobs_exact', { queue: 'default', state: 'pending' }), 0);
+    assert.ok(m.value('jobwire_queue_jobs', { queue: 'default', state: 'pending' })! >= 4);
+    assert.equal(m.value('jobwire_queue_jobs_exact', { queue: 'small', state: 'pending' }), 1);
+    assert.equal(m.value('jobwire_queue_jobs', { queue: 'small', state: 'pending' }), 1);
   });
 });
 

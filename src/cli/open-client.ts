@@ -197,7 +197,8 @@ export async function openClient(
  */
 async function assertInitialised(client: Jobwire, target: DatabaseTarget): Promise<void> {
   try {
-    await client.countJobs();
+    // One row through the primary key: a count would read the whole jobs table on every command.
+    await client.listJobs({ limit: 1 });
   } catch (error) {
     if (error instanceof StorageError && error.kind === 'other') {
       throw new CliError(

@@ -28,7 +28,13 @@ import {
   MAX_ENQUEUE_MANY_JOBS,
 } from './insert.js';
 import { registerInternals } from './internals.js';
-import { type BulkResult, type JobFilter, JobsApi, type ListJobsOptions } from './jobs-api.js';
+import {
+  type BulkResult,
+  type JobFilter,
+  JobsApi,
+  type ListJobsOptions,
+  type QueueCountsOptions,
+} from './jobs-api.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
 import { Pruner } from './leader/pruner.js';
@@ -42,6 +48,7 @@ import {
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
 import {
+  DEFAULT_BATCH_TARGET_MS,
   type DeleteJobsFilter,
   deleteFinishedInBatches,
   resolveDeleteFilter,
@@ -54,7 +61,14 @@ import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput, TaskResult } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
 import { TaskRegistry } from './task-registry.js';
-import { type Clock, type JobRecord, type JobState, type QueueInfo, systemClock } from './types.js';
+import {
+  type Clock,
+  type JobRecord,
+  type JobState,
+  type QueueCounts,
+  type QueueInfo,
+  systemClock,
+} from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 export type {
@@ -65,6 +79,7 @@ export type {
   JobFilter,
   JobwireOptions,
   ListJobsOptions,
+  QueueCountsOptions,
   QueueOptions,
   Task,
   TypedEnqueueItem,
@@ -398,14 +413,32 @@ export class Jobwire {
     const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
     const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
       batchSize: 1000,
+      batchTargetMs: this.#runtime.driver.capabilities.blocksEventLoop ? DEFAULT_BATCH_TARGET_MS : undefined,
     });
     return deleted;
   }
 
-  /** Every queue with jobs or settings, with counts by state. */
+  /**
+   * Every queue with jobs or settings, with exact counts by state. It counts every row of the
+   * jobs table: on a large table (millions of finished jobs) use `queueCounts`.
+   */
   async listQueues(): Promise<QueueInfo[]> {
     this.#assertOpen();
     return this.#jobs.listQueues();
+  }
+
+  /**
+   * Counts by queue and state at a bounded cost, whatever the size of the table (for
+   * dashboards, metrics, polling): each count is exact up to `exactUpTo` (default 10,000);
+   * above it, it is flagged in `precision` as `atLeast` (a lower bound) or `estimate` (from
+   * planner statistics or a sample). A queue holding only finished jobs past the newest
+   * `exactUpTo` may be left out. See docs/counts.md.
+   *
+   * @example const [q] = await jobwire.queueCounts(); // q.counts.pending, q.precision.pending
+   */
+  async queueCounts(options: QueueCountsOptions = {}): Promise<QueueCounts[]> {
+    this.#assertOpen();
+    return this.#jobs.queueCounts(options);
   }
 
   /** Every running pool of every process on this database, oldest first (see docs/workers.md). */

@@ -3,6 +3,7 @@
  * delete, pause and resume. Arguments are checked before any query; state changes made here
  * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
  */
+import { checkQueueCounts } from '../driver/bounded-counts.js';
 import type { CancelledJob, LogBuilder, LogEntry, QueueStats } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import type { JobwireEvents } from './events.js';
@@ -11,7 +12,19 @@ import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } f
 import { preview } from './preview.js';
 import type { Runtime } from './runtime.js';
 import { isTaskName } from './task.js';
-import { JOB_STATES, type JobRecord, type JobState, type QueueInfo } from './types.js';
+import { JOB_STATES, type JobRecord, type JobState, type QueueCounts, type QueueInfo } from './types.js';
+
+/** The default cap of `queueCounts`: reads of up to 10,001 rows each, a few ms on either database. */
+export const DEFAULT_EXACT_UP_TO = 10_000;
+
+/** Options of `queueCounts`. */
+export interface QueueCountsOptions {
+  /**
+   * Counts up to this are exact; above it a count is flagged `atLeast` or `estimate`, and no
+   * read goes further. An integer from 1 to 1,000,000. Default 10,000.
+   */
+  exactUpTo?: number;
+}
 
 /** Filters and paging for `listJobs`. */
 export interface ListJobsOptions {
@@ -241,6 +254,16 @@ export class JobsApi {
   /** See `Jobwire.listQueues`. */
   listQueues(): Promise<QueueInfo[]> {
     return this.#runtime.driver.queueList();
+  }
+
+  /** See `Jobwire.queueCounts`. */
+  queueCounts(options: QueueCountsOptions): Promise<QueueCounts[]> {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('options', 'must be an object, e.g. { exactUpTo: 10000 }');
+    }
+    return this.#runtime.driver.queueCounts(
+      checkQueueCounts({ exactUpTo: options.exactUpTo ?? DEFAULT_EXACT_UP_TO }),
+    );
   }
 
   /** See `Jobwire.queueStats`. */

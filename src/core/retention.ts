@@ -37,6 +37,13 @@ export interface RetentionOptions extends RetentionRules {
   /** Most rows one delete statement removes. Default 1000. */
   batchSize?: number;
   /**
+   * Target duration of one delete statement, in ms, on a driver whose statements hold the event
+   * loop (SQLite): batches are sized from recent ones' time per row to take about this long (at
+   * most `batchSize` rows), and each is followed by a pause at least as long. Default
+   * DEFAULT_BATCH_TARGET_MS (5). Other drivers (PostgreSQL) delete `batchSize` rows a statement.
+   */
+  batchTargetMs?: number;
+  /**
    * Longest a prune keeps going before it lets the leader's other services run, in ms. A prune
    * that still had work left runs again at the next leader tick instead of `intervalMs` later.
    * Default 500.
@@ -67,8 +74,12 @@ export interface ResolvedRetention {
   rules: ResolvedRetentionRule[];
   intervalMs: number;
   batchSize: number;
+  batchTargetMs: number;
   maxRunMs: number;
 }
+
+/** The default target duration of one delete statement: a short enough hold of SQLite's thread. */
+export const DEFAULT_BATCH_TARGET_MS = 5;
 
 /** `0` and `Infinity` both mean "no limit". */
 const limitOrNone = (value: number): number => (value === 0 ? Number.POSITIVE_INFINITY : value);
@@ -129,6 +140,10 @@ export function resolveRetention(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new InvalidOptionError('retention.batchSize', 'must be an integer from 1 to 100000');
   }
+  const batchTargetMs = given.batchTargetMs ?? DEFAULT_BATCH_TARGET_MS;
+  if (!Number.isInteger(batchTargetMs) || batchTargetMs < 1) {
+    throw new InvalidOptionError('retention.batchTargetMs', 'must be an integer >= 1');
+  }
   const maxRunMs = given.maxRunMs ?? 500;
   if (!Number.isInteger(maxRunMs) || maxRunMs < 1) {
     throw new InvalidOptionError('retention.maxRunMs', 'must be an integer >= 1');
@@ -137,6 +152,7 @@ export function resolveRetention(
     rules: rules.filter((r) => r.maxAge !== Infinity || r.maxCount !== Infinity),
     intervalMs,
     batchSize,
+    batchTargetMs,
     maxRunMs,
   };
 }
@@ -190,26 +206,100 @@ export function resolveDeleteFilter(
   };
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The first batch of a batched delete: small, since its cost per row is not known yet. */
+export const FIRST_BATCH = 50;
+
+/** How many recent batches size the next one (see `deleteFinishedInBatches`). */
+export const RECENT_BATCHES = 8;
+
+/** How a batched delete paces itself (see `deleteFinishedInBatches`). */
+export interface BatchPacing {
+  /** Most rows one statement deletes. */
+  batchSize: number;
+  /**
+   * Target duration of one statement, in ms: each batch is sized from recent batches' time per
+   * row so that it takes about this long (never more than `batchSize` rows), and is followed by
+   * a pause at least as long. Undefined: every batch is `batchSize` rows, with `pauseMs` pauses
+   * (for a driver whose statements do not hold the event loop, where a statement's time is
+   * mostly waiting on the database).
+   */
+  batchTargetMs?: number;
+  /** Stop once `now()` reaches this (after at least one batch). */
+  deadline?: number;
+  /** Shortest wait between batches, in ms. Default 2. */
+  pauseMs?: number;
+  /** The clock of `deadline` and of batch durations (ms). Default `performance.now()`. */
+  now?: () => number;
+  /** Wait between batches. Default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What a batched delete did. */
+export interface BatchedDeleteResult {
+  deleted: number;
+  /** True when it stopped at its deadline with matching rows possibly left. */
+  more: boolean;
+  /** Statements run, the largest `limit` asked for, and the longest statement in ms. */
+  batches: number;
+  largestBatch: number;
+  longestBatchMs: number;
+}
 
 /**
  * Delete the finished jobs `filter` matches that finished before `finishedBefore`, a batch at a
- * time, pausing between batches so other writers (pools, other processes on a SQLite file) get
- * the database. Stops at `deadline` (Date.now()) if given. Returns the rows deleted and whether
- * matching rows may remain.
+ * time, so no single statement holds the database for long. With `batchTargetMs` (drivers
+ * whose statements run on the event loop's thread, such as SQLite) no statement holds the loop
+ * for long either:
+ * - each batch is sized to take about `batchTargetMs` at the slowest time per row of the last
+ *   RECENT_BATCHES batches (the first is FIRST_BATCH rows; a batch at most doubles the previous
+ *   one; it shrinks at once when rows get dearer), capped by `batchSize`;
+ * - after each batch it waits at least as long as the batch took, so the delete takes at most
+ *   about half of the time, and pools and other processes get the database and the loop.
  */
 export async function deleteFinishedInBatches(
   driver: Driver,
   filter: FinishedJobFilter,
   finishedBefore: number | undefined,
-  options: { batchSize: number; deadline?: number; pauseMs?: number },
-): Promise<{ deleted: number; more: boolean }> {
-  let deleted = 0;
+  options: BatchPacing,
+): Promise<BatchedDeleteResult> {
+  const now = options.now ?? (() => performance.now());
+  const wait = options.sleep ?? sleep;
+  const result: BatchedDeleteResult = {
+    deleted: 0,
+    more: false,
+    batches: 0,
+    largestBatch: 0,
+    longestBatchMs: 0,
+  };
+  const target = options.batchTargetMs;
+  let limit = target === undefined ? options.batchSize : Math.min(options.batchSize, FIRST_BATCH);
+  // Time per row of the last RECENT_BATCHES batches: the next one is sized from the dearest, so
+  // one lucky fast batch does not bring back the big ones that hit the slow paths.
+  const recent: number[] = [];
   for (;;) {
-    const n = await driver.jobDeleteFinished({ ...filter, finishedBefore, limit: options.batchSize });
-    deleted += n;
-    if (n < options.batchSize) return { deleted, more: false };
-    if (options.deadline !== undefined && Date.now() >= options.deadline) return { deleted, more: true };
-    await pause(options.pauseMs ?? 2);
+    const started = now();
+    const n = await driver.jobDeleteFinished({ ...filter, finishedBefore, limit });
+    const tookMs = Math.max(0, now() - started);
+    result.deleted += n;
+    result.batches++;
+    result.largestBatch = Math.max(result.largestBatch, limit);
+    result.longestBatchMs = Math.max(result.longestBatchMs, tookMs);
+    if (n < limit) return result;
+    if (target === undefined) {
+      await wait(options.pauseMs ?? 2);
+    } else {
+      recent.push(tookMs / n);
+      if (recent.length > RECENT_BATCHES) recent.shift();
+      const perRow = Math.max(...recent);
+      const sized = perRow > 0 ? Math.floor(target / perRow) : limit * 2;
+      limit = Math.max(1, Math.min(options.batchSize, limit * 2, sized));
+      await wait(Math.max(options.pauseMs ?? 2, tookMs));
+    }
+    if (options.deadline !== undefined && now() >= options.deadline) {
+      result.more = true;
+      return result;
+    }
   }
 }

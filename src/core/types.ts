@@ -154,3 +154,16 @@ export interface QueueInfo {
   paused: boolean;
   counts: Record<JobState, number>;
 }
+
+/**
+ * How far one count of `queueCounts` can be trusted: `exact`; `atLeast` (the read stopped at the
+ * cap: the true count is this or more); `estimate` (from planner statistics or a sample of rows:
+ * it may be above or below the true count). See docs/counts.md.
+ */
+export type CountPrecision = 'exact' | 'atLeast' | 'estimate';
+
+/** A queue's counts from `queueCounts`: each exact up to the cap, otherwise flagged. */
+export interface QueueCounts extends QueueInfo {
+  /** How each of `counts` was obtained. */
+  precision: Record<JobState, CountPrecision>;
+}

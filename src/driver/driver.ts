@@ -10,7 +10,7 @@
  * so tests can drive the clock — when it is absent the driver uses the database's own time.
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
-import type { EpochMs, JobRecord, JobState, QueueInfo } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState, QueueCounts, QueueInfo } from '../core/types.js';
 import type {
   EventAppendParams,
   EventListForJobParams,
@@ -44,6 +44,7 @@ import type {
   PoolReapStaleParams,
   PoolRemoveParams,
   PoolUpsertParams,
+  QueueCountsParams,
   QueueStateParams,
   QueueStatsParams,
   ScheduleGetParams,
@@ -77,6 +78,11 @@ export interface DriverCapabilities {
   readonly crossProcessNotify: boolean;
   /** Enqueue can join a transaction the caller opened (`executor` param). */
   readonly callerTransactions: boolean;
+  /**
+   * Statements run synchronously on the calling thread (e.g. better-sqlite3): while one runs,
+   * the event loop waits. Background work (the pruner) then keeps each statement short.
+   */
+  readonly blocksEventLoop: boolean;
 }
 
 /** Publish/subscribe for wake-ups. Payloads are short strings (never job payloads). */
@@ -254,6 +260,17 @@ export interface Driver {
    */
   poolUpsert(params: PoolUpsertParams): Promise<void>;
 
+  /**
+   * Counts by queue and state at a cost bounded by `exactUpTo`, whatever the table's size: each
+   * read goes through an index and stops after `exactUpTo` + 1 jobs (see bounded-counts.ts).
+   * Every count of a state that holds at most `exactUpTo` jobs in all is `exact`; a queue with
+   * more than `exactUpTo` jobs in a state never has that count flagged `exact`. Flagged counts
+   * are `atLeast` what the read saw, or an `estimate`. Lists the queues with settings, with
+   * waiting jobs, or seen or estimated by a read (a queue holding only old finished jobs may be
+   * missing once finished jobs pass the cap).
+   */
+  queueCounts(params: QueueCountsParams): Promise<QueueCounts[]>;
+
   /** Every queue that has jobs or has been paused, with counts. */
   queueList(): Promise<QueueInfo[]>;
 
@@ -282,7 +299,7 @@ export interface Driver {
    * Per-queue statistics, sorted by name, for every queue that has active jobs, finished jobs in
    * the window, or a settings row (paused once). Reads only the active jobs (through the claim,
    * scheduled and running indexes) and the jobs finished in the window (through the
-   * finished-at index): never the whole history.
+   * finished-jobs index, by state then finish time): never the whole history.
    */
   queueStats(params: QueueStatsParams): Promise<QueueStats[]>;
 
@@ -306,8 +323,9 @@ export interface Driver {
 
   /**
    * Delete up to `limit` finished jobs (completed, abandoned or cancelled) matching the filter,
-   * oldest finish first, through the finished-at index: one short write however large the
-   * history. Active jobs are never touched. Returns how many rows were deleted; a caller
+   * oldest finish first, through the finished-jobs index (by state, then finish time): it reads
+   * only its states' oldest rows, however many jobs of other states the history keeps — one
+   * short write however large the history. Active jobs are never touched. Returns how many rows were deleted; a caller
    * repeats while it gets `limit`.
    */
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;

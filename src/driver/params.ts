@@ -169,6 +169,15 @@ export interface PoolReapStaleParams {
 
 // -- Queue health (statistics and the leader's alert state). One block. ------------------------
 
+/** Parameters of `Driver.queueCounts`. */
+export interface QueueCountsParams {
+  /**
+   * The cap: no read goes past `exactUpTo` + 1 jobs of a state (or a queue's waiting jobs). An
+   * integer from 1 to MAX_EXACT_UP_TO.
+   */
+  exactUpTo: number;
+}
+
 /** Parameters of `Driver.queueStats`. */
 export interface QueueStatsParams {
   /** The window of the finished/failed counts: (now − windowMs, now]. An integer >= 1. */

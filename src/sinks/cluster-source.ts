@@ -3,7 +3,7 @@
  * through the public API and cached so that many scrapes (several Prometheus servers, a scrape
  * storm, every gauge of one scrape) cost one read per `cacheMs`.
  */
-import type { Clock, Jobwire, QueueInfo } from '../index.js';
+import type { Clock, Jobwire, QueueCounts, QueueInfo } from '../index.js';
 
 /**
  * One reading of the cluster, shared by every cluster gauge of a scrape.
@@ -13,8 +13,11 @@ import type { Clock, Jobwire, QueueInfo } from '../index.js';
  * a made-up 0). A source built on `queueStats()` (or any query of your own) fills it in.
  */
 export interface ClusterSnapshot {
-  /** Every queue with its jobs per state and whether it is paused. */
-  queues: QueueInfo[];
+  /**
+   * Every queue with its jobs per state and whether it is paused; with `precision` (from
+   * `queueCounts`) when counts may be bounded or estimated.
+   */
+  queues: (QueueInfo | QueueCounts)[];
   /** Queue → seconds since its oldest pending job became due; absent when unknown. */
   oldestPendingAgeSeconds?: ReadonlyMap<string, number>;
 }
@@ -22,7 +25,16 @@ export interface ClusterSnapshot {
 /** Reads the cluster from the database. Called at most once per `cacheMs`. */
 export type ClusterSource = (jobwire: Jobwire) => Promise<ClusterSnapshot>;
 
-/** The default source: `listQueues()` — jobs per state per queue, and paused. */
+/**
+ * The default source: `queueCounts()` — jobs per state per queue at a bounded cost (exact up to
+ * 10,000 per count, estimated above), and paused.
+ */
+export const queueCountsSource: ClusterSource = async (jobwire) => ({ queues: await jobwire.queueCounts() });
+
+/**
+ * Exact counts: `listQueues()`, which counts every row of the jobs table (its cost grows with
+ * the history kept). For small tables, or when the gauges must be exact.
+ */
 export const listQueuesSource: ClusterSource = async (jobwire) => ({ queues: await jobwire.listQueues() });
 
 /** The outcome of the last read: a snapshot, or the error that stopped it. */

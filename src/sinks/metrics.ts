@@ -12,7 +12,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
 import { type Clock, JOB_STATES, type Jobwire } from '../index.js';
-import { CachedClusterSource, type ClusterSource, listQueuesSource } from './cluster-source.js';
+import { CachedClusterSource, type ClusterSource, queueCountsSource } from './cluster-source.js';
 import { DEFAULT_DURATION_BUCKETS, DEFAULT_WAIT_BUCKETS, registerProcessMetrics } from './process-metrics.js';
 
 export {
@@ -20,6 +20,7 @@ export {
   type ClusterSnapshot,
   type ClusterSource,
   listQueuesSource,
+  queueCountsSource,
 } from './cluster-source.js';
 export { DEFAULT_DURATION_BUCKETS, DEFAULT_WAIT_BUCKETS } from './process-metrics.js';
 
@@ -36,9 +37,10 @@ export interface MetricsOptions {
   /** Buckets of `job_wait_seconds`, in seconds. */
   waitBuckets?: readonly number[];
   /**
-   * Reads the cluster gauges from the database. Default `listQueuesSource` (`listQueues()`: jobs
-   * per state, paused), which leaves `queue_oldest_pending_age_seconds` without samples; pass a
-   * source that also fills `oldestPendingAgeSeconds` to feed it.
+   * Reads the cluster gauges from the database. Default `queueCountsSource` (`queueCounts()`:
+   * jobs per state at a bounded cost, exact up to 10,000 and estimated above, paused), which
+   * leaves `queue_oldest_pending_age_seconds` without samples; pass a source that also fills
+   * `oldestPendingAgeSeconds` to feed it, or `listQueuesSource` for exact counts at any cost.
    */
   clusterSource?: ClusterSource;
   /** The time source of the cache. Default: the client's clock. */
@@ -83,7 +85,7 @@ export function createMetrics(jobwire: Jobwire, options: MetricsOptions = {}): J
   });
   registerClusterGauges(registry, prefix, {
     jobwire,
-    source: options.clusterSource ?? listQueuesSource,
+    source: options.clusterSource ?? queueCountsSource,
     cacheMs,
     clock: options.clock ?? jobwire.clock,
   });
@@ -141,6 +143,23 @@ function registerClusterGauges(
       if (!reading.ok) return;
       for (const queue of reading.snapshot.queues) {
         for (const state of JOB_STATES) this.set({ queue: queue.name, state }, queue.counts[state] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: `${prefix}queue_jobs_exact`,
+    help: 'Whether queue_jobs of a queue and state is exact (1) or a lower bound or estimate (0); no samples when the cluster source does not say.',
+    labelNames: ['queue', 'state'],
+    registers,
+    async collect() {
+      const reading = await cluster.read();
+      this.reset();
+      if (!reading.ok) return;
+      for (const queue of reading.snapshot.queues) {
+        if (!('precision' in queue)) continue;
+        for (const state of JOB_STATES) {
+          this.set({ queue: queue.name, state }, queue.precision[state] === 'exact' ? 1 : 0);
+        }
       }
     },
   });

@@ -1,7 +1,13 @@
 /**
  * `jobwire queues ls|pause|resume`.
  */
-import { JOB_STATES, type Jobwire } from '../../index.js';
+import {
+  type CountPrecision,
+  JOB_STATES,
+  type Jobwire,
+  type QueueCounts,
+  type QueueInfo,
+} from '../../index.js';
 import { CliError, closest, DB, HELP, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
 import { colorEnabled, painter, safeJson, table } from '../format.js';
@@ -10,7 +16,10 @@ import { withClient } from '../open-client.js';
 const HELP_TEXT = `jobwire queues — list, pause and resume queues
 
 Usage
-  jobwire queues ls [--json]          every queue with jobs or settings, with counts by state
+  jobwire queues ls [--json] [--exact]
+                                      every queue with jobs or settings, with counts by state:
+                                      exact up to 10,000, above it ≥ (at least) or ~ (estimate),
+                                      at a cost that does not grow with the table
   jobwire queues pause <queue>        pools (in every process) stop claiming its jobs;
                                       enqueue keeps working
   jobwire queues resume <queue>       let pools claim from it again
@@ -23,11 +32,16 @@ Options
   --db <path|url>   database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                     else ./jobwire.db; see jobwire --help)
   --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
-  --json            (ls) the queues as JSON
+  --json            (ls) the queues as JSON (with each count's precision unless --exact)
+  --exact           (ls) count every job exactly (reads the whole jobs table)
   --force           (pause) pause a queue jobwire does not know yet
   -h, --help        show this help`;
 
 const FORCE = { force: { type: 'boolean' } } as const;
+const EXACT = { exact: { type: 'boolean' } } as const;
+
+/** How a bounded count is shown: as is when exact, `≥n` when a lower bound, `~n` when estimated. */
+const MARK: Record<CountPrecision, string> = { exact: '', atLeast: '≥', estimate: '~' };
 
 /** Refuse a queue name no job, setting or published task uses, naming the closest known one. */
 async function assertKnownQueue(client: Jobwire, queue: string, sub: string): Promise<void> {
@@ -69,7 +83,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(`jobwire queues ${sub}`, {
     args: rest,
     allowPositionals: sub !== 'ls',
-    options: { ...HELP, ...DB, ...(sub === 'ls' ? JSON_FLAG : {}), ...(sub === 'pause' ? FORCE : {}) },
+    options: {
+      ...HELP,
+      ...DB,
+      ...(sub === 'ls' ? { ...JSON_FLAG, ...EXACT } : {}),
+      ...(sub === 'pause' ? FORCE : {}),
+    },
   });
   if (values.help) {
     println(context, HELP_TEXT);
@@ -79,7 +98,10 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     return withClient(
       { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
       async (client) => {
-        const queues = await client.listQueues();
+        // Bounded by default: a listing must not read millions of finished jobs to print a table.
+        const queues: (QueueInfo | QueueCounts)[] = (values as { exact?: boolean }).exact
+          ? await client.listQueues()
+          : await client.queueCounts();
         if ((values as { json?: boolean }).json) {
           println(context, safeJson(queues, 2));
           return 0;
@@ -92,7 +114,10 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         const rows = queues.map((queue) => [
           queue.name,
           queue.paused ? paint('yellow', 'paused') : paint('green', 'active'),
-          ...JOB_STATES.map((state) => String(queue.counts[state] ?? 0)),
+          ...JOB_STATES.map(
+            (state) =>
+              `${'precision' in queue ? MARK[queue.precision[state]] : ''}${queue.counts[state] ?? 0}`,
+          ),
         ]);
         println(
           context,

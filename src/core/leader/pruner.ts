@@ -2,7 +2,11 @@
  * The pruner, a leader-only service: it deletes finished jobs past their retention (see
  * `retention.ts`) so the jobs table stays bounded. Each run works for at most `maxRunMs`, in
  * batches with pauses between them, so pools keep claiming and finishing while it runs and the
- * leader's other services (and its leadership renewal) are never held up for long. A run that
+ * leader's other services (and its leadership renewal) are never held up for long. On a driver
+ * whose statements run on this thread (`capabilities.blocksEventLoop`: SQLite) each batch is
+ * sized to take about `batchTargetMs` and followed by a pause at least as long (see
+ * `deleteFinishedInBatches`), so a prune holds the event loop for a few ms at a time and for at
+ * most about half of its run. A run that
  * stopped with work left makes the next one come at the next leader tick, so a large backlog
  * (millions of rows after retention is first turned on) drains steadily rather than once a minute.
  */
@@ -16,6 +20,10 @@ export interface PruneReport {
   deleted: Record<FinishedState, number>;
   /** True when the run stopped at its time budget with rows left to delete. */
   more: boolean;
+  /** Delete statements run, the largest batch asked for, and the longest statement in ms. */
+  batches: number;
+  largestBatch: number;
+  longestBatchMs: number;
 }
 
 /** See the module comment. Run by the `LeaderElector`. */
@@ -46,11 +54,12 @@ export class Pruner implements LeaderService {
   /** One prune within the time budget. Rejects when storage fails. */
   async runOnce(): Promise<void> {
     const { driver, clock } = this.#runtime;
-    const { rules, batchSize, maxRunMs } = this.#retention;
-    const deadline = Date.now() + maxRunMs;
+    const { rules, batchSize, batchTargetMs, maxRunMs } = this.#retention;
+    const deadline = performance.now() + maxRunMs;
     const now = clock.now();
     const deleted: Record<FinishedState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
     let more = false;
+    const pace = { batches: 0, largestBatch: 0, longestBatchMs: 0 };
     for (let visited = 0; visited < rules.length; visited++) {
       const index = (this.#nextRule + visited) % rules.length;
       const rule = rules[index]!;
@@ -65,15 +74,19 @@ export class Pruner implements LeaderService {
       // Whichever limit reaches further back in time deletes more: apply the later bound.
       const result = await deleteFinishedInBatches(driver, rule.filter, Math.max(...bounds), {
         batchSize,
+        batchTargetMs: driver.capabilities.blocksEventLoop ? batchTargetMs : undefined,
         deadline,
       });
       deleted[state] += result.deleted;
+      pace.batches += result.batches;
+      pace.largestBatch = Math.max(pace.largestBatch, result.largestBatch);
+      pace.longestBatchMs = Math.max(pace.longestBatchMs, result.longestBatchMs);
       if (result.more) {
         more = true;
         this.#nextRule = index;
         break;
       }
-      if (Date.now() >= deadline && visited < rules.length - 1) {
+      if (performance.now() >= deadline && visited < rules.length - 1) {
         more = true;
         this.#nextRule = (index + 1) % rules.length;
         break;
@@ -81,6 +94,6 @@ export class Pruner implements LeaderService {
     }
     if (!more) this.#nextRule = 0;
     this.#behind = more;
-    this.lastReport = { deleted, more };
+    this.lastReport = { deleted, more, ...pace };
   }
 }

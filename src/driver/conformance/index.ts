@@ -31,6 +31,7 @@ import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
 import { poolTests } from './pools.js';
+import { queueCountTests } from './queue-counts.js';
 import { queueStatsTests } from './queue-stats.js';
 import { queueTests } from './queues.js';
 import { retentionTests } from './retention.js';
@@ -70,6 +71,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['admin', adminTests],
   ['queues', queueTests],
   ['queue stats', queueStatsTests],
+  ['queue counts', queueCountTests],
   ['leader', leaderTests],
   ['task defaults', taskDefaultsTests],
   ['pools', poolTests],

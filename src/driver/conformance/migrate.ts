@@ -16,7 +16,7 @@ export function migrateTests(test: DefineTest): void {
 
   test('declares its capabilities', async (driver) => {
     const { capabilities } = driver;
-    for (const flag of ['crossProcessNotify', 'callerTransactions'] as const) {
+    for (const flag of ['crossProcessNotify', 'callerTransactions', 'blocksEventLoop'] as const) {
       assert.equal(typeof capabilities[flag], 'boolean', flag);
     }
     assert.equal(typeof driver.name, 'string');
@@ -44,6 +44,7 @@ export function migrateTests(test: DefineTest): void {
       ['leaderAttemptElect', () => driver.leaderAttemptElect({ name: 'x', ownerId: 'a', ttlMs: 1, now: T0 })],
       ['leaderResign', () => driver.leaderResign({ name: 'x', ownerId: 'a' })],
       ['migrate', () => driver.migrate()],
+      ['queueCounts', () => driver.queueCounts({ exactUpTo: 10 })],
       ['queueList', () => driver.queueList()],
       ['queuePause', () => driver.queuePause({ name: 'q', now: T0 })],
       ['queueResume', () => driver.queueResume({ name: 'q', now: T0 })],

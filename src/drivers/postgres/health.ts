@@ -17,7 +17,9 @@ import { epochMs, nowSql } from './row.js';
 // index usable only from a predicate that implies its own, which one IN over all three does not.
 const WAITING = `j.state IN ('pending', 'scheduled')`;
 const RUNNING = `j.state = 'running'`;
-const IN_WINDOW = 'j.finished_at > w.since AND j.finished_at <= w.now';
+// The states are named so the finished-jobs index (state, finish time) serves the window.
+const IN_WINDOW = `j.state IN ('completed', 'abandoned', 'cancelled')
+  AND j.finished_at > w.since AND j.finished_at <= w.now`;
 const ERRORS_IN_WINDOW = `CROSS JOIN LATERAL jsonb_array_elements(j.errors) e
   WHERE j.errors <> '[]'::jsonb AND (e->>'at')::float8 > w.since_ms AND (e->>'at')::float8 <= w.now_ms`;
 const FAILURE_BUCKET = `CASE WHEN (e->>'interrupted')::boolean IS TRUE THEN 'interrupted' ELSE 'failed' END`;

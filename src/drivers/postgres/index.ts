@@ -10,6 +10,7 @@
  */
 import pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
+import { checkQueueCounts } from '../../driver/bounded-counts.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
@@ -17,6 +18,7 @@ import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
+import { queueCounts } from './counts.js';
 import { describeTarget } from './errors.js';
 import {
   eventAppend,
@@ -90,6 +92,7 @@ export interface PostgresDriverOptions {
 const CAPABILITIES: DriverCapabilities = Object.freeze({
   crossProcessNotify: true,
   callerTransactions: true,
+  blocksEventLoop: false,
 });
 
 function validate(
@@ -228,6 +231,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     poolReapStale: async (params) => poolReapStale(ctx, checkPoolReap(params), params.now),
     poolRemove: async (params) => poolRemove(ctx, checkPoolRemove(params)),
     poolUpsert: async (params) => poolUpsert(ctx, checkPoolUpsert(params), params.now),
+    queueCounts: async (params) => queueCounts(ctx, checkQueueCounts(params)),
     queueList: () => queueList(ctx),
     queuePause: (params) => withLog(ctx, 'queuePause', params.log, (on) => queuePause(on, params)),
     queueResume: (params) => withLog(ctx, 'queueResume', params.log, (on) => queueResume(on, params)),

@@ -19,6 +19,9 @@ type ActiveRow = {
   oldest: number | null;
 };
 
+const FINISHED_IN_WINDOW = `state IN ('completed', 'abandoned', 'cancelled')
+  AND finished_at > @since AND finished_at <= @now`;
+
 /** Build the health methods (synchronous; the driver wraps them in promises). */
 export function createHealthMethods(ctx: SqliteContext) {
   const { db } = ctx;
@@ -32,9 +35,11 @@ export function createHealthMethods(ctx: SqliteContext) {
       FROM jobwire_jobs WHERE state = 'scheduled' GROUP BY 1, 2
     UNION ALL
     SELECT queue, 'running', count(*), NULL FROM jobwire_jobs WHERE state = 'running' GROUP BY queue`);
+  // The states are named so the finished-jobs index (state, finish time) serves the window
+  // one state's range at a time.
   const finished = db.prepare(`
     SELECT queue, state, count(*) AS n FROM jobwire_jobs
-    WHERE finished_at > @since AND finished_at <= @now GROUP BY queue, state`);
+    WHERE ${FINISHED_IN_WINDOW} GROUP BY queue, state`);
   const failures = db.prepare(`
     SELECT j.queue,
       sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 0) AS failed,
@@ -44,7 +49,7 @@ export function createHealthMethods(ctx: SqliteContext) {
       UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'scheduled' AND errors <> '[]'
       UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'running' AND errors <> '[]'
       UNION ALL SELECT queue, errors FROM jobwire_jobs
-        WHERE finished_at > @since AND finished_at <= @now AND errors <> '[]'
+        WHERE ${FINISHED_IN_WINDOW} AND errors <> '[]'
     ) j, json_each(j.errors) e
     WHERE json_extract(e.value, '$.at') > @since AND json_extract(e.value, '$.at') <= @now
     GROUP BY j.queue`);

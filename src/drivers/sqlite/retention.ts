@@ -1,21 +1,30 @@
 /**
- * Retention on SQLite: delete finished jobs in small batches through the finished-at index
- * (`jobwire_jobs_finished`), oldest finish first, so a prune reads only the rows it deletes
- * (plus those its filters pass over) and holds the write lock for one short statement.
+ * Retention on SQLite: delete finished jobs in small batches through the finished-jobs index
+ * (`jobwire_jobs_finished`, by state then finish time), oldest finish first, so a prune reads
+ * only the rows of its state it deletes (plus those its queue and task filters pass over) and
+ * holds the write lock — and the event loop — for one short statement.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { EpochMs } from '../../core/types.js';
 import type {
   FinishedJobFilter,
+  FinishedState,
   JobDeleteFinishedParams,
   JobFinishedCutoffParams,
 } from '../../driver/driver.js';
 import type { SqliteContext } from './context.js';
 
-/** The WHERE clause and its arguments for a filter (lists bound as JSON arrays). */
-function whereOf(filter: FinishedJobFilter, finishedBefore: EpochMs | undefined): [string, unknown[]] {
-  const conditions = ['finished_at IS NOT NULL', 'state IN (SELECT value FROM json_each(?))'];
-  const args: unknown[] = [JSON.stringify(filter.states)];
+/**
+ * The WHERE clause and arguments of one state's branch (lists bound as JSON arrays). The state
+ * is a literal: a closed set the retention guards checked, and the index's leading column.
+ */
+function whereOf(
+  state: FinishedState,
+  filter: FinishedJobFilter,
+  finishedBefore: EpochMs | undefined,
+): [string, unknown[]] {
+  const conditions = [`state = '${state}'`, 'finished_at IS NOT NULL'];
+  const args: unknown[] = [];
   if (finishedBefore !== undefined) {
     conditions.push('finished_at < ?');
     args.push(Math.floor(finishedBefore));
@@ -35,6 +44,37 @@ function whereOf(filter: FinishedJobFilter, finishedBefore: EpochMs | undefined)
   return [conditions.join(' AND '), args];
 }
 
+/**
+ * The first `?` (bound to a row count) ids and finish times of the filter's jobs in finish
+ * order (`DESC` for newest first): one branch per state, each walking only its state's range of
+ * `jobwire_jobs_finished` and stopping at the count, merged — so the work is at most
+ * states × count rows whatever else the history holds.
+ */
+function firstFinished(
+  filter: FinishedJobFilter,
+  finishedBefore: EpochMs | undefined,
+  direction: 'ASC' | 'DESC',
+): [string, unknown[]] {
+  const branches: string[] = [];
+  const args: unknown[] = [];
+  for (const state of filter.states) {
+    const [where, branchArgs] = whereOf(state, filter, finishedBefore);
+    branches.push(`SELECT * FROM (SELECT id, finished_at FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
+      WHERE ${where} ORDER BY finished_at ${direction} LIMIT @n)`);
+    args.push(...branchArgs);
+  }
+  return [`${branches.join(' UNION ALL ')} ORDER BY finished_at ${direction}`, args];
+}
+
+/** The statement `jobDeleteFinished` runs, and its arguments (exported for the plan tests). */
+export function deleteFinishedStatement(params: JobDeleteFinishedParams): { sql: string; args: unknown[] } {
+  const [first, args] = firstFinished(params, params.finishedBefore, 'ASC');
+  return {
+    sql: `DELETE FROM jobwire_jobs WHERE id IN (SELECT id FROM (${first} LIMIT @n))`,
+    args: [...args, { n: params.limit }],
+  };
+}
+
 /** Build the retention methods (synchronous; the driver wraps them in promises). */
 export function createRetentionMethods(ctx: SqliteContext) {
   const { db } = ctx;
@@ -49,17 +89,14 @@ export function createRetentionMethods(ctx: SqliteContext) {
   };
 
   function jobDeleteFinished(params: JobDeleteFinishedParams): number {
-    const [where, args] = whereOf(params, params.finishedBefore);
-    const sql = `DELETE FROM jobwire_jobs WHERE id IN (
-      SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_finished WHERE ${where} ORDER BY finished_at LIMIT ?)`;
-    return prepared(sql).run(...args, params.limit).changes;
+    const { sql, args } = deleteFinishedStatement(params);
+    return prepared(sql).run(...args).changes;
   }
 
   function jobFinishedCutoff(params: JobFinishedCutoffParams): EpochMs | null {
-    const [where, args] = whereOf(params, undefined);
-    const sql = `SELECT finished_at FROM jobwire_jobs INDEXED BY jobwire_jobs_finished WHERE ${where}
-      ORDER BY finished_at DESC LIMIT 1 OFFSET ?`;
-    const row = prepared(sql).get(...args, params.keep) as { finished_at: number } | undefined;
+    const [first, args] = firstFinished(params, undefined, 'DESC');
+    const sql = `SELECT finished_at FROM (${first}) LIMIT 1 OFFSET @n - 1`;
+    const row = prepared(sql).get(...args, { n: params.keep + 1 }) as { finished_at: number } | undefined;
     return row ? row.finished_at : null;
   }
 

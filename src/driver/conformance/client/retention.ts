@@ -185,6 +185,8 @@ export function runRetentionSuite(factory: ConformanceDatabases): void {
           'retention.queues.reports.cancelled.maxAge',
         ],
         [{ batchSize: 0 }, 'retention.batchSize'],
+        [{ batchTargetMs: 0 }, 'retention.batchTargetMs'],
+        [{ batchTargetMs: 2.5 }, 'retention.batchTargetMs'],
       ] as const) {
         assert.throws(
           () => new Jobwire({ driver, retention: retention as never }),

@@ -15,6 +15,7 @@ import { MIGRATION_0005_HEALTH } from './0005-health.js';
 import { MIGRATION_0006_EVENT_LOG } from './0006-event-log.js';
 import { MIGRATION_0007_SCHEDULES } from './0007-schedules.js';
 import { MIGRATION_0009_DEDUP } from './0009-dedup.js';
+import { MIGRATION_0011_FINISHED_BY_STATE } from './0011-finished-by-state.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface SqliteMigration {
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 6, name: 'event log', sql: MIGRATION_0006_EVENT_LOG },
   { version: 7, name: 'schedules', sql: MIGRATION_0007_SCHEDULES },
   { version: 9, name: 'dedup', sql: MIGRATION_0009_DEDUP },
+  { version: 11, name: 'finished jobs by state', sql: MIGRATION_0011_FINISHED_BY_STATE },
 ];
 
 /** The schema version this code writes. */
