@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CountsCache, readQueueCounts } from '../src/http/dashboard/counts.js';
 import { type LiveClient, LiveHub } from '../src/http/dashboard/live.js';
-import { createJobwire, defineTask, type Jobwire } from '../src/index.js';
+import { countsTable } from '../src/http/dashboard/views/queues.js';
+import {
+  type CountPrecision,
+  createJobwire,
+  defineTask,
+  JOB_STATES,
+  type JobState,
+  type Jobwire,
+  type QueueCounts,
+} from '../src/index.js';
 import { dashboardApp, TEST_CSRF_TOKEN } from './support/dashboard.js';
 import { HOSTILE, waitUntil } from './support/dashboard-fixture.js';
 import { sqliteDatabases } from './support/sqlite.js';
@@ -35,9 +44,12 @@ describe('CountsCache', () => {
 
   test('fresh(after) reads again once the interval allows, so a late change is never left out', async () => {
     let version = 0;
-    const cache = new CountsCache(async () => [{ name: `v${version}`, paused: false, counts: {} as never }], {
-      minIntervalMs: 30,
-    });
+    const cache = new CountsCache(
+      async () => [{ name: `v${version}`, paused: false, counts: {} as never, precision: {} as never }],
+      {
+        minIntervalMs: 30,
+      },
+    );
     assert.equal((await cache.get()).queues[0]?.name, 'v0');
     version = 1;
     const changedAt = Date.now() + 1;
@@ -46,6 +58,37 @@ describe('CountsCache', () => {
     assert.equal(snapshot.queues[0]?.name, 'v1');
     assert.ok(snapshot.readAt >= changedAt);
     assert.equal(cache.reads, 2);
+  });
+});
+
+describe('counts table', () => {
+  test('bounded counts keep their marks: ≥ for a lower bound, ~ for an estimate, and a total is as loose as its loosest part', () => {
+    const exact = Object.fromEntries(JOB_STATES.map((s) => [s, 'exact'])) as Record<JobState, CountPrecision>;
+    const zero = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    const queues: QueueCounts[] = [
+      {
+        name: 'big',
+        paused: false,
+        counts: { ...zero, pending: 10_001, completed: 5_000_000 },
+        precision: { ...exact, pending: 'atLeast', completed: 'estimate' },
+      },
+      { name: 'small', paused: false, counts: { ...zero, pending: 3 }, precision: exact },
+    ];
+    const page = String(
+      countsTable({ base: '', readOnly: false, csrf: 't', now: 0 }, { queues, readAt: 0 }, 'overview'),
+    );
+    const cellOf = (queue: string, state: string) =>
+      page.match(
+        new RegExp(
+          `data-queue="${queue.replace('*', '\\*')}" data-state="${state}"[^>]*><a[^>]*>([^<]*)</a>`,
+        ),
+      )?.[1];
+    assert.equal(cellOf('big', 'pending'), '≥10001');
+    assert.equal(cellOf('big', 'completed'), '~5000000');
+    assert.equal(cellOf('small', 'pending'), '3');
+    assert.equal(cellOf('*', 'pending'), '≥10004');
+    assert.equal(cellOf('*', 'completed'), '~5000000');
+    assert.equal(cellOf('*', 'running'), '0');
   });
 });
 

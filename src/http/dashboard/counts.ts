@@ -4,17 +4,18 @@
  * many pages and live streams are open, the database is asked at most once per `minIntervalMs`,
  * and concurrent askers share the one query in flight.
  */
-import type { Jobwire, QueueInfo } from '../../index.js';
+import type { Jobwire, QueueCounts as QueueCountsRow } from '../../index.js';
 
-/** Per-queue counts by state, as the dashboard shows them. */
-export type QueueCounts = QueueInfo[];
+/** Per-queue counts by state, each with its precision, as the dashboard shows them. */
+export type QueueCounts = QueueCountsRow[];
 
 /**
- * The one function that asks the client for counts. Today the exact `listQueues()`; the
- * integrator switches this to the bounded counts when they land.
+ * The one function that asks the client for counts: the bounded `queueCounts()` (docs/counts.md),
+ * so an open dashboard costs the same on a table of millions of jobs as on an empty one. Counts
+ * above the cap come back flagged (`atLeast`, `estimate`) and are shown with ≥ / ~.
  */
 export function readQueueCounts(jobwire: Jobwire): Promise<QueueCounts> {
-  return jobwire.listQueues();
+  return jobwire.queueCounts();
 }
 
 /** A snapshot of the counts and when its query started (the handler's clock). */

@@ -3,16 +3,37 @@
  * re-rendered on the server and pushed over the live stream as one fragment for every viewer.
  */
 import { html } from 'hono/html';
-import { JOB_STATES, type JobState } from '../../../index.js';
+import { type CountPrecision, JOB_STATES, type JobState } from '../../../index.js';
 import type { CountsSnapshot } from '../counts.js';
 import { badge, type Html, query, timeCell, type ViewContext } from './format.js';
 
 /** Which page the counts table is for: the queues page adds pause/resume buttons. */
 export type CountsView = 'overview' | 'queues';
 
-function cell(ctx: ViewContext, queue: string | undefined, state: JobState, count: number): Html {
+/** How a bounded count is marked: `≥` when it is a lower bound, `~` when it is an estimate. */
+const PRECISION_MARK: Record<CountPrecision, string> = { exact: '', atLeast: '≥', estimate: '~' };
+const PRECISION_TITLE: Record<CountPrecision, string> = {
+  exact: 'exact',
+  atLeast: 'at least this many (counting stopped at the cap)',
+  estimate: 'estimated from database statistics',
+};
+
+function cell(
+  ctx: ViewContext,
+  queue: string | undefined,
+  state: JobState,
+  count: number,
+  precision: CountPrecision,
+): Html {
   const href = `${ctx.base}/jobs${query({ queue, state })}`;
-  return html`<td class="num" data-queue="${queue ?? '*'}" data-state="${state}"><a href="${href}">${count}</a></td>`;
+  return html`<td class="num" data-queue="${queue ?? '*'}" data-state="${state}" data-precision="${precision}"
+    title="${PRECISION_TITLE[precision]}"><a href="${href}">${PRECISION_MARK[precision]}${count}</a></td>`;
+}
+
+/** A total is exact only when every part is; otherwise it carries the loosest part's mark. */
+function combine(a: CountPrecision, b: CountPrecision): CountPrecision {
+  if (a === 'estimate' || b === 'estimate') return 'estimate';
+  return a === 'atLeast' || b === 'atLeast' ? 'atLeast' : 'exact';
 }
 
 function queueActions(ctx: ViewContext, name: string, paused: boolean): Html {
@@ -28,7 +49,15 @@ export function countsTable(ctx: ViewContext, snapshot: CountsSnapshot, view: Co
   if (queues.length === 0)
     return html`<p class="empty">No queues yet: enqueue a job and it shows up here.</p>`;
   const totals = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-  for (const q of queues) for (const s of JOB_STATES) totals[s] += q.counts[s];
+  const totalPrecision = Object.fromEntries(JOB_STATES.map((s) => [s, 'exact'])) as Record<
+    JobState,
+    CountPrecision
+  >;
+  for (const q of queues)
+    for (const s of JOB_STATES) {
+      totals[s] += q.counts[s];
+      totalPrecision[s] = combine(totalPrecision[s], q.precision[s]);
+    }
   const withActions = view === 'queues' && !ctx.readOnly;
   return html`<table class="counts">
 <thead><tr><th>Queue</th>${JOB_STATES.map((s) => html`<th class="num">${badge(s)}</th>`)}${
@@ -38,11 +67,11 @@ export function countsTable(ctx: ViewContext, snapshot: CountsSnapshot, view: Co
     (q) =>
       html`<tr data-queue-row="${q.name}"><th scope="row"><a href="${ctx.base}/jobs${query({ queue: q.name })}">${
         q.name
-      }</a>${q.paused ? html` ${badge('paused')}` : ''}</th>${JOB_STATES.map((s) => cell(ctx, q.name, s, q.counts[s]))}${
+      }</a>${q.paused ? html` ${badge('paused')}` : ''}</th>${JOB_STATES.map((s) => cell(ctx, q.name, s, q.counts[s], q.precision[s]))}${
         withActions ? queueActions(ctx, q.name, q.paused) : ''
       }</tr>`,
   )}</tbody>
-<tfoot><tr><th scope="row">All queues</th>${JOB_STATES.map((s) => cell(ctx, undefined, s, totals[s]))}${
+<tfoot><tr><th scope="row">All queues</th>${JOB_STATES.map((s) => cell(ctx, undefined, s, totals[s], totalPrecision[s]))}${
     withActions ? html`<td></td>` : ''
   }</tr></tfoot>
 </table>
