@@ -14,6 +14,11 @@ export function migrateTests(test: DefineTest): void {
     assert.equal((await driver.jobGet({ id: job.id }))?.id, job.id);
   });
 
+  test('schemaVersion reads the migrated version as current, without migrating', async (driver) => {
+    const migrated = await driver.migrate();
+    assert.deepEqual(await driver.schemaVersion(), { current: migrated.to, latest: migrated.to });
+  });
+
   test('declares its capabilities', async (driver) => {
     const { capabilities } = driver;
     for (const flag of ['crossProcessNotify', 'callerTransactions'] as const) {
@@ -44,6 +49,7 @@ export function migrateTests(test: DefineTest): void {
       ['leaderAttemptElect', () => driver.leaderAttemptElect({ name: 'x', ownerId: 'a', ttlMs: 1, now: T0 })],
       ['leaderResign', () => driver.leaderResign({ name: 'x', ownerId: 'a' })],
       ['migrate', () => driver.migrate()],
+      ['schemaVersion', () => driver.schemaVersion()],
       ['queueList', () => driver.queueList()],
       ['queuePause', () => driver.queuePause({ name: 'q', now: T0 })],
       ['queueResume', () => driver.queueResume({ name: 'q', now: T0 })],
