@@ -130,7 +130,9 @@ describe('HTTP security', () => {
       body: { task: 'echo' },
     });
     assert.equal(post.status, 401);
-    assert.equal((await call(handler, 'GET', '/healthz', { headers: { authorization: '' } })).status, 200);
+    const probe = await call(handler, 'GET', '/healthz', { headers: { authorization: '' } });
+    assert.equal(probe.status, 200);
+    assert.equal(probe.headers.get('set-cookie'), null, 'probes get no cookie');
     assert.equal((await call(handler, 'GET', '/readyz', { headers: { authorization: '' } })).status, 200);
     assert.equal((await call(handler, 'GET', '/api/nothing-here')).status, 404);
   });

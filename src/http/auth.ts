@@ -132,7 +132,11 @@ export class Guard {
       }
       await next();
       // A page served to a browser without a binding: give it one, so its forms can be checked.
-      if (safe && !known) setCookie(c, CSRF_COOKIE, binding, this.cookieOptions(c));
+      // Not to probes or bearer clients, which never send cookies back.
+      const bearer = /^Bearer\s/i.test(c.req.header('authorization') ?? '');
+      if (safe && !known && !bearer && path !== '/healthz' && path !== '/readyz') {
+        setCookie(c, CSRF_COOKIE, binding, this.cookieOptions(c));
+      }
     };
   }
 
