@@ -4,7 +4,8 @@
  * - the core (jobs, events, pool, services) knows nothing of SQL or of any particular driver;
  * - the driver seam (src/driver) names no concrete driver;
  * - surfaces (the CLI) use the public API only: the package entry points, never core internals;
- * - sinks (src/sinks, e.g. jobwire/metrics) use the public API only, like the CLI.
+ * - sinks (src/sinks, e.g. jobwire/metrics) use the public API only, like the CLI;
+ * - the HTTP surface (src/http, jobwire/http) uses the package entry point only.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -46,6 +47,15 @@ module.exports = {
         path: '^src/(core|driver|drivers)/',
         pathNot: ['^src/drivers/[^/]+/index\\.ts$', '^src/driver/registry\\.ts$'],
       },
+    },
+    {
+      name: 'http-uses-public-api',
+      severity: 'error',
+      comment:
+        'The HTTP surface (jobwire/http: API, health, sign-in; the dashboard) sees a client through the package ' +
+        'entry point only, like an outside package: never core internals, a driver, or the CLI.',
+      from: { path: '^src/http/' },
+      to: { path: '^src/(core|driver|drivers|cli|sinks)/' },
     },
     {
       name: 'sinks-use-public-api',

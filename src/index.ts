@@ -127,7 +127,7 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
-export type { QueueStats } from './driver/driver.js';
+export type { QueueStats, SchemaVersion } from './driver/driver.js';
 export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,

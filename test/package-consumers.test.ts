@@ -47,6 +47,11 @@ const LINKED = [
   '@types/node',
   '@standard-schema/spec',
   'croner',
+  'hono',
+  '@hono/node-server',
+  'htmx.org',
+  'htmx-ext-sse',
+  'uplot',
   'prom-client',
   '@opentelemetry/api',
 ];
@@ -232,6 +237,8 @@ describe('the packed package', () => {
       assert.match(result.missingDriver, /npm install pg/);
       // jobwire/metrics with the application's prom-client counted the job.
       assert.equal(result.completed, true);
+      // jobwire/http answered a request through its fetch handler.
+      assert.equal(result.httpJobs, 1);
     });
   }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { JobwireError } from '../index.js';
 import { CliError, closest, UsageError } from './args.js';
 import type { Command, CommandContext } from './command.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { eventsCommand } from './commands/events.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   workersCommand,
   eventsCommand,
   metricsCommand,
+  dashboardCommand,
   migrateCommand,
 ];
 
@@ -57,7 +59,7 @@ Usage
   jobwire <command> --help     options of one command
 
 Commands
-${COMMANDS.map((command) => `  ${command.name.padEnd(9)}${command.summary}`).join('\n')}
+${COMMANDS.map((command) => `  ${command.name.padEnd(11)}${command.summary}`).join('\n')}
 
 Database (every command)
   --db <path|url>   a SQLite file path or a postgres:// URL. dev, worker, enqueue and

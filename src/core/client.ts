@@ -4,7 +4,13 @@
  * enqueue write path, the admin API, pools, and the leader elector with its leader-only
  * services. No service sees the client; the client starts and stops them.
  */
-import type { MigrationResult, PoolRecord, QueueStats, StoredTaskDefaults } from '../driver/driver.js';
+import type {
+  MigrationResult,
+  PoolRecord,
+  QueueStats,
+  SchemaVersion,
+  StoredTaskDefaults,
+} from '../driver/driver.js';
 import {
   callerTransaction,
   type JobwireOptions,
@@ -498,6 +504,16 @@ export class Jobwire {
   async migrate(): Promise<MigrationResult> {
     this.#assertOpen();
     return this.#runtime.driver.migrate();
+  }
+
+  /**
+   * The database's schema version and the latest this code knows, read without migrating or
+   * locking: `current < latest` means migrations are pending (run `migrate()`). Readiness probes
+   * (`/readyz` of `jobwire/http`) call it.
+   */
+  async schemaVersion(): Promise<SchemaVersion> {
+    this.#assertOpen();
+    return this.#runtime.driver.schemaVersion();
   }
 
   /** Stop every pool of this client gracefully, stop leader election and close the driver. */

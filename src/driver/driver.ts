@@ -62,6 +62,7 @@ import type {
   RescuedJob,
   ScheduleRecord,
   ScheduleWriteResult,
+  SchemaVersion,
   StoredAlert,
   StoredTaskDefaults,
   TaskGetParams,
@@ -239,6 +240,12 @@ export interface Driver {
 
   /** Apply pending schema migrations; refuse a schema newer than this code. Safe to run concurrently. */
   migrate(): Promise<MigrationResult>;
+
+  /**
+   * The schema version stored in the database (0 before the first migration) and the latest this
+   * code knows, read without migrating or taking a write lock (readiness probes call it often).
+   */
+  schemaVersion(): Promise<SchemaVersion>;
 
   // -- Pool registry (who is working, across processes). One block. -----------------------------
 

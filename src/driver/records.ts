@@ -176,6 +176,14 @@ export interface MigrationResult {
   applied: number[];
 }
 
+/** What `Driver.schemaVersion` reads: the stored version and the one this code migrates to. */
+export interface SchemaVersion {
+  /** The newest migration recorded in the database; 0 when none is (never migrated). */
+  current: number;
+  /** The newest migration this code knows. */
+  latest: number;
+}
+
 /**
  * A task's contract as workers publish it: the job defaults a process without the task's code
  * (a producer service, `jobwire enqueue`) applies when it enqueues the task by name.

@@ -18,13 +18,14 @@ import {
 import { demoSchedules } from '../demo/schedules.js';
 import { demoPlan, demoQueues, demoTasks, randomJob, seededRandom } from '../demo/tasks.js';
 import { safeJson } from '../format.js';
+import { type ServedDashboard, serveDashboard } from '../http-serve.js';
 import { logLevelOption } from '../log-level.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
 import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
 
-const HELP_TEXT = `jobwire dev — a live demo: example tasks, a pool, and every event as it happens
+const HELP_TEXT = `jobwire dev — a live demo: example tasks, a pool, every event as it happens, and the dashboard
 
 Usage
   jobwire dev [options]          (in a clone: npm start -s -- [options]; -s keeps npm's
@@ -39,6 +40,11 @@ Options
                       payloads and failures (timing still varies). Default: random, printed.
   --exit-when-done    stop and exit 0 once every demo job is completed, abandoned or cancelled
   --no-schedules      leave out the demo's two recurring schedules
+  --port <n>          serve the HTTP API and dashboard on this port (default 8080, or any
+                      free port when 8080 is taken; 0: any free port). A sign-in link with a
+                      token generated for this run is printed (see docs/http.md)
+  --host <addr>       interface of the dashboard (default 127.0.0.1, this machine only)
+  --no-http           do not serve the HTTP API and dashboard
   --json              one pino-compatible JSON object per line on stdout: {"time", "level",
                       "msg", "event", ...payload}; the last line is {"event": "summary", ...}.
                       Notes and progress go to stderr.
@@ -84,6 +90,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       seed: { type: 'string' },
       'exit-when-done': { type: 'boolean' },
       'no-schedules': { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'no-http': { type: 'boolean' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
     },
@@ -98,6 +107,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const seed =
     intOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 }) ?? Math.floor(Math.random() * 1_000_000);
   const exitWhenDone = values['exit-when-done'] === true;
+  const serveHttp = values['no-http'] !== true;
+  if (!serveHttp && (values.port !== undefined || values.host !== undefined)) {
+    throw new UsageError(
+      '--port and --host set up the HTTP server, which --no-http turns off',
+      'drop one of them',
+    );
+  }
+  const port = intOption('port', values.port, { min: 0, max: 65_535 });
   if (exitWhenDone && rate !== undefined) {
     throw new UsageError(
       '--exit-when-done cannot be combined with --rate (continuous enqueue never finishes)',
@@ -127,6 +144,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
 
   const cleanups: (() => void)[] = [];
   let stopListening = () => {};
+  let dashboard: ServedDashboard | undefined;
   try {
     for (const line of bannerLines({
       database: describeDatabase(target),
@@ -137,6 +155,17 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       exitWhenDone,
     })) {
       printer.note(line, { indent: false });
+    }
+    if (serveHttp) {
+      // The demo's own database: a token of this run only, and 8080 unless it is taken.
+      dashboard = await serveDashboard(client, {
+        port: port ?? 8080,
+        host: values.host ?? '127.0.0.1',
+        fallback: port === undefined,
+      });
+      // On stderr, whole: a link cut to the terminal's width would not sign anyone in, and
+      // stdout keeps its one-line-per-event shape.
+      context.io.err.write(`dashboard: ${dashboard.server.url}/\nsign in:   ${dashboard.loginUrl}\n`);
     }
     const before = await client.countJobs();
     // A second reader with a client of its own sees the run only through the durable event log.
@@ -247,6 +276,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     for (const cleanup of cleanups.splice(0)) cleanup();
 
     const check = await databaseCheck(client, before, stats);
+    await dashboard?.server.close();
     // Close before the summary: services wind down after the last pool (leader:resigned), and
     // the summary must be the last line.
     await client.close();
@@ -266,6 +296,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     return 0;
   } finally {
     for (const cleanup of cleanups) cleanup();
+    await dashboard?.server.close();
     await client.close();
     stopListening();
   }

@@ -14,6 +14,11 @@ export function migrateTests(test: DefineTest): void {
     assert.equal((await driver.jobGet({ id: job.id }))?.id, job.id);
   });
 
+  test('schemaVersion reads the migrated version as current, without migrating', async (driver) => {
+    const migrated = await driver.migrate();
+    assert.deepEqual(await driver.schemaVersion(), { current: migrated.to, latest: migrated.to });
+  });
+
   test('declares its capabilities', async (driver) => {
     const { capabilities } = driver;
     for (const flag of ['crossProcessNotify', 'callerTransactions', 'blocksEventLoop'] as const) {
@@ -45,6 +50,7 @@ export function migrateTests(test: DefineTest): void {
       ['leaderResign', () => driver.leaderResign({ name: 'x', ownerId: 'a' })],
       ['migrate', () => driver.migrate()],
       ['queueCounts', () => driver.queueCounts({ exactUpTo: 10 })],
+      ['schemaVersion', () => driver.schemaVersion()],
       ['queueList', () => driver.queueList()],
       ['queuePause', () => driver.queuePause({ name: 'q', now: T0 })],
       ['queueResume', () => driver.queueResume({ name: 'q', now: T0 })],

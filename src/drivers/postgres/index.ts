@@ -37,7 +37,7 @@ import { jobInsertMany } from './jobs-insert.js';
 import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
 import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
-import { LATEST_VERSION, migratePostgres } from './migrations/index.js';
+import { LATEST_VERSION, migratePostgres, postgresSchemaVersion } from './migrations/index.js';
 import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
@@ -225,6 +225,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     migrate: async () => {
       ctx.assertOpen();
       return migratePostgres(ctx);
+    },
+    schemaVersion: async () => {
+      ctx.assertOpen();
+      return postgresSchemaVersion(ctx);
     },
     // Pool registry (who is working).
     poolList: () => poolList(ctx),

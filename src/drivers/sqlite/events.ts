@@ -168,7 +168,10 @@ export function createEventMethods(ctx: SqliteContext) {
       db.transaction(() => writer.append(params.entries, ctx.now(undefined))).immediate();
     },
     eventHead(): string {
-      return encode({ rowId: (maxId.get() as { n: number }).n, index: null });
+      // Never before the pruning mark: once every row is pruned, max(id) alone would name a
+      // position that reads as expired.
+      const newest = (maxId.get() as { n: number }).n;
+      return encode({ rowId: Math.max(newest, (prunedThrough.get() as { n: number }).n), index: null });
     },
     eventListForJob(params: EventListForJobParams): StoredLogEvent[] {
       const id = /^[1-9][0-9]{0,15}$/.test(params.jobId) ? Number(params.jobId) : undefined;

@@ -26,7 +26,7 @@ import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
-import { LATEST_VERSION, migrateSqlite } from './migrations/index.js';
+import { LATEST_VERSION, migrateSqlite, sqliteSchemaVersion } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
 import { createQueueMethods } from './queues.js';
@@ -279,6 +279,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
     leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
     migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
+    schemaVersion: () => call('schemaVersion', () => sqliteSchemaVersion(db)),
     // Pool registry (who is working).
     poolList: () => call('poolList', () => use().poolList()),
     poolReapStale: (params) =>

@@ -13,6 +13,8 @@ export interface DashboardDeps {
   basePath: string;
   /** The CSRF token of a request; pages send it back as header `x-jobwire-csrf` on every non-GET. */
   csrfToken(c: Context): string;
+  /** Aborted when the mounting handler closes: every live stream ends and the log tail stops. */
+  signal?: AbortSignal;
   /** Live-update tuning (tests shorten it); the defaults suit production. */
   live?: LiveOptions;
 }

@@ -43,6 +43,7 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
       htmlText(countsTable({ base, readOnly: deps.readOnly, csrf: '', now: Date.now() }, snapshot, kind)),
     deps.live,
   );
+  deps.signal?.addEventListener('abort', () => hub.close(), { once: true });
   const env: DashboardEnv = { deps, base, counts, hub };
   const assets = loadAssets();
   const app = new Hono();
@@ -72,7 +73,11 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
       const heartbeat = setInterval(() => {
         stream.write(': heartbeat\n\n').catch(() => {});
       }, HEARTBEAT_MS);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await new Promise<void>((resolve) => {
+        stream.onAbort(resolve);
+        if (deps.signal?.aborted) resolve();
+        deps.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
       clearInterval(heartbeat);
       remove();
     });

@@ -101,6 +101,13 @@ export class LiveHub {
     return this.#tail !== undefined;
   }
 
+  /** Stop tailing now (the mounting handler closed); streams still open are ended by their owner. */
+  close(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#stop();
+  }
+
   /** Add a stream; it gets the current counts and chart at once. Returns its removal. */
   add(client: LiveClient): () => void {
     this.#clients.add(client);

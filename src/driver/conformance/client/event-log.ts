@@ -208,6 +208,18 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       assert.deepEqual(next.events.map(jobIdOf), [third.id], 'events after the pruning point are all kept');
     });
 
+    it('after every event is pruned, head() is still a cursor to read on from', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [work] });
+      await client.enqueue(work, { kind: 'ok' });
+      const { runtime } = clientInternals(client);
+      while ((await runtime.driver.eventPrune({ before: Date.now() + 3_600_000, limit: 1 })) > 0) {}
+      const head = await client.events.head();
+      assert.deepEqual((await client.events.read({ after: head })).events, []);
+      const next = await client.enqueue(work, { kind: 'ok' });
+      const page = await client.events.read({ after: head });
+      assert.deepEqual(page.events.map(jobIdOf), [next.id]);
+    });
+
     it('bad read options and foreign cursors are typed errors', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work] });
       const isField = (field: string) => (error: unknown) =>

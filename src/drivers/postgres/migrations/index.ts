@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { SchemaVersionError } from '../../../core/errors.js';
-import type { MigrationResult } from '../../../driver/driver.js';
+import type { MigrationResult, SchemaVersion } from '../../../driver/driver.js';
 import type { PgContext } from '../context.js';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Interruptions } from './0002-interruptions.js';
@@ -91,4 +91,20 @@ export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> 
     }
     return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
   });
+}
+
+/** The stored schema version, read without the migration lock (`Driver.schemaVersion`). */
+export async function postgresSchemaVersion(ctx: PgContext): Promise<SchemaVersion> {
+  const { s } = ctx;
+  const [found] = await ctx.query<{ migrations: string | null }>(
+    'schemaVersion',
+    'SELECT to_regclass($1)::text AS migrations',
+    [`${s}.migrations`],
+  );
+  if (!found?.migrations) return { current: 0, latest: LATEST_VERSION };
+  const [row] = await ctx.query<{ version: number | null }>(
+    'schemaVersion',
+    `SELECT max(version) AS version FROM ${s}.migrations`,
+  );
+  return { current: row?.version ?? 0, latest: LATEST_VERSION };
 }

@@ -6,7 +6,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { SchemaVersionError } from '../../../core/errors.js';
-import type { MigrationResult } from '../../../driver/driver.js';
+import type { MigrationResult, SchemaVersion } from '../../../driver/driver.js';
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-and-liveness.js';
 import { MIGRATION_0003_TASKS } from './0003-tasks.js';
@@ -80,4 +80,11 @@ export function migrateSqlite(db: BetterSqlite3.Database, path: string, now: () 
     return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
   });
   return run.immediate();
+}
+
+/** The stored schema version, read without a write lock (`Driver.schemaVersion`). */
+export function sqliteSchemaVersion(db: BetterSqlite3.Database): SchemaVersion {
+  if (!tableExists(db, 'jobwire_migrations')) return { current: 0, latest: LATEST_VERSION };
+  const row = db.prepare('SELECT max(version) AS v FROM jobwire_migrations').get() as { v: number | null };
+  return { current: row.v ?? 0, latest: LATEST_VERSION };
 }

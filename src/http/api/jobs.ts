@@ -1,0 +1,171 @@
+/**
+ * `/api/jobs`: list, read, the job's event timeline, enqueue (the HTTP trigger), retry, cancel,
+ * delete, and bulk retry/cancel by filter. Everything goes through the public client API.
+ */
+import type { Hono } from 'hono';
+import type { EnqueueOptions, JobRecord, JobState, Jobwire } from '../../index.js';
+import type { HttpEnv } from '../auth.js';
+import { badRequest, HttpError } from '../errors.js';
+import { json, readJson } from '../respond.js';
+import { intParam, listParam, objectField, onlyKeys, stringOrList } from './params.js';
+
+/** Largest page of `GET /api/jobs`. */
+export const MAX_JOBS_PAGE = 200;
+
+/** A job in a list: no payload, result or stacks (read one job for those). */
+export interface JobSummary {
+  id: string;
+  task: string;
+  queue: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  lastError: { name: string; message: string; at: number } | null;
+}
+
+/** `job` as a list shows it. */
+export function summary(job: JobRecord): JobSummary {
+  const last = job.errors[job.errors.length - 1];
+  return {
+    id: job.id,
+    task: job.task,
+    queue: job.queue,
+    state: job.state,
+    priority: job.priority,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    runAt: job.runAt,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    lastError: last ? { name: last.name, message: last.message, at: last.at } : null,
+  };
+}
+
+/** Enqueue options accepted over HTTP (the caller's transaction is not, of course). */
+const ENQUEUE_OPTIONS = [
+  'queue',
+  'priority',
+  'maxAttempts',
+  'timeoutMs',
+  'backoff',
+  'runAt',
+  'delayMs',
+  'uniqueKey',
+  'correlationId',
+  'metadata',
+] as const;
+
+function enqueueOptions(value: unknown): EnqueueOptions | undefined {
+  if (value === undefined) return undefined;
+  const options = objectField('options', value);
+  onlyKeys('options', options, ENQUEUE_OPTIONS);
+  const result = { ...options } as EnqueueOptions & { runAt?: unknown };
+  if (typeof options.runAt === 'string') {
+    const at = Date.parse(options.runAt);
+    if (Number.isNaN(at))
+      throw badRequest('options.runAt', 'must be an ISO 8601 date-time or epoch milliseconds');
+    result.runAt = at;
+  }
+  return result;
+}
+
+/** Retry and cancel filters of the bulk routes. */
+function bulkFilter(value: unknown) {
+  const filter = objectField('body', value);
+  onlyKeys('', filter, ['state', 'queue', 'task']);
+  return {
+    state: stringOrList('state', filter.state) as JobState | JobState[] | undefined,
+    queue: stringOrList('queue', filter.queue),
+    task: stringOrList('task', filter.task),
+  };
+}
+
+/** Add the job routes to `app`. */
+export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes: number): void {
+  app.get('/api/jobs', async (c) => {
+    const page = await jobwire.listJobs({
+      state: listParam(c, 'state') as JobState[] | undefined,
+      queue: listParam(c, 'queue'),
+      task: listParam(c, 'task'),
+      limit: intParam(c, 'limit', 1, MAX_JOBS_PAGE) ?? 50,
+      cursor: c.req.query('cursor') ?? null,
+    });
+    return json({ jobs: page.jobs.map(summary), nextCursor: page.nextCursor });
+  });
+
+  app.post('/api/jobs', async (c) => {
+    const body = objectField('body', await readJson(c.req.raw, maxBodyBytes));
+    onlyKeys('', body, ['task', 'payload', 'options']);
+    const { task } = body;
+    if (typeof task !== 'string' || task === '')
+      throw badRequest('task', 'must be a task name (a non-empty string)');
+    const options = enqueueOptions(body.options);
+    // Only tasks this process runs or some worker published: a typo must not queue a job no one runs.
+    if (!jobwire.getTask(task) && !(await jobwire.getPublishedTask(task))) {
+      const known = [
+        ...new Set([...jobwire.taskNames, ...(await jobwire.listPublishedTasks()).map((t) => t.name)]),
+      ];
+      throw new HttpError(
+        422,
+        'JOBWIRE_UNKNOWN_TASK',
+        `Unknown task ${JSON.stringify(task.slice(0, 128))}: no worker registered or published it.`,
+        { field: 'task', task, known: known.sort().slice(0, 100) },
+      );
+    }
+    const job = await jobwire.enqueue(task, body.payload ?? null, options);
+    return json({ job, duplicate: job.duplicate }, job.duplicate ? 200 : 201);
+  });
+
+  app.post('/api/jobs/retry', async (c) => {
+    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes));
+    return json(await jobwire.retryJobs(filter));
+  });
+
+  app.post('/api/jobs/cancel', async (c) => {
+    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes));
+    return json(await jobwire.cancelJobs(filter));
+  });
+
+  app.get('/api/jobs/:id', async (c) => {
+    const id = c.req.param('id');
+    const job = await jobwire.getJob(id);
+    if (!job)
+      throw new HttpError(
+        404,
+        'JOBWIRE_JOB_NOT_FOUND',
+        `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
+      );
+    return json({ job });
+  });
+
+  app.get('/api/jobs/:id/events', async (c) => {
+    const events = await jobwire.jobEvents(c.req.param('id'), {
+      limit: intParam(c, 'limit', 1, 1000) ?? 1000,
+    });
+    return json({ events });
+  });
+
+  app.post('/api/jobs/:id/retry', async (c) => json({ job: await jobwire.retryJob(c.req.param('id')) }));
+
+  app.post('/api/jobs/:id/cancel', async (c) =>
+    json({ cancelled: await jobwire.cancelJob(c.req.param('id')) }),
+  );
+
+  app.delete('/api/jobs/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await jobwire.deleteJob(id))) {
+      throw new HttpError(
+        404,
+        'JOBWIRE_JOB_NOT_FOUND',
+        `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
+      );
+    }
+    return json({ deleted: true });
+  });
+}

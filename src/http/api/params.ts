@@ -1,0 +1,52 @@
+/**
+ * Reading query parameters and JSON bodies: wrong types are a 400 naming the field, before the
+ * client is called (the client checks values again and names them the same way).
+ */
+import type { Context } from 'hono';
+import { badRequest } from '../errors.js';
+
+/** A list parameter: repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`). */
+export function listParam(c: Context, name: string): string[] | undefined {
+  const values = c.req.queries(name);
+  if (!values || values.length === 0) return undefined;
+  const list = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  return list.length ? list : undefined;
+}
+
+/** An integer parameter within [min, max], or undefined when absent. */
+export function intParam(c: Context, name: string, min: number, max: number): number | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw badRequest(name, `must be an integer from ${min} to ${max}, got "${raw.slice(0, 40)}"`);
+  }
+  return Number(raw);
+}
+
+/** `value` as a plain object (400 naming `field` otherwise). */
+export function objectField(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest(field, 'must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Refuse keys of `object` not in `allowed` (a typo would otherwise be ignored silently). */
+export function onlyKeys(field: string, object: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      throw badRequest(field ? `${field}.${key}` : key, `is not accepted here; use ${allowed.join(', ')}`);
+    }
+  }
+}
+
+/** A string or an array of strings (the filters of bulk actions), or undefined. */
+export function stringOrList(field: string, value: unknown): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  throw badRequest(field, 'must be a string or an array of strings');
+}

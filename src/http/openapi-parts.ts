@@ -1,0 +1,137 @@
+/**
+ * Building blocks of the OpenAPI document (openapi.ts): its types, small constructors, the
+ * shared error answers and the component schemas.
+ */
+
+export type Schema = Record<string, unknown>;
+export interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  description?: string;
+  schema: Schema;
+}
+export interface Operation {
+  summary: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+  requestBody?: { required: boolean; content: Record<string, { schema: Schema }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: Schema }> }>;
+}
+
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+export const jsonBody = (schema: Schema) => ({ 'application/json': { schema } });
+export const ok = (description: string, schema: Schema) => ({ description, content: jsonBody(schema) });
+export const error = (description: string) => ({ description, content: jsonBody(ref('Error')) });
+export const list: Schema = {
+  type: 'string',
+  description: 'one value, several comma-separated, or the parameter repeated',
+};
+export const path = (name: string, description: string): Parameter => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+export const query = (name: string, schema: Schema, description?: string): Parameter => ({
+  name,
+  in: 'query',
+  schema,
+  ...(description && { description }),
+});
+export const object = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  required,
+});
+export const WRITE_ERRORS = {
+  '401': error('no or invalid credentials'),
+  '403': error('read-only mode, not allowed, or CSRF check failed'),
+};
+export const NOT_FOUND = { '404': error('no such job or schedule') };
+export const BAD = { '400': error('a parameter has the wrong type or value (details.field names it)') };
+export const PUBLIC: Record<string, string[]>[] = [];
+export const filterBody = object({ state: {}, queue: {}, task: {} });
+
+/** The `components` of the document: security schemes and shared schemas. */
+export const COMPONENTS = {
+  securitySchemes: {
+    bearer: { type: 'http', scheme: 'bearer' },
+    basic: { type: 'http', scheme: 'basic' },
+    session: { type: 'apiKey', in: 'cookie', name: 'jobwire_session' },
+  },
+  schemas: {
+    Error: object(
+      {
+        error: object(
+          { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+          ['code', 'message'],
+        ),
+      },
+      ['error'],
+    ),
+    Readiness: object({
+      status: { enum: ['ready', 'not-ready'] },
+      reasons: { type: 'array', items: { type: 'string' } },
+      schema: object({ current: { type: 'integer' }, latest: { type: 'integer' } }),
+    }),
+    JobSummary: object({
+      id: { type: 'string' },
+      task: { type: 'string' },
+      queue: { type: 'string' },
+      state: ref('JobState'),
+      priority: { type: 'integer' },
+      attempt: { type: 'integer' },
+      maxAttempts: { type: 'integer' },
+      runAt: { type: 'string', format: 'date-time' },
+      createdAt: { type: 'string', format: 'date-time' },
+      startedAt: { type: ['string', 'null'] },
+      finishedAt: { type: ['string', 'null'] },
+      lastError: { type: ['object', 'null'] },
+    }),
+    Job: {
+      type: 'object',
+      description:
+        'JobRecord: the JobSummary fields plus payload, result, errors (name, message, stack, attempt, at), progress, metadata, correlationId, uniqueKey…',
+    },
+    JobState: { enum: ['scheduled', 'pending', 'running', 'completed', 'abandoned', 'cancelled'] },
+    EnqueueRequest: object(
+      {
+        task: { type: 'string' },
+        payload: {},
+        options: object({
+          queue: { type: 'string' },
+          priority: { type: 'integer' },
+          maxAttempts: { type: 'integer' },
+          timeoutMs: { type: 'integer' },
+          backoff: { type: 'object' },
+          runAt: { type: ['string', 'integer'] },
+          delayMs: { type: 'integer' },
+          uniqueKey: { type: 'string' },
+          correlationId: { type: 'string' },
+          metadata: { type: 'object' },
+        }),
+      },
+      ['task'],
+    ),
+    BulkResult: object({ count: { type: 'integer' }, skipped: { type: 'integer' } }),
+    Queue: object({
+      name: { type: 'string' },
+      paused: { type: 'boolean' },
+      counts: { type: 'object', additionalProperties: { type: 'integer' } },
+      precision: {
+        type: 'object',
+        description: 'per state: exact, atLeast (counting stopped at the cap) or estimate (docs/counts.md)',
+        additionalProperties: { type: 'string', enum: ['exact', 'atLeast', 'estimate'] },
+      },
+    }),
+    Event: object({
+      type: { type: 'string' },
+      data: { type: 'object' },
+      at: { type: 'integer' },
+      cursor: { type: 'string' },
+    }),
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * `jobwire dashboard` serves the HTTP API of a database and prints a sign-in link; `jobwire dev`
+ * (`npm start`) serves it next to the demo and prints the link on stderr.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { sqliteDriver } from '../src/drivers/sqlite/index.js';
+import { createJobwire, defineTask } from '../src/index.js';
+import { runCliInProcess, useCliTestEnvironment } from './support/cli.js';
+import { startCliInProcess } from './support/cli-live.js';
+
+useCliTestEnvironment();
+delete process.env.JOBWIRE_HTTP_TOKEN;
+const dir = mkdtempSync(join(tmpdir(), 'jobwire-cli-dashboard-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let counter = 0;
+
+/** A migrated database with one published task and one waiting job. */
+async function database(): Promise<string> {
+  const path = join(dir, `db-${++counter}.db`);
+  const echo = defineTask({ name: 'echo', handler: async (payload: unknown) => payload });
+  const jobwire = await createJobwire({ driver: sqliteDriver({ path }), tasks: [echo] });
+  await jobwire.enqueue(echo, { hello: 'world' }, { runAt: Date.now() + 3_600_000 });
+  await jobwire.close();
+  return path;
+}
+
+describe('jobwire dashboard', () => {
+  it('serves the API with a generated token and prints a sign-in link that opens a session', async () => {
+    const run = startCliInProcess(['dashboard', '--port', '0', '--db', await database()]);
+    try {
+      await run.until('the sign-in link', (out) => /sign in: \S+/.test(out));
+      const login = /sign in: (\S+)/.exec(run.stdout())![1]!;
+      const url = new URL(login);
+      assert.equal(url.hostname, '127.0.0.1');
+      assert.equal(url.pathname, '/login');
+      const token = url.searchParams.get('token')!;
+      assert.ok(token.length >= 32, 'a generated token');
+      const signIn = await fetch(login, { redirect: 'manual' });
+      assert.equal(signIn.status, 303);
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+      const page = await fetch(`${url.origin}/api/jobs`, { headers: { cookie } });
+      assert.equal(page.status, 200);
+      const jobs = ((await page.json()) as { jobs: { task: string }[] }).jobs;
+      assert.deepEqual(
+        jobs.map((j) => j.task),
+        ['echo'],
+      );
+      // Enqueue by name with the published defaults: this process has no task code.
+      const enqueued = await fetch(`${url.origin}/api/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task: 'echo', payload: 1 }),
+      });
+      assert.equal(enqueued.status, 201, await enqueued.clone().text());
+      assert.equal((await fetch(`${url.origin}/api/jobs`)).status, 401);
+      assert.equal((await fetch(`${url.origin}/healthz`)).status, 200);
+    } finally {
+      assert.equal(await run.stop(), 0, run.stderr());
+    }
+  });
+
+  it('--read-only refuses changes; --token is used as given', async () => {
+    const token = 'my-own-token-0123456789';
+    const run = startCliInProcess([
+      'dashboard',
+      '--port',
+      '0',
+      '--db',
+      await database(),
+      '--token',
+      token,
+      '--read-only',
+    ]);
+    try {
+      await run.until('the sign-in link', (out) => /sign in: \S+/.test(out));
+      assert.match(run.stdout(), /read-only/);
+      const origin = new URL(/sign in: (\S+)/.exec(run.stdout())![1]!).origin;
+      const r = await fetch(`${origin}/api/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task: 'echo' }),
+      });
+      assert.equal(r.status, 403);
+      assert.equal(
+        (await fetch(`${origin}/api/jobs`, { headers: { authorization: `Bearer ${token}` } })).status,
+        200,
+      );
+    } finally {
+      assert.equal(await run.stop(), 0);
+    }
+  });
+
+  it('bad options are usage errors (exit 2)', async () => {
+    const db = await database();
+    const short = await runCliInProcess(['dashboard', '--db', db, '--token', 'short']);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /--token must be at least 16 characters/);
+    const port = await runCliInProcess(['dashboard', '--db', db, '--port', '70000']);
+    assert.equal(port.code, 2);
+    const dev = await runCliInProcess(['dev', '--db', join(dir, 'dev-x.db'), '--no-http', '--port', '9000']);
+    assert.equal(dev.code, 2);
+    assert.match(dev.stderr, /--no-http/);
+  });
+
+  it('jobwire dev (npm start) serves the dashboard and prints its sign-in link', async () => {
+    const run = startCliInProcess([
+      'dev',
+      '--db',
+      join(dir, 'dev.db'),
+      '--jobs',
+      '2',
+      '--port',
+      '0',
+      '--no-schedules',
+    ]);
+    try {
+      await run.until('the sign-in link', (_out, err) => /sign in: +\S+/.test(err), 30_000);
+      const login = /sign in: +(\S+)/.exec(run.stderr())![1]!;
+      const { origin } = new URL(login);
+      const token = new URL(login).searchParams.get('token')!;
+      const r = await fetch(`${origin}/api/tasks`, { headers: { authorization: `Bearer ${token}` } });
+      assert.ok(((await r.json()) as { registered: string[] }).registered.includes('send-email'));
+    } finally {
+      assert.equal(await run.stop(), 0, run.stderr());
+    }
+  });
+});
