@@ -97,6 +97,7 @@ async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext
     delayMs: resolved.delayMs,
     runAt: resolved.runAt,
     uniqueKey: resolved.uniqueKey,
+    concurrencyKey: resolved.concurrencyKey,
     correlationId: resolved.correlationId ?? context.inheritedCorrelationId ?? randomUUID(),
     metadataJson: encodeMetadata(resolved.metadata, context.maxPayloadBytes),
     timeoutMs: resolved.timeoutMs,

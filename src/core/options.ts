@@ -18,6 +18,11 @@ export interface EnqueueOptions extends JobDefaults {
   delayMs?: number;
   /** While a job with this key is scheduled, pending or running, enqueueing another returns it instead. */
   uniqueKey?: string;
+  /**
+   * The flow-control key (a tenant, an account): the per-key concurrency and rate limits of the
+   * job's queue apply to all jobs with this key, and keys are served fairly (docs/flow-control.md).
+   */
+  concurrencyKey?: string;
   /** Defaults to the correlation id of the job whose handler is enqueueing, else a new UUID. */
   correlationId?: string;
   /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
@@ -103,6 +108,7 @@ export interface ResolvedJobOptions {
   runAt: EpochMs | null;
   delayMs: number;
   uniqueKey: string | null;
+  concurrencyKey: string | null;
   correlationId: string | null;
   metadata: Record<string, unknown>;
 }
@@ -131,6 +137,7 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
   'runAt',
   'delayMs',
   'uniqueKey',
+  'concurrencyKey',
   'correlationId',
   'metadata',
   'transaction',
@@ -177,6 +184,17 @@ export function resolveJobOptions(
     }
     uniqueKey = validateStorableText('uniqueKey', o.uniqueKey);
   }
+  let concurrencyKey: string | null = null;
+  if (o.concurrencyKey !== undefined) {
+    if (
+      typeof o.concurrencyKey !== 'string' ||
+      o.concurrencyKey.length === 0 ||
+      o.concurrencyKey.length > 512
+    ) {
+      throw new InvalidOptionError('concurrencyKey', 'must be a non-empty string of at most 512 characters');
+    }
+    concurrencyKey = validateStorableText('concurrencyKey', o.concurrencyKey);
+  }
   let correlationId: string | null = null;
   if (o.correlationId !== undefined) {
     if (typeof o.correlationId !== 'string' || o.correlationId.length === 0 || o.correlationId.length > 256) {
@@ -201,6 +219,7 @@ export function resolveJobOptions(
     runAt,
     delayMs,
     uniqueKey,
+    concurrencyKey,
     correlationId,
     metadata,
   };

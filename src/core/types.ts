@@ -123,6 +123,8 @@ export interface JobRecord<Payload = unknown, Result = unknown> {
   /** The latest progress a running or finished job reported. */
   progress: unknown;
   uniqueKey: string | null;
+  /** The flow-control key whose limits apply to this job (docs/flow-control.md), or null. */
+  concurrencyKey: string | null;
   correlationId: string;
   metadata: Record<string, unknown>;
   /** Per-attempt time limit in ms, or null for none. */

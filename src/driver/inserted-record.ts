@@ -36,6 +36,7 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
     errors: [],
     progress: null,
     uniqueKey: job.uniqueKey,
+    concurrencyKey: job.concurrencyKey ?? null,
     correlationId: job.correlationId,
     metadata: JSON.parse(job.metadataJson) as Record<string, unknown>,
     timeoutMs: job.timeoutMs,

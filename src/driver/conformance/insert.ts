@@ -46,6 +46,7 @@ export function insertTests(test: DefineTest): void {
       errors: [],
       progress: null,
       uniqueKey: 'image-42',
+      concurrencyKey: null,
       correlationId: 'corr-42',
       metadata: { tenant: 'acme' },
       timeoutMs: 1500,

@@ -29,6 +29,7 @@ import {
   eventSubscriptionGet,
   withLog,
 } from './events.js';
+import { flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
@@ -201,6 +202,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       })();
       return closing;
     },
+    // Flow control (limits and fairness).
+    flowRuleList: () => flowRuleList(ctx),
+    flowRuleRemove: (params) => flowRuleRemove(ctx, params),
+    flowRuleSet: (params) => flowRuleSet(ctx, params),
     jobCancel: (params) => withLog(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),

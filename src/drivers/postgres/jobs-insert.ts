@@ -78,9 +78,9 @@ const insertSql = (s: string, withKeys: boolean, log: boolean): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
-              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $16::text[])
        WITH ORDINALITY AS i(task, queue, payload, priority, max_attempts, delay_ms, run_at_ms,
-                            unique_key, correlation_id, metadata, timeout_ms, backoff, ord)
+                            unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key, ord)
 ),
 clock AS (SELECT ${nowSql('$13')} AS now),
 prepared AS (
@@ -91,10 +91,11 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (id, task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key)
   OVERRIDING SYSTEM VALUE
   SELECT id, task, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, payload::json,
-         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json
+         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json,
+         concurrency_key
   FROM prepared ORDER BY ord${withKeys ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
@@ -122,9 +123,9 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key)
   SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
-         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json
+         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json, $16::text
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
@@ -201,6 +202,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     ctx.channel(CHANNELS.jobAvailable),
     // Only inside a caller's transaction: there, our NOTIFY says it committed.
     executor && params.commitToken ? `${ctx.channel(CHANNELS.committed)} ${params.commitToken}` : null,
+    jobs.map((j) => j.concurrencyKey ?? null),
   ];
   const log = params.log === true;
   const withKeys = jobs.some((j) => j.uniqueKey !== null);

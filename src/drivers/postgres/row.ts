@@ -37,6 +37,7 @@ export const JOB_COLUMNS = [
   'j.errors::text AS errors',
   'j.progress::text AS progress',
   'j.unique_key',
+  'j.concurrency_key',
   'j.correlation_id',
   'j.metadata::text AS metadata',
   'j.timeout_ms',
@@ -65,6 +66,7 @@ export interface JobRow {
   errors: string;
   progress: string | null;
   unique_key: string | null;
+  concurrency_key: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: string | null;
@@ -97,6 +99,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),
     uniqueKey: row.unique_key,
+    concurrencyKey: row.concurrency_key,
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: numberOrNull(row.timeout_ms),

@@ -20,6 +20,7 @@ import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { toStorageError } from './errors.js';
 import { createEventMethods, eventWriterOf } from './events.js';
+import { createFlowMethods } from './flow.js';
 import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
@@ -184,7 +185,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createHealthMethods> &
         ReturnType<typeof createEventMethods> &
         ReturnType<typeof createRetentionMethods> &
-        ReturnType<typeof createScheduleMethods>)
+        ReturnType<typeof createScheduleMethods> &
+        ReturnType<typeof createFlowMethods>)
     | undefined;
   let closed = false;
   /** `run` with the events `log` makes of its result stored in the same transaction. */
@@ -206,8 +208,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   const use = () => {
     if (methods) return methods;
     try {
-      const jobMethods = createJobMethods(ctx);
+      const flowMethods = createFlowMethods(ctx);
+      const jobMethods = createJobMethods(ctx, flowMethods.flowClaim);
       methods = {
+        ...flowMethods,
         ...jobMethods,
         ...createLeaseMethods(ctx),
         ...createAdminMethods(ctx),
@@ -252,6 +256,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       }
       return Promise.resolve();
     },
+    // Flow control (limits and fairness).
+    flowRuleList: () => call('flowRuleList', () => use().flowRuleList()),
+    flowRuleRemove: (params) => call('flowRuleRemove', () => use().flowRuleRemove(params)),
+    flowRuleSet: (params) => call('flowRuleSet', () => use().flowRuleSet(params)),
     jobCancel: (params) =>
       call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),

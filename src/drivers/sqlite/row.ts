@@ -24,6 +24,7 @@ export interface JobRow {
   errors: string;
   progress: string | null;
   unique_key: string | null;
+  concurrency_key: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: number | null;
@@ -81,6 +82,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     errors: JSON.parse(row.errors) as StoredError[],
     progress: jsonOrNull(row.progress),
     uniqueKey: row.unique_key,
+    concurrencyKey: row.concurrency_key,
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: row.timeout_ms,
