@@ -27,6 +27,7 @@ Options
   --delay <duration>      run no earlier than this long from now: 5000 (ms), 5s, 10m, 2h, 7d
   --max-attempts <n>      attempts before the job is abandoned (default: the task's, else 3)
   --unique-key <k>        while a job with this key is active, return it instead of adding one
+  --concurrency-key <k>   the flow-control key (e.g. a tenant): the queue's per-key limits apply
   --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
@@ -98,6 +99,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       delay: { type: 'string' },
       'max-attempts': { type: 'string' },
       'unique-key': { type: 'string' },
+      'concurrency-key': { type: 'string' },
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
@@ -127,6 +129,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
   if (values['unique-key'] !== undefined) options.uniqueKey = values['unique-key'];
+  if (values['concurrency-key'] !== undefined) options.concurrencyKey = values['concurrency-key'];
   const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 

@@ -301,6 +301,7 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     ['pool', job.poolId ?? '–'],
     ['lease expires', when(job.leaseExpiresAt)],
     ['unique key', job.uniqueKey ?? '–'],
+    ['concurrency key', job.concurrencyKey ?? '–'],
     ['correlation id', job.correlationId],
     ['attempt timeout', job.timeoutMs === null ? '–' : duration(job.timeoutMs)],
     ['backoff', job.backoff ? safeJson(job.backoff) : 'default (exponential from 1 s)'],

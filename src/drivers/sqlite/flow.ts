@@ -35,6 +35,10 @@ interface KeyRow {
   key: string;
   tat: number | null;
   last_started_at: number | null;
+  /** Its running jobs (its slots in use). */
+  running: number;
+  /** Its first due job in claim order, or null. */
+  head: number | null;
 }
 
 const rateOf = (row: RuleRow): FlowRate | null =>
@@ -122,16 +126,22 @@ export function createFlowMethods(ctx: SqliteContext) {
 
   const rulesOf = db.prepare('SELECT * FROM jobwire_flow_rules WHERE queue = ?');
   const paused = db.prepare('SELECT 1 FROM jobwire_queues WHERE name = ? AND paused = 1');
+  // Each key with its slots in use and its head job, read lazily row by row: a claim usually
+  // stops after `limit` keys, and one statement per key is most of a claim's cost.
   const readyKeys = db.prepare(
-    `SELECT key, tat, last_started_at FROM jobwire_flow_keys INDEXED BY jobwire_flow_keys_ready
-     WHERE queue = ? AND active = 1 ORDER BY last_started_at, key`,
+    `SELECT k.key, k.tat, k.last_started_at,
+       (SELECT count(*) FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_running
+        WHERE state = 'running' AND concurrency_key IS NOT NULL
+          AND queue = k.queue AND concurrency_key = k.key) AS running,
+       (SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+        WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL
+          AND queue = k.queue AND concurrency_key = k.key AND state = 'pending'
+        ORDER BY priority DESC, run_at, id LIMIT 1) AS head
+     FROM jobwire_flow_keys k INDEXED BY jobwire_flow_keys_ready
+     WHERE k.queue = ? AND k.active = 1 ORDER BY k.last_started_at, k.key`,
   );
   const runningInQueue = db.prepare(
     `SELECT count(*) AS n FROM jobwire_jobs WHERE state = 'running' AND queue = ?`,
-  );
-  const runningForKey = db.prepare(
-    `SELECT count(*) AS n FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_running
-     WHERE state = 'running' AND concurrency_key IS NOT NULL AND queue = ? AND concurrency_key = ?`,
   );
   const headsOfKey = db.prepare(
     `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
@@ -156,8 +166,13 @@ export function createFlowMethods(ctx: SqliteContext) {
      WHERE id IN (SELECT value FROM json_each(@ids))
      RETURNING ${CLAIM_COLUMNS}`,
   );
-  const keyStarted = db.prepare(
-    'UPDATE jobwire_flow_keys SET tat = ?, last_started_at = ? WHERE queue = ? AND key = ?',
+  // Every started key of a claim in one statement: [[key, tat], …] as JSON.
+  const keysStarted = db.prepare(
+    `UPDATE jobwire_flow_keys
+     SET tat = (SELECT json_extract(s.value, '$[1]') FROM json_each(@started) AS s
+                WHERE json_extract(s.value, '$[0]') = jobwire_flow_keys.key),
+         last_started_at = @now
+     WHERE queue = @queue AND key IN (SELECT json_extract(value, '$[0]') FROM json_each(@started))`,
   );
   const keyIdle = db.prepare('UPDATE jobwire_flow_keys SET active = 0 WHERE queue = ? AND key = ?');
   const queueStarted = db.prepare(
@@ -186,23 +201,20 @@ export function createFlowMethods(ctx: SqliteContext) {
     if (queueCap <= 0) return [];
 
     const candidates: Candidate[] = [];
+    /** Each candidate's cap (how many of its jobs may start now). */
+    const caps = new Map<Candidate, number>();
     const idle: string[] = [];
     let contributing = 0;
-    const visit = (candidate: Candidate, cap: number, heads: () => { id: number }[]) => {
-      if (cap > 0) candidate.ids = heads().map((r) => r.id);
-      if (candidate.ids.length > 0) contributing++;
-      candidates.push(candidate);
-    };
     // The queue's unkeyed jobs take their turn as one more "key" (only with a queue-wide rule:
     // otherwise the ordinary claim serves them), placed by their last start.
     let unkeyedDue = queueRule !== undefined;
     const visitUnkeyed = () => {
       unkeyedDue = false;
-      visit(
-        { key: null, row: null, rule: undefined, ids: [] },
-        queueCap,
-        () => headsUnkeyed.all(queue, queueCap) as { id: number }[],
-      );
+      const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
+      candidate.ids = (headsUnkeyed.all(queue, queueCap) as { id: number }[]).map((r) => r.id);
+      if (candidate.ids.length > 0) contributing++;
+      candidates.push(candidate);
+      caps.set(candidate, candidate.ids.length);
     };
     for (const row of readyKeys.iterate(queue) as IterableIterator<KeyRow>) {
       if (contributing >= queueCap) break;
@@ -212,29 +224,33 @@ export function createFlowMethods(ctx: SqliteContext) {
       }
       const rule = ruleForKey(keyRules, row.key);
       let cap = queueCap;
-      let running: number | undefined;
-      if (rule?.concurrency != null) {
-        running = (runningForKey.get(queue, row.key) as { n: number }).n;
-        cap = Math.min(cap, rule.concurrency - running);
-      }
+      if (rule?.concurrency != null) cap = Math.min(cap, rule.concurrency - row.running);
       const rate = rule ? rateOf(rule) : null;
       if (rate) cap = Math.min(cap, gcraAllowed(rate, row.tat, now));
-      visit(
-        { key: row.key, row, rule, ids: [] },
-        cap,
-        () => headsOfKey.all(queue, row.key, cap) as { id: number }[],
-      );
-      const last = candidates[candidates.length - 1]!;
-      if (last.ids.length === 0 && cap > 0) {
-        // Nothing due: a key with nothing waiting and nothing running leaves the ready index
-        // (a trigger brings it back when one of its jobs waits again).
-        running ??= (runningForKey.get(queue, row.key) as { n: number }).n;
-        if (running === 0 && !waitingForKey.get(queue, row.key)) idle.push(row.key);
+      const candidate: Candidate = { key: row.key, row, rule, ids: [] };
+      if (cap > 0 && row.head !== null) {
+        candidate.ids = [row.head];
+        contributing++;
+        candidates.push(candidate);
+        caps.set(candidate, cap);
+      } else if (row.head === null && row.running === 0) {
+        // Nothing due and nothing running: unless a job waits for a later due time, the key
+        // leaves the ready index (a trigger brings it back when one of its jobs waits again).
+        idle.push(row.key);
       }
     }
     if (unkeyedDue && contributing < queueCap) visitUnkeyed();
     // Written after the iteration: the connection cannot write while a read is open.
-    for (const key of idle) keyIdle.run(queue, key);
+    for (const key of idle) if (!waitingForKey.get(queue, key)) keyIdle.run(queue, key);
+    // Fewer ready keys than jobs wanted: the keys that may start more give their next jobs.
+    if (contributing < queueCap) {
+      for (const candidate of candidates) {
+        const cap = caps.get(candidate)!;
+        if (candidate.key !== null && cap > 1) {
+          candidate.ids = (headsOfKey.all(queue, candidate.key, cap) as { id: number }[]).map((r) => r.id);
+        }
+      }
+    }
 
     // Round-robin over the candidates in their order, up to the queue's capacity.
     const picked: number[] = [];
@@ -251,15 +267,19 @@ export function createFlowMethods(ctx: SqliteContext) {
       if (!any) break;
     }
     let unkeyedStarted = false;
+    const started: [string, number | null][] = [];
     for (const [candidate, n] of taken) {
       if (candidate.key === null) {
         unkeyedStarted = true;
         continue;
       }
       const rate = candidate.rule ? rateOf(candidate.rule) : null;
-      const tat = rate ? gcraAdvance(rate, candidate.row!.tat, now, n) : candidate.row!.tat;
-      keyStarted.run(tat, now, queue, candidate.key);
+      started.push([
+        candidate.key,
+        rate ? gcraAdvance(rate, candidate.row!.tat, now, n) : candidate.row!.tat,
+      ]);
     }
+    if (started.length > 0) keysStarted.run({ now, queue, started: JSON.stringify(started) });
     if (queueRule && picked.length > 0) {
       const tat = queueRate ? gcraAdvance(queueRate, queueRule.tat, now, picked.length) : queueRule.tat;
       queueStarted.run(tat, unkeyedStarted ? now : null, queue);
