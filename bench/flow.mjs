@@ -103,8 +103,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`| scenario | jobs/s per round | median |`);
 console.log(`|---|---|---|`);
 for (const s of scenarios) {
-  console.log(`| ${s} | ${rates[s].map((r) => Math.round(r)).join(', ')} | ${Math.round(median(rates[s]))} |`);
+  console.log(
+    `| ${s} | ${rates[s].map((r) => Math.round(r)).join(', ')} | ${Math.round(median(rates[s]))} |`,
+  );
 }
 if (rates.unkeyed && rates.keyed) {
-  console.log(`\nkeyed / unkeyed (medians): ${((100 * median(rates.keyed)) / median(rates.unkeyed)).toFixed(0)} %`);
+  console.log(
+    `\nkeyed / unkeyed (medians): ${((100 * median(rates.keyed)) / median(rates.unkeyed)).toFixed(0)} %`,
+  );
 }
