@@ -105,13 +105,15 @@ const keyRuleSql = (s: string, k: string): string => `
   LIMIT 1`;
 
 /**
- * Statement 1: lock the queue-wide rule rows (claims of a limited queue take turns) and up to $2
+ * Statement 1 (which also makes the transaction commit without waiting for the WAL flush, as
+ * the ordinary claim does, even when it finds nothing to start): lock the queue-wide rule rows (claims of a limited queue take turns) and up to $2
  * ready keys per queue in fairness order. A key is ready when it has a due job and, by this
  * snapshot, a free slot and a start its rate allows (statement 2 checks again, exactly); a key
  * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle.
  */
-const lockSql = (s: string): string => `
-WITH queue_locks AS (
+export const lockSql = (s: string): string => `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+queue_locks AS (
   SELECT r.queue, r.last_started_at FROM ${s}.flow_rules r
   WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
     AND NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = r.queue AND p.paused)
@@ -141,7 +143,8 @@ CROSS JOIN LATERAL (
   LIMIT $2
   FOR UPDATE OF k SKIP LOCKED
 ) k
-WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)`;
+WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
+  AND (SELECT count(*) FROM async_commit) >= 0`;
 
 /** GCRA starts allowed now (see `gcraAllowed` in driver/flow.ts), as SQL over rate columns. */
 const gcraSql = (r: string, tat: string): string => `greatest(0, floor(
@@ -156,7 +159,7 @@ const gcraAdvanceSql = (r: string, tat: string, n: string): string =>
  * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
  * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted.
  */
-const pickSql = (s: string, log: boolean): string => `
+export const pickSql = (s: string, log: boolean): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 clock AS (SELECT ${nowSql('$6')} AS now, ${epochMs(nowSql('$6'))} AS ms),
 c AS (
@@ -165,7 +168,10 @@ c AS (
            SELECT count(*) FROM ${s}.jobs x
            WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(queue, key, ord)
-  LEFT JOIN ${s}.flow_keys k ON k.queue = c.queue AND k.key = c.key
+  -- Looked up by primary key per candidate (a join here is planned as a scan of every key).
+  LEFT JOIN LATERAL (
+    SELECT k.tat FROM ${s}.flow_keys k WHERE k.queue = c.queue AND k.key = c.key OFFSET 0
+  ) k ON true
   LEFT JOIN LATERAL (${keyRuleSql(s, 'c')}) kr ON c.key IS NOT NULL
 ),
 qc AS (
@@ -177,7 +183,10 @@ qc AS (
   WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
 ),
 caps AS (
-  SELECT c.*, greatest(0, least($3::int, coalesce(qc.cap, $3::int),
+  -- Round-robin gives no key more than its share of the claim: fetching (and locking) more of
+  -- its jobs would only be given back. A claim may then start fewer than asked when some keys
+  -- have fewer jobs than their share; the next claim takes the rest.
+  SELECT c.*, greatest(0, least($3::int, coalesce(qc.cap, $3::int), ceil($3::int::float8 / cardinality($1::text[])),
     CASE WHEN c.concurrency IS NULL THEN $3::int ELSE c.concurrency - c.running END,
     CASE WHEN c.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('c', 'c.tat')} END))::int AS cap
   FROM c CROSS JOIN clock LEFT JOIN qc ON qc.queue = c.queue
@@ -218,12 +227,13 @@ keys_started AS (
   SET tat = CASE WHEN c.rate_limit IS NULL THEN k.tat ELSE ${gcraAdvanceSql('c', 'k.tat', 'p.started')} END,
       last_started_at = clock.now
   FROM (SELECT ord, count(*) AS started FROM picked GROUP BY ord) p JOIN c ON c.ord = p.ord CROSS JOIN clock
-  WHERE k.queue = c.queue AND k.key = c.key
+  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
 ),
 keys_idle AS (
   UPDATE ${s}.flow_keys k SET active = false
   FROM caps c
-  WHERE k.queue = c.queue AND k.key = c.key AND c.cap > 0
+  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+    AND c.cap > 0
     AND NOT EXISTS (SELECT 1 FROM picked p WHERE p.ord = c.ord)
     AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
                     WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running')

@@ -63,6 +63,21 @@ logged AS (
   HAVING count(*) > 0
 )`;
 
+/**
+ * Marks the keys of a batch's keyed jobs as having work (docs/flow-control.md), in one sorted
+ * upsert: the upsert locks each key row until the insert commits (ON CONFLICT DO UPDATE locks the
+ * row even when its WHERE is false), so a claim deciding a key is idle waits for, or skips, it;
+ * and locking in key order means two batches with the same keys in another order cannot
+ * deadlock. Only statements for batches with keyed jobs carry it. `from` yields queue and key.
+ */
+const flowKeysSql = (s: string, from: string): string => `,
+flow_keys_waiting AS (
+  INSERT INTO ${s}.flow_keys AS k (queue, key)
+  ${from}
+  ORDER BY 1, 2
+  ON CONFLICT (queue, key) DO UPDATE SET active = true WHERE NOT k.active
+)`;
+
 /** Announces the caller's commit: NOTIFY is delivered on commit only, never after a rollback. */
 const committedSql = (param: string): string => `,
 committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}, ' ', 2)) WHERE ${param} IS NOT NULL)`;
@@ -74,7 +89,7 @@ committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean, log: boolean): string => `
+const insertSql = (s: string, withKeys: boolean, log: boolean, flowKeys = false): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
@@ -101,7 +116,11 @@ inserted AS (
 ),
 woken AS (
   SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
-)${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${committedSql('$15::text')}
+)${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${
+  flowKeys
+    ? flowKeysSql(s, 'SELECT DISTINCT queue, concurrency_key FROM input WHERE concurrency_key IS NOT NULL')
+    : ''
+}${committedSql('$15::text')}
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
@@ -111,7 +130,7 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
  * row and `assemble` looks up the key's holder.
  */
-const insertOneSql = (s: string, withKey: boolean, log: boolean): string => `
+const insertOneSql = (s: string, withKey: boolean, log: boolean, flowKeys = false): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
                $10::text AS metadata),
@@ -131,7 +150,7 @@ inserted AS (
 ),
 woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')${
   log ? logQueuedSql(s, 'inserted i CROSS JOIN one p', 'p') : ''
-}${committedSql('$15::text')}
+}${flowKeys ? flowKeysSql(s, 'SELECT $2::text, $16::text') : ''}${committedSql('$15::text')}
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
@@ -206,6 +225,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   ];
   const log = params.log === true;
   const withKeys = jobs.some((j) => j.uniqueKey !== null);
+  const flowKeys = jobs.some((j) => j.concurrencyKey != null);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
@@ -215,11 +235,16 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
             'jobInsertOne',
-            insertOneSql(ctx.s, withKeys, log),
+            insertOneSql(ctx.s, withKeys, log, flowKeys),
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
-        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys, log), values, executor);
+        : await ctx.query<InsertedRow>(
+            'jobInsertMany',
+            insertSql(ctx.s, withKeys, log, flowKeys),
+            values,
+            executor,
+          );
     return { inserted: await assemble(ctx, jobs, rows, executor) };
   }
 
@@ -242,7 +267,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log, flowKeys), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);

@@ -12,8 +12,9 @@
  * - `flow_rules`: limits per queue (pattern '') or per key pattern (exact, `prefix*`, `*`), with
  *   the GCRA state of a queue-wide rate limit (`tat`, the theoretical arrival time in epoch ms).
  * - `flow_keys`: one row per (queue, key) with its GCRA state and last start, the fairness order.
- *   `active` rows are keys that may have work; triggers (re)activate a key whenever one of its
- *   jobs starts waiting. The upsert always locks the key row (ON CONFLICT DO UPDATE does, even
+ *   `active` rows are keys that may have work: an insert of keyed jobs upserts their keys (in the
+ *   insert statement, sorted), and a trigger reactivates a key when a finished job of it waits
+ *   again (a retry). The upsert always locks the key row (ON CONFLICT DO UPDATE does, even
  *   when its WHERE is false), so it waits for, or is skipped by, a claim holding that row: a
  *   claim deactivating a key it saw empty can never miss a job inserted concurrently.
  */
@@ -62,10 +63,8 @@ BEGIN
 END
 $fn$;
 
-CREATE TRIGGER flow_key_inserted AFTER INSERT ON ${s}.jobs FOR EACH ROW
-  WHEN (NEW.concurrency_key IS NOT NULL AND NEW.state IN ('pending', 'scheduled'))
-  EXECUTE FUNCTION ${s}.flow_key_waiting();
-
+-- Inserts mark their keys themselves, in one sorted upsert per batch (jobs-insert.ts): a
+-- per-row trigger would lock key rows in batch order, and two batches could deadlock.
 CREATE TRIGGER flow_key_waiting AFTER UPDATE OF state ON ${s}.jobs FOR EACH ROW
   WHEN (NEW.concurrency_key IS NOT NULL AND NEW.state IN ('pending', 'scheduled')
         AND OLD.state NOT IN ('pending', 'scheduled', 'running'))
