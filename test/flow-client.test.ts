@@ -99,6 +99,24 @@ describe('jobwire.flow', () => {
     );
   });
 
+  it('a schedule can give its jobs a concurrency key', async (t) => {
+    const client = await createJobwire({
+      driver: sqliteDriver({ path: join(dir, 'schedule.db') }),
+      tasks: [noop],
+    });
+    t.after(() => client.close());
+    await client.schedules.upsert({
+      id: 'keyed',
+      every: '1h',
+      task: noop,
+      payload: { n: 1 },
+      options: { concurrencyKey: 'tenant:acme' },
+    });
+    const job = await client.schedules.trigger('keyed');
+    assert.equal(job.concurrencyKey, 'tenant:acme');
+    assert.equal((await client.getJob(job.id))!.concurrencyKey, 'tenant:acme');
+  });
+
   it('a pool with ten workers runs at most the per-key limit of each key at once', async (t) => {
     let running = new Map<string, number>();
     let most = new Map<string, number>();
