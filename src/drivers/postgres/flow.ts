@@ -83,6 +83,7 @@ export async function flowRuleSet(ctx: PgContext, params: FlowRuleSetParams): Pr
     rules.map((r) => r.rate?.burst ?? null),
     params.now ?? null,
   ]);
+  flowChanged(ctx, true);
 }
 
 export async function flowRuleRemove(ctx: PgContext, params: FlowRuleRemoveParams): Promise<boolean> {
@@ -120,9 +121,13 @@ queue_locks AS (
   ORDER BY r.queue
   FOR UPDATE OF r
 )
-SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at FROM queue_locks
+SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle FROM queue_locks
 UNION ALL
-SELECT k.queue, k.key, ${epochMs('k.last_started_at')} FROM unnest($1::text[]) AS q(name)
+SELECT q.name, NULL, NULL, true FROM unnest($1::text[]) AS q(name)
+WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.active)
+  AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules r WHERE r.queue = q.name AND r.pattern = '')
+UNION ALL
+SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
   SELECT k.queue, k.key, k.last_started_at FROM ${s}.flow_keys k
   LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
@@ -260,6 +265,60 @@ interface LockedRow {
   queue: string;
   key: string | null;
   last_started_at: number | null;
+  /** A queue with no active key and no queue-wide rule: nothing for the flow path (see below). */
+  idle: boolean;
+}
+
+/**
+ * The notifier channel announcing that a queue may have flow work it had not: keyed jobs
+ * inserted or retried, a rule set. Every process drops its idle marks when it hears it.
+ */
+export const FLOW_CHANGED_CHANNEL = 'jobwire_flow_changed';
+
+/** How long a process trusts that a queue has no flow work without hearing otherwise. */
+const IDLE_TRUST_MS = 1000;
+
+/**
+ * Per driver: queues the flow path found idle (no active key, no queue-wide rule), so that a
+ * claim of unkeyed jobs that comes up short — every claim of a shallow queue — costs no flow
+ * transaction (three round trips). A mark is dropped when this process inserts keyed jobs or
+ * sets a rule, when any process announces it on FLOW_CHANGED_CHANNEL, and after IDLE_TRUST_MS
+ * in any case (a notification lost in a reconnect delays keyed jobs by at most that).
+ */
+interface FlowIdleMarks {
+  idleUntil: Map<string, number>;
+  /** Bumped by every announcement: a probe that overlapped one must not mark anything idle. */
+  epoch: number;
+}
+
+const marksByNotifier = new WeakMap<object, FlowIdleMarks>();
+
+function idleMarks(ctx: PgContext): FlowIdleMarks {
+  let marks = marksByNotifier.get(ctx.notifier);
+  if (!marks) {
+    const created: FlowIdleMarks = { idleUntil: new Map(), epoch: 0 };
+    ctx.notifier.listen(FLOW_CHANGED_CHANNEL, () => {
+      created.epoch++;
+      created.idleUntil.clear();
+    });
+    marksByNotifier.set(ctx.notifier, created);
+    marks = created;
+  }
+  return marks;
+}
+
+/**
+ * Flow work may have appeared (keyed jobs inserted or retried, a rule changed): drop this
+ * process's idle marks, and with `announce` tell every other process too (after the caller's
+ * commit: the change must be visible when they look).
+ */
+export function flowChanged(ctx: PgContext, announce: boolean): void {
+  const marks = marksByNotifier.get(ctx.notifier);
+  if (marks) {
+    marks.epoch++;
+    marks.idleUntil.clear();
+  }
+  if (announce) ctx.notifier.notify(FLOW_CHANGED_CHANNEL, '');
 }
 
 /**
@@ -272,14 +331,23 @@ export async function flowClaim(
   params: JobClaimParams,
   limit: number,
 ): Promise<ClaimedJob[]> {
-  const queues = [...new Set(params.queues)];
+  const marks = idleMarks(ctx);
+  const startedAt = Date.now();
+  const queues = [...new Set(params.queues)].filter((q) => !((marks.idleUntil.get(q) ?? 0) > startedAt));
+  if (queues.length === 0) return [];
+  // The announcements' LISTEN must be in place before silence can be trusted.
+  await ctx.notifier.ready();
+  const epoch = marks.epoch;
+  const idle: string[] = [];
   const rows = await ctx.transaction('jobClaim', async (client) => {
-    const locked = await ctx.query<LockedRow>(
+    const found = await ctx.query<LockedRow>(
       'jobClaim',
       lockSql(ctx.s),
       [queues, limit, params.now ?? null],
       client,
     );
+    const locked = found.filter((r) => !r.idle);
+    idle.push(...found.filter((r) => r.idle).map((r) => r.queue));
     if (locked.length === 0) return [];
     // Fairness order: queue by queue as named, then least recently started first (never: first).
     const rank = new Map(queues.map((q, i) => [q, i]));
@@ -303,6 +371,9 @@ export async function flowClaim(
       client,
     );
   });
+  if (marks.epoch === epoch) {
+    for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
+  }
   rows.sort((a, b) => Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
   return rows.map(rowToClaimed);
 }

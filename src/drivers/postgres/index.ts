@@ -29,7 +29,7 @@ import {
   eventSubscriptionGet,
   withLog,
 } from './events.js';
-import { flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
+import { flowChanged, flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
@@ -221,7 +221,12 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) =>
       withLog(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
-    jobRetry: (params) => jobRetry(ctx, params),
+    jobRetry: async (params) => {
+      const retried = await jobRetry(ctx, params);
+      // A retried keyed job waits again: its key has flow work (see flow.ts).
+      if (retried.some((job) => job.concurrencyKey !== null)) flowChanged(ctx, true);
+      return retried;
+    },
     leaderAttemptElect: (params) => leaderAttemptElect(ctx, params),
     leaderResign: (params) => leaderResign(ctx, params),
     migrate: async () => {

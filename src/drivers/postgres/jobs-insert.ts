@@ -13,6 +13,7 @@ import {
 } from '../../driver/driver.js';
 import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
+import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -78,6 +79,13 @@ flow_keys_waiting AS (
   ON CONFLICT (queue, key) DO UPDATE SET active = true WHERE NOT k.active
 )`;
 
+/**
+ * With keyed jobs, the wake-ups also announce flow work on the flow channel (delivered on commit,
+ * so other processes drop their idle marks once the jobs are visible; see flow.ts).
+ */
+const flowNotifySql = (channel: string | null): string =>
+  channel === null ? '' : `\n  UNION ALL SELECT pg_notify('${channel.replace(/'/g, "''")}', '')`;
+
 /** Announces the caller's commit: NOTIFY is delivered on commit only, never after a rollback. */
 const committedSql = (param: string): string => `,
 committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}, ' ', 2)) WHERE ${param} IS NOT NULL)`;
@@ -89,7 +97,7 @@ committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean, log: boolean, flowKeys = false): string => `
+const insertSql = (s: string, withKeys: boolean, log: boolean, flowChannel: string | null = null): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
@@ -115,9 +123,9 @@ inserted AS (
   RETURNING ${INSERTED_COLUMNS}
 ),
 woken AS (
-  SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
+  SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q${flowNotifySql(flowChannel)}
 )${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${
-  flowKeys
+  flowChannel
     ? flowKeysSql(s, 'SELECT DISTINCT queue, concurrency_key FROM input WHERE concurrency_key IS NOT NULL')
     : ''
 }${committedSql('$15::text')}
@@ -130,7 +138,12 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
  * row and `assemble` looks up the key's holder.
  */
-const insertOneSql = (s: string, withKey: boolean, log: boolean, flowKeys = false): string => `
+const insertOneSql = (
+  s: string,
+  withKey: boolean,
+  log: boolean,
+  flowChannel: string | null = null,
+): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
                $10::text AS metadata),
@@ -148,9 +161,9 @@ inserted AS (
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
-woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')${
+woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending'${flowNotifySql(flowChannel)})${
   log ? logQueuedSql(s, 'inserted i CROSS JOIN one p', 'p') : ''
-}${flowKeys ? flowKeysSql(s, 'SELECT $2::text, $16::text') : ''}${committedSql('$15::text')}
+}${flowChannel ? flowKeysSql(s, 'SELECT $2::text, $16::text') : ''}${committedSql('$15::text')}
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
@@ -225,7 +238,9 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   ];
   const log = params.log === true;
   const withKeys = jobs.some((j) => j.uniqueKey !== null);
-  const flowKeys = jobs.some((j) => j.concurrencyKey != null);
+  const flowChannel = jobs.some((j) => j.concurrencyKey != null) ? ctx.channel(FLOW_CHANGED_CHANNEL) : null;
+  // This process's claims must not trust an idle mark taken before these jobs existed.
+  if (flowChannel) flowChanged(ctx, false);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
@@ -235,13 +250,13 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
             'jobInsertOne',
-            insertOneSql(ctx.s, withKeys, log, flowKeys),
+            insertOneSql(ctx.s, withKeys, log, flowChannel),
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
         : await ctx.query<InsertedRow>(
             'jobInsertMany',
-            insertSql(ctx.s, withKeys, log, flowKeys),
+            insertSql(ctx.s, withKeys, log, flowChannel),
             values,
             executor,
           );
@@ -267,7 +282,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log, flowKeys), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log, flowChannel), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
