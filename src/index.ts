@@ -62,6 +62,8 @@ export {
   type JobwireListener,
   type WorkerEventBase,
 } from './core/events.js';
+export { FlowApi, type FlowRuleInfo } from './core/flow/api.js';
+export type { FlowRateDefinition, FlowRuleDefinition } from './core/flow/rules.js';
 export type { AttemptHook, AttemptInfo, EnqueueBatch, EnqueueHook } from './core/hooks.js';
 export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
 // Queue health: statistics, the leader-only monitor and its thresholds.

@@ -73,7 +73,10 @@ describe('dashboard behind the real handler, under a sub-path of Express, in Chr
     const page = await (await browser.newContext()).newPage();
     const api = await page.goto(`${base()}/api/jobs`);
     assert.equal(api?.status(), 401);
-    assert.match(await page.locator('body').innerText(), /JOBWIRE_HTTP_UNAUTHORIZED|credentials|sign in/i);
+    assert.match(
+      (await page.locator('body').textContent()) ?? '',
+      /JOBWIRE_HTTP_UNAUTHORIZED|credentials|sign in/i,
+    );
     await page.goto(`${base()}/jobs`);
     assert.match(new URL(page.url()).pathname, /^\/admin\/jobs\/login/);
     assert.equal(await page.locator('form input[name="token"]').count(), 1, 'the sign-in form');

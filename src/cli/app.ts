@@ -10,6 +10,7 @@ import { dashboardCommand } from './commands/dashboard.js';
 import { devCommand } from './commands/dev.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { eventsCommand } from './commands/events.js';
+import { flowCommand } from './commands/flow.js';
 import { jobsCommand } from './commands/jobs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   enqueueCommand,
   jobsCommand,
   queuesCommand,
+  flowCommand,
   schedulesCommand,
   tasksCommand,
   statsCommand,

@@ -6,6 +6,7 @@
 import type { Driver } from '../driver/driver.js';
 import { InvalidOptionError } from './errors.js';
 import type { EventLogOptions } from './event-log/options.js';
+import type { FlowRuleDefinition } from './flow/rules.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './insert.js';
 import type { HealthOptions } from './leader/health-monitor.js';
 import type { MaintenanceOptions } from './leader/maintenance.js';
@@ -65,6 +66,12 @@ export interface JobwireOptions {
    * unchanged one writes nothing. Schedules fire from the leader while a pool runs.
    */
   schedules?: readonly ScheduleDefinition[];
+  /**
+   * Flow-control rules defined in code (concurrency and rate limits per queue or per
+   * `concurrencyKey`), set when the client is created: an unchanged rule writes nothing. Rules
+   * live in the database, so every process enforces the same ones. See docs/flow-control.md.
+   */
+  flow?: readonly FlowRuleDefinition[];
   /** Run the leader-only queue-health monitor (`queue:health`, `alert:*` events); see docs/health.md. */
   health?: HealthOptions;
   /**

@@ -25,6 +25,7 @@ import { resolveEventLogOptions } from './event-log/options.js';
 import { ProcessEventWriter } from './event-log/process-writer.js';
 import { EventLogReader } from './event-log/reader.js';
 import type { LoggedEvent } from './event-log/types.js';
+import { FlowApi } from './flow/api.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -100,6 +101,7 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   // Schedules defined in code: an unchanged one writes nothing, so every process may do this.
   try {
     for (const schedule of options.schedules ?? []) await client.schedules.upsert(schedule);
+    if (options.flow?.length) await client.flow.set(...options.flow);
   } catch (error) {
     await client.close();
     throw error;
@@ -120,6 +122,8 @@ export class Jobwire {
   readonly maxInterruptions: number;
   /** Recurring jobs: upsert, pause, resume, trigger, list and remove schedules (docs/schedules.md). */
   readonly schedules: SchedulesApi;
+  /** Concurrency limits, rate limits and fairness rules: set, remove, list (docs/flow-control.md). */
+  readonly flow: FlowApi;
   readonly #runtime: Runtime;
   readonly #inserter: JobInserter;
   readonly #jobs: JobsApi;
@@ -207,6 +211,7 @@ export class Jobwire {
       new TaskResolver({ registry: tasks, driver: options.driver, strict: false }),
     );
     this.schedules = new SchedulesApi(this.#runtime, writer, this.#resolver, () => this.#assertOpen());
+    this.flow = new FlowApi(this.#runtime, () => this.#assertOpen());
     const extra = [
       new EventPruner(this.#runtime, eventLog.retention),
       new Scheduler(this.#runtime, writer, tickMs),

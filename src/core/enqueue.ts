@@ -98,6 +98,7 @@ async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext
     runAt: resolved.runAt,
     uniqueKey: resolved.uniqueKey,
     ...(resolved.dedup ? { dedup: resolved.dedup } : {}),
+    concurrencyKey: resolved.concurrencyKey,
     correlationId: resolved.correlationId ?? context.inheritedCorrelationId ?? randomUUID(),
     metadataJson: encodeMetadata(resolved.metadata, context.maxPayloadBytes),
     timeoutMs: resolved.timeoutMs,

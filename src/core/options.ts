@@ -37,6 +37,11 @@ export interface EnqueueOptions extends JobDefaults {
    * replaces its payload and pushes its run time (never past first enqueue + `maxWait`).
    */
   debounce?: DebounceOption;
+  /**
+   * The flow-control key (a tenant, an account): the per-key concurrency and rate limits of the
+   * job's queue apply to all jobs with this key, and keys are served fairly (docs/flow-control.md).
+   */
+  concurrencyKey?: string;
   /** Defaults to the correlation id of the job whose handler is enqueueing, else a new UUID. */
   correlationId?: string;
   /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
@@ -124,6 +129,7 @@ export interface ResolvedJobOptions {
   uniqueKey: string | null;
   /** A rule beyond the plain unique key (its `unique` key is also in `uniqueKey`). */
   dedup: DedupRule | null;
+  concurrencyKey: string | null;
   correlationId: string | null;
   metadata: Record<string, unknown>;
 }
@@ -155,6 +161,7 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
   'unique',
   'throttle',
   'debounce',
+  'concurrencyKey',
   'correlationId',
   'metadata',
   'transaction',
@@ -206,6 +213,17 @@ export function resolveJobOptions(
     uniqueKey = dedup.key;
     if (isPlainUnique(dedup)) dedup = null;
   }
+  let concurrencyKey: string | null = null;
+  if (o.concurrencyKey !== undefined) {
+    if (
+      typeof o.concurrencyKey !== 'string' ||
+      o.concurrencyKey.length === 0 ||
+      o.concurrencyKey.length > 512
+    ) {
+      throw new InvalidOptionError('concurrencyKey', 'must be a non-empty string of at most 512 characters');
+    }
+    concurrencyKey = validateStorableText('concurrencyKey', o.concurrencyKey);
+  }
   let correlationId: string | null = null;
   if (o.correlationId !== undefined) {
     if (typeof o.correlationId !== 'string' || o.correlationId.length === 0 || o.correlationId.length > 256) {
@@ -231,6 +249,7 @@ export function resolveJobOptions(
     delayMs,
     uniqueKey,
     dedup,
+    concurrencyKey,
     correlationId,
     metadata,
   };

@@ -25,7 +25,7 @@ export type MissedRunPolicy = 'skip' | 'run-once' | { backfill: { window?: Durat
 /** Options of the jobs a schedule enqueues (the task's defaults apply to the rest). */
 export type ScheduleJobOptions = Pick<
   EnqueueOptions,
-  'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'backoff' | 'metadata'
+  'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'backoff' | 'metadata' | 'concurrencyKey'
 >;
 
 /** A schedule: a cron pattern or a fixed interval that enqueues a task's job at every tick. */
@@ -47,7 +47,7 @@ export interface ScheduleDefinition<T extends AnyTaskRef = AnyTaskRef> {
   task: T | string;
   /** The payload of every job (checked against the task's schema when it has one). */
   payload?: TaskInput<T>;
-  /** Job options (queue, priority, maxAttempts, timeoutMs, backoff, metadata). */
+  /** Job options (queue, priority, maxAttempts, timeoutMs, backoff, metadata, concurrencyKey). */
   options?: ScheduleJobOptions;
   /** No tick before this time. */
   startAt?: Date | EpochMs;

@@ -128,6 +128,8 @@ export interface JobRecord<Payload = unknown, Result = unknown> {
    * `debounce`); null for none and for a plain `uniqueKey`.
    */
   dedup: DedupRule | null;
+  /** The flow-control key whose limits apply to this job (docs/flow-control.md), or null. */
+  concurrencyKey: string | null;
   correlationId: string;
   metadata: Record<string, unknown>;
   /** Per-attempt time limit in ms, or null for none. */

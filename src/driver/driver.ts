@@ -21,6 +21,7 @@ import type {
   EventSubscriptionParams,
   StoredLogEvent,
 } from './event-log.js';
+import type { FlowRuleRecord, FlowRuleRemoveParams, FlowRuleSetParams } from './flow.js';
 import type {
   AlertFireParams,
   AlertResolveParams,
@@ -70,6 +71,7 @@ import type {
 } from './records.js';
 
 export * from './event-log.js';
+export * from './flow.js';
 export type * from './params.js';
 export * from './records.js';
 
@@ -154,6 +156,23 @@ export interface Driver {
 
   /** A subscription's stored cursor, or null when it has none yet. */
   eventSubscriptionGet(params: EventSubscriptionParams): Promise<string | null>;
+
+  // -- Flow control (docs/flow-control.md). One block: see flow.ts. -----------------------------
+  // Claims enforce the rules: a key's (or queue's) running jobs are its slots, so every write
+  // that moves a job out of `running` frees its slot in that same fenced write.
+
+  /** Every stored rule, sorted by queue, then key (the queue-wide rule first). */
+  flowRuleList(): Promise<FlowRuleRecord[]>;
+
+  /** Remove one rule (key null: the queue-wide one). True if there was one. */
+  flowRuleRemove(params: FlowRuleRemoveParams): Promise<boolean>;
+
+  /**
+   * Insert or replace rules (by queue and key) in one transaction; an unchanged rule writes
+   * nothing, so every process may set its rules at start. Bad input is refused with
+   * `InvalidOptionError` naming the field, and nothing is stored.
+   */
+  flowRuleSet(params: FlowRuleSetParams): Promise<void>;
 
   /** Cancel jobs that are scheduled, pending or running. Others are left alone. */
   jobCancel(params: JobCancelParams): Promise<CancelledJob[]>;

@@ -45,6 +45,7 @@ export function assertInsertable(jobs: readonly JobInsertParams[]): void {
     assertStorableText(`${at}.queue`, job.queue);
     assertStorableText(`${at}.correlationId`, job.correlationId);
     if (job.uniqueKey !== null) assertStorableText(`${at}.uniqueKey`, job.uniqueKey);
+    if (job.concurrencyKey != null) assertStorableText(`${at}.concurrencyKey`, job.concurrencyKey);
     if (typeof job.payloadJson !== 'string')
       throw new InvalidOptionError(`${at}.payloadJson`, 'must be JSON text');
     if (typeof job.metadataJson !== 'string')

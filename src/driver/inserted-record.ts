@@ -37,6 +37,7 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
     progress: null,
     uniqueKey: job.uniqueKey,
     dedup: job.dedup ?? null,
+    concurrencyKey: job.concurrencyKey ?? null,
     correlationId: job.correlationId,
     metadata: JSON.parse(job.metadataJson) as Record<string, unknown>,
     timeoutMs: job.timeoutMs,

@@ -17,6 +17,8 @@ export interface JobInsertParams {
   /** An absolute due time; overrides `delayMs`. */
   runAt: EpochMs | null;
   uniqueKey: string | null;
+  /** The flow-control key (docs/flow-control.md); absent or null for jobs without one. */
+  concurrencyKey?: string | null;
   correlationId: string;
   metadataJson: string;
   timeoutMs: number | null;

@@ -34,6 +34,7 @@ Options
                           still waits, replace its payload and push its run time back
   --window <d>            the throttle or debounce window, e.g. 10s, 1m
   --max-wait <d>          with --debounce: never push the run past first enqueue + this
+  --concurrency-key <k>   the flow-control key (e.g. a tenant): the queue's per-key limits apply
   --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
@@ -110,6 +111,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       debounce: { type: 'string' },
       window: { type: 'string' },
       'max-wait': { type: 'string' },
+      'concurrency-key': { type: 'string' },
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
@@ -139,6 +141,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
   Object.assign(options, dedupOptions(values));
+  if (values['concurrency-key'] !== undefined) options.concurrencyKey = values['concurrency-key'];
   const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 

@@ -311,6 +311,7 @@ export function renderJob(job: JobRecord, paint: Paint): string {
       'dedup rule',
       job.dedup ? describeDedupRule(job.dedup) : job.uniqueKey ? describeUnique(job.uniqueKey) : '–',
     ],
+    ['concurrency key', job.concurrencyKey ?? '–'],
     ['correlation id', job.correlationId],
     ['attempt timeout', job.timeoutMs === null ? '–' : duration(job.timeoutMs)],
     ['backoff', job.backoff ? safeJson(job.backoff) : 'default (exponential from 1 s)'],

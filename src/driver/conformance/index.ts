@@ -23,6 +23,7 @@ import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
 import { dedupTests } from './dedup.js';
 import { finalizeTests } from './finalize.js';
+import { flowTests } from './flow.js';
 import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
 import { insertTests } from './insert.js';
@@ -80,6 +81,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['bad input', badInputTests],
   ['retention', retentionTests],
   ['schedules', scheduleTests],
+  ['flow control', flowTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

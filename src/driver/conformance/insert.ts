@@ -47,6 +47,7 @@ export function insertTests(test: DefineTest): void {
       progress: null,
       uniqueKey: 'image-42',
       dedup: null,
+      concurrencyKey: null,
       correlationId: 'corr-42',
       metadata: { tenant: 'acme' },
       timeoutMs: 1500,

@@ -143,6 +143,28 @@ export function queueCountTests(test: DefineTest): void {
     }
   });
 
+  test('queueCounts counts keyed jobs (flow control keeps them outside the claim index) like any other', async (driver) => {
+    await insertJobs(driver, [
+      { queue: 'tenants', concurrencyKey: 'tenant:a' },
+      { queue: 'tenants', concurrencyKey: 'tenant:a' },
+      { queue: 'tenants', concurrencyKey: 'tenant:b', delayMs: 60_000 },
+      { queue: 'tenants' },
+      { queue: 'keyed-only', concurrencyKey: 'tenant:c' },
+    ]);
+    const truth = await driver.queueList();
+    const counts = await driver.queueCounts({ exactUpTo: 10 });
+    checkCounts(truth, counts, 10);
+    const byName = new Map(counts.map((queue) => [queue.name, queue]));
+    assert.deepEqual(
+      [byName.get('tenants')?.counts.pending, byName.get('tenants')?.counts.scheduled],
+      [3, 1],
+    );
+    assert.equal(byName.get('keyed-only')?.counts.pending, 1, 'a queue holding only keyed jobs is found');
+    // Over the cap across the two indexes: two keyed + one unkeyed pending job with a cap of 2.
+    const capped = new Map((await driver.queueCounts({ exactUpTo: 2 })).map((queue) => [queue.name, queue]));
+    assert.notEqual(capped.get('tenants')?.precision.pending, 'exact');
+  });
+
   test('queueCounts refuses a cap that is not an integer from 1 to 1,000,000', async (driver) => {
     for (const exactUpTo of [0, -1, 1.5, Number.NaN, 1_000_001, '10', undefined]) {
       await assert.rejects(

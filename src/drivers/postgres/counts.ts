@@ -1,10 +1,11 @@
 /**
  * Bounded counts on PostgreSQL (`queueCounts`), one statement so every read sees one snapshot:
  *
- * - waiting (pending and scheduled): per queue through `jobs_claim`, whose leading column is
- *   the queue; the queues are found by skipping from one queue to the next in that index (one
- *   seek per queue). The index holds both states, so a queue's two counts are exact together
- *   (its waiting jobs fit under the cap) or flagged together;
+ * - waiting (pending and scheduled): per queue through `jobs_claim` (unkeyed jobs) and
+ *   `jobs_flow_waiting` (keyed jobs, migration 8), both led by the queue; the queues are found by
+ *   skipping from one queue to the next in each index (one seek per queue). The indexes hold both
+ *   states, so a queue's two counts are exact together (its waiting jobs fit under the cap) or
+ *   flagged together;
  * - running: over all queues through `jobs_rescue`;
  * - each finished state: its newest finishes through `jobs_finished` (state first).
  * Each read is ordered like its index and stops after the cap, which keeps the planner on it.
@@ -22,21 +23,39 @@ import type { PgContext } from './context.js';
 const WAITING = `j.state IN ('pending', 'scheduled')`;
 const FINISHED: readonly JobState[] = ['completed', 'abandoned', 'cancelled'];
 
+/** Waiting jobs sit in two indexes: unkeyed ones in `jobs_claim`, keyed ones in `jobs_flow_waiting`. */
+const WAITING_PARTS = [
+  {
+    read: 'waiting',
+    where: `${WAITING} AND j.concurrency_key IS NULL`,
+    order: 'j.queue, j.priority DESC, j.run_at, j.id',
+  },
+  {
+    read: 'keyed',
+    where: `${WAITING} AND j.concurrency_key IS NOT NULL`,
+    order: 'j.queue, j.concurrency_key, j.priority DESC, j.run_at, j.id',
+  },
+] as const;
+
 const readsSql = (s: string): string => `
-WITH RECURSIVE waiting_queues(name) AS (
-  SELECT (SELECT j.queue FROM ${s}.jobs j WHERE ${WAITING} ORDER BY j.queue LIMIT 1)
+WITH RECURSIVE ${WAITING_PARTS.map(
+  ({ read, where }) => `${read}_queues(name) AS (
+  SELECT (SELECT j.queue FROM ${s}.jobs j WHERE ${where} ORDER BY j.queue LIMIT 1)
   UNION ALL
-  SELECT (SELECT j.queue FROM ${s}.jobs j WHERE ${WAITING} AND j.queue > w.name ORDER BY j.queue LIMIT 1)
-  FROM waiting_queues w WHERE w.name IS NOT NULL
-)
-SELECT 'waiting' AS read, w.name AS queue, x.state, count(*)::int AS n
-FROM waiting_queues w CROSS JOIN LATERAL (
-  SELECT j.state FROM ${s}.jobs j WHERE j.queue = w.name AND ${WAITING}
-  ORDER BY j.queue, j.priority DESC, j.run_at, j.id LIMIT $1
+  SELECT (SELECT j.queue FROM ${s}.jobs j WHERE ${where} AND j.queue > w.name ORDER BY j.queue LIMIT 1)
+  FROM ${read}_queues w WHERE w.name IS NOT NULL
+)`,
+).join(',\n')}
+${WAITING_PARTS.map(
+  ({ read, where, order }) => `SELECT '${read}' AS read, w.name AS queue, x.state, count(*)::int AS n
+FROM ${read}_queues w CROSS JOIN LATERAL (
+  SELECT j.state FROM ${s}.jobs j WHERE j.queue = w.name AND ${where}
+  ORDER BY ${order} LIMIT $1
 ) x
 WHERE w.name IS NOT NULL
 GROUP BY 2, 3
-UNION ALL
+UNION ALL`,
+).join('\n')}
 SELECT 'running', r.queue, 'running', count(*)::int FROM (
   SELECT j.queue FROM ${s}.jobs j WHERE j.state = 'running' ORDER BY j.lease_expires_at LIMIT $1
 ) r GROUP BY 2
@@ -69,7 +88,7 @@ FROM t, m, generate_subscripts(m.v, 1) i
 WHERE t.reltuples >= 0`;
 
 interface ReadRow {
-  read: 'waiting' | 'running' | 'settings' | JobState;
+  read: 'waiting' | 'keyed' | 'running' | 'settings' | JobState;
   queue: string;
   state: string;
   n: number;
@@ -87,6 +106,7 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
   });
   const settings: { name: string; paused: boolean }[] = [];
   const waiting = new Map<string, { queue: string; state: JobState; n: number }[]>();
+  const keyed = new Map<string, { queue: string; state: JobState; n: number }[]>();
   const running: { queue: string; state: JobState; n: number }[] = [];
   const finished = new Map<JobState, { queue: string; state: JobState; n: number }[]>(
     FINISHED.map((state) => [state, []]),
@@ -96,14 +116,20 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
     if (row.read === 'settings') settings.push({ name: row.queue, paused: row.state === 'paused' });
     else if (row.read === 'running') running.push(seen);
     else if (row.read === 'waiting') waiting.set(row.queue, [...(waiting.get(row.queue) ?? []), seen]);
+    else if (row.read === 'keyed') keyed.set(row.queue, [...(keyed.get(row.queue) ?? []), seen]);
     else finished.get(row.read)?.push(seen);
   }
   const total = (seen: readonly { n: number }[]) => seen.reduce((sum, row) => sum + row.n, 0);
   const reads: CountRead[] = [];
-  for (const [queue, seen] of waiting) {
-    reads.push({ states: ['pending', 'scheduled'], queue, seen, complete: total(seen) < limit });
+  // Per queue, the unkeyed and keyed reads make one read: exact only if together under the cap.
+  for (const queue of new Set([...waiting.keys(), ...keyed.keys()])) {
+    const unkeyedSeen = waiting.get(queue) ?? [];
+    const keyedSeen = keyed.get(queue) ?? [];
+    const seen = [...unkeyedSeen, ...keyedSeen];
+    const complete = total(unkeyedSeen) < limit && total(keyedSeen) < limit && total(seen) < limit;
+    reads.push({ states: ['pending', 'scheduled'], queue, seen, complete });
   }
-  // The skip over jobs_claim found every queue with waiting jobs: the others have none.
+  // The skips over both indexes found every queue with waiting jobs: the others have none.
   reads.push({ states: ['pending', 'scheduled'], queue: null, seen: [], complete: true });
   reads.push({ states: ['running'], queue: null, seen: running, complete: total(running) < limit });
   for (const [state, seen] of finished) {

@@ -13,9 +13,13 @@ import { emptyStats } from '../../driver/queue-stats.js';
 import type { PgContext } from './context.js';
 import { epochMs, nowSql } from './row.js';
 
-// Two predicates, each exactly one partial index's (claim, rescue): a planner proves a partial
-// index usable only from a predicate that implies its own, which one IN over all three does not.
-const WAITING = `j.state IN ('pending', 'scheduled')`;
+// Predicates, each exactly one partial index's (claim, flow_waiting, rescue): a planner proves a
+// partial index usable only from a predicate that implies its own, which one IN over all three
+// does not. Waiting jobs with a concurrency key have their own index (schema 8), hence a union.
+const waitingJobs = (s: string): string => `(
+  SELECT * FROM ${s}.jobs WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NULL
+  UNION ALL
+  SELECT * FROM ${s}.jobs WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL)`;
 const RUNNING = `j.state = 'running'`;
 // The states are named so the finished-jobs index (state, finish time) serves the window.
 const IN_WINDOW = `j.state IN ('completed', 'abandoned', 'cancelled')
@@ -33,14 +37,14 @@ w AS (
 )
 SELECT j.queue, CASE WHEN j.state = 'pending' OR j.run_at <= w.now THEN 'pending' ELSE 'scheduled' END AS bucket,
   count(*)::int AS n, ${epochMs('min(j.run_at)')} AS oldest
-FROM w, ${s}.jobs j WHERE ${WAITING} GROUP BY 1, 2
+FROM w, ${waitingJobs(s)} j GROUP BY 1, 2
 UNION ALL
 SELECT j.queue, 'running', count(*)::int, NULL FROM w, ${s}.jobs j WHERE ${RUNNING} GROUP BY 1
 UNION ALL
 SELECT j.queue, j.state, count(*)::int, NULL FROM w, ${s}.jobs j WHERE ${IN_WINDOW} GROUP BY 1, 2
 UNION ALL
 SELECT j.queue, ${FAILURE_BUCKET}, count(*)::int, NULL
-FROM w, ${s}.jobs j ${ERRORS_IN_WINDOW} AND ${WAITING} GROUP BY 1, 2
+FROM w, ${waitingJobs(s)} j ${ERRORS_IN_WINDOW} GROUP BY 1, 2
 UNION ALL
 SELECT j.queue, ${FAILURE_BUCKET}, count(*)::int, NULL
 FROM w, ${s}.jobs j ${ERRORS_IN_WINDOW} AND ${RUNNING} GROUP BY 1, 2

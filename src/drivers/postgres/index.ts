@@ -31,6 +31,7 @@ import {
   eventSubscriptionGet,
   withLog,
 } from './events.js';
+import { flowChanged, flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
@@ -204,6 +205,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       })();
       return closing;
     },
+    // Flow control (limits and fairness).
+    flowRuleList: () => flowRuleList(ctx),
+    flowRuleRemove: (params) => flowRuleRemove(ctx, params),
+    flowRuleSet: (params) => flowRuleSet(ctx, params),
     jobCancel: (params) => withLog(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),
@@ -219,7 +224,12 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) =>
       withLog(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
-    jobRetry: (params) => jobRetry(ctx, params),
+    jobRetry: async (params) => {
+      const retried = await jobRetry(ctx, params);
+      // A retried keyed job waits again: its key has flow work (see flow.ts).
+      if (retried.some((job) => job.concurrencyKey !== null)) flowChanged(ctx, true);
+      return retried;
+    },
     leaderAttemptElect: (params) => leaderAttemptElect(ctx, params),
     leaderResign: (params) => leaderResign(ctx, params),
     migrate: async () => {

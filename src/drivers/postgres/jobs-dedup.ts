@@ -36,7 +36,7 @@ export interface RuledOptions {
   limits?: RuledLimits;
   /** `<channel> <token>` to announce a caller's commit with, or null. */
   commitChannel: string | null;
-  /** jobs-insert.ts `insertOneSql(s, true, false, true)`: the statement that inserts one job. */
+  /** jobs-insert.ts `insertOneSql(s, true, false, flowChannel, true)`: the statement that inserts one job. */
   insertSql: string;
 }
 
@@ -150,6 +150,7 @@ export async function insertRuled(
       now,
       channel,
       null,
+      job.concurrencyKey ?? null,
       rule === null ? null : JSON.stringify(rule),
       rule === null || rule.rule === 'unique' ? null : rule.key,
     ]);

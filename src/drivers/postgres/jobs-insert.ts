@@ -15,6 +15,7 @@ import {
 import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
 import { insertEntries } from './events.js';
+import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
 import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
@@ -66,6 +67,28 @@ logged AS (
   HAVING count(*) > 0
 )`;
 
+/**
+ * Marks the keys of a batch's keyed jobs as having work (docs/flow-control.md), in one sorted
+ * upsert: the upsert locks each key row until the insert commits (ON CONFLICT DO UPDATE locks the
+ * row even when its WHERE is false), so a claim deciding a key is idle waits for, or skips, it;
+ * and locking in key order means two batches with the same keys in another order cannot
+ * deadlock. Only statements for batches with keyed jobs carry it. `from` yields queue and key.
+ */
+const flowKeysSql = (s: string, from: string): string => `,
+flow_keys_waiting AS (
+  INSERT INTO ${s}.flow_keys AS k (queue, key)
+  ${from}
+  ORDER BY 1, 2
+  ON CONFLICT (queue, key) DO UPDATE SET active = true WHERE NOT k.active
+)`;
+
+/**
+ * With keyed jobs, the wake-ups also announce flow work on the flow channel (delivered on commit,
+ * so other processes drop their idle marks once the jobs are visible; see flow.ts).
+ */
+const flowNotifySql = (channel: string | null): string =>
+  channel === null ? '' : `\n  UNION ALL SELECT pg_notify('${channel.replace(/'/g, "''")}', '')`;
+
 /** Announces the caller's commit: NOTIFY is delivered on commit only, never after a rollback. */
 const committedSql = (param: string): string => `,
 committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}, ' ', 2)) WHERE ${param} IS NOT NULL)`;
@@ -77,13 +100,13 @@ committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean, log: boolean): string => `
+const insertSql = (s: string, withKeys: boolean, log: boolean, flowChannel: string | null = null): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
-              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $16::text[])
        WITH ORDINALITY AS i(task, queue, payload, priority, max_attempts, delay_ms, run_at_ms,
-                            unique_key, correlation_id, metadata, timeout_ms, backoff, ord)
+                            unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key, ord)
 ),
 clock AS (SELECT ${nowSql('$13')} AS now),
 prepared AS (
@@ -94,16 +117,21 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (id, task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key)
   OVERRIDING SYSTEM VALUE
   SELECT id, task, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, payload::json,
-         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json
+         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json,
+         concurrency_key
   FROM prepared ORDER BY ord${withKeys ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
 woken AS (
-  SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q
-)${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${committedSql('$15::text')}
+  SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'pending') q${flowNotifySql(flowChannel)}
+)${log ? logQueuedSql(s, 'inserted i JOIN prepared p ON p.id = i.id', 'p') : ''}${
+  flowChannel
+    ? flowKeysSql(s, 'SELECT DISTINCT queue, concurrency_key FROM input WHERE concurrency_key IS NOT NULL')
+    : ''
+}${committedSql('$15::text')}
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
@@ -111,11 +139,17 @@ SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
  * One job: a plain INSERT … SELECT of scalars. The batch statement's unnest of twelve arrays and
  * its sequence draw cost about as much again as the insert itself, and single enqueues are the
  * common case. Same columns, same conflict rule, same NOTIFY; a skipped duplicate returns no
- * row and `assemble` looks up the key's holder. With `withDedup` (the ruled insert of
- * jobs-dedup.ts, which passes `$7` as the due time) it also stores `$16` (the rule, JSON) and
- * `$17` (a throttle or debounce key): one statement for every single-job insert.
+ * row and `assemble` looks up the key's holder. `$16` is the flow-control key. With `withDedup`
+ * (the ruled insert of jobs-dedup.ts, which passes `$7` as the due time) it also stores `$17`
+ * (the rule, JSON) and `$18` (a throttle or debounce key): one statement for every single-job insert.
  */
-const insertOneSql = (s: string, withKey: boolean, log: boolean, withDedup = false): string => `
+const insertOneSql = (
+  s: string,
+  withKey: boolean,
+  log: boolean,
+  flowChannel: string | null = null,
+  withDedup = false,
+): string => `
 WITH clock AS (SELECT ${nowSql('$13')} AS now),
 one AS (SELECT $1::text AS task, $4::int AS priority, $5::int AS max_attempts, $9::text AS correlation_id,
                $10::text AS metadata),
@@ -127,17 +161,19 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff${withDedup ? ', dedup, dedup_key' : ''})
+                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key${
+                                withDedup ? ', dedup, dedup_key' : ''
+                              })
   SELECT $1::text, $2::text, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, $3::json,
-         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json${
-           withDedup ? ', $16::json, $17::text' : ''
+         $4::int, $5::int, run_at, now, $8::text, $9::text, $10::json, $11::bigint, $12::json, $16::text${
+           withDedup ? ', $17::json, $18::text' : ''
          }
   FROM prepared${withKey ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
-woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending')${
+woken AS (SELECT pg_notify($14, queue) FROM inserted WHERE state = 'pending'${flowNotifySql(flowChannel)})${
   log ? logQueuedSql(s, 'inserted i CROSS JOIN one p', 'p') : ''
-}${committedSql('$15::text')}
+}${flowChannel ? flowKeysSql(s, 'SELECT $2::text, $16::text') : ''}${committedSql('$15::text')}
 SELECT inserted.* FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
   AND (SELECT count(*) FROM committed) >= 0`;
 
@@ -211,9 +247,13 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     ctx.channel(CHANNELS.jobAvailable),
     // Only inside a caller's transaction: there, our NOTIFY says it committed.
     executor && params.commitToken ? `${ctx.channel(CHANNELS.committed)} ${params.commitToken}` : null,
+    jobs.map((j) => j.concurrencyKey ?? null),
   ];
   const log = params.log === true;
   const withKeys = jobs.some((j) => j.uniqueKey !== null);
+  const flowChannel = jobs.some((j) => j.concurrencyKey != null) ? ctx.channel(FLOW_CHANGED_CHANNEL) : null;
+  // This process's claims must not trust an idle mark taken before these jobs existed.
+  if (flowChannel) flowChanged(ctx, false);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
@@ -224,7 +264,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     now: params.now,
     limits: limited.length > 0 ? { queues: limited, limits: limits! } : undefined,
     commitChannel: values[14] as string | null,
-    insertSql: insertOneSql(ctx.s, true, false, true),
+    insertSql: insertOneSql(ctx.s, true, false, flowChannel, true),
   });
   // Rules (throttle, debounce, unique with finished states) look before they write: jobs-dedup.ts.
   if (jobs.some((j) => j.dedup)) return jobInsertRuled(ctx, jobs, executor, ruled());
@@ -239,11 +279,16 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
             'jobInsertOne',
-            insertOneSql(ctx.s, withKeys, log),
+            insertOneSql(ctx.s, withKeys, log, flowChannel),
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
-        : await ctx.query<InsertedRow>('jobInsertMany', insertSql(ctx.s, withKeys, log), values, executor);
+        : await ctx.query<InsertedRow>(
+            'jobInsertMany',
+            insertSql(ctx.s, withKeys, log, flowChannel),
+            values,
+            executor,
+          );
     return { inserted: await assemble(rows, executor) };
   }
 
@@ -266,7 +311,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log), values);
+    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log, flowChannel), values);
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);

@@ -19,7 +19,9 @@ import {
   type LoggedItem,
 } from '../../driver/driver.js';
 import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import { logStartedSql } from './claim-log.js';
 import type { PgContext } from './context.js';
+import { flowClaim } from './flow.js';
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
@@ -82,12 +84,14 @@ picked AS (
   FROM unnest($1::text[]) AS q(name)
   CROSS JOIN LATERAL (
     SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
-    WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$5')}
+    WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.concurrency_key IS NULL
+      AND j.run_at <= ${nowSql('$5')}
     ORDER BY j.priority DESC, j.run_at, j.id
     LIMIT $2
     FOR UPDATE OF j SKIP LOCKED
   ) c
   WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
+    AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules l WHERE l.queue = q.name AND l.pattern = '')
   ORDER BY c.priority DESC, c.run_at, c.id
   LIMIT $2
 )
@@ -98,25 +102,6 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
 FROM async_commit
 WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked))
 RETURNING ${CLAIM_COLUMNS}${log ? logStartedSql(s) : ''}`;
-
-/**
- * With the log on, the claim also stores one row of `job:started` entries (built here: the
- * database picks the jobs). The same fields as the client's `attemptEventBase` except `workerId`:
- * which worker slot runs the job is decided after the claim, in the claiming process.
- */
-const logStartedSql = (s: string): string => `
-),
-logged AS (
-  INSERT INTO ${s}.events (job_lo, job_hi, entries)
-  SELECT min(c.id::bigint), max(c.id::bigint), json_agg(json_build_object('type', 'job:started', 'data',
-    json_build_object('jobId', c.id::text, 'task', c.task, 'queue', c.queue, 'correlationId', c.correlation_id,
-      'attempt', c.attempt, 'maxAttempts', c.max_attempts, 'poolId', $4::text, 'runAt', c.run_at,
-      'startedAt', c.started_at, 'waitMs', greatest(0, c.started_at - c.run_at),
-      'metadata', c.metadata::json)) ORDER BY c.id::bigint)::text
-  FROM claimed c
-  HAVING count(*) > 0
-)
-SELECT * FROM claimed`;
 
 /** The claim statement `jobClaim` runs. */
 export function claimStatement(s: string, params: JobClaimParams): Statement {
@@ -138,7 +123,11 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
   const { text, values } = claimStatement(ctx.s, params);
   const rows = await ctx.query<ClaimRow>('jobClaim', text, values);
   rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
-  return rows.map(rowToClaimed);
+  const claimed = rows.map(rowToClaimed);
+  // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
+  if (claimed.length < params.limit)
+    claimed.push(...(await flowClaim(ctx, params, params.limit - claimed.length)));
+  return claimed;
 }
 
 /**

@@ -38,6 +38,7 @@ export const JOB_COLUMNS = [
   'j.progress::text AS progress',
   'j.unique_key',
   'j.dedup::text AS dedup',
+  'j.concurrency_key',
   'j.correlation_id',
   'j.metadata::text AS metadata',
   'j.timeout_ms',
@@ -67,6 +68,7 @@ export interface JobRow {
   progress: string | null;
   unique_key: string | null;
   dedup: string | null;
+  concurrency_key: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: string | null;
@@ -101,6 +103,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     uniqueKey: row.unique_key,
     // `== null`: a row read without the column (an older statement's column list) has none.
     dedup: row.dedup == null ? null : (JSON.parse(row.dedup) as DedupRule),
+    concurrencyKey: row.concurrency_key,
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: numberOrNull(row.timeout_ms),

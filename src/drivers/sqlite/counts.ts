@@ -2,8 +2,9 @@
  * Bounded counts on SQLite (`queueCounts`): every read names its index (INDEXED BY, so a
  * changed index fails loudly instead of turning into a table scan) and stops after the cap.
  *
- * - pending: per queue through the claim index, whose leading column is the queue; the queues
- *   are found by skipping from one queue to the next in that index (one seek per queue);
+ * - pending: per queue through the claim index (unkeyed jobs) and the flow-control index (keyed
+ *   jobs), both led by the queue; the queues are found by skipping from one queue to the next in
+ *   each index (one seek per queue);
  * - scheduled and running: over all queues through their partial indexes;
  * - each finished state: its newest finishes through the finished-jobs index (state first).
  *
@@ -28,17 +29,27 @@ type Seen = { queue: string; state: JobState; n: number };
 export function createCountMethods(ctx: SqliteContext) {
   const { db } = ctx;
   const settings = db.prepare('SELECT name, paused FROM jobwire_queues');
-  const pendingQueues = db.prepare(`
-    WITH RECURSIVE q(name) AS (
-      SELECT (SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
-              WHERE state = 'pending' ORDER BY queue LIMIT 1)
-      UNION ALL
-      SELECT (SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
-              WHERE state = 'pending' AND queue > q.name ORDER BY queue LIMIT 1)
-      FROM q WHERE q.name IS NOT NULL)
-    SELECT name FROM q WHERE name IS NOT NULL`);
-  const pendingIn = db.prepare(`SELECT count(*) AS n FROM (
-    SELECT 1 FROM jobwire_jobs INDEXED BY jobwire_jobs_claim WHERE state = 'pending' AND queue = ? LIMIT ?)`);
+  // Pending jobs sit in one of two indexes: unkeyed ones in the claim index, keyed ones
+  // (flow control, migration 8) in the flow index, whose predicate also holds scheduled jobs.
+  const PENDING_INDEXES = [
+    { index: 'jobwire_jobs_claim', where: "state = 'pending' AND concurrency_key IS NULL" },
+    {
+      index: 'jobwire_jobs_flow_waiting',
+      where: "state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND state = 'pending'",
+    },
+  ];
+  const pendingReads = PENDING_INDEXES.map(({ index, where }) => ({
+    queues: db.prepare(`
+      WITH RECURSIVE q(name) AS (
+        SELECT (SELECT queue FROM jobwire_jobs INDEXED BY ${index} WHERE ${where} ORDER BY queue LIMIT 1)
+        UNION ALL
+        SELECT (SELECT queue FROM jobwire_jobs INDEXED BY ${index} WHERE ${where} AND queue > q.name
+                ORDER BY queue LIMIT 1)
+        FROM q WHERE q.name IS NOT NULL)
+      SELECT name FROM q WHERE name IS NOT NULL`),
+    countIn: db.prepare(`SELECT count(*) AS n FROM (
+      SELECT 1 FROM jobwire_jobs INDEXED BY ${index} WHERE ${where} AND queue = ? LIMIT ?)`),
+  }));
   const scheduled = db.prepare(`SELECT queue, 'scheduled' AS state, count(*) AS n FROM (
     SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_scheduled WHERE state = 'scheduled' LIMIT ?)
     GROUP BY queue`);
@@ -80,17 +91,20 @@ export function createCountMethods(ctx: SqliteContext) {
     // One read transaction: every read sees the same moment.
     return db.transaction(() => {
       const reads: CountRead[] = [];
-      const queues = (pendingQueues.all() as { name: string }[]).map((row) => row.name);
-      for (const queue of queues) {
-        const { n } = pendingIn.get(queue, limit) as { n: number };
-        reads.push({
-          states: ['pending'],
-          queue,
-          seen: [{ queue, state: 'pending', n }],
-          complete: n < limit,
-        });
+      // Per queue, the unkeyed and keyed reads make one read: exact only if the two together
+      // stayed under the cap.
+      const pending = new Map<string, { n: number; complete: boolean }>();
+      for (const read of pendingReads) {
+        for (const { name } of read.queues.all() as { name: string }[]) {
+          const { n } = read.countIn.get(name, limit) as { n: number };
+          const sum = pending.get(name) ?? { n: 0, complete: true };
+          pending.set(name, { n: sum.n + n, complete: sum.complete && n < limit && sum.n + n < limit });
+        }
       }
-      // The skip over the claim index found every queue with pending jobs: the others have none.
+      for (const [queue, { n, complete }] of pending) {
+        reads.push({ states: ['pending'], queue, seen: [{ queue, state: 'pending', n }], complete });
+      }
+      // The skips over both indexes found every queue with pending jobs: the others have none.
       reads.push({ states: ['pending'], queue: null, seen: [], complete: true });
       const overAll: [readonly JobState[], (typeof finished)[number]][] = [
         [['scheduled'], scheduled],

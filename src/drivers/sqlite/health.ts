@@ -26,10 +26,15 @@ const FINISHED_IN_WINDOW = `state IN ('completed', 'abandoned', 'cancelled')
 export function createHealthMethods(ctx: SqliteContext) {
   const { db } = ctx;
 
-  // One branch per state, so each reads only its partial index (an IN over states would not).
+  // One branch per state, so each reads only its partial index (an IN over states would not);
+  // pending jobs with a concurrency key wait in their own index (schema 8), so two branches.
   const active = db.prepare(`
     SELECT queue, 'pending' AS bucket, count(*) AS n, min(run_at) AS oldest
-      FROM jobwire_jobs WHERE state = 'pending' GROUP BY queue
+      FROM jobwire_jobs WHERE state = 'pending' AND concurrency_key IS NULL GROUP BY queue
+    UNION ALL
+    SELECT queue, 'pending' AS bucket, count(*) AS n, min(run_at) AS oldest
+      FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+      WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND state = 'pending' GROUP BY queue
     UNION ALL
     SELECT queue, CASE WHEN run_at <= @now THEN 'due' ELSE 'scheduled' END, count(*), min(run_at)
       FROM jobwire_jobs WHERE state = 'scheduled' GROUP BY 1, 2
@@ -45,7 +50,10 @@ export function createHealthMethods(ctx: SqliteContext) {
       sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 0) AS failed,
       sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 1) AS interrupted
     FROM (
-      SELECT queue, errors FROM jobwire_jobs WHERE state = 'pending' AND errors <> '[]'
+      SELECT queue, errors FROM jobwire_jobs WHERE state = 'pending' AND concurrency_key IS NULL AND errors <> '[]'
+      UNION ALL SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+        WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND state = 'pending'
+          AND errors <> '[]'
       UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'scheduled' AND errors <> '[]'
       UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'running' AND errors <> '[]'
       UNION ALL SELECT queue, errors FROM jobwire_jobs

@@ -22,6 +22,7 @@ import type { SqliteContext } from './context.js';
 import { createCountMethods } from './counts.js';
 import { toStorageError } from './errors.js';
 import { createEventMethods, eventWriterOf } from './events.js';
+import { createFlowMethods } from './flow.js';
 import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
@@ -187,7 +188,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
         ReturnType<typeof createHealthMethods> &
         ReturnType<typeof createEventMethods> &
         ReturnType<typeof createRetentionMethods> &
-        ReturnType<typeof createScheduleMethods>)
+        ReturnType<typeof createScheduleMethods> &
+        ReturnType<typeof createFlowMethods>)
     | undefined;
   let countMethods: ReturnType<typeof createCountMethods> | undefined;
   let closed = false;
@@ -210,8 +212,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   const use = () => {
     if (methods) return methods;
     try {
-      const jobMethods = createJobMethods(ctx);
+      const flowMethods = createFlowMethods(ctx);
+      const jobMethods = createJobMethods(ctx, flowMethods.flowClaim);
       methods = {
+        ...flowMethods,
         ...jobMethods,
         ...createLeaseMethods(ctx),
         ...createAdminMethods(ctx),
@@ -256,6 +260,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       }
       return Promise.resolve();
     },
+    // Flow control (limits and fairness).
+    flowRuleList: () => call('flowRuleList', () => use().flowRuleList()),
+    flowRuleRemove: (params) => call('flowRuleRemove', () => use().flowRuleRemove(params)),
+    flowRuleSet: (params) => call('flowRuleSet', () => use().flowRuleSet(params)),
     jobCancel: (params) =>
       call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),

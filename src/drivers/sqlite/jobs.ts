@@ -36,6 +36,7 @@ import {
 } from './context.js';
 import { createDedupInserter } from './dedup.js';
 import { eventWriterOf } from './events.js';
+import type { FlowMethods } from './flow.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
 
@@ -56,8 +57,9 @@ class QueueFullAbort {
 function claimCandidatesSql(queueCount: number): string {
   const perQueue = (i: number) =>
     `SELECT id, priority, run_at FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
-     WHERE queue = @q${i} AND state = 'pending'
+     WHERE queue = @q${i} AND state = 'pending' AND concurrency_key IS NULL
        AND NOT EXISTS (SELECT 1 FROM jobwire_queues WHERE name = @q${i} AND paused = 1)
+       AND NOT EXISTS (SELECT 1 FROM jobwire_flow_rules WHERE queue = @q${i} AND pattern = '')
      ORDER BY priority DESC, run_at, id
      LIMIT @limit`;
   if (queueCount === 1) return perQueue(0).replace('SELECT id, priority, run_at', 'SELECT id');
@@ -68,7 +70,7 @@ function claimCandidatesSql(queueCount: number): string {
 }
 
 /** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
-export function createJobMethods(ctx: SqliteContext) {
+export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flowClaim']) {
   const { db } = ctx;
   const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
@@ -77,8 +79,8 @@ export function createJobMethods(ctx: SqliteContext) {
 
   const insertJob = db.prepare(
     `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
-       unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key, concurrency_key)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING
      RETURNING id`,
   );
@@ -101,6 +103,7 @@ export function createJobMethods(ctx: SqliteContext) {
       job.backoff === null ? null : JSON.stringify(job.backoff),
       rule === null ? null : JSON.stringify(rule),
       rule === null || rule.rule === 'unique' ? null : rule.key,
+      job.concurrencyKey ?? null,
     ) as { id: number } | undefined;
   };
   const dedup = createDedupInserter(ctx, insertRow);
@@ -215,12 +218,19 @@ export function createJobMethods(ctx: SqliteContext) {
     }
     return statement;
   };
+  type FlowBindings = Parameters<FlowMethods['flowClaim']>[2];
   const claimTx = db.transaction(
-    (queueCount: number, bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
+    (queues: readonly string[], bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
+      const queueCount = queues.length;
       promoteDue.run(now, PROMOTE_BATCH);
       const rows = claimStatement(queueCount).all(bindings) as ClaimRow[];
       // RETURNING gives rows in no promised order; hand them out in claim order.
       rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+      // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
+      const limit = bindings.limit as number;
+      if (rows.length < limit) {
+        rows.push(...flowClaim(queues, limit - rows.length, bindings as FlowBindings));
+      }
       const claimed = rows.map(rowToClaimed);
       if (log && claimed.length > 0) {
         const poolId = bindings.poolId as string;
@@ -248,7 +258,7 @@ export function createJobMethods(ctx: SqliteContext) {
     params.queues.forEach((queue, i) => {
       bindings[`q${i}`] = queue;
     });
-    const claimed = claimTx.immediate(params.queues.length, bindings, now, params.log === true);
+    const claimed = claimTx.immediate(params.queues, bindings, now, params.log === true);
     // The claim is this process's own write: its lease is alive as of now (read after the
     // commit), on the clock the rescuer measures silence with (see liveness.ts).
     const seen = livenessNow(params.now);

@@ -25,6 +25,7 @@ export interface JobRow {
   progress: string | null;
   unique_key: string | null;
   dedup: string | null;
+  concurrency_key: string | null;
   correlation_id: string;
   metadata: string;
   timeout_ms: number | null;
@@ -84,6 +85,7 @@ export function rowToRecord(row: JobRow): JobRecord {
     uniqueKey: row.unique_key,
     // `== null`: a row read without the column (an older statement's column list) has none.
     dedup: row.dedup == null ? null : (JSON.parse(row.dedup) as DedupRule),
+    concurrencyKey: row.concurrency_key,
     correlationId: row.correlation_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     timeoutMs: row.timeout_ms,

@@ -16,6 +16,7 @@ import { migration0004Pools } from './0004-pools.js';
 import { migration0005Health } from './0005-health.js';
 import { migration0006EventLog } from './0006-event-log.js';
 import { migration0007Schedules } from './0007-schedules.js';
+import { migration0008Flow } from './0008-flow.js';
 import { migration0009Dedup } from './0009-dedup.js';
 import { migration0011LargeTables } from './0011-large-tables.js';
 
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 5, name: 'health', sql: migration0005Health },
   { version: 6, name: 'event log', sql: migration0006EventLog },
   { version: 7, name: 'schedules', sql: migration0007Schedules },
+  { version: 8, name: 'flow control', sql: migration0008Flow },
   { version: 9, name: 'dedup', sql: migration0009Dedup },
   { version: 11, name: 'counts and pruning on large tables', sql: migration0011LargeTables },
 ];

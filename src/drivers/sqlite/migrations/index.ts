@@ -14,6 +14,7 @@ import { MIGRATION_0004_POOLS } from './0004-pools.js';
 import { MIGRATION_0005_HEALTH } from './0005-health.js';
 import { MIGRATION_0006_EVENT_LOG } from './0006-event-log.js';
 import { MIGRATION_0007_SCHEDULES } from './0007-schedules.js';
+import { MIGRATION_0008_FLOW } from './0008-flow.js';
 import { MIGRATION_0009_DEDUP } from './0009-dedup.js';
 import { MIGRATION_0011_FINISHED_BY_STATE } from './0011-finished-by-state.js';
 
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 5, name: 'health', sql: MIGRATION_0005_HEALTH },
   { version: 6, name: 'event log', sql: MIGRATION_0006_EVENT_LOG },
   { version: 7, name: 'schedules', sql: MIGRATION_0007_SCHEDULES },
+  { version: 8, name: 'flow control', sql: MIGRATION_0008_FLOW },
   { version: 9, name: 'dedup', sql: MIGRATION_0009_DEDUP },
   { version: 11, name: 'finished jobs by state', sql: MIGRATION_0011_FINISHED_BY_STATE },
 ];

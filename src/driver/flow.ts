@@ -1,0 +1,131 @@
+/**
+ * Flow control across the driver seam (docs/flow-control.md): the stored rules, their parameters,
+ * the one validation both drivers run on them, and the GCRA arithmetic both drivers use for rate
+ * limits (the SQLite driver calls `gcraAllowed` directly; the PostgreSQL claim computes the same
+ * formula in SQL, and the conformance suite pins both to the same numbers).
+ */
+import { InvalidOptionError } from '../core/errors.js';
+import { isName, NAME_RULE } from '../core/names.js';
+import { preview } from '../core/preview.js';
+import { unstorableTextReason } from '../core/storable.js';
+import type { EpochMs } from '../core/types.js';
+
+/** A rate limit: `limit` starts per `intervalMs`, of which up to `burst` may start at once. */
+export interface FlowRate {
+  limit: number;
+  intervalMs: number;
+  burst: number;
+}
+
+/** One limit rule as stored. */
+export interface FlowRule {
+  queue: string;
+  /**
+   * null: the rule of the whole queue (every job of it, keyed or not). Otherwise the keys it
+   * applies to: an exact key, a prefix pattern ending in `*` (`tenant:*`), or `*` (every key).
+   * The most specific rule of a queue wins for a key: the exact one, else the longest prefix.
+   */
+  key: string | null;
+  /** Most jobs running at once (per key for key rules), or null for no concurrency limit. */
+  concurrency: number | null;
+  /** Most starts per interval (per key for key rules), or null for no rate limit. */
+  rate: FlowRate | null;
+}
+
+/** A stored rule with its last change. */
+export interface FlowRuleRecord extends FlowRule {
+  updatedAt: EpochMs;
+}
+
+/** Parameters of `Driver.flowRuleSet`. */
+export interface FlowRuleSetParams {
+  /** Rules to insert or replace (by queue and key), all in one transaction. */
+  rules: readonly FlowRule[];
+  now?: EpochMs;
+}
+
+/** Parameters of `Driver.flowRuleRemove`. */
+export interface FlowRuleRemoveParams {
+  queue: string;
+  key: string | null;
+}
+
+/** Largest accepted concurrency, rate limit and burst. */
+export const FLOW_MAX_COUNT = 1_000_000;
+/** Longest accepted rate interval: one week. */
+export const FLOW_MAX_INTERVAL_MS = 7 * 86_400_000;
+
+function count(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > FLOW_MAX_COUNT) {
+    throw new InvalidOptionError(
+      field,
+      `must be an integer from 1 to ${FLOW_MAX_COUNT}, got ${preview(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Check a rule's queue and key (the part that names it). */
+export function assertFlowRuleName(queue: unknown, key: unknown, at = 'rule'): void {
+  if (!isName(queue))
+    throw new InvalidOptionError(`${at}.queue`, `queue names are ${NAME_RULE}, got ${preview(queue)}`);
+  if (key === null) return;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512) {
+    throw new InvalidOptionError(
+      `${at}.key`,
+      'must be a non-empty string of at most 512 characters, or null',
+    );
+  }
+  const reason = unstorableTextReason(key);
+  if (reason !== undefined)
+    throw new InvalidOptionError(`${at}.key`, `contains ${reason}, which cannot be stored exactly`);
+}
+
+/** Check a rule as the driver receives it; throws `InvalidOptionError` naming the field. */
+export function assertFlowRule(rule: FlowRule, at = 'rule'): void {
+  if (typeof rule !== 'object' || rule === null) throw new InvalidOptionError(at, 'must be an object');
+  assertFlowRuleName(rule.queue, rule.key, at);
+  if (rule.concurrency !== null) count(`${at}.concurrency`, rule.concurrency);
+  if (rule.rate !== null) {
+    if (typeof rule.rate !== 'object')
+      throw new InvalidOptionError(`${at}.rate`, 'must be an object or null');
+    count(`${at}.rate.limit`, rule.rate.limit);
+    count(`${at}.rate.burst`, rule.rate.burst);
+    const ms = rule.rate.intervalMs;
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > FLOW_MAX_INTERVAL_MS) {
+      throw new InvalidOptionError(
+        `${at}.rate.interval`,
+        `must be from 1 ms to ${FLOW_MAX_INTERVAL_MS} ms (one week), got ${preview(ms)}`,
+      );
+    }
+  }
+  if (rule.concurrency === null && rule.rate === null) {
+    throw new InvalidOptionError(at, 'needs a concurrency limit, a rate limit, or both');
+  }
+}
+
+/**
+ * GCRA (the generic cell rate algorithm): how many starts a rate allows at `now`, given the
+ * stored theoretical arrival time `tat` (null: never started). The emission interval is
+ * T = intervalMs / limit; a start is allowed while max(tat, now) ≤ now + (burst − 1)·T, and each
+ * start moves tat to max(tat, now) + T. So n starts in a window from the first to the last of
+ * them, W ms long, satisfy n ≤ burst + W / T: never more than `burst` at once, and `limit` per
+ * interval in the long run, with no fixed windows (no double burst at a window's edge).
+ */
+export function gcraAllowed(rate: FlowRate, tat: number | null, now: EpochMs): number {
+  const t = rate.intervalMs / rate.limit;
+  const base = tat === null ? now : Math.max(tat, now);
+  const allowed = Math.floor((now + (rate.burst - 1) * t - base) / t + 1e-9) + 1;
+  return Math.max(0, allowed);
+}
+
+/** The theoretical arrival time after `started` starts at `now` (see `gcraAllowed`). */
+export function gcraAdvance(rate: FlowRate, tat: number | null, now: EpochMs, started: number): number {
+  const base = tat === null ? now : Math.max(tat, now);
+  return base + (started * rate.intervalMs) / rate.limit;
+}
+
+/** True when `pattern` (a rule's key) matches `key`: equal, or a `prefix*` pattern. */
+export function flowPatternMatches(pattern: string, key: string): boolean {
+  return pattern === key || (pattern.endsWith('*') && key.startsWith(pattern.slice(0, -1)));
+}

@@ -1,0 +1,379 @@
+/**
+ * Flow control on PostgreSQL (docs/flow-control.md): the stored rules, and the part of a claim
+ * that serves keyed jobs and queues with a queue-wide rule.
+ *
+ * That part is a short transaction of two statements. The first locks the rows that serialise
+ * claims: the queue-wide rule rows of the queues (FOR UPDATE: claims of a limited queue take
+ * turns) and up to `limit` ready key rows, least recently started first (FOR UPDATE SKIP LOCKED:
+ * claimers pass over each other's keys). The second starts after those locks are held, so its
+ * snapshot sees every earlier claim of those keys and queues committed: it counts their running
+ * jobs (a running job is its slot), applies concurrency and GCRA rate limits, picks the head jobs
+ * of each key round-robin, starts them, and writes the keys' and queues' new GCRA state — all in
+ * one statement. Finishing, releasing, cancelling, rescuing or deleting a job frees its slot by
+ * moving it out of `running` in its own fenced write; none of them touches a flow row.
+ */
+import {
+  assertFlowRule,
+  assertFlowRuleName,
+  type ClaimedJob,
+  type FlowRuleRecord,
+  type FlowRuleRemoveParams,
+  type FlowRuleSetParams,
+  type JobClaimParams,
+} from '../../driver/driver.js';
+import { logStartedSql } from './claim-log.js';
+import type { PgContext } from './context.js';
+import { CLAIM_COLUMNS, type ClaimRow, epochMs, nowSql, rowToClaimed } from './row.js';
+
+const ruleListSql = (s: string): string => `
+SELECT queue, pattern, concurrency, rate_limit, rate_interval_ms::float8 AS rate_interval_ms, rate_burst,
+       ${epochMs('updated_at')} AS updated_at
+FROM ${s}.flow_rules ORDER BY queue COLLATE "C", pattern COLLATE "C"`;
+
+/** Unchanged rules are not written again (every process sets its rules at start). */
+const ruleSetSql = (s: string): string => `
+INSERT INTO ${s}.flow_rules AS r (queue, pattern, concurrency, rate_limit, rate_interval_ms, rate_burst, updated_at)
+SELECT i.queue, i.pattern, i.concurrency, i.rate_limit, i.rate_interval_ms, i.rate_burst, ${nowSql('$7')}
+FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bigint[], $6::int[])
+     AS i(queue, pattern, concurrency, rate_limit, rate_interval_ms, rate_burst)
+ON CONFLICT (queue, pattern) DO UPDATE SET concurrency = excluded.concurrency, rate_limit = excluded.rate_limit,
+  rate_interval_ms = excluded.rate_interval_ms, rate_burst = excluded.rate_burst, updated_at = excluded.updated_at
+WHERE (r.concurrency, r.rate_limit, r.rate_interval_ms, r.rate_burst)
+  IS DISTINCT FROM (excluded.concurrency, excluded.rate_limit, excluded.rate_interval_ms, excluded.rate_burst)`;
+
+interface RuleRow {
+  queue: string;
+  pattern: string;
+  concurrency: number | null;
+  rate_limit: number | null;
+  rate_interval_ms: number | null;
+  rate_burst: number | null;
+  updated_at: number;
+}
+
+export async function flowRuleList(ctx: PgContext): Promise<FlowRuleRecord[]> {
+  ctx.assertOpen();
+  const rows = await ctx.query<RuleRow>('flowRuleList', ruleListSql(ctx.s), []);
+  return rows.map((r) => ({
+    queue: r.queue,
+    key: r.pattern === '' ? null : r.pattern,
+    concurrency: r.concurrency,
+    rate:
+      r.rate_limit === null
+        ? null
+        : { limit: r.rate_limit, intervalMs: Number(r.rate_interval_ms), burst: r.rate_burst! },
+    updatedAt: r.updated_at,
+  }));
+}
+
+export async function flowRuleSet(ctx: PgContext, params: FlowRuleSetParams): Promise<void> {
+  ctx.assertOpen();
+  params.rules.forEach((rule, i) => {
+    assertFlowRule(rule, `rules[${i}]`);
+  });
+  // One row per (queue, key): ON CONFLICT cannot touch a row twice in one statement.
+  const rules = [...new Map(params.rules.map((r) => [`${r.queue}\u0000${r.key ?? ''}`, r])).values()];
+  if (rules.length === 0) return;
+  await ctx.query('flowRuleSet', ruleSetSql(ctx.s), [
+    rules.map((r) => r.queue),
+    rules.map((r) => r.key ?? ''),
+    rules.map((r) => r.concurrency),
+    rules.map((r) => r.rate?.limit ?? null),
+    rules.map((r) => r.rate?.intervalMs ?? null),
+    rules.map((r) => r.rate?.burst ?? null),
+    params.now ?? null,
+  ]);
+  flowChanged(ctx, true);
+}
+
+export async function flowRuleRemove(ctx: PgContext, params: FlowRuleRemoveParams): Promise<boolean> {
+  ctx.assertOpen();
+  assertFlowRuleName(params.queue, params.key, 'params');
+  const rows = await ctx.query<{ queue: string }>(
+    'flowRuleRemove',
+    `DELETE FROM ${ctx.s}.flow_rules WHERE queue = $1 AND pattern = $2 RETURNING queue`,
+    [params.queue, params.key ?? ''],
+  );
+  return rows.length === 1;
+}
+
+/** The rule of key `k.key` in queue `k.queue`: the exact one, else the longest matching prefix. */
+const keyRuleSql = (s: string, k: string): string => `
+  SELECT r.concurrency, r.rate_limit, r.rate_interval_ms, r.rate_burst FROM ${s}.flow_rules r
+  WHERE r.queue = ${k}.queue AND r.pattern <> ''
+    AND (r.pattern = ${k}.key OR (right(r.pattern, 1) = '*' AND starts_with(${k}.key, left(r.pattern, -1))))
+  ORDER BY r.pattern = ${k}.key DESC, length(r.pattern) DESC
+  LIMIT 1`;
+
+/**
+ * Statement 1 (which also makes the transaction commit without waiting for the WAL flush, as
+ * the ordinary claim does, even when it finds nothing to start): lock the queue-wide rule rows (claims of a limited queue take turns) and up to $2
+ * ready keys per queue in fairness order. A key is ready when it has a due job and, by this
+ * snapshot, a free slot and a start its rate allows (statement 2 checks again, exactly); a key
+ * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle.
+ */
+export const lockSql = (s: string): string => `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+queue_locks AS (
+  SELECT r.queue, r.last_started_at FROM ${s}.flow_rules r
+  WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
+    AND NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = r.queue AND p.paused)
+  ORDER BY r.queue
+  FOR UPDATE OF r
+)
+SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle FROM queue_locks
+UNION ALL
+SELECT q.name, NULL, NULL, true FROM unnest($1::text[]) AS q(name)
+WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.active)
+  AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules r WHERE r.queue = q.name AND r.pattern = '')
+UNION ALL
+SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false FROM unnest($1::text[]) AS q(name)
+CROSS JOIN LATERAL (
+  SELECT k.queue, k.key, k.last_started_at FROM ${s}.flow_keys k
+  LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
+  WHERE k.queue = q.name AND k.active
+    AND CASE WHEN EXISTS (
+          SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
+            AND x.state IN ('pending', 'scheduled') AND x.run_at <= ${nowSql('$3')})
+        THEN (kr.concurrency IS NULL OR kr.concurrency > (
+                SELECT count(*) FROM ${s}.jobs x
+                WHERE x.queue = k.queue AND x.concurrency_key = k.key AND x.state = 'running'))
+          AND (kr.rate_limit IS NULL OR k.tat IS NULL OR k.tat <= ${epochMs(nowSql('$3'))}
+                 + (kr.rate_burst - 1) * (kr.rate_interval_ms::float8 / kr.rate_limit) + 1e-6)
+        ELSE NOT EXISTS (
+          SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
+            AND x.state IN ('pending', 'scheduled', 'running'))
+        END
+  ORDER BY k.last_started_at NULLS FIRST, k.key
+  LIMIT $2
+  FOR UPDATE OF k SKIP LOCKED
+) k
+WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
+  AND (SELECT count(*) FROM async_commit) >= 0`;
+
+/** GCRA starts allowed now (see `gcraAllowed` in driver/flow.ts), as SQL over rate columns. */
+const gcraSql = (r: string, tat: string): string => `greatest(0, floor(
+  (clock.ms + (${r}.rate_burst - 1) * (${r}.rate_interval_ms::float8 / ${r}.rate_limit)
+   - greatest(coalesce(${tat}, clock.ms), clock.ms)) / (${r}.rate_interval_ms::float8 / ${r}.rate_limit) + 1e-9) + 1)`;
+
+/** The new theoretical arrival time after `n` starts (see `gcraAdvance`). */
+const gcraAdvanceSql = (r: string, tat: string, n: string): string =>
+  `greatest(coalesce(${tat}, clock.ms), clock.ms) + ${n} * (${r}.rate_interval_ms::float8 / ${r}.rate_limit)`;
+
+/**
+ * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
+ * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted.
+ */
+export const pickSql = (s: string, log: boolean): string => `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+clock AS (SELECT ${nowSql('$6')} AS now, ${epochMs(nowSql('$6'))} AS ms),
+c AS (
+  SELECT c.ord, c.queue, c.key, k.tat, kr.concurrency, kr.rate_limit, kr.rate_interval_ms, kr.rate_burst,
+         CASE WHEN kr.concurrency IS NULL THEN 0 ELSE (
+           SELECT count(*) FROM ${s}.jobs x
+           WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(queue, key, ord)
+  -- Looked up by primary key per candidate (a join here is planned as a scan of every key).
+  LEFT JOIN LATERAL (
+    SELECT k.tat FROM ${s}.flow_keys k WHERE k.queue = c.queue AND k.key = c.key OFFSET 0
+  ) k ON true
+  LEFT JOIN LATERAL (${keyRuleSql(s, 'c')}) kr ON c.key IS NOT NULL
+),
+qc AS (
+  SELECT r.queue, r.tat, r.rate_limit, r.rate_interval_ms, r.rate_burst, greatest(0, least($3::int,
+    CASE WHEN r.concurrency IS NULL THEN $3::int ELSE r.concurrency - (
+      SELECT count(*) FROM ${s}.jobs x WHERE x.state = 'running' AND x.queue = r.queue) END,
+    CASE WHEN r.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('r', 'r.tat')} END)) AS cap
+  FROM ${s}.flow_rules r CROSS JOIN clock
+  WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
+),
+caps AS (
+  -- Round-robin gives no key more than its share of the claim: fetching (and locking) more of
+  -- its jobs would only be given back. A claim may then start fewer than asked when some keys
+  -- have fewer jobs than their share; the next claim takes the rest.
+  SELECT c.*, greatest(0, least($3::int, coalesce(qc.cap, $3::int), ceil($3::int::float8 / cardinality($1::text[])),
+    CASE WHEN c.concurrency IS NULL THEN $3::int ELSE c.concurrency - c.running END,
+    CASE WHEN c.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('c', 'c.tat')} END))::int AS cap
+  FROM c CROSS JOIN clock LEFT JOIN qc ON qc.queue = c.queue
+),
+heads AS (
+  SELECT caps.ord, caps.queue, caps.key, h.id,
+         row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
+  FROM caps CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    WHERE caps.key IS NOT NULL AND j.queue = caps.queue AND j.concurrency_key = caps.key
+      AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$6')}
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT caps.cap
+    FOR UPDATE OF j SKIP LOCKED
+  ) h
+  UNION ALL
+  SELECT caps.ord, caps.queue, caps.key, h.id,
+         row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
+  FROM caps CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    WHERE caps.key IS NULL AND j.queue = caps.queue AND j.state IN ('pending', 'scheduled')
+      AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')}
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT caps.cap
+    FOR UPDATE OF j SKIP LOCKED
+  ) h
+),
+picked AS MATERIALIZED (
+  SELECT r.id, r.ord, r.queue, r.key, r.n FROM (
+    SELECT heads.*, row_number() OVER (PARTITION BY heads.queue ORDER BY heads.n, heads.ord) AS qn FROM heads
+  ) r LEFT JOIN qc ON qc.queue = r.queue
+  WHERE r.qn <= coalesce(qc.cap, $3::int)
+  ORDER BY r.n, r.ord
+  LIMIT $3::int
+),
+keys_started AS (
+  UPDATE ${s}.flow_keys k
+  SET tat = CASE WHEN c.rate_limit IS NULL THEN k.tat ELSE ${gcraAdvanceSql('c', 'k.tat', 'p.started')} END,
+      last_started_at = clock.now
+  FROM (SELECT ord, count(*) AS started FROM picked GROUP BY ord) p JOIN c ON c.ord = p.ord CROSS JOIN clock
+  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+),
+keys_idle AS (
+  UPDATE ${s}.flow_keys k SET active = false
+  FROM caps c
+  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+    AND c.cap > 0
+    AND NOT EXISTS (SELECT 1 FROM picked p WHERE p.ord = c.ord)
+    AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
+                    WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running')
+    AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
+                    WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state IN ('pending', 'scheduled'))
+),
+queues_started AS (
+  UPDATE ${s}.flow_rules r
+  SET tat = CASE WHEN r.rate_limit IS NULL THEN r.tat ELSE ${gcraAdvanceSql('r', 'r.tat', 'p.started')} END,
+      last_started_at = CASE WHEN p.unkeyed THEN clock.now ELSE r.last_started_at END
+  FROM (SELECT queue, count(*) AS started, bool_or(key IS NULL) AS unkeyed FROM picked GROUP BY queue) p
+  CROSS JOIN clock
+  WHERE r.queue = p.queue AND r.pattern = ''
+)
+${log ? ', claimed AS (' : ''}UPDATE ${s}.jobs j
+SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
+    lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
+    worker_id = $4, started_at = ${nowSql('$6')}
+FROM async_commit CROSS JOIN picked
+WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked)) AND j.id = picked.id
+RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord${log ? logStartedSql(s) : ''}`;
+
+interface LockedRow {
+  queue: string;
+  key: string | null;
+  last_started_at: number | null;
+  /** A queue with no active key and no queue-wide rule: nothing for the flow path (see below). */
+  idle: boolean;
+}
+
+/**
+ * The notifier channel announcing that a queue may have flow work it had not: keyed jobs
+ * inserted or retried, a rule set. Every process drops its idle marks when it hears it.
+ */
+export const FLOW_CHANGED_CHANNEL = 'jobwire_flow_changed';
+
+/** How long a process trusts that a queue has no flow work without hearing otherwise. */
+const IDLE_TRUST_MS = 1000;
+
+/**
+ * Per driver: queues the flow path found idle (no active key, no queue-wide rule), so that a
+ * claim of unkeyed jobs that comes up short — every claim of a shallow queue — costs no flow
+ * transaction (three round trips). A mark is dropped when this process inserts keyed jobs or
+ * sets a rule, when any process announces it on FLOW_CHANGED_CHANNEL, and after IDLE_TRUST_MS
+ * in any case (a notification lost in a reconnect delays keyed jobs by at most that).
+ */
+interface FlowIdleMarks {
+  idleUntil: Map<string, number>;
+  /** Bumped by every announcement: a probe that overlapped one must not mark anything idle. */
+  epoch: number;
+}
+
+const marksByNotifier = new WeakMap<object, FlowIdleMarks>();
+
+function idleMarks(ctx: PgContext): FlowIdleMarks {
+  let marks = marksByNotifier.get(ctx.notifier);
+  if (!marks) {
+    const created: FlowIdleMarks = { idleUntil: new Map(), epoch: 0 };
+    ctx.notifier.listen(FLOW_CHANGED_CHANNEL, () => {
+      created.epoch++;
+      created.idleUntil.clear();
+    });
+    marksByNotifier.set(ctx.notifier, created);
+    marks = created;
+  }
+  return marks;
+}
+
+/**
+ * Flow work may have appeared (keyed jobs inserted or retried, a rule changed): drop this
+ * process's idle marks, and with `announce` tell every other process too (after the caller's
+ * commit: the change must be visible when they look).
+ */
+export function flowChanged(ctx: PgContext, announce: boolean): void {
+  const marks = marksByNotifier.get(ctx.notifier);
+  if (marks) {
+    marks.epoch++;
+    marks.idleUntil.clear();
+  }
+  if (announce) ctx.notifier.notify(FLOW_CHANGED_CHANNEL, '');
+}
+
+/**
+ * The flow part of a claim: up to `limit` jobs of `queues` through their keys (and the unkeyed
+ * jobs of queues with a queue-wide rule), least recently started key first, round-robin. Returns
+ * them in that order.
+ */
+export async function flowClaim(
+  ctx: PgContext,
+  params: JobClaimParams,
+  limit: number,
+): Promise<ClaimedJob[]> {
+  const marks = idleMarks(ctx);
+  const startedAt = Date.now();
+  const queues = [...new Set(params.queues)].filter((q) => !((marks.idleUntil.get(q) ?? 0) > startedAt));
+  if (queues.length === 0) return [];
+  // The announcements' LISTEN must be in place before silence can be trusted.
+  await ctx.notifier.ready();
+  const epoch = marks.epoch;
+  const idle: string[] = [];
+  const rows = await ctx.transaction('jobClaim', async (client) => {
+    const found = await ctx.query<LockedRow>(
+      'jobClaim',
+      lockSql(ctx.s),
+      [queues, limit, params.now ?? null],
+      client,
+    );
+    const locked = found.filter((r) => !r.idle);
+    idle.push(...found.filter((r) => r.idle).map((r) => r.queue));
+    if (locked.length === 0) return [];
+    // Fairness order: queue by queue as named, then least recently started first (never: first).
+    const rank = new Map(queues.map((q, i) => [q, i]));
+    locked.sort(
+      (a, b) =>
+        rank.get(a.queue)! - rank.get(b.queue)! ||
+        (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
+        (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
+    return ctx.query<ClaimRow & { n: string; ord: string }>(
+      'jobClaim',
+      pickSql(ctx.s, params.log === true),
+      [
+        locked.map((r) => r.queue),
+        locked.map((r) => r.key),
+        limit,
+        params.poolId,
+        Math.floor(params.leaseMs),
+        params.now ?? null,
+      ],
+      client,
+    );
+  });
+  if (marks.epoch === epoch) {
+    for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
+  }
+  rows.sort((a, b) => Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
+  return rows.map(rowToClaimed);
+}

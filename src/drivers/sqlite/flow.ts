@@ -1,0 +1,313 @@
+/**
+ * Flow control on SQLite (docs/flow-control.md): the stored rules, and the part of a claim that
+ * serves keyed jobs and queues with a queue-wide rule. It runs inside the claim's IMMEDIATE
+ * transaction, so every count it reads is exact: no other claim, finalize or rescue can commit
+ * between its reads and its writes.
+ */
+import type { EpochMs } from '../../core/types.js';
+import {
+  assertFlowRule,
+  assertFlowRuleName,
+  type FlowRate,
+  type FlowRuleRecord,
+  type FlowRuleRemoveParams,
+  type FlowRuleSetParams,
+  flowPatternMatches,
+  gcraAdvance,
+  gcraAllowed,
+} from '../../driver/flow.js';
+import type { SqliteContext } from './context.js';
+import { CLAIM_COLUMNS, type ClaimRow } from './row.js';
+
+interface RuleRow {
+  queue: string;
+  pattern: string;
+  concurrency: number | null;
+  rate_limit: number | null;
+  rate_interval_ms: number | null;
+  rate_burst: number | null;
+  tat: number | null;
+  last_started_at: number | null;
+  updated_at: number;
+}
+
+interface KeyRow {
+  key: string;
+  tat: number | null;
+  last_started_at: number | null;
+  /** Its running jobs (its slots in use). */
+  running: number;
+  /** Its first due job in claim order, or null. */
+  head: number | null;
+}
+
+const rateOf = (row: RuleRow): FlowRate | null =>
+  row.rate_limit === null
+    ? null
+    : { limit: row.rate_limit, intervalMs: row.rate_interval_ms!, burst: row.rate_burst! };
+
+/** A stored rule row as the seam returns it. */
+export function ruleRecord(row: RuleRow): FlowRuleRecord {
+  return {
+    queue: row.queue,
+    key: row.pattern === '' ? null : row.pattern,
+    concurrency: row.concurrency,
+    rate: rateOf(row),
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The rule of `key` among a queue's key rules: the exact one, else the longest matching prefix. */
+export function ruleForKey<R extends { pattern: string }>(rules: readonly R[], key: string): R | undefined {
+  let best: R | undefined;
+  for (const rule of rules) {
+    if (!flowPatternMatches(rule.pattern, key)) continue;
+    if (rule.pattern === key) return rule;
+    if (!best || rule.pattern.length > best.pattern.length) best = rule;
+  }
+  return best;
+}
+
+/** A candidate of the flow claim: one key (or the queue's unkeyed jobs, key null) and its picks. */
+interface Candidate {
+  key: string | null;
+  row: KeyRow | null;
+  rule: RuleRow | undefined;
+  ids: number[];
+}
+
+/** Build the rule methods and the flow part of the claim (synchronous). */
+export function createFlowMethods(ctx: SqliteContext) {
+  const { db } = ctx;
+
+  const listRules = db.prepare('SELECT * FROM jobwire_flow_rules ORDER BY queue, pattern');
+  const upsertRule = db.prepare(
+    `INSERT INTO jobwire_flow_rules (queue, pattern, concurrency, rate_limit, rate_interval_ms, rate_burst, updated_at)
+     VALUES (@queue, @pattern, @concurrency, @rateLimit, @intervalMs, @burst, @now)
+     ON CONFLICT (queue, pattern) DO UPDATE SET concurrency = excluded.concurrency,
+       rate_limit = excluded.rate_limit, rate_interval_ms = excluded.rate_interval_ms,
+       rate_burst = excluded.rate_burst, updated_at = excluded.updated_at
+     WHERE concurrency IS NOT excluded.concurrency OR rate_limit IS NOT excluded.rate_limit
+       OR rate_interval_ms IS NOT excluded.rate_interval_ms OR rate_burst IS NOT excluded.rate_burst`,
+  );
+  const deleteRule = db.prepare('DELETE FROM jobwire_flow_rules WHERE queue = ? AND pattern = ?');
+
+  const setTx = db.transaction((params: FlowRuleSetParams, now: EpochMs) => {
+    for (const rule of params.rules) {
+      upsertRule.run({
+        queue: rule.queue,
+        pattern: rule.key ?? '',
+        concurrency: rule.concurrency,
+        rateLimit: rule.rate?.limit ?? null,
+        intervalMs: rule.rate?.intervalMs ?? null,
+        burst: rule.rate?.burst ?? null,
+        now,
+      });
+    }
+  });
+
+  function flowRuleSet(params: FlowRuleSetParams): void {
+    params.rules.forEach((rule, i) => {
+      assertFlowRule(rule, `rules[${i}]`);
+    });
+    setTx.immediate(params, ctx.now(params.now));
+  }
+
+  function flowRuleRemove(params: FlowRuleRemoveParams): boolean {
+    assertFlowRuleName(params.queue, params.key, 'params');
+    return deleteRule.run(params.queue, params.key ?? '').changes === 1;
+  }
+
+  function flowRuleList(): FlowRuleRecord[] {
+    return (listRules.all() as RuleRow[]).map(ruleRecord);
+  }
+
+  // -- the flow part of a claim ------------------------------------------------------------------
+
+  const rulesOf = db.prepare('SELECT * FROM jobwire_flow_rules WHERE queue = ?');
+  const paused = db.prepare('SELECT 1 FROM jobwire_queues WHERE name = ? AND paused = 1');
+  // Each key with its slots in use and its head job, read lazily row by row: a claim usually
+  // stops after `limit` keys, and one statement per key is most of a claim's cost.
+  const readyKeys = db.prepare(
+    `SELECT k.key, k.tat, k.last_started_at,
+       (SELECT count(*) FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_running
+        WHERE state = 'running' AND concurrency_key IS NOT NULL
+          AND queue = k.queue AND concurrency_key = k.key) AS running,
+       (SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+        WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL
+          AND queue = k.queue AND concurrency_key = k.key AND state = 'pending'
+        ORDER BY priority DESC, run_at, id LIMIT 1) AS head
+     FROM jobwire_flow_keys k INDEXED BY jobwire_flow_keys_ready
+     WHERE k.queue = ? AND k.active = 1 ORDER BY k.last_started_at, k.key`,
+  );
+  const runningInQueue = db.prepare(
+    `SELECT count(*) AS n FROM jobwire_jobs WHERE state = 'running' AND queue = ?`,
+  );
+  const headsOfKey = db.prepare(
+    `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+     WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND queue = ? AND concurrency_key = ?
+       AND state = 'pending'
+     ORDER BY priority DESC, run_at, id LIMIT ?`,
+  );
+  const waitingForKey = db.prepare(
+    `SELECT 1 FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
+     WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND queue = ? AND concurrency_key = ? LIMIT 1`,
+  );
+  const headsUnkeyed = db.prepare(
+    `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
+     WHERE queue = ? AND state = 'pending' AND concurrency_key IS NULL
+     ORDER BY priority DESC, run_at, id LIMIT ?`,
+  );
+  const claimIds = db.prepare(
+    `UPDATE jobwire_jobs
+     SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+         lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
+         worker_id = @poolId, started_at = @now
+     WHERE id IN (SELECT value FROM json_each(@ids))
+     RETURNING ${CLAIM_COLUMNS}`,
+  );
+  // Every started key of a claim in one statement: [[key, tat], …] as JSON.
+  const keysStarted = db.prepare(
+    `UPDATE jobwire_flow_keys
+     SET tat = (SELECT json_extract(s.value, '$[1]') FROM json_each(@started) AS s
+                WHERE json_extract(s.value, '$[0]') = jobwire_flow_keys.key),
+         last_started_at = @now
+     WHERE queue = @queue AND key IN (SELECT json_extract(value, '$[0]') FROM json_each(@started))`,
+  );
+  const keyIdle = db.prepare('UPDATE jobwire_flow_keys SET active = 0 WHERE queue = ? AND key = ?');
+  const queueStarted = db.prepare(
+    `UPDATE jobwire_flow_rules SET tat = ?, last_started_at = coalesce(?, last_started_at)
+     WHERE queue = ? AND pattern = ''`,
+  );
+
+  /**
+   * Pick up to `limit` jobs of one queue through its keys (and, with a queue-wide rule, its
+   * unkeyed jobs), least recently started key first, round-robin: the first job of every ready
+   * key before the second of any. Returns the picked ids in that order and writes the keys' and
+   * the queue's new GCRA state and last start.
+   */
+  function pickFromQueue(queue: string, limit: number, now: EpochMs): number[] {
+    if (paused.get(queue)) return [];
+    const rules = rulesOf.all(queue) as RuleRow[];
+    const queueRule = rules.find((r) => r.pattern === '');
+    const keyRules = rules.filter((r) => r.pattern !== '');
+    let queueCap = limit;
+    if (queueRule?.concurrency != null) {
+      const { n } = runningInQueue.get(queue) as { n: number };
+      queueCap = Math.min(queueCap, queueRule.concurrency - n);
+    }
+    const queueRate = queueRule ? rateOf(queueRule) : null;
+    if (queueRate) queueCap = Math.min(queueCap, gcraAllowed(queueRate, queueRule!.tat, now));
+    if (queueCap <= 0) return [];
+
+    const candidates: Candidate[] = [];
+    /** Each candidate's cap (how many of its jobs may start now). */
+    const caps = new Map<Candidate, number>();
+    const idle: string[] = [];
+    let contributing = 0;
+    // The queue's unkeyed jobs take their turn as one more "key" (only with a queue-wide rule:
+    // otherwise the ordinary claim serves them), placed by their last start.
+    let unkeyedDue = queueRule !== undefined;
+    const visitUnkeyed = () => {
+      unkeyedDue = false;
+      const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
+      candidate.ids = (headsUnkeyed.all(queue, queueCap) as { id: number }[]).map((r) => r.id);
+      if (candidate.ids.length > 0) contributing++;
+      candidates.push(candidate);
+      caps.set(candidate, candidate.ids.length);
+    };
+    for (const row of readyKeys.iterate(queue) as IterableIterator<KeyRow>) {
+      if (contributing >= queueCap) break;
+      if (unkeyedDue && (queueRule!.last_started_at ?? -Infinity) <= (row.last_started_at ?? -Infinity)) {
+        visitUnkeyed();
+        if (contributing >= queueCap) break;
+      }
+      const rule = ruleForKey(keyRules, row.key);
+      let cap = queueCap;
+      if (rule?.concurrency != null) cap = Math.min(cap, rule.concurrency - row.running);
+      const rate = rule ? rateOf(rule) : null;
+      if (rate) cap = Math.min(cap, gcraAllowed(rate, row.tat, now));
+      const candidate: Candidate = { key: row.key, row, rule, ids: [] };
+      if (cap > 0 && row.head !== null) {
+        candidate.ids = [row.head];
+        contributing++;
+        candidates.push(candidate);
+        caps.set(candidate, cap);
+      } else if (row.head === null && row.running === 0) {
+        // Nothing due and nothing running: unless a job waits for a later due time, the key
+        // leaves the ready index (a trigger brings it back when one of its jobs waits again).
+        idle.push(row.key);
+      }
+    }
+    if (unkeyedDue && contributing < queueCap) visitUnkeyed();
+    // Written after the iteration: the connection cannot write while a read is open.
+    for (const key of idle) if (!waitingForKey.get(queue, key)) keyIdle.run(queue, key);
+    // Fewer ready keys than jobs wanted: the keys that may start more give their next jobs.
+    if (contributing < queueCap) {
+      for (const candidate of candidates) {
+        const cap = caps.get(candidate)!;
+        if (candidate.key !== null && cap > 1) {
+          candidate.ids = (headsOfKey.all(queue, candidate.key, cap) as { id: number }[]).map((r) => r.id);
+        }
+      }
+    }
+
+    // Round-robin over the candidates in their order, up to the queue's capacity.
+    const picked: number[] = [];
+    const taken = new Map<Candidate, number>();
+    for (let round = 0; picked.length < queueCap; round++) {
+      let any = false;
+      for (const candidate of candidates) {
+        if (round < candidate.ids.length && picked.length < queueCap) {
+          picked.push(candidate.ids[round]!);
+          taken.set(candidate, round + 1);
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+    let unkeyedStarted = false;
+    const started: [string, number | null][] = [];
+    for (const [candidate, n] of taken) {
+      if (candidate.key === null) {
+        unkeyedStarted = true;
+        continue;
+      }
+      const rate = candidate.rule ? rateOf(candidate.rule) : null;
+      started.push([
+        candidate.key,
+        rate ? gcraAdvance(rate, candidate.row!.tat, now, n) : candidate.row!.tat,
+      ]);
+    }
+    if (started.length > 0) keysStarted.run({ now, queue, started: JSON.stringify(started) });
+    if (queueRule && picked.length > 0) {
+      const tat = queueRate ? gcraAdvance(queueRate, queueRule.tat, now, picked.length) : queueRule.tat;
+      queueStarted.run(tat, unkeyedStarted ? now : null, queue);
+    }
+    return picked;
+  }
+
+  /**
+   * The flow part of a claim: up to `limit` jobs from `queues`, each queue in turn. Must run in
+   * the claim's transaction (after scheduled jobs were promoted).
+   */
+  function flowClaim(
+    queues: readonly string[],
+    limit: number,
+    bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs },
+  ): ClaimRow[] {
+    const ids: number[] = [];
+    for (const queue of new Set(queues)) {
+      if (ids.length >= limit) break;
+      ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now));
+    }
+    if (ids.length === 0) return [];
+    const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as ClaimRow[];
+    const order = new Map(ids.map((id, i) => [id, i]));
+    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  }
+
+  return { flowClaim, flowRuleList, flowRuleRemove, flowRuleSet };
+}
+
+export type FlowMethods = ReturnType<typeof createFlowMethods>;
