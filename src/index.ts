@@ -53,6 +53,12 @@ export {
   type JobwireListener,
   type WorkerEventBase,
 } from './core/events.js';
+export {
+  DEFAULT_DEPENDENCY_POLICY,
+  type DependencyPolicy,
+  type DependsOn,
+} from './core/flow/dependencies.js';
+export { type FlowGraph, type FlowNode, parentWithChildren } from './core/flow/flow.js';
 export type { AttemptHook, AttemptInfo, EnqueueBatch, EnqueueHook } from './core/hooks.js';
 export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
 // Queue health: statistics, the leader-only monitor and its thresholds.
@@ -88,6 +94,7 @@ export type { ScheduleInfo, SchedulesApi } from './core/schedules-api.js';
 export {
   type AnyTask,
   type AnyTaskRef,
+  type DependencyResult,
   declareTask,
   defineTask,
   isTaskName,
@@ -116,7 +123,13 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
-export type { QueueStats } from './driver/driver.js';
+export type {
+  DependencyEdge,
+  DependencyEdgeState,
+  DependentChange,
+  JobDependencies,
+  QueueStats,
+} from './driver/driver.js';
 export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,

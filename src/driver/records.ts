@@ -3,6 +3,7 @@
  * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
  */
 import type { BackoffSpec, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+import type { DependencyInsert, DependentChange } from './dependencies.js';
 import type { LogEntry } from './event-log.js';
 
 /** One job to insert. Payload, metadata and result are already JSON-encoded text. */
@@ -21,6 +22,8 @@ export interface JobInsertParams {
   metadataJson: string;
   timeoutMs: number | null;
   backoff: BackoffSpec | null;
+  /** Jobs this one waits for (absent or empty: none); see dependencies.ts. */
+  dependsOn?: readonly DependencyInsert[];
 }
 
 /** The outcome of inserting one job. */
@@ -28,6 +31,8 @@ export interface JobInsertResult {
   job: JobRecord;
   /** True when a job with the same unique key was already active; `job` is that job. */
   duplicate: boolean;
+  /** For a job stored `blocked`: the dependencies holding it, by id. */
+  blockedOn?: string[];
 }
 
 /** A queue refused an insert batch because it would exceed its limit. */
@@ -97,6 +102,8 @@ export interface FinalizeResult {
   runAt?: EpochMs;
   /** When the write happened (database time). */
   at: EpochMs;
+  /** What the write did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /** A job whose lease had expired, as the rescue found it. */
@@ -117,6 +124,8 @@ export interface RescuedJob {
   error: StoredError;
   /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
   newState: 'pending' | 'abandoned';
+  /** What an abandon did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /**
@@ -140,6 +149,8 @@ export interface CancelledJob {
   maxAttempts: number;
   previousState: JobState;
   at: EpochMs;
+  /** What the cancel did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */

@@ -158,6 +158,7 @@ export const jobsCommand: Command = {
 };
 
 const stateStyle: Record<JobState, Parameters<Paint>[0]> = {
+  blocked: 'gray',
   scheduled: 'blue',
   pending: 'cyan',
   running: 'yellow',

@@ -17,6 +17,7 @@ import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
+import { jobDependencies } from './dependencies.js';
 import { describeTarget } from './errors.js';
 import {
   eventAppend,
@@ -27,6 +28,7 @@ import {
   eventSubscriptionAdvance,
   eventSubscriptionDelete,
   eventSubscriptionGet,
+  inTransaction,
   withLog,
 } from './events.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
@@ -201,10 +203,12 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       })();
       return closing;
     },
-    jobCancel: (params) => withLog(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
+    // Always a transaction: a cancel or rescue resolves the edges of what depends on its jobs.
+    jobCancel: (params) => inTransaction(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),
     jobDelete: (params) => jobDelete(ctx, params),
+    jobDependencies: (params) => jobDependencies(ctx, params),
     jobFinalizeMany: (params) => jobFinalizeMany(ctx, params),
     jobGet: (params) => jobGet(ctx, params),
     jobHeartbeatMany: (params) => jobHeartbeatMany(ctx, params),
@@ -215,7 +219,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobList: (params) => jobList(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) =>
-      withLog(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
+      inTransaction(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
     jobRetry: (params) => jobRetry(ctx, params),
     leaderAttemptElect: (params) => leaderAttemptElect(ctx, params),
     leaderResign: (params) => leaderResign(ctx, params),

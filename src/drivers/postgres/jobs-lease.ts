@@ -6,6 +6,7 @@
  */
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
+import { dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type ClaimedJob,
@@ -18,8 +19,10 @@ import {
   type JobReleaseParams,
   type LoggedItem,
 } from '../../driver/driver.js';
-import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import { type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
+import { dependenciesCompleted, dependenciesFailed, notifyDue } from './dependencies.js';
+import { insertEntries } from './events.js';
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
@@ -147,7 +150,7 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
  * tested on rows looked up by primary key, one per item (see the note at the top).
  */
-const finalizeSql = (s: string, log: boolean): string => `
+const finalizeSql = (s: string, log: boolean, withDependents = false): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state
@@ -168,7 +171,9 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
-WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state${
+  withDependents ? '' : ' AND j.dependents = 0'
+}
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
   log
     ? `, j.id, f.outcome
@@ -212,12 +217,21 @@ function joinItemEvents(items: readonly LoggedItem[]): string {
   return items.map((i) => (i.events?.length ? JSON.stringify(i.events) : '')).join('\u001e');
 }
 
-/** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
-export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
+/**
+ * The finalize statement `jobFinalizeMany` runs (for a non-empty batch). It leaves alone jobs
+ * that have dependents (`dependents` > 0, also when a dependent was added after its snapshot:
+ * the re-check sees the new count): those are finished by `withDependents`, the same statement
+ * without that condition, in a transaction that then resolves their edges (dependencies.ts).
+ */
+export function finalizeStatement(
+  s: string,
+  params: JobFinalizeManyParams,
+  withDependents = false,
+): Statement {
   const { items } = params;
   const log = items.some((i) => i.events !== undefined);
   return {
-    text: finalizeSql(s, log),
+    text: finalizeSql(s, log, withDependents),
     values: [
       items.map((i) => idParam(i.id)),
       items.map((i) => i.leaseToken),
@@ -244,8 +258,8 @@ export async function jobFinalizeMany(
   const rows = await ctx.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
   const at = rows[0]?.at ?? (await now(ctx, params.now));
   const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
-  const acknowledged = await repeatedCompletions(ctx, items, applied);
-  return items.map((item, index) => {
+  const { acknowledged, withDependents } = await refusedItems(ctx, items, applied);
+  const results: FinalizeResult[] = items.map((item, index) => {
     const row = applied.get(index);
     if (!row) return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
@@ -254,27 +268,110 @@ export async function jobFinalizeMany(
       ? { id: item.id, applied: true, runAt: row.run_at, at }
       : { id: item.id, applied: true, at };
   });
+  if (withDependents.length > 0) {
+    const slow = await finalizeWithDependents(
+      ctx,
+      params,
+      withDependents.map((index) => items[index]!),
+    );
+    withDependents.forEach((index, i) => {
+      results[index] = slow[i]!;
+    });
+  }
+  return results;
 }
 
 /**
- * Completions that were fenced off because the job is already `completed` under the same token:
- * a retried write whose first reply was lost (see Driver.jobFinalizeMany). Looked up only when
- * a completion was refused, which is rare, so the hot path stays one statement.
+ * What became of the items the statement did not apply: completions fenced off because the job
+ * is already `completed` under the same token — a retried write whose first reply was lost (see
+ * Driver.jobFinalizeMany) — and items whose job is still running under their token, left alone
+ * because the job has dependents. Looked up only when an item was refused, which is rare, so
+ * the hot path stays one statement.
  */
-async function repeatedCompletions(
+async function refusedItems(
   ctx: PgContext,
   items: readonly FinalizeItem[],
   applied: ReadonlyMap<number, unknown>,
-): Promise<Set<string>> {
-  const refused = items.filter((item, index) => item.outcome === 'completed' && !applied.has(index));
-  const ids = [...new Set(refused.map((item) => item.id).filter(isJobId))];
-  if (ids.length === 0) return new Set();
-  const rows = await ctx.query<{ id: string; lease_token: string }>(
+): Promise<{ acknowledged: Set<string>; withDependents: number[] }> {
+  const refused = items.map((_, index) => index).filter((index) => !applied.has(index));
+  const ids = [...new Set(refused.map((index) => items[index]!.id).filter(isJobId))];
+  if (ids.length === 0) return { acknowledged: new Set(), withDependents: [] };
+  const rows = await ctx.query<{ id: string; lease_token: string; state: string }>(
     'jobFinalizeMany',
-    `SELECT j.id, j.lease_token FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) AND j.state = 'completed'`,
+    `SELECT j.id, j.lease_token, j.state FROM ${ctx.s}.jobs j
+     WHERE j.id = ANY($1::bigint[]) AND j.state IN ('completed', 'running')`,
     [ids],
   );
-  return new Set(rows.map((row) => `${row.id}:${row.lease_token}`));
+  const key = (id: string, token: string | number) => `${id}:${token}`;
+  const completed = new Set(rows.filter((r) => r.state === 'completed').map((r) => key(r.id, r.lease_token)));
+  const running = new Set(rows.filter((r) => r.state === 'running').map((r) => key(r.id, r.lease_token)));
+  const seen = new Set<string>();
+  const withDependents = refused.filter((index) => {
+    const item = items[index]!;
+    const k = key(item.id, item.leaseToken);
+    // The first item per job applies, as in the statement.
+    if (!running.has(k) || seen.has(item.id)) return false;
+    seen.add(item.id);
+    return true;
+  });
+  const acknowledged = new Set(
+    refused
+      .map((index) => items[index]!)
+      .filter((item) => item.outcome === 'completed' && completed.has(key(item.id, item.leaseToken)))
+      .map((item) => key(item.id, item.leaseToken)),
+  );
+  return { acknowledged, withDependents };
+}
+
+/**
+ * Finish jobs that have dependents: the same fenced statement, then their edges, in one
+ * transaction (see dependencies.ts), so a dependent becomes due in the transaction that
+ * completes its last dependency. The dependents' events follow the items' in the log.
+ */
+async function finalizeWithDependents(
+  ctx: PgContext,
+  params: JobFinalizeManyParams,
+  items: readonly FinalizeItem[],
+): Promise<FinalizeResult[]> {
+  const { text, values } = finalizeStatement(ctx.s, { ...params, items }, true);
+  const logOn = items.some((i) => i.events !== undefined);
+  const results = await ctx.transaction('jobFinalizeMany', async (client) => {
+    const q = ctx.within(client);
+    const rows = await q.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
+    const at = rows[0]?.at ?? (await now(q, params.now));
+    const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+    const out: FinalizeResult[] = [];
+    const entries: LogEntry[] = [];
+    for (const [index, item] of items.entries()) {
+      const row = applied.get(index);
+      if (!row) {
+        out.push({ id: item.id, applied: false, at });
+        continue;
+      }
+      const result: FinalizeResult =
+        item.outcome === 'retry' || item.outcome === 'snoozed'
+          ? { id: item.id, applied: true, runAt: row.run_at, at }
+          : { id: item.id, applied: true, at };
+      if (item.outcome === 'completed' || item.outcome === 'abandoned') {
+        const changes =
+          item.outcome === 'completed'
+            ? await dependenciesCompleted(q, [item.id], at)
+            : await dependenciesFailed(q, [item.id], at);
+        if (changes.length > 0) result.dependents = changes;
+        for (const change of changes) {
+          if (logOn) entries.push(dependentEntry(change));
+        }
+      }
+      out.push(result);
+    }
+    await insertEntries(q, entries, client);
+    await notifyDue(
+      q,
+      out.flatMap((r) => r.dependents ?? []),
+    );
+    return out;
+  });
+  return results;
 }
 
 /** The statement time for results of writes that matched nothing. */
@@ -325,7 +422,9 @@ export async function jobHeartbeatMany(ctx: PgContext, params: JobHeartbeatManyP
 }
 
 /**
- * Like finalization, the first item per job that passes the fence applies, and the rows are
+ * An interruption that would abandon a job with dependents is not written here: the lease stays
+ * and the rescuer abandons the job once it expires, in the transaction that also resolves its
+ * dependents' edges (jobs-rescue.ts). Like finalization, the first item per job that passes the fence applies, and the rows are
  * looked up by primary key (see the note at the top: joined on the fence, a release of many
  * leases on an analyzed table scanned every running job per item). A release keeps the job's
  * due time, so it waits where it waited before (ahead of jobs enqueued after it). A lease with
@@ -354,6 +453,7 @@ released AS (
       lease_expires_at = NULL, worker_id = NULL
   FROM f CROSS JOIN clock
   WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+    AND NOT (f.abandon AND j.dependents > 0)
   RETURNING f.ord, j.queue, j.state${log ? ', j.id' : ''}
 )${log ? logItemsSql(s, 'released', '$7', false) : ''},
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)

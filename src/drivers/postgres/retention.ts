@@ -41,8 +41,10 @@ export async function jobDeleteFinished(ctx: PgContext, params: JobDeleteFinishe
        LIMIT $5
        FOR UPDATE SKIP LOCKED
      ),
-     deleted AS (DELETE FROM ${ctx.s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING 1)
-     SELECT count(*) AS n FROM deleted`,
+     deleted AS (DELETE FROM ${ctx.s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING j.id),
+     -- A pruned dependent's edges go with it (a pruned dependency's edges were resolved when it finished).
+     edges AS (DELETE FROM ${ctx.s}.dependencies e USING deleted WHERE e.job_id = deleted.id RETURNING 1)
+     SELECT count(*) AS n FROM deleted WHERE (SELECT count(*) FROM edges) >= 0`,
     [...filterArgs(params), params.finishedBefore ?? null, params.limit],
   );
   return Number(rows[0]?.n ?? 0);

@@ -193,5 +193,5 @@ export function compareIds(a: string, b: string): number {
 
 /** The state counts every report starts from: each state present, at zero. */
 export function zeroCounts(): Record<JobState, number> {
-  return { scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
+  return { blocked: 0, scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
 }

@@ -10,9 +10,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
+import { blockedOnInsertEntry, dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type ClaimedJob,
+  type DependentChange,
   type FinalizeItem,
   type FinalizeResult,
   type JobClaimParams,
@@ -33,6 +35,7 @@ import {
   livenessNow,
   type SqliteContext,
 } from './context.js';
+import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
@@ -65,11 +68,15 @@ function claimCandidatesSql(queueCount: number): string {
   return `SELECT id FROM (${union}) ORDER BY priority DESC, run_at, id LIMIT @limit`;
 }
 
+/** The `dependents` column a finishing write returns. */
+type Dependents = { dependents: number };
+
 /** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
 export function createJobMethods(ctx: SqliteContext) {
   const { db } = ctx;
   const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
+  const dependencies = () => dependenciesOf(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
 
@@ -97,9 +104,13 @@ export function createJobMethods(ctx: SqliteContext) {
       const results: JobInsertResult[] = [];
       const newByQueue = new Map<string, number>();
       const queuesWithPending = new Set<string>();
-      for (const job of jobs) {
+      // Checked before the first row is written (throws on an unknown or failed dependency).
+      const plans = jobs.some((job) => job.dependsOn?.length) ? dependencies().planInsert(jobs) : undefined;
+      const ids: number[] = [];
+      for (const [index, job] of jobs.entries()) {
         const runAt = Math.floor(job.runAt ?? now + job.delayMs);
-        const state = runAt > now ? 'scheduled' : 'pending';
+        const blocked = (plans?.[index]?.waiting ?? 0) > 0;
+        const state = blocked ? 'blocked' : runAt > now ? 'scheduled' : 'pending';
         const row = insertJob.get(
           job.task,
           job.queue,
@@ -116,6 +127,7 @@ export function createJobMethods(ctx: SqliteContext) {
           job.backoff === null ? null : JSON.stringify(job.backoff),
         ) as { id: number } | undefined;
         if (row) {
+          ids.push(row.id);
           // Only the id is read back: the rest of the record is what we just wrote.
           const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
           results.push({ job: record, duplicate: false });
@@ -125,7 +137,17 @@ export function createJobMethods(ctx: SqliteContext) {
         }
         // Only the unique index can make DO NOTHING skip a row, so an active holder exists.
         const existing = activeByUniqueKey.get(job.uniqueKey) as JobRow;
+        ids.push(existing.id);
         results.push({ job: rowToRecord(existing), duplicate: true });
+      }
+      if (plans) {
+        dependencies().insertEdges(plans, ids);
+        plans.forEach((plan, index) => {
+          if (!plan || plan.waiting === 0) return;
+          results[index]!.blockedOn = plan.edges
+            .filter((edge) => edge.state === 'waiting' || edge.state === 'stuck')
+            .map((edge) => String(typeof edge.target === 'number' ? edge.target : ids[edge.target.index]));
+        });
       }
       // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
       for (const [queue, added] of newByQueue) {
@@ -135,10 +157,12 @@ export function createJobMethods(ctx: SqliteContext) {
         if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
       }
       if (log) {
+        const fresh = results.filter((r) => !r.duplicate);
         writer.append(
-          results
-            .filter((r) => !r.duplicate)
-            .map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
+          [
+            ...fresh.map((r) => ({ type: 'job:queued', data: queuedEvent(r.job, now) })),
+            ...fresh.filter((r) => r.blockedOn).map((r) => blockedOnInsertEntry(r.job, r.blockedOn!, now)),
+          ],
           now,
         );
       }
@@ -232,8 +256,10 @@ export function createJobMethods(ctx: SqliteContext) {
 
   // -- finalize --------------------------------------------------------------------------------
 
+  // `dependents` tells whether any edge names the job: most have none and skip the edge table.
   const completeJob = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}`,
+    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}
+     RETURNING dependents`,
   );
   // A completion repeated under the same lease (see Driver.jobFinalizeMany) is acknowledged.
   const completedUnder = db.prepare(
@@ -243,7 +269,8 @@ export function createJobMethods(ctx: SqliteContext) {
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
   const abandonJob = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
+    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}
+     RETURNING dependents`,
   );
   const snoozeJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
@@ -254,13 +281,20 @@ export function createJobMethods(ctx: SqliteContext) {
     const id = parseId(item.id);
     if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
     if (item.outcome === 'completed') {
-      const wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      const row = completeJob.get(item.resultJson, now, id, item.leaseToken) as Dependents | undefined;
+      const wrote = row !== undefined;
       const applied = wrote || completedUnder.get(id, item.leaseToken) !== undefined;
-      return { result: { id: item.id, applied, at: now }, wrote };
+      const result: FinalizeResult = { id: item.id, applied, at: now };
+      if (row?.dependents) result.dependents = dependencies().completed(id, now);
+      return { result, wrote };
     }
     if (item.outcome === 'abandoned') {
-      const applied = abandonJob.run(now, storedErrorJson(item.error), id, item.leaseToken).changes === 1;
-      return { result: { id: item.id, applied, at: now }, wrote: applied };
+      const row = abandonJob.get(now, storedErrorJson(item.error), id, item.leaseToken) as
+        | Dependents
+        | undefined;
+      const result: FinalizeResult = { id: item.id, applied: row !== undefined, at: now };
+      if (row?.dependents) result.dependents = dependencies().failed(id, now);
+      return { result, wrote: row !== undefined };
     }
     const runAt = Math.floor(now + item.delayMs);
     const applied =
@@ -283,6 +317,10 @@ export function createJobMethods(ctx: SqliteContext) {
         logged.push(entry);
       }
       jobIds.push(result.id);
+      for (const change of result.dependents ?? []) {
+        logged.push(dependentEntry(change));
+        jobIds.push(change.id);
+      }
     });
     // One JSON encoding for the whole batch.
     if (logged.length > 0) writer.appendJson(JSON.stringify(logged), jobIds, now);
@@ -292,6 +330,7 @@ export function createJobMethods(ctx: SqliteContext) {
   function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];
     const results = finalizeTx.immediate(params.items, ctx.now(params.now));
+    notifyUnblocked(results.flatMap((r) => r.dependents ?? []));
     // Applied or fenced off, this process no longer holds these leases: stop watching them.
     for (const item of params.items) {
       const id = parseId(item.id);
@@ -300,5 +339,11 @@ export function createJobMethods(ctx: SqliteContext) {
     return results;
   }
 
-  return { jobClaim, jobFinalizeMany, jobInsertMany };
+  /** Wake pools for the queues that got a due job from a dependency's end. */
+  function notifyUnblocked(changes: readonly DependentChange[]): void {
+    const queues = new Set(changes.filter((c) => c.state === 'pending').map((c) => c.queue));
+    for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
+  }
+
+  return { jobClaim, jobFinalizeMany, jobInsertMany, notifyUnblocked };
 }

@@ -51,9 +51,18 @@ export function createRetentionMethods(ctx: SqliteContext) {
   function jobDeleteFinished(params: JobDeleteFinishedParams): number {
     const [where, args] = whereOf(params, params.finishedBefore);
     const sql = `DELETE FROM jobwire_jobs WHERE id IN (
-      SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_finished WHERE ${where} ORDER BY finished_at LIMIT ?)`;
-    return prepared(sql).run(...args, params.limit).changes;
+      SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_finished WHERE ${where} ORDER BY finished_at LIMIT ?)
+      RETURNING id`;
+    return pruneTx.immediate(prepared(sql), [...args, params.limit]);
   }
+
+  // A pruned dependent's edges go with it (a pruned dependency's edges were resolved when it finished).
+  const deleteEdges = db.prepare('DELETE FROM jobwire_dependencies WHERE job_id = ?');
+  const pruneTx = db.transaction((statement: BetterSqlite3.Statement, args: unknown[]) => {
+    const rows = statement.all(...args) as { id: number }[];
+    for (const row of rows) deleteEdges.run(row.id);
+    return rows.length;
+  });
 
   function jobFinishedCutoff(params: JobFinishedCutoffParams): EpochMs | null {
     const [where, args] = whereOf(params, undefined);

@@ -9,6 +9,7 @@ import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runBulkAdminSuite } from './bulk-admin.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
+import { runDependencySuite } from './dependencies.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
 import { runEventLogProcessSuite } from './event-log-processes.js';
@@ -43,6 +44,7 @@ const SUITES = {
   'bulk admin': runBulkAdminSuite,
   retention: runRetentionSuite,
   schedules: runScheduleSuite,
+  dependencies: runDependencySuite,
   'event log processes': runEventLogProcessSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 

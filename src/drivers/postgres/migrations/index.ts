@@ -16,6 +16,7 @@ import { migration0004Pools } from './0004-pools.js';
 import { migration0005Health } from './0005-health.js';
 import { migration0006EventLog } from './0006-event-log.js';
 import { migration0007Schedules } from './0007-schedules.js';
+import { migration0010Dependencies } from './0010-dependencies.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 5, name: 'health', sql: migration0005Health },
   { version: 6, name: 'event log', sql: migration0006EventLog },
   { version: 7, name: 'schedules', sql: migration0007Schedules },
+  { version: 10, name: 'dependencies', sql: migration0010Dependencies },
 ];
 
 /** The schema version this code writes. */

@@ -14,12 +14,17 @@ import { MIGRATION_0004_POOLS } from './0004-pools.js';
 import { MIGRATION_0005_HEALTH } from './0005-health.js';
 import { MIGRATION_0006_EVENT_LOG } from './0006-event-log.js';
 import { MIGRATION_0007_SCHEDULES } from './0007-schedules.js';
+import { migration0010Dependencies } from './0010-dependencies.js';
 
-/** One schema step. Versions are consecutive from 1 and never edited once released. */
+/**
+ * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
+ * the SQL, or a function building it from the database as it is (a table rebuild that must
+ * keep what other migrations added).
+ */
 export interface SqliteMigration {
   version: number;
   name: string;
-  sql: string;
+  sql: string | ((db: BetterSqlite3.Database) => string);
 }
 
 /** Every migration this code knows, in order. */
@@ -31,6 +36,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 5, name: 'health', sql: MIGRATION_0005_HEALTH },
   { version: 6, name: 'event log', sql: MIGRATION_0006_EVENT_LOG },
   { version: 7, name: 'schedules', sql: MIGRATION_0007_SCHEDULES },
+  { version: 10, name: 'dependencies', sql: migration0010Dependencies },
 ];
 
 /** The schema version this code writes. */
@@ -69,7 +75,7 @@ export function migrateSqlite(db: BetterSqlite3.Database, path: string, now: () 
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (migration.version <= from) continue;
-      db.exec(migration.sql);
+      db.exec(typeof migration.sql === 'string' ? migration.sql : migration.sql(db));
       record.run(migration.version, now());
       applied.push(migration.version);
     }
