@@ -1,7 +1,13 @@
 /**
  * `jobwire enqueue <task> [json]`: add one job by task name (no task code needed here).
  */
-import { type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
+import {
+  type DependencyPolicy,
+  type DependsOn,
+  type EnqueueOptions,
+  JobFailedError,
+  JobwireError,
+} from '../../index.js';
 import { CliError, DB, HELP, intOption, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
 import { durationOption } from '../duration.js';
@@ -27,6 +33,10 @@ Options
   --delay <duration>      run no earlier than this long from now: 5000 (ms), 5s, 10m, 2h, 7d
   --max-attempts <n>      attempts before the job is abandoned (default: the task's, else 3)
   --unique-key <k>        while a job with this key is active, return it instead of adding one
+  --depends-on <id,…>     wait (state blocked) until these jobs completed; the job becomes due in
+                          the write that completes the last one (see docs/dependencies.md)
+  --on-failure <p>        with --depends-on: what a dependency that is abandoned, cancelled or
+                          deleted does to this job: cancel (default), run, or block
   --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
@@ -78,6 +88,24 @@ export function parsePayload(text: string, source: string): unknown {
   }
 }
 
+const POLICIES: readonly DependencyPolicy[] = ['cancel', 'run', 'block'];
+
+/** `--depends-on 12,13` with `--on-failure`, as `dependsOn`. */
+function dependsOnOption(ids: string | undefined, onFailure: string | undefined): DependsOn[] | undefined {
+  if (ids === undefined) {
+    if (onFailure !== undefined) throw new UsageError('--on-failure only applies with --depends-on');
+    return undefined;
+  }
+  const list = ids.split(',').map((id) => id.trim());
+  if (list.some((id) => !/^[1-9][0-9]*$/.test(id))) {
+    throw new UsageError(`--depends-on takes job ids separated by commas, e.g. 12,13; got "${ids}"`);
+  }
+  if (onFailure !== undefined && !POLICIES.includes(onFailure as DependencyPolicy)) {
+    throw new UsageError(`--on-failure must be one of ${POLICIES.join(', ')}; got "${onFailure}"`);
+  }
+  return list.map((id) => ({ id, onFailure: (onFailure as DependencyPolicy | undefined) ?? 'cancel' }));
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin)
@@ -98,6 +126,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       delay: { type: 'string' },
       'max-attempts': { type: 'string' },
       'unique-key': { type: 'string' },
+      'depends-on': { type: 'string' },
+      'on-failure': { type: 'string' },
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
@@ -127,6 +157,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   const maxAttempts = intOption('max-attempts', values['max-attempts'], { min: 1 });
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
   if (values['unique-key'] !== undefined) options.uniqueKey = values['unique-key'];
+  const dependsOn = dependsOnOption(values['depends-on'], values['on-failure']);
+  if (dependsOn) options.dependsOn = dependsOn;
   const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 
@@ -147,6 +179,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         `note: no worker has published task "${task}" yet, so the job got the global defaults ` +
           `(queue "${job.queue}", ${job.maxAttempts} attempts); a worker publishes its tasks when it starts`,
       );
+    }
+    if (job.state === 'blocked') {
+      eprintln(context, `note: job #${job.id} is blocked until its dependencies complete`);
     }
     if (job.duplicate) {
       eprintln(
