@@ -165,8 +165,40 @@ async function lockJobs(q: PgContext, ids: readonly string[]): Promise<void> {
 }
 
 /**
+ * One statement: edges `released` (a CTE of `job_id, depends_on`, defined by `edgesSql`) stop
+ * holding their dependents; the dependents are locked in id order, their counters go down, and
+ * those that reach 0 while blocked become due (and their queues are notified on commit). The
+ * UPDATE computes from the newest row version (READ COMMITTED re-reads a row a concurrent
+ * transaction changed), so two of these racing on one dependent both count.
+ */
+const releaseSql = (s: string, edgesSql: string): string => `
+WITH released AS (${edgesSql}),
+c AS (SELECT r.job_id, count(*) AS n, max(r.depends_on) AS dep FROM released r GROUP BY r.job_id),
+locked AS (
+  SELECT j.id, j.state FROM ${s}.jobs j WHERE j.id IN (SELECT c.job_id FROM c) ORDER BY j.id FOR UPDATE
+),
+changed AS (
+  UPDATE ${s}.jobs j
+  SET dependencies_waiting = j.dependencies_waiting - c.n,
+      state = CASE WHEN j.state = 'blocked' AND j.dependencies_waiting - c.n <= 0
+                   THEN CASE WHEN j.run_at > to_timestamp($2::float8 / 1000) THEN 'scheduled' ELSE 'pending' END
+                   ELSE j.state END
+  FROM c JOIN locked l ON l.id = c.job_id
+  WHERE j.id = c.job_id
+  RETURNING l.state AS previous_state, c.dep::text AS dep, ${CHANGED}
+),
+woken AS (
+  SELECT pg_notify($3, q.queue)
+  FROM (SELECT DISTINCT queue FROM changed WHERE previous_state = 'blocked' AND state = 'pending') q
+)
+SELECT * FROM changed WHERE previous_state = 'blocked' AND state <> 'blocked' AND (SELECT count(*) FROM woken) >= 0`;
+
+const changesOf = (rows: (ChangedRow & { dep: string })[], at: EpochMs): DependentChange[] =>
+  rows.sort((a, b) => compareIds(a.id, b.id)).map((row) => toChange(row, row.dep, at));
+
+/**
  * Edges stop holding these dependents (`released`: dependent id → the dependency that released
- * it last); those whose counter reaches 0 become due. Returns them.
+ * it); those whose counter reaches 0 become due. Returns them.
  */
 async function release(
   q: PgContext,
@@ -174,46 +206,35 @@ async function release(
   at: EpochMs,
 ): Promise<DependentChange[]> {
   if (released.length === 0) return [];
-  const ids = [...new Set(released.map((r) => r.jobId))].sort(compareIds);
-  await lockJobs(q, ids);
-  await q.query(
+  const rows = await q.query<ChangedRow & { dep: string }>(
     'dependencies',
-    `UPDATE ${q.s}.jobs j SET dependencies_waiting = j.dependencies_waiting - c.n
-     FROM (SELECT id, count(*) AS n FROM unnest($1::bigint[]) AS r(id) GROUP BY id) c
-     WHERE j.id = c.id`,
-    [released.map((r) => r.jobId)],
+    releaseSql(q.s, 'SELECT * FROM unnest($1::bigint[], $4::bigint[]) AS r(job_id, depends_on)'),
+    [released.map((r) => r.jobId), at, q.channel(CHANNELS.jobAvailable), released.map((r) => r.dependencyId)],
   );
-  const rows = await q.query<ChangedRow>(
-    'dependencies',
-    `UPDATE ${q.s}.jobs j
-     SET state = CASE WHEN j.run_at > to_timestamp($2::float8 / 1000) THEN 'scheduled' ELSE 'pending' END
-     WHERE j.id = ANY($1::bigint[]) AND j.state = 'blocked' AND j.dependencies_waiting <= 0
-     RETURNING ${CHANGED}`,
-    [ids, at],
-  );
-  const cause = new Map(released.map((r) => [r.jobId, r.dependencyId]));
-  return rows.sort((a, b) => compareIds(a.id, b.id)).map((row) => toChange(row, cause.get(row.id)!, at));
+  return changesOf(rows, at);
 }
 
-/** Jobs `ids` completed: their waiting and stuck edges are done. Returns what that did. */
+/**
+ * Jobs `ids` completed: their waiting and stuck edges are done, and the dependents they held
+ * last become due — one statement. Returns what that did.
+ */
 export async function dependenciesCompleted(
   q: PgContext,
   ids: readonly string[],
   at: EpochMs,
 ): Promise<DependentChange[]> {
   if (ids.length === 0) return [];
-  const edges = await q.query<{ job_id: string; depends_on: string }>(
+  const rows = await q.query<ChangedRow & { dep: string }>(
     'dependencies',
-    `UPDATE ${q.s}.dependencies e SET state = 'done'
-     WHERE e.depends_on = ANY($1::bigint[]) AND e.state IN ('waiting', 'stuck')
-     RETURNING e.job_id::text AS job_id, e.depends_on::text AS depends_on`,
-    [ids],
+    releaseSql(
+      q.s,
+      `UPDATE ${q.s}.dependencies e SET state = 'done'
+       WHERE e.depends_on = ANY($1::bigint[]) AND e.state IN ('waiting', 'stuck')
+       RETURNING e.job_id, e.depends_on`,
+    ),
+    [ids, at, q.channel(CHANNELS.jobAvailable)],
   );
-  return release(
-    q,
-    edges.map((e) => ({ jobId: e.job_id, dependencyId: e.depends_on })),
-    at,
-  );
+  return changesOf(rows, at);
 }
 
 /**
@@ -274,16 +295,6 @@ export async function dependenciesFailed(
     }
   }
   return out;
-}
-
-/** Wake pools (on commit) for the queues that got a due job from these changes. */
-export async function notifyDue(q: PgContext, changes: readonly DependentChange[]): Promise<void> {
-  const queues = [...new Set(changes.filter((c) => c.state === 'pending').map((c) => c.queue))];
-  if (queues.length === 0) return;
-  await q.query('dependencies', 'SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q', [
-    q.channel(CHANNELS.jobAvailable),
-    queues,
-  ]);
 }
 
 interface EdgeRow {

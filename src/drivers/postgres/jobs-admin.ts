@@ -16,7 +16,7 @@ import {
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
-import { dependenciesFailed, notifyDue } from './dependencies.js';
+import { dependenciesFailed } from './dependencies.js';
 import { withLog } from './events.js';
 import {
   compareIds,
@@ -147,7 +147,6 @@ export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promis
     const found = await dependenciesFailed(ctx, [r.id], r.at);
     if (found.length > 0) changes.set(r.id, found);
   }
-  await notifyDue(ctx, [...changes.values()].flat());
   return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
     const r = byId.get(id)!;
     return {
@@ -251,7 +250,7 @@ export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promis
       .map((r) => r.id)
       .sort(compareIds);
     if (withDependents.length > 0) {
-      await notifyDue(q, await dependenciesFailed(q, withDependents, rows[0]!.at));
+      await dependenciesFailed(q, withDependents, rows[0]!.at);
     }
     return inInputOrder(params.ids, new Set(deleted));
   });

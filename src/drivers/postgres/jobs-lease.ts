@@ -11,6 +11,7 @@ import {
   CHANNELS,
   type ClaimedJob,
   DEFAULT_MAX_INTERRUPTIONS,
+  type DependentChange,
   type FinalizeItem,
   type FinalizeResult,
   type JobClaimParams,
@@ -21,7 +22,7 @@ import {
 } from '../../driver/driver.js';
 import { type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
-import { dependenciesCompleted, dependenciesFailed, notifyDue } from './dependencies.js';
+import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
 import {
   CLAIM_COLUMNS,
@@ -342,6 +343,16 @@ async function finalizeWithDependents(
     const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
     const out: FinalizeResult[] = [];
     const entries: LogEntry[] = [];
+    // The completions' edges in one statement; each change names the dependency that caused it.
+    const completedIds = items.filter((item, index) => applied.has(index) && item.outcome === 'completed');
+    const byDependency = new Map<string, DependentChange[]>();
+    for (const change of await dependenciesCompleted(
+      q,
+      completedIds.map((item) => item.id),
+      at,
+    )) {
+      byDependency.set(change.dependencyId, [...(byDependency.get(change.dependencyId) ?? []), change]);
+    }
     for (const [index, item] of items.entries()) {
       const row = applied.get(index);
       if (!row) {
@@ -352,23 +363,17 @@ async function finalizeWithDependents(
         item.outcome === 'retry' || item.outcome === 'snoozed'
           ? { id: item.id, applied: true, runAt: row.run_at, at }
           : { id: item.id, applied: true, at };
-      if (item.outcome === 'completed' || item.outcome === 'abandoned') {
-        const changes =
-          item.outcome === 'completed'
-            ? await dependenciesCompleted(q, [item.id], at)
-            : await dependenciesFailed(q, [item.id], at);
-        if (changes.length > 0) result.dependents = changes;
-        for (const change of changes) {
-          if (logOn) entries.push(dependentEntry(change));
-        }
-      }
+      const changes =
+        item.outcome === 'completed'
+          ? (byDependency.get(item.id) ?? [])
+          : item.outcome === 'abandoned'
+            ? await dependenciesFailed(q, [item.id], at)
+            : [];
+      if (changes.length > 0) result.dependents = changes;
+      if (logOn) for (const change of changes) entries.push(dependentEntry(change));
       out.push(result);
     }
     await insertEntries(q, entries, client);
-    await notifyDue(
-      q,
-      out.flatMap((r) => r.dependents ?? []),
-    );
     return out;
   });
   return results;

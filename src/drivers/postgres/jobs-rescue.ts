@@ -12,7 +12,7 @@ import {
 } from '../../driver/driver.js';
 import { LEASE_EXPIRED_ERROR_NAME, UNKNOWN_POOL } from '../../driver/lease-expired.js';
 import type { PgContext } from './context.js';
-import { dependenciesFailed, notifyDue } from './dependencies.js';
+import { dependenciesFailed } from './dependencies.js';
 import { compareIds, epochMs, nowSql } from './row.js';
 
 /**
@@ -94,7 +94,6 @@ export async function jobRescueExpired(
     const found = await dependenciesFailed(ctx, [r.id], r.at);
     if (found.length > 0) changes.set(r.id, found);
   }
-  await notifyDue(ctx, [...changes.values()].flat());
   return rows.map((r) => ({
     ...(changes.has(r.id) ? { dependents: changes.get(r.id)! } : {}),
     id: r.id,
