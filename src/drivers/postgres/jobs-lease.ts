@@ -338,6 +338,13 @@ async function finalizeWithDependents(
   const logOn = items.some((i) => i.events !== undefined);
   const results = await ctx.transaction('jobFinalizeMany', async (client) => {
     const q = ctx.within(client);
+    // In id order, as an insert naming them as dependencies locks them: the two cannot deadlock.
+    const ids = [...new Set(items.map((item) => item.id).filter(isJobId))].sort(compareIds);
+    await q.query(
+      'jobFinalizeMany',
+      `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
+      [ids],
+    );
     const rows = await q.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
     const at = rows[0]?.at ?? (await now(q, params.now));
     const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
