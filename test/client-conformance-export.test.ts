@@ -55,6 +55,7 @@ describe('runClientConformance options', () => {
       'bulk admin',
       'retention',
       'schedules',
+      'dependencies',
       'event log processes',
     ]);
   });

@@ -181,7 +181,7 @@ export function eventDetail(type: LoggedEventName, data: Data): string {
     }
     case 'job:blocked': {
       const b = e as LoggedEvents['job:blocked'];
-      const ids = b.dependencyIds.map((id) => `#${id}`).join(', ');
+      const ids = (b.dependencyIds ?? []).map((id) => `#${id}`).join(', ');
       return b.reason === 'waiting' ? `waits for ${ids}` : `dependency ${ids} failed; stays blocked`;
     }
     case 'job:unblocked': {

@@ -184,7 +184,7 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
     }
     case 'job:blocked': {
       const e = payload as unknown as JobwireEvents['job:blocked'];
-      const ids = e.dependencyIds.map((id) => `#${id}`).join(', ');
+      const ids = (e.dependencyIds ?? []).map((id) => `#${id}`).join(', ');
       const detail = e.reason === 'waiting' ? `waits for ${ids}` : `dependency ${ids} failed; stays blocked`;
       return { columns: job(attemptOf(e), ''), detail };
     }
