@@ -256,8 +256,15 @@ export function createJobMethods(ctx: SqliteContext) {
 
   // -- finalize --------------------------------------------------------------------------------
 
-  // `dependents` tells whether any edge names the job: most have none and skip the edge table.
+  // Jobs that edges name (`dependents` > 0) are finished by the `…WithDependents` statements,
+  // which return the count so the edges are resolved in the same transaction. Most jobs have
+  // none: their statement stays a plain UPDATE (a RETURNING clause costs SQLite about as much
+  // again), and only a refused write is tried with the other statement.
   const completeJob = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}
+     AND dependents = 0`,
+  );
+  const completeWithDependents = db.prepare(
     `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}
      RETURNING dependents`,
   );
@@ -270,6 +277,10 @@ export function createJobMethods(ctx: SqliteContext) {
   );
   const abandonJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}
+     AND dependents = 0`,
+  );
+  const abandonWithDependents = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}
      RETURNING dependents`,
   );
   const snoozeJob = db.prepare(
@@ -281,20 +292,26 @@ export function createJobMethods(ctx: SqliteContext) {
     const id = parseId(item.id);
     if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
     if (item.outcome === 'completed') {
-      const row = completeJob.get(item.resultJson, now, id, item.leaseToken) as Dependents | undefined;
-      const wrote = row !== undefined;
+      let wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      const row = wrote
+        ? undefined
+        : (completeWithDependents.get(item.resultJson, now, id, item.leaseToken) as Dependents | undefined);
+      wrote ||= row !== undefined;
       const applied = wrote || completedUnder.get(id, item.leaseToken) !== undefined;
       const result: FinalizeResult = { id: item.id, applied, at: now };
       if (row?.dependents) result.dependents = dependencies().completed(id, now);
       return { result, wrote };
     }
     if (item.outcome === 'abandoned') {
-      const row = abandonJob.get(now, storedErrorJson(item.error), id, item.leaseToken) as
-        | Dependents
-        | undefined;
-      const result: FinalizeResult = { id: item.id, applied: row !== undefined, at: now };
+      const error = storedErrorJson(item.error);
+      let wrote = abandonJob.run(now, error, id, item.leaseToken).changes === 1;
+      const row = wrote
+        ? undefined
+        : (abandonWithDependents.get(now, error, id, item.leaseToken) as Dependents | undefined);
+      wrote ||= row !== undefined;
+      const result: FinalizeResult = { id: item.id, applied: wrote, at: now };
       if (row?.dependents) result.dependents = dependencies().failed(id, now);
-      return { result, wrote: row !== undefined };
+      return { result, wrote };
     }
     const runAt = Math.floor(now + item.delayMs);
     const applied =
