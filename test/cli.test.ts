@@ -401,7 +401,10 @@ describe('enqueue and jobs', () => {
     assert.match(queues.stdout, /^beta +active +0 +0 +1 /m);
     const stats = await jobwire(['stats', '--db', db]);
     assert.equal(stats.code, 0, stats.stderr);
-    assert.match(stats.stdout, /^queue +blocked +scheduled +pending +running +completed +abandoned +cancelled +all$/m);
+    assert.match(
+      stats.stdout,
+      /^queue +blocked +scheduled +pending +running +completed +abandoned +cancelled +all$/m,
+    );
     assert.match(stats.stdout, /^total +0 +0 +2 +0 +0 +0 +0 +2$/m);
     const statsJson = JSON.parse((await jobwire(['stats', '--json', '--db', db])).stdout);
     assert.equal(statsJson.queues.alpha.paused, true);
