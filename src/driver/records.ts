@@ -63,6 +63,11 @@ export interface ClaimedJob {
   metadataJson: string;
   timeoutMs: number | null;
   backoff: BackoffSpec | null;
+  /**
+   * How many dependency edges named the job when it was claimed, when the driver reports it and
+   * it is above 0: a hint for `FinalizeItem.hasDependents` (drivers re-check when finishing).
+   */
+  dependents?: number;
 }
 
 /** A worker's claim on a running job: job id plus fencing token. */
@@ -82,8 +87,10 @@ export interface LoggedItem {
 
 /** How an attempt ended, to be written only if the lease still holds. */
 export type FinalizeItem = Lease &
-  LoggedItem &
-  (
+  LoggedItem & {
+    /** The claim said jobs depend on this one (`ClaimedJob.dependents`): a routing hint only. */
+    hasDependents?: true;
+  } & (
     | { outcome: 'completed'; resultJson: string | null }
     /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
     | { outcome: 'retry'; error: StoredError; delayMs: number }

@@ -259,6 +259,28 @@ export async function jobFinalizeMany(
   ctx.assertOpen();
   const { items } = params;
   if (items.length === 0) return [];
+  // Jobs known to have dependents when claimed go straight to the transactional path; the hot
+  // statement would only refuse them (it re-checks every other job itself).
+  if (items.some((item) => item.hasDependents)) {
+    const hinted = items.flatMap((item, index) => (item.hasDependents ? [index] : []));
+    const rest = items.flatMap((item, index) => (item.hasDependents ? [] : [index]));
+    const [slow, hot] = await Promise.all([
+      finalizeWithDependents(
+        ctx,
+        params,
+        hinted.map((index) => items[index]!),
+      ),
+      rest.length === 0 ? [] : jobFinalizeMany(ctx, { ...params, items: rest.map((index) => items[index]!) }),
+    ]);
+    const results: FinalizeResult[] = new Array(items.length);
+    hinted.forEach((index, i) => {
+      results[index] = slow[i]!;
+    });
+    rest.forEach((index, i) => {
+      results[index] = hot[i]!;
+    });
+    return results;
+  }
   const { text, values } = finalizeStatement(ctx.s, params);
   const rows = await ctx.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
   const at = rows[0]?.at ?? (await now(ctx, params.now));
@@ -342,13 +364,15 @@ async function finalizeWithDependents(
   const logOn = items.some((i) => i.events !== undefined);
   const results = await ctx.transaction('jobFinalizeMany', async (client) => {
     const q = ctx.within(client);
-    // In id order, as an insert naming them as dependencies locks them: the two cannot deadlock.
+    // In id order, as an insert naming them as dependencies locks them: the two cannot deadlock
+    // (one row alone cannot be part of a lock cycle with an insert: no statement needed).
     const ids = [...new Set(items.map((item) => item.id).filter(isJobId))].sort(compareIds);
-    await q.query(
-      'jobFinalizeMany',
-      `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
-      [ids],
-    );
+    if (ids.length > 1)
+      await q.query(
+        'jobFinalizeMany',
+        `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
+        [ids],
+      );
     const rows = await q.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
     const at = rows[0]?.at ?? (await now(q, params.now));
     const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
