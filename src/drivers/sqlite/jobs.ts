@@ -347,7 +347,7 @@ export function createJobMethods(ctx: SqliteContext) {
   function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];
     const results = finalizeTx.immediate(params.items, ctx.now(params.now));
-    notifyUnblocked(results.flatMap((r) => r.dependents ?? []));
+    for (const result of results) if (result.dependents) notifyUnblocked(result.dependents);
     // Applied or fenced off, this process no longer holds these leases: stop watching them.
     for (const item of params.items) {
       const id = parseId(item.id);
