@@ -63,6 +63,12 @@ export {
   type WorkerEventBase,
 } from './core/events.js';
 export { FlowApi, type FlowRuleInfo } from './core/flow/api.js';
+export {
+  DEFAULT_DEPENDENCY_POLICY,
+  type DependencyPolicy,
+  type DependsOn,
+} from './core/flow/dependencies.js';
+export { type FlowGraph, type FlowNode, parentWithChildren } from './core/flow/flow.js';
 export type { FlowRateDefinition, FlowRuleDefinition } from './core/flow/rules.js';
 export type { AttemptHook, AttemptInfo, EnqueueBatch, EnqueueHook } from './core/hooks.js';
 export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
@@ -99,6 +105,7 @@ export type { ScheduleInfo, SchedulesApi } from './core/schedules-api.js';
 export {
   type AnyTask,
   type AnyTaskRef,
+  type DependencyResult,
   declareTask,
   defineTask,
   isTaskName,
@@ -129,7 +136,14 @@ export {
   systemClock,
 } from './core/types.js';
 export type { WaitForJobOptions } from './core/wait.js';
-export type { QueueStats, SchemaVersion } from './driver/driver.js';
+export type {
+  DependencyEdge,
+  DependencyEdgeState,
+  DependentChange,
+  JobDependencies,
+  QueueStats,
+  SchemaVersion,
+} from './driver/driver.js';
 export {
   DEFAULT_MAX_INTERRUPTIONS,
   type Driver,

@@ -80,6 +80,8 @@ function payload(type: string): Record<string, unknown> {
     firedAt: AT,
     signal: 'SIGTERM',
     forced: false,
+    dependencyIds: ['123456789012340', '123456789012341'],
+    dependencyId: '123456789012340',
     at: AT,
   };
   // Only job events (and worker:busy) name a job.

@@ -397,12 +397,15 @@ describe('enqueue and jobs', () => {
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, /paused queue "alpha"/);
     const queues = await jobwire(['queues', 'ls', '--db', db]);
-    assert.match(queues.stdout, /^alpha +paused +0 +1 /m);
-    assert.match(queues.stdout, /^beta +active +0 +1 /m);
+    assert.match(queues.stdout, /^alpha +paused +0 +0 +1 /m);
+    assert.match(queues.stdout, /^beta +active +0 +0 +1 /m);
     const stats = await jobwire(['stats', '--db', db]);
     assert.equal(stats.code, 0, stats.stderr);
-    assert.match(stats.stdout, /^queue +scheduled +pending +running +completed +abandoned +cancelled +all$/m);
-    assert.match(stats.stdout, /^total +0 +2 +0 +0 +0 +0 +2$/m);
+    assert.match(
+      stats.stdout,
+      /^queue +blocked +scheduled +pending +running +completed +abandoned +cancelled +all$/m,
+    );
+    assert.match(stats.stdout, /^total +0 +0 +2 +0 +0 +0 +0 +2$/m);
     const statsJson = JSON.parse((await jobwire(['stats', '--json', '--db', db])).stdout);
     assert.equal(statsJson.queues.alpha.paused, true);
     assert.equal(statsJson.total.pending, 2);

@@ -56,6 +56,7 @@ describe('runClientConformance options', () => {
       'bulk admin',
       'retention',
       'schedules',
+      'dependencies',
       'event log processes',
     ]);
   });

@@ -114,6 +114,7 @@ describe('postgres enqueue in the caller transaction', () => {
       await client.query('COMMIT');
       assert.equal((await driver.jobGet({ id: kept! }))?.state, 'pending');
       assert.deepEqual(await driver.jobCountByState({ queues: ['other'] }), {
+        blocked: 0,
         scheduled: 0,
         pending: 0,
         running: 0,

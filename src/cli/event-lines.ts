@@ -38,6 +38,8 @@ const NAMES: Record<LoggedEventName, true> = {
   'job:abandoned': true,
   'job:retried': true,
   'job:cancelled': true,
+  'job:blocked': true,
+  'job:unblocked': true,
   'job:rescued': true,
   'job:interrupted': true,
   'job:released': true,
@@ -182,8 +184,20 @@ export function eventDetail(type: LoggedEventName, data: Data): string {
       return `${a.reason}: ${errorOf(a.error)}`;
     }
     case 'job:retried':
-    case 'job:cancelled':
-      return `was ${(e as LoggedEvents['job:cancelled']).previousState}`;
+      return `was ${(e as LoggedEvents['job:retried']).previousState}`;
+    case 'job:cancelled': {
+      const c = e as LoggedEvents['job:cancelled'];
+      return `was ${c.previousState}${c.dependencyId ? `; dependency #${c.dependencyId} failed` : ''}`;
+    }
+    case 'job:blocked': {
+      const b = e as LoggedEvents['job:blocked'];
+      const ids = (b.dependencyIds ?? []).map((id) => `#${id}`).join(', ');
+      return b.reason === 'waiting' ? `waits for ${ids}` : `dependency ${ids} failed; stays blocked`;
+    }
+    case 'job:unblocked': {
+      const u = e as LoggedEvents['job:unblocked'];
+      return `${u.state} after #${u.dependencyId}`;
+    }
     case 'job:rescued': {
       const r = e as LoggedEvents['job:rescued'];
       return `lease expired${r.previousPoolId ? ` (pool ${r.previousPoolId})` : ''}; queued again`;

@@ -190,7 +190,18 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
     }
     case 'job:cancelled': {
       const e = payload as unknown as JobwireEvents['job:cancelled'];
-      return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}` };
+      const cause = e.dependencyId ? `; dependency #${e.dependencyId} failed` : '';
+      return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}${cause}` };
+    }
+    case 'job:blocked': {
+      const e = payload as unknown as JobwireEvents['job:blocked'];
+      const ids = (e.dependencyIds ?? []).map((id) => `#${id}`).join(', ');
+      const detail = e.reason === 'waiting' ? `waits for ${ids}` : `dependency ${ids} failed; stays blocked`;
+      return { columns: job(attemptOf(e), ''), detail };
+    }
+    case 'job:unblocked': {
+      const e = payload as unknown as JobwireEvents['job:unblocked'];
+      return { columns: job(attemptOf(e), ''), detail: `${e.state} after #${e.dependencyId}` };
     }
     case 'job:retried': {
       const e = payload as unknown as JobwireEvents['job:retried'];

@@ -6,7 +6,7 @@
 import type { ClaimedJob } from '../driver/driver.js';
 import { runningJob } from './context.js';
 import { JobTimeoutError, UnknownTaskError, UnrecoverableError } from './errors.js';
-import type { AnyTask, TaskContext } from './task.js';
+import type { AnyTask, AnyTaskRef, DependencyResult, TaskContext } from './task.js';
 import { validatePayload } from './task.js';
 
 /** How the handler ended. */
@@ -63,6 +63,8 @@ export interface AttemptSetup {
   control: AttemptControl;
   workerId: string;
   onProgress: (value: unknown) => void;
+  /** The dependencies of job `id` (read on demand: most handlers never ask). */
+  readDependencies: (id: string) => Promise<DependencyResult[]>;
 }
 
 const swallow = () => {};
@@ -111,6 +113,10 @@ export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Prom
       },
       progress: setup.onProgress,
       workerId: setup.workerId,
+      async dependencies(filter?: AnyTaskRef) {
+        const all = await setup.readDependencies(job.id);
+        return (filter === undefined ? all : all.filter((d) => d.task === filter.name)) as never;
+      },
     };
 
     let handlerPromise: Promise<unknown>;

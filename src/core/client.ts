@@ -5,6 +5,7 @@
  * services. No service sees the client; the client starts and stops them.
  */
 import type {
+  JobDependencies,
   MigrationResult,
   PoolRecord,
   QueueStats,
@@ -26,6 +27,7 @@ import { ProcessEventWriter } from './event-log/process-writer.js';
 import { EventLogReader } from './event-log/reader.js';
 import type { LoggedEvent } from './event-log/types.js';
 import { FlowApi } from './flow/api.js';
+import { type FlowGraph, flowItems } from './flow/flow.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -316,6 +318,30 @@ export class Jobwire {
     this.#assertOpen();
     const jobs = await this.#inserter.insert(items, callerTransaction(options), true);
     return jobs.map((job) => this.#handle(job));
+  }
+
+  /**
+   * Insert a graph of named jobs in one transaction (all or none): each node waits, `blocked`,
+   * for the nodes it names in `dependsOn` and becomes due in the write that completes the last
+   * of them. Returns each node's job by name. A cycle is refused with DependencyCycleError.
+   * See docs/dependencies.md.
+   */
+  async enqueueFlow<const G extends FlowGraph>(
+    graph: G,
+    options?: { transaction?: unknown },
+  ): Promise<{ -readonly [K in keyof G]: EnqueuedJob }> {
+    const items = flowItems(graph);
+    const jobs = await this.enqueueMany(items, options);
+    const names = Object.keys(graph);
+    return Object.fromEntries(jobs.map((job, i) => [names[i], job])) as {
+      -readonly [K in keyof G]: EnqueuedJob;
+    };
+  }
+
+  /** One job's dependency edges, both ways (what it waits for, what waits for it). */
+  async getJobDependencies(id: string): Promise<JobDependencies> {
+    this.#assertOpen();
+    return this.#runtime.driver.jobDependencies({ id: jobIdArgument(id) });
   }
 
   /** `job` with its `wait()` (not enumerable: the record serialises and compares as before). */

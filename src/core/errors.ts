@@ -360,3 +360,52 @@ export class ScheduleNotFoundError extends JobwireError {
     super('JOBWIRE_SCHEDULE_NOT_FOUND', `Schedule "${scheduleId}" does not exist.`);
   }
 }
+
+// -- Job dependencies (docs/dependencies.md). One block. ----------------------------------------
+
+/** `dependsOn` named jobs that do not exist. Nothing was stored. */
+export class DependencyNotFoundError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DEPENDENCY_NOT_FOUND';
+
+  constructor(readonly jobIds: readonly string[]) {
+    super(
+      DependencyNotFoundError.code,
+      `dependsOn names job${jobIds.length === 1 ? '' : 's'} ${jobIds.join(', ')} that do${jobIds.length === 1 ? 'es' : ''} not exist; nothing was stored.`,
+    );
+  }
+}
+
+/**
+ * The items of one `enqueueMany`/`enqueueFlow` batch depend on each other in a cycle, which
+ * could never run. `cycle` names the items (their `ref`s, or `#index`) in order. Nothing was stored.
+ */
+export class DependencyCycleError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DEPENDENCY_CYCLE';
+
+  constructor(readonly cycle: readonly string[]) {
+    super(
+      DependencyCycleError.code,
+      `the batch's dependencies form a cycle: ${[...cycle, cycle[0]].join(' → ')}; nothing was stored.`,
+    );
+  }
+}
+
+/**
+ * A dependency already ended without completing (abandoned or cancelled) and its edge's policy
+ * is `cancel`: the new job would be cancelled at once. Retry the dependency first, or choose
+ * `onFailure: 'run'` or `'block'`. Nothing was stored.
+ */
+export class DependencyFailedError extends JobwireError {
+  static override readonly code = 'JOBWIRE_DEPENDENCY_FAILED';
+
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(
+      DependencyFailedError.code,
+      `dependency ${jobId} is ${state} and the edge's onFailure is 'cancel'; retry it first or use ` +
+        `onFailure 'run' or 'block'. Nothing was stored.`,
+    );
+  }
+}

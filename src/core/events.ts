@@ -198,8 +198,32 @@ export interface JobwireEvents {
    * again with a fresh set of attempts: `attempt` is the new count (0), due at `runAt`.
    */
   'job:retried': JobEventBase & { previousState: JobState; runAt: EpochMs; at: EpochMs };
-  /** A job was cancelled; when it was running, its AbortSignal fired. */
-  'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs };
+  /**
+   * A job was cancelled; when it was running, its AbortSignal fired. `dependencyId`: it was
+   * cancelled because that dependency ended without completing (edge policy `cancel`, or the
+   * cascade from a cancelled dependent above it).
+   */
+  'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs; dependencyId?: string };
+  /**
+   * A job is `blocked` on its dependencies: stored so (`reason` `waiting`, `dependencyIds` the
+   * unfinished ones), or a dependency ended without completing under the `block` policy
+   * (`dependency-failed`): it stays blocked until that dependency is retried by hand and completes.
+   */
+  'job:blocked': JobEventBase & {
+    reason: 'waiting' | 'dependency-failed';
+    dependencyIds: string[];
+    at: EpochMs;
+  };
+  /**
+   * A blocked job's last dependency completed (or ended under the `run` policy) and it became
+   * due (`pending`, or `scheduled` until `runAt`), in the same write as that dependency's end.
+   */
+  'job:unblocked': JobEventBase & {
+    state: 'pending' | 'scheduled';
+    runAt: EpochMs;
+    dependencyId: string;
+    at: EpochMs;
+  };
   /**
    * A running job's lease expired (its worker died or hung) and it was put back to run again. This
    * is an interruption: `attempt` (the one cut off) is not used up — the next run has the same

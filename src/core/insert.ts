@@ -2,12 +2,18 @@
  * Enqueue's write path: resolve tasks, prepare rows (`prepareJobs`), insert them through the
  * driver, report `queue:full` / `job:queued`, and raise in-process wake-ups for what committed.
  */
-import type { JobInsertParams, JobInsertResult, LogEntry } from '../driver/driver.js';
+import {
+  blockedOnInsertEntry,
+  type JobInsertParams,
+  type JobInsertResult,
+  type LogEntry,
+} from '../driver/driver.js';
 import { CommitWatch } from './commit-watch.js';
 import { runningJob } from './context.js';
 import { type DedupRuleName, debouncedEvent, deduplicatedEvent } from './dedup.js';
 import { type EnqueueItem, prepareJobs } from './enqueue.js';
 import { InvalidOptionError, QueueFullError } from './errors.js';
+import { attachDependencies } from './flow/dependencies.js';
 import { runWrapped } from './hooks.js';
 import { emitEntries, queuedEvent } from './job-events.js';
 import type { Runtime } from './runtime.js';
@@ -94,6 +100,11 @@ export class JobInserter {
       inheritedCorrelationId: runningJob.getStore()?.correlationId,
       many,
     });
+    attachDependencies(
+      items.map((item) => item?.options),
+      rows,
+      many,
+    );
     return this.#runtime.inFlight.track(
       this.#hookedWrite(rows, transaction),
       rows.map((row) => row.correlationId),
@@ -143,11 +154,12 @@ export class JobInserter {
     // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
     let committed: InsertedJob[] | undefined;
     let committedMatches: ((at: EpochMs) => LogEntry[]) | undefined;
+    let committedBlocked: readonly (string[] | undefined)[] = [];
     const commitToken =
       transaction === undefined || !driver.capabilities.crossProcessNotify
         ? undefined
         : this.#commits().register(() => {
-            this.#emitQueued(committed ?? [], clock.now());
+            this.#emitQueued(committed ?? [], clock.now(), committedBlocked);
             if (committedMatches) emitEntries(events, committedMatches(clock.now()));
           });
     let outcome: Awaited<ReturnType<typeof driver.jobInsertMany>>;
@@ -176,24 +188,37 @@ export class JobInserter {
       matchedBy: matchedBy ?? null,
     }));
     const matches = matchEvents(rows, outcome.inserted);
+    const blocked = outcome.inserted.map((result) => result.blockedOn);
     // Inside a caller's transaction nothing is committed yet: its pools learn of the jobs from
     // the database's notification (or their poll) once the caller commits, and `job:queued`
     // follows the commit announcement (the NOTIFY is delivered after this call returns).
     if (transaction === undefined) {
       this.#wakePools(jobs);
-      this.#emitQueued(jobs, clock.now());
+      this.#emitQueued(jobs, clock.now(), blocked);
       emitEntries(events, matches(clock.now()));
     } else {
       committed = jobs;
       committedMatches = matches;
+      committedBlocked = blocked;
     }
     return jobs;
   }
 
-  #emitQueued(jobs: readonly InsertedJob[], queuedAt: EpochMs): void {
+  /** `job:queued` per new job, then `job:blocked` for those stored blocked (`blocked[i]`: holders). */
+  #emitQueued(
+    jobs: readonly InsertedJob[],
+    queuedAt: EpochMs,
+    blocked: readonly (string[] | undefined)[],
+  ): void {
     const { events } = this.#runtime;
-    if (!events.has('job:queued')) return;
-    for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+    if (events.has('job:queued')) {
+      for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+    }
+    if (!events.has('job:blocked')) return;
+    jobs.forEach((job, i) => {
+      const on = blocked[i];
+      if (on && !job.duplicate) emitEntries(events, [blockedOnInsertEntry(job, on, queuedAt)]);
+    });
   }
 
   #commits(): CommitWatch {

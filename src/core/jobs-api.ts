@@ -7,6 +7,7 @@ import { checkQueueCounts } from '../driver/bounded-counts.js';
 import type { CancelledJob, LogBuilder, LogEntry, QueueStats } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import type { JobwireEvents } from './events.js';
+import { dependentEntries, emitDependentChanges } from './flow/dependencies.js';
 import { cancelledEvent, emitEntries, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
 import { preview } from './preview.js';
@@ -55,7 +56,7 @@ export interface BulkResult {
 /** States `retryJobs` can act on; it acts on the first two unless `state` says otherwise. */
 const RETRYABLE: readonly JobState[] = ['abandoned', 'cancelled', 'completed'];
 /** States `cancelJobs` can act on (all of them by default). */
-const CANCELLABLE: readonly JobState[] = ['scheduled', 'pending', 'running'];
+const CANCELLABLE: readonly JobState[] = ['blocked', 'scheduled', 'pending', 'running'];
 /** Jobs read and written per round trip of a bulk operation. */
 const BULK_PAGE = 500;
 
@@ -156,13 +157,18 @@ export class JobsApi {
     const cancelled = await driver.jobCancel({
       ids: [id],
       now: this.#runtime.dbNow(),
-      log: this.#log((jobs) => jobs.flatMap((job) => entry('job:cancelled', toEvent(job)))),
+      log: this.#log((jobs) =>
+        jobs.flatMap((job) => [...entry('job:cancelled', toEvent(job)), ...dependentEntries(job.dependents)]),
+      ),
     });
     if (cancelled.length === 0) {
       if (!(await driver.jobGet({ id }))) throw new JobNotFoundError(id);
       return false;
     }
-    for (const job of cancelled) events.emit('job:cancelled', toEvent(job));
+    for (const job of cancelled) {
+      events.emit('job:cancelled', toEvent(job));
+      emitDependentChanges(events, this.#runtime.wakeups, job.dependents);
+    }
     return true;
   }
 
@@ -214,9 +220,17 @@ export class JobsApi {
       const cancelled = await driver.jobCancel({
         ids: jobs.map((job) => job.id),
         now: this.#runtime.dbNow(),
-        log: this.#log((done) => done.flatMap((job) => entry('job:cancelled', toEvent(job)))),
+        log: this.#log((done) =>
+          done.flatMap((job) => [
+            ...entry('job:cancelled', toEvent(job)),
+            ...dependentEntries(job.dependents),
+          ]),
+        ),
       });
-      for (const job of cancelled) events.emit('job:cancelled', toEvent(job));
+      for (const job of cancelled) {
+        events.emit('job:cancelled', toEvent(job));
+        emitDependentChanges(events, this.#runtime.wakeups, job.dependents);
+      }
       return cancelled.length;
     });
   }

@@ -11,6 +11,7 @@ import {
   type UniqueOption,
 } from './dedup.js';
 import { InvalidOptionError } from './errors.js';
+import type { DependsOn } from './flow/dependencies.js';
 import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import { unstorableTextReason } from './storable.js';
@@ -46,6 +47,13 @@ export interface EnqueueOptions extends JobDefaults {
   correlationId?: string;
   /** Free-form JSON data kept with the job (who asked, tenant, trace ids). */
   metadata?: Record<string, unknown>;
+  /**
+   * Jobs this one waits for: it is stored `blocked` and becomes due in the write that completes
+   * the last of them. See `DependsOn` and docs/dependencies.md. Not with `uniqueKey`.
+   */
+  dependsOn?: readonly DependsOn[];
+  /** This item's name inside one `enqueueMany` batch, for other items' `dependsOn: [{ ref }]`. */
+  ref?: string;
   /**
    * The caller's open transaction to join: a handle of the driver's database client (for
    * PostgreSQL a `pg` client inside `BEGIN`). The job exists only if that transaction commits.
@@ -166,6 +174,9 @@ const KNOWN_ENQUEUE_OPTIONS = new Set([
   'metadata',
   'transaction',
   'executor',
+  // Checked by flow/dependencies.ts (they need the whole batch).
+  'dependsOn',
+  'ref',
 ]);
 
 /** Merge task defaults with call options and validate the result. */

@@ -137,6 +137,10 @@ export function normalizeSchedule(definition: ScheduleDefinition): StoredSchedul
   if (typeof task !== 'string')
     throw new InvalidOptionError('task', 'pass a task from defineTask(), or its name');
   const options = { ...(definition.options ?? {}) };
+  for (const key of ['dependsOn', 'ref']) {
+    // A scheduled job has a unique key per tick, which dependencies cannot be combined with.
+    if (key in options) throw new InvalidOptionError(`options.${key}`, 'is not a schedule option');
+  }
   if (typeof options.backoff === 'function') {
     throw new InvalidOptionError(
       'options.backoff',

@@ -14,6 +14,7 @@ import type {
   ScheduleWritten,
 } from '../driver/driver.js';
 import { prepareJobs } from './enqueue.js';
+import { dependentEntries, wakeForDue } from './flow/dependencies.js';
 import { cancelledEvent, emitEntries, queuedEvent } from './job-events.js';
 import type { Runtime } from './runtime.js';
 import { jitterOf, type StoredScheduleDefinition } from './schedule-definition.js';
@@ -89,10 +90,11 @@ export class ScheduleWriter {
     const build = (result: ScheduleWritten): LogEntry[] => {
       const at = clock.now();
       entries = [
-        ...result.cancelled.map((job) => ({
-          type: 'job:cancelled',
-          data: cancelledEvent(job, job.previousState, job.at),
-        })),
+        ...result.cancelled.flatMap((job) => [
+          { type: 'job:cancelled', data: cancelledEvent(job, job.previousState, job.at) },
+          // What waited for the cancelled job (dependsOn) got its edges' policy in the same write.
+          ...dependentEntries(job.dependents),
+        ]),
         ...result.inserted
           .filter(({ duplicate }) => !duplicate)
           .map(({ job }) => ({ type: 'job:queued', data: queuedEvent(job, at) })),
@@ -108,6 +110,7 @@ export class ScheduleWriter {
     if (!result.applied) return result;
     if (!eventLog) build(result);
     emitEntries(events, entries);
+    for (const job of result.cancelled) wakeForDue(wakeups, job.dependents);
     for (const { job, duplicate } of result.inserted) {
       if (duplicate || !wakeups.hasListeners) continue;
       wakeups.notify(job.queue, job.state === 'scheduled' ? job.runAt.getTime() : undefined);

@@ -2,10 +2,11 @@
  * Task definitions: a name, a handler, optional payload validation and per-task defaults.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { DependencyEdgeState, DependencyPolicy } from '../driver/dependencies.js';
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
 import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
-import type { BackoffFunction, BackoffSpec } from './types.js';
+import type { BackoffFunction, BackoffSpec, JobState } from './types.js';
 
 /** What a handler receives besides its payload. */
 export interface TaskContext {
@@ -31,6 +32,28 @@ export interface TaskContext {
   progress(value: unknown): void;
   /** The id of the worker running this attempt. */
   readonly workerId: string;
+  /**
+   * The jobs this one depends on (`dependsOn`), by id, with their state and stored result as
+   * they are now. Given a task (or contract), only that task's dependencies, with the result typed
+   * as its handler's. See docs/dependencies.md.
+   */
+  dependencies<T extends AnyTaskRef | undefined = undefined>(
+    task?: T,
+  ): Promise<DependencyResult<T extends AnyTaskRef ? TaskResult<T> : unknown>[]>;
+}
+
+/** One dependency of a running job, as `TaskContext.dependencies()` reads it. */
+export interface DependencyResult<Result = unknown> {
+  /** The dependency's job id. */
+  id: string;
+  task: string;
+  /** Its state now (`completed` unless its edge's policy let this job run anyway); `deleted` once pruned. */
+  state: JobState | 'deleted';
+  /** Its stored result when it completed, else null. */
+  result: Result | null;
+  /** What its end did to this job (see docs/dependencies.md). */
+  edge: DependencyEdgeState;
+  onFailure: DependencyPolicy;
 }
 
 /** A task handler: returns the job's result (any JSON value, or nothing). */

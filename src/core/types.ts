@@ -17,12 +17,21 @@
  * `scheduled` (run at a future time, or waiting out a retry delay) → `pending` → `running` →
  * `completed`. A failed attempt returns to `scheduled` while attempts remain, else the job is
  * `abandoned` (the dead-letter state: kept, inspectable, retryable by hand). `cancelled` is final
- * unless retried by hand.
+ * unless retried by hand. `blocked`: the job waits for its dependencies (`dependsOn`) and becomes
+ * `pending` (or `scheduled`) in the write that completes the last of them.
  */
-export type JobState = 'scheduled' | 'pending' | 'running' | 'completed' | 'abandoned' | 'cancelled';
+export type JobState =
+  | 'blocked'
+  | 'scheduled'
+  | 'pending'
+  | 'running'
+  | 'completed'
+  | 'abandoned'
+  | 'cancelled';
 
 /** Every job state, in life order. */
 export const JOB_STATES: readonly JobState[] = [
+  'blocked',
   'scheduled',
   'pending',
   'running',
@@ -31,7 +40,10 @@ export const JOB_STATES: readonly JobState[] = [
   'cancelled',
 ];
 
-/** States a job can still leave without a person acting. */
+/**
+ * States a job can still leave without a person acting. (`blocked` is not among them: it leaves
+ * only when its dependencies do, and is listed on its own.)
+ */
 export const ACTIVE_STATES: readonly JobState[] = ['scheduled', 'pending', 'running'];
 
 /** States from which no worker will pick the job up again unless it is retried by hand. */

@@ -11,6 +11,7 @@
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
 import type { EpochMs, JobRecord, JobState, QueueCounts, QueueInfo } from '../core/types.js';
+import type { JobDependencies } from './dependencies.js';
 import type {
   EventAppendParams,
   EventListForJobParams,
@@ -30,6 +31,7 @@ import type {
   JobCountByStateParams,
   JobDeleteFinishedParams,
   JobDeleteParams,
+  JobDependenciesParams,
   JobFinalizeManyParams,
   JobFinishedCutoffParams,
   JobGetParams,
@@ -70,6 +72,7 @@ import type {
   TaskUpsertManyParams,
 } from './records.js';
 
+export * from './dependencies.js';
 export * from './event-log.js';
 export * from './flow.js';
 export type * from './params.js';
@@ -187,8 +190,15 @@ export interface Driver {
   /** Job counts by state, optionally for some queues only. */
   jobCountByState(params: JobCountByStateParams): Promise<Record<JobState, number>>;
 
-  /** Delete jobs in any state (a running job's worker is fenced off). Returns the deleted ids. */
+  /**
+   * Delete jobs in any state (a running job's worker is fenced off). Returns the deleted ids. The
+   * edges of deleted dependents go with them; a deleted dependency's waiting edges get their
+   * policy as if it had been cancelled (see dependencies.ts), in the same transaction.
+   */
   jobDelete(params: JobDeleteParams): Promise<string[]>;
+
+  /** One job's edges: the jobs it depends on and the jobs depending on it, each sorted by id. */
+  jobDependencies(params: JobDependenciesParams): Promise<JobDependencies>;
 
   /**
    * Write the outcome of many attempts at once, each only if the job is still `running` under

@@ -4,11 +4,12 @@
  * silent acceptance (or silent alteration) on another. The client checks first, with the names
  * of its own options; these guard direct callers of the driver seam.
  */
-import { InvalidOptionError } from '../core/errors.js';
+import { DependencyCycleError, InvalidOptionError } from '../core/errors.js';
 import { MAX_DELAY_MS, MAX_RUN_AT, MIN_RUN_AT } from '../core/options.js';
 import { preview } from '../core/preview.js';
 import { unstorableTextReason } from '../core/storable.js';
 import { JOB_STATES, type JobState } from '../core/types.js';
+import { DEPENDENCY_POLICIES, type DependencyInsert, findCycle } from './dependencies.js';
 import type { JobInsertParams } from './driver.js';
 
 const INT4_MAX = 2_147_483_647;
@@ -64,6 +65,43 @@ export function assertInsertable(jobs: readonly JobInsertParams[]): void {
       throw new InvalidOptionError(
         `${at}.delayMs`,
         `must be from 0 to ${MAX_DELAY_MS} ms, got ${preview(job.delayMs)}`,
+      );
+    }
+    if (job.dependsOn !== undefined) assertDependencies(at, job, i, jobs.length);
+  });
+  const cycle = findCycle(jobs.length, (i) =>
+    (jobs[i]!.dependsOn ?? []).flatMap((dep: DependencyInsert) => ('index' in dep ? [dep.index] : [])),
+  );
+  if (cycle) throw new DependencyCycleError(cycle.map((i) => `#${i}`));
+}
+
+/** One job's `dependsOn`: known policies, ids that can exist, batch indexes in range. */
+function assertDependencies(at: string, job: JobInsertParams, index: number, count: number): void {
+  if (!Array.isArray(job.dependsOn)) throw new InvalidOptionError(`${at}.dependsOn`, 'must be an array');
+  if (job.dependsOn.length > 0 && job.uniqueKey !== null) {
+    throw new InvalidOptionError(`${at}.uniqueKey`, 'cannot be combined with dependsOn');
+  }
+  if (job.dependsOn.length > 0 && job.dedup) {
+    throw new InvalidOptionError(`${at}.dedup`, 'cannot be combined with dependsOn');
+  }
+  job.dependsOn.forEach((dep: DependencyInsert, d: number) => {
+    const field = `${at}.dependsOn[${d}]`;
+    if (typeof dep !== 'object' || dep === null) throw new InvalidOptionError(field, 'must be an object');
+    if (!DEPENDENCY_POLICIES.includes(dep.onFailure)) {
+      throw new InvalidOptionError(`${field}.onFailure`, `must be one of ${DEPENDENCY_POLICIES.join(', ')}`);
+    }
+    if ('index' in dep) {
+      if (!Number.isInteger(dep.index) || dep.index < 0 || dep.index >= count || dep.index === index) {
+        throw new InvalidOptionError(
+          `${field}.index`,
+          `must name another item of the batch, got ${preview(dep.index)}`,
+        );
+      }
+    } else if (typeof dep.jobId !== 'string') {
+      // A string no job can have ("abc") is not found, as everywhere else: DependencyNotFoundError.
+      throw new InvalidOptionError(
+        `${field}.jobId`,
+        `must be a job id such as "42", got ${preview(dep.jobId)}`,
       );
     }
   });

@@ -50,6 +50,11 @@ export interface JobDeleteParams {
   ids: readonly string[];
 }
 
+/** Parameters of `Driver.jobDependencies`. */
+export interface JobDependenciesParams {
+  id: string;
+}
+
 /** Parameters of `Driver.jobFinalizeMany`. */
 export interface JobFinalizeManyParams {
   items: readonly FinalizeItem[];

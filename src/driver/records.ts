@@ -3,6 +3,7 @@
  * their outcomes, rescued and cancelled jobs, pages, published task defaults. Plain data only.
  */
 import type { BackoffSpec, DedupRule, EpochMs, JobRecord, JobState, StoredError } from '../core/types.js';
+import type { DependencyInsert, DependentChange } from './dependencies.js';
 import type { LogEntry } from './event-log.js';
 
 /** One job to insert. Payload, metadata and result are already JSON-encoded text. */
@@ -28,6 +29,8 @@ export interface JobInsertParams {
    * Absent or null: only `uniqueKey`, if set, applies (active states).
    */
   dedup?: DedupRule | null;
+  /** Jobs this one waits for (absent or empty: none); see dependencies.ts. */
+  dependsOn?: readonly DependencyInsert[];
 }
 
 /** The outcome of inserting one job. */
@@ -42,6 +45,8 @@ export interface JobInsertResult {
   matchedBy?: 'unique' | 'throttle' | 'debounce';
   /** With a debounce match: the waiting job's due time before this insert moved it. */
   previousRunAt?: EpochMs;
+  /** For a job stored `blocked`: the dependencies holding it, by id. */
+  blockedOn?: string[];
 }
 
 /** A queue refused an insert batch because it would exceed its limit. */
@@ -72,6 +77,11 @@ export interface ClaimedJob {
   metadataJson: string;
   timeoutMs: number | null;
   backoff: BackoffSpec | null;
+  /**
+   * How many dependency edges named the job when it was claimed, when the driver reports it and
+   * it is above 0: a hint for `FinalizeItem.hasDependents` (drivers re-check when finishing).
+   */
+  dependents?: number;
 }
 
 /** A worker's claim on a running job: job id plus fencing token. */
@@ -91,8 +101,10 @@ export interface LoggedItem {
 
 /** How an attempt ended, to be written only if the lease still holds. */
 export type FinalizeItem = Lease &
-  LoggedItem &
-  (
+  LoggedItem & {
+    /** The claim said jobs depend on this one (`ClaimedJob.dependents`): a routing hint only. */
+    hasDependents?: true;
+  } & (
     | { outcome: 'completed'; resultJson: string | null }
     /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
     | { outcome: 'retry'; error: StoredError; delayMs: number }
@@ -111,6 +123,8 @@ export interface FinalizeResult {
   runAt?: EpochMs;
   /** When the write happened (database time). */
   at: EpochMs;
+  /** What the write did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /** A job whose lease had expired, as the rescue found it. */
@@ -131,6 +145,8 @@ export interface RescuedJob {
   error: StoredError;
   /** `pending` (due at its old run-at time) while the interruption budget lasts, else `abandoned`. */
   newState: 'pending' | 'abandoned';
+  /** What an abandon did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /**
@@ -154,6 +170,8 @@ export interface CancelledJob {
   maxAttempts: number;
   previousState: JobState;
   at: EpochMs;
+  /** What the cancel did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
 }
 
 /** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */

@@ -1,7 +1,14 @@
 /**
  * `jobwire enqueue <task> [json]`: add one job by task name (no task code needed here).
  */
-import { type DedupRule, type EnqueueOptions, JobFailedError, JobwireError } from '../../index.js';
+import {
+  type DedupRule,
+  type DependencyPolicy,
+  type DependsOn,
+  type EnqueueOptions,
+  JobFailedError,
+  JobwireError,
+} from '../../index.js';
 import { CliError, DB, HELP, intOption, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
 import { durationOption } from '../duration.js';
@@ -35,6 +42,10 @@ Options
   --window <d>            the throttle or debounce window, e.g. 10s, 1m
   --max-wait <d>          with --debounce: never push the run past first enqueue + this
   --concurrency-key <k>   the flow-control key (e.g. a tenant): the queue's per-key limits apply
+  --depends-on <id,…>     wait (state blocked) until these jobs completed; the job becomes due in
+                          the write that completes the last one (see docs/dependencies.md)
+  --on-failure <p>        with --depends-on: what a dependency that is abandoned, cancelled or
+                          deleted does to this job: cancel (default), run, or block
   --attempt-timeout <d>   per-attempt time limit, e.g. 30s (the handler's signal aborts)
   --wait                  wait for the job to finish and print its result; exit 1 if it is
                           abandoned or cancelled
@@ -86,6 +97,24 @@ export function parsePayload(text: string, source: string): unknown {
   }
 }
 
+const POLICIES: readonly DependencyPolicy[] = ['cancel', 'run', 'block'];
+
+/** `--depends-on 12,13` with `--on-failure`, as `dependsOn`. */
+function dependsOnOption(ids: string | undefined, onFailure: string | undefined): DependsOn[] | undefined {
+  if (ids === undefined) {
+    if (onFailure !== undefined) throw new UsageError('--on-failure only applies with --depends-on');
+    return undefined;
+  }
+  const list = ids.split(',').map((id) => id.trim());
+  if (list.some((id) => !/^[1-9][0-9]*$/.test(id))) {
+    throw new UsageError(`--depends-on takes job ids separated by commas, e.g. 12,13; got "${ids}"`);
+  }
+  if (onFailure !== undefined && !POLICIES.includes(onFailure as DependencyPolicy)) {
+    throw new UsageError(`--on-failure must be one of ${POLICIES.join(', ')}; got "${onFailure}"`);
+  }
+  return list.map((id) => ({ id, onFailure: (onFailure as DependencyPolicy | undefined) ?? 'cancel' }));
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin)
@@ -112,6 +141,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       window: { type: 'string' },
       'max-wait': { type: 'string' },
       'concurrency-key': { type: 'string' },
+      'depends-on': { type: 'string' },
+      'on-failure': { type: 'string' },
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
@@ -142,6 +173,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
   Object.assign(options, dedupOptions(values));
   if (values['concurrency-key'] !== undefined) options.concurrencyKey = values['concurrency-key'];
+  const dependsOn = dependsOnOption(values['depends-on'], values['on-failure']);
+  if (dependsOn) options.dependsOn = dependsOn;
   const attemptTimeout = durationOption('attempt-timeout', values['attempt-timeout'], { min: 1 });
   if (attemptTimeout !== undefined) options.timeoutMs = attemptTimeout;
 
@@ -162,6 +195,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
         `note: no worker has published task "${task}" yet, so the job got the global defaults ` +
           `(queue "${job.queue}", ${job.maxAttempts} attempts); a worker publishes its tasks when it starts`,
       );
+    }
+    if (job.state === 'blocked') {
+      eprintln(context, `note: job #${job.id} is blocked until its dependencies complete`);
     }
     if (job.duplicate) eprintln(context, duplicateNote(job));
     if (!values.wait) {

@@ -2,8 +2,10 @@
  * `jobwire jobs ls|show|retry|cancel|delete`: inspect and administer jobs.
  */
 import {
+  type DependencyEdge,
   describeDedupRule,
   JOB_STATES,
+  type JobDependencies,
   JobNotFoundError,
   type JobRecord,
   type JobState,
@@ -164,6 +166,7 @@ export const jobsCommand: Command = {
 };
 
 const stateStyle: Record<JobState, Parameters<Paint>[0]> = {
+  blocked: 'gray',
   scheduled: 'blue',
   pending: 'cyan',
   running: 'yellow',
@@ -271,13 +274,46 @@ async function show(args: string[], context: CommandContext): Promise<number> {
     async (client) => {
       const job = await client.getJob(id);
       if (!job) throw new JobNotFoundError(id);
-      println(
-        context,
-        values.json ? safeJson(job, 2) : renderJob(job, painter(colorEnabled(context.io.out))),
-      );
+      const edges = await client.getJobDependencies(id);
+      const hasEdges = edges.dependencies.length + edges.dependents.length > 0;
+      if (values.json) {
+        println(context, safeJson(hasEdges ? { ...job, dependencies: edges } : job, 2));
+        return 0;
+      }
+      const paint = painter(colorEnabled(context.io.out));
+      println(context, renderJob(job, paint) + (hasEdges ? `\n\n${renderEdges(edges, paint)}` : ''));
       return 0;
     },
   );
+}
+
+/** Why an edge holds (or no longer holds) its dependent, in words. */
+const EDGE_WORDS: Record<DependencyEdge['state'], string> = {
+  waiting: 'waiting for it',
+  stuck: 'STUCK: it ended without completing (policy block); retry it, or cancel the dependent',
+  done: 'completed',
+  ignored: 'it failed; ran anyway (policy run)',
+  cancelled: 'it failed; dependent cancelled (policy cancel)',
+};
+
+/** A job's dependency edges, both ways, for `jobs show`. */
+export function renderEdges(edges: JobDependencies, paint: Paint): string {
+  const other = (edge: DependencyEdge, id: string) =>
+    edge.other ? `#${id} (${edge.other.task}, ${edge.other.state})` : `#${id} (deleted)`;
+  const lines = [paint('bold', `depends on (${edges.dependencies.length})`)];
+  if (edges.dependencies.length === 0) lines.push('  –');
+  for (const edge of edges.dependencies) {
+    const words = EDGE_WORDS[edge.state];
+    lines.push(
+      `  ${other(edge, edge.dependsOn)}  on failure: ${edge.onFailure}  ${edge.state === 'stuck' ? paint('red', words) : words}`,
+    );
+  }
+  lines.push('', paint('bold', `dependents (${edges.dependents.length})`));
+  if (edges.dependents.length === 0) lines.push('  –');
+  for (const edge of edges.dependents) {
+    lines.push(`  ${other(edge, edge.jobId)}  on failure: ${edge.onFailure}  edge ${edge.state}`);
+  }
+  return lines.join('\n');
 }
 
 const indent = (text: string, by = '  ') =>

@@ -8,6 +8,7 @@
 import type { LogEntry, RescuedJob } from '../../driver/driver.js';
 import { InvalidOptionError } from '../errors.js';
 import type { JobwireEvents } from '../events.js';
+import { dependentEntries, wakeForDue } from '../flow/dependencies.js';
 import { emitEntries, jobEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
 import type { EpochMs } from '../types.js';
@@ -55,6 +56,7 @@ export class Rescuer implements LeaderService {
       });
       if (!eventLog) build(rescued);
       emitEntries(events, entries);
+      for (const job of rescued) wakeForDue(this.#runtime.wakeups, job.dependents);
       if (rescued.length < this.#batchSize) return;
     }
   }
@@ -62,7 +64,12 @@ export class Rescuer implements LeaderService {
 
 /** `job:rescued` for each job put back, `job:abandoned` for each whose budget ran out. */
 function rescuedEntries(rescued: readonly RescuedJob[], at: EpochMs): LogEntry[] {
-  return rescued.map((job): LogEntry => {
+  // An abandon's effect on dependents follows it (see docs/dependencies.md).
+  return rescued.flatMap((job) => [rescuedEntry(job, at), ...dependentEntries(job.dependents)]);
+}
+
+function rescuedEntry(job: RescuedJob, at: EpochMs): LogEntry {
+  {
     const base = jobEventBase(job);
     if (job.newState === 'pending') {
       const data: JobwireEvents['job:rescued'] = {
@@ -77,5 +84,5 @@ function rescuedEntries(rescued: readonly RescuedJob[], at: EpochMs): LogEntry[]
     }
     const data: JobwireEvents['job:abandoned'] = { ...base, reason: 'lease-expired', error: job.error, at };
     return { type: 'job:abandoned', data };
-  });
+  }
 }

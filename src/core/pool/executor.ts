@@ -5,6 +5,7 @@
 import type { ClaimedJob } from '../../driver/driver.js';
 import { AttemptControl, type AttemptOutcome, executeAttempt } from '../attempt.js';
 import type { AttemptEventBase } from '../events.js';
+import { readDependencies } from '../flow/dependencies.js';
 import { type AttemptHook, type AttemptInfo, runWrapped } from '../hooks.js';
 import { attemptEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
@@ -101,6 +102,7 @@ export class Executor {
         control: attempt.control,
         workerId: slot.workerId,
         onProgress: (value) => this.#onProgress(attempt, value),
+        readDependencies: (id) => readDependencies(this.#runtime.driver, id),
       });
     const hooks = this.#runtime.hooks.attempt;
     (hooks.length === 0 ? run() : this.#hooked(hooks, attempt, run)).then((outcome) =>

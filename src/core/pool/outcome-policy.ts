@@ -91,6 +91,15 @@ export function finalizeItemFor(
   job: ClaimedJob,
   decision: Exclude<OutcomeDecision, { kind: 'interrupt' } | { kind: 'drop' }>,
 ): FinalizeItem {
+  const item = itemFor(job, decision);
+  if (job.dependents) item.hasDependents = true;
+  return item;
+}
+
+function itemFor(
+  job: ClaimedJob,
+  decision: Exclude<OutcomeDecision, { kind: 'interrupt' } | { kind: 'drop' }>,
+): FinalizeItem {
   const { id, leaseToken } = job;
   switch (decision.kind) {
     case 'complete':

@@ -14,6 +14,7 @@
 import { CHANNELS, type ClaimedJob, type FinalizeItem } from '../../driver/driver.js';
 import type { AttemptOutcome } from '../attempt.js';
 import { InvalidOptionError, JobCancelledError, ShutdownAbortError } from '../errors.js';
+import { emitDependentChanges } from '../flow/dependencies.js';
 import { jobEventBase } from '../job-events.js';
 import type { Runtime } from '../runtime.js';
 import { toStoredError } from '../serialize.js';
@@ -287,6 +288,7 @@ export class Pool {
         finalizeItemFor(job, decision),
         (result, written) => {
           emitOutcomeEvents(events, { ...parts, written, result });
+          emitDependentChanges(events, this.#runtime.wakeups, result.dependents);
           // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
           if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
           producer.outcomeReported(job.id);

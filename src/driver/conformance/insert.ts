@@ -208,6 +208,7 @@ export function insertTests(test: DefineTest): void {
     await complete(driver, done!, T0 + 1);
     // Waiting now: one pending and one scheduled; the running and completed jobs do not count.
     assert.deepEqual(await driver.jobCountByState({ queues: ['q'] }), {
+      blocked: 0,
       scheduled: 1,
       pending: 1,
       running: 1,

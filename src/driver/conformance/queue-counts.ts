@@ -165,6 +165,28 @@ export function queueCountTests(test: DefineTest): void {
     assert.notEqual(capped.get('tenants')?.precision.pending, 'exact');
   });
 
+  test('queueCounts counts blocked jobs (waiting for dependencies), exactly under the cap and flagged over it', async (driver) => {
+    const [parent] = await insertJobs(driver, [{ queue: 'etl' }]);
+    await insertJobs(
+      driver,
+      Array.from({ length: 3 }, () => ({
+        queue: 'etl',
+        dependsOn: [{ jobId: parent!.id, onFailure: 'cancel' as const }],
+      })),
+    );
+    const truth = await driver.queueList();
+    assert.equal(truth.find((q) => q.name === 'etl')?.counts.blocked, 3);
+    const counts = await driver.queueCounts({ exactUpTo: 10 });
+    checkCounts(truth, counts, 10);
+    const etl = counts.find((q) => q.name === 'etl')!;
+    assert.deepEqual([etl.counts.blocked, etl.precision.blocked], [3, 'exact']);
+    const capped = (await driver.queueCounts({ exactUpTo: 2 })).find((q) => q.name === 'etl')!;
+    assert.notEqual(capped.precision.blocked, 'exact');
+    assert.ok(
+      (capped.counts.blocked >= 2 && capped.counts.blocked <= 3) || capped.precision.blocked === 'estimate',
+    );
+  });
+
   test('queueCounts refuses a cap that is not an integer from 1 to 1,000,000', async (driver) => {
     for (const exactUpTo of [0, -1, 1.5, Number.NaN, 1_000_001, '10', undefined]) {
       await assert.rejects(

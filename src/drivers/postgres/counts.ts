@@ -6,7 +6,7 @@
  *   skipping from one queue to the next in each index (one seek per queue). The indexes hold both
  *   states, so a queue's two counts are exact together (its waiting jobs fit under the cap) or
  *   flagged together;
- * - running: over all queues through `jobs_rescue`;
+ * - running: over all queues through `jobs_rescue`; blocked: through `jobs_blocked` (migration 10);
  * - each finished state: its newest finishes through `jobs_finished` (state first).
  * Each read is ordered like its index and stops after the cap, which keeps the planner on it.
  *
@@ -56,6 +56,10 @@ WHERE w.name IS NOT NULL
 GROUP BY 2, 3
 UNION ALL`,
 ).join('\n')}
+SELECT 'blocked', b.queue, 'blocked', count(*)::int FROM (
+  SELECT j.queue FROM ${s}.jobs j WHERE j.state = 'blocked' ORDER BY j.id LIMIT $1
+) b GROUP BY 2
+UNION ALL
 SELECT 'running', r.queue, 'running', count(*)::int FROM (
   SELECT j.queue FROM ${s}.jobs j WHERE j.state = 'running' ORDER BY j.lease_expires_at LIMIT $1
 ) r GROUP BY 2
@@ -108,6 +112,7 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
   const waiting = new Map<string, { queue: string; state: JobState; n: number }[]>();
   const keyed = new Map<string, { queue: string; state: JobState; n: number }[]>();
   const running: { queue: string; state: JobState; n: number }[] = [];
+  const blocked: { queue: string; state: JobState; n: number }[] = [];
   const finished = new Map<JobState, { queue: string; state: JobState; n: number }[]>(
     FINISHED.map((state) => [state, []]),
   );
@@ -115,6 +120,7 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
     const seen = { queue: row.queue, state: row.state as JobState, n: row.n };
     if (row.read === 'settings') settings.push({ name: row.queue, paused: row.state === 'paused' });
     else if (row.read === 'running') running.push(seen);
+    else if (row.read === 'blocked') blocked.push(seen);
     else if (row.read === 'waiting') waiting.set(row.queue, [...(waiting.get(row.queue) ?? []), seen]);
     else if (row.read === 'keyed') keyed.set(row.queue, [...(keyed.get(row.queue) ?? []), seen]);
     else finished.get(row.read)?.push(seen);
@@ -132,6 +138,7 @@ export async function queueCounts(ctx: PgContext, params: QueueCountsParams): Pr
   // The skips over both indexes found every queue with waiting jobs: the others have none.
   reads.push({ states: ['pending', 'scheduled'], queue: null, seen: [], complete: true });
   reads.push({ states: ['running'], queue: null, seen: running, complete: total(running) < limit });
+  reads.push({ states: ['blocked'], queue: null, seen: blocked, complete: total(blocked) < limit });
   for (const [state, seen] of finished) {
     reads.push({ states: [state], queue: null, seen, complete: total(seen) < limit });
   }

@@ -292,6 +292,20 @@ export async function withLog<R>(
   });
 }
 
+/** Like `withLog`, but always in a transaction (the run may issue several statements). */
+export async function inTransaction<R>(
+  ctx: PgContext,
+  operation: string,
+  log: LogBuilder<R> | undefined,
+  run: (ctx: PgContext) => Promise<R>,
+): Promise<R> {
+  return ctx.transaction(operation, async (client) => {
+    const result = await run(ctx.within(client));
+    if (log) await insertEntries(ctx, log(result), client);
+    return result;
+  });
+}
+
 export async function eventListForJob(
   ctx: PgContext,
   params: EventListForJobParams,

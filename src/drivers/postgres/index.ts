@@ -19,6 +19,7 @@ import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { PgContext } from './context.js';
 import { queueCounts } from './counts.js';
+import { jobDependencies } from './dependencies.js';
 import { describeTarget } from './errors.js';
 import {
   eventAppend,
@@ -29,6 +30,7 @@ import {
   eventSubscriptionAdvance,
   eventSubscriptionDelete,
   eventSubscriptionGet,
+  inTransaction,
   withLog,
 } from './events.js';
 import { flowChanged, flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
@@ -209,10 +211,12 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     flowRuleList: () => flowRuleList(ctx),
     flowRuleRemove: (params) => flowRuleRemove(ctx, params),
     flowRuleSet: (params) => flowRuleSet(ctx, params),
-    jobCancel: (params) => withLog(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
+    // Always a transaction: a cancel or rescue resolves the edges of what depends on its jobs.
+    jobCancel: (params) => inTransaction(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),
     jobDelete: (params) => jobDelete(ctx, params),
+    jobDependencies: (params) => jobDependencies(ctx, params),
     jobFinalizeMany: (params) => jobFinalizeMany(ctx, params),
     jobGet: (params) => jobGet(ctx, params),
     jobHeartbeatMany: (params) => jobHeartbeatMany(ctx, params),
@@ -223,7 +227,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobList: (params) => jobList(ctx, params),
     jobRelease: (params) => jobRelease(ctx, params),
     jobRescueExpired: (params) =>
-      withLog(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
+      inTransaction(ctx, 'jobRescueExpired', params.log, (on) => jobRescueExpired(on, params)),
     jobRetry: async (params) => {
       const retried = await jobRetry(ctx, params);
       // A retried keyed job waits again: its key has flow work (see flow.ts).

@@ -5,6 +5,7 @@ import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
   CHANNELS,
+  type DependentChange,
   type JobCancelParams,
   type JobCountByStateParams,
   type JobDeleteParams,
@@ -15,8 +16,10 @@ import {
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
+import { dependenciesFailed } from './dependencies.js';
 import { withLog } from './events.js';
 import {
+  compareIds,
   epochMs,
   isJobId,
   JOB_COLUMNS,
@@ -106,7 +109,7 @@ const cancelSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$2')} AS now),
 target AS (
   SELECT j.id, j.state FROM ${s}.jobs j
-  WHERE j.id = ANY($1::bigint[]) AND j.state IN ('scheduled', 'pending', 'running')
+  WHERE j.id = ANY($1::bigint[]) AND j.state IN ('blocked', 'scheduled', 'pending', 'running')
   FOR UPDATE
 ),
 cancelled AS (
@@ -115,7 +118,7 @@ cancelled AS (
   FROM target t CROSS JOIN clock
   WHERE j.id = t.id
   RETURNING j.id, j.task, j.queue, j.correlation_id, j.attempt, j.max_attempts, t.state AS previous_state,
-            ${epochMs('clock.now')} AS at
+            ${epochMs('clock.now')} AS at, j.dependents
 ),
 stopped AS (SELECT pg_notify($3, id::text) FROM cancelled WHERE previous_state = 'running')
 SELECT * FROM cancelled WHERE (SELECT count(*) FROM stopped) >= 0`;
@@ -134,11 +137,20 @@ export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promis
     max_attempts: number;
     previous_state: JobState;
     at: number;
+    dependents: number;
   }>('jobCancel', cancelSql(ctx.s), [ids, params.now ?? null, ctx.channel(CHANNELS.jobCancelled)]);
   const byId = new Map(rows.map((r) => [r.id, r]));
+  // What waits for a cancelled job gets its edges' policy; the caller runs this in a transaction.
+  const changes = new Map<string, DependentChange[]>();
+  for (const r of [...rows].sort((a, b) => compareIds(a.id, b.id))) {
+    if (r.dependents === 0) continue;
+    const found = await dependenciesFailed(ctx, [r.id], r.at);
+    if (found.length > 0) changes.set(r.id, found);
+  }
   return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
     const r = byId.get(id)!;
     return {
+      ...(changes.has(id) ? { dependents: changes.get(id)! } : {}),
       id: r.id,
       task: r.task,
       queue: r.queue,
@@ -211,14 +223,35 @@ function isUniqueViolation(err: unknown): boolean {
   return (cause as { code?: unknown } | null)?.code === '23505';
 }
 
+/**
+ * Deleted dependencies can never complete: what waits for them gets its edges' policy, and the
+ * edges of deleted dependents go, in the same transaction (a delete stores no events).
+ */
 export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promise<string[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
-  const rows = await ctx.query<{ id: string }>(
-    'jobDelete',
-    `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[]) RETURNING id`,
-    [ids],
-  );
-  return inInputOrder(params.ids, new Set(rows.map((r) => r.id)));
+  return ctx.transaction('jobDelete', async (client) => {
+    const q = ctx.within(client);
+    const rows = await q.query<{ id: string; dependents: number; at: number }>(
+      'jobDelete',
+      `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[])
+       RETURNING id, dependents, ${epochMs(nowSql('NULL'))} AS at`,
+      [ids],
+    );
+    const deleted = rows.map((r) => r.id);
+    if (deleted.length > 0) {
+      await q.query('jobDelete', `DELETE FROM ${ctx.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])`, [
+        deleted,
+      ]);
+    }
+    const withDependents = rows
+      .filter((r) => r.dependents > 0)
+      .map((r) => r.id)
+      .sort(compareIds);
+    if (withDependents.length > 0) {
+      await dependenciesFailed(q, withDependents, rows[0]!.at);
+    }
+    return inInputOrder(params.ids, new Set(deleted));
+  });
 }

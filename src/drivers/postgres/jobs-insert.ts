@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { deduplicatedEvent } from '../../core/dedup.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { EpochMs, JobRecord, JobState } from '../../core/types.js';
+import { blockedOnInsertEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type JobInsertParams,
@@ -14,6 +15,7 @@ import {
 } from '../../driver/driver.js';
 import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
+import { type InsertPlan, insertEdges, planInsert } from './dependencies.js';
 import { insertEntries } from './events.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
 import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
@@ -100,13 +102,19 @@ committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}
  * `assemble` looks up the key's holder. Every queue that got a pending row is notified; NOTIFY
  * is delivered on commit.
  */
-const insertSql = (s: string, withKeys: boolean, log: boolean, flowChannel: string | null = null): string => `
+const insertSql = (
+  s: string,
+  withKeys: boolean,
+  log: boolean,
+  flowChannel: string | null = null,
+  withDeps = false,
+): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
-              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $16::text[])
+              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $16::text[]${withDeps ? ', $17::int[]' : ''})
        WITH ORDINALITY AS i(task, queue, payload, priority, max_attempts, delay_ms, run_at_ms,
-                            unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key, ord)
+                            unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key${withDeps ? ', waiting' : ''}, ord)
 ),
 clock AS (SELECT ${nowSql('$13')} AS now),
 prepared AS (
@@ -117,11 +125,11 @@ prepared AS (
 ),
 inserted AS (
   INSERT INTO ${s}.jobs AS j (id, task, queue, state, payload, priority, max_attempts, run_at, created_at,
-                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key)
+                              unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key${withDeps ? ', dependencies_waiting' : ''})
   OVERRIDING SYSTEM VALUE
-  SELECT id, task, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'pending' END, payload::json,
-         priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms, backoff::json,
-         concurrency_key
+  SELECT id, task, queue, CASE ${withDeps ? `WHEN waiting > 0 THEN 'blocked' ` : ''}WHEN run_at > now THEN 'scheduled' ELSE 'pending' END,
+         payload::json, priority, max_attempts, run_at, now, unique_key, correlation_id, metadata::json, timeout_ms,
+         backoff::json, concurrency_key${withDeps ? ', waiting' : ''}
   FROM prepared ORDER BY ord${withKeys ? ON_KEY_CONFLICT : ''}
   RETURNING ${INSERTED_COLUMNS}
 ),
@@ -254,6 +262,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   const flowChannel = jobs.some((j) => j.concurrencyKey != null) ? ctx.channel(FLOW_CHANGED_CHANNEL) : null;
   // This process's claims must not trust an idle mark taken before these jobs existed.
   if (flowChannel) flowChanged(ctx, false);
+  const withDeps = jobs.some((j) => j.dependsOn?.length);
   const limits = params.maxPendingByQueue;
   const limited = limitedQueues(jobs, limits);
   // A LISTEN set up in this process just before must be in place to hear our NOTIFY.
@@ -274,7 +283,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       limits: undefined,
       commitChannel: null,
     }));
-  if (limited.length === 0) {
+  if (limited.length === 0 && !withDeps) {
     const rows =
       jobs.length === 1
         ? await ctx.query<InsertedRow>(
@@ -297,9 +306,41 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
    * none) must stay within its limit. The advisory locks make concurrent enqueues to the same
    * queue take turns, so two batches cannot both squeeze past the limit.
    */
-  const insertWithinLimits = async (client: Queryable, own: boolean): Promise<InsertedRow[]> => {
+  const insertWithinLimits = async (client: Queryable, own: boolean): Promise<JobInsertResult[]> => {
     const run = <R extends pg.QueryResultRow>(text: string, args: unknown[]) =>
       ctx.query<R>('jobInsertMany', text, args, client, own);
+    // Dependencies are locked and checked before anything is written (see dependencies.ts).
+    const q = onClient(ctx, client, own);
+    const plans = withDeps ? await planInsert(q, jobs) : undefined;
+    const rows =
+      limited.length > 0
+        ? await insertLimited(run, plans)
+        : await run<InsertedRow>(statement(), depValues(plans));
+    const results = await assemble(rows, client);
+    if (plans) {
+      const blockedOn = await insertEdges(
+        q,
+        plans,
+        results.map((r) => r.job.id),
+      );
+      blockedOn.forEach((ids, i) => {
+        if (ids && !results[i]!.duplicate) results[i]!.blockedOn = ids;
+      });
+      const entries = results
+        .filter((r) => r.blockedOn)
+        .map((r) => blockedOnInsertEntry(r.job, r.blockedOn!, r.job.createdAt.getTime()));
+      if (log) await insertEntries(q, entries);
+    }
+    return results;
+  };
+  const statement = () => insertSql(ctx.s, withKeys, log, flowChannel, withDeps);
+  const depValues = (plans: readonly (InsertPlan | undefined)[] | undefined) =>
+    plans ? [...values, plans.map((p) => p?.waiting ?? 0)] : values;
+
+  const insertLimited = async (
+    run: <R extends pg.QueryResultRow>(text: string, args: unknown[]) => Promise<R[]>,
+    plans?: readonly (InsertPlan | undefined)[],
+  ): Promise<InsertedRow[]> => {
     // Sorted, so two batches locking the same queues cannot deadlock.
     for (const queue of limited) {
       await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
@@ -311,7 +352,7 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
        WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'pending') GROUP BY queue`,
       [limited],
     );
-    const rows = await run<InsertedRow>(insertSql(ctx.s, withKeys, log, flowChannel), values);
+    const rows = await run<InsertedRow>(statement(), depValues(plans));
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
@@ -323,14 +364,15 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
 
   try {
     if (!executor) {
-      const rows = await ctx.transaction('jobInsertMany', (client) => insertWithinLimits(client, true));
-      return { inserted: await assemble(rows, undefined) };
+      return {
+        inserted: await ctx.transaction('jobInsertMany', (client) => insertWithinLimits(client, true)),
+      };
     }
     // In the caller's transaction: a savepoint undoes our part (and its NOTIFY) and only that.
     await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
-    let rows: InsertedRow[];
+    let inserted: JobInsertResult[];
     try {
-      rows = await insertWithinLimits(executor, false);
+      inserted = await insertWithinLimits(executor, false);
     } catch (err) {
       // If the caller's transaction is already aborted this fails too; the first error matters.
       await ctx
@@ -344,11 +386,18 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
       throw err;
     }
     await ctx.query('jobInsertMany', `RELEASE SAVEPOINT ${SAVEPOINT}`, [], executor);
-    return { inserted: await assemble(rows, executor) };
+    return { inserted };
   } catch (err) {
     if (err instanceof QueueFullAbort) return { queueFull: err.limit };
     throw err;
   }
+}
+
+/** `ctx` with every query on `client`, prepared only on clients of our own pool. */
+function onClient(ctx: PgContext, client: Queryable, own: boolean): PgContext {
+  const view = Object.create(ctx) as PgContext;
+  view.query = (operation, text, values) => ctx.query(operation, text, values, client, own);
+  return view;
 }
 
 /** The queues of this batch that have a limit, sorted. */

@@ -6,10 +6,12 @@
  */
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs } from '../../core/types.js';
+import { dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type ClaimedJob,
   DEFAULT_MAX_INTERRUPTIONS,
+  type DependentChange,
   type FinalizeItem,
   type FinalizeResult,
   type JobClaimParams,
@@ -18,9 +20,11 @@ import {
   type JobReleaseParams,
   type LoggedItem,
 } from '../../driver/driver.js';
-import { RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import { type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import { logStartedSql } from './claim-log.js';
 import type { PgContext } from './context.js';
+import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
+import { insertEntries } from './events.js';
 import { flowClaim } from './flow.js';
 import {
   CLAIM_COLUMNS,
@@ -136,14 +140,16 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
  * tested on rows looked up by primary key, one per item (see the note at the top).
  */
-const finalizeSql = (s: string, log: boolean): string => `
+const finalizeSql = (s: string, log: boolean, withDependents = false): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
-  SELECT DISTINCT ON (f.id) f.*, j.state
+  SELECT DISTINCT ON (f.id) f.*, j.state, j.dependents
   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
-  CROSS JOIN LATERAL (SELECT j.state FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0) j
-  WHERE j.state = 'running'
+  CROSS JOIN LATERAL (
+    SELECT j.state, j.dependents FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
+  ) j
+  WHERE j.state = 'running'${withDependents ? '' : ' AND j.dependents = 0'}
   ORDER BY f.id, f.ord
 )
 ${log ? ', finalized AS (' : ''}UPDATE ${s}.jobs j
@@ -158,6 +164,7 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     worker_id = NULL
 FROM f CROSS JOIN clock
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+  AND j.dependents = f.dependents
 RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
   log
     ? `, j.id, f.outcome
@@ -201,12 +208,24 @@ function joinItemEvents(items: readonly LoggedItem[]): string {
   return items.map((i) => (i.events?.length ? JSON.stringify(i.events) : '')).join('\u001e');
 }
 
-/** The finalize statement `jobFinalizeMany` runs (for a non-empty batch). */
-export function finalizeStatement(s: string, params: JobFinalizeManyParams): Statement {
+/**
+ * The finalize statement `jobFinalizeMany` runs (for a non-empty batch). It leaves alone jobs
+ * that have dependents: `dependents` > 0 in the lookup, or changed since (a dependent inserted
+ * after the statement's snapshot bumps it, and the UPDATE's re-check of `j.dependents =
+ * f.dependents` then fails). Those are finished by `withDependents`, the same statement without
+ * the lookup's condition, in a transaction that then resolves their edges (dependencies.ts).
+ * The condition is a join with the lookup, not `j.dependents = 0` in the UPDATE: a constant there
+ * made the planner misjudge the UPDATE's rows (finalize took 5× as long on a fresh table).
+ */
+export function finalizeStatement(
+  s: string,
+  params: JobFinalizeManyParams,
+  withDependents = false,
+): Statement {
   const { items } = params;
   const log = items.some((i) => i.events !== undefined);
   return {
-    text: finalizeSql(s, log),
+    text: finalizeSql(s, log, withDependents),
     values: [
       items.map((i) => idParam(i.id)),
       items.map((i) => i.leaseToken),
@@ -229,12 +248,34 @@ export async function jobFinalizeMany(
   ctx.assertOpen();
   const { items } = params;
   if (items.length === 0) return [];
+  // Jobs known to have dependents when claimed go straight to the transactional path; the hot
+  // statement would only refuse them (it re-checks every other job itself).
+  if (items.some((item) => item.hasDependents)) {
+    const hinted = items.flatMap((item, index) => (item.hasDependents ? [index] : []));
+    const rest = items.flatMap((item, index) => (item.hasDependents ? [] : [index]));
+    const [slow, hot] = await Promise.all([
+      finalizeWithDependents(
+        ctx,
+        params,
+        hinted.map((index) => items[index]!),
+      ),
+      rest.length === 0 ? [] : jobFinalizeMany(ctx, { ...params, items: rest.map((index) => items[index]!) }),
+    ]);
+    const results: FinalizeResult[] = new Array(items.length);
+    hinted.forEach((index, i) => {
+      results[index] = slow[i]!;
+    });
+    rest.forEach((index, i) => {
+      results[index] = hot[i]!;
+    });
+    return results;
+  }
   const { text, values } = finalizeStatement(ctx.s, params);
   const rows = await ctx.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
   const at = rows[0]?.at ?? (await now(ctx, params.now));
   const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
-  const acknowledged = await repeatedCompletions(ctx, items, applied);
-  return items.map((item, index) => {
+  const { acknowledged, withDependents } = await refusedItems(ctx, items, applied);
+  const results: FinalizeResult[] = items.map((item, index) => {
     const row = applied.get(index);
     if (!row) return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
@@ -243,27 +284,123 @@ export async function jobFinalizeMany(
       ? { id: item.id, applied: true, runAt: row.run_at, at }
       : { id: item.id, applied: true, at };
   });
+  if (withDependents.length > 0) {
+    const slow = await finalizeWithDependents(
+      ctx,
+      params,
+      withDependents.map((index) => items[index]!),
+    );
+    withDependents.forEach((index, i) => {
+      results[index] = slow[i]!;
+    });
+  }
+  return results;
 }
 
 /**
- * Completions that were fenced off because the job is already `completed` under the same token:
- * a retried write whose first reply was lost (see Driver.jobFinalizeMany). Looked up only when
- * a completion was refused, which is rare, so the hot path stays one statement.
+ * What became of the items the statement did not apply: completions fenced off because the job
+ * is already `completed` under the same token — a retried write whose first reply was lost (see
+ * Driver.jobFinalizeMany) — and items whose job is still running under their token, left alone
+ * because the job has dependents. Looked up only when an item was refused, which is rare, so
+ * the hot path stays one statement.
  */
-async function repeatedCompletions(
+async function refusedItems(
   ctx: PgContext,
   items: readonly FinalizeItem[],
   applied: ReadonlyMap<number, unknown>,
-): Promise<Set<string>> {
-  const refused = items.filter((item, index) => item.outcome === 'completed' && !applied.has(index));
-  const ids = [...new Set(refused.map((item) => item.id).filter(isJobId))];
-  if (ids.length === 0) return new Set();
-  const rows = await ctx.query<{ id: string; lease_token: string }>(
+): Promise<{ acknowledged: Set<string>; withDependents: number[] }> {
+  const refused = items.map((_, index) => index).filter((index) => !applied.has(index));
+  const ids = [...new Set(refused.map((index) => items[index]!.id).filter(isJobId))];
+  if (ids.length === 0) return { acknowledged: new Set(), withDependents: [] };
+  const rows = await ctx.query<{ id: string; lease_token: string; state: string }>(
     'jobFinalizeMany',
-    `SELECT j.id, j.lease_token FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) AND j.state = 'completed'`,
+    `SELECT j.id, j.lease_token, j.state FROM ${ctx.s}.jobs j
+     WHERE j.id = ANY($1::bigint[]) AND j.state IN ('completed', 'running')`,
     [ids],
   );
-  return new Set(rows.map((row) => `${row.id}:${row.lease_token}`));
+  const key = (id: string, token: string | number) => `${id}:${token}`;
+  const completed = new Set(rows.filter((r) => r.state === 'completed').map((r) => key(r.id, r.lease_token)));
+  const running = new Set(rows.filter((r) => r.state === 'running').map((r) => key(r.id, r.lease_token)));
+  const seen = new Set<string>();
+  const withDependents = refused.filter((index) => {
+    const item = items[index]!;
+    const k = key(item.id, item.leaseToken);
+    // The first item per job applies, as in the statement.
+    if (!running.has(k) || seen.has(item.id)) return false;
+    seen.add(item.id);
+    return true;
+  });
+  const acknowledged = new Set(
+    refused
+      .map((index) => items[index]!)
+      .filter((item) => item.outcome === 'completed' && completed.has(key(item.id, item.leaseToken)))
+      .map((item) => key(item.id, item.leaseToken)),
+  );
+  return { acknowledged, withDependents };
+}
+
+/**
+ * Finish jobs that have dependents: the same fenced statement, then their edges, in one
+ * transaction (see dependencies.ts), so a dependent becomes due in the transaction that
+ * completes its last dependency. The dependents' events follow the items' in the log.
+ */
+async function finalizeWithDependents(
+  ctx: PgContext,
+  params: JobFinalizeManyParams,
+  items: readonly FinalizeItem[],
+): Promise<FinalizeResult[]> {
+  const { text, values } = finalizeStatement(ctx.s, { ...params, items }, true);
+  const logOn = items.some((i) => i.events !== undefined);
+  const results = await ctx.transaction('jobFinalizeMany', async (client) => {
+    const q = ctx.within(client);
+    // In id order, as an insert naming them as dependencies locks them: the two cannot deadlock
+    // (one row alone cannot be part of a lock cycle with an insert: no statement needed).
+    const ids = [...new Set(items.map((item) => item.id).filter(isJobId))].sort(compareIds);
+    if (ids.length > 1)
+      await q.query(
+        'jobFinalizeMany',
+        `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
+        [ids],
+      );
+    const rows = await q.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
+    const at = rows[0]?.at ?? (await now(q, params.now));
+    const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+    const out: FinalizeResult[] = [];
+    const entries: LogEntry[] = [];
+    // The completions' edges in one statement; each change names the dependency that caused it.
+    const completedIds = items.filter((item, index) => applied.has(index) && item.outcome === 'completed');
+    const byDependency = new Map<string, DependentChange[]>();
+    for (const change of await dependenciesCompleted(
+      q,
+      completedIds.map((item) => item.id),
+      at,
+    )) {
+      byDependency.set(change.dependencyId, [...(byDependency.get(change.dependencyId) ?? []), change]);
+    }
+    for (const [index, item] of items.entries()) {
+      const row = applied.get(index);
+      if (!row) {
+        out.push({ id: item.id, applied: false, at });
+        continue;
+      }
+      const result: FinalizeResult =
+        item.outcome === 'retry' || item.outcome === 'snoozed'
+          ? { id: item.id, applied: true, runAt: row.run_at, at }
+          : { id: item.id, applied: true, at };
+      const changes =
+        item.outcome === 'completed'
+          ? (byDependency.get(item.id) ?? [])
+          : item.outcome === 'abandoned'
+            ? await dependenciesFailed(q, [item.id], at)
+            : [];
+      if (changes.length > 0) result.dependents = changes;
+      if (logOn) for (const change of changes) entries.push(dependentEntry(change));
+      out.push(result);
+    }
+    await insertEntries(q, entries, client);
+    return out;
+  });
+  return results;
 }
 
 /** The statement time for results of writes that matched nothing. */
@@ -314,7 +451,9 @@ export async function jobHeartbeatMany(ctx: PgContext, params: JobHeartbeatManyP
 }
 
 /**
- * Like finalization, the first item per job that passes the fence applies, and the rows are
+ * An interruption that would abandon a job with dependents is not written here: the lease stays
+ * and the rescuer abandons the job once it expires, in the transaction that also resolves its
+ * dependents' edges (jobs-rescue.ts). Like finalization, the first item per job that passes the fence applies, and the rows are
  * looked up by primary key (see the note at the top: joined on the fence, a release of many
  * leases on an analyzed table scanned every running job per item). A release keeps the job's
  * due time, so it waits where it waited before (ahead of jobs enqueued after it). A lease with
@@ -343,6 +482,7 @@ released AS (
       lease_expires_at = NULL, worker_id = NULL
   FROM f CROSS JOIN clock
   WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+    AND NOT (f.abandon AND j.dependents > 0)
   RETURNING f.ord, j.queue, j.state${log ? ', j.id' : ''}
 )${log ? logItemsSql(s, 'released', '$7', false) : ''},
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)

@@ -6,11 +6,13 @@ import type { StoredError } from '../../core/types.js';
 import {
   CHANNELS,
   DEFAULT_MAX_INTERRUPTIONS,
+  type DependentChange,
   type JobRescueExpiredParams,
   type RescuedJob,
 } from '../../driver/driver.js';
 import { LEASE_EXPIRED_ERROR_NAME, UNKNOWN_POOL } from '../../driver/lease-expired.js';
 import type { PgContext } from './context.js';
+import { dependenciesFailed } from './dependencies.js';
 import { compareIds, epochMs, nowSql } from './row.js';
 
 /**
@@ -50,7 +52,7 @@ rescued AS (
   RETURNING j.id, j.task, j.queue, j.attempt + CASE WHEN e.abandon THEN 0 ELSE 1 END AS attempt,
             j.max_attempts, j.interruptions, j.correlation_id, j.state,
             e.worker_id AS previous_pool_id, ${epochMs('e.lease_expires_at')} AS lease_expired_at,
-            j.errors -> -1 AS error
+            j.errors -> -1 AS error, j.dependents, ${epochMs('clock.now')} AS at
 ),
 woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM rescued WHERE state = 'pending') q)
 SELECT * FROM rescued WHERE (SELECT count(*) FROM woken) >= 0`;
@@ -67,6 +69,8 @@ interface RescueRow {
   previous_pool_id: string | null;
   lease_expired_at: number;
   error: StoredError;
+  dependents: number;
+  at: number;
 }
 
 export async function jobRescueExpired(
@@ -83,7 +87,15 @@ export async function jobRescueExpired(
     params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
   ]);
   rows.sort((a, b) => a.lease_expired_at - b.lease_expired_at || compareIds(a.id, b.id));
+  // An abandoned job's dependents get their edges' policy; the caller runs this in a transaction.
+  const changes = new Map<string, DependentChange[]>();
+  for (const r of rows) {
+    if (r.state !== 'abandoned' || r.dependents === 0) continue;
+    const found = await dependenciesFailed(ctx, [r.id], r.at);
+    if (found.length > 0) changes.set(r.id, found);
+  }
   return rows.map((r) => ({
+    ...(changes.has(r.id) ? { dependents: changes.get(r.id)! } : {}),
     id: r.id,
     task: r.task,
     queue: r.queue,

@@ -74,8 +74,10 @@ export function deleteFinishedStatement(
     text: `WITH doomed AS (
        SELECT id FROM (${first}) f ORDER BY f.finished_at LIMIT $5
      ),
-     deleted AS (DELETE FROM ${s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING 1)
-     SELECT count(*) AS n FROM deleted`,
+     deleted AS (DELETE FROM ${s}.jobs j USING doomed WHERE j.id = doomed.id RETURNING j.id),
+     -- A pruned dependent's edges go with it (a pruned dependency's edges were resolved when it finished).
+     edges AS (DELETE FROM ${s}.dependencies e USING deleted WHERE e.job_id = deleted.id RETURNING 1)
+     SELECT count(*) AS n FROM deleted WHERE (SELECT count(*) FROM edges) >= 0`,
     values: [...filterArgs(params), params.finishedBefore ?? null, params.limit],
   };
 }

@@ -132,6 +132,7 @@ export const CLAIM_COLUMNS = [
   'j.metadata::text AS metadata',
   'j.timeout_ms',
   'j.backoff::text AS backoff',
+  'j.dependents',
 ].join(', ');
 
 /** A claimed row as `CLAIM_COLUMNS` selects it. */
@@ -153,11 +154,11 @@ export type ClaimRow = Pick<
   | 'metadata'
   | 'timeout_ms'
   | 'backoff'
->;
+> & { dependents: number };
 
 /** A claimed row as handed to a worker. Payload and metadata stay JSON text: the pool decodes them. */
 export function rowToClaimed(row: ClaimRow): ClaimedJob {
-  return {
+  const claimed: ClaimedJob = {
     id: row.id,
     task: row.task,
     queue: row.queue,
@@ -175,6 +176,9 @@ export function rowToClaimed(row: ClaimRow): ClaimedJob {
     timeoutMs: numberOrNull(row.timeout_ms),
     backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
   };
+  // Most jobs have no dependents: they carry no field for it.
+  if (row.dependents > 0) claimed.dependents = row.dependents;
+  return claimed;
 }
 
 const INT8_MAX = 9223372036854775807n;
@@ -200,5 +204,5 @@ export function compareIds(a: string, b: string): number {
 
 /** The state counts every report starts from: each state present, at zero. */
 export function zeroCounts(): Record<JobState, number> {
-  return { scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
+  return { blocked: 0, scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
 }

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { JobState } from '../../core/types.js';
 import type {
   CancelledJob,
+  DependentChange,
   ScheduleGetParams,
   ScheduleJobRef,
   ScheduleListDueParams,
@@ -19,6 +20,7 @@ import type {
   ScheduleWritten,
 } from '../../driver/driver.js';
 import type { PgContext } from './context.js';
+import { dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
 import { jobInsertMany } from './jobs-insert.js';
 import { epochMs, nowSql, validIds } from './row.js';
@@ -109,6 +111,7 @@ export async function scheduleWrite(
     async (client): Promise<ScheduleWriteResult | null> => {
       const run = <R extends pg.QueryResultRow>(text: string, values: unknown[]) =>
         ctx.query<R>('scheduleWrite', text, values, client, false);
+      const onClient = ctx.within(client);
       const state = params.state;
       if (params.expectedVersion === null) {
         // Create: the row appears with version 0 (locked by this insert) and gets 1 below.
@@ -151,7 +154,14 @@ export async function scheduleWrite(
                ${epochMs('j.finished_at')} AS at`,
               [ids, now],
             );
+      // What waited for a cancelled job (dependsOn) gets its edges' policy in this transaction.
+      const dependents = new Map<string, DependentChange[]>();
+      for (const r of cancelledRows) {
+        const found = await dependenciesFailed(onClient, [r.id], r.at);
+        if (found.length > 0) dependents.set(r.id, found);
+      }
       const cancelled: CancelledJob[] = cancelledRows.map((r) => ({
+        ...(dependents.has(r.id) ? { dependents: dependents.get(r.id)! } : {}),
         id: r.id,
         task: r.task,
         queue: r.queue,

@@ -9,6 +9,7 @@ import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../c
 import {
   type CancelledJob,
   CHANNELS,
+  type DependentChange,
   type JobCancelParams,
   type JobCountByStateParams,
   type JobDeleteParams,
@@ -19,6 +20,7 @@ import {
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
+import { dependenciesOf } from './dependencies.js';
 import { type JobRow, parseCursor, parseId, rowToRecord } from './row.js';
 
 /** Ids that could exist in this database; anything else matches no job. */
@@ -38,20 +40,23 @@ export function createAdminMethods(ctx: SqliteContext) {
   const { db } = ctx;
 
   const stateOf = db.prepare(
-    'SELECT state, task, queue, correlation_id, attempt, max_attempts FROM jobwire_jobs WHERE id = ?',
+    'SELECT state, task, queue, correlation_id, attempt, max_attempts, dependents FROM jobwire_jobs WHERE id = ?',
   );
+  // A blocked job can be cancelled too; a cancel resolves the edges of its dependents.
   const cancelJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'cancelled', finished_at = ?, ${CLEAR_LEASE_SQL}
-     WHERE id = ? AND state IN ${ACTIVE_STATES_SQL}`,
+     WHERE id = ? AND state IN ('blocked', 'scheduled', 'pending', 'running')`,
   );
   const cancelTx = db.transaction((ids: readonly number[], now: EpochMs) => {
     const cancelled: CancelledJob[] = [];
     for (const id of ids) {
       const row = stateOf.get(id) as
-        | Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'>
+        | (Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'> & {
+            dependents: number;
+          })
         | undefined;
       if (!row || cancelJob.run(now, id).changes === 0) continue;
-      cancelled.push({
+      const job: CancelledJob = {
         id: String(id),
         task: row.task,
         queue: row.queue,
@@ -60,7 +65,9 @@ export function createAdminMethods(ctx: SqliteContext) {
         maxAttempts: row.max_attempts,
         previousState: row.state,
         at: now,
-      });
+      };
+      if (row.dependents > 0) job.dependents = dependenciesOf(ctx).failed(id, now);
+      cancelled.push(job);
     }
     return cancelled;
   });
@@ -70,6 +77,9 @@ export function createAdminMethods(ctx: SqliteContext) {
     // The worker running a cancelled job learns of it here (or from its next heartbeat).
     for (const job of cancelled) {
       if (job.previousState === 'running') ctx.notifier.notify(CHANNELS.jobCancelled, job.id);
+      for (const change of job.dependents ?? []) {
+        if (change.state === 'pending') ctx.notifier.notify(CHANNELS.jobAvailable, change.queue);
+      }
     }
     return cancelled;
   }
@@ -97,13 +107,25 @@ export function createAdminMethods(ctx: SqliteContext) {
     return rows.map(rowToRecord);
   }
 
-  const deleteJob = db.prepare('DELETE FROM jobwire_jobs WHERE id = ? RETURNING id');
-  const deleteTx = db.transaction((ids: readonly number[]) =>
-    ids.filter((id) => deleteJob.get(id) !== undefined).map(String),
-  );
+  const deleteJob = db.prepare('DELETE FROM jobwire_jobs WHERE id = ? RETURNING id, dependents');
+  // A deleted dependency can never complete: its waiting edges get their policy, as for a cancel.
+  const deleteTx = db.transaction((ids: readonly number[], now: EpochMs) => {
+    const deleted: number[] = [];
+    const changes: DependentChange[] = [];
+    for (const id of ids) {
+      const row = deleteJob.get(id) as { id: number; dependents: number } | undefined;
+      if (!row) continue;
+      deleted.push(id);
+      changes.push(...dependenciesOf(ctx).deleting(id, row.dependents > 0, now));
+    }
+    return { deleted: deleted.map(String), changes };
+  });
 
   function jobDelete(params: JobDeleteParams): string[] {
-    return deleteTx.immediate(knownIds(params.ids));
+    const { deleted, changes } = deleteTx.immediate(knownIds(params.ids), ctx.now(undefined));
+    const queues = new Set(changes.filter((c) => c.state === 'pending').map((c) => c.queue));
+    for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
+    return deleted;
   }
 
   const getJob = db.prepare('SELECT * FROM jobwire_jobs WHERE id = ?');

@@ -5,7 +5,8 @@
  * - pending: per queue through the claim index (unkeyed jobs) and the flow-control index (keyed
  *   jobs), both led by the queue; the queues are found by skipping from one queue to the next in
  *   each index (one seek per queue);
- * - scheduled and running: over all queues through their partial indexes;
+ * - scheduled and running: over all queues through their partial indexes; blocked: through the
+ *   dependency edges that still hold a job;
  * - each finished state: its newest finishes through the finished-jobs index (state first).
  *
  * When a read reached the cap, the counts it leaves open are estimated from a sample of rows
@@ -53,6 +54,12 @@ export function createCountMethods(ctx: SqliteContext) {
   const scheduled = db.prepare(`SELECT queue, 'scheduled' AS state, count(*) AS n FROM (
     SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_scheduled WHERE state = 'scheduled' LIMIT ?)
     GROUP BY queue`);
+  // Blocked jobs have no index of their own (migration 10 explains why): they are the jobs an
+  // edge still holds, so they are read through the edge table, which only dependencies fill.
+  const blocked = db.prepare(`SELECT j.queue, 'blocked' AS state, count(*) AS n FROM (
+    SELECT DISTINCT job_id FROM jobwire_dependencies WHERE state IN ('waiting', 'stuck') LIMIT ?) d
+    JOIN jobwire_jobs j ON j.id = d.job_id AND j.state = 'blocked'
+    GROUP BY j.queue`);
   const running = db.prepare(`SELECT queue, 'running' AS state, count(*) AS n FROM (
     SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_running WHERE state = 'running' LIMIT ?)
     GROUP BY queue`);
@@ -107,6 +114,7 @@ export function createCountMethods(ctx: SqliteContext) {
       // The skips over both indexes found every queue with pending jobs: the others have none.
       reads.push({ states: ['pending'], queue: null, seen: [], complete: true });
       const overAll: [readonly JobState[], (typeof finished)[number]][] = [
+        [['blocked'], blocked],
         [['scheduled'], scheduled],
         [['running'], running],
         ...FINISHED.map((state, i): [readonly JobState[], (typeof finished)[number]] => [

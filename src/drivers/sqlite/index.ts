@@ -20,6 +20,7 @@ import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
 import type { SqliteContext } from './context.js';
 import { createCountMethods } from './counts.js';
+import { dependenciesOf } from './dependencies.js';
 import { toStorageError } from './errors.js';
 import { createEventMethods, eventWriterOf } from './events.js';
 import { createFlowMethods } from './flow.js';
@@ -269,6 +270,11 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),
     jobCountByState: (params) => call('jobCountByState', () => use().jobCountByState(params)),
     jobDelete: (params) => call('jobDelete', () => use().jobDelete(params)),
+    jobDependencies: (params) =>
+      call('jobDependencies', () => {
+        use();
+        return dependenciesOf(ctx).jobDependencies(params);
+      }),
     jobFinalizeMany: (params) => call('jobFinalizeMany', () => use().jobFinalizeMany(params)),
     jobGet: (params) => call('jobGet', () => use().jobGet(params)),
     jobHeartbeatMany: (params) => call('jobHeartbeatMany', () => use().jobHeartbeatMany(params)),

@@ -11,9 +11,11 @@ import { deduplicatedEvent } from '../../core/dedup.js';
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs, JobState } from '../../core/types.js';
+import { blockedOnInsertEntry, dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type ClaimedJob,
+  type DependentChange,
   type FinalizeItem,
   type FinalizeResult,
   type JobClaimParams,
@@ -35,6 +37,7 @@ import {
   type SqliteContext,
 } from './context.js';
 import { createDedupInserter } from './dedup.js';
+import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
 import { observerOf } from './liveness.js';
@@ -69,11 +72,15 @@ function claimCandidatesSql(queueCount: number): string {
   return `SELECT id FROM (${union}) ORDER BY priority DESC, run_at, id LIMIT @limit`;
 }
 
+/** The `dependents` column a finishing write returns. */
+type Dependents = { dependents: number };
+
 /** Build the job life-cycle methods (synchronous; the driver wraps them in promises). */
 export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flowClaim']) {
   const { db } = ctx;
   const writer = eventWriterOf(ctx);
   const observer = observerOf(ctx);
+  const dependencies = () => dependenciesOf(ctx);
 
   // -- insert ----------------------------------------------------------------------------------
 
@@ -126,9 +133,14 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
       const ruledEntries = new Map<number, LogEntry>();
       const newByQueue = new Map<string, number>();
       const queuesWithPending = new Set<string>();
-      for (const job of jobs) {
+      // Checked before the first row is written (throws on an unknown or failed dependency).
+      const plans = jobs.some((job) => job.dependsOn?.length) ? dependencies().planInsert(jobs) : undefined;
+      const ids: number[] = [];
+      for (const [index, job] of jobs.entries()) {
         if (job.dedup) {
+          // Never with dependsOn (refused before it gets here): its id only keeps `ids` aligned.
           const { result, added, entry } = dedup.apply(job, now);
+          ids.push(Number(result.job.id));
           if (entry.type !== 'job:queued') ruledEntries.set(results.length, entry);
           results.push(result);
           if (added) newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
@@ -137,9 +149,11 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
           continue;
         }
         const runAt = Math.floor(job.runAt ?? now + job.delayMs);
-        const state = runAt > now ? 'scheduled' : 'pending';
+        const blocked = (plans?.[index]?.waiting ?? 0) > 0;
+        const state: JobState = blocked ? 'blocked' : runAt > now ? 'scheduled' : 'pending';
         const row = insertRow(job, state, runAt, now);
         if (row) {
+          ids.push(row.id);
           // Only the id is read back: the rest of the record is what we just wrote.
           const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
           results.push({ job: record, duplicate: false });
@@ -148,13 +162,24 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
           continue;
         }
         // Only the unique index can make DO NOTHING skip a row, so an active holder exists.
-        const existing = rowToRecord(activeByUniqueKey.get(job.uniqueKey) as JobRow);
+        const existingRow = activeByUniqueKey.get(job.uniqueKey) as JobRow;
+        ids.push(existingRow.id);
+        const existing = rowToRecord(existingRow);
         results.push({ job: existing, duplicate: true, matchedBy: 'unique' });
         const entry = {
           type: 'job:deduplicated',
           data: deduplicatedEvent(existing, 'unique', job.uniqueKey!, now),
         };
         ruledEntries.set(results.length - 1, entry);
+      }
+      if (plans) {
+        dependencies().insertEdges(plans, ids);
+        plans.forEach((plan, index) => {
+          if (!plan || plan.waiting === 0) return;
+          results[index]!.blockedOn = plan.edges
+            .filter((edge) => edge.state === 'waiting' || edge.state === 'stuck')
+            .map((edge) => String(typeof edge.target === 'number' ? edge.target : ids[edge.target.index]));
+        });
       }
       // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
       for (const [queue, added] of newByQueue) {
@@ -170,6 +195,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
           if (ruled) entries.push(ruled);
           else if (!r.duplicate) entries.push({ type: 'job:queued', data: queuedEvent(r.job, now) });
         });
+        for (const r of results)
+          if (!r.duplicate && r.blockedOn) entries.push(blockedOnInsertEntry(r.job, r.blockedOn, now));
         writer.append(entries, now);
       }
       return { results, queuesWithPending };
@@ -269,8 +296,17 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
 
   // -- finalize --------------------------------------------------------------------------------
 
+  // Jobs that edges name (`dependents` > 0) are finished by the `…WithDependents` statements,
+  // which return the count so the edges are resolved in the same transaction. Most jobs have
+  // none: their statement stays a plain UPDATE (a RETURNING clause costs SQLite about as much
+  // again), and only a refused write is tried with the other statement.
   const completeJob = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}`,
+    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}
+     AND dependents = 0`,
+  );
+  const completeWithDependents = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'completed', result = ?, finished_at = ?, ${CLEAR_LEASE_SQL} ${FENCE}
+     RETURNING dependents`,
   );
   // A completion repeated under the same lease (see Driver.jobFinalizeMany) is acknowledged.
   const completedUnder = db.prepare(
@@ -280,7 +316,12 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
   const abandonJob = db.prepare(
-    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}`,
+    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}
+     AND dependents = 0`,
+  );
+  const abandonWithDependents = db.prepare(
+    `UPDATE jobwire_jobs SET state = 'abandoned', finished_at = ?, ${APPEND_ERROR_SQL}, ${CLEAR_LEASE_SQL} ${FENCE}
+     RETURNING dependents`,
   );
   const snoozeJob = db.prepare(
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
@@ -291,13 +332,26 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     const id = parseId(item.id);
     if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
     if (item.outcome === 'completed') {
-      const wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      let wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
+      const row = wrote
+        ? undefined
+        : (completeWithDependents.get(item.resultJson, now, id, item.leaseToken) as Dependents | undefined);
+      wrote ||= row !== undefined;
       const applied = wrote || completedUnder.get(id, item.leaseToken) !== undefined;
-      return { result: { id: item.id, applied, at: now }, wrote };
+      const result: FinalizeResult = { id: item.id, applied, at: now };
+      if (row?.dependents) result.dependents = dependencies().completed(id, now);
+      return { result, wrote };
     }
     if (item.outcome === 'abandoned') {
-      const applied = abandonJob.run(now, storedErrorJson(item.error), id, item.leaseToken).changes === 1;
-      return { result: { id: item.id, applied, at: now }, wrote: applied };
+      const error = storedErrorJson(item.error);
+      let wrote = abandonJob.run(now, error, id, item.leaseToken).changes === 1;
+      const row = wrote
+        ? undefined
+        : (abandonWithDependents.get(now, error, id, item.leaseToken) as Dependents | undefined);
+      wrote ||= row !== undefined;
+      const result: FinalizeResult = { id: item.id, applied: wrote, at: now };
+      if (row?.dependents) result.dependents = dependencies().failed(id, now);
+      return { result, wrote };
     }
     const runAt = Math.floor(now + item.delayMs);
     const applied =
@@ -320,6 +374,10 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
         logged.push(entry);
       }
       jobIds.push(result.id);
+      for (const change of result.dependents ?? []) {
+        logged.push(dependentEntry(change));
+        jobIds.push(change.id);
+      }
     });
     // One JSON encoding for the whole batch.
     if (logged.length > 0) writer.appendJson(JSON.stringify(logged), jobIds, now);
@@ -329,6 +387,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];
     const results = finalizeTx.immediate(params.items, ctx.now(params.now));
+    for (const result of results) if (result.dependents) notifyUnblocked(result.dependents);
     // Applied or fenced off, this process no longer holds these leases: stop watching them.
     for (const item of params.items) {
       const id = parseId(item.id);
@@ -337,5 +396,11 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     return results;
   }
 
-  return { jobClaim, jobFinalizeMany, jobInsertMany };
+  /** Wake pools for the queues that got a due job from a dependency's end. */
+  function notifyUnblocked(changes: readonly DependentChange[]): void {
+    const queues = new Set(changes.filter((c) => c.state === 'pending').map((c) => c.queue));
+    for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
+  }
+
+  return { jobClaim, jobFinalizeMany, jobInsertMany, notifyUnblocked };
 }

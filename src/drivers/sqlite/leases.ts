@@ -8,6 +8,7 @@
  * clock) is kept for display and for `RescuedJob.leaseExpiredAt`.
  */
 import type { EpochMs, StoredError } from '../../core/types.js';
+import { dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   DEFAULT_MAX_INTERRUPTIONS,
@@ -21,6 +22,7 @@ import {
 import type { LogEntry } from '../../driver/event-log.js';
 import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../../driver/lease-expired.js';
 import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
+import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import { type LivenessReading, observerOf } from './liveness.js';
 import { type JobRow, parseId } from './row.js';
@@ -81,7 +83,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
     `UPDATE jobwire_jobs
      SET state = 'pending', attempt = attempt - 1, started_at = NULL, ${CLEAR_LEASE_SQL}
      ${FENCE}
-     RETURNING queue, state`,
+     RETURNING queue, state, dependents`,
   );
   // A cut-off attempt: an interruption. Below the budget it is a release plus the recorded error;
   // the interruption that reaches the budget abandons the job (keeping its last attempt number).
@@ -94,7 +96,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
          interruptions = interruptions + 1,
          errors = json_insert(errors, '$[#]', json(@error)), ${CLEAR_LEASE_SQL}
      WHERE id = @id AND state = 'running' AND lease_token = @token
-     RETURNING queue, state`,
+     RETURNING queue, state, dependents`,
   );
   const releaseTx = db.transaction((leases: readonly ReleaseLease[], max: number, now: EpochMs) => {
     const released: string[] = [];
@@ -113,11 +115,18 @@ export function createLeaseMethods(ctx: SqliteContext) {
               id,
               token: lease.leaseToken,
             })
-      ) as { queue: string; state: string } | undefined;
+      ) as { queue: string; state: string; dependents: number } | undefined;
       if (!row) continue;
       released.push(lease.id);
       if (lease.events) logged.push(...lease.events);
       if (row.state === 'pending') queues.add(row.queue);
+      // Abandoned by this interruption: what waits for it gets its policy, in this transaction.
+      if (row.state === 'abandoned' && row.dependents > 0) {
+        for (const change of dependenciesOf(ctx).failed(id, now)) {
+          if (lease.events) logged.push(dependentEntry(change));
+          if (change.state === 'pending') queues.add(change.queue);
+        }
+      }
     }
     if (logged.length > 0) writer.appendJson(JSON.stringify(logged), released, now);
     return { released, queues };
@@ -185,7 +194,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
          interruptions = interruptions + 1,
          errors = json_insert(errors, '$[#]', json(@error)), ${CLEAR_LEASE_SQL}
      WHERE id = @id AND state = 'running' AND lease_token = @token
-     RETURNING state, interruptions`,
+     RETURNING state, interruptions, dependents`,
   );
 
   const rescueTx = db.transaction((limit: number, max: number, now: EpochMs, given: EpochMs | undefined) => {
@@ -206,9 +215,14 @@ export function createLeaseMethods(ctx: SqliteContext) {
         error: JSON.stringify(error),
         id: row.id,
         token: row.lease_token,
-      }) as { state: 'pending' | 'abandoned'; interruptions: number } | undefined;
+      }) as { state: 'pending' | 'abandoned'; interruptions: number; dependents: number } | undefined;
       if (!written) continue;
+      const dependents =
+        written.state === 'abandoned' && written.dependents > 0
+          ? dependenciesOf(ctx).failed(row.id, now)
+          : [];
       rescued.push({
+        ...(dependents.length > 0 ? { dependents } : {}),
         id: String(row.id),
         task: row.task,
         queue: row.queue,
@@ -230,6 +244,9 @@ export function createLeaseMethods(ctx: SqliteContext) {
     const max = params.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS;
     const rescued = rescueTx.immediate(params.limit, max, ctx.now(params.now), params.now);
     const queues = new Set(rescued.filter((job) => job.newState === 'pending').map((job) => job.queue));
+    for (const job of rescued) {
+      for (const change of job.dependents ?? []) if (change.state === 'pending') queues.add(change.queue);
+    }
     for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     return rescued;
   }

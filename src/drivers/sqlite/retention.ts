@@ -70,7 +70,8 @@ function firstFinished(
 export function deleteFinishedStatement(params: JobDeleteFinishedParams): { sql: string; args: unknown[] } {
   const [first, args] = firstFinished(params, params.finishedBefore, 'ASC');
   return {
-    sql: `DELETE FROM jobwire_jobs WHERE id IN (SELECT id FROM (${first} LIMIT @n))`,
+    // RETURNING: the pruned ids, whose dependency edges go in the same transaction.
+    sql: `DELETE FROM jobwire_jobs WHERE id IN (SELECT id FROM (${first} LIMIT @n)) RETURNING id`,
     args: [...args, { n: params.limit }],
   };
 }
@@ -90,8 +91,16 @@ export function createRetentionMethods(ctx: SqliteContext) {
 
   function jobDeleteFinished(params: JobDeleteFinishedParams): number {
     const { sql, args } = deleteFinishedStatement(params);
-    return prepared(sql).run(...args).changes;
+    return pruneTx.immediate(prepared(sql), args);
   }
+
+  // A pruned dependent's edges go with it (a pruned dependency's edges were resolved when it finished).
+  const deleteEdges = db.prepare('DELETE FROM jobwire_dependencies WHERE job_id = ?');
+  const pruneTx = db.transaction((statement: BetterSqlite3.Statement, args: unknown[]) => {
+    const rows = statement.all(...args) as { id: number }[];
+    for (const row of rows) deleteEdges.run(row.id);
+    return rows.length;
+  });
 
   function jobFinishedCutoff(params: JobFinishedCutoffParams): EpochMs | null {
     const [first, args] = firstFinished(params, undefined, 'DESC');

@@ -19,6 +19,7 @@ import type {
   ScheduleWritten,
 } from '../../driver/driver.js';
 import { CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
+import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import { parseId } from './row.js';
 
@@ -106,7 +107,9 @@ export function createScheduleMethods(
           }
         | undefined;
       if (!row || cancelWaiting.run(now, id).changes === 0) continue;
+      const dependents = dependenciesOf(ctx).failed(id, now);
       cancelled.push({
+        ...(dependents.length > 0 ? { dependents } : {}),
         id: String(id),
         task: row.task,
         queue: row.queue,

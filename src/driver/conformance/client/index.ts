@@ -10,6 +10,7 @@ import { runBulkAdminSuite } from './bulk-admin.js';
 import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runDedupSuite } from './dedup.js';
+import { runDependencySuite } from './dependencies.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
 import { runEventLogProcessSuite } from './event-log-processes.js';
@@ -45,6 +46,7 @@ const SUITES = {
   'bulk admin': runBulkAdminSuite,
   retention: runRetentionSuite,
   schedules: runScheduleSuite,
+  dependencies: runDependencySuite,
   'event log processes': runEventLogProcessSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 

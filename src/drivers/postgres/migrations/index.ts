@@ -18,6 +18,7 @@ import { migration0006EventLog } from './0006-event-log.js';
 import { migration0007Schedules } from './0007-schedules.js';
 import { migration0008Flow } from './0008-flow.js';
 import { migration0009Dedup } from './0009-dedup.js';
+import { migration0010Dependencies } from './0010-dependencies.js';
 import { migration0011LargeTables } from './0011-large-tables.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 7, name: 'schedules', sql: migration0007Schedules },
   { version: 8, name: 'flow control', sql: migration0008Flow },
   { version: 9, name: 'dedup', sql: migration0009Dedup },
+  { version: 10, name: 'dependencies', sql: migration0010Dependencies },
   { version: 11, name: 'counts and pruning on large tables', sql: migration0011LargeTables },
 ];
 

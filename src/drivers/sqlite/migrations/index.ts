@@ -16,13 +16,18 @@ import { MIGRATION_0006_EVENT_LOG } from './0006-event-log.js';
 import { MIGRATION_0007_SCHEDULES } from './0007-schedules.js';
 import { MIGRATION_0008_FLOW } from './0008-flow.js';
 import { MIGRATION_0009_DEDUP } from './0009-dedup.js';
+import { migration0010Dependencies } from './0010-dependencies.js';
 import { MIGRATION_0011_FINISHED_BY_STATE } from './0011-finished-by-state.js';
 
-/** One schema step. Versions are consecutive from 1 and never edited once released. */
+/**
+ * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
+ * the SQL, or a function building it from the database as it is (a table rebuild that must
+ * keep what other migrations added).
+ */
 export interface SqliteMigration {
   version: number;
   name: string;
-  sql: string;
+  sql: string | ((db: BetterSqlite3.Database) => string);
 }
 
 /** Every migration this code knows, in order. */
@@ -36,6 +41,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 7, name: 'schedules', sql: MIGRATION_0007_SCHEDULES },
   { version: 8, name: 'flow control', sql: MIGRATION_0008_FLOW },
   { version: 9, name: 'dedup', sql: MIGRATION_0009_DEDUP },
+  { version: 10, name: 'dependencies', sql: migration0010Dependencies },
   { version: 11, name: 'finished jobs by state', sql: MIGRATION_0011_FINISHED_BY_STATE },
 ];
 
@@ -75,7 +81,7 @@ export function migrateSqlite(db: BetterSqlite3.Database, path: string, now: () 
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (migration.version <= from) continue;
-      db.exec(migration.sql);
+      db.exec(typeof migration.sql === 'string' ? migration.sql : migration.sql(db));
       record.run(migration.version, now());
       applied.push(migration.version);
     }

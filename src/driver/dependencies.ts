@@ -1,0 +1,183 @@
+/**
+ * Job dependencies at the driver seam: what an insert names, what an edge is, and what a write
+ * did to the jobs that depend on the one it changed.
+ *
+ * An edge says "job `jobId` depends on job `dependsOn`" with a failure policy. Its states:
+ *
+ * | state       | holds the dependent? | how it got there                                          |
+ * |-------------|----------------------|-----------------------------------------------------------|
+ * | `waiting`   | yes                  | the dependency has not finished                           |
+ * | `stuck`     | yes                  | it ended abandoned/cancelled/deleted and the policy is `block` |
+ * | `done`      | no                   | it completed (also from `stuck`, after a retry by hand)   |
+ * | `ignored`   | no                   | it ended abandoned/cancelled/deleted and the policy is `run` |
+ * | `cancelled` | no                   | it ended so and the policy is `cancel`: the dependent was cancelled |
+ *
+ * A dependent is `blocked` while its `dependencies_waiting` counter (edges holding it) is above
+ * 0; the write that takes the counter to 0 makes it `pending` (or `scheduled` when its run-at is
+ * still ahead) in the same transaction. A cancelled dependent's own dependents are handled the
+ * same way, down the graph (the cascade).
+ */
+import type { EpochMs, JobState } from '../core/types.js';
+import type { LogEntry } from './event-log.js';
+
+/**
+ * What a dependent does when a dependency ends without completing (abandoned, cancelled, or
+ * deleted): `cancel` it (and, through their own edges, its dependents), `run` it anyway (the
+ * edge stops holding it), or `block` it (it stays blocked, visibly, until the dependency is
+ * retried by hand and completes).
+ */
+export type DependencyPolicy = 'cancel' | 'run' | 'block';
+
+/** Every policy, for validation. */
+export const DEPENDENCY_POLICIES: readonly DependencyPolicy[] = ['cancel', 'run', 'block'];
+
+/** The policy of an edge that names none. */
+export const DEFAULT_DEPENDENCY_POLICY: DependencyPolicy = 'cancel';
+
+/** An edge's state (see the module comment). */
+export type DependencyEdgeState = 'waiting' | 'stuck' | 'done' | 'ignored' | 'cancelled';
+
+/**
+ * One dependency of a job to insert: an existing job (`jobId`) or an item of the same insert
+ * batch (`index`, 0-based; the core has checked that the batch's edges form no cycle).
+ */
+export type DependencyInsert = ({ jobId: string } | { index: number }) & { onFailure: DependencyPolicy };
+
+/** An edge as stored, with the job at its other end as it is now (null once deleted). */
+export interface DependencyEdge {
+  /** The dependent. */
+  jobId: string;
+  /** The dependency. */
+  dependsOn: string;
+  onFailure: DependencyPolicy;
+  state: DependencyEdgeState;
+  /** The other end: the dependency in `dependencies`, the dependent in `dependents`. */
+  other: { task: string; state: JobState; resultJson: string | null } | null;
+}
+
+/** The result of `Driver.jobDependencies`. */
+export interface JobDependencies {
+  /** Edges from the job to what it waits for, by dependency id. */
+  dependencies: DependencyEdge[];
+  /** Edges from jobs waiting for it, by dependent id. */
+  dependents: DependencyEdge[];
+}
+
+/**
+ * What a write did to a job depending on the one it changed: made it due (`pending` or
+ * `scheduled`: job:unblocked), cancelled it (the `cancel` policy or the cascade: job:cancelled),
+ * or left it blocked on a dependency that can no longer complete by itself (`block` policy:
+ * job:blocked with reason `dependency-failed`).
+ */
+export interface DependentChange {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  attempt: number;
+  maxAttempts: number;
+  state: 'pending' | 'scheduled' | 'cancelled' | 'blocked';
+  /** The dependency whose end caused this (for a cascade, the cancelled job above it). */
+  dependencyId: string;
+  runAt: EpochMs;
+  at: EpochMs;
+}
+
+/** `JobEventBase` of a job (as core/job-events.ts builds it; not imported, to keep the seam acyclic). */
+const jobEventBase = (job: {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  attempt: number;
+  maxAttempts: number;
+}) => ({
+  jobId: job.id,
+  task: job.task,
+  queue: job.queue,
+  correlationId: job.correlationId,
+  attempt: job.attempt,
+  maxAttempts: job.maxAttempts,
+});
+
+/** The durable log's (and the bus's) event for a change to a dependent. */
+export function dependentEntry(change: DependentChange): LogEntry {
+  const base = jobEventBase(change);
+  switch (change.state) {
+    case 'cancelled':
+      return {
+        type: 'job:cancelled',
+        data: { ...base, previousState: 'blocked', dependencyId: change.dependencyId, at: change.at },
+      };
+    case 'blocked':
+      return {
+        type: 'job:blocked',
+        data: { ...base, reason: 'dependency-failed', dependencyIds: [change.dependencyId], at: change.at },
+      };
+    default:
+      return {
+        type: 'job:unblocked',
+        data: {
+          ...base,
+          state: change.state,
+          runAt: change.runAt,
+          dependencyId: change.dependencyId,
+          at: change.at,
+        },
+      };
+  }
+}
+
+/** The `job:blocked` entry of a job inserted blocked, waiting for `dependencyIds`. */
+export function blockedOnInsertEntry(
+  job: { id: string; task: string; queue: string; correlationId: string; maxAttempts: number },
+  dependencyIds: readonly string[],
+  at: EpochMs,
+): LogEntry {
+  return {
+    type: 'job:blocked',
+    data: {
+      ...jobEventBase({ ...job, attempt: 0 }),
+      reason: 'waiting',
+      dependencyIds: [...dependencyIds],
+      at,
+    },
+  };
+}
+
+/**
+ * A cycle among `count` batch items whose edges are `edgesOf(i)` (indexes of items that item
+ * `i` depends on), as the items on it in order; undefined when there is none. Iterative DFS, so
+ * a 10,000-item chain does not exhaust the stack.
+ */
+export function findCycle(count: number, edgesOf: (i: number) => readonly number[]): number[] | undefined {
+  const state = new Uint8Array(count); // 0 unseen, 1 on the current path, 2 done
+  const parent = new Int32Array(count).fill(-1);
+  for (let root = 0; root < count; root++) {
+    if (state[root] !== 0) continue;
+    const stack: { node: number; next: number }[] = [{ node: root, next: 0 }];
+    state[root] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const edges = edgesOf(top.node);
+      if (top.next >= edges.length) {
+        state[top.node] = 2;
+        stack.pop();
+        continue;
+      }
+      const to = edges[top.next++]!;
+      if (state[to] === 1) {
+        const cycle = [to];
+        for (let at = top.node; at !== to; at = parent[at]!) cycle.push(at);
+        // Listed from `to` along the "depends on" direction.
+        return [cycle[0]!, ...cycle.slice(1).reverse()];
+      }
+      if (state[to] === 0) {
+        state[to] = 1;
+        parent[to] = top.node;
+        stack.push({ node: to, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}

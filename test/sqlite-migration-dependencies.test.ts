@@ -1,0 +1,66 @@
+/**
+ * Schema 10 on a SQLite file that already holds jobs: the table rebuild that adds the `blocked`
+ * state keeps every row, column, index and the AUTOINCREMENT high-water mark (a deleted newest
+ * job's id is never handed out again).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, migrateSqlite } from '../src/drivers/sqlite/migrations/index.js';
+
+test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id high-water mark', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'jobwire-mig10-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = new Database(join(dir, 'old.db'));
+  t.after(() => db.close());
+  // The schema as it was before 10.
+  db.exec(
+    'CREATE TABLE jobwire_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+  );
+  for (const m of MIGRATIONS.filter((m) => m.version < 10)) {
+    db.exec(m.sql as string);
+    db.prepare('INSERT INTO jobwire_migrations VALUES (?, 0)').run(m.version);
+  }
+  const insert = db.prepare(
+    `INSERT INTO jobwire_jobs (task, queue, payload, state, max_attempts, run_at, created_at, correlation_id)
+     VALUES ('t', 'q', '{"n":1}', ?, 3, 0, 0, 'c') RETURNING id`,
+  );
+  for (const state of ['pending', 'completed', 'scheduled', 'cancelled']) insert.run(state);
+  db.prepare('DELETE FROM jobwire_jobs WHERE id = 4').run();
+  const indexes = () =>
+    (
+      db
+        .prepare(
+          `SELECT name, sql FROM sqlite_master WHERE tbl_name = 'jobwire_jobs' AND type = 'index' ORDER BY name`,
+        )
+        .all() as {
+        name: string;
+        sql: string | null;
+      }[]
+    ).filter((i) => i.sql !== null);
+  const before = indexes();
+  const rowsBefore = db.prepare('SELECT * FROM jobwire_jobs ORDER BY id').all();
+
+  const result = migrateSqlite(db, 'old.db', () => 0);
+  assert.deepEqual(result.applied, [10]);
+  const after = indexes();
+  assert.deepEqual(after, before, 'every index is back, with the same definition');
+  const rowsAfter = db.prepare('SELECT * FROM jobwire_jobs ORDER BY id').all() as Record<string, unknown>[];
+  assert.deepEqual(
+    rowsAfter.map(({ dependencies_waiting, dependents, ...rest }) => {
+      assert.equal(dependencies_waiting, 0);
+      assert.equal(dependents, 0);
+      return rest;
+    }),
+    rowsBefore,
+  );
+  insert.run('blocked');
+  const newest = db.prepare('SELECT max(id) AS id FROM jobwire_jobs').get() as { id: number };
+  assert.equal(newest.id, 5, 'id 4 (deleted before the rebuild) is not reused');
+  assert.throws(() => insert.run('nonsense'), /CHECK constraint failed/);
+  // Running it again changes nothing.
+  assert.deepEqual(migrateSqlite(db, 'old.db', () => 0).applied, []);
+});
