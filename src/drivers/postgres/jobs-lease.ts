@@ -353,10 +353,13 @@ async function finalizeWithDependents(
   const logOn = items.some((i) => i.events !== undefined);
   const results = await ctx.transaction('jobFinalizeMany', async (client) => {
     const q = ctx.within(client);
-    // In id order, as an insert naming them as dependencies locks them: the two cannot deadlock
-    // (one row alone cannot be part of a lock cycle with an insert: no statement needed).
+    // Locked first, in id order (as an insert naming them as dependencies locks them, so the two
+    // cannot deadlock) — even a single row: the statement below then starts after any insert
+    // that bumped `dependents` committed, so its lookup reads the count its UPDATE re-checks.
+    // Without the lock an insert committing in between made the re-check refuse the item, the
+    // pool took the job for lost, and it ran again after its lease expired.
     const ids = [...new Set(items.map((item) => item.id).filter(isJobId))].sort(compareIds);
-    if (ids.length > 1)
+    if (ids.length > 0)
       await q.query(
         'jobFinalizeMany',
         `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
