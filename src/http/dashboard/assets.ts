@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** One file ready to serve. */
@@ -33,20 +34,27 @@ const OWN: Record<string, string> = {
 };
 
 /**
- * The folder of the dashboard's own files: next to this module when it runs from src/, and the
- * shipped src/ copy when it runs from dist/ or dist/cjs/ (the build compiles only TypeScript).
+ * The folder of the dashboard's own files: next to this module when it runs from src/, the
+ * shipped src/ copy when it runs from dist/ or dist/cjs/ (the build compiles only TypeScript),
+ * and — when an app bundled jobwire into its own file — the installed package's copy.
  */
-function staticFolder(): string {
+function staticFolder(require: NodeJS.Require): string {
   const candidates = [
     './static/',
     '../../../src/http/dashboard/static/',
     '../../../../src/http/dashboard/static/',
-  ];
-  for (const candidate of candidates) {
-    const path = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(`${path}dashboard.js`)) return path;
+  ].map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)));
+  try {
+    candidates.push(join(dirname(require.resolve('jobwire/package.json')), 'src/http/dashboard/static/'));
+  } catch {
+    // Not installed as a package (nothing more to try).
   }
-  throw new Error(`jobwire dashboard: its static files were not found next to ${import.meta.url}`);
+  for (const path of candidates) {
+    if (existsSync(join(path, 'dashboard.js'))) return path;
+  }
+  throw new Error(
+    `jobwire dashboard: its static files were not found next to ${import.meta.url} nor in an installed jobwire package`,
+  );
 }
 
 const asset = (body: string, type: string): Asset => ({
@@ -62,8 +70,8 @@ export function loadAssets(): Map<string, Asset> {
   for (const [name, [specifier, type]] of Object.entries(VENDOR)) {
     assets.set(name, asset(readFileSync(require.resolve(specifier), 'utf8'), type));
   }
-  const folder = staticFolder();
+  const folder = staticFolder(require);
   for (const [name, type] of Object.entries(OWN))
-    assets.set(name, asset(readFileSync(`${folder}${name}`, 'utf8'), type));
+    assets.set(name, asset(readFileSync(join(folder, name), 'utf8'), type));
   return assets;
 }
