@@ -36,10 +36,10 @@ test('queues ls marks counts above the cap; --exact counts every job', async () 
 
   const bounded = await jobwire(['queues', 'ls', '--db', db]);
   assert.equal(bounded.code, 0, bounded.stderr);
-  assert.match(bounded.stdout, /^bulk +active +0 +[≥~]\d+ /m);
-  assert.match(bounded.stdout, /^mail +active +0 +2 /m);
+  assert.match(bounded.stdout, /^bulk +active +0 +0 +[≥~]\d+ /m);
+  assert.match(bounded.stdout, /^mail +active +0 +0 +2 /m);
   const exact = await jobwire(['queues', 'ls', '--exact', '--db', db]);
-  assert.match(exact.stdout, /^bulk +active +0 +10005 /m);
+  assert.match(exact.stdout, /^bulk +active +0 +0 +10005 /m);
   const json = JSON.parse((await jobwire(['queues', 'ls', '--json', '--db', db])).stdout) as {
     name: string;
     precision: Record<string, string>;

@@ -42,12 +42,31 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
       }[]
     ).filter((i) => i.sql !== null);
   const before = indexes();
+  const triggersBefore = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE tbl_name = 'jobwire_jobs' AND type = 'trigger' ORDER BY name`,
+    )
+    .all();
+  assert.ok(triggersBefore.length > 0, 'migration 8 made triggers on jobwire_jobs');
   const rowsBefore = db.prepare('SELECT * FROM jobwire_jobs ORDER BY id').all();
 
   const result = migrateSqlite(db, 'old.db', () => 0);
-  assert.deepEqual(result.applied, [10]);
+  // 11 runs after it and rebuilds the finished-jobs index with a new key (state first).
+  assert.deepEqual(result.applied, [10, 11]);
+  const changedBy11 = 'jobwire_jobs_finished';
   const after = indexes();
-  assert.deepEqual(after, before, 'every index is back, with the same definition');
+  assert.deepEqual(
+    after.filter((i) => i.name !== changedBy11),
+    before.filter((i) => i.name !== changedBy11),
+    'every index is back, with the same definition',
+  );
+  assert.match(after.find((i) => i.name === changedBy11)?.sql ?? '', /\(state, finished_at, queue\)/);
+  const triggers = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE tbl_name = 'jobwire_jobs' AND type = 'trigger' ORDER BY name`,
+    )
+    .all();
+  assert.deepEqual(triggersBefore, triggers, "flow control's triggers are created again");
   const rowsAfter = db.prepare('SELECT * FROM jobwire_jobs ORDER BY id').all() as Record<string, unknown>[];
   assert.deepEqual(
     rowsAfter.map(({ dependencies_waiting, dependents, ...rest }) => {
