@@ -166,14 +166,13 @@ export function createFlowMethods(ctx: SqliteContext) {
      WHERE id IN (SELECT value FROM json_each(@ids))
      RETURNING ${CLAIM_COLUMNS}`,
   );
-  // Every started key of a claim in one statement: [[key, tat], …] as JSON.
+  // The started keys of a claim: their last start in one statement (the keys as a JSON array,
+  // each found by primary key), and the GCRA state of those with a rate limit one by one.
   const keysStarted = db.prepare(
-    `UPDATE jobwire_flow_keys
-     SET tat = (SELECT json_extract(s.value, '$[1]') FROM json_each(@started) AS s
-                WHERE json_extract(s.value, '$[0]') = jobwire_flow_keys.key),
-         last_started_at = @now
-     WHERE queue = @queue AND key IN (SELECT json_extract(value, '$[0]') FROM json_each(@started))`,
+    `UPDATE jobwire_flow_keys SET last_started_at = @now
+     WHERE queue = @queue AND key IN (SELECT value FROM json_each(@keys))`,
   );
+  const keyTat = db.prepare('UPDATE jobwire_flow_keys SET tat = ? WHERE queue = ? AND key = ?');
   const keyIdle = db.prepare('UPDATE jobwire_flow_keys SET active = 0 WHERE queue = ? AND key = ?');
   const queueStarted = db.prepare(
     `UPDATE jobwire_flow_rules SET tat = ?, last_started_at = coalesce(?, last_started_at)
@@ -267,19 +266,17 @@ export function createFlowMethods(ctx: SqliteContext) {
       if (!any) break;
     }
     let unkeyedStarted = false;
-    const started: [string, number | null][] = [];
+    const started: string[] = [];
     for (const [candidate, n] of taken) {
       if (candidate.key === null) {
         unkeyedStarted = true;
         continue;
       }
+      started.push(candidate.key);
       const rate = candidate.rule ? rateOf(candidate.rule) : null;
-      started.push([
-        candidate.key,
-        rate ? gcraAdvance(rate, candidate.row!.tat, now, n) : candidate.row!.tat,
-      ]);
+      if (rate) keyTat.run(gcraAdvance(rate, candidate.row!.tat, now, n), queue, candidate.key);
     }
-    if (started.length > 0) keysStarted.run({ now, queue, started: JSON.stringify(started) });
+    if (started.length > 0) keysStarted.run({ now, queue, keys: JSON.stringify(started) });
     if (queueRule && picked.length > 0) {
       const tat = queueRate ? gcraAdvance(queueRate, queueRule.tat, now, picked.length) : queueRule.tat;
       queueStarted.run(tat, unkeyedStarted ? now : null, queue);
