@@ -4,14 +4,8 @@
  * enqueue write path, the admin API, pools, and the leader elector with its leader-only
  * services. No service sees the client; the client starts and stops them.
  */
-import type {
-  JobDependencies,
-  MigrationResult,
-  PoolRecord,
-  QueueStats,
-  SchemaVersion,
-  StoredTaskDefaults,
-} from '../driver/driver.js';
+import type { MigrationResult, SchemaVersion, StoredTaskDefaults } from '../driver/driver.js';
+import { JobwireAdmin } from './client-admin.js';
 import {
   callerTransaction,
   type JobwireOptions,
@@ -56,13 +50,7 @@ import {
   validateMaxInterruptions,
 } from './options.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
-import {
-  DEFAULT_BATCH_TARGET_MS,
-  type DeleteJobsFilter,
-  deleteFinishedInBatches,
-  resolveDeleteFilter,
-  resolveRetention,
-} from './retention.js';
+import { type DeleteJobsFilter, resolveRetention } from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { ScheduleWriter } from './schedule-writer.js';
 import { SchedulesApi } from './schedules-api.js';
@@ -70,14 +58,7 @@ import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput, TaskResult } from './task.js';
 import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
 import { TaskRegistry } from './task-registry.js';
-import {
-  type Clock,
-  type JobRecord,
-  type JobState,
-  type QueueCounts,
-  type QueueInfo,
-  systemClock,
-} from './types.js';
+import { type Clock, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 export type {
@@ -112,7 +93,7 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
 }
 
 /** The client. Create it with `createJobwire`. */
-export class Jobwire {
+export class Jobwire extends JobwireAdmin {
   /**
    * Typed lifecycle events: in-process (`on`, `onAny`) for everything this client and its pools
    * do, and the durable log (`read`, `tail`, `subscribe`) of what every process did.
@@ -163,6 +144,7 @@ export class Jobwire {
   #closed = false;
 
   constructor(options: JobwireOptions) {
+    super();
     if (!options || typeof options.driver?.jobClaim !== 'function') {
       throw new InvalidOptionError('driver', 'pass a driver, e.g. sqliteDriver({ path: "./jobwire.db" })');
     }
@@ -205,6 +187,7 @@ export class Jobwire {
     });
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
+    this.attachAdmin({ runtime: this.#runtime, jobs: this.#jobs, assertOpen: () => this.#assertOpen() });
     const retention = resolveRetention(options.retention);
     const tickMs = options.maintenance?.rescueIntervalMs ?? 1000;
     // Schedules fire with a resolver that is not strict: a schedule's task was checked when it was defined.
@@ -338,12 +321,6 @@ export class Jobwire {
     };
   }
 
-  /** One job's dependency edges, both ways (what it waits for, what waits for it). */
-  async getJobDependencies(id: string): Promise<JobDependencies> {
-    this.#assertOpen();
-    return this.#runtime.driver.jobDependencies({ id: jobIdArgument(id) });
-  }
-
   /** `job` with its `wait()` (not enumerable: the record serialises and compares as before). */
   #handle(job: InsertedJob): EnqueuedJob {
     const wait = (options?: WaitForJobOptions) => this.waitForJob(job.id, options);
@@ -352,76 +329,6 @@ export class Jobwire {
       writable: true,
       configurable: true,
     }) as EnqueuedJob;
-  }
-
-  /** One job by id, or undefined (also for an id that cannot exist, such as "abc"). */
-  async getJob(id: string): Promise<JobRecord | undefined> {
-    this.#assertOpen();
-    return this.#jobs.getJob(id);
-  }
-
-  /**
-   * A page of jobs, newest first. Filters are checked before any query: an unknown state, a
-   * queue or task name that no job can have, or a cursor `listJobs` did not return is an
-   * InvalidOptionError naming the option.
-   */
-  async listJobs(options: ListJobsOptions = {}): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
-    this.#assertOpen();
-    return this.#jobs.listJobs(options);
-  }
-
-  /** Job counts by state, optionally for some queues. */
-  async countJobs(options: { queue?: string | readonly string[] } = {}): Promise<Record<JobState, number>> {
-    this.#assertOpen();
-    return this.#jobs.countJobs(options);
-  }
-
-  /**
-   * Run an abandoned, cancelled or completed job again with a fresh set of attempts
-   * (`job:retried`). Throws JobNotFoundError, or JobNotRetryableError for an active job.
-   */
-  async retryJob(id: string): Promise<JobRecord> {
-    this.#assertOpen();
-    return this.#jobs.retryJob(id);
-  }
-
-  /**
-   * Cancel a job. A scheduled or pending job never runs; a running job's AbortSignal fires and
-   * its result is discarded. Returns false when the job had already finished.
-   */
-  async cancelJob(id: string): Promise<boolean> {
-    this.#assertOpen();
-    return this.#jobs.cancelJob(id);
-  }
-
-  /**
-   * Retry every job that matches `filter` (state: `abandoned`, `cancelled` or `completed`;
-   * default the first two), in pages of 500 — one `job:retried` per job. Jobs that change state
-   * meanwhile are skipped. Not atomic: a failure midway leaves earlier pages retried.
-   *
-   * @example await jobwire.retryJobs({ queue: 'emails', state: 'abandoned' })
-   */
-  async retryJobs(filter: JobFilter = {}): Promise<BulkResult> {
-    this.#assertOpen();
-    return this.#jobs.retryJobs(filter);
-  }
-
-  /**
-   * Cancel every job that matches `filter` (state: `scheduled`, `pending` or `running`; default
-   * all three), in pages of 500 — one `job:cancelled` per job; running jobs' signals fire. Not
-   * atomic: a failure midway leaves earlier pages cancelled.
-   *
-   * @example await jobwire.cancelJobs({ queue: 'imports', state: 'pending' })
-   */
-  async cancelJobs(filter: JobFilter = {}): Promise<BulkResult> {
-    this.#assertOpen();
-    return this.#jobs.cancelJobs(filter);
-  }
-
-  /** Delete a job in any state. Returns false when it did not exist. */
-  async deleteJob(id: string): Promise<boolean> {
-    this.#assertOpen();
-    return this.#jobs.deleteJob(id);
   }
 
   /**
@@ -437,72 +344,6 @@ export class Jobwire {
     this.#assertOpen();
     const id = typeof job === 'object' && job !== null ? job.id : job;
     return waitForJob(this.#runtime, jobIdArgument(id), options) as Promise<R>;
-  }
-
-  /**
-   * Delete finished jobs (completed, abandoned, cancelled; never active ones) matching `filter`,
-   * in batches, and return how many were deleted, e.g.
-   * `deleteJobs({ state: 'completed', olderThan: '7d' })`. The leader also prunes on its own
-   * (the `retention` option); this is the by-hand purge (`jobwire jobs purge`).
-   */
-  async deleteJobs(filter: DeleteJobsFilter = {}): Promise<number> {
-    this.#assertOpen();
-    const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.clock.now());
-    const { deleted } = await deleteFinishedInBatches(this.#runtime.driver, resolved, finishedBefore, {
-      batchSize: 1000,
-      batchTargetMs: this.#runtime.driver.capabilities.blocksEventLoop ? DEFAULT_BATCH_TARGET_MS : undefined,
-    });
-    return deleted;
-  }
-
-  /**
-   * Every queue with jobs or settings, with exact counts by state. It counts every row of the
-   * jobs table: on a large table (millions of finished jobs) use `queueCounts`.
-   */
-  async listQueues(): Promise<QueueInfo[]> {
-    this.#assertOpen();
-    return this.#jobs.listQueues();
-  }
-
-  /**
-   * Counts by queue and state at a bounded cost, whatever the size of the table (for
-   * dashboards, metrics, polling): each count is exact up to `exactUpTo` (default 10,000);
-   * above it, it is flagged in `precision` as `atLeast` (a lower bound) or `estimate` (from
-   * planner statistics or a sample). A queue holding only finished jobs past the newest
-   * `exactUpTo` may be left out. See docs/counts.md.
-   *
-   * @example const [q] = await jobwire.queueCounts(); // q.counts.pending, q.precision.pending
-   */
-  async queueCounts(options: QueueCountsOptions = {}): Promise<QueueCounts[]> {
-    this.#assertOpen();
-    return this.#jobs.queueCounts(options);
-  }
-
-  /** Every running pool of every process on this database, oldest first (see docs/workers.md). */
-  async listPools(): Promise<PoolRecord[]> {
-    this.#assertOpen();
-    return this.#runtime.driver.poolList();
-  }
-
-  /**
-   * Per-queue statistics from storage: active counts now, finishes and failed attempts over the
-   * last `windowMs` (default 60 000). See `QueueStats` and docs/health.md.
-   */
-  async queueStats(options: { windowMs?: number } = {}): Promise<QueueStats[]> {
-    this.#assertOpen();
-    return this.#jobs.queueStats(options);
-  }
-
-  /** Stop pools (in every process) from claiming jobs of a queue. Enqueue keeps working. */
-  async pauseQueue(queue: string): Promise<boolean> {
-    this.#assertOpen();
-    return this.#jobs.pauseQueue(queue);
-  }
-
-  /** Let pools claim from a paused queue again. */
-  async resumeQueue(queue: string): Promise<boolean> {
-    this.#assertOpen();
-    return this.#jobs.resumeQueue(queue);
   }
 
   /**
