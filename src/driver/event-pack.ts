@@ -1,8 +1,9 @@
 /**
  * The compact stored form of the hot path's events (`job:started`, `job:completed`,
- * `job:failed`, `job:retrying`, `job:snoozed`): two of them are written per job run, so their
- * size is most of what the log costs (JSON built and copied per job, and on SQLite written to
- * the WAL). Such an entry is stored as a JSON array of its fields in a fixed order, without
+ * `job:failed`, `job:retrying`, `job:snoozed`): two of them are written per job run, so they are
+ * most of what the log stores, builds in Node and copies through the hot statements (the cost
+ * measured: bench/results/2026-12-01-event-log-compact.md). Such an entry is stored as a JSON
+ * array of its fields in a fixed order, without
  * repeating key names, with times as differences from the attempt's start and an empty metadata
  * left out; the reader expands it into exactly the payload the writer was given.
  *
