@@ -224,6 +224,8 @@ async function processing(log, round) {
       await pool.whenIdle();
       const elapsed = (performance.now() - t0) / 1000;
       clearInterval(ticker);
+      // Each round's rate, so a reader can see the spread behind the best one the table keeps.
+      progress(`      processing, event log ${log}, round ${round + 1}: ${Math.round(N / elapsed)} jobs/s`);
       const stall = stopStall();
       const counts = await client.countJobs();
       if (counts.completed !== N) throw new Error(`expected ${N} completed jobs, found ${counts.completed}`);

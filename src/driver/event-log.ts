@@ -9,12 +9,9 @@
  * in commit order (per job, always in the order the changes happened).
  */
 import type { EpochMs } from '../core/types.js';
+import { type LogEntry, packEntries, unpackEntries } from './event-pack.js';
 
-/** One event as a write stores it: its name and payload (a JSON-encodable object). */
-export interface LogEntry {
-  type: string;
-  data: unknown;
-}
+export type { LogEntry };
 
 /**
  * Builds the entries of a write from what the write did, inside its transaction. Must be
@@ -120,16 +117,17 @@ export function withDueTime(entries: readonly LogEntry[], runAt: EpochMs): LogEn
 /** Thrown by drivers for a cursor they did not make (the client turns it into a typed error). */
 export const MALFORMED_CURSOR = 'malformed event cursor';
 
-/** The JSON text of a row: entries as an array. */
+/** The JSON text of a row: entries as an array, the hot path's events compact (event-pack.ts). */
 export function entriesJson(entries: readonly LogEntry[]): string {
-  return JSON.stringify(entries);
+  return packEntries(entries);
 }
 
 /** The job ids an entry names (its `jobId`), as stored for a job's timeline. */
 export function entryJobIds(entries: readonly LogEntry[]): string[] {
   const ids = new Set<string>();
   for (const entry of entries) {
-    const id = (entry.data as { jobId?: unknown } | null)?.jobId;
+    // A compact entry holds the job id second (event-pack.ts): no need to expand it.
+    const id = entry.packed ? entry.packed[1] : (entry.data as { jobId?: unknown } | null)?.jobId;
     if (typeof id === 'string') ids.add(id);
   }
   return [...ids];
@@ -170,7 +168,7 @@ export function expandRows(
   let cursor: string | null = null;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    const entries = JSON.parse(row.entriesJson) as LogEntry[];
+    const entries = unpackEntries(JSON.parse(row.entriesJson) as unknown[]);
     const first = start && row.id === start.rowId ? start.index + 1 : 0;
     for (let i = first; i < entries.length; i++) {
       if (events.length >= limit) return { events, cursor, more: true };

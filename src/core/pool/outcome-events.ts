@@ -6,6 +6,7 @@
  */
 import type { ClaimedJob, FinalizeItem, FinalizeResult, LogEntry } from '../../driver/driver.js';
 import { RUN_AT_PLACEHOLDER } from '../../driver/event-log.js';
+import { packedCompleted } from '../../driver/event-pack.js';
 import type { AttemptOutcome } from '../attempt.js';
 import type { AttemptEventBase, EventBus, JobwireEvents } from '../events.js';
 import { emitEntries, jobEventBase } from '../job-events.js';
@@ -55,7 +56,12 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined, forL
   // Typed as a time: the placeholder never reaches a listener, only the driver's statement.
   const due = (): EpochMs => runAt ?? (RUN_AT_PLACEHOLDER as unknown as EpochMs);
   switch (written.outcome) {
-    case 'completed':
+    case 'completed': {
+      if (forLog) {
+        const { result, resultOmitted } = loggedResult(written.resultJson);
+        const packed = packedCompleted(base, finishedAt, durationMs, result, resultOmitted === true);
+        if (packed) return [packed];
+      }
       return [
         {
           type: 'job:completed',
@@ -69,6 +75,7 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined, forL
           },
         },
       ];
+    }
     case 'snoozed':
       return [{ type: 'job:snoozed', data: { ...base, delayMs: written.delayMs, nextRunAt: due() } }];
     case 'retry':

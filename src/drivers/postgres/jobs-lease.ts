@@ -20,7 +20,7 @@ import {
   type JobReleaseParams,
   type LoggedItem,
 } from '../../driver/driver.js';
-import { type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import { entriesJson, type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import { logStartedSql } from './claim-log.js';
 import type { PgContext } from './context.js';
 import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
@@ -205,7 +205,7 @@ const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
  * is an empty string.
  */
 function joinItemEvents(items: readonly LoggedItem[]): string {
-  return items.map((i) => (i.events?.length ? JSON.stringify(i.events) : '')).join('\u001e');
+  return items.map((i) => (i.events?.length ? entriesJson(i.events) : '')).join('\u001e');
 }
 
 /**

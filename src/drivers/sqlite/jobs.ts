@@ -26,7 +26,8 @@ import {
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
-import { type LogEntry, withDueTime } from '../../driver/event-log.js';
+import { entriesJson, type LogEntry, withDueTime } from '../../driver/event-log.js';
+import { packedStarted } from '../../driver/event-pack.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import {
   ACTIVE_STATES_SQL,
@@ -264,7 +265,9 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
         // By id, as the PostgreSQL driver stores them.
         const byId = [...claimed].sort((a, b) => Number(a.id) - Number(b.id));
         writer.append(
-          byId.map((job) => ({ type: 'job:started', data: claimedEvent(job, poolId) })),
+          byId.map(
+            (job) => packedStarted(job, poolId) ?? { type: 'job:started', data: claimedEvent(job, poolId) },
+          ),
           now,
         );
       }
@@ -380,7 +383,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
       }
     });
     // One JSON encoding for the whole batch.
-    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), jobIds, now);
+    if (logged.length > 0) writer.appendJson(entriesJson(logged), jobIds, now);
     return written.map((w) => w.result);
   });
 

@@ -19,7 +19,7 @@ import {
   type ReleaseLease,
   type RescuedJob,
 } from '../../driver/driver.js';
-import type { LogEntry } from '../../driver/event-log.js';
+import { entriesJson, type LogEntry } from '../../driver/event-log.js';
 import { LEASE_EXPIRED_ERROR_NAME, leaseExpiredMessage } from '../../driver/lease-expired.js';
 import { CLEAR_LEASE_SQL, FENCE, livenessNow, type SqliteContext } from './context.js';
 import { dependenciesOf } from './dependencies.js';
@@ -128,7 +128,7 @@ export function createLeaseMethods(ctx: SqliteContext) {
         }
       }
     }
-    if (logged.length > 0) writer.appendJson(JSON.stringify(logged), released, now);
+    if (logged.length > 0) writer.appendJson(entriesJson(logged), released, now);
     return { released, queues };
   });
 

@@ -1,0 +1,337 @@
+/**
+ * The compact stored form of the hot path's events (`job:started`, `job:completed`,
+ * `job:failed`, `job:retrying`, `job:snoozed`): two of them are written per job run, so they are
+ * most of what the log stores, builds in Node and copies through the hot statements (the cost
+ * measured: bench/results/2026-12-01-event-log-compact.md). Such an entry is stored as a JSON
+ * array of its fields in a fixed order, without
+ * repeating key names, with times as differences from the attempt's start and an empty metadata
+ * left out; the reader expands it into exactly the payload the writer was given.
+ *
+ * Format marker: a stored entry that is an ARRAY is compact, and its first element is a type code
+ * of format version 1 (below). An OBJECT `{ type, data }` is the original form: rows written
+ * before this format existed, and every other event type, still read unchanged. A later format
+ * takes new codes; codes are never reused.
+ *
+ * Any payload that would not expand back to exactly itself (a key more or less, a time that is
+ * not an integer, a `waitMs` that is not derived from its times) is stored in the object form.
+ */
+
+/** One event as a write stores it: its name and payload (a JSON-encodable object). */
+export interface LogEntry {
+  type: string;
+  data: unknown;
+  /**
+   * The entry already in its compact stored form (below), when its builder made that
+   * directly: the write stores it as is (`data` then expands it, only if read).
+   */
+  packed?: readonly unknown[];
+}
+
+/** Format version 1 type codes (first element of a compact entry). */
+const STARTED = 1;
+/** The code of a compact `job:started`, for drivers that build it in SQL. */
+export const STARTED_CODE = STARTED;
+const COMPLETED = 2;
+const FAILED = 3;
+const RETRYING = 4;
+const SNOOZED = 5;
+
+const CODES: Record<string, number> = {
+  'job:started': STARTED,
+  'job:completed': COMPLETED,
+  'job:failed': FAILED,
+  'job:retrying': RETRYING,
+  'job:snoozed': SNOOZED,
+};
+const TYPES = ['', 'job:started', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed'];
+
+/** The fields every attempt event carries (`job:started` as the log stores it has no `workerId`). */
+interface Base {
+  jobId: unknown;
+  task: unknown;
+  queue: unknown;
+  correlationId: unknown;
+  attempt: unknown;
+  maxAttempts: unknown;
+  poolId: unknown;
+  workerId?: unknown;
+  runAt: unknown;
+  startedAt: unknown;
+  waitMs: unknown;
+  metadata: unknown;
+  [key: string]: unknown;
+}
+
+/** Own keys of `data` (a plain object from the event builders). */
+function keyCount(data: object): number {
+  let n = 0;
+  for (const key in data) if (Object.hasOwn(data, key)) n++;
+  return n;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+
+function isEmptyObject(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  for (const key in v) if (Object.hasOwn(v, key)) return false;
+  return true;
+}
+
+/** The compact form of `entry`, or undefined when it must be stored as an object. */
+function packEntry(entry: LogEntry): unknown[] | undefined {
+  const code = CODES[entry.type];
+  if (code === undefined) return undefined;
+  const d = entry.data as Base | null;
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+  const { runAt, startedAt } = d;
+  if (!isInt(runAt) || !isInt(startedAt) || d.waitMs !== Math.max(0, startedAt - runAt)) return undefined;
+  if (d.metadata === null || typeof d.metadata !== 'object' || Array.isArray(d.metadata)) return undefined;
+  const out: unknown[] = [
+    code,
+    d.jobId,
+    d.task,
+    d.queue,
+    d.correlationId,
+    d.attempt,
+    d.maxAttempts,
+    d.poolId,
+  ];
+  // Base keys: 11, plus workerId on everything but job:started.
+  let keys = 11;
+  if (code !== STARTED) {
+    if (!('workerId' in d)) return undefined;
+    const { workerId, poolId } = d;
+    // A worker id is `<poolId>/<slot>`: store the slot number only.
+    const slot =
+      typeof poolId === 'string' && typeof workerId === 'string' && workerId.startsWith(`${poolId}/`)
+        ? workerId.slice(poolId.length + 1)
+        : undefined;
+    out.push(slot !== undefined && /^(0|[1-9][0-9]{0,8})$/.test(slot) ? Number(slot) : workerId);
+    keys++;
+  }
+  out.push(runAt, startedAt - runAt);
+  switch (code) {
+    case COMPLETED: {
+      const { completedAt } = d;
+      if (!isInt(completedAt) || !('result' in d)) return undefined;
+      const omitted = d.resultOmitted === true;
+      if (!omitted && 'resultOmitted' in d) return undefined;
+      out.push(completedAt - startedAt, d.durationMs, d.result, omitted ? 1 : 0);
+      keys += omitted ? 4 : 3;
+      break;
+    }
+    case FAILED: {
+      const { failedAt, willRetry } = d;
+      if (!isInt(failedAt) || typeof willRetry !== 'boolean' || !('error' in d)) return undefined;
+      out.push(failedAt - startedAt, d.durationMs, d.error, willRetry ? 1 : 0);
+      keys += 4;
+      break;
+    }
+    case RETRYING:
+      if (!('delayMs' in d) || !('nextRunAt' in d) || !('error' in d)) return undefined;
+      out.push(d.delayMs, d.nextRunAt, d.error);
+      keys += 3;
+      break;
+    case SNOOZED:
+      if (!('delayMs' in d) || !('nextRunAt' in d)) return undefined;
+      out.push(d.delayMs, d.nextRunAt);
+      keys += 2;
+      break;
+  }
+  // Every value must survive JSON as itself: undefined would become null inside an array.
+  for (const v of out) if (v === undefined) return undefined;
+  if (keyCount(d) !== keys) return undefined;
+  if (!isEmptyObject(d.metadata)) out.push(d.metadata);
+  return out;
+}
+
+/** The JSON text of a row's entries, hot events in the compact form. */
+export function packEntries(entries: readonly LogEntry[]): string {
+  const stored: unknown[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    stored[i] = entry.packed ?? packEntry(entry) ?? entry;
+  }
+  return JSON.stringify(stored);
+}
+
+/** An entry already in the compact form; its `data` is expanded only if someone reads it. */
+function packedEntry(packed: unknown[]): LogEntry {
+  let data: unknown;
+  return {
+    type: TYPES[packed[0] as number]!,
+    packed,
+    get data() {
+      data ??= unpackEntry(packed).data;
+      return data;
+    },
+  };
+}
+
+/** What a claim knows of a job it started (`ClaimedJob`'s fields of that name). */
+export interface PackableClaim {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  attempt: number;
+  maxAttempts: number;
+  runAt: number;
+  startedAt: number;
+  metadataJson: string;
+}
+
+/**
+ * The log's `job:started` of a claimed job, built straight in the compact form, or undefined when
+ * its times need the object form. It stands for the payload of `claimedEvent` (job-events.ts):
+ * the attempt base without `workerId`, started at the claim.
+ */
+export function packedStarted(job: PackableClaim, poolId: string): LogEntry | undefined {
+  const { runAt, startedAt } = job;
+  if (!isInt(runAt) || !isInt(startedAt)) return undefined;
+  const packed: unknown[] = [
+    STARTED,
+    job.id,
+    job.task,
+    job.queue,
+    job.correlationId,
+    job.attempt,
+    job.maxAttempts,
+    poolId,
+    runAt,
+    startedAt - runAt,
+  ];
+  // Most jobs have no metadata: no parse, nothing stored.
+  if (job.metadataJson !== '{}') {
+    const metadata = JSON.parse(job.metadataJson) as unknown;
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
+    if (!isEmptyObject(metadata)) packed.push(metadata);
+  }
+  return packedEntry(packed);
+}
+
+/** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */
+export interface PackableBase {
+  jobId: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  attempt: number;
+  maxAttempts: number;
+  poolId: string;
+  workerId: string;
+  runAt: number;
+  startedAt: number;
+  waitMs: number;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * `job:completed` built straight in the compact form (the hot path's event: no payload object,
+ * no second pass), or undefined when its values need the object form (then build that). The
+ * payload it stands for is `{ ...base, completedAt, durationMs, result }` plus
+ * `resultOmitted: true` when `omitted`; `base` must be exactly an `AttemptEventBase`.
+ */
+export function packedCompleted(
+  base: PackableBase,
+  completedAt: number,
+  durationMs: number,
+  result: unknown,
+  omitted: boolean,
+): LogEntry | undefined {
+  const { runAt, startedAt, poolId, workerId, metadata } = base;
+  if (
+    !isInt(runAt) ||
+    !isInt(startedAt) ||
+    !isInt(completedAt) ||
+    base.waitMs !== Math.max(0, startedAt - runAt)
+  )
+    return undefined;
+  if (durationMs === undefined || result === undefined) return undefined;
+  if (!workerId.startsWith(poolId) || workerId.charCodeAt(poolId.length) !== 47 /* / */) return undefined;
+  const slot = workerId.slice(poolId.length + 1);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(slot)) return undefined;
+  const packed: unknown[] = [
+    COMPLETED,
+    base.jobId,
+    base.task,
+    base.queue,
+    base.correlationId,
+    base.attempt,
+    base.maxAttempts,
+    poolId,
+    Number(slot),
+    runAt,
+    startedAt - runAt,
+    completedAt - startedAt,
+    durationMs,
+    result,
+    omitted ? 1 : 0,
+  ];
+  if (!isEmptyObject(metadata)) {
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
+    packed.push(metadata);
+  }
+  return packedEntry(packed);
+}
+
+/** Expand one stored entry (either form) into the entry that was written. */
+export function unpackEntry(stored: unknown): LogEntry {
+  if (!Array.isArray(stored)) return stored as LogEntry;
+  const a = stored as unknown[];
+  const code = a[0] as number;
+  const type = TYPES[code];
+  if (type === undefined || code === 0) throw new Error(`unknown compact event code ${String(code)}`);
+  const started = code === STARTED;
+  const poolId = a[7];
+  const at = started ? 8 : 9;
+  const runAt = a[at] as number;
+  const startedAt = runAt + (a[at + 1] as number);
+  const data: Record<string, unknown> = {
+    jobId: a[1],
+    task: a[2],
+    queue: a[3],
+    correlationId: a[4],
+    attempt: a[5],
+    maxAttempts: a[6],
+    poolId,
+  };
+  if (!started) data.workerId = typeof a[8] === 'number' ? `${String(poolId)}/${a[8]}` : a[8];
+  data.runAt = runAt;
+  data.startedAt = startedAt;
+  data.waitMs = Math.max(0, startedAt - runAt);
+  // The type's own fields follow the start delta; the metadata, when not empty, comes last.
+  let i = at + 2;
+  const specific: Record<string, unknown> = {};
+  switch (code) {
+    case COMPLETED:
+      specific.completedAt = startedAt + (a[i++] as number);
+      specific.durationMs = a[i++];
+      specific.result = a[i++];
+      if (a[i++] === 1) specific.resultOmitted = true;
+      break;
+    case FAILED:
+      specific.failedAt = startedAt + (a[i++] as number);
+      specific.durationMs = a[i++];
+      specific.error = a[i++];
+      specific.willRetry = a[i++] === 1;
+      break;
+    case RETRYING:
+      specific.delayMs = a[i++];
+      specific.nextRunAt = a[i++];
+      specific.error = a[i++];
+      break;
+    case SNOOZED:
+      specific.delayMs = a[i++];
+      specific.nextRunAt = a[i++];
+      break;
+  }
+  data.metadata = i < a.length ? a[i] : {};
+  Object.assign(data, specific);
+  return { type, data };
+}
+
+/** Expand a row's parsed JSON array into its entries. */
+export function unpackEntries(stored: readonly unknown[]): LogEntry[] {
+  return stored.map(unpackEntry);
+}

@@ -1,0 +1,313 @@
+/**
+ * The compact stored form of the hot events (src/driver/event-pack.ts): every payload the event
+ * builders make expands back to exactly itself (same keys, same order, same values), payloads the
+ * form cannot hold exactly stay objects, rows written before the form existed still read, and on
+ * both drivers the hot path really stores the compact form.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { claimedEvent } from '../src/core/job-events.js';
+import { outcomeEntries } from '../src/core/pool/outcome-events.js';
+import { defineTask } from '../src/core/task.js';
+import { testPool, until, withClient } from '../src/driver/conformance/client/harness.js';
+import type { ClaimedJob, FinalizeItem } from '../src/driver/driver.js';
+import { expandRows, type LogEntry, RUN_AT_PLACEHOLDER } from '../src/driver/event-log.js';
+import { packEntries, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
+import type { TestDatabaseFactory } from './support/database.js';
+import { postgresDatabases } from './support/postgres.js';
+import { sqliteDatabases } from './support/sqlite.js';
+
+const job: ClaimedJob = {
+  id: '4711',
+  task: 'video.encode',
+  queue: 'media',
+  payloadJson: '{"i":1}',
+  priority: 0,
+  attempt: 2,
+  maxAttempts: 5,
+  interruptions: 0,
+  leaseToken: 3,
+  runAt: 1_764_606_000_000,
+  createdAt: 1_764_605_999_000,
+  startedAt: 1_764_606_000_125,
+  correlationId: '0b6f1f3e-8a57-4d57-9d0a-0e8b1b2f6a11',
+  metadataJson: '{"videoId":"v42"}',
+  timeoutMs: null,
+  backoff: null,
+};
+const poolId = 'pool-7f3a';
+const base = {
+  jobId: job.id,
+  task: job.task,
+  queue: job.queue,
+  correlationId: job.correlationId,
+  attempt: job.attempt,
+  maxAttempts: job.maxAttempts,
+  poolId,
+  workerId: `${poolId}/3`,
+  runAt: job.runAt,
+  startedAt: 1_764_606_000_130,
+  waitMs: 130,
+  metadata: { videoId: 'v42' },
+};
+const error = {
+  name: 'Error',
+  message: 'boom',
+  stack: 'Error: boom\n    at x',
+  attempt: 2,
+  at: 1_764_606_000_170,
+};
+
+/** The log's entries of an outcome, as the pool builds them. */
+function logged(written: FinalizeItem, result: unknown = null): LogEntry[] {
+  const outcome = { ok: true, result } as never;
+  const decision = { kind: 'abandon', reason: 'unrecoverable' } as never;
+  const parts = { job, base, decision, written, outcome, finishedAt: 1_764_606_000_170, durationMs: 40.25 };
+  return outcomeEntries(parts, undefined, true);
+}
+
+/** Write then read back, as a driver does. */
+const roundTrip = (entries: readonly LogEntry[]): LogEntry[] =>
+  unpackEntries(JSON.parse(packEntries(entries)));
+
+/** Entries as plain JSON (key order included), without the compact form a builder attached. */
+const plain = (entries: readonly LogEntry[]): string =>
+  JSON.stringify(entries.map(({ type, data }) => ({ type, data })));
+
+const lease = { id: job.id, leaseToken: 3 };
+const outcomes: [string, LogEntry[]][] = [
+  ['completed, no result', logged({ ...lease, outcome: 'completed', resultJson: null })],
+  [
+    'completed with a result',
+    logged({ ...lease, outcome: 'completed', resultJson: '{"url":"s3://x","n":[1,2]}' }),
+  ],
+  [
+    'completed, result too large to log',
+    logged({ ...lease, outcome: 'completed', resultJson: `"${'x'.repeat(20_000)}"` }),
+  ],
+  ['retry (due time not yet known)', logged({ ...lease, outcome: 'retry', error, delayMs: 1000 })],
+  ['snoozed', logged({ ...lease, outcome: 'snoozed', delayMs: 250 })],
+  ['abandoned', logged({ ...lease, outcome: 'abandoned', error })],
+  ['started (claim)', [{ type: 'job:started', data: claimedEvent(job, poolId) }]],
+  ['started (claim, built compact)', [packedStarted(job, poolId)!]],
+];
+
+describe('compact stored form of the hot events', () => {
+  for (const [name, entries] of outcomes) {
+    it(`${name}: reads back exactly as built`, () => {
+      assert.equal(plain(roundTrip(entries)), plain(entries));
+    });
+  }
+
+  it('the hot events are stored as arrays, at most half the size of the object form', () => {
+    for (const [name, entries] of outcomes) {
+      const stored = JSON.parse(packEntries(entries)) as unknown[];
+      const hot = entries.filter((e) => e.type !== 'job:abandoned').length;
+      assert.equal(stored.filter(Array.isArray).length, hot, name);
+      assert.ok(packEntries(entries).length < plain(entries).length, name);
+      // Errors (with their stacks) are stored as they are; the rest of an entry shrinks by half.
+      if (name.includes('too large') || /abandoned|retry/.test(name)) continue;
+      assert.ok(packEntries(entries).length * 2 <= plain(entries).length, name);
+    }
+  });
+
+  it('a compact entry built directly expands to the payload of the object builder', () => {
+    const [direct] = outcomes.find(([n]) => n === 'started (claim, built compact)')![1];
+    assert.deepEqual(direct!.data, claimedEvent(job, poolId));
+    // The builder's `job:completed` is compact, its `data` the payload the bus emits.
+    const [completed] = logged({ ...lease, outcome: 'completed', resultJson: '{"a":1}' }, { a: 1 });
+    assert.ok(completed!.packed);
+    const bus = outcomeEntries(
+      {
+        job,
+        base,
+        decision: { kind: 'complete' } as never,
+        written: { ...lease, outcome: 'completed', resultJson: '{"a":1}' },
+        outcome: { ok: true, result: { a: 1 } } as never,
+        finishedAt: 1_764_606_000_170,
+        durationMs: 40.25,
+      },
+      undefined,
+    );
+    assert.equal(plain([completed!]), plain(bus));
+  });
+
+  it('a payload the compact form cannot hold exactly is stored as an object, unchanged', () => {
+    const variants: Record<string, unknown>[] = [
+      {
+        ...base,
+        startedAt: base.startedAt + 0.5,
+        waitMs: 130.5,
+        completedAt: 1,
+        durationMs: 1,
+        result: null,
+      },
+      { ...base, waitMs: 7, completedAt: 1, durationMs: 1, result: null },
+      { ...base, extra: true, completedAt: 1, durationMs: 1, result: null },
+      { ...base, completedAt: 1, durationMs: undefined, result: null },
+      { ...base, metadata: [1], completedAt: 1, durationMs: 1, result: null },
+      { ...base, completedAt: 1, durationMs: 1, result: null, resultOmitted: false },
+    ];
+    for (const data of variants) {
+      const entries = [{ type: 'job:completed', data }];
+      assert.ok(!Array.isArray((JSON.parse(packEntries(entries)) as unknown[])[0]), JSON.stringify(data));
+      assert.deepEqual(roundTrip(entries), JSON.parse(JSON.stringify(entries)));
+    }
+  });
+
+  it('a worker id not of the form <poolId>/<slot> is stored whole', () => {
+    for (const workerId of ['elsewhere/3', `${poolId}/x`, `${poolId}/007`]) {
+      const data = { ...base, workerId, completedAt: 1, durationMs: 1, result: null };
+      const entries = [{ type: 'job:completed', data }];
+      assert.ok(Array.isArray((JSON.parse(packEntries(entries)) as unknown[])[0]));
+      assert.equal(plain(roundTrip(entries)), plain(entries));
+    }
+  });
+
+  it('a due-time placeholder stays in place for the driver to replace', () => {
+    const entries = logged({ ...lease, outcome: 'retry', error, delayMs: 1000 });
+    const text = packEntries(entries).replace(JSON.stringify(RUN_AT_PLACEHOLDER), '1764606001170');
+    const [, retrying] = unpackEntries(JSON.parse(text));
+    assert.equal((retrying!.data as { nextRunAt: number }).nextRunAt, 1_764_606_001_170);
+  });
+
+  it('rows in the original form (before the compact form) read unchanged, also mixed with it', () => {
+    const entries = outcomes.flatMap(([, e]) => e);
+    const old = { id: '1', at: 5, entriesJson: plain(entries) };
+    const now = { id: '2', at: 6, entriesJson: packEntries(entries) };
+    const page = expandRows(
+      [old, now],
+      null,
+      1000,
+      undefined,
+      (r, i) => `${r.id}.${i}`,
+      (r) => r.id,
+    );
+    const expected = JSON.parse(plain(entries)) as LogEntry[];
+    assert.deepEqual(
+      page.events.map(({ type, data }) => ({ type, data })),
+      [...expected, ...expected],
+    );
+    // Cursors count events, whatever the stored form.
+    assert.deepEqual(
+      page.events.map((e) => e.cursor),
+      [...expected.map((_, i) => `1.${i}`), ...expected.map((_, i) => `2.${i}`)],
+    );
+  });
+});
+
+/** Raw access to a test database's event rows, per driver. */
+interface RawLog {
+  rows(): Promise<unknown[][]>;
+  insertLegacy(jobId: string, json: string): Promise<void>;
+}
+
+async function rawLog(t: TestContext, name: string, location: string): Promise<RawLog> {
+  if (name === 'sqlite') {
+    const db = new Database(location);
+    t.after(() => db.close());
+    return {
+      rows: async () =>
+        (db.prepare('SELECT entries FROM jobwire_events ORDER BY id').all() as { entries: string }[]).map(
+          (r) => JSON.parse(r.entries) as unknown[],
+        ),
+      async insertLegacy(jobId, json) {
+        const { id } = db
+          .prepare('INSERT INTO jobwire_events (at, entries) VALUES (?, ?) RETURNING id')
+          .get(Date.now(), json) as { id: number };
+        db.prepare('INSERT INTO jobwire_event_jobs (id, lo, hi) VALUES (?, ?, ?)').run(
+          id,
+          Number(jobId),
+          Number(jobId),
+        );
+      },
+    };
+  }
+  const url = new URL(location);
+  const schema = url.hash.slice(1);
+  url.hash = '';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  t.after(() => client.end());
+  return {
+    rows: async () =>
+      (
+        await client.query<{ entries: string }>(`SELECT entries::text FROM "${schema}".events ORDER BY id`)
+      ).rows.map((r) => JSON.parse(r.entries) as unknown[]),
+    async insertLegacy(jobId, json) {
+      await client.query(
+        `INSERT INTO "${schema}".events (job_lo, job_hi, entries) VALUES ($1, $1, $2::text)`,
+        [jobId, json],
+      );
+    },
+  };
+}
+
+const encode = defineTask({
+  name: 'pack.encode',
+  handler: async (payload: { n: number }) => ({ url: `s3://v/${payload.n}` }),
+});
+
+for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactory[]) {
+  describe(`compact event rows (${factory.name})`, () => {
+    it('a run stores job:started and job:completed compact; both read back as emitted', async (t) => {
+      const { client, db } = await withClient(t, factory, { tasks: [encode] });
+      const raw = await rawLog(t, factory.name, db.location);
+      const start = await client.events.head();
+      const emitted: { type: string; data: unknown }[] = [];
+      client.events.on('job:completed', (data) => emitted.push({ type: 'job:completed', data }));
+      const queued = await client.enqueue(encode, { n: 1 }, { metadata: { videoId: 'v1' } });
+      const plainJob = await client.enqueue(encode, { n: 2 });
+      const pool = client.createPool({ ...testPool, concurrency: 2 });
+      await pool.start();
+      await until(async () => (await client.countJobs()).completed === 2);
+      await pool.stop();
+
+      const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
+      assert.deepEqual(hot.map((e) => e[0]).sort(), [1, 1, 2, 2], 'two starts and two completions, compact');
+      const { events } = await client.events.read({ after: start, limit: 100 });
+      for (const id of [queued.id, plainJob.id]) {
+        const fromLog = events.find(
+          (e) => e.type === 'job:completed' && (e.data as { jobId: string }).jobId === id,
+        );
+        const fromBus = emitted.find((e) => (e.data as { jobId: string }).jobId === id);
+        assert.equal(JSON.stringify(fromLog?.data), JSON.stringify(fromBus?.data));
+      }
+      const started = events.find(
+        (e) => e.type === 'job:started' && (e.data as { jobId: string }).jobId === queued.id,
+      );
+      assert.deepEqual((started?.data as { metadata?: unknown } | undefined)?.metadata, { videoId: 'v1' });
+    });
+
+    it('a row written in the original form reads unchanged: read, tail position, job timeline', async (t) => {
+      const { client, db } = await withClient(t, factory, { tasks: [encode] });
+      const raw = await rawLog(t, factory.name, db.location);
+      const start = await client.events.head();
+      const data = {
+        ...base,
+        jobId: '99',
+        completedAt: 1_764_606_000_170,
+        durationMs: 40,
+        result: { ok: 1 },
+      };
+      const legacy = [
+        { type: 'job:started', data: { ...claimedEvent({ ...job, id: '99' }, poolId) } },
+        { type: 'job:completed', data },
+      ];
+      await raw.insertLegacy('99', JSON.stringify(legacy));
+      await until(async () => (await client.events.read({ after: start, limit: 10 })).events.length === 2);
+      const { events } = await client.events.read({ after: start, limit: 10 });
+      assert.deepEqual(
+        events.map(({ type, data }) => ({ type, data })),
+        legacy,
+      );
+      const timeline = await client.jobEvents('99');
+      assert.deepEqual(
+        timeline.map((e) => e.type),
+        ['job:started', 'job:completed'],
+      );
+    });
+  });
+}
