@@ -19,6 +19,7 @@ import type { LogEntry } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
 import { insertEntries } from './events.js';
+import { inInsertTransaction } from './insert-transaction.js';
 import { epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -269,29 +270,9 @@ export async function jobInsertRuled(
   options: RuledOptions,
 ): Promise<{ inserted: JobInsertResult[] } | { queueFull: RuledQueueFull['limit'] }> {
   try {
-    if (!executor) {
-      const inserted = await ctx.transaction('jobInsertMany', (client) =>
-        insertRuled(ctx, client, true, jobs, { ...options, commitChannel: null }),
-      );
-      return { inserted };
-    }
-    await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
-    let inserted: JobInsertResult[];
-    try {
-      inserted = await insertRuled(ctx, executor, false, jobs, options);
-    } catch (err) {
-      // If the caller's transaction is already aborted this fails too; the first error matters.
-      await ctx
-        .query(
-          'jobInsertMany',
-          `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`,
-          [],
-          executor,
-        )
-        .catch(() => {});
-      throw err;
-    }
-    await ctx.query('jobInsertMany', `RELEASE SAVEPOINT ${SAVEPOINT}`, [], executor);
+    const inserted = await inInsertTransaction(ctx, executor, SAVEPOINT, (client, own) =>
+      insertRuled(ctx, client, own, jobs, own ? { ...options, commitChannel: null } : options),
+    );
     return { inserted };
   } catch (err) {
     if (err instanceof RuledQueueFull) return { queueFull: err.limit };

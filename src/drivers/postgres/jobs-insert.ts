@@ -18,6 +18,7 @@ import type { PgContext, Queryable } from './context.js';
 import { type InsertPlan, insertEdges, planInsert } from './dependencies.js';
 import { insertEntries } from './events.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
+import { inInsertTransaction } from './insert-transaction.js';
 import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
@@ -363,30 +364,8 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   };
 
   try {
-    if (!executor) {
-      return {
-        inserted: await ctx.transaction('jobInsertMany', (client) => insertWithinLimits(client, true)),
-      };
-    }
     // In the caller's transaction: a savepoint undoes our part (and its NOTIFY) and only that.
-    await ctx.query('jobInsertMany', `SAVEPOINT ${SAVEPOINT}`, [], executor);
-    let inserted: JobInsertResult[];
-    try {
-      inserted = await insertWithinLimits(executor, false);
-    } catch (err) {
-      // If the caller's transaction is already aborted this fails too; the first error matters.
-      await ctx
-        .query(
-          'jobInsertMany',
-          `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`,
-          [],
-          executor,
-        )
-        .catch(() => {});
-      throw err;
-    }
-    await ctx.query('jobInsertMany', `RELEASE SAVEPOINT ${SAVEPOINT}`, [], executor);
-    return { inserted };
+    return { inserted: await inInsertTransaction(ctx, executor, SAVEPOINT, insertWithinLimits) };
   } catch (err) {
     if (err instanceof QueueFullAbort) return { queueFull: err.limit };
     throw err;
