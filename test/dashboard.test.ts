@@ -273,7 +273,13 @@ describe('dashboard on SQLite', () => {
     assert.equal(refused.status, 400);
     assert.match(await refused.text(), /state/);
 
-    assert.match(await (await post('/ui/queues/bulk/pause')).text(), /Queue bulk paused\./);
+    const paused = await (await post('/ui/queues/bulk/pause')).text();
+    assert.match(paused, /Queue bulk paused\./);
+    // The answer carries the queues table counted after the change, swapped in out of band.
+    assert.match(
+      paused,
+      /<div id="counts" hx-swap-oob="innerHTML">[\s\S]*<tr data-queue-row="bulk"><th[^>]*>[\s\S]*?paused[\s\S]*?<\/th>/,
+    );
     assert.equal((await jobwire.listQueues()).find((q) => q.name === 'bulk')?.paused, true);
     assert.match(await (await post('/ui/queues/bulk/pause')).text(), /already paused/);
     assert.match(await (await post('/ui/queues/bulk/resume')).text(), /Queue bulk resumed\./);

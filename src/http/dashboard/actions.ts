@@ -14,7 +14,8 @@ import {
   JobwireError,
   ScheduleNotFoundError,
 } from '../../index.js';
-import type { DashboardEnv } from './env.js';
+import { type DashboardEnv, viewContext } from './env.js';
+import { countsTable } from './views/queues.js';
 
 function flash(
   c: Context,
@@ -119,7 +120,18 @@ export function addActions(app: Hono, env: DashboardEnv): void {
       const pause = param(c, 'action') === 'pause';
       const changed = pause ? await jobwire.pauseQueue(name) : await jobwire.resumeQueue(name);
       const state = pause ? 'paused' : 'resumed';
-      return flash(c, 'ok', changed ? `Queue ${name} ${state}.` : `Queue ${name} was already ${state}.`);
+      const message = changed ? `Queue ${name} ${state}.` : `Queue ${name} was already ${state}.`;
+      // The answer also carries the queues table as counted after the change (an out-of-band
+      // swap), so the page shows the person's own action at once, not only when the live
+      // stream's next update comes.
+      const counts = await env.counts.fresh(Date.now());
+      return c.html(
+        html`<p class="flash ok" role="status">${message}</p><div id="counts" hx-swap-oob="innerHTML">${countsTable(
+          viewContext(env, c),
+          counts,
+          'queues',
+        )}</div>`,
+      );
     }),
   );
 
