@@ -87,9 +87,10 @@ export async function waitUntil<T>(
 
 /** The trimmed text of the first element at `selector` ('' when there is none). */
 export async function textAt(page: Page, selector: string): Promise<string> {
-  const locator = page.locator(selector).first();
-  if ((await locator.count()) === 0) return '';
-  return ((await locator.textContent()) ?? '').trim();
+  // One read that never waits: counting first and then reading raced a live swap that removed
+  // the element in between, and the read then waited 30 s for it to come back.
+  const [first] = await page.locator(selector).allTextContents();
+  return (first ?? '').trim();
 }
 
 /** Wait until the element at `selector` shows exactly `text` (trimmed). */
