@@ -18,7 +18,7 @@ type HeldWrite = 'jobFinalizeMany' | 'jobInsertMany' | 'jobRetry';
 
 /**
  * A view of `real` whose first `method` call commits at once but returns only once a claim has
- * returned a job — as when a pool's poll, or a notification on another connection, beats the
+ * returned a job (a claim that returns while the call is still in flight counts too) — as when a pool's poll, or a notification on another connection, beats the
  * write's reply — or after 10 s, which fails the calling test. `claimedWhileHeld()` says whether
  * a claim took a job while the reply was held.
  */
@@ -32,16 +32,20 @@ function holdFirstReplyUntilClaimed(real: Driver, method: HeldWrite) {
       const value = Reflect.get(target, prop, target);
       if (prop === method) {
         return async (params: unknown) => {
+          // Held from the call on, not from the reply: under load the committing server can be
+          // slower to answer than a listener's notification plus a whole claim round trip, and a
+          // claim that wins that race is just as much "before the reply was read".
+          const first = !done;
+          done = true;
+          if (first) held = true;
           const result: unknown = await Reflect.apply(value as (p: unknown) => Promise<unknown>, target, [
             params,
           ]);
-          if (!held && !done) {
-            held = true;
+          if (first) {
             const timer = setTimeout(claimed.resolve, 10_000);
             await claimed.promise;
             clearTimeout(timer);
             held = false;
-            done = true;
           }
           return result;
         };
