@@ -152,7 +152,8 @@ f AS MATERIALIZED (
   WHERE j.state = 'running'${withDependents ? '' : ' AND j.dependents = 0'}
   ORDER BY f.id, f.ord
 )
-${log ? ', finalized AS (' : ''}UPDATE ${s}.jobs j
+, finalized AS (
+UPDATE ${s}.jobs j
 SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' THEN 'abandoned' ELSE 'scheduled' END,
     result = CASE WHEN f.outcome = 'completed' THEN f.result::json ELSE j.result END,
     finished_at = CASE WHEN f.outcome IN ('completed', 'abandoned') THEN clock.now END,
@@ -165,13 +166,39 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
 FROM f CROSS JOIN clock
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
   AND j.dependents = f.dependents
-RETURNING f.ord, ${epochMs('j.run_at')} AS run_at, ${epochMs('clock.now')} AS at${
-  log
-    ? `, j.id, f.outcome
-)${logItemsSql(s, 'finalized', '$8', true)}
-SELECT ord, run_at, at FROM finalized`
-    : ''
-}`;
+RETURNING f.ord, f.outcome, ${epochMs('j.run_at')} AS run_at${log ? ', j.id' : ''}
+)${log ? logItemsSql(s, 'finalized', '$8', true) : ''}
+${APPLIED_SQL}`;
+
+/**
+ * The answer of a fenced batch write: ONE row whatever the batch size — the applied items'
+ * positions (1-based, comma-separated), the due times of applied retry and snoozed items as
+ * `position:epoch-ms` pairs, and the statement time (also when nothing applied). A row per item
+ * cost the client more to parse than the rest of the reply.
+ */
+const APPLIED_SQL = `SELECT (SELECT string_agg(ord::text, ',') FROM finalized) AS applied,
+  (SELECT string_agg(ord::text || ':' || run_at::bigint::text, ',') FROM finalized
+   WHERE outcome IN ('retry', 'snoozed')) AS due,
+  (SELECT ${epochMs('now')} FROM clock) AS at`;
+
+/** `APPLIED_SQL`'s row. */
+interface AppliedRow {
+  applied: string | null;
+  due: string | null;
+  at: number;
+}
+
+/** Item index (0-based) → due time written (or undefined for completions and abandonments). */
+function appliedItems(row: AppliedRow): Map<number, EpochMs | undefined> {
+  const applied = new Map<number, EpochMs | undefined>();
+  if (row.applied) for (const ord of row.applied.split(',')) applied.set(Number(ord) - 1, undefined);
+  if (row.due)
+    for (const pair of row.due.split(',')) {
+      const colon = pair.indexOf(':');
+      applied.set(Number(pair.slice(0, colon)) - 1, Number(pair.slice(colon + 1)));
+    }
+  return applied;
+}
 
 /**
  * Stores, as one row, the \`events\` arrays (as JSON) of the items a fenced write applied (in item
@@ -195,8 +222,6 @@ logged AS (
   WHERE length(e.events) > 2
   HAVING count(*) > 0
 )`;
-
-const nowOnlySql = `SELECT ${epochMs(nowSql('$1'))} AS at`;
 
 /**
  * Each item's events as JSON, joined by the record separator (U+001E, which JSON text never holds
@@ -271,17 +296,17 @@ export async function jobFinalizeMany(
     return results;
   }
   const { text, values } = finalizeStatement(ctx.s, params);
-  const rows = await ctx.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
-  const at = rows[0]?.at ?? (await now(ctx, params.now));
-  const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+  const [row] = await ctx.query<AppliedRow>('jobFinalizeMany', text, values);
+  const { at } = row!;
+  const applied = appliedItems(row!);
   const { acknowledged, withDependents } = await refusedItems(ctx, items, applied);
   const results: FinalizeResult[] = items.map((item, index) => {
-    const row = applied.get(index);
-    if (!row) return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
+    if (!applied.has(index))
+      return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
-    const scheduled = item.outcome === 'retry' || item.outcome === 'snoozed';
-    return scheduled
-      ? { id: item.id, applied: true, runAt: row.run_at, at }
+    const runAt = applied.get(index);
+    return runAt !== undefined
+      ? { id: item.id, applied: true, runAt, at }
       : { id: item.id, applied: true, at };
   });
   if (withDependents.length > 0) {
@@ -365,9 +390,9 @@ async function finalizeWithDependents(
         `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
         [ids],
       );
-    const rows = await q.query<{ ord: string; run_at: number; at: number }>('jobFinalizeMany', text, values);
-    const at = rows[0]?.at ?? (await now(q, params.now));
-    const applied = new Map(rows.map((r) => [Number(r.ord) - 1, r]));
+    const [answer] = await q.query<AppliedRow>('jobFinalizeMany', text, values);
+    const { at } = answer!;
+    const applied = appliedItems(answer!);
     const out: FinalizeResult[] = [];
     const entries: LogEntry[] = [];
     // The completions' edges in one statement; each change names the dependency that caused it.
@@ -381,15 +406,13 @@ async function finalizeWithDependents(
       byDependency.set(change.dependencyId, [...(byDependency.get(change.dependencyId) ?? []), change]);
     }
     for (const [index, item] of items.entries()) {
-      const row = applied.get(index);
-      if (!row) {
+      if (!applied.has(index)) {
         out.push({ id: item.id, applied: false, at });
         continue;
       }
+      const runAt = applied.get(index);
       const result: FinalizeResult =
-        item.outcome === 'retry' || item.outcome === 'snoozed'
-          ? { id: item.id, applied: true, runAt: row.run_at, at }
-          : { id: item.id, applied: true, at };
+        runAt !== undefined ? { id: item.id, applied: true, runAt, at } : { id: item.id, applied: true, at };
       const changes =
         item.outcome === 'completed'
           ? (byDependency.get(item.id) ?? [])
@@ -404,13 +427,6 @@ async function finalizeWithDependents(
     return out;
   });
   return results;
-}
-
-/** The statement time for results of writes that matched nothing. */
-async function now(ctx: PgContext, given: EpochMs | undefined): Promise<EpochMs> {
-  if (given !== undefined) return given;
-  const [row] = await ctx.query<{ at: number }>('now', nowOnlySql, [null]);
-  return row!.at;
 }
 
 /** Extends the leases that pass the fence; looked up by primary key like finalization. */

@@ -4,9 +4,12 @@ import type { ClaimedJob } from '../../driver/driver.js';
 
 /**
  * A timestamptz column as epoch ms (a float8, so node-postgres hands back a number). Stored times
- * are whole milliseconds, so `round` only guards against float noise on old servers.
+ * are whole milliseconds, so `round` only removes float noise. `date_part` answers in float8;
+ * `extract` answers in numeric since PostgreSQL 14 and costs about three times as much per value
+ * — measurable on the hot path, which converts several times per job. A float8 of seconds keeps
+ * whole milliseconds exact for any date a job can carry (it drifts only below the microsecond).
  */
-export const epochMs = (column: string): string => `round(extract(epoch FROM ${column}) * 1000)::float8`;
+export const epochMs = (column: string): string => `round(date_part('epoch', ${column}) * 1000)`;
 
 /**
  * "Now" for a statement: the `now` parameter (epoch ms) when the caller gave one, else the
