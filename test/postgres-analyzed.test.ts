@@ -242,9 +242,10 @@ describe('postgres hot statements on an analyzed jobs table', () => {
       });
       const plan = summarize(await explain(client, statement, mode));
       assert.deepEqual(
-        plan.access.filter((a) => !a.endsWith('jobs_pkey') && !a.endsWith('jobs_claim')),
+        // The UPDATE reaches the picked rows by the addresses the pick read (a TID scan).
+        plan.access.filter((a) => !a.endsWith('jobs_claim') && a !== 'Tid Scan'),
         [],
-        `jobs reached only by jobs_claim and its primary key: ${plan.access}`,
+        `jobs reached only by jobs_claim and the picked rows' addresses: ${plan.access}`,
       );
       assert.ok(plan.jobsRowsVisited <= 3 * CLAIM_LIMIT, `rows of jobs visited: ${plan.jobsRowsVisited}`);
       assert.ok(

@@ -55,9 +55,13 @@ import {
  *   rows as `id = ANY(batch ids)`: whichever join method the planner picks (statistics taken
  *   while every row ran make it expect the whole batch to pass), it reads the batch's rows
  *   through the primary key, never a sequential scan of the table;
- * - the claim's UPDATE names its rows as `id = ANY(array)`, an index condition only the primary
- *   key serves, instead of a join whose method a generic plan's 10%-of-rows LIMIT guess decides
- *   (a merge join along the whole primary key, finished rows included).
+ * - the claim's UPDATE names its rows by physical address, `ctid = ANY(array)`: a TID scan, which
+ *   no statistics can turn into anything else, instead of a join whose method a generic plan's
+ *   10%-of-rows LIMIT guess decides (a merge join along the whole primary key, finished rows
+ *   included). The addresses come from the same statement's `FOR UPDATE` lock, so no other
+ *   transaction can move those rows in between (a row updated before the lock is locked, and its
+ *   address read, in its newest version). It also spares a primary-key descent per job: about a
+ *   quarter of the claim UPDATE's buffer reads.
  *
  * `test/postgres-analyzed.test.ts` checks these plans on an analyzed table.
  */
@@ -84,10 +88,10 @@ export interface Statement {
 const claimSql = (s: string, log: boolean): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 picked AS (
-  SELECT c.id
+  SELECT c.ctid
   FROM unnest($1::text[]) AS q(name)
   CROSS JOIN LATERAL (
-    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    SELECT j.ctid, j.id, j.priority, j.run_at FROM ${s}.jobs j
     WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.concurrency_key IS NULL
       AND j.run_at <= ${nowSql('$5')}
     ORDER BY j.priority DESC, j.run_at, j.id
@@ -104,7 +108,7 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$5')}
 FROM async_commit
-WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked))
+WHERE j.ctid = ANY (ARRAY(SELECT picked.ctid FROM picked))
 RETURNING ${CLAIM_COLUMNS}${log ? logStartedSql(s) : ''}`;
 
 /** The claim statement `jobClaim` runs. */
