@@ -1,9 +1,19 @@
 /** The `job:started` entries a claim stores in the durable log (shared by both claim paths). */
 import { STARTED_CODE } from '../../driver/event-pack.js';
 
-/** The compact `job:started` fields after the code (see event-pack.ts), in its order. */
-const fields = `c.id::text, c.task, c.queue, c.correlation_id, c.attempt, c.max_attempts, $4::text,
-      c.run_at, c.started_at - c.run_at`;
+/**
+ * One claimed row's compact `job:started` (event-pack.ts: code, then the fields in its order),
+ * written as text by concatenation. `json_build_array` looks up every argument's type output
+ * function again on every row; this costs about half as much per job (measured on 100,000 rows),
+ * and the claim runs it for every job started. Strings go through `to_json` (JSON escaping);
+ * numbers and the id print as themselves (times are whole milliseconds, see `epochMs`), metadata
+ * is already JSON text. Every column used is NOT NULL (`started_at` is set by the same claim):
+ * a NULL would drop the entry from `string_agg`, so keep it that way if columns change.
+ */
+const startedEntrySql = `'[${STARTED_CODE},"' || c.id || '",' || to_json(c.task) || ',' || to_json(c.queue)
+      || ',' || to_json(c.correlation_id) || ',' || c.attempt || ',' || c.max_attempts || ',' || to_json($4::text)
+      || ',' || c.run_at::bigint || ',' || (c.started_at - c.run_at)::bigint
+      || CASE WHEN c.metadata = '{}' THEN ']' ELSE ',' || c.metadata || ']' END`;
 
 /**
  * With the log on, the claim also stores one row of `job:started` entries (built here: the
@@ -15,9 +25,8 @@ export const logStartedSql = (s: string): string => `
 ),
 logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
-  SELECT min(c.id::bigint), max(c.id::bigint), json_agg(CASE WHEN c.metadata::text = '{}'
-    THEN json_build_array(${STARTED_CODE}, ${fields})
-    ELSE json_build_array(${STARTED_CODE}, ${fields}, c.metadata::json) END ORDER BY c.id::bigint)::text
+  SELECT min(c.id::bigint), max(c.id::bigint),
+         '[' || string_agg(${startedEntrySql}, ',' ORDER BY c.id::bigint) || ']'
   FROM claimed c
   HAVING count(*) > 0
 )

@@ -61,7 +61,8 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       const recorded = recordEvents(client);
       const jobs = [
         await client.enqueue(work, { kind: 'ok' }, { metadata: { videoId: 'v42' } }),
-        await client.enqueue(work, { kind: 'flaky' }),
+        // A correlation id JSON must escape: drivers that build entries in SQL escape it too.
+        await client.enqueue(work, { kind: 'flaky' }, { correlationId: 'quote " slash \\ tab \t snow ☃ 😀' }),
         await client.enqueue(work, { kind: 'bad' }),
       ];
       const pool = client.createPool({ ...testPool, concurrency: 2 });
