@@ -1,5 +1,6 @@
 /** Conformance: finishing attempts under the fencing token (complete, retry, abandon, snooze). */
 import assert from 'node:assert/strict';
+import { RUN_AT_PLACEHOLDER } from '../event-log.js';
 import {
   claim,
   claimOne,
@@ -225,6 +226,51 @@ export function finalizeTests(test: DefineTest): void {
     assert.deepEqual(results, [
       { id: '987654321', applied: false, at: T0 },
       { id: 'not-an-id', applied: false, at: T0 },
+    ]);
+  });
+
+  test('a batch stores the events of exactly the items it applied, in item order', async (driver) => {
+    const jobs = await insertJobs(driver, [{}, {}, {}, {}, {}, {}]);
+    const leases = await claim(driver, { limit: 6 });
+    const byId = new Map(leases.map((lease) => [lease.id, lease]));
+    const [a, b, c, d, e, f] = jobs.map((job) => byId.get(job.id)!);
+    const note = (n: number, extra: Record<string, unknown> = {}) => ({
+      events: [{ type: 'test:note', data: { n, text: `say "${n}" ␞ \u001e`, ...extra } }],
+    });
+    // Every item applied, each with events: stored as one row, in item order.
+    await driver.jobFinalizeMany({
+      items: [
+        { ...c!, outcome: 'completed', resultJson: null, ...note(3) },
+        { ...a!, outcome: 'completed', resultJson: null, ...note(1) },
+        { ...b!, outcome: 'completed', resultJson: null, ...note(2) },
+      ],
+      now: T0 + 1,
+    });
+    // A fenced-off item (stale token), an item without events and a retry whose due time the
+    // write fills in: only the applied items' events, the due time as written.
+    await driver.jobFinalizeMany({
+      items: [
+        { ...d!, leaseToken: d!.leaseToken - 1, outcome: 'completed', resultJson: null, ...note(40) },
+        { ...d!, outcome: 'completed', resultJson: null, ...note(4) },
+        { ...e!, outcome: 'completed', resultJson: null },
+        {
+          ...f!,
+          outcome: 'retry',
+          error: storedError(1, T0 + 2),
+          delayMs: 50,
+          ...note(6, { nextRunAt: RUN_AT_PLACEHOLDER }),
+        },
+      ],
+      now: T0 + 2,
+    });
+    const { events } = await driver.eventRead({ after: null, limit: 100 });
+    const notes = events.filter((event) => event.type === 'test:note').map((event) => event.data);
+    assert.deepEqual(notes, [
+      { n: 3, text: 'say "3" ␞ \u001e' },
+      { n: 1, text: 'say "1" ␞ \u001e' },
+      { n: 2, text: 'say "2" ␞ \u001e' },
+      { n: 4, text: 'say "4" ␞ \u001e' },
+      { n: 6, text: 'say "6" ␞ \u001e', nextRunAt: T0 + 52 },
     ]);
   });
 }
