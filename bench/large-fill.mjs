@@ -146,8 +146,11 @@ async function fillPostgres(url, schema, templates, sizes, progress) {
         );
       }
     }
-    // Event rows: the templates' own rows, cycled; each names a range of jobs that exists.
-    const { rows: top } = await client.query(`SELECT max(id)::int AS max FROM ${s}.jobs`);
+    // Event rows: the templates' own rows (those written so far), cycled; each names a range of
+    // jobs that exists.
+    const { rows: top } = await client.query(
+      `SELECT (SELECT max(id) FROM ${s}.jobs)::bigint AS max, (SELECT max(id) FROM ${s}.events)::bigint AS templates`,
+    );
     for (let from = 1; from <= sizes.events; from += CHUNK) {
       const to = Math.min(sizes.events, from + CHUNK - 1);
       progress(
@@ -155,7 +158,7 @@ async function fillPostgres(url, schema, templates, sizes, progress) {
       );
       await client.query(
         `WITH t AS (SELECT row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS n, job_lo, job_hi, entries FROM ${s}.events
-                   WHERE length(entries) <= ${MAX_TEMPLATE_EVENT})
+                   WHERE id <= ${top[0].templates} AND length(entries) <= ${MAX_TEMPLATE_EVENT})
          INSERT INTO ${s}.events (at, job_lo, job_hi, entries)
          SELECT to_timestamp((${now} - ${6 * DAY} + g * ${Math.floor((6 * DAY) / sizes.events)})::float8 / 1000),
                 1 + (g * 6) % ${top[0].max}, 1 + (g * 6) % ${top[0].max} + (t.job_hi - t.job_lo), t.entries

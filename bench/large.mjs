@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Large tables (issue 13): `npm run bench:large [-- --db postgres://…] [--jobs 50000]
 // [--pending 1000000] [--finished 5000000] [--events 1000000] [--rounds 3] [--backlog same|other]
-// [--explain]`.
+// [--explain] [--vacuum]`.
 //
 // Does processing slow down when the tables are big? Measures, on the built package (dist/), with
 // default settings (durable event log on, default retention running on the leader):
@@ -18,6 +18,11 @@
 //   SQLite a call's time is the event loop's; on PostgreSQL it is the wait for the server);
 //   with `--explain` (PostgreSQL), EXPLAIN (ANALYZE, BUFFERS) of a claim and a finalize on the
 //   large tables after the rounds (bench/large-explain.mjs).
+// PostgreSQL keeps the index entries of claimed jobs until VACUUM removes them, and each large
+// round drains the backlog further, so later rounds claim past the entries of earlier ones (as a
+// server does until autovacuum reaches the table: by default after a fifth of it changed).
+// `--vacuum` runs VACUUM (INDEX_CLEANUP ON) on jobs before each large round (timed) to tell that
+// apart from the size of the tables.
 // Empty and large rounds alternate (each empty round in a fresh database, every large round on
 // the one large database, which the rounds drain further), so the ratio is taken side by side.
 // The large tables are written with SQL (bench/large-fill.mjs; a few minutes, progress on
@@ -40,6 +45,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '3' },
     explain: { type: 'boolean', default: false },
+    vacuum: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '10' },
     'one-by-one': { type: 'string', default: '2000' },
     backlog: { type: 'string', default: 'same' },
@@ -75,6 +81,7 @@ async function database(label) {
       open: () => postgresDriver({ connectionString: args.db, schema }),
       drop: () => pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`),
       analyze: () => pgQuery(`ANALYZE "${schema}".jobs; ANALYZE "${schema}".events`),
+      vacuum: () => pgQuery(`VACUUM (INDEX_CLEANUP ON) "${schema}".jobs`),
     };
   }
   const { sqliteDriver } = await import('../dist/drivers/sqlite/index.js');
@@ -212,6 +219,8 @@ async function round(db, kind, index) {
 }
 
 const large = await database('big');
+// Interrupted (it runs for minutes): still remove the large database, which holds gigabytes.
+process.once('SIGINT', () => large.drop().finally(() => process.exit(130)));
 const runs = { empty: [], large: [] };
 try {
   const t = performance.now();
@@ -227,6 +236,11 @@ try {
   for (let i = 0; i < ROUNDS; i++) {
     for (const kind of i % 2 === 0 ? ['empty', 'large'] : ['large', 'empty']) {
       if (kind === 'large') {
+        if (args.vacuum && large.vacuum) {
+          const v0 = performance.now();
+          await large.vacuum();
+          progress(`      VACUUM (INDEX_CLEANUP ON) jobs: ${fmt((performance.now() - v0) / 1000, 1)} s`);
+        }
         runs.large.push(await round(large, 'large', i));
         continue;
       }
@@ -307,7 +321,8 @@ function report(fillSeconds, plans) {
   console.log(
     `\njobwire large-table benchmark — ${isPg ? 'postgres' : 'sqlite'}, Node ${process.version}; large: ` +
       `${fmt(sizes.pending)} pending (queue '${sizes.backlogQueue}'), ${fmt(sizes.finished)} finished, ` +
-      `${fmt(sizes.events)} event rows (filled in ${fmt(fillSeconds)} s); ${fmt(N)} jobs per round\n`,
+      `${fmt(sizes.events)} event rows (filled in ${fmt(fillSeconds)} s); ${fmt(N)} jobs per round` +
+      `${args.vacuum && isPg ? '; jobs VACUUMed before each large round' : ''}\n`,
   );
   const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), 8));
   const line = (r) => `| ${r.map((v, c) => v.padEnd(w[c])).join(' | ')} |`;
