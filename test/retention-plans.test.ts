@@ -64,6 +64,19 @@ interface PlanNode {
 
 const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
+/** Rows of `jobs` a plan produced or filtered out (per-loop figures × loops). */
+const jobsRowsVisited = (plan: PlanNode): number =>
+  nodesOf(plan)
+    .filter((n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable')
+    .reduce((sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'], 0);
+
+/** `value` as an SQL literal for EXECUTE; arrays as array literals. */
+function literal(client: pg.Client, value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (Array.isArray(value)) return client.escapeLiteral(`{${value.map((v) => `"${String(v)}"`).join(',')}}`);
+  return client.escapeLiteral(String(value));
+}
+
 describe('postgres: a batch of one state reads about its own rows', () => {
   let driver: Driver;
   let client: pg.Client;
@@ -118,4 +131,29 @@ describe('postgres: a batch of one state reads about its own rows', () => {
     }
     assert.equal(await driver.jobDeleteFinished(PRUNE), LIMIT);
   });
+
+  // The driver prepares its statements, so after a few runs the server may keep a generic plan,
+  // one made without the cutoff's value. If that plan cannot seek the cutoff in the index, a run
+  // with nothing old enough to delete — the pruner's usual run on a table in its steady state —
+  // walks every kept job of the state (6.8 s at 4.9 M completed jobs,
+  // bench/results/2026-12-01-large-tables.md).
+  for (const mode of ['custom', 'generic'] as const) {
+    test(`nothing old enough to delete: a batch visits no kept row (${mode} plan)`, async () => {
+      const nothingOld: JobDeleteFinishedParams = { ...PRUNE, finishedBefore: NOW - 30 * DAY };
+      const { text, values } = pgDeleteStatement(`"${schema}"`, nothingOld);
+      await client.query(`PREPARE nothing_old AS ${text}`);
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
+        const args = values.map((v) => literal(client, v)).join(', ');
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE nothing_old(${args})`);
+        const visited = jobsRowsVisited((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+        assert.ok(visited <= LIMIT, `visited ${visited} rows of jobs to delete none`);
+      } finally {
+        await client.query('ROLLBACK');
+        await client.query('DEALLOCATE nothing_old');
+      }
+      assert.equal(await driver.jobDeleteFinished(nothingOld), 0);
+    });
+  }
 });

@@ -147,6 +147,20 @@ function validate(
   return { schema, poolSize, connectTimeoutMs };
 }
 
+/**
+ * Settings of the driver's own connections, sent at start-up (before any query) unless the
+ * connection string names its own `options`:
+ *
+ * - `plan_cache_mode=force_generic_plan`: every statement is prepared once per connection and
+ *   its shape does not depend on the values bound, so a generic plan serves all executions;
+ *   left to itself PostgreSQL re-plans the claim on every call.
+ * - `jit=off`: a generic plan's cost grows with the table (the claim's passes jit_above_cost
+ *   once about a million jobs wait), and a JIT-compiled plan compiles again on every execution:
+ *   30–90 ms per claim of a few ms (bench/results/2026-12-01-large-tables.md). jobwire's
+ *   statements each read a batch's rows; none is long enough for compiling to pay off.
+ */
+export const SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan -c jit=off';
+
 /** Create the PostgreSQL driver. Nothing connects until the first call. */
 export function postgresDriver(options: PostgresDriverOptions): Driver {
   const { schema, poolSize, connectTimeoutMs } = validate(options);
@@ -160,12 +174,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       connectionTimeoutMillis: connectTimeoutMs,
       keepAlive: true,
       application_name: 'jobwire',
-      // Every statement is prepared once per connection and its shape does not depend on the
-      // values bound, so a generic plan serves all executions; left to itself PostgreSQL
-      // re-plans the claim on every call. Sent at connection start-up, before any query.
-      ...(/[?&]options=/.test(options.connectionString ?? '')
-        ? {}
-        : { options: '-c plan_cache_mode=force_generic_plan' }),
+      ...(/[?&]options=/.test(options.connectionString ?? '') ? {} : { options: SESSION_OPTIONS }),
     });
   // An idle connection that dies (server restart, pg_terminate_backend) is reported here; without
   // a listener it would crash the process. The next query simply gets another connection.

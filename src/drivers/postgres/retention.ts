@@ -67,7 +67,12 @@ export function deleteFinishedStatement(
     'ASC',
     '$5',
     'j.id, j.finished_at',
-    'AND ($4::float8 IS NULL OR j.finished_at < to_timestamp($4::float8 / 1000))',
+    // Two texts, not `($4 IS NULL OR finished_at < …)`: the driver prepares its statements, and a
+    // generic plan of that OR cannot seek the cutoff in jobs_finished, so a prune with nothing
+    // old enough walked every kept job of the state (seconds at millions of them).
+    params.finishedBefore === undefined
+      ? 'AND $4::float8 IS NULL'
+      : 'AND j.finished_at < to_timestamp($4::float8 / 1000)',
     'FOR UPDATE SKIP LOCKED',
   );
   return {
