@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -226,4 +227,35 @@ describe('sqlite driver: WAL checkpoints off the event loop', () => {
       assert.equal(result.stderr, '');
     });
   }
+
+  it('a bundle without the worker entry next to it warns and checkpoints in commits, as SQLite does', () => {
+    const bundleDir = mkdtempSync(join(dir, 'bundle-'));
+    const bundle = join(bundleDir, 'app.mjs');
+    // Like compiledFixture, minus the copy of checkpoint-worker.js; better-sqlite3 stays external.
+    const esbuild = createRequire(import.meta.resolve('tsx'))('esbuild') as {
+      buildSync(options: Record<string, unknown>): unknown;
+    };
+    esbuild.buildSync({
+      entryPoints: [join(import.meta.dirname, 'fixtures/checkpoint-exit.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      packages: 'external',
+    });
+    symlinkSync(join(import.meta.dirname, '../node_modules'), join(bundleDir, 'node_modules'), 'dir');
+    try {
+      const result = spawnSync(process.execPath, [bundle, freshPath('bundled'), 'close'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, 'done\n');
+      assert.match(result.stderr, /\[JOBWIRE_SQLITE_CHECKPOINTER\].*checkpoint-worker\.js is not next to/);
+    } finally {
+      unlinkSync(join(bundleDir, 'node_modules')); // the link first: nothing may delete through it
+    }
+  });
 });
