@@ -5,7 +5,9 @@
 //   enqueue one-by-one (awaited, sequential), bulk enqueue (enqueueMany of 1,000),
 //   processing throughput at concurrency 10 (a backlog drained by one pool, no-op handler),
 //   enqueue→start latency p50/p99 (jobs enqueued at ~200/s into an idle running pool, same process),
-//   and the longest event-loop stall seen while processing (a 5 ms interval timer's worst gap).
+//   and while processing: the longest event-loop stall (a 5 ms interval timer's worst gap), the
+//   p99 of Node's event-loop delay histogram, and the longest synchronous driver call (the loop
+//   held by the database itself, e.g. a SQLite checkpoint inside a commit).
 // Processing and latency run with the durable event log on (the default) and off, alternating
 // (`--log both`, the default; `--log on` or `--log off` for one), and the table gives the ratio.
 // On PostgreSQL the backlog's tables are ANALYZEd before processing, as autovacuum would have.
@@ -14,6 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createJobwire, defineTask } from '../dist/index.js';
 
@@ -116,6 +119,7 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** The longest gap of a 5 ms timer, and the p99 of Node's event-loop delay histogram. */
 function stallMonitor() {
   let last = performance.now();
   let worst = 0;
@@ -124,14 +128,44 @@ function stallMonitor() {
     worst = Math.max(worst, t - last);
     last = t;
   }, 5);
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   return () => {
     clearInterval(timer);
-    return Math.max(worst, performance.now() - last);
+    delay.disable();
+    return { stall: Math.max(worst, performance.now() - last), p99: delay.percentile(99) / 1e6 };
   };
+}
+
+/**
+ * Time the synchronous part of every driver call (on SQLite, the whole call: better-sqlite3 runs
+ * on this thread). The longest one is the event loop held by the database itself, apart from
+ * what a busy machine adds by not scheduling the process.
+ */
+function timeDriverCalls(driver) {
+  const timing = { longest: 0, over20: 0, on: false };
+  for (const key of Object.keys(driver)) {
+    const method = driver[key];
+    if (typeof method !== 'function') continue;
+    driver[key] = (...callArgs) => {
+      const t0 = performance.now();
+      try {
+        return method.apply(driver, callArgs);
+      } finally {
+        const ms = performance.now() - t0;
+        if (timing.on) {
+          timing.longest = Math.max(timing.longest, ms);
+          if (ms > 20) timing.over20++;
+        }
+      }
+    };
+  }
+  return timing;
 }
 
 async function withClient(label, tasks, fn, log = 'on') {
   const { driver, name, cleanup } = await freshDriver(label);
+  driver.timing = timeDriverCalls(driver);
   const client = await createJobwire({ driver, tasks, events: { log: log === 'on' } });
   try {
     return await fn(client, name, driver);
@@ -204,7 +238,7 @@ async function processing(log, round) {
   return withClient(
     `c${log}${round}`,
     [counting],
-    async (client, name) => {
+    async (client, name, driver) => {
       for (let start = 0; start < N; start += 1000) {
         await client.enqueueMany(
           Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
@@ -217,6 +251,7 @@ async function processing(log, round) {
       progress(`[3/4] processing: ${N} queued jobs, concurrency ${CONCURRENCY}, event log ${log}`);
       const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
       const stopStall = stallMonitor();
+      driver.timing.on = true;
       const ticker = setInterval(() => progress(`      ${done}/${N} run`), 1000);
       const t0 = performance.now();
       await pool.start();
@@ -224,13 +259,19 @@ async function processing(log, round) {
       await pool.whenIdle();
       const elapsed = (performance.now() - t0) / 1000;
       clearInterval(ticker);
-      // Each round's rate, so a reader can see the spread behind the best one the table keeps.
-      progress(`      processing, event log ${log}, round ${round + 1}: ${Math.round(N / elapsed)} jobs/s`);
-      const stall = stopStall();
+      const { stall, p99 } = stopStall();
+      driver.timing.on = false;
+      const { longest: longestCall, over20 } = driver.timing;
+      // Each round's figures, so a reader can see the spread behind what the table keeps.
+      progress(
+        `      processing, event log ${log}, round ${round + 1}: ${Math.round(N / elapsed)} jobs/s, ` +
+          `longest stall ${stall.toFixed(1)} ms, event-loop delay p99 ${p99.toFixed(1)} ms, ` +
+          `longest driver call ${longestCall.toFixed(1)} ms (${over20} over 20 ms)`,
+      );
       const counts = await client.countJobs();
       if (counts.completed !== N) throw new Error(`expected ${N} completed jobs, found ${counts.completed}`);
       await pool.stop();
-      return { rate: N / elapsed, stall };
+      return { rate: N / elapsed, stall, p99, longestCall, over20 };
     },
     log,
   );
@@ -297,6 +338,8 @@ for (const log of args.only === 'insert' ? [] : LOG_MODES) {
   results[`log_${log}`] = {
     processing: Math.max(...r.map((x) => x.c.rate)),
     longestStallMs: Math.max(...r.map((x) => x.c.stall)),
+    eventLoopDelayP99: median(r.map((x) => x.c.p99)),
+    longestDriverCallMs: Math.max(...r.map((x) => x.c.longestCall)),
     latencyP50: median(r.map((x) => x.d.p50)),
     latencyP99: median(r.map((x) => x.d.p99)),
   };
@@ -328,6 +371,8 @@ if (args.json) {
       ['enqueue→start p50', `${fmt(results.latencyP50, 3)} ms`],
       ['enqueue→start p99', `${fmt(results.latencyP99, 3)} ms`],
       ['longest event-loop stall (processing)', `${fmt(results.longestStallMs, 1)} ms`],
+      ['event-loop delay p99 (processing, median of rounds)', `${fmt(results.eventLoopDelayP99, 1)} ms`],
+      ['longest synchronous driver call (processing)', `${fmt(results.longestDriverCallMs, 1)} ms`],
     );
   }
   if (results.log_on && results.log_off) {

@@ -224,6 +224,12 @@ describe('the packed package', () => {
       outdir: bundler,
       logLevel: 'warning',
     });
+    // As docs/packaging.md says: the SQLite checkpoint thread's entry goes next to the bundle
+    // (the ES one: the bundle's package.json says "type": "module").
+    cpSync(
+      join(installed, 'dist/drivers/sqlite/checkpoint-worker.js'),
+      join(bundler, 'checkpoint-worker.js'),
+    );
   });
 
   for (const name of ['esm-node16', 'esm-bundler']) {
@@ -239,6 +245,8 @@ describe('the packed package', () => {
       assert.equal(result.completed, true);
       // jobwire/http answered a request through its fetch handler.
       assert.equal(result.httpJobs, 1);
+      // The SQLite driver found its checkpoint thread's entry (in the package, or next to the bundle).
+      assert.equal(result.checkpointThread, true);
     });
   }
 
@@ -261,6 +269,13 @@ describe('the packed package', () => {
   it('the CommonJS consumer runs a typed job on SQLite; the ES copy’s SnoozeError steers it', async () => {
     const result = JSON.parse(await node(join(consumers, 'cjs'), ['main.js']));
     // Snoozed once, then completed: no failure stored, no attempt used by the snooze.
-    assert.deepEqual(result, { greeting: 'hello cjs', runs: 2, errors: 0, attempts: 1 });
+    // And the SQLite driver started its checkpoint thread from the CommonJS build.
+    assert.deepEqual(result, {
+      greeting: 'hello cjs',
+      runs: 2,
+      errors: 0,
+      attempts: 1,
+      checkpointThread: true,
+    });
   });
 });

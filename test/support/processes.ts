@@ -23,7 +23,7 @@ interface Esbuild {
     outfile: string;
     bundle: true;
     platform: 'node';
-    format: 'esm';
+    format: 'esm' | 'cjs';
     target: string;
     logLevel: 'error';
     packages?: 'external';
@@ -49,6 +49,18 @@ export function compiledFixture(source: string): string {
     const link = join(dir, 'node_modules');
     symlinkSync(NODE_MODULES, link, 'dir');
     bundleDir = dir;
+    // The SQLite driver starts its checkpoint thread from `checkpoint-worker.js` next to the code
+    // (the bundle here); CommonJS, as a `.js` file is without a package.json saying otherwise.
+    esbuild.buildSync({
+      entryPoints: [fileURLToPath(new URL('../../src/drivers/sqlite/checkpoint-worker.ts', import.meta.url))],
+      outfile: join(dir, 'checkpoint-worker.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      logLevel: 'error',
+      packages: 'external',
+    });
     process.once('exit', () => {
       unlinkSync(link); // the link first: nothing may ever delete through it
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@
  * better-sqlite3 is synchronous, so each method does its work before returning a settled
  * promise. The file is opened in WAL mode so readers never block the writer, and every write
  * takes the lock up front (single statements or IMMEDIATE transactions), which makes it safe for
- * several OS processes to share one file.
+ * several OS processes to share one file. WAL checkpoints, whose fsyncs would otherwise run inside
+ * a commit on this thread, run on a worker thread (checkpointer.ts).
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -18,6 +19,7 @@ import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
+import { isSharedFile, startCheckpointer } from './checkpointer.js';
 import type { SqliteContext } from './context.js';
 import { createCountMethods } from './counts.js';
 import { dependenciesOf } from './dependencies.js';
@@ -57,7 +59,8 @@ export interface SqliteDriverOptions {
   /**
    * Use a connection the application already opened (a better-sqlite3 `Database`). jobwire sets
    * its pragmas (WAL, busy timeout, foreign keys) but never closes it: that stays the
-   * application's job.
+   * application's job. While the driver is open the connection's automatic checkpoints are off
+   * (a worker thread checkpoints instead); `close()` gives its `wal_autocheckpoint` back.
    */
   database?: SqliteConnection;
 }
@@ -170,6 +173,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
   const path = options.database?.name ?? options.path!;
   assertWritable(options, path);
   const db = open(options, path, busyTimeoutMs);
+  // WAL checkpoints (and their fsyncs) run on a worker thread, not inside this thread's commits.
+  const checkpointer = isSharedFile(db)
+    ? startCheckpointer({ db, path, busyTimeoutMs, synchronous: options.synchronous ?? 'normal' })
+    : undefined;
   const notifier = createInProcessNotifier();
   const ctx: SqliteContext = {
     db,
@@ -194,6 +201,7 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     | undefined;
   let countMethods: ReturnType<typeof createCountMethods> | undefined;
   let closed = false;
+  let closing: Promise<void> | undefined;
   /** `run` with the events `log` makes of its result stored in the same transaction. */
   const logged = <R>(log: LogBuilder<R> | undefined, now: EpochMs | undefined, run: () => R): R => {
     use();
@@ -247,19 +255,23 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     notifier,
 
     close() {
-      if (closed) return Promise.resolve();
+      if (closing) return closing;
       closed = true;
       notifier.clear();
-      if (db !== options.database) {
-        // SQLite's advice for long-lived connections: refresh planner statistics where useful.
-        try {
-          db.pragma('optimize');
-        } catch {
-          // Best effort: a failed optimisation must not keep the file open.
+      closing = (async () => {
+        // First: the last connection to close checkpoints the whole WAL and removes it.
+        await checkpointer?.close();
+        if (db !== options.database) {
+          // SQLite's advice for long-lived connections: refresh planner statistics where useful.
+          try {
+            db.pragma('optimize');
+          } catch {
+            // Best effort: a failed optimisation must not keep the file open.
+          }
+          db.close();
         }
-        db.close();
-      }
-      return Promise.resolve();
+      })();
+      return closing;
     },
     // Flow control (limits and fairness).
     flowRuleList: () => call('flowRuleList', () => use().flowRuleList()),
