@@ -13,12 +13,15 @@ const fields = `c.id::text, c.task, c.queue, c.correlation_id, c.attempt, c.max_
  */
 export const logStartedSql = (s: string): string => `
 ),
-logged AS (
+${loggedStartedCte(s)}
+SELECT * FROM claimed`;
+
+/** The CTE of `logStartedSql` alone (`logged`, reading `claimed`), for a claim that selects more. */
+export const loggedStartedCte = (s: string): string => `logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
   SELECT min(c.id::bigint), max(c.id::bigint), json_agg(CASE WHEN c.metadata::text = '{}'
     THEN json_build_array(${STARTED_CODE}, ${fields})
     ELSE json_build_array(${STARTED_CODE}, ${fields}, c.metadata::json) END ORDER BY c.id::bigint)::text
   FROM claimed c
   HAVING count(*) > 0
-)
-SELECT * FROM claimed`;
+)`;
