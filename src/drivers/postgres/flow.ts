@@ -381,7 +381,7 @@ export async function flowClaim(
     const held = found.filter((r) => r.hold);
     // Fairness order: queue by queue as named, then least recently started first (never: first).
     const rank = new Map(queues.map((q, i) => [q, i]));
-    const locked = found
+    const sorted = found
       .filter((r) => !r.idle && !r.hold)
       .sort(
         (a, b) =>
@@ -389,6 +389,15 @@ export async function flowClaim(
           (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
           (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
       );
+    // The lock statement may return up to HOLD_MARKS_PER_CLAIM more keys per queue than asked
+    // for (room for keys to mark held): candidates stay the first `limit` keys of each queue.
+    const perQueue = new Map<string, number>();
+    const locked = sorted.filter((r) => {
+      if (r.key === null) return true;
+      const n = (perQueue.get(r.queue) ?? 0) + 1;
+      perQueue.set(r.queue, n);
+      return n <= limit;
+    });
     if (locked.length === 0 && held.length === 0) return [];
     const result = await ctx.query<ClaimRow & { n: string; ord: string; flow: string | null }>(
       'jobClaim',
