@@ -165,6 +165,18 @@ export function flowHoldTests(test: DefineTest): void {
     assert.deepEqual(plain(after.flow), [unheld('c', 'cleared', T0 + 12, T0 + 15)]);
   });
 
+  test('flow holds: a queue without room is held as a whole, not key by key', async (driver) => {
+    await driver.flowRuleSet({
+      rules: [rule({ key: null, concurrency: 1 }), rule({ concurrency: 1 })],
+      now: T0,
+    });
+    await insertJobs(driver, [...keyed('a', 2), ...keyed('b', 1)], T0);
+    assert.equal((await claimLogged(driver, T0)).jobs.length, 1);
+    const poll = await claimLogged(driver, T0 + 1);
+    assert.deepEqual(plain(poll.flow), [held(null, 'concurrency', 1, 1, T0 + 1)]);
+    assert.deepEqual(await loggedFlow(driver), plain(poll.flow));
+  });
+
   test('flow holds: unkeyed jobs in a queue without a queue-wide rule never make flow events', async (driver) => {
     await driver.flowRuleSet({ rules: [rule({ key: 'x', concurrency: 1 })], now: T0 });
     await insertJobs(driver, [{}, {}, {}], T0);

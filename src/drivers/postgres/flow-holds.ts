@@ -51,6 +51,8 @@ keys_held AS (
     AND ((h.concurrency IS NOT NULL AND h.running >= h.concurrency)
          OR (h.rate_limit IS NOT NULL AND ${gcra} = 0))
     AND ${keyDueSql(s, 'h', 'clock.now')}
+    -- A queue without room holds its keys as a whole: the queue is marked, not each key (as on SQLite).
+    AND NOT EXISTS (SELECT 1 FROM qc WHERE qc.queue = h.queue AND qc.cap = 0)
   RETURNING json_build_array('held', k.queue, k.key, h.running, h.concurrency, h.rate_limit,
     h.rate_interval_ms, h.rate_burst, clock.ms)::text AS flow
 ),
