@@ -10,9 +10,9 @@
  * - Statement 2 marks those still held, and the queues whose queue-wide rule left no room while
  *   a job was due (their rule rows are locked by statement 1: claims of a limited queue take
  *   turns); clears the mark in the writes it makes anyway (a key's or queue's start, an idle key)
- *   and of a queue that has room again with nothing started; and returns what it did as extra
- *   rows, from which the claim builds the events (with the same builders as SQLite) and stores
- *   them in its transaction.
+ *   and of a queue that has room again with nothing started; stores the events of all that in
+ *   the log (`flowLoggedCte`, in the same statement); and returns what it did as extra rows, from
+ *   which the claim builds the same events for its bus (with the builders SQLite uses).
  */
 import type { LogEntry } from '../../driver/event-log.js';
 import { type FlowUnheldReason, flowHeldEntry, flowHoldLimit, flowUnheldEntry } from '../../driver/flow.js';
@@ -84,23 +84,46 @@ export const unheldReturningSql = (reason: FlowUnheldReason, queue: string, key:
 /** The epoch-ms `held_since` of a row alias, as the candidates carry it. */
 export const heldSinceSql = (alias: string): string => `${epochMs(`${alias}.held_since`)} AS held_since`;
 
+/** The CTEs whose rows say what statement 2 did to holds (`flow`: a JSON array, or null). */
+const FLOW_CTES = [
+  'keys_held',
+  'queues_held',
+  'queues_cleared',
+  'keys_started',
+  'keys_idle',
+  'queues_started',
+];
+
+/**
+ * With the log on: statement 2 stores its flow events itself, one row in its own statement (no
+ * extra round trip), as `flowRowEntries` builds them — the same payloads, in the same order
+ * (`compareFlowEntries`): by queue, the queue's own entry first, then type.
+ */
+export const flowLoggedCte = (s: string): string => `,
+flow_logged AS (
+  INSERT INTO ${s}.events (job_lo, job_hi, entries)
+  SELECT NULL, NULL, json_agg(CASE WHEN f->>0 = 'held' THEN json_build_object('type', 'flow:held', 'data',
+      json_build_object('queue', f->1, 'key', f->2, 'scope', CASE WHEN f->>2 IS NULL THEN 'queue' ELSE 'key' END,
+        'limit', l.lim, 'max', CASE l.lim WHEN 'concurrency' THEN f->4 ELSE f->5 END,
+        'intervalMs', CASE l.lim WHEN 'concurrency' THEN NULL ELSE f->6 END, 'running', f->3, 'at', f->8))
+    ELSE json_build_object('type', 'flow:unheld', 'data',
+      json_build_object('queue', f->1, 'key', f->2, 'scope', CASE WHEN f->>2 IS NULL THEN 'queue' ELSE 'key' END,
+        'reason', f->0, 'heldSince', f->3, 'heldMs', greatest(0, (f->>4)::float8 - (f->>3)::float8), 'at', f->4))
+    END ORDER BY (f->>1) COLLATE "C", (f->>2) COLLATE "C" NULLS FIRST, f->>0 = 'held' DESC)::text
+  FROM (${FLOW_CTES.map((cte) => `SELECT flow::json AS f FROM ${cte} WHERE flow IS NOT NULL`).join(' UNION ALL ')}) r
+  CROSS JOIN LATERAL (SELECT CASE WHEN f->>4 IS NOT NULL AND (f->>3)::float8 >= (f->>4)::float8
+    THEN 'concurrency' ELSE 'rate' END AS lim) l
+  HAVING count(*) > 0
+)`;
+
 /**
  * Statement 2's result: the claimed rows, then one row per hold begun or ended (claim columns
  * null, `flow` set), from the hold CTEs and the start/idle writes.
  */
 export const resultSql = (): string => {
   const pad = Array.from({ length: CLAIM_COLUMN_COUNT + 2 }, () => 'NULL').join(', ');
-  const flowRows = [
-    'keys_held',
-    'queues_held',
-    'queues_cleared',
-    'keys_started',
-    'keys_idle',
-    'queues_started',
-  ]
-    .map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`)
-    .join('\nUNION ALL ');
-  return `SELECT claimed.*, NULL::text AS flow FROM claimed\nUNION ALL ${flowRows}`;
+  const flowRows = FLOW_CTES.map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`);
+  return `SELECT claimed.*, NULL::text AS flow FROM claimed\nUNION ALL ${flowRows.join('\nUNION ALL ')}`;
 };
 
 type FlowRow =

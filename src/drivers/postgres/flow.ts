@@ -25,8 +25,8 @@ import {
 } from '../../driver/driver.js';
 import { loggedStartedCte } from './claim-log.js';
 import type { PgContext } from './context.js';
-import { insertEntries } from './events.js';
 import {
+  flowLoggedCte,
   flowRowEntries,
   HOLD_MARKS_PER_CLAIM,
   heldSinceSql,
@@ -289,7 +289,7 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
 FROM async_commit CROSS JOIN picked
 WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked)) AND j.id = picked.id
 RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord
-)${log ? `,\n${loggedStartedCte(s)}` : ''}
+)${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s)}` : ''}
 ${resultSql()}`;
 
 interface LockedRow {
@@ -369,7 +369,6 @@ export async function flowClaim(
     flowEvents.push(
       ...flowRowEntries(result.filter((r) => r.flow !== null).map((r) => r.flow!)).sort(compareFlowEntries),
     );
-    if (params.log === true) await insertEntries(ctx, flowEvents, client);
     return claimedRows;
   });
   if (marks.epoch === epoch) {
