@@ -4,9 +4,10 @@
  * that begin and end holds:
  *
  * - Statement 1 also locks (FOR UPDATE SKIP LOCKED, as it locks ready keys) the keys it walks
- *   past that have a due job, no room by its snapshot and no mark yet — at most
- *   `HOLD_MARKS_PER_CLAIM` of them beyond the ready keys it wants — so statement 2 can mark
- *   them with exact counts on locked rows: one claim per hold sets `held_since`, and reports it.
+ *   past that have a due job, no room by its snapshot and no mark yet, within its limit of keys,
+ *   so statement 2 can mark them with exact counts on locked rows: one claim per hold sets
+ *   `held_since`, and reports it. Such a key takes a ready key's place once per hold; a claim
+ *   that came up short after marking keys at that limit claims once more (flow.ts).
  * - Statement 2 marks those still held, and the queues whose queue-wide rule left no room while
  *   a job was due (their rule rows are locked by statement 1: claims of a limited queue take
  *   turns); clears the mark in the writes it makes anyway (a key's or queue's start, an idle key)
@@ -17,9 +18,6 @@
 import type { LogEntry } from '../../driver/event-log.js';
 import { type FlowUnheldReason, flowHeldEntry, flowHoldLimit, flowUnheldEntry } from '../../driver/flow.js';
 import { CLAIM_COLUMN_COUNT, epochMs } from './row.js';
-
-/** Keys beyond the ready ones a claim may lock to mark them held (a new hold is marked once). */
-export const HOLD_MARKS_PER_CLAIM = 8;
 
 /** A due job of key `k` (a flow_keys row alias) at `now`. */
 export const keyDueSql = (s: string, k: string, now: string): string => `EXISTS (

@@ -28,7 +28,6 @@ import type { PgContext } from './context.js';
 import {
   flowLoggedCte,
   flowRowEntries,
-  HOLD_MARKS_PER_CLAIM,
   heldSinceSql,
   holdCtesSql,
   keyDueSql,
@@ -133,7 +132,8 @@ const keyReadySql = (s: string): string => `((kr.concurrency IS NULL OR kr.concu
  * ready keys per queue in fairness order. A key is ready when it has a due job and, by this
  * snapshot, a free slot and a start its rate allows (statement 2 checks again, exactly); a key
  * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle,
- * and so is a due key without room that is not marked held yet (`hold`; see flow-holds.ts).
+ * and so is a due key without room that is not marked held yet (`hold`; see flow-holds.ts) —
+ * once per hold, within the same limit.
  */
 export const lockSql = (s: string): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
@@ -153,20 +153,23 @@ WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.ac
 UNION ALL
 SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
-  SELECT k.queue, k.key, k.last_started_at,
-         -- Computed for the rows returned only: a due key without room, not marked yet.
-         k.held_since IS NULL AND ${keyDueSql(s, 'k', nowSql('$3'))} AND NOT ${keyReadySql(s)} AS hold
+  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold
   FROM ${s}.flow_keys k
   LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
+  -- Each key's tests once (OFFSET 0: not pulled up, so not evaluated again for \`hold\`).
+  CROSS JOIN LATERAL (
+    SELECT d.due, CASE WHEN d.due THEN ${keyReadySql(s)} ELSE false END AS ready
+    FROM (SELECT ${keyDueSql(s, 'k', nowSql('$3'))} AS due OFFSET 0) d OFFSET 0
+  ) f
   WHERE k.queue = q.name AND k.active
-    AND CASE WHEN ${keyDueSql(s, 'k', nowSql('$3'))}
-        THEN ${keyReadySql(s)} OR k.held_since IS NULL
+    AND CASE WHEN f.due
+        THEN f.ready OR k.held_since IS NULL
         ELSE NOT EXISTS (
           SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
             AND x.state IN ('pending', 'scheduled', 'running'))
         END
   ORDER BY k.last_started_at NULLS FIRST, k.key
-  LIMIT $2::int + ${HOLD_MARKS_PER_CLAIM}
+  LIMIT $2
   FOR UPDATE OF k SKIP LOCKED
 ) k
 WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
@@ -311,6 +314,7 @@ export async function flowClaim(
   ctx: PgContext,
   params: JobClaimParams,
   limit: number,
+  retry = true,
 ): Promise<ClaimedJob[]> {
   const marks = idleMarks(ctx);
   const startedAt = Date.now();
@@ -321,6 +325,7 @@ export async function flowClaim(
   const epoch = marks.epoch;
   const idle: string[] = [];
   const flowEvents: LogEntry[] = [];
+  let cutShort = false;
   const rows = await ctx.transaction('jobClaim', async (client) => {
     const found = await ctx.query<LockedRow>(
       'jobClaim',
@@ -332,7 +337,7 @@ export async function flowClaim(
     const held = found.filter((r) => r.hold);
     // Fairness order: queue by queue as named, then least recently started first (never: first).
     const rank = new Map(queues.map((q, i) => [q, i]));
-    const sorted = found
+    const locked = found
       .filter((r) => !r.idle && !r.hold)
       .sort(
         (a, b) =>
@@ -340,15 +345,12 @@ export async function flowClaim(
           (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
           (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
       );
-    // The lock statement may return up to HOLD_MARKS_PER_CLAIM more keys per queue than asked
-    // for (room for keys to mark held): candidates stay the first `limit` keys of each queue.
-    const perQueue = new Map<string, number>();
-    const locked = sorted.filter((r) => {
-      if (r.key === null) return true;
-      const n = (perQueue.get(r.queue) ?? 0) + 1;
-      perQueue.set(r.queue, n);
-      return n <= limit;
-    });
+    if (held.length > 0) {
+      // A queue whose key rows filled the lock's limit may have ready keys past it, left out
+      // for the keys being marked held: worth one more claim if this one comes up short.
+      const keysOf = (queue: string) => found.filter((r) => r.queue === queue && r.key !== null).length;
+      cutShort = held.some((r) => keysOf(r.queue) >= limit);
+    }
     if (locked.length === 0 && held.length === 0) return [];
     const result = await ctx.query<ClaimRow & { n: string; ord: string; flow: string | null }>(
       'jobClaim',
@@ -376,5 +378,10 @@ export async function flowClaim(
   }
   if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents);
   rows.sort((a, b) => Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
-  return rows.map(rowToClaimed);
+  const claimed = rows.map(rowToClaimed);
+  // Keys newly marked held took places in the lock's limit (once per hold): fill what they left.
+  if (cutShort && claimed.length < limit && retry) {
+    claimed.push(...(await flowClaim(ctx, params, limit - claimed.length, false)));
+  }
+  return claimed;
 }
