@@ -326,12 +326,16 @@ export async function flowClaim(
   const idle: string[] = [];
   const flowEvents: LogEntry[] = [];
   let cutShort = false;
+  // Both statements are prepared on the transaction's connection (ours): planning the second,
+  // a statement of many CTEs, on every claim cost more than running it (measured:
+  // bench/results/2026-12-01-flow-holds.md).
   const rows = await ctx.transaction('jobClaim', async (client) => {
     const found = await ctx.query<LockedRow>(
       'jobClaim',
       lockSql(ctx.s),
       [queues, limit, params.now ?? null],
       client,
+      true,
     );
     idle.push(...found.filter((r) => r.idle).map((r) => r.queue));
     const held = found.filter((r) => r.hold);
@@ -366,6 +370,7 @@ export async function flowClaim(
         held.map((r) => r.key),
       ],
       client,
+      true,
     );
     const claimedRows = result.filter((r) => r.flow === null);
     flowEvents.push(
