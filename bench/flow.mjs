@@ -5,7 +5,11 @@
 // Drains a backlog of N no-op jobs with one pool (concurrency 10, event log on), per scenario:
 //   unkeyed — no key, no rules (the hot path flow control must not slow down);
 //   keyed   — every job has a concurrencyKey (100 keys) under a rule that never binds
-//             (`tenant:*` concurrency 1000), so every claim takes the flow path.
+//             (`tenant:*` concurrency 1000), so every claim takes the flow path;
+//   bound   — every job has one of 5 keys under `tenant:*` concurrency 1, fewer keys than
+//             workers: every claim passes over keys at their limit, and with flow:held /
+//             flow:unheld every start ends a hold and the next claim begins one (the most
+//             hold events per job there can be).
 // Scenarios alternate within each round, so drift on a shared machine hits them alike. `--dist`
 // runs another build (e.g. the commit before flow control) for a before/after of `unkeyed`.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +33,7 @@ const { createJobwire, defineTask } = await import(new URL('index.js', dist).hre
 const N = Number(args.jobs);
 const CONCURRENCY = Number(args.concurrency);
 const KEYS = 100;
+const BOUND_KEYS = 5;
 const progress = (message) => process.stderr.write(`${message}\n`);
 
 async function freshDriver(label) {
@@ -63,7 +68,11 @@ async function processing(scenario, round) {
     },
   });
   const { driver, schema, cleanup } = await freshDriver(`${scenario}${round}`);
-  const flow = scenario === 'keyed' ? [{ queue: 'default', key: 'tenant:*', concurrency: 1000 }] : undefined;
+  const flow =
+    scenario === 'unkeyed'
+      ? undefined
+      : [{ queue: 'default', key: 'tenant:*', concurrency: scenario === 'bound' ? 1 : 1000 }];
+  const keys = scenario === 'bound' ? BOUND_KEYS : KEYS;
   const client = await createJobwire({ driver, tasks: [task], ...(flow ? { flow } : {}) });
   try {
     for (let start = 0; start < N; start += 1000) {
@@ -71,12 +80,18 @@ async function processing(scenario, round) {
         Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
           task,
           payload: { i: start + k },
-          ...(scenario === 'keyed' ? { options: { concurrencyKey: `tenant:${(start + k) % KEYS}` } } : {}),
+          ...(flow ? { options: { concurrencyKey: `tenant:${(start + k) % keys}` } } : {}),
         })),
       );
     }
     if (schema) await sql(`ANALYZE "${schema}".jobs; ANALYZE "${schema}".events`);
-    const pool = client.createPool({ concurrency: CONCURRENCY, handleSignals: false });
+    // `bound` claims come up short by design (every key is at its limit), so the pool would wait
+    // a poll interval (1 s) between them: poll every 1 ms to measure the claims, not the wait.
+    const pool = client.createPool({
+      concurrency: CONCURRENCY,
+      handleSignals: false,
+      ...(scenario === 'bound' ? { pollIntervalMs: 1 } : {}),
+    });
     const t0 = performance.now();
     await pool.start();
     await all;

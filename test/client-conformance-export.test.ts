@@ -57,6 +57,7 @@ describe('runClientConformance options', () => {
       'retention',
       'schedules',
       'dependencies',
+      'flow holds',
       'event log processes',
     ]);
   });

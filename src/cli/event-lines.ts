@@ -5,6 +5,7 @@
  * detail cut first. Lines carry the time of day only; `EventLinePrinter` adds a date line when
  * the day changes, so a timeline spanning days stays unambiguous. */
 import type { LoggedEvent, LoggedEventName, LoggedEvents, StoredError } from '../index.js';
+import { flowHeldText, flowUnheldText } from './flow-text.js';
 import { dateTime, duration, errorSummary, formatProgress, type Paint, pad, truncate } from './format.js';
 
 /** The widest a line gets (columns). */
@@ -44,6 +45,8 @@ const NAMES: Record<LoggedEventName, true> = {
   'job:interrupted': true,
   'job:released': true,
   'job:lease-lost': true,
+  'flow:held': true,
+  'flow:unheld': true,
   'queue:paused': true,
   'queue:resumed': true,
   'queue:full': true,
@@ -98,6 +101,8 @@ const STYLE: Partial<Record<string, Parameters<Paint>[0]>> = {
   'alert:resolved': 'green',
   'queue:backlog': ['bold', 'yellow'],
   'queue:full': ['bold', 'yellow'],
+  'flow:held': 'yellow',
+  'flow:unheld': 'green',
 };
 
 /** Column widths: event name, `#id`, `queue/task`, `attempt/max`. */
@@ -244,6 +249,10 @@ export function eventDetail(type: LoggedEventName, data: Data): string {
     case 'leader:elected':
     case 'leader:resigned':
       return `${(e as LoggedEvents['leader:elected']).ownerId}`;
+    case 'flow:held':
+      return flowHeldText(e as LoggedEvents['flow:held']);
+    case 'flow:unheld':
+      return flowUnheldText(e as LoggedEvents['flow:unheld']);
     case 'queue:paused':
     case 'queue:resumed':
       return `queue ${(e as LoggedEvents['queue:paused']).queue}`;

@@ -3,6 +3,7 @@
  * `jobwire worker` and `jobwire dev`.
  */
 import type { JobwireEvents } from '../index.js';
+import { flowHeldText, flowUnheldText } from './flow-text.js';
 import {
   clockTime,
   duration,
@@ -46,6 +47,8 @@ const EVENT_STYLE: Record<string, Style> = {
   'service:error': ['bold', 'red'],
   'job:retried': 'blue',
   'queue:full': ['bold', 'yellow'],
+  'flow:held': 'yellow',
+  'flow:unheld': 'green',
   'shutdown:requested': ['bold', 'yellow'],
 };
 
@@ -280,6 +283,10 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
         detail: e.reason === 'lost' ? 'lost leadership to another process' : 'gave leadership up (stopped)',
       };
     }
+    case 'flow:held':
+      return { detail: flowHeldText(payload as unknown as JobwireEvents['flow:held']) };
+    case 'flow:unheld':
+      return { detail: flowUnheldText(payload as unknown as JobwireEvents['flow:unheld']) };
     case 'queue:paused':
     case 'queue:resumed': {
       const e = payload as unknown as JobwireEvents['queue:paused'];

@@ -262,6 +262,40 @@ export interface JobwireEvents {
   /** A worker's write was rejected by the fence: its lease had been taken over. Its result is dropped. */
   'job:lease-lost': AttemptEventBase & { at: EpochMs };
 
+  // -- Flow control holds (docs/flow-control.md, "Events"). One block. --------------------------
+  /**
+   * A flow-control limit holds work back: a claim passed over a key (`scope` `key`) or a whole
+   * queue (`scope` `queue`, `key` null) that had a due job, because its `concurrency` limit was
+   * full (`running` of `max`) or its `rate` limit allowed no start now (`max` starts per
+   * `intervalMs`; null for concurrency). Once per hold — not per claim round, not per waiting
+   * job — in the claiming process and the durable log; `flow:unheld` ends it.
+   */
+  'flow:held': {
+    queue: string;
+    key: string | null;
+    scope: 'key' | 'queue';
+    limit: 'concurrency' | 'rate';
+    running: number;
+    max: number;
+    intervalMs: number | null;
+    at: EpochMs;
+  };
+  /**
+   * A hold ended after `heldMs` (at − heldSince): a job of the key (queue) started (`reason`
+   * `started`, in the claim that started it), or a claim found it no longer held with nothing of
+   * it to start (`cleared`: its waiting jobs were cancelled or deleted, or are held by another
+   * limit). Once per `flow:held`.
+   */
+  'flow:unheld': {
+    queue: string;
+    key: string | null;
+    scope: 'key' | 'queue';
+    reason: 'started' | 'cleared';
+    heldSince: EpochMs;
+    heldMs: number;
+    at: EpochMs;
+  };
+
   /** A queue was paused: pools stop claiming from it. */
   'queue:paused': { queue: string; at: EpochMs };
   /** A paused queue was resumed. */

@@ -9,6 +9,7 @@ import { isName, NAME_RULE } from '../core/names.js';
 import { preview } from '../core/preview.js';
 import { unstorableTextReason } from '../core/storable.js';
 import type { EpochMs } from '../core/types.js';
+import type { LogEntry } from './event-pack.js';
 
 /** A rate limit: `limit` starts per `intervalMs`, of which up to `burst` may start at once. */
 export interface FlowRate {
@@ -129,3 +130,85 @@ export function gcraAdvance(rate: FlowRate, tat: number | null, now: EpochMs, st
 export function flowPatternMatches(pattern: string, key: string): boolean {
   return pattern === key || (pattern.endsWith('*') && key.startsWith(pattern.slice(0, -1)));
 }
+
+// -- Holds: `flow:held` / `flow:unheld` (docs/flow-control.md, "Events") --------------------------
+//
+// Why per key and not per job: a limit holds a KEY (or a queue), and every waiting job of it
+// waits for the same reason; operators want "tenant:acme is at its limit", not one line per
+// job. It is also what a claim can afford: the flow claim reads only the head job of each key,
+// so the jobs behind it are never looked at, and a mark per job would cost a write per job. A
+// key's hold is one nullable column (`held_since`) on the key row the claim already reads and
+// locks: set by the first claim that passes the key over (a due job, no slot or no start its
+// rate allows), cleared by the write that records the key's next start — so a hold costs one
+// extra write when it begins and nothing when it ends, whatever the number of claim rounds or
+// waiting jobs. Each write stores its event in the same transaction, so the log has exactly one
+// `flow:held` and one `flow:unheld` per hold. Unkeyed jobs in queues without a queue-wide rule
+// never reach this code.
+
+/** Why a hold ended: a job of it started, or a claim found it no longer held with nothing of it to start. */
+export type FlowUnheldReason = 'started' | 'cleared';
+
+/** Which limit held a key or queue, from its rule and what a claim counted. */
+export function flowHoldLimit(
+  rule: { concurrency: number | null; rate: FlowRate | null },
+  running: number,
+): { limit: 'concurrency' | 'rate'; max: number; intervalMs: number | null } {
+  if (rule.concurrency !== null && running >= rule.concurrency)
+    return { limit: 'concurrency', max: rule.concurrency, intervalMs: null };
+  return { limit: 'rate', max: rule.rate!.limit, intervalMs: rule.rate!.intervalMs };
+}
+
+/**
+ * The `flow:held` entry of a key (or of a queue: key null). `running` is the key's (queue's)
+ * running jobs at the claim; `max` the concurrency limit, or the rate's starts per `intervalMs`.
+ */
+export function flowHeldEntry(
+  queue: string,
+  key: string | null,
+  hold: { limit: 'concurrency' | 'rate'; max: number; intervalMs: number | null },
+  running: number,
+  at: EpochMs,
+): LogEntry {
+  return {
+    type: 'flow:held',
+    data: { queue, key, scope: key === null ? 'queue' : 'key', ...hold, running, at },
+  };
+}
+
+/** The `flow:unheld` entry of a key (or of a queue: key null) held since `heldSince`. */
+export function flowUnheldEntry(
+  queue: string,
+  key: string | null,
+  reason: FlowUnheldReason,
+  heldSince: EpochMs,
+  at: EpochMs,
+): LogEntry {
+  return {
+    type: 'flow:unheld',
+    data: {
+      queue,
+      key,
+      scope: key === null ? 'queue' : 'key',
+      reason,
+      heldSince,
+      heldMs: Math.max(0, at - heldSince),
+      at,
+    },
+  };
+}
+
+/**
+ * The order a claim stores its flow entries in (both drivers): by queue, then key (the queue's
+ * own first), then type — so a claim's entries read the same on SQLite and PostgreSQL.
+ */
+export function compareFlowEntries(a: LogEntry, b: LogEntry): number {
+  const x = a.data as { queue: string; key: string | null };
+  const y = b.data as { queue: string; key: string | null };
+  return (
+    cmp(x.queue, y.queue) ||
+    (x.key === y.key ? 0 : x.key === null ? -1 : y.key === null ? 1 : cmp(x.key, y.key)) ||
+    cmp(a.type, b.type)
+  );
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

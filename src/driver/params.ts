@@ -3,7 +3,7 @@
  * every driver so each implements the same signatures.
  */
 import type { EpochMs, JobRecord } from '../core/types.js';
-import type { LogBuilder } from './event-log.js';
+import type { LogBuilder, LogEntry } from './event-log.js';
 import type {
   CancelledJob,
   FinalizeItem,
@@ -35,8 +35,16 @@ export interface JobClaimParams {
   leaseMs: number;
   /** The claiming pool, stored as the job's `poolId` while it runs. */
   poolId: string;
-  /** Store a `job:started` event per claimed job in the durable log, with the claim. */
+  /**
+   * Store a `job:started` event per claimed job in the durable log, with the claim, and the
+   * flow-control holds it began or ended (`flow:held`, `flow:unheld`).
+   */
   log?: boolean;
+  /**
+   * Called once the claim committed with the `flow:held` / `flow:unheld` entries it wrote (only
+   * when there are some), whether or not `log` stored them: the claiming process emits them.
+   */
+  onFlowEvents?: (entries: readonly LogEntry[]) => void;
   now?: EpochMs;
 }
 

@@ -144,6 +144,10 @@ export function logMessage<K extends JobwireEventName>(name: K, event: JobwireEv
       return `${String(e.service)} ${String(e.operation)} failed: ${errorText(e.error)}`;
     case 'queue:full':
       return `queue ${String(e.queue)} is full (${String(e.pending)}/${String(e.maxPending)} waiting)`;
+    case 'flow:held':
+      return `${e.key === null ? 'queue' : `key ${String(e.key)} of queue`} ${String(e.queue)} held by its ${String(e.limit)} limit`;
+    case 'flow:unheld':
+      return `${e.key === null ? 'queue' : `key ${String(e.key)} of queue`} ${String(e.queue)} no longer held (${String(e.reason)}) after ${String(e.heldMs)} ms`;
     default: {
       // `job:cancelled` → "job 7 (send) cancelled"; `pool:started` → "pool started".
       const action = name.slice(name.indexOf(':') + 1).replace('-', ' ');

@@ -5,7 +5,7 @@
  * a slow poll. It also keeps a job's events in order when the job is claimed again before its
  * previous attempt's outcome was reported (see `outcomePending`).
  */
-import { CHANNELS, type ClaimedJob } from '../../driver/driver.js';
+import { CHANNELS, type ClaimedJob, type LogEntry } from '../../driver/driver.js';
 import type { Runtime } from '../runtime.js';
 import type { EpochMs } from '../types.js';
 import type { Executor } from './executor.js';
@@ -211,6 +211,15 @@ export class Producer {
     this.#armDueTimer(now);
   }
 
+  /** The flow-control holds a claim began or ended (`flow:held`, `flow:unheld`), on the bus. */
+  readonly #emitFlowEvents = (entries: readonly LogEntry[]): void => {
+    const { events } = this.#runtime;
+    for (const entry of entries) {
+      // The driver builds them with the shared builders of driver/flow.ts (the catalogue's payloads).
+      events.emit(entry.type as 'flow:held' | 'flow:unheld', entry.data as never);
+    }
+  };
+
   async #fill(): Promise<void> {
     this.#dispatch();
     if (this.#claiming || !this.#running || !this.#mayHaveWork) return;
@@ -243,6 +252,7 @@ export class Producer {
         leaseMs: this.#settings.leaseMs,
         poolId: this.#settings.id,
         log: this.#runtime.eventLog,
+        onFlowEvents: this.#emitFlowEvents,
         now: this.#runtime.dbNow(),
       });
       this.#claimFailures = 0;

@@ -24,6 +24,7 @@ import { claimTests } from './claim.js';
 import { dedupTests } from './dedup.js';
 import { finalizeTests } from './finalize.js';
 import { flowTests } from './flow.js';
+import { flowHoldTests } from './flow-holds.js';
 import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
 import { insertTests } from './insert.js';
@@ -82,6 +83,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['retention', retentionTests],
   ['schedules', scheduleTests],
   ['flow control', flowTests],
+  ['flow holds', flowHoldTests],
 ];
 
 /** Register the whole suite with `node:test` for one driver. */

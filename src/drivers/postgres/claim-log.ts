@@ -23,11 +23,14 @@ const startedEntrySql = `'[${STARTED_CODE},"' || c.id || '",' || to_json(c.task)
  */
 export const logStartedSql = (s: string): string => `
 ),
-logged AS (
+${loggedStartedCte(s)}
+SELECT * FROM claimed`;
+
+/** The CTE of `logStartedSql` alone (`logged`, reading `claimed`), for a claim that selects more. */
+export const loggedStartedCte = (s: string): string => `logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
   SELECT min(c.id::bigint), max(c.id::bigint),
          '[' || string_agg(${startedEntrySql}, ',' ORDER BY c.id::bigint) || ']'
   FROM claimed c
   HAVING count(*) > 0
-)
-SELECT * FROM claimed`;
+)`;

@@ -16,14 +16,28 @@ import {
   assertFlowRule,
   assertFlowRuleName,
   type ClaimedJob,
+  compareFlowEntries,
   type FlowRuleRecord,
   type FlowRuleRemoveParams,
   type FlowRuleSetParams,
   type JobClaimParams,
+  type LogEntry,
 } from '../../driver/driver.js';
-import { logStartedSql } from './claim-log.js';
+import { loggedStartedCte } from './claim-log.js';
 import type { PgContext } from './context.js';
+import {
+  flowLoggedCte,
+  flowRowEntries,
+  heldSinceSql,
+  holdCtesSql,
+  keyDueSql,
+  resultSql,
+  unheldReturningSql,
+} from './flow-holds.js';
+import { FLOW_CHANGED_CHANNEL, flowChanged, IDLE_TRUST_MS, idleMarks } from './flow-idle.js';
 import { CLAIM_COLUMNS, type ClaimRow, epochMs, nowSql, rowToClaimed } from './row.js';
+
+export { FLOW_CHANGED_CHANNEL, flowChanged };
 
 const ruleListSql = (s: string): string => `
 SELECT queue, pattern, concurrency, rate_limit, rate_interval_ms::float8 AS rate_interval_ms, rate_burst,
@@ -105,12 +119,21 @@ const keyRuleSql = (s: string, k: string): string => `
   ORDER BY r.pattern = ${k}.key DESC, length(r.pattern) DESC
   LIMIT 1`;
 
+/** Room in key `k` by this snapshot: a free slot and a start its rate allows (statement 2 checks again). */
+const keyReadySql = (s: string): string => `((kr.concurrency IS NULL OR kr.concurrency > (
+      SELECT count(*) FROM ${s}.jobs x
+      WHERE x.queue = k.queue AND x.concurrency_key = k.key AND x.state = 'running'))
+    AND (kr.rate_limit IS NULL OR k.tat IS NULL OR k.tat <= ${epochMs(nowSql('$3'))}
+      + (kr.rate_burst - 1) * (kr.rate_interval_ms::float8 / kr.rate_limit) + 1e-6))`;
+
 /**
  * Statement 1 (which also makes the transaction commit without waiting for the WAL flush, as
  * the ordinary claim does, even when it finds nothing to start): lock the queue-wide rule rows (claims of a limited queue take turns) and up to $2
  * ready keys per queue in fairness order. A key is ready when it has a due job and, by this
  * snapshot, a free slot and a start its rate allows (statement 2 checks again, exactly); a key
- * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle.
+ * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle,
+ * and so is a due key without room that is not marked held yet (`hold`; see flow-holds.ts) —
+ * once per hold, within the same limit.
  */
 export const lockSql = (s: string): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
@@ -121,25 +144,26 @@ queue_locks AS (
   ORDER BY r.queue
   FOR UPDATE OF r
 )
-SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle FROM queue_locks
+SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle, false AS hold
+FROM queue_locks
 UNION ALL
-SELECT q.name, NULL, NULL, true FROM unnest($1::text[]) AS q(name)
+SELECT q.name, NULL, NULL, true, false FROM unnest($1::text[]) AS q(name)
 WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.active)
   AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules r WHERE r.queue = q.name AND r.pattern = '')
 UNION ALL
-SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false FROM unnest($1::text[]) AS q(name)
+SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
-  SELECT k.queue, k.key, k.last_started_at FROM ${s}.flow_keys k
+  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold
+  FROM ${s}.flow_keys k
   LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
+  -- Each key's tests once (OFFSET 0: not pulled up, so not evaluated again for \`hold\`).
+  CROSS JOIN LATERAL (
+    SELECT d.due, CASE WHEN d.due THEN ${keyReadySql(s)} ELSE false END AS ready
+    FROM (SELECT ${keyDueSql(s, 'k', nowSql('$3'))} AS due OFFSET 0) d OFFSET 0
+  ) f
   WHERE k.queue = q.name AND k.active
-    AND CASE WHEN EXISTS (
-          SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
-            AND x.state IN ('pending', 'scheduled') AND x.run_at <= ${nowSql('$3')})
-        THEN (kr.concurrency IS NULL OR kr.concurrency > (
-                SELECT count(*) FROM ${s}.jobs x
-                WHERE x.queue = k.queue AND x.concurrency_key = k.key AND x.state = 'running'))
-          AND (kr.rate_limit IS NULL OR k.tat IS NULL OR k.tat <= ${epochMs(nowSql('$3'))}
-                 + (kr.rate_burst - 1) * (kr.rate_interval_ms::float8 / kr.rate_limit) + 1e-6)
+    AND CASE WHEN f.due
+        THEN f.ready OR k.held_since IS NULL
         ELSE NOT EXISTS (
           SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
             AND x.state IN ('pending', 'scheduled', 'running'))
@@ -162,29 +186,33 @@ const gcraAdvanceSql = (r: string, tat: string, n: string): string =>
 
 /**
  * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
- * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted.
+ * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted; $7 and
+ * $8 the keys statement 1 locked to mark them held (flow-holds.ts).
  */
 export const pickSql = (s: string, log: boolean): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 clock AS (SELECT ${nowSql('$6')} AS now, ${epochMs(nowSql('$6'))} AS ms),
 c AS (
-  SELECT c.ord, c.queue, c.key, k.tat, kr.concurrency, kr.rate_limit, kr.rate_interval_ms, kr.rate_burst,
+  SELECT c.ord, c.queue, c.key, k.tat, k.held_since, kr.concurrency, kr.rate_limit, kr.rate_interval_ms, kr.rate_burst,
          CASE WHEN kr.concurrency IS NULL THEN 0 ELSE (
            SELECT count(*) FROM ${s}.jobs x
            WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(queue, key, ord)
   -- Looked up by primary key per candidate (a join here is planned as a scan of every key).
   LEFT JOIN LATERAL (
-    SELECT k.tat FROM ${s}.flow_keys k WHERE k.queue = c.queue AND k.key = c.key OFFSET 0
+    SELECT k.tat, ${heldSinceSql('k')} FROM ${s}.flow_keys k WHERE k.queue = c.queue AND k.key = c.key OFFSET 0
   ) k ON true
   LEFT JOIN LATERAL (${keyRuleSql(s, 'c')}) kr ON c.key IS NOT NULL
 ),
 qc AS (
-  SELECT r.queue, r.tat, r.rate_limit, r.rate_interval_ms, r.rate_burst, greatest(0, least($3::int,
-    CASE WHEN r.concurrency IS NULL THEN $3::int ELSE r.concurrency - (
-      SELECT count(*) FROM ${s}.jobs x WHERE x.state = 'running' AND x.queue = r.queue) END,
-    CASE WHEN r.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('r', 'r.tat')} END)) AS cap
+  SELECT r.queue, r.tat, r.rate_limit, r.rate_interval_ms, r.rate_burst, ${heldSinceSql('r')}, q.running,
+    greatest(0, least($3::int,
+      CASE WHEN r.concurrency IS NULL THEN $3::int ELSE r.concurrency - q.running END,
+      CASE WHEN r.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('r', 'r.tat')} END)) AS cap
   FROM ${s}.flow_rules r CROSS JOIN clock
+  -- Running jobs are counted for a concurrency rule only (null otherwise).
+  CROSS JOIN LATERAL (SELECT CASE WHEN r.concurrency IS NULL THEN NULL ELSE (
+    SELECT count(*) FROM ${s}.jobs x WHERE x.state = 'running' AND x.queue = r.queue) END AS running) q
   WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
 ),
 caps AS (
@@ -230,13 +258,14 @@ picked AS MATERIALIZED (
 keys_started AS (
   UPDATE ${s}.flow_keys k
   SET tat = CASE WHEN c.rate_limit IS NULL THEN k.tat ELSE ${gcraAdvanceSql('c', 'k.tat', 'p.started')} END,
-      last_started_at = clock.now
+      last_started_at = clock.now, held_since = NULL
   FROM (SELECT ord, count(*) AS started FROM picked GROUP BY ord) p JOIN c ON c.ord = p.ord CROSS JOIN clock
   WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+  RETURNING ${unheldReturningSql('started', 'k.queue', 'k.key', 'c.held_since')}
 ),
 keys_idle AS (
-  UPDATE ${s}.flow_keys k SET active = false
-  FROM caps c
+  UPDATE ${s}.flow_keys k SET active = false, held_since = NULL
+  FROM caps c CROSS JOIN clock
   WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
     AND c.cap > 0
     AND NOT EXISTS (SELECT 1 FROM picked p WHERE p.ord = c.ord)
@@ -244,22 +273,27 @@ keys_idle AS (
                     WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running')
     AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
                     WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state IN ('pending', 'scheduled'))
+  RETURNING ${unheldReturningSql('cleared', 'k.queue', 'k.key', 'c.held_since')}
 ),
 queues_started AS (
   UPDATE ${s}.flow_rules r
   SET tat = CASE WHEN r.rate_limit IS NULL THEN r.tat ELSE ${gcraAdvanceSql('r', 'r.tat', 'p.started')} END,
-      last_started_at = CASE WHEN p.unkeyed THEN clock.now ELSE r.last_started_at END
+      last_started_at = CASE WHEN p.unkeyed THEN clock.now ELSE r.last_started_at END, held_since = NULL
   FROM (SELECT queue, count(*) AS started, bool_or(key IS NULL) AS unkeyed FROM picked GROUP BY queue) p
-  CROSS JOIN clock
+  JOIN qc ON qc.queue = p.queue CROSS JOIN clock
   WHERE r.queue = p.queue AND r.pattern = ''
-)
-${log ? ', claimed AS (' : ''}UPDATE ${s}.jobs j
+  RETURNING ${unheldReturningSql('started', 'r.queue', 'NULL', 'qc.held_since')}
+)${holdCtesSql(s, keyRuleSql(s, 'h'), gcraSql('h', 'h.tat'))},
+claimed AS (
+UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$6')}
 FROM async_commit CROSS JOIN picked
 WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked)) AND j.id = picked.id
-RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord${log ? logStartedSql(s) : ''}`;
+RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord
+)${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s)}` : ''}
+${resultSql()}`;
 
 interface LockedRow {
   queue: string;
@@ -267,58 +301,8 @@ interface LockedRow {
   last_started_at: number | null;
   /** A queue with no active key and no queue-wide rule: nothing for the flow path (see below). */
   idle: boolean;
-}
-
-/**
- * The notifier channel announcing that a queue may have flow work it had not: keyed jobs
- * inserted or retried, a rule set. Every process drops its idle marks when it hears it.
- */
-export const FLOW_CHANGED_CHANNEL = 'jobwire_flow_changed';
-
-/** How long a process trusts that a queue has no flow work without hearing otherwise. */
-const IDLE_TRUST_MS = 1000;
-
-/**
- * Per driver: queues the flow path found idle (no active key, no queue-wide rule), so that a
- * claim of unkeyed jobs that comes up short — every claim of a shallow queue — costs no flow
- * transaction (three round trips). A mark is dropped when this process inserts keyed jobs or
- * sets a rule, when any process announces it on FLOW_CHANGED_CHANNEL, and after IDLE_TRUST_MS
- * in any case (a notification lost in a reconnect delays keyed jobs by at most that).
- */
-interface FlowIdleMarks {
-  idleUntil: Map<string, number>;
-  /** Bumped by every announcement: a probe that overlapped one must not mark anything idle. */
-  epoch: number;
-}
-
-const marksByNotifier = new WeakMap<object, FlowIdleMarks>();
-
-function idleMarks(ctx: PgContext): FlowIdleMarks {
-  let marks = marksByNotifier.get(ctx.notifier);
-  if (!marks) {
-    const created: FlowIdleMarks = { idleUntil: new Map(), epoch: 0 };
-    ctx.notifier.listen(FLOW_CHANGED_CHANNEL, () => {
-      created.epoch++;
-      created.idleUntil.clear();
-    });
-    marksByNotifier.set(ctx.notifier, created);
-    marks = created;
-  }
-  return marks;
-}
-
-/**
- * Flow work may have appeared (keyed jobs inserted or retried, a rule changed): drop this
- * process's idle marks, and with `announce` tell every other process too (after the caller's
- * commit: the change must be visible when they look).
- */
-export function flowChanged(ctx: PgContext, announce: boolean): void {
-  const marks = marksByNotifier.get(ctx.notifier);
-  if (marks) {
-    marks.epoch++;
-    marks.idleUntil.clear();
-  }
-  if (announce) ctx.notifier.notify(FLOW_CHANGED_CHANNEL, '');
+  /** A key without room that is not marked held yet (flow-holds.ts): not a candidate. */
+  hold: boolean;
 }
 
 /**
@@ -330,6 +314,7 @@ export async function flowClaim(
   ctx: PgContext,
   params: JobClaimParams,
   limit: number,
+  retry = true,
 ): Promise<ClaimedJob[]> {
   const marks = idleMarks(ctx);
   const startedAt = Date.now();
@@ -339,25 +324,39 @@ export async function flowClaim(
   await ctx.notifier.ready();
   const epoch = marks.epoch;
   const idle: string[] = [];
+  const flowEvents: LogEntry[] = [];
+  let cutShort = false;
+  // Both statements are prepared on the transaction's connection (ours): planning the second,
+  // a statement of many CTEs, on every claim cost more than running it (measured:
+  // bench/results/2026-12-01-flow-holds.md).
   const rows = await ctx.transaction('jobClaim', async (client) => {
     const found = await ctx.query<LockedRow>(
       'jobClaim',
       lockSql(ctx.s),
       [queues, limit, params.now ?? null],
       client,
+      true,
     );
-    const locked = found.filter((r) => !r.idle);
     idle.push(...found.filter((r) => r.idle).map((r) => r.queue));
-    if (locked.length === 0) return [];
+    const held = found.filter((r) => r.hold);
     // Fairness order: queue by queue as named, then least recently started first (never: first).
     const rank = new Map(queues.map((q, i) => [q, i]));
-    locked.sort(
-      (a, b) =>
-        rank.get(a.queue)! - rank.get(b.queue)! ||
-        (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
-        (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-    );
-    return ctx.query<ClaimRow & { n: string; ord: string }>(
+    const locked = found
+      .filter((r) => !r.idle && !r.hold)
+      .sort(
+        (a, b) =>
+          rank.get(a.queue)! - rank.get(b.queue)! ||
+          (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
+          (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      );
+    if (held.length > 0) {
+      // A queue whose key rows filled the lock's limit may have ready keys past it, left out
+      // for the keys being marked held: worth one more claim if this one comes up short.
+      const keysOf = (queue: string) => found.filter((r) => r.queue === queue && r.key !== null).length;
+      cutShort = held.some((r) => keysOf(r.queue) >= limit);
+    }
+    if (locked.length === 0 && held.length === 0) return [];
+    const result = await ctx.query<ClaimRow & { n: string; ord: string; flow: string | null }>(
       'jobClaim',
       pickSql(ctx.s, params.log === true),
       [
@@ -367,13 +366,27 @@ export async function flowClaim(
         params.poolId,
         Math.floor(params.leaseMs),
         params.now ?? null,
+        held.map((r) => r.queue),
+        held.map((r) => r.key),
       ],
       client,
+      true,
     );
+    const claimedRows = result.filter((r) => r.flow === null);
+    flowEvents.push(
+      ...flowRowEntries(result.filter((r) => r.flow !== null).map((r) => r.flow!)).sort(compareFlowEntries),
+    );
+    return claimedRows;
   });
   if (marks.epoch === epoch) {
     for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
   }
+  if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents);
   rows.sort((a, b) => Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
-  return rows.map(rowToClaimed);
+  const claimed = rows.map(rowToClaimed);
+  // Keys newly marked held took places in the lock's limit (once per hold): fill what they left.
+  if (cutShort && claimed.length < limit && retry) {
+    claimed.push(...(await flowClaim(ctx, params, limit - claimed.length, false)));
+  }
+  return claimed;
 }

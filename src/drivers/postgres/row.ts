@@ -118,7 +118,7 @@ export function rowToRecord(row: JobRow): JobRecord {
  * What a claim returns: only what a worker needs. Every converted column is server time spent
  * on every claimed job, so the record-only columns (result, errors, …) stay out.
  */
-export const CLAIM_COLUMNS = [
+const CLAIM_COLUMN_LIST = [
   'j.id',
   'j.task',
   'j.queue',
@@ -136,7 +136,10 @@ export const CLAIM_COLUMNS = [
   'j.timeout_ms',
   'j.backoff::text AS backoff',
   'j.dependents',
-].join(', ');
+];
+export const CLAIM_COLUMNS = CLAIM_COLUMN_LIST.join(', ');
+/** How many columns `CLAIM_COLUMNS` selects (a statement that adds rows of another kind pads them). */
+export const CLAIM_COLUMN_COUNT = CLAIM_COLUMN_LIST.length;
 
 /** A claimed row as `CLAIM_COLUMNS` selects it. */
 export type ClaimRow = Pick<

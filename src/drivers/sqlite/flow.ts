@@ -5,18 +5,22 @@
  * between its reads and its writes.
  */
 import type { EpochMs } from '../../core/types.js';
+import type { LogEntry } from '../../driver/event-log.js';
 import {
   assertFlowRule,
   assertFlowRuleName,
+  compareFlowEntries,
   type FlowRate,
   type FlowRuleRecord,
   type FlowRuleRemoveParams,
   type FlowRuleSetParams,
   flowPatternMatches,
+  flowUnheldEntry,
   gcraAdvance,
   gcraAllowed,
 } from '../../driver/flow.js';
 import type { SqliteContext } from './context.js';
+import { createFlowHolds } from './flow-holds.js';
 import { CLAIM_COLUMNS, type ClaimRow } from './row.js';
 
 interface RuleRow {
@@ -28,6 +32,7 @@ interface RuleRow {
   rate_burst: number | null;
   tat: number | null;
   last_started_at: number | null;
+  held_since: number | null;
   updated_at: number;
 }
 
@@ -35,6 +40,8 @@ interface KeyRow {
   key: string;
   tat: number | null;
   last_started_at: number | null;
+  /** When a claim first passed it over while held by its limit (flow-holds.ts), or null. */
+  held_since: number | null;
   /** Its running jobs (its slots in use). */
   running: number;
   /** Its first due job in claim order, or null. */
@@ -129,7 +136,7 @@ export function createFlowMethods(ctx: SqliteContext) {
   // Each key with its slots in use and its head job, read lazily row by row: a claim usually
   // stops after `limit` keys, and one statement per key is most of a claim's cost.
   const readyKeys = db.prepare(
-    `SELECT k.key, k.tat, k.last_started_at,
+    `SELECT k.key, k.tat, k.last_started_at, k.held_since,
        (SELECT count(*) FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_running
         WHERE state = 'running' AND concurrency_key IS NOT NULL
           AND queue = k.queue AND concurrency_key = k.key) AS running,
@@ -169,13 +176,16 @@ export function createFlowMethods(ctx: SqliteContext) {
   // The started keys of a claim: their last start in one statement (the keys as a JSON array,
   // each found by primary key), and the GCRA state of those with a rate limit one by one.
   const keysStarted = db.prepare(
-    `UPDATE jobwire_flow_keys SET last_started_at = @now
+    `UPDATE jobwire_flow_keys SET last_started_at = @now, held_since = NULL
      WHERE queue = @queue AND key IN (SELECT value FROM json_each(@keys))`,
   );
   const keyTat = db.prepare('UPDATE jobwire_flow_keys SET tat = ? WHERE queue = ? AND key = ?');
-  const keyIdle = db.prepare('UPDATE jobwire_flow_keys SET active = 0 WHERE queue = ? AND key = ?');
+  const keyIdle = db.prepare(
+    'UPDATE jobwire_flow_keys SET active = 0, held_since = NULL WHERE queue = ? AND key = ?',
+  );
+  const holds = createFlowHolds(db);
   const queueStarted = db.prepare(
-    `UPDATE jobwire_flow_rules SET tat = ?, last_started_at = coalesce(?, last_started_at)
+    `UPDATE jobwire_flow_rules SET tat = ?, last_started_at = coalesce(?, last_started_at), held_since = NULL
      WHERE queue = ? AND pattern = ''`,
   );
 
@@ -183,26 +193,40 @@ export function createFlowMethods(ctx: SqliteContext) {
    * Pick up to `limit` jobs of one queue through its keys (and, with a queue-wide rule, its
    * unkeyed jobs), least recently started key first, round-robin: the first job of every ready
    * key before the second of any. Returns the picked ids in that order and writes the keys' and
-   * the queue's new GCRA state and last start.
+   * the queue's new GCRA state and last start, and the holds that began or ended (to `events`).
    */
-  function pickFromQueue(queue: string, limit: number, now: EpochMs): number[] {
+  function pickFromQueue(queue: string, limit: number, now: EpochMs, events: LogEntry[]): number[] {
     if (paused.get(queue)) return [];
     const rules = rulesOf.all(queue) as RuleRow[];
     const queueRule = rules.find((r) => r.pattern === '');
     const keyRules = rules.filter((r) => r.pattern !== '');
     let queueCap = limit;
+    let queueRunning = 0;
     if (queueRule?.concurrency != null) {
-      const { n } = runningInQueue.get(queue) as { n: number };
-      queueCap = Math.min(queueCap, queueRule.concurrency - n);
+      queueRunning = (runningInQueue.get(queue) as { n: number }).n;
+      queueCap = Math.min(queueCap, queueRule.concurrency - queueRunning);
     }
     const queueRate = queueRule ? rateOf(queueRule) : null;
     if (queueRate) queueCap = Math.min(queueCap, gcraAllowed(queueRate, queueRule!.tat, now));
-    if (queueCap <= 0) return [];
+    if (queueCap <= 0) {
+      // Only a queue-wide rule can leave no room (limit ≥ 1): the queue is held.
+      const rule = queueRule!;
+      holds.queueHeld(
+        queue,
+        { concurrency: rule.concurrency, rate: queueRate },
+        rule.held_since,
+        queueRunning,
+        now,
+        events,
+      );
+      return [];
+    }
 
     const candidates: Candidate[] = [];
     /** Each candidate's cap (how many of its jobs may start now). */
     const caps = new Map<Candidate, number>();
-    const idle: string[] = [];
+    const idle: KeyRow[] = [];
+    const held: { row: KeyRow; rule: RuleRow }[] = [];
     let contributing = 0;
     // The queue's unkeyed jobs take their turn as one more "key" (only with a queue-wide rule:
     // otherwise the ordinary claim serves them), placed by their last start.
@@ -235,12 +259,30 @@ export function createFlowMethods(ctx: SqliteContext) {
       } else if (row.head === null && row.running === 0) {
         // Nothing due and nothing running: unless a job waits for a later due time, the key
         // leaves the ready index (a trigger brings it back when one of its jobs waits again).
-        idle.push(row.key);
+        idle.push(row);
+      } else if (row.head !== null && row.held_since === null && rule) {
+        // A due job and no room (the queue had some): the key's own limit holds it.
+        held.push({ row, rule });
       }
     }
     if (unkeyedDue && contributing < queueCap) visitUnkeyed();
     // Written after the iteration: the connection cannot write while a read is open.
-    for (const key of idle) if (!waitingForKey.get(queue, key)) keyIdle.run(queue, key);
+    for (const row of idle) {
+      if (waitingForKey.get(queue, row.key)) continue;
+      keyIdle.run(queue, row.key);
+      if (row.held_since !== null)
+        events.push(flowUnheldEntry(queue, row.key, 'cleared', row.held_since, now));
+    }
+    for (const { row, rule } of held) {
+      holds.keyHeld(
+        queue,
+        row.key,
+        { concurrency: rule.concurrency, rate: rateOf(rule) },
+        row.running,
+        now,
+        events,
+      );
+    }
     // Fewer ready keys than jobs wanted: the keys that may start more give their next jobs.
     if (contributing < queueCap) {
       for (const candidate of candidates) {
@@ -273,6 +315,8 @@ export function createFlowMethods(ctx: SqliteContext) {
         continue;
       }
       started.push(candidate.key);
+      const since = candidate.row!.held_since;
+      if (since !== null) events.push(flowUnheldEntry(queue, candidate.key, 'started', since, now));
       const rate = candidate.rule ? rateOf(candidate.rule) : null;
       if (rate) keyTat.run(gcraAdvance(rate, candidate.row!.tat, now, n), queue, candidate.key);
     }
@@ -280,28 +324,38 @@ export function createFlowMethods(ctx: SqliteContext) {
     if (queueRule && picked.length > 0) {
       const tat = queueRate ? gcraAdvance(queueRate, queueRule.tat, now, picked.length) : queueRule.tat;
       queueStarted.run(tat, unkeyedStarted ? now : null, queue);
+      if (queueRule.held_since !== null)
+        events.push(flowUnheldEntry(queue, null, 'started', queueRule.held_since, now));
+    } else if (queueRule?.held_since != null) {
+      // Room again but nothing of the queue to start: its hold ends all the same.
+      holds.queueCleared(queue);
+      events.push(flowUnheldEntry(queue, null, 'cleared', queueRule.held_since, now));
     }
     return picked;
   }
 
   /**
    * The flow part of a claim: up to `limit` jobs from `queues`, each queue in turn. Must run in
-   * the claim's transaction (after scheduled jobs were promoted).
+   * the claim's transaction (after scheduled jobs were promoted). Returns the claimed rows, and
+   * the `flow:held` / `flow:unheld` entries of the holds it began or ended (the caller stores
+   * them with the claim's events).
    */
   function flowClaim(
     queues: readonly string[],
     limit: number,
     bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs },
-  ): ClaimRow[] {
+  ): { rows: ClaimRow[]; events: LogEntry[] } {
     const ids: number[] = [];
+    const events: LogEntry[] = [];
     for (const queue of new Set(queues)) {
       if (ids.length >= limit) break;
-      ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now));
+      ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now, events));
     }
-    if (ids.length === 0) return [];
+    events.sort(compareFlowEntries);
+    if (ids.length === 0) return { rows: [], events };
     const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as ClaimRow[];
     const order = new Map(ids.map((id, i) => [id, i]));
-    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), events };
   }
 
   return { flowClaim, flowRuleList, flowRuleRemove, flowRuleSet };

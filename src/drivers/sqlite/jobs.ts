@@ -256,10 +256,14 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
       rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
       // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
       const limit = bindings.limit as number;
+      let flowEvents: LogEntry[] = [];
       if (rows.length < limit) {
-        rows.push(...flowClaim(queues, limit - rows.length, bindings as FlowBindings));
+        const flow = flowClaim(queues, limit - rows.length, bindings as FlowBindings);
+        rows.push(...flow.rows);
+        flowEvents = flow.events;
       }
       const claimed = rows.map(rowToClaimed);
+      if (log && flowEvents.length > 0) writer.append(flowEvents, now);
       if (log && claimed.length > 0) {
         const poolId = bindings.poolId as string;
         // By id, as the PostgreSQL driver stores them.
@@ -271,7 +275,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
           now,
         );
       }
-      return claimed;
+      return { claimed, flowEvents };
     },
   );
 
@@ -288,7 +292,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     params.queues.forEach((queue, i) => {
       bindings[`q${i}`] = queue;
     });
-    const claimed = claimTx.immediate(params.queues, bindings, now, params.log === true);
+    const { claimed, flowEvents } = claimTx.immediate(params.queues, bindings, now, params.log === true);
+    if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents);
     // The claim is this process's own write: its lease is alive as of now (read after the
     // commit), on the clock the rescuer measures silence with (see liveness.ts).
     const seen = livenessNow(params.now);

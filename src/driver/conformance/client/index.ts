@@ -15,6 +15,7 @@ import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
 import { runEventLogProcessSuite } from './event-log-processes.js';
 import { runEventOrderSuite } from './event-order.js';
+import { runFlowHoldSuite } from './flow-holds.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
@@ -47,6 +48,7 @@ const SUITES = {
   retention: runRetentionSuite,
   schedules: runScheduleSuite,
   dependencies: runDependencySuite,
+  'flow holds': runFlowHoldSuite,
   'event log processes': runEventLogProcessSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 

@@ -18,6 +18,7 @@ import { MIGRATION_0008_FLOW } from './0008-flow.js';
 import { MIGRATION_0009_DEDUP } from './0009-dedup.js';
 import { migration0010Dependencies } from './0010-dependencies.js';
 import { MIGRATION_0011_FINISHED_BY_STATE } from './0011-finished-by-state.js';
+import { MIGRATION_0012_FLOW_HOLDS } from './0012-flow-holds.js';
 
 /**
  * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
@@ -43,6 +44,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 9, name: 'dedup', sql: MIGRATION_0009_DEDUP },
   { version: 10, name: 'dependencies', sql: migration0010Dependencies },
   { version: 11, name: 'finished jobs by state', sql: MIGRATION_0011_FINISHED_BY_STATE },
+  { version: 12, name: 'flow holds', sql: MIGRATION_0012_FLOW_HOLDS },
 ];
 
 /** The schema version this code writes. */
