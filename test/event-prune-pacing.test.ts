@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createJobwire } from '../src/core/client.js';
-import { defineTask } from '../src/core/task.js';
 import { FIRST_BATCH } from '../src/core/paced-batches.js';
+import { defineTask } from '../src/core/task.js';
 import type { Driver, EventPruneParams } from '../src/driver/driver.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 
