@@ -41,20 +41,17 @@ import { ROOT } from './support/cli.js';
 const run = promisify(execFile);
 const FIXTURES = join(ROOT, 'test/fixtures/package-consumers');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+/**
+ * The package's own dependencies, read from package.json: every install links them all, since an
+ * offline install can only resolve a version range it has metadata for (a fresh machine's npm
+ * cache has the tarballs `npm ci` fetched, not that metadata).
+ */
+const DEPENDENCIES = Object.keys(
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
+    .dependencies,
+);
 /** Installed as links to this repository's node_modules (see the module comment). */
-const LINKED = [
-  'better-sqlite3',
-  '@types/node',
-  '@standard-schema/spec',
-  'croner',
-  'hono',
-  '@hono/node-server',
-  'htmx.org',
-  'htmx-ext-sse',
-  'uplot',
-  'prom-client',
-  '@opentelemetry/api',
-];
+const LINKED = [...DEPENDENCIES, 'better-sqlite3', '@types/node', 'prom-client', '@opentelemetry/api'];
 
 let work: string;
 let tarball: string;
@@ -130,7 +127,7 @@ before(async () => {
   await Promise.all([
     install(consumers, LINKED),
     // A PostgreSQL-only app skips the optional better-sqlite3 (and its native build).
-    install(postgresOnly, ['pg', '@standard-schema/spec', 'croner'], ['--omit=optional']),
+    install(postgresOnly, ['pg', ...DEPENDENCIES], ['--omit=optional']),
   ]);
   installed = join(consumers, 'node_modules/jobwire');
 });

@@ -46,8 +46,11 @@ export function chromiumPath(): string {
   const path = found();
   if (path) return path;
   if (process.getuid?.() === 0 && isDebianLike()) {
-    execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+    // Test files run in parallel and may both find no browser: the second apt-get waits for the
+    // first's dpkg lock (and then finds the package installed) instead of failing at once.
+    const wait = ['-o', 'DPkg::Lock::Timeout=600'];
+    execFileSync('apt-get', [...wait, 'update'], { stdio: 'inherit' });
+    execFileSync('apt-get', [...wait, 'install', '-y', '--no-install-recommends', 'chromium'], {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
