@@ -84,7 +84,10 @@ async function processing(scenario, round) {
         })),
       );
     }
-    if (schema) await sql(`ANALYZE "${schema}".jobs; ANALYZE "${schema}".events`);
+    if (schema)
+      await sql(
+        `ANALYZE "${schema}".jobs; ANALYZE "${schema}".events; ANALYZE "${schema}".flow_keys; ANALYZE "${schema}".flow_rules`,
+      );
     // `bound` claims come up short by design (every key is at its limit), so the pool would wait
     // a poll interval (1 s) between them: poll every 1 ms to measure the claims, not the wait.
     const pool = client.createPool({

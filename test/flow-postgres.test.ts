@@ -1,14 +1,16 @@
 /**
  * PostgreSQL flow control between processes (two drivers on one schema stand for two
- * processes): a driver that found a queue without flow work skips the flow transaction on its
+ * processes): a driver that found a queue without flow work skips the flow-claim function on its
  * next short claims (so unkeyed claims of a shallow queue stay one statement), and drops that
  * mark as soon as another process inserts keyed jobs or sets a queue-wide rule — announced on
  * commit over NOTIFY.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import pg from 'pg';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver } from '../src/driver/driver.js';
+import { flowClaimFunction } from '../src/drivers/postgres/flow-claim.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { openTestDriver } from './support/postgres.js';
 
@@ -52,4 +54,33 @@ test('another process inserting keyed jobs or setting a queue rule is heard at o
   await b.flowRuleSet({ rules: [{ queue: 'default', key: null, concurrency: 5, rate: null }] });
   await heard;
   assert.equal((await claim(a.driver)).length, 2);
+});
+
+test('the claim function: installed by migrate, by a claim that finds it missing, beside other versions', async (t) => {
+  const a = await openTestDriver();
+  t.after(() => a.cleanup());
+  const admin = new pg.Client({ connectionString: a.url });
+  await admin.connect();
+  t.after(() => admin.end());
+  const functions = async () =>
+    (
+      await admin.query<{ name: string }>(
+        `SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = $1 AND p.proname LIKE 'flow_claim_%' ORDER BY 1`,
+        [a.schema],
+      )
+    ).rows.map((r) => r.name);
+  const { name } = flowClaimFunction(`"${a.schema}"`);
+  assert.deepEqual(await functions(), [name]);
+  // Another version's function (another body, another name) is left alone.
+  await admin.query(
+    `CREATE FUNCTION "${a.schema}".flow_claim_0000000000000000() RETURNS int LANGUAGE sql AS 'SELECT 1'`,
+  );
+  // A schema migrated by another version lacks this one: the first claim installs it.
+  await admin.query(`DROP FUNCTION "${a.schema}".${name}`);
+  await a.driver.jobInsertMany({ jobs: [jobParams({ concurrencyKey: 'k' })] });
+  const b = postgresDriver({ connectionString: a.url, schema: a.schema, poolSize: 2 });
+  t.after(() => b.close());
+  assert.equal((await claim(b)).length, 1);
+  assert.deepEqual(await functions(), ['flow_claim_0000000000000000', name].sort());
 });

@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { ClaimedJob, Driver, FinalizeItem, ReleaseLease } from '../src/driver/driver.js';
+import { claimStatement } from '../src/drivers/postgres/claim-sql.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
 import {
-  claimStatement,
   finalizeStatement,
   heartbeatStatement,
   releaseStatement,

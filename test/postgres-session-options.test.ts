@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { claimStatement } from '../src/drivers/postgres/claim-sql.js';
 import { postgresDriver, SESSION_OPTIONS } from '../src/drivers/postgres/index.js';
-import { claimStatement } from '../src/drivers/postgres/jobs-lease.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 describe('postgres driver sessions', () => {

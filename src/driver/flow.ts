@@ -126,6 +126,39 @@ export function gcraAdvance(rate: FlowRate, tat: number | null, now: EpochMs, st
   return base + (started * rate.intervalMs) / rate.limit;
 }
 
+// -- Fairness quantum (docs/flow-control.md, "Fairness") -------------------------------------------
+//
+// A claim's cost on the flow path is per key it serves (a key row locked and rewritten, its rule,
+// slots and head read), not per job. One job per key per claim made a batch of 100 short jobs
+// pay 100 keys' work: a third of unkeyed speed on PostgreSQL. So a large claim serves fewer keys
+// and several jobs of each, never more than FLOW_QUANTUM of one key; small claims (up to
+// FLOW_MIN_KEYS jobs, the usual claim of a pool of slow jobs) still take one job per key.
+
+/** The most jobs one key gives to a claim before the claim turns to keys that started later. */
+export const FLOW_QUANTUM = 10;
+/** A claim serves at least this many keys (all of them when fewer are ready). */
+export const FLOW_MIN_KEYS = 10;
+
+/**
+ * How many ready keys a claim for `wanted` jobs takes, least recently started first: one job per
+ * key for small claims, up to FLOW_QUANTUM per key for large ones. The claim shares `wanted`
+ * among them round-robin and, when they have fewer due jobs than that, goes on to the next keys
+ * (`nextFlowKeyBudget`).
+ */
+export function flowKeyBudget(wanted: number): number {
+  return Math.max(1, Math.min(wanted, Math.max(FLOW_MIN_KEYS, Math.ceil(wanted / FLOW_QUANTUM))));
+}
+
+/**
+ * The keys to take next when `keys` keys gave `started` jobs and `missing` are still wanted:
+ * enough for `missing` at the yield per key just seen (at least one job per key assumed), so
+ * keys with one due job each cost two rounds, not one per FLOW_MIN_KEYS keys.
+ */
+export function nextFlowKeyBudget(missing: number, started: number, keys: number): number {
+  const perKey = keys > 0 ? Math.max(1, started / keys) : 1;
+  return Math.max(1, Math.min(missing, Math.max(flowKeyBudget(missing), Math.ceil(missing / perKey))));
+}
+
 /** True when `pattern` (a rule's key) matches `key`: equal, or a `prefix*` pattern. */
 export function flowPatternMatches(pattern: string, key: string): boolean {
   return pattern === key || (pattern.endsWith('*') && key.startsWith(pattern.slice(0, -1)));

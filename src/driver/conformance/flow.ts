@@ -221,6 +221,33 @@ export function flowTests(test: DefineTest): void {
     assert.deepEqual(keys(await claim(driver, { limit: 5, now: T0 + 4 })), ['a', 'a']);
   });
 
+  test('flow: a large claim serves keys a quantum at a time and goes on to the next keys', async (driver) => {
+    // 30 keys of 5 jobs. A claim of 100 takes 10 keys (FLOW_MIN_KEYS) with a share of 10 each;
+    // they have 5, so it goes on to the next 10 keys: 20 keys give all they have, 10 wait.
+    const names = Array.from({ length: 30 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    const jobs = await insertJobs(
+      driver,
+      names.flatMap((k) => keyed(k, 5)),
+    );
+    const keyOf = new Map(jobs.map((j) => [j.id, j.concurrencyKey]));
+    const got = (await claim(driver, { limit: 100, now: T0 })).map((j) => keyOf.get(j.id));
+    assert.equal(got.length, 100);
+    const expected = [0, 1].flatMap((batch) =>
+      Array.from({ length: 5 }, () => names.slice(batch * 10, batch * 10 + 10)).flat(),
+    );
+    assert.deepEqual(got, expected);
+    // The ten keys left out are served first by the next claim.
+    const next = (await claim(driver, { limit: 10, now: T0 + 1 })).map((j) => keyOf.get(j.id));
+    assert.deepEqual(next, names.slice(20));
+  });
+
+  test('flow: a key with a long backlog fills a claim when the other keys run short', async (driver) => {
+    const jobs = await insertJobs(driver, [...keyed('a', 1), ...keyed('b', 200)]);
+    const keyOf = new Map(jobs.map((j) => [j.id, j.concurrencyKey]));
+    const got = (await claim(driver, { limit: 100, now: T0 })).map((j) => keyOf.get(j.id));
+    assert.deepEqual(got, ['a', ...Array.from({ length: 99 }, () => 'b')]);
+  });
+
   test('flow: a tenant with a long backlog does not starve one with a few jobs', async (driver) => {
     await driver.flowRuleSet({ rules: [rule({ concurrency: 1 })], now: T0 });
     const jobs = await insertJobs(driver, [...keyed('big', 200), ...keyed('small', 3)]);

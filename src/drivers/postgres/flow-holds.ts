@@ -38,14 +38,14 @@ hold_c AS (
   FROM unnest($7::text[], $8::text[]) AS h(queue, key)
   CROSS JOIN LATERAL (
     SELECT k.tat FROM ${s}.flow_keys k
-    WHERE k.queue = h.queue AND k.key = h.key AND k.held_since IS NULL OFFSET 0
+    WHERE k.ctid = ANY ($10::tid[]) AND k.queue = h.queue AND k.key = h.key AND k.held_since IS NULL OFFSET 0
   ) k
   CROSS JOIN LATERAL (${keyRule}) kr
 ),
 keys_held AS (
   UPDATE ${s}.flow_keys k SET held_since = clock.now
   FROM hold_c h CROSS JOIN clock
-  WHERE k.queue = ANY ($7::text[]) AND k.key = ANY ($8::text[]) AND k.queue = h.queue AND k.key = h.key
+  WHERE k.ctid = ANY ($10::tid[]) AND k.queue = h.queue AND k.key = h.key
     AND ((h.concurrency IS NOT NULL AND h.running >= h.concurrency)
          OR (h.rate_limit IS NOT NULL AND ${gcra} = 0))
     AND ${keyDueSql(s, 'h', 'clock.now')}

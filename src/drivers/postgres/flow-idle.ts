@@ -14,9 +14,9 @@ export const FLOW_CHANGED_CHANNEL = 'jobwire_flow_changed';
 export const IDLE_TRUST_MS = 1000;
 
 /**
- * Per driver: queues the flow path found idle (no active key, no queue-wide rule), so that a
- * claim of unkeyed jobs that comes up short — every claim of a shallow queue — costs no flow
- * transaction (three round trips). A mark is dropped when this process inserts keyed jobs or
+ * Per driver: queues the flow path found idle (no active key, no queue-wide rule), so that
+ * claims of unkeyed jobs there are the claim statement alone, not the claim function (a plain
+ * statement, no PL/pgSQL call and no flow lock statement). A mark is dropped when this process inserts keyed jobs or
  * sets a rule, when any process announces it on FLOW_CHANGED_CHANNEL, and after IDLE_TRUST_MS
  * in any case (a notification lost in a reconnect delays keyed jobs by at most that).
  */

@@ -2,40 +2,36 @@
  * Flow control on PostgreSQL (docs/flow-control.md): the stored rules, and the part of a claim
  * that serves keyed jobs and queues with a queue-wide rule.
  *
- * That part is a short transaction of two statements. The first locks the rows that serialise
- * claims: the queue-wide rule rows of the queues (FOR UPDATE: claims of a limited queue take
- * turns) and up to `limit` ready key rows, least recently started first (FOR UPDATE SKIP LOCKED:
- * claimers pass over each other's keys). The second starts after those locks are held, so its
+ * That part is two statements in one transaction (both run inside the claim function of
+ * flow-claim.ts, one round trip). The first locks the rows that serialise claims: the queue-wide
+ * rule rows of the queues (FOR UPDATE: claims of a limited queue take turns) and up to a budget
+ * of ready key rows, least recently started first (FOR UPDATE SKIP LOCKED: claimers pass over
+ * each other's keys), with their addresses. The second starts after those locks are held, so its
  * snapshot sees every earlier claim of those keys and queues committed: it counts their running
  * jobs (a running job is its slot), applies concurrency and GCRA rate limits, picks the head jobs
- * of each key round-robin, starts them, and writes the keys' and queues' new GCRA state — all in
- * one statement. Finishing, releasing, cancelling, rescuing or deleting a job frees its slot by
+ * of each key round-robin (up to its share of the claim), starts them, and writes the keys' and
+ * queues' new GCRA state — all in one statement, reaching the locked key rows by address. Finishing, releasing, cancelling, rescuing or deleting a job frees its slot by
  * moving it out of `running` in its own fenced write; none of them touches a flow row.
  */
 import {
   assertFlowRule,
   assertFlowRuleName,
-  type ClaimedJob,
-  compareFlowEntries,
   type FlowRuleRecord,
   type FlowRuleRemoveParams,
   type FlowRuleSetParams,
-  type JobClaimParams,
-  type LogEntry,
 } from '../../driver/driver.js';
 import { loggedStartedCte } from './claim-log.js';
 import type { PgContext } from './context.js';
 import {
   flowLoggedCte,
-  flowRowEntries,
   heldSinceSql,
   holdCtesSql,
   keyDueSql,
   resultSql,
   unheldReturningSql,
 } from './flow-holds.js';
-import { FLOW_CHANGED_CHANNEL, flowChanged, IDLE_TRUST_MS, idleMarks } from './flow-idle.js';
-import { CLAIM_COLUMNS, type ClaimRow, epochMs, nowSql, rowToClaimed } from './row.js';
+import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow-idle.js';
+import { CLAIM_COLUMNS, epochMs, nowSql } from './row.js';
 
 export { FLOW_CHANGED_CHANNEL, flowChanged };
 
@@ -133,7 +129,8 @@ const keyReadySql = (s: string): string => `((kr.concurrency IS NULL OR kr.concu
  * snapshot, a free slot and a start its rate allows (statement 2 checks again, exactly); a key
  * with nothing waiting and nothing running is taken too, so that statement 2 can mark it idle,
  * and so is a due key without room that is not marked held yet (`hold`; see flow-holds.ts) —
- * once per hold, within the same limit.
+ * once per hold, within the same limit. $4 and $5 are the keys earlier rounds of the same claim
+ * took (flowClaim): each key gives one claim one quantum at most.
  */
 export const lockSql = (s: string): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
@@ -144,16 +141,17 @@ queue_locks AS (
   ORDER BY r.queue
   FOR UPDATE OF r
 )
-SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle, false AS hold
+SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle, false AS hold,
+  NULL::tid AS tid
 FROM queue_locks
 UNION ALL
-SELECT q.name, NULL, NULL, true, false FROM unnest($1::text[]) AS q(name)
+SELECT q.name, NULL, NULL, true, false, NULL FROM unnest($1::text[]) AS q(name)
 WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.active)
   AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules r WHERE r.queue = q.name AND r.pattern = '')
 UNION ALL
-SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold FROM unnest($1::text[]) AS q(name)
+SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold, k.tid FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
-  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold
+  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold, k.ctid AS tid
   FROM ${s}.flow_keys k
   LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
   -- Each key's tests once (OFFSET 0: not pulled up, so not evaluated again for \`hold\`).
@@ -162,11 +160,17 @@ CROSS JOIN LATERAL (
     FROM (SELECT ${keyDueSql(s, 'k', nowSql('$3'))} AS due OFFSET 0) d OFFSET 0
   ) f
   WHERE k.queue = q.name AND k.active
+    AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS v(queue, key) WHERE v.queue = k.queue AND v.key = k.key)
     AND CASE WHEN f.due
         THEN f.ready OR k.held_since IS NULL
+        -- Two tests, one per partial index: no index covers the three states, and one test of
+        -- them was planned as a scan of the whole jobs table per key.
         ELSE NOT EXISTS (
           SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
-            AND x.state IN ('pending', 'scheduled', 'running'))
+            AND x.state IN ('pending', 'scheduled'))
+          AND NOT EXISTS (
+          SELECT 1 FROM ${s}.jobs x WHERE x.queue = k.queue AND x.concurrency_key = k.key
+            AND x.state = 'running')
         END
   ORDER BY k.last_started_at NULLS FIRST, k.key
   LIMIT $2
@@ -187,7 +191,9 @@ const gcraAdvanceSql = (r: string, tat: string, n: string): string =>
 /**
  * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
  * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted; $7 and
- * $8 the keys statement 1 locked to mark them held (flow-holds.ts).
+ * $8 the keys statement 1 locked to mark them held (flow-holds.ts); $9 and $10 the addresses of
+ * the candidates' and the held keys' rows, as statement 1 locked them (a TID scan: a bloated
+ * `flow_keys` between vacuums was once read whole by a cached plan, 3 ms per claim).
  */
 export const pickSql = (s: string, log: boolean): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
@@ -198,10 +204,9 @@ c AS (
            SELECT count(*) FROM ${s}.jobs x
            WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(queue, key, ord)
-  -- Looked up by primary key per candidate (a join here is planned as a scan of every key).
-  LEFT JOIN LATERAL (
-    SELECT k.tat, ${heldSinceSql('k')} FROM ${s}.flow_keys k WHERE k.queue = c.queue AND k.key = c.key OFFSET 0
-  ) k ON true
+  LEFT JOIN (
+    SELECT k.queue, k.key, k.tat, ${heldSinceSql('k')} FROM ${s}.flow_keys k WHERE k.ctid = ANY ($9::tid[])
+  ) k ON k.queue = c.queue AND k.key = c.key
   LEFT JOIN LATERAL (${keyRuleSql(s, 'c')}) kr ON c.key IS NOT NULL
 ),
 qc AS (
@@ -225,10 +230,10 @@ caps AS (
   FROM c CROSS JOIN clock LEFT JOIN qc ON qc.queue = c.queue
 ),
 heads AS (
-  SELECT caps.ord, caps.queue, caps.key, h.id,
+  SELECT caps.ord, caps.queue, caps.key, h.id, h.ctid AS tid,
          row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
   FROM caps CROSS JOIN LATERAL (
-    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
     WHERE caps.key IS NOT NULL AND j.queue = caps.queue AND j.concurrency_key = caps.key
       AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$6')}
     ORDER BY j.priority DESC, j.run_at, j.id
@@ -236,10 +241,10 @@ heads AS (
     FOR UPDATE OF j SKIP LOCKED
   ) h
   UNION ALL
-  SELECT caps.ord, caps.queue, caps.key, h.id,
+  SELECT caps.ord, caps.queue, caps.key, h.id, h.ctid AS tid,
          row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
   FROM caps CROSS JOIN LATERAL (
-    SELECT j.id, j.priority, j.run_at FROM ${s}.jobs j
+    SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
     WHERE caps.key IS NULL AND j.queue = caps.queue AND j.state IN ('pending', 'scheduled')
       AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')}
     ORDER BY j.priority DESC, j.run_at, j.id
@@ -248,7 +253,7 @@ heads AS (
   ) h
 ),
 picked AS MATERIALIZED (
-  SELECT r.id, r.ord, r.queue, r.key, r.n FROM (
+  SELECT r.id, r.tid, r.ord, r.queue, r.key, r.n FROM (
     SELECT heads.*, row_number() OVER (PARTITION BY heads.queue ORDER BY heads.n, heads.ord) AS qn FROM heads
   ) r LEFT JOIN qc ON qc.queue = r.queue
   WHERE r.qn <= coalesce(qc.cap, $3::int)
@@ -260,13 +265,13 @@ keys_started AS (
   SET tat = CASE WHEN c.rate_limit IS NULL THEN k.tat ELSE ${gcraAdvanceSql('c', 'k.tat', 'p.started')} END,
       last_started_at = clock.now, held_since = NULL
   FROM (SELECT ord, count(*) AS started FROM picked GROUP BY ord) p JOIN c ON c.ord = p.ord CROSS JOIN clock
-  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+  WHERE k.ctid = ANY ($9::tid[]) AND k.queue = c.queue AND k.key = c.key
   RETURNING ${unheldReturningSql('started', 'k.queue', 'k.key', 'c.held_since')}
 ),
 keys_idle AS (
   UPDATE ${s}.flow_keys k SET active = false, held_since = NULL
   FROM caps c CROSS JOIN clock
-  WHERE k.queue = ANY ($1::text[]) AND k.key = ANY ($2::text[]) AND k.queue = c.queue AND k.key = c.key
+  WHERE k.ctid = ANY ($9::tid[]) AND k.queue = c.queue AND k.key = c.key
     AND c.cap > 0
     AND NOT EXISTS (SELECT 1 FROM picked p WHERE p.ord = c.ord)
     AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
@@ -290,103 +295,8 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$6')}
 FROM async_commit CROSS JOIN picked
-WHERE j.id = ANY (ARRAY(SELECT picked.id FROM picked)) AND j.id = picked.id
+-- By address, as the ordinary claim (claim.ts): a TID scan whatever the statistics say.
+WHERE j.ctid = ANY (ARRAY(SELECT picked.tid FROM picked)) AND j.id = picked.id
 RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord
 )${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s)}` : ''}
 ${resultSql()}`;
-
-interface LockedRow {
-  queue: string;
-  key: string | null;
-  last_started_at: number | null;
-  /** A queue with no active key and no queue-wide rule: nothing for the flow path (see below). */
-  idle: boolean;
-  /** A key without room that is not marked held yet (flow-holds.ts): not a candidate. */
-  hold: boolean;
-}
-
-/**
- * The flow part of a claim: up to `limit` jobs of `queues` through their keys (and the unkeyed
- * jobs of queues with a queue-wide rule), least recently started key first, round-robin. Returns
- * them in that order.
- */
-export async function flowClaim(
-  ctx: PgContext,
-  params: JobClaimParams,
-  limit: number,
-  retry = true,
-): Promise<ClaimedJob[]> {
-  const marks = idleMarks(ctx);
-  const startedAt = Date.now();
-  const queues = [...new Set(params.queues)].filter((q) => !((marks.idleUntil.get(q) ?? 0) > startedAt));
-  if (queues.length === 0) return [];
-  // The announcements' LISTEN must be in place before silence can be trusted.
-  await ctx.notifier.ready();
-  const epoch = marks.epoch;
-  const idle: string[] = [];
-  const flowEvents: LogEntry[] = [];
-  let cutShort = false;
-  // Both statements are prepared on the transaction's connection (ours): planning the second,
-  // a statement of many CTEs, on every claim cost more than running it (measured:
-  // bench/results/2026-12-01-flow-holds.md).
-  const rows = await ctx.transaction('jobClaim', async (client) => {
-    const found = await ctx.query<LockedRow>(
-      'jobClaim',
-      lockSql(ctx.s),
-      [queues, limit, params.now ?? null],
-      client,
-      true,
-    );
-    idle.push(...found.filter((r) => r.idle).map((r) => r.queue));
-    const held = found.filter((r) => r.hold);
-    // Fairness order: queue by queue as named, then least recently started first (never: first).
-    const rank = new Map(queues.map((q, i) => [q, i]));
-    const locked = found
-      .filter((r) => !r.idle && !r.hold)
-      .sort(
-        (a, b) =>
-          rank.get(a.queue)! - rank.get(b.queue)! ||
-          (a.last_started_at ?? -Infinity) - (b.last_started_at ?? -Infinity) ||
-          (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-      );
-    if (held.length > 0) {
-      // A queue whose key rows filled the lock's limit may have ready keys past it, left out
-      // for the keys being marked held: worth one more claim if this one comes up short.
-      const keysOf = (queue: string) => found.filter((r) => r.queue === queue && r.key !== null).length;
-      cutShort = held.some((r) => keysOf(r.queue) >= limit);
-    }
-    if (locked.length === 0 && held.length === 0) return [];
-    const result = await ctx.query<ClaimRow & { n: string; ord: string; flow: string | null }>(
-      'jobClaim',
-      pickSql(ctx.s, params.log === true),
-      [
-        locked.map((r) => r.queue),
-        locked.map((r) => r.key),
-        limit,
-        params.poolId,
-        Math.floor(params.leaseMs),
-        params.now ?? null,
-        held.map((r) => r.queue),
-        held.map((r) => r.key),
-      ],
-      client,
-      true,
-    );
-    const claimedRows = result.filter((r) => r.flow === null);
-    flowEvents.push(
-      ...flowRowEntries(result.filter((r) => r.flow !== null).map((r) => r.flow!)).sort(compareFlowEntries),
-    );
-    return claimedRows;
-  });
-  if (marks.epoch === epoch) {
-    for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
-  }
-  if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents);
-  rows.sort((a, b) => Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
-  const claimed = rows.map(rowToClaimed);
-  // Keys newly marked held took places in the lock's limit (once per hold): fill what they left.
-  if (cutShort && claimed.length < limit && retry) {
-    claimed.push(...(await flowClaim(ctx, params, limit - claimed.length, false)));
-  }
-  return claimed;
-}

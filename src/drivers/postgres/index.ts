@@ -17,6 +17,7 @@ import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/po
 import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
+import { jobClaim } from './claim.js';
 import { PgContext } from './context.js';
 import { queueCounts } from './counts.js';
 import { jobDependencies } from './dependencies.js';
@@ -37,7 +38,7 @@ import { flowChanged, flowRuleList, flowRuleRemove, flowRuleSet } from './flow.j
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
 import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
-import { jobClaim, jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
+import { jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
 import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
 import { LATEST_VERSION, migratePostgres, postgresSchemaVersion } from './migrations/index.js';

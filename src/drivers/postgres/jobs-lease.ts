@@ -9,33 +9,20 @@ import type { EpochMs } from '../../core/types.js';
 import { dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
-  type ClaimedJob,
   DEFAULT_MAX_INTERRUPTIONS,
   type DependentChange,
   type FinalizeItem,
   type FinalizeResult,
-  type JobClaimParams,
   type JobFinalizeManyParams,
   type JobHeartbeatManyParams,
   type JobReleaseParams,
   type LoggedItem,
 } from '../../driver/driver.js';
 import { entriesJson, type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
-import { logStartedSql } from './claim-log.js';
 import type { PgContext } from './context.js';
 import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
-import { flowClaim } from './flow.js';
-import {
-  CLAIM_COLUMNS,
-  type ClaimRow,
-  compareIds,
-  epochMs,
-  idParam,
-  isJobId,
-  nowSql,
-  rowToClaimed,
-} from './row.js';
+import { compareIds, epochMs, idParam, isJobId, nowSql } from './row.js';
 
 /**
  * How the hot statements (claim, finalize, heartbeat, release) reach `jobs`, whatever the
@@ -70,72 +57,6 @@ import {
 export interface Statement {
   text: string;
   values: unknown[];
-}
-
-/**
- * Each queue is read on its own (a LATERAL subquery per queue name) in the claim index's order,
- * so a claim reads about `limit × queues` index entries however long the backlog is; one
- * `queue = ANY(…)` scan would sort every due job of those queues on every claim. SKIP LOCKED
- * lets concurrent claimers pass over each other's rows instead of queueing on them. Rows locked
- * but not picked by the outer LIMIT are released when the statement commits.
- *
- * A claim commits without waiting for the WAL flush (`synchronous_commit` off for this one
- * transaction): if the server crashes before the flush the claim is simply lost — the jobs are
- * pending again with their old lease token, so whatever the worker writes for them is fenced
- * off and they run again. What must survive a crash (enqueues, outcomes) still waits for it.
- * That takes a disk flush off the path from enqueue to start.
- */
-const claimSql = (s: string, log: boolean): string => `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
-picked AS (
-  SELECT c.ctid
-  FROM unnest($1::text[]) AS q(name)
-  CROSS JOIN LATERAL (
-    SELECT j.ctid, j.id, j.priority, j.run_at FROM ${s}.jobs j
-    WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.concurrency_key IS NULL
-      AND j.run_at <= ${nowSql('$5')}
-    ORDER BY j.priority DESC, j.run_at, j.id
-    LIMIT $2
-    FOR UPDATE OF j SKIP LOCKED
-  ) c
-  WHERE NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
-    AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules l WHERE l.queue = q.name AND l.pattern = '')
-  ORDER BY c.priority DESC, c.run_at, c.id
-  LIMIT $2
-)
-${log ? ', claimed AS (' : ''}UPDATE ${s}.jobs j
-SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
-    lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
-    worker_id = $4, started_at = ${nowSql('$5')}
-FROM async_commit
-WHERE j.ctid = ANY (ARRAY(SELECT picked.ctid FROM picked))
-RETURNING ${CLAIM_COLUMNS}${log ? logStartedSql(s) : ''}`;
-
-/** The claim statement `jobClaim` runs. */
-export function claimStatement(s: string, params: JobClaimParams): Statement {
-  return {
-    text: claimSql(s, params.log === true),
-    values: [
-      [...new Set(params.queues)],
-      Math.floor(params.limit),
-      Math.floor(params.leaseMs),
-      params.poolId,
-      params.now ?? null,
-    ],
-  };
-}
-
-export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<ClaimedJob[]> {
-  ctx.assertOpen();
-  if (params.limit < 1 || params.queues.length === 0) return [];
-  const { text, values } = claimStatement(ctx.s, params);
-  const rows = await ctx.query<ClaimRow>('jobClaim', text, values);
-  rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
-  const claimed = rows.map(rowToClaimed);
-  // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
-  if (claimed.length < params.limit)
-    claimed.push(...(await flowClaim(ctx, params, params.limit - claimed.length)));
-  return claimed;
 }
 
 /**

@@ -14,10 +14,12 @@ import {
   type FlowRuleRecord,
   type FlowRuleRemoveParams,
   type FlowRuleSetParams,
+  flowKeyBudget,
   flowPatternMatches,
   flowUnheldEntry,
   gcraAdvance,
   gcraAllowed,
+  nextFlowKeyBudget,
 } from '../../driver/flow.js';
 import type { SqliteContext } from './context.js';
 import { createFlowHolds } from './flow-holds.js';
@@ -191,8 +193,9 @@ export function createFlowMethods(ctx: SqliteContext) {
 
   /**
    * Pick up to `limit` jobs of one queue through its keys (and, with a queue-wide rule, its
-   * unkeyed jobs), least recently started key first, round-robin: the first job of every ready
-   * key before the second of any. Returns the picked ids in that order and writes the keys' and
+   * unkeyed jobs), least recently started key first, round-robin within the fairness quantum
+   * (driver/flow.ts): a batch of keys shares the claim, the first job of each before the second
+   * of any, up to its share; the next keys when they run short. Returns the picked ids in that order and writes the keys' and
    * the queue's new GCRA state and last start, and the holds that began or ended (to `events`).
    */
   function pickFromQueue(queue: string, limit: number, now: EpochMs, events: LogEntry[]): number[] {
@@ -225,47 +228,118 @@ export function createFlowMethods(ctx: SqliteContext) {
     const candidates: Candidate[] = [];
     /** Each candidate's cap (how many of its jobs may start now). */
     const caps = new Map<Candidate, number>();
+    /** Each candidate's due jobs read so far, and how many of them it gave. */
+    const taken = new Map<Candidate, number>();
     const idle: KeyRow[] = [];
     const held: { row: KeyRow; rule: RuleRow }[] = [];
-    let contributing = 0;
+    const picked: number[] = [];
     // The queue's unkeyed jobs take their turn as one more "key" (only with a queue-wide rule:
     // otherwise the ordinary claim serves them), placed by their last start.
     let unkeyedDue = queueRule !== undefined;
-    const visitUnkeyed = () => {
-      unkeyedDue = false;
-      const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
-      candidate.ids = (headsUnkeyed.all(queue, queueCap) as { id: number }[]).map((r) => r.id);
-      if (candidate.ids.length > 0) contributing++;
-      candidates.push(candidate);
-      caps.set(candidate, candidate.ids.length);
-    };
-    for (const row of readyKeys.iterate(queue) as IterableIterator<KeyRow>) {
-      if (contributing >= queueCap) break;
-      if (unkeyedDue && (queueRule!.last_started_at ?? -Infinity) <= (row.last_started_at ?? -Infinity)) {
-        visitUnkeyed();
-        if (contributing >= queueCap) break;
-      }
-      const rule = ruleForKey(keyRules, row.key);
-      let cap = queueCap;
-      if (rule?.concurrency != null) cap = Math.min(cap, rule.concurrency - row.running);
-      const rate = rule ? rateOf(rule) : null;
-      if (rate) cap = Math.min(cap, gcraAllowed(rate, row.tat, now));
-      const candidate: Candidate = { key: row.key, row, rule, ids: [] };
-      if (cap > 0 && row.head !== null) {
-        candidate.ids = [row.head];
-        contributing++;
+    const keys = readyKeys.iterate(queue) as IterableIterator<KeyRow>;
+    /** A key row read but not visited yet (the unkeyed jobs' turn came first). */
+    let carried: KeyRow | undefined;
+    let exhausted = false;
+    let budget = flowKeyBudget(queueCap);
+    // Batches of keys in fairness order (the fairness quantum, driver/flow.ts): each batch shares
+    // what is still wanted among its keys round-robin; one that comes up short while more keys
+    // may be ready is followed by the next keys, sized by the yield per key just seen.
+    while (picked.length < queueCap && !exhausted) {
+      const batch: Candidate[] = [];
+      const visitUnkeyed = () => {
+        unkeyedDue = false;
+        const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
+        candidate.ids = (headsUnkeyed.all(queue, queueCap) as { id: number }[]).map((r) => r.id);
         candidates.push(candidate);
-        caps.set(candidate, cap);
-      } else if (row.head === null && row.running === 0) {
-        // Nothing due and nothing running: unless a job waits for a later due time, the key
-        // leaves the ready index (a trigger brings it back when one of its jobs waits again).
-        idle.push(row);
-      } else if (row.head !== null && row.held_since === null && rule) {
-        // A due job and no room (the queue had some): the key's own limit holds it.
-        held.push({ row, rule });
+        caps.set(candidate, candidate.ids.length);
+        if (candidate.ids.length > 0) batch.push(candidate);
+      };
+      while (batch.length < budget) {
+        const row = carried ?? (keys.next().value as KeyRow | undefined);
+        carried = undefined;
+        if (row === undefined) {
+          exhausted = true;
+          if (unkeyedDue) visitUnkeyed();
+          break;
+        }
+        if (unkeyedDue && (queueRule!.last_started_at ?? -Infinity) <= (row.last_started_at ?? -Infinity)) {
+          visitUnkeyed();
+          carried = row;
+          continue;
+        }
+        const rule = ruleForKey(keyRules, row.key);
+        let cap = queueCap;
+        if (rule?.concurrency != null) cap = Math.min(cap, rule.concurrency - row.running);
+        const rate = rule ? rateOf(rule) : null;
+        if (rate) cap = Math.min(cap, gcraAllowed(rate, row.tat, now));
+        if (cap > 0 && row.head !== null) {
+          const candidate: Candidate = { key: row.key, row, rule, ids: [row.head] };
+          candidates.push(candidate);
+          batch.push(candidate);
+          caps.set(candidate, cap);
+        } else if (row.head === null && row.running === 0) {
+          // Nothing due and nothing running: unless a job waits for a later due time, the key
+          // leaves the ready index (a trigger brings it back when one of its jobs waits again).
+          idle.push(row);
+        } else if (row.head !== null && row.held_since === null && rule) {
+          // A due job and no room (the queue had some): the key's own limit holds it.
+          held.push({ row, rule });
+        }
+      }
+      const wanted = queueCap - picked.length;
+      // Each key's share of this batch; the last batch (every ready key read) takes all it can.
+      const share = exhausted ? wanted : Math.ceil(wanted / Math.max(1, batch.length));
+      for (const candidate of batch) {
+        const n = Math.min(caps.get(candidate)!, share);
+        if (candidate.key !== null && n > 1) {
+          candidate.ids = (headsOfKey.all(queue, candidate.key, n) as { id: number }[]).map((r) => r.id);
+        }
+      }
+      const before = picked.length;
+      roundRobin(batch, share, wanted);
+      if (picked.length < queueCap && !exhausted) {
+        budget = nextFlowKeyBudget(queueCap - picked.length, picked.length - before, batch.length);
       }
     }
-    if (unkeyedDue && contributing < queueCap) visitUnkeyed();
+    if (!exhausted) keys.return?.();
+    // Every ready key read and still short: the keys of earlier batches that gave their whole
+    // share may have more.
+    if (picked.length < queueCap && exhausted) {
+      const more = candidates.filter((c) => {
+        const t = taken.get(c) ?? 0;
+        return t > 0 && t === c.ids.length && t < caps.get(c)!;
+      });
+      for (const candidate of more) {
+        const t = taken.get(candidate)!;
+        const n = Math.min(caps.get(candidate)!, t + queueCap - picked.length);
+        if (candidate.key !== null) {
+          candidate.ids = (headsOfKey.all(queue, candidate.key, n) as { id: number }[]).map((r) => r.id);
+        }
+      }
+      roundRobin(more, queueCap, queueCap - picked.length);
+    }
+
+    /**
+     * Round-robin over `batch` in its order, from each candidate's next unread id: up to `limit`
+     * more jobs, none past the `share`-th of a candidate.
+     */
+    function roundRobin(batch: readonly Candidate[], share: number, limit: number): void {
+      let got = 0;
+      let any = true;
+      while (any && got < limit) {
+        any = false;
+        for (const candidate of batch) {
+          const index = taken.get(candidate) ?? 0;
+          if (index < candidate.ids.length && index < share && got < limit) {
+            picked.push(candidate.ids[index]!);
+            taken.set(candidate, index + 1);
+            got++;
+            any = true;
+          }
+        }
+      }
+    }
+
     // Written after the iteration: the connection cannot write while a read is open.
     for (const row of idle) {
       if (waitingForKey.get(queue, row.key)) continue;
@@ -283,30 +357,7 @@ export function createFlowMethods(ctx: SqliteContext) {
         events,
       );
     }
-    // Fewer ready keys than jobs wanted: the keys that may start more give their next jobs.
-    if (contributing < queueCap) {
-      for (const candidate of candidates) {
-        const cap = caps.get(candidate)!;
-        if (candidate.key !== null && cap > 1) {
-          candidate.ids = (headsOfKey.all(queue, candidate.key, cap) as { id: number }[]).map((r) => r.id);
-        }
-      }
-    }
 
-    // Round-robin over the candidates in their order, up to the queue's capacity.
-    const picked: number[] = [];
-    const taken = new Map<Candidate, number>();
-    for (let round = 0; picked.length < queueCap; round++) {
-      let any = false;
-      for (const candidate of candidates) {
-        if (round < candidate.ids.length && picked.length < queueCap) {
-          picked.push(candidate.ids[round]!);
-          taken.set(candidate, round + 1);
-          any = true;
-        }
-      }
-      if (!any) break;
-    }
     let unkeyedStarted = false;
     const started: string[] = [];
     for (const [candidate, n] of taken) {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult, SchemaVersion } from '../../../driver/driver.js';
 import type { PgContext } from '../context.js';
+import { installFlowClaimFunction } from '../flow-claim.js';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Interruptions } from './0002-interruptions.js';
 import { migration0003Tasks } from './0003-tasks.js';
@@ -95,6 +96,10 @@ export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> 
       ]);
       applied.push(migration.version);
     }
+    // Not a numbered migration: the claim function is named by its body's hash (flow-claim.ts),
+    // so each version of the code installs its own, and a schema shared across a rolling deploy
+    // keeps the function of every version still running.
+    await installFlowClaimFunction(s, schema, (text, values) => run(text, values));
     return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
   });
 }
