@@ -74,6 +74,10 @@ const pickNames = [
   'v_held_k',
   'v_locked_t',
   'v_held_t',
+  'v_conc',
+  'v_rate_limit',
+  'v_rate_interval',
+  'v_rate_burst',
 ];
 
 /** The body of the function (see the module comment). */
@@ -91,6 +95,10 @@ DECLARE
   v_locked_q text[];
   v_locked_k text[];
   v_locked_t tid[];
+  v_conc int[];
+  v_rate_limit int[];
+  v_rate_interval bigint[];
+  v_rate_burst int[];
   v_held_q text[];
   v_held_k text[];
   v_held_t tid[];
@@ -122,14 +130,25 @@ BEGIN
   SELECT coalesce(array_agg(l.queue ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
          coalesce(array_agg(l.key ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
          coalesce(array_agg(l.tid ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
+         coalesce(array_agg(l.concurrency ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
+         coalesce(array_agg(l.rate_limit ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
+         coalesce(array_agg(l.rate_interval_ms ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
+         coalesce(array_agg(l.rate_burst ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
          coalesce(array_agg(l.queue ORDER BY l.queue, l.key) FILTER (WHERE l.hold), '{}'),
          coalesce(array_agg(l.key ORDER BY l.queue, l.key) FILTER (WHERE l.hold), '{}'),
          coalesce(array_agg(l.tid ORDER BY l.queue, l.key) FILTER (WHERE l.hold), '{}'),
          coalesce(array_agg(DISTINCT l.queue) FILTER (WHERE l.idle), '{}'),
          (SELECT coalesce(max(c.n), 0) FROM (SELECT count(*) AS n FROM l WHERE l.key IS NOT NULL GROUP BY l.queue) c)
-  INTO v_locked_q, v_locked_k, v_locked_t, v_held_q, v_held_k, v_held_t, v_idle, v_key_rows
+  INTO v_locked_q, v_locked_k, v_locked_t, v_conc, v_rate_limit, v_rate_interval, v_rate_burst, v_held_q, v_held_k, v_held_t, v_idle, v_key_rows
   FROM l;
-  IF cardinality(v_locked_q) > 0 OR cardinality(v_held_q) > 0 THEN
+  IF cardinality(v_held_q) = 0 AND cardinality(v_locked_q) > 0 AND array_position(v_locked_k, NULL) IS NULL THEN
+    -- Keys only, none to mark held: the lean statement (less to plan, start and run).
+    IF p_log THEN
+      RETURN QUERY ${bindNames(pickSql(s, true, true), pickNames)};
+    ELSE
+      RETURN QUERY ${bindNames(pickSql(s, false, true), pickNames)};
+    END IF;
+  ELSIF cardinality(v_locked_q) > 0 OR cardinality(v_held_q) > 0 THEN
     IF p_log THEN
       RETURN QUERY ${bindNames(pickSql(s, true), pickNames)};
     ELSE
@@ -240,7 +259,8 @@ export async function claimWithFlow(
   const idle = new Set<string>();
   const flowEvents: LogEntry[] = [];
   const plain: ClaimRow[] = [];
-  const flow: (FunctionRow & { round: number })[] = [];
+  // Rows kept as pg made them (one shape, so `rowToClaimed` stays monomorphic), their order aside.
+  const flow: { row: FunctionRow; round: number; n: number; ord: number }[] = [];
   let visited: { queues: string[]; keys: (string | null)[] } = { queues: [], keys: [] };
   let budget: number | null = null;
   let queues = flowQueues;
@@ -267,7 +287,7 @@ export async function claimWithFlow(
       if (row.id !== null) {
         if (row.ord === null) plain.push(row);
         else {
-          flow.push({ ...row, round });
+          flow.push({ row, round, n: Number(row.n), ord: Number(row.ord) });
           started.set(row.ord, (started.get(row.ord) ?? 0) + 1);
         }
       } else if (row.flow?.startsWith('{')) info = JSON.parse(row.flow) as RoundInfo;
@@ -299,6 +319,8 @@ export async function claimWithFlow(
   }
   if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents.sort(compareFlowEntries));
   plain.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
-  flow.sort((a, b) => a.round - b.round || Number(a.n) - Number(b.n) || Number(a.ord) - Number(b.ord));
-  return [...plain, ...flow].map(rowToClaimed);
+  flow.sort((a, b) => a.round - b.round || a.n - b.n || a.ord - b.ord);
+  const claimed = plain.map(rowToClaimed);
+  for (const f of flow) claimed.push(rowToClaimed(f.row));
+  return claimed;
 }

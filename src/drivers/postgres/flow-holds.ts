@@ -83,7 +83,7 @@ export const unheldReturningSql = (reason: FlowUnheldReason, queue: string, key:
 export const heldSinceSql = (alias: string): string => `${epochMs(`${alias}.held_since`)} AS held_since`;
 
 /** The CTEs whose rows say what statement 2 did to holds (`flow`: a JSON array, or null). */
-const FLOW_CTES = [
+export const FLOW_CTES: readonly string[] = [
   'keys_held',
   'queues_held',
   'queues_cleared',
@@ -92,12 +92,15 @@ const FLOW_CTES = [
   'queues_started',
 ];
 
+/** Those of statement 2's lean variant (no queue-wide rule, no key to mark held; flow.ts). */
+export const LEAN_FLOW_CTES: readonly string[] = ['keys_started', 'keys_idle'];
+
 /**
  * With the log on: statement 2 stores its flow events itself, one row in its own statement (no
  * extra round trip), as `flowRowEntries` builds them — the same payloads, in the same order
  * (`compareFlowEntries`): by queue, the queue's own entry first, then type.
  */
-export const flowLoggedCte = (s: string): string => `,
+export const flowLoggedCte = (s: string, ctes: readonly string[] = FLOW_CTES): string => `,
 flow_logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
   SELECT NULL, NULL, json_agg(CASE WHEN f->>0 = 'held' THEN json_build_object('type', 'flow:held', 'data',
@@ -108,7 +111,7 @@ flow_logged AS (
       json_build_object('queue', f->1, 'key', f->2, 'scope', CASE WHEN f->>2 IS NULL THEN 'queue' ELSE 'key' END,
         'reason', f->0, 'heldSince', f->3, 'heldMs', greatest(0, (f->>4)::float8 - (f->>3)::float8), 'at', f->4))
     END ORDER BY (f->>1) COLLATE "C", (f->>2) COLLATE "C" NULLS FIRST, f->>0 = 'held' DESC)::text
-  FROM (${FLOW_CTES.map((cte) => `SELECT flow::json AS f FROM ${cte} WHERE flow IS NOT NULL`).join(' UNION ALL ')}) r
+  FROM (${ctes.map((cte) => `SELECT flow::json AS f FROM ${cte} WHERE flow IS NOT NULL`).join(' UNION ALL ')}) r
   CROSS JOIN LATERAL (SELECT CASE WHEN f->>4 IS NOT NULL AND (f->>3)::float8 >= (f->>4)::float8
     THEN 'concurrency' ELSE 'rate' END AS lim) l
   HAVING count(*) > 0
@@ -118,9 +121,9 @@ flow_logged AS (
  * Statement 2's result: the claimed rows, then one row per hold begun or ended (claim columns
  * null, `flow` set), from the hold CTEs and the start/idle writes.
  */
-export const resultSql = (): string => {
+export const resultSql = (ctes: readonly string[] = FLOW_CTES): string => {
   const pad = Array.from({ length: CLAIM_COLUMN_COUNT + 2 }, () => 'NULL').join(', ');
-  const flowRows = FLOW_CTES.map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`);
+  const flowRows = ctes.map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`);
   return `SELECT claimed.*, NULL::text AS flow FROM claimed\nUNION ALL ${flowRows.join('\nUNION ALL ')}`;
 };
 

@@ -23,10 +23,12 @@ import {
 import { loggedStartedCte } from './claim-log.js';
 import type { PgContext } from './context.js';
 import {
+  FLOW_CTES,
   flowLoggedCte,
   heldSinceSql,
   holdCtesSql,
   keyDueSql,
+  LEAN_FLOW_CTES,
   resultSql,
   unheldReturningSql,
 } from './flow-holds.js';
@@ -142,16 +144,20 @@ queue_locks AS (
   FOR UPDATE OF r
 )
 SELECT queue, NULL::text AS key, ${epochMs('last_started_at')} AS last_started_at, false AS idle, false AS hold,
-  NULL::tid AS tid
+  NULL::tid AS tid, NULL::int AS concurrency, NULL::int AS rate_limit, NULL::bigint AS rate_interval_ms,
+  NULL::int AS rate_burst
 FROM queue_locks
 UNION ALL
-SELECT q.name, NULL, NULL, true, false, NULL FROM unnest($1::text[]) AS q(name)
+SELECT q.name, NULL, NULL, true, false, NULL, NULL, NULL, NULL, NULL FROM unnest($1::text[]) AS q(name)
 WHERE NOT EXISTS (SELECT 1 FROM ${s}.flow_keys k WHERE k.queue = q.name AND k.active)
   AND NOT EXISTS (SELECT 1 FROM ${s}.flow_rules r WHERE r.queue = q.name AND r.pattern = '')
 UNION ALL
-SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold, k.tid FROM unnest($1::text[]) AS q(name)
+SELECT k.queue, k.key, ${epochMs('k.last_started_at')}, false, k.hold, k.tid, k.concurrency, k.rate_limit,
+  k.rate_interval_ms, k.rate_burst
+FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
-  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold, k.ctid AS tid
+  SELECT k.queue, k.key, k.last_started_at, f.due AND NOT f.ready AS hold, k.ctid AS tid,
+    kr.concurrency, kr.rate_limit, kr.rate_interval_ms, kr.rate_burst
   FROM ${s}.flow_keys k
   LEFT JOIN LATERAL (${keyRuleSql(s, 'k')}) kr ON true
   -- Each key's tests once (OFFSET 0: not pulled up, so not evaluated again for \`hold\`).
@@ -188,28 +194,8 @@ const gcraSql = (r: string, tat: string): string => `greatest(0, floor(
 const gcraAdvanceSql = (r: string, tat: string, n: string): string =>
   `greatest(coalesce(${tat}, clock.ms), clock.ms) + ${n} * (${r}.rate_interval_ms::float8 / ${r}.rate_limit)`;
 
-/**
- * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
- * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted; $7 and
- * $8 the keys statement 1 locked to mark them held (flow-holds.ts); $9 and $10 the addresses of
- * the candidates' and the held keys' rows, as statement 1 locked them (a TID scan: a bloated
- * `flow_keys` between vacuums was once read whole by a cached plan, 3 ms per claim).
- */
-export const pickSql = (s: string, log: boolean): string => `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
-clock AS (SELECT ${nowSql('$6')} AS now, ${epochMs(nowSql('$6'))} AS ms),
-c AS (
-  SELECT c.ord, c.queue, c.key, k.tat, k.held_since, kr.concurrency, kr.rate_limit, kr.rate_interval_ms, kr.rate_burst,
-         CASE WHEN kr.concurrency IS NULL THEN 0 ELSE (
-           SELECT count(*) FROM ${s}.jobs x
-           WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
-  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(queue, key, ord)
-  LEFT JOIN (
-    SELECT k.queue, k.key, k.tat, ${heldSinceSql('k')} FROM ${s}.flow_keys k WHERE k.ctid = ANY ($9::tid[])
-  ) k ON k.queue = c.queue AND k.key = c.key
-  LEFT JOIN LATERAL (${keyRuleSql(s, 'c')}) kr ON c.key IS NOT NULL
-),
-qc AS (
+/** Statement 2's caps of queues with a queue-wide rule (none in the lean variant). */
+const queueCapCte = (s: string): string => `qc AS (
   SELECT r.queue, r.tat, r.rate_limit, r.rate_interval_ms, r.rate_burst, ${heldSinceSql('r')}, q.running,
     greatest(0, least($3::int,
       CASE WHEN r.concurrency IS NULL THEN $3::int ELSE r.concurrency - q.running END,
@@ -220,14 +206,66 @@ qc AS (
     SELECT count(*) FROM ${s}.jobs x WHERE x.state = 'running' AND x.queue = r.queue) END AS running) q
   WHERE r.queue = ANY ($1::text[]) AND r.pattern = ''
 ),
-caps AS (
+`;
+
+/** Statement 2's heads of the unkeyed jobs of queues with a queue-wide rule. */
+const unkeyedHeadsSql = (s: string): string => `  UNION ALL
+  SELECT caps.ord, caps.queue, caps.key, h.id, h.ctid AS tid,
+         row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
+  FROM caps CROSS JOIN LATERAL (
+    SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
+    WHERE caps.key IS NULL AND j.queue = caps.queue AND j.state IN ('pending', 'scheduled')
+      AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')}
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT caps.cap
+    FOR UPDATE OF j SKIP LOCKED
+  ) h
+`;
+
+/** Statement 2's writes to queue-wide rules, and its holds (flow-holds.ts). */
+const queueWritesSql = (s: string): string => `queues_started AS (
+  UPDATE ${s}.flow_rules r
+  SET tat = CASE WHEN r.rate_limit IS NULL THEN r.tat ELSE ${gcraAdvanceSql('r', 'r.tat', 'p.started')} END,
+      last_started_at = CASE WHEN p.unkeyed THEN clock.now ELSE r.last_started_at END, held_since = NULL
+  FROM (SELECT queue, count(*) AS started, bool_or(key IS NULL) AS unkeyed FROM picked GROUP BY queue) p
+  JOIN qc ON qc.queue = p.queue CROSS JOIN clock
+  WHERE r.queue = p.queue AND r.pattern = ''
+  RETURNING ${unheldReturningSql('started', 'r.queue', 'NULL', 'qc.held_since')}
+)${holdCtesSql(s, keyRuleSql(s, 'h'), gcraSql('h', 'h.tat'))},
+`;
+
+/**
+ * Statement 2 (see the module comment). Candidates come in as arrays in fairness order (key null:
+ * the unkeyed jobs of a queue with a queue-wide rule). $3 is the number of jobs wanted; $7 and
+ * $8 the keys statement 1 locked to mark them held (flow-holds.ts); $9 and $10 the addresses of
+ * the candidates' and the held keys' rows, as statement 1 locked them (a TID scan: a bloated
+ * `flow_keys` between vacuums was once read whole by a cached plan, 3 ms per claim); $11 to $14
+ * the candidates' rules (concurrency, rate limit, interval, burst) as statement 1 found them.
+ */
+export function pickSql(s: string, log: boolean, lean = false): string {
+  const ctes = lean ? LEAN_FLOW_CTES : FLOW_CTES;
+  return `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+clock AS (SELECT ${nowSql('$6')} AS now, ${epochMs(nowSql('$6'))} AS ms),
+c AS (
+  SELECT c.ord, c.queue, c.key, k.tat, k.held_since, c.concurrency, c.rate_limit, c.rate_interval_ms, c.rate_burst,
+         CASE WHEN c.concurrency IS NULL THEN 0 ELSE (
+           SELECT count(*) FROM ${s}.jobs x
+           WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running') END AS running
+  FROM unnest($1::text[], $2::text[], $11::int[], $12::int[], $13::bigint[], $14::int[]) WITH ORDINALITY
+       AS c(queue, key, concurrency, rate_limit, rate_interval_ms, rate_burst, ord)
+  LEFT JOIN (
+    SELECT k.queue, k.key, k.tat, ${heldSinceSql('k')} FROM ${s}.flow_keys k WHERE k.ctid = ANY ($9::tid[])
+  ) k ON k.queue = c.queue AND k.key = c.key
+),
+${lean ? '' : queueCapCte(s)}caps AS (
   -- Round-robin gives no key more than its share of the claim: fetching (and locking) more of
   -- its jobs would only be given back. A claim may then start fewer than asked when some keys
   -- have fewer jobs than their share; the next claim takes the rest.
-  SELECT c.*, greatest(0, least($3::int, coalesce(qc.cap, $3::int), ceil($3::int::float8 / cardinality($1::text[])),
+  SELECT c.*, greatest(0, least($3::int, ${lean ? '' : 'coalesce(qc.cap, $3::int), '}ceil($3::int::float8 / cardinality($1::text[])),
     CASE WHEN c.concurrency IS NULL THEN $3::int ELSE c.concurrency - c.running END,
     CASE WHEN c.rate_limit IS NULL THEN $3::int ELSE ${gcraSql('c', 'c.tat')} END))::int AS cap
-  FROM c CROSS JOIN clock LEFT JOIN qc ON qc.queue = c.queue
+  FROM c CROSS JOIN clock${lean ? '' : ' LEFT JOIN qc ON qc.queue = c.queue'}
 ),
 heads AS (
   SELECT caps.ord, caps.queue, caps.key, h.id, h.ctid AS tid,
@@ -240,23 +278,17 @@ heads AS (
     LIMIT caps.cap
     FOR UPDATE OF j SKIP LOCKED
   ) h
-  UNION ALL
-  SELECT caps.ord, caps.queue, caps.key, h.id, h.ctid AS tid,
-         row_number() OVER (PARTITION BY caps.ord ORDER BY h.priority DESC, h.run_at, h.id) AS n
-  FROM caps CROSS JOIN LATERAL (
-    SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
-    WHERE caps.key IS NULL AND j.queue = caps.queue AND j.state IN ('pending', 'scheduled')
-      AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')}
-    ORDER BY j.priority DESC, j.run_at, j.id
-    LIMIT caps.cap
-    FOR UPDATE OF j SKIP LOCKED
-  ) h
-),
-picked AS MATERIALIZED (
+${lean ? '' : unkeyedHeadsSql(s)}),
+picked AS MATERIALIZED (${
+    lean
+      ? `
+  SELECT r.id, r.tid, r.ord, r.queue, r.key, r.n FROM heads r`
+      : `
   SELECT r.id, r.tid, r.ord, r.queue, r.key, r.n FROM (
     SELECT heads.*, row_number() OVER (PARTITION BY heads.queue ORDER BY heads.n, heads.ord) AS qn FROM heads
   ) r LEFT JOIN qc ON qc.queue = r.queue
-  WHERE r.qn <= coalesce(qc.cap, $3::int)
+  WHERE r.qn <= coalesce(qc.cap, $3::int)`
+  }
   ORDER BY r.n, r.ord
   LIMIT $3::int
 ),
@@ -280,16 +312,7 @@ keys_idle AS (
                     WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state IN ('pending', 'scheduled'))
   RETURNING ${unheldReturningSql('cleared', 'k.queue', 'k.key', 'c.held_since')}
 ),
-queues_started AS (
-  UPDATE ${s}.flow_rules r
-  SET tat = CASE WHEN r.rate_limit IS NULL THEN r.tat ELSE ${gcraAdvanceSql('r', 'r.tat', 'p.started')} END,
-      last_started_at = CASE WHEN p.unkeyed THEN clock.now ELSE r.last_started_at END, held_since = NULL
-  FROM (SELECT queue, count(*) AS started, bool_or(key IS NULL) AS unkeyed FROM picked GROUP BY queue) p
-  JOIN qc ON qc.queue = p.queue CROSS JOIN clock
-  WHERE r.queue = p.queue AND r.pattern = ''
-  RETURNING ${unheldReturningSql('started', 'r.queue', 'NULL', 'qc.held_since')}
-)${holdCtesSql(s, keyRuleSql(s, 'h'), gcraSql('h', 'h.tat'))},
-claimed AS (
+${lean ? '' : queueWritesSql(s)}claimed AS (
 UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
@@ -298,5 +321,6 @@ FROM async_commit CROSS JOIN picked
 -- By address, as the ordinary claim (claim.ts): a TID scan whatever the statistics say.
 WHERE j.ctid = ANY (ARRAY(SELECT picked.tid FROM picked)) AND j.id = picked.id
 RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord
-)${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s)}` : ''}
-${resultSql()}`;
+)${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s, ctes)}` : ''}
+${resultSql(ctes)}`;
+}
