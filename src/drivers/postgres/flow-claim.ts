@@ -161,7 +161,14 @@ BEGIN
 END`;
 }
 
-/** The function's name and the statement that creates it, for schema `s` (quoted). */
+/**
+ * The function's name and the statement that creates it, for schema `s` (quoted). Its statements
+ * are planned once per connection (`force_generic_plan`: no five custom plans first, each as
+ * costly as a claim) and never as sequential scans (`enable_seqscan = off`): `flow_keys` and
+ * `flow_rules` are tiny when analyzed and grow by a row version per claim between vacuums, and a
+ * cached plan that scanned them cost 3 ms per claim; with keys at their limit the claim ran 1.5×
+ * faster (bench/results/2026-12-01-flow-quantum.md).
+ */
 export function flowClaimFunction(s: string): { name: string; create: string } {
   const body = functionBody(s);
   const name = `flow_claim_${createHash('sha1').update(body).digest('hex').slice(0, 16)}`;
@@ -169,7 +176,7 @@ export function flowClaimFunction(s: string): { name: string; create: string } {
 RETURNS TABLE (id bigint, task text, queue text, payload text, priority int, attempt int, max_attempts int,
   interruptions int, run_at float8, created_at float8, started_at float8, lease_token bigint, correlation_id text,
   metadata text, timeout_ms bigint, backoff text, dependents int, n bigint, ord bigint, flow text)
-LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $jobwire_flow_claim$${body}$jobwire_flow_claim$`;
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $jobwire_flow_claim$${body}$jobwire_flow_claim$`;
   return { name, create };
 }
 
