@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
+import { SchemaVersionError } from '../src/core/errors.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver } from '../src/driver/driver.js';
 import { flowClaimFunction } from '../src/drivers/postgres/flow-claim.js';
@@ -83,4 +84,38 @@ test('the claim function: installed by migrate, by a claim that finds it missing
   t.after(() => b.close());
   assert.equal((await claim(b)).length, 1);
   assert.deepEqual(await functions(), ['flow_claim_0000000000000000', name].sort());
+});
+
+test('a role that may not create the missing claim function gets a SchemaVersionError saying what to run', async (t) => {
+  const a = await openTestDriver();
+  const admin = new pg.Client({ connectionString: a.url });
+  await admin.connect();
+  let limited: Driver | undefined;
+  const role = `jobwire_limited_${process.pid}_${Date.now() % 100000}`;
+  const s = `"${a.schema}"`;
+  await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited'`);
+  t.after(async () => {
+    await limited?.close();
+    await admin.query(`DROP OWNED BY ${role}`);
+    await admin.query(`DROP ROLE ${role}`);
+    await admin.end();
+    await a.cleanup();
+  });
+  await admin.query(`GRANT USAGE ON SCHEMA ${s} TO ${role}`);
+  await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role}`);
+  await admin.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
+  await admin.query(`DROP FUNCTION ${s}.${flowClaimFunction(s).name}`);
+  await a.driver.jobInsertMany({ jobs: [jobParams({ concurrencyKey: 'k' })] });
+  const url = new URL(a.url);
+  url.username = role;
+  url.password = 'limited';
+  limited = postgresDriver({ connectionString: url.toString(), schema: a.schema, poolSize: 2 });
+  await assert.rejects(claim(limited!), (err: Error) => {
+    assert.ok(err instanceof SchemaVersionError, `${err.name}: ${err.message}`);
+    assert.match(err.message, /jobwire migrate/);
+    return true;
+  });
+  // Nothing was lost: once migrated, the job is claimed.
+  await a.driver.migrate();
+  assert.equal((await claim(limited!)).length, 1);
 });

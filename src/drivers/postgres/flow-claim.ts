@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { SchemaVersionError } from '../../core/errors.js';
 import {
   type ClaimedJob,
   compareFlowEntries,
@@ -172,11 +173,14 @@ END`;
 export function flowClaimFunction(s: string): { name: string; create: string } {
   const body = functionBody(s);
   const name = `flow_claim_${createHash('sha1').update(body).digest('hex').slice(0, 16)}`;
+  // A dollar-quote tag the body cannot contain (a schema name could hold the usual one).
+  let tag = '$jobwire_flow_claim$';
+  for (let i = 0; body.includes(tag); i++) tag = `$jobwire_flow_claim_${i}$`;
   const create = `CREATE OR REPLACE FUNCTION ${s}.${name}(${PARAMS.join(', ')})
 RETURNS TABLE (id bigint, task text, queue text, payload text, priority int, attempt int, max_attempts int,
   interruptions int, run_at float8, created_at float8, started_at float8, lease_token bigint, correlation_id text,
   metadata text, timeout_ms bigint, backoff text, dependents int, n bigint, ord bigint, flow text)
-LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $jobwire_flow_claim$${body}$jobwire_flow_claim$`;
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS ${tag}${body}${tag}`;
   return { name, create };
 }
 
@@ -210,11 +214,20 @@ function ensureFunction(ctx: PgContext): Promise<string> {
       ])
       .then(async ([found]) => {
         if (!found?.present) {
-          await ctx.transaction('jobClaim', (client: pg.PoolClient) =>
-            installFlowClaimFunction(ctx.s, ctx.schema, (text, values = []) =>
-              ctx.query('jobClaim', text, values, client, false),
-            ),
-          );
+          try {
+            await ctx.transaction('jobClaim', (client: pg.PoolClient) =>
+              installFlowClaimFunction(ctx.s, ctx.schema, (text, values = []) =>
+                ctx.query('jobClaim', text, values, client, false),
+              ),
+            );
+          } catch (err) {
+            if ((err as { cause?: { code?: unknown } }).cause?.code !== '42501') throw err;
+            throw new SchemaVersionError(
+              `The claim function of this jobwire version (${name}) is missing from schema "${ctx.schema}" on ` +
+                `${ctx.target}, and this role may not create it. Run \`jobwire migrate\` (or driver.migrate()) ` +
+                'with this version of jobwire and a role that can create functions in that schema.',
+            );
+          }
         }
         return `${ctx.s}.${name}`;
       });
