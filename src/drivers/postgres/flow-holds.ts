@@ -4,10 +4,10 @@
  * that begin and end holds:
  *
  * - Statement 1 also locks (FOR UPDATE SKIP LOCKED, as it locks ready keys) the keys it walks
- *   past that have a due job, no room by its snapshot and no mark yet, within its limit of keys,
+ *   past that have a due job, no room by its snapshot and no mark yet, within its budget of keys,
  *   so statement 2 can mark them with exact counts on locked rows: one claim per hold sets
  *   `held_since`, and reports it. Such a key takes a ready key's place once per hold; a claim
- *   that came up short after marking keys at that limit claims once more (flow.ts).
+ *   that came up short after such keys filled that budget goes on to the next keys (flow-claim.ts).
  * - Statement 2 marks those still held, and the queues whose queue-wide rule left no room while
  *   a job was due (their rule rows are locked by statement 1: claims of a limited queue take
  *   turns); clears the mark in the writes it makes anyway (a key's or queue's start, an idle key)
