@@ -21,6 +21,7 @@ import {
   releaseStatement,
   type Statement,
 } from '../src/drivers/postgres/jobs-lease.js';
+import { nodesOf, type PlanNode } from './support/plans.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 const FINISHED = 20_000;
@@ -28,23 +29,6 @@ const PENDING = 30_000;
 const RUNNING = 2_100;
 const BATCH = 1_000;
 const CLAIM_LIMIT = 100;
-
-/** One node of an EXPLAIN (FORMAT JSON) plan, the fields these tests read. */
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  'Rows Removed by Join Filter'?: number;
-  'Rows Removed by Index Recheck'?: number;
-  Plans?: PlanNode[];
-}
-
-function nodesOf(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
-}
 
 /** What a plan did to `jobs`: how it reached it, and rows produced or discarded (per-loop figures × loops). */
 function summarize(plan: PlanNode) {

@@ -12,41 +12,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { Driver } from '../src/driver/driver.js';
 import { lockSql } from '../src/drivers/postgres/flow.js';
-import { postgresDriver } from '../src/drivers/postgres/index.js';
-import { createIsolatedSchema } from './support/postgres.js';
+import { jobsRowsVisited, nodesOf, type PlanNode } from './support/plans.js';
+import { openTestDriver } from './support/postgres.js';
 
 const FINISHED = 30_000;
 const DRAINED_KEYS = 60;
 const WAITING_KEYS = 20;
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
-
 describe('postgres flow claim lock on an analyzed jobs table', () => {
-  let driver: Driver;
+  let opened: Awaited<ReturnType<typeof openTestDriver>>;
   let client: pg.Client;
   let schema: string;
-  let drop: () => Promise<void>;
 
   before(async () => {
-    const isolated = await createIsolatedSchema();
-    schema = isolated.schema;
-    drop = isolated.drop;
-    driver = postgresDriver({ connectionString: isolated.url, schema, poolSize: 2 });
-    await driver.migrate();
-    await driver.flowRuleSet({ rules: [{ queue: 'default', key: '*', concurrency: 1000, rate: null }] });
-    client = new pg.Client({ connectionString: isolated.url });
+    opened = await openTestDriver({ poolSize: 2 });
+    schema = opened.schema;
+    await opened.driver.flowRuleSet({
+      rules: [{ queue: 'default', key: '*', concurrency: 1000, rate: null }],
+    });
+    client = new pg.Client({ connectionString: opened.url });
     await client.connect();
     const s = `"${schema}"`;
     await client.query(
@@ -82,8 +67,7 @@ describe('postgres flow claim lock on an analyzed jobs table', () => {
 
   after(async () => {
     await client?.end();
-    await driver?.close();
-    await drop?.();
+    await opened?.cleanup();
   });
 
   for (const mode of ['custom', 'generic'] as const) {
@@ -99,10 +83,7 @@ describe('postgres flow claim lock on an analyzed jobs table', () => {
         const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
         const scans = onJobs.filter((n) => n['Node Type'] === 'Seq Scan');
         assert.deepEqual(scans.length, 0, `jobs reached by: ${onJobs.map((n) => n['Node Type'])}`);
-        const read = onJobs.reduce(
-          (sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'],
-          0,
-        );
+        const read = jobsRowsVisited(plan);
         // A few rows per key walked (its running job, its waiting job), not the table.
         assert.ok(read <= 5 * (DRAINED_KEYS + WAITING_KEYS), `rows of jobs read: ${read}`);
         const locked = (await client.query(`EXECUTE lock_${mode}(${args})`)).rows;

@@ -18,6 +18,7 @@ import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { deleteFinishedStatement as pgDeleteStatement } from '../src/drivers/postgres/retention.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { deleteFinishedStatement as sqliteDeleteStatement } from '../src/drivers/sqlite/retention.js';
+import { jobsRowsVisited, type PlanNode } from './support/plans.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 const KEPT = 20_000;
@@ -52,23 +53,6 @@ test('sqlite: a batch of one state seeks that state in the finished-jobs index',
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
-
-/** Rows of `jobs` a plan produced or filtered out (per-loop figures × loops). */
-const jobsRowsVisited = (plan: PlanNode): number =>
-  nodesOf(plan)
-    .filter((n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable')
-    .reduce((sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'], 0);
 
 /** `value` as an SQL literal for EXECUTE; arrays as array literals. */
 function literal(client: pg.Client, value: unknown): string {
@@ -117,13 +101,7 @@ describe('postgres: a batch of one state reads about its own rows', () => {
     try {
       const { rows } = await client.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values });
       const plan = (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
-      const onJobs = nodesOf(plan).filter(
-        (n) => n['Relation Name'] === 'jobs' && n['Node Type'] !== 'ModifyTable',
-      );
-      const visited = onJobs.reduce(
-        (sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'],
-        0,
-      );
+      const visited = jobsRowsVisited(plan);
       // The rows deleted, found once and joined once; never the kept abandoned ones.
       assert.ok(visited <= 4 * LIMIT, `visited ${visited} rows of jobs for a batch of ${LIMIT}`);
     } finally {
