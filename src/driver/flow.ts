@@ -131,8 +131,9 @@ export function gcraAdvance(rate: FlowRate, tat: number | null, now: EpochMs, st
 // A claim's cost on the flow path is per key it serves (a key row locked and rewritten, its rule,
 // slots and head read), not per job. One job per key per claim made a batch of 100 short jobs
 // pay 100 keys' work: a third of unkeyed speed on PostgreSQL. So a large claim serves fewer keys
-// and several jobs of each, never more than FLOW_QUANTUM of one key; small claims (up to
-// FLOW_MIN_KEYS jobs, the usual claim of a pool of slow jobs) still take one job per key.
+// and several jobs of each, no more than FLOW_QUANTUM of one key while other ready keys wait
+// (only once every ready key was offered its share does a key with more give more); small
+// claims (up to FLOW_MIN_KEYS jobs, the usual claim of a pool of slow jobs) take one job per key.
 
 /** The most jobs one key gives to a claim before the claim turns to keys that started later. */
 export const FLOW_QUANTUM = 10;
