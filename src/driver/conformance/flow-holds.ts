@@ -7,17 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ClaimedJob, Driver, FlowRule, LogEntry } from '../driver.js';
+import { keyed, rule } from './flow.js';
 import { complete, type DefineTest, insertJobs, LEASE_MS, T0, WORKER } from './harness.js';
-
-const rule = (overrides: Partial<FlowRule>): FlowRule => ({
-  queue: 'default',
-  key: '*',
-  concurrency: null,
-  rate: null,
-  ...overrides,
-});
-
-const keyed = (key: string, n: number) => Array.from({ length: n }, () => ({ concurrencyKey: key }));
 
 /** A claim that stores its events, with the flow events it reported. */
 async function claimLogged(

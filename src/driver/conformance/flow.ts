@@ -10,7 +10,8 @@ import type { Driver, FlowRule } from '../driver.js';
 import { gcraAllowed } from '../flow.js';
 import { claim, complete, type DefineTest, getJob, insertJobs, LEASE_MS, stateOf, T0 } from './harness.js';
 
-const rule = (overrides: Partial<FlowRule>): FlowRule => ({
+/** A rule of queue `default` for every key (`*`), no limit unless `overrides` sets one. */
+export const rule = (overrides: Partial<FlowRule>): FlowRule => ({
   queue: 'default',
   key: '*',
   concurrency: null,
@@ -21,7 +22,8 @@ const rule = (overrides: Partial<FlowRule>): FlowRule => ({
 const keysOf = async (driver: Driver, jobs: readonly { id: string }[]) =>
   Promise.all(jobs.map(async (j) => (await getJob(driver, j.id)).concurrencyKey));
 
-const keyed = (key: string, n: number, extra: Record<string, unknown> = {}) =>
+/** `n` job params of key `key` (with `extra` fields). */
+export const keyed = (key: string, n: number, extra: Record<string, unknown> = {}) =>
   Array.from({ length: n }, () => ({ concurrencyKey: key, ...extra }));
 
 export function flowTests(test: DefineTest): void {
