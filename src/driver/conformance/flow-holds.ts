@@ -6,7 +6,7 @@
  * durable log with the claim, with the same payloads on every driver.
  */
 import assert from 'node:assert/strict';
-import type { ClaimedJob, Driver, FlowRule, LogEntry } from '../driver.js';
+import type { ClaimedJob, Driver, LogEntry } from '../driver.js';
 import { keyed, rule } from './flow.js';
 import { complete, type DefineTest, insertJobs, LEASE_MS, T0, WORKER } from './harness.js';
 
