@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -15,7 +14,7 @@ import Database from 'better-sqlite3';
 import { isSharedFile, startCheckpointer } from '../src/drivers/sqlite/checkpointer.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
-import { compiledFixture } from './support/processes.js';
+import { bundleModule, compiledFixture } from './support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobwire-checkpoints-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -232,19 +231,7 @@ describe('sqlite driver: WAL checkpoints off the event loop', () => {
     const bundleDir = mkdtempSync(join(dir, 'bundle-'));
     const bundle = join(bundleDir, 'app.mjs');
     // Like compiledFixture, minus the copy of checkpoint-worker.js; better-sqlite3 stays external.
-    const esbuild = createRequire(import.meta.resolve('tsx'))('esbuild') as {
-      buildSync(options: Record<string, unknown>): unknown;
-    };
-    esbuild.buildSync({
-      entryPoints: [join(import.meta.dirname, 'fixtures/checkpoint-exit.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'error',
-      packages: 'external',
-    });
+    bundleModule(join(import.meta.dirname, 'fixtures/checkpoint-exit.ts'), bundle);
     symlinkSync(join(import.meta.dirname, '../node_modules'), join(bundleDir, 'node_modules'), 'dir');
     try {
       const result = spawnSync(process.execPath, [bundle, freshPath('bundled'), 'close'], {

@@ -35,6 +35,23 @@ let bundleDir: string | undefined;
 const bundles = new Map<string, string>();
 
 /**
+ * Bundle `entry` (TypeScript and its local imports) into `outfile` for Node 20; packages stay
+ * imports, found in a `node_modules` next to the bundle.
+ */
+export function bundleModule(entry: string, outfile: string, format: 'esm' | 'cjs' = 'esm'): void {
+  esbuild.buildSync({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format,
+    target: 'node20',
+    logLevel: 'error',
+    packages: 'external',
+  });
+}
+
+/**
  * A module that plain `node` can run for the TypeScript file `source`: `source` and everything it
  * imports from the repository in one ES module, packages (pg, better-sqlite3) left as imports.
  * Built on first use and kept for this test process, in a temporary directory whose
@@ -51,32 +68,18 @@ export function compiledFixture(source: string): string {
     bundleDir = dir;
     // The SQLite driver starts its checkpoint thread from `checkpoint-worker.js` next to the code
     // (the bundle here); CommonJS, as a `.js` file is without a package.json saying otherwise.
-    esbuild.buildSync({
-      entryPoints: [fileURLToPath(new URL('../../src/drivers/sqlite/checkpoint-worker.ts', import.meta.url))],
-      outfile: join(dir, 'checkpoint-worker.js'),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'error',
-      packages: 'external',
-    });
+    bundleModule(
+      fileURLToPath(new URL('../../src/drivers/sqlite/checkpoint-worker.ts', import.meta.url)),
+      join(dir, 'checkpoint-worker.js'),
+      'cjs',
+    );
     process.once('exit', () => {
       unlinkSync(link); // the link first: nothing may ever delete through it
       rmSync(dir, { recursive: true, force: true });
     });
   }
   bundle = join(bundleDir, `${bundles.size}-${basename(source).replace(/\.ts$/, '')}.mjs`);
-  esbuild.buildSync({
-    entryPoints: [source],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    packages: 'external',
-  });
+  bundleModule(source, bundle);
   bundles.set(source, bundle);
   return bundle;
 }
