@@ -124,7 +124,8 @@ flow_logged AS (
 export const resultSql = (ctes: readonly string[] = FLOW_CTES): string => {
   const pad = Array.from({ length: CLAIM_COLUMN_COUNT + 2 }, () => 'NULL').join(', ');
   const flowRows = ctes.map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`);
-  return `SELECT claimed.*, NULL::text AS flow FROM claimed\nUNION ALL ${flowRows.join('\nUNION ALL ')}`;
+  return `SELECT claimed.*, picked.n, picked.ord, NULL::text AS flow FROM claimed JOIN picked ON picked.id = claimed.id
+UNION ALL ${flowRows.join('\nUNION ALL ')}`;
 };
 
 type FlowRow =

@@ -317,10 +317,12 @@ UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$6')}
-FROM async_commit CROSS JOIN picked
--- By address, as the ordinary claim (claim.ts): a TID scan whatever the statistics say.
-WHERE j.ctid = ANY (ARRAY(SELECT picked.tid FROM picked)) AND j.id = picked.id
-RETURNING ${CLAIM_COLUMNS}, picked.n, picked.ord
+FROM async_commit
+-- By address alone, as the ordinary claim (claim.ts): a TID scan whatever the statistics say.
+-- Joined to picked here, the generic plan reached each row by a primary-key descent instead
+-- (a third more buffer reads); the result joins n and ord back by id.
+WHERE j.ctid = ANY (ARRAY(SELECT picked.tid FROM picked))
+RETURNING ${CLAIM_COLUMNS}
 )${log ? `,\n${loggedStartedCte(s)}${flowLoggedCte(s, ctes)}` : ''}
 ${resultSql(ctes)}`;
 }
