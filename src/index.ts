@@ -25,6 +25,7 @@ export {
   type QueueOptions,
   type TypedEnqueueItem,
 } from './core/client.js';
+export { COUNT_PRECISION_MARK, combinePrecision } from './core/count-precision.js';
 export {
   type DebounceOption,
   type DedupRule,

@@ -2,7 +2,7 @@
  * `jobwire queues ls|pause|resume`.
  */
 import {
-  type CountPrecision,
+  COUNT_PRECISION_MARK,
   JOB_STATES,
   type Jobwire,
   type QueueCounts,
@@ -40,12 +40,10 @@ Options
 const FORCE = { force: { type: 'boolean' } } as const;
 const EXACT = { exact: { type: 'boolean' } } as const;
 
-/** How a bounded count is shown: as is when exact, `≥n` when a lower bound, `~n` when estimated. */
-const MARK: Record<CountPrecision, string> = { exact: '', atLeast: '≥', estimate: '~' };
-
 /** Refuse a queue name no job, setting or published task uses, naming the closest known one. */
 async function assertKnownQueue(client: Jobwire, queue: string, sub: string): Promise<void> {
-  const [queues, tasks] = await Promise.all([client.listQueues(), client.listPublishedTasks()]);
+  // Bounded counts list every queue with settings or waiting jobs without reading the history.
+  const [queues, tasks] = await Promise.all([client.queueCounts(), client.listPublishedTasks()]);
   const known = [...new Set([...queues.map((q) => q.name), ...tasks.map((t) => t.queue)])].sort();
   if (known.includes(queue)) return;
   const guess = closest(queue, known);
@@ -116,7 +114,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
           queue.paused ? paint('yellow', 'paused') : paint('green', 'active'),
           ...JOB_STATES.map(
             (state) =>
-              `${'precision' in queue ? MARK[queue.precision[state]] : ''}${queue.counts[state] ?? 0}`,
+              `${'precision' in queue ? COUNT_PRECISION_MARK[queue.precision[state]] : ''}${queue.counts[state] ?? 0}`,
           ),
         ]);
         println(

@@ -3,15 +3,19 @@
  * re-rendered on the server and pushed over the live stream as one fragment for every viewer.
  */
 import { html } from 'hono/html';
-import { type CountPrecision, JOB_STATES, type JobState } from '../../../index.js';
+import {
+  COUNT_PRECISION_MARK,
+  type CountPrecision,
+  combinePrecision,
+  JOB_STATES,
+  type JobState,
+} from '../../../index.js';
 import type { CountsSnapshot } from '../counts.js';
 import { badge, type Html, query, timeCell, type ViewContext } from './format.js';
 
 /** Which page the counts table is for: the queues page adds pause/resume buttons. */
 export type CountsView = 'overview' | 'queues';
 
-/** How a bounded count is marked: `≥` when it is a lower bound, `~` when it is an estimate. */
-const PRECISION_MARK: Record<CountPrecision, string> = { exact: '', atLeast: '≥', estimate: '~' };
 const PRECISION_TITLE: Record<CountPrecision, string> = {
   exact: 'exact',
   atLeast: 'at least this many (counting stopped at the cap)',
@@ -27,13 +31,7 @@ function cell(
 ): Html {
   const href = `${ctx.base}/jobs${query({ queue, state })}`;
   return html`<td class="num" data-queue="${queue ?? '*'}" data-state="${state}" data-precision="${precision}"
-    title="${PRECISION_TITLE[precision]}"><a href="${href}">${PRECISION_MARK[precision]}${count}</a></td>`;
-}
-
-/** A total is exact only when every part is; otherwise it carries the loosest part's mark. */
-function combine(a: CountPrecision, b: CountPrecision): CountPrecision {
-  if (a === 'estimate' || b === 'estimate') return 'estimate';
-  return a === 'atLeast' || b === 'atLeast' ? 'atLeast' : 'exact';
+    title="${PRECISION_TITLE[precision]}"><a href="${href}">${COUNT_PRECISION_MARK[precision]}${count}</a></td>`;
 }
 
 function queueActions(ctx: ViewContext, name: string, paused: boolean): Html {
@@ -56,7 +54,7 @@ export function countsTable(ctx: ViewContext, snapshot: CountsSnapshot, view: Co
   for (const q of queues)
     for (const s of JOB_STATES) {
       totals[s] += q.counts[s];
-      totalPrecision[s] = combine(totalPrecision[s], q.precision[s]);
+      totalPrecision[s] = combinePrecision(totalPrecision[s], q.precision[s]);
     }
   const withActions = view === 'queues' && !ctx.readOnly;
   return html`<table class="counts">
