@@ -1,6 +1,7 @@
 /**
- * `jobwire queues ls` on a SQLite file past the count cap: bounded counts by default (≥ or ~
- * marks a count above 10,000), exact ones with --exact; JSON carries each count's precision.
+ * `jobwire queues ls` and `jobwire stats` on a SQLite file past the count cap: bounded counts by
+ * default (≥ or ~ marks a count above 10,000), exact ones with --exact; JSON carries each count's
+ * precision.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,8 +22,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('queues ls marks counts above the cap; --exact counts every job', async () => {
-  const db = join(dir, 'counts.db');
+/** A SQLite file holding 10,005 pending jobs in `bulk` (past the default cap) and 2 in `mail`. */
+async function fillPastCap(name: string): Promise<string> {
+  const db = join(dir, name);
   const task = defineTask({ name: 'count.me', handler: async () => 'ok' });
   const client = await createJobwire({ driver: sqliteDriver({ path: db }), tasks: [task], retention: false });
   for (let i = 0; i < 10_005; i += 1000) {
@@ -33,6 +35,11 @@ test('queues ls marks counts above the cap; --exact counts every job', async () 
   }
   await client.enqueueMany([0, 1].map(() => ({ task, payload: {}, options: { queue: 'mail' } })));
   await client.close();
+  return db;
+}
+
+test('queues ls marks counts above the cap; --exact counts every job', async () => {
+  const db = await fillPastCap('counts.db');
 
   const bounded = await jobwire(['queues', 'ls', '--db', db]);
   assert.equal(bounded.code, 0, bounded.stderr);
@@ -49,17 +56,7 @@ test('queues ls marks counts above the cap; --exact counts every job', async () 
 });
 
 test('stats is bounded too: counts above the cap are marked, and so are the totals; --exact counts every job', async () => {
-  const db = join(dir, 'stats.db');
-  const task = defineTask({ name: 'count.me', handler: async () => 'ok' });
-  const client = await createJobwire({ driver: sqliteDriver({ path: db }), tasks: [task], retention: false });
-  for (let i = 0; i < 10_005; i += 1000) {
-    const n = Math.min(1000, 10_005 - i);
-    await client.enqueueMany(
-      Array.from({ length: n }, () => ({ task, payload: {}, options: { queue: 'bulk' } })),
-    );
-  }
-  await client.enqueueMany([0, 1].map(() => ({ task, payload: {}, options: { queue: 'mail' } })));
-  await client.close();
+  const db = await fillPastCap('stats.db');
 
   const bounded = await jobwire(['stats', '--db', db]);
   assert.equal(bounded.code, 0, bounded.stderr);
