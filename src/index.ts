@@ -149,6 +149,7 @@ export {
   type Driver,
   type DriverCapabilities,
   type FinishedState,
+  JOB_LIST_SCAN_CAP,
   type Notifier,
   type PoolRecord,
   type PoolRunState,
