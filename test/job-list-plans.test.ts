@@ -35,7 +35,7 @@ const LISTS: [string, JobListParams][] = [
     'pending in reports (newest, too few to fill the page)',
     { states: ['pending'], queues: ['reports'], limit: LIMIT },
   ],
-  ['running (no match)', { states: ['running'], limit: LIMIT }],
+  ['cancelled (no match)', { states: ['cancelled'], limit: LIMIT }],
   ['two states and a task', { states: ['pending', 'scheduled'], tasks: ['t'], limit: LIMIT }],
   ['email, second page', { queues: ['email'], limit: LIMIT, before: String(OLD_PENDING + FINISHED) }],
 ];
@@ -78,6 +78,16 @@ test('sqlite: a filtered list reads a capped run of the primary key below the cu
       const rows = db.prepare(sql).all(...args) as { queue: string }[];
       assert.ok(!rows.some((row) => row.queue === 'email'), shown);
     }
+    // Running jobs alone: through their own index, not the primary key (they are few, and old).
+    const running = sqliteListStatement({ states: ['running'], queues: ['email'], limit: LIMIT });
+    const runningPlan = (
+      db.prepare(`EXPLAIN QUERY PLAN ${running.sql}`).all(...running.args) as { detail: string }[]
+    ).map((row) => row.detail);
+    assert.ok(
+      runningPlan.some((detail) => /USING INDEX jobwire_jobs_running/.test(detail)),
+      runningPlan.join(' | '),
+    );
+    assert.equal(running.capped, false);
     db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -154,6 +164,34 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
         }
       });
     }
+  }
+
+  for (const mode of ['custom', 'generic'] as const) {
+    test(`running jobs alone (${mode} plan): read through the running jobs' index, never the primary key`, async () => {
+      const { text, values } = pgListStatement(`"${schema}"`, {
+        states: ['running'],
+        queues: ['email'],
+        limit: LIMIT,
+      });
+      const statement = `job_list_${++statementCounter}`;
+      await client.query(`PREPARE ${statement} AS ${text}`);
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
+        const args = values.map((v) => literal(client, v)).join(', ');
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${statement}(${args})`);
+        const plan = (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+        const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
+        assert.ok(
+          onJobs.length > 0 && onJobs.every((n) => n['Index Name'] === 'jobs_rescue'),
+          JSON.stringify(plan),
+        );
+        assert.equal(jobsRowsVisited(plan), 0, 'no running job here: nothing else read');
+      } finally {
+        await client.query('ROLLBACK');
+        await client.query(`DEALLOCATE ${statement}`);
+      }
+    });
   }
 
   // Ids run from 1 in insertion order: the newest JOB_LIST_SCAN_CAP end with the one returned.

@@ -201,7 +201,9 @@ export const JOB_LIST_SCAN_CAP = 10_000;
  *
  * So a short or empty page with a cursor means "no more matches among the jobs read, older jobs
  * may match"; only a null cursor means "nothing older matches". Without filters every job
- * matches, so pages are full until the last.
+ * matches, so pages are full until the last. A list of running jobs alone (`states:
+ * ['running']`) reads the running jobs themselves, through their index — as many as run at once,
+ * whatever the table's size — so its pages are never cut short by the cap.
  */
 export interface JobPage {
   jobs: JobRecord[];

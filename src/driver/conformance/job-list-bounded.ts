@@ -12,7 +12,7 @@ import {
   type JobInsertParams,
   type JobPage,
 } from '../driver.js';
-import { type DefineTest, insertJobs } from './harness.js';
+import { claim, type DefineTest, insertJobs } from './harness.js';
 
 /** Jobs older than the newest JOB_LIST_SCAN_CAP: every other one is in queue `rare`. */
 const OLD = 120;
@@ -86,10 +86,10 @@ export function jobListBoundedTests(test: DefineTest): void {
 
   test('a list that matches nothing reads JOB_LIST_SCAN_CAP jobs a call: empty pages with cursors, then null', async (driver) => {
     const newestFirst = await seed(driver);
-    const first = await driver.jobList({ states: ['running'], limit: 50 });
+    const first = await driver.jobList({ states: ['cancelled'], limit: 50 });
     assert.deepEqual(first, { jobs: [], nextCursor: newestFirst[JOB_LIST_SCAN_CAP - 1]!.id });
     // Fewer than JOB_LIST_SCAN_CAP jobs remain below it: the table's end, so nothing older matches.
-    assert.deepEqual(await driver.jobList({ states: ['running'], limit: 50, before: first.nextCursor }), {
+    assert.deepEqual(await driver.jobList({ states: ['cancelled'], limit: 50, before: first.nextCursor }), {
       jobs: [],
       nextCursor: null,
     });
@@ -113,5 +113,33 @@ export function jobListBoundedTests(test: DefineTest): void {
     assert.deepEqual(ids(walk.flatMap((p) => p.jobs)), ids(newestFirst));
     for (const p of walk.slice(0, -1)) assert.equal(p.jobs.length, 1_000);
     assert.equal(walk.at(-1)!.jobs.length, newestFirst.length % 1_000);
+  });
+
+  test('running jobs alone are listed whole, however old, with no empty pages: the cap does not apply', async (driver) => {
+    const newestFirst = await seed(driver);
+    // Claims take the oldest due jobs first: the running ones sit under every newer job.
+    const claimed = await claim(driver, { queues: ['rare', 'common'], limit: 3 });
+    assert.equal(claimed.length, 3);
+    const running = claimed.map((job) => job.id).sort((a, b) => Number(b) - Number(a));
+    assert.ok(running.every((id) => Number(id) < Number(newestFirst[JOB_LIST_SCAN_CAP]!.id)));
+    const page = await driver.jobList({ states: ['running'], limit: 50 });
+    assert.deepEqual(ids(page.jobs), running);
+    assert.equal(page.nextCursor, null);
+    const two = await driver.jobList({ states: ['running'], limit: 2 });
+    assert.deepEqual(ids(two.jobs), running.slice(0, 2));
+    assert.equal(two.nextCursor, running[1]);
+    assert.deepEqual(
+      ids((await driver.jobList({ states: ['running'], limit: 2, before: two.nextCursor })).jobs),
+      [running[2]],
+    );
+    const inRare = await driver.jobList({ states: ['running'], queues: ['rare'], limit: 50 });
+    assert.deepEqual(
+      ids(inRare.jobs),
+      claimed
+        .filter((job) => job.queue === 'rare')
+        .map((job) => job.id)
+        .sort((a, b) => Number(b) - Number(a)),
+    );
+    assert.equal(inRare.nextCursor, null);
   });
 }

@@ -35,6 +35,22 @@ WHERE j.hit OR j.n = ${JOB_LIST_SCAN_CAP}
 ORDER BY j.id DESC
 LIMIT $5`;
 
+/**
+ * Running jobs alone are read through their own index (`jobs_rescue`, over running jobs only):
+ * there are only as many as the cluster runs at once, whatever the table's size, and they are
+ * the old jobs of a backlog, which a capped walk from the newest would reach only after many
+ * empty pages. `ORDER BY j.id + 0` keeps the planner from walking the primary key backwards for
+ * the order instead (the index gives no id order; the sort is of the running jobs only).
+ */
+const runningSql = (s: string): string => `
+SELECT ${JOB_COLUMNS}, true AS hit, false AS edge FROM ${s}.jobs j
+WHERE j.state = 'running'
+  AND ($1::text[] IS NULL OR j.queue = ANY($1::text[]))
+  AND ($2::text[] IS NULL OR j.task = ANY($2::text[]))
+  AND j.id < coalesce($3::bigint, 9223372036854775807)
+ORDER BY j.id + 0 DESC
+LIMIT $4`;
+
 /** An empty filter list means "no filter", like leaving it out. */
 const filterValue = (values: readonly string[] | undefined): readonly string[] | null =>
   values && values.length > 0 ? values : null;
@@ -55,6 +71,9 @@ export function listStatement(s: string, params: JobListParams): Statement {
   const limit = Math.max(0, Math.floor(params.limit));
   // One match beyond the page tells that an older page exists; the edge row fits in the same
   // LIMIT, since it comes out last and only when fewer than limit + 1 matches came before it.
+  if (states?.length === 1 && states[0] === 'running') {
+    return { text: runningSql(s), values: [queues, tasks, before, limit + 1] };
+  }
   return { text: listSql(s), values: [states, queues, tasks, before, limit + 1] };
 }
 
