@@ -382,7 +382,7 @@ describe('enqueue and jobs', () => {
     assert.match(lines(rest.stdout)[1]!, new RegExp(`^ *${old!.id} +t +old +pending`));
 
     // An empty page with a cursor is not "no jobs match".
-    const empty = await jobwire(['jobs', 'ls', '--db', db, '--state', 'running']);
+    const empty = await jobwire(['jobs', 'ls', '--db', db, '--state', 'cancelled']);
     assert.equal(empty.code, 0, empty.stderr);
     assert.match(
       empty.stdout,
