@@ -150,6 +150,7 @@ export {
   type Driver,
   type DriverCapabilities,
   type FinishedState,
+  JOB_LIST_SCAN_CAP,
   type Notifier,
   type PoolRecord,
   type PoolRunState,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { createJobwire, JOB_LIST_SCAN_CAP, openDriver } from '../src/index.js';
 import {
   runCliInProcess as jobwire,
   lines,
@@ -350,6 +351,43 @@ describe('enqueue and jobs', () => {
     const gone = await jobwire(['jobs', 'show', id, '--db', db]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /does not exist/);
+  });
+
+  test('jobs ls: a page that stopped at the scan cap still gives the --cursor that goes on', async () => {
+    const db = freshDb();
+    const driver = await openDriver(db);
+    await driver.migrate();
+    const client = await createJobwire({ driver, strictTasks: false });
+    const enqueue = (queue: string, count: number) =>
+      client.enqueueMany(
+        Array.from({ length: count }, (_, i) => ({ task: 't', payload: { i }, options: { queue } })),
+      );
+    const [old] = await enqueue('old', 1);
+    await enqueue('filler', JOB_LIST_SCAN_CAP - 1);
+    const [recent] = await enqueue('old', 1);
+    await client.close();
+
+    // The newest JOB_LIST_SCAN_CAP jobs hold one match: a short page, then the hint to go on.
+    const short = await jobwire(['jobs', 'ls', '--db', db, '--queue', 'old', '--limit', '5']);
+    assert.equal(short.code, 0, short.stderr);
+    const [, row, hint] = lines(short.stdout);
+    assert.match(row!, new RegExp(`^ *${recent!.id} +t +old +pending`));
+    assert.match(
+      hint!,
+      /no more matches among the newest 10,000 jobs; older jobs may match: jobwire jobs ls --cursor \d+/,
+    );
+    const cursor = /--cursor (\d+)/.exec(hint!)![1]!;
+    const rest = await jobwire(['jobs', 'ls', '--db', db, '--queue', 'old', '--cursor', cursor]);
+    assert.equal(lines(rest.stdout).length, 2, rest.stdout);
+    assert.match(lines(rest.stdout)[1]!, new RegExp(`^ *${old!.id} +t +old +pending`));
+
+    // An empty page with a cursor is not "no jobs match".
+    const empty = await jobwire(['jobs', 'ls', '--db', db, '--state', 'cancelled']);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(
+      empty.stdout,
+      /^no matches among the newest 10,000 jobs; older jobs may match\nmore: jobwire jobs ls --cursor \d+ \(same filters\)\n$/,
+    );
   });
 
   test('enqueue reads the payload from stdin with "-" and reports unique-key duplicates', async () => {

@@ -12,6 +12,7 @@ import {
   type CountPrecision,
   createJobwire,
   defineTask,
+  JOB_LIST_SCAN_CAP,
   JOB_STATES,
   type JobState,
   type Jobwire,
@@ -315,5 +316,38 @@ describe('dashboard on SQLite', () => {
     // Only the first page refreshes live: a later one would shift under the reader.
     assert.ok(first.includes('hx-trigger="sse:jobs'));
     assert.ok(!second.includes('hx-trigger="sse:jobs'));
+  });
+
+  // Last in this suite: it adds JOB_LIST_SCAN_CAP jobs to the shared database.
+  test('a list page that stopped at the scan cap says older jobs may match, and "Older" reaches them', async () => {
+    const enqueue = (queue: string, count: number) =>
+      jobwire.enqueueMany(
+        Array.from({ length: count }, (_, n) => ({ task: 'echo', payload: { n }, options: { queue } })),
+      );
+    const old = await enqueue('capped', 3);
+    await enqueue('filler', JOB_LIST_SCAN_CAP / 2);
+    const [recent] = await enqueue('capped', 1);
+    await enqueue('filler', JOB_LIST_SCAN_CAP / 2 + 10);
+    const app = dashboardApp(jobwire);
+    const ids = (body: string) => [...body.matchAll(/data-job-id="(\d+)"/g)].map((m) => m[1]);
+    const olderLink = (body: string) =>
+      /<a rel="next" href="([^"]+)"/.exec(body)?.[1]?.replaceAll('&amp;', '&');
+
+    // A short page: the newest JOB_LIST_SCAN_CAP jobs hold one match.
+    const first = await (await app.request('/jobs?queue=capped')).text();
+    assert.deepEqual(ids(first), [recent!.id]);
+    assert.match(first, /No more matches among the newest 10,000 jobs — older jobs may match\./);
+    const second = await (await app.request(olderLink(first)!)).text();
+    assert.deepEqual(ids(second), old.map((j) => j.id).reverse());
+    assert.ok(!second.includes('data-capped'), 'the last page is not capped');
+    assert.equal(olderLink(second), undefined);
+
+    // An empty page with a cursor is not "no jobs match".
+    const empty = await (await app.request('/jobs?queue=capped&state=cancelled')).text();
+    assert.deepEqual(ids(empty), []);
+    assert.ok(!empty.includes('No jobs match'), 'an empty capped page does not say nothing matches');
+    assert.match(empty, /No more matches among the newest 10,000 jobs — older jobs may match\./);
+    const next = await (await app.request(olderLink(empty)!)).text();
+    assert.match(next, /No jobs match\./);
   });
 });

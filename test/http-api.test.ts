@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { defineSchedule, defineTask, UnrecoverableError } from '../src/index.js';
+import { defineSchedule, defineTask, JOB_LIST_SCAN_CAP, UnrecoverableError } from '../src/index.js';
 import { call, httpFixture, TOKEN } from './support/http.js';
 import { postgresDatabases } from './support/postgres.js';
 import { sqliteDatabases } from './support/sqlite.js';
@@ -92,6 +92,26 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
       const missing = await call(handler, 'GET', '/api/jobs/987654321');
       assert.equal(missing.status, 404);
       assert.equal(missing.body.error.code, 'JOBWIRE_JOB_NOT_FOUND');
+    });
+
+    it('a list page that stopped at the scan cap is short with a nextCursor that reaches older matches', async (t) => {
+      const { handler, jobwire } = await httpFixture(t, factory, { tasks });
+      const enqueue = (queue: string, count: number) =>
+        jobwire.enqueueMany(
+          Array.from({ length: count }, (_, i) => ({ task: echo, payload: { i }, options: { queue } })),
+        );
+      const [old] = await enqueue('old', 1);
+      await enqueue('filler', JOB_LIST_SCAN_CAP);
+      const first = await call(handler, 'GET', '/api/jobs?queue=old');
+      assert.equal(first.status, 200);
+      assert.deepEqual(first.body.jobs, []);
+      assert.equal(typeof first.body.nextCursor, 'string');
+      const second = await call(handler, 'GET', `/api/jobs?queue=old&cursor=${first.body.nextCursor}`);
+      assert.deepEqual(
+        second.body.jobs.map((j: { id: string }) => j.id),
+        [old!.id],
+      );
+      assert.equal(second.body.nextCursor, null);
     });
 
     it('refuses bad list parameters with 400 naming the parameter', async (t) => {

@@ -54,7 +54,10 @@ export class JobwireAdmin {
   /**
    * A page of jobs, newest first. Filters are checked before any query: an unknown state, a
    * queue or task name that no job can have, or a cursor `listJobs` did not return is an
-   * InvalidOptionError naming the option.
+   * InvalidOptionError naming the option. One call reads at most JOB_LIST_SCAN_CAP (10,000) jobs
+   * below the cursor, so a filter whose matches are old can return a short, even empty, page
+   * with a `nextCursor`: pass it on to read further. Only a null `nextCursor` means that no
+   * older job matches.
    */
   async listJobs(options: ListJobsOptions = {}): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     this.#admin.assertOpen();

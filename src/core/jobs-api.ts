@@ -251,10 +251,13 @@ export class JobsApi {
         limit: BULK_PAGE,
         cursor,
       });
-      if (page.jobs.length === 0) break;
-      const changed = await write(page.jobs);
-      result.count += changed;
-      result.skipped += page.jobs.length - changed;
+      // A short or empty page with a cursor only means the list's read stopped at its cap
+      // (JobPage): older jobs may still match, so go on until the cursor is null.
+      if (page.jobs.length > 0) {
+        const changed = await write(page.jobs);
+        result.count += changed;
+        result.skipped += page.jobs.length - changed;
+      }
       cursor = page.nextCursor;
     } while (cursor !== null);
     return result;

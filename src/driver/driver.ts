@@ -228,7 +228,11 @@ export interface Driver {
    */
   jobInsertMany(params: JobInsertManyParams): Promise<JobInsertManyResult>;
 
-  /** A page of jobs matching the filter, newest first, paginated with an opaque cursor. */
+  /**
+   * A page of jobs matching the filter, newest first, paginated with an opaque cursor. Each call
+   * reads at most JOB_LIST_SCAN_CAP jobs below the cursor, so a page can be short, even empty,
+   * and still have a `nextCursor`: only a null cursor means nothing older matches (see JobPage).
+   */
   jobList(params: JobListParams): Promise<JobPage>;
 
   /**

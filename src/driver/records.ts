@@ -181,10 +181,33 @@ export interface JobFilter {
   tasks?: readonly string[];
 }
 
-/** A page of jobs, newest first. */
+/**
+ * How many jobs one `jobList` call reads at most, newest id first below its cursor, whatever the
+ * filters. A filter whose matches are old or absent would otherwise walk the whole table for one
+ * page (about a second on six million jobs); with the cap every call costs about the same, and
+ * the caller pages on with the cursor.
+ */
+export const JOB_LIST_SCAN_CAP = 10_000;
+
+/**
+ * A page of jobs matching the filters, newest first (by id). `jobList` reads the jobs below its
+ * cursor newest first and stops at whichever comes first:
+ *
+ * - `limit + 1` matches: `jobs` holds the first `limit` and `nextCursor` is the last one's id;
+ * - JOB_LIST_SCAN_CAP jobs read: `jobs` holds the matches among them (fewer than `limit + 1`,
+ *   possibly none) and `nextCursor` is the id of the last job read, matching or not, so the next
+ *   call goes on right below it: paging on never skips or repeats a job;
+ * - the oldest job: `jobs` holds the matches and `nextCursor` is null.
+ *
+ * So a short or empty page with a cursor means "no more matches among the jobs read, older jobs
+ * may match"; only a null cursor means "nothing older matches". Without filters every job
+ * matches, so pages are full until the last. A list of running jobs alone (`states:
+ * ['running']`) reads the running jobs themselves, through their index — as many as run at once,
+ * whatever the table's size — so its pages are never cut short by the cap.
+ */
 export interface JobPage {
   jobs: JobRecord[];
-  /** Pass as `before` to get the next (older) page; null when this was the last page. */
+  /** Pass as `before` to go on below this page (see JobPage); null when nothing older matches. */
   nextCursor: string | null;
 }
 

@@ -1,4 +1,5 @@
 /** The OpenAPI paths of `/api/jobs` and of the event log (see openapi.ts). */
+import { JOB_LIST_SCAN_CAP } from '../index.js';
 import {
   BAD,
   error,
@@ -21,6 +22,11 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
     '/api/jobs': {
       get: {
         summary: 'List jobs, newest first, with filters and cursor paging',
+        description:
+          `Each request reads at most ${JOB_LIST_SCAN_CAP.toLocaleString('en-US')} jobs below the cursor, newest first. ` +
+          'When the page has not filled by then, it holds the matches found, fewer than `limit` and ' +
+          'possibly none, and `nextCursor` continues right below the last job read: older jobs may ' +
+          'still match. Only a null `nextCursor` means that no older job matches.',
         tags: ['jobs'],
         parameters: [
           query('state', list),
@@ -31,10 +37,13 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         ],
         responses: {
           '200': ok(
-            'a page',
+            'a page of jobs; it may be short, even empty, and still have a nextCursor',
             object({
               jobs: { type: 'array', items: ref('JobSummary') },
-              nextCursor: { type: ['string', 'null'] },
+              nextCursor: {
+                type: ['string', 'null'],
+                description: 'pass as `cursor` for the next (older) page; null when no older job matches',
+              },
             }),
           ),
           ...BAD,

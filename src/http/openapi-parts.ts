@@ -13,6 +13,7 @@ export interface Parameter {
 }
 export interface Operation {
   summary: string;
+  description?: string;
   tags: string[];
   security?: Record<string, string[]>[];
   parameters?: Parameter[];

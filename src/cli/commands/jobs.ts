@@ -4,6 +4,7 @@
 import {
   type DependencyEdge,
   describeDedupRule,
+  JOB_LIST_SCAN_CAP,
   JOB_STATES,
   type JobDependencies,
   JobNotFoundError,
@@ -66,7 +67,9 @@ ${DB_HELP}
   -h, --help        show this help
 
 Columns: id, task, queue, state, attempt/max, run at, age (since created), last error.
-When more jobs match, the last line gives the --cursor of the next page.`;
+When more jobs match, the last line gives the --cursor of the next page. One call reads at most
+${JOB_LIST_SCAN_CAP.toLocaleString('en-US')} jobs, so a filter whose matches are old can print a short or empty page
+that still gives a --cursor: older jobs may match further on.`;
 
 const SHOW_HELP = `jobwire jobs show — every field of one job: payload, result, progress, errors with stacks
 
@@ -211,11 +214,20 @@ async function list(args: string[], context: CommandContext): Promise<number> {
         println(context, safeJson(page, 2));
         return 0;
       }
+      const paint = painter(colorEnabled(context.io.out));
+      const more = `jobwire jobs ls --cursor ${page.nextCursor} (same filters)`;
+      // Fewer jobs than asked for with a cursor: the listing stopped after JOB_LIST_SCAN_CAP jobs
+      // read, and older jobs may still match; say so rather than look like the end.
+      const scope = `the ${values.cursor ? 'next' : 'newest'} ${JOB_LIST_SCAN_CAP.toLocaleString('en-US')} jobs`;
       if (page.jobs.length === 0) {
-        println(context, values.cursor ? 'no more jobs' : 'no jobs match');
+        if (page.nextCursor) {
+          println(context, `no matches among ${scope}; older jobs may match`);
+          println(context, paint('gray', `more: ${more}`));
+        } else {
+          println(context, values.cursor ? 'no more jobs' : 'no jobs match');
+        }
         return 0;
       }
-      const paint = painter(colorEnabled(context.io.out));
       const now = Date.now();
       const rows = page.jobs.map((job) => [
         job.id,
@@ -244,8 +256,10 @@ async function list(args: string[], context: CommandContext): Promise<number> {
           paint,
         ),
       );
-      if (page.nextCursor) {
-        println(context, paint('gray', `more: jobwire jobs ls --cursor ${page.nextCursor} (same filters)`));
+      if (page.nextCursor && page.jobs.length < limit) {
+        println(context, paint('gray', `no more matches among ${scope}; older jobs may match: ${more}`));
+      } else if (page.nextCursor) {
+        println(context, paint('gray', `more: ${more}`));
       }
       return 0;
     },

@@ -29,6 +29,7 @@ import type { DefineTest } from './harness.js';
 import { heartbeatRescueReleaseTests } from './heartbeat-rescue-release.js';
 import { insertTests } from './insert.js';
 import { interruptionTests } from './interruptions.js';
+import { jobListBoundedTests } from './job-list-bounded.js';
 import { leaderTests } from './leader.js';
 import { migrateTests } from './migrate.js';
 import { notifierTests } from './notifier.js';
@@ -71,6 +72,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
   ['interruptions', interruptionTests],
   ['admin', adminTests],
+  ['bounded job list', jobListBoundedTests],
   ['queues', queueTests],
   ['queue stats', queueStatsTests],
   ['queue counts', queueCountTests],

@@ -36,9 +36,10 @@ import {
 } from './events.js';
 import { flowChanged, flowRuleList, flowRuleRemove, flowRuleSet } from './flow.js';
 import { alertFire, alertList, alertResolve, queueStats } from './health.js';
-import { jobCancel, jobCountByState, jobDelete, jobGet, jobList, jobRetry } from './jobs-admin.js';
+import { jobCancel, jobCountByState, jobDelete, jobGet, jobRetry } from './jobs-admin.js';
 import { jobInsertMany } from './jobs-insert.js';
 import { jobFinalizeMany, jobHeartbeatMany, jobRelease } from './jobs-lease.js';
+import { jobList } from './jobs-list.js';
 import { jobRescueExpired } from './jobs-rescue.js';
 import { leaderAttemptElect, leaderResign } from './leader.js';
 import { LATEST_VERSION, migratePostgres, postgresSchemaVersion } from './migrations/index.js';

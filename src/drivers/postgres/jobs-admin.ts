@@ -1,6 +1,4 @@
-/** Reading and administering jobs: get, list, count, cancel, retry, delete. */
-import { InvalidOptionError } from '../../core/errors.js';
-import { preview } from '../../core/preview.js';
+/** Reading and administering jobs: get, count, cancel, retry, delete (listing is in jobs-list.ts). */
 import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
@@ -10,11 +8,9 @@ import {
   type JobCountByStateParams,
   type JobDeleteParams,
   type JobGetParams,
-  type JobListParams,
-  type JobPage,
   type JobRetryParams,
 } from '../../driver/driver.js';
-import { checkNames, checkStates } from '../../driver/guards.js';
+import { checkNames } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import { dependenciesFailed } from './dependencies.js';
 import { withLog } from './events.js';
@@ -45,49 +41,9 @@ export async function jobGet(ctx: PgContext, params: JobGetParams): Promise<JobR
   return row ? rowToRecord(row) : undefined;
 }
 
-/**
- * The state filter is written into the statement as literals (states are a closed set, checked
- * against JOB_STATES), so each combination gets a plan that can use the partial indexes
- * (jobs_failed, jobs_rescue, jobs_claim); a bound array would hide which states are asked for.
- * The other filters are bound, null meaning "no filter".
- */
-const listSql = (s: string, states: readonly JobState[] | null): string => `
-SELECT ${JOB_COLUMNS} FROM ${s}.jobs j
-WHERE ${states ? `j.state IN (${states.map((st) => `'${st}'`).join(', ')})` : 'true'}
-  AND ($1::text[] IS NULL OR j.queue = ANY($1::text[]))
-  AND ($2::text[] IS NULL OR j.task = ANY($2::text[]))
-  AND ($3::bigint IS NULL OR j.id < $3::bigint)
-ORDER BY j.id DESC
-LIMIT $4`;
-
 /** An empty filter list means "no filter", like leaving it out. */
 const filterValue = (values: readonly string[] | undefined): readonly string[] | null =>
   values && values.length > 0 ? values : null;
-
-/** The asked-for states, valid and in a canonical order (one statement per combination). */
-function stateFilter(asked: readonly string[] | undefined): JobState[] | null {
-  const states = checkStates(asked);
-  if (!states || states.length === 0) return null;
-  return JOB_STATES.filter((state) => states.includes(state));
-}
-
-export async function jobList(ctx: PgContext, params: JobListParams): Promise<JobPage> {
-  ctx.assertOpen();
-  const limit = Math.max(0, Math.floor(params.limit));
-  // Checked in the same order on every driver, so two bad inputs name the same field.
-  const states = stateFilter(params.states);
-  const queues = filterValue(checkNames('queues', params.queues));
-  const tasks = filterValue(checkNames('tasks', params.tasks));
-  const before = params.before ?? null;
-  if (before !== null && !isJobId(before)) {
-    throw new InvalidOptionError('before', `${preview(before)} is not a cursor returned by jobList`);
-  }
-  // One extra row tells whether an older page exists.
-  const rows = await ctx.query<JobRow>('jobList', listSql(ctx.s, states), [queues, tasks, before, limit + 1]);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return { jobs: page.map(rowToRecord), nextCursor: rows.length > limit && last ? last.id : null };
-}
 
 export async function jobCountByState(
   ctx: PgContext,

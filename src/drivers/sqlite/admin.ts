@@ -1,10 +1,7 @@
 /**
- * Operations people and tools run on jobs: cancel, retry, delete, get, list, count.
- * None is on a worker's hot path, so they favour plain SQL over cleverness.
+ * Operations people and tools run on jobs: cancel, retry, delete, get, list (./job-list.ts),
+ * count. None is on a worker's hot path, so they favour plain SQL over cleverness.
  */
-import type BetterSqlite3 from 'better-sqlite3';
-import { InvalidOptionError } from '../../core/errors.js';
-import { preview } from '../../core/preview.js';
 import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
@@ -14,14 +11,13 @@ import {
   type JobCountByStateParams,
   type JobDeleteParams,
   type JobGetParams,
-  type JobListParams,
-  type JobPage,
   type JobRetryParams,
 } from '../../driver/driver.js';
-import { checkNames, checkStates } from '../../driver/guards.js';
+import { checkNames } from '../../driver/guards.js';
 import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
 import { dependenciesOf } from './dependencies.js';
-import { type JobRow, parseCursor, parseId, rowToRecord } from './row.js';
+import { createJobList } from './job-list.js';
+import { type JobRow, parseId, rowToRecord } from './row.js';
 
 /** Ids that could exist in this database; anything else matches no job. */
 const knownIds = (ids: readonly string[]): number[] =>
@@ -137,56 +133,7 @@ export function createAdminMethods(ctx: SqliteContext) {
     return row && rowToRecord(row);
   }
 
-  // Filter lists are bound as one JSON array each, so a handful of statements cover every shape.
-  // The cache key is the WHERE clause, which has at most 3 × 3 × 2 forms.
-  const listStatements = new Map<string, BetterSqlite3.Statement>();
-
-  function jobList(params: JobListParams): JobPage {
-    const conditions: string[] = [];
-    const args: unknown[] = [];
-    const filters = [
-      ['state', checkStates(params.states)],
-      ['queue', checkNames('queues', params.queues)],
-      ['task', checkNames('tasks', params.tasks)],
-    ] as const;
-    for (const [column, values] of filters) {
-      if (!hasFilter(values)) continue;
-      // A single value as `=` lets `(state, id)` serve "newest completed jobs" without a sort.
-      if (values.length === 1) {
-        conditions.push(`${column} = ?`);
-        args.push(values[0]);
-      } else {
-        conditions.push(`${column} IN (SELECT value FROM json_each(?))`);
-        args.push(JSON.stringify(values));
-      }
-    }
-    if (params.before !== undefined && params.before !== null) {
-      const before = parseCursor(params.before);
-      if (before === undefined) {
-        throw new InvalidOptionError(
-          'before',
-          `${preview(params.before)} is not a cursor returned by jobList`,
-        );
-      }
-      conditions.push('id < ?');
-      args.push(before);
-    }
-    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-    let statement = listStatements.get(where);
-    if (!statement) {
-      statement = db.prepare(`SELECT * FROM jobwire_jobs ${where} ORDER BY id DESC LIMIT ?`);
-      listStatements.set(where, statement);
-    }
-    const limit = Math.max(0, Math.floor(params.limit));
-    // One extra row tells whether an older page exists without a second query.
-    const rows = statement.all(...args, limit + 1) as JobRow[];
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      jobs: page.map(rowToRecord),
-      nextCursor: rows.length > limit && last ? String(last.id) : null,
-    };
-  }
+  const jobList = createJobList(db);
 
   const countAll = db.prepare('SELECT state, count(*) AS n FROM jobwire_jobs GROUP BY state');
   const countInQueues = db.prepare(

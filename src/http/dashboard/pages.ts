@@ -81,7 +81,8 @@ async function loadJobs(env: DashboardEnv, filters: JobsQuery): Promise<JobsPage
       cursor: filters.cursor ?? null,
       limit: PAGE_SIZE,
     });
-    return { ...page, note };
+    // Fewer than a page with a cursor: the read stopped at its cap, older jobs may match.
+    return { ...page, note, capped: page.nextCursor !== null && page.jobs.length < PAGE_SIZE };
   } catch (error) {
     if (error instanceof InvalidOptionError)
       return { jobs: [], nextCursor: null, note: error.message, error: true };

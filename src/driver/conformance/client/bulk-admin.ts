@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { defineTask } from '../../../core/task.js';
+import { JOB_LIST_SCAN_CAP } from '../../records.js';
 import type { ConformanceDatabases } from './databases.js';
 import { deferred, nextEvent, recordEvents, testPool, until, withClient } from './harness.js';
 
@@ -117,6 +118,26 @@ export function runBulkAdminSuite(factory: ConformanceDatabases): void {
       await client.waitForJob(two.id, { timeoutMs: 5000 });
       assert.equal(runs, 5);
       await pool.stop();
+    });
+
+    it('cancelJobs and retryJobs reach matching jobs under more than JOB_LIST_SCAN_CAP newer ones', async (t) => {
+      const old = defineTask({ name: 'old', queue: 'old', handler: async () => 'ok' });
+      const filler = defineTask({ name: 'filler', queue: 'filler', handler: async () => 'ok' });
+      const { client } = await withClient(t, factory, { tasks: [old, filler] });
+      await client.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ task: old, payload: { i } })));
+      // The listing reads at most JOB_LIST_SCAN_CAP jobs a call: its first pages come back empty,
+      // with a cursor, and the bulk operations must page on past them.
+      for (const chunk of [JOB_LIST_SCAN_CAP / 2, JOB_LIST_SCAN_CAP / 2, 10]) {
+        await client.enqueueMany(Array.from({ length: chunk }, (_, i) => ({ task: filler, payload: { i } })));
+      }
+      const first = await client.listJobs({ queue: 'old' });
+      assert.deepEqual(first.jobs, []);
+      assert.notEqual(first.nextCursor, null);
+
+      assert.deepEqual(await client.cancelJobs({ queue: 'old' }), { count: 3, skipped: 0 });
+      assert.deepEqual(await client.retryJobs({ queue: 'old' }), { count: 3, skipped: 0 });
+      assert.equal((await client.countJobs({ queue: 'old' })).pending, 3);
+      assert.equal((await client.countJobs({ queue: 'filler' })).pending, JOB_LIST_SCAN_CAP + 10);
     });
 
     it('bad filters are refused before any query', async (t) => {

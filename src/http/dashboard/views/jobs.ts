@@ -1,6 +1,6 @@
 /** The jobs list: filters, search, the table (refreshed live on the first page) and paging. */
 import { html } from 'hono/html';
-import { JOB_STATES, type JobRecord } from '../../../index.js';
+import { JOB_LIST_SCAN_CAP, JOB_STATES, type JobRecord } from '../../../index.js';
 import { badge, type Html, query, timeCell, type ViewContext } from './format.js';
 
 /** The list's filters as they arrive in the query string (strings, unchecked). */
@@ -20,7 +20,16 @@ export interface JobsPage {
   note?: string;
   /** True when `note` reports an error. */
   error?: boolean;
+  /**
+   * True when the list stopped at JOB_LIST_SCAN_CAP jobs read before the page filled: the page is
+   * short (or empty) but `nextCursor` leads on to older jobs that may match.
+   */
+  capped?: boolean;
 }
+
+/** What a capped page says, so a short or empty page is not read as "nothing older matches". */
+const cappedNote = (filters: JobsQuery): string =>
+  `No more matches among the ${filters.cursor ? 'next' : 'newest'} ${JOB_LIST_SCAN_CAP.toLocaleString('en-US')} jobs — older jobs may match.`;
 
 const lastError = (job: JobRecord): string => {
   const error = job.errors.at(-1);
@@ -30,8 +39,18 @@ const lastError = (job: JobRecord): string => {
 /** The table and pager: the inner HTML of `#job-list`. */
 export function jobsTable(ctx: ViewContext, filters: JobsQuery, page: JobsPage): Html {
   const note = page.note ? html`<p class="${page.error ? 'flash error' : 'note'}">${page.note}</p>` : '';
-  if (page.jobs.length === 0) return html`${note}<p class="empty">No jobs match.</p>`;
   const filterQuery = { state: filters.state, queue: filters.queue, task: filters.task, q: filters.q };
+  const pager = html`<nav class="pager">${page.capped ? html`<span class="muted" data-capped>${cappedNote(filters)}</span>` : ''}${
+    filters.cursor ? html`<a href="${ctx.base}/jobs${query(filterQuery)}">« Newest</a>` : ''
+  }${
+    page.nextCursor
+      ? html`<a rel="next" href="${ctx.base}/jobs${query({ ...filterQuery, cursor: page.nextCursor })}">Older »</a>`
+      : ''
+  }</nav>`;
+  if (page.jobs.length === 0) {
+    // An empty page with a cursor only says nothing matched among the jobs read.
+    return page.nextCursor ? html`${note}${pager}` : html`${note}<p class="empty">No jobs match.</p>`;
+  }
   return html`${note}<table class="jobs">
 <thead><tr><th>Id</th><th>Task</th><th>Queue</th><th>State</th><th class="num">Attempt</th><th>Created</th><th>Last error</th></tr></thead>
 <tbody>${page.jobs.map(
@@ -46,13 +65,7 @@ export function jobsTable(ctx: ViewContext, filters: JobsQuery, page: JobsPage):
 </tr>`,
   )}</tbody>
 </table>
-<nav class="pager">${
-    filters.cursor ? html`<a href="${ctx.base}/jobs${query(filterQuery)}">« Newest</a>` : ''
-  }${
-    page.nextCursor
-      ? html`<a rel="next" href="${ctx.base}/jobs${query({ ...filterQuery, cursor: page.nextCursor })}">Older »</a>`
-      : ''
-  }</nav>`;
+${pager}`;
 }
 
 function stateOptions(selected: string | undefined): Html {
