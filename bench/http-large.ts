@@ -8,7 +8,8 @@
 // ANALYZE on PostgreSQL), enqueues 100 jobs through the client so the event log has a page,
 // then builds `createHttpHandler` over a client of that database (no worker pool) and times each
 // API route and dashboard page through `handler.fetch` (routing, auth, the reads, rendering and
-// reading the body): one warm-up, then `--runs` timed requests. Every answer must be a 200.
+// reading the body): one warm-up, then `--runs` timed requests. Every answer must be a 200, but
+// the `/readyz` whose `maxPending` the backlog exceeds: a 503.
 // Dashboard pages that show counts read them through a cache that asks the database at most once
 // a second; the bench waits that second out before each of their requests, so every timing
 // includes a count read. SQLite: a file in a temp dir. PostgreSQL: a schema of its own
@@ -53,6 +54,8 @@ interface Route {
   /** A dashboard page that reads the cached counts: wait the cache out before each request. */
   counts?: boolean;
   handler?: HttpHandler;
+  /** The status the route must answer (default 200). */
+  status?: number;
 }
 
 interface Reading {
@@ -62,7 +65,11 @@ interface Reading {
   ms: number[];
 }
 
-async function request(handler: HttpHandler, path: string): Promise<{ status: number; bytes: number }> {
+async function request(
+  handler: HttpHandler,
+  path: string,
+  expected = 200,
+): Promise<{ status: number; bytes: number }> {
   const response = await handler.fetch(
     new Request(`http://bench.local${path}`, {
       headers: {
@@ -72,9 +79,9 @@ async function request(handler: HttpHandler, path: string): Promise<{ status: nu
     }),
   );
   const body = await response.arrayBuffer();
-  if (response.status !== 200) {
+  if (response.status !== expected) {
     const text = Buffer.from(body).toString('utf8').slice(0, 300);
-    throw new Error(`GET ${path} answered ${response.status}, not 200: ${text}`);
+    throw new Error(`GET ${path} answered ${response.status}, not ${expected}: ${text}`);
   }
   return { status: response.status, bytes: body.byteLength };
 }
@@ -85,7 +92,7 @@ async function measure(route: Route, handler: HttpHandler): Promise<Reading> {
   for (let run = 0; run <= RUNS; run++) {
     if (route.counts) await sleep(COUNTS_CACHE_MS + 50);
     const start = performance.now();
-    answer = await request(route.handler ?? handler, route.path);
+    answer = await request(route.handler ?? handler, route.path, route.status);
     if (run > 0) ms.push(performance.now() - start); // run 0 is the warm-up
   }
   return { route, ...answer, ms: ms.sort((a, b) => a - b) };
@@ -125,7 +132,14 @@ try {
     auth: { token: TOKEN },
     health: { maxPending: 100_000_000, maxOldestPendingMs: 7 * 86_400_000, timeoutMs: 60_000 },
   });
-  handlers.push(handler, probed);
+  // A threshold a real deployment would set, with the default 5 s timeout: the backlog of
+  // `bulk` is over it, so the right answer is a 503 saying so — quickly (the read stops at
+  // maxPending + 1 per queue), not a timeout.
+  const tight = createHttpHandler(client, {
+    auth: { token: TOKEN },
+    health: { maxPending: 10_000, maxOldestPendingMs: 7 * 86_400_000 },
+  });
+  handlers.push(handler, probed, tight);
 
   const firstPage = await client.listJobs({ limit: 50 });
   const middle = String(Math.floor(PENDING + SCHEDULED + FINISHED / 2));
@@ -149,6 +163,12 @@ try {
     { name: 'API event log page', path: '/api/events' },
     { name: 'readyz (no thresholds)', path: '/readyz' },
     { name: 'readyz (maxPending, maxOldestPendingMs; timeoutMs 60 s)', path: '/readyz', handler: probed },
+    {
+      name: 'readyz (maxPending 10,000: over it, so 503; default 5 s timeout)',
+      path: '/readyz',
+      handler: tight,
+      status: 503,
+    },
     { name: 'Dashboard overview', path: '/', counts: true },
     { name: 'Dashboard jobs', path: '/jobs', counts: true },
     { name: 'Dashboard jobs, completed', path: '/jobs?state=completed', counts: true },

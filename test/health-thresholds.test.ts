@@ -28,6 +28,9 @@ describe('health thresholds', () => {
     assert.equal(evaluateThreshold(true, 0, 10), 'resolve');
     // A custom ratio.
     assert.equal(evaluateThreshold(true, 6, 10, 0.5), 'hold');
+    // A lower bound (a count flagged atLeast) fires, and never resolves.
+    assert.equal(evaluateThreshold(false, 11, 10, RESOLVE_RATIO, true), 'fire');
+    assert.equal(evaluateThreshold(true, 0, 10, RESOLVE_RATIO, true), 'hold');
     assert.equal(evaluateThreshold(true, 5, 10, 0.5), 'resolve');
   });
 
@@ -70,6 +73,7 @@ describe('health thresholds', () => {
       paused: false,
       scheduled: 0,
       pending: 4,
+      precision: { pending: 'exact', scheduled: 'exact' },
       running: 0,
       oldestPendingMs: 2500,
       windowMs: 60_000,

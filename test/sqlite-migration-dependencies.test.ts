@@ -52,14 +52,19 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
 
   const result = migrateSqlite(db, 'old.db', () => 0);
   // 11 runs after it and rebuilds the finished-jobs index with a new key (state first); 12 adds
-  // columns to the flow tables only.
-  assert.deepEqual(result.applied, [10, 11, 12]);
+  // columns to the flow tables only; 13 adds the waiting-jobs indexes of queueStats.
+  assert.deepEqual(result.applied, [10, 11, 12, 13]);
   const changedBy11 = 'jobwire_jobs_finished';
+  const addedBy13 = /^jobwire_jobs_waiting/;
   const after = indexes();
   assert.deepEqual(
-    after.filter((i) => i.name !== changedBy11),
+    after.filter((i) => i.name !== changedBy11 && !addedBy13.test(i.name)),
     before.filter((i) => i.name !== changedBy11),
     'every index is back, with the same definition',
+  );
+  assert.deepEqual(
+    after.filter((i) => addedBy13.test(i.name)).map((i) => i.name),
+    ['jobwire_jobs_waiting', 'jobwire_jobs_waiting_failed', 'jobwire_jobs_waiting_interrupted'],
   );
   assert.match(after.find((i) => i.name === changedBy11)?.sql ?? '', /\(state, finished_at, queue\)/);
   const triggers = db

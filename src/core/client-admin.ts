@@ -167,9 +167,11 @@ export class JobwireAdmin {
 
   /**
    * Per-queue statistics from storage: active counts now, finishes and failed attempts over the
-   * last `windowMs` (default 60 000). See `QueueStats` and docs/health.md.
+   * last `windowMs` (default 60 000). Waiting counts are exact up to `exactUpTo` per queue
+   * (default 10,000, at most 1,000,000), else flagged `atLeast` in `precision`: the cost is
+   * bounded by the cap, not by the backlog. See `QueueStats` and docs/health.md.
    */
-  async queueStats(options: { windowMs?: number } = {}): Promise<QueueStats[]> {
+  async queueStats(options: { windowMs?: number; exactUpTo?: number } = {}): Promise<QueueStats[]> {
     this.#admin.assertOpen();
     return this.#admin.jobs.queueStats(options);
   }

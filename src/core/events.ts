@@ -71,6 +71,8 @@ export interface QueueHealthEvent {
   /** Due jobs waiting for a worker. */
   pending: number;
   running: number;
+  /** `exact`, or `atLeast` when the queue's waiting jobs passed the read's cap (see `QueueStats`). */
+  precision: { pending: 'exact' | 'atLeast'; scheduled: 'exact' | 'atLeast' };
   /** How long the oldest due job has waited (at − its due time), or null when none waits. */
   oldestPendingMs: number | null;
   windowMs: number;

@@ -284,12 +284,13 @@ export class JobsApi {
   }
 
   /** See `Jobwire.queueStats`. */
-  queueStats(options: { windowMs?: number }): Promise<QueueStats[]> {
+  queueStats(options: { windowMs?: number; exactUpTo?: number }): Promise<QueueStats[]> {
     const windowMs = options.windowMs ?? 60_000;
     if (!Number.isInteger(windowMs) || windowMs < 1) {
       throw new InvalidOptionError('windowMs', 'must be an integer number of ms >= 1');
     }
-    return this.#runtime.driver.queueStats({ windowMs, now: this.#runtime.dbNow() });
+    const { exactUpTo } = checkQueueCounts({ exactUpTo: options.exactUpTo ?? DEFAULT_EXACT_UP_TO });
+    return this.#runtime.driver.queueStats({ windowMs, exactUpTo, now: this.#runtime.dbNow() });
   }
 
   /** See `Jobwire.pauseQueue`. */

@@ -337,9 +337,11 @@ export interface Driver {
 
   /**
    * Per-queue statistics, sorted by name, for every queue that has active jobs, finished jobs in
-   * the window, or a settings row (paused once). Reads only the active jobs (through the claim,
-   * scheduled and running indexes) and the jobs finished in the window (through the
-   * finished-jobs index, by state then finish time): never the whole history.
+   * the window, or a settings row (paused once). Its cost is bounded by what it reports: per
+   * queue at most `exactUpTo + 1` waiting jobs (in run-at order, so the oldest due one is the
+   * first), the running jobs, the jobs finished in the window (finished-jobs index, by state
+   * then finish time), and for failed attempts only the waiting jobs that can hold an error
+   * dated in the window (schema 13): never the whole backlog or history.
    */
   queueStats(params: QueueStatsParams): Promise<QueueStats[]>;
 

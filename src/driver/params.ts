@@ -195,6 +195,11 @@ export interface QueueCountsParams {
 export interface QueueStatsParams {
   /** The window of the finished/failed counts: (now − windowMs, now]. An integer >= 1. */
   windowMs: number;
+  /**
+   * The cap of the waiting counts: each queue's waiting jobs are read up to `exactUpTo + 1`, and
+   * counts past it are flagged `atLeast`. An integer from 1 to MAX_EXACT_UP_TO.
+   */
+  exactUpTo: number;
   now?: EpochMs;
 }
 

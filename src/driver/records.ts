@@ -300,8 +300,9 @@ export const MAX_POOL_QUEUES = 1000;
 // -- Queue health (statistics and the leader's alert state). One block. ------------------------
 
 /**
- * One queue's statistics at `now` (see `Driver.queueStats`). Active counts are exact at `now`;
- * the window counts cover finishes and failures in (now − windowMs, now].
+ * One queue's statistics at `now` (see `Driver.queueStats`). Waiting counts are exact at `now` up
+ * to the read's cap (`precision`), the running count is exact; the window counts cover finishes
+ * and failures in (now − windowMs, now].
  */
 export interface QueueStats {
   queue: string;
@@ -326,7 +327,16 @@ export interface QueueStats {
   abandoned: number;
   /** Jobs cancelled in the window. */
   cancelled: number;
+  /**
+   * How far `pending` and `scheduled` can be trusted: the waiting jobs of a queue are read up to
+   * a cap (`QueueStatsParams.exactUpTo`), so a count is `exact`, or `atLeast` when the read
+   * stopped at the cap. An `atLeast` pending count is the cap + 1: more than the cap wait.
+   */
+  precision: { pending: WaitingCountPrecision; scheduled: WaitingCountPrecision };
 }
+
+/** The precision of a `QueueStats` waiting count (no estimates: a bound or the true count). */
+export type WaitingCountPrecision = 'exact' | 'atLeast';
 
 /** An alert that fired and has not resolved, as the leader stored it. */
 export interface StoredAlert {

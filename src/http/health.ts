@@ -5,7 +5,10 @@
  *   database does not get healthy processes restarted.
  * - `GET /readyz`: the database answers within `health.timeoutMs`, its schema is the one this
  *   code expects (no pending migration), and the optional thresholds hold (due jobs waiting and
- *   the oldest one's age, from `queueStats`, whose cost is bounded: see docs/health.md).
+ *   the oldest one's age, from `queueStats`). Those read per queue at most `maxPending + 1`
+ *   waiting jobs (2 without `maxPending`: "more than maxPending" needs no more), through an
+ *   index in run-at order whose first entry is the oldest due job; plus the running jobs and the
+ *   jobs finished or failed in the window (see docs/health.md, "Cost"), never the backlog.
  *   200 when ready, else 503 with the reasons.
  */
 import type { Hono } from 'hono';
@@ -13,6 +16,12 @@ import { isJobwireError, type Jobwire } from '../index.js';
 import type { HttpEnv } from './auth.js';
 import type { ResolvedHttpOptions } from './options.js';
 import { json } from './respond.js';
+
+/**
+ * The largest cap `queueStats` accepts (the driver's MAX_EXACT_UP_TO, out of this layer's reach):
+ * a `maxPending` above it is checked against a count of at most this + 1.
+ */
+const MAX_EXACT_UP_TO = 1_000_000;
 
 /** The body of `/readyz`. */
 export interface ReadinessReport {
@@ -48,9 +57,16 @@ export async function readiness(
     if (schema.current !== schema.latest || (maxPending === undefined && maxOldestPendingMs === undefined))
       return;
     const now = jobwire.clock.now();
-    for (const queue of await jobwire.queueStats()) {
+    // The counts past the cap are flagged `atLeast` (the cap + 1): enough to tell "over".
+    const exactUpTo = Math.min(MAX_EXACT_UP_TO, Math.max(1, maxPending ?? 1));
+    for (const queue of await jobwire.queueStats({ exactUpTo })) {
       if (maxPending !== undefined && queue.pending > maxPending) {
-        reasons.push(`queue "${queue.queue}": ${queue.pending} due jobs waiting, over ${maxPending}`);
+        // Past the cap the read stopped at maxPending + 1: "more than", not a count.
+        reasons.push(
+          queue.precision.pending === 'atLeast'
+            ? `queue "${queue.queue}": more than ${maxPending} due jobs waiting`
+            : `queue "${queue.queue}": ${queue.pending} due jobs waiting, over ${maxPending}`,
+        );
       }
       const oldest = queue.oldestPendingRunAt === null ? null : now - Number(queue.oldestPendingRunAt);
       if (maxOldestPendingMs !== undefined && oldest !== null && oldest > maxOldestPendingMs) {

@@ -10,10 +10,13 @@
  * present) and the events follow only the write that changed it, so even two leaders
  * overlapping during a hand-over announce each change once.
  */
+
+import { MAX_EXACT_UP_TO } from '../../driver/bounded-counts.js';
 import type { LogEntry } from '../../driver/driver.js';
 import { emptyStats } from '../../driver/queue-stats.js';
 import { InvalidOptionError } from '../errors.js';
 import { emitEntries } from '../job-events.js';
+import { DEFAULT_EXACT_UP_TO } from '../jobs-api.js';
 import { validateQueueName } from '../options.js';
 import type { Runtime } from '../runtime.js';
 import {
@@ -94,19 +97,33 @@ export class HealthMonitor implements LeaderService {
   readonly intervalMs: number;
   readonly #runtime: Runtime;
   readonly #settings: MonitorSettings;
+  /**
+   * The waiting counts' cap: at least the largest `maxPending`, so a count flagged `atLeast`
+   * (the cap + 1) is above every backlog threshold and fires its alert; it never resolves one
+   * (`evaluateThreshold`'s lower bound). The read costs at most the cap per queue.
+   */
+  readonly #exactUpTo: number;
 
   /** Throws InvalidOptionError for bad options (at client construction). */
   constructor(runtime: Runtime, options: HealthOptions) {
     this.#settings = checkOptions(options);
     this.intervalMs = this.#settings.intervalMs;
     this.#runtime = runtime;
+    const maxPending = [...this.#settings.queues.values(), this.#settings.default].map(
+      (t) => t.maxPending ?? 0,
+    );
+    this.#exactUpTo = Math.min(MAX_EXACT_UP_TO, Math.max(DEFAULT_EXACT_UP_TO, ...maxPending));
   }
 
   /** One evaluation of every queue. Rejects when storage fails. */
   async runOnce(): Promise<void> {
     const { driver, events, clock } = this.#runtime;
     const { windowMs, queues } = this.#settings;
-    const stats = await driver.queueStats({ windowMs, now: this.#runtime.dbNow() });
+    const stats = await driver.queueStats({
+      windowMs,
+      exactUpTo: this.#exactUpTo,
+      now: this.#runtime.dbNow(),
+    });
     const fired = new Map((await driver.alertList()).map((alert) => [alert.id, alert]));
     const at = clock.now();
     const byQueue = new Map(stats.map((entry) => [entry.queue, entry]));
@@ -122,7 +139,14 @@ export class HealthMonitor implements LeaderService {
       for (const check of healthChecks(health, thresholds)) {
         const alertId = `${check.kind}:${entry.queue}`;
         const stored = fired.get(alertId);
-        const decision = evaluateThreshold(stored !== undefined, check.value, check.threshold);
+        const lowerBound = check.kind === 'queue-backlog' && entry.precision.pending === 'atLeast';
+        const decision = evaluateThreshold(
+          stored !== undefined,
+          check.value,
+          check.threshold,
+          undefined,
+          lowerBound,
+        );
         const event = { alertId, queue: entry.queue, ...check, at };
         if (decision === 'fire') {
           const alert = { id: alertId, queue: entry.queue, ...check, firedAt: at };

@@ -19,16 +19,18 @@ export type ThresholdDecision = 'fire' | 'resolve' | 'hold';
 /**
  * Hysteresis of one threshold: an alert that is not fired fires when `value` exceeds
  * `threshold`; a fired one resolves when `value` is at or below `threshold × resolveRatio`;
- * anything else holds the current state.
+ * anything else holds the current state. A `lowerBound` value (a count flagged `atLeast`) can
+ * prove the threshold exceeded, never the opposite: it fires, but does not resolve.
  */
 export function evaluateThreshold(
   fired: boolean,
   value: number,
   threshold: number,
   resolveRatio: number = RESOLVE_RATIO,
+  lowerBound = false,
 ): ThresholdDecision {
   if (!fired) return value > threshold ? 'fire' : 'hold';
-  return value <= threshold * resolveRatio ? 'resolve' : 'hold';
+  return value <= threshold * resolveRatio && !lowerBound ? 'resolve' : 'hold';
 }
 
 /** The thresholds of one queue (see `HealthOptions`). */
@@ -50,6 +52,7 @@ export function queueHealth(stats: QueueStats, windowMs: number, at: EpochMs): Q
     scheduled: stats.scheduled,
     pending: stats.pending,
     running: stats.running,
+    precision: stats.precision,
     oldestPendingMs: stats.oldestPendingRunAt === null ? null : Math.max(0, at - stats.oldestPendingRunAt),
     windowMs,
     completed: stats.completed,

@@ -6,6 +6,8 @@ import { emptyStats } from '../queue-stats.js';
 import { claimOne, complete, type DefineTest, insertJob, storedError, T0 } from './harness.js';
 
 const WINDOW_MS = 60_000;
+/** The waiting counts' cap: above every test's backlog, so counts are exact unless a test lowers it. */
+const CAP = 10_000;
 /** The statistics are read at NOW: the window is (T0 + 40 s, T0 + 100 s]. */
 const NOW = T0 + 100_000;
 
@@ -35,7 +37,7 @@ async function finalize(
 
 export function queueStatsTests(test: DefineTest): void {
   test('queueStats counts active jobs at now and finishes and failures in the window', async (driver) => {
-    assert.deepEqual(await driver.queueStats({ windowMs: WINDOW_MS, now: NOW }), []);
+    assert.deepEqual(await driver.queueStats({ windowMs: WINDOW_MS, exactUpTo: CAP, now: NOW }), []);
     await finalize(driver, 'mail', 'completed', T0 + 10_000); // before the window
     await finalize(driver, 'mail', 'completed', T0 + 50_000);
     await finalize(driver, 'mail', 'retry', T0 + 45_000); // due again at T0 + 45 s: waiting
@@ -75,7 +77,7 @@ export function queueStatsTests(test: DefineTest): void {
         cancelled: 1,
       },
     ];
-    assert.deepEqual(await driver.queueStats({ windowMs: WINDOW_MS, now: NOW }), expected);
+    assert.deepEqual(await driver.queueStats({ windowMs: WINDOW_MS, exactUpTo: CAP, now: NOW }), expected);
   });
 
   test('queueStats windows exclude their start and include now', async (driver) => {
@@ -83,10 +85,10 @@ export function queueStatsTests(test: DefineTest): void {
     await finalize(driver, 'edge', 'completed', NOW);
     await finalize(driver, 'edge', 'retry', NOW - WINDOW_MS, 1_000_000);
     await finalize(driver, 'edge', 'retry', NOW, 1_000_000);
-    const [edge] = await driver.queueStats({ windowMs: WINDOW_MS, now: NOW });
+    const [edge] = await driver.queueStats({ windowMs: WINDOW_MS, exactUpTo: CAP, now: NOW });
     assert.deepEqual(edge, { ...emptyStats('edge'), scheduled: 2, completed: 1, failedAttempts: 1 });
     // A wider window reaches the older finish and failure.
-    const [wide] = await driver.queueStats({ windowMs: WINDOW_MS + 1, now: NOW });
+    const [wide] = await driver.queueStats({ windowMs: WINDOW_MS + 1, exactUpTo: CAP, now: NOW });
     assert.deepEqual(wide, { ...emptyStats('edge'), scheduled: 2, completed: 2, failedAttempts: 2 });
   });
 
@@ -114,5 +116,64 @@ export function queueStatsTests(test: DefineTest): void {
     assert.deepEqual(await driver.alertList(), [other]);
     assert.equal(await driver.alertFire({ alert: { ...alert, firedAt: T0 + 3 } }), true, 'fires again');
     assert.deepEqual(await driver.alertList(), [other, { ...alert, firedAt: T0 + 3 }]);
+  });
+
+  // The waiting jobs read for failed attempts are those with an error and run-at after the
+  // window's start, and the interrupted ones (health.ts of each driver proves the rule): these
+  // cases are the ones whose run-at is NOT after the window's start, or whose attempt is 0.
+  test('queueStats counts the window errors of waiting jobs whatever their run-at and attempt', async (driver) => {
+    const interruption = (at: EpochMs) => ({ ...storedError(1, at, 'cut off'), interrupted: true as const });
+    const cutOff = async (queue: string, at: EpochMs) => {
+      await insertJob(driver, { queue });
+      const lease = await claimOne(driver, { queues: [queue] });
+      await driver.jobRelease({
+        leases: [{ id: lease.id, leaseToken: lease.leaseToken, interruption: interruption(at) }],
+        now: at,
+      });
+    };
+    // Cut off in the window in its first attempt: waiting again with attempt 0 and its run-at T0.
+    await cutOff('cut', T0 + 70_000);
+    // Its lease expired and was rescued in the window: the same, through the rescuer.
+    await insertJob(driver, { queue: 'rescued' });
+    await claimOne(driver, { queues: ['rescued'] });
+    assert.equal((await driver.jobRescueExpired({ limit: 10, now: T0 + 50_000 })).length, 1);
+    // Abandoned in the window, then retried by hand: attempt and interruptions reset to 0.
+    const retried = await finalize(driver, 'retried', 'abandoned', T0 + 60_000);
+    assert.equal((await driver.jobRetry({ ids: [retried], now: T0 + 90_000 })).length, 1);
+    // Outside the window: failed and retried, due again before it; cut off before it.
+    await finalize(driver, 'late', 'retry', T0 + 20_000, 10_000);
+    await cutOff('late', T0 + 10_000);
+
+    const waiting = (queue: string, runAt: EpochMs, pending = 1) => ({
+      ...emptyStats(queue),
+      pending,
+      oldestPendingRunAt: runAt,
+    });
+    assert.deepEqual(await driver.queueStats({ windowMs: WINDOW_MS, exactUpTo: CAP, now: NOW }), [
+      { ...waiting('cut', T0), interruptedAttempts: 1 },
+      waiting('late', T0, 2),
+      { ...waiting('rescued', T0), interruptedAttempts: 1 },
+      { ...waiting('retried', T0 + 90_000), failedAttempts: 1 },
+    ]);
+  });
+
+  test("queueStats reads each queue's waiting jobs up to exactUpTo and flags the rest atLeast", async (driver) => {
+    for (const at of [T0 + 30_000, T0 + 10_000, T0 + 20_000]) await insertJob(driver, { queue: 'big' }, at);
+    for (const delayMs of [5_000, 6_000]) await insertJob(driver, { queue: 'big', delayMs }, NOW);
+    await insertJob(driver, { queue: 'small' }, T0 + 50_000);
+    const read = async (exactUpTo: number) => driver.queueStats({ windowMs: WINDOW_MS, exactUpTo, now: NOW });
+    const small = { ...emptyStats('small'), pending: 1, oldestPendingRunAt: T0 + 50_000 };
+    const big = { ...emptyStats('big'), oldestPendingRunAt: T0 + 10_000 };
+    // The due jobs come first: past the cap both counts are lower bounds (the cap + 1 due ones).
+    assert.deepEqual(await read(2), [
+      { ...big, pending: 3, scheduled: 0, precision: { pending: 'atLeast', scheduled: 'atLeast' } },
+      small,
+    ]);
+    // A read that reached a job not yet due saw every due one.
+    assert.deepEqual(await read(3), [
+      { ...big, pending: 3, scheduled: 1, precision: { pending: 'exact', scheduled: 'atLeast' } },
+      small,
+    ]);
+    assert.deepEqual(await read(5), [{ ...big, pending: 3, scheduled: 2 }, small]);
   });
 }

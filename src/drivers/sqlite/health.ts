@@ -1,71 +1,80 @@
 /**
  * Queue health on SQLite: per-queue statistics and the stored alert state.
  *
- * The statistics never scan the history: active jobs are read through the partial indexes of
- * their state (claim, scheduled, running), finished ones through the finished-at index over the
- * window only. Failed attempts are the stored errors dated inside the window; a job that failed
- * in the window is either still active or finished after that failure, so those two sets hold
- * every such error.
+ * The statistics cost what they report, not the backlog or the history (every read names its
+ * index, so a changed index fails loudly instead of turning into a scan):
+ *
+ * - waiting jobs: per queue (found by skipping from one queue to the next), at most `exactUpTo +
+ *   1` entries of the waiting-jobs index (queue, run_at, state; schema 13) in run-at order, read
+ *   from the index alone: the due ones come first, so the first is the oldest due job and counts
+ *   past the cap are flagged `atLeast` (`addWaitingRead`);
+ * - running jobs through their partial index; finished ones through the finished-jobs index
+ *   (state, finish time) over the window only.
+ *
+ * Failed and interrupted attempts are the stored errors dated inside the window, read from the
+ * running jobs, the jobs finished in the window, and the waiting jobs that can hold such an
+ * error: those with an error and run_at > since, and the interrupted ones with run_at <= since
+ * (the rule and its proof for every path that stores an error: drivers/postgres/health.ts; the
+ * SQLite paths in jobs.ts, leases.ts and admin.ts write run_at, attempt and interruptions the
+ * same way). Both sets sit in small partial indexes (schema 13) that fresh jobs never enter.
  */
 import type { QueueStats, QueueStatsParams, StoredAlert } from '../../driver/driver.js';
 import type { AlertFireParams, AlertResolveParams } from '../../driver/params.js';
-import { emptyStats } from '../../driver/queue-stats.js';
+import { addWaitingRead, emptyStats, sortStats } from '../../driver/queue-stats.js';
 import type { SqliteContext } from './context.js';
 
-type ActiveRow = {
-  queue: string;
-  bucket: 'pending' | 'due' | 'scheduled' | 'running';
-  n: number;
-  oldest: number | null;
-};
-
+const WAITING = "state IN ('pending', 'scheduled')";
 const FINISHED_IN_WINDOW = `state IN ('completed', 'abandoned', 'cancelled')
   AND finished_at > @since AND finished_at <= @now`;
+
+/** The statements of `queueStats`, exported for the plan test. */
+export const STATS_SQL = {
+  /** The next queue with waiting jobs after @after ('' for the first). */
+  nextQueue: `SELECT queue FROM jobwire_jobs INDEXED BY jobwire_jobs_waiting
+    WHERE ${WAITING} AND queue > @after ORDER BY queue LIMIT 1`,
+  /** One queue's waiting jobs, up to @limit in run-at order (due: pending, or run-at passed). */
+  waiting: `SELECT count(*) AS n, coalesce(sum(due), 0) AS due, min(CASE WHEN due THEN run_at END) AS oldest,
+      coalesce(max(NOT due), 0) AS endsNotDue
+    FROM (SELECT run_at, state = 'pending' OR run_at <= @now AS due
+      FROM jobwire_jobs INDEXED BY jobwire_jobs_waiting
+      WHERE ${WAITING} AND queue = @queue ORDER BY run_at LIMIT @limit)`,
+  running: `SELECT queue, count(*) AS n FROM jobwire_jobs INDEXED BY jobwire_jobs_running
+    WHERE state = 'running' GROUP BY queue`,
+  // The states are named so the finished-jobs index (state, finish time) serves the window
+  // one state's range at a time.
+  finished: `SELECT queue, state, count(*) AS n FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
+    WHERE ${FINISHED_IN_WINDOW} GROUP BY queue, state`,
+  failures: `SELECT j.queue,
+      sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 0) AS failed,
+      sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 1) AS interrupted
+    FROM (
+      SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_waiting_failed
+        WHERE ${WAITING} AND errors <> '[]' AND run_at > @since
+      UNION ALL SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_waiting_interrupted
+        WHERE ${WAITING} AND interruptions > 0 AND run_at <= @since
+      UNION ALL SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_running
+        WHERE state = 'running' AND errors <> '[]'
+      UNION ALL SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
+        WHERE ${FINISHED_IN_WINDOW} AND errors <> '[]'
+    ) j, json_each(j.errors) e
+    WHERE json_extract(e.value, '$.at') > @since AND json_extract(e.value, '$.at') <= @now
+    GROUP BY j.queue`,
+};
 
 /** Build the health methods (synchronous; the driver wraps them in promises). */
 export function createHealthMethods(ctx: SqliteContext) {
   const { db } = ctx;
-
-  // One branch per state, so each reads only its partial index (an IN over states would not);
-  // pending jobs with a concurrency key wait in their own index (schema 8), so two branches.
-  const active = db.prepare(`
-    SELECT queue, 'pending' AS bucket, count(*) AS n, min(run_at) AS oldest
-      FROM jobwire_jobs WHERE state = 'pending' AND concurrency_key IS NULL GROUP BY queue
-    UNION ALL
-    SELECT queue, 'pending' AS bucket, count(*) AS n, min(run_at) AS oldest
-      FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
-      WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND state = 'pending' GROUP BY queue
-    UNION ALL
-    SELECT queue, CASE WHEN run_at <= @now THEN 'due' ELSE 'scheduled' END, count(*), min(run_at)
-      FROM jobwire_jobs WHERE state = 'scheduled' GROUP BY 1, 2
-    UNION ALL
-    SELECT queue, 'running', count(*), NULL FROM jobwire_jobs WHERE state = 'running' GROUP BY queue`);
-  // The states are named so the finished-jobs index (state, finish time) serves the window
-  // one state's range at a time.
-  const finished = db.prepare(`
-    SELECT queue, state, count(*) AS n FROM jobwire_jobs
-    WHERE ${FINISHED_IN_WINDOW} GROUP BY queue, state`);
-  const failures = db.prepare(`
-    SELECT j.queue,
-      sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 0) AS failed,
-      sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 1) AS interrupted
-    FROM (
-      SELECT queue, errors FROM jobwire_jobs WHERE state = 'pending' AND concurrency_key IS NULL AND errors <> '[]'
-      UNION ALL SELECT queue, errors FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
-        WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND state = 'pending'
-          AND errors <> '[]'
-      UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'scheduled' AND errors <> '[]'
-      UNION ALL SELECT queue, errors FROM jobwire_jobs WHERE state = 'running' AND errors <> '[]'
-      UNION ALL SELECT queue, errors FROM jobwire_jobs
-        WHERE ${FINISHED_IN_WINDOW} AND errors <> '[]'
-    ) j, json_each(j.errors) e
-    WHERE json_extract(e.value, '$.at') > @since AND json_extract(e.value, '$.at') <= @now
-    GROUP BY j.queue`);
+  const nextQueue = db.prepare(STATS_SQL.nextQueue).pluck();
+  const waiting = db.prepare(STATS_SQL.waiting);
+  const running = db.prepare(STATS_SQL.running);
+  const finished = db.prepare(STATS_SQL.finished);
+  const failures = db.prepare(STATS_SQL.failures);
   const settings = db.prepare('SELECT name, paused FROM jobwire_queues');
 
   function queueStats(params: QueueStatsParams): QueueStats[] {
     const now = ctx.now(params.now);
     const since = now - params.windowMs;
+    const limit = params.exactUpTo + 1;
     const byQueue = new Map<string, QueueStats>();
     const entry = (queue: string): QueueStats => {
       let stats = byQueue.get(queue);
@@ -80,20 +89,22 @@ export function createHealthMethods(ctx: SqliteContext) {
       for (const row of settings.all() as { name: string; paused: number }[]) {
         entry(row.name).paused = row.paused === 1;
       }
-      for (const row of active.all({ now }) as ActiveRow[]) {
-        const stats = entry(row.queue);
-        if (row.bucket === 'running') stats.running += row.n;
-        else if (row.bucket === 'scheduled') stats.scheduled += row.n;
-        else {
-          stats.pending += row.n;
-          if (
-            row.oldest !== null &&
-            (stats.oldestPendingRunAt === null || row.oldest < stats.oldestPendingRunAt)
-          ) {
-            stats.oldestPendingRunAt = row.oldest;
-          }
-        }
+      // One seek per queue with waiting jobs, then one capped read of it.
+      for (let queue = nextQueue.get({ after: '' }) as string | undefined; queue !== undefined; ) {
+        const read = waiting.get({ queue, now, limit }) as {
+          n: number;
+          due: number;
+          oldest: number | null;
+          endsNotDue: number;
+        };
+        addWaitingRead(
+          entry(queue),
+          { seen: read.n, due: read.due, oldestDue: read.oldest, endsNotDue: read.endsNotDue === 1 },
+          limit,
+        );
+        queue = nextQueue.get({ after: queue }) as string | undefined;
       }
+      for (const row of running.all() as { queue: string; n: number }[]) entry(row.queue).running += row.n;
       for (const row of finished.all({ since, now }) as { queue: string; state: string; n: number }[]) {
         const stats = entry(row.queue);
         if (row.state === 'completed') stats.completed += row.n;
@@ -110,7 +121,7 @@ export function createHealthMethods(ctx: SqliteContext) {
         stats.interruptedAttempts += row.interrupted;
       }
     })();
-    return [...byQueue.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
+    return sortStats(byQueue.values());
   }
 
   const insertAlert = db.prepare(

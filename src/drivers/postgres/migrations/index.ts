@@ -22,6 +22,7 @@ import { migration0009Dedup } from './0009-dedup.js';
 import { migration0010Dependencies } from './0010-dependencies.js';
 import { migration0011LargeTables } from './0011-large-tables.js';
 import { migration0012FlowHolds } from './0012-flow-holds.js';
+import { migration0013BoundedStats } from './0013-bounded-stats.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -45,6 +46,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 10, name: 'dependencies', sql: migration0010Dependencies },
   { version: 11, name: 'counts and pruning on large tables', sql: migration0011LargeTables },
   { version: 12, name: 'flow holds', sql: migration0012FlowHolds },
+  { version: 13, name: 'bounded queue stats', sql: migration0013BoundedStats },
 ];
 
 /** The schema version this code writes. */

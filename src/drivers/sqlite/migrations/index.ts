@@ -19,6 +19,7 @@ import { MIGRATION_0009_DEDUP } from './0009-dedup.js';
 import { migration0010Dependencies } from './0010-dependencies.js';
 import { MIGRATION_0011_FINISHED_BY_STATE } from './0011-finished-by-state.js';
 import { MIGRATION_0012_FLOW_HOLDS } from './0012-flow-holds.js';
+import { MIGRATION_0013_BOUNDED_STATS } from './0013-bounded-stats.js';
 
 /**
  * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
@@ -45,6 +46,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 10, name: 'dependencies', sql: migration0010Dependencies },
   { version: 11, name: 'finished jobs by state', sql: MIGRATION_0011_FINISHED_BY_STATE },
   { version: 12, name: 'flow holds', sql: MIGRATION_0012_FLOW_HOLDS },
+  { version: 13, name: 'bounded queue stats', sql: MIGRATION_0013_BOUNDED_STATS },
 ];
 
 /** The schema version this code writes. */
