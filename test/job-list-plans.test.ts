@@ -18,7 +18,7 @@ import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { listStatement as pgListStatement } from '../src/drivers/postgres/jobs-list.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { listStatement as sqliteListStatement } from '../src/drivers/sqlite/job-list.js';
-import { jobsRowsVisited, nodesOf, type PlanNode } from './support/plans.js';
+import { explainPrepared, jobsRowsVisited, nodesOf } from './support/plans.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 /** Pending jobs in `email`, the oldest ids. */
@@ -94,13 +94,6 @@ test('sqlite: a filtered list reads a capped run of the primary key below the cu
   }
 });
 
-/** `value` as an SQL literal for EXECUTE; arrays as array literals. */
-function literal(client: pg.Client, value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (Array.isArray(value)) return client.escapeLiteral(`{${value.map((v) => `"${String(v)}"`).join(',')}}`);
-  return client.escapeLiteral(String(value));
-}
-
 describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () => {
   let driver: Driver;
   let client: pg.Client;
@@ -133,64 +126,39 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
     await drop?.();
   });
 
-  let statementCounter = 0;
-
   for (const mode of ['custom', 'generic'] as const) {
     for (const [name, params] of LISTS) {
       test(`${name} (${mode} plan): a backward scan of the primary key, at most the cap`, async () => {
-        const { text, values } = pgListStatement(`"${schema}"`, params);
-        const statement = `job_list_${++statementCounter}`;
-        await client.query(`PREPARE ${statement} AS ${text}`);
-        await client.query('BEGIN');
-        try {
-          await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
-          const args = values.map((v) => literal(client, v)).join(', ');
-          const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${statement}(${args})`);
-          const plan = (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
-          const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
-          assert.deepEqual(
-            onJobs.map((n) => `${n['Node Type']} ${n['Index Name']}`),
-            ['Index Scan jobs_pkey'],
-            JSON.stringify(plan),
-          );
-          assert.ok(!nodesOf(plan).some((n) => /Gather/.test(n['Node Type'])), 'no parallel plan');
-          // No sort either: the scan's order carries through, so the outer LIMIT stops it early.
-          assert.ok(!nodesOf(plan).some((n) => n['Node Type'] === 'Sort'), 'no sort');
-          const visited = jobsRowsVisited(plan);
-          assert.ok(visited <= JOB_LIST_SCAN_CAP, `visited ${visited} rows of jobs`);
-        } finally {
-          await client.query('ROLLBACK');
-          await client.query(`DEALLOCATE ${statement}`);
-        }
+        const plan = await explainPrepared(client, pgListStatement(`"${schema}"`, params), mode);
+        const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
+        assert.deepEqual(
+          onJobs.map((n) => `${n['Node Type']} ${n['Index Name']}`),
+          ['Index Scan jobs_pkey'],
+          JSON.stringify(plan),
+        );
+        assert.ok(!nodesOf(plan).some((n) => /Gather/.test(n['Node Type'])), 'no parallel plan');
+        // No sort either: the scan's order carries through, so the outer LIMIT stops it early.
+        assert.ok(!nodesOf(plan).some((n) => n['Node Type'] === 'Sort'), 'no sort');
+        const visited = jobsRowsVisited(plan);
+        assert.ok(visited <= JOB_LIST_SCAN_CAP, `visited ${visited} rows of jobs`);
       });
     }
   }
 
   for (const mode of ['custom', 'generic'] as const) {
     test(`running jobs alone (${mode} plan): read through the running jobs' index, never the primary key`, async () => {
-      const { text, values } = pgListStatement(`"${schema}"`, {
+      const running = pgListStatement(`"${schema}"`, {
         states: ['running'],
         queues: ['email'],
         limit: LIMIT,
       });
-      const statement = `job_list_${++statementCounter}`;
-      await client.query(`PREPARE ${statement} AS ${text}`);
-      await client.query('BEGIN');
-      try {
-        await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
-        const args = values.map((v) => literal(client, v)).join(', ');
-        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${statement}(${args})`);
-        const plan = (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
-        const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
-        assert.ok(
-          onJobs.length > 0 && onJobs.every((n) => n['Index Name'] === 'jobs_rescue'),
-          JSON.stringify(plan),
-        );
-        assert.equal(jobsRowsVisited(plan), 0, 'no running job here: nothing else read');
-      } finally {
-        await client.query('ROLLBACK');
-        await client.query(`DEALLOCATE ${statement}`);
-      }
+      const plan = await explainPrepared(client, running, mode);
+      const onJobs = nodesOf(plan).filter((n) => n['Relation Name'] === 'jobs');
+      assert.ok(
+        onJobs.length > 0 && onJobs.every((n) => n['Index Name'] === 'jobs_rescue'),
+        JSON.stringify(plan),
+      );
+      assert.equal(jobsRowsVisited(plan), 0, 'no running job here: nothing else read');
     });
   }
 

@@ -19,9 +19,8 @@ import {
   finalizeStatement,
   heartbeatStatement,
   releaseStatement,
-  type Statement,
 } from '../src/drivers/postgres/jobs-lease.js';
-import { nodesOf, type PlanNode } from './support/plans.js';
+import { explainPrepared, nodesOf, type PlanNode } from './support/plans.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 const FINISHED = 20_000;
@@ -50,43 +49,6 @@ function summarize(plan: PlanNode) {
     ),
     joinFilterRemoved: nodes.reduce((sum, n) => sum + total(n, 'Rows Removed by Join Filter'), 0),
   };
-}
-
-/** `text` as an SQL literal; arrays as array literals (elements quoted, NULL kept). */
-function literal(client: pg.Client, value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (Array.isArray(value)) {
-    const elements = value.map((e) =>
-      e === null || e === undefined ? 'NULL' : `"${String(e).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
-    );
-    return client.escapeLiteral(`{${elements.join(',')}}`);
-  }
-  return client.escapeLiteral(String(value));
-}
-
-let statementCounter = 0;
-
-/**
- * EXPLAIN ANALYZE of `statement` as a prepared statement under `mode`, in a transaction that is
- * rolled back (so the table is the same for the next one).
- */
-async function explain(
-  client: pg.Client,
-  statement: Statement,
-  mode: 'custom' | 'generic',
-): Promise<PlanNode> {
-  const name = `analyzed_${++statementCounter}`;
-  await client.query(`PREPARE ${name} AS ${statement.text}`);
-  try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
-    const args = statement.values.map((v) => literal(client, v)).join(', ');
-    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${name}(${args})`);
-    return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
-  } finally {
-    await client.query('ROLLBACK');
-    await client.query(`DEALLOCATE ${name}`);
-  }
 }
 
 describe('postgres hot statements on an analyzed jobs table', () => {
@@ -164,7 +126,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
   for (const mode of ['custom', 'generic'] as const) {
     it(`the finalize reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
       const plan = summarize(
-        await explain(client, finalizeStatement(`"${schema}"`, { items: finalizeItems() }), mode),
+        await explainPrepared(client, finalizeStatement(`"${schema}"`, { items: finalizeItems() }), mode),
       );
       assert.deepEqual(
         plan.access.filter((a) => !a.endsWith('jobs_pkey')),
@@ -178,7 +140,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
     it(`the heartbeat reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
       const leases = running.slice(0, BATCH).map((j) => ({ id: j.id, leaseToken: j.leaseToken }));
       const plan = summarize(
-        await explain(client, heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 }), mode),
+        await explainPrepared(client, heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 }), mode),
       );
       assert.deepEqual(
         plan.access.filter((a) => !a.endsWith('jobs_pkey')),
@@ -195,7 +157,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         leases: [{ id: job.id, leaseToken: job.leaseToken, progressJson: '50' }],
         leaseMs: 60_000,
       });
-      const plan = summarize(await explain(client, statement, mode));
+      const plan = summarize(await explainPrepared(client, statement, mode));
       assert.deepEqual(
         plan.access.filter((a) => !a.endsWith('jobs_pkey')),
         [],
@@ -206,7 +168,11 @@ describe('postgres hot statements on an analyzed jobs table', () => {
 
     it(`the release reaches jobs by primary key, touching O(batch) rows (${mode} plan)`, async () => {
       const plan = summarize(
-        await explain(client, releaseStatement(`"${schema}"`, { leases: releaseLeases() }, 'ch'), mode),
+        await explainPrepared(
+          client,
+          releaseStatement(`"${schema}"`, { leases: releaseLeases() }, 'ch'),
+          mode,
+        ),
       );
       assert.deepEqual(
         plan.access.filter((a) => !a.endsWith('jobs_pkey')),
@@ -224,7 +190,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         leaseMs: 60_000,
         poolId: 'x',
       });
-      const plan = summarize(await explain(client, statement, mode));
+      const plan = summarize(await explainPrepared(client, statement, mode));
       assert.deepEqual(
         // The UPDATE reaches the picked rows by the addresses the pick read (a TID scan).
         plan.access.filter((a) => !a.endsWith('jobs_claim') && a !== 'Tid Scan'),
@@ -318,7 +284,7 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         ['heartbeat', heartbeatStatement(`"${schema}"`, { leases, leaseMs: 60_000 })],
         ['release', releaseStatement(`"${schema}"`, { leases: releaseLeases(BATCH) }, 'ch')],
       ] as const) {
-        const plan = summarize(await explain(client, statement, mode));
+        const plan = summarize(await explainPrepared(client, statement, mode));
         const what = `${name} (${mode} plan)`;
         assert.deepEqual(
           plan.access.filter((a) => !a.endsWith('jobs_pkey')),

@@ -18,7 +18,7 @@ import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { deleteFinishedStatement as pgDeleteStatement } from '../src/drivers/postgres/retention.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { deleteFinishedStatement as sqliteDeleteStatement } from '../src/drivers/sqlite/retention.js';
-import { jobsRowsVisited, type PlanNode } from './support/plans.js';
+import { explainPrepared, jobsRowsVisited, type PlanNode } from './support/plans.js';
 import { createIsolatedSchema } from './support/postgres.js';
 
 const KEPT = 20_000;
@@ -53,13 +53,6 @@ test('sqlite: a batch of one state seeks that state in the finished-jobs index',
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** `value` as an SQL literal for EXECUTE; arrays as array literals. */
-function literal(client: pg.Client, value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (Array.isArray(value)) return client.escapeLiteral(`{${value.map((v) => `"${String(v)}"`).join(',')}}`);
-  return client.escapeLiteral(String(value));
-}
 
 describe('postgres: a batch of one state reads about its own rows', () => {
   let driver: Driver;
@@ -118,19 +111,9 @@ describe('postgres: a batch of one state reads about its own rows', () => {
   for (const mode of ['custom', 'generic'] as const) {
     test(`nothing old enough to delete: a batch visits no kept row (${mode} plan)`, async () => {
       const nothingOld: JobDeleteFinishedParams = { ...PRUNE, finishedBefore: NOW - 30 * DAY };
-      const { text, values } = pgDeleteStatement(`"${schema}"`, nothingOld);
-      await client.query(`PREPARE nothing_old AS ${text}`);
-      await client.query('BEGIN');
-      try {
-        await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
-        const args = values.map((v) => literal(client, v)).join(', ');
-        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE nothing_old(${args})`);
-        const visited = jobsRowsVisited((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
-        assert.ok(visited <= LIMIT, `visited ${visited} rows of jobs to delete none`);
-      } finally {
-        await client.query('ROLLBACK');
-        await client.query('DEALLOCATE nothing_old');
-      }
+      const plan = await explainPrepared(client, pgDeleteStatement(`"${schema}"`, nothingOld), mode);
+      const visited = jobsRowsVisited(plan);
+      assert.ok(visited <= LIMIT, `visited ${visited} rows of jobs to delete none`);
       assert.equal(await driver.jobDeleteFinished(nothingOld), 0);
     });
   }
