@@ -5,6 +5,7 @@ import { preview } from '../../core/preview.js';
 import { JOB_LIST_SCAN_CAP, type JobListParams, type JobPage } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { type JobRow, parseCursor, rowToRecord } from './row.js';
+import { statementCache } from './statement-cache.js';
 
 /** Above every id: the first page's bound, so one statement serves every page. */
 const NO_CURSOR = 9223372036854775807n;
@@ -78,15 +79,7 @@ export function listStatement(params: JobListParams): ListStatement {
 
 /** `jobList` over `db`, with its statements prepared once per shape. */
 export function createJobList(db: BetterSqlite3.Database): (params: JobListParams) => JobPage {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  const prepared = statementCache(db);
   // Where a short page's scan ended: the JOB_LIST_SCAN_CAP-th id below the cursor, if there is one.
   const scanEnd = db.prepare(
     `SELECT count(*) AS n, min(id) AS last FROM (

@@ -13,6 +13,7 @@ import type {
   JobFinishedCutoffParams,
 } from '../../driver/driver.js';
 import type { SqliteContext } from './context.js';
+import { statementCache } from './statement-cache.js';
 
 /**
  * The WHERE clause and arguments of one state's branch (lists bound as JSON arrays). The state
@@ -79,15 +80,7 @@ export function deleteFinishedStatement(params: JobDeleteFinishedParams): { sql:
 /** Build the retention methods (synchronous; the driver wraps them in promises). */
 export function createRetentionMethods(ctx: SqliteContext) {
   const { db } = ctx;
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  const prepared = statementCache(db);
 
   function jobDeleteFinished(params: JobDeleteFinishedParams): number {
     const { sql, args } = deleteFinishedStatement(params);
