@@ -14,12 +14,11 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type Driver, JOB_LIST_SCAN_CAP, type JobListParams } from '../src/driver/driver.js';
-import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { listStatement as pgListStatement } from '../src/drivers/postgres/jobs-list.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { listStatement as sqliteListStatement } from '../src/drivers/sqlite/job-list.js';
 import { explainPrepared, jobsRowsVisited, nodesOf } from './support/plans.js';
-import { createIsolatedSchema } from './support/postgres.js';
+import { openTestDriver } from './support/postgres.js';
 
 /** Pending jobs in `email`, the oldest ids. */
 const OLD_PENDING = 1_000;
@@ -98,15 +97,12 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
   let driver: Driver;
   let client: pg.Client;
   let schema: string;
-  let drop: () => Promise<void>;
+  let cleanup: () => Promise<void>;
 
   before(async () => {
-    const isolated = await createIsolatedSchema();
-    schema = isolated.schema;
-    drop = isolated.drop;
-    driver = postgresDriver({ connectionString: isolated.url, schema, poolSize: 2 });
-    await driver.migrate();
-    client = new pg.Client({ connectionString: isolated.url });
+    const opened = await openTestDriver({ poolSize: 2 });
+    ({ driver, schema, cleanup } = opened);
+    client = new pg.Client({ connectionString: opened.url });
     await client.connect();
     await client.query(
       `INSERT INTO "${schema}".jobs (task, queue, payload, state, max_attempts, run_at, created_at, finished_at, correlation_id)
@@ -122,8 +118,7 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
 
   after(async () => {
     await client?.end();
-    await driver?.close();
-    await drop?.();
+    await cleanup?.();
   });
 
   for (const mode of ['custom', 'generic'] as const) {

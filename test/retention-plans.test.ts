@@ -14,12 +14,11 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Driver, JobDeleteFinishedParams } from '../src/driver/driver.js';
-import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { deleteFinishedStatement as pgDeleteStatement } from '../src/drivers/postgres/retention.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { deleteFinishedStatement as sqliteDeleteStatement } from '../src/drivers/sqlite/retention.js';
 import { explainPrepared, jobsRowsVisited, type PlanNode } from './support/plans.js';
-import { createIsolatedSchema } from './support/postgres.js';
+import { openTestDriver } from './support/postgres.js';
 
 const KEPT = 20_000;
 const DOOMED = 2_000;
@@ -58,15 +57,12 @@ describe('postgres: a batch of one state reads about its own rows', () => {
   let driver: Driver;
   let client: pg.Client;
   let schema: string;
-  let drop: () => Promise<void>;
+  let cleanup: () => Promise<void>;
 
   before(async () => {
-    const isolated = await createIsolatedSchema();
-    schema = isolated.schema;
-    drop = isolated.drop;
-    driver = postgresDriver({ connectionString: isolated.url, schema, poolSize: 2 });
-    await driver.migrate();
-    client = new pg.Client({ connectionString: isolated.url });
+    const opened = await openTestDriver({ poolSize: 2 });
+    ({ driver, schema, cleanup } = opened);
+    client = new pg.Client({ connectionString: opened.url });
     await client.connect();
     // Kept dead letters that finished 2–10 days ago, then the completed jobs to delete
     // (finished 1–2 days ago), all behind them in finish order.
@@ -84,8 +80,7 @@ describe('postgres: a batch of one state reads about its own rows', () => {
 
   after(async () => {
     await client?.end();
-    await driver?.close();
-    await drop?.();
+    await cleanup?.();
   });
 
   test(`deleting ${LIMIT} completed jobs behind ${KEPT} kept abandoned ones visits about ${LIMIT} rows`, async () => {

@@ -17,11 +17,10 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Driver } from '../src/driver/driver.js';
 import { statsSql } from '../src/drivers/postgres/health.js';
-import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { STATS_SQL } from '../src/drivers/sqlite/health.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { nodesOf, type PlanNode } from './support/plans.js';
-import { createIsolatedSchema } from './support/postgres.js';
+import { openTestDriver } from './support/postgres.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const WINDOW_MS = 60_000;
@@ -74,15 +73,12 @@ describe('postgres: queueStats on an analyzed table with a large backlog', () =>
   let driver: Driver;
   let client: pg.Client;
   let schema: string;
-  let drop: () => Promise<void>;
+  let cleanup: () => Promise<void>;
 
   before(async () => {
-    const isolated = await createIsolatedSchema();
-    schema = isolated.schema;
-    drop = isolated.drop;
-    driver = postgresDriver({ connectionString: isolated.url, schema, poolSize: 2 });
-    await driver.migrate();
-    client = new pg.Client({ connectionString: isolated.url });
+    const opened = await openTestDriver({ poolSize: 2 });
+    ({ driver, schema, cleanup } = opened);
+    client = new pg.Client({ connectionString: opened.url });
     await client.connect();
     const at = (ms: number) => `to_timestamp(${ms}::float8 / 1000)`;
     // History (finished before the window, a few in it), then the backlog: a sixth or more of
@@ -113,8 +109,7 @@ describe('postgres: queueStats on an analyzed table with a large backlog', () =>
 
   after(async () => {
     await client?.end();
-    await driver?.close();
-    await drop?.();
+    await cleanup?.();
   });
 
   test(`reads about the cap per queue and the window, not the ${BULK} waiting jobs`, async () => {
