@@ -101,8 +101,8 @@ async function buildCopySql(
   template: string,
   firstSchema: string,
 ): Promise<(schema: string) => string> {
-  const { rows: tables } = await admin.query<{ name: string; rows: string }>(
-    `SELECT c.relname AS name FROM pg_class c
+  const { rows: tables } = await admin.query<{ name: string; options: string[] | null }>(
+    `SELECT c.relname AS name, c.reloptions AS options FROM pg_class c
      WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p') ORDER BY c.relname`,
     [quote(template)],
   );
@@ -120,6 +120,12 @@ async function buildCopySql(
         ({ name }) =>
           `CREATE TABLE ${quote(schema)}.${quote(name)} (LIKE ${quote(template)}.${quote(name)} INCLUDING ALL)`,
       ),
+      // LIKE copies columns (storage and compression included) but not a table's options.
+      ...tables
+        .filter(({ options }) => options?.length)
+        .map(
+          ({ name, options }) => `ALTER TABLE ${quote(schema)}.${quote(name)} SET (${options!.join(', ')})`,
+        ),
       ...withRows.map(
         (name) =>
           `INSERT INTO ${quote(schema)}.${quote(name)} OVERRIDING SYSTEM VALUE SELECT * FROM ${quote(template)}.${quote(name)}`,
@@ -159,12 +165,12 @@ async function fingerprint(admin: pg.Pool, schema: string): Promise<string> {
   const { rows } = await admin.query<{ item: string }>(
     `WITH ns AS (SELECT to_regnamespace($1) AS oid)
      SELECT item FROM (
-       SELECT 'relation ' || c.relname || ' ' || c.relkind::text AS item
+       SELECT 'relation ' || c.relname || ' ' || c.relkind::text || ' ' || coalesce(array_to_string(c.reloptions, ','), '') AS item
          FROM pg_class c, ns WHERE c.relnamespace = ns.oid
        UNION ALL
        SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
               || ' notnull=' || a.attnotnull || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
-              || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+              || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || ' storage=' || a.attstorage::text
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum, ns
         WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped
