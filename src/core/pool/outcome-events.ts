@@ -28,11 +28,6 @@ export interface OutcomeParts {
   durationMs: number;
 }
 
-/** An attempt's written outcome, for `emitOutcomeEvents`. */
-export interface WrittenOutcome extends OutcomeParts {
-  result: FinalizeResult;
-}
-
 /** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
 export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;
 
@@ -106,9 +101,9 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined, forL
   }
 }
 
-/** Report a written outcome. */
-export function emitOutcomeEvents(events: EventBus, w: WrittenOutcome): void {
-  const { base, written, result, finishedAt } = w;
+/** Report a written outcome (`result`: what storage did with `w.written`). */
+export function emitOutcomeEvents(events: EventBus, w: OutcomeParts, result: FinalizeResult): void {
+  const { base, written, finishedAt } = w;
   if (!result.applied) {
     emitLeaseLost(events, base, finishedAt);
     return;

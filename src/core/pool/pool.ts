@@ -29,6 +29,7 @@ import {
   emitLeaseLost,
   emitOutcomeEvents,
   interruptedEntries,
+  type OutcomeParts,
   outcomeEntries,
 } from './outcome-events.js';
 import { decideOutcome, finalizeItemFor } from './outcome-policy.js';
@@ -278,16 +279,22 @@ export class Pool {
       const producer = this.#producer;
       producer.outcomePending.add(job.id);
       const base = this.#executor.eventBase(attempt);
-      const parts = { job, base, decision, outcome, finishedAt, durationMs };
+      const item = finalizeItemFor(job, decision);
+      // One record per outcome, completed in place as the write goes (no copies on the hot path).
+      const parts: OutcomeParts = { job, base, decision, outcome, finishedAt, durationMs, written: item };
       // With the log on, the outcome's events are stored by the write itself (built for the item
       // actually written: the finalizer may replace an unstorable one).
       const log = this.#runtime.eventLog
-        ? (written: FinalizeItem) => outcomeEntries({ ...parts, written }, undefined, true)
+        ? (written: FinalizeItem) => {
+            parts.written = written;
+            return outcomeEntries(parts, undefined, true);
+          }
         : undefined;
       this.#finalizer.add(
-        finalizeItemFor(job, decision),
+        item,
         (result, written) => {
-          emitOutcomeEvents(events, { ...parts, written, result });
+          parts.written = written;
+          emitOutcomeEvents(events, parts, result);
           emitDependentChanges(events, this.#runtime.wakeups, result.dependents);
           // A retry or snooze of this pool's own queue: wake at its due time, not at the next poll.
           if (result.applied && result.runAt !== undefined) producer.wakeAt(result.runAt);
