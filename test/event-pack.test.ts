@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { claimedEvent } from '../src/core/job-events.js';
+import { claimedEvent, queuedEvent } from '../src/core/job-events.js';
 import { outcomeEntries } from '../src/core/pool/outcome-events.js';
 import { defineTask } from '../src/core/task.js';
+import type { JobRecord } from '../src/core/types.js';
 import { testPool, until, withClient } from '../src/driver/conformance/client/harness.js';
 import type { ClaimedJob, FinalizeItem } from '../src/driver/driver.js';
 import { expandRows, type LogEntry, RUN_AT_PLACEHOLDER } from '../src/driver/event-log.js';
-import { packEntries, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
+import { packEntries, packedQueued, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
 import type { TestDatabaseFactory } from './support/database.js';
 import { postgresDatabases } from './support/postgres.js';
 import { sqliteDatabases } from './support/sqlite.js';
@@ -60,6 +61,22 @@ const error = {
   at: 1_764_606_000_170,
 };
 
+/** A stored job as an enqueue returns it (the fields `queuedEvent` reads). */
+const record = {
+  id: '4712',
+  task: 'video.encode',
+  queue: 'media',
+  correlationId: job.correlationId,
+  attempt: 0,
+  maxAttempts: 5,
+  state: 'scheduled',
+  priority: 2,
+  runAt: new Date(1_764_606_060_000),
+  uniqueKey: 'video:v42',
+  metadata: { videoId: 'v42' },
+} as unknown as JobRecord;
+const queuedAt = 1_764_606_000_007;
+
 /** The log's entries of an outcome, as the pool builds them. */
 function logged(written: FinalizeItem, result: unknown = null): LogEntry[] {
   const outcome = { ok: true, result } as never;
@@ -92,6 +109,17 @@ const outcomes: [string, LogEntry[]][] = [
   ['abandoned', logged({ ...lease, outcome: 'abandoned', error })],
   ['started (claim)', [{ type: 'job:started', data: claimedEvent(job, poolId) }]],
   ['started (claim, built compact)', [packedStarted(job, poolId)!]],
+  ['queued', [{ type: 'job:queued', data: queuedEvent(record, queuedAt) }]],
+  ['queued (built compact)', [packedQueued(record, queuedAt)!]],
+  [
+    'queued, no metadata, no unique key, due now',
+    [
+      {
+        type: 'job:queued',
+        data: queuedEvent({ ...record, metadata: {}, uniqueKey: null, runAt: new Date(queuedAt) }, queuedAt),
+      },
+    ],
+  ],
 ];
 
 describe('compact stored form of the hot events', () => {
@@ -155,6 +183,24 @@ describe('compact stored form of the hot events', () => {
       assert.ok(!Array.isArray((JSON.parse(packEntries(entries)) as unknown[])[0]), JSON.stringify(data));
       assert.deepEqual(roundTrip(entries), JSON.parse(JSON.stringify(entries)));
     }
+  });
+
+  it('a job:queued the compact form cannot hold exactly is stored as an object, unchanged', () => {
+    const data = queuedEvent(record, queuedAt) as unknown as Record<string, unknown>;
+    const variants: Record<string, unknown>[] = [
+      { ...data, queuedAt: queuedAt + 0.5 },
+      { ...data, attempt: 1 },
+      { ...data, extra: true },
+      { ...data, metadata: [1] },
+      { ...data, uniqueKey: undefined },
+    ];
+    for (const variant of variants) {
+      const entries = [{ type: 'job:queued', data: variant }];
+      assert.ok(!Array.isArray((JSON.parse(packEntries(entries)) as unknown[])[0]), JSON.stringify(variant));
+      assert.deepEqual(roundTrip(entries), JSON.parse(JSON.stringify(entries)));
+    }
+    const direct = packedQueued(record, queuedAt)!;
+    assert.equal(JSON.stringify(direct.data), JSON.stringify(data));
   });
 
   it('a worker id not of the form <poolId>/<slot> is stored whole', () => {
@@ -258,6 +304,7 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       const start = await client.events.head();
       const emitted: { type: string; data: unknown }[] = [];
       client.events.on('job:completed', (data) => emitted.push({ type: 'job:completed', data }));
+      client.events.on('job:queued', (data) => emitted.push({ type: 'job:queued', data }));
       const queued = await client.enqueue(encode, { n: 1 }, { metadata: { videoId: 'v1' } });
       const plainJob = await client.enqueue(encode, { n: 2 });
       const pool = client.createPool({ ...testPool, concurrency: 2 });
@@ -266,15 +313,21 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       await pool.stop();
 
       const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
-      assert.deepEqual(hot.map((e) => e[0]).sort(), [1, 1, 2, 2], 'two starts and two completions, compact');
+      assert.deepEqual(
+        hot.map((e) => e[0]).sort(),
+        [1, 1, 2, 2, 6, 6],
+        'two enqueues, two starts and two completions, compact',
+      );
       const { events } = await client.events.read({ after: start, limit: 100 });
-      for (const id of [queued.id, plainJob.id]) {
-        const fromLog = events.find(
-          (e) => e.type === 'job:completed' && (e.data as { jobId: string }).jobId === id,
-        );
-        const fromBus = emitted.find((e) => (e.data as { jobId: string }).jobId === id);
-        assert.equal(JSON.stringify(fromLog?.data), JSON.stringify(fromBus?.data));
-      }
+      for (const type of ['job:queued', 'job:completed'])
+        for (const id of [queued.id, plainJob.id]) {
+          const mine = (e: { type: string; data: unknown }) =>
+            e.type === type && (e.data as { jobId: string }).jobId === id;
+          const fromLog = events.find(mine);
+          const fromBus = emitted.find(mine);
+          assert.ok(fromLog && fromBus, `${type} of ${id} in the log and on the bus`);
+          assert.equal(JSON.stringify(fromLog.data), JSON.stringify(fromBus.data));
+        }
       const started = events.find(
         (e) => e.type === 'job:started' && (e.data as { jobId: string }).jobId === queued.id,
       );

@@ -212,7 +212,9 @@ export class JobInserter {
   ): void {
     const { events } = this.#runtime;
     if (events.has('job:queued')) {
-      for (const job of jobs) if (!job.duplicate) events.emit('job:queued', queuedEvent(job, queuedAt));
+      // Queued when stored: the record's creation time, as the durable log's entry says.
+      for (const job of jobs)
+        if (!job.duplicate) events.emit('job:queued', queuedEvent(job, job.createdAt.getTime()));
     }
     if (!events.has('job:blocked')) return;
     jobs.forEach((job, i) => {

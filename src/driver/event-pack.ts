@@ -1,7 +1,7 @@
 /**
- * The compact stored form of the hot path's events (`job:started`, `job:completed`,
- * `job:failed`, `job:retrying`, `job:snoozed`): two of them are written per job run, so they are
- * most of what the log stores, builds in Node and copies through the hot statements (the cost
+ * The compact stored form of the hot path's events (`job:queued`, `job:started`, `job:completed`,
+ * `job:failed`, `job:retrying`, `job:snoozed`): three of them are written per job run, so they
+ * are most of what the log stores, builds in Node and copies through the hot statements (the cost
  * measured: bench/results/2026-12-01-event-log-compact.md). Such an entry is stored as a JSON
  * array of its fields in a fixed order, without
  * repeating key names, with times as differences from the attempt's start and an empty metadata
@@ -35,6 +35,10 @@ const COMPLETED = 2;
 const FAILED = 3;
 const RETRYING = 4;
 const SNOOZED = 5;
+/** `job:queued`: its own field order (an enqueue has no attempt yet), see `packQueued`. */
+const QUEUED = 6;
+/** The code of a compact `job:queued`, for drivers that build it in SQL. */
+export const QUEUED_CODE = QUEUED;
 
 const CODES: Record<string, number> = {
   'job:started': STARTED,
@@ -43,7 +47,7 @@ const CODES: Record<string, number> = {
   'job:retrying': RETRYING,
   'job:snoozed': SNOOZED,
 };
-const TYPES = ['', 'job:started', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed'];
+const TYPES = ['', 'job:started', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed', 'job:queued'];
 
 /** The fields every attempt event carries (`job:started` as the log stores it has no `workerId`). */
 interface Base {
@@ -79,6 +83,7 @@ function isEmptyObject(v: unknown): boolean {
 
 /** The compact form of `entry`, or undefined when it must be stored as an object. */
 function packEntry(entry: LogEntry): unknown[] | undefined {
+  if (entry.type === 'job:queued') return packQueued(entry.data);
   const code = CODES[entry.type];
   if (code === undefined) return undefined;
   const d = entry.data as Base | null;
@@ -143,6 +148,81 @@ function packEntry(entry: LogEntry): unknown[] | undefined {
   if (keyCount(d) !== keys) return undefined;
   if (!isEmptyObject(d.metadata)) out.push(d.metadata);
   return out;
+}
+
+/** The keys of a `job:queued` payload, in the order `queuedEvent` (core/job-events.ts) writes them. */
+const QUEUED_KEYS = 12;
+
+/**
+ * `job:queued` as `[6, jobId, task, queue, correlationId, maxAttempts, state, priority, queuedAt,
+ * runAt − queuedAt, uniqueKey, metadata?]`: `attempt` is always 0 (else the object form), and the
+ * metadata is left out when empty (`null` is stored as itself).
+ */
+function packQueued(data: unknown): unknown[] | undefined {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const d = data as Record<string, unknown>;
+  const { queuedAt, runAt, metadata } = d;
+  if (d.attempt !== 0 || !isInt(queuedAt) || !isInt(runAt)) return undefined;
+  if (
+    metadata === undefined ||
+    (metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata)))
+  )
+    return undefined;
+  const out = [
+    QUEUED,
+    d.jobId,
+    d.task,
+    d.queue,
+    d.correlationId,
+    d.maxAttempts,
+    d.state,
+    d.priority,
+    queuedAt,
+    runAt - queuedAt,
+    d.uniqueKey,
+  ];
+  for (const v of out) if (v === undefined) return undefined;
+  if (keyCount(d) !== QUEUED_KEYS) return undefined;
+  if (!isEmptyObject(metadata)) out.push(metadata);
+  return out;
+}
+
+/** What an enqueue knows of a job it stored (`JobRecord`'s fields of that name). */
+export interface PackableQueued {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  maxAttempts: number;
+  state: string;
+  priority: number;
+  runAt: Date;
+  uniqueKey: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The log's `job:queued` of a stored job, built straight in the compact form (no payload object),
+ * or undefined when its times need the object form. It stands for `queuedEvent(job, queuedAt)`.
+ */
+export function packedQueued(job: PackableQueued, queuedAt: number): LogEntry | undefined {
+  const runAt = job.runAt.getTime();
+  if (!isInt(queuedAt) || !isInt(runAt)) return undefined;
+  const packed: unknown[] = [
+    QUEUED,
+    job.id,
+    job.task,
+    job.queue,
+    job.correlationId,
+    job.maxAttempts,
+    job.state,
+    job.priority,
+    queuedAt,
+    runAt - queuedAt,
+    job.uniqueKey,
+  ];
+  if (!isEmptyObject(job.metadata)) packed.push(job.metadata);
+  return packedEntry(packed);
 }
 
 /** The JSON text of a row's entries, hot events in the compact form. */
@@ -293,7 +373,11 @@ export function unpackEntry(stored: unknown): LogEntry {
   const a = stored as unknown[];
   const code = a[0] as number;
   const type = TYPES[code];
-  if (type === undefined || code === 0) throw new Error(`unknown compact event code ${String(code)}`);
+  if (type === undefined || code === 0)
+    throw new Error(
+      `unknown compact event code ${String(code)}: the log was written by a newer jobwire; upgrade this process to read it`,
+    );
+  if (code === QUEUED) return unpackQueued(a);
   const started = code === STARTED;
   const poolId = a[7];
   const at = started ? 8 : 9;
@@ -341,6 +425,28 @@ export function unpackEntry(stored: unknown): LogEntry {
   data.metadata = i < a.length ? a[i] : {};
   Object.assign(data, specific);
   return { type, data };
+}
+
+/** A compact `job:queued` (see `packQueued`) as the payload `queuedEvent` built, key for key. */
+function unpackQueued(a: readonly unknown[]): LogEntry {
+  const queuedAt = a[8] as number;
+  return {
+    type: 'job:queued',
+    data: {
+      jobId: a[1],
+      task: a[2],
+      queue: a[3],
+      correlationId: a[4],
+      attempt: 0,
+      maxAttempts: a[5],
+      state: a[6],
+      priority: a[7],
+      queuedAt,
+      runAt: queuedAt + (a[9] as number),
+      uniqueKey: a[10],
+      metadata: a.length > 11 ? a[11] : {},
+    },
+  };
 }
 
 /** Expand a row's parsed JSON array into its entries. */

@@ -27,7 +27,7 @@ import {
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
 import { entriesJson, type LogEntry, withDueTime } from '../../driver/event-log.js';
-import { packedStarted } from '../../driver/event-pack.js';
+import { packedQueued, packedStarted } from '../../driver/event-pack.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import {
   ACTIVE_STATES_SQL,
@@ -194,7 +194,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
         results.forEach((r, i) => {
           const ruled = ruledEntries.get(i);
           if (ruled) entries.push(ruled);
-          else if (!r.duplicate) entries.push({ type: 'job:queued', data: queuedEvent(r.job, now) });
+          else if (!r.duplicate)
+            entries.push(packedQueued(r.job, now) ?? { type: 'job:queued', data: queuedEvent(r.job, now) });
         });
         for (const r of results)
           if (!r.duplicate && r.blockedOn) entries.push(blockedOnInsertEntry(r.job, r.blockedOn, now));
