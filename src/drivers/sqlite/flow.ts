@@ -23,7 +23,7 @@ import {
 } from '../../driver/flow.js';
 import type { SqliteContext } from './context.js';
 import { createFlowHolds } from './flow-holds.js';
-import { CLAIM_COLUMNS, type ClaimRow } from './row.js';
+import { CLAIM_COLUMNS, CLAIM_ID, type ClaimTuple } from './row.js';
 
 interface RuleRow {
   queue: string;
@@ -167,14 +167,16 @@ export function createFlowMethods(ctx: SqliteContext) {
      WHERE queue = ? AND state = 'pending' AND concurrency_key IS NULL
      ORDER BY priority DESC, run_at, id LIMIT ?`,
   );
-  const claimIds = db.prepare(
-    `UPDATE jobwire_jobs
+  const claimIds = db
+    .prepare(
+      `UPDATE jobwire_jobs
      SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
          lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
          worker_id = @poolId, started_at = @now
      WHERE id IN (SELECT value FROM json_each(@ids))
      RETURNING ${CLAIM_COLUMNS}`,
-  );
+    )
+    .raw(true);
   // The started keys of a claim: their last start in one statement (the keys as a JSON array,
   // each found by primary key), and the GCRA state of those with a rate limit one by one.
   const keysStarted = db.prepare(
@@ -395,7 +397,7 @@ export function createFlowMethods(ctx: SqliteContext) {
     queues: readonly string[],
     limit: number,
     bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs },
-  ): { rows: ClaimRow[]; events: LogEntry[] } {
+  ): { rows: ClaimTuple[]; events: LogEntry[] } {
     const ids: number[] = [];
     const events: LogEntry[] = [];
     for (const queue of new Set(queues)) {
@@ -404,9 +406,9 @@ export function createFlowMethods(ctx: SqliteContext) {
     }
     events.sort(compareFlowEntries);
     if (ids.length === 0) return { rows: [], events };
-    const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as ClaimRow[];
+    const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as ClaimTuple[];
     const order = new Map(ids.map((id, i) => [id, i]));
-    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), events };
+    return { rows: rows.sort((a, b) => order.get(a[CLAIM_ID])! - order.get(b[CLAIM_ID])!), events };
   }
 
   return { flowClaim, flowRuleList, flowRuleRemove, flowRuleSet };

@@ -42,7 +42,17 @@ import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
 import { observerOf } from './liveness.js';
-import { CLAIM_COLUMNS, type ClaimRow, type JobRow, parseId, rowToClaimed, rowToRecord } from './row.js';
+import {
+  CLAIM_COLUMNS,
+  CLAIM_ID,
+  CLAIM_PRIORITY,
+  CLAIM_RUN_AT,
+  type ClaimTuple,
+  type JobRow,
+  parseId,
+  rowToClaimed,
+  rowToRecord,
+} from './row.js';
 
 /** Most scheduled jobs moved to 'pending' by one claim; the rest follow on the next claims. */
 const PROMOTE_BATCH = 1000;
@@ -235,14 +245,16 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   const claimStatement = (queueCount: number): BetterSqlite3.Statement => {
     let statement = claimStatements.get(queueCount);
     if (!statement) {
-      statement = db.prepare(
-        `UPDATE jobwire_jobs
+      statement = db
+        .prepare(
+          `UPDATE jobwire_jobs
          SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
              lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
              worker_id = @poolId, started_at = @now
          WHERE id IN (${claimCandidatesSql(queueCount)})
          RETURNING ${CLAIM_COLUMNS}`,
-      );
+        )
+        .raw(true);
       claimStatements.set(queueCount, statement);
     }
     return statement;
@@ -252,9 +264,14 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     (queues: readonly string[], bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
       const queueCount = queues.length;
       promoteDue.run(now, PROMOTE_BATCH);
-      const rows = claimStatement(queueCount).all(bindings) as ClaimRow[];
+      const rows = claimStatement(queueCount).all(bindings) as ClaimTuple[];
       // RETURNING gives rows in no promised order; hand them out in claim order.
-      rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+      rows.sort(
+        (a, b) =>
+          b[CLAIM_PRIORITY] - a[CLAIM_PRIORITY] ||
+          a[CLAIM_RUN_AT] - b[CLAIM_RUN_AT] ||
+          a[CLAIM_ID] - b[CLAIM_ID],
+      );
       // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
       const limit = bindings.limit as number;
       let flowEvents: LogEntry[] = [];
