@@ -69,6 +69,8 @@ export function assertInsertable(jobs: readonly JobInsertParams[]): void {
     }
     if (job.dependsOn !== undefined) assertDependencies(at, job, i, jobs.length);
   });
+  // Only edges between items of the batch can close a cycle (stored jobs cannot depend on new ones).
+  if (!jobs.some((job) => job.dependsOn?.some((dep: DependencyInsert) => 'index' in dep))) return;
   const cycle = findCycle(jobs.length, (i) =>
     (jobs[i]!.dependsOn ?? []).flatMap((dep: DependencyInsert) => ('index' in dep ? [dep.index] : [])),
   );

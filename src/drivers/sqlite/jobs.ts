@@ -99,13 +99,21 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     `INSERT INTO jobwire_jobs (task, queue, payload, state, priority, max_attempts, run_at, created_at,
        unique_key, correlation_id, metadata, timeout_ms, backoff, dedup, dedup_key, concurrency_key)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
+     ON CONFLICT DO NOTHING`,
   );
-  /** Insert one row due at `runAt` (skipped when its unique key is held); every insert comes here. */
-  const insertRow = (job: JobInsertParams, state: JobState, runAt: EpochMs, now: EpochMs) => {
+  /**
+   * Insert one row due at `runAt` (skipped when its unique key is held); every insert comes here.
+   * `run` and the connection's last rowid, not `RETURNING id`: RETURNING stages each row for a
+   * result set, on every job enqueued.
+   */
+  const insertRow = (
+    job: JobInsertParams,
+    state: JobState,
+    runAt: EpochMs,
+    now: EpochMs,
+  ): { id: number } | undefined => {
     const rule = job.dedup ?? null;
-    return insertJob.get(
+    const { changes, lastInsertRowid } = insertJob.run(
       job.task,
       job.queue,
       job.payloadJson,
@@ -122,7 +130,9 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
       rule === null ? null : JSON.stringify(rule),
       rule === null || rule.rule === 'unique' ? null : rule.key,
       job.concurrencyKey ?? null,
-    ) as { id: number } | undefined;
+    );
+    // DO NOTHING skipped the row: only the unique index makes it do so.
+    return changes === 1 ? { id: Number(lastInsertRowid) } : undefined;
   };
   const dedup = createDedupInserter(ctx, insertRow);
   const activeByUniqueKey = db.prepare(
