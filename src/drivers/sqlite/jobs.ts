@@ -247,6 +247,12 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     `UPDATE jobwire_jobs SET state = 'pending'
      WHERE id IN (SELECT id FROM jobwire_jobs WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT ?)`,
   );
+  // Whether any scheduled job is due: one probe of the same index. Most claims find none, and
+  // the UPDATE above costs about 32 µs even then (its IN list is a temporary table) against
+  // 2.6 µs for the probe (back to back on the development machine).
+  const anyDue = db
+    .prepare(`SELECT 1 FROM jobwire_jobs WHERE state = 'scheduled' AND run_at <= ? LIMIT 1`)
+    .pluck();
 
   // One statement per number of queues. The claim runs in an IMMEDIATE transaction, which takes
   // the write lock before it reads, so concurrent claimers (in this or another process)
@@ -273,7 +279,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   const claimTx = db.transaction(
     (queues: readonly string[], bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
       const queueCount = queues.length;
-      promoteDue.run(now, PROMOTE_BATCH);
+      if (anyDue.get(now) !== undefined) promoteDue.run(now, PROMOTE_BATCH);
       const rows = claimStatement(queueCount).all(bindings) as ClaimTuple[];
       // RETURNING gives rows in no promised order; hand them out in claim order.
       rows.sort(
