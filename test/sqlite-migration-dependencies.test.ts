@@ -52,8 +52,9 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
 
   const result = migrateSqlite(db, 'old.db', () => 0);
   // 11 runs after it and rebuilds the finished-jobs index with a new key (state first); 12 adds
-  // columns to the flow tables only; 13 adds the waiting-jobs indexes of queueStats.
-  assert.deepEqual(result.applied, [10, 11, 12, 13]);
+  // columns to the flow tables only; 13 adds the waiting-jobs indexes of queueStats; 14 adds
+  // columns to the event log's tables only.
+  assert.deepEqual(result.applied, [10, 11, 12, 13, 14]);
   const changedBy11 = 'jobwire_jobs_finished';
   const addedBy13 = /^jobwire_jobs_waiting/;
   const after = indexes();
