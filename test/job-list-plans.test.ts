@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { type Driver, JOB_LIST_SCAN_CAP, type JobListParams } from '../src/driver/driver.js';
 import { listStatement as pgListStatement } from '../src/drivers/postgres/jobs-list.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { listStatement as sqliteListStatement } from '../src/drivers/sqlite/job-list.js';
 import { explainPrepared, jobsRowsVisited, nodesOf } from './support/plans.js';
-import { openTestDriver } from './support/postgres.js';
+import { openTestDriverWithClient } from './support/postgres.js';
 
 /** Pending jobs in `email`, the oldest ids. */
 const OLD_PENDING = 1_000;
@@ -100,10 +100,7 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
   let cleanup: () => Promise<void>;
 
   before(async () => {
-    const opened = await openTestDriver({ poolSize: 2 });
-    ({ driver, schema, cleanup } = opened);
-    client = new pg.Client({ connectionString: opened.url });
-    await client.connect();
+    ({ driver, schema, client, cleanup } = await openTestDriverWithClient({ poolSize: 2 }));
     await client.query(
       `INSERT INTO "${schema}".jobs (task, queue, payload, state, max_attempts, run_at, created_at, finished_at, correlation_id)
        SELECT 't', CASE WHEN g <= $1::int THEN 'email' WHEN g <= $1::int + $2::int THEN 'bulk' ELSE 'reports' END,
@@ -117,7 +114,6 @@ describe('postgres: a filtered list reads at most JOB_LIST_SCAN_CAP jobs', () =>
   });
 
   after(async () => {
-    await client?.end();
     await cleanup?.();
   });
 

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Driver, JobDeleteFinishedParams } from '../src/driver/driver.js';
 import { deleteFinishedStatement as pgDeleteStatement } from '../src/drivers/postgres/retention.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { deleteFinishedStatement as sqliteDeleteStatement } from '../src/drivers/sqlite/retention.js';
 import { explainPrepared, jobsRowsVisited, type PlanNode } from './support/plans.js';
-import { openTestDriver } from './support/postgres.js';
+import { openTestDriverWithClient } from './support/postgres.js';
 
 const KEPT = 20_000;
 const DOOMED = 2_000;
@@ -60,10 +60,7 @@ describe('postgres: a batch of one state reads about its own rows', () => {
   let cleanup: () => Promise<void>;
 
   before(async () => {
-    const opened = await openTestDriver({ poolSize: 2 });
-    ({ driver, schema, cleanup } = opened);
-    client = new pg.Client({ connectionString: opened.url });
-    await client.connect();
+    ({ driver, schema, client, cleanup } = await openTestDriverWithClient({ poolSize: 2 }));
     // Kept dead letters that finished 2–10 days ago, then the completed jobs to delete
     // (finished 1–2 days ago), all behind them in finish order.
     await client.query(
@@ -79,7 +76,6 @@ describe('postgres: a batch of one state reads about its own rows', () => {
   });
 
   after(async () => {
-    await client?.end();
     await cleanup?.();
   });
 

@@ -14,13 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Driver } from '../src/driver/driver.js';
 import { statsSql } from '../src/drivers/postgres/health.js';
 import { STATS_SQL } from '../src/drivers/sqlite/health.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { nodesOf, type PlanNode } from './support/plans.js';
-import { openTestDriver } from './support/postgres.js';
+import { openTestDriverWithClient } from './support/postgres.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const WINDOW_MS = 60_000;
@@ -76,10 +76,7 @@ describe('postgres: queueStats on an analyzed table with a large backlog', () =>
   let cleanup: () => Promise<void>;
 
   before(async () => {
-    const opened = await openTestDriver({ poolSize: 2 });
-    ({ driver, schema, cleanup } = opened);
-    client = new pg.Client({ connectionString: opened.url });
-    await client.connect();
+    ({ driver, schema, client, cleanup } = await openTestDriverWithClient({ poolSize: 2 }));
     const at = (ms: number) => `to_timestamp(${ms}::float8 / 1000)`;
     // History (finished before the window, a few in it), then the backlog: a sixth or more of
     // the table waiting, as in the bench that found the scans; a few retried jobs with errors.
@@ -108,7 +105,6 @@ describe('postgres: queueStats on an analyzed table with a large backlog', () =>
   });
 
   after(async () => {
-    await client?.end();
     await cleanup?.();
   });
 

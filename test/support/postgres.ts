@@ -232,6 +232,32 @@ export async function openTestDriver(
 }
 
 /**
+ * `openTestDriver` and a plain client on the same database, for what tests do beside the driver
+ * (filling tables with SQL, EXPLAIN); `cleanup()` ends the client, then closes and drops as
+ * `openTestDriver`'s does.
+ */
+export async function openTestDriverWithClient(
+  options: Parameters<typeof openTestDriver>[0] = {},
+): Promise<Awaited<ReturnType<typeof openTestDriver>> & { client: pg.Client }> {
+  const opened = await openTestDriver(options);
+  const client = new pg.Client({ connectionString: opened.url });
+  try {
+    await client.connect();
+  } catch (error) {
+    await opened.cleanup();
+    throw error;
+  }
+  return {
+    ...opened,
+    client,
+    cleanup: async () => {
+      await client.end();
+      await opened.cleanup();
+    },
+  };
+}
+
+/**
  * Resolve once `check()` is truthy, polling every 10 ms; reject after `timeoutMs`. The timeout
  * only bounds a failing test: a passing one returns as soon as the condition holds.
  */
