@@ -11,28 +11,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import { lockSql } from '../src/drivers/postgres/flow.js';
 import { jobsRowsVisited, nodesOf, type PlanNode } from './support/plans.js';
-import { openTestDriver } from './support/postgres.js';
+import { openTestDriverWithClient } from './support/postgres.js';
 
 const FINISHED = 30_000;
 const DRAINED_KEYS = 60;
 const WAITING_KEYS = 20;
 
 describe('postgres flow claim lock on an analyzed jobs table', () => {
-  let opened: Awaited<ReturnType<typeof openTestDriver>>;
+  let opened: Awaited<ReturnType<typeof openTestDriverWithClient>>;
   let client: pg.Client;
   let schema: string;
 
   before(async () => {
-    opened = await openTestDriver({ poolSize: 2 });
-    schema = opened.schema;
+    opened = await openTestDriverWithClient({ poolSize: 2 });
+    ({ schema, client } = opened);
     await opened.driver.flowRuleSet({
       rules: [{ queue: 'default', key: '*', concurrency: 1000, rate: null }],
     });
-    client = new pg.Client({ connectionString: opened.url });
-    await client.connect();
     const s = `"${schema}"`;
     await client.query(
       `INSERT INTO ${s}.jobs (task, queue, payload, state, attempt, max_attempts, run_at, created_at, started_at,
@@ -66,7 +64,6 @@ describe('postgres flow claim lock on an analyzed jobs table', () => {
   });
 
   after(async () => {
-    await client?.end();
     await opened?.cleanup();
   });
 
