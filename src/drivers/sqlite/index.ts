@@ -145,6 +145,11 @@ function open(options: SqliteDriverOptions, path: string, busyTimeoutMs: number)
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
+    // Temporary b-trees (an `IN (subquery)` list, a sort without an index) in memory, not in a
+    // temporary file opened per statement: the claim's UPDATE took 135 µs with the default for
+    // one row and 62 µs with this. jobwire's temporary b-trees are small (statements bounded
+    // by a batch or a page), so memory is the right home for them.
+    db.pragma('temp_store = MEMORY');
     // Reading the schema catches a valid header in front of damaged pages.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     return db;

@@ -56,6 +56,8 @@ import {
 
 /** Most scheduled jobs moved to 'pending' by one claim; the rest follow on the next claims. */
 const PROMOTE_BATCH = 1000;
+/** Claims of up to this many candidates update them one by one (see `claimRows`). */
+const CLAIM_BY_ID_MAX = 8;
 
 /** Thrown inside the insert transaction to roll it back when a queue is full. */
 class QueueFullAbort {
@@ -275,12 +277,47 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     }
     return statement;
   };
+  // The same selection, ids only: read first, so that a claim finding nothing (an idle pool's
+  // poll) or a few jobs (a job just enqueued) never runs the UPDATE above. Its `IN (subquery)`
+  // builds a temporary table each time: 60–130 µs for one row, against 10–15 µs to read the
+  // ids and 7–16 µs per UPDATE by id; from about ten rows on, the one statement is cheaper.
+  const candidateStatements = new Map<number, BetterSqlite3.Statement>();
+  const candidateStatement = (queueCount: number): BetterSqlite3.Statement => {
+    let statement = candidateStatements.get(queueCount);
+    if (!statement) {
+      statement = db.prepare(claimCandidatesSql(queueCount)).pluck();
+      candidateStatements.set(queueCount, statement);
+    }
+    return statement;
+  };
+  const claimById = db
+    .prepare(
+      `UPDATE jobwire_jobs
+       SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+           lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
+           worker_id = @poolId, started_at = @now
+       WHERE id = @id
+       RETURNING ${CLAIM_COLUMNS}`,
+    )
+    .raw(true);
+  /** The ordinary claim's rows: by id when the candidates are few, else in one statement. */
+  const claimRows = (queueCount: number, bindings: Record<string, unknown>): ClaimTuple[] => {
+    const ids = candidateStatement(queueCount).all(bindings) as number[];
+    if (ids.length > CLAIM_BY_ID_MAX) return claimStatement(queueCount).all(bindings) as ClaimTuple[];
+    const { expiresAt, leaseMs, poolId, now } = bindings;
+    const one = { expiresAt, leaseMs, poolId, now, id: 0 };
+    return ids.map((id) => {
+      one.id = id;
+      return claimById.get(one) as ClaimTuple;
+    });
+  };
   type FlowBindings = Parameters<FlowMethods['flowClaim']>[2];
   const claimTx = db.transaction(
     (queues: readonly string[], bindings: Record<string, unknown>, now: EpochMs, log: boolean) => {
       const queueCount = queues.length;
       if (anyDue.get(now) !== undefined) promoteDue.run(now, PROMOTE_BATCH);
-      const rows = claimStatement(queueCount).all(bindings) as ClaimTuple[];
+      // Under the write lock (IMMEDIATE), so the ids read are still free when updated.
+      const rows = claimRows(queueCount, bindings);
       // RETURNING gives rows in no promised order; hand them out in claim order.
       rows.sort(
         (a, b) =>
