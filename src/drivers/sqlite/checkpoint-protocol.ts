@@ -6,8 +6,13 @@ export interface CheckpointWorkerData {
   readonly path: string;
   readonly busyTimeoutMs: number;
   readonly synchronous: 'normal' | 'full';
-  /** How often the worker looks for new commits in the WAL. */
+  /** How often the worker looks for new commits in the WAL (and syncs it when it has some). */
   readonly intervalMs: number;
+  /**
+   * While the WAL stays short, how often it is checkpointed (copied and then rewound by the next
+   * write); between checkpoints new commits are only synced. See the worker.
+   */
+  readonly rewindEveryMs: number;
   /** From this many frames in the WAL on, the tail is copied under the write lock (see the worker). */
   readonly fullAfterFrames: number;
 }
@@ -30,4 +35,6 @@ export interface CheckpointResult {
  */
 export type CheckpointerMessage =
   | { readonly type: 'ready' }
+  /** The WAL was synced without a checkpoint (its new commits are durable). */
+  | { readonly type: 'synced' }
   | ({ readonly type: 'checkpointed'; readonly ms: number } & CheckpointResult);
