@@ -9,8 +9,8 @@ export interface CheckpointWorkerData {
   /** How often the worker looks for new commits in the WAL (and syncs it when it has some). */
   readonly intervalMs: number;
   /**
-   * While the WAL stays short, how often it is checkpointed (copied and then rewound by the next
-   * write); between checkpoints new commits are only synced. See the worker.
+   * The longest time between checkpoints (each copies the WAL, which the next write rewinds)
+   * while the WAL grows slowly; between checkpoints new commits are only synced. See the worker.
    */
   readonly rewindEveryMs: number;
   /** From this many frames in the WAL on, the tail is copied under the write lock (see the worker). */

@@ -18,8 +18,9 @@
  * new header (SQLite must, or a later out-of-order write could corrupt the file after a power
  * loss): about 1 ms on the development machine, once per checkpoint. So at each interval the
  * worker only syncs the WAL file when commits arrived (the same durability window as a
- * checkpoint, without the rewind), and checkpoints every `rewindEveryMs`, or at once when the
- * WAL grows fast (the last round found it long, or the file grew by as much since).
+ * checkpoint, without the rewind), and checkpoints when, at the rate the WAL grew since the last
+ * round, it holds about `fullAfterFrames` again — at every interval under heavy writes, at most
+ * `rewindEveryMs` apart under light ones (see `roundFrames`).
  */
 import { closeSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
