@@ -93,6 +93,8 @@ const walPath = `${data.path}-wal`;
 let walFd: number | undefined;
 /** The WAL file as it was when last synced or checkpointed: a change means new commits. */
 let durable: { size: number; mtimeNs: bigint } | undefined;
+/** Commits synced since the last round, not yet copied into the database file. */
+let uncopied = false;
 /** When the last round ran, the WAL file's size then, and when the next one is due. */
 let roundAt = Number.NEGATIVE_INFINITY;
 let roundSize = 0;
@@ -113,8 +115,11 @@ function walFile(): { size: number; mtimeNs: bigint } | undefined {
 /** A checkpoint round, or just a sync of the WAL (see the module comment). */
 function syncOrCheckpoint(): void {
   const wal = walFile();
-  if (!wal || (durable && wal.size === durable.size && wal.mtimeNs === durable.mtimeNs)) return;
+  if (!wal) return;
+  const changed = !durable || wal.size !== durable.size || wal.mtimeNs !== durable.mtimeNs;
+  if (!changed && !uncopied) return;
   const now = performance.now();
+  // Synced commits are still copied in time, when nothing more is written.
   if (now >= nextRoundAt || wal.size - roundSize >= BURST_BYTES) {
     const since = now - roundAt;
     roundAt = now;
@@ -125,10 +130,12 @@ function syncOrCheckpoint(): void {
     const wait = rate > 0 ? roundFrames / rate : data.rewindEveryMs;
     nextRoundAt = now + Math.min(data.rewindEveryMs, Math.max(data.intervalMs, wait));
     // A round that could not copy everything (a reader of an older snapshot) may not have synced.
-    if (reported && reported.checkpointed < reported.log) fsyncSync(walFd!);
-  } else {
+    uncopied = reported !== undefined && reported.checkpointed < reported.log;
+    if (uncopied) fsyncSync(walFd!);
+  } else if (changed) {
     fsyncSync(walFd!);
     post({ type: 'synced' });
+    uncopied = true;
   }
   durable = wal;
 }
