@@ -155,47 +155,6 @@ describe('sqlite driver: WAL checkpoints off the event loop', () => {
     db.close();
   });
 
-  it("under a light load syncs each interval's commits but checkpoints (and so rewinds the WAL) seldom", async () => {
-    // Each checkpoint that copies the whole WAL makes the next commit rewind it and sync the WAL's
-    // new header on this thread: the commits between checkpoints are made durable by a sync of
-    // the WAL file instead, as often as checkpoints used to run.
-    const path = freshPath('light-writer');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = 5000`);
-    db.exec('CREATE TABLE filler (bytes BLOB)');
-    const checkpointer = startCheckpointer({
-      db,
-      path,
-      busyTimeoutMs: 5000,
-      synchronous: 'normal',
-      intervalMs: 20,
-      rewindEveryMs: 1000,
-    });
-    await until('the worker is ready', () => autoCheckpointPages(db) === 0);
-    const insert = db.prepare('INSERT INTO filler (bytes) VALUES (randomblob(100))');
-    const durableWrites = () => checkpointer.stats().syncs + checkpointer.stats().checkpoints;
-    const startedAt = performance.now();
-    let commits = 0;
-    // A commit, then the worker makes it durable (a sync or a checkpoint) before the next one.
-    while (performance.now() - startedAt < 2500) {
-      const before = durableWrites();
-      insert.run();
-      commits++;
-      await until(`commit ${commits} is synced or checkpointed`, () => durableWrites() > before);
-    }
-    const { syncs, checkpoints } = checkpointer.stats();
-    assert.ok(commits >= 20, `${commits} commits`);
-    assert.ok(
-      syncs >= commits - checkpoints,
-      `${syncs} syncs, ${checkpoints} checkpoints, ${commits} commits`,
-    );
-    // One round per second (a round is a few checkpoints while commits arrive during it).
-    assert.ok(checkpoints <= 12, `${checkpoints} checkpoints in 2.5 s of ${commits} commits`);
-    await checkpointer.close();
-    db.close();
-  });
-
   it('a crashed worker hands checkpoints back to the connection, is restarted, then given up on', async () => {
     const path = freshPath('crash');
     const db = new Database(path);

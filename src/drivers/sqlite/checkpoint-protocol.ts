@@ -6,13 +6,8 @@ export interface CheckpointWorkerData {
   readonly path: string;
   readonly busyTimeoutMs: number;
   readonly synchronous: 'normal' | 'full';
-  /** How often the worker looks for new commits in the WAL (and syncs it when it has some). */
+  /** How often the worker looks for new commits in the WAL. */
   readonly intervalMs: number;
-  /**
-   * The longest time between checkpoints (each copies the WAL, which the next write rewinds)
-   * while the WAL grows slowly; between checkpoints new commits are only synced. See the worker.
-   */
-  readonly rewindEveryMs: number;
   /** From this many frames in the WAL on, the tail is copied under the write lock (see the worker). */
   readonly fullAfterFrames: number;
 }
@@ -35,6 +30,4 @@ export interface CheckpointResult {
  */
 export type CheckpointerMessage =
   | { readonly type: 'ready' }
-  /** The WAL was synced without a checkpoint (its new commits are durable). */
-  | { readonly type: 'synced' }
   | ({ readonly type: 'checkpointed'; readonly ms: number } & CheckpointResult);

@@ -12,17 +12,7 @@
  * lock — a few milliseconds the writer waits — and the next write rewinds the WAL. The FULL
  * checkpoint never waits for the lock itself (busy_timeout 0 here): when a transaction holds it,
  * SQLite runs it as a PASSIVE one and the next pass tries again.
- *
- * Checkpoints are spaced out while the WAL is short. A checkpoint that copied every frame makes
- * the next write rewind the WAL, and that write — on the application's thread — syncs the WAL's
- * new header (SQLite must, or a later out-of-order write could corrupt the file after a power
- * loss): about 1 ms on the development machine, once per checkpoint. So at each interval the
- * worker only syncs the WAL file when commits arrived (the same durability window as a
- * checkpoint, without the rewind), and checkpoints when, at the rate the WAL grew since the last
- * round, it holds about `fullAfterFrames` again — at every interval under heavy writes, at most
- * `rewindEveryMs` apart under light ones (see `roundFrames`).
  */
-import { closeSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CheckpointerMessage, CheckpointResult, CheckpointWorkerData } from './checkpoint-protocol.js';
@@ -80,70 +70,10 @@ function runRound(): void {
   }
 }
 
-/**
- * Rounds are spaced so that, at the rate the WAL grew since the previous one, it holds about this
- * many frames when the next begins (the length from which a FULL checkpoint copies its tail):
- * at most `rewindEveryMs` apart, at least one interval. A WAL file that grows by as many pages
- * (4 KiB) since a round — a burst after a quiet spell — is checkpointed at once.
- */
-const roundFrames = Math.max(1, data.fullAfterFrames);
-const BURST_BYTES = roundFrames * 4096;
-
-const walPath = `${data.path}-wal`;
-let walFd: number | undefined;
-/** The WAL file as it was when last synced or checkpointed: a change means new commits. */
-let durable: { size: number; mtimeNs: bigint } | undefined;
-/** Commits synced since the last round, not yet copied into the database file. */
-let uncopied = false;
-/** When the last round ran, the WAL file's size then, and when the next one is due. */
-let roundAt = Number.NEGATIVE_INFINITY;
-let roundSize = 0;
-let nextRoundAt = Number.NEGATIVE_INFINITY;
-
-/** The WAL file's size and modification time, or undefined while there is none. */
-function walFile(): { size: number; mtimeNs: bigint } | undefined {
-  try {
-    walFd ??= openSync(walPath, 'r');
-    const { size, mtimeNs } = fstatSync(walFd, { bigint: true });
-    return { size: Number(size), mtimeNs };
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-    return undefined;
-  }
-}
-
-/** A checkpoint round, or just a sync of the WAL (see the module comment). */
-function syncOrCheckpoint(): void {
-  const wal = walFile();
-  if (!wal) return;
-  const changed = !durable || wal.size !== durable.size || wal.mtimeNs !== durable.mtimeNs;
-  if (!changed && !uncopied) return;
-  const now = performance.now();
-  // Synced commits are still copied in time, when nothing more is written.
-  if (now >= nextRoundAt || wal.size - roundSize >= BURST_BYTES) {
-    const since = now - roundAt;
-    roundAt = now;
-    roundSize = wal.size;
-    runRound();
-    // Frames appended since the previous round (which left the WAL to be rewound), per ms.
-    const rate = Number.isFinite(since) ? (reported?.log ?? 0) / Math.max(since, data.intervalMs) : 0;
-    const wait = rate > 0 ? roundFrames / rate : data.rewindEveryMs;
-    nextRoundAt = now + Math.min(data.rewindEveryMs, Math.max(data.intervalMs, wait));
-    // A round that could not copy everything (a reader of an older snapshot) may not have synced.
-    uncopied = reported !== undefined && reported.checkpointed < reported.log;
-    if (uncopied) fsyncSync(walFd!);
-  } else if (changed) {
-    fsyncSync(walFd!);
-    post({ type: 'synced' });
-    uncopied = true;
-  }
-  durable = wal;
-}
-
 /** A round, where a lock held elsewhere (another process recovering the WAL, say) just waits a tick. */
 function tick(): void {
   try {
-    syncOrCheckpoint();
+    runRound();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return;
@@ -155,7 +85,6 @@ const timer = setInterval(tick, data.intervalMs);
 port.on('message', (message: unknown) => {
   if (message !== 'stop') return;
   clearInterval(timer);
-  if (walFd !== undefined) closeSync(walFd);
   db.close();
   port.close();
 });

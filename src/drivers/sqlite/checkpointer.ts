@@ -21,13 +21,6 @@ import type { CheckpointerMessage, CheckpointResult, CheckpointWorkerData } from
 
 /** How often the worker looks for new commits, by default (also the durability window, see README). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
-/**
- * How often a short WAL is checkpointed, by default. Each checkpoint that copies the whole WAL
- * makes the next commit rewind it, and that commit syncs the WAL's new header on the
- * application's thread (about 1 ms here): at 200 ms, the largest part of the enqueue→start
- * p99 of a lightly loaded pool. A WAL that grows fast is checkpointed at every interval.
- */
-export const DEFAULT_REWIND_EVERY_MS = 1000;
 const DEFAULT_MAX_RESTARTS = 3;
 const DEFAULT_RESTART_DELAY_MS = 1000;
 /**
@@ -47,7 +40,6 @@ export interface CheckpointerOptions {
   readonly busyTimeoutMs: number;
   readonly synchronous: 'normal' | 'full';
   readonly intervalMs?: number;
-  readonly rewindEveryMs?: number;
   readonly fullAfterFrames?: number;
   /** Restarts after a crash before falling back to in-thread checkpoints for good. Default 3. */
   readonly maxRestarts?: number;
@@ -66,8 +58,6 @@ export interface CheckpointerStats {
   /** Checkpoints run by the worker, and how many of them were FULL ones (see the worker). */
   readonly checkpoints: number;
   readonly fullCheckpoints: number;
-  /** Times the worker synced new commits in the WAL without checkpointing. */
-  readonly syncs: number;
   readonly crashes: number;
   /** The longest a checkpoint took (on the worker's thread, not the event loop). */
   readonly longestMs: number;
@@ -146,14 +136,12 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     busyTimeoutMs: options.busyTimeoutMs,
     synchronous: options.synchronous,
     intervalMs: options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
-    rewindEveryMs: options.rewindEveryMs ?? DEFAULT_REWIND_EVERY_MS,
     fullAfterFrames: options.fullAfterFrames ?? DEFAULT_FULL_AFTER_FRAMES,
   };
 
   let mode: CheckpointerStats['mode'] = 'starting';
   let checkpoints = 0;
   let fullCheckpoints = 0;
-  let syncs = 0;
   let longestMs = 0;
   let crashes = 0;
   let last: CheckpointerStats['last'];
@@ -171,10 +159,6 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     if (message.type === 'ready') {
       setAutoCheckpoint(0);
       mode = 'worker';
-      return;
-    }
-    if (message.type === 'synced') {
-      syncs++;
       return;
     }
     checkpoints++;
@@ -248,15 +232,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   spawn();
 
   return {
-    stats: () => ({
-      mode,
-      checkpoints,
-      fullCheckpoints,
-      syncs,
-      crashes,
-      longestMs,
-      ...(last ? { last } : {}),
-    }),
+    stats: () => ({ mode, checkpoints, fullCheckpoints, crashes, longestMs, ...(last ? { last } : {}) }),
     async close() {
       if (mode === 'closed') return;
       const starting = mode === 'starting';
