@@ -29,8 +29,9 @@ describe('prefetchFor', () => {
 
   it('"auto" claims batches of about TINY_JOB_BATCH for sub-millisecond jobs', () => {
     assert.equal(10 + prefetchFor('auto', 0.2, 10), TINY_JOB_BATCH);
-    // Never less than one job per slot, even when the slots alone exceed the batch.
-    assert.equal(prefetchFor('auto', 0.2, 80), 80);
+    // Never less than one job per slot, even when the slots alone exceed half the batch.
+    const slots = (TINY_JOB_BATCH * 4) / 5;
+    assert.equal(prefetchFor('auto', 0.2, slots), slots);
   });
 });
 
