@@ -33,6 +33,7 @@ import {
   outcomeEntries,
 } from './outcome-events.js';
 import { decideOutcome, finalizeItemFor } from './outcome-policy.js';
+import { STARTS_PER_TURN } from './prefetch.js';
 import { Producer } from './producer.js';
 import { PoolRegistrationKeeper } from './registration.js';
 
@@ -67,6 +68,8 @@ export class Pool {
   #idleWaiters: (() => void)[] = [];
   /** Slots that found no job while a claim might still bring one: `worker:idle` waits for it. */
   readonly #idleUnreported = new Set<Slot>();
+  /** Buffered jobs started by ending attempts since the event loop last turned (see STARTS_PER_TURN). */
+  #startsThisTurn = 0;
   #unlistenCancelled: (() => void) | undefined;
   #releasedOnAbort = 0;
   readonly #pendingReleases = new Set<Promise<void>>();
@@ -308,9 +311,15 @@ export class Pool {
     }
 
     // Take the next buffered job at once, or look for work (the slot is idle once none is left).
-    const next = this.#producer.takeNext();
-    if (next) this.#executor.start(next, slot);
-    else {
+    // Short jobs end and start the next in microtasks, so a whole buffer would run in one turn of
+    // the event loop; past STARTS_PER_TURN the free slots are filled on the next turn instead.
+    const next = this.#startsThisTurn < STARTS_PER_TURN ? this.#producer.takeNext() : undefined;
+    if (next) {
+      if (this.#startsThisTurn++ === 0) setImmediate(() => (this.#startsThisTurn = 0));
+      this.#executor.start(next, slot);
+    } else if (this.#state === 'running' && this.#producer.bufferedCount > 0) {
+      this.#producer.scheduleFill();
+    } else {
       if (this.#state === 'running' && (this.#producer.mayHaveWork || this.#producer.claiming)) {
         this.#idleUnreported.add(slot);
       } else {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SnoozeError } from '../../../core/errors.js';
 import type { JobwireEventName } from '../../../core/events.js';
+import { STARTS_PER_TURN } from '../../../core/pool/prefetch.js';
 import { defineTask } from '../../../core/task.js';
 import type { ConformanceDatabases } from './databases.js';
 import { deferred, nextEvent, recordEvents, testPool, until, withClient } from './harness.js';
@@ -17,6 +18,46 @@ const SLOW_POLL = { ...testPool, pollIntervalMs: 60_000 } as const;
 
 export function runPoolWakeupSuite(factory: ConformanceDatabases): void {
   describe(`pool wake-ups and idleness (${factory.name})`, () => {
+    it('a pool draining short jobs gives the event loop a turn at least every STARTS_PER_TURN starts', async (t) => {
+      // Once its jobs run in under 1 ms a pool claims hundreds at a time (prefetch 'auto'); started
+      // one after another in microtasks they would all run in one turn, and timers and I/O wait.
+      const JOBS = 3000;
+      const CONCURRENCY = 10;
+      let turn = 0;
+      let ticking = true;
+      const tick = () => {
+        turn++;
+        if (ticking) setImmediate(tick);
+      };
+      const startsPerTurn = new Map<number, number>();
+      let done = 0;
+      const drained = deferred();
+      const task = defineTask({
+        name: 'tiny',
+        handler: async () => {
+          startsPerTurn.set(turn, (startsPerTurn.get(turn) ?? 0) + 1);
+          if (++done === JOBS) drained.resolve();
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      for (let i = 0; i < JOBS; i += 1000) {
+        await client.enqueueMany(Array.from({ length: 1000 }, (_, k) => ({ task, payload: { i: i + k } })));
+      }
+      const pool = client.createPool({ ...testPool, concurrency: CONCURRENCY });
+      setImmediate(tick);
+      await pool.start();
+      await drained.promise;
+      ticking = false;
+      await pool.stop();
+      const most = Math.max(...startsPerTurn.values());
+      // Besides the limited starts as attempts end, a turn fills free slots when a claim lands
+      // and when the next fill begins: at most `concurrency` each.
+      assert.ok(
+        most <= STARTS_PER_TURN + 2 * CONCURRENCY,
+        `${most} jobs started in one turn of the event loop`,
+      );
+    });
+
     it('a retry starts at its backoff due time, not at the next poll', async (t) => {
       let runs = 0;
       const task = defineTask({
