@@ -10,7 +10,7 @@ import type { EpochMs } from '../../core/types.js';
 import type { ClaimedJob, JobClaimParams } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { packedStarted } from '../../driver/event-pack.js';
-import { livenessNow, type SqliteContext } from './context.js';
+import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
 import { observerOf } from './liveness.js';
@@ -78,9 +78,7 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       statement = db
         .prepare(
           `UPDATE jobwire_jobs
-         SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-             lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
-             worker_id = @poolId, started_at = @now
+         SET ${START_ATTEMPT_SQL}
          WHERE id IN (${claimCandidatesSql(queueCount)})
          RETURNING ${CLAIM_COLUMNS}`,
         )
@@ -105,9 +103,7 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
   const claimById = db
     .prepare(
       `UPDATE jobwire_jobs
-       SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-           lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
-           worker_id = @poolId, started_at = @now
+       SET ${START_ATTEMPT_SQL}
        WHERE id = @id
        RETURNING ${CLAIM_COLUMNS}`,
     )

@@ -35,6 +35,13 @@ export const ACTIVE_STATES_SQL = `('scheduled', 'pending', 'running')`;
  */
 export const CLEAR_LEASE_SQL = 'lease_expires_at = NULL, worker_id = NULL';
 
+/**
+ * Start an attempt: `running` under a new lease (the next token), for the pool `@poolId`, until
+ * `@expiresAt`. Every claim statement (claim.ts, flow.ts) sets exactly this.
+ */
+export const START_ATTEMPT_SQL = `state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+  lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0, worker_id = @poolId, started_at = @now`;
+
 /** Append one StoredError (bound as JSON text) to the `errors` array. */
 export const APPEND_ERROR_SQL = `errors = json_insert(errors, '$[#]', json(?))`;
 

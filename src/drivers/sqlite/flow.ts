@@ -21,7 +21,7 @@ import {
   gcraAllowed,
   nextFlowKeyBudget,
 } from '../../driver/flow.js';
-import type { SqliteContext } from './context.js';
+import { type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { createFlowHolds } from './flow-holds.js';
 import { CLAIM_COLUMNS, CLAIM_ID, type ClaimTuple } from './row.js';
 
@@ -170,9 +170,7 @@ export function createFlowMethods(ctx: SqliteContext) {
   const claimIds = db
     .prepare(
       `UPDATE jobwire_jobs
-     SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-         lease_expires_at = @expiresAt, lease_ms = @leaseMs, heartbeat_seq = 0,
-         worker_id = @poolId, started_at = @now
+     SET ${START_ATTEMPT_SQL}
      WHERE id IN (SELECT value FROM json_each(@ids))
      RETURNING ${CLAIM_COLUMNS}`,
     )
