@@ -20,7 +20,7 @@ export const TINY_JOB_BATCH = 500;
  * Buffered jobs one turn of the event loop starts as attempts end (the pool fills its free slots
  * on the next turn beyond that). A buffer of TINY_JOB_BATCH sub-millisecond jobs started back to
  * back in microtasks kept timers and I/O waiting 35–44 ms in the peer harness, against 12–19 ms
- * for batches of 100; with this limit it is back to 13–18 ms, for about 5 % of SQLite's
+ * for batches of 100; with this limit it is back to 13–22 ms, for about 5 % of SQLite's
  * processing speed and none of PostgreSQL's.
  */
 export const STARTS_PER_TURN = 100;
