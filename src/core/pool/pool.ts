@@ -313,11 +313,13 @@ export class Pool {
     // Take the next buffered job at once, or look for work (the slot is idle once none is left).
     // Short jobs end and start the next in microtasks, so a whole buffer would run in one turn of
     // the event loop; past STARTS_PER_TURN the free slots are filled on the next turn instead.
-    const next = this.#startsThisTurn < STARTS_PER_TURN ? this.#producer.takeNext() : undefined;
+    const deferred =
+      this.#startsThisTurn >= STARTS_PER_TURN && this.#state === 'running' && this.#producer.hasBuffered;
+    const next = deferred ? undefined : this.#producer.takeNext();
     if (next) {
       if (this.#startsThisTurn++ === 0) setImmediate(() => (this.#startsThisTurn = 0));
       this.#executor.start(next, slot);
-    } else if (this.#state === 'running' && this.#producer.bufferedCount > 0) {
+    } else if (deferred) {
       this.#producer.scheduleFill();
     } else {
       if (this.#state === 'running' && (this.#producer.mayHaveWork || this.#producer.claiming)) {

@@ -73,6 +73,11 @@ export class Producer {
     return this.#buffer.length + this.#heldBack.size;
   }
 
+  /** Claimed jobs wait in the buffer, ready to start on a free slot (held-back ones aside). */
+  get hasBuffered(): boolean {
+    return this.#buffer.length > 0;
+  }
+
   /** Claiming is not known to be pointless: the last claim filled up, or a wake-up came since. */
   get mayHaveWork(): boolean {
     return this.#mayHaveWork;
