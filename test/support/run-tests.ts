@@ -12,7 +12,8 @@
  *   unit test file joins the loop without anyone editing a list.
  *
  * Other arguments go to `node --test` (e.g. `npm run test:fast -- --test-name-pattern=retry`).
- * TEST_CONCURRENCY overrides how many files run at once.
+ * TEST_CONCURRENCY overrides how many files run at once; TEST_FILE_TIMEOUT_MS how long a file may
+ * take (see FILE_TIMEOUT_MS).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,6 +31,15 @@ const SLOW_IMPORTS =
  * compute: on 2 cores 3 beat 2 and 4.
  */
 const CONCURRENCY = process.env.TEST_CONCURRENCY ?? '3';
+
+/**
+ * How long one test file may run, milliseconds. Node 20's `--test-timeout` bounds each file's
+ * whole run as well as every test in it, a file whose process stays alive after its last test
+ * (a handle left open) included: a file that hangs fails by name, and the rest of the run goes
+ * on, instead of the run waiting until CI's own limit ends it with no word of which file it was.
+ * The slowest files take about 2 minutes here; 10 leave room for a machine several times slower.
+ */
+const FILE_TIMEOUT_MS = process.env.TEST_FILE_TIMEOUT_MS ?? '600000';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
@@ -54,6 +64,9 @@ const child = spawn(
     'tsx',
     '--test',
     `--test-concurrency=${CONCURRENCY}`,
+    ...(nodeTestArgs.some((arg) => arg.startsWith('--test-timeout'))
+      ? []
+      : [`--test-timeout=${FILE_TIMEOUT_MS}`]),
     ...nodeTestArgs,
     ...files.map((file) => file.path),
   ],
