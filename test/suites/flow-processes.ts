@@ -210,17 +210,24 @@ export function runFlowProcessSuite(factory: TestDatabaseFactory, options: { pro
         }
       }
 
-      // Exactly once: every job completed, and ran to its end once (the cut-off runs re-ran).
-      const finished = new Map<string, number>();
+      // Once each: every job ran to its end, at most once in the live workers and at most once in
+      // the killed one. A handler of the killed worker that ended just before the SIGKILL, while
+      // its outcome waited for the next batched write, left the job running: it was rescued and
+      // ran to its end again elsewhere — what at-least-once promises across a crash (seen in CI
+      // on an overloaded machine, where that write takes longest). Any other repeat is a defect.
+      const finished = new Map<string, { victim: number; live: number }>();
       for (const e of executions) {
-        if (ends.has(`${e.jobId}:${e.attempt}:${e.pid}`))
-          finished.set(e.jobId, (finished.get(e.jobId) ?? 0) + 1);
+        if (!ends.has(`${e.jobId}:${e.attempt}:${e.pid}`)) continue;
+        const count = finished.get(e.jobId) ?? { victim: 0, live: 0 };
+        if (e.pid === 0) count.victim++;
+        else count.live++;
+        finished.set(e.jobId, count);
       }
       assert.equal(finished.size, total);
-      assert.deepEqual(
-        [...finished.values()].filter((n) => n !== 1),
-        [],
-      );
+      const repeated = [...finished].filter(([, n]) => n.victim > 1 || n.live > 1);
+      assert.deepEqual(repeated, [], 'jobs that ran to their end twice outside the crash');
+      const rerun = [...finished.values()].filter((n) => n.victim === 1 && n.live === 1).length;
+      t.diagnostic(`${rerun} jobs ended in the killed worker without their outcome stored, and ran again`);
       const counts = await client.countJobs();
       assert.equal(counts.completed, total);
       for (const job of jobs) assert.equal((await client.getJob(job.id))!.state, 'completed');
