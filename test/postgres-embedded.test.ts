@@ -11,25 +11,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
-import { ROOT } from './support/cli.js';
-
-const TSX = import.meta.resolve('tsx');
+import { ROOT, TSX } from './support/cli.js';
+import { probe } from './support/postgres.js';
 
 /** Whether anything accepts a PostgreSQL connection at `url` within a second. */
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const answers = async (url: string): Promise<boolean> => (await probe(url, 1_000)) === undefined;
 
 test('the embedded server survives a SIGTERM event in its process, and stops when that process is killed', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, JOBWIRE_TEST_PG_NO_LOCAL: '1' };

@@ -19,7 +19,8 @@ import { runCli } from '../../src/cli/app.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The executable's source; children run it under tsx. */
 export const MAIN = join(ROOT, 'src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
+/** tsx's loader, for `node --import` in child processes. */
+export const TSX = import.meta.resolve('tsx');
 
 /** How a CLI run ended and what it printed. `signal` is set only for a child killed by one. */
 export interface CliRun {

@@ -51,7 +51,7 @@ async function resolveUrl(): Promise<string> {
 }
 
 /** Undefined when `url` accepts a connection and a query within `timeoutMs`, else why not. */
-async function probe(url: string, timeoutMs: number): Promise<string | undefined> {
+export async function probe(url: string, timeoutMs: number): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => {});
   try {
