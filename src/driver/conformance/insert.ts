@@ -57,6 +57,33 @@ export function insertTests(test: DefineTest): void {
     assert.deepEqual(await driver.jobGet({ id: job.id }), expected);
   });
 
+  test('a batch stores strings exactly: empty, control characters, quotes, and null beside them', async (driver) => {
+    // Separator-like control characters force the PostgreSQL driver off its packed columns
+    // (packed-columns.ts); the first batch has none and is sent packed.
+    const odd = ['', '\u001e', '\u001f', 'a\u001eb', '"q" \\ {x,y} NULL', 'ünï 😀'];
+    for (const batch of [
+      [null, '', '"q" \\ {x,y} NULL', 'NULL'],
+      [null, ...odd],
+    ]) {
+      const jobs = await insertJobs(
+        driver,
+        batch.map((text, i) => ({
+          correlationId: text ?? `c${i}`,
+          uniqueKey: text === null ? null : `${JSON.stringify(text)}-${batch.length}`,
+          payloadJson: JSON.stringify({ text, i }),
+          metadataJson: JSON.stringify({ text: text ?? 'none' }),
+        })),
+      );
+      for (const [i, text] of batch.entries()) {
+        const stored = await driver.jobGet({ id: jobs[i]!.id });
+        assert.equal(stored?.correlationId, text ?? `c${i}`);
+        assert.equal(stored?.uniqueKey, text === null ? null : `${JSON.stringify(text)}-${batch.length}`);
+        assert.deepEqual(stored?.payload, { text, i });
+        assert.deepEqual(stored?.metadata, { text: text ?? 'none' });
+      }
+    }
+  });
+
   test('a job due now is pending, a later one is scheduled, runAt overrides delayMs', async (driver) => {
     const [dueNow, delayed, absolute, past] = await insertJobs(driver, [
       { delayMs: 0 },

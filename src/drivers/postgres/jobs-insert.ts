@@ -21,6 +21,7 @@ import { insertEntries } from './events.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
 import { inInsertTransaction } from './insert-transaction.js';
 import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
+import { columnSql, packColumns } from './packed-columns.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -105,6 +106,24 @@ const flowNotifySql = (channel: string | null): string =>
 const committedSql = (param: string): string => `,
 committed AS (SELECT pg_notify(split_part(${param}, ' ', 1), split_part(${param}, ' ', 2)) WHERE ${param} IS NOT NULL)`;
 
+/** The batch statement's array parameters and their element types, in `unnest` order. */
+const INSERT_COLUMNS: readonly (readonly [string, string])[] = [
+  ['$1', 'text'],
+  ['$2', 'text'],
+  ['$3', 'text'],
+  ['$4', 'int'],
+  ['$5', 'int'],
+  ['$6', 'float8'],
+  ['$7', 'float8'],
+  ['$8', 'text'],
+  ['$9', 'text'],
+  ['$10', 'text'],
+  ['$11', 'bigint'],
+  ['$12', 'text'],
+  ['$16', 'text'],
+  ['$17', 'int'],
+];
+
 /**
  * Ids are drawn from the sequence up front (in input order) so each input row knows its id and
  * the RETURNING rows map back without relying on insertion order. A row whose unique key is
@@ -118,11 +137,13 @@ const insertSql = (
   log: boolean,
   flowChannel: string | null = null,
   withDeps = false,
+  packed = false,
 ): string => `
 WITH input AS MATERIALIZED (
   SELECT nextval('${s}.jobs_id_seq') AS id, i.*
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[],
-              $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $16::text[]${withDeps ? ', $17::int[]' : ''})
+  FROM unnest(${INSERT_COLUMNS.slice(0, withDeps ? undefined : -1)
+    .map(([param, type]) => columnSql(param, type, packed))
+    .join(', ')})
        WITH ORDINALITY AS i(task, queue, payload, priority, max_attempts, delay_ms, run_at_ms,
                             unique_key, correlation_id, metadata, timeout_ms, backoff, concurrency_key${withDeps ? ', waiting' : ''}, ord)
 ),
@@ -243,6 +264,17 @@ class QueueFullAbort {
 
 const SAVEPOINT = 'jobwire_insert';
 
+/** The plain batch statement, its columns packed when they can be (see packed-columns.ts). */
+function insertBatch(
+  ctx: PgContext,
+  values: unknown[],
+  executor: Queryable | undefined,
+  sql: (packed: boolean) => string,
+): Promise<InsertedRow[]> {
+  const packed = packColumns(values);
+  return ctx.query<InsertedRow>('jobInsertMany', sql(packed !== undefined), packed ?? values, executor);
+}
+
 export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promise<InsertOutcome> {
   ctx.assertOpen();
   const executor = asExecutor(params.executor);
@@ -302,11 +334,8 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
             values.map((v) => (Array.isArray(v) ? v[0] : v)),
             executor,
           )
-        : await ctx.query<InsertedRow>(
-            'jobInsertMany',
-            insertSql(ctx.s, withKeys, log, flowChannel),
-            values,
-            executor,
+        : await insertBatch(ctx, values, executor, (packed) =>
+            insertSql(ctx.s, withKeys, log, flowChannel, false, packed),
           );
     return { inserted: await assemble(rows, executor) };
   }
