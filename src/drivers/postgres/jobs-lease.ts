@@ -22,6 +22,7 @@ import { entriesJson, type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../drive
 import type { PgContext } from './context.js';
 import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
+import { columnSql, packColumns } from './packed-columns.js';
 import { compareIds, epochMs, idParam, isJobId, nowSql } from './row.js';
 
 /**
@@ -65,11 +66,11 @@ export interface Statement {
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
  * tested on rows looked up by primary key, one per item (see the note at the top).
  */
-const finalizeSql = (s: string, log: boolean, withDependents = false): string => `
+const finalizeSql = (s: string, log: boolean, withDependents = false, packed = false): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.state, j.dependents
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::float8[])
+  FROM unnest(${FINALIZE_COLUMNS.map(([param, type]) => columnSql(param, type, packed)).join(', ')})
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
   CROSS JOIN LATERAL (
     SELECT j.state, j.dependents FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
@@ -89,11 +90,21 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
-WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+WHERE j.id = ANY (${columnSql('$1', 'bigint', packed)}) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
   AND j.dependents = f.dependents
 RETURNING f.ord, f.outcome, ${epochMs('j.run_at')} AS run_at${log ? ', j.id' : ''}
-)${log ? logItemsSql(s, 'finalized', '$8', true, { flag: '$9', ids: '$1' }) : ''}
+)${log ? logItemsSql(s, 'finalized', '$8', true, { flag: '$9', ids: columnSql('$1', 'bigint', packed) }) : ''}
 ${APPLIED_SQL}`;
+
+/** The finalize statement's item columns and their element types, in `unnest` order. */
+const FINALIZE_COLUMNS: readonly (readonly [string, string])[] = [
+  ['$1', 'bigint'],
+  ['$2', 'bigint'],
+  ['$3', 'text'],
+  ['$4', 'text'],
+  ['$5', 'text'],
+  ['$6', 'float8'],
+];
 
 /**
  * The answer of a fenced batch write: ONE row whatever the batch size — the applied items'
@@ -156,7 +167,7 @@ logged AS (
 
 /** Whether the items' events can be stored as sent: the client says so, and every item applied. */
 const allAppliedSql = (from: string, whole: { flag: string; ids: string }): string =>
-  `${whole.flag}::bool AND (SELECT count(*) FROM ${from}) = cardinality(${whole.ids}::bigint[])`;
+  `${whole.flag}::bool AND (SELECT count(*) FROM ${from}) = cardinality(${whole.ids})`;
 
 /**
  * The usual batch — every item applied, each with events and no due-time placeholder (the client
@@ -207,21 +218,19 @@ export function finalizeStatement(
 ): Statement {
   const { items } = params;
   const log = items.some((i) => i.events !== undefined);
-  return {
-    text: finalizeSql(s, log, withDependents),
-    values: [
-      items.map((i) => idParam(i.id)),
-      items.map((i) => i.leaseToken),
-      items.map((i) => i.outcome),
-      items.map((i) => (i.outcome === 'completed' ? i.resultJson : null)),
-      items.map((i) =>
-        i.outcome === 'retry' || i.outcome === 'abandoned' ? storedErrorJson(i.error) : null,
-      ),
-      items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
-      params.now ?? null,
-      ...(log ? [joinItemEvents(items), storableWhole(items)] : []),
-    ],
-  };
+  const values = [
+    items.map((i) => idParam(i.id)),
+    items.map((i) => i.leaseToken),
+    items.map((i) => i.outcome),
+    items.map((i) => (i.outcome === 'completed' ? i.resultJson : null)),
+    items.map((i) => (i.outcome === 'retry' || i.outcome === 'abandoned' ? storedErrorJson(i.error) : null)),
+    items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
+    params.now ?? null,
+    ...(log ? [joinItemEvents(items), storableWhole(items)] : []),
+  ];
+  // The item columns as delimited texts (packed-columns.ts) whenever they can be.
+  const packed = packColumns(values);
+  return { text: finalizeSql(s, log, withDependents, packed !== undefined), values: packed ?? values };
 }
 
 export async function jobFinalizeMany(
