@@ -4,7 +4,7 @@
  * INSERT; reading every column back and decoding it costs about as much as the insert itself.
  */
 import type { EpochMs, JobRecord, JobState } from '../core/types.js';
-import type { JobInsertParams } from './driver.js';
+import type { ClaimedJob, DirectStart, JobInsertManyParams, JobInsertParams } from './driver.js';
 
 /** What the database decided for a new job. */
 export interface InsertedFields {
@@ -43,4 +43,65 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
     timeoutMs: job.timeoutMs,
     backoff: job.backoff,
   };
+}
+
+/**
+ * The one job of `params` if a driver may start it at once for `params.start` (DirectStart): a
+ * batch of one, outside a caller's transaction and any pending limit of its queue, unkeyed, due
+ * now, without unique key, rule or dependencies. What the database must also check (the queue's
+ * pause and rules, older waiting jobs) is the driver's.
+ */
+export function directStartCandidate(params: JobInsertManyParams): JobInsertParams | undefined {
+  const { start, jobs } = params;
+  if (!start || jobs.length !== 1 || params.executor !== undefined) return undefined;
+  const job = jobs[0]!;
+  if (params.maxPendingByQueue?.has(job.queue)) return undefined;
+  if (job.uniqueKey !== null || job.dedup || job.dependsOn?.length || job.concurrencyKey != null)
+    return undefined;
+  if (job.runAt !== null || job.delayMs > 0) return undefined;
+  return job;
+}
+
+/** What storage decided for a job it stored already started (see DirectStart). */
+export interface StartedFields {
+  id: string;
+  runAt: EpochMs;
+  createdAt: EpochMs;
+  startedAt: EpochMs;
+  leaseToken: number;
+}
+
+/**
+ * The record and the claimed job of a job stored started for `start`'s pool: as
+ * `insertedJobRecord`, running its first attempt under the lease storage gave it.
+ */
+export function startedJob(
+  job: JobInsertParams,
+  fields: StartedFields,
+  start: DirectStart,
+): { record: JobRecord; claimed: ClaimedJob } {
+  const record = insertedJobRecord(job, { ...fields, state: 'running' });
+  record.attempt = 1;
+  record.startedAt = new Date(fields.startedAt);
+  record.leaseExpiresAt = new Date(fields.startedAt + start.leaseMs);
+  record.poolId = start.poolId;
+  const claimed: ClaimedJob = {
+    id: fields.id,
+    task: job.task,
+    queue: job.queue,
+    payloadJson: job.payloadJson,
+    priority: job.priority,
+    attempt: 1,
+    maxAttempts: job.maxAttempts,
+    interruptions: 0,
+    leaseToken: fields.leaseToken,
+    runAt: fields.runAt,
+    createdAt: fields.createdAt,
+    startedAt: fields.startedAt,
+    correlationId: job.correlationId,
+    metadataJson: job.metadataJson,
+    timeoutMs: job.timeoutMs,
+    backoff: job.backoff,
+  };
+  return { record, claimed };
 }

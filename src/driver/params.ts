@@ -98,7 +98,28 @@ export interface JobInsertManyParams {
    * transaction commits (and never when it rolls back), so the client reports committed jobs only.
    */
   commitToken?: string;
+  /**
+   * Start the job at once for a pool of this process (see DirectStart); only for a batch of one
+   * job, outside a caller's transaction.
+   */
+  start?: DirectStart;
   now?: EpochMs;
+}
+
+/**
+ * A pool of the inserting process has a free slot for the job being inserted. The driver stores
+ * the job already started for that pool — as if it had been claimed the moment it committed,
+ * lease and `job:started` included (the log holds `job:queued`, as pending, then `job:started`) —
+ * when a claim by that pool would take it first: the job is unkeyed, due now, without rule or
+ * dependencies; its queue is not paused and has no queue-wide flow rule; and none of the pool's
+ * unpaused queues holds a due unkeyed waiting job of at least its priority. Otherwise the job is
+ * inserted as usual and the pool claims it, or another, as it would have.
+ */
+export interface DirectStart {
+  poolId: string;
+  leaseMs: number;
+  /** The pool's queues: its claim order is checked across them. */
+  queues: readonly string[];
 }
 
 /** The result of `Driver.jobInsertMany`: every job's outcome, or the queue that refused the batch. */

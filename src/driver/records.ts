@@ -47,6 +47,8 @@ export interface JobInsertResult {
   previousRunAt?: EpochMs;
   /** For a job stored `blocked`: the dependencies holding it, by id. */
   blockedOn?: string[];
+  /** The job as started for the pool of `JobInsertManyParams.start`, when the driver started it. */
+  started?: ClaimedJob;
 }
 
 /** A queue refused an insert batch because it would exceed its limit. */

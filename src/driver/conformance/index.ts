@@ -22,6 +22,7 @@ import { badInputTests } from './bad-input.js';
 import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
 import { dedupTests } from './dedup.js';
+import { directStartTests } from './direct-start.js';
 import { finalizeTests } from './finalize.js';
 import { flowTests } from './flow.js';
 import { flowHoldTests } from './flow-holds.js';
@@ -67,6 +68,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['insert', insertTests],
   ['dedup rules', dedupTests],
   ['claim', claimTests],
+  ['direct start', directStartTests],
   ['finalize', finalizeTests],
   ['bad outcomes', badOutcomeTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],

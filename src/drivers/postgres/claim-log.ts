@@ -8,10 +8,13 @@ import { STARTED_CODE } from '../../driver/event-pack.js';
  * and the claim runs it for every job started. Strings go through `to_json` (JSON escaping);
  * numbers and the id print as themselves (times are whole milliseconds, see `epochMs`), metadata
  * is already JSON text. Every column used is NOT NULL (`started_at` is set by the same claim):
- * a NULL would drop the entry from `string_agg`, so keep it that way if columns change.
+ * a NULL would drop the entry from `string_agg`, so keep it that way if columns change. `pool`:
+ * the SQL of the claiming pool's id (the claim's `$4`).
  */
-const startedEntrySql = `'[${STARTED_CODE},"' || c.id || '",' || to_json(c.task) || ',' || to_json(c.queue)
-      || ',' || to_json(c.correlation_id) || ',' || c.attempt || ',' || c.max_attempts || ',' || to_json($4::text)
+export const startedEntrySql = (
+  pool = '$4::text',
+): string => `'[${STARTED_CODE},"' || c.id || '",' || to_json(c.task) || ',' || to_json(c.queue)
+      || ',' || to_json(c.correlation_id) || ',' || c.attempt || ',' || c.max_attempts || ',' || to_json(${pool})
       || ',' || c.run_at::bigint || ',' || (c.started_at - c.run_at)::bigint
       || CASE WHEN c.metadata = '{}' THEN ']' ELSE ',' || c.metadata || ']' END`;
 
@@ -30,7 +33,7 @@ SELECT * FROM claimed`;
 export const loggedStartedCte = (s: string): string => `logged AS (
   INSERT INTO ${s}.events (job_lo, job_hi, entries)
   SELECT min(c.id::bigint), max(c.id::bigint),
-         '[' || string_agg(${startedEntrySql}, ',' ORDER BY c.id::bigint) || ']'
+         '[' || string_agg(${startedEntrySql()}, ',' ORDER BY c.id::bigint) || ']'
   FROM claimed c
   HAVING count(*) > 0
 )`;

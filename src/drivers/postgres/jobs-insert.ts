@@ -9,19 +9,25 @@ import type { EpochMs, JobRecord, JobState } from '../../core/types.js';
 import { blockedOnInsertEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
+  type DirectStart,
   type JobInsertParams,
   type JobInsertResult,
   type QueueLimitExceeded,
 } from '../../driver/driver.js';
-import { QUEUED_CODE } from '../../driver/event-pack.js';
-import { type InsertedFields, insertedJobRecord } from '../../driver/inserted-record.js';
+import {
+  directStartCandidate,
+  type InsertedFields,
+  insertedJobRecord,
+} from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
 import { type InsertPlan, insertEdges, planInsert } from './dependencies.js';
 import { insertEntries } from './events.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow.js';
+import { insertStarted } from './insert-started.js';
 import { inInsertTransaction } from './insert-transaction.js';
 import { jobInsertRuled, type RuledOptions } from './jobs-dedup.js';
 import { columnSql, packColumns } from './packed-columns.js';
+import { queuedEntrySql } from './queued-entry.js';
 import { compareIds, epochMs, JOB_COLUMNS, type JobRow, nowSql, rowToRecord } from './row.js';
 
 const ACTIVE = `('scheduled', 'pending', 'running')`;
@@ -51,25 +57,6 @@ interface InsertedRow {
   run_at: number;
   created_at: number;
 }
-
-/**
- * The `job:queued` entry of an inserted row, built in SQL (the database decides the id, state and
- * times), in the compact form of event-pack.ts (`packQueued`: code, then the fields in its order,
- * the metadata left out when empty); the reader expands it into the client's `queuedEvent`
- * payload, and the conformance suite compares the two. `i` is the inserted row, `p` the input
- * with the other columns. Written as text by concatenation: `json_build_object` looks up every
- * argument's output function on every row, which made the log cost a bulk enqueue about a third
- * of its speed (as in claim-log.ts). Strings go through `to_json` (JSON escaping; `null` for the
- * nullable unique key), numbers print as themselves (times are whole milliseconds, see
- * `epochMs`), metadata is JSON text already. A NULL anywhere would drop the entry from
- * `string_agg`: hence the coalesces.
- */
-const queuedEntrySql = (i: string, p: string): string => `'[${QUEUED_CODE},"' || ${i}.id
-  || '",' || to_json(${p}.task) || ',' || to_json(${i}.queue)
-  || ',' || coalesce(to_json(${p}.correlation_id)::text, 'null') || ',' || ${p}.max_attempts
-  || ',' || to_json(${i}.state) || ',' || ${p}.priority || ',' || ${i}.created_at::bigint
-  || ',' || (${i}.run_at - ${i}.created_at)::bigint || ',' || coalesce(to_json(${i}.unique_key)::text, 'null')
-  || CASE WHEN ${p}.metadata = '{}' THEN ']' ELSE ',' || coalesce(${p}.metadata, 'null') || ']' END`;
 
 /** Stores one row of `job:queued` entries for what `inserted` holds (nothing when it is empty). */
 const logQueuedSql = (s: string, from: string, p: string): string => `,
@@ -227,6 +214,7 @@ WHERE j.unique_key = ANY($1::text[]) AND j.state IN ${ACTIVE}`;
 
 export interface InsertParams {
   jobs: readonly JobInsertParams[];
+  start?: DirectStart;
   maxPendingByQueue?: ReadonlyMap<string, number>;
   executor?: unknown;
   log?: boolean;
@@ -279,6 +267,12 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
   ctx.assertOpen();
   const executor = asExecutor(params.executor);
   if (params.jobs.length === 0) return { inserted: [] };
+  const candidate = directStartCandidate(params);
+  if (candidate) {
+    return {
+      inserted: [await insertStarted(ctx, candidate, params.start!, params.log === true, params.now)],
+    };
+  }
   const jobs = params.jobs;
   const values = [
     jobs.map((j) => j.task),

@@ -25,7 +25,7 @@ import {
 } from '../../driver/driver.js';
 import { entriesJson, type LogEntry, withDueTime } from '../../driver/event-log.js';
 import { packedQueued } from '../../driver/event-pack.js';
-import { insertedJobRecord } from '../../driver/inserted-record.js';
+import { directStartCandidate, insertedJobRecord } from '../../driver/inserted-record.js';
 import { createClaimMethods } from './claim.js';
 import {
   ACTIVE_STATES_SQL,
@@ -38,6 +38,7 @@ import { createDedupInserter } from './dedup.js';
 import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
+import { createStartedInserter } from './insert-started.js';
 import { observerOf } from './liveness.js';
 import { type JobRow, parseId, rowToRecord } from './row.js';
 
@@ -99,6 +100,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     return changes === 1 ? { id: Number(lastInsertRowid) } : undefined;
   };
   const dedup = createDedupInserter(ctx, insertRow);
+  const { insertStarted } = createStartedInserter(ctx, insertRow);
   const activeByUniqueKey = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
   );
@@ -191,6 +193,9 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
 
   function jobInsertMany(params: JobInsertManyParams): JobInsertManyResult {
     if (params.jobs.length === 0) return { inserted: [] };
+    const candidate = directStartCandidate(params);
+    if (candidate)
+      return { inserted: [insertStarted(candidate, params.start!, params.log === true, params.now)] };
     const now = ctx.now(params.now);
     let outcome: ReturnType<typeof insertTx>;
     try {
