@@ -79,10 +79,19 @@ for (let i = 0; i < total; i++) {
   if (i < WARM_UP) continue;
   const [insert] = calls.jobInsertMany;
   // The claim that started it: the last one to begin before the handler did.
+  // None when the insert itself started the job for the idle pool (a direct start).
   const claim = calls.jobClaim.filter(([s]) => s < t1).at(-1);
+  const [claimStart, claimEnd] = claim ?? [insert[1], insert[1]];
   rows.push({
     total: t1 - t0,
-    parts: [insert[0] - t0, insert[1] - insert[0], claim[0] - insert[1], claim[1] - claim[0], t1 - claim[1]],
+    direct: claim === undefined,
+    parts: [
+      insert[0] - t0,
+      insert[1] - insert[0],
+      claimStart - insert[1],
+      claimEnd - claimStart,
+      t1 - claimEnd,
+    ],
     gc: gcs.filter(([s, e]) => e > t0 && s < t1).reduce((sum, [s, e]) => sum + e - s, 0),
   });
 }
@@ -103,6 +112,9 @@ console.log(
   `${onPostgres ? 'PostgreSQL' : 'SQLite'}, log ${args.log}, ${rows.length} jobs, one every ${args['gap-ms']} ms`,
 );
 console.log(`enqueue→start ms: p50 ${pct(totals, 0.5)}, p90 ${pct(totals, 0.9)}, p99 ${pct(totals, 0.99)}`);
+console.log(
+  `started by the insert itself (no claim): ${rows.filter((r) => r.direct).length} of ${rows.length}`,
+);
 console.log('| part | p50 ms | p90 ms |\n| --- | ---: | ---: |');
 ['before the insert', 'insert', 'insert → claim', 'claim', 'claim → handler'].forEach((name, k) => {
   const xs = rows.map((r) => r.parts[k]);

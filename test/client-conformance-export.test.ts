@@ -50,6 +50,7 @@ describe('runClientConformance options', () => {
       'client services',
       'task defaults',
       'wakeups',
+      'direct starts',
       'pool registry',
       'health',
       'event log',

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../src/core/events.js';
 import { RuntimeHooks } from '../src/core/hooks.js';
+import { DirectStarts } from '../src/core/pool/direct-starts.js';
 import { Executor } from '../src/core/pool/executor.js';
 import { resolvePoolSettings } from '../src/core/pool/options.js';
 import { Producer } from '../src/core/pool/producer.js';
@@ -35,6 +36,7 @@ function setup() {
     logger: silentLogger,
     limits: { maxPayloadBytes: 1024, maxResultBytes: 1024, maxInterruptions: 3 },
     wakeups: new Wakeups(),
+    directStarts: new DirectStarts(),
     inFlight: new InFlightWrites(),
     hooks: new RuntimeHooks(),
     eventLog: false,

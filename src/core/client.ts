@@ -49,6 +49,7 @@ import {
   jobIdArgument,
   validateMaxInterruptions,
 } from './options.js';
+import { DirectStarts } from './pool/direct-starts.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
 import { type DeleteJobsFilter, resolveRetention } from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
@@ -171,6 +172,7 @@ export class Jobwire extends JobwireAdmin {
       logger: logger ?? silentLogger,
       limits: { maxPayloadBytes, maxResultBytes, maxInterruptions: this.maxInterruptions },
       wakeups: new Wakeups(),
+      directStarts: new DirectStarts(),
       inFlight: new InFlightWrites(),
       hooks: new RuntimeHooks(),
       eventLog: eventLog.log,

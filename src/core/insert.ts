@@ -16,6 +16,7 @@ import { InvalidOptionError, QueueFullError } from './errors.js';
 import { attachDependencies } from './flow/dependencies.js';
 import { runWrapped } from './hooks.js';
 import { emitEntries, queuedEvent } from './job-events.js';
+import type { DirectStartReservation } from './pool/direct-starts.js';
 import type { Runtime } from './runtime.js';
 import { toStoredError } from './serialize.js';
 import type { TaskResolver } from './task-defaults.js';
@@ -162,6 +163,8 @@ export class JobInserter {
             this.#emitQueued(committed ?? [], clock.now(), committedBlocked);
             if (committedMatches) emitEntries(events, committedMatches(clock.now()));
           });
+    // One plain job due now, with a pool of this process idle for it: the write may start it.
+    const reservation = transaction === undefined ? this.#reserveDirectStart(rows) : undefined;
     let outcome: Awaited<ReturnType<typeof driver.jobInsertMany>>;
     try {
       outcome = await driver.jobInsertMany({
@@ -170,12 +173,16 @@ export class JobInserter {
         executor: transaction,
         log: this.#runtime.eventLog,
         commitToken,
+        start: reservation?.start,
         now: this.#runtime.dbNow(),
       });
     } catch (error) {
       if (commitToken) this.#commits().forget(commitToken);
+      reservation?.cancel();
       throw error;
     }
+    const started = 'inserted' in outcome ? outcome.inserted[0]?.started : undefined;
+    if (reservation && !started) reservation.cancel();
     if ('queueFull' in outcome) {
       const { queue, maxPending: limit, pending } = outcome.queueFull;
       const task = rows.find((row) => row.queue === queue)?.task ?? '';
@@ -200,6 +207,8 @@ export class JobInserter {
       this.#wakePools(jobs);
       this.#emitQueued(jobs, clock.now(), blocked);
       emitEntries(events, matches(clock.now()));
+      // After `job:queued`: the pool's `job:started` follows it, as in the log.
+      if (started) reservation!.accept(started);
     } else {
       committed = jobs;
       committedMatches = matches;
@@ -217,14 +226,33 @@ export class JobInserter {
     const { events } = this.#runtime;
     if (events.has('job:queued')) {
       // Queued when stored: the record's creation time, as the durable log's entry says.
-      for (const job of jobs)
-        if (!job.duplicate) events.emit('job:queued', queuedEvent(job, job.createdAt.getTime()));
+      for (const job of jobs) {
+        if (job.duplicate) continue;
+        // A job its write also started was queued pending first (the log says the same).
+        const queued = job.state === 'running' ? { ...job, state: 'pending' as const } : job;
+        events.emit('job:queued', queuedEvent(queued, job.createdAt.getTime()));
+      }
     }
     if (!events.has('job:blocked')) return;
     jobs.forEach((job, i) => {
       const on = blocked[i];
       if (on && !job.duplicate) emitEntries(events, [blockedOnInsertEntry(job, on, queuedAt)]);
     });
+  }
+
+  /**
+   * A slot of a running pool of this process for `rows`' job (direct-starts.ts), when the batch is
+   * one plain job due now — no key, rule or dependency, not in a queue with a pending limit — so
+   * that its write may store it started for that pool.
+   */
+  #reserveDirectStart(rows: readonly JobInsertParams[]): DirectStartReservation | undefined {
+    if (rows.length !== 1) return undefined;
+    const row = rows[0]!;
+    if (row.uniqueKey !== null || row.dedup || row.dependsOn?.length || row.concurrencyKey != null)
+      return undefined;
+    if (row.runAt !== null || row.delayMs > 0 || this.#settings.maxPendingByQueue.has(row.queue))
+      return undefined;
+    return this.#runtime.directStarts.reserve(row.queue, row.task);
   }
 
   #commits(): CommitWatch {

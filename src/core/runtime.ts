@@ -8,6 +8,7 @@
 import type { Driver } from '../driver/driver.js';
 import type { EventBus } from './events.js';
 import type { RuntimeHooks } from './hooks.js';
+import type { DirectStarts } from './pool/direct-starts.js';
 import type { TaskRegistry } from './task-registry.js';
 import type { Clock, EpochMs } from './types.js';
 
@@ -145,6 +146,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly limits: RuntimeLimits;
   readonly wakeups: Wakeups;
+  /** Running pools that take enqueued jobs directly (pool/direct-starts.ts). */
+  readonly directStarts: DirectStarts;
   readonly inFlight: InFlightWrites;
   /** Instrumentation wrapped around enqueue writes and attempts (tracing); usually empty. */
   readonly hooks: RuntimeHooks;

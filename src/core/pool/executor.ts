@@ -19,6 +19,8 @@ export interface Slot {
   readonly index: number;
   readonly workerId: string;
   attempt: RunningAttempt | null;
+  /** Set aside for a direct start in flight (direct-starts.ts): claims leave it free. */
+  reserved: boolean;
 }
 
 /** An attempt in progress on a slot. */
@@ -53,6 +55,7 @@ export class Executor {
   readonly #poolId: string;
   readonly #hooks: ExecutorHooks;
   #meanRunMs = INITIAL_MEAN_RUN_MS;
+  #reserved = 0;
   /** The waiter of `whenDrained`, if any. */
   #drained: (() => void) | undefined;
 
@@ -64,7 +67,29 @@ export class Executor {
       index,
       workerId: `${settings.id}/${index}`,
       attempt: null,
+      reserved: false,
     }));
+  }
+
+  /** Slots set aside for direct starts in flight. */
+  get reservedCount(): number {
+    return this.#reserved;
+  }
+
+  /** Set a free slot aside for a direct start; undefined when every slot is busy or set aside. */
+  reserve(): Slot | undefined {
+    const slot = this.slots.find((s) => s.attempt === null && !s.reserved);
+    if (!slot) return undefined;
+    slot.reserved = true;
+    this.#reserved++;
+    return slot;
+  }
+
+  /** Give a slot set aside back (before starting its job on it, or when none came). */
+  unreserve(slot: Slot): void {
+    if (!slot.reserved) return;
+    slot.reserved = false;
+    this.#reserved--;
   }
 
   /** Moving mean of recent attempts' run times (drives `prefetch: "auto"`). */

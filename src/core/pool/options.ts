@@ -35,6 +35,12 @@ export interface PoolOptions {
   shutdownGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
   handleSignals?: boolean;
+  /**
+   * Run a job this process enqueues while the pool has an idle slot for it straight from the
+   * enqueue's write, without claiming it (only when a claim would have taken it first; see
+   * "Direct starts" in the README). Default true; false: every job goes through a claim.
+   */
+  directStarts?: boolean;
   /** A stable id for this pool (appears in events and on leased jobs). Default host:pid:random. */
   id?: string;
 }
@@ -50,12 +56,19 @@ export interface PoolSettings {
   readonly prefetch: number | 'auto';
   readonly shutdownGraceMs: number;
   readonly handleSignals: boolean;
+  readonly directStarts: boolean;
 }
 
 function positiveInt(field: string, value: number, max = 1_000_000): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new InvalidOptionError(field, `must be an integer from 1 to ${max}, got ${String(value)}`);
   }
+  return value;
+}
+
+function flag(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new InvalidOptionError(field, `must be true or false, got ${String(value)}`);
   return value;
 }
 
@@ -104,5 +117,6 @@ export function resolvePoolSettings(options: PoolOptions): PoolSettings {
     prefetch,
     shutdownGraceMs,
     handleSignals: options.handleSignals ?? true,
+    directStarts: flag('directStarts', options.directStarts ?? true),
   });
 }

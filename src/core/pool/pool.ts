@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime.js';
 import { toStoredError } from '../serialize.js';
 import { registerForSignals, type ShutdownTarget, unregisterForSignals } from '../signals.js';
 import type { EpochMs, StoredError } from '../types.js';
+import type { DirectStartReservation } from './direct-starts.js';
 import { Executor, type RunningAttempt, type Slot } from './executor.js';
 import { Finalizer } from './finalizer.js';
 import { type HeartbeatLease, LeaseKeeper } from './lease-keeper.js';
@@ -71,6 +72,7 @@ export class Pool {
   /** Buffered jobs started by ending attempts since the event loop last turned (see STARTS_PER_TURN). */
   #startsThisTurn = 0;
   #unlistenCancelled: (() => void) | undefined;
+  #stopDirectStarts: (() => void) | undefined;
   #releasedOnAbort = 0;
   readonly #pendingReleases = new Set<Promise<void>>();
 
@@ -156,6 +158,11 @@ export class Pool {
     this.#leaseKeeper.start();
     if (this.#settings.handleSignals) registerForSignals(this.#shutdownTarget);
     this.#host?.poolStarted(this);
+    if (this.#settings.directStarts) {
+      this.#stopDirectStarts = this.#runtime.directStarts.add({
+        offer: (queue, task) => this.#offer(queue, task),
+      });
+    }
     events.emit('pool:started', {
       poolId: this.id,
       queues: [...this.queues],
@@ -203,6 +210,7 @@ export class Pool {
   async #stop(graceMs: number, reason: string): Promise<void> {
     const { events, driver, clock } = this.#runtime;
     this.#state = 'stopping';
+    this.#stopDirectStarts?.();
     this.#registration.stopping();
     const unstarted = this.#producer.stop();
     // Heartbeats go on until the end (leaseKeeper.close below): jobs running through the grace
@@ -427,6 +435,35 @@ export class Pool {
     for (const lease of this.#finalizer.leases()) leases.push(lease);
   }
 
+  /**
+   * A slot for a job an enqueue of this process is about to store (direct-starts.ts): only while
+   * running, for a queue this pool serves and a task it can run, and only when nothing claimed is
+   * waiting for a slot — then a claim would start the job next anyway, and storage checks that no
+   * older job comes first.
+   */
+  #offer(queue: string, task: string): DirectStartReservation | undefined {
+    if (this.#state !== 'running' || !this.queues.includes(queue)) return undefined;
+    const producer = this.#producer;
+    if (producer.bufferedCount > 0 || producer.claiming || !this.#runtime.tasks.get(task)) return undefined;
+    const slot = this.#executor.reserve();
+    if (!slot) return undefined;
+    return {
+      start: { poolId: this.id, leaseMs: this.leaseMs, queues: this.queues },
+      accept: (job) => {
+        this.#executor.unreserve(slot);
+        // Stopped meanwhile: the job goes back to the queue.
+        if (this.#state !== 'running') this.#trackRelease(this.#giveBack([job]));
+        else producer.startDirect(job, slot);
+      },
+      cancel: () => {
+        this.#executor.unreserve(slot);
+        // Claims counted the slot as busy: claim (or start a buffered job) for it now.
+        this.#producer.scheduleFill();
+        if (this.#idleWaiters.length > 0) this.#notifyIdle();
+      },
+    };
+  }
+
   /** Abort a job running here (cancelled elsewhere or lease lost); drop it if only buffered. */
   #abortLocal(jobId: string, reason: Error): void {
     this.#executor.abort(jobId, reason);
@@ -438,7 +475,10 @@ export class Pool {
     // soon as its write starts): idle means everything this pool ran is in storage.
     const producer = this.#producer;
     return (
-      this.#executor.running.size === 0 && producer.bufferedCount === 0 && producer.outcomePending.size === 0
+      this.#executor.running.size === 0 &&
+      this.#executor.reservedCount === 0 &&
+      producer.bufferedCount === 0 &&
+      producer.outcomePending.size === 0
     );
   }
 

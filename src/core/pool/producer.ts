@@ -8,7 +8,7 @@
 import { CHANNELS, type ClaimedJob, type LogEntry } from '../../driver/driver.js';
 import type { Runtime } from '../runtime.js';
 import type { EpochMs } from '../types.js';
-import type { Executor } from './executor.js';
+import type { Executor, Slot } from './executor.js';
 import { MAX_FINALIZE_BATCH } from './finalizer.js';
 import type { PoolSettings } from './options.js';
 import { prefetchFor } from './prefetch.js';
@@ -45,6 +45,11 @@ export class Producer {
    */
   readonly outcomePending = new Set<string>();
   readonly #heldBack = new Map<string, ClaimedJob>();
+  /**
+   * Jobs an enqueue's write started for this pool (direct-starts.ts) while a claim was in flight:
+   * they join the buffer after that claim's jobs, which are older.
+   */
+  #directWaiting: ClaimedJob[] = [];
   #running = false;
   #claiming = false;
   /** A wake-up came while a claim was in flight: that claim's answer may predate the new jobs. */
@@ -70,7 +75,7 @@ export class Producer {
 
   /** Jobs claimed but not started (buffered or held back). */
   get bufferedCount(): number {
-    return this.#buffer.length + this.#heldBack.size;
+    return this.#buffer.length + this.#heldBack.size + this.#directWaiting.length;
   }
 
   /** Claimed jobs wait in the buffer, ready to start on a free slot (held-back ones aside). */
@@ -115,9 +120,10 @@ export class Producer {
     this.#dueTimes = [];
     for (const unlisten of this.#unlisteners) unlisten();
     this.#unlisteners = [];
-    const unstarted = [...this.#buffer, ...this.#heldBack.values()];
+    const unstarted = [...this.#buffer, ...this.#heldBack.values(), ...this.#directWaiting];
     this.#buffer = [];
     this.#heldBack.clear();
+    this.#directWaiting = [];
     return unstarted;
   }
 
@@ -156,15 +162,32 @@ export class Producer {
     return this.#running ? this.#buffer.shift() : undefined;
   }
 
+  /**
+   * Start a job an enqueue's write started for this pool on `slot`, the slot set aside for it —
+   * unless older claimed jobs are still to start, or may be on their way (a claim in flight):
+   * then it starts after them, and `slot` takes the next buffered job.
+   */
+  startDirect(job: ClaimedJob, slot: Slot): void {
+    if (!this.#claiming && this.#buffer.length === 0) {
+      this.#executor.start(job, slot);
+      return;
+    }
+    if (this.#claiming) this.#directWaiting.push(job);
+    else this.#buffer.push(job);
+    this.#dispatch();
+  }
+
   /** Drop a buffered job whose lease is gone. */
   dropBuffered(jobId: string): void {
     const index = this.#buffer.findIndex((job) => job.id === jobId);
     if (index >= 0) this.#buffer.splice(index, 1);
+    this.#directWaiting = this.#directWaiting.filter((job) => job.id !== jobId);
   }
 
   /** Leases of buffered jobs (the lease keeper extends them). */
   *bufferedLeases(): Iterable<ClaimedJob> {
     yield* this.#buffer;
+    yield* this.#directWaiting;
   }
 
   /** The previous attempt's outcome of `jobId` was reported: start its held-back claim now. */
@@ -229,7 +252,8 @@ export class Producer {
     this.#dispatch();
     if (this.#claiming || !this.#running || !this.#mayHaveWork) return;
     const { concurrency } = this.#settings;
-    const running = this.#executor.running.size;
+    // Slots set aside for direct starts count as busy: their jobs come with the enqueue.
+    const running = this.#executor.running.size + this.#executor.reservedCount;
     const capacity =
       concurrency + prefetchFor(this.#settings.prefetch, this.#executor.meanRunMs, concurrency);
     const want = capacity - running - this.#buffer.length;
@@ -287,6 +311,11 @@ export class Producer {
       if (this.outcomePending.has(job.id)) this.#heldBack.set(job.id, job);
       else this.#buffer.push(job);
     }
+    // Started by enqueues while this claim was in flight: after the claim's older jobs.
+    if (this.#directWaiting.length > 0) {
+      this.#buffer.push(...this.#directWaiting);
+      this.#directWaiting = [];
+    }
     this.#dispatch();
     if (this.#mayHaveWork) this.scheduleFill();
     this.#hooks.claimSettled();
@@ -296,7 +325,7 @@ export class Producer {
   #dispatch(): void {
     if (this.#buffer.length === 0 || !this.#running) return;
     for (const slot of this.#executor.slots) {
-      if (slot.attempt !== null) continue;
+      if (slot.attempt !== null || slot.reserved) continue;
       const job = this.#buffer.shift();
       if (!job) break;
       this.#executor.start(job, slot);

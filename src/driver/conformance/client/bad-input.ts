@@ -50,6 +50,10 @@ export function runBadInputSuite(factory: ConformanceDatabases): void {
       assert.throws(() => client.createPool({ concurrency: 0 }), /concurrency/);
       assert.throws(() => client.createPool({ queues: [] }), /queues/);
       assert.throws(
+        () => client.createPool({ directStarts: 'yes' as unknown as boolean }),
+        (error: unknown) => error instanceof InvalidOptionError && error.field === 'directStarts',
+      );
+      assert.throws(
         () => client.createPool({ leaseMs: 1000, heartbeatIntervalMs: 1000 }),
         /heartbeatIntervalMs/,
       );

@@ -11,6 +11,7 @@ import { runClientServicesSuite } from './client-services.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runDedupSuite } from './dedup.js';
 import { runDependencySuite } from './dependencies.js';
+import { runDirectStartSuite } from './direct-start.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
 import { runEventLogProcessSuite } from './event-log-processes.js';
@@ -41,6 +42,7 @@ const SUITES = {
   'client services': runClientServicesSuite,
   'task defaults': runTaskDefaultsSuite,
   wakeups: runPoolWakeupSuite,
+  'direct starts': runDirectStartSuite,
   'pool registry': runPoolRegistrySuite,
   health: runHealthSuite,
   'event log': runEventLogSuite,
