@@ -8,6 +8,7 @@ import {
   type JobInsertResult,
   type LogEntry,
 } from '../driver/driver.js';
+import { directStartable } from '../driver/inserted-record.js';
 import { CommitWatch } from './commit-watch.js';
 import { runningJob } from './context.js';
 import { type DedupRuleName, debouncedEvent, deduplicatedEvent } from './dedup.js';
@@ -246,13 +247,8 @@ export class JobInserter {
    * that its write may store it started for that pool.
    */
   #reserveDirectStart(rows: readonly JobInsertParams[]): DirectStartReservation | undefined {
-    if (rows.length !== 1) return undefined;
-    const row = rows[0]!;
-    if (row.uniqueKey !== null || row.dedup || row.dependsOn?.length || row.concurrencyKey != null)
-      return undefined;
-    if (row.runAt !== null || row.delayMs > 0 || this.#settings.maxPendingByQueue.has(row.queue))
-      return undefined;
-    return this.#runtime.directStarts.reserve(row.queue, row.task);
+    if (rows.length !== 1 || !directStartable(rows[0]!, this.#settings.maxPendingByQueue)) return undefined;
+    return this.#runtime.directStarts.reserve(rows[0]!.queue, rows[0]!.task);
   }
 
   #commits(): CommitWatch {

@@ -46,20 +46,30 @@ export function insertedJobRecord(job: JobInsertParams, inserted: InsertedFields
 }
 
 /**
- * The one job of `params` if a driver may start it at once for `params.start` (DirectStart): a
- * batch of one, outside a caller's transaction and any pending limit of its queue, unkeyed, due
- * now, without unique key, rule or dependencies. What the database must also check (the queue's
- * pause and rules, older waiting jobs) is the driver's.
+ * Whether `job` is the kind a driver may start at once for a pool (DirectStart): unkeyed, due
+ * now, without unique key, rule or dependencies, and its queue has no pending limit. What the
+ * database must also check (the queue's pause and rules, older waiting jobs) is the driver's.
  */
+export function directStartable(
+  job: JobInsertParams,
+  maxPendingByQueue: ReadonlyMap<string, number> | undefined,
+): boolean {
+  return (
+    job.uniqueKey === null &&
+    !job.dedup &&
+    !job.dependsOn?.length &&
+    job.concurrencyKey == null &&
+    job.runAt === null &&
+    job.delayMs <= 0 &&
+    !maxPendingByQueue?.has(job.queue)
+  );
+}
+
+/** The one job of `params` if the driver may start it for `params.start` (a batch of one, no caller transaction). */
 export function directStartCandidate(params: JobInsertManyParams): JobInsertParams | undefined {
   const { start, jobs } = params;
   if (!start || jobs.length !== 1 || params.executor !== undefined) return undefined;
-  const job = jobs[0]!;
-  if (params.maxPendingByQueue?.has(job.queue)) return undefined;
-  if (job.uniqueKey !== null || job.dedup || job.dependsOn?.length || job.concurrencyKey != null)
-    return undefined;
-  if (job.runAt !== null || job.delayMs > 0) return undefined;
-  return job;
+  return directStartable(jobs[0]!, params.maxPendingByQueue) ? jobs[0] : undefined;
 }
 
 /** What storage decided for a job it stored already started (see DirectStart). */

@@ -6,24 +6,17 @@
  * time from enqueue to start on this driver).
  */
 import { claimedEvent, queuedEvent } from '../../core/job-events.js';
-import type { EpochMs, JobState } from '../../core/types.js';
+import type { EpochMs } from '../../core/types.js';
 import type { DirectStart, JobInsertParams, JobInsertResult } from '../../driver/driver.js';
 import { CHANNELS } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { packedQueued, packedStarted } from '../../driver/event-pack.js';
 import { insertedJobRecord, startedJob } from '../../driver/inserted-record.js';
 import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js';
+import type { InsertRow } from './dedup.js';
 import { eventWriterOf } from './events.js';
 import { observerOf } from './liveness.js';
 import { CLAIM_COLUMNS, type ClaimTuple, rowToClaimed } from './row.js';
-
-/** The insert every path uses (jobs.ts): the new row's id, or undefined if its key was taken. */
-type InsertRow = (
-  job: JobInsertParams,
-  state: JobState,
-  runAt: EpochMs,
-  now: EpochMs,
-) => { id: number } | undefined;
 
 /** Build `insertStarted` (synchronous; the driver wraps it in a promise). */
 export function createStartedInserter(ctx: SqliteContext, insertRow: InsertRow) {
