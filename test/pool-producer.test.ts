@@ -20,6 +20,7 @@ function setup() {
   let claimCount = 0;
   const waiters: (() => void)[] = [];
   const driver = {
+    capabilities: { crossProcessNotify: false, callerTransactions: false, blocksEventLoop: false },
     notifier: { listen: () => () => {} },
     async jobClaim(): Promise<ClaimedJob[]> {
       claimCount++;

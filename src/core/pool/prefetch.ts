@@ -14,6 +14,13 @@ export const TINY_JOB_MS = 1;
  * processed 25 % more unkeyed and 38 % more keyed jobs per second than 100, and SQLite 20 % more;
  * 1,000 was slower again than 500 (bench/results/2026-12-02-claim-batch.md). 500 no-op jobs
  * run in about 15 ms, so other processes barely notice what one pool holds.
+ *
+ * Where claims run beside the jobs (not on this thread), such a pool holds up to two batches: the
+ * one its slots are working through and the next, claimed while at most one batch is left to
+ * run. A claim of 500 takes 10–20 ms on PostgreSQL, about as long as the slots take to run 500
+ * no-op jobs; claimed only once the buffer was empty, the slots idled through every claim
+ * (bench/results/2026-12-02-claim-ahead.md). A claim that runs on this thread (embedded SQLite)
+ * stops the slots anyway, so there the pool holds one batch and claims when it runs out.
  */
 export const TINY_JOB_BATCH = 500;
 /**
@@ -29,15 +36,30 @@ export const INITIAL_MEAN_RUN_MS = SHORT_JOB_MS * 10;
 
 /**
  * Jobs to hold beyond `concurrency`, given the setting and the moving mean of recent attempts'
- * run times. A number is taken as it is. "auto": sub-millisecond jobs claim up to TINY_JOB_BATCH
- * at once, since claim round trips are then the whole cost (such a buffer drains in a few ms, so
- * other processes barely notice); short jobs buffer one more job per slot; longer jobs none, so
- * they are never hoarded away from other processes.
+ * run times. A number is taken as it is. "auto": sub-millisecond jobs hold a batch of
+ * TINY_JOB_BATCH, or two when `claimAhead` (claims run beside the jobs; see TINY_JOB_BATCH),
+ * since claim round trips are then the whole cost (such a buffer drains in a few ms, so other
+ * processes barely notice); short jobs buffer one more job per slot; longer jobs none, so they
+ * are never hoarded away from other processes.
  */
-export function prefetchFor(setting: number | 'auto', meanRunMs: number, concurrency: number): number {
+export function prefetchFor(
+  setting: number | 'auto',
+  meanRunMs: number,
+  concurrency: number,
+  claimAhead: boolean,
+): number {
   if (setting !== 'auto') return setting;
-  if (meanRunMs < TINY_JOB_MS) return Math.max(concurrency, TINY_JOB_BATCH - concurrency);
+  const batches = claimAhead ? 2 : 1;
+  if (meanRunMs < TINY_JOB_MS) return Math.max(concurrency, batches * TINY_JOB_BATCH - concurrency);
   return meanRunMs < SHORT_JOB_MS ? concurrency : 0;
+}
+
+/**
+ * The most jobs one claim may take when `want` would fill the pool: one TINY_JOB_BATCH while
+ * "auto" serves sub-millisecond jobs (it may hold two), `want` otherwise.
+ */
+export function claimLimitFor(setting: number | 'auto', meanRunMs: number, want: number): number {
+  return setting === 'auto' && meanRunMs < TINY_JOB_MS ? Math.min(want, TINY_JOB_BATCH) : want;
 }
 
 /** The moving mean after an attempt that took `durationMs` (recent attempts weigh most). */

@@ -11,7 +11,7 @@ import type { EpochMs } from '../types.js';
 import type { Executor, Slot } from './executor.js';
 import { MAX_FINALIZE_BATCH } from './finalizer.js';
 import type { PoolSettings } from './options.js';
-import { prefetchFor } from './prefetch.js';
+import { claimLimitFor, prefetchFor } from './prefetch.js';
 
 /** Due times a pool remembers; beyond that the latest are left to the poll. */
 const MAX_KNOWN_DUE_TIMES = 1000;
@@ -58,6 +58,8 @@ export class Producer {
   #mayHaveWork = true;
   #claimFailures = 0;
   #claimRetryAt = 0;
+  /** Claims run beside the jobs (not on this thread): claiming ahead keeps the slots busy. */
+  readonly #claimAhead: boolean;
   #pollTimer: NodeJS.Timeout | undefined;
   /** Known due times, ascending, without duplicates. */
   #dueTimes: EpochMs[] = [];
@@ -71,6 +73,7 @@ export class Producer {
     this.#executor = executor;
     this.#hooks = hooks;
     this.#served = new Set(settings.queues);
+    this.#claimAhead = !runtime.driver.capabilities.blocksEventLoop;
   }
 
   /** Jobs claimed but not started (buffered or held back). */
@@ -254,18 +257,19 @@ export class Producer {
     const { concurrency } = this.#settings;
     // Slots set aside for direct starts count as busy: their jobs come with the enqueue.
     const running = this.#executor.running.size + this.#executor.reservedCount;
-    const capacity =
-      concurrency + prefetchFor(this.#settings.prefetch, this.#executor.meanRunMs, concurrency);
+    const { prefetch } = this.#settings;
+    const { meanRunMs } = this.#executor;
+    const capacity = concurrency + prefetchFor(prefetch, meanRunMs, concurrency, this.#claimAhead);
     const want = capacity - running - this.#buffer.length;
-    const freeSlots = concurrency - running;
-    // Claim when a slot would otherwise idle, or when the buffer is at most half full.
-    if (
-      want <= 0 ||
-      (this.#buffer.length > 0 && want < capacity / 2) ||
-      (freeSlots <= 0 && this.#buffer.length > 0)
-    ) {
+    // Claim when a slot would otherwise idle, or when the buffer is at most half full. Where
+    // claims run beside the jobs, that includes while every slot is busy, so that the next jobs
+    // arrive before the buffer runs dry (prefetch.ts); elsewhere a claim would stop the slots
+    // anyway, so it waits for a free one.
+    const busy = concurrency - running <= 0;
+    if (want <= 0 || (this.#buffer.length > 0 && (want < capacity / 2 || (busy && !this.#claimAhead)))) {
       return;
     }
+    const limit = claimLimitFor(prefetch, meanRunMs, want);
     // Storage is behind: don't take more. Beyond one batch's worth of unwritten outcomes (one
     // more finalize statement) extra claims only hold leases other processes could run, and each
     // held job is one more running row for every process's fenced writes and heartbeats.
@@ -277,7 +281,7 @@ export class Producer {
     try {
       claimed = await this.#runtime.driver.jobClaim({
         queues: this.#settings.queues,
-        limit: want,
+        limit,
         leaseMs: this.#settings.leaseMs,
         poolId: this.#settings.id,
         log: this.#runtime.eventLog,
@@ -285,7 +289,7 @@ export class Producer {
         now: this.#runtime.dbNow(),
       });
       this.#claimFailures = 0;
-      this.#mayHaveWork = claimed.length === want || this.#wokenWhileClaiming;
+      this.#mayHaveWork = claimed.length === limit || this.#wokenWhileClaiming;
       // An enqueue or retry of this process may not have reported its jobs yet: start them after it has.
       // Bounded by a heartbeat period, as the claimed jobs are not heart-beaten while they wait.
       const { inFlight } = this.#runtime;
