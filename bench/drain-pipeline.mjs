@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Where a drain waits: `npm run build && node bench/drain-pipeline.mjs [--db postgres://…]
+// [--scenario unkeyed|keyed] [--jobs N] [--rounds R] [--dist a/dist --dist b/dist]`.
+//
+// Drains a backlog of N no-op jobs with one pool (concurrency 10, event log on) and reports, per
+// drain: jobs/s; the Node process's CPU and (PostgreSQL on this machine) the server's CPU per job;
+// how many claims and finalize writes it took; and the share of the drain during which a claim,
+// and a finalize write, was in flight, with their median durations. A lane in flight nearly all
+// the time is what bounds the drain (bench/results/2026-12-02-claim-ahead.md found every claim
+// going out with an empty buffer this way). `keyed`: every job has one of 100 concurrency keys
+// under a rule that never binds (as bench/flow.mjs). Several `--dist` builds alternate drain by
+// drain (ABBA), so the machine's drift hits them alike; the last table gives their medians.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string' },
+    dist: { type: 'string', multiple: true },
+    scenario: { type: 'string', default: 'unkeyed' },
+    jobs: { type: 'string', default: '40000' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+if (!['unkeyed', 'keyed'].includes(args.scenario)) throw new Error('--scenario must be unkeyed or keyed');
+const dists = (args.dist ?? [new URL('../dist', import.meta.url).pathname]).map((d) => resolve(d));
+const N = Number(args.jobs);
+const KEYS = 100;
+const postgres = args.db !== undefined && /^postgres(ql)?:/.test(args.db);
+const progress = (message) => process.stderr.write(`${message}\n`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** CPU ms of every process named `postgres` on this machine (0 when the server runs elsewhere). */
+function serverCpuMs() {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** The time within [from, to] covered by at least one of `spans` (spans of one lane never overlap). */
+const covered = (spans, from) => spans.reduce((sum, [a, b]) => sum + Math.max(0, b - Math.max(a, from)), 0);
+
+async function drain(dist, run) {
+  const base = pathToFileURL(`${dist}/`);
+  const { createJobwire, defineTask } = await import(new URL('index.js', base).href);
+  const keyed = args.scenario === 'keyed';
+  let driver;
+  let cleanup;
+  if (postgres) {
+    const { postgresDriver } = await import(new URL('drivers/postgres/index.js', base).href);
+    const schema = `jobwire_pipeline_${run}_${process.pid}`;
+    driver = postgresDriver({ connectionString: args.db, schema });
+    cleanup = () => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    driver.analyze = () =>
+      sql(`ANALYZE "${schema}".jobs; ANALYZE "${schema}".events; ANALYZE "${schema}".flow_keys`);
+  } else {
+    const { sqliteDriver } = await import(new URL('drivers/sqlite/index.js', base).href);
+    const dir = mkdtempSync(join(tmpdir(), 'jobwire-pipeline-'));
+    driver = sqliteDriver({ path: join(dir, 'bench.db') });
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const spans = { claim: [], finalize: [] };
+  let claimed = 0;
+  const claim = driver.jobClaim.bind(driver);
+  driver.jobClaim = async (params) => {
+    const start = performance.now();
+    try {
+      const jobs = await claim(params);
+      claimed += jobs.length;
+      return jobs;
+    } finally {
+      spans.claim.push([start, performance.now()]);
+    }
+  };
+  const finalize = driver.jobFinalizeMany.bind(driver);
+  driver.jobFinalizeMany = async (params) => {
+    const start = performance.now();
+    try {
+      return await finalize(params);
+    } finally {
+      spans.finalize.push([start, performance.now()]);
+    }
+  };
+  let done = 0;
+  let drained;
+  const all = new Promise((r) => (drained = r));
+  const task = defineTask({
+    name: 'noop',
+    handler: async () => {
+      if (++done === N) drained();
+    },
+  });
+  const flow = keyed ? [{ queue: 'default', key: 'tenant:*', concurrency: 1000 }] : undefined;
+  const client = await createJobwire({ driver, tasks: [task], ...(flow ? { flow } : {}) });
+  try {
+    for (let start = 0; start < N; start += 1000) {
+      await client.enqueueMany(
+        Array.from({ length: Math.min(1000, N - start) }, (_, k) => ({
+          task,
+          payload: { i: start + k },
+          ...(keyed ? { options: { concurrencyKey: `tenant:${(start + k) % KEYS}` } } : {}),
+        })),
+      );
+    }
+    await driver.analyze?.();
+    const pool = client.createPool({ concurrency: 10, handleSignals: false });
+    const cpu0 = process.cpuUsage();
+    const server0 = serverCpuMs();
+    const t0 = performance.now();
+    claimed = 0;
+    await pool.start();
+    await all;
+    await pool.whenIdle();
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const serverMs = serverCpuMs() - server0;
+    await pool.stop();
+    const lane = (name) => {
+      const own = spans[name].filter(([a]) => a >= t0);
+      return {
+        count: own.length,
+        busy: covered(own, t0) / ms,
+        median: own.length ? median(own.map(([a, b]) => b - a)) : 0,
+      };
+    };
+    return {
+      rate: N / (ms / 1000),
+      nodeUs: (cpu.user + cpu.system) / N,
+      serverUs: postgres ? (serverMs * 1000) / N : null,
+      claims: lane('claim'),
+      finalizes: lane('finalize'),
+      perClaim: claimed / Math.max(1, lane('claim').count),
+    };
+  } finally {
+    await client.close();
+    await cleanup();
+  }
+}
+
+async function sql(text) {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: args.db });
+  await client.connect();
+  await client.query(text);
+  await client.end();
+}
+
+const results = new Map(dists.map((d) => [d, []]));
+const pct = (x) => `${Math.round(100 * x)} %`;
+console.log(
+  `| build | jobs/s | Node µs/job | server µs/job | claims (jobs each) | claim in flight (median ms) | finalizes | finalize in flight (median ms) |`,
+);
+console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+for (let round = 0; round < Number(args.rounds); round++) {
+  for (const dist of round % 2 === 0 ? dists : [...dists].reverse()) {
+    const r = await drain(dist, `${round}_${dists.indexOf(dist)}`);
+    results.get(dist).push(r);
+    progress(`round ${round + 1}: ${dist} ${Math.round(r.rate)} jobs/s`);
+    console.log(
+      `| ${dist} | ${Math.round(r.rate)} | ${r.nodeUs.toFixed(1)} | ${r.serverUs === null ? '—' : r.serverUs.toFixed(1)} | ` +
+        `${r.claims.count} (${Math.round(r.perClaim)}) | ${pct(r.claims.busy)} (${r.claims.median.toFixed(1)}) | ` +
+        `${r.finalizes.count} | ${pct(r.finalizes.busy)} (${r.finalizes.median.toFixed(1)}) |`,
+    );
+  }
+}
+console.log(`\n${args.scenario}, ${postgres ? 'PostgreSQL' : 'SQLite'}, ${N} jobs — medians per build:`);
+for (const [dist, rs] of results) {
+  console.log(
+    `- ${dist}: ${Math.round(median(rs.map((r) => r.rate)))} jobs/s, claim in flight ${pct(median(rs.map((r) => r.claims.busy)))}, ` +
+      `finalize in flight ${pct(median(rs.map((r) => r.finalizes.busy)))}`,
+  );
+}
