@@ -4,8 +4,9 @@
 //
 // Drains a backlog of N no-op jobs with one pool (concurrency 10, event log on) and reports, per
 // drain: jobs/s; the Node process's CPU and (PostgreSQL on this machine) the server's CPU per job;
-// how many claims and finalize writes it took; and the share of the drain during which a claim,
-// and a finalize write, was in flight, with their median durations. A lane in flight nearly all
+// how many claims and finalize writes it took; the share of the drain during which a claim, and a
+// finalize write, was in flight, with their median durations; and the longest event-loop stall
+// (a 5 ms timer's worst gap). A lane in flight nearly all
 // the time is what bounds the drain (bench/results/2026-12-02-claim-ahead.md found every claim
 // going out with an empty buffer this way). `keyed`: every job has one of 100 concurrency keys
 // under a rule that never binds (as bench/flow.mjs). Several `--dist` builds alternate drain by
@@ -117,6 +118,14 @@ async function drain(dist, run) {
     }
     await driver.analyze?.();
     const pool = client.createPool({ concurrency: 10, handleSignals: false });
+    // The longest gap between ticks of a 5 ms timer: how long the event loop was held at once.
+    let lastTick = performance.now();
+    let stallMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      stallMs = Math.max(stallMs, now - lastTick - 5);
+      lastTick = now;
+    }, 5);
     const cpu0 = process.cpuUsage();
     const server0 = serverCpuMs();
     const t0 = performance.now();
@@ -125,6 +134,7 @@ async function drain(dist, run) {
     await all;
     await pool.whenIdle();
     const ms = performance.now() - t0;
+    clearInterval(ticker);
     const cpu = process.cpuUsage(cpu0);
     const serverMs = serverCpuMs() - server0;
     await pool.stop();
@@ -143,6 +153,7 @@ async function drain(dist, run) {
       claims: lane('claim'),
       finalizes: lane('finalize'),
       perClaim: claimed / Math.max(1, lane('claim').count),
+      stallMs,
     };
   } finally {
     await client.close();
@@ -161,9 +172,9 @@ async function sql(text) {
 const results = new Map(dists.map((d) => [d, []]));
 const pct = (x) => `${Math.round(100 * x)} %`;
 console.log(
-  `| build | jobs/s | Node µs/job | server µs/job | claims (jobs each) | claim in flight (median ms) | finalizes | finalize in flight (median ms) |`,
+  '| build | jobs/s | Node µs/job | server µs/job | claims (jobs each) | claim in flight (median ms) | finalizes | finalize in flight (median ms) | longest stall (ms) |',
 );
-console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (let round = 0; round < Number(args.rounds); round++) {
   for (const dist of round % 2 === 0 ? dists : [...dists].reverse()) {
     const r = await drain(dist, `${round}_${dists.indexOf(dist)}`);
@@ -172,7 +183,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
     console.log(
       `| ${dist} | ${Math.round(r.rate)} | ${r.nodeUs.toFixed(1)} | ${r.serverUs === null ? '—' : r.serverUs.toFixed(1)} | ` +
         `${r.claims.count} (${Math.round(r.perClaim)}) | ${pct(r.claims.busy)} (${r.claims.median.toFixed(1)}) | ` +
-        `${r.finalizes.count} | ${pct(r.finalizes.busy)} (${r.finalizes.median.toFixed(1)}) |`,
+        `${r.finalizes.count} | ${pct(r.finalizes.busy)} (${r.finalizes.median.toFixed(1)}) | ${r.stallMs.toFixed(1)} |`,
     );
   }
 }
@@ -180,6 +191,7 @@ console.log(`\n${args.scenario}, ${postgres ? 'PostgreSQL' : 'SQLite'}, ${N} job
 for (const [dist, rs] of results) {
   console.log(
     `- ${dist}: ${Math.round(median(rs.map((r) => r.rate)))} jobs/s, claim in flight ${pct(median(rs.map((r) => r.claims.busy)))}, ` +
-      `finalize in flight ${pct(median(rs.map((r) => r.finalizes.busy)))}`,
+      `finalize in flight ${pct(median(rs.map((r) => r.finalizes.busy)))}, ` +
+      `longest stall ${Math.max(...rs.map((r) => r.stallMs)).toFixed(1)} ms`,
   );
 }
