@@ -24,8 +24,8 @@ export interface PoolOptions {
   /**
    * Jobs claimed ahead of free slots, to save round trips when jobs are short. `"auto"` (default)
    * prefetches up to `concurrency` jobs while recent attempts took under 20 ms, and claims
-   * batches of 500 while they took under 1 ms; long jobs are never hoarded away from other
-   * processes.
+   * batches of 500 while they took under 1 ms (on PostgreSQL the next 500 while the last batch
+   * still runs); long jobs are never hoarded away from other processes.
    */
   prefetch?: number | 'auto';
   /**
