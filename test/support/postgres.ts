@@ -224,16 +224,15 @@ export function uniqueSchemaName(): string {
 }
 
 /**
- * Reserve a fresh schema name for one test; `drop()` removes it and everything in it. The schema
- * itself is created by the driver's `migrate()`.
+ * Reserve a fresh schema name for one test (or take the one given); `drop()` removes it and
+ * everything in it. The schema itself is created by the driver's `migrate()`.
  */
-export async function createIsolatedSchema(): Promise<{
+export async function createIsolatedSchema(schema: string = uniqueSchemaName()): Promise<{
   url: string;
   schema: string;
   drop: () => Promise<void>;
 }> {
   const url = await getTestDatabaseUrl();
-  const schema = uniqueSchemaName();
   return {
     url,
     schema,
@@ -268,9 +267,11 @@ export async function createMigratedSchema(): Promise<{
 export async function openTestDriver(
   options: Omit<PostgresDriverOptions, 'connectionString' | 'schema'> & { schema?: string } = {},
 ): Promise<{ driver: Driver; url: string; schema: string; cleanup: () => Promise<void> }> {
-  // A schema the caller names is migrated by the driver; our own is a copy of the template.
-  const isolated = options.schema === undefined ? await createMigratedSchema() : await createIsolatedSchema();
-  const schema = options.schema ?? isolated.schema;
+  // A schema the caller names is migrated by the driver (and dropped by `cleanup`, as our own);
+  // our own is a copy of the template.
+  const isolated =
+    options.schema === undefined ? await createMigratedSchema() : await createIsolatedSchema(options.schema);
+  const { schema } = isolated;
   const driver = postgresDriver({ connectionString: isolated.url, poolSize: 4, ...options, schema });
   if (options.schema !== undefined) await driver.migrate();
   return {
