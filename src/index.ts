@@ -12,6 +12,7 @@ export type { AttemptOutcome } from './core/attempt.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './core/backoff.js';
 export {
   type BulkResult,
+  type CountJobsOptions,
   createJobwire,
   DEFAULT_MAX_PAYLOAD_BYTES,
   type EnqueuedJob,

@@ -15,6 +15,7 @@ import pg from 'pg';
 import type { ClaimedJob, Driver, FinalizeItem, ReleaseLease } from '../src/driver/driver.js';
 import { claimStatement } from '../src/drivers/postgres/claim-sql.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
+import { countStatesStatement, INDEX_COUNT_SETTINGS } from '../src/drivers/postgres/jobs-admin.js';
 import {
   finalizeStatement,
   heartbeatStatement,
@@ -301,5 +302,53 @@ describe('postgres hot statements on an analyzed jobs table', () => {
         );
       }
     }
+  });
+  it('with statistics taken while every job waited, counting unfinished states reads only their index entries', async () => {
+    // As after a bulk enqueue: statistics say every row is pending, so a count of pending jobs
+    // looks cheaper as a scan of the whole table than through the index, finished rows and all.
+    await client.query(`UPDATE "${schema}".jobs SET state = 'pending', worker_id = 'was ' || state`);
+    await client.query(`ANALYZE "${schema}".jobs`);
+    await client.query(
+      `UPDATE "${schema}".jobs SET state = substr(worker_id, 5), worker_id = NULL WHERE worker_id LIKE 'was %'`,
+    );
+    const { rows } = await client.query(
+      `SELECT count(*) FILTER (WHERE state IN ('blocked', 'scheduled', 'pending', 'running'))::int AS unfinished,
+              count(*) FILTER (WHERE state = 'running')::int AS running, count(*)::int AS total
+       FROM "${schema}".jobs`,
+    );
+    const {
+      unfinished,
+      running: runningNow,
+      total,
+    } = rows[0] as { unfinished: number; running: number; total: number };
+    assert.ok(total - unfinished >= FINISHED, 'the finished rows are still there');
+    for (const mode of ['custom', 'generic'] as const) {
+      for (const [states, bound] of [
+        [['blocked', 'scheduled', 'pending', 'running'], unfinished],
+        [['running'], runningNow],
+      ] as const) {
+        const statement = countStatesStatement(
+          `"${schema}"`,
+          states,
+          states.length === 1 ? ['default'] : null,
+        );
+        assert.ok(statement.noSeqScan, 'unfinished states only');
+        const plan = summarize(await explainPrepared(client, statement, mode, INDEX_COUNT_SETTINGS));
+        const what = `${states} (${mode} plan)`;
+        assert.deepEqual(
+          plan.access.filter((a) => a.startsWith('Seq Scan') || a.startsWith('Parallel Seq Scan')),
+          [],
+          `${what}: no scan of the whole table: ${plan.access}`,
+        );
+        assert.ok(
+          plan.jobsRowsVisited <= bound + 100,
+          `${what}: rows of jobs visited: ${plan.jobsRowsVisited} (${bound} in those states)`,
+        );
+      }
+    }
+    assert.deepEqual(await driver.jobCountByState({ states: ['running', 'blocked'] }), {
+      running: runningNow,
+      blocked: 0,
+    });
   });
 });

@@ -6,7 +6,14 @@
  * or event writers. Kept apart so the client's own file stays about running work.
  */
 import type { JobDependencies, PoolRecord, QueueStats } from '../driver/driver.js';
-import type { BulkResult, JobFilter, JobsApi, ListJobsOptions, QueueCountsOptions } from './jobs-api.js';
+import type {
+  BulkResult,
+  CountJobsOptions,
+  JobFilter,
+  JobsApi,
+  ListJobsOptions,
+  QueueCountsOptions,
+} from './jobs-api.js';
 import { jobIdArgument } from './options.js';
 import {
   DEFAULT_BATCH_TARGET_MS,
@@ -64,8 +71,16 @@ export class JobwireAdmin {
     return this.#admin.jobs.listJobs(options);
   }
 
-  /** Job counts by state, optionally for some queues. */
-  async countJobs(options: { queue?: string | readonly string[] } = {}): Promise<Record<JobState, number>> {
+  /**
+   * Exact job counts by state, optionally for some queues and states: with `state`, the answer
+   * holds only those states, and unfinished ones are counted without reading finished jobs.
+   * Without it every row is counted; on a large table prefer `queueCounts`.
+   *
+   * @example const { pending, running } = await jobwire.countJobs({ state: ['pending', 'running'] });
+   */
+  async countJobs<S extends JobState = JobState>(
+    options: CountJobsOptions<S> = {},
+  ): Promise<Record<S, number>> {
     this.#admin.assertOpen();
     return this.#admin.jobs.countJobs(options);
   }

@@ -33,6 +33,7 @@ import {
 import { registerInternals } from './internals.js';
 import {
   type BulkResult,
+  type CountJobsOptions,
   type JobFilter,
   JobsApi,
   type ListJobsOptions,
@@ -64,6 +65,7 @@ import { type WaitForJobOptions, waitForJob } from './wait.js';
 
 export type {
   BulkResult,
+  CountJobsOptions,
   DeleteJobsFilter,
   EnqueuedJob,
   EnqueueItem,

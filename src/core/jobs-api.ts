@@ -38,6 +38,17 @@ export interface ListJobsOptions {
   cursor?: string | null;
 }
 
+/** What `countJobs` counts: every filter given must match. */
+export interface CountJobsOptions<S extends JobState = JobState> {
+  queue?: string | readonly string[];
+  /**
+   * Count only these states; the answer then holds only them. Unfinished states (blocked,
+   * scheduled, pending, running) are counted through their indexes, so "how many are left?"
+   * costs the same however many finished jobs the table keeps.
+   */
+  state?: S | readonly S[];
+}
+
 /** Which jobs `retryJobs` and `cancelJobs` act on: every filter given must match. */
 export interface JobFilter {
   state?: JobState | readonly JobState[];
@@ -101,9 +112,15 @@ export class JobsApi {
   }
 
   /** See `Jobwire.countJobs`. */
-  countJobs(options: { queue?: string | readonly string[] }): Promise<Record<JobState, number>> {
-    return this.#runtime.driver.jobCountByState({
+  countJobs<S extends JobState>(options: CountJobsOptions<S>): Promise<Record<S, number>> {
+    return this.#runtime.driver.jobCountByState<S>({
       queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
+      states: filterList(
+        'state',
+        options.state,
+        (s) => (JOB_STATES as readonly unknown[]).includes(s),
+        `a job state (${JOB_STATES.join(', ')})`,
+      ) as readonly S[] | undefined,
     });
   }
 

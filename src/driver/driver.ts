@@ -187,8 +187,10 @@ export interface Driver {
    */
   jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
 
-  /** Job counts by state, optionally for some queues only. */
-  jobCountByState(params: JobCountByStateParams): Promise<Record<JobState, number>>;
+  /** Job counts by state, optionally for some queues only; with `states`, of those states only. */
+  jobCountByState<S extends JobState = JobState>(
+    params: JobCountByStateParams<S>,
+  ): Promise<Record<S, number>>;
 
   /**
    * Delete jobs in any state (a running job's worker is fenced off). Returns the deleted ids. The

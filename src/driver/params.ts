@@ -2,7 +2,7 @@
  * One named parameter type per driver method (`JobClaimParams` for `jobClaim`, …), shared by
  * every driver so each implements the same signatures.
  */
-import type { EpochMs, JobRecord } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState } from '../core/types.js';
 import type { LogBuilder, LogEntry } from './event-log.js';
 import type {
   CancelledJob,
@@ -49,8 +49,13 @@ export interface JobClaimParams {
 }
 
 /** Parameters of `Driver.jobCountByState`. */
-export interface JobCountByStateParams {
+export interface JobCountByStateParams<S extends JobState = JobState> {
   queues?: readonly string[];
+  /**
+   * Count only these states (absent or empty: all). The answer then holds only them: drivers
+   * count unfinished states through their partial indexes, not by reading every finished job.
+   */
+  states?: readonly S[];
 }
 
 /** Parameters of `Driver.jobDelete`. */

@@ -49,12 +49,14 @@ export async function explainPrepared(
   client: pg.Client,
   statement: { text: string; values: readonly unknown[] },
   mode: 'custom' | 'generic',
+  settings: readonly string[] = [],
 ): Promise<PlanNode> {
   const name = `explained_${++preparedCounter}`;
   await client.query(`PREPARE ${name} AS ${statement.text}`);
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
+    for (const setting of settings) await client.query(`SET LOCAL ${setting}`);
     const args = statement.values.map((v) => literal(client, v)).join(', ');
     const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${name}(${args})`);
     return (rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;

@@ -1,5 +1,6 @@
 /** Conformance: operator actions on jobs (cancel, retry, delete, get, list, count). */
 import assert from 'node:assert/strict';
+import { InvalidOptionError } from '../../core/errors.js';
 import { JOB_STATES, type JobState } from '../../core/types.js';
 import type { Driver, JobFilter } from '../driver.js';
 import {
@@ -278,5 +279,61 @@ export function adminTests(test: DefineTest): void {
       completed: 1,
     });
     assert.deepEqual(await driver.jobCountByState({ queues: ['b', 'c'] }), { ...zero, pending: 1 });
+  });
+
+  test('count by state counts only the states asked for, and each exactly', async (driver) => {
+    const [parent] = await insertJobs(driver, [{ queue: 'p' }]);
+    await insertJobs(driver, [
+      { queue: 'a' },
+      { queue: 'a' },
+      { queue: 'a', delayMs: 10 },
+      { queue: 'b' },
+      { queue: 'b', dependsOn: [{ jobId: parent!.id, onFailure: 'cancel' }] },
+    ]);
+    const [first, second] = await claim(driver, { queues: ['a'], limit: 2 });
+    await complete(driver, first!, T0 + 1);
+    await driver.jobCancel({ ids: [(await insertJobs(driver, [{ queue: 'b' }]))[0]!.id], now: T0 + 2 });
+    assert.ok(second, 'two jobs claimed');
+    // Now: a — 1 running, 1 completed, 1 scheduled; b — 1 pending, 1 blocked, 1 cancelled; p — 1 pending.
+    const all = await driver.jobCountByState({});
+    for (const states of [
+      ['running'],
+      ['pending', 'scheduled'],
+      ['blocked', 'running', 'pending', 'scheduled'],
+      ['completed', 'cancelled'],
+      ['abandoned'],
+      ['pending', 'pending', 'completed'],
+      [...JOB_STATES],
+    ] as JobState[][]) {
+      const expected = Object.fromEntries(states.map((state) => [state, all[state]]));
+      assert.deepEqual(await driver.jobCountByState({ states }), expected, states.join(','));
+    }
+    assert.deepEqual(
+      await driver.jobCountByState({ states: ['running', 'scheduled', 'completed'], queues: ['a'] }),
+      {
+        running: 1,
+        scheduled: 1,
+        completed: 1,
+      },
+    );
+    assert.deepEqual(
+      await driver.jobCountByState({ states: ['running', 'pending', 'blocked'], queues: ['b', 'c'] }),
+      {
+        running: 0,
+        pending: 1,
+        blocked: 1,
+      },
+    );
+    assert.deepEqual(await driver.jobCountByState({ states: [] }), all, 'an empty list means every state');
+  });
+
+  test('count by state refuses a state that does not exist', async (driver) => {
+    for (const states of [['done'], ['pending', 'PENDING'], ["pending' OR 1=1 --"], [null]]) {
+      await assert.rejects(
+        driver.jobCountByState({ states } as never),
+        (error: unknown) => error instanceof InvalidOptionError && error.field === 'states',
+        JSON.stringify(states),
+      );
+    }
   });
 }

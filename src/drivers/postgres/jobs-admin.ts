@@ -10,10 +10,11 @@ import {
   type JobGetParams,
   type JobRetryParams,
 } from '../../driver/driver.js';
-import { checkNames } from '../../driver/guards.js';
+import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import { dependenciesFailed } from './dependencies.js';
 import { withLog } from './events.js';
+import type { Statement } from './jobs-lease.js';
 import {
   compareIds,
   epochMs,
@@ -45,19 +46,78 @@ export async function jobGet(ctx: PgContext, params: JobGetParams): Promise<JobR
 const filterValue = (values: readonly string[] | undefined): readonly string[] | null =>
   values && values.length > 0 ? values : null;
 
-export async function jobCountByState(
+/** States every job leaves; each has a partial index (`jobs_blocked`, `jobs_waiting`, `jobs_rescue`). */
+const UNFINISHED: readonly JobState[] = ['blocked', 'scheduled', 'pending', 'running'];
+
+/**
+ * Counts of some states: one count per state, each naming its state as a constant so the
+ * planner can match the partial index of that state. Statistics taken when most jobs waited
+ * (as after a bulk enqueue) make a scan of the whole table look cheaper than the index for the
+ * few left; when only unfinished states are asked for, the driver runs the statement under
+ * `INDEX_COUNT_SETTINGS` (`noSeqScan`), so the count reads index entries of those states only,
+ * never the finished history. `states` must be checked states: they are written into the text.
+ */
+/**
+ * How counts of unfinished states are planned: by their partial indexes, entry by entry. Not a
+ * scan of the table; not a bitmap scan, which stale statistics (every row pending) price as a
+ * parallel one, and which never marks the index entries of rows already gone as dead, so every
+ * later count between vacuums would read them again; an index scan marks them and skips them next time.
+ */
+export const INDEX_COUNT_SETTINGS = [
+  'enable_seqscan = off',
+  'enable_bitmapscan = off',
+  'max_parallel_workers_per_gather = 0',
+] as const;
+
+/** `INDEX_COUNT_SETTINGS` for the rest of the transaction, in one statement. */
+const INDEX_COUNT_SET_SQL = `SELECT ${INDEX_COUNT_SETTINGS.map((setting) => {
+  const [name, value] = setting.split(' = ');
+  return `set_config('${name}', '${value}', true)`;
+}).join(', ')}`;
+
+export function countStatesStatement(
+  s: string,
+  states: readonly JobState[],
+  queues: readonly string[] | null,
+): Statement & { noSeqScan: boolean } {
+  return {
+    text: states
+      .map(
+        (state) =>
+          `SELECT '${state}'::text AS state, count(*) AS count FROM ${s}.jobs WHERE state = '${state}' AND ($1::text[] IS NULL OR queue = ANY($1::text[]))`,
+      )
+      .join('\nUNION ALL\n'),
+    values: [queues],
+    noSeqScan: states.every((state) => UNFINISHED.includes(state)),
+  };
+}
+
+export async function jobCountByState<S extends JobState = JobState>(
   ctx: PgContext,
-  params: JobCountByStateParams,
-): Promise<Record<JobState, number>> {
+  params: JobCountByStateParams<S>,
+): Promise<Record<S, number>> {
   ctx.assertOpen();
+  const queues = filterValue(checkNames('queues', params.queues));
+  const asked = checkStates(params.states) as readonly S[] | undefined;
+  const states = asked?.length ? [...new Set(asked)] : undefined;
+  if (states) {
+    const { text, values, noSeqScan } = countStatesStatement(ctx.s, states, queues);
+    const rows = noSeqScan
+      ? await ctx.transaction('jobCountByState', async (client) => {
+          await ctx.query('jobCountByState', INDEX_COUNT_SET_SQL, [], client);
+          return ctx.query<{ state: S; count: string }>('jobCountByState', text, values, client);
+        })
+      : await ctx.query<{ state: S; count: string }>('jobCountByState', text, values);
+    return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)])) as Record<S, number>;
+  }
   const rows = await ctx.query<{ state: JobState; count: string }>(
     'jobCountByState',
     `SELECT state, count(*) AS count FROM ${ctx.s}.jobs WHERE ($1::text[] IS NULL OR queue = ANY($1::text[])) GROUP BY state`,
-    [filterValue(checkNames('queues', params.queues))],
+    [queues],
   );
   const counts = zeroCounts();
   for (const row of rows) if (JOB_STATES.includes(row.state)) counts[row.state] = Number(row.count);
-  return counts;
+  return counts as Record<S, number>;
 }
 
 /** Locks the targets first so `previous_state` is the state the cancel actually replaced. */

@@ -344,6 +344,16 @@ const CASES: Case[] = [
     run: (c) => c.countJobs({ queue: [SQL] }),
     outcome: option('queue'),
   },
+  {
+    name: 'countJobs with a state that does not exist',
+    run: (c) => c.countJobs({ state: 'done' as never }),
+    outcome: option('state'),
+  },
+  {
+    name: 'countJobs with a state with SQL',
+    run: (c) => c.countJobs({ state: ['pending', SQL as never] }),
+    outcome: option('state'),
+  },
   { name: 'pauseQueue with SQL', run: (c) => c.pauseQueue(SQL), outcome: option('queue') },
   // -- ids -------------------------------------------------------------------------------------
   ...['abc', '1e3', '-1', '0', '', '01', '99999999999999999999', 'a\u0000', SQL].flatMap((id) => [

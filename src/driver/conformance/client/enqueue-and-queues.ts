@@ -133,6 +133,21 @@ export function runEnqueueAndQueuesSuite(factory: ConformanceDatabases): void {
       assert.equal(counts.pending, 2);
     });
 
+    it('countJobs({ state }) answers with the states asked for only, as the full count has them', async (t) => {
+      const task = defineTask({ name: 'counted', handler: async () => {} });
+      const { client } = await withClient(t, factory, { tasks: [task] });
+      await client.enqueueMany([
+        { task, payload: {} },
+        { task, payload: {}, options: { queue: 'other' } },
+        { task, payload: {}, options: { delayMs: 60_000 } },
+      ]);
+      const all = await client.countJobs();
+      const some = await client.countJobs({ state: ['pending', 'scheduled', 'running'] });
+      assert.deepEqual(some, { pending: all.pending, scheduled: all.scheduled, running: 0 });
+      assert.deepEqual(some, { pending: 2, scheduled: 1, running: 0 });
+      assert.deepEqual(await client.countJobs({ state: 'pending', queue: 'other' }), { pending: 1 });
+    });
+
     it('validates payloads with a Standard Schema at enqueue and before the run', async (t) => {
       const seen: unknown[] = [];
       const task = defineTask({
