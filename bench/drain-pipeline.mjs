@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Where a drain waits: `npm run build && node bench/drain-pipeline.mjs [--db postgres://…]
-// [--scenario unkeyed|keyed] [--jobs N] [--rounds R] [--dist a/dist --dist b/dist]`.
+// [--scenario unkeyed|keyed] [--keys K] [--jobs N] [--rounds R] [--dist a/dist --dist b/dist]`.
 //
 // Drains a backlog of N no-op jobs with one pool (concurrency 10, event log on) and reports, per
 // drain: jobs/s; the Node process's CPU and (PostgreSQL on this machine) the server's CPU per job;
@@ -8,7 +8,7 @@
 // finalize write, was in flight, with their median durations; and the longest event-loop stall
 // (a 5 ms timer's worst gap). A lane in flight nearly all
 // the time is what bounds the drain (bench/results/2026-12-02-claim-ahead.md found every claim
-// going out with an empty buffer this way). `keyed`: every job has one of 100 concurrency keys
+// going out with an empty buffer this way). `keyed`: every job has one of `--keys` (default 100) concurrency keys
 // under a rule that never binds (as bench/flow.mjs). Several `--dist` builds alternate drain by
 // drain (ABBA), so the machine's drift hits them alike; the last table gives their medians.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,12 +24,14 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', default: 'unkeyed' },
     jobs: { type: 'string', default: '40000' },
     rounds: { type: 'string', default: '3' },
+    keys: { type: 'string', default: '100' },
   },
 });
 if (!['unkeyed', 'keyed'].includes(args.scenario)) throw new Error('--scenario must be unkeyed or keyed');
 const dists = (args.dist ?? [new URL('../dist', import.meta.url).pathname]).map((d) => resolve(d));
 const N = Number(args.jobs);
-const KEYS = 100;
+const KEYS = Number(args.keys);
+if (!Number.isInteger(KEYS) || KEYS < 1) throw new Error('--keys must be a positive integer');
 const postgres = args.db !== undefined && /^postgres(ql)?:/.test(args.db);
 const progress = (message) => process.stderr.write(`${message}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

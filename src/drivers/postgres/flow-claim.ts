@@ -105,6 +105,8 @@ DECLARE
   v_held_t tid[];
   v_idle text[];
   v_key_rows int;
+  v_sort text := current_setting('enable_sort');
+  v_bitmap text := current_setting('enable_bitmapscan');
 BEGIN
   IF cardinality(p_queues) > 0 THEN
     IF p_log THEN
@@ -127,6 +129,9 @@ BEGIN
     RETURN;
   END IF;
   v_budget := coalesce(p_budget, least(v_wanted, greatest(${FLOW_MIN_KEYS}, ceil(v_wanted::float8 / ${FLOW_QUANTUM})::int)));
+  -- The lock walks a queue's ready keys in their index's order and stops at the budget: planned
+  -- with sorts allowed, it read and tested every active key, then sorted them (see lockSql).
+  PERFORM set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true);
   WITH l AS MATERIALIZED (${bindNames(lockSql(s), lockNames)})
   SELECT coalesce(array_agg(l.queue ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
          coalesce(array_agg(l.key ORDER BY ${fairness}) FILTER (WHERE ${candidate}), '{}'),
@@ -142,6 +147,7 @@ BEGIN
          (SELECT coalesce(max(c.n), 0) FROM (SELECT count(*) AS n FROM l WHERE l.key IS NOT NULL GROUP BY l.queue) c)
   INTO v_locked_q, v_locked_k, v_locked_t, v_conc, v_rate_limit, v_rate_interval, v_rate_burst, v_held_q, v_held_k, v_held_t, v_idle, v_key_rows
   FROM l;
+  PERFORM set_config('enable_sort', v_sort, true), set_config('enable_bitmapscan', v_bitmap, true);
   IF cardinality(v_held_q) = 0 AND cardinality(v_locked_q) > 0 AND array_position(v_locked_k, NULL) IS NULL THEN
     -- Keys only, none to mark held: the lean statement (less to plan, start and run).
     IF p_log THEN
