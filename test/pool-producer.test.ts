@@ -49,6 +49,7 @@ function setup() {
     finalizerBacklog: () => 0,
     claimSettled() {},
     giveBack: async () => {},
+    returnSuspects() {},
     reportError(operation, error) {
       throw new Error(`unexpected ${operation} error: ${String(error)}`);
     },

@@ -61,7 +61,7 @@ describe('postgres flow claim with many keys and no statistics', () => {
   it('locks its budget of keys after reading about as many index entries, not every key', async () => {
     const fn = `"${schema}".${flowClaimFunction(`"${schema}"`).name}`;
     const before = await entriesRead();
-    const { rows } = await client.query(`SELECT * FROM ${fn}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+    const { rows } = await client.query(`SELECT * FROM ${fn}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
       [],
       ['default'],
       LIMIT,
@@ -72,6 +72,7 @@ describe('postgres flow claim with many keys and no statistics', () => {
       false,
       [],
       [],
+      false,
     ]);
     const read = (await entriesRead()) - before;
     const started = rows.filter((row: { id: string | null }) => row.id !== null);

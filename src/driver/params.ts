@@ -45,6 +45,11 @@ export interface JobClaimParams {
    * when there are some), whether or not `log` stored them: the claiming process emits them.
    */
   onFlowEvents?: (entries: readonly LogEntry[]) => void;
+  /**
+   * Leave out jobs interrupted `SUSPECT_INTERRUPTIONS` times or more (the claiming pool already
+   * holds one such job); they stay where they are in the queue for other pools.
+   */
+  excludeSuspects?: boolean;
   now?: EpochMs;
 }
 

@@ -58,6 +58,16 @@ export interface QueueLimitExceeded {
   pending: number;
 }
 
+/**
+ * Interruptions after which a job is a *suspect*: caught in that many crashes (or cut-offs), it may
+ * be the job that crashes its process. A pool holds at most one suspect at a time
+ * (`JobClaimParams.excludeSuspects`), so two suspects never share a process: the neighbours a
+ * poison job took down twice are never placed beside it again, and only the poison itself reaches
+ * `maxInterruptions` (3 or more). Fresh and once-interrupted jobs are claimed as usual, so a mass
+ * rescue (a killed process's whole batch) is taken back at full speed.
+ */
+export const SUSPECT_INTERRUPTIONS = 2;
+
 /** A job handed to a worker by `jobClaim`. */
 export interface ClaimedJob {
   id: string;

@@ -102,6 +102,7 @@ export class Pool {
       finalizerBacklog: () => this.#finalizer.backlog,
       claimSettled: () => this.#onClaimSettled(),
       giveBack: (jobs) => this.#trackRelease(this.#giveBack(jobs)),
+      returnSuspects: (jobs) => void this.#trackRelease(this.#giveBack(jobs), false),
       reportError,
     });
     this.#leaseKeeper = new LeaseKeeper(runtime, settings, {
@@ -411,10 +412,10 @@ export class Pool {
   }
 
   /** Count a release's jobs when it lands; `#stop` waits for every release still in flight. */
-  #trackRelease(release: Promise<string[]>): Promise<void> {
+  #trackRelease(release: Promise<string[]>, countOnStop = true): Promise<void> {
     const tracked: Promise<void> = release
       .then((ids) => {
-        this.#releasedOnAbort += ids.length;
+        if (countOnStop) this.#releasedOnAbort += ids.length;
       })
       .catch((error) => this.#reportError('release', error, 0))
       .finally(() => this.#pendingReleases.delete(tracked));

@@ -5,7 +5,7 @@
  * a slow poll. It also keeps a job's events in order when the job is claimed again before its
  * previous attempt's outcome was reported (see `outcomePending`).
  */
-import { CHANNELS, type ClaimedJob, type LogEntry } from '../../driver/driver.js';
+import { CHANNELS, type ClaimedJob, type LogEntry, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 import type { Runtime } from '../runtime.js';
 import type { EpochMs } from '../types.js';
 import type { Executor, Slot } from './executor.js';
@@ -26,6 +26,8 @@ export interface ProducerHooks {
   claimSettled(): void;
   /** Give back jobs claimed while the pool was stopping. */
   giveBack(jobs: ClaimedJob[]): Promise<void>;
+  /** Give back suspects beyond the one a pool may hold (not counted as released on stop). */
+  returnSuspects(jobs: ClaimedJob[]): void;
   reportError(operation: string, error: unknown, retryInMs: number): void;
 }
 
@@ -278,6 +280,8 @@ export class Producer {
     this.#claiming = true;
     this.#wokenWhileClaiming = false;
     let claimed: ClaimedJob[] = [];
+    // At most one suspect (a job interrupted SUSPECT_INTERRUPTIONS times) in this pool at once.
+    const excludeSuspects = this.#holdsSuspect();
     try {
       claimed = await this.#runtime.driver.jobClaim({
         queues: this.#settings.queues,
@@ -286,10 +290,12 @@ export class Producer {
         poolId: this.#settings.id,
         log: this.#runtime.eventLog,
         onFlowEvents: this.#emitFlowEvents,
+        excludeSuspects,
         now: this.#runtime.dbNow(),
       });
       this.#claimFailures = 0;
       this.#mayHaveWork = claimed.length === limit || this.#wokenWhileClaiming;
+      if (!excludeSuspects) claimed = this.#keepOneSuspect(claimed);
       // An enqueue or retry of this process may not have reported its jobs yet: start them after it has.
       // Bounded by a heartbeat period, as the claimed jobs are not heart-beaten while they wait.
       const { inFlight } = this.#runtime;
@@ -323,6 +329,42 @@ export class Producer {
     this.#dispatch();
     if (this.#mayHaveWork) this.scheduleFill();
     this.#hooks.claimSettled();
+  }
+
+  /**
+   * Whether this pool holds a suspect (`SUSPECT_INTERRUPTIONS`, records.ts): buffered, held back
+   * or running. Then its claims leave suspects to other pools, so two suspects never share a
+   * process and a poison job cannot take the same neighbours down until their budget runs out.
+   */
+  #holdsSuspect(): boolean {
+    for (const job of this.#buffer) if (job.interruptions >= SUSPECT_INTERRUPTIONS) return true;
+    for (const job of this.#heldBack.values()) if (job.interruptions >= SUSPECT_INTERRUPTIONS) return true;
+    for (const attempt of this.#executor.running.values()) {
+      if (attempt.job.interruptions >= SUSPECT_INTERRUPTIONS) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A claim that could take suspects keeps the first and gives the others back at once (without
+   * an interruption): they stay at the head of the queue for other pools, and this pool's next
+   * claims leave them out. Only right after a crash do several suspects come together.
+   */
+  #keepOneSuspect(claimed: ClaimedJob[]): ClaimedJob[] {
+    let kept = false;
+    const extra: ClaimedJob[] = [];
+    const keep = claimed.filter((job) => {
+      if (job.interruptions < SUSPECT_INTERRUPTIONS) return true;
+      if (!kept) {
+        kept = true;
+        return true;
+      }
+      extra.push(job);
+      return false;
+    });
+    if (extra.length === 0) return claimed;
+    this.#hooks.returnSuspects(extra);
+    return keep;
   }
 
   /** Start buffered jobs on free slots. */

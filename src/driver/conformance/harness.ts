@@ -60,7 +60,14 @@ export async function insertJob(
 /** Claim from `default` (or the given queues) at `now`. */
 export function claim(
   driver: Driver,
-  options: { queues?: string[]; limit?: number; leaseMs?: number; poolId?: string; now?: EpochMs } = {},
+  options: {
+    queues?: string[];
+    limit?: number;
+    leaseMs?: number;
+    poolId?: string;
+    now?: EpochMs;
+    excludeSuspects?: boolean;
+  } = {},
 ): Promise<ClaimedJob[]> {
   return driver.jobClaim({
     queues: options.queues ?? ['default'],
@@ -68,6 +75,7 @@ export function claim(
     leaseMs: options.leaseMs ?? LEASE_MS,
     poolId: options.poolId ?? WORKER,
     now: options.now ?? T0,
+    ...(options.excludeSuspects === undefined ? {} : { excludeSuspects: options.excludeSuspects }),
   });
 }
 

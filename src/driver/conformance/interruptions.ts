@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { EpochMs, StoredError } from '../../core/types.js';
-import type { Driver, RescuedJob } from '../driver.js';
+import { type Driver, type RescuedJob, SUSPECT_INTERRUPTIONS } from '../driver.js';
 import { claim, claimOne, type DefineTest, getJob, insertJob, insertJobs, T0 } from './harness.js';
 
 /**
@@ -49,6 +49,43 @@ const cutOff = (attempt: number, at: EpochMs): StoredError => ({
 });
 
 export function interruptionTests(test: DefineTest): void {
+  test('a claim that excludes suspects leaves out jobs interrupted twice, keyed or not, in their place', async (driver) => {
+    await driver.flowRuleSet({ rules: [{ queue: 'default', key: 'k:*', concurrency: 100, rate: null }] });
+    const suspects = await insertJobs(driver, [{}, { concurrencyKey: 'k:1' }, { concurrencyKey: 'k:2' }]);
+    for (let i = 0; i < SUSPECT_INTERRUPTIONS; i++) {
+      const jobs = await claim(driver, { limit: 10, now: T0 + i });
+      assert.equal(jobs.length, suspects.length, `round ${i}: every job claimed`);
+      await driver.jobRelease({
+        leases: jobs.map((job) => ({
+          id: job.id,
+          leaseToken: job.leaseToken,
+          interruption: cutOff(job.attempt, T0 + i),
+        })),
+        now: T0 + i,
+      });
+    }
+    const once = await insertJobs(driver, [{}], T0 + 5);
+    const [onceClaimed] = await claim(driver, { limit: 1, now: T0 + 6, excludeSuspects: true });
+    await driver.jobRelease({
+      leases: [{ id: onceClaimed!.id, leaseToken: onceClaimed!.leaseToken, interruption: cutOff(1, T0 + 6) }],
+      now: T0 + 6,
+    });
+    const fresh = await insertJobs(
+      driver,
+      [{}, { concurrencyKey: 'k:1' }, { concurrencyKey: 'k:3' }],
+      T0 + 10,
+    );
+    const ids = (jobs: readonly { id: string }[]) => jobs.map((job) => job.id).sort();
+    const excluded = await claim(driver, { limit: 10, now: T0 + 20, excludeSuspects: true });
+    assert.deepEqual(ids(excluded), ids([...once, ...fresh]), 'fresh and once-interrupted jobs only');
+    const rest = await claim(driver, { limit: 10, now: T0 + 21 });
+    assert.deepEqual(ids(rest), ids(suspects), 'the suspects, still waiting');
+    assert.deepEqual(
+      rest.map((job) => job.interruptions),
+      rest.map(() => SUSPECT_INTERRUPTIONS),
+    );
+  });
+
   test('a rescued job keeps its due time and is claimed before jobs enqueued after it', async (driver) => {
     const first = await insertJob(driver, { task: 'first' });
     await claimOne(driver, { leaseMs: 1000 });

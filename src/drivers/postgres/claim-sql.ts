@@ -6,7 +6,7 @@
 import type { JobClaimParams } from '../../driver/driver.js';
 import { logStartedSql } from './claim-log.js';
 import type { Statement } from './jobs-lease.js';
-import { CLAIM_COLUMNS, nowSql } from './row.js';
+import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
 
 /**
  * Each queue is read on its own (a LATERAL subquery per queue name) in the claim index's order,
@@ -29,7 +29,7 @@ picked AS (
   CROSS JOIN LATERAL (
     SELECT j.ctid, j.id, j.priority, j.run_at FROM ${s}.jobs j
     WHERE j.queue = q.name AND j.state IN ('pending', 'scheduled') AND j.concurrency_key IS NULL
-      AND j.run_at <= ${nowSql('$5')}
+      AND j.run_at <= ${nowSql('$5')} AND ${notSuspectSql('j', '$6')}
     ORDER BY j.priority DESC, j.run_at, j.id
     LIMIT $2
     FOR UPDATE OF j SKIP LOCKED
@@ -57,6 +57,7 @@ export function claimStatement(s: string, params: JobClaimParams): Statement {
       Math.floor(params.leaseMs),
       params.poolId,
       params.now ?? null,
+      params.excludeSuspects === true,
     ],
   };
 }

@@ -51,6 +51,7 @@ const PARAMS = [
   'p_log boolean',
   'p_visited_q text[]',
   'p_visited_k text[]',
+  'p_exclude_suspects boolean',
 ];
 
 /** `sql` with its `$1`, `$2`, … replaced by `names[0]`, `names[1]`, … */
@@ -62,7 +63,7 @@ function bindNames(sql: string, names: readonly string[]): string {
   });
 }
 
-const claimNames = ['p_queues', 'p_limit', 'p_lease', 'p_pool', 'p_now'];
+const claimNames = ['p_queues', 'p_limit', 'p_lease', 'p_pool', 'p_now', 'p_exclude_suspects'];
 const lockNames = ['p_flow_queues', 'v_budget', 'p_now', 'p_visited_q', 'p_visited_k'];
 const pickNames = [
   'v_locked_q',
@@ -79,6 +80,7 @@ const pickNames = [
   'v_rate_limit',
   'v_rate_interval',
   'v_rate_burst',
+  'p_exclude_suspects',
 ];
 
 /** The body of the function (see the module comment). */
@@ -293,7 +295,7 @@ export async function claimWithFlow(
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const rows = await ctx.query<FunctionRow>(
       'jobClaim',
-      `SELECT * FROM ${fn}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `SELECT * FROM ${fn}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         round === 0 ? plainQueues : [],
         queues,
@@ -305,6 +307,7 @@ export async function claimWithFlow(
         params.log === true,
         visited.queues,
         visited.keys,
+        params.excludeSuspects === true,
       ],
     );
     let info: RoundInfo = { idle: [] };

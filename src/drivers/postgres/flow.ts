@@ -33,7 +33,7 @@ import {
   unheldReturningSql,
 } from './flow-holds.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow-idle.js';
-import { CLAIM_COLUMNS, epochMs, nowSql } from './row.js';
+import { CLAIM_COLUMNS, epochMs, notSuspectSql, nowSql } from './row.js';
 
 export { FLOW_CHANGED_CHANNEL, flowChanged };
 
@@ -215,7 +215,7 @@ const unkeyedHeadsSql = (s: string): string => `  UNION ALL
   FROM caps CROSS JOIN LATERAL (
     SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
     WHERE caps.key IS NULL AND j.queue = caps.queue AND j.state IN ('pending', 'scheduled')
-      AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')}
+      AND j.concurrency_key IS NULL AND j.run_at <= ${nowSql('$6')} AND ${notSuspectSql('j', '$15')}
     ORDER BY j.priority DESC, j.run_at, j.id
     LIMIT caps.cap
     FOR UPDATE OF j SKIP LOCKED
@@ -240,7 +240,8 @@ const queueWritesSql = (s: string): string => `queues_started AS (
  * $8 the keys statement 1 locked to mark them held (flow-holds.ts); $9 and $10 the addresses of
  * the candidates' and the held keys' rows, as statement 1 locked them (a TID scan: a bloated
  * `flow_keys` between vacuums was once read whole by a cached plan, 3 ms per claim); $11 to $14
- * the candidates' rules (concurrency, rate limit, interval, burst) as statement 1 found them.
+ * the candidates' rules (concurrency, rate limit, interval, burst) as statement 1 found them;
+ * $15 the claim's `excludeSuspects`.
  */
 export function pickSql(s: string, log: boolean, lean = false): string {
   const ctes = lean ? LEAN_FLOW_CTES : FLOW_CTES;
@@ -273,7 +274,7 @@ heads AS (
   FROM caps CROSS JOIN LATERAL (
     SELECT j.id, j.ctid, j.priority, j.run_at FROM ${s}.jobs j
     WHERE caps.key IS NOT NULL AND j.queue = caps.queue AND j.concurrency_key = caps.key
-      AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$6')}
+      AND j.state IN ('pending', 'scheduled') AND j.run_at <= ${nowSql('$6')} AND ${notSuspectSql('j', '$15')}
     ORDER BY j.priority DESC, j.run_at, j.id
     LIMIT caps.cap
     FOR UPDATE OF j SKIP LOCKED

@@ -1,6 +1,6 @@
 /** Mapping between `jobs` rows and the driver's job shapes, plus the SQL fragments that produce them. */
 import type { BackoffSpec, DedupRule, EpochMs, JobRecord, JobState, StoredError } from '../../core/types.js';
-import type { ClaimedJob } from '../../driver/driver.js';
+import { type ClaimedJob, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 
 /**
  * A timestamptz column as epoch ms (a float8, so node-postgres hands back a number). Stored times
@@ -212,3 +212,10 @@ export function compareIds(a: string, b: string): number {
 export function zeroCounts(): Record<JobState, number> {
   return { blocked: 0, scheduled: 0, pending: 0, running: 0, completed: 0, abandoned: 0, cancelled: 0 };
 }
+
+/**
+ * Row `j` may be claimed under the `excludeSuspects` flag `param`: a test of a column of the row
+ * the claim reads anyway (`SUSPECT_INTERRUPTIONS`, records.ts).
+ */
+export const notSuspectSql = (j: string, param: string): string =>
+  `(${j}.interruptions < ${SUSPECT_INTERRUPTIONS} OR NOT ${param}::boolean)`;

@@ -7,7 +7,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { claimedEvent } from '../../core/job-events.js';
 import type { EpochMs } from '../../core/types.js';
-import type { ClaimedJob, JobClaimParams } from '../../driver/driver.js';
+import { type ClaimedJob, type JobClaimParams, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { packedStarted } from '../../driver/event-pack.js';
 import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js';
@@ -38,6 +38,7 @@ function claimCandidatesSql(queueCount: number): string {
   const perQueue = (i: number) =>
     `SELECT id, priority, run_at FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
      WHERE queue = @q${i} AND state = 'pending' AND concurrency_key IS NULL
+       AND (interruptions < ${SUSPECT_INTERRUPTIONS} OR @exclude = 0)
        AND NOT EXISTS (SELECT 1 FROM jobwire_queues WHERE name = @q${i} AND paused = 1)
        AND NOT EXISTS (SELECT 1 FROM jobwire_flow_rules WHERE queue = @q${i} AND pattern = '')
      ORDER BY priority DESC, run_at, id
@@ -167,6 +168,7 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       poolId: params.poolId,
       now,
       limit: Math.floor(params.limit),
+      exclude: params.excludeSuspects === true ? 1 : 0,
     };
     params.queues.forEach((queue, i) => {
       bindings[`q${i}`] = queue;

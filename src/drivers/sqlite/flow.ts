@@ -21,6 +21,7 @@ import {
   gcraAllowed,
   nextFlowKeyBudget,
 } from '../../driver/flow.js';
+import { SUSPECT_INTERRUPTIONS } from '../../driver/records.js';
 import { type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { createFlowHolds } from './flow-holds.js';
 import { CLAIM_COLUMNS, CLAIM_ID, type ClaimTuple } from './row.js';
@@ -155,7 +156,7 @@ export function createFlowMethods(ctx: SqliteContext) {
   const headsOfKey = db.prepare(
     `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
      WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND queue = ? AND concurrency_key = ?
-       AND state = 'pending'
+       AND state = 'pending' AND (interruptions < ${SUSPECT_INTERRUPTIONS} OR ? = 0)
      ORDER BY priority DESC, run_at, id LIMIT ?`,
   );
   const waitingForKey = db.prepare(
@@ -165,6 +166,7 @@ export function createFlowMethods(ctx: SqliteContext) {
   const headsUnkeyed = db.prepare(
     `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
      WHERE queue = ? AND state = 'pending' AND concurrency_key IS NULL
+       AND (interruptions < ${SUSPECT_INTERRUPTIONS} OR ? = 0)
      ORDER BY priority DESC, run_at, id LIMIT ?`,
   );
   const claimIds = db
@@ -198,7 +200,13 @@ export function createFlowMethods(ctx: SqliteContext) {
    * of any, up to its share; the next keys when they run short. Returns the picked ids in that order and writes the keys' and
    * the queue's new GCRA state and last start, and the holds that began or ended (to `events`).
    */
-  function pickFromQueue(queue: string, limit: number, now: EpochMs, events: LogEntry[]): number[] {
+  function pickFromQueue(
+    queue: string,
+    limit: number,
+    now: EpochMs,
+    events: LogEntry[],
+    exclude: 0 | 1,
+  ): number[] {
     if (paused.get(queue)) return [];
     const rules = rulesOf.all(queue) as RuleRow[];
     const queueRule = rules.find((r) => r.pattern === '');
@@ -249,7 +257,7 @@ export function createFlowMethods(ctx: SqliteContext) {
       const visitUnkeyed = () => {
         unkeyedDue = false;
         const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
-        candidate.ids = (headsUnkeyed.all(queue, queueCap) as { id: number }[]).map((r) => r.id);
+        candidate.ids = (headsUnkeyed.all(queue, exclude, queueCap) as { id: number }[]).map((r) => r.id);
         candidates.push(candidate);
         caps.set(candidate, candidate.ids.length);
         if (candidate.ids.length > 0) batch.push(candidate);
@@ -273,10 +281,17 @@ export function createFlowMethods(ctx: SqliteContext) {
         const rate = rule ? rateOf(rule) : null;
         if (rate) cap = Math.min(cap, gcraAllowed(rate, row.tat, now));
         if (cap > 0 && row.head !== null) {
-          const candidate: Candidate = { key: row.key, row, rule, ids: [row.head] };
-          candidates.push(candidate);
-          batch.push(candidate);
-          caps.set(candidate, cap);
+          // Its head may be a suspect this pool must not take (excludeSuspects): then its first
+          // job it may take, if any; a key left with none is passed over (it is not idle).
+          const ids = exclude
+            ? (headsOfKey.all(queue, row.key, exclude, 1) as { id: number }[]).map((r) => r.id)
+            : [row.head];
+          if (ids.length > 0) {
+            const candidate: Candidate = { key: row.key, row, rule, ids };
+            candidates.push(candidate);
+            batch.push(candidate);
+            caps.set(candidate, cap);
+          }
         } else if (row.head === null && row.running === 0) {
           // Nothing due and nothing running: unless a job waits for a later due time, the key
           // leaves the ready index (a trigger brings it back when one of its jobs waits again).
@@ -292,7 +307,9 @@ export function createFlowMethods(ctx: SqliteContext) {
       for (const candidate of batch) {
         const n = Math.min(caps.get(candidate)!, share);
         if (candidate.key !== null && n > 1) {
-          candidate.ids = (headsOfKey.all(queue, candidate.key, n) as { id: number }[]).map((r) => r.id);
+          candidate.ids = (headsOfKey.all(queue, candidate.key, exclude, n) as { id: number }[]).map(
+            (r) => r.id,
+          );
         }
       }
       const before = picked.length;
@@ -313,7 +330,9 @@ export function createFlowMethods(ctx: SqliteContext) {
         const t = taken.get(candidate)!;
         const n = Math.min(caps.get(candidate)!, t + queueCap - picked.length);
         if (candidate.key !== null) {
-          candidate.ids = (headsOfKey.all(queue, candidate.key, n) as { id: number }[]).map((r) => r.id);
+          candidate.ids = (headsOfKey.all(queue, candidate.key, exclude, n) as { id: number }[]).map(
+            (r) => r.id,
+          );
         }
       }
       roundRobin(more, queueCap, queueCap - picked.length);
@@ -394,13 +413,13 @@ export function createFlowMethods(ctx: SqliteContext) {
   function flowClaim(
     queues: readonly string[],
     limit: number,
-    bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs },
+    bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs; exclude: 0 | 1 },
   ): { rows: ClaimTuple[]; events: LogEntry[] } {
     const ids: number[] = [];
     const events: LogEntry[] = [];
     for (const queue of new Set(queues)) {
       if (ids.length >= limit) break;
-      ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now, events));
+      ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now, events, bindings.exclude));
     }
     events.sort(compareFlowEntries);
     if (ids.length === 0) return { rows: [], events };

@@ -11,6 +11,7 @@ import { createJobwire } from '../../../core/client.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { clientInternals } from '../../../core/internals.js';
 import { defineTask } from '../../../core/task.js';
+import { SUSPECT_INTERRUPTIONS } from '../../records.js';
 import type { ConformanceDatabases } from './databases.js';
 import { ManualClock, nextEvent, recordEvents, testPool, until, withClient } from './harness.js';
 
@@ -19,6 +20,51 @@ const forever = () => new Promise<never>(() => {});
 
 export function runInterruptionSuite(factory: ConformanceDatabases): void {
   describe(`interruptions (${factory.name})`, () => {
+    it('a pool runs at most one job interrupted twice at a time, so such jobs never share its process', async (t) => {
+      // Three jobs cut off by two shutdowns are suspects (SUSPECT_INTERRUPTIONS): any of them
+      // could be a job that crashes its process, so a pool takes them one at a time.
+      let trap = true;
+      let running = 0;
+      let most = 0;
+      const task = defineTask({
+        name: 'suspect',
+        handler: async () => {
+          if (trap) return forever();
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 60));
+          running--;
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [task], maxInterruptions: 5 });
+      const jobs = await client.enqueueMany([
+        { task, payload: {} },
+        { task, payload: {} },
+        { task, payload: {} },
+      ]);
+      for (let round = 1; round <= SUSPECT_INTERRUPTIONS; round++) {
+        const pool = client.createPool({ ...testPool, concurrency: 10, shutdownGraceMs: 50 });
+        const started = recordEvents(client);
+        await pool.start();
+        await until(
+          () => started.of('job:started').length === jobs.length,
+          10_000,
+          `round ${round}: all started`,
+        );
+        await pool.stop();
+        for (const job of jobs) assert.equal((await client.getJob(job.id))?.interruptions, round);
+      }
+      trap = false;
+      const pool = client.createPool({ ...testPool, concurrency: 10 });
+      await pool.start();
+      await until(
+        async () => (await client.countJobs({ state: 'completed' })).completed === jobs.length,
+        10_000,
+      );
+      await pool.stop();
+      assert.equal(most, 1, 'suspects ran one at a time');
+    });
+
     it('leases of jobs still running in a grace period longer than the lease stay renewed', async (t) => {
       // The stopping pool must keep heart-beating: else the leader rescues a job that is about to
       // finish well inside the grace period, runs it again elsewhere and fences this run's result off.
