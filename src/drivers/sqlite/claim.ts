@@ -32,13 +32,15 @@ const CLAIM_BY_ID_MAX = 8;
  * The ids `jobClaim` takes: the first `@limit` due jobs of queues `@q0`, `@q1`, … in claim order.
  * Each queue is read on its own, in the claim index's order, so a claim reads about
  * `limit × queues` index entries however long the backlog is; merging them in one `queue IN (…)`
- * scan would sort every due job of those queues on each claim.
+ * scan would sort every due job of those queues on each claim. With `excludeSuspects` (the pool
+ * holds a suspect, records.ts) jobs interrupted that often are left out; only then, since that
+ * test reads the row: otherwise the partial index alone answers.
  */
-function claimCandidatesSql(queueCount: number): string {
+function claimCandidatesSql(queueCount: number, excludeSuspects: boolean): string {
   const perQueue = (i: number) =>
     `SELECT id, priority, run_at FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
      WHERE queue = @q${i} AND state = 'pending' AND concurrency_key IS NULL
-       AND (interruptions < ${SUSPECT_INTERRUPTIONS} OR @exclude = 0)
+       ${excludeSuspects ? `AND interruptions < ${SUSPECT_INTERRUPTIONS}` : ''}
        AND NOT EXISTS (SELECT 1 FROM jobwire_queues WHERE name = @q${i} AND paused = 1)
        AND NOT EXISTS (SELECT 1 FROM jobwire_flow_rules WHERE queue = @q${i} AND pattern = '')
      ORDER BY priority DESC, run_at, id
@@ -72,19 +74,19 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
   // One statement per number of queues. The claim runs in an IMMEDIATE transaction, which takes
   // the write lock before it reads, so concurrent claimers (in this or another process)
   // serialise and never share a job.
-  const claimStatements = new Map<number, BetterSqlite3.Statement>();
-  const claimStatement = (queueCount: number): BetterSqlite3.Statement => {
-    let statement = claimStatements.get(queueCount);
+  const claimStatements = new Map<string, BetterSqlite3.Statement>();
+  const claimStatement = (queueCount: number, exclude: boolean): BetterSqlite3.Statement => {
+    let statement = claimStatements.get(`${queueCount}:${exclude}`);
     if (!statement) {
       statement = db
         .prepare(
           `UPDATE jobwire_jobs
          SET ${START_ATTEMPT_SQL}
-         WHERE id IN (${claimCandidatesSql(queueCount)})
+         WHERE id IN (${claimCandidatesSql(queueCount, exclude)})
          RETURNING ${CLAIM_COLUMNS}`,
         )
         .raw(true);
-      claimStatements.set(queueCount, statement);
+      claimStatements.set(`${queueCount}:${exclude}`, statement);
     }
     return statement;
   };
@@ -92,12 +94,12 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
   // poll) or a few jobs (a job just enqueued) never runs the UPDATE above. Its `IN (subquery)`
   // builds a temporary table each time: 60–130 µs for one row, against 10–15 µs to read the
   // ids and 7–16 µs per UPDATE by id; from about ten rows on, the one statement is cheaper.
-  const candidateStatements = new Map<number, BetterSqlite3.Statement>();
-  const candidateStatement = (queueCount: number): BetterSqlite3.Statement => {
-    let statement = candidateStatements.get(queueCount);
+  const candidateStatements = new Map<string, BetterSqlite3.Statement>();
+  const candidateStatement = (queueCount: number, exclude: boolean): BetterSqlite3.Statement => {
+    let statement = candidateStatements.get(`${queueCount}:${exclude}`);
     if (!statement) {
-      statement = db.prepare(claimCandidatesSql(queueCount)).pluck();
-      candidateStatements.set(queueCount, statement);
+      statement = db.prepare(claimCandidatesSql(queueCount, exclude)).pluck();
+      candidateStatements.set(`${queueCount}:${exclude}`, statement);
     }
     return statement;
   };
@@ -111,8 +113,10 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
     .raw(true);
   /** The ordinary claim's rows: by id when the candidates are few, else in one statement. */
   const claimRows = (queueCount: number, bindings: Record<string, unknown>): ClaimTuple[] => {
-    const ids = candidateStatement(queueCount).all(bindings) as number[];
-    if (ids.length > CLAIM_BY_ID_MAX) return claimStatement(queueCount).all(bindings) as ClaimTuple[];
+    const exclude = bindings.exclude === 1;
+    const ids = candidateStatement(queueCount, exclude).all(bindings) as number[];
+    if (ids.length > CLAIM_BY_ID_MAX)
+      return claimStatement(queueCount, exclude).all(bindings) as ClaimTuple[];
     const { expiresAt, leaseMs, poolId, now } = bindings;
     const one = { expiresAt, leaseMs, poolId, now, id: 0 };
     return ids.map((id) => {

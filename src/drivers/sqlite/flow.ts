@@ -163,12 +163,13 @@ export function createFlowMethods(ctx: SqliteContext) {
     `SELECT 1 FROM jobwire_jobs INDEXED BY jobwire_jobs_flow_waiting
      WHERE state IN ('pending', 'scheduled') AND concurrency_key IS NOT NULL AND queue = ? AND concurrency_key = ? LIMIT 1`,
   );
-  const headsUnkeyed = db.prepare(
+  // Two forms: the test of `interruptions` reads the row, which the partial index alone spares.
+  const headsUnkeyedSql = (exclude: boolean) =>
     `SELECT id FROM jobwire_jobs INDEXED BY jobwire_jobs_claim
      WHERE queue = ? AND state = 'pending' AND concurrency_key IS NULL
-       AND (interruptions < ${SUSPECT_INTERRUPTIONS} OR ? = 0)
-     ORDER BY priority DESC, run_at, id LIMIT ?`,
-  );
+       ${exclude ? `AND interruptions < ${SUSPECT_INTERRUPTIONS}` : ''}
+     ORDER BY priority DESC, run_at, id LIMIT ?`;
+  const headsUnkeyed = [db.prepare(headsUnkeyedSql(false)), db.prepare(headsUnkeyedSql(true))] as const;
   const claimIds = db
     .prepare(
       `UPDATE jobwire_jobs
@@ -257,7 +258,7 @@ export function createFlowMethods(ctx: SqliteContext) {
       const visitUnkeyed = () => {
         unkeyedDue = false;
         const candidate: Candidate = { key: null, row: null, rule: undefined, ids: [] };
-        candidate.ids = (headsUnkeyed.all(queue, exclude, queueCap) as { id: number }[]).map((r) => r.id);
+        candidate.ids = (headsUnkeyed[exclude].all(queue, queueCap) as { id: number }[]).map((r) => r.id);
         candidates.push(candidate);
         caps.set(candidate, candidate.ids.length);
         if (candidate.ids.length > 0) batch.push(candidate);
