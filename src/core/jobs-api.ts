@@ -71,6 +71,16 @@ const CANCELLABLE: readonly JobState[] = ['blocked', 'scheduled', 'pending', 'ru
 /** Jobs read and written per round trip of a bulk operation. */
 const BULK_PAGE = 500;
 
+/** The `state` option of `listJobs` and `countJobs`: job states, checked (undefined: no filter). */
+function jobStates<S extends JobState = JobState>(value: unknown): readonly S[] | undefined {
+  return filterList(
+    'state',
+    value,
+    (s) => (JOB_STATES as readonly unknown[]).includes(s),
+    `a job state (${JOB_STATES.join(', ')})`,
+  ) as readonly S[] | undefined;
+}
+
 /** See the module comment. One per client; the client checks it is open before each call. */
 export class JobsApi {
   readonly #runtime: Runtime;
@@ -98,12 +108,7 @@ export class JobsApi {
       );
     }
     return this.#runtime.driver.jobList({
-      states: filterList(
-        'state',
-        options.state,
-        (s) => (JOB_STATES as readonly unknown[]).includes(s),
-        `a job state (${JOB_STATES.join(', ')})`,
-      ) as readonly JobState[] | undefined,
+      states: jobStates(options.state),
       queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
       tasks: filterList('task', options.task, isTaskName, 'a task name'),
       limit,
@@ -115,12 +120,7 @@ export class JobsApi {
   countJobs<S extends JobState>(options: CountJobsOptions<S>): Promise<Record<S, number>> {
     return this.#runtime.driver.jobCountByState<S>({
       queues: filterList('queue', options.queue, isQueueName, 'a queue name'),
-      states: filterList(
-        'state',
-        options.state,
-        (s) => (JOB_STATES as readonly unknown[]).includes(s),
-        `a job state (${JOB_STATES.join(', ')})`,
-      ) as readonly S[] | undefined,
+      states: jobStates<S>(options.state),
     });
   }
 
