@@ -293,11 +293,16 @@ picked AS MATERIALIZED (${
   ORDER BY r.n, r.ord
   LIMIT $3::int
 ),
+-- Jobs started per candidate, once: both key writes below join these few rows (one per key),
+-- not the claim's hundreds of picked rows (a hash of them each, or a rescan per key).
+started AS MATERIALIZED (
+  SELECT ord, count(*) AS started FROM picked GROUP BY ord
+),
 keys_started AS (
   UPDATE ${s}.flow_keys k
   SET tat = CASE WHEN c.rate_limit IS NULL THEN k.tat ELSE ${gcraAdvanceSql('c', 'k.tat', 'p.started')} END,
       last_started_at = clock.now, held_since = NULL
-  FROM (SELECT ord, count(*) AS started FROM picked GROUP BY ord) p JOIN c ON c.ord = p.ord CROSS JOIN clock
+  FROM started p JOIN c ON c.ord = p.ord CROSS JOIN clock
   WHERE k.ctid = ANY ($9::tid[]) AND k.queue = c.queue AND k.key = c.key
   RETURNING ${unheldReturningSql('started', 'k.queue', 'k.key', 'c.held_since')}
 ),
@@ -306,7 +311,7 @@ keys_idle AS (
   FROM caps c CROSS JOIN clock
   WHERE k.ctid = ANY ($9::tid[]) AND k.queue = c.queue AND k.key = c.key
     AND c.cap > 0
-    AND NOT EXISTS (SELECT 1 FROM picked p WHERE p.ord = c.ord)
+    AND NOT EXISTS (SELECT 1 FROM started p WHERE p.ord = c.ord)
     AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
                     WHERE x.queue = c.queue AND x.concurrency_key = c.key AND x.state = 'running')
     AND NOT EXISTS (SELECT 1 FROM ${s}.jobs x
