@@ -134,9 +134,13 @@ export function gcraAdvance(rate: FlowRate, tat: number | null, now: EpochMs, st
 // and several jobs of each, no more than FLOW_QUANTUM of one key while other ready keys wait
 // (only once every ready key was offered its share does a key with more give more); small
 // claims (up to FLOW_MIN_KEYS jobs, the usual claim of a pool of slow jobs) take one job per key.
+// Why 25: only claims of more than 10 × FLOW_MIN_KEYS jobs feel it — pools of sub-millisecond
+// jobs claiming 500, which run in some 20 ms — and there 20 keys instead of 50 made a PostgreSQL
+// keyed claim 15 % shorter (the claim is what such a keyed drain waits on); 50 saved only 4 % more
+// (bench/results/2026-12-02-s27-keyed-claim.md).
 
 /** The most jobs one key gives to a claim before the claim turns to keys that started later. */
-export const FLOW_QUANTUM = 10;
+export const FLOW_QUANTUM = 25;
 /** A claim serves at least this many keys (all of them when fewer are ready). */
 export const FLOW_MIN_KEYS = 10;
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { Driver, FlowRule } from '../driver.js';
-import { gcraAllowed } from '../flow.js';
+import { FLOW_MIN_KEYS, FLOW_QUANTUM, gcraAllowed } from '../flow.js';
 import { claim, complete, type DefineTest, getJob, insertJobs, LEASE_MS, stateOf, T0 } from './harness.js';
 
 /** A rule of queue `default` for every key (`*`), no limit unless `overrides` sets one. */
@@ -241,6 +241,32 @@ export function flowTests(test: DefineTest): void {
     // The ten keys left out are served first by the next claim.
     const next = (await claim(driver, { limit: 10, now: T0 + 1 })).map((j) => keyOf.get(j.id));
     assert.deepEqual(next, names.slice(20));
+  });
+
+  test('flow: a claim of 500 (sub-millisecond jobs) serves one key per FLOW_QUANTUM jobs, FLOW_QUANTUM from each', async (driver) => {
+    // 60 keys of 30 jobs: more keys and more jobs per key than the claim's budget and share.
+    const names = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    const jobs = await insertJobs(
+      driver,
+      names.flatMap((k) => keyed(k, 30)),
+    );
+    const keyOf = new Map(jobs.map((j) => [j.id, j.concurrencyKey]));
+    const got = (await claim(driver, { limit: 500, now: T0 })).map((j) => keyOf.get(j.id));
+    const keys = Math.max(FLOW_MIN_KEYS, Math.ceil(500 / FLOW_QUANTUM));
+    assert.equal(got.length, 500);
+    assert.deepEqual(
+      new Set(got),
+      new Set(names.slice(0, keys)),
+      'the least recently started keys, no others',
+    );
+    // Round-robin: the first job of each key before the second of any.
+    assert.deepEqual(got.slice(0, keys), names.slice(0, keys));
+    const perKey = new Map<string | null | undefined, number>();
+    for (const k of got) perKey.set(k, (perKey.get(k) ?? 0) + 1);
+    assert.deepEqual(new Set(perKey.values()), new Set([500 / keys]));
+    // The keys left out are served first by the next claim.
+    const next = (await claim(driver, { limit: 10, now: T0 + 1 })).map((j) => keyOf.get(j.id));
+    assert.deepEqual(next, names.slice(keys, keys + 10));
   });
 
   test('flow: a key with a long backlog fills a claim when the other keys run short', async (driver) => {
