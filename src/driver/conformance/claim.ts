@@ -113,6 +113,32 @@ export function claimTests(test: DefineTest): void {
     assert.deepEqual(stored.leaseExpiresAt, new Date(T0 + 1050));
   });
 
+  test('a claim hands back text exactly, control characters and separators included', async (driver) => {
+    // A driver may pack a claimed row into one value (PostgreSQL joins fields with U+001F): the
+    // free texts must come back whole whatever they hold, with the event log on and off.
+    const correlationId = 'c\u001fx\u001f\u001e,"\\\n\t';
+    const payloadJson = JSON.stringify({ s: '\u001f\u001e\u0001 "q" \\ ünï 😀' });
+    const metadataJson = JSON.stringify({ '\u001f': ['\u001e'] });
+    for (const log of [false, true]) {
+      const job = await insertJob(driver, { correlationId, payloadJson, metadataJson });
+      const [claimed] = await driver.jobClaim({
+        queues: ['default'],
+        limit: 5,
+        leaseMs: LEASE_MS,
+        poolId: 'worker-1',
+        now: T0,
+        log,
+      });
+      assert.ok(claimed, `log ${log}: expected a claimed job`);
+      assert.equal(claimed.id, job.id);
+      assert.equal(claimed.correlationId, correlationId);
+      assert.deepEqual(JSON.parse(claimed.payloadJson), JSON.parse(payloadJson));
+      assert.deepEqual(JSON.parse(claimed.metadataJson), JSON.parse(metadataJson));
+      assert.equal(claimed.timeoutMs, null);
+      assert.equal(claimed.backoff, null);
+    }
+  });
+
   test('every claim increments the lease token, which nothing resets', async (driver) => {
     await insertJob(driver, { maxAttempts: 5 });
     const first = await claimOne(driver);

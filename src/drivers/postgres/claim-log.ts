@@ -24,10 +24,10 @@ export const startedEntrySql = (
  * client's `attemptEventBase` except `workerId`: which worker slot runs the job is decided after
  * the claim, in the claiming process.
  */
-export const logStartedSql = (s: string): string => `
+export const logStartedSql = (s: string, select = 'SELECT * FROM claimed'): string => `
 ),
 ${loggedStartedCte(s)}
-SELECT * FROM claimed`;
+${select}`;
 
 /** The CTE of `logStartedSql` alone (`logged`, reading `claimed`), for a claim that selects more. */
 export const loggedStartedCte = (s: string): string => `logged AS (

@@ -5,6 +5,7 @@
  */
 import type { JobClaimParams } from '../../driver/driver.js';
 import { logStartedSql } from './claim-log.js';
+import { packedClaimSql } from './claim-row.js';
 import type { Statement } from './jobs-lease.js';
 import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
 
@@ -21,7 +22,7 @@ import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
  * off and they run again. What must survive a crash (enqueues, outcomes) still waits for it.
  * That takes a disk flush off the path from enqueue to start.
  */
-export const claimSql = (s: string, log: boolean, extraColumns = ''): string => `
+export const claimSql = (s: string, log: boolean, extraColumns = '', packed = false): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 picked AS (
   SELECT c.ctid
@@ -45,12 +46,20 @@ SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
     worker_id = $4, started_at = ${nowSql('$5')}
 FROM async_commit
 WHERE j.ctid = ANY (ARRAY(SELECT picked.ctid FROM picked))
-RETURNING ${CLAIM_COLUMNS}${extraColumns}${log ? logStartedSql(s) : ''}`;
+RETURNING ${
+  log
+    ? `${CLAIM_COLUMNS}${extraColumns}${logStartedSql(s, packed ? `SELECT ${packedClaimSql('claimed', true)} FROM claimed` : undefined)}`
+    : packed
+      ? packedClaimSql('j')
+      : `${CLAIM_COLUMNS}${extraColumns}`
+}`;
 
-/** The claim statement `jobClaim` runs. */
+/**
+ * The claim statement `jobClaim` runs: one text column `job` per claimed job (claim-row.ts).
+ */
 export function claimStatement(s: string, params: JobClaimParams): Statement {
   return {
-    text: claimSql(s, params.log === true),
+    text: claimSql(s, params.log === true, '', true),
     values: [
       [...new Set(params.queues)],
       Math.floor(params.limit),

@@ -3,11 +3,12 @@
  * flow-claim function (flow-claim.ts) for the others.
  */
 import type { ClaimedJob, JobClaimParams } from '../../driver/driver.js';
+import { packedToClaimed } from './claim-row.js';
 import { claimStatement } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { claimWithFlow } from './flow-claim.js';
 import { idleMarks } from './flow-idle.js';
-import { type ClaimRow, compareIds, rowToClaimed } from './row.js';
+import { compareIds } from './row.js';
 
 /**
  * Claim up to `params.limit` jobs. Queues this process knows to have no flow work (flow-idle.ts)
@@ -22,7 +23,9 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
   const flowQueues = [...new Set(params.queues)].filter((q) => !((idleUntil.get(q) ?? 0) > now));
   if (flowQueues.length > 0) return claimWithFlow(ctx, params, flowQueues);
   const { text, values } = claimStatement(ctx.s, params);
-  const rows = await ctx.query<ClaimRow>('jobClaim', text, values);
-  rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
-  return rows.map(rowToClaimed);
+  const rows = await ctx.query<{ job: string }>('jobClaim', text, values);
+  const jobs = rows.map((row) => packedToClaimed(row.job));
+  // RETURNING gives rows in no promised order; hand them out in claim order.
+  jobs.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id));
+  return jobs;
 }
