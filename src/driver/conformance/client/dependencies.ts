@@ -36,9 +36,10 @@ export function runDependencySuite(factory: ConformanceDatabases): void {
       let seen: unknown;
       const join = defineTask({
         name: 'join',
-        handler: async (_payload: unknown, ctx) => {
+        // Destructured: the context's functions work unbound.
+        handler: async (_payload: unknown, { dependencies }) => {
           log.push('start join');
-          seen = await ctx.dependencies(step);
+          seen = await dependencies(step);
           return 'joined';
         },
       });
