@@ -75,7 +75,7 @@ describe('postgres flow claim with many keys and no statistics', () => {
       false,
     ]);
     const read = (await entriesRead()) - before;
-    const started = rows.filter((row: { id: string | null }) => row.id !== null);
+    const started = rows.filter((row: { job: string | null }) => row.job !== null);
     const budget = Math.min(LIMIT, Math.max(FLOW_MIN_KEYS, Math.ceil(LIMIT / FLOW_QUANTUM)));
     assert.ok(started.length > 0 && started.length <= LIMIT, `jobs started: ${started.length}`);
     const keys = new Set(started.map((row: { ord: string }) => row.ord));

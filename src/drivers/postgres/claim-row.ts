@@ -2,9 +2,9 @@
  * The claim statement's answer packed into one text value per job. `pg` turns every column of
  * every row into a string slice and a parsed value on a property of a new object: for a claim of
  * 500 jobs × 17 columns that was most of what a claim cost the Node process (4.4 against 2.1 µs
- * per row for the same row packed and split, measured over 500-row results). The flow-claim
- * function (flow-claim.ts) still answers in columns: its rows carry round-robin positions and
- * rows of another kind.
+ * per row for the same row packed and split, measured over 500-row results). Both claim paths
+ * answer this way: the plain claim (claim-sql.ts) and the flow-claim function (flow-claim.ts),
+ * whose rows add round-robin positions and rows of another kind.
  *
  * Fields are joined by U+001F (unit separator). JSON text never holds it unescaped (payload,
  * metadata, backoff), task and queue names cannot (`NAME_PATTERN`) and numbers do not; the one
@@ -57,7 +57,7 @@ export function packedToClaimed(text: string): ClaimedJob {
     backoff: f[13] === '' ? null : (JSON.parse(f[13]!) as BackoffSpec),
   };
   const dependents = Number(f[14]);
-  // Most jobs have no dependents: they carry no field for it (as rowToClaimed).
+  // Most jobs have no dependents: they carry no field for it.
   if (dependents > 0) claimed.dependents = dependents;
   return claimed;
 }

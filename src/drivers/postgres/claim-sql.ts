@@ -21,8 +21,11 @@ import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
  * pending again with their old lease token, so whatever the worker writes for them is fenced
  * off and they run again. What must survive a crash (enqueues, outcomes) still waits for it.
  * That takes a disk flush off the path from enqueue to start.
+ *
+ * It answers one text column \`job\` per claimed job (claim-row.ts), then \`extraColumns\` (the
+ * flow-claim function's own columns, as NULLs).
  */
-export const claimSql = (s: string, log: boolean, extraColumns = '', packed = false): string => `
+export const claimSql = (s: string, log: boolean, extraColumns = ''): string => `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 picked AS (
   SELECT c.ctid
@@ -48,18 +51,14 @@ FROM async_commit
 WHERE j.ctid = ANY (ARRAY(SELECT picked.ctid FROM picked))
 RETURNING ${
   log
-    ? `${CLAIM_COLUMNS}${extraColumns}${logStartedSql(s, packed ? `SELECT ${packedClaimSql('claimed', true)} FROM claimed` : undefined)}`
-    : packed
-      ? packedClaimSql('j')
-      : `${CLAIM_COLUMNS}${extraColumns}`
+    ? `${CLAIM_COLUMNS}${logStartedSql(s, `SELECT ${packedClaimSql('claimed', true)}${extraColumns} FROM claimed`)}`
+    : `${packedClaimSql('j')}${extraColumns}`
 }`;
 
-/**
- * The claim statement `jobClaim` runs: one text column `job` per claimed job (claim-row.ts).
- */
+/** The claim statement `jobClaim` runs. */
 export function claimStatement(s: string, params: JobClaimParams): Statement {
   return {
-    text: claimSql(s, params.log === true, '', true),
+    text: claimSql(s, params.log === true),
     values: [
       [...new Set(params.queues)],
       Math.floor(params.limit),

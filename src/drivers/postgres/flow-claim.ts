@@ -29,14 +29,15 @@ import {
   type LogEntry,
   nextFlowKeyBudget,
 } from '../../driver/driver.js';
+import { packedToClaimed } from './claim-row.js';
 import { claimSql } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { lockSql, pickSql } from './flow.js';
 import { flowRowEntries } from './flow-holds.js';
 import { IDLE_TRUST_MS, idleMarks } from './flow-idle.js';
-import { type ClaimRow, compareIds, rowToClaimed } from './row.js';
+import { compareIds } from './row.js';
 
-/** The function's result columns after the claim columns (see `CLAIM_COLUMNS`). */
+/** The function's result columns after the packed job (see `claimSql`). */
 const EXTRA_COLUMNS = ', NULL::bigint AS n, NULL::bigint AS ord, NULL::text AS flow';
 
 /** The parameters, in order; `$n` of an embedded statement becomes one of these names. */
@@ -87,8 +88,8 @@ const pickNames = [
 function functionBody(s: string): string {
   const fairness = `array_position(p_flow_queues, l.queue), l.last_started_at NULLS FIRST, l.key COLLATE "C" NULLS FIRST`;
   const candidate = 'NOT l.idle AND NOT l.hold';
-  const nullRow =
-    'NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::int, NULL::int, NULL::float8, NULL::float8, NULL::float8, NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::text, NULL::int, NULL::bigint, NULL::bigint';
+  // A row that is not a job: no packed job, no round-robin position.
+  const nullRow = 'NULL::text, NULL::bigint, NULL::bigint';
   return `
 #variable_conflict use_column
 DECLARE
@@ -185,9 +186,7 @@ export function flowClaimFunction(s: string): { name: string; create: string } {
   let tag = '$jobwire_flow_claim$';
   for (let i = 0; body.includes(tag); i++) tag = `$jobwire_flow_claim_${i}$`;
   const create = `CREATE OR REPLACE FUNCTION ${s}.${name}(${PARAMS.join(', ')})
-RETURNS TABLE (id bigint, task text, queue text, payload text, priority int, attempt int, max_attempts int,
-  interruptions int, run_at float8, created_at float8, started_at float8, lease_token bigint, correlation_id text,
-  metadata text, timeout_ms bigint, backoff text, dependents int, n bigint, ord bigint, flow text)
+RETURNS TABLE (job text, n bigint, ord bigint, flow text)
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS ${tag}${body}${tag}`;
   return { name, create };
 }
@@ -256,7 +255,8 @@ interface RoundInfo {
   queues?: string[];
 }
 
-type FunctionRow = ClaimRow & { n: string | null; ord: string | null; flow: string | null };
+/** A row of the function: a claimed job packed as claim-row.ts packs it, or a flow row. */
+type FunctionRow = { job: string | null; n: string | null; ord: string | null; flow: string | null };
 
 /** The most rounds of one claim (each takes more keys; see `claimWithFlow`). */
 const MAX_ROUNDS = 8;
@@ -286,9 +286,8 @@ export async function claimWithFlow(
   const plainQueues = [...new Set(params.queues)];
   const idle = new Set<string>();
   const flowEvents: LogEntry[] = [];
-  const plain: ClaimRow[] = [];
-  // Rows kept as pg made them (one shape, so `rowToClaimed` stays monomorphic), their order aside.
-  const flow: { row: FunctionRow; round: number; n: number; ord: number }[] = [];
+  const plain: ClaimedJob[] = [];
+  const flow: { job: ClaimedJob; round: number; n: number; ord: number }[] = [];
   let visited: { queues: string[]; keys: (string | null)[] } = { queues: [], keys: [] };
   let budget: number | null = null;
   let queues = flowQueues;
@@ -313,10 +312,10 @@ export async function claimWithFlow(
     let info: RoundInfo = { idle: [] };
     const started = new Map<string, number>();
     for (const row of rows) {
-      if (row.id !== null) {
-        if (row.ord === null) plain.push(row);
+      if (row.job !== null) {
+        if (row.ord === null) plain.push(packedToClaimed(row.job));
         else {
-          flow.push({ row, round, n: Number(row.n), ord: Number(row.ord) });
+          flow.push({ job: packedToClaimed(row.job), round, n: Number(row.n), ord: Number(row.ord) });
           started.set(row.ord, (started.get(row.ord) ?? 0) + 1);
         }
       } else if (row.flow?.startsWith('{')) info = JSON.parse(row.flow) as RoundInfo;
@@ -347,9 +346,8 @@ export async function claimWithFlow(
     for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
   }
   if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents.sort(compareFlowEntries));
-  plain.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || compareIds(a.id, b.id));
+  plain.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id));
   flow.sort((a, b) => a.round - b.round || a.n - b.n || a.ord - b.ord);
-  const claimed = plain.map(rowToClaimed);
-  for (const f of flow) claimed.push(rowToClaimed(f.row));
-  return claimed;
+  for (const f of flow) plain.push(f.job);
+  return plain;
 }

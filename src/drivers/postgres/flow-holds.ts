@@ -17,7 +17,8 @@
  */
 import type { LogEntry } from '../../driver/event-log.js';
 import { type FlowUnheldReason, flowHeldEntry, flowHoldLimit, flowUnheldEntry } from '../../driver/flow.js';
-import { CLAIM_COLUMN_COUNT, epochMs } from './row.js';
+import { packedClaimSql } from './claim-row.js';
+import { epochMs } from './row.js';
 
 /** A due job of key `k` (a flow_keys row alias) at `now`. */
 export const keyDueSql = (s: string, k: string, now: string): string => `EXISTS (
@@ -118,13 +119,14 @@ flow_logged AS (
 )`;
 
 /**
- * Statement 2's result: the claimed rows, then one row per hold begun or ended (claim columns
- * null, `flow` set), from the hold CTEs and the start/idle writes.
+ * Statement 2's result: the claimed jobs (packed as claim-row.ts packs them, with their
+ * round-robin positions), then one row per hold begun or ended (\`job\` null, \`flow\` set), from
+ * the hold CTEs and the start/idle writes.
  */
 export const resultSql = (ctes: readonly string[] = FLOW_CTES): string => {
-  const pad = Array.from({ length: CLAIM_COLUMN_COUNT + 2 }, () => 'NULL').join(', ');
-  const flowRows = ctes.map((cte) => `SELECT ${pad}, flow FROM ${cte} WHERE flow IS NOT NULL`);
-  return `SELECT claimed.*, picked.n, picked.ord, NULL::text AS flow FROM claimed JOIN picked ON picked.id = claimed.id
+  const flowRows = ctes.map((cte) => `SELECT NULL, NULL, NULL, flow FROM ${cte} WHERE flow IS NOT NULL`);
+  return `SELECT ${packedClaimSql('claimed', true)}, picked.n, picked.ord, NULL::text AS flow
+FROM claimed JOIN picked ON picked.id = claimed.id
 UNION ALL ${flowRows.join('\nUNION ALL ')}`;
 };
 

@@ -1,6 +1,6 @@
 /** Mapping between `jobs` rows and the driver's job shapes, plus the SQL fragments that produce them. */
-import type { BackoffSpec, DedupRule, EpochMs, JobRecord, JobState, StoredError } from '../../core/types.js';
-import { type ClaimedJob, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
+import type { BackoffSpec, DedupRule, JobRecord, JobState, StoredError } from '../../core/types.js';
+import { SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 
 /**
  * A timestamptz column as epoch ms (a float8, so node-postgres hands back a number). Stored times
@@ -138,54 +138,6 @@ const CLAIM_COLUMN_LIST = [
   'j.dependents',
 ];
 export const CLAIM_COLUMNS = CLAIM_COLUMN_LIST.join(', ');
-/** How many columns `CLAIM_COLUMNS` selects (a statement that adds rows of another kind pads them). */
-export const CLAIM_COLUMN_COUNT = CLAIM_COLUMN_LIST.length;
-
-/** A claimed row as `CLAIM_COLUMNS` selects it. */
-export type ClaimRow = Pick<
-  JobRow,
-  | 'id'
-  | 'task'
-  | 'queue'
-  | 'payload'
-  | 'priority'
-  | 'attempt'
-  | 'max_attempts'
-  | 'interruptions'
-  | 'run_at'
-  | 'created_at'
-  | 'started_at'
-  | 'lease_token'
-  | 'correlation_id'
-  | 'metadata'
-  | 'timeout_ms'
-  | 'backoff'
-> & { dependents: number };
-
-/** A claimed row as handed to a worker. Payload and metadata stay JSON text: the pool decodes them. */
-export function rowToClaimed(row: ClaimRow): ClaimedJob {
-  const claimed: ClaimedJob = {
-    id: row.id,
-    task: row.task,
-    queue: row.queue,
-    payloadJson: row.payload,
-    priority: row.priority,
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    interruptions: row.interruptions,
-    leaseToken: Number(row.lease_token),
-    runAt: row.run_at,
-    createdAt: row.created_at,
-    startedAt: row.started_at as EpochMs,
-    correlationId: row.correlation_id,
-    metadataJson: row.metadata,
-    timeoutMs: numberOrNull(row.timeout_ms),
-    backoff: jsonOrNull(row.backoff) as BackoffSpec | null,
-  };
-  // Most jobs have no dependents: they carry no field for it.
-  if (row.dependents > 0) claimed.dependents = row.dependents;
-  return claimed;
-}
 
 const INT8_MAX = 9223372036854775807n;
 
