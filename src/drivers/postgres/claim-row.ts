@@ -14,7 +14,7 @@
  */
 import type { BackoffSpec, EpochMs } from '../../core/types.js';
 import type { ClaimedJob } from '../../driver/driver.js';
-import { epochMs } from './row.js';
+import { compareIds, epochMs } from './row.js';
 
 const SEPARATOR = '\u001f';
 
@@ -61,3 +61,10 @@ export function packedToClaimed(text: string): ClaimedJob {
   if (dependents > 0) claimed.dependents = dependents;
   return claimed;
 }
+
+/**
+ * Claim order — priority (highest first), then due time, then id — for jobs a statement returned
+ * in no promised order (RETURNING gives none).
+ */
+export const byClaimOrder = (a: ClaimedJob, b: ClaimedJob): number =>
+  b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id);

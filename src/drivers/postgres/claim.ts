@@ -3,12 +3,11 @@
  * flow-claim function (flow-claim.ts) for the others.
  */
 import type { ClaimedJob, JobClaimParams } from '../../driver/driver.js';
-import { packedToClaimed } from './claim-row.js';
+import { byClaimOrder, packedToClaimed } from './claim-row.js';
 import { claimStatement } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { claimWithFlow } from './flow-claim.js';
 import { idleMarks } from './flow-idle.js';
-import { compareIds } from './row.js';
 
 /**
  * Claim up to `params.limit` jobs. Queues this process knows to have no flow work (flow-idle.ts)
@@ -24,8 +23,5 @@ export async function jobClaim(ctx: PgContext, params: JobClaimParams): Promise<
   if (flowQueues.length > 0) return claimWithFlow(ctx, params, flowQueues);
   const { text, values } = claimStatement(ctx.s, params);
   const rows = await ctx.query<{ job: string }>('jobClaim', text, values);
-  const jobs = rows.map((row) => packedToClaimed(row.job));
-  // RETURNING gives rows in no promised order; hand them out in claim order.
-  jobs.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id));
-  return jobs;
+  return rows.map((row) => packedToClaimed(row.job)).sort(byClaimOrder);
 }

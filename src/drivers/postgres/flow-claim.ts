@@ -29,13 +29,12 @@ import {
   type LogEntry,
   nextFlowKeyBudget,
 } from '../../driver/driver.js';
-import { packedToClaimed } from './claim-row.js';
+import { byClaimOrder, packedToClaimed } from './claim-row.js';
 import { claimSql } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { lockSql, pickSql } from './flow.js';
 import { flowRowEntries } from './flow-holds.js';
 import { IDLE_TRUST_MS, idleMarks } from './flow-idle.js';
-import { compareIds } from './row.js';
 
 /** The function's result columns after the packed job (see `claimSql`). */
 const EXTRA_COLUMNS = ', NULL::bigint AS n, NULL::bigint AS ord, NULL::text AS flow';
@@ -286,7 +285,7 @@ export async function claimWithFlow(
   const plainQueues = [...new Set(params.queues)];
   const idle = new Set<string>();
   const flowEvents: LogEntry[] = [];
-  const plain: ClaimedJob[] = [];
+  const claimed: ClaimedJob[] = [];
   const flow: { job: ClaimedJob; round: number; n: number; ord: number }[] = [];
   let visited: { queues: string[]; keys: (string | null)[] } = { queues: [], keys: [] };
   let budget: number | null = null;
@@ -298,7 +297,7 @@ export async function claimWithFlow(
       [
         round === 0 ? plainQueues : [],
         queues,
-        limit - plain.length - flow.length,
+        limit - claimed.length - flow.length,
         budget,
         params.now ?? null,
         params.poolId,
@@ -313,7 +312,7 @@ export async function claimWithFlow(
     const started = new Map<string, number>();
     for (const row of rows) {
       if (row.job !== null) {
-        if (row.ord === null) plain.push(packedToClaimed(row.job));
+        if (row.ord === null) claimed.push(packedToClaimed(row.job));
         else {
           flow.push({ job: packedToClaimed(row.job), round, n: Number(row.n), ord: Number(row.ord) });
           started.set(row.ord, (started.get(row.ord) ?? 0) + 1);
@@ -322,7 +321,7 @@ export async function claimWithFlow(
       else if (row.flow) flowEvents.push(...flowRowEntries([row.flow]));
     }
     for (const queue of info.idle) idle.add(queue);
-    const missing = limit - plain.length - flow.length;
+    const missing = limit - claimed.length - flow.length;
     if (missing <= 0 || info.budget === undefined || (!info.candidates && !info.keys?.length)) break;
     const took = [...started.values()].reduce((a, b) => a + b, 0);
     if (info.keyRows! >= info.budget) {
@@ -346,8 +345,9 @@ export async function claimWithFlow(
     for (const queue of idle) marks.idleUntil.set(queue, startedAt + IDLE_TRUST_MS);
   }
   if (flowEvents.length > 0) params.onFlowEvents?.(flowEvents.sort(compareFlowEntries));
-  plain.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id));
+  // The ordinary claim's jobs in claim order, then the flow's in round-robin order.
+  claimed.sort(byClaimOrder);
   flow.sort((a, b) => a.round - b.round || a.n - b.n || a.ord - b.ord);
-  for (const f of flow) plain.push(f.job);
-  return plain;
+  for (const f of flow) claimed.push(f.job);
+  return claimed;
 }
