@@ -72,7 +72,7 @@ const EMPTY_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * The context a handler gets. A class, not an object literal: a literal's `get signal()` defines
- * a fresh accessor on every job at run time: the class took 2.6 µs of Node CPU off every job
+ * a fresh accessor on every job at run time; the class took 2.6 µs of Node CPU off every job
  * (16.8 → 14.2 µs draining on PostgreSQL, bench/results/2026-12-03-s28-node-cpu.md).
  * `signal` is a prototype getter; `dependencies` and `progress` stay own functions, so a handler
  * may destructure them and call them unbound, as before.

@@ -22,7 +22,7 @@ export const startedEntrySql = (
  * With the log on, the claim also stores one row of `job:started` entries (built here: the
  * database picks the jobs), in the compact form of event-pack.ts. The same fields as the
  * client's `attemptEventBase` except `workerId`: which worker slot runs the job is decided after
- * the claim, in the claiming process. \`select\` is the statement's answer, read from \`claimed\`.
+ * the claim, in the claiming process. `select` is the statement's answer, read from `claimed`.
  */
 export const logStartedSql = (s: string, select: string): string => `
 ),

@@ -22,7 +22,7 @@ import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
  * off and they run again. What must survive a crash (enqueues, outcomes) still waits for it.
  * That takes a disk flush off the path from enqueue to start.
  *
- * It answers one text column \`job\` per claimed job (claim-row.ts), then \`extraColumns\` (the
+ * It answers one text column `job` per claimed job (claim-row.ts), then `extraColumns` (the
  * flow-claim function's own columns, as NULLs).
  */
 export const claimSql = (s: string, log: boolean, extraColumns = ''): string => `

@@ -120,7 +120,7 @@ flow_logged AS (
 
 /**
  * Statement 2's result: the claimed jobs (packed as claim-row.ts packs them, with their
- * round-robin positions), then one row per hold begun or ended (\`job\` null, \`flow\` set), from
+ * round-robin positions), then one row per hold begun or ended (`job` null, `flow` set), from
  * the hold CTEs and the start/idle writes.
  */
 export const resultSql = (ctes: readonly string[] = FLOW_CTES): string => {
