@@ -102,12 +102,14 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       );
       for (const w of workers) w.kill('SIGTERM');
 
-      const starts = new Map<string, number[]>();
-      const ends = new Map<string, number>();
+      // Times are the machine's monotonic clock in ns (see the fixture), with the writer's pid.
+      const starts = new Map<string, { at: bigint; pid: string }[]>();
+      const ends = new Map<string, { at: bigint; pid: string }>();
       for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
-        const [what, id, at] = line.split(' ');
-        if (what === 'start') starts.set(id!, [...(starts.get(id!) ?? []), Number(at)]);
-        else ends.set(id!, Number(at));
+        const [what, id, at, pid] = line.split(' ');
+        const entry = { at: BigInt(at!), pid: pid! };
+        if (what === 'start') starts.set(id!, [...(starts.get(id!) ?? []), entry]);
+        else ends.set(id!, entry);
       }
       assert.equal(starts.size, JOBS);
       for (const [id, times] of starts) assert.equal(times.length, 1, `job ${id} ran ${times.length} times`);
@@ -115,9 +117,11 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       for (const [id, on] of deps) {
         for (const dep of on) {
           edges++;
+          const start = starts.get(id)![0]!;
+          const end = ends.get(dep)!;
           assert.ok(
-            starts.get(id)![0]! >= ends.get(dep)!,
-            `job ${id} started at ${starts.get(id)} before its dependency ${dep} ended at ${ends.get(dep)}`,
+            start.at >= end.at,
+            `job ${id} started (process ${start.pid}) ${Number(end.at - start.at) / 1e6} ms before its dependency ${dep} ended (process ${end.pid})`,
           );
         }
       }
