@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Where a drain waits: `npm run build && node bench/drain-pipeline.mjs [--db postgres://…]
-// [--scenario unkeyed|keyed] [--keys K] [--jobs N] [--rounds R] [--dist a/dist --dist b/dist]`.
+// [--scenario unkeyed|keyed] [--keys K] [--jobs N] [--rounds R] [--log on|off|both]
+// [--dist a/dist --dist b/dist]`.
 //
 // Drains a backlog of N no-op jobs with one pool (concurrency 10, event log on) and reports, per
 // drain: jobs/s; the Node process's CPU and (PostgreSQL on this machine) the server's CPU per job;
@@ -25,10 +26,20 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '40000' },
     rounds: { type: 'string', default: '3' },
     keys: { type: 'string', default: '100' },
+    log: { type: 'string', default: 'on' },
   },
 });
 if (!['unkeyed', 'keyed'].includes(args.scenario)) throw new Error('--scenario must be unkeyed or keyed');
 const dists = (args.dist ?? [new URL('../dist', import.meta.url).pathname]).map((d) => resolve(d));
+if (!['on', 'off', 'both'].includes(args.log)) throw new Error('--log must be on, off or both');
+// What alternates: every build, with the event log on, off or each in turn.
+const variants = dists.flatMap((dist) =>
+  (args.log === 'both' ? [true, false] : [args.log === 'on']).map((log) => ({
+    dist,
+    log,
+    name: args.log === 'both' ? `${dist} (log ${log ? 'on' : 'off'})` : dist,
+  })),
+);
 const N = Number(args.jobs);
 const KEYS = Number(args.keys);
 if (!Number.isInteger(KEYS) || KEYS < 1) throw new Error('--keys must be a positive integer');
@@ -56,7 +67,7 @@ function serverCpuMs() {
 /** The time within [from, to] covered by at least one of `spans` (spans of one lane never overlap). */
 const covered = (spans, from) => spans.reduce((sum, [a, b]) => sum + Math.max(0, b - Math.max(a, from)), 0);
 
-async function drain(dist, run) {
+async function drain({ dist, log }, run) {
   const base = pathToFileURL(`${dist}/`);
   const { createJobwire, defineTask } = await import(new URL('index.js', base).href);
   const keyed = args.scenario === 'keyed';
@@ -107,7 +118,12 @@ async function drain(dist, run) {
     },
   });
   const flow = keyed ? [{ queue: 'default', key: 'tenant:*', concurrency: 1000 }] : undefined;
-  const client = await createJobwire({ driver, tasks: [task], ...(flow ? { flow } : {}) });
+  const client = await createJobwire({
+    driver,
+    tasks: [task],
+    ...(flow ? { flow } : {}),
+    ...(log ? {} : { events: { log: false } }),
+  });
   try {
     for (let start = 0; start < N; start += 1000) {
       await client.enqueueMany(
@@ -171,28 +187,29 @@ async function sql(text) {
   await client.end();
 }
 
-const results = new Map(dists.map((d) => [d, []]));
+const results = new Map(variants.map((v) => [v.name, []]));
 const pct = (x) => `${Math.round(100 * x)} %`;
 console.log(
   '| build | jobs/s | Node µs/job | server µs/job | claims (jobs each) | claim in flight (median ms) | finalizes | finalize in flight (median ms) | longest stall (ms) |',
 );
 console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (let round = 0; round < Number(args.rounds); round++) {
-  for (const dist of round % 2 === 0 ? dists : [...dists].reverse()) {
-    const r = await drain(dist, `${round}_${dists.indexOf(dist)}`);
-    results.get(dist).push(r);
-    progress(`round ${round + 1}: ${dist} ${Math.round(r.rate)} jobs/s`);
+  for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
+    const r = await drain(v, `${round}_${variants.indexOf(v)}`);
+    results.get(v.name).push(r);
+    progress(`round ${round + 1}: ${v.name} ${Math.round(r.rate)} jobs/s`);
     console.log(
-      `| ${dist} | ${Math.round(r.rate)} | ${r.nodeUs.toFixed(1)} | ${r.serverUs === null ? '—' : r.serverUs.toFixed(1)} | ` +
+      `| ${v.name} | ${Math.round(r.rate)} | ${r.nodeUs.toFixed(1)} | ${r.serverUs === null ? '—' : r.serverUs.toFixed(1)} | ` +
         `${r.claims.count} (${Math.round(r.perClaim)}) | ${pct(r.claims.busy)} (${r.claims.median.toFixed(1)}) | ` +
         `${r.finalizes.count} | ${pct(r.finalizes.busy)} (${r.finalizes.median.toFixed(1)}) | ${r.stallMs.toFixed(1)} |`,
     );
   }
 }
 console.log(`\n${args.scenario}, ${postgres ? 'PostgreSQL' : 'SQLite'}, ${N} jobs — medians per build:`);
-for (const [dist, rs] of results) {
+for (const [name, rs] of results) {
   console.log(
-    `- ${dist}: ${Math.round(median(rs.map((r) => r.rate)))} jobs/s, claim in flight ${pct(median(rs.map((r) => r.claims.busy)))}, ` +
+    `- ${name}: ${Math.round(median(rs.map((r) => r.rate)))} jobs/s, Node ${median(rs.map((r) => r.nodeUs)).toFixed(1)} µs/job, ` +
+      `server ${rs[0].serverUs === null ? '—' : median(rs.map((r) => r.serverUs)).toFixed(1)} µs/job, claim in flight ${pct(median(rs.map((r) => r.claims.busy)))}, ` +
       `finalize in flight ${pct(median(rs.map((r) => r.finalizes.busy)))}, ` +
       `longest stall ${Math.max(...rs.map((r) => r.stallMs)).toFixed(1)} ms`,
   );
