@@ -67,7 +67,6 @@ export interface AttemptSetup {
   readDependencies: (id: string) => Promise<DependencyResult[]>;
 }
 
-const swallow = () => {};
 const EMPTY_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
@@ -109,69 +108,103 @@ class AttemptContext implements TaskContext {
   }
 }
 
-/** Run the handler for `job`; never rejects. */
-export async function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Promise<AttemptOutcome> {
+/**
+ * Run the handler for `job` and report how it ended through `done`, exactly once and never
+ * synchronously (always from a later microtask, so a caller's state is settled before it runs).
+ *
+ * Callbacks rather than an async function: with the job's async context in use (context.ts), every
+ * promise created costs a hook call, and an await makes more of them; this path creates the
+ * handler's own promise and one `then` of it per job.
+ */
+export function runAttempt(
+  job: ClaimedJob,
+  setup: AttemptSetup,
+  done: (outcome: AttemptOutcome) => void,
+): void {
   const { task, control } = setup;
-  if (!task) return { ok: false, error: new UnknownTaskError(job.task, setup.knownTasks()) };
-
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const finish = (outcome: AttemptOutcome): void => {
+    if (settled) return;
+    settled = true;
+    control.setOnAbort(undefined);
+    if (timer) clearTimeout(timer);
+    done(outcome);
+  };
+  const finishLater = (outcome: AttemptOutcome): void => queueMicrotask(() => finish(outcome));
+  if (!task) {
+    finishLater({ ok: false, error: new UnknownTaskError(job.task, setup.knownTasks()) });
+    return;
+  }
   if (job.timeoutMs !== null) {
     const timeoutMs = job.timeoutMs;
     timer = setTimeout(() => control.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
   }
+  // From here on an abort (timeout, cancellation, shutdown) ends the attempt at once, even when
+  // the handler never settles.
+  control.setOnAbort((reason) => finishLater({ ok: false, error: reason }));
+  let payload: unknown;
   try {
-    let payload: unknown;
-    try {
-      payload = JSON.parse(job.payloadJson);
-      if (task.schema) payload = await validatePayload(task, payload);
-    } catch (error) {
-      // A payload that no longer decodes or validates will not on a retry either.
-      return {
-        ok: false,
-        error: new UnrecoverableError(
-          `payload rejected before the run: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        ),
-      };
-    }
-    if (control.aborted) return { ok: false, error: control.reason };
-
-    const context: TaskContext = new AttemptContext(job, setup);
-
-    let handlerPromise: Promise<unknown>;
-    try {
-      handlerPromise = Promise.resolve(
-        runningJob.run({ jobId: job.id, correlationId: job.correlationId }, () =>
-          task.handler(payload, context),
-        ),
-      );
-    } catch (error) {
-      return { ok: false, error };
-    }
-    return await raceAbort(handlerPromise, control);
-  } finally {
-    if (timer) clearTimeout(timer);
+    payload = JSON.parse(job.payloadJson);
+  } catch (error) {
+    finishLater(payloadRejected(error));
+    return;
   }
+  if (!task.schema) {
+    callHandler(job, setup, task, payload, finish, finishLater);
+    return;
+  }
+  validatePayload(task, payload).then(
+    (valid) => callHandler(job, setup, task, valid, finish, finishLater),
+    (error) => finish(payloadRejected(error)),
+  );
 }
 
-function raceAbort(handler: Promise<unknown>, control: AttemptControl): Promise<AttemptOutcome> {
-  return new Promise<AttemptOutcome>((resolve) => {
-    if (control.aborted) {
-      handler.then(swallow, swallow);
-      resolve({ ok: false, error: control.reason });
-      return;
-    }
-    // Whichever comes first wins; the loser's later resolve is a no-op.
-    control.setOnAbort((reason) => resolve({ ok: false, error: reason }));
-    handler.then(
-      (result) => {
-        control.setOnAbort(undefined);
-        resolve({ ok: true, result });
-      },
-      (error) => {
-        control.setOnAbort(undefined);
-        resolve({ ok: false, error });
-      },
+/** A payload that no longer decodes or validates will not on a retry either. */
+function payloadRejected(error: unknown): AttemptOutcome {
+  return {
+    ok: false,
+    error: new UnrecoverableError(
+      `payload rejected before the run: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    ),
+  };
+}
+
+function callHandler(
+  job: ClaimedJob,
+  setup: AttemptSetup,
+  task: AnyTask,
+  payload: unknown,
+  finish: (outcome: AttemptOutcome) => void,
+  finishLater: (outcome: AttemptOutcome) => void,
+): void {
+  const { control } = setup;
+  if (control.aborted) {
+    finishLater({ ok: false, error: control.reason });
+    return;
+  }
+  const context: TaskContext = new AttemptContext(job, setup);
+  let handlerPromise: Promise<unknown>;
+  try {
+    handlerPromise = Promise.resolve(
+      runningJob.run({ jobId: job.id, correlationId: job.correlationId }, () =>
+        task.handler(payload, context),
+      ),
     );
-  });
+  } catch (error) {
+    finishLater({ ok: false, error });
+    return;
+  }
+  // Whichever comes first wins (the handler, or an abort); the loser's later call is a no-op. Both
+  // handlers are attached even after an abort, so a late rejection is never left unhandled.
+  handlerPromise.then(
+    (result) => finish({ ok: true, result }),
+    (error) => finish({ ok: false, error }),
+  );
+}
+
+/** `runAttempt` as a promise (never rejects), for code that wraps the run (attempt hooks). */
+export function executeAttempt(job: ClaimedJob, setup: AttemptSetup): Promise<AttemptOutcome> {
+  return new Promise((resolve) => runAttempt(job, setup, resolve));
 }

@@ -3,7 +3,13 @@
  * `job:started`), keeps its progress, and hands the ended attempt back to the pool.
  */
 import type { ClaimedJob } from '../../driver/driver.js';
-import { AttemptControl, type AttemptOutcome, executeAttempt } from '../attempt.js';
+import {
+  AttemptControl,
+  type AttemptOutcome,
+  type AttemptSetup,
+  executeAttempt,
+  runAttempt,
+} from '../attempt.js';
 import type { AttemptEventBase } from '../events.js';
 import { readDependencies } from '../flow/dependencies.js';
 import { type AttemptHook, type AttemptInfo, runWrapped } from '../hooks.js';
@@ -58,11 +64,16 @@ export class Executor {
   #reserved = 0;
   /** The waiter of `whenDrained`, if any. */
   #drained: (() => void) | undefined;
+  /** Made once, not per attempt: every attempt's setup shares them. */
+  readonly #knownTasks: () => string[];
+  readonly #readDependencies: (id: string) => ReturnType<typeof readDependencies>;
 
   constructor(runtime: Runtime, settings: PoolSettings, hooks: ExecutorHooks) {
     this.#runtime = runtime;
     this.#poolId = settings.id;
     this.#hooks = hooks;
+    this.#knownTasks = () => runtime.tasks.names();
+    this.#readDependencies = (id) => readDependencies(runtime.driver, id);
     this.slots = Array.from({ length: settings.concurrency }, (_, index) => ({
       index,
       workerId: `${settings.id}/${index}`,
@@ -120,17 +131,20 @@ export class Executor {
       });
     }
     if (events.has('job:started')) events.emit('job:started', this.eventBase(attempt));
-    const run = () =>
-      executeAttempt(job, {
-        task: tasks.get(job.task),
-        knownTasks: () => tasks.names(),
-        control: attempt.control,
-        workerId: slot.workerId,
-        onProgress: (value) => this.#onProgress(attempt, value),
-        readDependencies: (id) => readDependencies(this.#runtime.driver, id),
-      });
+    const setup: AttemptSetup = {
+      task: tasks.get(job.task),
+      knownTasks: this.#knownTasks,
+      control: attempt.control,
+      workerId: slot.workerId,
+      onProgress: (value) => this.#onProgress(attempt, value),
+      readDependencies: this.#readDependencies,
+    };
     const hooks = this.#runtime.hooks.attempt;
-    (hooks.length === 0 ? run() : this.#hooked(hooks, attempt, run)).then((outcome) =>
+    if (hooks.length === 0) {
+      runAttempt(job, setup, (outcome) => this.#onEnded(attempt, outcome));
+      return;
+    }
+    this.#hooked(hooks, attempt, () => executeAttempt(job, setup)).then((outcome) =>
       this.#onEnded(attempt, outcome),
     );
   }
