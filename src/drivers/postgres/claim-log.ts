@@ -7,16 +7,19 @@ import { STARTED_CODE } from '../../driver/event-pack.js';
  * function again on every row; this costs about half as much per job (measured on 100,000 rows),
  * and the claim runs it for every job started. Strings go through `to_json` (JSON escaping);
  * numbers and the id print as themselves (times are whole milliseconds, see `epochMs`), metadata
- * is already JSON text. Every column used is NOT NULL (`started_at` is set by the same claim):
- * a NULL would drop the entry from `string_agg`, so keep it that way if columns change. `pool`:
- * the SQL of the claiming pool's id (the claim's `$4`).
+ * is already JSON text. Every operand is text by an explicit cast: `text || <other type>` looks up
+ * that type's output function on every call, a cast once per statement (with the pool's JSON,
+ * computed once as an InitPlan, about 0.6 µs less per row on 200,000 rows). Every column used is
+ * NOT NULL (`started_at` is set by the same claim): a NULL would drop the entry from `string_agg`,
+ * so keep it that way if columns change. `pool`: the SQL of the claiming pool's id (the claim's `$4`).
  */
 export const startedEntrySql = (
   pool = '$4::text',
-): string => `'[${STARTED_CODE},"' || c.id || '",' || to_json(c.task) || ',' || to_json(c.queue)
-      || ',' || to_json(c.correlation_id) || ',' || c.attempt || ',' || c.max_attempts || ',' || to_json(${pool})
-      || ',' || c.run_at::bigint || ',' || (c.started_at - c.run_at)::bigint
-      || CASE WHEN c.metadata = '{}' THEN ']' ELSE ',' || c.metadata || ']' END`;
+): string => `'[${STARTED_CODE},"' || c.id::text || '",' || to_json(c.task)::text || ',' || to_json(c.queue)::text
+      || ',' || to_json(c.correlation_id)::text || ',' || c.attempt::text || ',' || c.max_attempts::text
+      || ',' || (SELECT to_json(${pool})::text)
+      || ',' || c.run_at::bigint::text || ',' || (c.started_at - c.run_at)::bigint::text
+      || CASE WHEN c.metadata = '{}' THEN ']' ELSE ',' || c.metadata::text || ']' END`;
 
 /**
  * With the log on, the claim also stores one row of `job:started` entries (built here: the
