@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import type { Driver, JobInsertParams } from '../src/driver/driver.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
@@ -114,5 +115,70 @@ describe('postgres under contention', () => {
       ),
     );
     assert.equal(wins.filter(Boolean).length, 1);
+  });
+
+  it('a finalize blocked on a concurrent update of its rows applies to their newest versions, fenced', async (t) => {
+    // The finalize reaches its rows by the addresses its own lookup read (jobs-lease.ts). A row
+    // updated by another transaction after that read has a newer version elsewhere: the write must
+    // wait for it and apply the fence to that version — a lease extended meanwhile still lets the
+    // outcome land, a lease taken meanwhile (a new token) fences it off.
+    const { url, schema, driver, cleanup } = await openTestDriver();
+    t.after(cleanup);
+    const inserted = await driver.jobInsertMany({ jobs: [job(), job()] });
+    assert.ok('inserted' in inserted);
+    const [kept, taken] = await driver.jobClaim({
+      queues: ['default'],
+      limit: 2,
+      leaseMs: 60_000,
+      poolId: 'w',
+    });
+    assert.ok(kept && taken);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    t.after(() => other.end());
+    await other.query('BEGIN');
+    // A heartbeat of one, a rescue-like takeover of the other, both uncommitted for now.
+    await other.query(
+      `UPDATE "${schema}".jobs SET lease_expires_at = lease_expires_at + interval '1 minute' WHERE id = $1`,
+      [kept.id],
+    );
+    await other.query(`UPDATE "${schema}".jobs SET lease_token = lease_token + 1 WHERE id = $1`, [taken.id]);
+    const finalizing = driver.jobFinalizeMany({
+      items: [kept, taken].map((j) => ({
+        id: j.id,
+        leaseToken: j.leaseToken,
+        outcome: 'completed' as const,
+        resultJson: '1',
+      })),
+    });
+    // Commit only once the finalize waits on the other transaction's row locks.
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    t.after(() => watcher.end());
+    for (let waited = 0; ; waited += 20) {
+      const { rows } = await watcher.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%finalized AS%'",
+      );
+      if (rows[0].n > 0) break;
+      assert.ok(waited < 10_000, 'the finalize never waited on the locked rows');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await other.query('COMMIT');
+    const results = await finalizing;
+    assert.deepEqual(
+      results.map((r) => [r.id, r.applied]),
+      [
+        [kept.id, true],
+        [taken.id, false],
+      ],
+    );
+    const { rows } = await other.query(
+      `SELECT id::text, state, result::text FROM "${schema}".jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[kept.id, taken.id]],
+    );
+    assert.deepEqual(rows, [
+      { id: kept.id, state: 'completed', result: '1' },
+      { id: taken.id, state: 'running', result: null },
+    ]);
   });
 });
