@@ -184,9 +184,11 @@ function callHandler(
     finishLater({ ok: false, error: control.reason });
     return;
   }
-  const context: TaskContext = new AttemptContext(job, setup);
   let handlerPromise: Promise<unknown>;
   try {
+    // Inside the try: a context that cannot be built (metadata that does not parse) fails the
+    // attempt like a throwing handler, instead of leaving its slot taken.
+    const context: TaskContext = new AttemptContext(job, setup);
     handlerPromise = Promise.resolve(
       runningJob.run({ jobId: job.id, correlationId: job.correlationId }, () =>
         task.handler(payload, context),
