@@ -302,7 +302,9 @@ export async function jobFinalizeMany(
  * What became of the items the statement did not apply: completions fenced off because the job
  * is already `completed` under the same token — a retried write whose first reply was lost (see
  * Driver.jobFinalizeMany) — and items whose job is still running under their token, left alone
- * because the job has dependents. Looked up only when an item was refused, which is rare, so
+ * because the job has dependents or because another transaction updated its row after the
+ * statement's lookup read it (the TID scan does not follow it, see the note at the top); both are
+ * written by the transactional path. Looked up only when an item was refused, which is rare, so
  * the hot path stays one statement.
  */
 async function refusedItems(
