@@ -192,6 +192,34 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       assert.deepEqual(await client.jobEvents('999999'), []);
     });
 
+    it('a job timeline gathers events stored with other jobs and events stored alone', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [work] });
+      // Enqueued in one batch: one stored row of job:queued entries for three jobs.
+      const batch = await client.enqueueMany([
+        { task: work, payload: { kind: 'ok' } },
+        { task: work, payload: { kind: 'flaky' } },
+        { task: work, payload: { kind: 'ok' } },
+      ]);
+      const job = batch[1]!;
+      // Claimed and finished by a pool that takes them together, then retried on its own.
+      const pool = client.createPool({ ...testPool, concurrency: 3 });
+      await pool.start();
+      await client.waitForJob(job.id, { timeoutMs: 10_000 });
+      for (const other of batch) await client.waitForJob(other.id, { timeoutMs: 10_000 });
+      await pool.stop();
+      const timeline = await client.jobEvents(job.id);
+      assert.deepEqual(
+        timeline.map((e) => e.type),
+        ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
+      );
+      assert.ok(timeline.every((e) => jobIdOf(e) === job.id));
+      const first = await client.jobEvents(batch[0]!.id);
+      assert.deepEqual(
+        first.map((e) => e.type),
+        ['job:queued', 'job:started', 'job:completed'],
+      );
+    });
+
     it('a cursor into pruned events is refused with EventCursorExpiredError; start reads what is kept', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work] });
       const first = await client.events.head();

@@ -24,6 +24,7 @@ import { migration0011LargeTables } from './0011-large-tables.js';
 import { migration0012FlowHolds } from './0012-flow-holds.js';
 import { migration0013BoundedStats } from './0013-bounded-stats.js';
 import { migration0014EventStorage } from './0014-event-storage.js';
+import { migration0015EventJobIndex } from './0015-event-job-index.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -49,6 +50,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 12, name: 'flow holds', sql: migration0012FlowHolds },
   { version: 13, name: 'bounded queue stats', sql: migration0013BoundedStats },
   { version: 14, name: 'event log storage', sql: migration0014EventStorage },
+  { version: 15, name: 'event log job index', sql: migration0015EventJobIndex },
 ];
 
 /** The schema version this code writes. */
