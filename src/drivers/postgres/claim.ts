@@ -2,8 +2,9 @@
  * The claim: the claim statement alone for queues this process knows to have no flow work, the
  * flow-claim function (flow-claim.ts) for the others.
  */
+
+import { byClaimOrder, packedToClaimed } from '../../driver/claim-pack.js';
 import type { ClaimedJob, JobClaimParams } from '../../driver/driver.js';
-import { byClaimOrder, packedToClaimed } from './claim-row.js';
 import { claimStatement } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { claimWithFlow } from './flow-claim.js';

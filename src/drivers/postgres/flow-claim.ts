@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { SchemaVersionError } from '../../core/errors.js';
+import { byClaimOrder, packedToClaimed } from '../../driver/claim-pack.js';
 import {
   type ClaimedJob,
   compareFlowEntries,
@@ -29,7 +30,6 @@ import {
   type LogEntry,
   nextFlowKeyBudget,
 } from '../../driver/driver.js';
-import { byClaimOrder, packedToClaimed } from './claim-row.js';
 import { claimSql } from './claim-sql.js';
 import type { PgContext } from './context.js';
 import { lockSql, pickSql } from './flow.js';

@@ -7,6 +7,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { claimedEvent } from '../../core/job-events.js';
 import type { EpochMs } from '../../core/types.js';
+import { byClaimOrder, packedToClaimed } from '../../driver/claim-pack.js';
 import { type ClaimedJob, type JobClaimParams, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { packedStarted } from '../../driver/event-pack.js';
@@ -14,14 +15,7 @@ import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
 import { observerOf } from './liveness.js';
-import {
-  CLAIM_COLUMNS,
-  CLAIM_ID,
-  CLAIM_PRIORITY,
-  CLAIM_RUN_AT,
-  type ClaimTuple,
-  rowToClaimed,
-} from './row.js';
+import { CLAIM_PACKED_SQL } from './row.js';
 
 /** Most scheduled jobs moved to 'pending' by one claim; the rest follow on the next claims. */
 const PROMOTE_BATCH = 1000;
@@ -83,9 +77,9 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
           `UPDATE jobwire_jobs
          SET ${START_ATTEMPT_SQL}
          WHERE id IN (${claimCandidatesSql(queueCount, exclude)})
-         RETURNING ${CLAIM_COLUMNS}`,
+         RETURNING ${CLAIM_PACKED_SQL}`,
         )
-        .raw(true);
+        .pluck();
       claimStatements.set(`${queueCount}:${exclude}`, statement);
     }
     return statement;
@@ -108,20 +102,19 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       `UPDATE jobwire_jobs
        SET ${START_ATTEMPT_SQL}
        WHERE id = @id
-       RETURNING ${CLAIM_COLUMNS}`,
+       RETURNING ${CLAIM_PACKED_SQL}`,
     )
-    .raw(true);
-  /** The ordinary claim's rows: by id when the candidates are few, else in one statement. */
-  const claimRows = (queueCount: number, bindings: Record<string, unknown>): ClaimTuple[] => {
+    .pluck();
+  /** The ordinary claim's packed rows: by id when the candidates are few, else in one statement. */
+  const claimRows = (queueCount: number, bindings: Record<string, unknown>): string[] => {
     const exclude = bindings.exclude === 1;
     const ids = candidateStatement(queueCount, exclude).all(bindings) as number[];
-    if (ids.length > CLAIM_BY_ID_MAX)
-      return claimStatement(queueCount, exclude).all(bindings) as ClaimTuple[];
+    if (ids.length > CLAIM_BY_ID_MAX) return claimStatement(queueCount, exclude).all(bindings) as string[];
     const { expiresAt, leaseMs, poolId, now } = bindings;
     const one = { expiresAt, leaseMs, poolId, now, id: 0 };
     return ids.map((id) => {
       one.id = id;
-      return claimById.get(one) as ClaimTuple;
+      return claimById.get(one) as string;
     });
   };
   type FlowBindings = Parameters<FlowMethods['flowClaim']>[2];
@@ -130,23 +123,16 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       const queueCount = queues.length;
       if (anyDue.get(now) !== undefined) promoteDue.run(now, PROMOTE_BATCH);
       // Under the write lock (IMMEDIATE), so the ids read are still free when updated.
-      const rows = claimRows(queueCount, bindings);
       // RETURNING gives rows in no promised order; hand them out in claim order.
-      rows.sort(
-        (a, b) =>
-          b[CLAIM_PRIORITY] - a[CLAIM_PRIORITY] ||
-          a[CLAIM_RUN_AT] - b[CLAIM_RUN_AT] ||
-          a[CLAIM_ID] - b[CLAIM_ID],
-      );
+      const claimed = claimRows(queueCount, bindings).map(packedToClaimed).sort(byClaimOrder);
       // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
       const limit = bindings.limit as number;
       let flowEvents: LogEntry[] = [];
-      if (rows.length < limit) {
-        const flow = flowClaim(queues, limit - rows.length, bindings as FlowBindings);
-        rows.push(...flow.rows);
+      if (claimed.length < limit) {
+        const flow = flowClaim(queues, limit - claimed.length, bindings as FlowBindings);
+        claimed.push(...flow.jobs);
         flowEvents = flow.events;
       }
-      const claimed = rows.map(rowToClaimed);
       if (log && flowEvents.length > 0) writer.append(flowEvents, now);
       if (log && claimed.length > 0) {
         const poolId = bindings.poolId as string;

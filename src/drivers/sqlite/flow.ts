@@ -5,6 +5,8 @@
  * between its reads and its writes.
  */
 import type { EpochMs } from '../../core/types.js';
+import { packedToClaimed } from '../../driver/claim-pack.js';
+import type { ClaimedJob } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import {
   assertFlowRule,
@@ -24,7 +26,7 @@ import {
 import { SUSPECT_INTERRUPTIONS } from '../../driver/records.js';
 import { type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { createFlowHolds } from './flow-holds.js';
-import { CLAIM_COLUMNS, CLAIM_ID, type ClaimTuple } from './row.js';
+import { CLAIM_PACKED_SQL } from './row.js';
 
 interface RuleRow {
   queue: string;
@@ -175,9 +177,9 @@ export function createFlowMethods(ctx: SqliteContext) {
       `UPDATE jobwire_jobs
      SET ${START_ATTEMPT_SQL}
      WHERE id IN (SELECT value FROM json_each(@ids))
-     RETURNING ${CLAIM_COLUMNS}`,
+     RETURNING ${CLAIM_PACKED_SQL}`,
     )
-    .raw(true);
+    .pluck();
   // The started keys of a claim: their last start in one statement (the keys as a JSON array,
   // each found by primary key), and the GCRA state of those with a rate limit one by one.
   const keysStarted = db.prepare(
@@ -407,7 +409,8 @@ export function createFlowMethods(ctx: SqliteContext) {
 
   /**
    * The flow part of a claim: up to `limit` jobs from `queues`, each queue in turn. Must run in
-   * the claim's transaction (after scheduled jobs were promoted). Returns the claimed rows, and
+   * the claim's transaction (after scheduled jobs were promoted). Returns the claimed jobs (in the
+   * order picked), and
    * the `flow:held` / `flow:unheld` entries of the holds it began or ended (the caller stores
    * them with the claim's events).
    */
@@ -415,7 +418,7 @@ export function createFlowMethods(ctx: SqliteContext) {
     queues: readonly string[],
     limit: number,
     bindings: { expiresAt: number; leaseMs: number; poolId: string; now: EpochMs; exclude: 0 | 1 },
-  ): { rows: ClaimTuple[]; events: LogEntry[] } {
+  ): { jobs: ClaimedJob[]; events: LogEntry[] } {
     const ids: number[] = [];
     const events: LogEntry[] = [];
     for (const queue of new Set(queues)) {
@@ -423,10 +426,11 @@ export function createFlowMethods(ctx: SqliteContext) {
       ids.push(...pickFromQueue(queue, limit - ids.length, bindings.now, events, bindings.exclude));
     }
     events.sort(compareFlowEntries);
-    if (ids.length === 0) return { rows: [], events };
-    const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as ClaimTuple[];
-    const order = new Map(ids.map((id, i) => [id, i]));
-    return { rows: rows.sort((a, b) => order.get(a[CLAIM_ID])! - order.get(b[CLAIM_ID])!), events };
+    if (ids.length === 0) return { jobs: [], events };
+    const rows = claimIds.all({ ...bindings, ids: JSON.stringify(ids) }) as string[];
+    const order = new Map(ids.map((id, i) => [String(id), i]));
+    const jobs = rows.map(packedToClaimed);
+    return { jobs: jobs.sort((a, b) => order.get(a.id)! - order.get(b.id)!), events };
   }
 
   return { flowClaim, flowRuleList, flowRuleRemove, flowRuleSet };
