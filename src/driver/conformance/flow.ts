@@ -315,6 +315,20 @@ export function flowTests(test: DefineTest): void {
     assert.equal((await claim(driver, { now: T0 + 1009 })).length, 1);
   });
 
+  test('flow: an idle key comes back when its job is unblocked by the job it waited for', async (driver) => {
+    const [parent] = await insertJobs(driver, [{ queue: 'upstream' }]);
+    const [child] = await insertJobs(
+      driver,
+      keyed('k', 1, { dependsOn: [{ jobId: parent!.id, onFailure: 'cancel' as const }] }),
+    );
+    // A blocked job is not waiting work: its key has none.
+    assert.deepEqual(await claim(driver, { now: T0 + 1 }), []);
+    const upstream = (await claim(driver, { queues: ['upstream'], now: T0 + 2 }))[0]!;
+    await complete(driver, upstream, T0 + 3);
+    assert.equal(await stateOf(driver, child!.id), 'pending');
+    assert.equal((await claim(driver, { now: T0 + 4 }))[0]?.id, child!.id);
+  });
+
   test('flow: paused queues keep their keyed jobs', async (driver) => {
     await insertJobs(driver, keyed('k', 2));
     await driver.flowRuleSet({ rules: [rule({ key: null, concurrency: 5 })], now: T0 });

@@ -16,6 +16,7 @@ import {
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
 import { dependenciesOf } from './dependencies.js';
+import { keyWaitingMarker } from './flow-keys.js';
 import { createJobList } from './job-list.js';
 import { type JobRow, parseId, rowToRecord } from './row.js';
 
@@ -91,8 +92,15 @@ export function createAdminMethods(ctx: SqliteContext) {
          WHERE other.unique_key = jobwire_jobs.unique_key AND other.state IN ${ACTIVE_STATES_SQL}))
      RETURNING *`,
   );
+  const markKeyWaiting = keyWaitingMarker(db);
   const retryTx = db.transaction((ids: readonly number[], now: EpochMs) =>
-    ids.map((id) => retryJob.get(now, id) as JobRow | undefined).filter((row) => row !== undefined),
+    ids
+      .map((id) => {
+        const row = retryJob.get(now, id) as JobRow | undefined;
+        if (row?.concurrency_key != null) markKeyWaiting(id);
+        return row;
+      })
+      .filter((row) => row !== undefined),
   );
 
   function jobRetry(params: JobRetryParams): JobRecord[] {

@@ -15,6 +15,7 @@ import type {
   JobInsertParams,
 } from '../../driver/driver.js';
 import type { SqliteContext } from './context.js';
+import { keyWaitingMarker } from './flow-keys.js';
 import { parseId } from './row.js';
 
 /** What a job of an insert batch starts as, from its edges (see `planInsert`). */
@@ -40,6 +41,7 @@ const CHANGED_COLUMNS = 'id, task, queue, correlation_id, attempt, max_attempts,
 
 /** Build the dependency helpers (synchronous; callers run them inside their transaction). */
 export function createDependencyMethods(ctx: SqliteContext) {
+  const markKeyWaiting = keyWaitingMarker(ctx.db);
   const { db } = ctx;
 
   const stateOf = db.prepare('SELECT state FROM jobwire_jobs WHERE id = ?');
@@ -146,7 +148,9 @@ export function createDependencyMethods(ctx: SqliteContext) {
   function release(jobId: number, dependencyId: number, now: EpochMs, out: DependentChange[]): void {
     decrement.run(jobId);
     const row = unblock.get({ id: jobId, now }) as ChangedRow | undefined;
-    if (row) out.push(change(row, dependencyId, now));
+    if (!row) return;
+    markKeyWaiting(jobId);
+    out.push(change(row, dependencyId, now));
   }
 
   /** Job `id` completed: its waiting and stuck edges are done. Returns what that did. */
