@@ -38,6 +38,7 @@ import { createDedupInserter } from './dedup.js';
 import { dependenciesOf } from './dependencies.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
+import { keyMarker } from './flow-keys.js';
 import { createStartedInserter } from './insert-started.js';
 import { observerOf } from './liveness.js';
 import { type JobRow, parseId, rowToRecord } from './row.js';
@@ -57,6 +58,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   const observer = observerOf(ctx);
   const dependencies = () => dependenciesOf(ctx);
   const { jobClaim } = createClaimMethods(ctx, flowClaim);
+  const markKey = keyMarker(db);
 
   // -- insert ----------------------------------------------------------------------------------
 
@@ -97,7 +99,11 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
       job.concurrencyKey ?? null,
     );
     // DO NOTHING skipped the row: only the unique index makes it do so.
-    return changes === 1 ? { id: Number(lastInsertRowid) } : undefined;
+    if (changes !== 1) return undefined;
+    // Waiting work for its key (flow-keys.ts); a blocked job's key is marked when it is released.
+    if (job.concurrencyKey != null && (state === 'pending' || state === 'scheduled'))
+      markKey(job.queue, job.concurrencyKey);
+    return { id: Number(lastInsertRowid) };
   };
   const dedup = createDedupInserter(ctx, insertRow);
   const { insertStarted } = createStartedInserter(ctx, insertRow);
