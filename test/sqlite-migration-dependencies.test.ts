@@ -54,8 +54,9 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
   // 11 runs after it and rebuilds the finished-jobs index with a new key (state first); 12 adds
   // columns to the flow tables only; 13 adds the waiting-jobs indexes of queueStats; 14 adds
   // columns to the event log's tables only; 15 drops flow control's triggers (the writes that make
-  // a job wait mark its key themselves).
-  assert.deepEqual(result.applied, [10, 11, 12, 13, 14, 15]);
+  // a job wait mark its key themselves); 16 rebuilds the table again with the state CHECK written
+  // as equalities.
+  assert.deepEqual(result.applied, [10, 11, 12, 13, 14, 15, 16]);
   const changedBy11 = 'jobwire_jobs_finished';
   const addedBy13 = /^jobwire_jobs_waiting/;
   const after = indexes();
@@ -88,6 +89,18 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
   const newest = db.prepare('SELECT max(id) AS id FROM jobwire_jobs').get() as { id: number };
   assert.equal(newest.id, 5, 'id 4 (deleted before the rebuild) is not reused');
   assert.throws(() => insert.run('nonsense'), /CHECK constraint failed/);
+  // 16: the same states, as equalities (an IN list of constants built a temporary index per row).
+  const ddl = db
+    .prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobwire_jobs'`)
+    .pluck()
+    .get() as string;
+  assert.doesNotMatch(ddl, /state\s+IN\s*\(/i);
+  assert.match(
+    ddl,
+    /CHECK \(state = 'blocked' OR state = 'scheduled' OR state = 'pending' OR state = 'running'/,
+  );
+  for (const state of ['scheduled', 'pending', 'running', 'completed', 'abandoned', 'cancelled'])
+    insert.run(state);
   // Running it again changes nothing.
   assert.deepEqual(migrateSqlite(db, 'old.db', () => 0).applied, []);
 });

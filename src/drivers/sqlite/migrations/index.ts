@@ -22,6 +22,7 @@ import { MIGRATION_0012_FLOW_HOLDS } from './0012-flow-holds.js';
 import { MIGRATION_0013_BOUNDED_STATS } from './0013-bounded-stats.js';
 import { MIGRATION_0014_EVENT_INDEX_BATCHES } from './0014-event-index-batches.js';
 import { MIGRATION_0015_FLOW_KEY_MARKS } from './0015-flow-key-marks.js';
+import { migration0016StateCheck } from './0016-state-check.js';
 
 /**
  * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
@@ -50,7 +51,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 12, name: 'flow holds', sql: MIGRATION_0012_FLOW_HOLDS },
   { version: 13, name: 'bounded queue stats', sql: MIGRATION_0013_BOUNDED_STATS },
   { version: 14, name: 'event index in batches', sql: MIGRATION_0014_EVENT_INDEX_BATCHES },
-  { version: 15, name: 'flow key marks without the update trigger', sql: MIGRATION_0015_FLOW_KEY_MARKS },
+  { version: 15, name: 'flow key marks without triggers', sql: MIGRATION_0015_FLOW_KEY_MARKS },
+  { version: 16, name: 'state check without an IN list', sql: migration0016StateCheck },
 ];
 
 /** The schema version this code writes. */
