@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Jobwire } from '../../../core/client.js';
 import { EventCursorExpiredError, InvalidOptionError, UnrecoverableError } from '../../../core/errors.js';
 import type { LoggedEvent } from '../../../core/event-log/types.js';
 import type { JobwireEventName } from '../../../core/events.js';
@@ -175,6 +176,16 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       assert.deepEqual(next.events.map(jobIdOf), [later.id]);
     });
 
+    /** A job that failed once and then completed: its timeline, oldest first, and only its own. */
+    const assertFlakyTimeline = async (client: Jobwire, jobId: string) => {
+      const timeline = await client.jobEvents(jobId);
+      assert.deepEqual(
+        timeline.map((e) => e.type),
+        ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
+      );
+      assert.ok(timeline.every((e) => jobIdOf(e) === jobId));
+    };
+
     it('a job timeline lists its events oldest first', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work] });
       const job = await client.enqueue(work, { kind: 'flaky' });
@@ -183,12 +194,7 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       await pool.start();
       await client.waitForJob(job.id, { timeoutMs: 10_000 });
       await pool.stop();
-      const timeline = await client.jobEvents(job.id);
-      assert.deepEqual(
-        timeline.map((e) => e.type),
-        ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
-      );
-      assert.ok(timeline.every((e) => jobIdOf(e) === job.id));
+      await assertFlakyTimeline(client, job.id);
       assert.deepEqual(await client.jobEvents('999999'), []);
     });
 
@@ -207,12 +213,7 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       await client.waitForJob(job.id, { timeoutMs: 10_000 });
       for (const other of batch) await client.waitForJob(other.id, { timeoutMs: 10_000 });
       await pool.stop();
-      const timeline = await client.jobEvents(job.id);
-      assert.deepEqual(
-        timeline.map((e) => e.type),
-        ['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started', 'job:completed'],
-      );
-      assert.ok(timeline.every((e) => jobIdOf(e) === job.id));
+      await assertFlakyTimeline(client, job.id);
       const first = await client.jobEvents(batch[0]!.id);
       assert.deepEqual(
         first.map((e) => e.type),
