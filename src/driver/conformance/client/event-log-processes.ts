@@ -380,7 +380,13 @@ export function runEventLogProcessSuite(databases: ConformanceDatabases): void {
       const filter = { queues: [PROCESS_QUEUE] };
       let follower = start('subscribe', { out, name, ...filter });
       await Promise.all([writer.printed('ready'), follower.printed('ready')]);
-      await until(() => readLines(out).length >= 5, 15_000, 'the follower to handle 5 job events');
+      // Handled lines alone are not enough: on PostgreSQL a page's handlers run in one transaction
+      // and its cursor is stored when that commits, so a kill mid-page may leave none stored yet.
+      await until(
+        async () => readLines(out).length >= 5 && (await driver.eventSubscriptionGet({ name })) !== null,
+        15_000,
+        'the follower to handle 5 job events and store its cursor',
+      );
       await follower.kill();
       const stored = await driver.eventSubscriptionGet({ name });
       assert.ok(stored !== null, 'the follower stored its cursor');
