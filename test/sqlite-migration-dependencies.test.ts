@@ -55,16 +55,25 @@ test('migration 10 rebuilds jobwire_jobs without losing rows, indexes or the id 
   // columns to the flow tables only; 13 adds the waiting-jobs indexes of queueStats; 14 adds
   // columns to the event log's tables only; 15 drops flow control's triggers (the writes that make
   // a job wait mark its key themselves); 16 rebuilds the table again with the state CHECK written
-  // as equalities.
-  assert.deepEqual(result.applied, [10, 11, 12, 13, 14, 15, 16]);
+  // as equalities; 17 creates the unique-key indexes again with their conditions so written.
+  assert.deepEqual(result.applied, [10, 11, 12, 13, 14, 15, 16, 17]);
   const changedBy11 = 'jobwire_jobs_finished';
   const addedBy13 = /^jobwire_jobs_waiting/;
   const after = indexes();
+  const changedBy17 = ['jobwire_jobs_unique_key', 'jobwire_jobs_unique_key_finished'];
+  const unchanged = (i: { name: string }) => i.name !== changedBy11 && !changedBy17.includes(i.name);
   assert.deepEqual(
-    after.filter((i) => i.name !== changedBy11 && !addedBy13.test(i.name)),
-    before.filter((i) => i.name !== changedBy11),
+    after.filter((i) => unchanged(i) && !addedBy13.test(i.name)),
+    before.filter(unchanged),
     'every index is back, with the same definition',
   );
+  for (const name of changedBy17) {
+    const sql = after.find((i) => i.name === name)?.sql ?? '';
+    assert.match(
+      sql,
+      /WHERE unique_key IS NOT NULL AND \(state = '\w+' OR state = '\w+' OR state = '\w+'\)$/,
+    );
+  }
   assert.deepEqual(
     after.filter((i) => addedBy13.test(i.name)).map((i) => i.name),
     ['jobwire_jobs_waiting', 'jobwire_jobs_waiting_failed', 'jobwire_jobs_waiting_interrupted'],

@@ -14,7 +14,7 @@ import {
   type JobRetryParams,
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
-import { ACTIVE_STATES_SQL, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
+import { activeStateSql, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
 import { dependenciesOf } from './dependencies.js';
 import { keyWaitingMarker } from './flow-keys.js';
 import { createJobList } from './job-list.js';
@@ -31,6 +31,19 @@ const hasFilter = (values: readonly string[] | undefined): values is readonly st
 /** Every state with a zero count, so callers never meet a missing key. */
 export const zeroCounts = (): Record<JobState, number> =>
   Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+
+/**
+ * Retry one finished job (`?` due time, `?` id). The NOT EXISTS skips a job whose unique key
+ * another active job took meanwhile: retrying it would break the "one active job per key" promise
+ * (and the unique index). Exported so tests can read its plan.
+ */
+export const RETRY_JOB_SQL = `UPDATE jobwire_jobs
+  SET state = 'pending', attempt = 0, interruptions = 0, run_at = ?, finished_at = NULL, result = NULL, ${CLEAR_LEASE_SQL}
+  WHERE id = ? AND state IN ('abandoned', 'cancelled', 'completed')
+    AND (unique_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM jobwire_jobs AS other
+      WHERE other.unique_key = jobwire_jobs.unique_key AND ${activeStateSql('other.state')}))
+  RETURNING *`;
 
 /** Build the admin methods (synchronous; the driver wraps them in promises). */
 export function createAdminMethods(ctx: SqliteContext) {
@@ -81,17 +94,7 @@ export function createAdminMethods(ctx: SqliteContext) {
     return cancelled;
   }
 
-  // The NOT EXISTS skips a job whose unique key another active job took meanwhile: retrying it
-  // would break the "one active job per key" promise (and the unique index).
-  const retryJob = db.prepare(
-    `UPDATE jobwire_jobs
-     SET state = 'pending', attempt = 0, interruptions = 0, run_at = ?, finished_at = NULL, result = NULL, ${CLEAR_LEASE_SQL}
-     WHERE id = ? AND state IN ('abandoned', 'cancelled', 'completed')
-       AND (unique_key IS NULL OR NOT EXISTS (
-         SELECT 1 FROM jobwire_jobs AS other
-         WHERE other.unique_key = jobwire_jobs.unique_key AND other.state IN ${ACTIVE_STATES_SQL}))
-     RETURNING *`,
-  );
+  const retryJob = db.prepare(RETRY_JOB_SQL);
   const markKeyWaiting = keyWaitingMarker(db);
   const retryTx = db.transaction((ids: readonly number[], now: EpochMs) =>
     ids

@@ -26,8 +26,29 @@ export function livenessNow(given: EpochMs | undefined): { at: number; injected:
   return given === undefined ? { at: performance.now(), injected: false } : { at: given, injected: true };
 }
 
-/** The SQL list of states a job can still leave on its own. */
-export const ACTIVE_STATES_SQL = `('scheduled', 'pending', 'running')`;
+/**
+ * A job is active — in a state it can still leave on its own — as equalities, not `state IN (…)`:
+ * the unique-key indexes are partial on exactly this text (schema 17), and SQLite uses a partial
+ * index only for a query that names its condition, so keep the two the same. (An IN list of more
+ * than two constants also costs SQLite a temporary index per statement execution.)
+ */
+export const activeStateSql = (column = 'state'): string =>
+  `(${column} = 'scheduled' OR ${column} = 'pending' OR ${column} = 'running')`;
+
+/** A job is finished, in the form `jobwire_jobs_unique_key_finished` is partial on (see above). */
+export const finishedStateSql = (column = 'state'): string =>
+  `(${column} = 'completed' OR ${column} = 'abandoned' OR ${column} = 'cancelled')`;
+
+/** The active job holding a unique key (through `jobwire_jobs_unique_key`). */
+export const ACTIVE_BY_UNIQUE_KEY_SQL = `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND ${activeStateSql()}`;
+
+/**
+ * The finished jobs that held a unique key and finished after a time, newest first (through
+ * `jobwire_jobs_unique_key_finished`).
+ */
+export const FINISHED_BY_UNIQUE_KEY_SQL = `SELECT * FROM jobwire_jobs
+  WHERE unique_key = ? AND ${finishedStateSql()} AND finished_at > ?
+  ORDER BY finished_at DESC, id DESC`;
 
 /**
  * Clear a finished or re-queued attempt's lease. The token stays: it only ever grows, so a

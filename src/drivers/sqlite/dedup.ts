@@ -10,7 +10,7 @@ import type { EpochMs, JobState } from '../../core/types.js';
 import type { JobInsertParams, JobInsertResult } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
-import { ACTIVE_STATES_SQL, type SqliteContext } from './context.js';
+import { ACTIVE_BY_UNIQUE_KEY_SQL, FINISHED_BY_UNIQUE_KEY_SQL, type SqliteContext } from './context.js';
 import { type JobRow, rowToRecord } from './row.js';
 
 /** What one ruled insert did: its result, whether a row was added, and its log entry. */
@@ -32,15 +32,9 @@ export type InsertRow = (
 /** Build the ruled insert (call only inside the insert transaction). */
 export function createDedupInserter(ctx: SqliteContext, insertRow: InsertRow) {
   const { db } = ctx;
-  const activeUnique = db.prepare(
-    `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
-  );
+  const activeUnique = db.prepare(ACTIVE_BY_UNIQUE_KEY_SQL);
   // Newest finish first; the rule's own states are picked out of these few rows.
-  const finishedUnique = db.prepare(
-    `SELECT * FROM jobwire_jobs
-     WHERE unique_key = ? AND state IN ('completed', 'abandoned', 'cancelled') AND finished_at > ?
-     ORDER BY finished_at DESC, id DESC`,
-  );
+  const finishedUnique = db.prepare(FINISHED_BY_UNIQUE_KEY_SQL);
   const throttleHolder = db.prepare(
     `SELECT * FROM jobwire_jobs WHERE dedup_key = ? AND created_at > ? ORDER BY id DESC LIMIT 1`,
   );

@@ -28,7 +28,7 @@ import { packedQueued } from '../../driver/event-pack.js';
 import { directStartCandidate, insertedJobRecord } from '../../driver/inserted-record.js';
 import { createClaimMethods } from './claim.js';
 import {
-  ACTIVE_STATES_SQL,
+  ACTIVE_BY_UNIQUE_KEY_SQL,
   APPEND_ERROR_SQL,
   CLEAR_LEASE_SQL,
   FENCE,
@@ -107,9 +107,7 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   };
   const dedup = createDedupInserter(ctx, insertRow);
   const { insertStarted } = createStartedInserter(ctx, insertRow);
-  const activeByUniqueKey = db.prepare(
-    `SELECT * FROM jobwire_jobs WHERE unique_key = ? AND state IN ${ACTIVE_STATES_SQL}`,
-  );
+  const activeByUniqueKey = db.prepare(ACTIVE_BY_UNIQUE_KEY_SQL);
   const countWaiting = db.prepare(
     `SELECT count(*) AS n FROM jobwire_jobs WHERE queue = ? AND state IN ('scheduled', 'pending')`,
   );

@@ -23,6 +23,7 @@ import { MIGRATION_0013_BOUNDED_STATS } from './0013-bounded-stats.js';
 import { MIGRATION_0014_EVENT_INDEX_BATCHES } from './0014-event-index-batches.js';
 import { MIGRATION_0015_FLOW_KEY_MARKS } from './0015-flow-key-marks.js';
 import { migration0016StateCheck } from './0016-state-check.js';
+import { MIGRATION_0017_UNIQUE_KEY_PREDICATES } from './0017-unique-key-predicates.js';
 
 /**
  * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
@@ -53,6 +54,11 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   { version: 14, name: 'event index in batches', sql: MIGRATION_0014_EVENT_INDEX_BATCHES },
   { version: 15, name: 'flow key marks without triggers', sql: MIGRATION_0015_FLOW_KEY_MARKS },
   { version: 16, name: 'state check without an IN list', sql: migration0016StateCheck },
+  {
+    version: 17,
+    name: 'unique-key index conditions without IN lists',
+    sql: MIGRATION_0017_UNIQUE_KEY_PREDICATES,
+  },
 ];
 
 /** The schema version this code writes. */
