@@ -16,7 +16,7 @@ import {
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { activeStateSql, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
 import { dependenciesOf } from './dependencies.js';
-import { keyWaitingMarker } from './flow-keys.js';
+import { keyMarker } from './flow-keys.js';
 import { createJobList } from './job-list.js';
 import { type JobRow, parseId, rowToRecord } from './row.js';
 
@@ -95,12 +95,13 @@ export function createAdminMethods(ctx: SqliteContext) {
   }
 
   const retryJob = db.prepare(RETRY_JOB_SQL);
-  const markKeyWaiting = keyWaitingMarker(db);
+  const markKey = keyMarker(db);
   const retryTx = db.transaction((ids: readonly number[], now: EpochMs) =>
     ids
       .map((id) => {
         const row = retryJob.get(now, id) as JobRow | undefined;
-        if (row?.concurrency_key != null) markKeyWaiting(id);
+        // Retried to pending: waiting work for its key (flow-keys.ts).
+        if (row?.concurrency_key != null) markKey(row.queue, row.concurrency_key);
         return row;
       })
       .filter((row) => row !== undefined),

@@ -15,7 +15,7 @@ import type {
   JobInsertParams,
 } from '../../driver/driver.js';
 import type { SqliteContext } from './context.js';
-import { keyWaitingMarker } from './flow-keys.js';
+import { keyMarker } from './flow-keys.js';
 import { parseId } from './row.js';
 
 /** What a job of an insert batch starts as, from its edges (see `planInsert`). */
@@ -35,13 +35,15 @@ type ChangedRow = {
   max_attempts: number;
   state: JobState;
   run_at: number;
+  concurrency_key: string | null;
 };
 
-const CHANGED_COLUMNS = 'id, task, queue, correlation_id, attempt, max_attempts, state, run_at';
+const CHANGED_COLUMNS =
+  'id, task, queue, correlation_id, attempt, max_attempts, state, run_at, concurrency_key';
 
 /** Build the dependency helpers (synchronous; callers run them inside their transaction). */
 export function createDependencyMethods(ctx: SqliteContext) {
-  const markKeyWaiting = keyWaitingMarker(ctx.db);
+  const markKey = keyMarker(ctx.db);
   const { db } = ctx;
 
   const stateOf = db.prepare('SELECT state FROM jobwire_jobs WHERE id = ?');
@@ -149,7 +151,8 @@ export function createDependencyMethods(ctx: SqliteContext) {
     decrement.run(jobId);
     const row = unblock.get({ id: jobId, now }) as ChangedRow | undefined;
     if (!row) return;
-    markKeyWaiting(jobId);
+    // Released to pending or scheduled: waiting work for its key (flow-keys.ts).
+    if (row.concurrency_key !== null) markKey(row.queue, row.concurrency_key);
     out.push(change(row, dependencyId, now));
   }
 

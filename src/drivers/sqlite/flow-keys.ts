@@ -7,43 +7,23 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 
-const markers = new WeakMap<BetterSqlite3.Database, (jobId: number) => void>();
 const keyMarkers = new WeakMap<BetterSqlite3.Database, (queue: string, key: string) => void>();
 
-const UPSERT_ACTIVE = 'ON CONFLICT (queue, key) DO UPDATE SET active = 1 WHERE active = 0';
-
-/** `mark(queue, key)`: that key has waiting work (a job of it was just inserted waiting). */
+/**
+ * `mark(queue, key)`: that key has waiting work — a job of it was just inserted, retried or
+ * released `pending` or `scheduled`. Call it in the transaction that wrote the job.
+ */
 export function keyMarker(db: BetterSqlite3.Database): (queue: string, key: string) => void {
   let mark = keyMarkers.get(db);
   if (!mark) {
     const upsert = db.prepare(
-      `INSERT INTO jobwire_flow_keys (queue, key, active) VALUES (?, ?, 1) ${UPSERT_ACTIVE}`,
+      `INSERT INTO jobwire_flow_keys (queue, key, active) VALUES (?, ?, 1)
+       ON CONFLICT (queue, key) DO UPDATE SET active = 1 WHERE active = 0`,
     );
     mark = (queue, key) => {
       upsert.run(queue, key);
     };
     keyMarkers.set(db, mark);
-  }
-  return mark;
-}
-
-/**
- * `mark(jobId)`: if that job is keyed and waiting (`pending` or `scheduled`), its key is active.
- * Call it in the transaction that moved the job, after the move.
- */
-export function keyWaitingMarker(db: BetterSqlite3.Database): (jobId: number) => void {
-  let mark = markers.get(db);
-  if (!mark) {
-    const upsert = db.prepare(
-      `INSERT INTO jobwire_flow_keys (queue, key, active)
-       SELECT queue, concurrency_key, 1 FROM jobwire_jobs
-       WHERE id = ? AND concurrency_key IS NOT NULL AND state IN ('pending', 'scheduled')
-       ${UPSERT_ACTIVE}`,
-    );
-    mark = (jobId) => {
-      upsert.run(jobId);
-    };
-    markers.set(db, mark);
   }
   return mark;
 }
