@@ -3,7 +3,9 @@
 // (claimStatement / finalizeStatement, custom plans as the driver's first executions get; the
 // generic plans' shapes are checked by test/postgres-analyzed.test.ts), in a transaction that is
 // rolled back so the table stays as it was.
-import { claimStatement, finalizeStatement } from '../dist/drivers/postgres/jobs-lease.js';
+import { packedToClaimed } from '../dist/driver/claim-pack.js';
+import { claimStatement } from '../dist/drivers/postgres/claim-sql.js';
+import { finalizeStatement } from '../dist/drivers/postgres/jobs-lease.js';
 
 /** Plans, as text, of one claim of `limit` jobs of `queue` and of finalizing them as completed. */
 export async function explainPostgres(url, schema, { queue = 'default', limit = 10 } = {}) {
@@ -21,13 +23,17 @@ export async function explainPostgres(url, schema, { queue = 'default', limit = 
     const claimPlan = await explain(claimStatement(s, claimParams));
     // The EXPLAIN ANALYZE claimed jobs; claim `limit` more for the finalize to finish.
     const claimed = await client.query(claimStatement(s, claimParams));
-    const items = claimed.rows.map((row) => ({
-      id: String(row.id),
-      leaseToken: Number(row.lease_token),
-      outcome: 'completed',
-      resultJson: null,
-      events: [{ type: 'job:completed', data: { jobId: String(row.id), attempt: 1 } }],
-    }));
+    // The claim answers one packed text per job (src/driver/claim-pack.ts).
+    const items = claimed.rows.map((row) => {
+      const job = packedToClaimed(row.job);
+      return {
+        id: job.id,
+        leaseToken: job.leaseToken,
+        outcome: 'completed',
+        resultJson: null,
+        events: [{ type: 'job:completed', data: { jobId: job.id, attempt: job.attempt } }],
+      };
+    });
     const finalizePlan = await explain(finalizeStatement(s, { items }));
     return { claimPlan, finalizePlan, finalized: items.length };
   } finally {
