@@ -8,7 +8,7 @@
  * per update, and the next statement that reads the job reads both. With 50 the claim's version
  * lands on the page the job was inserted on, and by the time of the finish the page has usually
  * been pruned of the versions the claims left dead, so the finish's version lands there too
- * (`test/postgres-fillfactor.test.ts`). The price is space: a page holds half as many newly
+ * (`test/postgres-fillfactor.test.ts` checks the claim's side). The price is space: a page holds half as many newly
  * enqueued jobs; the room is used by their later versions, and `VACUUM` (or pruning) gives it back.
  * Updates that touch no indexed column (progress) can now also be HOT.
  *
