@@ -20,6 +20,9 @@ const KNOWN_PATHS = [
   '/Applications/Chromium.app/Contents/MacOS/Chromium',
 ];
 
+/** Held while one test process installs Chromium (see `chromiumPath`). */
+const INSTALL_LOCK = '/tmp/jobwire-chromium-install.lock';
+
 const HOW_TO_INSTALL =
   'Install Chromium (Debian/Ubuntu: `sudo apt-get install -y chromium`; macOS: install Google Chrome) ' +
   'or set CHROMIUM_PATH to a Chromium or Chrome executable.';
@@ -46,14 +49,20 @@ export function chromiumPath(): string {
   const path = found();
   if (path) return path;
   if (process.getuid?.() === 0 && isDebianLike()) {
-    // Test files run in parallel and may both find no browser: the second apt-get waits for the
-    // first's dpkg lock (and then finds the package installed) instead of failing at once.
-    const wait = ['-o', 'DPkg::Lock::Timeout=600'];
-    execFileSync('apt-get', [...wait, 'update'], { stdio: 'inherit' });
-    execFileSync('apt-get', [...wait, 'install', '-y', '--no-install-recommends', 'chromium'], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    // Test files run in parallel and may all find no browser. apt's own locks do not serialize
+    // them: a second `apt-get update` fails at once on the package lists' lock (seen on a fresh
+    // machine). So each takes the same lock file first (flock, util-linux) and installs only if
+    // the browser is still missing once it holds it.
+    execFileSync(
+      'flock',
+      [
+        INSTALL_LOCK,
+        'sh',
+        '-c',
+        '[ -x /usr/bin/chromium ] || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; }',
+      ],
+      { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
+    );
     const installed = found();
     if (installed) return installed;
   }
