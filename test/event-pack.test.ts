@@ -162,6 +162,40 @@ describe('compact stored form of the hot events', () => {
     assert.equal(plain([completed!]), plain(bus));
   });
 
+  it("a claim's batch of job:started expands to the entries one per job would, in order", () => {
+    const other = { ...job, id: '4713', task: 'mail "quoted"', attempt: 1, metadataJson: '{}' };
+    const perJob = [packedStarted(job, poolId)!, packedStarted(other, poolId)!];
+    const column = (i: number) => perJob.map((e) => e.packed![i]);
+    // As the PostgreSQL claim builds it (claim-log.ts): one element per job in each column, an
+    // empty metadata as {}.
+    const batch = [
+      7,
+      poolId,
+      ...[1, 2, 3, 4, 5, 6, 8, 9].map(column),
+      perJob.map((e) => e.packed![10] ?? {}),
+    ];
+    const stored = JSON.parse(JSON.stringify([batch, perJob[0]!.packed])) as unknown[];
+    assert.equal(plain(unpackEntries(stored)), plain([...perJob, perJob[0]!]));
+    assert.deepEqual(
+      unpackEntries(stored).map((e) => e.data),
+      [claimedEvent(job, poolId), claimedEvent(other, poolId), claimedEvent(job, poolId)],
+    );
+    const torn = [
+      7,
+      poolId,
+      ['1', '2'],
+      ['t'],
+      ['q', 'q'],
+      ['c', 'c'],
+      [1, 1],
+      [3, 3],
+      [0, 0],
+      [0, 0],
+      [{}, {}],
+    ];
+    assert.throws(() => unpackEntries([torn]), /malformed job:started batch/);
+  });
+
   it('a payload the compact form cannot hold exactly is stored as an object, unchanged', () => {
     const variants: Record<string, unknown>[] = [
       {
@@ -313,11 +347,18 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       await pool.stop();
 
       const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
+      // A PostgreSQL claim stores its starts as one batch entry (code 7, its third element the ids).
+      const starts = (e: unknown[]) => (e[0] === 7 ? (e[2] as unknown[]).map(() => 1) : [e[0]]);
       assert.deepEqual(
-        hot.map((e) => e[0]).sort(),
+        hot.flatMap(starts).sort(),
         [1, 1, 2, 2, 6, 6],
         'two enqueues, two starts and two completions, compact',
       );
+      if (factory.name === 'postgres')
+        assert.ok(
+          hot.some((e) => e[0] === 7),
+          'the claim stored its starts as a batch',
+        );
       const { events } = await client.events.read({ after: start, limit: 100 });
       for (const type of ['job:queued', 'job:completed'])
         for (const id of [queued.id, plainJob.id]) {

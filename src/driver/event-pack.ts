@@ -39,6 +39,14 @@ const SNOOZED = 5;
 const QUEUED = 6;
 /** The code of a compact `job:queued`, for drivers that build it in SQL. */
 export const QUEUED_CODE = QUEUED;
+/**
+ * Many `job:started` of one claim in ONE entry, column by column (see `unpackStartedBatch`). A
+ * database builds it in one pass of aggregates over the claimed rows; it expands into one
+ * `job:started` per job when read.
+ */
+const STARTED_BATCH = 7;
+/** The code of a claim's batch of `job:started` (`STARTED_BATCH`), for drivers that build it in SQL. */
+export const STARTED_BATCH_CODE = STARTED_BATCH;
 
 const CODES: Record<string, number> = {
   'job:started': STARTED,
@@ -449,7 +457,58 @@ function unpackQueued(a: readonly unknown[]): LogEntry {
   };
 }
 
-/** Expand a row's parsed JSON array into its entries. */
+/**
+ * `[7, poolId, ids, tasks, queues, correlationIds, attempts, maxAttempts, runAts, waits,
+ * metadatas]`: the `job:started` of jobs claimed together, each field an array with one element
+ * per job (the i-th of each belongs to the same job), an empty metadata stored as `{}`. Each job
+ * expands to exactly the entry `[1, id, task, queue, correlationId, attempt, maxAttempts, poolId,
+ * runAt, wait, metadata?]` (see `packEntry`) would.
+ */
+function unpackStartedBatch(a: readonly unknown[]): LogEntry[] {
+  const poolId = a[1];
+  const columns = a.slice(2) as unknown[][];
+  const ids = columns[0];
+  if (
+    columns.length !== 9 ||
+    !Array.isArray(ids) ||
+    columns.some((c) => !Array.isArray(c) || c.length !== ids.length)
+  )
+    throw new Error('malformed job:started batch in the event log: its columns differ in length');
+  const [, tasks, queues, correlationIds, attempts, maxAttempts, runAts, waits, metadatas] = columns as [
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+    unknown[],
+  ];
+  const entries: LogEntry[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++)
+    entries[i] = unpackEntry([
+      STARTED,
+      ids[i],
+      tasks[i],
+      queues[i],
+      correlationIds[i],
+      attempts[i],
+      maxAttempts[i],
+      poolId,
+      runAts[i],
+      waits[i],
+      metadatas[i],
+    ]);
+  return entries;
+}
+
+/** Expand a row's parsed JSON array into its entries (a batch entry into one per job). */
 export function unpackEntries(stored: readonly unknown[]): LogEntry[] {
-  return stored.map(unpackEntry);
+  const entries: LogEntry[] = [];
+  for (const entry of stored) {
+    if (Array.isArray(entry) && entry[0] === STARTED_BATCH) entries.push(...unpackStartedBatch(entry));
+    else entries.push(unpackEntry(entry));
+  }
+  return entries;
 }
