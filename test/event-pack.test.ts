@@ -15,7 +15,13 @@ import type { JobRecord } from '../src/core/types.js';
 import { testPool, until, withClient } from '../src/driver/conformance/client/harness.js';
 import type { ClaimedJob, FinalizeItem } from '../src/driver/driver.js';
 import { expandRows, type LogEntry, RUN_AT_PLACEHOLDER } from '../src/driver/event-log.js';
-import { packEntries, packedQueued, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
+import {
+  packEntries,
+  packedQueued,
+  packedStarted,
+  startedBatchJson,
+  unpackEntries,
+} from '../src/driver/event-pack.js';
 import type { TestDatabaseFactory } from './support/database.js';
 import { postgresDatabases } from './support/postgres.js';
 import { sqliteDatabases } from './support/sqlite.js';
@@ -174,6 +180,9 @@ describe('compact stored form of the hot events', () => {
       ...[1, 2, 3, 4, 5, 6, 8, 9].map(column),
       perJob.map((e) => e.packed![10] ?? {}),
     ];
+    // As the SQLite claim builds it (the same text, the metadata's JSON unparsed).
+    assert.deepEqual(JSON.parse(startedBatchJson([job, other], poolId)!), batch);
+    assert.equal(startedBatchJson([job, { ...other, startedAt: other.startedAt + 0.5 }], poolId), undefined);
     const stored = JSON.parse(JSON.stringify([batch, perJob[0]!.packed])) as unknown[];
     assert.equal(plain(unpackEntries(stored)), plain([...perJob, perJob[0]!]));
     assert.deepEqual(
@@ -347,18 +356,17 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       await pool.stop();
 
       const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
-      // A PostgreSQL claim stores its starts as one batch entry (code 7, its third element the ids).
+      // A claim stores its starts as one batch entry (code 7, its third element the ids).
       const starts = (e: unknown[]) => (e[0] === 7 ? (e[2] as unknown[]).map(() => 1) : [e[0]]);
       assert.deepEqual(
         hot.flatMap(starts).sort(),
         [1, 1, 2, 2, 6, 6],
         'two enqueues, two starts and two completions, compact',
       );
-      if (factory.name === 'postgres')
-        assert.ok(
-          hot.some((e) => e[0] === 7),
-          'the claim stored its starts as a batch',
-        );
+      assert.ok(
+        hot.some((e) => e[0] === 7),
+        'the claim stored its starts as a batch',
+      );
       const { events } = await client.events.read({ after: start, limit: 100 });
       for (const type of ['job:queued', 'job:completed'])
         for (const id of [queued.id, plainJob.id]) {

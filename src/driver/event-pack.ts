@@ -310,6 +310,44 @@ export function packedStarted(job: PackableClaim, poolId: string): LogEntry | un
   return packedEntry(packed);
 }
 
+/**
+ * The `job:started` of the jobs one claim started, as the JSON text of ONE batch entry (the form
+ * `unpackStartedBatch` reads, the one PostgreSQL's claim builds in SQL), or undefined when a job
+ * needs its own entry (a time that is not an integer, or metadata that is not an object's JSON
+ * text): then build those one by one (`packedStarted`). Built column by column: no array and no
+ * entry object per job, and the metadata's stored JSON text goes in as it is, unparsed.
+ */
+export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string): string | undefined {
+  const n = jobs.length;
+  const ids = new Array<string>(n);
+  const tasks = new Array<string>(n);
+  const queues = new Array<string>(n);
+  const correlationIds = new Array<string>(n);
+  const attempts = new Array<number>(n);
+  const maxAttempts = new Array<number>(n);
+  const runAts = new Array<number>(n);
+  const waits = new Array<number>(n);
+  const metadatas = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const job = jobs[i]!;
+    const { runAt, startedAt, metadataJson } = job;
+    if (!isInt(runAt) || !isInt(startedAt) || metadataJson.charCodeAt(0) !== 123 /* { */) return undefined;
+    ids[i] = job.id;
+    tasks[i] = job.task;
+    queues[i] = job.queue;
+    correlationIds[i] = job.correlationId;
+    attempts[i] = job.attempt;
+    maxAttempts[i] = job.maxAttempts;
+    runAts[i] = runAt;
+    waits[i] = startedAt - runAt;
+    metadatas[i] = metadataJson;
+  }
+  const columns = [ids, tasks, queues, correlationIds, attempts, maxAttempts, runAts, waits].map((c) =>
+    JSON.stringify(c),
+  );
+  return `[${STARTED_BATCH},${JSON.stringify(poolId)},${columns.join(',')},[${metadatas.join(',')}]]`;
+}
+
 /** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */
 export interface PackableBase {
   jobId: string;

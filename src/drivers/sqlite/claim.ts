@@ -10,7 +10,7 @@ import type { EpochMs } from '../../core/types.js';
 import { byClaimOrder, packedToClaimed } from '../../driver/claim-pack.js';
 import { type ClaimedJob, type JobClaimParams, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
-import { packedStarted } from '../../driver/event-pack.js';
+import { packedStarted, startedBatchJson } from '../../driver/event-pack.js';
 import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
@@ -136,14 +136,21 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       if (log && flowEvents.length > 0) writer.append(flowEvents, now);
       if (log && claimed.length > 0) {
         const poolId = bindings.poolId as string;
-        // By id, as the PostgreSQL driver stores them.
-        const byId = [...claimed].sort((a, b) => Number(a.id) - Number(b.id));
-        writer.append(
-          byId.map(
-            (job) => packedStarted(job, poolId) ?? { type: 'job:started', data: claimedEvent(job, poolId) },
-          ),
-          now,
-        );
+        // One batch entry for the claim, as the PostgreSQL driver stores it (event-pack.ts).
+        const batch = startedBatchJson(claimed, poolId);
+        if (batch !== undefined)
+          writer.appendJson(
+            `[${batch}]`,
+            claimed.map((job) => job.id),
+            now,
+          );
+        else
+          writer.append(
+            claimed.map(
+              (job) => packedStarted(job, poolId) ?? { type: 'job:started', data: claimedEvent(job, poolId) },
+            ),
+            now,
+          );
       }
       return { claimed, flowEvents };
     },
