@@ -40,9 +40,9 @@ const QUEUED = 6;
 /** The code of a compact `job:queued`, for drivers that build it in SQL. */
 export const QUEUED_CODE = QUEUED;
 /**
- * Many `job:started` of one claim in ONE entry, column by column (see `unpackStartedBatch`). A
- * database builds it in one pass of aggregates over the claimed rows; it expands into one
- * `job:started` per job when read.
+ * Many `job:started` of one claim in ONE entry, column by column (see `unpackStartedBatch`),
+ * built in one pass over the claimed jobs (PostgreSQL: aggregates in SQL; SQLite:
+ * `startedBatchJson`); it expands into one `job:started` per job when read.
  */
 const STARTED_BATCH = 7;
 /** The code of a claim's batch of `job:started` (`STARTED_BATCH`), for drivers that build it in SQL. */
@@ -512,32 +512,25 @@ function unpackStartedBatch(a: readonly unknown[]): LogEntry[] {
     columns.some((c) => !Array.isArray(c) || c.length !== ids.length)
   )
     throw new Error('malformed job:started batch in the event log: its columns differ in length');
-  const [, tasks, queues, correlationIds, attempts, maxAttempts, runAts, waits, metadatas] = columns as [
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-    unknown[],
-  ];
   const entries: LogEntry[] = new Array(ids.length);
-  for (let i = 0; i < ids.length; i++)
+  for (let i = 0; i < ids.length; i++) {
+    const [id, task, queue, correlationId, attempt, maxAttempts, runAt, wait, metadata] = columns.map(
+      (c) => c[i],
+    );
     entries[i] = unpackEntry([
       STARTED,
-      ids[i],
-      tasks[i],
-      queues[i],
-      correlationIds[i],
-      attempts[i],
-      maxAttempts[i],
+      id,
+      task,
+      queue,
+      correlationId,
+      attempt,
+      maxAttempts,
       poolId,
-      runAts[i],
-      waits[i],
-      metadatas[i],
+      runAt,
+      wait,
+      metadata,
     ]);
+  }
   return entries;
 }
 

@@ -41,8 +41,8 @@ ${select}`;
  *
  * Why columns: the entry per row (`startedEntrySql`, a dozen concatenations and three `to_json`
  * calls) aggregated in id order sorted every entry's text and built several large intermediate
- * copies; alternated 100,000-job drains (log on, 5 rounds) measured the server at 32.4 µs/job
- * with it and 28.4 with this, 38.7k → 42.8k jobs/s (bench/results/2026-12-03-s32-started-batch.md).
+ * copies; alternated 100,000-job drains (log on, 5 rounds) measured the server at 34.4 µs/job
+ * with it and 30.2 with this, 38.5k → 41.2k jobs/s (bench/results/2026-12-03-s32-started-batch.md).
  * No ORDER BY: the aggregates of one SELECT read the same rows in the same order, so the i-th
  * element of every column is the same job, and the jobs of one claim all started at once (the
  * log promises each job's order, which one claim cannot break). The id and the strings go
