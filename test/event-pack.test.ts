@@ -91,6 +91,9 @@ function logged(written: FinalizeItem, result: unknown = null): LogEntry[] {
   return outcomeEntries(parts, undefined, true);
 }
 
+/** A compact `job:queued` of `record` under another id. */
+const queued0 = (id: string): LogEntry => packedQueued({ ...record, id } as JobRecord, queuedAt)!;
+
 /** Write then read back, as a driver does. */
 const roundTrip = (entries: readonly LogEntry[]): LogEntry[] =>
   unpackEntries(JSON.parse(packEntries(entries)));
@@ -180,8 +183,10 @@ describe('compact stored form of the hot events', () => {
       ...[1, 2, 3, 4, 5, 6, 8, 9].map(column),
       perJob.map((e) => e.packed![10] ?? {}),
     ];
-    // As the SQLite claim builds it (the same text, the metadata's JSON unparsed).
-    assert.deepEqual(JSON.parse(startedBatchJson([job, other], poolId)!), batch);
+    // As the SQLite claim builds it: a column batch (code 8), the metadata's JSON unparsed.
+    const columns = JSON.parse(startedBatchJson([job, other], poolId)!) as unknown[];
+    assert.deepEqual(columns.slice(0, 3), [8, 1, 2]);
+    assert.equal(plain(unpackEntries([columns])), plain(perJob));
     assert.equal(startedBatchJson([job, { ...other, startedAt: other.startedAt + 0.5 }], poolId), undefined);
     const stored = JSON.parse(JSON.stringify([batch, perJob[0]!.packed])) as unknown[];
     assert.equal(plain(unpackEntries(stored)), plain([...perJob, perJob[0]!]));
@@ -203,6 +208,73 @@ describe('compact stored form of the hot events', () => {
       [{}, {}],
     ];
     assert.throws(() => unpackEntries([torn]), /malformed job:started batch/);
+  });
+
+  it('a run of entries of one code is stored column by column and reads back exactly, in order', () => {
+    const completed = (id: string, resultJson: string | null, metadata: Record<string, unknown>) =>
+      outcomeEntries(
+        {
+          job: { ...job, id },
+          base: { ...base, jobId: id, metadata },
+          decision: { kind: 'complete' } as never,
+          written: { id, leaseToken: 3, outcome: 'completed', resultJson },
+          outcome: { ok: true, result: null } as never,
+          finishedAt: 1_764_606_000_170 + Number(id),
+          durationMs: 40,
+        },
+        undefined,
+        true,
+      )[0]!;
+    const queued = (id: string, metadata: Record<string, unknown> | null) =>
+      packedQueued({ ...record, id, metadata } as never, queuedAt)!;
+    const started = packedStarted(job, poolId)!;
+    const entries = [
+      started,
+      // Results of every kind (an array among them), metadata on some jobs only.
+      completed('1', null, {}),
+      completed('2', '[1,"a"]', { videoId: 'v2' }),
+      completed('3', '{"ok":true}', {}),
+      completed('4', null, {}),
+      queued('5', {}),
+      queued('6', null),
+      queued('7', { a: [1] }),
+      // A run too short for columns: stored entry by entry.
+      completed('8', null, {}),
+      completed('9', null, {}),
+    ];
+    const text = packEntries(entries);
+    const stored = JSON.parse(text) as unknown[][];
+    assert.deepEqual(
+      stored.map((e) => e.slice(0, e[0] === 8 ? 3 : 1)),
+      [[1], [8, 2, 4], [8, 6, 3], [2], [2]],
+    );
+    // What every entry of the run shares is written once: task, queue, pool, attempt.
+    const [, , , ids, task, queue, , attempt, , pool] = stored[1]!;
+    assert.deepEqual(
+      [ids, task, queue, attempt, pool],
+      [['1', '2', '3', '4'], job.task, job.queue, 2, poolId],
+    );
+    assert.equal(plain(unpackEntries(stored)), plain(entries));
+    assert.ok(text.length < JSON.stringify(entries.map((e) => e.packed)).length * 0.8);
+    // Entries with no metadata at all: one {} for the column.
+    const bare = packEntries(['1', '2', '3'].map((id) => completed(id, null, {})));
+    assert.deepEqual((JSON.parse(bare) as unknown[][])[0]!.at(-1), {});
+    assert.equal(
+      plain(unpackEntries(JSON.parse(bare))),
+      plain(['1', '2', '3'].map((id) => completed(id, null, {}))),
+    );
+  });
+
+  it('a torn column batch, or one of an unknown code, is refused with a clear error', () => {
+    const good = JSON.parse(packEntries([queued0('1'), queued0('2'), queued0('3')])) as unknown[][];
+    assert.equal(unpackEntries(good).length, 3);
+    const torn = structuredClone(good);
+    (torn[0]![3] as unknown[]).pop();
+    assert.throws(() => unpackEntries(torn), /malformed column batch/);
+    const wrongCount = structuredClone(good);
+    wrongCount[0]![2] = 4;
+    assert.throws(() => unpackEntries(wrongCount), /malformed column batch/);
+    assert.throws(() => unpackEntries([[8, 99, 1, 'x']]), /newer jobwire; upgrade/);
   });
 
   it('a payload the compact form cannot hold exactly is stored as an object, unchanged', () => {
@@ -334,6 +406,14 @@ async function rawLog(t: TestContext, name: string, location: string): Promise<R
   };
 }
 
+/** The codes of a row's compact entries, a batch counted once per entry it holds. */
+const codes = (e: unknown[]): unknown[] =>
+  e[0] === 7
+    ? (e[2] as unknown[]).map(() => 1)
+    : e[0] === 8
+      ? Array.from({ length: e[2] as number }, () => e[1])
+      : [e[0]];
+
 const encode = defineTask({
   name: 'pack.encode',
   handler: async (payload: { n: number }) => ({ url: `s3://v/${payload.n}` }),
@@ -356,15 +436,14 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       await pool.stop();
 
       const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
-      // A claim stores its starts as one batch entry (code 7, its third element the ids).
-      const starts = (e: unknown[]) => (e[0] === 7 ? (e[2] as unknown[]).map(() => 1) : [e[0]]);
       assert.deepEqual(
-        hot.flatMap(starts).sort(),
+        hot.flatMap(codes).sort(),
         [1, 1, 2, 2, 6, 6],
         'two enqueues, two starts and two completions, compact',
       );
+      // PostgreSQL's claim builds code 7 in SQL, SQLite's a column batch of job:started.
       assert.ok(
-        hot.some((e) => e[0] === 7),
+        hot.some((e) => e[0] === 7 || (e[0] === 8 && e[1] === 1)),
         'the claim stored its starts as a batch',
       );
       const { events } = await client.events.read({ after: start, limit: 100 });
@@ -381,6 +460,47 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
         (e) => e.type === 'job:started' && (e.data as { jobId: string }).jobId === queued.id,
       );
       assert.deepEqual((started?.data as { metadata?: unknown } | undefined)?.metadata, { videoId: 'v1' });
+    });
+
+    it('a batch of jobs: every event read back equals what the bus emitted', async (t) => {
+      const { client, db } = await withClient(t, factory, { tasks: [encode] });
+      const raw = await rawLog(t, factory.name, db.location);
+      const start = await client.events.head();
+      const emitted: { type: string; data: unknown }[] = [];
+      for (const type of ['job:queued', 'job:completed'] as const)
+        client.events.on(type, (data) => emitted.push({ type, data }));
+      const jobs = await client.enqueueMany(
+        Array.from({ length: 24 }, (_, n) => ({
+          task: encode,
+          payload: { n },
+          ...(n % 3 === 0 ? { options: { metadata: { videoId: `v${n}` } } } : {}),
+        })),
+      );
+      const pool = client.createPool({ ...testPool, concurrency: 8 });
+      await pool.start();
+      await until(async () => (await client.countJobs()).completed === 24);
+      await pool.stop();
+      const hot = (await raw.rows()).flat().filter(Array.isArray) as unknown[][];
+      assert.deepEqual(
+        hot.flatMap(codes).filter((c) => c === 6 || c === 2).length,
+        48,
+        'every enqueue and completion stored compact',
+      );
+      // SQLite stores the enqueue's 24 job:queued as one column batch; PostgreSQL builds them in SQL.
+      if (factory.name === 'sqlite') assert.ok(hot.some((e) => e[0] === 8 && e[1] === 6 && e[2] === 24));
+      const { events } = await client.events.read({ after: start, limit: 1000 });
+      for (const { type, data } of emitted) {
+        const id = (data as { jobId: string }).jobId;
+        const fromLog = events.find((e) => e.type === type && (e.data as { jobId: string }).jobId === id);
+        assert.equal(JSON.stringify(fromLog?.data), JSON.stringify(data), `${type} of ${id}`);
+      }
+      assert.equal(emitted.length, 48);
+      assert.deepEqual(
+        new Set(
+          events.filter((e) => e.type === 'job:started').map((e) => (e.data as { jobId: string }).jobId),
+        ),
+        new Set(jobs.map((j) => j.id)),
+      );
     });
 
     it('a row written in the original form reads unchanged: read, tail position, job timeline', async (t) => {

@@ -47,6 +47,24 @@ export const QUEUED_CODE = QUEUED;
 const STARTED_BATCH = 7;
 /** The code of a claim's batch of `job:started` (`STARTED_BATCH`), for drivers that build it in SQL. */
 export const STARTED_BATCH_CODE = STARTED_BATCH;
+/**
+ * A run of compact entries of ONE code, column by column, a column holding one value when every
+ * entry has that value: `[8, code, n, column…]` (see `columnsJson`). It expands into the n entries
+ * in their order. Written for every run of at least `MIN_COLUMNS_RUN` entries (a finalize's
+ * `job:completed`, an enqueue's `job:queued`, a SQLite claim's `job:started`).
+ */
+const COLUMNS = 8;
+/** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
+const MIN_COLUMNS_RUN = 3;
+/** How many elements a compact entry of each code has, its code included, its metadata not. */
+const WIDTH: Readonly<Record<number, number>> = {
+  [STARTED]: 10,
+  [COMPLETED]: 15,
+  [FAILED]: 15,
+  [RETRYING]: 14,
+  [SNOOZED]: 13,
+  [QUEUED]: 11,
+};
 
 const CODES: Record<string, number> = {
   'job:started': STARTED,
@@ -233,14 +251,73 @@ export function packedQueued(job: PackableQueued, queuedAt: number): LogEntry | 
   return packedEntry(packed);
 }
 
-/** The JSON text of a row's entries, hot events in the compact form. */
+/**
+ * The JSON text of a row's entries, hot events in the compact form, and every run of at least
+ * `MIN_COLUMNS_RUN` compact entries of one code as one column batch (`columnsJson`).
+ */
 export function packEntries(entries: readonly LogEntry[]): string {
-  const stored: unknown[] = new Array(entries.length);
-  for (let i = 0; i < entries.length; i++) {
+  const n = entries.length;
+  const stored: unknown[] = new Array(n);
+  let longestRun = 0;
+  let run = 0;
+  for (let i = 0; i < n; i++) {
     const entry = entries[i]!;
     stored[i] = entry.packed ?? packEntry(entry) ?? entry;
+    run = i > 0 && sameCode(stored[i - 1], stored[i]) ? run + 1 : 1;
+    if (run > longestRun) longestRun = run;
   }
-  return JSON.stringify(stored);
+  if (longestRun < MIN_COLUMNS_RUN) return JSON.stringify(stored);
+  const parts: string[] = [];
+  for (let i = 0; i < n; ) {
+    let end = i + 1;
+    while (end < n && sameCode(stored[i], stored[end])) end++;
+    if (end - i >= MIN_COLUMNS_RUN) parts.push(columnsJson(stored.slice(i, end) as unknown[][]));
+    else for (let k = i; k < end; k++) parts.push(JSON.stringify(stored[k]));
+    i = end;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** Whether two stored entries are compact entries of the same code (one column batch can hold both). */
+function sameCode(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) && a[0] === b[0] && WIDTH[a[0] as number] !== undefined;
+}
+
+/**
+ * The JSON text of one column value: the common value when every entry has the same primitive
+ * (not undefined, which JSON cannot hold as itself), else the array of the entries' values.
+ */
+function columnJson(values: readonly unknown[]): string {
+  const first = values[0];
+  let same = first !== undefined && (first === null || typeof first !== 'object');
+  for (let k = 1; same && k < values.length; k++) same = values[k] === first;
+  return JSON.stringify(same ? first : values);
+}
+
+/**
+ * `[8, code, n, column…]` for n compact entries of one code: column j holds element j + 1 of
+ * every entry (an array of n values, or the one value they all have, never an array itself), and
+ * a last column their metadata (`{}` where an entry has none; `{}` alone when none has any).
+ * Keys the builders repeat on every entry (task, queue, pool, attempt, due time) are written once.
+ */
+function columnsJson(run: readonly (readonly unknown[])[]): string {
+  const code = run[0]![0] as number;
+  const width = WIDTH[code]!;
+  const n = run.length;
+  const parts = [String(COLUMNS), String(code), String(n)];
+  const column = new Array<unknown>(n);
+  for (let j = 1; j < width; j++) {
+    for (let k = 0; k < n; k++) column[k] = run[k]![j];
+    parts.push(columnJson(column));
+  }
+  let anyMetadata = false;
+  for (let k = 0; k < n; k++) {
+    const entry = run[k]!;
+    column[k] = entry.length > width ? entry[width] : {};
+    if (entry.length > width) anyMetadata = true;
+  }
+  parts.push(anyMetadata ? JSON.stringify(column) : '{}');
+  return `[${parts.join(',')}]`;
 }
 
 /**
@@ -311,11 +388,11 @@ export function packedStarted(job: PackableClaim, poolId: string): LogEntry | un
 }
 
 /**
- * The `job:started` of the jobs one claim started, as the JSON text of ONE batch entry (the form
- * `unpackStartedBatch` reads, the one PostgreSQL's claim builds in SQL), or undefined when a job
- * needs its own entry (a time that is not an integer, or metadata that is not an object's JSON
- * text): then build those one by one (`packedStarted`). Built column by column: no array and no
- * entry object per job, and the metadata's stored JSON text goes in as it is, unparsed.
+ * The `job:started` of the jobs one claim started, as the JSON text of ONE column batch (see
+ * `columnsJson`), or undefined when a job needs its own entry (a time that is not an integer, or
+ * metadata that is not an object's JSON text): then build those one by one (`packedStarted`).
+ * Built column by column: no array and no entry object per job, and the metadata's stored JSON
+ * text goes in as it is, unparsed. (PostgreSQL's claim builds the older `STARTED_BATCH` in SQL.)
  */
 export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string): string | undefined {
   const n = jobs.length;
@@ -328,6 +405,7 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
   const runAts = new Array<number>(n);
   const waits = new Array<number>(n);
   const metadatas = new Array<string>(n);
+  let anyMetadata = false;
   for (let i = 0; i < n; i++) {
     const job = jobs[i]!;
     const { runAt, startedAt, metadataJson } = job;
@@ -341,11 +419,12 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
     runAts[i] = runAt;
     waits[i] = startedAt - runAt;
     metadatas[i] = metadataJson;
+    if (metadataJson !== '{}') anyMetadata = true;
   }
-  const columns = [ids, tasks, queues, correlationIds, attempts, maxAttempts, runAts, waits].map((c) =>
-    JSON.stringify(c),
-  );
-  return `[${STARTED_BATCH},${JSON.stringify(poolId)},${columns.join(',')},[${metadatas.join(',')}]]`;
+  const columns = [ids, tasks, queues, correlationIds, attempts, maxAttempts].map(columnJson);
+  // The pool's id is the same for every job: one value, as `columnJson` writes it.
+  columns.push(JSON.stringify(poolId), columnJson(runAts), columnJson(waits));
+  return `[${COLUMNS},${STARTED},${n},${columns.join(',')},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
 }
 
 /** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */
@@ -534,11 +613,43 @@ function unpackStartedBatch(a: readonly unknown[]): LogEntry[] {
   return entries;
 }
 
+/**
+ * A column batch (`columnsJson`) as its entries, each expanded exactly as the compact entry it
+ * was made of.
+ */
+function unpackColumns(a: readonly unknown[]): LogEntry[] {
+  const code = a[1] as number;
+  const n = a[2];
+  const width = WIDTH[code];
+  if (width === undefined)
+    throw new Error(
+      `unknown compact event code ${String(code)} in a column batch: the log was written by a newer jobwire; upgrade this process to read it`,
+    );
+  const columns = a.slice(3);
+  if (
+    !isInt(n) ||
+    n < 0 ||
+    columns.length !== width ||
+    columns.some((c) => Array.isArray(c) && c.length !== n)
+  )
+    throw new Error('malformed column batch in the event log: its columns differ in length');
+  const entries: LogEntry[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const packed: unknown[] = [code];
+    for (const c of columns) packed.push(Array.isArray(c) ? c[i] : c);
+    // The metadata column: an empty object stands for none, as a compact entry leaves it out.
+    if (isEmptyObject(packed[width])) packed.length = width;
+    entries[i] = unpackEntry(packed);
+  }
+  return entries;
+}
+
 /** Expand a row's parsed JSON array into its entries (a batch entry into one per job). */
 export function unpackEntries(stored: readonly unknown[]): LogEntry[] {
   const entries: LogEntry[] = [];
   for (const entry of stored) {
     if (Array.isArray(entry) && entry[0] === STARTED_BATCH) entries.push(...unpackStartedBatch(entry));
+    else if (Array.isArray(entry) && entry[0] === COLUMNS) entries.push(...unpackColumns(entry));
     else entries.push(unpackEntry(entry));
   }
   return entries;
