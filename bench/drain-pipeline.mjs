@@ -206,6 +206,18 @@ for (let round = 0; round < Number(args.rounds); round++) {
   }
 }
 console.log(`\n${args.scenario}, ${postgres ? 'PostgreSQL' : 'SQLite'}, ${N} jobs — medians per build:`);
+// With the log both on and off, each build's ratio within every round (its two drains ran back to
+// back, so drift disturbs this least).
+if (args.log === 'both') {
+  for (const dist of dists) {
+    const on = results.get(`${dist} (log on)`);
+    const off = results.get(`${dist} (log off)`);
+    const ratios = on.map((r, i) => r.rate / off[i].rate);
+    console.log(
+      `- ${dist}: log on / off within a round: median ${pct(median(ratios))} (${ratios.map(pct).join(', ')})`,
+    );
+  }
+}
 for (const [name, rs] of results) {
   console.log(
     `- ${name}: ${Math.round(median(rs.map((r) => r.rate)))} jobs/s, Node ${median(rs.map((r) => r.nodeUs)).toFixed(1)} µs/job, ` +
