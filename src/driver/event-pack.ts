@@ -421,10 +421,15 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
     metadatas[i] = metadataJson;
     if (metadataJson !== '{}') anyMetadata = true;
   }
-  const columns = [ids, tasks, queues, correlationIds, attempts, maxAttempts].map(columnJson);
-  // The pool's id is the same for every job: one value, as `columnJson` writes it.
-  columns.push(JSON.stringify(poolId), columnJson(runAts), columnJson(waits));
-  return `[${COLUMNS},${STARTED},${n},${columns.join(',')},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
+  // The pool's id is the same for every job: one value, as `columnJson` writes it. The columns in
+  // one loop, not one call each: V8 compiles this again after a deoptimization in a worker's
+  // first claims, and nine inlined copies of `columnJson` made each compile cost ~65 ms.
+  let text = `[${COLUMNS},${STARTED},${n}`;
+  for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts])
+    text += `,${columnJson(column)}`;
+  text += `,${JSON.stringify(poolId)}`;
+  for (const column of [runAts, waits]) text += `,${columnJson(column)}`;
+  return `${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
 }
 
 /** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */

@@ -49,7 +49,9 @@ export function eventWriterOf(ctx: SqliteContext): EventWriter {
   if (writer) return writer;
   const { db } = ctx;
   // The row's id is the connection's last insert rowid (no RETURNING clause to step through).
-  const insertRow = db.prepare('INSERT INTO jobwire_events (at, entries, job_lo, job_hi) VALUES (?, ?, ?, ?)');
+  const insertRow = db.prepare(
+    'INSERT INTO jobwire_events (at, entries, job_lo, job_hi) VALUES (?, ?, ?, ?)',
+  );
   const indexedThrough = db.prepare('SELECT indexed_through FROM jobwire_event_state WHERE id = 1').pluck();
   const indexRows = db.prepare(
     `INSERT INTO jobwire_event_jobs (id, lo, hi)
@@ -64,7 +66,9 @@ export function eventWriterOf(ctx: SqliteContext): EventWriter {
       if (n < lo) lo = n;
       if (n > hi) hi = n;
     }
-    const id = Number(insertRow.run(Math.floor(now), json, hi > 0 ? lo : null, hi > 0 ? hi : null).lastInsertRowid);
+    const id = Number(
+      insertRow.run(Math.floor(now), json, hi > 0 ? lo : null, hi > 0 ? hi : null).lastInsertRowid,
+    );
     // Ids are drawn one by one inside write transactions (a rolled-back row's id is drawn again),
     // so every multiple of the batch is written once: that write indexes the rows since the mark.
     if (id % EVENT_INDEX_BATCH === 0) {

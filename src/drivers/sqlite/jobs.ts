@@ -282,25 +282,35 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
   }
 
   const finalizeTx = db.transaction((items: readonly FinalizeItem[], now: EpochMs) => {
-    const written = items.map((item) => finalizeOne(item, now));
+    const results: FinalizeResult[] = [];
     const logged: LogEntry[] = [];
     const jobIds: string[] = [];
-    written.forEach(({ result, wrote }, index) => {
-      const entries = items[index]!.events;
-      if (!wrote || !entries) return;
-      for (const entry of result.runAt === undefined ? entries : withDueTime(entries, result.runAt)) {
-        logged.push(entry);
-      }
-      jobIds.push(result.id);
-      for (const change of result.dependents ?? []) {
-        logged.push(dependentEntry(change));
-        jobIds.push(change.id);
-      }
-    });
+    for (const item of items) {
+      const { result, wrote } = finalizeOne(item, now);
+      results.push(result);
+      if (wrote && item.events) logWritten(item.events, result, logged, jobIds);
+    }
     // One JSON encoding for the whole batch.
     if (logged.length > 0) writer.appendJson(entriesJson(logged), jobIds, now);
-    return written.map((w) => w.result);
+    return results;
   });
+
+  /** Add a written outcome's entries (and its dependents' changes) to the batch's. */
+  function logWritten(
+    entries: readonly LogEntry[],
+    result: FinalizeResult,
+    logged: LogEntry[],
+    jobIds: string[],
+  ): void {
+    for (const entry of result.runAt === undefined ? entries : withDueTime(entries, result.runAt)) {
+      logged.push(entry);
+    }
+    jobIds.push(result.id);
+    for (const change of result.dependents ?? []) {
+      logged.push(dependentEntry(change));
+      jobIds.push(change.id);
+    }
+  }
 
   function jobFinalizeMany(params: JobFinalizeManyParams): FinalizeResult[] {
     if (params.items.length === 0) return [];
