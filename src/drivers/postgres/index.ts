@@ -49,6 +49,7 @@ import { queueList, queuePause, queueResume } from './queues.js';
 import { jobDeleteFinished, jobFinishedCutoff } from './retention.js';
 import { scheduleGet, scheduleList, scheduleListDue, scheduleWrite } from './schedules.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
+import { warmConnection } from './warm-connection.js';
 
 /** The schema version this driver migrates to. */
 // A constant of its own, so the published types need nothing from the migrations (and pg).
@@ -92,6 +93,15 @@ export interface PostgresDriverOptions {
   poolSize?: number;
   /** How long to wait for a new connection before failing, in ms. Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * Each new connection of the pool the driver creates first has its server process allocate
+   * and free one 1 MB block, so that (on glibc-based servers, most Linux builds) the process keeps
+   * up to ~2 MB of freed memory instead of giving it back after every statement and taking page
+   * faults to get it again (warm-connection.ts: 0.5 fewer faults per job with the log on). Costs
+   * one round trip per new connection and that memory per idle server process. Default true.
+   * Ignored with `pool`.
+   */
+  warmConnections?: boolean;
 }
 
 const CAPABILITIES: DriverCapabilities = Object.freeze({
@@ -102,7 +112,7 @@ const CAPABILITIES: DriverCapabilities = Object.freeze({
 
 function validate(
   options: PostgresDriverOptions,
-): Required<Pick<PostgresDriverOptions, 'schema' | 'poolSize' | 'connectTimeoutMs'>> {
+): Required<Pick<PostgresDriverOptions, 'schema' | 'poolSize' | 'connectTimeoutMs' | 'warmConnections'>> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'pass an object with connectionString or pool');
   }
@@ -146,7 +156,11 @@ function validate(
   if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
     throw new InvalidOptionError('connectTimeoutMs', `must be a number > 0, got ${String(connectTimeoutMs)}`);
   }
-  return { schema, poolSize, connectTimeoutMs };
+  const warmConnections = options.warmConnections ?? true;
+  if (typeof warmConnections !== 'boolean') {
+    throw new InvalidOptionError('warmConnections', `must be true or false, got ${String(warmConnections)}`);
+  }
+  return { schema, poolSize, connectTimeoutMs, warmConnections };
 }
 
 /**
@@ -165,7 +179,7 @@ export const SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan -c jit=off
 
 /** Create the PostgreSQL driver. Nothing connects until the first call. */
 export function postgresDriver(options: PostgresDriverOptions): Driver {
-  const { schema, poolSize, connectTimeoutMs } = validate(options);
+  const { schema, poolSize, connectTimeoutMs, warmConnections } = validate(options);
   const ownsPool = options.pool === undefined;
   // The option's type is structural (see PostgresPool); what is given is a pg.Pool.
   const pool =
@@ -177,6 +191,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       keepAlive: true,
       application_name: 'jobwire',
       ...(/[?&]options=/.test(options.connectionString ?? '') ? {} : { options: SESSION_OPTIONS }),
+      ...(warmConnections ? { onConnect: warmConnection } : {}),
     });
   // An idle connection that dies (server restart, pg_terminate_backend) is reported here; without
   // a listener it would crash the process. The next query simply gets another connection.
