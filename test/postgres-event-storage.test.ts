@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { jobParams } from '../src/driver/conformance/harness.js';
+import { packedCompleted } from '../src/driver/event-pack.js';
 import { getAdminPool, openTestDriver, uniqueSchemaName } from './support/postgres.js';
 
 /** Whether this server can compress with lz4 (PostgreSQL 14+ built with it). */
@@ -62,4 +63,59 @@ test('a claim of 100 jobs stores its events row compressed (lz4 where available)
     `SELECT count(*)::int AS n FROM ${toast[0]!.toast}`,
   );
   assert.equal(chunks[0]!.n, 0, 'no events row was moved out of line into TOAST chunks');
+});
+
+test('a finalize stores its completions as one column batch, masked where the fence refused an item', async (t) => {
+  const { driver, schema, cleanup } = await openTestDriver({ schema: uniqueSchemaName() });
+  t.after(cleanup);
+  await driver.jobInsertMany({ jobs: Array.from({ length: 8 }, () => jobParams()) });
+  const leases = await driver.jobClaim({
+    queues: ['default'],
+    limit: 8,
+    leaseMs: 30_000,
+    poolId: 'p',
+    log: true,
+  });
+  const item = (lease: (typeof leases)[number], i: number) => {
+    const entry = packedCompleted(
+      {
+        jobId: lease.id,
+        task: lease.task,
+        queue: lease.queue,
+        correlationId: lease.correlationId,
+        attempt: lease.attempt,
+        maxAttempts: lease.maxAttempts,
+        poolId: 'p',
+        workerId: `p/${i}`,
+        runAt: lease.runAt,
+        startedAt: lease.startedAt,
+        waitMs: Math.max(0, lease.startedAt - lease.runAt),
+        metadata: {},
+      },
+      lease.startedAt + 3,
+      3,
+      null,
+      false,
+    );
+    return { ...lease, outcome: 'completed' as const, resultJson: null, events: [entry!] };
+  };
+  // Four applied: stored as sent, one column batch of job:completed.
+  await driver.jobFinalizeMany({ items: leases.slice(0, 4).map(item) });
+  // Four sent, the second under a stale token: the same batch, masked at position 1.
+  const rest = leases.slice(4).map(item);
+  rest[1] = { ...rest[1]!, leaseToken: rest[1]!.leaseToken - 1 };
+  await driver.jobFinalizeMany({ items: rest });
+
+  const admin = await getAdminPool();
+  const { rows } = await admin.query<{ entries: string }>(
+    `SELECT entries FROM "${schema}".events WHERE entries LIKE '[[8,2,%' OR entries LIKE '[[9,%' ORDER BY id`,
+  );
+  assert.equal(rows.length, 2);
+  assert.match(rows[0]!.entries, /^\[\[8,2,4,/);
+  assert.match(rows[1]!.entries, /^\[\[9,\[1\],\[8,2,4,/);
+  const { events } = await driver.eventRead({ after: null, limit: 100 });
+  assert.deepEqual(
+    events.filter((e) => e.type === 'job:completed').map((e) => (e.data as { jobId: string }).jobId),
+    [...leases.slice(0, 4), leases[4], leases[6], leases[7]].map((l) => l!.id),
+  );
 });

@@ -54,6 +54,15 @@ export const STARTED_BATCH_CODE = STARTED_BATCH;
  * `job:completed`, an enqueue's `job:queued`, a SQLite claim's `job:started`).
  */
 const COLUMNS = 8;
+/**
+ * Entries of which the reader leaves some out: `[9, [index…], entry…]`, the indexes counting the
+ * enclosed entries once expanded, from 0. PostgreSQL's finalize sends a batch's events packed as
+ * a whole; when the fence refuses some items, the statement stores that batch as sent, masked,
+ * since it cannot cut a column batch apart (drivers/postgres/lease-log.ts).
+ */
+const MASKED = 9;
+/** The code of a masked run of entries (`MASKED`), for drivers that build it in SQL. */
+export const MASKED_CODE = MASKED;
 /** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
 const MIN_COLUMNS_RUN = 3;
 /** How many elements a compact entry of each code has, its code included, its metadata not. */
@@ -649,12 +658,22 @@ function unpackColumns(a: readonly unknown[]): LogEntry[] {
   return entries;
 }
 
+/** A masked entry (`MASKED`) as the enclosed entries, without those at the indexes it names. */
+function unpackMasked(a: readonly unknown[]): LogEntry[] {
+  const masked = a[1];
+  if (!Array.isArray(masked) || !masked.every((i) => isInt(i) && i >= 0))
+    throw new Error('malformed masked entry in the event log: its mask is not a list of positions');
+  const left = new Set<number>(masked);
+  return unpackEntries(a.slice(2)).filter((_, i) => !left.has(i));
+}
+
 /** Expand a row's parsed JSON array into its entries (a batch entry into one per job). */
 export function unpackEntries(stored: readonly unknown[]): LogEntry[] {
   const entries: LogEntry[] = [];
   for (const entry of stored) {
     if (Array.isArray(entry) && entry[0] === STARTED_BATCH) entries.push(...unpackStartedBatch(entry));
     else if (Array.isArray(entry) && entry[0] === COLUMNS) entries.push(...unpackColumns(entry));
+    else if (Array.isArray(entry) && entry[0] === MASKED) entries.push(...unpackMasked(entry));
     else entries.push(unpackEntry(entry));
   }
   return entries;

@@ -1,6 +1,7 @@
 /** Conformance: finishing attempts under the fencing token (complete, retry, abandon, snooze). */
 import assert from 'node:assert/strict';
 import { RUN_AT_PLACEHOLDER } from '../event-log.js';
+import { packedCompleted } from '../event-pack.js';
 import {
   claim,
   claimOne,
@@ -272,5 +273,61 @@ export function finalizeTests(test: DefineTest): void {
       { n: 4, text: 'say "4" ␞ \u001e' },
       { n: 6, text: 'say "6" ␞ \u001e', nextRunAt: T0 + 52 },
     ]);
+  });
+
+  test('a batch of completions the fence partly refuses stores the applied ones only, in order', async (driver) => {
+    // Six completions, each with one compact job:completed (stored as column batches), two not
+    // written: a stale token (refused), and the same job twice (the second is acknowledged as the
+    // repeat of a completion, not written again).
+    await insertJobs(driver, [{}, {}, {}, {}, {}]);
+    const leases = await claim(driver, { limit: 5 });
+    const completed = (lease: (typeof leases)[number], slot: number) => {
+      const base = {
+        jobId: lease.id,
+        task: lease.task,
+        queue: lease.queue,
+        correlationId: lease.correlationId,
+        attempt: lease.attempt,
+        maxAttempts: lease.maxAttempts,
+        poolId: 'pool-a',
+        workerId: `pool-a/${slot}`,
+        runAt: lease.runAt,
+        startedAt: lease.startedAt,
+        waitMs: Math.max(0, lease.startedAt - lease.runAt),
+        metadata: {},
+      };
+      const entry = packedCompleted(base, lease.startedAt + 5, 5, { slot }, false);
+      assert.ok(entry, 'a compact job:completed');
+      return { ...lease, outcome: 'completed' as const, resultJson: `{"slot":${slot}}`, events: [entry] };
+    };
+    const [a, b, c, d, e] = leases;
+    const results = await driver.jobFinalizeMany({
+      items: [
+        completed(a!, 0),
+        { ...completed(b!, 1), leaseToken: b!.leaseToken - 1 },
+        completed(c!, 2),
+        completed(d!, 3),
+        completed(c!, 4),
+        completed(e!, 5),
+      ],
+      now: T0 + 10,
+    });
+    assert.deepEqual(
+      results.map((r) => r.applied),
+      [true, false, true, true, true, true],
+    );
+    const { events } = await driver.eventRead({ after: null, limit: 100 });
+    const done = events
+      .filter((event) => event.type === 'job:completed')
+      .map((event) => event.data as { jobId: string; result: unknown });
+    assert.deepEqual(
+      done.map((event) => [event.jobId, event.result]),
+      [
+        [a!.id, { slot: 0 }],
+        [c!.id, { slot: 2 }],
+        [d!.id, { slot: 3 }],
+        [e!.id, { slot: 5 }],
+      ],
+    );
   });
 }

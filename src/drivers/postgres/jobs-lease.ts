@@ -16,12 +16,12 @@ import {
   type JobFinalizeManyParams,
   type JobHeartbeatManyParams,
   type JobReleaseParams,
-  type LoggedItem,
 } from '../../driver/driver.js';
-import { entriesJson, type LogEntry, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
+import type { LogEntry } from '../../driver/event-log.js';
 import type { PgContext } from './context.js';
 import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
+import { finalizeLogParams, joinItemEvents, logItemsSql } from './lease-log.js';
 import { columnSql, packColumns } from './packed-columns.js';
 import { compareIds, epochMs, idParam, isJobId, nowSql } from './row.js';
 
@@ -102,7 +102,7 @@ WHERE ${
 } AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
   AND j.dependents = f.dependents
 RETURNING f.ord, f.outcome, ${epochMs('j.run_at')} AS run_at${log ? ', j.id' : ''}
-)${log ? logItemsSql(s, 'finalized', '$8', true, { flag: '$9', ids: columnSql('$1', 'bigint', packed) }) : ''}
+)${log ? logItemsSql(s, 'finalized', '$8', '$9') : ''}
 ${APPLIED_SQL}`;
 
 /** The finalize statement's item columns and their element types, in `unnest` order. */
@@ -146,72 +146,6 @@ function appliedItems(row: AppliedRow): Map<number, EpochMs | undefined> {
 }
 
 /**
- * Stores, as one row, the \`events\` arrays (as JSON) of the items a fenced write applied (in item
- * order); in retry and snoozed items the placeholder becomes the due time written. The events
- * come from \`param\` (see joinItemEvents), matched to the applied rows by item position, so they
- * are not carried through the fence's sort and the UPDATE.
- */
-const logItemsSql = (
-  s: string,
-  from: string,
-  param: string,
-  dueTimes: boolean,
-  whole?: { flag: string; ids: string },
-): string => `,${whole ? wholeItemsSql(s, from, param, whole) : ''}
-logged AS (
-  INSERT INTO ${s}.events (job_lo, job_hi, entries)
-  SELECT min(w.id), max(w.id),
-         ('[' || string_agg(${
-           dueTimes
-             ? `CASE WHEN w.outcome IN ('retry', 'snoozed')
-                  THEN replace(substr(e.events, 2, length(e.events) - 2), '${RUN_AT_PLACEHOLDER_JSON}', w.run_at::bigint::text)
-                  ELSE substr(e.events, 2, length(e.events) - 2) END`
-             : 'substr(e.events, 2, length(e.events) - 2)'
-         }, ',' ORDER BY w.ord) || ']')
-  FROM ${from} w
-  JOIN unnest(string_to_array(${param}::text, chr(30))) WITH ORDINALITY AS e(events, ord) ON e.ord = w.ord
-  WHERE length(e.events) > 2${whole ? ` AND NOT (${allAppliedSql(from, whole)})` : ''}
-  HAVING count(*) > 0
-)`;
-
-/** Whether the items' events can be stored as sent: the client says so, and every item applied. */
-const allAppliedSql = (from: string, whole: { flag: string; ids: string }): string =>
-  `${whole.flag}::bool AND (SELECT count(*) FROM ${from}) = cardinality(${whole.ids})`;
-
-/**
- * The usual batch — every item applied, each with events and no due-time placeholder (the client
- * checks the last two and sets `flag`) — is stored as sent: joining the items' arrays is one
- * replace of the separators between them (JSON text never holds U+001E, so `]␞[` only occurs
- * there). This spares the split, the join with the applied rows and the re-aggregation, about half
- * of what logging costs a finalize on the server. Otherwise `logged` below does that work; the
- * two conditions exclude each other, and the one not taken is skipped by the planner's one-time
- * filter, not evaluated per row.
- */
-const wholeItemsSql = (s: string, from: string, param: string, whole: { flag: string; ids: string }) => `
-logged_whole AS (
-  INSERT INTO ${s}.events (job_lo, job_hi, entries)
-  SELECT min(w.id), max(w.id), replace(${param}::text, ']' || chr(30) || '[', ',')
-  FROM ${from} w
-  WHERE ${allAppliedSql(from, whole)}
-  HAVING count(*) > 0
-),`;
-
-/** Every item carries events, none with a due-time placeholder: the statement may store them as sent. */
-function storableWhole(items: readonly FinalizeItem[]): boolean {
-  return items.every((i) => i.events?.length && i.outcome !== 'retry' && i.outcome !== 'snoozed');
-}
-
-/**
- * Each item's events as JSON, joined by the record separator (U+001E, which JSON text never holds
- * unescaped) into ONE parameter the statement splits: a text[] parameter would make the client
- * escape every quote of every event, and the server unescape them again. An item without events
- * is an empty string.
- */
-function joinItemEvents(items: readonly LoggedItem[]): string {
-  return items.map((i) => (i.events?.length ? entriesJson(i.events) : '')).join('\u001e');
-}
-
-/**
  * The finalize statement `jobFinalizeMany` runs (for a non-empty batch). It leaves alone jobs
  * that have dependents: `dependents` > 0 in the lookup, or changed since (a dependent inserted
  * after the statement's snapshot bumps it, and the UPDATE's re-check of `j.dependents =
@@ -235,7 +169,7 @@ export function finalizeStatement(
     items.map((i) => (i.outcome === 'retry' || i.outcome === 'abandoned' ? storedErrorJson(i.error) : null)),
     items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
     params.now ?? null,
-    ...(log ? [joinItemEvents(items), storableWhole(items)] : []),
+    ...(log ? finalizeLogParams(items) : []),
   ];
   // The item columns as delimited texts (packed-columns.ts) whenever they can be.
   const packed = packColumns(values);
@@ -481,7 +415,7 @@ released AS (
   WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
     AND NOT (f.abandon AND j.dependents > 0)
   RETURNING f.ord, j.queue, j.state${log ? ', j.id' : ''}
-)${log ? logItemsSql(s, 'released', '$7', false) : ''},
+)${log ? logItemsSql(s, 'released', '$7') : ''},
 woken AS (SELECT pg_notify($4, q.queue) FROM (SELECT DISTINCT queue FROM released WHERE state = 'pending') q)
 SELECT ord FROM released WHERE (SELECT count(*) FROM woken) >= 0`;
 
