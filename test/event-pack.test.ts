@@ -277,6 +277,20 @@ describe('compact stored form of the hot events', () => {
     assert.throws(() => unpackEntries([[8, 99, 1, 'x']]), /newer jobwire; upgrade/);
   });
 
+  it('a masked entry reads as the entries it encloses without the positions it names', () => {
+    const entries = [queued0('1'), queued0('2'), queued0('3'), queued0('4')];
+    const inner = JSON.parse(packEntries(entries)) as unknown[];
+    // A column batch and a plain entry inside; positions count the expanded entries.
+    const masked = [[9, [0, 2], ...inner, { type: 'test:note', data: { n: 5 } }]];
+    assert.deepEqual(
+      unpackEntries(masked).map((e) => (e.data as { jobId?: string; n?: number }).jobId ?? e.type),
+      ['2', '4', 'test:note'],
+    );
+    assert.equal(unpackEntries([[9, [], ...inner]]).length, 4);
+    assert.throws(() => unpackEntries([[9, 'x', ...inner]]), /malformed masked entry/);
+    assert.throws(() => unpackEntries([[9, [-1], ...inner]]), /malformed masked entry/);
+  });
+
   it('a payload the compact form cannot hold exactly is stored as an object, unchanged', () => {
     const variants: Record<string, unknown>[] = [
       {
