@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { postgresDriver } from '../src/drivers/postgres/index.js';
+import { warmConnection } from '../src/drivers/postgres/warm-connection.js';
 import { createMigratedSchema, getAdminPool } from './support/postgres.js';
 
 const CLAIM = 500;
@@ -106,4 +107,9 @@ test('warmConnections must be a boolean', () => {
       }),
     /warmConnections/,
   );
+});
+
+test('a warm-up statement that fails does not fail the connection it was run on', async () => {
+  const client = { query: async () => Promise.reject(new Error('permission denied for function repeat')) };
+  await warmConnection(client);
 });

@@ -23,7 +23,11 @@
  */
 export const WARM_CONNECTION_SQL = `SELECT length(repeat('x', ${1 << 20}))`;
 
-/** Runs `WARM_CONNECTION_SQL` on a new connection (pg.Pool's `onConnect`, awaited before use). */
+/**
+ * Runs `WARM_CONNECTION_SQL` on a new connection (pg.Pool's `onConnect`, awaited before use). A
+ * failure is ignored: the statement only tunes memory, and a rejected hook would fail the query
+ * that asked for the connection; a connection that is really broken fails that query anyway.
+ */
 export async function warmConnection(client: { query(sql: string): Promise<unknown> }): Promise<void> {
-  await client.query(WARM_CONNECTION_SQL);
+  await client.query(WARM_CONNECTION_SQL).catch(() => {});
 }
