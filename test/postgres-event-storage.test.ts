@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { attemptEventBase } from '../src/core/job-events.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { packedCompleted } from '../src/driver/event-pack.js';
 import { getAdminPool, openTestDriver, uniqueSchemaName } from './support/postgres.js';
@@ -78,20 +79,7 @@ test('a finalize stores its completions as one column batch, masked where the fe
   });
   const item = (lease: (typeof leases)[number], i: number) => {
     const entry = packedCompleted(
-      {
-        jobId: lease.id,
-        task: lease.task,
-        queue: lease.queue,
-        correlationId: lease.correlationId,
-        attempt: lease.attempt,
-        maxAttempts: lease.maxAttempts,
-        poolId: 'p',
-        workerId: `p/${i}`,
-        runAt: lease.runAt,
-        startedAt: lease.startedAt,
-        waitMs: Math.max(0, lease.startedAt - lease.runAt),
-        metadata: {},
-      },
+      attemptEventBase(lease, 'p', `p/${i}`, lease.startedAt),
       lease.startedAt + 3,
       3,
       null,

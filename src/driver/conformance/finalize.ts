@@ -1,5 +1,6 @@
 /** Conformance: finishing attempts under the fencing token (complete, retry, abandon, snooze). */
 import assert from 'node:assert/strict';
+import { attemptEventBase } from '../../core/job-events.js';
 import { RUN_AT_PLACEHOLDER } from '../event-log.js';
 import { packedCompleted } from '../event-pack.js';
 import {
@@ -282,20 +283,7 @@ export function finalizeTests(test: DefineTest): void {
     await insertJobs(driver, [{}, {}, {}, {}, {}]);
     const leases = await claim(driver, { limit: 5 });
     const completed = (lease: (typeof leases)[number], slot: number) => {
-      const base = {
-        jobId: lease.id,
-        task: lease.task,
-        queue: lease.queue,
-        correlationId: lease.correlationId,
-        attempt: lease.attempt,
-        maxAttempts: lease.maxAttempts,
-        poolId: 'pool-a',
-        workerId: `pool-a/${slot}`,
-        runAt: lease.runAt,
-        startedAt: lease.startedAt,
-        waitMs: Math.max(0, lease.startedAt - lease.runAt),
-        metadata: {},
-      };
+      const base = attemptEventBase(lease, 'pool-a', `pool-a/${slot}`, lease.startedAt);
       const entry = packedCompleted(base, lease.startedAt + 5, 5, { slot }, false);
       assert.ok(entry, 'a compact job:completed');
       return { ...lease, outcome: 'completed' as const, resultJson: `{"slot":${slot}}`, events: [entry] };
