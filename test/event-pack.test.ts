@@ -277,6 +277,56 @@ describe('compact stored form of the hot events', () => {
     assert.throws(() => unpackEntries([[8, 99, 1, 'x']]), /newer jobwire; upgrade/);
   });
 
+  it('distinct UUIDs are stored as one encoded column (code 10) and read back exactly', () => {
+    const uuids = [
+      '0b6f1f3e-8a57-4d57-9d0a-0e8b1b2f6a11',
+      '91c2d0aa-0000-4fff-8123-456789abcdef',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '00000000-0000-0000-0000-000000000000',
+    ];
+    const queuedWith = (ids: readonly string[]) =>
+      ids.map((correlationId, i) => packedQueued({ ...record, id: String(i + 1), correlationId }, queuedAt)!);
+    const entries = queuedWith(uuids);
+    const text = packEntries(entries);
+    const [batch] = JSON.parse(text) as unknown[][];
+    assert.deepEqual(batch!.slice(0, 3), [10, 6, 4]);
+    assert.deepEqual(Object.keys(batch![6] as object), ['u']);
+    assert.equal(plain(unpackEntries([batch])), plain(entries));
+    const asArrays = JSON.stringify(uuids);
+    assert.ok(JSON.stringify(batch![6]).length < asArrays.length * 0.65, 'two thirds of the bytes or less');
+    // The claim's batch of job:started encodes them the same way.
+    const claimed = uuids.map((correlationId, i) => ({ ...job, id: String(i + 1), correlationId }));
+    const started = JSON.parse(startedBatchJson(claimed, poolId)!) as unknown[];
+    assert.deepEqual(started.slice(0, 3), [10, 1, 4]);
+    assert.equal(plain(unpackEntries([started])), plain(claimed.map((c) => packedStarted(c, poolId)!)));
+
+    // Only canonical lower-case UUIDs decode back to themselves: anything else stays an array.
+    for (const odd of [
+      uuids[0]!.toUpperCase(),
+      '0b6f1f3e-8a57-4d57-9d0a-0e8b1b2f6a1g',
+      '0b6f1f3e-8a57-4d57-9d0a-0e8b1b-f6a11',
+      '0b6f1f3e8a57-4d57-9d0a-0e8b1b2f6a11x',
+      'not a uuid',
+    ]) {
+      const mixed = queuedWith([...uuids.slice(0, 3), odd]);
+      const [stored] = JSON.parse(packEntries(mixed)) as unknown[][];
+      assert.equal(stored![0], 8, odd);
+      assert.equal((stored![6] as string[])[3], odd);
+      assert.equal(plain(unpackEntries([stored])), plain(mixed), odd);
+    }
+
+    // A reader refuses an encoding it does not know, and a column of the wrong length.
+    const unknown = structuredClone(batch!);
+    unknown[6] = { z: 'AAAA' };
+    assert.throws(() => unpackEntries([unknown]), /unknown column encoding .* newer jobwire/);
+    const short = structuredClone(batch!);
+    (short as unknown[])[2] = 5;
+    assert.throws(
+      () => unpackEntries([short]),
+      /malformed UUID column in the event log: 64 bytes for 5 values/,
+    );
+  });
+
   it('a masked entry reads as the entries it encloses without the positions it names', () => {
     const entries = [queued0('1'), queued0('2'), queued0('3'), queued0('4')];
     const inner = JSON.parse(packEntries(entries)) as unknown[];
@@ -424,7 +474,7 @@ async function rawLog(t: TestContext, name: string, location: string): Promise<R
 const codes = (e: unknown[]): unknown[] =>
   e[0] === 7
     ? (e[2] as unknown[]).map(() => 1)
-    : e[0] === 8
+    : e[0] === 8 || e[0] === 10
       ? Array.from({ length: e[2] as number }, () => e[1])
       : [e[0]];
 
@@ -457,7 +507,7 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
       );
       // PostgreSQL's claim builds code 7 in SQL, SQLite's a column batch of job:started.
       assert.ok(
-        hot.some((e) => e[0] === 7 || (e[0] === 8 && e[1] === 1)),
+        hot.some((e) => e[0] === 7 || ((e[0] === 8 || e[0] === 10) && e[1] === 1)),
         'the claim stored its starts as a batch',
       );
       const { events } = await client.events.read({ after: start, limit: 100 });
@@ -501,7 +551,18 @@ for (const factory of [sqliteDatabases, postgresDatabases] as TestDatabaseFactor
         'every enqueue and completion stored compact',
       );
       // SQLite stores the enqueue's 24 job:queued as one column batch; PostgreSQL builds them in SQL.
-      if (factory.name === 'sqlite') assert.ok(hot.some((e) => e[0] === 8 && e[1] === 6 && e[2] === 24));
+      // Its correlation ids (UUIDs, the default) as one encoded column: code 10, {"u": base64url}.
+      if (factory.name === 'sqlite')
+        assert.ok(
+          hot.some(
+            (e) =>
+              e[0] === 10 &&
+              e[1] === 6 &&
+              e[2] === 24 &&
+              typeof (e[6] as { u?: unknown }).u === 'string' &&
+              (e[6] as { u: string }).u.length === 512 /* 24 × 16 bytes, 4 characters per 3 */,
+          ),
+        );
       const { events } = await client.events.read({ after: start, limit: 1000 });
       for (const { type, data } of emitted) {
         const id = (data as { jobId: string }).jobId;

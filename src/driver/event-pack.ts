@@ -16,6 +16,8 @@
  * not an integer, a `waitMs` that is not derived from its times) is stored in the object form.
  */
 
+import { uuidColumnJson, uuidColumnValues } from './uuid-column.js';
+
 /** One event as a write stores it: its name and payload (a JSON-encodable object). */
 export interface LogEntry {
   type: string;
@@ -63,6 +65,13 @@ const COLUMNS = 8;
 const MASKED = 9;
 /** The code of a masked run of entries (`MASKED`), for drivers that build it in SQL. */
 export const MASKED_CODE = MASKED;
+/**
+ * A column batch (`COLUMNS`) with a column stored encoded, as an object naming its encoding:
+ * `{"u": text}`, n UUIDs as the base64url text of their bytes (uuid-column.ts). Written instead of
+ * `COLUMNS` only when a column is encoded, so that a reader which predates it stops with the
+ * newer-jobwire error instead of taking the object for a value every entry shares.
+ */
+const ENCODED_COLUMNS = 10;
 /** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
 const MIN_COLUMNS_RUN = 3;
 /** How many elements a compact entry of each code has, its code included, its metadata not. */
@@ -294,14 +303,21 @@ function sameCode(a: unknown, b: unknown): boolean {
 
 /**
  * The JSON text of one column value: the common value when every entry has the same primitive
- * (not undefined, which JSON cannot hold as itself), else the array of the entries' values.
+ * (not undefined, which JSON cannot hold as itself), an encoded column for UUIDs (its text
+ * starts with `{`), else the array of the entries' values.
  */
 function columnJson(values: readonly unknown[]): string {
   const first = values[0];
   let same = first !== undefined && (first === null || typeof first !== 'object');
   for (let k = 1; same && k < values.length; k++) same = values[k] === first;
-  return JSON.stringify(same ? first : values);
+  if (same) return JSON.stringify(first);
+  return (
+    (typeof first === 'string' && first.length === 36 && uuidColumnJson(values)) || JSON.stringify(values)
+  );
 }
+
+/** Whether a column's JSON text (`columnJson`) is an encoded column. */
+const isEncoded = (text: string): boolean => text.charCodeAt(0) === 123; /* { */
 
 /**
  * `[8, code, n, column…]` for n compact entries of one code: column j holds element j + 1 of
@@ -313,11 +329,15 @@ function columnsJson(run: readonly (readonly unknown[])[]): string {
   const code = run[0]![0] as number;
   const width = WIDTH[code]!;
   const n = run.length;
-  const parts = [String(COLUMNS), String(code), String(n)];
-  const column = new Array<unknown>(n);
+  let encoded = false;
+  const parts = ['', String(code), String(n)];
+  // Filled in order from index 0, so the array stays packed (JSON.stringify's fast path).
+  const column: unknown[] = [];
   for (let j = 1; j < width; j++) {
     for (let k = 0; k < n; k++) column[k] = run[k]![j];
-    parts.push(columnJson(column));
+    const text = columnJson(column);
+    if (isEncoded(text)) encoded = true;
+    parts.push(text);
   }
   let anyMetadata = false;
   for (let k = 0; k < n; k++) {
@@ -326,6 +346,7 @@ function columnsJson(run: readonly (readonly unknown[])[]): string {
     if (entry.length > width) anyMetadata = true;
   }
   parts.push(anyMetadata ? JSON.stringify(column) : '{}');
+  parts[0] = String(encoded ? ENCODED_COLUMNS : COLUMNS);
   return `[${parts.join(',')}]`;
 }
 
@@ -405,15 +426,16 @@ export function packedStarted(job: PackableClaim, poolId: string): LogEntry | un
  */
 export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string): string | undefined {
   const n = jobs.length;
-  const ids = new Array<string>(n);
-  const tasks = new Array<string>(n);
-  const queues = new Array<string>(n);
-  const correlationIds = new Array<string>(n);
-  const attempts = new Array<number>(n);
-  const maxAttempts = new Array<number>(n);
-  const runAts = new Array<number>(n);
-  const waits = new Array<number>(n);
-  const metadatas = new Array<string>(n);
+  // Filled in order from index 0, so each array stays packed (JSON.stringify's fast path).
+  const ids: string[] = [];
+  const tasks: string[] = [];
+  const queues: string[] = [];
+  const correlationIds: string[] = [];
+  const attempts: number[] = [];
+  const maxAttempts: number[] = [];
+  const runAts: number[] = [];
+  const waits: number[] = [];
+  const metadatas: string[] = [];
   let anyMetadata = false;
   for (let i = 0; i < n; i++) {
     const job = jobs[i]!;
@@ -433,12 +455,15 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
   // The pool's id is the same for every job: one value, as `columnJson` writes it. The columns in
   // one loop, not one call each: V8 compiles this again after a deoptimization in a worker's
   // first claims, and nine inlined copies of `columnJson` made each compile cost ~65 ms.
-  let text = `[${COLUMNS},${STARTED},${n}`;
-  for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts])
-    text += `,${columnJson(column)}`;
-  text += `,${JSON.stringify(poolId)}`;
-  for (const column of [runAts, waits]) text += `,${columnJson(column)}`;
-  return `${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
+  let text = '';
+  let encoded = false;
+  for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts, poolId, runAts, waits]) {
+    const json = typeof column === 'string' ? JSON.stringify(column) : columnJson(column);
+    if (isEncoded(json)) encoded = true;
+    text += `,${json}`;
+  }
+  const code = encoded ? ENCODED_COLUMNS : COLUMNS;
+  return `[${code},${STARTED},${n}${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
 }
 
 /** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */
@@ -632,6 +657,7 @@ function unpackStartedBatch(a: readonly unknown[]): LogEntry[] {
  * was made of.
  */
 function unpackColumns(a: readonly unknown[]): LogEntry[] {
+  const encoded = a[0] === ENCODED_COLUMNS;
   const code = a[1] as number;
   const n = a[2];
   const width = WIDTH[code];
@@ -640,6 +666,12 @@ function unpackColumns(a: readonly unknown[]): LogEntry[] {
       `unknown compact event code ${String(code)} in a column batch: the log was written by a newer jobwire; upgrade this process to read it`,
     );
   const columns = a.slice(3);
+  // An object before the metadata column is an encoded column (`ENCODED_COLUMNS`).
+  if (encoded && isInt(n))
+    for (let j = 0; j < columns.length - 1; j++) {
+      const c = columns[j];
+      if (c !== null && typeof c === 'object' && !Array.isArray(c)) columns[j] = uuidColumnValues(c, n);
+    }
   if (
     !isInt(n) ||
     n < 0 ||
@@ -672,7 +704,8 @@ export function unpackEntries(stored: readonly unknown[]): LogEntry[] {
   const entries: LogEntry[] = [];
   for (const entry of stored) {
     if (Array.isArray(entry) && entry[0] === STARTED_BATCH) entries.push(...unpackStartedBatch(entry));
-    else if (Array.isArray(entry) && entry[0] === COLUMNS) entries.push(...unpackColumns(entry));
+    else if (Array.isArray(entry) && (entry[0] === COLUMNS || entry[0] === ENCODED_COLUMNS))
+      entries.push(...unpackColumns(entry));
     else if (Array.isArray(entry) && entry[0] === MASKED) entries.push(...unpackMasked(entry));
     else entries.push(unpackEntry(entry));
   }
