@@ -84,8 +84,10 @@ export function runBadInputSuite(factory: ConformanceDatabases): void {
       const job = await producer.enqueue('elsewhere', { x: 1 }, { maxAttempts: 1 });
       await producer.close();
       const pool = client.createPool(testPool);
+      // Listening before the start: the pool may claim and abandon the job before start() returns.
+      const ended = nextEvent(client, 'job:abandoned');
       await pool.start();
-      const abandoned = await nextEvent(client, 'job:abandoned');
+      const abandoned = await ended;
       assert.equal(abandoned.jobId, job.id);
       assert.equal(abandoned.error.name, 'UnknownTaskError');
       const stored = await client.getJob(job.id);

@@ -147,9 +147,10 @@ export function runTaskDefaultsSuite(factory: ConformanceDatabases): void {
       const { client } = await withClient(t, factory, { tasks: [contract] });
       const job = await client.enqueue(contract, { n: 1 }, { maxAttempts: 1 });
       const pool = client.createPool({ ...testPool, queues: ['reports'] });
+      // Listening before the start: the pool may claim and abandon the job before start() returns.
+      const abandoned = nextEvent(client, 'job:abandoned', (e) => e.jobId === job.id);
       await pool.start();
-      const abandoned = await nextEvent(client, 'job:abandoned', (e) => e.jobId === job.id);
-      assert.equal(abandoned.error.name, 'UnknownTaskError');
+      assert.equal((await abandoned).error.name, 'UnknownTaskError');
       await pool.stop();
       assert.equal(client.getTask('report'), undefined);
       assert.deepEqual(client.taskNames, []);
