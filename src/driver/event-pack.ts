@@ -311,9 +311,7 @@ function columnJson(values: readonly unknown[]): string {
   let same = first !== undefined && (first === null || typeof first !== 'object');
   for (let k = 1; same && k < values.length; k++) same = values[k] === first;
   if (same) return JSON.stringify(first);
-  return (
-    (typeof first === 'string' && first.length === 36 && uuidColumnJson(values)) || JSON.stringify(values)
-  );
+  return uuidColumnJson(values) ?? JSON.stringify(values);
 }
 
 /** Whether a column's JSON text (`columnJson`) is an encoded column. */

@@ -11,7 +11,7 @@
 import { Buffer } from 'node:buffer';
 
 /** The key of an encoded UUID column: `{"u": "<base64url of 16 bytes per value>"}`. */
-export const UUID_COLUMN_KEY = 'u';
+const UUID_COLUMN_KEY = 'u';
 
 const UUID_LENGTH = 36;
 const DASH = 45; // '-'
@@ -23,10 +23,13 @@ for (let c = 0; c < 16; c++) HEX_DIGIT['0123456789abcdef'.charCodeAt(c)] = c;
 /**
  * The JSON text of `values` as an encoded UUID column, or undefined when one of them is not a
  * canonical lower-case UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits `0-9a-f`).
- * Decoded character by character: ~66 ns a value against JSON.stringify's ~45 for the string
- * (Buffer.from(…, 'hex') of the digits, dashes taken out first, took ~140), for 17 bytes less.
+ * The hex digits are read character by character: 66–90 ns a value against JSON.stringify's ~45
+ * for the string (Buffer.from(…, 'hex') of the digits, dashes taken out first, took ~140), for
+ * 17 bytes less. Any other column is turned down at its first value, before anything is built.
  */
 export function uuidColumnJson(values: readonly unknown[]): string | undefined {
+  const first = values[0];
+  if (typeof first !== 'string' || first.length !== UUID_LENGTH) return undefined;
   const n = values.length;
   const bytes = Buffer.allocUnsafe(16 * n);
   let out = 0;
