@@ -87,7 +87,16 @@ const queuedAt = 1_764_606_000_007;
 function logged(written: FinalizeItem, result: unknown = null): LogEntry[] {
   const outcome = { ok: true, result } as never;
   const decision = { kind: 'abandon', reason: 'unrecoverable' } as never;
-  const parts = { job, base, decision, written, outcome, finishedAt: 1_764_606_000_170, durationMs: 40.25 };
+  const parts = {
+    job,
+    base,
+    decision,
+    written,
+    outcome,
+    slot: 3,
+    finishedAt: 1_764_606_000_170,
+    durationMs: 40.25,
+  };
   return outcomeEntries(parts, undefined, true);
 }
 
@@ -163,6 +172,7 @@ describe('compact stored form of the hot events', () => {
         decision: { kind: 'complete' } as never,
         written: { ...lease, outcome: 'completed', resultJson: '{"a":1}' },
         outcome: { ok: true, result: { a: 1 } } as never,
+        slot: 3,
         finishedAt: 1_764_606_000_170,
         durationMs: 40.25,
       },
@@ -214,11 +224,12 @@ describe('compact stored form of the hot events', () => {
     const completed = (id: string, resultJson: string | null, metadata: Record<string, unknown>) =>
       outcomeEntries(
         {
-          job: { ...job, id },
+          job: { ...job, id, metadataJson: JSON.stringify(metadata) },
           base: { ...base, jobId: id, metadata },
           decision: { kind: 'complete' } as never,
           written: { id, leaseToken: 3, outcome: 'completed', resultJson },
           outcome: { ok: true, result: null } as never,
+          slot: 3,
           finishedAt: 1_764_606_000_170 + Number(id),
           durationMs: 40,
         },

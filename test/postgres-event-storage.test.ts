@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attemptEventBase } from '../src/core/job-events.js';
+import { completedEntry } from '../src/driver/completed-entry.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
-import { packedCompleted } from '../src/driver/event-pack.js';
 import { getAdminPool, openTestDriver, uniqueSchemaName } from './support/postgres.js';
 
 /** Whether this server can compress with lz4 (PostgreSQL 14+ built with it). */
@@ -78,13 +77,7 @@ test('a finalize stores its completions as one column batch, masked where the fe
     log: true,
   });
   const item = (lease: (typeof leases)[number], i: number) => {
-    const entry = packedCompleted(
-      attemptEventBase(lease, 'p', `p/${i}`, lease.startedAt),
-      lease.startedAt + 3,
-      3,
-      null,
-      false,
-    );
+    const entry = completedEntry(lease, 'p', i, lease.startedAt, lease.startedAt + 3, 3, null);
     return { ...lease, outcome: 'completed' as const, resultJson: null, events: [entry!] };
   };
   // Four applied: stored as sent, one column batch of job:completed.

@@ -27,6 +27,18 @@ export interface LogEntry {
    * directly: the write stores it as is (`data` then expands it, only if read).
    */
   packed?: readonly unknown[];
+  /**
+   * Packs a run of entries that share it into one stored entry in a single pass (see
+   * completed-entry.ts): `packEntries` hands it every run of at least `MIN_COLUMNS_RUN`
+   * consecutive entries with the same batcher, and stores the others one by one (`packed`).
+   */
+  batcher?: ColumnBatcher;
+}
+
+/** Packs a run of entries from entries[from] to entries[to - 1] (`LogEntry.batcher`). */
+export interface ColumnBatcher {
+  /** The run's JSON text as one stored entry, or undefined to store them one by one instead. */
+  json(entries: readonly LogEntry[], from: number, to: number): string | undefined;
 }
 
 /** Format version 1 type codes (first element of a compact entry). */
@@ -34,6 +46,8 @@ const STARTED = 1;
 /** The code of a compact `job:started`, for drivers that build it in SQL. */
 export const STARTED_CODE = STARTED;
 const COMPLETED = 2;
+/** The code of a compact `job:completed`, for builders outside this module. */
+export const COMPLETED_CODE = COMPLETED;
 const FAILED = 3;
 const RETRYING = 4;
 const SNOOZED = 5;
@@ -56,6 +70,8 @@ export const STARTED_BATCH_CODE = STARTED_BATCH;
  * `job:completed`, an enqueue's `job:queued`, a SQLite claim's `job:started`).
  */
 const COLUMNS = 8;
+/** The code of a column batch (`COLUMNS`), for builders outside this module. */
+export const COLUMNS_CODE = COLUMNS;
 /**
  * Entries of which the reader leaves some out: `[9, [index…], entry…]`, the indexes counting the
  * enclosed entries once expanded, from 0. PostgreSQL's finalize sends a batch's events packed as
@@ -72,8 +88,10 @@ export const MASKED_CODE = MASKED;
  * newer-jobwire error instead of taking the object for a value every entry shares.
  */
 const ENCODED_COLUMNS = 10;
+/** The code of a column batch with an encoded column (`ENCODED_COLUMNS`). */
+export const ENCODED_COLUMNS_CODE = ENCODED_COLUMNS;
 /** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
-const MIN_COLUMNS_RUN = 3;
+export const MIN_COLUMNS_RUN = 3;
 /** How many elements a compact entry of each code has, its code included, its metadata not. */
 const WIDTH: Readonly<Record<number, number>> = {
   [STARTED]: 10,
@@ -117,7 +135,8 @@ function keyCount(data: object): number {
   return n;
 }
 
-const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+/** Whether `v` is a safe integer (times and counts the compact form stores as differences). */
+export const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 
 function isEmptyObject(v: unknown): boolean {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -270,21 +289,48 @@ export function packedQueued(job: PackableQueued, queuedAt: number): LogEntry | 
 }
 
 /**
- * The JSON text of a row's entries, hot events in the compact form, and every run of at least
+ * The JSON text of a row's entries, hot events in the compact form, every run of at least
+ * `MIN_COLUMNS_RUN` entries sharing a batcher packed by it, and every other run of at least
  * `MIN_COLUMNS_RUN` compact entries of one code as one column batch (`columnsJson`).
  */
 export function packEntries(entries: readonly LogEntry[]): string {
   const n = entries.length;
+  const parts: string[] = [];
+  // Entries before `rest` are in `parts` already.
+  let rest = 0;
+  for (let i = 0; i < n; ) {
+    const batcher = entries[i]!.batcher;
+    if (batcher === undefined) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < n && entries[end]!.batcher === batcher) end++;
+    const json = end - i >= MIN_COLUMNS_RUN ? batcher.json(entries, i, end) : undefined;
+    if (json !== undefined) {
+      if (rest < i) parts.push(packedText(entries, rest, i));
+      parts.push(json);
+      rest = end;
+    }
+    i = end;
+  }
+  if (rest < n) parts.push(packedText(entries, rest, n));
+  return `[${parts.join(',')}]`;
+}
+
+/** Entries `from` to `to - 1` in the compact form, as JSON array elements (no brackets). */
+function packedText(entries: readonly LogEntry[], from: number, to: number): string {
+  const n = to - from;
   const stored: unknown[] = new Array(n);
   let longestRun = 0;
   let run = 0;
   for (let i = 0; i < n; i++) {
-    const entry = entries[i]!;
+    const entry = entries[from + i]!;
     stored[i] = entry.packed ?? packEntry(entry) ?? entry;
     run = i > 0 && sameCode(stored[i - 1], stored[i]) ? run + 1 : 1;
     if (run > longestRun) longestRun = run;
   }
-  if (longestRun < MIN_COLUMNS_RUN) return JSON.stringify(stored);
+  if (longestRun < MIN_COLUMNS_RUN) return JSON.stringify(stored).slice(1, -1);
   const parts: string[] = [];
   for (let i = 0; i < n; ) {
     let end = i + 1;
@@ -293,7 +339,7 @@ export function packEntries(entries: readonly LogEntry[]): string {
     else for (let k = i; k < end; k++) parts.push(JSON.stringify(stored[k]));
     i = end;
   }
-  return `[${parts.join(',')}]`;
+  return parts.join(',');
 }
 
 /** Whether two stored entries are compact entries of the same code (one column batch can hold both). */
@@ -306,7 +352,7 @@ function sameCode(a: unknown, b: unknown): boolean {
  * (not undefined, which JSON cannot hold as itself), an encoded column for UUIDs (its text
  * starts with `{`), else the array of the entries' values.
  */
-function columnJson(values: readonly unknown[]): string {
+export function columnJson(values: readonly unknown[]): string {
   const first = values[0];
   let same = first !== undefined && (first === null || typeof first !== 'object');
   for (let k = 1; same && k < values.length; k++) same = values[k] === first;
@@ -315,7 +361,7 @@ function columnJson(values: readonly unknown[]): string {
 }
 
 /** Whether a column's JSON text (`columnJson`) is an encoded column. */
-const isEncoded = (text: string): boolean => text.charCodeAt(0) === 123; /* { */
+export const isEncoded = (text: string): boolean => text.charCodeAt(0) === 123; /* { */
 
 /**
  * `[8, code, n, column…]` for n compact entries of one code: column j holds element j + 1 of
@@ -462,71 +508,6 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
   }
   const code = encoded ? ENCODED_COLUMNS : COLUMNS;
   return `[${code},${STARTED},${n}${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
-}
-
-/** The fields of an attempt event's base the compact form needs (`AttemptEventBase`). */
-export interface PackableBase {
-  jobId: string;
-  task: string;
-  queue: string;
-  correlationId: string;
-  attempt: number;
-  maxAttempts: number;
-  poolId: string;
-  workerId: string;
-  runAt: number;
-  startedAt: number;
-  waitMs: number;
-  metadata: Record<string, unknown>;
-}
-
-/**
- * `job:completed` built straight in the compact form (the hot path's event: no payload object,
- * no second pass), or undefined when its values need the object form (then build that). The
- * payload it stands for is `{ ...base, completedAt, durationMs, result }` plus
- * `resultOmitted: true` when `omitted`; `base` must be exactly an `AttemptEventBase`.
- */
-export function packedCompleted(
-  base: PackableBase,
-  completedAt: number,
-  durationMs: number,
-  result: unknown,
-  omitted: boolean,
-): LogEntry | undefined {
-  const { runAt, startedAt, poolId, workerId, metadata } = base;
-  if (
-    !isInt(runAt) ||
-    !isInt(startedAt) ||
-    !isInt(completedAt) ||
-    base.waitMs !== Math.max(0, startedAt - runAt)
-  )
-    return undefined;
-  if (durationMs === undefined || result === undefined) return undefined;
-  if (!workerId.startsWith(poolId) || workerId.charCodeAt(poolId.length) !== 47 /* / */) return undefined;
-  const slot = workerId.slice(poolId.length + 1);
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(slot)) return undefined;
-  const packed: unknown[] = [
-    COMPLETED,
-    base.jobId,
-    base.task,
-    base.queue,
-    base.correlationId,
-    base.attempt,
-    base.maxAttempts,
-    poolId,
-    Number(slot),
-    runAt,
-    startedAt - runAt,
-    completedAt - startedAt,
-    durationMs,
-    result,
-    omitted ? 1 : 0,
-  ];
-  if (!isEmptyObject(metadata)) {
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
-    packed.push(metadata);
-  }
-  return packedEntry(packed);
 }
 
 /** Expand one stored entry (either form) into the entry that was written. */

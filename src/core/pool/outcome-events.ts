@@ -4,9 +4,10 @@
  * builder per kind serves both the durable log (entries stored with the write, built before it)
  * and the in-process bus (emitted after it), so both carry the same payloads.
  */
+
+import { completedEntry, MAX_LOGGED_RESULT_BYTES } from '../../driver/completed-entry.js';
 import type { ClaimedJob, FinalizeItem, FinalizeResult, LogEntry } from '../../driver/driver.js';
 import { RUN_AT_PLACEHOLDER } from '../../driver/event-log.js';
-import { packedCompleted } from '../../driver/event-pack.js';
 import type { AttemptOutcome } from '../attempt.js';
 import type { AttemptEventBase, EventBus, JobwireEvents } from '../events.js';
 import { emitEntries, jobEventBase } from '../job-events.js';
@@ -24,12 +25,11 @@ export interface OutcomeParts {
   /** The item actually written (the finalizer may have replaced an unstorable one). */
   written: FinalizeItem;
   outcome: AttemptOutcome;
+  /** The index of the worker slot that ran the attempt (its worker id is `<poolId>/<slot>`). */
+  slot: number;
   finishedAt: EpochMs;
   durationMs: number;
 }
-
-/** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
-export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;
 
 /**
  * The result as the log stores it: the stored encoding (never a value JSON cannot hold), or, past
@@ -53,9 +53,16 @@ export function outcomeEntries(p: OutcomeParts, runAt: EpochMs | undefined, forL
   switch (written.outcome) {
     case 'completed': {
       if (forLog) {
-        const { result, resultOmitted } = loggedResult(written.resultJson);
-        const packed = packedCompleted(base, finishedAt, durationMs, result, resultOmitted === true);
-        if (packed) return [packed];
+        const entry = completedEntry(
+          p.job,
+          base.poolId,
+          p.slot,
+          base.startedAt,
+          finishedAt,
+          durationMs,
+          written.resultJson,
+        );
+        if (entry) return [entry];
       }
       return [
         {

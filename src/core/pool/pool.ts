@@ -293,7 +293,16 @@ export class Pool {
       const base = this.#executor.eventBase(attempt);
       const item = finalizeItemFor(job, decision);
       // One record per outcome, completed in place as the write goes (no copies on the hot path).
-      const parts: OutcomeParts = { job, base, decision, outcome, finishedAt, durationMs, written: item };
+      const parts: OutcomeParts = {
+        job,
+        base,
+        decision,
+        outcome,
+        slot: slot.index,
+        finishedAt,
+        durationMs,
+        written: item,
+      };
       // With the log on, the outcome's events are stored by the write itself (built for the item
       // actually written: the finalizer may replace an unstorable one).
       const log = this.#runtime.eventLog

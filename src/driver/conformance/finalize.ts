@@ -1,8 +1,7 @@
 /** Conformance: finishing attempts under the fencing token (complete, retry, abandon, snooze). */
 import assert from 'node:assert/strict';
-import { attemptEventBase } from '../../core/job-events.js';
+import { completedEntry } from '../completed-entry.js';
 import { RUN_AT_PLACEHOLDER } from '../event-log.js';
-import { packedCompleted } from '../event-pack.js';
 import {
   claim,
   claimOne,
@@ -283,8 +282,15 @@ export function finalizeTests(test: DefineTest): void {
     await insertJobs(driver, [{}, {}, {}, {}, {}]);
     const leases = await claim(driver, { limit: 5 });
     const completed = (lease: (typeof leases)[number], slot: number) => {
-      const base = attemptEventBase(lease, 'pool-a', `pool-a/${slot}`, lease.startedAt);
-      const entry = packedCompleted(base, lease.startedAt + 5, 5, { slot }, false);
+      const entry = completedEntry(
+        lease,
+        'pool-a',
+        slot,
+        lease.startedAt,
+        lease.startedAt + 5,
+        5,
+        `{"slot":${slot}}`,
+      );
       assert.ok(entry, 'a compact job:completed');
       return { ...lease, outcome: 'completed' as const, resultJson: `{"slot":${slot}}`, events: [entry] };
     };

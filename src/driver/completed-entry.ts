@@ -1,0 +1,207 @@
+/**
+ * The log's `job:completed`, built from the attempt's facts. It is the most frequent event a
+ * worker writes (one per job run), so it is one small object per job — no payload object, no
+ * array of its fields, the result's stored JSON text taken as it is — and the completions of one
+ * write are packed into one column batch in a single pass over them (`COMPLETED_COLUMNS`, handed
+ * the run by `packEntries`). What it stands for is exactly the payload `outcomeEntries` builds:
+ * `{ ...attemptEventBase(job, poolId, workerId, startedAt), completedAt, durationMs, result }`,
+ * plus `resultOmitted: true` for a result over `MAX_LOGGED_RESULT_BYTES`.
+ *
+ * Measured in instructions (valgrind, a fresh worker draining 50,000 jobs on SQLite): the log's
+ * `job:completed` took 0.49 G of the log's 1.37 G as per-job arrays packed column by column
+ * afterwards, 0.31 G like this (bench/results/2026-12-04-s37-log-instructions.md).
+ */
+import {
+  COLUMNS_CODE,
+  COMPLETED_CODE,
+  type ColumnBatcher,
+  columnJson,
+  ENCODED_COLUMNS_CODE,
+  isEncoded,
+  isInt,
+  type LogEntry,
+  type PackableClaim,
+} from './event-pack.js';
+
+/** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
+export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;
+
+/** Most worker slots a pool can have and still be stored as a slot number. */
+const MAX_SLOT = 999_999_999;
+
+/** A `job:completed` for the log, kept as the facts it is built from (see the module comment). */
+class CompletedEntry implements LogEntry {
+  readonly type = 'job:completed';
+  readonly batcher: ColumnBatcher = COMPLETED_COLUMNS;
+  #packed: unknown[] | undefined;
+
+  constructor(
+    readonly job: PackableClaim,
+    readonly poolId: string,
+    readonly slot: number,
+    readonly startedAt: number,
+    readonly completedAt: number,
+    readonly durationMs: number,
+    /** The result's stored JSON text (`null` for none); ignored when `omitted`. */
+    readonly resultJson: string,
+    readonly omitted: boolean,
+  ) {}
+
+  /** The compact entry (event-pack.ts), built only when this entry is stored on its own. */
+  get packed(): readonly unknown[] {
+    if (this.#packed === undefined) {
+      const { job, startedAt } = this;
+      const packed: unknown[] = [
+        COMPLETED_CODE,
+        job.id,
+        job.task,
+        job.queue,
+        job.correlationId,
+        job.attempt,
+        job.maxAttempts,
+        this.poolId,
+        this.slot,
+        job.runAt,
+        startedAt - job.runAt,
+        this.completedAt - startedAt,
+        this.durationMs,
+        this.omitted ? null : (JSON.parse(this.resultJson) as unknown),
+        this.omitted ? 1 : 0,
+      ];
+      const metadata = this.metadata();
+      if (Object.keys(metadata).length > 0) packed.push(metadata);
+      this.#packed = packed;
+    }
+    return this.#packed;
+  }
+
+  /** The payload, key for key as `outcomeEntries` builds it. */
+  get data(): unknown {
+    const { job, startedAt } = this;
+    return {
+      jobId: job.id,
+      task: job.task,
+      queue: job.queue,
+      correlationId: job.correlationId,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      poolId: this.poolId,
+      workerId: `${this.poolId}/${this.slot}`,
+      runAt: job.runAt,
+      startedAt,
+      waitMs: Math.max(0, startedAt - job.runAt),
+      metadata: this.metadata(),
+      completedAt: this.completedAt,
+      durationMs: this.durationMs,
+      result: this.omitted ? null : (JSON.parse(this.resultJson) as unknown),
+      ...(this.omitted ? { resultOmitted: true } : {}),
+    };
+  }
+
+  metadata(): Record<string, unknown> {
+    return JSON.parse(this.job.metadataJson) as Record<string, unknown>;
+  }
+}
+
+/**
+ * The log's `job:completed` of an attempt that ran in slot `slot` of pool `poolId` (its worker
+ * `<poolId>/<slot>`), or undefined when it needs the object form: a time that is not an integer,
+ * a duration JSON cannot hold, metadata that is not an object's JSON text.
+ */
+export function completedEntry(
+  job: PackableClaim,
+  poolId: string,
+  slot: number,
+  startedAt: number,
+  completedAt: number,
+  durationMs: number,
+  resultJson: string | null,
+): LogEntry | undefined {
+  if (!isInt(job.runAt) || !isInt(startedAt) || !isInt(completedAt) || !Number.isFinite(durationMs))
+    return undefined;
+  if (!isInt(slot) || slot < 0 || slot > MAX_SLOT || job.metadataJson.charCodeAt(0) !== 123 /* { */)
+    return undefined;
+  const omitted = resultJson !== null && resultJson.length > MAX_LOGGED_RESULT_BYTES;
+  return new CompletedEntry(
+    job,
+    poolId,
+    slot,
+    startedAt,
+    completedAt,
+    durationMs,
+    resultJson ?? 'null',
+    omitted,
+  );
+}
+
+/** Whether every text of `texts` is the first one. */
+function allSame(texts: readonly string[]): boolean {
+  const first = texts[0];
+  for (let k = 1; k < texts.length; k++) if (texts[k] !== first) return false;
+  return true;
+}
+
+/**
+ * A run of `CompletedEntry` as one column batch `[8 or 10, 2, n, column…]`, the layout
+ * `columnsJson` (event-pack.ts) gives the same entries' compact forms, built in one pass over
+ * them. Undefined when they ran in different pools (then each is stored on its own).
+ */
+const COMPLETED_COLUMNS: ColumnBatcher = {
+  json(entries, from, to) {
+    const first = entries[from] as CompletedEntry;
+    const poolId = first.poolId;
+    // Filled in order from index 0, so each array stays packed (JSON.stringify's fast path).
+    const ids: string[] = [];
+    const tasks: string[] = [];
+    const queues: string[] = [];
+    const correlationIds: string[] = [];
+    const attempts: number[] = [];
+    const maxAttempts: number[] = [];
+    const slots: number[] = [];
+    const runAts: number[] = [];
+    const waits: number[] = [];
+    const runs: number[] = [];
+    const durations: number[] = [];
+    const results: string[] = [];
+    const omitted: number[] = [];
+    const metadatas: string[] = [];
+    let anyMetadata = false;
+    for (let i = from, k = 0; i < to; i++, k++) {
+      const entry = entries[i] as CompletedEntry;
+      if (entry.poolId !== poolId) return undefined;
+      const { job, startedAt } = entry;
+      ids[k] = job.id;
+      tasks[k] = job.task;
+      queues[k] = job.queue;
+      correlationIds[k] = job.correlationId;
+      attempts[k] = job.attempt;
+      maxAttempts[k] = job.maxAttempts;
+      slots[k] = entry.slot;
+      runAts[k] = job.runAt;
+      waits[k] = startedAt - job.runAt;
+      runs[k] = entry.completedAt - startedAt;
+      durations[k] = entry.durationMs;
+      results[k] = entry.omitted ? 'null' : entry.resultJson;
+      omitted[k] = entry.omitted ? 1 : 0;
+      metadatas[k] = job.metadataJson;
+      if (job.metadataJson !== '{}') anyMetadata = true;
+    }
+    let text = '';
+    let encoded = false;
+    for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts]) {
+      const json = columnJson(column);
+      if (isEncoded(json)) encoded = true;
+      text += `,${json}`;
+    }
+    text += `,${JSON.stringify(poolId)}`;
+    for (const column of [slots, runAts, waits, runs, durations]) text += `,${columnJson(column)}`;
+    // One value for the column only when it is not an array or object itself (a reader takes an
+    // array for a column of one value per entry).
+    const result = results[0]!;
+    const composite = result.charCodeAt(0) === 91 /* [ */ || result.charCodeAt(0) === 123; /* { */
+    text += !composite && allSame(results) ? `,${result}` : `,[${results.join(',')}]`;
+    text += `,${columnJson(omitted)}`;
+    const code = encoded ? ENCODED_COLUMNS_CODE : COLUMNS_CODE;
+    return `[${code},${COMPLETED_CODE},${to - from}${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
+  },
+};
