@@ -123,8 +123,12 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
       const queueCount = queues.length;
       if (anyDue.get(now) !== undefined) promoteDue.run(now, PROMOTE_BATCH);
       // Under the write lock (IMMEDIATE), so the ids read are still free when updated.
-      // RETURNING gives rows in no promised order; hand them out in claim order.
-      const claimed = claimRows(queueCount, bindings).map(packedToClaimed).sort(byClaimOrder);
+      // RETURNING gives rows in no promised order; hand them out in claim order. Pushed one by
+      // one: a `map` of the by-id path's array and one of the statement's have different array
+      // maps, and the log's builders below were compiled again for the second.
+      const claimed: ClaimedJob[] = [];
+      for (const row of claimRows(queueCount, bindings)) claimed.push(packedToClaimed(row));
+      claimed.sort(byClaimOrder);
       // Keyed jobs and queues with a queue-wide rule take the flow path (flow.ts) for what is left.
       const limit = bindings.limit as number;
       let flowEvents: LogEntry[] = [];
@@ -138,12 +142,12 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
         const poolId = bindings.poolId as string;
         // One batch entry for the claim, as the PostgreSQL driver stores it (event-pack.ts).
         const batch = startedBatchJson(claimed, poolId);
-        if (batch !== undefined)
-          writer.appendJson(
-            `[${batch}]`,
-            claimed.map((job) => job.id),
-            now,
-          );
+        if (batch !== undefined) {
+          // Pushed, as the finalize's list is: one array map for the writer's loop.
+          const ids: string[] = [];
+          for (const job of claimed) ids.push(job.id);
+          writer.appendJson(`[${batch}]`, ids, now);
+        }
         else
           writer.append(
             claimed.map(
