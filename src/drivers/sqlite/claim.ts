@@ -147,8 +147,7 @@ export function createClaimMethods(ctx: SqliteContext, flowClaim: FlowMethods['f
           const ids: string[] = [];
           for (const job of claimed) ids.push(job.id);
           writer.appendJson(`[${batch}]`, ids, now);
-        }
-        else
+        } else
           writer.append(
             claimed.map(
               (job) => packedStarted(job, poolId) ?? { type: 'job:started', data: claimedEvent(job, poolId) },
