@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createJobwire, defineTask } from '../dist/index.js';
+import { analyzeSchema, dropSchema } from './pg-schema.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -92,28 +93,9 @@ function newTarget(label) {
   return { target: join(dir, 'bench.db'), dir };
 }
 
-async function pgQuery(run) {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: args.db });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function removeTarget({ target, dir }) {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  else await pgQuery((c) => c.query(`DROP SCHEMA IF EXISTS "${target}" CASCADE`));
-}
-
-/** Planner statistics for the backlog's tables, as autovacuum (and the harness) would leave them. */
-async function analyze(schema) {
-  await pgQuery(async (c) => {
-    const { rows } = await c.query('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]);
-    for (const { tablename } of rows) await c.query(`ANALYZE "${schema}"."${tablename}"`);
-  });
+  else await dropSchema(args.db, target);
 }
 
 /** Run this script as a child doing `what`; its last stdout line is JSON. */
@@ -146,7 +128,7 @@ async function freshDrain(label, log) {
   const t = newTarget(label);
   try {
     child('prefill', t.target, log);
-    if (postgres) await analyze(t.target);
+    if (postgres) await analyzeSchema(args.db, t.target);
     return child('drain', t.target, log);
   } finally {
     await removeTarget(t);
@@ -164,7 +146,7 @@ if (args.child) {
       const t = newTarget(`${args.target}_${i}`);
       try {
         await prefill(t.target, log);
-        if (postgres) await analyze(t.target);
+        if (postgres) await analyzeSchema(args.db, t.target);
         result = await drain(t.target, log);
       } finally {
         await removeTarget(t);

@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { analyzeSchema, dropSchema } from './pg-schema.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,24 +94,6 @@ function child(what, target, log, wrap) {
     throw new Error(`${what} (log ${log ? 'on' : 'off'}) failed: ${run.stderr.slice(-2000)}`);
 }
 
-async function pgQuery(run) {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: args.db });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Planner statistics for the backlog's tables, as autovacuum (and the peer harness) would leave them. */
-const analyze = (schema) =>
-  pgQuery(async (c) => {
-    const { rows } = await c.query('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]);
-    for (const { tablename } of rows) await c.query(`ANALYZE "${schema}"."${tablename}"`);
-  });
-
 /** One fresh drain under cachegrind: its instructions per category. */
 async function countedDrain(label, log) {
   const dir = mkdtempSync(join(tmpdir(), 'jobwire-logir-'));
@@ -118,7 +101,7 @@ async function countedDrain(label, log) {
   const out = join(dir, 'cachegrind.out');
   try {
     child('prefill', target, log);
-    if (postgres) await analyze(target);
+    if (postgres) await analyzeSchema(args.db, target);
     child('drain', target, log, [
       '--tool=cachegrind',
       '--cache-sim=no',
@@ -128,7 +111,7 @@ async function countedDrain(label, log) {
     return instructions(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    if (postgres) await pgQuery((c) => c.query(`DROP SCHEMA IF EXISTS "${target}" CASCADE`));
+    if (postgres) await dropSchema(args.db, target);
   }
 }
 

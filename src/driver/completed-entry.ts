@@ -21,6 +21,7 @@ import {
   isInt,
   type LogEntry,
   type PackableClaim,
+  unpackEntry,
 } from './event-pack.js';
 
 /** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
@@ -68,38 +69,16 @@ class CompletedEntry implements LogEntry {
         this.omitted ? null : (JSON.parse(this.resultJson) as unknown),
         this.omitted ? 1 : 0,
       ];
-      const metadata = this.metadata();
+      const metadata = JSON.parse(job.metadataJson) as Record<string, unknown>;
       if (Object.keys(metadata).length > 0) packed.push(metadata);
       this.#packed = packed;
     }
     return this.#packed;
   }
 
-  /** The payload, key for key as `outcomeEntries` builds it. */
+  /** The payload (`outcomeEntries`'s, key for key): the compact entry read back. */
   get data(): unknown {
-    const { job, startedAt } = this;
-    return {
-      jobId: job.id,
-      task: job.task,
-      queue: job.queue,
-      correlationId: job.correlationId,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-      poolId: this.poolId,
-      workerId: `${this.poolId}/${this.slot}`,
-      runAt: job.runAt,
-      startedAt,
-      waitMs: Math.max(0, startedAt - job.runAt),
-      metadata: this.metadata(),
-      completedAt: this.completedAt,
-      durationMs: this.durationMs,
-      result: this.omitted ? null : (JSON.parse(this.resultJson) as unknown),
-      ...(this.omitted ? { resultOmitted: true } : {}),
-    };
-  }
-
-  metadata(): Record<string, unknown> {
-    return JSON.parse(this.job.metadataJson) as Record<string, unknown>;
+    return unpackEntry(this.packed).data;
   }
 }
 
