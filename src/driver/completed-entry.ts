@@ -12,12 +12,10 @@
  * afterwards, 0.31 G like this (bench/results/2026-12-04-s37-log-instructions.md).
  */
 import {
-  COLUMNS_CODE,
   COMPLETED_CODE,
   type ColumnBatcher,
+  columnBatchJson,
   columnJson,
-  ENCODED_COLUMNS_CODE,
-  isEncoded,
   isInt,
   type LogEntry,
   type PackableClaim,
@@ -165,22 +163,17 @@ const COMPLETED_COLUMNS: ColumnBatcher = {
       metadatas[k] = job.metadataJson;
       if (job.metadataJson !== '{}') anyMetadata = true;
     }
-    let text = '';
-    let encoded = false;
-    for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts]) {
-      const json = columnJson(column);
-      if (isEncoded(json)) encoded = true;
-      text += `,${json}`;
-    }
-    text += `,${JSON.stringify(poolId)}`;
-    for (const column of [slots, runAts, waits, runs, durations]) text += `,${columnJson(column)}`;
+    const columns: string[] = [];
+    for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts])
+      columns.push(columnJson(column));
+    columns.push(JSON.stringify(poolId));
+    for (const column of [slots, runAts, waits, runs, durations]) columns.push(columnJson(column));
     // One value for the column only when it is not an array or object itself (a reader takes an
     // array for a column of one value per entry).
     const result = results[0]!;
     const composite = result.charCodeAt(0) === 91 /* [ */ || result.charCodeAt(0) === 123; /* { */
-    text += !composite && allSame(results) ? `,${result}` : `,[${results.join(',')}]`;
-    text += `,${columnJson(omitted)}`;
-    const code = encoded ? ENCODED_COLUMNS_CODE : COLUMNS_CODE;
-    return `[${code},${COMPLETED_CODE},${to - from}${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
+    columns.push(!composite && allSame(results) ? result : `[${results.join(',')}]`);
+    columns.push(columnJson(omitted));
+    return columnBatchJson(COMPLETED_CODE, to - from, columns, anyMetadata ? metadatas : undefined);
   },
 };

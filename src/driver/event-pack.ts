@@ -70,8 +70,6 @@ export const STARTED_BATCH_CODE = STARTED_BATCH;
  * `job:completed`, an enqueue's `job:queued`, a SQLite claim's `job:started`).
  */
 const COLUMNS = 8;
-/** The code of a column batch (`COLUMNS`), for builders outside this module. */
-export const COLUMNS_CODE = COLUMNS;
 /**
  * Entries of which the reader leaves some out: `[9, [index…], entry…]`, the indexes counting the
  * enclosed entries once expanded, from 0. PostgreSQL's finalize sends a batch's events packed as
@@ -88,10 +86,8 @@ export const MASKED_CODE = MASKED;
  * newer-jobwire error instead of taking the object for a value every entry shares.
  */
 const ENCODED_COLUMNS = 10;
-/** The code of a column batch with an encoded column (`ENCODED_COLUMNS`). */
-export const ENCODED_COLUMNS_CODE = ENCODED_COLUMNS;
 /** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
-export const MIN_COLUMNS_RUN = 3;
+const MIN_COLUMNS_RUN = 3;
 /** How many elements a compact entry of each code has, its code included, its metadata not. */
 const WIDTH: Readonly<Record<number, number>> = {
   [STARTED]: 10,
@@ -361,7 +357,7 @@ export function columnJson(values: readonly unknown[]): string {
 }
 
 /** Whether a column's JSON text (`columnJson`) is an encoded column. */
-export const isEncoded = (text: string): boolean => text.charCodeAt(0) === 123; /* { */
+const isEncoded = (text: string): boolean => text.charCodeAt(0) === 123; /* { */
 
 /**
  * `[8, code, n, column…]` for n compact entries of one code: column j holds element j + 1 of
@@ -497,17 +493,29 @@ export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string)
     if (metadataJson !== '{}') anyMetadata = true;
   }
   // The pool's id is the same for every job: one value, as `columnJson` writes it. The columns in
-  // one loop, not one call each: V8 compiles this again after a deoptimization in a worker's
-  // first claims, and nine inlined copies of `columnJson` made each compile cost ~65 ms.
-  let text = '';
-  let encoded = false;
-  for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts, poolId, runAts, waits]) {
-    const json = typeof column === 'string' ? JSON.stringify(column) : columnJson(column);
-    if (isEncoded(json)) encoded = true;
-    text += `,${json}`;
-  }
-  const code = encoded ? ENCODED_COLUMNS : COLUMNS;
-  return `[${code},${STARTED},${n}${text},${anyMetadata ? `[${metadatas.join(',')}]` : '{}'}]`;
+  // one loop, not one call each: nine inlined copies of `columnJson` made each compile of this
+  // function cost ~65 ms.
+  const columns: string[] = [];
+  for (const column of [ids, tasks, queues, correlationIds, attempts, maxAttempts, poolId, runAts, waits])
+    columns.push(typeof column === 'string' ? JSON.stringify(column) : columnJson(column));
+  return columnBatchJson(STARTED, n, columns, anyMetadata ? metadatas : undefined);
+}
+
+/**
+ * A column batch from its columns' JSON texts (`columnJson`) and, when any entry has metadata,
+ * every entry's metadata JSON text (`{}` for none): `[8, code, n, column…, metadata]`, or code 10
+ * when a column is encoded (`ENCODED_COLUMNS`). For builders that make the columns in one pass
+ * over their jobs (`startedBatchJson`, completed-entry.ts).
+ */
+export function columnBatchJson(
+  code: number,
+  n: number,
+  columns: readonly string[],
+  metadatas: readonly string[] | undefined,
+): string {
+  const encoded = columns.some(isEncoded);
+  const metadata = metadatas === undefined ? '{}' : `[${metadatas.join(',')}]`;
+  return `[${encoded ? ENCODED_COLUMNS : COLUMNS},${code},${n},${columns.join(',')},${metadata}]`;
 }
 
 /** Expand one stored entry (either form) into the entry that was written. */
