@@ -146,6 +146,9 @@ export function createEventMethods(ctx: SqliteContext) {
     'DELETE FROM jobwire_events WHERE id IN (SELECT id FROM jobwire_events WHERE id <= ? ORDER BY id LIMIT ?) RETURNING id',
   );
   const deleteRange = db.prepare('DELETE FROM jobwire_event_jobs WHERE id = ?');
+  const emptyRow = db.prepare(
+    "UPDATE jobwire_events SET entries = '[]', job_lo = NULL, job_hi = NULL WHERE id = ? AND entries <> '[]'",
+  );
   const getSub = db.prepare('SELECT cursor FROM jobwire_event_subscriptions WHERE name = ?');
   const putSub = db.prepare(
     `INSERT INTO jobwire_event_subscriptions (name, cursor, updated_at) VALUES (?, ?, ?)
@@ -208,9 +211,17 @@ export function createEventMethods(ctx: SqliteContext) {
     // Mark first: from this commit on, a cursor into what goes is expired, never silently short.
     if (through > pruned) setPruned.run(through);
     const mark = Math.max(through, pruned);
-    const gone = deleteRows.all(mark, limit) as { id: number }[];
+    // The newest row is emptied, never deleted: ids are max(id) + 1 (schema 18), so deleting it
+    // would hand its id, or a lower one, to the next row — behind cursors already past it.
+    const newest = (maxId.get() as { n: number }).n;
+    const gone = deleteRows.all(Math.min(mark, newest - 1), limit) as { id: number }[];
     for (const { id } of gone) deleteRange.run(id);
-    return gone.length;
+    let removed = gone.length;
+    if (mark >= newest && newest > 0 && removed < limit && emptyRow.run(newest).changes === 1) {
+      deleteRange.run(newest);
+      removed++;
+    }
+    return removed;
   });
 
   return {

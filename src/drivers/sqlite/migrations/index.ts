@@ -24,6 +24,7 @@ import { MIGRATION_0014_EVENT_INDEX_BATCHES } from './0014-event-index-batches.j
 import { MIGRATION_0015_FLOW_KEY_MARKS } from './0015-flow-key-marks.js';
 import { migration0016StateCheck } from './0016-state-check.js';
 import { MIGRATION_0017_UNIQUE_KEY_PREDICATES } from './0017-unique-key-predicates.js';
+import { MIGRATION_0018_EVENT_IDS_WITHOUT_AUTOINCREMENT } from './0018-event-ids-without-autoincrement.js';
 
 /**
  * One schema step. Versions are consecutive from 1 and never edited once released. `sql` is
@@ -58,6 +59,11 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     version: 17,
     name: 'unique-key index conditions without IN lists',
     sql: MIGRATION_0017_UNIQUE_KEY_PREDICATES,
+  },
+  {
+    version: 18,
+    name: 'event ids without AUTOINCREMENT',
+    sql: MIGRATION_0018_EVENT_IDS_WITHOUT_AUTOINCREMENT,
   },
 ];
 
