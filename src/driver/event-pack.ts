@@ -17,6 +17,7 @@
  */
 
 import { Buffer } from 'node:buffer';
+import { isRunsColumn, runsColumnJson, runsColumnValues } from './runs-column.js';
 import { uuidBytesInto, uuidBytesJson, uuidColumnJson, uuidColumnValues } from './uuid-column.js';
 
 /** One event as a write stores it: its name and payload (a JSON-encodable object). */
@@ -82,9 +83,11 @@ const MASKED = 9;
 export const MASKED_CODE = MASKED;
 /**
  * A column batch (`COLUMNS`) with a column stored encoded, as an object naming its encoding:
- * `{"u": text}`, n UUIDs as the base64url text of their bytes (uuid-column.ts). Written instead of
- * `COLUMNS` only when a column is encoded, so that a reader which predates it stops with the
- * newer-jobwire error instead of taking the object for a value every entry shares.
+ * `{"u": text}`, n UUIDs as the base64url text of their bytes (uuid-column.ts); `{"r": runs}` or
+ * `{"R": runs}`, whole numbers or decimal ids as runs of arithmetic progressions (runs-column.ts).
+ * Written instead of `COLUMNS` only when a column is encoded, so that a reader which predates it
+ * stops with the newer-jobwire error instead of taking the object for a value every entry shares
+ * (and one that predates an encoding stops with the same error, naming the encoding).
  */
 const ENCODED_COLUMNS = 10;
 /** Below this many entries of one code in a row, a column batch saves too little to be worth it. */
@@ -346,15 +349,15 @@ function sameCode(a: unknown, b: unknown): boolean {
 
 /**
  * The JSON text of one column value: the common value when every entry has the same primitive
- * (not undefined, which JSON cannot hold as itself), an encoded column for UUIDs (its text
- * starts with `{`), else the array of the entries' values.
+ * (not undefined, which JSON cannot hold as itself), an encoded column for UUIDs or for runs of
+ * whole numbers (its text starts with `{`), else the array of the entries' values.
  */
 export function columnJson(values: readonly unknown[]): string {
   const first = values[0];
   let same = first !== undefined && (first === null || typeof first !== 'object');
   for (let k = 1; same && k < values.length; k++) same = values[k] === first;
   if (same) return JSON.stringify(first);
-  return uuidColumnJson(values) ?? JSON.stringify(values);
+  return uuidColumnJson(values) ?? runsColumnJson(values) ?? JSON.stringify(values);
 }
 
 /** Whether a column's JSON text (`columnJson`) is an encoded column. */
@@ -677,7 +680,8 @@ function unpackColumns(a: readonly unknown[]): LogEntry[] {
   if (encoded && isInt(n))
     for (let j = 0; j < columns.length - 1; j++) {
       const c = columns[j];
-      if (c !== null && typeof c === 'object' && !Array.isArray(c)) columns[j] = uuidColumnValues(c, n);
+      if (c !== null && typeof c === 'object' && !Array.isArray(c))
+        columns[j] = isRunsColumn(c) ? runsColumnValues(c, n) : uuidColumnValues(c, n);
     }
   if (
     !isInt(n) ||
