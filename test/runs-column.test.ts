@@ -53,7 +53,10 @@ describe('runs column', () => {
       let v = Math.floor(next() * 1e12) - 5e11;
       while (values.length < n) {
         const step = Math.floor(next() * 5) - 2;
-        for (let k = Math.floor(next() * 20); k >= 0 && values.length < n; k--) values.push((v += step));
+        for (let k = Math.floor(next() * 20); k >= 0 && values.length < n; k--) {
+          v += step;
+          values.push(v);
+        }
         v += Math.floor(next() * 1000);
       }
       const back = roundTrip(values);
