@@ -4,8 +4,8 @@
  * AUTOINCREMENT keeps the highest id ever drawn in `sqlite_sequence`, and every insert updates
  * that row: one more page written to the WAL by every transaction that logs events — each claim
  * and each finalize — and read back and written again by the checkpoint. A fresh worker draining
- * 50,000 jobs wrote 28,782 pages' `pwrite`s with it and 27,204 without (23,068 with the log off),
- * and synced 108 times against 90 (bench/results/2026-12-04-s38-event-ids.md).
+ * 50,000 jobs made 28,782 `pwrite` calls with it and 27,204 without (23,068 with the log off),
+ * and synced 108 times against 90 (bench/results/2026-12-04-s38-event-log.md).
  *
  * Without it SQLite draws max(id) + 1, so an id is never reused as long as the newest row stays:
  * the prune removes every row but the newest and empties that one instead (events.ts), which
