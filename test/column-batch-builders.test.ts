@@ -6,10 +6,11 @@
 // byte for byte what the per-entry packing (`columnsJson`) makes of the same entries.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { startedBatchJson } from '../src/driver/claim-columns.js';
 import { completedEntry, MAX_LOGGED_RESULT_BYTES } from '../src/driver/completed-entry.js';
 import type { ClaimedJob } from '../src/driver/driver.js';
 import type { LogEntry } from '../src/driver/event-log.js';
-import { packEntries, packedStarted, startedBatchJson, unpackEntries } from '../src/driver/event-pack.js';
+import { packEntries, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
 
 const T = 1_764_606_000_000;
 const POOL = 'vm:17027:xz36q1';

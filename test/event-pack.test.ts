@@ -12,16 +12,11 @@ import { claimedEvent, queuedEvent } from '../src/core/job-events.js';
 import { outcomeEntries } from '../src/core/pool/outcome-events.js';
 import { defineTask } from '../src/core/task.js';
 import type { JobRecord } from '../src/core/types.js';
+import { startedBatchJson } from '../src/driver/claim-columns.js';
 import { testPool, until, withClient } from '../src/driver/conformance/client/harness.js';
 import type { ClaimedJob, FinalizeItem } from '../src/driver/driver.js';
 import { expandRows, type LogEntry, RUN_AT_PLACEHOLDER } from '../src/driver/event-log.js';
-import {
-  packEntries,
-  packedQueued,
-  packedStarted,
-  startedBatchJson,
-  unpackEntries,
-} from '../src/driver/event-pack.js';
+import { packEntries, packedQueued, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
 import type { TestDatabaseFactory } from './support/database.js';
 import { postgresDatabases } from './support/postgres.js';
 import { sqliteDatabases } from './support/sqlite.js';

@@ -11,7 +11,8 @@
  * `job:completed` took 0.49 G of the log's 1.37 G as per-job arrays packed column by column
  * afterwards, 0.31 G like this (bench/results/2026-12-04-s37-log-instructions.md).
  */
-import { Buffer } from 'node:buffer';
+
+import { ClaimColumns } from './claim-columns.js';
 import {
   COMPLETED_CODE,
   type ColumnBatcher,
@@ -22,7 +23,6 @@ import {
   type PackableClaim,
   unpackEntry,
 } from './event-pack.js';
-import { uuidBytesInto, uuidBytesJson } from './uuid-column.js';
 
 /** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
 export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;
@@ -116,77 +116,49 @@ export function completedEntry(
 /**
  * A run of `CompletedEntry` as one column batch `[8 or 10, 2, n, column…]`, the layout
  * `columnsJson` (event-pack.ts) gives the same entries' compact forms, built in one pass over
- * them as `startedBatchJson` builds a claim's: the columns that almost always hold one value
- * (task, queue, attempt, maximum, result, omitted) are compared with the first entry's as it
- * goes, the correlation ids encoded as it goes. Undefined when they ran in different pools (then
- * each is stored on its own).
+ * them: the columns of the claimed jobs as a claim's batch builds them (`ClaimColumns`), the
+ * attempt's own beside them, the result and omitted columns compared with the first entry's as
+ * the pass goes. Undefined when they ran in different pools (then each is stored on its own).
  */
 const COMPLETED_COLUMNS: ColumnBatcher = {
   json(entries, from, to) {
     const n = to - from;
     const head = entries[from] as CompletedEntry;
-    const first = head.job;
     const poolId = head.poolId;
     const firstResult = head.omitted ? 'null' : head.resultJson;
+    const claimed = new ClaimColumns(head.job, n);
     // Filled in order from index 0, so each array stays packed (JSON.stringify's fast path).
-    const ids: string[] = [];
     const slots: number[] = [];
     const runAts: number[] = [];
     const waits: number[] = [];
     const runs: number[] = [];
     const durations: number[] = [];
     const results: string[] = [];
-    let metadatas: string[] | undefined;
-    let sameTask = true;
-    let sameQueue = true;
-    let sameAttempt = true;
-    let sameMaxAttempts = true;
-    let sameCorrelation = true;
     let sameResult = true;
     let sameOmitted = true;
-    const uuids = Buffer.allocUnsafe(16 * n);
-    let uuidsOk = true;
     for (let k = 0; k < n; k++) {
       const entry = entries[from + k] as CompletedEntry;
-      if (entry.poolId !== poolId) return undefined;
+      // completedEntry admits only metadata the batch can hold: `add` never refuses it here.
+      if (entry.poolId !== poolId || !claimed.add(k, entry.job)) return undefined;
       const { job, startedAt } = entry;
-      const { runAt, correlationId, metadataJson } = job;
-      ids[k] = job.id;
       slots[k] = entry.slot;
-      runAts[k] = runAt;
-      waits[k] = startedAt - runAt;
+      runAts[k] = job.runAt;
+      waits[k] = startedAt - job.runAt;
       runs[k] = entry.completedAt - startedAt;
       durations[k] = entry.durationMs;
       const result = entry.omitted ? 'null' : entry.resultJson;
       results[k] = result;
-      if (job.task !== first.task) sameTask = false;
-      if (job.queue !== first.queue) sameQueue = false;
-      if (job.attempt !== first.attempt) sameAttempt = false;
-      if (job.maxAttempts !== first.maxAttempts) sameMaxAttempts = false;
-      if (correlationId !== first.correlationId) sameCorrelation = false;
       if (result !== firstResult) sameResult = false;
       if (entry.omitted !== head.omitted) sameOmitted = false;
-      if (uuidsOk) uuidsOk = uuidBytesInto(correlationId, uuids, 16 * k);
-      if (metadatas === undefined && metadataJson !== '{}') metadatas = new Array<string>(k).fill('{}');
-      if (metadatas !== undefined) metadatas[k] = metadataJson;
     }
-    const column = <T>(same: boolean, value: T, pick: (entry: CompletedEntry) => T): string =>
-      same ? JSON.stringify(value) : columnJson(entriesOf(entries, from, to).map(pick));
-    const correlations = sameCorrelation
-      ? JSON.stringify(first.correlationId)
-      : uuidsOk
-        ? uuidBytesJson(uuids)
-        : column(false, '', (entry) => entry.job.correlationId);
+    const columns = claimed.columns(() => (entries.slice(from, to) as CompletedEntry[]).map((e) => e.job));
     // One value for the result column only when it is not an array or object itself (a reader
     // takes an array for a column of one value per entry).
     const composite = firstResult.charCodeAt(0) === 91 /* [ */ || firstResult.charCodeAt(0) === 123; /* { */
-    const columns = [
-      columnJson(ids),
-      column(sameTask, first.task, (entry) => entry.job.task),
-      column(sameQueue, first.queue, (entry) => entry.job.queue),
-      correlations,
-      column(sameAttempt, first.attempt, (entry) => entry.job.attempt),
-      column(sameMaxAttempts, first.maxAttempts, (entry) => entry.job.maxAttempts),
+    const omitted = sameOmitted
+      ? String(head.omitted ? 1 : 0)
+      : columnJson(entries.slice(from, to).map((e) => ((e as CompletedEntry).omitted ? 1 : 0)));
+    columns.push(
       JSON.stringify(poolId),
       columnJson(slots),
       columnJson(runAts),
@@ -194,12 +166,8 @@ const COMPLETED_COLUMNS: ColumnBatcher = {
       columnJson(runs),
       columnJson(durations),
       !composite && sameResult ? firstResult : `[${results.join(',')}]`,
-      column(sameOmitted, head.omitted ? 1 : 0, (entry) => (entry.omitted ? 1 : 0)),
-    ];
-    return columnBatchJson(COMPLETED_CODE, n, columns, metadatas);
+      omitted,
+    );
+    return columnBatchJson(COMPLETED_CODE, n, columns, claimed.metadatas);
   },
 };
-
-/** Entries `from` to `to - 1`, all `CompletedEntry` (a batcher's run). */
-const entriesOf = (entries: readonly LogEntry[], from: number, to: number) =>
-  entries.slice(from, to) as CompletedEntry[];

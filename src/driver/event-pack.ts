@@ -16,9 +16,8 @@
  * not an integer, a `waitMs` that is not derived from its times) is stored in the object form.
  */
 
-import { Buffer } from 'node:buffer';
 import { isRunsColumn, runsColumnJson, runsColumnValues } from './runs-column.js';
-import { uuidBytesInto, uuidBytesJson, uuidColumnJson, uuidColumnValues } from './uuid-column.js';
+import { uuidColumnJson, uuidColumnValues } from './uuid-column.js';
 
 /** One event as a write stores it: its name and payload (a JSON-encodable object). */
 export interface LogEntry {
@@ -459,69 +458,6 @@ export function packedStarted(job: PackableClaim, poolId: string): LogEntry | un
     if (!isEmptyObject(metadata)) packed.push(metadata);
   }
   return packedEntry(packed);
-}
-
-/**
- * The `job:started` of the jobs one claim started, as the JSON text of ONE column batch (see
- * `columnsJson`), or undefined when a job needs its own entry (a time that is not an integer, or
- * metadata that is not an object's JSON text): then build those one by one (`packedStarted`).
- * Built in one pass over the jobs, no array or entry object per job: the columns a claim almost
- * always holds one value of (task, queue, attempt, maximum, correlation id when a chain shares
- * one) are compared with the first job's as it goes, and get an array only when they differ; the
- * correlation ids are encoded as it goes (uuid-column.ts); the metadata's stored JSON text goes in
- * as it is, unparsed. The text is exactly what `columnsJson` makes of the jobs' compact entries.
- * (PostgreSQL's claim builds the older `STARTED_BATCH` in SQL.)
- */
-export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string): string | undefined {
-  const n = jobs.length;
-  if (n === 0) return undefined;
-  const first = jobs[0]!;
-  // Filled in order from index 0, so each array stays packed (JSON.stringify's fast path).
-  const ids: string[] = [];
-  const runAts: number[] = [];
-  const waits: number[] = [];
-  let metadatas: string[] | undefined;
-  let sameTask = true;
-  let sameQueue = true;
-  let sameAttempt = true;
-  let sameMaxAttempts = true;
-  let sameCorrelation = true;
-  const uuids = Buffer.allocUnsafe(16 * n);
-  let uuidsOk = true;
-  for (let i = 0; i < n; i++) {
-    const job = jobs[i]!;
-    const { runAt, startedAt, metadataJson, correlationId } = job;
-    if (!isInt(runAt) || !isInt(startedAt) || metadataJson.charCodeAt(0) !== 123 /* { */) return undefined;
-    ids[i] = job.id;
-    runAts[i] = runAt;
-    waits[i] = startedAt - runAt;
-    if (job.task !== first.task) sameTask = false;
-    if (job.queue !== first.queue) sameQueue = false;
-    if (job.attempt !== first.attempt) sameAttempt = false;
-    if (job.maxAttempts !== first.maxAttempts) sameMaxAttempts = false;
-    if (correlationId !== first.correlationId) sameCorrelation = false;
-    if (uuidsOk) uuidsOk = uuidBytesInto(correlationId, uuids, 16 * i);
-    if (metadatas === undefined && metadataJson !== '{}') metadatas = new Array<string>(i).fill('{}');
-    if (metadatas !== undefined) metadatas[i] = metadataJson;
-  }
-  // What `columnJson` gives each column, without going over the jobs again where it can be known.
-  const correlations = sameCorrelation
-    ? JSON.stringify(first.correlationId)
-    : uuidsOk
-      ? uuidBytesJson(uuids)
-      : columnJson(jobs.map((job) => job.correlationId));
-  const columns = [
-    columnJson(ids),
-    sameTask ? JSON.stringify(first.task) : columnJson(jobs.map((job) => job.task)),
-    sameQueue ? JSON.stringify(first.queue) : columnJson(jobs.map((job) => job.queue)),
-    correlations,
-    sameAttempt ? JSON.stringify(first.attempt) : columnJson(jobs.map((job) => job.attempt)),
-    sameMaxAttempts ? JSON.stringify(first.maxAttempts) : columnJson(jobs.map((job) => job.maxAttempts)),
-    JSON.stringify(poolId),
-    columnJson(runAts),
-    columnJson(waits),
-  ];
-  return columnBatchJson(STARTED, n, columns, metadatas);
 }
 
 /**

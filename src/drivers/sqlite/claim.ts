@@ -7,10 +7,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { claimedEvent } from '../../core/job-events.js';
 import type { EpochMs } from '../../core/types.js';
+import { startedBatchJson } from '../../driver/claim-columns.js';
 import { byClaimOrder, packedToClaimed } from '../../driver/claim-pack.js';
 import { type ClaimedJob, type JobClaimParams, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
-import { packedStarted, startedBatchJson } from '../../driver/event-pack.js';
+import { packedStarted } from '../../driver/event-pack.js';
 import { livenessNow, type SqliteContext, START_ATTEMPT_SQL } from './context.js';
 import { eventWriterOf } from './events.js';
 import type { FlowMethods } from './flow.js';
