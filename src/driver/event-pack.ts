@@ -58,8 +58,8 @@ const QUEUED = 6;
 export const QUEUED_CODE = QUEUED;
 /**
  * Many `job:started` of one claim in ONE entry, column by column (see `unpackStartedBatch`),
- * built in one pass over the claimed jobs (PostgreSQL: aggregates in SQL; SQLite:
- * `startedBatchJson`); it expands into one `job:started` per job when read.
+ * built in one pass over the claimed jobs by PostgreSQL's claim (aggregates in SQL; the SQLite
+ * claim builds a column batch, `startedBatchJson`); it expands into one `job:started` per job.
  */
 const STARTED_BATCH = 7;
 /** The code of a claim's batch of `job:started` (`STARTED_BATCH`), for drivers that build it in SQL. */
@@ -464,7 +464,7 @@ export function packedStarted(job: PackableClaim, poolId: string): LogEntry | un
  * A column batch from its columns' JSON texts (`columnJson`) and, when any entry has metadata,
  * every entry's metadata JSON text (`{}` for none): `[8, code, n, column…, metadata]`, or code 10
  * when a column is encoded (`ENCODED_COLUMNS`). For builders that make the columns in one pass
- * over their jobs (`startedBatchJson`, completed-entry.ts).
+ * over their jobs (`startedBatchJson` in claim-columns.ts, completed-entry.ts).
  */
 export function columnBatchJson(
   code: number,
