@@ -89,11 +89,13 @@ test('a finalize stores its completions as one column batch, masked where the fe
 
   const admin = await getAdminPool();
   const { rows } = await admin.query<{ entries: string }>(
-    `SELECT entries FROM "${schema}".events WHERE entries LIKE '[[8,2,%' OR entries LIKE '[[9,%' ORDER BY id`,
+    `SELECT entries FROM "${schema}".events
+     WHERE entries LIKE '[[8,2,%' OR entries LIKE '[[10,2,%' OR entries LIKE '[[9,%' ORDER BY id`,
   );
   assert.equal(rows.length, 2);
-  assert.match(rows[0]!.entries, /^\[\[8,2,4,/);
-  assert.match(rows[1]!.entries, /^\[\[9,\[1\],\[8,2,4,/);
+  // Code 10: the batch's consecutive job ids are stored as a run (runs-column.ts).
+  assert.match(rows[0]!.entries, /^\[\[10,2,4,\{"R":\[/);
+  assert.match(rows[1]!.entries, /^\[\[9,\[1\],\[10,2,4,\{"R":\[/);
   const { events } = await driver.eventRead({ after: null, limit: 100 });
   assert.deepEqual(
     events.filter((e) => e.type === 'job:completed').map((e) => (e.data as { jobId: string }).jobId),
