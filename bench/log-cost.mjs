@@ -10,7 +10,10 @@
 // last: the same drain once V8 has compiled the log's code (what a long-running worker sees).
 // Prints the medians per variant and the ratios on/off. bench/run.mjs measures warm drains in one
 // process; the harness times one fresh drain per variant, so its ratio moves by as much as its
-// runs differ (10–20 % here) — this takes the median of many.
+// runs differ (10–20 % here) — this takes the median of many. Even so, sets of 30 rounds of the
+// same build differed by up to 5 points here (bench/results/2026-12-04-s39-log-cost-noise.md):
+// compare builds with --rounds 30 or more, and look at the CPU row too (the compiler's threads
+// show there, not in wall time, while a core is free).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,11 +82,15 @@ async function drain(target, log) {
   const client = await openClient(target, log, task);
   const pool = client.createPool({ concurrency: 10 });
   t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await pool.start();
   const totalMs = await finished;
+  // CPU of every thread of the process (V8's compiler and GC helpers, SQLite's checkpointer too).
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   await pool.stop();
   await client.close();
-  return { firstMs, totalMs };
+  return { firstMs, totalMs, cpuMs };
 }
 
 /** A new target: a SQLite file in a new directory, or a PostgreSQL schema name (created on open). */
@@ -164,7 +171,7 @@ if (args.child) {
       const warm = Number(args.warm) > 0 ? child('warm', `w${round}_${name}`, log) : undefined;
       samples[name].push({ fresh, warm });
       progress(
-        `round ${round}/${rounds} log ${name}: fresh ${fresh.totalMs.toFixed(0)} ms (first ${FIRST}: ${fresh.firstMs.toFixed(0)})` +
+        `round ${round}/${rounds} log ${name}: fresh ${fresh.totalMs.toFixed(0)} ms (first ${FIRST}: ${fresh.firstMs.toFixed(0)}, CPU ${fresh.cpuMs.toFixed(0)})` +
           (warm ? `, warm ${warm.totalMs.toFixed(0)} ms` : ''),
       );
     }
@@ -174,6 +181,7 @@ if (args.child) {
     ['fresh process: whole drain', (s) => s.fresh.totalMs],
     [`fresh process: first ${FIRST} jobs`, (s) => s.fresh.firstMs],
     [`fresh process: jobs after the first ${FIRST}`, (s) => s.fresh.totalMs - s.fresh.firstMs],
+    ['fresh process: CPU of the drain (all threads)', (s) => s.fresh.cpuMs],
     ...(Number(args.warm) > 0
       ? [[`warm process (drain ${args.warm} of ${args.warm})`, (s) => s.warm.totalMs]]
       : []),
