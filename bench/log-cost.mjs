@@ -11,7 +11,7 @@
 // Prints the medians per variant and the ratios on/off. bench/run.mjs measures warm drains in one
 // process; the harness times one fresh drain per variant, so its ratio moves by as much as its
 // runs differ (10–20 % here) — this takes the median of many. Even so, sets of 30 rounds of the
-// same build differed by up to 5 points here (bench/results/2026-12-04-s39-log-cost-noise.md):
+// same builds differed by up to 7 points here (bench/results/2026-12-04-s39-log-cost-noise.md):
 // compare builds with --rounds 30 or more, and look at the CPU row too (the compiler's threads
 // show there, not in wall time, while a core is free).
 import { spawnSync } from 'node:child_process';
