@@ -37,6 +37,7 @@ export {
 } from './core/dedup.js';
 export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
+export { LOGGED_EVENT_NAMES } from './core/event-log/names.js';
 // The durable event log's shapes (`jobwire.events.read/tail/subscribe`, `jobwire.jobEvents`).
 export type {
   EventLogFilter,
@@ -73,6 +74,7 @@ export {
 export { type FlowGraph, type FlowNode, parentWithChildren } from './core/flow/flow.js';
 export type { FlowRateDefinition, FlowRuleDefinition } from './core/flow/rules.js';
 export type { AttemptHook, AttemptInfo, EnqueueBatch, EnqueueHook } from './core/hooks.js';
+export { assertKnownOptions, closestName, optionNames } from './core/known-options.js';
 export type { HealthOptions, QueueHealthThresholds } from './core/leader/health-monitor.js';
 // Queue health: statistics, the leader-only monitor and its thresholds.
 export {

@@ -3,6 +3,7 @@
  * errors turned into usage errors (exit code 2) that name the option and point at `--help`.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { closestName } from '../index.js';
 
 /** A mistake in how the command was called. Exit code 2, with a hint line. */
 export class UsageError extends Error {
@@ -154,30 +155,7 @@ export function listOption(value: string | undefined): string[] | undefined {
   return items.length ? items : undefined;
 }
 
-/** Edit distance, for "did you mean" hints. */
+/** The candidate a typo most likely meant, for "did you mean" hints (the library's own rule). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = saved;
-    }
-  }
-  return row[b.length]!;
+  return closestName(word, candidates);
 }

@@ -4,65 +4,21 @@
  * the job (id, queue/task, attempt) and a short detail — at most `LINE_WIDTH` columns, the
  * detail cut first. Lines carry the time of day only; `EventLinePrinter` adds a date line when
  * the day changes, so a timeline spanning days stays unambiguous. */
-import type { LoggedEvent, LoggedEventName, LoggedEvents, StoredError } from '../index.js';
+import {
+  LOGGED_EVENT_NAMES,
+  type LoggedEvent,
+  type LoggedEventName,
+  type LoggedEvents,
+  type StoredError,
+} from '../index.js';
 import { flowHeldText, flowUnheldText } from './flow-text.js';
 import { dateTime, duration, errorSummary, formatProgress, type Paint, pad, truncate } from './format.js';
 
 /** The widest a line gets (columns). */
 export const LINE_WIDTH = 100;
 
-/** Every name the log can hold (a Record, so the compiler flags a name added to the catalogue). */
-const NAMES: Record<LoggedEventName, true> = {
-  'pool:created': true,
-  'pool:started': true,
-  'pool:stopping': true,
-  'pool:stopped': true,
-  'pool:error': true,
-  'pool:lost': true,
-  'leader:elected': true,
-  'leader:resigned': true,
-  'service:error': true,
-  'worker:created': true,
-  'worker:started': true,
-  'worker:idle': true,
-  'worker:busy': true,
-  'worker:stopped': true,
-  'job:queued': true,
-  'job:deduplicated': true,
-  'job:debounced': true,
-  'job:started': true,
-  'job:progress': true,
-  'job:completed': true,
-  'job:failed': true,
-  'job:retrying': true,
-  'job:snoozed': true,
-  'job:abandoned': true,
-  'job:retried': true,
-  'job:cancelled': true,
-  'job:blocked': true,
-  'job:unblocked': true,
-  'job:rescued': true,
-  'job:interrupted': true,
-  'job:released': true,
-  'job:lease-lost': true,
-  'flow:held': true,
-  'flow:unheld': true,
-  'queue:paused': true,
-  'queue:resumed': true,
-  'queue:full': true,
-  'queue:health': true,
-  'queue:backlog': true,
-  'alert:fired': true,
-  'alert:resolved': true,
-  'shutdown:requested': true,
-  'schedule:fired': true,
-  'schedule:missed': true,
-  'schedule:skipped': true,
-  'schedule:backfilled': true,
-};
-
 /** The event names, in catalogue order (for `--type` checks and "did you mean" hints). */
-export const EVENT_NAMES = Object.keys(NAMES) as LoggedEventName[];
+export const EVENT_NAMES = LOGGED_EVENT_NAMES;
 
 const two = (n: number) => String(Math.floor(n)).padStart(2, '0');
 

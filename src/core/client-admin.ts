@@ -14,6 +14,7 @@ import type {
   ListJobsOptions,
   QueueCountsOptions,
 } from './jobs-api.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import { jobIdArgument } from './options.js';
 import {
   DEFAULT_BATCH_TARGET_MS,
@@ -68,6 +69,7 @@ export class JobwireAdmin {
    */
   async listJobs(options: ListJobsOptions = {}): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     this.#admin.assertOpen();
+    knownFields(options, LIST_OPTIONS, 'listJobs option');
     return this.#admin.jobs.listJobs(options);
   }
 
@@ -82,6 +84,7 @@ export class JobwireAdmin {
     options: CountJobsOptions<S> = {},
   ): Promise<Record<S, number>> {
     this.#admin.assertOpen();
+    knownFields(options, COUNT_OPTIONS, 'countJobs option');
     return this.#admin.jobs.countJobs(options);
   }
 
@@ -112,6 +115,7 @@ export class JobwireAdmin {
    */
   async retryJobs(filter: JobFilter = {}): Promise<BulkResult> {
     this.#admin.assertOpen();
+    knownFields(filter, JOB_FILTER_FIELDS, 'retryJobs filter field');
     return this.#admin.jobs.retryJobs(filter);
   }
 
@@ -124,6 +128,7 @@ export class JobwireAdmin {
    */
   async cancelJobs(filter: JobFilter = {}): Promise<BulkResult> {
     this.#admin.assertOpen();
+    knownFields(filter, JOB_FILTER_FIELDS, 'cancelJobs filter field');
     return this.#admin.jobs.cancelJobs(filter);
   }
 
@@ -141,6 +146,7 @@ export class JobwireAdmin {
    */
   async deleteJobs(filter: DeleteJobsFilter = {}): Promise<number> {
     this.#admin.assertOpen();
+    knownFields(filter, DELETE_FILTER_FIELDS, 'deleteJobs filter field');
     const { filter: resolved, finishedBefore } = resolveDeleteFilter(filter, this.#admin.runtime.clock.now());
     const { deleted } = await deleteFinishedInBatches(this.#admin.runtime.driver, resolved, finishedBefore, {
       batchSize: 1000,
@@ -171,6 +177,7 @@ export class JobwireAdmin {
    */
   async queueCounts(options: QueueCountsOptions = {}): Promise<QueueCounts[]> {
     this.#admin.assertOpen();
+    knownFields(options, QUEUE_COUNTS_OPTIONS, 'queueCounts option');
     return this.#admin.jobs.queueCounts(options);
   }
 
@@ -188,6 +195,7 @@ export class JobwireAdmin {
    */
   async queueStats(options: { windowMs?: number; exactUpTo?: number } = {}): Promise<QueueStats[]> {
     this.#admin.assertOpen();
+    knownFields(options, QUEUE_STATS_OPTIONS, 'queueStats option');
     return this.#admin.jobs.queueStats(options);
   }
 
@@ -202,4 +210,33 @@ export class JobwireAdmin {
     this.#admin.assertOpen();
     return this.#admin.jobs.resumeQueue(queue);
   }
+}
+
+// The fields each admin call reads. A filter field nobody reads is worse than a typo elsewhere:
+// `cancelJobs({ queues: ['imports'] })` would match every job of every queue.
+const LIST_OPTIONS = optionNames<ListJobsOptions>({
+  state: true,
+  queue: true,
+  task: true,
+  limit: true,
+  cursor: true,
+});
+const COUNT_OPTIONS = optionNames<CountJobsOptions>({ queue: true, state: true });
+const JOB_FILTER_FIELDS = optionNames<JobFilter>({ state: true, queue: true, task: true });
+const DELETE_FILTER_FIELDS = optionNames<DeleteJobsFilter>({
+  state: true,
+  queue: true,
+  task: true,
+  olderThan: true,
+  finishedBefore: true,
+});
+const QUEUE_COUNTS_OPTIONS = optionNames<QueueCountsOptions>({ exactUpTo: true });
+const QUEUE_STATS_OPTIONS = optionNames<{ windowMs?: number; exactUpTo?: number }>({
+  windowMs: true,
+  exactUpTo: true,
+});
+
+/** Refuse a field nobody reads; a value that is not an object is left to the call's own check. */
+function knownFields(options: unknown, names: ReadonlySet<string>, what: string): void {
+  if (typeof options === 'object' && options !== null) assertKnownOptions('', options, names, what);
 }

@@ -8,6 +8,7 @@ import { InvalidOptionError } from './errors.js';
 import type { EventLogOptions } from './event-log/options.js';
 import type { FlowRuleDefinition } from './flow/rules.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './insert.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import type { HealthOptions } from './leader/health-monitor.js';
 import type { MaintenanceOptions } from './leader/maintenance.js';
 import { validateQueueName } from './options.js';
@@ -102,6 +103,35 @@ export interface JobwireOptions {
   logger?: Logger;
 }
 
+const CLIENT_OPTION_NAMES = optionNames<JobwireOptions>({
+  driver: true,
+  tasks: true,
+  queues: true,
+  maxPayloadBytes: true,
+  maxResultBytes: true,
+  strictTasks: true,
+  migrate: true,
+  clock: true,
+  maintenance: true,
+  retention: true,
+  schedules: true,
+  flow: true,
+  health: true,
+  events: true,
+  maxInterruptions: true,
+  onListenerError: true,
+  logger: true,
+});
+const QUEUE_OPTION_NAMES = optionNames<QueueOptions>({ maxPending: true });
+
+/**
+ * Refuse a field of `createJobwire`'s options that nothing reads (a misspelling would leave its
+ * default in force without a word). The nested objects are checked where they are read.
+ */
+export function assertClientOptionNames(options: JobwireOptions): void {
+  assertKnownOptions('', options, CLIENT_OPTION_NAMES, 'createJobwire option');
+}
+
 /** The byte limits and per-queue `maxPending` of `options`, checked. */
 export function resolveLimits(options: JobwireOptions): {
   maxPayloadBytes: number;
@@ -113,6 +143,10 @@ export function resolveLimits(options: JobwireOptions): {
   const maxPendingByQueue = new Map<string, number>();
   for (const [queue, settings] of Object.entries(options.queues ?? {})) {
     validateQueueName(queue, `queues.${queue}`);
+    if (typeof settings !== 'object' || settings === null) {
+      throw new InvalidOptionError(`queues.${queue}`, 'must be an object like { maxPending: 1000 }');
+    }
+    assertKnownOptions(`queues.${queue}`, settings, QUEUE_OPTION_NAMES, 'queue option');
     if (settings.maxPending !== undefined) {
       if (!Number.isInteger(settings.maxPending) || settings.maxPending < 0) {
         throw new InvalidOptionError(`queues.${queue}.maxPending`, 'must be an integer >= 0');

@@ -7,6 +7,7 @@
 import type { MigrationResult, SchemaVersion, StoredTaskDefaults } from '../driver/driver.js';
 import { JobwireAdmin } from './client-admin.js';
 import {
+  assertClientOptionNames,
   callerTransaction,
   type JobwireOptions,
   type QueueOptions,
@@ -39,6 +40,7 @@ import {
   type ListJobsOptions,
   type QueueCountsOptions,
 } from './jobs-api.js';
+import { assertKnownOptions } from './known-options.js';
 import type { LeaderElector } from './leader/elector.js';
 import { createMaintenance } from './leader/maintenance.js';
 import { Pruner } from './leader/pruner.js';
@@ -58,7 +60,7 @@ import { ScheduleWriter } from './schedule-writer.js';
 import { SchedulesApi } from './schedules-api.js';
 import { toStoredError } from './serialize.js';
 import type { AnyTask, AnyTaskRef, Task, TaskInput, TaskResult } from './task.js';
-import { publishTaskDefaults, TaskResolver } from './task-defaults.js';
+import { assertTaskDefaults, publishTaskDefaults, TaskResolver } from './task-defaults.js';
 import { TaskRegistry } from './task-registry.js';
 import { type Clock, systemClock } from './types.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
@@ -94,6 +96,8 @@ export async function createJobwire(options: JobwireOptions): Promise<Jobwire> {
   }
   return client;
 }
+
+const JOB_EVENTS_OPTIONS = new Set(['limit']);
 
 /** The client. Create it with `createJobwire`. */
 export class Jobwire extends JobwireAdmin {
@@ -151,6 +155,7 @@ export class Jobwire extends JobwireAdmin {
     if (!options || typeof options.driver?.jobClaim !== 'function') {
       throw new InvalidOptionError('driver', 'pass a driver, e.g. sqliteDriver({ path: "./jobwire.db" })');
     }
+    assertClientOptionNames(options);
     const logger = options.logger === undefined ? undefined : checkLogger(options.logger);
     this.events = new JobwireEventStream(
       options.onListenerError ?? (logger ? listenerErrorsTo(logger) : undefined),
@@ -162,7 +167,10 @@ export class Jobwire extends JobwireAdmin {
     this.maxInterruptions = validateMaxInterruptions(options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS);
     const { maxPayloadBytes, maxResultBytes, maxPendingByQueue } = resolveLimits(options);
     const tasks = new TaskRegistry();
-    for (const task of options.tasks ?? []) tasks.register(task);
+    for (const task of options.tasks ?? []) {
+      assertTaskDefaults(task);
+      tasks.register(task);
+    }
     // With an injected clock the client's time is the database's too; else the database decides.
     const dbNow = options.clock ? () => clock.now() : () => undefined;
     this.#runtime = {
@@ -212,9 +220,11 @@ export class Jobwire extends JobwireAdmin {
 
   /**
    * Register a task (or a contract) after construction. Throws when the name is taken by another
-   * definition. A task's defaults are published when a pool starts.
+   * definition, or when its job defaults are invalid. A task's defaults are published when a pool
+   * starts.
    */
   registerTask(task: AnyTaskRef): void {
+    assertTaskDefaults(task);
     this.#runtime.tasks.register(task);
   }
 
@@ -365,6 +375,8 @@ export class Jobwire extends JobwireAdmin {
    */
   jobEvents(id: string | number, options: { limit?: number } = {}): Promise<LoggedEvent[]> {
     this.#assertOpen();
+    if (typeof options === 'object' && options !== null)
+      assertKnownOptions('', options, JOB_EVENTS_OPTIONS, 'jobEvents option');
     return this.#eventReader.forJob(id, options.limit ?? 1000);
   }
 

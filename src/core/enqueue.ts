@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobInsertParams } from '../driver/driver.js';
 import { InvalidOptionError, JobwireError } from './errors.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import { type EnqueueOptions, resolveJobOptions } from './options.js';
 import { encodeMetadata, encodePayload } from './serialize.js';
 import { type AnyTaskRef, type TaskInput, validatePayload } from './task.js';
@@ -71,6 +72,9 @@ export async function prepareJobs(
   return rows;
 }
 
+/** An item's fields: a misplaced option (`{ task, payload, priority }`) is refused, not dropped. */
+const ITEM_FIELDS = optionNames<EnqueueItem>({ task: true, payload: true, options: true });
+
 async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext): Promise<JobInsertParams> {
   if (typeof item !== 'object' || item === null) {
     throw new InvalidOptionError(
@@ -78,6 +82,7 @@ async function prepareJob(item: EnqueueItem | undefined, context: PrepareContext
       `each item must be an object { task, payload, options }, got ${String(item)}`,
     );
   }
+  assertKnownOptions('', item, ITEM_FIELDS, 'enqueueMany item field');
   const { name, defaults, ref: definition } = await context.resolveTask(item.task);
   // Explicit options win over the task's defaults, local or published.
   const resolved = resolveJobOptions(defaults, item.options);

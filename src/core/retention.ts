@@ -8,6 +8,7 @@
 import type { Driver, FinishedJobFilter, FinishedState } from '../driver/driver.js';
 import { type Duration, parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import { filterList, isQueueName, validateQueueName } from './options.js';
 import { type BatchedDeleteResult, type BatchPacing, runPacedBatches } from './paced-batches.js';
 import { preview } from './preview.js';
@@ -98,6 +99,7 @@ function resolveRule(
   if (typeof rule !== 'object' || rule === null) {
     throw new InvalidOptionError(field, 'must be a duration or { maxAge, maxCount }');
   }
+  assertKnownOptions(field, rule, RULE_NAMES, 'retention rule field');
   let maxCount = Number.POSITIVE_INFINITY;
   if (rule.maxCount !== undefined) {
     const count = rule.maxCount;
@@ -113,6 +115,19 @@ function resolveRule(
   return { maxAge, maxCount };
 }
 
+const RETENTION_OPTION_NAMES = optionNames<RetentionOptions>({
+  completed: true,
+  abandoned: true,
+  cancelled: true,
+  queues: true,
+  intervalMs: true,
+  batchSize: true,
+  batchTargetMs: true,
+  maxRunMs: true,
+});
+const RULES_NAMES = optionNames<RetentionRules>({ completed: true, abandoned: true, cancelled: true });
+const RULE_NAMES = optionNames<Exclude<RetentionRule, Duration>>({ maxAge: true, maxCount: true });
+
 /** Check the `retention` option; undefined when pruning is off. */
 export function resolveRetention(
   options: RetentionOptions | false | undefined,
@@ -122,7 +137,12 @@ export function resolveRetention(
   if (typeof given !== 'object' || given === null) {
     throw new InvalidOptionError('retention', 'must be an object of rules, or false to keep every job');
   }
+  assertKnownOptions('retention', given, RETENTION_OPTION_NAMES, 'retention option');
   const queues = Object.entries(given.queues ?? {});
+  for (const [queue, queueRules] of queues) {
+    if (typeof queueRules === 'object' && queueRules !== null)
+      assertKnownOptions(`retention.queues.${queue}`, queueRules, RULES_NAMES, 'retention option');
+  }
   const rules: ResolvedRetentionRule[] = [];
   for (const state of RETENTION_STATES) {
     const global = resolveRule(given[state], DEFAULT_RETENTION[state], `retention.${state}`);

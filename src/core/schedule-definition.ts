@@ -8,6 +8,7 @@ import { Cron } from 'croner';
 import { checkScheduleId } from '../driver/schedule-guards.js';
 import { type Duration, parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import type { EnqueueOptions } from './options.js';
 import { preview } from './preview.js';
 import { isTimeZone, type TickRule } from './schedule-time.js';
@@ -101,11 +102,40 @@ const timeOf = (field: string, value: Date | EpochMs | undefined): number | null
   return Math.floor(ms);
 };
 
+const SCHEDULE_FIELDS = optionNames<ScheduleDefinition>({
+  id: true,
+  cron: true,
+  every: true,
+  anchor: true,
+  timezone: true,
+  task: true,
+  payload: true,
+  options: true,
+  startAt: true,
+  endAt: true,
+  missed: true,
+  graceMs: true,
+  overlap: true,
+  jitter: true,
+});
+const SCHEDULE_JOB_OPTIONS = optionNames<ScheduleJobOptions>({
+  queue: true,
+  priority: true,
+  maxAttempts: true,
+  timeoutMs: true,
+  backoff: true,
+  metadata: true,
+  concurrencyKey: true,
+});
+const BACKFILL_POLICY = new Set(['backfill']);
+const BACKFILL_FIELDS = optionNames<{ window?: Duration; max?: number }>({ window: true, max: true });
+
 /** Check a definition and turn it into its stored form. Throws `InvalidOptionError` naming the field. */
 export function normalizeSchedule(definition: ScheduleDefinition): StoredScheduleDefinition {
   if (typeof definition !== 'object' || definition === null) {
     throw new InvalidOptionError('schedule', 'must be an object { id, cron | every, task, … }');
   }
+  assertKnownOptions('', definition, SCHEDULE_FIELDS, 'schedule field');
   checkScheduleId(definition.id, 'id');
   if ((definition.cron === undefined) === (definition.every === undefined)) {
     throw new InvalidOptionError('cron', 'give exactly one of `cron` (a pattern) or `every` (an interval)');
@@ -141,6 +171,7 @@ export function normalizeSchedule(definition: ScheduleDefinition): StoredSchedul
     // A scheduled job has a unique key per tick, which dependencies cannot be combined with.
     if (key in options) throw new InvalidOptionError(`options.${key}`, 'is not a schedule option');
   }
+  assertKnownOptions('options', options, SCHEDULE_JOB_OPTIONS, 'schedule job option');
   if (typeof options.backoff === 'function') {
     throw new InvalidOptionError(
       'options.backoff',
@@ -186,6 +217,8 @@ function normalizeMissed(missed: MissedRunPolicy | undefined): StoredScheduleDef
   if (missed === undefined || missed === 'run-once') return { policy: 'run-once', ...none };
   if (missed === 'skip') return { policy: 'skip', ...none };
   if (typeof missed === 'object' && missed !== null && typeof missed.backfill === 'object') {
+    assertKnownOptions('missed', missed, BACKFILL_POLICY, 'missed-run policy field');
+    assertKnownOptions('missed.backfill', missed.backfill, BACKFILL_FIELDS, 'backfill field');
     const windowMs = parseDuration(missed.backfill.window ?? 86_400_000, 'missed.backfill.window');
     const max = missed.backfill.max ?? 10;
     if (!Number.isInteger(max) || max < 1 || max > 1000) {

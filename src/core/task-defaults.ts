@@ -41,6 +41,25 @@ export interface ResolvedTask {
 }
 
 /**
+ * Refuse a task whose job defaults enqueue would refuse (`maxAttempts: 0`, a queue name with a
+ * space): said when the client meets the task, not at its first enqueue — and never published
+ * for other processes to resolve the name to.
+ */
+export function assertTaskDefaults(task: AnyTaskRef): void {
+  // Not a task at all: the registry says so, in its own words.
+  if (typeof task !== 'object' || task === null || typeof task.name !== 'string') return;
+  try {
+    resolveJobOptions(task, undefined);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    throw new InvalidOptionError(
+      `tasks.${task.name}.${error.field}`,
+      error.message.replace(/^Invalid option "[^"]*": /, ''),
+    );
+  }
+}
+
+/**
  * The contract a task publishes: its defaults resolved as enqueue would resolve them. Undefined
  * for a task whose defaults are invalid (enqueue refuses it anyway, naming the option).
  */

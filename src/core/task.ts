@@ -4,6 +4,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { DependencyEdgeState, DependencyPolicy } from '../driver/dependencies.js';
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import type { BackoffFunction, BackoffSpec, JobState } from './types.js';
@@ -155,6 +156,19 @@ export type TaskResult<T> = T extends { readonly handler: (...args: never[]) => 
 /** True for a valid task name (the same rule as queue names, see `names.ts`). */
 export const isTaskName = (value: unknown): value is string => isName(value);
 
+/** The fields of a task definition: anything else is a mistake (`retry`, `attempts`, …). */
+const TASK_DEFINITION_NAMES = optionNames<TaskDefinitionInput<unknown, unknown, unknown>>({
+  name: true,
+  schema: true,
+  backoffFn: true,
+  handler: true,
+  queue: true,
+  priority: true,
+  maxAttempts: true,
+  timeoutMs: true,
+  backoff: true,
+});
+
 /**
  * Define a task. The payload type is inferred from `schema` when given, else from the handler's
  * first parameter.
@@ -173,6 +187,7 @@ export function defineTask<Payload, Result = unknown, Input = Payload>(
   if (!isName(definition?.name)) {
     throw new InvalidOptionError('name', `task names are ${NAME_RULE}, got ${preview(definition?.name)}`);
   }
+  assertKnownOptions('', definition, TASK_DEFINITION_NAMES, `field of task "${definition.name}"`);
   if (typeof definition.handler !== 'function') {
     throw new InvalidOptionError('handler', `task "${definition.name}" needs a handler function`);
   }

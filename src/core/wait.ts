@@ -10,6 +10,7 @@ import {
   WaitAbortedError,
   WaitTimeoutError,
 } from './errors.js';
+import { assertKnownOptions, optionNames } from './known-options.js';
 import type { Runtime } from './runtime.js';
 import type { JobRecord } from './types.js';
 
@@ -34,12 +35,19 @@ function settled(
   return { done: false };
 }
 
+const WAIT_OPTIONS = optionNames<WaitForJobOptions>({ timeoutMs: true, signal: true, pollIntervalMs: true });
+
 /** See `Jobwire.waitForJob`. Needs only storage and the event bus of the runtime. */
 export function waitForJob(
   runtime: Pick<Runtime, 'driver' | 'events'>,
   id: string,
   options: WaitForJobOptions,
 ): Promise<unknown> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'must be an object like { timeoutMs: 30000 }');
+  }
+  // `timeout` for `timeoutMs` would otherwise wait forever.
+  assertKnownOptions('', options, WAIT_OPTIONS, 'waitForJob option');
   const maxPoll = options.pollIntervalMs ?? 500;
   if (!Number.isFinite(maxPoll) || maxPoll < 1)
     throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');

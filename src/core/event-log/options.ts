@@ -4,6 +4,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { JobwireEventName } from '../events.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 
 /** Default retention: events written in the last 7 days are kept. */
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -63,9 +64,24 @@ export interface EventLogSettings {
   retention: { maxAgeMs: number; maxRows: number | undefined; intervalMs: number };
 }
 
+const EVENT_LOG_OPTION_NAMES = optionNames<EventLogOptions>({
+  log: true,
+  processEvents: true,
+  retention: true,
+});
+const EVENT_RETENTION_NAMES = optionNames<EventRetentionOptions>({
+  maxAgeMs: true,
+  maxRows: true,
+  intervalMs: true,
+});
+
 /** Check the `events` option; throws `InvalidOptionError` naming the field. */
 export function resolveEventLogOptions(options: EventLogOptions | undefined): EventLogSettings {
   const o = options ?? {};
+  if (typeof o !== 'object' || o === null) {
+    throw new InvalidOptionError('events', 'must be an object like { log: true }');
+  }
+  assertKnownOptions('events', o, EVENT_LOG_OPTION_NAMES, 'event log option');
   if (o.log !== undefined && typeof o.log !== 'boolean') {
     throw new InvalidOptionError('events.log', 'must be true or false');
   }
@@ -74,6 +90,10 @@ export function resolveEventLogOptions(options: EventLogOptions | undefined): Ev
     throw new InvalidOptionError('events.processEvents', 'must be an array of event names');
   }
   const r = o.retention ?? {};
+  if (typeof r !== 'object' || r === null) {
+    throw new InvalidOptionError('events.retention', 'must be an object like { maxAgeMs: 86400000 }');
+  }
+  assertKnownOptions('events.retention', r, EVENT_RETENTION_NAMES, 'retention option');
   const maxAgeMs = r.maxAgeMs ?? DEFAULT_EVENT_RETENTION_MS;
   if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 1000) {
     throw new InvalidOptionError('events.retention.maxAgeMs', 'must be a number of ms >= 1000 (or Infinity)');

@@ -6,8 +6,10 @@
 import type { EventFilter, StoredLogEvent } from '../../driver/driver.js';
 import { InvalidOptionError } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { assertKnownOptions, closestName, optionNames } from '../known-options.js';
 import { jobIdArgument } from '../options.js';
 import type { Runtime } from '../runtime.js';
+import { LOGGED_EVENT_NAMES } from './names.js';
 import type { EventLogFilter, EventPage, EventReadOptions, EventTailOptions, LoggedEvent } from './types.js';
 
 /** Most events one `read` returns. */
@@ -28,6 +30,7 @@ export class EventLogReader {
 
   /** A page of committed events after `after` (default: the oldest kept). */
   async read(options: EventReadOptions = {}): Promise<EventPage> {
+    checkOptionsObject(options, READ_OPTIONS, 'read option');
     const limit = options.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENT_READ) {
       throw new InvalidOptionError('limit', `must be an integer from 1 to ${MAX_EVENT_READ}`);
@@ -44,6 +47,7 @@ export class EventLogReader {
    * consumer simply reads further behind. Ends when `signal` aborts.
    */
   async *tail(options: EventTailOptions = {}): AsyncGenerator<LoggedEvent, void, undefined> {
+    checkOptionsObject(options, TAIL_OPTIONS, 'tail option');
     const pollMs = options.pollMs ?? 200;
     if (!Number.isInteger(pollMs) || pollMs < 1)
       throw new InvalidOptionError('pollMs', 'must be an integer >= 1');
@@ -84,16 +88,43 @@ export class EventLogReader {
   }
 }
 
-/** `filter` checked: arrays of strings only. */
+const READ_OPTIONS = optionNames<EventReadOptions>({ after: true, limit: true, filter: true });
+const TAIL_OPTIONS = optionNames<EventTailOptions>({ after: true, filter: true, signal: true, pollMs: true });
+
+/** An options object with only fields from `known` (see known-options.ts). */
+export function checkOptionsObject(options: object, known: ReadonlySet<string>, what: string): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'must be an object');
+  }
+  assertKnownOptions('', options, known, what);
+}
+
+const FILTER_FIELDS = optionNames<EventLogFilter>({ types: true, queues: true, jobIds: true });
+const KNOWN_TYPES: ReadonlySet<string> = new Set(LOGGED_EVENT_NAMES);
+
+/**
+ * `filter` checked: its known fields only, arrays of strings, and event names the log can hold —
+ * a misspelt field or name would otherwise match everything or nothing, without a word.
+ */
 export function checkFilter(filter: EventLogFilter | undefined): EventFilter | undefined {
   if (filter === undefined) return undefined;
   if (filter === null || typeof filter !== 'object')
     throw new InvalidOptionError('filter', 'must be an object');
+  assertKnownOptions('filter', filter, FILTER_FIELDS, 'filter field');
   for (const key of ['types', 'queues', 'jobIds'] as const) {
     const list = filter[key];
     if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))) {
       throw new InvalidOptionError(`filter.${key}`, 'must be an array of strings');
     }
+  }
+  const unknown = filter.types?.find((type) => !KNOWN_TYPES.has(type));
+  if (unknown !== undefined) {
+    const near = closestName(unknown, KNOWN_TYPES);
+    throw new InvalidOptionError(
+      'filter.types',
+      `"${unknown.slice(0, 80)}" is no event the log holds${near ? ` — did you mean "${near}"?` : ''} ` +
+        `(see LOGGED_EVENT_NAMES)`,
+    );
   }
   return filter;
 }

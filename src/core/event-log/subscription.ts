@@ -11,9 +11,10 @@
  * is retried with backoff (`service:error` reports each failure); events are never skipped.
  */
 import { InvalidOptionError } from '../errors.js';
+import { optionNames } from '../known-options.js';
 import type { Runtime } from '../runtime.js';
 import { toStoredError } from '../serialize.js';
-import { checkFilter } from './reader.js';
+import { checkFilter, checkOptionsObject } from './reader.js';
 import type { EventLogFilter, EventPosition, LoggedEvent } from './types.js';
 
 /** What a subscription handler gets besides the event. */
@@ -49,6 +50,8 @@ export interface Subscription {
   readonly done: Promise<void>;
 }
 
+const SUBSCRIBE_OPTIONS = optionNames<SubscribeOptions>({ filter: true, from: true, pollMs: true });
+
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
 /** Start a subscription (see the module comment). */
@@ -62,6 +65,7 @@ export function startSubscription(
     throw new InvalidOptionError('name', 'must be 1–200 characters of letters, digits, _ . : -');
   }
   if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'must be a function');
+  checkOptionsObject(options, SUBSCRIBE_OPTIONS, 'subscribe option');
   const filter = checkFilter(options.filter);
   const pollMs = options.pollMs ?? 200;
   if (!Number.isInteger(pollMs) || pollMs < 1)

@@ -5,6 +5,7 @@
  */
 import type { FlowRuleRecord } from '../../driver/flow.js';
 import { assertFlowRuleName } from '../../driver/flow.js';
+import { assertKnownOptions } from '../known-options.js';
 import type { Runtime } from '../runtime.js';
 import { type FlowRuleDefinition, normalizeFlowRule } from './rules.js';
 
@@ -25,6 +26,8 @@ const info = (record: FlowRuleRecord): FlowRuleInfo => ({
   rate: record.rate,
   updatedAt: new Date(record.updatedAt),
 });
+
+const REMOVE_FIELDS = new Set(['queue', 'key']);
 
 /** See the module comment. One per client, exposed as `jobwire.flow`. */
 export class FlowApi {
@@ -52,6 +55,8 @@ export class FlowApi {
   /** Remove the rule of `queue` for `key` (absent or null: the queue-wide rule). True if it existed. */
   async remove(rule: { queue: string; key?: string | null }): Promise<boolean> {
     this.#assertOpen();
+    if (typeof rule === 'object' && rule !== null)
+      assertKnownOptions('flow', rule, REMOVE_FIELDS, 'field of a rule to remove');
     const key = rule?.key ?? null;
     assertFlowRuleName(rule?.queue, key, 'flow');
     return this.#runtime.driver.flowRuleRemove({ queue: rule.queue, key });

@@ -17,6 +17,7 @@ import { emptyStats } from '../../driver/queue-stats.js';
 import { InvalidOptionError } from '../errors.js';
 import { emitEntries } from '../job-events.js';
 import { DEFAULT_EXACT_UP_TO } from '../jobs-api.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 import { validateQueueName } from '../options.js';
 import type { Runtime } from '../runtime.js';
 import {
@@ -41,6 +42,18 @@ export interface HealthOptions {
   default?: QueueHealthThresholds;
 }
 
+const HEALTH_OPTION_NAMES = optionNames<HealthOptions>({
+  intervalMs: true,
+  windowMs: true,
+  queues: true,
+  default: true,
+});
+const THRESHOLD_NAMES = optionNames<QueueHealthThresholds>({
+  maxPending: true,
+  maxOldestPendingMs: true,
+  maxFailureRate: true,
+});
+
 /** Checked health options with their defaults applied. */
 interface MonitorSettings {
   intervalMs: number;
@@ -52,6 +65,7 @@ interface MonitorSettings {
 function checkThresholds(field: string, value: QueueHealthThresholds | undefined): QueueHealthThresholds {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw new InvalidOptionError(field, 'must be an object');
+  assertKnownOptions(field, value, THRESHOLD_NAMES, 'threshold');
   const { maxPending, maxOldestPendingMs, maxFailureRate } = value;
   if (maxPending !== undefined && !(Number.isInteger(maxPending) && maxPending >= 0)) {
     throw new InvalidOptionError(`${field}.maxPending`, 'must be an integer >= 0');
@@ -74,6 +88,7 @@ function checkThresholds(field: string, value: QueueHealthThresholds | undefined
 function checkOptions(options: HealthOptions): MonitorSettings {
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionError('health', 'must be an object');
+  assertKnownOptions('health', options, HEALTH_OPTION_NAMES, 'health option');
   const intervalMs = options.intervalMs ?? 5000;
   const windowMs = options.windowMs ?? 60_000;
   if (!Number.isInteger(intervalMs) || intervalMs < 10) {

@@ -4,6 +4,7 @@
  * so existing configurations keep working.
  */
 import { InvalidOptionError } from '../errors.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 import type { Runtime } from '../runtime.js';
 import { LeaderElector } from './elector.js';
 import { HealthMonitor, type HealthOptions } from './health-monitor.js';
@@ -32,6 +33,14 @@ export interface MaintenanceOptions {
   poolLostAfterHeartbeats?: number;
 }
 
+const MAINTENANCE_OPTION_NAMES = optionNames<MaintenanceOptions>({
+  rescueIntervalMs: true,
+  leaderTtlMs: true,
+  rescueBatchSize: true,
+  outageGraceMs: true,
+  poolLostAfterHeartbeats: true,
+});
+
 /**
  * Check `options` and build the elector with its services (not started): the rescuer, the pool
  * reaper, the queue-health monitor when `health` is given, then `extra` services (the pruner,
@@ -43,6 +52,10 @@ export function createMaintenance(
   health?: HealthOptions,
   extra: readonly LeaderService[] = [],
 ): LeaderElector {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('maintenance', 'must be an object like { rescueIntervalMs: 1000 }');
+  }
+  assertKnownOptions('maintenance', options, MAINTENANCE_OPTION_NAMES, 'maintenance option');
   const intervalMs = options.rescueIntervalMs ?? 1000;
   const ttlMs = options.leaderTtlMs ?? 10_000;
   const batchSize = options.rescueBatchSize ?? 1000;

@@ -3,6 +3,7 @@
  */
 import { hostname } from 'node:os';
 import { InvalidOptionError } from '../errors.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 import { validateQueueName } from '../options.js';
 import { unstorableTextReason } from '../storable.js';
 
@@ -72,8 +73,25 @@ function flag(field: string, value: unknown): boolean {
   return value;
 }
 
+const POOL_OPTION_NAMES = optionNames<PoolOptions>({
+  queues: true,
+  concurrency: true,
+  leaseMs: true,
+  heartbeatIntervalMs: true,
+  pollIntervalMs: true,
+  prefetch: true,
+  shutdownGraceMs: true,
+  handleSignals: true,
+  directStarts: true,
+  id: true,
+});
+
 /** Check `options`; throws `InvalidOptionError` naming the first bad field. */
 export function resolvePoolSettings(options: PoolOptions): PoolSettings {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'createPool takes an object like { concurrency: 10 }');
+  }
+  assertKnownOptions('', options, POOL_OPTION_NAMES, 'pool option');
   const queueList = options.queues ?? ['default'];
   if (!Array.isArray(queueList) || queueList.length === 0) {
     throw new InvalidOptionError('queues', 'must be a non-empty array of queue names');
@@ -116,7 +134,7 @@ export function resolvePoolSettings(options: PoolOptions): PoolSettings {
     pollMs,
     prefetch,
     shutdownGraceMs,
-    handleSignals: options.handleSignals ?? true,
+    handleSignals: flag('handleSignals', options.handleSignals ?? true),
     directStarts: flag('directStarts', options.directStarts ?? true),
   });
 }

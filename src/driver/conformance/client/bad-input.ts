@@ -16,9 +16,11 @@ import { defineTask } from '../../../core/task.js';
 import { runBadInputMatrix } from './bad-input-matrix.js';
 import type { ConformanceDatabases } from './databases.js';
 import { nextEvent, testPool, until, withClient } from './harness.js';
+import { runUnknownOptionsSuite } from './unknown-options.js';
 
 export function runBadInputSuite(factory: ConformanceDatabases): void {
   runBadInputMatrix(factory);
+  runUnknownOptionsSuite(factory);
   describe(`bad input (${factory.name})`, () => {
     it('rejects invalid enqueue options with InvalidOptionError naming the field, storing nothing', async (t) => {
       const task = defineTask({ name: 'opts', handler: async () => {} });
