@@ -12,9 +12,9 @@
  *   200 when ready, else 503 with the reasons.
  */
 import type { Hono } from 'hono';
-import { isJobwireError, type Jobwire } from '../index.js';
+import { assertKnownOptions, isJobwireError, type Jobwire } from '../index.js';
 import type { HttpEnv } from './auth.js';
-import type { ResolvedHttpOptions } from './options.js';
+import { READINESS_THRESHOLD_NAMES, type ResolvedHttpOptions } from './options.js';
 import { json } from './respond.js';
 
 /**
@@ -31,11 +31,15 @@ export interface ReadinessReport {
   schema?: { current: number; latest: number };
 }
 
-/** Run the readiness checks (see the module comment). */
+/**
+ * Run the readiness checks (see the module comment). A threshold key `ReadinessThresholds` does
+ * not name rejects with an `InvalidOptionError`: a misspelt one would never be checked.
+ */
 export async function readiness(
   jobwire: Jobwire,
   thresholds: ResolvedHttpOptions['health'],
 ): Promise<ReadinessReport> {
+  assertKnownOptions('thresholds', thresholds, READINESS_THRESHOLD_NAMES, 'readiness threshold');
   const reasons: string[] = [];
   let schema: ReadinessReport['schema'];
   let timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { assertKnownOptions, optionNames } from '../index.js';
 import type { HttpHandler } from './handler.js';
 
 /** A Node request listener for `handler`: `app.use('/admin/jobs', nodeListener(handler))`. */
@@ -14,6 +15,17 @@ export function nodeListener(
 ): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return getRequestListener((request) => handler.fetch(request), { overrideGlobalObjects: false });
 }
+
+/** Options of `serveHttp`. */
+export interface ServeHttpOptions {
+  /** The port; 0 picks any free one. Default 8080. */
+  port?: number;
+  /** The interface to listen on. Default 127.0.0.1 (this machine only); `0.0.0.0` for every one. */
+  host?: string;
+}
+
+/** Every field of `ServeHttpOptions` (the compiler checks the list against it); any other key is refused. */
+const SERVE_OPTION_NAMES = optionNames<ServeHttpOptions>({ port: true, host: true });
 
 /** A listening server of `serveHttp`. */
 export interface HttpServer {
@@ -27,12 +39,12 @@ export interface HttpServer {
 
 /**
  * Serve `handler` on `port` (0: any free port) and `host` (default 127.0.0.1, this machine only;
- * give `0.0.0.0` to listen on every interface). Resolves once listening.
+ * give `0.0.0.0` to listen on every interface). Resolves once listening. An option key
+ * `ServeHttpOptions` does not name rejects with an `InvalidOptionError`: a misspelt `host` would
+ * otherwise listen somewhere other than intended.
  */
-export async function serveHttp(
-  handler: HttpHandler,
-  options: { port?: number; host?: string } = {},
-): Promise<HttpServer> {
+export async function serveHttp(handler: HttpHandler, options: ServeHttpOptions = {}): Promise<HttpServer> {
+  assertKnownOptions('', options, SERVE_OPTION_NAMES, 'serveHttp option');
   const host = options.host ?? '127.0.0.1';
   const server = createServer(nodeListener(handler));
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * is no implicit "no auth").
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidOptionError } from '../index.js';
+import { assertKnownOptions, InvalidOptionError, optionNames } from '../index.js';
 
 /** What a request wants to do: `read` for GET and HEAD, `write` for everything else. */
 export type HttpAction = 'read' | 'write';
@@ -23,6 +23,23 @@ export type HttpAuth =
   | { authorize: (request: Request, action: HttpAction) => boolean | Promise<boolean> }
   | 'none';
 
+/** The keys of every object form of `HttpAuth`; `keyof HttpAuth` alone is only the keys all forms share (none). */
+type AuthKey<A> = A extends object ? keyof A : never;
+/**
+ * Every key of the object forms of `HttpAuth` (the compiler checks the list against it). A
+ * misspelt kind is refused with the name it meant, before "give exactly one of…".
+ */
+const AUTH_OPTION_NAMES = optionNames<{ [K in AuthKey<HttpAuth>]: unknown }>({
+  token: true,
+  basic: true,
+  authorize: true,
+});
+/** Every field of `auth.basic` (the compiler checks the list against it). */
+const BASIC_AUTH_OPTION_NAMES = optionNames<Extract<HttpAuth, { basic: unknown }>['basic']>({
+  username: true,
+  password: true,
+});
+
 /** Thresholds `/readyz` checks besides the database (each optional; none by default). */
 export interface ReadinessThresholds {
   /** Not ready while a due job of any queue has waited longer than this, in ms. */
@@ -32,6 +49,13 @@ export interface ReadinessThresholds {
   /** How long the database checks may take before `/readyz` reports not ready, in ms. Default 5000. */
   timeoutMs?: number;
 }
+
+/** Every field of `ReadinessThresholds` (the compiler checks the list against it); any other key is refused. */
+export const READINESS_THRESHOLD_NAMES = optionNames<ReadinessThresholds>({
+  maxOldestPendingMs: true,
+  maxPending: true,
+  timeoutMs: true,
+});
 
 /** Options of `createHttpHandler`. */
 export interface HttpHandlerOptions {
@@ -61,6 +85,18 @@ export interface HttpHandlerOptions {
   heartbeatMs?: number;
 }
 
+/** Every field of `HttpHandlerOptions` (the compiler checks the list against it); any other key is refused. */
+const HANDLER_OPTION_NAMES = optionNames<HttpHandlerOptions>({
+  auth: true,
+  basePath: true,
+  readOnly: true,
+  health: true,
+  secret: true,
+  sessionTtlMs: true,
+  maxBodyBytes: true,
+  heartbeatMs: true,
+});
+
 /** The options after checking, with defaults applied. */
 export interface ResolvedHttpOptions {
   auth: HttpAuth;
@@ -83,7 +119,8 @@ function checkAuth(auth: unknown): HttpAuth {
   if (typeof auth !== 'object')
     throw new InvalidOptionError('auth', `must be an object or 'none': ${AUTH_ADVICE}`);
   const given = auth as Record<string, unknown>;
-  const kinds = ['token', 'basic', 'authorize'].filter((key) => given[key] !== undefined);
+  assertKnownOptions('auth', given, AUTH_OPTION_NAMES, 'auth option');
+  const kinds = [...AUTH_OPTION_NAMES].filter((key) => given[key] !== undefined);
   if (kinds.length !== 1) {
     throw new InvalidOptionError('auth', `give exactly one of token, basic or authorize: ${AUTH_ADVICE}`);
   }
@@ -96,6 +133,9 @@ function checkAuth(auth: unknown): HttpAuth {
     }
   } else if (kinds[0] === 'basic') {
     const basic = given.basic as { username?: unknown; password?: unknown } | null;
+    if (typeof basic === 'object' && basic !== null) {
+      assertKnownOptions('auth.basic', basic, BASIC_AUTH_OPTION_NAMES, 'basic auth option');
+    }
     if (typeof basic?.username !== 'string' || basic.username === '' || basic.username.includes(':')) {
       throw new InvalidOptionError('auth.basic.username', 'must be a non-empty string without ":"');
     }
@@ -128,7 +168,7 @@ function checkBasePath(value: unknown): string {
   return value.replace(/\/$/, '');
 }
 
-/** Check `options` (see the module comment). */
+/** Check `options` (see the module comment); a key no option interface names is refused too. */
 export function resolveHttpOptions(options: HttpHandlerOptions | undefined): ResolvedHttpOptions {
   if (options === undefined || options === null || typeof options !== 'object') {
     throw new InvalidOptionError(
@@ -136,9 +176,11 @@ export function resolveHttpOptions(options: HttpHandlerOptions | undefined): Res
       `createHttpHandler(jobwire, options) needs options with auth: ${AUTH_ADVICE}`,
     );
   }
+  assertKnownOptions('', options, HANDLER_OPTION_NAMES, 'createHttpHandler option');
   const health = options.health ?? {};
   if (typeof health !== 'object' || health === null)
     throw new InvalidOptionError('health', 'must be an object');
+  assertKnownOptions('health', health, READINESS_THRESHOLD_NAMES, 'readiness threshold');
   let secret: Buffer;
   if (options.secret === undefined) secret = randomBytes(32);
   else if (typeof options.secret !== 'string' || options.secret.length < 32) {

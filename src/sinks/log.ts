@@ -5,6 +5,8 @@
  * results, progress values, metadata — stay out unless asked for: they may be large or private.
  */
 import type { AnyEventListener, EventBus, JobwireEventName, JobwireEvents } from '../core/events.js';
+// Not the package entry: it re-exports this module, so importing it back would be a cycle.
+import { assertKnownOptions, optionNames } from '../core/known-options.js';
 import type { Logger } from '../core/runtime.js';
 
 /** A logger method's name, or `off` to drop the event. */
@@ -25,6 +27,13 @@ export interface LogEventsOptions {
    */
   includeBodies?: boolean;
 }
+
+/** Every field of `LogEventsOptions` (the compiler checks the list against it); any other key is refused. */
+const LOG_EVENTS_OPTION_NAMES = optionNames<LogEventsOptions>({
+  level: true,
+  events: true,
+  includeBodies: true,
+});
 
 /** Fields never logged unless `includeBodies` is set. */
 const BODY_FIELDS = new Set(['result', 'progress', 'metadata']);
@@ -70,12 +79,14 @@ export function defaultLogLevel<K extends JobwireEventName>(name: K, event: Jobw
 /**
  * Log every event of `jobwire` (anything with an `events` bus) to `logger`. Returns a function
  * that stops logging. A logger that throws is reported like any listener (`onListenerError`).
+ * An option key `LogEventsOptions` does not name is an `InvalidOptionError`.
  */
 export function logEvents(
   jobwire: { readonly events: EventBus },
   logger: Logger,
   options: LogEventsOptions = {},
 ): () => void {
+  assertKnownOptions('', options, LOG_EVENTS_OPTION_NAMES, 'logEvents option');
   const { level: overrides = {}, events, includeBodies = false } = options;
   const wanted =
     events === undefined

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
-import { type Clock, JOB_STATES, type Jobwire } from '../index.js';
+import { assertKnownOptions, type Clock, JOB_STATES, type Jobwire, optionNames } from '../index.js';
 import { CachedClusterSource, type ClusterSource, queueCountsSource } from './cluster-source.js';
 import { DEFAULT_DURATION_BUCKETS, DEFAULT_WAIT_BUCKETS, registerProcessMetrics } from './process-metrics.js';
 
@@ -47,6 +47,17 @@ export interface MetricsOptions {
   clock?: Clock;
 }
 
+/** Every field of `MetricsOptions` (the compiler checks the list against it); any other key is refused. */
+const METRICS_OPTION_NAMES = optionNames<MetricsOptions>({
+  registry: true,
+  prefix: true,
+  cacheMs: true,
+  buckets: true,
+  waitBuckets: true,
+  clusterSource: true,
+  clock: true,
+});
+
 /** A client's metrics, ready to be scraped. */
 export interface JobwireMetrics {
   /** The registry the metrics live in (add your own, or merge it with others). */
@@ -67,9 +78,11 @@ const DEFAULT_CACHE_MS = 5000;
 /**
  * Create the Prometheus metrics of `jobwire`. Create them before starting pools, so the worker
  * gauges see the slots start. Serve `metrics.handler`, or put `await metrics.text()` behind your
- * own HTTP framework with `metrics.contentType`.
+ * own HTTP framework with `metrics.contentType`. An option key `MetricsOptions` does not name is an
+ * `InvalidOptionError`: a misspelt `cacheMs` must not leave the default cache in force unnoticed.
  */
 export function createMetrics(jobwire: Jobwire, options: MetricsOptions = {}): JobwireMetrics {
+  assertKnownOptions('', options, METRICS_OPTION_NAMES, 'createMetrics option');
   const registry = options.registry ?? new Registry();
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;

@@ -5,7 +5,13 @@
  * outcome — never a job id, which would make one time series per job.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Jobwire, JobwireEventName, JobwireEvents } from '../index.js';
+import {
+  assertKnownOptions,
+  type Jobwire,
+  type JobwireEventName,
+  type JobwireEvents,
+  optionNames,
+} from '../index.js';
 
 /** Attempt durations in seconds: from a quick handler to an hour-long one. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
@@ -24,15 +30,25 @@ export interface ProcessMetricsOptions {
   waitBuckets: readonly number[];
 }
 
+/** Every field of `ProcessMetricsOptions` (the compiler checks the list against it); any other key is refused. */
+const PROCESS_METRICS_OPTION_NAMES = optionNames<ProcessMetricsOptions>({
+  registry: true,
+  prefix: true,
+  durationBuckets: true,
+  waitBuckets: true,
+});
+
 const JOB_LABELS = ['queue', 'task'] as const;
 type JobLabel = (typeof JOB_LABELS)[number];
 
 /**
  * Register the per-process metrics in `options.registry` and feed them from `jobwire.events`.
  * Returns the function that removes the listeners. Create it before the pools: a gauge of worker
- * slots only knows the slots it saw start.
+ * slots only knows the slots it saw start. An option key `ProcessMetricsOptions` does not name is an
+ * `InvalidOptionError`.
  */
 export function registerProcessMetrics(jobwire: Jobwire, options: ProcessMetricsOptions): () => void {
+  assertKnownOptions('', options, PROCESS_METRICS_OPTION_NAMES, 'registerProcessMetrics option');
   const { registry, prefix } = options;
   const registers = [registry];
   const counter = <L extends string>(name: string, help: string, extra: readonly L[] = []) =>

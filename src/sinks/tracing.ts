@@ -31,6 +31,7 @@ import type { Jobwire } from '../core/client.js';
 import { SnoozeError } from '../core/errors.js';
 import type { AttemptInfo, EnqueueBatch } from '../core/hooks.js';
 import type { JobRecord } from '../core/types.js';
+import { assertKnownOptions, optionNames } from '../index.js';
 
 /** The metadata key holding a job's trace context. Reserved: an enqueue's own value is replaced. */
 export const TRACE_METADATA_KEY = '$trace';
@@ -47,14 +48,20 @@ export interface TracingOptions {
   tracerProvider?: TracerProvider;
 }
 
+/** Every field of `TracingOptions` (the compiler checks the list against it); any other key is refused. */
+const TRACING_OPTION_NAMES = optionNames<TracingOptions>({ tracerProvider: true });
+
 const TRACER_NAME = 'jobwire';
 
 /**
  * Trace `jobwire`'s enqueues and attempts (see the module comment). The handler's spans nest
  * under its attempt only when a context manager is registered (the Node SDK registers the
- * AsyncLocalStorage one). Returns a function that removes the instrumentation.
+ * AsyncLocalStorage one). Returns a function that removes the instrumentation. An option key
+ * `TracingOptions` does not name is an `InvalidOptionError`: a misspelt `tracerProvider` would
+ * otherwise send every span to the global provider, often a no-op.
  */
 export function instrumentTracing(jobwire: Jobwire, options: TracingOptions = {}): () => void {
+  assertKnownOptions('', options, TRACING_OPTION_NAMES, 'instrumentTracing option');
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
   return jobwire.addHooks({
     enqueue: { aroundInsert: (batch, write) => traceEnqueue(tracer, batch, write) },

@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../../core/errors.js';
 import type { JobwireEventName, JobwireEvents } from '../../core/events.js';
 import type { BackoffSpec } from '../../core/types.js';
-import { isQueueName } from '../../index.js';
+import { assertKnownOptions, isQueueName, optionNames } from '../../index.js';
 import { parseWebhookSecret } from './signature.js';
 
 /** Any event payload of the catalogue. */
@@ -26,6 +26,15 @@ export interface WebhookEndpoint {
   /** Deliver only events for which this returns true (called in the emitting process). */
   filter?(event: AnyJobwireEvent, name: JobwireEventName): boolean;
 }
+
+/** Every field of `WebhookEndpoint` (the compiler checks the list against it); any other key is refused. */
+const ENDPOINT_OPTION_NAMES = optionNames<WebhookEndpoint>({
+  id: true,
+  url: true,
+  secret: true,
+  events: true,
+  filter: true,
+});
 
 /** Options of `webhooks()`. */
 export interface WebhookSinkOptions {
@@ -49,6 +58,21 @@ export interface WebhookSinkOptions {
    */
   source?: 'bus' | { subscription: string };
 }
+
+/** Every field of `WebhookSinkOptions` (the compiler checks the list against it); any other key is refused. */
+const SINK_OPTION_NAMES = optionNames<WebhookSinkOptions>({
+  endpoints: true,
+  queue: true,
+  allowPrivateTargets: true,
+  timeoutMs: true,
+  maxAttempts: true,
+  backoff: true,
+  source: true,
+});
+/** The fields of `source` in its object form. */
+const SOURCE_OPTION_NAMES = optionNames<Exclude<WebhookSinkOptions['source'], 'bus' | undefined>>({
+  subscription: true,
+});
 
 /** Options after validation and defaults. */
 export interface ResolvedSinkOptions {
@@ -76,14 +100,24 @@ function positiveInteger(field: string, value: unknown, fallback: number): numbe
   return value;
 }
 
-/** Validate the options and fill in defaults. */
+/**
+ * Validate the options and fill in defaults. A key the interfaces do not name is refused before
+ * its object's values are checked, so a misspelt `endpoints` is answered with the name it meant
+ * rather than "pass at least one endpoint".
+ */
 export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOptions {
+  if (typeof options === 'object' && options !== null) {
+    assertKnownOptions('', options, SINK_OPTION_NAMES, 'webhook sink option');
+  }
   if (!options || !Array.isArray(options.endpoints) || options.endpoints.length === 0) {
     throw new InvalidOptionError('endpoints', 'pass at least one endpoint { id, url, secret, events }');
   }
   const endpoints = new Map<string, WebhookEndpoint & { parsedUrl: URL }>();
   options.endpoints.forEach((endpoint, index) => {
     const field = `endpoints[${index}]`;
+    if (typeof endpoint === 'object' && endpoint !== null) {
+      assertKnownOptions(field, endpoint, ENDPOINT_OPTION_NAMES, 'webhook endpoint option');
+    }
     if (!isQueueName(endpoint?.id)) {
       throw new InvalidOptionError(`${field}.id`, 'must be a name of letters, digits, ".", "_", "-" or ":"');
     }
@@ -124,6 +158,9 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
   const queue = options.queue ?? DEFAULT_WEBHOOK_QUEUE;
   if (!isQueueName(queue)) throw new InvalidOptionError('queue', 'must be a valid queue name');
   const source = options.source ?? 'bus';
+  if (typeof source === 'object' && source !== null) {
+    assertKnownOptions('source', source, SOURCE_OPTION_NAMES, 'webhook source option');
+  }
   if (source !== 'bus' && (typeof source !== 'object' || typeof source?.subscription !== 'string')) {
     throw new InvalidOptionError('source', "must be 'bus' or { subscription: 'a-name' }");
   }
