@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// How far apart the peer harness's scenario C puts jobwire's variants, over many harness runs:
+//   node bench/harness-ratios.mjs results/*.json bench/results/*peers*.md
+//
+// jobwire's adapters run scenario C three times per harness run: `defaults` and `tuned` (the same
+// code, both with the event log on) and `log-off`. Per run and driver this prints the log's ratio
+// (log-on jobs/s ÷ log-off jobs/s, for each log-on variant) and the ratio of the two IDENTICAL
+// variants (tuned ÷ defaults) — the second is this machine's run-to-run noise with nothing
+// changed, the yardstick for reading the first. Then, per driver, the distribution of both over
+// every run given. It reads the harness's JSON results and its Markdown reports (the per-scenario
+// detail table), so reports committed under bench/results/ can be read again.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+/** C of each jobwire variant in one harness run: { driver: { variant: { jobsPerSec, cpuS } } }. */
+function readRun(file) {
+  const text = readFileSync(file, 'utf8');
+  const runs = {};
+  const put = (driver, variant, jobsPerSec, cpuS) => {
+    runs[driver] ??= {};
+    runs[driver][variant] = { jobsPerSec, cpuS };
+  };
+  if (file.endsWith('.json')) {
+    for (const r of JSON.parse(text).results ?? []) {
+      const m = /^jobwire-(postgres|sqlite)$/.exec(r.peer);
+      if (m && r.scenario === 'C' && r.ok && r.jobsPerSec)
+        put(m[1], r.variant, r.jobsPerSec, r.cpu?.nodeCpuS);
+    }
+    return runs;
+  }
+  // Markdown: "| jobwire-sqlite | tuned | C | 1.238 | … CPU node 1.563 s …" (seconds for 50,000).
+  const row =
+    /^\| jobwire-(postgres|sqlite) \| ([\w-]+) \| C \| ([\d.]+) \| .*?completed (\d+).*?CPU node ([\d.]+) s/gm;
+  for (const m of text.matchAll(row)) put(m[1], m[2], Number(m[4]) / Number(m[3]), Number(m[5]));
+  return runs;
+}
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error('usage: node bench/harness-ratios.mjs <harness result .json or report .md>...');
+  process.exit(2);
+}
+const pct = (x) => `${(x * 100).toFixed(0)} %`;
+const samples = {}; // driver → { log: number[], same: number[] }
+console.log(
+  '| run | driver | log on ÷ off (defaults) | log on ÷ off (tuned) | tuned ÷ defaults (same code) |',
+);
+console.log('| --- | --- | ---: | ---: | ---: |');
+for (const file of files) {
+  for (const [driver, v] of Object.entries(readRun(file))) {
+    if (!v.defaults || !v.tuned) continue;
+    samples[driver] ??= { log: [], same: [] };
+    const s = samples[driver];
+    const same = v.tuned.jobsPerSec / v.defaults.jobsPerSec;
+    s.same.push(same);
+    const cells = ['—', '—'];
+    if (v['log-off']) {
+      const off = v['log-off'].jobsPerSec;
+      const ratios = [v.defaults.jobsPerSec / off, v.tuned.jobsPerSec / off];
+      s.log.push(...ratios);
+      cells[0] = pct(ratios[0]);
+      cells[1] = pct(ratios[1]);
+    }
+    console.log(
+      `| ${basename(file).replace(/\.(json|md)$/, '')} | ${driver} | ${cells.join(' | ')} | ${pct(same)} |`,
+    );
+  }
+}
+
+const quantile = (xs, q) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+};
+const describe = (xs, below) =>
+  xs.length === 0
+    ? '—'
+    : `median ${pct(quantile(xs, 0.5))}, middle half ${pct(quantile(xs, 0.25))}–${pct(quantile(xs, 0.75))}, ` +
+      `range ${pct(Math.min(...xs))}–${pct(Math.max(...xs))}, below ${pct(below)} in ${xs.filter((x) => x < below).length} of ${xs.length}`;
+console.log();
+for (const [driver, s] of Object.entries(samples)) {
+  console.log(`${driver}: log on ÷ off: ${describe(s.log, 0.85)}`);
+  // Either identical variant can be the slow one: count a gap of more than 15 % either way.
+  const apart = s.same.filter((x) => x < 0.85 || x > 1 / 0.85).length;
+  console.log(
+    `${driver}: same code (tuned ÷ defaults): ${describe(s.same, 0.85)}; more than 15 % apart (either way) in ${apart} of ${s.same.length}`,
+  );
+}
