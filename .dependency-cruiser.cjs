@@ -67,7 +67,7 @@ module.exports = {
       from: { path: '^src/sinks/' },
       to: {
         path: '^src/(core|driver|drivers|cli)/',
-        pathNot: '^src/core/(events|runtime|hooks|types|errors|attempt|client|known-options)\\.ts$',
+        pathNot: '^src/core/(events|runtime|hooks|types|errors|attempt|client|known-options|event-log/names)\\.ts$',
       },
     },
   ],

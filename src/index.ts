@@ -37,7 +37,7 @@ export {
 } from './core/dedup.js';
 export { type Duration, formatDuration, parseDuration } from './core/duration.js';
 export * from './core/errors.js';
-export { LOGGED_EVENT_NAMES } from './core/event-log/names.js';
+export { assertEventNames, LOGGED_EVENT_NAMES } from './core/event-log/names.js';
 // The durable event log's shapes (`jobwire.events.read/tail/subscribe`, `jobwire.jobEvents`).
 export type {
   EventLogFilter,

@@ -147,6 +147,54 @@ describe('the webhook sink refuses unknown option keys', () => {
   });
 });
 
+describe('event names the sinks are given must exist', () => {
+  /** An InvalidOptionError for `field` whose message suggests `meant`. */
+  const unknownEvent = (field: string, meant: string) => (error: unknown) => {
+    assert.ok(error instanceof InvalidOptionError, `expected an InvalidOptionError, got ${String(error)}`);
+    assert.equal(error.field, field);
+    assert.match(
+      error.message,
+      new RegExp(`is no jobwire event — did you mean "${meant.replace('*', '\\*')}"\\?`),
+    );
+    return true;
+  };
+
+  test('logEvents: a level for job:complete, or events naming it, is refused', () => {
+    const bus = new EventBus();
+    const logger = pino({ level: 'silent' });
+    assert.throws(
+      () => logEvents({ events: bus }, logger, misspelt({ level: { 'job:complete': 'info' } })),
+      unknownEvent('level', 'job:completed'),
+    );
+    assert.throws(
+      () => logEvents({ events: bus }, logger, misspelt({ events: ['job:queued', 'job:faild'] })),
+      unknownEvent('events', 'job:failed'),
+    );
+    logEvents({ events: bus }, logger, { level: { 'job:completed': 'debug' }, events: ['job:failed'] })();
+  });
+
+  test('webhooks(): an endpoint whose events no event matches is refused', async (t) => {
+    const jobwire = await client(t);
+    const endpoint = (events: string[]) =>
+      ({
+        id: 'r',
+        url: 'https://hooks.example.com/j',
+        secret: generateWebhookSecret(),
+        events,
+      }) as WebhookEndpoint;
+    assert.throws(
+      () => webhooks(jobwire, { endpoints: [endpoint(['job:abandonned'])] }),
+      unknownEvent('endpoints[0].events', 'job:abandoned'),
+    );
+    assert.throws(
+      () => webhooks(jobwire, { endpoints: [endpoint(['jobs:*'])] }),
+      unknownEvent('endpoints[0].events', 'job:*'),
+    );
+    const sink = webhooks(jobwire, { endpoints: [endpoint(['job:abandoned', 'queue:*', '*'])] });
+    await sink.stop();
+  });
+});
+
 describe('the HTTP surface refuses unknown option keys', () => {
   const handlerOptions = (extra: object) => ({ auth: { token: TOKEN }, ...extra }) as HttpHandlerOptions;
 

@@ -4,8 +4,10 @@
  * event's name in `event`, its identifying fields and a short message. Job bodies — payload
  * results, progress values, metadata — stay out unless asked for: they may be large or private.
  */
-import type { AnyEventListener, EventBus, JobwireEventName, JobwireEvents } from '../core/events.js';
+
 // Not the package entry: it re-exports this module, so importing it back would be a cycle.
+import { assertEventNames } from '../core/event-log/names.js';
+import type { AnyEventListener, EventBus, JobwireEventName, JobwireEvents } from '../core/events.js';
 import { assertKnownOptions, optionNames } from '../core/known-options.js';
 import type { Logger } from '../core/runtime.js';
 
@@ -88,6 +90,9 @@ export function logEvents(
 ): () => void {
   assertKnownOptions('', options, LOG_EVENTS_OPTION_NAMES, 'logEvents option');
   const { level: overrides = {}, events, includeBodies = false } = options;
+  // A misspelt name would leave its event at the default level, or never logged, without a word.
+  assertEventNames('level', Object.keys(overrides));
+  if (Array.isArray(events)) assertEventNames('events', events);
   const wanted =
     events === undefined
       ? () => true

@@ -2,6 +2,8 @@
  * Every event name the durable log can hold, at run time: for checking a filter's `types` (an
  * unknown name would silently match nothing) and for "did you mean" hints.
  */
+import { InvalidOptionError } from '../errors.js';
+import { closestName } from '../known-options.js';
 import type { LoggedEventName } from './types.js';
 
 // A Record, so the compiler flags a name added to (or dropped from) `LoggedEvents`.
@@ -58,3 +60,23 @@ const NAMES: Record<LoggedEventName, true> = {
 export const LOGGED_EVENT_NAMES: readonly LoggedEventName[] = Object.freeze(
   Object.keys(NAMES) as LoggedEventName[],
 );
+
+const KNOWN: ReadonlySet<string> = new Set(LOGGED_EVENT_NAMES);
+const SCOPES: ReadonlySet<string> = new Set(LOGGED_EVENT_NAMES.map((name) => name.split(':')[0]!));
+
+/**
+ * Refuse a list of event names holding one no event has (`job:complete`), which would match
+ * nothing without a word; with `patterns`, `"scope:*"` (a known scope) and `"*"` are accepted too.
+ * The error names `field` and the closest known name.
+ */
+export function assertEventNames(field: string, names: readonly string[], patterns = false): void {
+  for (const name of names) {
+    if (KNOWN.has(name)) continue;
+    if (patterns && (name === '*' || (name.endsWith(':*') && SCOPES.has(name.slice(0, -2))))) continue;
+    const near = closestName(name, patterns ? [...KNOWN, ...[...SCOPES].map((s) => `${s}:*`)] : KNOWN);
+    throw new InvalidOptionError(
+      field,
+      `"${name.slice(0, 80)}" is no jobwire event${near ? ` — did you mean "${near}"?` : ''} (see LOGGED_EVENT_NAMES)`,
+    );
+  }
+}

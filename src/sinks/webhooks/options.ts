@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../../core/errors.js';
 import type { JobwireEventName, JobwireEvents } from '../../core/events.js';
 import type { BackoffSpec } from '../../core/types.js';
-import { assertKnownOptions, isQueueName, optionNames } from '../../index.js';
+import { assertEventNames, assertKnownOptions, isQueueName, optionNames } from '../../index.js';
 import { parseWebhookSecret } from './signature.js';
 
 /** Any event payload of the catalogue. */
@@ -150,6 +150,8 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
         );
       }
     }
+    // Well-formed is not enough: "job:complete" would never be delivered.
+    assertEventNames(`${field}.events`, endpoint.events, true);
     if (endpoint.filter !== undefined && typeof endpoint.filter !== 'function') {
       throw new InvalidOptionError(`${field}.filter`, 'must be a function');
     }
