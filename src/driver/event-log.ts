@@ -8,6 +8,7 @@
  * names a position between two events, and a read after it returns every later event once,
  * in commit order (per job, always in the order the changes happened).
  */
+import { InvalidOptionError } from '../core/errors.js';
 import type { EpochMs } from '../core/types.js';
 import { type LogEntry, packEntries, unpackEntries } from './event-pack.js';
 
@@ -116,6 +117,20 @@ export function withDueTime(entries: readonly LogEntry[], runAt: EpochMs): LogEn
 
 /** Thrown by drivers for a cursor they did not make (the client turns it into a typed error). */
 export const MALFORMED_CURSOR = 'malformed event cursor';
+
+/**
+ * The refusal of a cursor past the end of the log. Waiting for the log to reach it would skip
+ * every event until then without a word; such a cursor comes from another database, or was kept
+ * across a reset of this one (a deleted SQLite file, a dropped schema).
+ */
+export function cursorAheadError(cursor: string): InvalidOptionError {
+  return new InvalidOptionError(
+    'after',
+    `"${cursor.slice(0, 80)}" is past the end of this database's event log: it comes from another ` +
+      `database, or from before this one was reset. Read from 'start' or 'now' (a stored ` +
+      `subscription: events.deleteSubscription(name) and subscribe again).`,
+  );
+}
 
 /** The JSON text of a row: entries as an array, the hot path's events compact (event-pack.ts). */
 export function entriesJson(entries: readonly LogEntry[]): string {

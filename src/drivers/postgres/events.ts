@@ -19,6 +19,7 @@
  */
 import { EventCursorExpiredError, InvalidOptionError } from '../../core/errors.js';
 import {
+  cursorAheadError,
   type EventAppendParams,
   type EventListForJobParams,
   type EventPruneParams,
@@ -205,6 +206,8 @@ export async function eventRead(ctx: PgContext, params: EventReadParams): Promis
         await takeTick(ctx);
         latest = await latestTick(ctx);
       }
+      // Tick ids only grow: a cursor past the latest tick is not this database's.
+      if (position.b > latest.id) throw cursorAheadError(params.after ?? '');
       if (position.b >= latest.id) break;
       a = await tickById(ctx, position.b);
       b = a && (await intervalEnd(ctx, a, latest));

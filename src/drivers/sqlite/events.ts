@@ -7,6 +7,7 @@
 import { EventCursorExpiredError, InvalidOptionError } from '../../core/errors.js';
 import type { EpochMs } from '../../core/types.js';
 import {
+  cursorAheadError,
   type EventAppendParams,
   type EventListForJobParams,
   type EventPruneParams,
@@ -168,6 +169,9 @@ export function createEventMethods(ctx: SqliteContext) {
     const position = params.after === null ? { rowId: pruned, index: null } : decode(params.after);
     const expired = position.index === null ? position.rowId < pruned : position.rowId <= pruned;
     if (expired) throw new EventCursorExpiredError(params.after ?? '');
+    // Row ids only grow (the newest row is emptied, never deleted): past max(id) is not ours.
+    if (params.after !== null && position.rowId > Math.max(pruned, (maxId.get() as { n: number }).n))
+      throw cursorAheadError(params.after);
     const limit = Math.max(1, Math.floor(params.limit));
     const from = position.index === null ? position.rowId + 1 : position.rowId;
     const rows = (rowsFrom.all(from, limit + 1) as { id: number; at: number; entries: string }[]).map(

@@ -250,6 +250,28 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       assert.deepEqual(page.events.map(jobIdOf), [next.id]);
     });
 
+    it("a cursor past the end of the log (another database's) is refused, never waited on", async (t) => {
+      const { client: other } = await withClient(t, factory, { tasks: [work] });
+      let ahead = 'start';
+      // Each write and read moves the log on (rows on SQLite, snapshot ticks on PostgreSQL).
+      for (let i = 0; i < 10; i++) {
+        await other.enqueue(work, { kind: 'ok' });
+        ({ cursor: ahead } = await readAll(other, ahead));
+      }
+      // A fresh database: its log is shorter than `ahead` points. Waiting for it to get there
+      // would skip its first events without a word.
+      const { client } = await withClient(t, factory, { tasks: [work] });
+      const isAhead = (error: unknown) =>
+        error instanceof InvalidOptionError && error.field === 'after' && /past the end/.test(error.message);
+      await assert.rejects(client.events.read({ after: ahead }), isAhead);
+      await assert.rejects(client.events.tail({ after: ahead }).next(), isAhead);
+      const job = await client.enqueue(work, { kind: 'ok' });
+      const page = await client.events.read({ after: 'start' });
+      assert.deepEqual(page.events.map(jobIdOf), [job.id], 'its own events read from the start');
+      // Its own head is never "ahead", with events or after they are all pruned.
+      assert.deepEqual((await client.events.read({ after: await client.events.head() })).events, []);
+    });
+
     it('bad read options and foreign cursors are typed errors', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work] });
       const isField = (field: string) => (error: unknown) =>
