@@ -48,6 +48,17 @@ export function waitForJob(
   }
   // `timeout` for `timeoutMs` would otherwise wait forever.
   assertKnownOptions('', options, WAIT_OPTIONS, 'waitForJob option');
+  const { timeoutMs } = options;
+  // A negative or non-number timeout would reject at once as a timeout, hiding the mistake.
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs > 2_147_483_647)
+  ) {
+    throw new InvalidOptionError(
+      'timeoutMs',
+      `must be a number of ms from 0 to 2147483647, got ${String(timeoutMs).slice(0, 40)}`,
+    );
+  }
   const maxPoll = options.pollIntervalMs ?? 500;
   if (!Number.isFinite(maxPoll) || maxPoll < 1)
     throw new InvalidOptionError('pollIntervalMs', 'must be >= 1');

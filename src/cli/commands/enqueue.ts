@@ -160,7 +160,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       'the payload is ONE argument: quote the JSON for your shell, e.g. \'{"a": 1}\'',
     );
   }
-  const timeoutMs = durationOption('timeout', values.timeout, { min: 1 });
+  const timeoutMs = durationOption('timeout', values.timeout, { min: 1, max: 2_147_483_647 });
   if (timeoutMs !== undefined && !values.wait) throw new UsageError('--timeout only applies with --wait');
 
   const options: EnqueueOptions = {};

@@ -72,6 +72,9 @@ export class EventLogReader {
 
   /** One job's events, oldest first. */
   async forJob(idArgument: string | number, limit = 1000): Promise<LoggedEvent[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TIMELINE_EVENTS) {
+      throw new InvalidOptionError('limit', `must be an integer from 1 to ${MAX_TIMELINE_EVENTS}`);
+    }
     const jobId = String(jobIdArgument(idArgument));
     const events: StoredLogEvent[] = await this.#runtime.driver.eventListForJob({ jobId, limit });
     return events.map(({ type, data, at }) => ({ type, data, at })) as LoggedEvent[];
@@ -87,6 +90,9 @@ export class EventLogReader {
     return after;
   }
 }
+
+/** Most events one job timeline returns (a job retried for weeks stays readable in one call). */
+const MAX_TIMELINE_EVENTS = 100_000;
 
 const READ_OPTIONS = optionNames<EventReadOptions>({ after: true, limit: true, filter: true });
 const TAIL_OPTIONS = optionNames<EventTailOptions>({ after: true, filter: true, signal: true, pollMs: true });

@@ -355,6 +355,18 @@ const CASES: Case[] = [
     outcome: option('state'),
   },
   { name: 'pauseQueue with SQL', run: (c) => c.pauseQueue(SQL), outcome: option('queue') },
+  // A bad timeout rejected at once as a timeout, hiding the mistake; one past 2^31 ms too (Node's
+  // timers fire such a delay after 1 ms).
+  ...[-5, '5s', Number.NaN, 2 ** 31].map((timeoutMs) => ({
+    name: `waitForJob with timeoutMs ${String(timeoutMs)}`,
+    run: (c: Jobwire) => c.waitForJob('1', { timeoutMs: timeoutMs as never }),
+    outcome: option('timeoutMs'),
+  })),
+  ...[0, -1, 1.5, '10', 1e9].map((limit) => ({
+    name: `jobEvents with limit ${String(limit)}`,
+    run: (c: Jobwire) => c.jobEvents('1', { limit: limit as never }),
+    outcome: option('limit'),
+  })),
   // -- ids -------------------------------------------------------------------------------------
   ...['abc', '1e3', '-1', '0', '', '01', '99999999999999999999', 'a\u0000', SQL].flatMap((id) => [
     { name: `getJob(${JSON.stringify(id)})`, run: (c: Jobwire) => c.getJob(id), outcome: returns(undefined) },
