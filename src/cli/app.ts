@@ -21,6 +21,7 @@ import { tasksCommand } from './commands/tasks.js';
 import { workerCommand } from './commands/worker.js';
 import { workersCommand } from './commands/workers.js';
 import { loadEnvFile } from './config.js';
+import { unknownEnvWarnings } from './env-vars.js';
 import { colorEnabled, painter } from './format.js';
 import { type Io, processIo } from './output.js';
 
@@ -101,6 +102,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   } catch (error) {
     return reportError(error, context, paint);
   }
+  for (const line of unknownEnvWarnings(process.env)) io.err.write(`${paint('yellow', line)}\n`);
   const first = args[0];
   try {
     if (first === undefined) {
