@@ -13,6 +13,7 @@ import { formatDuration, parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
 import type { JobwireEvents } from './events.js';
 import { jobEventBase } from './job-events.js';
+import { assertKnownOptions } from './known-options.js';
 import { preview } from './preview.js';
 import type { DedupRule, EpochMs, JobRecord, JobState } from './types.js';
 
@@ -75,17 +76,6 @@ function windowMs(field: string, value: unknown, min: number): number {
   return ms;
 }
 
-function onlyKeys(field: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw new InvalidOptionError(
-        `${field}.${key.slice(0, 80)}`,
-        `unknown option (known: ${known.join(', ')})`,
-      );
-    }
-  }
-}
-
 function objectOption(field: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError(field, 'must be an object with a key');
@@ -121,7 +111,7 @@ export function resolveDedupRule(
   }
   if (o.unique !== undefined) {
     const u = objectOption('unique', o.unique);
-    onlyKeys('unique', u, ['key', 'states', 'for']);
+    assertKnownOptions('unique', u, ['key', 'states', 'for']);
     const key = ruleKey('unique.key', u.key, storable);
     const states = uniqueStates(u.states);
     const finished = states.some((s) => !(ACTIVE_STATES as readonly string[]).includes(s));
@@ -136,7 +126,7 @@ export function resolveDedupRule(
   }
   if (o.throttle !== undefined) {
     const t = objectOption('throttle', o.throttle);
-    onlyKeys('throttle', t, ['key', 'window']);
+    assertKnownOptions('throttle', t, ['key', 'window']);
     return {
       rule: 'throttle',
       key: ruleKey('throttle.key', t.key, storable),
@@ -145,7 +135,7 @@ export function resolveDedupRule(
   }
   if (o.debounce !== undefined) {
     const d = objectOption('debounce', o.debounce);
-    onlyKeys('debounce', d, ['key', 'window', 'maxWait']);
+    assertKnownOptions('debounce', d, ['key', 'window', 'maxWait']);
     const key = ruleKey('debounce.key', d.key, storable);
     const window = windowMs('debounce.window', d.window, 1);
     const maxWaitMs = d.maxWait === undefined ? null : windowMs('debounce.maxWait', d.maxWait, window);

@@ -12,6 +12,7 @@ import {
 } from './dedup.js';
 import { InvalidOptionError } from './errors.js';
 import type { DependsOn } from './flow/dependencies.js';
+import { assertKnownOptions } from './known-options.js';
 import { isName, NAME_RULE } from './names.js';
 import { preview } from './preview.js';
 import { unstorableTextReason } from './storable.js';
@@ -187,14 +188,7 @@ export function resolveJobOptions(
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidOptionError('options', 'must be an object');
   }
-  for (const key of Object.keys(options ?? {})) {
-    if (!KNOWN_ENQUEUE_OPTIONS.has(key)) {
-      throw new InvalidOptionError(
-        key.length > 80 ? `${key.slice(0, 80)}…` : key,
-        `unknown enqueue option (known: ${[...KNOWN_ENQUEUE_OPTIONS].join(', ')})`,
-      );
-    }
-  }
+  if (options !== undefined) assertKnownOptions('', options, KNOWN_ENQUEUE_OPTIONS, 'enqueue option');
   const o = options ?? {};
   const queue = validateQueueName(o.queue ?? defaults.queue ?? 'default');
   const priority = integerIn('priority', o.priority ?? defaults.priority ?? 0, -1_000_000, 1_000_000);

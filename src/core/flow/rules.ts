@@ -5,6 +5,7 @@
 import { assertFlowRule, type FlowRule } from '../../driver/flow.js';
 import { type Duration, parseDuration } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 import { preview } from '../preview.js';
 
 /** A rate limit as written: `limit` starts per `interval`, up to `burst` of them at once. */
@@ -32,33 +33,22 @@ export interface FlowRuleDefinition {
   rate?: FlowRateDefinition;
 }
 
-const KNOWN = new Set(['queue', 'key', 'concurrency', 'rate']);
-const KNOWN_RATE = new Set(['limit', 'interval', 'burst']);
+const KNOWN = optionNames<FlowRuleDefinition>({ queue: true, key: true, concurrency: true, rate: true });
+const KNOWN_RATE = optionNames<FlowRateDefinition>({ limit: true, interval: true, burst: true });
 
 /** Validate a rule as written and return its stored shape; throws `InvalidOptionError`. */
 export function normalizeFlowRule(definition: FlowRuleDefinition, at = 'flow'): FlowRule {
   if (typeof definition !== 'object' || definition === null) {
     throw new InvalidOptionError(at, 'must be an object like { queue, key?, concurrency?, rate? }');
   }
-  for (const name of Object.keys(definition)) {
-    if (!KNOWN.has(name)) {
-      throw new InvalidOptionError(`${at}.${name}`, `unknown rule field (known: ${[...KNOWN].join(', ')})`);
-    }
-  }
+  assertKnownOptions(at, definition, KNOWN, 'rule field');
   let rate: FlowRule['rate'] = null;
   if (definition.rate !== undefined) {
     const r = definition.rate;
     if (typeof r !== 'object' || r === null) {
       throw new InvalidOptionError(`${at}.rate`, `must be { limit, interval, burst? }, got ${preview(r)}`);
     }
-    for (const name of Object.keys(r)) {
-      if (!KNOWN_RATE.has(name)) {
-        throw new InvalidOptionError(
-          `${at}.rate.${name}`,
-          `unknown field (known: ${[...KNOWN_RATE].join(', ')})`,
-        );
-      }
-    }
+    assertKnownOptions(`${at}.rate`, r, KNOWN_RATE, 'rate field');
     rate = {
       limit: r.limit,
       intervalMs: parseDuration(r.interval, `${at}.rate.interval`),
