@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assertRefused } from '../src/driver/conformance/client/unknown-options.js';
+import { postgresDriver } from '../src/drivers/postgres/index.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import {
   closestName,
@@ -139,6 +140,32 @@ describe('task definitions', () => {
     const task = defineTask({ name: 'resize', handler, queue: 'media', maxAttempts: 2, timeoutMs: 5 });
     assert.equal(task.maxAttempts, 2);
     assert.equal(task.queue, 'media');
+  });
+});
+
+describe('driver options', () => {
+  test('sqliteDriver refuses busyTimout, suggesting busyTimeoutMs', () => {
+    assert.throws(
+      () => sqliteDriver({ path: ':memory:', busyTimout: 5 } as never),
+      (error) => {
+        assertRefused(error, 'busyTimout', 'busyTimeoutMs');
+        return true;
+      },
+    );
+  });
+
+  test('postgresDriver refuses schem (it used the default schema instead), before connecting', () => {
+    assert.throws(
+      () =>
+        postgresDriver({
+          connectionString: 'postgres://nobody@127.0.0.1:1/none',
+          schem: 'app_jobs',
+        } as never),
+      (error) => {
+        assertRefused(error, 'schem', 'schema');
+        return true;
+      },
+    );
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import pg from 'pg';
 import { InvalidOptionError } from '../../core/errors.js';
+import { assertKnownOptions, optionNames } from '../../core/known-options.js';
 import { checkQueueCounts } from '../../driver/bounded-counts.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
@@ -110,12 +111,23 @@ const CAPABILITIES: DriverCapabilities = Object.freeze({
   blocksEventLoop: false,
 });
 
+const OPTION_NAMES = optionNames<PostgresDriverOptions>({
+  connectionString: true,
+  pool: true,
+  schema: true,
+  poolSize: true,
+  connectTimeoutMs: true,
+  warmConnections: true,
+});
+
 function validate(
   options: PostgresDriverOptions,
 ): Required<Pick<PostgresDriverOptions, 'schema' | 'poolSize' | 'connectTimeoutMs' | 'warmConnections'>> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'pass an object with connectionString or pool');
   }
+  // A misspelt `schema` would migrate and use the default schema instead, without a word.
+  assertKnownOptions('', options, OPTION_NAMES, 'postgresDriver option');
   const { connectionString, pool } = options;
   if (connectionString !== undefined && pool !== undefined) {
     throw new InvalidOptionError('connectionString', 'give either connectionString or pool, not both');

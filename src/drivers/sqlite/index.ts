@@ -10,6 +10,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ClosedError, InvalidOptionError, StorageError } from '../../core/errors.js';
+import { assertKnownOptions, optionNames } from '../../core/known-options.js';
 import type { EpochMs } from '../../core/types.js';
 import { checkQueueCounts } from '../../driver/bounded-counts.js';
 import type { Driver, DriverCapabilities, LogBuilder } from '../../driver/driver.js';
@@ -88,7 +89,18 @@ const CAPABILITIES: DriverCapabilities = Object.freeze({
   blocksEventLoop: true,
 });
 
+const OPTION_NAMES = optionNames<SqliteDriverOptions>({
+  path: true,
+  busyTimeoutMs: true,
+  synchronous: true,
+  database: true,
+});
+
 function validate(options: SqliteDriverOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'pass an object like { path: "./jobwire.db" }');
+  }
+  assertKnownOptions('', options, OPTION_NAMES, 'sqliteDriver option');
   if (options.database === undefined && (typeof options.path !== 'string' || options.path === '')) {
     throw new InvalidOptionError(
       'path',
