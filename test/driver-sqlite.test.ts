@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { InvalidOptionError, SchemaVersionError, StorageError } from '../src/core/errors.js';
+import { ClosedError, InvalidOptionError, SchemaVersionError, StorageError } from '../src/core/errors.js';
 import { jobParams } from '../src/driver/conformance/harness.js';
 import { runDriverConformance } from '../src/driver/conformance/index.js';
 import type { JobInsertParams } from '../src/driver/driver.js';
@@ -212,6 +212,53 @@ describe('sqlite driver: files', () => {
     }
     assert.ok('inserted' in (await driver.jobInsertMany({ jobs: [job()] })), 'works once the lock is gone');
     await driver.close();
+  });
+
+  it('waits for a lock up to busyTimeoutMs with the event loop free, then fails saying so', async () => {
+    const path = freshPath('busy-wait');
+    const driver = sqliteDriver({ path, busyTimeoutMs: 400 });
+    await driver.migrate();
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    try {
+      await assert.rejects(driver.jobInsertMany({ jobs: [job()] }), (err: unknown) => {
+        assert.ok(err instanceof StorageError);
+        assert.equal(err.kind, 'unavailable');
+        assert.match(err.message, /busyTimeoutMs \(400 ms\)/);
+        return true;
+      });
+    } finally {
+      clearInterval(ticker);
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    // It waited the whole timeout, and timers ran meanwhile (SQLite's own wait runs none).
+    assert.ok(
+      performance.now() - started >= 390,
+      `gave up after ${Math.round(performance.now() - started)} ms`,
+    );
+    assert.ok(ticks >= 5, `only ${ticks} ticks of a 10 ms timer ran during the wait`);
+    await driver.close();
+  });
+
+  it('a call that waits for a lock ends with ClosedError when the driver is closed meanwhile', async () => {
+    const path = freshPath('busy-close');
+    const driver = sqliteDriver({ path });
+    await driver.migrate();
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    try {
+      const waiting = assert.rejects(driver.jobInsertMany({ jobs: [job()] }), ClosedError);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await driver.close();
+      await waiting;
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
   });
 });
 

@@ -364,6 +364,16 @@ export const postgresDatabases: TestDatabaseFactory = {
           await client.end();
         };
       },
+      async lockWrites() {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query('BEGIN');
+        await client.query(`LOCK TABLE "${schema}".jobs IN EXCLUSIVE MODE`);
+        return async () => {
+          await client.query('COMMIT');
+          await client.end();
+        };
+      },
     };
   },
 };

@@ -30,6 +30,14 @@ export const sqliteDatabases: TestDatabaseFactory = {
           db.close();
         };
       },
+      async lockWrites() {
+        const db = new Database(path);
+        db.exec('BEGIN IMMEDIATE');
+        return async () => {
+          db.exec('COMMIT');
+          db.close();
+        };
+      },
     };
   },
 };

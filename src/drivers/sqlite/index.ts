@@ -20,6 +20,7 @@ import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
+import { isBusy, retryWhileBusy, syncBusyWaitMs } from './busy-wait.js';
 import { isSharedFile, startCheckpointer } from './checkpointer.js';
 import type { SqliteContext } from './context.js';
 import { createCountMethods } from './counts.js';
@@ -50,7 +51,12 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export interface SqliteDriverOptions {
   /** The database file, created if missing; `':memory:'` for a private in-memory database. */
   path?: string;
-  /** How long a write waits for another connection's lock before failing. Default 5000. */
+  /**
+   * How long a call waits for another connection's lock before failing with a `StorageError`.
+   * Default 5000. The event loop stays free meanwhile: a call waits at most 10 ms at a time in
+   * SQLite's busy handler (which blocks the thread) and tries again after a pause — except on an
+   * adopted `database`, whose busy timeout is set to this whole wait and left to SQLite.
+   */
   busyTimeoutMs?: number;
   /**
    * `normal` (default): in WAL mode a power loss may lose the last few commits but never
@@ -164,6 +170,10 @@ function open(options: SqliteDriverOptions, path: string, busyTimeoutMs: number)
     db.pragma('temp_store = MEMORY');
     // Reading the schema catches a valid header in front of damaged pages.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
+    // From here on a call waits for a lock mostly between attempts (busy-wait.ts). An
+    // adopted connection keeps the whole wait in SQLite: the application's own statements on it
+    // must not start failing after 10 ms.
+    if (db !== options.database) db.pragma(`busy_timeout = ${syncBusyWaitMs(busyTimeoutMs)}`);
     return db;
   } catch (err) {
     if (db && db !== options.database) db.close();
@@ -225,14 +235,30 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     return eventWriterOf(ctx).withLog(log, ctx.now(now), run);
   };
 
-  /** Run one driver call: refuse after close, map SQLite errors, settle as a promise. */
+  // An adopted connection waits in SQLite's handler for the whole timeout: nothing is left to retry.
+  const asyncBusyWaitMs = options.database ? 0 : busyTimeoutMs - syncBusyWaitMs(busyTimeoutMs);
+
+  /**
+   * Run one driver call: refuse after close, map SQLite errors, settle as a promise. A call that
+   * found the database locked by another connection is tried again (busy-wait.ts).
+   */
   function call<T>(operation: string, body: () => T): Promise<T> {
     try {
-      if (closed) throw new ClosedError(`The SQLite driver for ${path}`);
+      refuseIfClosed();
       return Promise.resolve(body());
     } catch (err) {
-      return Promise.reject(toStorageError(err, path, operation, busyTimeoutMs));
+      const retried =
+        asyncBusyWaitMs > 0 && isBusy(err)
+          ? retryWhileBusy(body, err, asyncBusyWaitMs, refuseIfClosed)
+          : Promise.reject(err);
+      return retried.catch((failure: unknown) => {
+        throw toStorageError(failure, path, operation, busyTimeoutMs);
+      });
     }
+  }
+
+  function refuseIfClosed(): void {
+    if (closed) throw new ClosedError(`The SQLite driver for ${path}`);
   }
 
   const use = () => {

@@ -40,6 +40,14 @@ export interface ConformanceDatabase {
    */
   refuseCompletions?(): Promise<() => Promise<void>>;
   /**
+   * Take, from another connection of the database's own client library, a lock that makes every
+   * write to the jobs wait (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `LOCK TABLE … IN EXCLUSIVE
+   * MODE` inside a transaction); resolves to a function that releases it and closes that
+   * connection. The 'locked database' suite proves calls wait for it without freezing the process.
+   * Required by that suite: without it its tests fail saying so.
+   */
+  lockWrites?(): Promise<() => Promise<void>>;
+  /**
    * Start another process (a `node` program of the driver's tests) that calls
    * `runConformanceChild` (exported by `jobwire/conformance`) with a driver on this database, with
    * `env` added to its environment and its stdout piped. The multi-process suite ('event log

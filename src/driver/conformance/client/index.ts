@@ -20,6 +20,7 @@ import { runFlowHoldSuite } from './flow-holds.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
+import { runLockedDatabaseSuite } from './locked-database.js';
 import { runPoolRegistrySuite } from './pools.js';
 import { runRetentionSuite } from './retention.js';
 import { runScheduleSuite } from './schedules.js';
@@ -52,6 +53,7 @@ const SUITES = {
   dependencies: runDependencySuite,
   'flow holds': runFlowHoldSuite,
   'event log processes': runEventLogProcessSuite,
+  'locked database': runLockedDatabaseSuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
