@@ -60,7 +60,7 @@ describe('runClientConformance options', () => {
       'dependencies',
       'flow holds',
       'event log processes',
-      'locked database',
+      'database away',
     ]);
   });
 

@@ -65,10 +65,19 @@ export class Finalizer {
   #retryTimer: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(driver: Driver, now: () => number | undefined, onError: FinalizeErrorReporter) {
+  readonly #onRecovered: () => void;
+
+  /** `onRecovered`: a write succeeded after failed ones (storage answers again). */
+  constructor(
+    driver: Driver,
+    now: () => number | undefined,
+    onError: FinalizeErrorReporter,
+    onRecovered: () => void = () => {},
+  ) {
     this.#driver = driver;
     this.#now = now;
     this.#onError = onError;
+    this.#onRecovered = onRecovered;
   }
 
   /** Outcomes not yet written. */
@@ -160,6 +169,7 @@ export class Finalizer {
         const batch = this.#waiting.splice(0, MAX_FINALIZE_BATCH);
         const { left, error } = await this.#write(batch);
         if (left.length === 0) {
+          if (this.#failures > 0) this.#onRecovered();
           this.#failures = 0;
           continue;
         }

@@ -97,6 +97,7 @@ export class Pool {
       runtime.driver,
       () => runtime.dbNow(),
       (error, retryInMs) => reportError('finalize', error, retryInMs),
+      () => this.#producer.retryNow(),
     );
     this.#producer = new Producer(runtime, settings, this.#executor, {
       finalizerBacklog: () => this.#finalizer.backlog,
@@ -107,7 +108,10 @@ export class Pool {
     });
     this.#leaseKeeper = new LeaseKeeper(runtime, settings, {
       collectLeases: (leases) => this.#collectLeases(leases),
-      storageAnswered: () => this.#finalizer.retryNow(),
+      storageAnswered: () => {
+        this.#finalizer.retryNow();
+        this.#producer.retryNow();
+      },
       abortLocal: (jobId, reason) => this.#abortLocal(jobId, reason),
       reportError,
     });

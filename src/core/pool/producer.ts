@@ -6,6 +6,7 @@
  * previous attempt's outcome was reported (see `outcomePending`).
  */
 import { CHANNELS, type ClaimedJob, type LogEntry, SUSPECT_INTERRUPTIONS } from '../../driver/driver.js';
+import { StorageError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { EpochMs } from '../types.js';
 import type { Executor, Slot } from './executor.js';
@@ -60,6 +61,8 @@ export class Producer {
   #mayHaveWork = true;
   #claimFailures = 0;
   #claimRetryAt = 0;
+  /** The last claim failed because storage was unavailable (an outage, not a refusal). */
+  #claimFailureUnavailable = false;
   /** Claims run beside the jobs (not on this thread): claiming ahead keeps the slots busy. */
   readonly #claimAhead: boolean;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -137,6 +140,17 @@ export class Producer {
     this.#mayHaveWork = true;
     if (this.#claiming) this.#wokenWhileClaiming = true;
     this.scheduleFill(urgent);
+  }
+
+  /**
+   * Storage answered again (a heartbeat or an outcome write succeeded): after claims failed in an
+   * outage, claim now instead of at the end of their backoff (up to 5 s), so work resumes with
+   * the database. Failures of another kind keep their backoff.
+   */
+  retryNow(): void {
+    if (!this.#claimFailureUnavailable || Date.now() >= this.#claimRetryAt) return;
+    this.#claimRetryAt = 0;
+    this.wake();
   }
 
   /** A job of a served queue is due at `dueAt`: claim then, not at the next poll. */
@@ -304,6 +318,7 @@ export class Producer {
       }
     } catch (error) {
       this.#claimFailures++;
+      this.#claimFailureUnavailable = error instanceof StorageError && error.kind === 'unavailable';
       const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
       this.#claimRetryAt = Date.now() + retryInMs;
       this.#hooks.reportError('claim', error, retryInMs);

@@ -43,7 +43,7 @@ export interface ConformanceDatabase {
    * Take, from another connection of the database's own client library, a lock that makes every
    * write to the jobs wait (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `LOCK TABLE … IN EXCLUSIVE
    * MODE` inside a transaction); resolves to a function that releases it and closes that
-   * connection. The 'locked database' suite proves calls wait for it without freezing the process.
+   * connection. The 'database away' suite proves calls wait for it without freezing the process.
    * Required by that suite: without it its tests fail saying so.
    */
   lockWrites?(): Promise<() => Promise<void>>;

@@ -8,6 +8,7 @@ import { runBadInputSuite } from './bad-input.js';
 import { runBadOutcomeSuite } from './bad-outcomes.js';
 import { runBulkAdminSuite } from './bulk-admin.js';
 import { runClientServicesSuite } from './client-services.js';
+import { runDatabaseAwaySuite } from './database-away.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runDedupSuite } from './dedup.js';
 import { runDependencySuite } from './dependencies.js';
@@ -20,7 +21,6 @@ import { runFlowHoldSuite } from './flow-holds.js';
 import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
-import { runLockedDatabaseSuite } from './locked-database.js';
 import { runPoolRegistrySuite } from './pools.js';
 import { runRetentionSuite } from './retention.js';
 import { runScheduleSuite } from './schedules.js';
@@ -53,7 +53,7 @@ const SUITES = {
   dependencies: runDependencySuite,
   'flow holds': runFlowHoldSuite,
   'event log processes': runEventLogProcessSuite,
-  'locked database': runLockedDatabaseSuite,
+  'database away': runDatabaseAwaySuite,
 } satisfies Record<string, (databases: ConformanceDatabases) => void>;
 
 /** The name of one client/pool suite, for `ClientConformanceOptions.only`. */
