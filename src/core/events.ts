@@ -111,7 +111,8 @@ export interface JobwireEvents {
   'leader:elected': { ownerId: string; at: EpochMs };
   /**
    * This process is no longer leader: it gave leadership up because its last pool stopped
-   * (`stopped`), or another process holds it now (`lost`: a renewal came too late).
+   * (`stopped`), or another process may hold it now (`lost`: a renewal came too late, or none
+   * succeeded within `maintenance.leaderTtlMs` because storage was out of reach).
    */
   'leader:resigned': { ownerId: string; reason: 'stopped' | 'lost'; at: EpochMs };
   /**

@@ -50,6 +50,8 @@ export class LeaderElector {
   #cycle: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #isLeader = false;
+  /** performance.now() when the last election that kept this process leader began. */
+  #renewedAt = 0;
   /** An election or a service run failed and storage has not answered since. */
   #inOutage = false;
   /** No service runs before this (Date.now()), after an outage ended. */
@@ -74,7 +76,11 @@ export class LeaderElector {
   /** Elect (and run due services) every `renewIntervalMs`, starting now. Idempotent. */
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.#runCycle(false), this.#options.renewIntervalMs);
+    this.#timer = setInterval(() => {
+      // Also while an election hangs (a connection that no longer answers): the cycle waits on it.
+      this.#expireUnrenewed();
+      void this.#runCycle(false);
+    }, this.#options.renewIntervalMs);
     this.#timer.unref();
     void this.#runCycle(false);
   }
@@ -125,6 +131,7 @@ export class LeaderElector {
   async #elect(): Promise<boolean> {
     const { driver, events, clock } = this.#runtime;
     let leads: boolean;
+    const began = performance.now();
     try {
       leads = await driver.leaderAttemptElect({
         name: LEADER_NAME,
@@ -135,8 +142,10 @@ export class LeaderElector {
     } catch (error) {
       this.#inOutage = true;
       this.#report(ELECTOR_SERVICE, 'elect', error, this.#options.renewIntervalMs);
+      this.#expireUnrenewed();
       return false;
     }
+    if (leads) this.#renewedAt = began;
     if (this.#inOutage) {
       // Storage answers again: give pools time to renew leases and write buffered outcomes.
       this.#inOutage = false;
@@ -153,6 +162,19 @@ export class LeaderElector {
       }
     }
     return leads && Date.now() >= this.#servicesNotBefore;
+  }
+
+  /**
+   * Leadership not renewed for `ttlMs` (elections failed or hung: storage out of reach) is no
+   * longer this process's: storage may have given it to another process meanwhile. Say so now
+   * (`leader:resigned`, reason `lost`) rather than once storage answers, so that no two processes
+   * both report leading for longer than the TTL; the next election that succeeds decides again.
+   */
+  #expireUnrenewed(): void {
+    if (!this.#isLeader || performance.now() - this.#renewedAt < this.#options.ttlMs) return;
+    this.#isLeader = false;
+    const { events, clock } = this.#runtime;
+    events.emit('leader:resigned', { ownerId: this.ownerId, reason: 'lost', at: clock.now() });
   }
 
   async #runServices(allServices: boolean): Promise<void> {

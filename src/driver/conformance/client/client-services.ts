@@ -11,6 +11,7 @@ import {
   InvalidOptionError,
   JobNotRetryableError,
   JobwireError,
+  StorageError,
   UnrecoverableError,
   WaitAbortedError,
   WaitTimeoutError,
@@ -200,6 +201,42 @@ export function runClientServicesSuite(factory: ConformanceDatabases): void {
         recorded.names().filter((name) => name.startsWith('leader:')),
         ['leader:elected', 'leader:resigned', 'leader:elected', 'leader:resigned'],
       );
+    });
+
+    it('a leader whose elections fail or hang past the TTL reports leadership lost, and leads again once storage answers', async (t) => {
+      let mode: 'up' | 'failing' | 'hanging' = 'up';
+      const hung: (() => void)[] = [];
+      const client = await withWrappedDriver(
+        t,
+        factory,
+        (driver) => ({
+          ...driver,
+          leaderAttemptElect: async (params) => {
+            if (mode === 'failing') throw new StorageError('simulated outage', { kind: 'unavailable' });
+            // A connection that no longer answers: the call neither resolves nor fails until it is back.
+            if (mode === 'hanging') await new Promise<void>((resolve) => hung.push(resolve));
+            return driver.leaderAttemptElect(params);
+          },
+        }),
+        { maintenance: { rescueIntervalMs: 20, leaderTtlMs: 500 } },
+      );
+      t.after(() => {
+        for (const resolve of hung) resolve();
+      });
+      const elected = nextEvent(client, 'leader:elected');
+      const pool = client.createPool(testPool);
+      t.after(() => pool.stop({ graceMs: 0 }));
+      await pool.start();
+      const { ownerId } = await elected;
+      for (const outage of ['failing', 'hanging'] as const) {
+        const lost = nextEvent(client, 'leader:resigned', undefined, 5000);
+        mode = outage;
+        assert.deepEqual({ ...(await lost), at: 0 }, { ownerId, reason: 'lost', at: 0 }, outage);
+        const again = nextEvent(client, 'leader:elected', undefined, 5000);
+        mode = 'up';
+        for (const resolve of hung.splice(0)) resolve();
+        assert.equal((await again).ownerId, ownerId, outage);
+      }
     });
 
     it('a failing rescue is service:error (and a warning in the log), never pool:error', async (t) => {
