@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ClosedError } from '../../core/errors.js';
-import { toStorageError } from './errors.js';
+import { isReadTimeout, queryTimeoutError, toStorageError } from './errors.js';
 import { type PostgresNotifier, pgChannel } from './notifier.js';
 
 /** Anything that runs a query: the pool, a checked-out client, or a caller's client. */
@@ -29,10 +29,18 @@ function statementName(text: string): string {
   return name;
 }
 
+/**
+ * Operations whose statements may run long by design, so `queryTimeoutMs` does not apply:
+ * migrations (an index built over a large table; waiting for another process's migration).
+ */
+const UNBOUNDED_OPERATIONS: ReadonlySet<string> = new Set(['migrate']);
+
 export class PgContext {
   /** The schema as a quoted identifier, safe to paste into SQL. */
   readonly s: string;
   private closed = false;
+  /** Connections this driver checked out of the pool (its transactions), not a caller's. */
+  private readonly ownClients = new WeakSet<object>();
 
   constructor(
     readonly schema: string,
@@ -40,8 +48,29 @@ export class PgContext {
     /** `host:port/database` for messages. */
     readonly target: string,
     readonly notifier: PostgresNotifier,
+    /** `PostgresDriverOptions.queryTimeoutMs` (0: none). */
+    readonly queryTimeoutMs = 0,
   ) {
     this.s = quoteIdent(schema);
+  }
+
+  /**
+   * How long a statement of `operation` may go unanswered on `on` (the pool when undefined), in
+   * ms, 0 for no limit. A caller's client is the caller's to bound: a timeout there would leave
+   * its transaction to a connection we drop.
+   */
+  timeoutOf(operation: string, on?: Queryable): number {
+    if (on !== undefined && !this.ownClients.has(on)) return 0;
+    return UNBOUNDED_OPERATIONS.has(operation) ? 0 : this.queryTimeoutMs;
+  }
+
+  /**
+   * Note that `client` is one of ours (a transaction's): its statements get the query timeout.
+   * Returns a function that forgets it again.
+   */
+  adopt(client: object): () => void {
+    this.ownClients.add(client);
+    return () => this.ownClients.delete(client);
   }
 
   /** The PostgreSQL channel name for one of `CHANNELS`. */
@@ -71,7 +100,11 @@ export class PgContext {
   ): Promise<R[]> {
     this.assertOpen();
     try {
-      const config: pg.QueryConfig = prepare ? { name: statementName(text), text, values } : { text, values };
+      const config: TimedQueryConfig = prepare
+        ? { name: statementName(text), text, values }
+        : { text, values };
+      const timeout = this.timeoutOf(operation, on);
+      if (timeout > 0) config.query_timeout = timeout;
       const result = await (on ?? this.pool).query<R>(config);
       return result.rows;
     } catch (err) {
@@ -106,23 +139,37 @@ export class PgContext {
       broken = true;
     };
     client.on('error', onError);
+    const forget = this.adopt(client);
+    const timeout = this.timeoutOf(operation, client);
+    const statement = (text: string): TimedQueryConfig =>
+      timeout > 0 ? { text, query_timeout: timeout } : { text };
     try {
-      await client.query('BEGIN');
+      await client.query(statement('BEGIN'));
       const result = await fn(client);
-      await client.query('COMMIT');
+      await client.query(statement('COMMIT'));
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      // A statement that went unanswered leaves the connection busy with it: a ROLLBACK would
+      // only queue behind it. Dropping the connection ends the transaction on the server.
+      if (isReadTimeout(err)) broken = true;
+      else {
+        await client.query(statement('ROLLBACK')).catch(() => {
+          broken = true;
+        });
+      }
       throw this.wrap(err, operation);
     } finally {
+      forget();
       client.off('error', onError);
       client.release(broken);
     }
   }
 
   wrap(err: unknown, operation: string): unknown {
+    if (isReadTimeout(err)) return queryTimeoutError(err, this.target, operation, this.queryTimeoutMs);
     return toStorageError(err, this.target, this.schema, operation);
   }
 }
+
+/** node-postgres's per-query read timeout (`query_timeout`), which its typings leave out. */
+type TimedQueryConfig = pg.QueryConfig & { query_timeout?: number };

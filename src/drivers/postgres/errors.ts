@@ -45,6 +45,27 @@ function isConnectionLost(err: Error): boolean {
   );
 }
 
+/** node-postgres gave up on a statement after its `query_timeout` (no answer in time). */
+export function isReadTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
+}
+
+/** The `StorageError` for a statement that went unanswered for `timeoutMs` (see `isReadTimeout`). */
+export function queryTimeoutError(
+  err: unknown,
+  target: string,
+  operation: string,
+  timeoutMs: number,
+): StorageError {
+  return new StorageError(
+    `PostgreSQL at ${target} did not answer ${operation} within queryTimeoutMs (${timeoutMs} ms): the network ` +
+      'may have cut the connection without closing it, or the statement waited that long (for a lock another ' +
+      'session holds, or scanning a very large table). The connection was dropped; retry (pools retry by ' +
+      'themselves), and raise queryTimeoutMs (0: no limit) if such statements are expected.',
+    { cause: err, kind: 'unavailable' },
+  );
+}
+
 function advice(err: Error, schema: string): string {
   const code = (err as { code?: unknown }).code;
   if (code === '42P01' || code === '3F000') {

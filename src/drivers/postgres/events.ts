@@ -17,6 +17,8 @@
  * everything committed before it began: it takes a tick, or shares one that a concurrent reader
  * took after this read began (readers waiting for the tick lock at once take one tick, not many).
  */
+
+import type pg from 'pg';
 import { EventCursorExpiredError, InvalidOptionError } from '../../core/errors.js';
 import {
   cursorAheadError,
@@ -114,7 +116,10 @@ async function takeTick(ctx: PgContext): Promise<void> {
   };
   client.on('error', onError);
   try {
-    await client.query(tickSql(ctx));
+    const timeout = ctx.timeoutOf('eventRead');
+    await client.query(
+      timeout > 0 ? ({ text: tickSql(ctx), query_timeout: timeout } as pg.QueryConfig) : tickSql(ctx),
+    );
   } catch (err) {
     broken = true;
     throw ctx.wrap(err, 'eventRead');

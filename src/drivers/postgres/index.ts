@@ -74,6 +74,7 @@ export const POSTGRES_DEFAULTS = {
   schema: 'jobwire',
   poolSize: 10,
   connectTimeoutMs: 10_000,
+  queryTimeoutMs: 30_000,
 } as const;
 
 /** Schema names jobwire accepts: plain lower-case identifiers that need no quoting. */
@@ -94,6 +95,16 @@ export interface PostgresDriverOptions {
   poolSize?: number;
   /** How long to wait for a new connection before failing, in ms. Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * How long a statement may go unanswered on a connection of the driver's pool before the call
+   * fails with a `StorageError` (kind `unavailable`) and the connection is dropped, in ms; 0 for
+   * no limit. Default 30 000. A connection the network cut without closing it (a partition, a
+   * host that vanished, a firewall dropping the flow) otherwise holds a claim, an outcome write or
+   * an election for as long as the kernel keeps retrying (about 15 minutes on Linux). jobwire's
+   * statements take milliseconds; a longer one waits for a lock another session holds (or scans
+   * a very large table: exact counts). Migrations and a caller's own transaction are not limited.
+   */
+  queryTimeoutMs?: number;
   /**
    * Each new connection of the pool the driver creates first has its server process allocate
    * and free one 1 MB block, so that (on glibc-based servers, most Linux builds) the process keeps
@@ -117,12 +128,18 @@ const OPTION_NAMES = optionNames<PostgresDriverOptions>({
   schema: true,
   poolSize: true,
   connectTimeoutMs: true,
+  queryTimeoutMs: true,
   warmConnections: true,
 });
 
 function validate(
   options: PostgresDriverOptions,
-): Required<Pick<PostgresDriverOptions, 'schema' | 'poolSize' | 'connectTimeoutMs' | 'warmConnections'>> {
+): Required<
+  Pick<
+    PostgresDriverOptions,
+    'schema' | 'poolSize' | 'connectTimeoutMs' | 'queryTimeoutMs' | 'warmConnections'
+  >
+> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'pass an object with connectionString or pool');
   }
@@ -168,11 +185,19 @@ function validate(
   if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
     throw new InvalidOptionError('connectTimeoutMs', `must be a number > 0, got ${String(connectTimeoutMs)}`);
   }
+  const queryTimeoutMs = options.queryTimeoutMs ?? POSTGRES_DEFAULTS.queryTimeoutMs;
+  // Node's timers take at most 2^31 - 1 ms (a larger delay fires after 1 ms).
+  if (!Number.isInteger(queryTimeoutMs) || queryTimeoutMs < 0 || queryTimeoutMs > 2 ** 31 - 1) {
+    throw new InvalidOptionError(
+      'queryTimeoutMs',
+      `must be an integer from 0 (no limit) to 2147483647 ms, got ${String(queryTimeoutMs)}`,
+    );
+  }
   const warmConnections = options.warmConnections ?? true;
   if (typeof warmConnections !== 'boolean') {
     throw new InvalidOptionError('warmConnections', `must be true or false, got ${String(warmConnections)}`);
   }
-  return { schema, poolSize, connectTimeoutMs, warmConnections };
+  return { schema, poolSize, connectTimeoutMs, queryTimeoutMs, warmConnections };
 }
 
 /**
@@ -191,7 +216,7 @@ export const SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan -c jit=off
 
 /** Create the PostgreSQL driver. Nothing connects until the first call. */
 export function postgresDriver(options: PostgresDriverOptions): Driver {
-  const { schema, poolSize, connectTimeoutMs, warmConnections } = validate(options);
+  const { schema, poolSize, connectTimeoutMs, queryTimeoutMs, warmConnections } = validate(options);
   const ownsPool = options.pool === undefined;
   // The option's type is structural (see PostgresPool); what is given is a pg.Pool.
   const pool =
@@ -221,7 +246,13 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
         application_name: 'jobwire-listener',
       }),
   });
-  const ctx = new PgContext(schema, pool, describeTarget(ownsPool ? options : pool.options), notifier);
+  const ctx = new PgContext(
+    schema,
+    pool,
+    describeTarget(ownsPool ? options : pool.options),
+    notifier,
+    queryTimeoutMs,
+  );
   let closing: Promise<void> | undefined;
 
   return {
