@@ -224,16 +224,13 @@ export class Guard {
           : this.sessions
             ? 'Send Authorization: Bearer <token>, or sign in at /login.'
             : 'Not signed in.';
-    const challenge = isBasic
-      ? 'Basic realm="jobwire", charset="UTF-8"'
-      : this.sessions
-        ? 'Bearer realm="jobwire"'
-        : undefined;
-    return json(
-      { error: { code: 'JOBWIRE_HTTP_UNAUTHORIZED', message } },
-      401,
-      challenge ? { 'www-authenticate': challenge } : {},
-    );
+    // Every 401 carries a challenge (RFC 9110 requires one). An authorize hook's scheme is its
+    // own business, so it gets Bearer: what API clients send, and unlike Basic it does not make
+    // a browser pop up a password dialog the hook may not read.
+    const challenge = isBasic ? 'Basic realm="jobwire", charset="UTF-8"' : 'Bearer realm="jobwire"';
+    return json({ error: { code: 'JOBWIRE_HTTP_UNAUTHORIZED', message } }, 401, {
+      'www-authenticate': challenge,
+    });
   }
 }
 

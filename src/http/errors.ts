@@ -93,7 +93,13 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
   };
 }
 
-/** 400 naming the field: a request parameter or body field has the wrong type or value. */
-export function badRequest(field: string, message: string): HttpError {
-  return new HttpError(400, 'JOBWIRE_INVALID_OPTION', `Invalid option "${field}": ${message}`, { field });
+/**
+ * 400 naming the field: a request parameter or body field has the wrong type or value, or is
+ * one nothing reads. `extra` adds details (the known names, a suggestion).
+ */
+export function badRequest(field: string, message: string, extra: Record<string, unknown> = {}): HttpError {
+  return new HttpError(400, 'JOBWIRE_INVALID_OPTION', `Invalid option "${field}": ${message}`, {
+    field,
+    ...extra,
+  });
 }

@@ -8,6 +8,7 @@ import { InvalidOptionError, type Jobwire } from '../index.js';
 import { addEventRoutes, StreamRegistry } from './api/events.js';
 import { addJobRoutes } from './api/jobs.js';
 import { addOperationRoutes } from './api/operations.js';
+import { refuseUnknownQuery } from './api/query.js';
 import { csrfToken, Guard, type HttpEnv, routePath } from './auth.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { errorAnswer } from './errors.js';
@@ -62,9 +63,11 @@ export function createHttpHandler(jobwire: Jobwire, options: HttpHandlerOptions)
   addHealthRoutes(app, jobwire, resolved.health);
   addLoginRoutes(app, guard, basePath, resolved.sessionTtlMs);
   const document = openApiDocument(basePath, HTTP_API_VERSION);
+  // Before every API route: a query parameter the route's document does not list is refused.
+  app.use('/api/*', refuseUnknownQuery(document, basePath));
   app.get('/api/openapi.json', () => json(document));
   addJobRoutes(app, jobwire, resolved.maxBodyBytes);
-  addOperationRoutes(app, jobwire);
+  addOperationRoutes(app, jobwire, resolved.maxBodyBytes);
   addEventRoutes(app, jobwire, resolved.heartbeatMs, streams);
   // The dashboard's pages run behind the same sign-in, CSRF check and headers as the API.
   const closing = new AbortController();

@@ -5,7 +5,7 @@ import {
   error,
   filterBody,
   jsonBody,
-  list,
+  listQuery,
   NOT_FOUND,
   type Operation,
   object,
@@ -29,9 +29,9 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
           'still match. Only a null `nextCursor` means that no older job matches.',
         tags: ['jobs'],
         parameters: [
-          query('state', list),
-          query('queue', list),
-          query('task', list),
+          listQuery('state'),
+          listQuery('queue'),
+          listQuery('task'),
           query('limit', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
           query('cursor', { type: 'string' }, 'nextCursor of the previous page'),
         ],
@@ -71,6 +71,7 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
     '/api/jobs/retry': {
       post: {
         summary: 'Retry every job matching a filter (abandoned and cancelled by default)',
+        description: 'At least one of state, queue, task, or {"all": true}; an empty body is a 400.',
         tags: ['jobs'],
         requestBody: { required: true, content: jsonBody(filterBody) },
         responses: { '200': ok('what changed', ref('BulkResult')), ...BAD, ...WRITE_ERRORS },
@@ -79,6 +80,7 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
     '/api/jobs/cancel': {
       post: {
         summary: 'Cancel every job matching a filter (scheduled, pending, running by default)',
+        description: 'At least one of state, queue, task, or {"all": true}; an empty body is a 400.',
         tags: ['jobs'],
         requestBody: { required: true, content: jsonBody(filterBody) },
         responses: { '200': ok('what changed', ref('BulkResult')), ...BAD, ...WRITE_ERRORS },
@@ -106,10 +108,14 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
       get: {
         summary: "The job's events from the durable log, oldest first",
         tags: ['jobs', 'events'],
+        description:
+          'A job deleted by hand or by retention keeps its events until the log is pruned: its timeline is ' +
+          'still served. 404 only when there is neither such a job nor any event of it.',
         parameters: [path('id', 'job id'), query('limit', { type: 'integer', minimum: 1, maximum: 1000 })],
         responses: {
           '200': ok('the timeline', object({ events: { type: 'array', items: ref('Event') } })),
           ...BAD,
+          '404': error('no such job, and no event of it in the log'),
         },
       },
     },
@@ -145,9 +151,9 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         parameters: [
           query('after', { type: 'string', default: 'start' }, "a cursor, 'start' or 'now'"),
           query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
-          query('type', list),
-          query('queue', list),
-          query('job', list),
+          listQuery('type'),
+          listQuery('queue'),
+          listQuery('job'),
         ],
         responses: {
           '200': ok(
@@ -171,9 +177,9 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         parameters: [
           { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } },
           query('after', { type: 'string', default: 'now' }),
-          query('type', list),
-          query('queue', list),
-          query('job', list),
+          listQuery('type'),
+          listQuery('queue'),
+          listQuery('job'),
         ],
         responses: {
           '200': {

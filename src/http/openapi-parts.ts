@@ -8,6 +8,9 @@ export interface Parameter {
   name: string;
   in: 'path' | 'query' | 'header';
   required?: boolean;
+  /** With `style: 'form'`: the parameter may be repeated (`?state=a&state=b`). */
+  explode?: boolean;
+  style?: 'form';
   description?: string;
   schema: Schema;
 }
@@ -25,10 +28,18 @@ export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${na
 export const jsonBody = (schema: Schema) => ({ 'application/json': { schema } });
 export const ok = (description: string, schema: Schema) => ({ description, content: jsonBody(schema) });
 export const error = (description: string) => ({ description, content: jsonBody(ref('Error')) });
-export const list: Schema = {
-  type: 'string',
+/**
+ * A list query parameter: repeated (`?state=a&state=b`) or comma-separated. The only parameters
+ * that may be repeated: the handler refuses any other one given twice (`explode` is what it reads).
+ */
+export const listQuery = (name: string): Parameter => ({
+  name,
+  in: 'query',
+  style: 'form',
+  explode: true,
   description: 'one value, several comma-separated, or the parameter repeated',
-};
+  schema: { type: 'array', items: { type: 'string' } },
+});
 export const path = (name: string, description: string): Parameter => ({
   name,
   in: 'path',
@@ -52,9 +63,30 @@ export const WRITE_ERRORS = {
   '403': error('read-only mode, not allowed, or CSRF check failed'),
 };
 export const NOT_FOUND = { '404': error('no such job or schedule') };
-export const BAD = { '400': error('a parameter has the wrong type or value (details.field names it)') };
+/** Pause/resume of a queue nothing uses (api/operations.ts). */
+export const UNKNOWN_QUEUE = {
+  '404': error(
+    'JOBWIRE_QUEUE_NOT_FOUND: no job, setting or published task uses the queue (details.suggestion, details.known)',
+  ),
+};
+export const BAD = {
+  '400': error(
+    'a parameter has the wrong type or value, or is one this route does not read, or a single-valued one is repeated (details.field names it)',
+  ),
+};
 export const PUBLIC: Record<string, string[]>[] = [];
-export const filterBody = object({ state: {}, queue: {}, task: {} });
+const nameOrList: Schema = {
+  oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+};
+/** The body of the bulk routes: at least one filter, or `all: true` (never both). */
+export const filterBody: Schema = {
+  ...object({ state: nameOrList, queue: nameOrList, task: nameOrList, all: { type: 'boolean' } }),
+  description:
+    'At least one of state, queue, task; or {"all": true} to act on every job the action applies to. ' +
+    'An empty object is refused (400), so a client that dropped its filters cannot act on every job.',
+  additionalProperties: false,
+  minProperties: 1,
+};
 
 /** The `components` of the document: security schemes and shared schemas. */
 export const COMPONENTS = {

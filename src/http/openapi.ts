@@ -8,6 +8,7 @@ import {
   BAD,
   COMPONENTS,
   error,
+  jsonBody,
   NOT_FOUND,
   type Operation,
   object,
@@ -17,6 +18,7 @@ import {
   query,
   ref,
   type Schema,
+  UNKNOWN_QUEUE,
   WRITE_ERRORS,
 } from './openapi-parts.js';
 
@@ -128,15 +130,27 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
       '/api/queues/{name}/pause': {
         post: {
           summary: 'Stop pools of every process from claiming the queue',
+          description:
+            'A queue no job, setting or published task uses is refused with 404 (a typo would pause nothing); ' +
+            'send {"force": true} to pause a queue before its first job.',
           tags: ['queues'],
           parameters: [path('name', 'queue name')],
+          requestBody: {
+            required: false,
+            content: jsonBody({
+              ...object({ force: { type: 'boolean', default: false } }),
+              additionalProperties: false,
+            }),
+          },
           responses: {
             '200': ok(
               'paused',
               object({ queue: { type: 'string' }, paused: { const: true }, changed: { type: 'boolean' } }),
             ),
             ...BAD,
+            ...UNKNOWN_QUEUE,
             ...WRITE_ERRORS,
+            '415': error('a body that is not application/json'),
           },
         },
       },
@@ -151,6 +165,7 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
               object({ queue: { type: 'string' }, paused: { const: false }, changed: { type: 'boolean' } }),
             ),
             ...BAD,
+            ...UNKNOWN_QUEUE,
             ...WRITE_ERRORS,
           },
         },

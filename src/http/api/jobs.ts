@@ -75,15 +75,51 @@ function enqueueOptions(value: unknown): EnqueueOptions | undefined {
   return result;
 }
 
-/** Retry and cancel filters of the bulk routes. */
-function bulkFilter(value: unknown) {
-  const filter = objectField('body', value);
-  onlyKeys('', filter, ['state', 'queue', 'task']);
-  return {
-    state: stringOrList('state', filter.state) as JobState | JobState[] | undefined,
-    queue: stringOrList('queue', filter.queue),
-    task: stringOrList('task', filter.task),
+const FILTER_FIELDS = ['state', 'queue', 'task'] as const;
+
+/** What `{"all": true}` acts on, for the message that asks for it. */
+const ALL_OF = { retry: 'abandoned and cancelled', cancel: 'scheduled, pending and running' } as const;
+
+/**
+ * Retry and cancel filters of the bulk routes. At least one filter, or an explicit `all: true`:
+ * an empty body (a client that serialised its `undefined` filters away) would otherwise act on
+ * every job, and the CLI refuses `jobs cancel`/`jobs retry` without ids or filters alike.
+ */
+function bulkFilter(value: unknown, action: 'retry' | 'cancel') {
+  const body = objectField('body', value);
+  onlyKeys('', body, [...FILTER_FIELDS, 'all']);
+  if (body.all !== undefined && typeof body.all !== 'boolean')
+    throw badRequest('all', 'must be true or false');
+  const filter = {
+    state: stringOrList('state', body.state) as JobState | JobState[] | undefined,
+    queue: stringOrList('queue', body.queue),
+    task: stringOrList('task', body.task),
   };
+  // An empty list filters nothing, so it does not count as naming the jobs.
+  const given = FILTER_FIELDS.filter((f) => filter[f] !== undefined && filter[f].length !== 0);
+  if (body.all === true && given.length > 0) {
+    throw badRequest(
+      'all',
+      `"all": true acts on every job; send it without ${given.join(', ')}, or drop it to use the filter`,
+    );
+  }
+  if (body.all !== true && given.length === 0) {
+    throw badRequest(
+      'body',
+      `name the jobs to ${action}: send at least one of state, queue, task (a name or a non-empty list), ` +
+        `or {"all": true} to ${action} every ${ALL_OF[action]} job`,
+    );
+  }
+  return filter;
+}
+
+/** The 404 of a job id no job has. */
+function jobNotFound(id: string): HttpError {
+  return new HttpError(
+    404,
+    'JOBWIRE_JOB_NOT_FOUND',
+    `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
+  );
 }
 
 /** Add the job routes to `app`. */
@@ -123,31 +159,28 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
   });
 
   app.post('/api/jobs/retry', async (c) => {
-    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes));
+    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes), 'retry');
     return json(await jobwire.retryJobs(filter));
   });
 
   app.post('/api/jobs/cancel', async (c) => {
-    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes));
+    const filter = bulkFilter(await readJson(c.req.raw, maxBodyBytes), 'cancel');
     return json(await jobwire.cancelJobs(filter));
   });
 
   app.get('/api/jobs/:id', async (c) => {
     const id = c.req.param('id');
     const job = await jobwire.getJob(id);
-    if (!job)
-      throw new HttpError(
-        404,
-        'JOBWIRE_JOB_NOT_FOUND',
-        `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
-      );
+    if (!job) throw jobNotFound(id);
     return json({ job });
   });
 
   app.get('/api/jobs/:id/events', async (c) => {
-    const events = await jobwire.jobEvents(c.req.param('id'), {
-      limit: intParam(c, 'limit', 1, 1000) ?? 1000,
-    });
+    const id = c.req.param('id');
+    const events = await jobwire.jobEvents(id, { limit: intParam(c, 'limit', 1, 1000) ?? 1000 });
+    // A job deleted by hand or by retention keeps its events until the log is pruned: its
+    // timeline is still served. Only an id with neither a job nor events is unknown.
+    if (events.length === 0 && !(await jobwire.getJob(id))) throw jobNotFound(id);
     return json({ events });
   });
 
@@ -159,13 +192,7 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
 
   app.delete('/api/jobs/:id', async (c) => {
     const id = c.req.param('id');
-    if (!(await jobwire.deleteJob(id))) {
-      throw new HttpError(
-        404,
-        'JOBWIRE_JOB_NOT_FOUND',
-        `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
-      );
-    }
+    if (!(await jobwire.deleteJob(id))) throw jobNotFound(id);
     return json({ deleted: true });
   });
 }

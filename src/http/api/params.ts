@@ -3,6 +3,7 @@
  * client is called (the client checks values again and names them the same way).
  */
 import type { Context } from 'hono';
+import { closestName } from '../../index.js';
 import { badRequest } from '../errors.js';
 
 /** A list parameter: repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`). */
@@ -34,11 +35,19 @@ export function objectField(field: string, value: unknown): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** Refuse keys of `object` not in `allowed` (a typo would otherwise be ignored silently). */
+/**
+ * Refuse keys of `object` not in `allowed` (a typo would otherwise be ignored silently), with the
+ * allowed name closest to a misspelling as a hint (query parameters get the same, api/query.ts).
+ */
 export function onlyKeys(field: string, object: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(object)) {
     if (!allowed.includes(key)) {
-      throw badRequest(field ? `${field}.${key}` : key, `is not accepted here; use ${allowed.join(', ')}`);
+      const near = closestName(key, allowed);
+      throw badRequest(
+        field ? `${field}.${key}` : key,
+        `is not accepted here${near ? ` — did you mean "${near}"?` : ''}; use ${allowed.join(', ')}`,
+        near ? { suggestion: near } : {},
+      );
     }
   }
 }
