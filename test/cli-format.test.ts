@@ -50,7 +50,7 @@ describe('cli event format', () => {
     assert.ok(FAILURE_EVENTS.has('job:interrupted'), '--quiet still prints it');
   });
 
-  it('fits 80 columns: a long detail moves to its own line under the event name, cut to fit', () => {
+  it('fits 80 columns: a long detail moves to its own line under the event name, cut to fit; an error wraps whole', () => {
     const failed = formatEvent(
       'job:failed',
       {
@@ -64,11 +64,22 @@ describe('cli event format', () => {
       plain,
       { now: 0 },
     );
-    const [head, detail, ...rest] = failed.split('\n');
-    assert.deepEqual(rest, []);
+    const [head, detail, ...more] = failed.split('\n');
     assert.match(head!, /^00:00:00\.000 job:failed +#42 +a-rather-long-… media +2\/3 +w0$/);
-    assert.match(detail!, /^ {13}1\.23s +x+…$/);
-    for (const line of [head!, detail!]) assert.ok(line.length <= 80, `${line.length}: ${line}`);
+    assert.match(detail!, /^ {13}1\.23s +x+$/);
+    for (const line of more) assert.match(line, /^ {13}x+$/, 'the rest of the message, under the name');
+    assert.equal(failed.match(/x/g)?.length, 200, 'the whole message');
+    for (const line of failed.split('\n')) assert.ok(line.length <= 80, `${line.length}: ${line}`);
+    const deduplicated = formatEvent(
+      'job:deduplicated',
+      { ...base, rule: 'unique', key: 'k'.repeat(200), state: 'pending', at: 0 },
+      plain,
+      { now: 0 },
+    );
+    const [, keyLine, ...rest] = deduplicated.split('\n');
+    assert.deepEqual(rest, []);
+    assert.match(keyLine!, /^ {13}unique key k+…$/);
+    assert.equal(keyLine!.length, 80);
     const wide = formatEvent(
       'job:completed',
       { ...base, completedAt: 0, durationMs: 5, result: null },

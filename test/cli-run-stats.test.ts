@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { painter } from '../src/cli/format.js';
 import { DurationHistogram } from '../src/cli/histogram.js';
-import { RunStats } from '../src/cli/run-stats.js';
+import { RunStats, renderSummary } from '../src/cli/run-stats.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -107,4 +108,47 @@ test('the histogram: percentiles within 5 %, never above the largest sample', ()
   h.record(-5);
   h.record(Number.NaN);
   assert.equal(h.percentile(0.1), 1, '0 and bad samples land in the first bucket, [0, 1] ms');
+});
+
+/** The summary's rate line after `count` jobs spread evenly over `busyMs` of busy time. */
+function rateLine(count: number, busyMs: number): string {
+  const stats = new RunStats(() => 0);
+  for (let i = 0; i < count; i++) {
+    const startedAt = count === 1 ? 0 : Math.round((i * busyMs) / count);
+    const completedAt = count === 1 ? busyMs : Math.round(((i + 1) * busyMs) / count);
+    const attempt = {
+      jobId: String(i),
+      task: 'noop',
+      queue: 'default',
+      correlationId: `c${i}`,
+      attempt: 1,
+      maxAttempts: 3,
+      poolId: 'p',
+      workerId: 'w/0',
+      runAt: startedAt,
+      startedAt,
+      waitMs: 0,
+    };
+    stats.observe('job:started', attempt);
+    stats.observe('job:completed', {
+      ...attempt,
+      completedAt,
+      durationMs: completedAt - startedAt,
+      result: null,
+    });
+  }
+  const line = renderSummary(stats.summary(), painter(false))
+    .split('\n')
+    .find((text) => text.startsWith('busy '));
+  return /· (.+) · wall/.exec(line ?? '')?.[1] ?? `no rate in ${line}`;
+}
+
+test('the rate reads as jobs/s at normal speeds and in jobs/min or jobs/h when slower', () => {
+  assert.equal(rateLine(200, 8000), '25.0 jobs/s', 'normal rates look as before');
+  assert.equal(rateLine(3, 2000), '1.5 jobs/s');
+  assert.equal(rateLine(1, 60_000), '1.0 jobs/min', 'the probe: 1 job over 60 s is not 0.0 jobs/s');
+  assert.equal(rateLine(3, 20_000), '9.0 jobs/min');
+  assert.equal(rateLine(1, 2 * 3_600_000), '0.5 jobs/h');
+  assert.equal(rateLine(1, 30 * 86_400_000), '0.0014 jobs/h', 'never 0.0');
+  assert.equal(rateLine(0, 0), '– jobs/s', 'nothing finished yet');
 });

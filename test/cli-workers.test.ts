@@ -91,6 +91,50 @@ describe('jobwire workers', () => {
     }
   });
 
+  test('a pool silent for more than 3 of its heartbeat periods reads "silent?", with a note', async () => {
+    const db = join(dir, 'silent.db');
+    // Two rows as a live pool and a killed one (kill -9: its row stays) would leave them.
+    const driver = sqliteDriver({ path: db });
+    try {
+      await driver.migrate();
+      const row = (poolId: string, heartbeatMs: number) => ({
+        poolId,
+        host: 'web-1',
+        pid: 4242,
+        queues: ['default'],
+        concurrency: 2,
+        busy: 2,
+        state: 'running' as const,
+        heartbeatMs,
+        version: null,
+        startedAt: Date.now() - 120_000,
+      });
+      // The probe's case: 37 s after the last of 10 s heartbeats.
+      await driver.poolUpsert({ pool: row('killed', 10_000), now: Date.now() - 37_000 });
+      // Slow heartbeats are judged by their own period: 37 s is not 3 of 20 s periods.
+      await driver.poolUpsert({ pool: row('slow', 20_000), now: Date.now() - 37_000 });
+      await driver.poolUpsert({ pool: row('alive', 10_000), now: Date.now() });
+    } finally {
+      await driver.close();
+    }
+    const run = await runCliInProcess(['workers', '--db', db]);
+    assert.equal(run.code, 0, run.stderr);
+    const [, ...rest] = run.stdout.trimEnd().split('\n');
+    const stateOf = (poolId: string) =>
+      rest.find((line) => line.startsWith(`${poolId} `))?.split(/\s{2,}/)[5];
+    assert.equal(stateOf('killed'), 'silent?', run.stdout);
+    assert.equal(stateOf('slow'), 'running', run.stdout);
+    assert.equal(stateOf('alive'), 'running', run.stdout);
+    assert.match(run.stdout, /^silent\? = no heartbeat for more than 3 of its own periods \(10\.0s\)/m);
+    assert.match(run.stdout, /hint/);
+
+    // --json stays the registry rows as listPools returns them: no field added.
+    const json = await runCliInProcess(['workers', '--json', '--db', db]);
+    const killed = (JSON.parse(json.stdout) as PoolRecord[]).find((pool) => pool.poolId === 'killed')!;
+    assert.equal(killed.state, 'running');
+    assert.ok(!('silent' in killed));
+  });
+
   test('refuses an extra argument as a usage error', async () => {
     const run = await runCliInProcess(['workers', 'now', '--db', join(dir, 'x.db')]);
     assert.equal(run.code, 2);

@@ -1,6 +1,8 @@
 /**
- * One jobwire event as a readable line (or two, to stay within 80 columns): the event stream of
- * `jobwire worker` and `jobwire dev`.
+ * One jobwire event as a readable line: the event stream of `jobwire worker` and `jobwire dev`.
+ * Fitted to a width (a terminal, and `dev` always), a long detail moves under the event name and
+ * an error message wraps there whole; without a width (a worker writing to a file or a pipe) an
+ * event is one line, however long, and nothing is cut.
  */
 import type { JobwireEvents } from '../index.js';
 import { flowHeldText, flowUnheldText } from './flow-text.js';
@@ -9,6 +11,7 @@ import {
   duration,
   errorSummary,
   formatProgress,
+  oneLine,
   type Paint,
   pad,
   type Style,
@@ -16,6 +19,7 @@ import {
   stripAnsi,
   truncate,
   visibleWidth,
+  wrap,
 } from './format.js';
 
 /**
@@ -24,7 +28,7 @@ import {
  */
 export const EVENT_WIDTH = 'job:interrupted'.length;
 
-/** Lines never exceed this many columns unless the terminal says it is wider. */
+/** The width lines are fitted to when no terminal says otherwise (`dev` when piped). */
 export const LINE_WIDTH = 80;
 
 /** A wrapped detail starts under the event name: after the time column and its space. */
@@ -78,14 +82,21 @@ type AnyPayload = Record<string, unknown>;
 /** What an event says after its name: the job's columns (job events) and a detail. */
 interface Described {
   columns?: string;
+  /** Whole: never cut here, so a log line can carry all of it. */
   detail: string;
+  /**
+   * True when the detail carries an error message: fitted to a width it wraps, never cut (the
+   * part that says what to do is often at the end). Other details are cut to fit.
+   */
+  error?: boolean;
 }
 
 /**
  * One event as one line — time, the event name in a fixed-width coloured column, then for a job
- * event the job (id, task, queue, attempt/max, worker) in aligned columns, then what happened —
- * or two when that would be wider than `width` (default 80): the detail then goes on its own
- * line under the event name, cut to fit.
+ * event the job (id, task, queue, attempt/max, worker) in aligned columns, then what happened.
+ * When that is wider than `width` (default 80) the detail goes on its own line under the event
+ * name: cut to fit, except an error, which wraps over as many lines as it needs. `width:
+ * Infinity` keeps every event on one line, whole (a log file, a pipe).
  */
 export function formatEvent(
   name: string,
@@ -95,14 +106,24 @@ export function formatEvent(
 ): string {
   const width = options.width ?? LINE_WIDTH;
   const time = clockTime(options.now ?? Date.now());
-  const { columns, detail } = describeEvent(name, payload, paint, width - DETAIL_INDENT);
+  const described = describeEvent(name, payload, paint);
+  const { columns } = described;
+  const detail = oneLine(described.detail);
   const head = `${paint('gray', time)} ${paint(styleOf(name), pad(name, EVENT_WIDTH))}${columns ? ` ${columns}` : ''}`;
   const one = `${head} ${detail}`.trimEnd();
   if (visibleWidth(one) <= width || detail === '') return one;
   const room = width - DETAIL_INDENT;
-  const fitted = visibleWidth(detail) <= room ? detail : truncate(stripAnsi(detail), room);
-  return `${head.trimEnd()}\n${' '.repeat(DETAIL_INDENT)}${fitted}`;
+  const indent = ' '.repeat(DETAIL_INDENT);
+  // Every detail line starts under the event name (docs/cli.md: dev's layout), wrapped or not.
+  const lines = described.error
+    ? wrap(detail, room)
+    : [visibleWidth(detail) <= room ? detail : truncate(stripAnsi(detail), room)];
+  return [head.trimEnd(), ...lines.map((line) => indent + line)].join('\n');
 }
+
+/** An error's summary for a detail: whole (formatEvent wraps it when it fits a width). */
+const wholeError = (error: Parameters<typeof errorSummary>[0]) =>
+  errorSummary(error, Number.POSITIVE_INFINITY);
 
 function jobColumns(
   e: { jobId: string; task: string; queue: string },
@@ -121,8 +142,7 @@ function jobColumns(
 const attemptOf = (e: { attempt: number; maxAttempts: number }) =>
   e.maxAttempts > 0 ? `${e.attempt}/${e.maxAttempts}` : '';
 
-/** `room`: the columns a detail has on a line of its own (errors are cut to fit it). */
-function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: number): Described {
+function describeEvent(name: string, payload: AnyPayload, paint: Paint): Described {
   const dim = (text: string) => paint('gray', text);
   const job = (attempt: string, worker: string) =>
     jobColumns(payload as unknown as { jobId: string; task: string; queue: string }, attempt, worker);
@@ -166,10 +186,10 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
     }
     case 'job:failed': {
       const e = payload as unknown as JobwireEvents['job:failed'];
-      const error = errorSummary(e.error, room - 8);
       return {
         columns: job(attemptOf(e), workerLabel(e.workerId)),
-        detail: `${pad(duration(e.durationMs), 7)} ${paint('red', error)}`,
+        detail: `${pad(duration(e.durationMs), 7)} ${paint('red', wholeError(e.error))}`,
+        error: true,
       };
     }
     case 'job:retrying': {
@@ -188,8 +208,11 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
     }
     case 'job:abandoned': {
       const e = payload as unknown as JobwireEvents['job:abandoned'];
-      const error = errorSummary(e.error, Math.max(20, room - e.reason.length - 2));
-      return { columns: job(attemptOf(e), ''), detail: paint('red', `${e.reason}: ${error}`) };
+      return {
+        columns: job(attemptOf(e), ''),
+        detail: paint('red', `${e.reason}: ${wholeError(e.error)}`),
+        error: true,
+      };
     }
     case 'job:cancelled': {
       const e = payload as unknown as JobwireEvents['job:cancelled'];
@@ -266,13 +289,14 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
     case 'pool:error': {
       const e = payload as unknown as JobwireEvents['pool:error'];
       const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
-      return { detail: `${e.operation} failed: ${paint('red', errorSummary(e.error, room - 30))}${retry}` };
+      return { detail: `${e.operation} failed: ${paint('red', wholeError(e.error))}${retry}`, error: true };
     }
     case 'service:error': {
       const e = payload as unknown as JobwireEvents['service:error'];
       const retry = e.retryInMs > 0 ? dim(` (retry in ${duration(e.retryInMs)})`) : '';
       return {
-        detail: `${e.service} ${e.operation} failed: ${paint('red', errorSummary(e.error, room - 40))}${retry}`,
+        detail: `${e.service} ${e.operation} failed: ${paint('red', wholeError(e.error))}${retry}`,
+        error: true,
       };
     }
     case 'leader:elected':
@@ -309,13 +333,10 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint, room: nu
   }
 }
 
-/** key=value for an event this version does not know how to render. */
+/** key=value for an event this version does not know how to render (cut only to fit a width). */
 function genericFields(payload: AnyPayload): string {
-  return truncate(
-    Object.entries(payload)
-      .filter(([key]) => key !== 'at')
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeJson(value)}`)
-      .join(' '),
-    160,
-  );
+  return Object.entries(payload)
+    .filter(([key]) => key !== 'at')
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeJson(value)}`)
+    .join(' ');
 }

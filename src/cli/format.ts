@@ -48,10 +48,71 @@ export function pad(text: string, width: number, right = false): string {
   return right ? ' '.repeat(gap) + text : text + ' '.repeat(gap);
 }
 
+/** `text` on one line: each newline (with the blanks around it) becomes one space. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
 /** Cut to at most `max` characters with an ellipsis; newlines become spaces. */
 export function truncate(text: string, max: number): string {
-  const flat = text.replace(/\s*\n\s*/g, ' ');
+  const flat = oneLine(text);
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/** SGR codes that end a style `util.styleText` opened (reset, bold/dim off, colours off…). */
+const CLOSING_SGR = new Set(['0', '22', '23', '24', '27', '28', '29', '39', '49']);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point.
+const ESCAPE_OR_CHAR = /\u001b\[[0-9;]*m|[\s\S]/g;
+
+/**
+ * Word-wrap `text` (newlines become spaces) into lines of at most `width` visible columns, the
+ * lines after the first at most `nextWidth`; a word longer than a line is split. Colours survive
+ * the breaks: a line ends with a reset and the next reopens the styles in force, so each line
+ * reads right on its own (a pager, a log viewer that shows one line).
+ */
+export function wrap(text: string, width: number, nextWidth = width): string[] {
+  const lines: string[] = [];
+  const open: string[] = [];
+  let line = '';
+  let used = 0;
+  let gap = '';
+  const limit = () => Math.max(1, lines.length === 0 ? width : nextWidth);
+  const breakLine = () => {
+    lines.push(open.length > 0 ? `${line}\u001b[0m` : line);
+    line = open.join('');
+    used = 0;
+  };
+  const add = (unit: string) => {
+    line += unit;
+    if (!unit.startsWith('\u001b[')) used += 1;
+    else if (CLOSING_SGR.has(unit.slice(2, -1))) {
+      if (unit === '\u001b[0m') open.length = 0;
+      else open.pop();
+    } else open.push(unit);
+  };
+  for (const token of oneLine(text)
+    .trim()
+    .split(/([ \t]+)/)) {
+    if (token === '') continue;
+    if (/^[ \t]+$/.test(token)) {
+      gap = token.replace(/\t/g, ' ');
+      continue;
+    }
+    const tokenWidth = visibleWidth(token);
+    // A word no line can hold is split anyway: it starts where it is rather than on a new line.
+    const unbreakable = tokenWidth > Math.max(1, nextWidth);
+    if (used > 0 && !unbreakable && used + gap.length + tokenWidth > limit()) breakLine();
+    else if (used > 0 && used + gap.length >= limit()) breakLine();
+    else if (used > 0) for (const space of gap) add(space);
+    gap = '';
+    for (const unit of token.match(ESCAPE_OR_CHAR) ?? []) {
+      // Split only a word that cannot fit a line of its own (a long URL, an id).
+      if (!unit.startsWith('\u001b[') && used >= limit()) breakLine();
+      add(unit);
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 // ----- time ------------------------------------------------------------------------------------

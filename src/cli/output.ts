@@ -43,6 +43,13 @@ export interface EventPrinterOptions {
   /** Events below this level are not printed. Default `info` (no per-slot `worker:*` lines). */
   level?: CliLogLevel;
   io?: Io;
+  /**
+   * Fit lines to `LINE_WIDTH` columns even when stdout is not a terminal (`dev`, whose docs
+   * promise an 80-column layout). Default false: a worker writing to a file, a pipe, systemd or
+   * Docker prints each event on one line, whole — a log line may be long, a cut one may hide
+   * what an error says to do.
+   */
+  alwaysFit?: boolean;
 }
 
 /** Prints events as they happen; see the module comment. */
@@ -51,6 +58,7 @@ export class EventPrinter {
   readonly quiet: boolean;
   readonly level: CliLogLevel;
   readonly io: Io;
+  readonly alwaysFit: boolean;
   /** Colours for stdout. */
   readonly paint: Paint;
   /** Colours for stderr. */
@@ -62,6 +70,7 @@ export class EventPrinter {
     this.quiet = options.quiet ?? false;
     this.level = options.level ?? 'info';
     this.io = options.io ?? processIo;
+    this.alwaysFit = options.alwaysFit ?? false;
     this.paint = painter(!this.json && colorEnabled(this.io.out));
     this.paintErr = painter(colorEnabled(this.io.err));
   }
@@ -95,10 +104,14 @@ export class EventPrinter {
     this.io.out.write(`${formatEvent(name, event, this.paint, { width: this.width })}\n`);
   }
 
-  /** Lines fit 80 columns, or the terminal's width when it is a terminal (at least 60). */
+  /**
+   * The columns lines are fitted to: a terminal's width (at least 60; 80 when it does not say),
+   * else 80 with `alwaysFit`, else `Infinity` — no fitting, nothing cut.
+   */
   get width(): number {
     const columns = (this.io.out as { columns?: number }).columns;
-    return this.io.out.isTTY && columns ? Math.max(60, columns) : LINE_WIDTH;
+    if (this.io.out.isTTY) return columns ? Math.max(60, columns) : LINE_WIDTH;
+    return this.alwaysFit ? LINE_WIDTH : Number.POSITIVE_INFINITY;
   }
 
   #progressDue(event: Record<string, unknown>): boolean {

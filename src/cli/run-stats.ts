@@ -222,11 +222,21 @@ function row(stats: TaskStats): StatsRow {
 
 const ms = (value: number | null) => (value === null ? '–' : duration(value));
 
-/** Jobs finished per second of busy time ("–" when nothing finished yet). */
+/**
+ * Jobs finished over the busy time, with its unit: `12.3 jobs/s`; below one a second in
+ * jobs/min, below one a minute in jobs/h, so a slow run reads `1.0 jobs/min`, not `0.0 jobs/s`
+ * ("– jobs/s" when nothing finished yet).
+ */
 export function throughput(summary: RunSummary): string {
   const finished = summary.completed + summary.abandoned + summary.cancelled;
-  if (finished === 0 || summary.busyTimeMs <= 0) return '–';
-  return (finished / (summary.busyTimeMs / 1000)).toFixed(1);
+  if (finished === 0 || summary.busyTimeMs <= 0) return '– jobs/s';
+  const perSecond = finished / (summary.busyTimeMs / 1000);
+  // Compare the rounded figure: 0.96 jobs/s would print as 1.0 jobs/s, so it stays in jobs/s.
+  if (Number(perSecond.toFixed(1)) >= 1) return `${perSecond.toFixed(1)} jobs/s`;
+  if (Number((perSecond * 60).toFixed(1)) >= 1) return `${(perSecond * 60).toFixed(1)} jobs/min`;
+  const perHour = perSecond * 3600;
+  // Days of busy time for a handful of jobs: two significant digits rather than 0.0.
+  return `${perHour >= 0.1 ? perHour.toFixed(1) : perHour.toPrecision(2)} jobs/h`;
 }
 
 /**
@@ -269,7 +279,7 @@ export function renderSummary(summary: RunSummary, paint: Paint, notes: readonly
     `${plural(summary.jobs, 'job')}: ${summary.completed} done, ${summary.abandoned} abandoned, ` +
       `${summary.cancelled} cancelled, ${summary.unfinished} unfinished` +
       (summary.retriedByHand ? ` (${plural(summary.retriedByHand, 'hand retry')})` : ''),
-    `busy ${duration(summary.busyTimeMs)} (first start to last finish) · ${throughput(summary)} jobs/s · ` +
+    `busy ${duration(summary.busyTimeMs)} (first start to last finish) · ${throughput(summary)} · ` +
       `wall ${duration(summary.wallTimeMs)}`,
     paint('gray', 'done = completed · failed = failed attempts · wait, run = means'),
     ...notes,

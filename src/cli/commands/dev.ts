@@ -129,6 +129,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     quiet: values.quiet === true,
     level,
     io: context.io,
+    // docs/cli.md: every line of the demo fits 80 columns, piped or not.
+    alwaysFit: true,
   });
   // No retention: pruning old rows mid-run would skew the summary's database check.
   const { client, target } = await openClient({

@@ -336,6 +336,14 @@ const indent = (text: string, by = '  ') =>
     .map((line) => by + line)
     .join('\n');
 
+/**
+ * The lease line's label: "lease expired" once its time has passed (a job still running under it
+ * is then waiting for the rescuer: its process died or froze), "lease expires" before.
+ */
+export function leaseLabel(leaseExpiresAt: Date | null, now: number): string {
+  return leaseExpiresAt && leaseExpiresAt.getTime() <= now ? 'lease expired' : 'lease expires';
+}
+
 /** Every field of a job, for humans. */
 export function renderJob(job: JobRecord, paint: Paint): string {
   const now = Date.now();
@@ -355,7 +363,7 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     ['started', when(job.startedAt)],
     ['finished', when(job.finishedAt)],
     ['pool', job.poolId ?? '–'],
-    ['lease expires', when(job.leaseExpiresAt)],
+    [leaseLabel(job.leaseExpiresAt, now), when(job.leaseExpiresAt)],
     ['unique key', job.uniqueKey ?? '–'],
     [
       'dedup rule',

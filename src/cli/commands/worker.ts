@@ -61,6 +61,8 @@ Options (each has an environment variable; a flag wins over it — see docs/conf
   -h, --help           show this help
 
 Output: one line per event (progress throttled to every ${PROGRESS_STEP_PERCENT} % per job), and a summary on exit.
+Written to a file or a pipe, lines are never cut; on a terminal they fit its width, and an
+error message wraps whole under the event name.
 
 Stopping: SIGINT (Ctrl-C) or SIGTERM stops gracefully — no new jobs are claimed, running jobs
 get --grace to finish, the rest are aborted and released for another worker — and the
