@@ -455,7 +455,7 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
       assert.equal(new Set(seen.map((s) => s.id)).size, 5);
     });
 
-    it('SSE sends a typed reset on an expired cursor and goes on from the head; a bad cursor is a 400', async (t) => {
+    it('SSE sends a typed reset on an expired cursor and goes on from the head; a bad ?after= is a 400', async (t) => {
       const { handler, jobwire, driver } = await httpFixture(t, factory, {
         tasks,
         http: { heartbeatMs: 50 },
@@ -484,8 +484,8 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
       await stream.cancel();
 
       const bad = await handler.fetch(
-        new Request('http://jobwire.test/api/events/stream', {
-          headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': 'garbage' },
+        new Request('http://jobwire.test/api/events/stream?after=garbage', {
+          headers: { authorization: `Bearer ${TOKEN}` },
         }),
       );
       assert.equal(bad.status, 400);
@@ -493,6 +493,32 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
         ((await bad.json()) as { error: { details: { field: string } } }).error.details.field,
         'after',
       );
+    });
+
+    it('SSE resuming from a Last-Event-ID this log cannot hold (the database reset or restored, or not ours) gets a reset, not a 400 that ends EventSource for good', async (t) => {
+      const { handler, jobwire } = await httpFixture(t, factory, { tasks, http: { heartbeatMs: 50 } });
+      await jobwire.enqueue('echo', 0, { runAt: Date.now() + 3_600_000 });
+      const head = await jobwire.events.head();
+      // What a browser holds after this database was reset or restored from an older backup.
+      const ahead = head.replace(/\.(\d+)/g, (_, n: string) => `.${Number(n) + 1_000_000}`);
+      for (const lastEventId of [ahead, 'garbage']) {
+        const response = await handler.fetch(
+          new Request('http://jobwire.test/api/events/stream', {
+            headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': lastEventId },
+          }),
+        );
+        assert.equal(response.status, 200, lastEventId);
+        const stream = sseReader(response);
+        const reset = (await stream.nextEvent())!;
+        assert.equal(reset.event, 'reset', lastEventId);
+        const body = JSON.parse(reset.data!);
+        assert.equal(body.code, 'JOBWIRE_INVALID_OPTION');
+        assert.equal(reset.id, body.cursor, 'the reset moves the browser to the head');
+        const job = await jobwire.enqueue('echo', 1, { runAt: Date.now() + 3_600_000 });
+        const next = (await stream.nextEvent())!;
+        assert.equal(JSON.parse(next.data!).data.jobId, job.id, 'it goes on from the head');
+        await stream.cancel();
+      }
     });
   });
 }

@@ -11,7 +11,7 @@
  * costs no memory, only lag.
  */
 import type { Context, Hono } from 'hono';
-import type { EventLogFilter, Jobwire, LoggedEventName } from '../../index.js';
+import type { EventLogFilter, Jobwire, JobwireError, LoggedEventName } from '../../index.js';
 import { isJobwireError } from '../../index.js';
 import type { HttpEnv } from '../auth.js';
 import { json, safeJsonText } from '../respond.js';
@@ -69,7 +69,8 @@ export function addEventRoutes(
 
   app.get('/api/events/stream', async (c) => {
     const filter = eventFilter(c);
-    const requested = c.req.header('last-event-id') || c.req.query('after') || 'now';
+    const resumed = c.req.header('last-event-id');
+    const requested = resumed || c.req.query('after') || 'now';
     // 'now' fixed here, so nothing committed between this check and the first read is lost.
     let after = requested === 'now' ? await jobwire.events.head() : requested;
     let reset: { code: string; message: string } | undefined;
@@ -77,8 +78,16 @@ export function addEventRoutes(
       // Checks the cursor and the filter before the stream starts: a bad one is a 400 JSON error.
       await jobwire.events.read({ after, limit: 1, filter });
     } catch (error) {
-      if (!isJobwireError(error, EXPIRED)) throw error;
-      reset = { code: EXPIRED, message: error.message };
+      // A browser's EventSource gives up for good on any answer but 200, and it resumes with the
+      // id it was sent last — which this log may no longer (expired) or not yet (a database reset
+      // or restored from a backup) hold. So a `Last-Event-ID` we cannot resume from gets a reset
+      // to the head, like an expired one; a bad `?after=` is the caller's own, and a 400.
+      const unusableResume =
+        Boolean(resumed) &&
+        isJobwireError(error, 'JOBWIRE_INVALID_OPTION') &&
+        (error as JobwireError & { field?: unknown }).field === 'after';
+      if (!isJobwireError(error) || (error.code !== EXPIRED && !unusableResume)) throw error;
+      reset = { code: error.code, message: error.message };
       after = await jobwire.events.head();
     }
     const abort = new AbortController();
