@@ -82,7 +82,7 @@ export {
   RESOLVE_RATIO,
   type ThresholdDecision,
 } from './core/leader/health-thresholds.js';
-export type { MaintenanceOptions } from './core/leader/maintenance.js';
+export { DEFAULT_POOL_LOST_AFTER_HEARTBEATS, type MaintenanceOptions } from './core/leader/maintenance.js';
 export type { PruneReport } from './core/leader/pruner.js';
 export type { LeaderService } from './core/leader/service.js';
 export type { EnqueueOptions } from './core/options.js';

@@ -2,7 +2,7 @@
  * `jobwire workers`: the pools running now, in every process on this database, from the pool
  * registry (`listPools`).
  */
-import type { PoolRecord } from '../../index.js';
+import { DEFAULT_POOL_LOST_AFTER_HEARTBEATS, type PoolRecord } from '../../index.js';
 import { DB, HELP, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, println } from '../command.js';
 import { age, colorEnabled, duration, painter, safeJson, table } from '../format.js';
@@ -10,11 +10,11 @@ import { withClient } from '../open-client.js';
 
 /**
  * Heartbeat periods without a refresh after which a row reads "silent?": the leader's default
- * `maintenance.poolLostAfterHeartbeats` (src/core/leader/maintenance.ts), so the mark appears
- * when the leader, if there is one, would report the pool lost. The CLI cannot know a leader's
- * own setting; the mark is a hint either way (see `isSilent`).
+ * `maintenance.poolLostAfterHeartbeats`, so the mark appears when the leader, if there is one,
+ * would report the pool lost. The CLI cannot know a leader's own setting; the mark is a hint
+ * either way (see `isSilent`).
  */
-export const SILENT_AFTER_HEARTBEATS = 3;
+export const SILENT_AFTER_HEARTBEATS = DEFAULT_POOL_LOST_AFTER_HEARTBEATS;
 
 /**
  * True when `pool` was last heard from more than `SILENT_AFTER_HEARTBEATS` of its own heartbeat

@@ -12,6 +12,9 @@ import { PoolReaper } from './pool-reaper.js';
 import { Rescuer } from './rescuer.js';
 import type { LeaderService } from './service.js';
 
+/** Default `maintenance.poolLostAfterHeartbeats`: heartbeat periods of silence that make a pool lost. */
+export const DEFAULT_POOL_LOST_AFTER_HEARTBEATS = 3;
+
 /** Maintenance tuning: leader election and the rescue of expired leases. */
 export interface MaintenanceOptions {
   /** How often the leader looks for expired leases (and renews leadership). Default 1000 ms. */
@@ -75,7 +78,7 @@ export function createMaintenance(
   const rescuer = new Rescuer(runtime, { intervalMs, batchSize });
   const poolReaper = new PoolReaper(runtime, {
     intervalMs,
-    missedHeartbeats: options.poolLostAfterHeartbeats ?? 3,
+    missedHeartbeats: options.poolLostAfterHeartbeats ?? DEFAULT_POOL_LOST_AFTER_HEARTBEATS,
   });
   const services = [
     rescuer,
