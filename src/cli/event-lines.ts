@@ -101,7 +101,8 @@ function attemptOf(type: string, data: Data): string {
   return `${attempt}/${max}`;
 }
 
-const errorOf = (value: unknown) => errorSummary(value as StoredError | undefined, LINE_WIDTH);
+// Whole: `eventLine` cuts the detail to the line's room, which is unlimited into a file or a pipe.
+const errorOf = (value: unknown) => errorSummary(value as StoredError | undefined, Number.POSITIVE_INFINITY);
 const percent = (rate: unknown) => (typeof rate === 'number' ? `${Math.round(rate * 100)}%` : '–');
 
 /** The short detail after the job columns (or after the name, for events without a job). */
@@ -251,12 +252,19 @@ export class EventLinePrinter {
    * `dated`: `always` prints a date line before the first event (timelines, pages);
    * `when-not-today` only when the first event is not from today (a live tail).
    */
+  readonly #width: number;
+
+  /**
+   * `width`: the columns a line may take, `LINE_WIDTH` by default; `Infinity` cuts nothing (a
+   * file or a pipe, where a cut error message would lose what it says to do).
+   */
   constructor(
     readonly write: (line: string) => void,
     readonly paint: Paint,
-    options: { dated: 'always' | 'when-not-today' },
+    options: { dated: 'always' | 'when-not-today'; width?: number },
   ) {
     this.#lastDay = options.dated === 'always' ? undefined : dayOf(Date.now());
+    this.#width = options.width ?? LINE_WIDTH;
   }
 
   /** Print one event (after a date line when its day differs from the previous line's). */
@@ -266,6 +274,6 @@ export class EventLinePrinter {
       this.write(this.paint('bold', `── ${day} ──`));
       this.#lastDay = day;
     }
-    this.write(eventLine(event, this.paint));
+    this.write(eventLine(event, this.paint, this.#width));
   }
 }

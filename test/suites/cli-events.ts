@@ -31,7 +31,19 @@ const flaky = defineTask({
     return 'fine';
   },
 });
-const tasks = [ok, doomed, flaky];
+/** An error whose end says what to do: a line cut to fit a terminal would lose it. */
+const LONG_ERROR =
+  'upstream refused the request: HTTP 503 from https://payments.example.com/v2/charges ' +
+  '(request id 7f3a9c2e-1b44-4d8a-9e0f-223344556677); retry after 30s';
+const wordy = defineTask({
+  name: 'wordy',
+  queue: 'media',
+  maxAttempts: 1,
+  handler: async () => {
+    throw new Error(LONG_ERROR);
+  },
+});
+const tasks = [ok, doomed, flaky, wordy];
 
 /** A logged event as `--json` prints it. */
 interface JsonEvent {
@@ -302,6 +314,16 @@ export function runCliEventsSuite(factory: ConformanceDatabases): void {
         assert.equal(run.code, 2, `${sub}: ${run.stderr}`);
         assert.match(run.stderr, /^error: --from "x9\.1\.2" is not an event cursor of this database/m);
       }
+    });
+
+    test('written to a file or a pipe, a line is never cut: a long error keeps what it says to do', async (t) => {
+      const { client, location } = await setUp(t, factory);
+      const job = await client.enqueue(wordy, {});
+      await runJobs(client);
+      const run = await jobwire(['events', '--job', job.id, '--db', location]);
+      assert.equal(run.code, 0, run.stderr);
+      const failed = lines(run.stdout).find((line) => / job:failed +#/.test(line));
+      assert.ok(failed?.endsWith(LONG_ERROR), `cut: ${failed}`);
     });
 
     test('events --job <id> (= events job <id>): the timeline oldest first; an unknown job exits 1', async (t) => {

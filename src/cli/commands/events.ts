@@ -29,8 +29,8 @@ const FILTER_HELP = `  --type <name>       only these events; repeat it or give 
   --job <id>          only events of these jobs; repeat it or give a list`;
 
 const LINE_HELP = `Each line: time of day with its zone, event, #job id, queue/task, attempt/max, and a short
-detail (the error, the duration…), at most ${LINE_WIDTH} columns. A date line comes first and
-whenever the day changes.`;
+detail (the error, the duration…), at most ${LINE_WIDTH} columns on a terminal (into a file or a
+pipe nothing is cut). A date line comes first and whenever the day changes.`;
 
 const TAIL_HELP = `jobwire events tail — print every event as it is committed, by any process
 
@@ -234,7 +234,9 @@ const asJson = (event: LoggedEvent) => ({
 
 function linePrinter(context: CommandContext, dated: 'always' | 'when-not-today'): EventLinePrinter {
   const paint = painter(colorEnabled(context.io.out));
-  return new EventLinePrinter((line) => println(context, line), paint, { dated });
+  // Fitted to a terminal; whole lines into a file or a pipe (as the worker's output).
+  const width = context.io.out.isTTY ? LINE_WIDTH : Number.POSITIVE_INFINITY;
+  return new EventLinePrinter((line) => println(context, line), paint, { dated, width });
 }
 
 async function tail(args: string[], context: CommandContext): Promise<number> {
