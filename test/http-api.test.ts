@@ -162,7 +162,7 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
         post({ task: 'echo', options: { priority: 'high' } }),
         400,
         'JOBWIRE_INVALID_OPTION',
-        'priority',
+        'options.priority',
       );
       await expect(
         post({ task: 'echo', options: { transaction: {} } }),
@@ -180,7 +180,7 @@ for (const factory of [sqliteDatabases, postgresDatabases]) {
         post({ task: 'echo', options: { queue: 'no spaces allowed' } }),
         400,
         'JOBWIRE_INVALID_OPTION',
-        'queue',
+        'options.queue',
       );
       const unknown = await expect(
         post({ task: 'send-emial', payload: {} }),

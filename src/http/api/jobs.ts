@@ -3,7 +3,13 @@
  * delete, and bulk retry/cancel by filter. Everything goes through the public client API.
  */
 import type { Hono } from 'hono';
-import type { EnqueueOptions, JobRecord, JobState, Jobwire } from '../../index.js';
+import {
+  type EnqueueOptions,
+  InvalidOptionError,
+  type JobRecord,
+  type JobState,
+  type Jobwire,
+} from '../../index.js';
 import type { HttpEnv } from '../auth.js';
 import { badRequest, HttpError } from '../errors.js';
 import { json, readJson } from '../respond.js';
@@ -73,6 +79,19 @@ function enqueueOptions(value: unknown): EnqueueOptions | undefined {
     result.runAt = at;
   }
   return result;
+}
+
+/**
+ * An enqueue option the client refused, named as the request body spells it (`options.priority`,
+ * as the checks above name `options.runAt`): the client calls it `priority`.
+ */
+function asBodyField(error: unknown): unknown {
+  if (!(error instanceof InvalidOptionError)) return error;
+  const root = error.field.split(/[.[]/)[0] as (typeof ENQUEUE_OPTIONS)[number];
+  if (!ENQUEUE_OPTIONS.includes(root)) return error;
+  const prefix = `Invalid option "${error.field}": `;
+  const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return new InvalidOptionError(`options.${error.field}`, reason);
 }
 
 const FILTER_FIELDS = ['state', 'queue', 'task'] as const;
@@ -154,7 +173,9 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
         { field: 'task', task, known: known.sort().slice(0, 100) },
       );
     }
-    const job = await jobwire.enqueue(task, body.payload ?? null, options);
+    const job = await jobwire.enqueue(task, body.payload ?? null, options).catch((error: unknown) => {
+      throw asBodyField(error);
+    });
     return json({ job, duplicate: job.duplicate }, job.duplicate ? 200 : 201);
   });
 
