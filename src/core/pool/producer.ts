@@ -322,7 +322,13 @@ export class Producer {
       const retryInMs = Math.min(5000, 50 * 2 ** Math.min(this.#claimFailures, 7));
       this.#claimRetryAt = Date.now() + retryInMs;
       this.#hooks.reportError('claim', error, retryInMs);
-      setTimeout(() => this.wake(), retryInMs).unref();
+      // The timer ends the backoff itself: timers may fire a millisecond before Date.now() says
+      // the backoff is over (2.5 % of them here), and a claim refused by the gate then waited
+      // for the next poll.
+      setTimeout(() => {
+        this.#claimRetryAt = 0;
+        this.wake();
+      }, retryInMs).unref();
     } finally {
       this.#claiming = false;
     }

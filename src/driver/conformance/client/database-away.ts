@@ -144,9 +144,17 @@ export function runDatabaseAwaySuite(factory: ConformanceDatabases): void {
         await client.close();
         await db.cleanup();
       });
-      // Two slots held by running jobs (whose leases are heart-beaten every second), one free.
+      // Two slots held by running jobs (whose leases are heart-beaten every 500 ms), one free. The
+      // leases outlast the outage: expired, the held jobs would be rescued and, older than the
+      // job enqueued below, take the free slot first.
       await client.enqueueMany([0, 1].map((n) => ({ task, payload: { n, gated: true } })));
-      const pool = client.createPool({ ...testPool, concurrency: 3, leaseMs: 3000, pollIntervalMs: 600_000 });
+      const pool = client.createPool({
+        ...testPool,
+        concurrency: 3,
+        leaseMs: 30_000,
+        heartbeatIntervalMs: 500,
+        pollIntervalMs: 600_000,
+      });
       t.after(() => pool.stop({ graceMs: 0 }));
       await pool.start();
       await until(() => startedAt.size === 2, 10_000, 'the held jobs to start');
