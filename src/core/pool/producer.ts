@@ -13,6 +13,7 @@ import type { Executor, Slot } from './executor.js';
 import { MAX_FINALIZE_BATCH } from './finalizer.js';
 import type { PoolSettings } from './options.js';
 import { claimLimitFor, prefetchFor } from './prefetch.js';
+import { RateWakes } from './rate-wakes.js';
 
 /** Due times a pool remembers; beyond that the latest are left to the poll. */
 const MAX_KNOWN_DUE_TIMES = 1000;
@@ -39,6 +40,8 @@ export class Producer {
   readonly #executor: Executor;
   readonly #hooks: ProducerHooks;
   readonly #served: ReadonlySet<string>;
+  /** Claims again when a rate limit allows the next start (rate-wakes.ts). */
+  readonly #rateWakes: RateWakes;
   #buffer: ClaimedJob[] = [];
   /**
    * Jobs whose outcome write is in flight, and jobs claimed again before that write's reply was
@@ -78,6 +81,7 @@ export class Producer {
     this.#executor = executor;
     this.#hooks = hooks;
     this.#served = new Set(settings.queues);
+    this.#rateWakes = new RateWakes(this.#served);
     this.#claimAhead = !runtime.driver.capabilities.blocksEventLoop;
   }
 
@@ -116,6 +120,10 @@ export class Producer {
       }),
     );
     this.#pollTimer = setInterval(() => this.wake(), this.#settings.pollMs);
+    // Claims made before the rules were read could not plan their wake-ups: claim once more.
+    void this.#rateWakes.load(driver).then((found) => {
+      if (found) this.wake();
+    });
     this.wake();
   }
 
@@ -262,6 +270,12 @@ export class Producer {
   readonly #emitFlowEvents = (entries: readonly LogEntry[]): void => {
     const { events } = this.#runtime;
     for (const entry of entries) {
+      if (entry.type === 'flow:held') {
+        const delay = this.#rateWakes.held(
+          entry.data as { limit: string; max: number; intervalMs: number | null },
+        );
+        if (delay !== undefined) this.wakeAt(this.#runtime.clock.now() + delay);
+      }
       // The driver builds them with the shared builders of driver/flow.ts (the catalogue's payloads).
       events.emit(entry.type as 'flow:held' | 'flow:unheld', entry.data as never);
     }
@@ -309,6 +323,8 @@ export class Producer {
       });
       this.#claimFailures = 0;
       this.#mayHaveWork = claimed.length === limit || this.#wokenWhileClaiming;
+      const rateDelay = this.#rateWakes.afterClaim(claimed.length, limit);
+      if (rateDelay !== undefined) this.wakeAt(this.#runtime.clock.now() + rateDelay);
       if (!excludeSuspects) claimed = this.#keepOneSuspect(claimed);
       // An enqueue or retry of this process may not have reported its jobs yet: start them after it has.
       // Bounded by a heartbeat period, as the claimed jobs are not heart-beaten while they wait.

@@ -2,7 +2,8 @@
  * Flow-control holds through the client and a pool: a key at its concurrency limit is reported
  * held once however many claim rounds pass over it (`flow:held`), let go with how long it was
  * held when its next job starts (`flow:unheld`), on the claiming process's bus and in the
- * durable log (`jobwire.events.read`) with the same payloads. Part of `runClientConformance`.
+ * durable log (`jobwire.events.read`) with the same payloads; and a pool claims again when a
+ * rate limit allows the next start, not at its next poll. Part of `runClientConformance`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -91,6 +92,30 @@ export function runFlowHoldSuite(factory: ConformanceDatabases): void {
         ['flow:held', 'flow:unheld', 'flow:held', 'flow:unheld'],
       );
       assert.ok(bus.every((e) => (e.data as { key: string | null }).key === 'tenant:a'));
+    });
+
+    it('a rate-limited key runs at its rate, not one start per poll', async (t) => {
+      // 20 per second, burst 1: a start every 50 ms. The pool polls once a minute, so only a
+      // wake-up at the rate's next start can keep the jobs going (before, one ran per poll).
+      const task = defineTask({ name: 'rated-task', handler: async () => {} });
+      const { client } = await withClient(t, factory, {
+        tasks: [task],
+        flow: [{ queue: 'default', key: '*', rate: { limit: 20, interval: 1000 } }],
+      });
+      const jobs = await client.enqueueMany(
+        Array.from({ length: 6 }, () => ({ task, payload: {}, options: { concurrencyKey: 'api' } })),
+      );
+      const pool = client.createPool({ ...testPool, pollIntervalMs: 60_000, concurrency: 4 });
+      await pool.start();
+      t.after(() => pool.stop());
+      for (const job of jobs) await client.waitForJob(job.id, { timeoutMs: 15_000 });
+      await pool.stop();
+      // The limit still holds: n starts span at least (n - 1) emission intervals (GCRA, burst 1),
+      // with a little slack for the clock's resolution.
+      const starts: number[] = [];
+      for (const job of jobs) starts.push((await client.getJob(job.id))!.startedAt!.getTime());
+      starts.sort((a, b) => a - b);
+      assert.ok(starts.at(-1)! - starts[0]! >= 5 * 50 - 10, `starts too close: ${starts.join(', ')}`);
     });
   });
 }
