@@ -12,17 +12,20 @@
  */
 
 import { MAX_EXACT_UP_TO } from '../../driver/bounded-counts.js';
-import type { LogEntry } from '../../driver/driver.js';
+import type { LogEntry, StoredAlert } from '../../driver/driver.js';
 import { emptyStats } from '../../driver/queue-stats.js';
 import { InvalidOptionError } from '../errors.js';
+import type { HealthAlertKind } from '../events.js';
 import { emitEntries } from '../job-events.js';
 import { DEFAULT_EXACT_UP_TO } from '../jobs-api.js';
 import { assertKnownOptions, optionNames } from '../known-options.js';
 import { validateQueueName } from '../options.js';
 import type { Runtime } from '../runtime.js';
+import type { EpochMs } from '../types.js';
 import {
   evaluateThreshold,
   healthChecks,
+  healthValue,
   type QueueHealthThresholds,
   queueHealth,
 } from './health-thresholds.js';
@@ -151,7 +154,8 @@ export class HealthMonitor implements LeaderService {
       const health = queueHealth(entry, windowMs, at);
       events.emit('queue:health', health);
       const thresholds = queues.get(entry.queue) ?? this.#settings.default;
-      for (const check of healthChecks(health, thresholds)) {
+      const checks = healthChecks(health, thresholds);
+      for (const check of checks) {
         const alertId = `${check.kind}:${entry.queue}`;
         const stored = fired.get(alertId);
         const lowerBound = check.kind === 'queue-backlog' && entry.precision.pending === 'atLeast';
@@ -175,13 +179,41 @@ export class HealthMonitor implements LeaderService {
           if (!(await driver.alertFire({ alert, log }))) continue;
           emitEntries(events, entries);
         } else if (decision === 'resolve' && stored) {
-          const entries: LogEntry[] = [
-            { type: 'alert:resolved', data: { ...event, firedAt: stored.firedAt } },
-          ];
-          const log = this.#runtime.eventLog ? (removed: boolean) => (removed ? entries : []) : undefined;
-          if (await driver.alertResolve({ id: alertId, log })) emitEntries(events, entries);
+          await this.#resolve(stored, check.value, at);
         }
+      }
+      // A fired alert whose threshold is no longer configured (removed, or its queue dropped
+      // from `queues`) would never be evaluated again: it would stay open at the receiver and,
+      // stored as fired, silence the same threshold added back later. It resolves now.
+      const checked = new Set(checks.map((check) => `${check.kind}:${entry.queue}`));
+      for (const stored of fired.values()) {
+        if (stored.queue !== entry.queue || checked.has(stored.id) || !isAlertKind(stored.kind)) continue;
+        await this.#resolve(stored, healthValue(health, stored.kind), at);
       }
     }
   }
+
+  /** Remove a fired alert; announce `alert:resolved` only if this call removed it. */
+  async #resolve(stored: StoredAlert, value: number, at: EpochMs): Promise<void> {
+    const { driver, events } = this.#runtime;
+    const data = {
+      alertId: stored.id,
+      queue: stored.queue,
+      kind: stored.kind as HealthAlertKind,
+      value,
+      threshold: stored.threshold,
+      at,
+      firedAt: stored.firedAt,
+    };
+    const entries: LogEntry[] = [{ type: 'alert:resolved', data }];
+    const log = this.#runtime.eventLog ? (removed: boolean) => (removed ? entries : []) : undefined;
+    if (await driver.alertResolve({ id: stored.id, log })) emitEntries(events, entries);
+  }
+}
+
+const ALERT_KINDS: readonly string[] = ['queue-backlog', 'queue-latency', 'queue-failure-rate'];
+
+/** Whether a stored kind is one this version evaluates (a row of another version is left alone). */
+function isAlertKind(kind: string): kind is HealthAlertKind {
+  return ALERT_KINDS.includes(kind);
 }

@@ -73,27 +73,34 @@ export interface HealthCheck {
 }
 
 /**
- * The checks `thresholds` asks for on `health`. A measure with nothing to measure counts as 0
- * (no job waits, no attempt ended), so an alert fired on it resolves once the queue is quiet.
+ * The value an alert of `kind` compares with its threshold. A measure with nothing to measure
+ * counts as 0 (no job waits, no attempt ended), so an alert fired on it resolves once the queue
+ * is quiet.
  */
+export function healthValue(health: QueueHealthEvent, kind: HealthAlertKind): number {
+  switch (kind) {
+    case 'queue-backlog':
+      return health.pending;
+    case 'queue-latency':
+      return health.oldestPendingMs ?? 0;
+    case 'queue-failure-rate':
+      return health.failureRate ?? 0;
+  }
+}
+
+/** Which threshold option each alert kind compares with. */
+const THRESHOLD_OF: Record<HealthAlertKind, keyof QueueHealthThresholds> = {
+  'queue-backlog': 'maxPending',
+  'queue-latency': 'maxOldestPendingMs',
+  'queue-failure-rate': 'maxFailureRate',
+};
+
+/** The checks `thresholds` asks for on `health`, one per configured threshold. */
 export function healthChecks(health: QueueHealthEvent, thresholds: QueueHealthThresholds): HealthCheck[] {
   const checks: HealthCheck[] = [];
-  if (thresholds.maxPending !== undefined) {
-    checks.push({ kind: 'queue-backlog', value: health.pending, threshold: thresholds.maxPending });
-  }
-  if (thresholds.maxOldestPendingMs !== undefined) {
-    checks.push({
-      kind: 'queue-latency',
-      value: health.oldestPendingMs ?? 0,
-      threshold: thresholds.maxOldestPendingMs,
-    });
-  }
-  if (thresholds.maxFailureRate !== undefined) {
-    checks.push({
-      kind: 'queue-failure-rate',
-      value: health.failureRate ?? 0,
-      threshold: thresholds.maxFailureRate,
-    });
+  for (const kind of Object.keys(THRESHOLD_OF) as HealthAlertKind[]) {
+    const threshold = thresholds[THRESHOLD_OF[kind]];
+    if (threshold !== undefined) checks.push({ kind, value: healthValue(health, kind), threshold });
   }
   return checks;
 }

@@ -136,5 +136,49 @@ export function runHealthSuite(factory: ConformanceDatabases): void {
       assert.equal(resolvedAll[0]?.firedAt, fired[0]?.at);
       assert.equal(events[aLed ? 'b' : 'a'].of('alert:resolved').length, 1, 'the heir resolved it');
     });
+
+    it('an alert whose threshold is taken out of the configuration resolves once', async (t) => {
+      const db = await factory.create();
+      const clients: Jobwire[] = [];
+      t.after(async () => {
+        await Promise.all(clients.map((client) => client.close()));
+        await db.cleanup();
+      });
+      const fire = await createJobwire({
+        driver: await db.open(),
+        tasks: [mail, other],
+        maintenance,
+        health: { intervalMs: 1000, queues: { mail: { maxPending: 1, maxOldestPendingMs: 3_600_000 } } },
+      });
+      clients.push(fire);
+      for (let i = 0; i < 3; i++) await fire.enqueue(mail, {});
+      const firedEvents = recordEvents(fire);
+      for (let i = 0; i < 2; i++) await clientInternals(fire).leader.runOnce();
+      assert.deepEqual(
+        firedEvents.of('alert:fired').map((e) => e.alertId),
+        ['queue-backlog:mail'],
+      );
+      await fire.close();
+
+      // Redeployed without maxPending: nothing evaluates that alert any more, so it resolves.
+      const client = await createJobwire({
+        driver: await db.open(),
+        tasks: [mail, other],
+        maintenance,
+        migrate: false,
+        health: { intervalMs: 1000, queues: { mail: { maxOldestPendingMs: 3_600_000 } } },
+      });
+      clients.push(client);
+      const recorded = recordEvents(client);
+      for (let i = 0; i < 3; i++) await clientInternals(client).leader.runOnce();
+      const resolved = recorded.of('alert:resolved');
+      assert.deepEqual(
+        resolved.map((e) => [e.alertId, e.kind, e.value, e.threshold]),
+        [['queue-backlog:mail', 'queue-backlog', 3, 1]],
+        'resolved once, with the current value and the threshold it fired on',
+      );
+      assert.equal(resolved[0]?.firedAt, firedEvents.of('alert:fired')[0]?.at);
+      assert.deepEqual(recorded.of('alert:fired'), [], 'the remaining threshold is not exceeded');
+    });
   });
 }
