@@ -10,9 +10,10 @@
  * stopped with work left makes the next one come at the next leader tick, so a large backlog
  * (millions of rows after retention is first turned on) drains steadily rather than once a minute.
  */
-import type { FinishedState } from '../../driver/driver.js';
+import type { FinishedJobFilter, FinishedState } from '../../driver/driver.js';
 import { deleteFinishedInBatches, type ResolvedRetention } from '../retention.js';
 import type { Runtime } from '../runtime.js';
+import type { EpochMs } from '../types.js';
 import type { LeaderService } from './service.js';
 
 /** What one prune did (the `retention` tests and benchmarks read it). */
@@ -68,7 +69,7 @@ export class Pruner implements LeaderService {
       if (rule.maxAge !== Number.POSITIVE_INFINITY) bounds.push(now - rule.maxAge);
       if (rule.maxCount !== Number.POSITIVE_INFINITY) {
         const cutoff = await driver.jobFinishedCutoff({ ...rule.filter, keep: rule.maxCount });
-        if (cutoff !== null) bounds.push(cutoff + 1);
+        if (cutoff !== null) bounds.push(await countBound(driver, rule.filter, rule.maxCount, cutoff));
       }
       if (bounds.length === 0) continue;
       // Whichever limit reaches further back in time deletes more: apply the later bound.
@@ -96,4 +97,22 @@ export class Pruner implements LeaderService {
     this.#behind = more;
     this.lastReport = { deleted, more, ...pace };
   }
+}
+
+/**
+ * The `finished before` bound that keeps the newest `keep` jobs, given the finish time of the
+ * (keep+1)-th newest (`cutoff`). Normally everything up to and including `cutoff`'s millisecond
+ * goes. But the outcomes of one write share a finish time: when the keep-th newest finished in
+ * that same millisecond, deleting it would delete some of the newest `keep` too (`maxCount: 5`
+ * once kept none of 200 jobs) — then that millisecond stays, and with it at least `keep` jobs.
+ */
+async function countBound(
+  driver: Runtime['driver'],
+  filter: FinishedJobFilter,
+  keep: number,
+  cutoff: EpochMs,
+): Promise<EpochMs> {
+  if (keep === 0) return cutoff + 1;
+  const kept = await driver.jobFinishedCutoff({ ...filter, keep: keep - 1 });
+  return kept === cutoff ? cutoff : cutoff + 1;
 }

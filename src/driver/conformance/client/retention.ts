@@ -103,6 +103,25 @@ export function runRetentionSuite(factory: ConformanceDatabases): void {
       assert.equal((await client.countJobs({ queue: 'default' })).completed, 2);
     });
 
+    it('maxCount keeps at least the newest N when they finished in the same millisecond (one outcome batch)', async (t) => {
+      const clock = new ManualClock();
+      const { client } = await withClient(t, factory, {
+        tasks,
+        clock,
+        maintenance,
+        retention: { completed: { maxCount: 2 } },
+      });
+      await keepElecting(client);
+      const older = await finish(client, ok, 3);
+      clock.advance(1000);
+      // Written together, these share one finish time: the newest two are among them.
+      const newer = await finish(client, ok, 4);
+      await prune(client);
+      for (const id of older) assert.equal(await client.getJob(id), undefined, 'older than the newest two');
+      for (const id of newer) assert.ok(await client.getJob(id), 'finished with the newest two: kept');
+      assert.equal((await client.countJobs()).completed, newer.length);
+    });
+
     it('retention: false and 0 keep finished jobs forever', async (t) => {
       const clock = new ManualClock();
       const { client } = await withClient(t, factory, { tasks, clock, maintenance, retention: false });
