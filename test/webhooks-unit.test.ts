@@ -50,6 +50,10 @@ describe('classifyAddress', () => {
     ['::ffff:169.254.169.254', 'metadata'],
     ['::ffff:10.1.2.3', 'private'],
     ['64:ff9b::10.0.0.1', 'private'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:10.0.0.1', 'private'],
+    ['64:ff9b:1::a00:1', 'reserved'],
+    ['64:ff9b:1:2::8.8.8.8', 'reserved'],
     ['2002:7f00:1::', 'loopback'],
     ['2001:db8::1', 'documentation'],
     ['not-an-address', 'invalid'],
@@ -57,7 +61,15 @@ describe('classifyAddress', () => {
   for (const [address, kind] of refused) {
     test(`${address} is ${kind}`, () => assert.equal(classifyAddress(address), kind));
   }
-  const allowed = ['93.184.216.34', '8.8.8.8', '172.32.0.1', '11.0.0.1', '2606:4700::1111', '::ffff:8.8.8.8'];
+  const allowed = [
+    '93.184.216.34',
+    '8.8.8.8',
+    '172.32.0.1',
+    '11.0.0.1',
+    '2606:4700::1111',
+    '::ffff:8.8.8.8',
+    '::ffff:0:8.8.8.8',
+  ];
   for (const address of allowed) {
     test(`${address} is public`, () => assert.equal(classifyAddress(address), null));
   }

@@ -2,7 +2,7 @@
  * Which IP addresses a webhook may not reach by default: every range that leads into the
  * sender's own network or host (loopback, private, link-local, unique-local, cloud metadata,
  * carrier-grade NAT) or nowhere useful (unspecified, multicast, reserved, documentation).
- * Addresses that embed an IPv4 address (IPv4-mapped, NAT64, 6to4, IPv4-compatible) are judged by
+ * Addresses that embed an IPv4 address (IPv4-mapped or -translated, NAT64, 6to4, IPv4-compatible) are judged by
  * the IPv4 address they lead to, so `::ffff:127.0.0.1` is loopback like `127.0.0.1`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
@@ -115,6 +115,13 @@ function classifyIPv6(address: string): NonPublicKind | null {
   ) {
     return classifyIPv4Bytes(bytes.slice(12)) ?? (bytes[10] === 0 ? 'reserved' : null);
   }
+  // IPv4-translated (::ffff:0:a.b.c.d, SIIT): as the mapped form.
+  if (allZero(bytes.slice(0, 8)) && bytes[8] === 0xff && bytes[9] === 0xff && allZero(bytes.slice(10, 12))) {
+    return classifyIPv4Bytes(bytes.slice(12));
+  }
+  // The local-use NAT64 prefix 64:ff9b:1::/48 leads into a network's own translator, which may
+  // carry any prefix length (so no one place to read the IPv4 address from): refused whole.
+  if (matches(bytes, v6([0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48, 'reserved'))) return 'reserved';
   // NAT64 well-known prefix 64:ff9b::/96 and 6to4 2002::/16 lead to the IPv4 address they carry.
   if (matches(bytes, v6([0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], 96, 'reserved'))) {
     return classifyIPv4Bytes(bytes.slice(12));
