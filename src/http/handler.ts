@@ -8,7 +8,7 @@ import { InvalidOptionError, type Jobwire } from '../index.js';
 import { addEventRoutes, StreamRegistry } from './api/events.js';
 import { addJobRoutes } from './api/jobs.js';
 import { addOperationRoutes } from './api/operations.js';
-import { refuseUnknownQuery } from './api/query.js';
+import { documentedMethods, queryRules, refuseUnknownQuery } from './api/query.js';
 import { csrfToken, Guard, type HttpEnv, routePath } from './auth.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { errorAnswer } from './errors.js';
@@ -76,17 +76,19 @@ export function createHttpHandler(jobwire: Jobwire, options: HttpHandlerOptions)
     dashboardRoutes({ jobwire, readOnly: resolved.readOnly, basePath, csrfToken, signal: closing.signal }),
   );
 
-  app.notFound((c) =>
-    json(
-      {
-        error: {
-          code: 'JOBWIRE_HTTP_NOT_FOUND',
-          message: `No route for ${c.req.method} ${routePath(c.req.path, basePath)}.`,
-        },
-      },
-      404,
-    ),
-  );
+  const rules = queryRules(document);
+  app.notFound((c) => {
+    const path = routePath(c.req.path, basePath);
+    const allowed = documentedMethods(rules, path);
+    if (allowed.length > 0) {
+      const message = `${c.req.method} is not a method of ${path}: use ${allowed.join(', ')}.`;
+      return json({ error: { code: 'JOBWIRE_HTTP_METHOD_NOT_ALLOWED', message } }, 405, {
+        allow: allowed.join(', '),
+      });
+    }
+    const message = `No route for ${c.req.method} ${path}.`;
+    return json({ error: { code: 'JOBWIRE_HTTP_NOT_FOUND', message } }, 404);
+  });
   app.onError((error) => {
     const { status, body } = errorAnswer(error);
     return json(body, status);

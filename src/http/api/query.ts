@@ -67,6 +67,17 @@ export function refuseUnknownQuery(document: OpenApiDocument, basePath: string):
   };
 }
 
+/**
+ * The methods `rules` document for `path` (HEAD with GET), or an empty list when no documented
+ * route has that path: a request whose path is documented but whose method is not gets a 405
+ * that names these (`Allow`), not a 404 that says the route does not exist.
+ */
+export function documentedMethods(rules: readonly QueryRule[], path: string): string[] {
+  const methods = new Set(rules.filter((r) => r.pattern.test(path)).map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods];
+}
+
 /** Throw the 400 for the first parameter `rule` does not read or that is repeated. */
 function checkQuery(rule: QueryRule, params: URLSearchParams): void {
   const seen = new Map<string, number>();
