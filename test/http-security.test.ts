@@ -283,6 +283,39 @@ describe('HTTP security', () => {
     assert.equal((await call(handler, 'GET', '/login', { headers: { authorization: basic } })).status, 404);
   });
 
+  it('basic auth: a script (credentials in the request, no Origin, no Sec-Fetch-Site) writes without a token', async (t) => {
+    const { handler, jobwire } = await setup(t, {
+      auth: { basic: { username: 'ops', password: 'correct horse' } },
+    });
+    const basic = `Basic ${Buffer.from('ops:correct horse').toString('base64')}`;
+    const post = (headers: Record<string, string>) =>
+      call(handler, 'POST', '/api/jobs', {
+        headers: { authorization: basic, ...headers },
+        body: { task: 'echo' },
+      });
+    // As curl -u sends it.
+    assert.equal((await post({})).status, 201);
+    assert.equal((await jobwire.countJobs()).pending, 1);
+    // A page's request says where it comes from, and then needs the token, same-site or not.
+    for (const from of <Array<Record<string, string>>>[
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://evil.example' },
+      { origin: 'http://jobwire.test' },
+    ]) {
+      const refused = await post(from);
+      assert.equal(refused.status, 403, JSON.stringify(from));
+      assert.equal(refused.body.error.code, 'JOBWIRE_HTTP_CSRF');
+    }
+    // Without credentials in the request (a cookie or nothing), the token stays required.
+    const anonymous = await call(handler, 'POST', '/api/jobs', {
+      headers: { authorization: '' },
+      body: { task: 'echo' },
+    });
+    assert.equal(anonymous.status, 401);
+    assert.equal((await jobwire.countJobs()).pending, 1);
+  });
+
   it('an authorize hook decides per action: read allowed and write refused is a 403', async (t) => {
     const seen: string[] = [];
     const { handler } = await setup(t, {

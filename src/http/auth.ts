@@ -2,11 +2,13 @@
  * The guard every request passes before any route (the dashboard's included): authentication
  * (action `read` for GET/HEAD/OPTIONS, `write` otherwise), read-only mode, and CSRF.
  *
- * CSRF: a state-changing request that does not carry `Authorization: Bearer` comes from a
+ * CSRF: a state-changing request that does not carry `Authorization: Bearer` may come from a
  * browser's ambient credentials (a session cookie, basic auth the browser remembers, whatever an
  * `authorize` hook reads). It must carry header `x-jobwire-csrf` with the token `csrfToken(c)`
  * gave the page, and must not come from another site (`Sec-Fetch-Site`, else `Origin`). A
  * request with a bearer token needs neither: another site cannot make a browser send that header.
+ * Nor does one with an `Authorization` header (basic) and neither `Sec-Fetch-Site` nor `Origin`:
+ * browsers send one of them with every state-changing request, so it comes from a script.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -145,9 +147,15 @@ export class Guard {
    * a token sent in a form field instead of the header (the login form).
    */
   checkCsrf(c: Context, binding: string, formToken?: string): void {
-    if (/^Bearer\s/i.test(c.req.header('authorization') ?? '')) return;
+    const authorization = c.req.header('authorization') ?? '';
+    if (/^Bearer\s/i.test(authorization)) return;
     const site = c.req.header('sec-fetch-site');
     const origin = c.req.header('origin');
+    // Credentials in the request itself, from a client that is not a browser: every browser
+    // sends Sec-Fetch-Site or Origin with a state-changing request (a forged form post included),
+    // so a request with neither did not come from a page, and a script (curl -u, a deploy job)
+    // has no page to take a token from.
+    if (authorization && site === undefined && origin === undefined) return;
     if (site !== undefined && site !== 'same-origin') {
       throw csrfError(`cross-site request refused (Sec-Fetch-Site: ${site})`);
     }
