@@ -97,7 +97,8 @@ export function attachDependencies(
     if (o.dependsOn.length > 0 && rule) {
       throw new InvalidOptionError(at(i, rule.rule), 'cannot be combined with dependsOn');
     }
-    const seen = new Set<string>();
+    // Where each dependency was first named, to merge repeats and refuse contradictory ones.
+    const seen = new Map<string, { d: number; onFailure: DependencyPolicy }>();
     const edges: DependencyInsert[] = [];
     (o.dependsOn as unknown[]).forEach((dep, d) => {
       const depField = `${field}[${d}]`;
@@ -124,10 +125,19 @@ export function attachDependencies(
           `must be a job id, { id, onFailure } or { ref, onFailure }, got ${preview(dep)}`,
         );
       }
-      // Naming the same job twice is one edge (the first one's policy).
+      // Naming the same job twice with the same policy is one edge; with another policy it is
+      // a contradiction, and picking one would silently ignore what the caller wrote.
       const key = 'index' in edge ? `#${edge.index}` : edge.jobId;
-      if (seen.has(key)) return;
-      seen.add(key);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        if (first.onFailure === edge.onFailure) return;
+        throw new InvalidOptionError(
+          `${depField}.onFailure`,
+          `names the same dependency as ${field}[${first.d}] with onFailure "${edge.onFailure}" ` +
+            `instead of "${first.onFailure}"; name each dependency once`,
+        );
+      }
+      seen.set(key, { d, onFailure: edge.onFailure });
       edges.push(edge);
     });
     rows[i]!.dependsOn = edges;

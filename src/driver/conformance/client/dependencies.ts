@@ -253,7 +253,42 @@ export function runDependencySuite(factory: ConformanceDatabases): void {
         client.enqueue(task, {}, { dependsOn: [existing.id], uniqueKey: 'k' }),
         InvalidOptionError,
       );
+      // The same dependency twice with different policies: which one was meant? Refused, by name.
+      await assert.rejects(
+        client.enqueue(
+          task,
+          {},
+          {
+            dependsOn: [existing.id, { id: Number(existing.id) as unknown as string, onFailure: 'run' }],
+          },
+        ),
+        (error: unknown) =>
+          error instanceof InvalidOptionError &&
+          error.field === 'dependsOn[1].onFailure' &&
+          /dependsOn\[0\]/.test(error.message),
+      );
+      await assert.rejects(
+        client.enqueueMany([
+          { task, payload: {}, options: { ref: 'a' } },
+          { task, payload: {}, options: { dependsOn: [{ ref: 'a', onFailure: 'block' }, { ref: 'a' }] } },
+        ]),
+        (error: unknown) =>
+          error instanceof InvalidOptionError && error.field === 'items[1].options.dependsOn[1].onFailure',
+      );
       assert.equal(total(await client.countJobs()), before);
+      // Named twice alike, it is one edge.
+      const twice = await client.enqueue(
+        task,
+        {},
+        {
+          dependsOn: [existing.id, { id: existing.id, onFailure: 'cancel' }],
+        },
+      );
+      assert.deepEqual(
+        (await client.getJobDependencies(twice.id)).dependencies.map((e) => e.dependsOn),
+        [existing.id],
+      );
+      await client.deleteJob(twice.id);
 
       await client.cancelJob(existing.id);
       await assert.rejects(client.enqueue(task, {}, { dependsOn: [existing.id] }), DependencyFailedError);
