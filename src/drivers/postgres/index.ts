@@ -19,6 +19,7 @@ import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { jobClaim } from './claim.js';
+import { followPoolConnections } from './connection-end.js';
 import { PgContext } from './context.js';
 import { queueCounts } from './counts.js';
 import { jobDependencies } from './dependencies.js';
@@ -235,6 +236,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
   if (ownsPool) {
     pool.on('error', () => {});
   }
+  const connections = ownsPool ? followPoolConnections(pool) : undefined;
   const notifier = new PostgresNotifier({
     pool,
     schema,
@@ -272,7 +274,10 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
       closing ??= (async () => {
         ctx.markClosed();
         await notifier.close();
-        if (ownsPool) await pool.end();
+        if (ownsPool) {
+          await pool.end();
+          connections?.letGo();
+        }
       })();
       return closing;
     },

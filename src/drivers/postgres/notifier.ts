@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CHANNELS, type Notifier } from '../../driver/driver.js';
+import { destroyClient, endWithin } from './connection-end.js';
 
 type Listener = (payload: string) => void;
 
@@ -51,14 +52,6 @@ const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 function warn(message: string, err?: unknown): void {
   const detail = err === undefined ? '' : `: ${err instanceof Error ? err.message : String(err)}`;
   process.emitWarning(`jobwire: ${message}${detail}`, { code: 'JOBWIRE_PG_NOTIFIER' });
-}
-
-/** Forcefully drop a client whose socket may be dead (end() would wait on it forever). */
-function destroyClient(client: pg.Client): void {
-  client.end().catch(() => {});
-  (
-    client as unknown as { connection?: { stream?: { destroy?: () => void } } }
-  ).connection?.stream?.destroy?.();
 }
 
 /** The PostgreSQL notifier. `ready()` and `reconnects` exist for the driver and for tests. */
@@ -147,7 +140,8 @@ export class PostgresNotifier implements Notifier {
     await this.work;
     const client = this.client;
     this.client = null;
-    if (client) await client.end().catch(() => destroyClient(client));
+    // Not `client.end()`: over a connection a partition swallowed, it waits for ~15 minutes.
+    if (client) await endWithin(client);
   }
 
   private enqueue(step: () => Promise<void>): void {
