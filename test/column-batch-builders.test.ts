@@ -10,7 +10,8 @@ import { startedBatchJson } from '../src/driver/claim-columns.js';
 import { completedEntry, MAX_LOGGED_RESULT_BYTES } from '../src/driver/completed-entry.js';
 import type { ClaimedJob } from '../src/driver/driver.js';
 import type { LogEntry } from '../src/driver/event-log.js';
-import { packEntries, packedStarted, unpackEntries } from '../src/driver/event-pack.js';
+import { packEntries, packedStarted } from '../src/driver/event-pack.js';
+import { unpackEntries } from '../src/driver/event-unpack.js';
 
 const T = 1_764_606_000_000;
 const POOL = 'vm:17027:xz36q1';

@@ -8,7 +8,8 @@ import { outcomeEntries } from '../src/core/pool/outcome-events.js';
 import { completedEntry, MAX_LOGGED_RESULT_BYTES } from '../src/driver/completed-entry.js';
 import type { ClaimedJob } from '../src/driver/driver.js';
 import type { LogEntry } from '../src/driver/event-log.js';
-import { packEntries, unpackEntries } from '../src/driver/event-pack.js';
+import { packEntries } from '../src/driver/event-pack.js';
+import { unpackEntries } from '../src/driver/event-unpack.js';
 
 const T = 1_764_606_000_000;
 const claimed = (id: number, over: Partial<ClaimedJob> = {}): ClaimedJob => ({

@@ -11,7 +11,8 @@
  * text is exactly what `columnJson` makes of its values (test/column-batch-builders.test.ts).
  */
 import { Buffer } from 'node:buffer';
-import { columnBatchJson, columnJson, isInt, type PackableClaim, STARTED_CODE } from './event-pack.js';
+import { isInt, STARTED_CODE } from './event-codes.js';
+import { columnBatchJson, columnJson, type PackableClaim } from './event-pack.js';
 import { uuidBytesInto, uuidBytesJson } from './uuid-column.js';
 
 /** A batch's columns from its claimed jobs, filled by `add` in order (see the module comment). */
@@ -89,7 +90,7 @@ export class ClaimColumns {
  * `columnsJson` in event-pack.ts), or undefined when a job needs its own entry (a time that is not
  * an integer, or metadata that is not an object's JSON text): then build those one by one
  * (`packedStarted`). Built in one pass over the jobs (`ClaimColumns`). (PostgreSQL's claim builds
- * the older `STARTED_BATCH` in SQL.)
+ * the older `STARTED_BATCH_CODE` in SQL.)
  */
 export function startedBatchJson(jobs: readonly PackableClaim[], poolId: string): string | undefined {
   const n = jobs.length;

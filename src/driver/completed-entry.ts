@@ -13,16 +13,9 @@
  */
 
 import { ClaimColumns } from './claim-columns.js';
-import {
-  COMPLETED_CODE,
-  type ColumnBatcher,
-  columnBatchJson,
-  columnJson,
-  isInt,
-  type LogEntry,
-  type PackableClaim,
-  unpackEntry,
-} from './event-pack.js';
+import { COMPLETED_CODE, type ColumnBatcher, isInt, type LogEntry } from './event-codes.js';
+import { columnBatchJson, columnJson, type PackableClaim } from './event-pack.js';
+import { unpackEntry } from './event-unpack.js';
 
 /** Largest result (JSON bytes) the log's `job:completed` carries; a larger one is left out. */
 export const MAX_LOGGED_RESULT_BYTES = 16 * 1024;

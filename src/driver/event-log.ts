@@ -10,7 +10,9 @@
  */
 import { InvalidOptionError } from '../core/errors.js';
 import type { EpochMs } from '../core/types.js';
-import { type LogEntry, packEntries, unpackEntries } from './event-pack.js';
+import type { LogEntry } from './event-codes.js';
+import { packEntries } from './event-pack.js';
+import { unpackEntries } from './event-unpack.js';
 
 export type { LogEntry };
 

@@ -9,7 +9,7 @@ import { isName, NAME_RULE } from '../core/names.js';
 import { preview } from '../core/preview.js';
 import { unstorableTextReason } from '../core/storable.js';
 import type { EpochMs } from '../core/types.js';
-import type { LogEntry } from './event-pack.js';
+import type { LogEntry } from './event-codes.js';
 
 /** A rate limit: `limit` starts per `intervalMs`, of which up to `burst` may start at once. */
 export interface FlowRate {

@@ -1,5 +1,5 @@
 /** The `job:started` a claim stores in the durable log (shared by both claim paths). */
-import { STARTED_BATCH_CODE, STARTED_CODE } from '../../driver/event-pack.js';
+import { STARTED_BATCH_CODE, STARTED_CODE } from '../../driver/event-codes.js';
 
 /**
  * One started row's compact `job:started` (event-pack.ts: code, then the fields in its order),

@@ -5,7 +5,7 @@
  */
 import type { FinalizeItem, LoggedItem } from '../../driver/driver.js';
 import { entriesJson, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
-import { MASKED_CODE } from '../../driver/event-pack.js';
+import { MASKED_CODE } from '../../driver/event-codes.js';
 
 /**
  * The log parameters of a finalize: the events text, and how many items it covers as ONE batch

@@ -1,5 +1,5 @@
 /** The compact `job:queued` log entry of an inserted row, as SQL (insert statements share it). */
-import { QUEUED_CODE } from '../../driver/event-pack.js';
+import { QUEUED_CODE } from '../../driver/event-codes.js';
 
 /**
  * The `job:queued` entry of an inserted row, built in SQL (the database decides the id, state and
