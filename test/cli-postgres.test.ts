@@ -61,3 +61,28 @@ test('--schema and JOBWIRE_SCHEMA inspect and administer a deployment in its own
   assert.equal(onSqlite.code, 2);
   assert.match(onSqlite.stderr, /PostgreSQL only/);
 });
+
+test('--schema reaches the deployment for events read, events --job and jobs purge too', async () => {
+  const { url, schema, drop } = await createIsolatedSchema();
+  cleanups.push(drop);
+  const where = ['--db', url, '--schema', schema];
+  const enqueued = await jobwire(['enqueue', 'report', '{"n": 1}', '--json', ...where]);
+  assert.equal(enqueued.code, 0, enqueued.stderr);
+  const { id } = JSON.parse(enqueued.stdout) as { id: string };
+  assert.equal((await jobwire(['jobs', 'cancel', id, ...where])).code, 0);
+  // Before, these three opened the default schema whatever --schema said: purge deleted there.
+  const read = await jobwire(['events', 'read', '--from', 'start', '--json', ...where]);
+  assert.equal(read.code, 0, read.stderr);
+  assert.deepEqual(
+    (JSON.parse(read.stdout) as { events: { type: string }[] }).events
+      .map((event) => event.type)
+      .filter((type) => type.startsWith('job:')),
+    ['job:queued', 'job:cancelled'],
+  );
+  const timeline = await jobwire(['events', '--job', id, ...where]);
+  assert.equal(timeline.code, 0, timeline.stderr);
+  assert.match(timeline.stdout, /job:cancelled/);
+  const purged = await jobwire(['jobs', 'purge', '--state', 'cancelled', '--json', ...where]);
+  assert.equal(purged.code, 0, purged.stderr);
+  assert.deepEqual(JSON.parse(purged.stdout), { deleted: 1 });
+});

@@ -148,8 +148,12 @@ export async function openDriver(
 /** Options of `openClient`. */
 export interface OpenClientOptions {
   db: string | undefined;
-  /** `--schema` (PostgreSQL). */
-  schema?: string;
+  /**
+   * `--schema` (PostgreSQL). Required, undefined when not given: a command that forgot to pass
+   * it read and wrote the default schema whatever the user said (`jobs purge --schema` deleted
+   * in `jobwire`), so leaving it out is a type error.
+   */
+  schema: string | undefined;
   tasks?: readonly AnyTask[];
   /** False for commands that enqueue or administer by task name without the task code. */
   strictTasks?: boolean;

@@ -33,6 +33,7 @@ Usage
 
 Options
   --db <path|url>     database (default ./jobwire.db; $DATABASE_URL is ignored here)
+  --schema <name>     PostgreSQL schema, with a postgres:// --db (default jobwire)
   --jobs <n>          demo jobs to enqueue (default 40)
   --concurrency <n>   worker slots (default 4)
   --rate <r>          after the first jobs, keep enqueuing r random jobs per second until Ctrl-C

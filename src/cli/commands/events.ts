@@ -20,7 +20,8 @@ import { colorEnabled, painter, safeJson } from '../format.js';
 import { describeDatabase, openClient, withClient } from '../open-client.js';
 import { listenForStop } from './events-stop.js';
 
-const DB_HELP = '  --db <path|url>     database (default $DATABASE_URL if postgres://, else ./jobwire.db)';
+const DB_HELP = `  --db <path|url>     database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --schema <name>     PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)`;
 
 const FILTER_HELP = `  --type <name>       only these events; repeat it or give a list (job:failed,job:abandoned);
                       "job:*" means every job event
@@ -258,7 +259,12 @@ async function tail(args: string[], context: CommandContext): Promise<number> {
   // Listening before the database opens: a Ctrl-C while connecting still ends cleanly.
   const stopListening = listenForStop(context.io.out, () => controller.abort());
   try {
-    const { client, target } = await openClient({ db: values.db, strictTasks: false, mustExist: true });
+    const { client, target } = await openClient({
+      db: values.db,
+      schema: values.schema,
+      strictTasks: false,
+      mustExist: true,
+    });
     try {
       // 'now' pinned to a cursor here, so the resume hint can name a position even if nothing came.
       let cursor = from === 'now' ? await client.events.head() : from;
@@ -305,30 +311,33 @@ async function read(args: string[], context: CommandContext): Promise<number> {
   const filter = filterOf(values);
   const from = positionOf(values.from, 'start');
   const limit = intOption('limit', values.limit, { min: 1, max: 10_000 }) ?? 100;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const page = await logErrors(from, () => client.events.read({ after: from, limit, filter }));
-    if (values.json) {
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const page = await logErrors(from, () => client.events.read({ after: from, limit, filter }));
+      if (values.json) {
+        println(
+          context,
+          safeJson({ events: page.events.map(asJson), cursor: page.cursor, more: page.more }, 2),
+        );
+        return 0;
+      }
+      const printer = linePrinter(context, 'always');
+      for (const event of page.events) printer.print(event);
+      const paint = painter(colorEnabled(context.io.out));
+      if (page.events.length === 0) println(context, 'no events');
       println(
         context,
-        safeJson({ events: page.events.map(asJson), cursor: page.cursor, more: page.more }, 2),
+        paint(
+          'gray',
+          page.more
+            ? `more: jobwire events read --from ${page.cursor} (same filters)`
+            : `caught up; later events: jobwire events read --from ${page.cursor}`,
+        ),
       );
       return 0;
-    }
-    const printer = linePrinter(context, 'always');
-    for (const event of page.events) printer.print(event);
-    const paint = painter(colorEnabled(context.io.out));
-    if (page.events.length === 0) println(context, 'no events');
-    println(
-      context,
-      paint(
-        'gray',
-        page.more
-          ? `more: jobwire events read --from ${page.cursor} (same filters)`
-          : `caught up; later events: jobwire events read --from ${page.cursor}`,
-      ),
-    );
-    return 0;
-  });
+    },
+  );
 }
 
 async function timeline(
@@ -367,27 +376,30 @@ async function timeline(
   }
   const id = given[0]!.trim();
   const limit = intOption('limit', values.limit, { min: 1, max: 10_000 }) ?? 1000;
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const events = await client.jobEvents(id, { limit });
-    if (events.length === 0) await explainEmpty(client, id);
-    if (values.json) {
-      println(
-        context,
-        safeJson(
-          events.map(({ type, at, data }) => ({ type, at, data })),
-          2,
-        ),
-      );
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const events = await client.jobEvents(id, { limit });
+      if (events.length === 0) await explainEmpty(client, id);
+      if (values.json) {
+        println(
+          context,
+          safeJson(
+            events.map(({ type, at, data }) => ({ type, at, data })),
+            2,
+          ),
+        );
+        return 0;
+      }
+      if (events.length === 0) {
+        println(context, `no events stored for job #${id} (it ran with the log off, or they were pruned)`);
+        return 0;
+      }
+      const printer = linePrinter(context, 'always');
+      for (const event of events) printer.print(event);
       return 0;
-    }
-    if (events.length === 0) {
-      println(context, `no events stored for job #${id} (it ran with the log off, or they were pruned)`);
-      return 0;
-    }
-    const printer = linePrinter(context, 'always');
-    for (const event of events) printer.print(event);
-    return 0;
-  });
+    },
+  );
 }
 
 /** No events: an error when the job does not exist either (exit 1, as `jobs show`). */

@@ -22,6 +22,7 @@ Options
   --queue <q,…>           only these queues
   --task <t,…>            only these tasks
   --db <path|url>         database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --schema <name>         PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --json                  {"deleted": n}
   -h, --help              show this help
 
@@ -69,17 +70,20 @@ export async function purge(args: string[], context: CommandContext): Promise<nu
   }
   const olderThan =
     values['older-than'] === undefined ? undefined : durationOption('older-than', values['older-than']);
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
-    const deleted = await client.deleteJobs({
-      state: states as FinishedState[],
-      queue: listOption(values.queue),
-      task: listOption(values.task),
-      olderThan,
-    });
-    println(
-      context,
-      values.json ? JSON.stringify({ deleted }) : `deleted ${deleted} job${deleted === 1 ? '' : 's'}`,
-    );
-    return 0;
-  });
+  return withClient(
+    { db: values.db, schema: values.schema, strictTasks: false, mustExist: true },
+    async (client) => {
+      const deleted = await client.deleteJobs({
+        state: states as FinishedState[],
+        queue: listOption(values.queue),
+        task: listOption(values.task),
+        olderThan,
+      });
+      println(
+        context,
+        values.json ? JSON.stringify({ deleted }) : `deleted ${deleted} job${deleted === 1 ? '' : 's'}`,
+      );
+      return 0;
+    },
+  );
 }

@@ -39,6 +39,7 @@ Options of add
 
 Options
   --db <path|url>   database (default $DATABASE_URL if postgres://, else ./jobwire.db)
+  --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --json            (ls, add) JSON output
   -h, --help        show this help
 
@@ -119,7 +120,9 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     println(context, HELP_TEXT);
     return 0;
   }
-  if (sub === 'ls') return list(context, values.db, values.json === true);
+  // --schema too: without it every subcommand read and wrote the default schema.
+  const where = { db: values.db, schema: values.schema };
+  if (sub === 'ls') return list(context, where, values.json === true);
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length ? 'give one schedule id' : 'missing the schedule id',
@@ -161,7 +164,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       ...(values.overlap === undefined ? {} : { overlap: values.overlap as 'allow' | 'skip' }),
       ...(values.jitter === undefined ? {} : { jitter: durationOption('jitter', values.jitter) }),
     };
-    return withClient({ db: values.db }, async (client) => {
+    return withClient(where, async (client) => {
       const schedule = await client.schedules.upsert(definition);
       if (values.json) println(context, safeJson(schedule, 2));
       else {
@@ -174,12 +177,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       return 0;
     });
   }
-  return withClient({ db: values.db, strictTasks: false, mustExist: true }, async (client) => {
+  return withClient({ ...where, strictTasks: false, mustExist: true }, async (client) => {
     if (sub === 'rm') {
-      println(
-        context,
-        (await client.schedules.remove(id)) ? `removed schedule "${id}"` : `no schedule "${id}"`,
-      );
+      const removed = await client.schedules.remove(id);
+      println(context, removed ? `removed schedule "${id}"` : `no schedule "${id}"`);
+      // As `flow rm`: removing nothing (a typo'd id) fails, so a script notices.
+      return removed ? 0 : 1;
     } else if (sub === 'pause') {
       println(
         context,
@@ -198,8 +201,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   });
 }
 
-async function list(context: CommandContext, db: string | undefined, json: boolean): Promise<number> {
-  return withClient({ db, strictTasks: false, mustExist: true }, async (client) => {
+async function list(
+  context: CommandContext,
+  where: { db: string | undefined; schema: string | undefined },
+  json: boolean,
+): Promise<number> {
+  return withClient({ ...where, strictTasks: false, mustExist: true }, async (client) => {
     const schedules = await client.schedules.list();
     if (json) {
       println(context, safeJson(schedules, 2));
