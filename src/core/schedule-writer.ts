@@ -136,18 +136,36 @@ export class ScheduleWriter {
     const plan = planAdvance(schedule, definition, now, previousActive);
     const jobs: JobInsertParams[] = [];
     const indexOf = new Map<number, number>();
+    // A job that cannot be built (its payload no longer passes the task's schema, say) stops this
+    // schedule: the error names it, since the task alone does not say which schedule to fix.
+    const jobOf = async (tick: number) => {
+      try {
+        return await this.jobFor(schedule.id, definition, tick);
+      } catch (error) {
+        if (error instanceof Error) error.message += ` (schedule "${schedule.id}")`;
+        throw error;
+      }
+    };
     for (const run of plan.runs) {
       if (run.existingJobId !== null) continue;
       indexOf.set(run.tick, jobs.length);
-      jobs.push(await this.jobFor(schedule.id, definition, run.tick));
+      jobs.push(await jobOf(run.tick));
     }
     const aheadIndex = jobs.length;
-    if (plan.enqueueAhead) jobs.push(await this.jobFor(schedule.id, definition, plan.next!));
+    if (plan.enqueueAhead) jobs.push(await jobOf(plan.next!));
+    // The queue the schedule's jobs go to — the task's own when the schedule names none — for the
+    // events of an advance that inserts nothing (every tick skipped or missed).
+    const queueOfJobs =
+      jobs[0]?.queue ??
+      (await this.jobFor(schedule.id, definition, schedule.nextTickAt).then(
+        (job) => job.queue,
+        () => undefined,
+      ));
     const lastRun = plan.runs.at(-1);
     // The schedule's own events, from what the write did (stored with it when the log is on).
     const scheduleEvents = (written: ScheduleWritten, at: EpochMs): LogEntry[] => {
       const out: LogEntry[] = [];
-      const queue = written.inserted[0]?.job.queue ?? definition.options.queue ?? 'default';
+      const queue = written.inserted[0]?.job.queue ?? queueOfJobs ?? definition.options.queue ?? 'default';
       const base = { scheduleId: schedule.id, task: definition.task, queue };
       if (plan.missed) {
         out.push({
