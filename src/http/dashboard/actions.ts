@@ -8,6 +8,7 @@ import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import {
   InvalidOptionError,
+  type JobFilter,
   JobNotFoundError,
   JobNotRetryableError,
   type JobState,
@@ -15,6 +16,7 @@ import {
   ScheduleNotFoundError,
 } from '../../index.js';
 import { type DashboardEnv, viewContext } from './env.js';
+import { resolveFilters } from './filters.js';
 import { countsTable } from './views/queues.js';
 
 function flash(
@@ -38,14 +40,26 @@ function failed(c: Context, error: unknown) {
   return flash(c, 'error', message, 500);
 }
 
-/** Form fields of the bulk retry (the jobs page's filters). */
-async function bulkFilter(c: Context) {
+/**
+ * The bulk retry's filter: the list's filters and search as the page rendered them, resolved the
+ * way the list resolves them (`resolveFilters`), so the action acts on the jobs the list shows.
+ * A string when nothing can match: the reason, and nothing is retried.
+ */
+async function bulkFilter(c: Context, env: DashboardEnv): Promise<JobFilter | string> {
   const form = await c.req.parseBody();
   const field = (name: string) => {
     const value = form[name];
     return typeof value === 'string' && value.trim() ? value.trim() : undefined;
   };
-  return { state: field('state') as JobState | undefined, queue: field('queue'), task: field('task') };
+  const resolved = await resolveFilters(env, {
+    state: field('state'),
+    queue: field('queue'),
+    task: field('task'),
+    q: field('q'),
+  });
+  if (resolved.kind === 'job') return `The search is job #${resolved.id}: retry it on its own page.`;
+  if (resolved.kind === 'none') return resolved.note;
+  return { state: resolved.state as JobState | undefined, queue: resolved.queue, task: resolved.task };
 }
 
 /** A route parameter (always present on the routes below). */
@@ -74,7 +88,9 @@ export function addActions(app: Hono, env: DashboardEnv): void {
   app.post(
     '/ui/jobs/retry',
     guarded(async (c) => {
-      const { count, skipped } = await jobwire.retryJobs(await bulkFilter(c));
+      const filter = await bulkFilter(c, env);
+      if (typeof filter === 'string') return flash(c, 'error', `Nothing retried. ${filter}`);
+      const { count, skipped } = await jobwire.retryJobs(filter);
       c.header('HX-Trigger', 'jobs-changed');
       return flash(
         c,

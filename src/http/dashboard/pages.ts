@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { InvalidOptionError, type JobState } from '../../index.js';
 import { type DashboardEnv, viewContext } from './env.js';
+import { resolveFilters, taskNames } from './filters.js';
 import type { ViewContext } from './views/format.js';
 import { jobBody, jobPanel, missingJob } from './views/job.js';
 import { type JobsPage, type JobsQuery, jobsBody, jobsTable } from './views/jobs.js';
@@ -17,9 +18,6 @@ import { schedulesBody, schedulesTable, workersBody, workersTable } from './view
 const PAGE_SIZE = 50;
 /** Events shown on a job's timeline (the newest beyond it are left out, and the page says so). */
 const TIMELINE_LIMIT = 500;
-/** Names a search may turn into a filter. */
-const MAX_SEARCH_NAMES = 100;
-
 function jobsQuery(c: Context): JobsQuery {
   const pick = (name: string) => c.req.query(name)?.trim() || undefined;
   return {
@@ -31,53 +29,24 @@ function jobsQuery(c: Context): JobsQuery {
   };
 }
 
-/** Known task names: this process's and those workers published. */
-async function taskNames(env: DashboardEnv): Promise<string[]> {
-  const published = await env.deps.jobwire.listPublishedTasks();
-  return [...new Set([...env.deps.jobwire.taskNames, ...published.map((t) => t.name)])].sort();
-}
-
 /**
  * One page of jobs. A search is a job id (the page redirects to it) or part of a task or queue
- * name (the matching names become the filter); the list API has no full-text search.
+ * name (the matching names become the filter: `resolveFilters`); the list API has no full-text search.
  */
 async function loadJobs(env: DashboardEnv, filters: JobsQuery): Promise<JobsPage | { redirect: string }> {
   const { jobwire } = env.deps;
-  let task: string | string[] | undefined = filters.task;
-  let queue: string | string[] | undefined = filters.queue;
-  let note: string | undefined;
-  const q = filters.q;
-  if (q && /^\d+$/.test(q)) {
-    if (await jobwire.getJob(q)) return { redirect: `${env.base}/jobs/${q}` };
-    return { jobs: [], nextCursor: null, note: `There is no job #${q}.` };
+  const resolved = await resolveFilters(env, filters);
+  if (resolved.kind === 'job') {
+    if (await jobwire.getJob(resolved.id)) return { redirect: `${env.base}/jobs/${resolved.id}` };
+    return { jobs: [], nextCursor: null, note: `There is no job #${resolved.id}.` };
   }
-  if (q) {
-    const needle = q.toLowerCase();
-    const tasks = (await taskNames(env))
-      .filter((n) => n.toLowerCase().includes(needle))
-      .slice(0, MAX_SEARCH_NAMES);
-    const queues = (await env.counts.get()).queues
-      .map((x) => x.name)
-      .filter((n) => n.toLowerCase().includes(needle))
-      .slice(0, MAX_SEARCH_NAMES);
-    if (tasks.length > 0) {
-      task = task ? tasks.filter((t) => t === task) : tasks;
-      note = `Search “${q}”: tasks ${tasks.join(', ')}`;
-    } else if (queues.length > 0) {
-      queue = queue ? queues.filter((n) => n === queue) : queues;
-      note = `Search “${q}”: queues ${queues.join(', ')}`;
-    } else {
-      return { jobs: [], nextCursor: null, note: `No job id, task or queue matches “${q}”.` };
-    }
-    if ((Array.isArray(task) && task.length === 0) || (Array.isArray(queue) && queue.length === 0)) {
-      return { jobs: [], nextCursor: null, note };
-    }
-  }
+  if (resolved.kind === 'none') return { jobs: [], nextCursor: null, note: resolved.note };
+  const { note } = resolved;
   try {
     const page = await jobwire.listJobs({
-      state: filters.state as JobState | undefined,
-      queue,
-      task,
+      state: resolved.state as JobState | undefined,
+      queue: resolved.queue,
+      task: resolved.task,
       cursor: filters.cursor ?? null,
       limit: PAGE_SIZE,
     });
@@ -93,8 +62,10 @@ async function loadJobs(env: DashboardEnv, filters: JobsQuery): Promise<JobsPage
 async function jobView(env: DashboardEnv, ctx: ViewContext, id: string) {
   const job = /^\d+$/.test(id) ? await env.deps.jobwire.getJob(id) : undefined;
   if (!job) return undefined;
-  const timeline = await env.deps.jobwire.jobEvents(id, { limit: TIMELINE_LIMIT });
-  return { job, timeline, ctx };
+  // One more than shown: whether the timeline is cut short (oldest first: the newest are left out).
+  const events = await env.deps.jobwire.jobEvents(id, { limit: TIMELINE_LIMIT + 1 });
+  const timeline = events.slice(0, TIMELINE_LIMIT);
+  return { job, timeline: { events: timeline, cut: events.length > TIMELINE_LIMIT }, ctx };
 }
 
 /** Add the pages and fragments to `app`. */

@@ -26,16 +26,75 @@
   setInterval(refreshTimes, 10_000);
   document.addEventListener('htmx:afterSwap', refreshTimes);
 
+  // -- Answers the dashboard did not write ----------------------------------------------------
+  // The handler in front of the dashboard answers some requests itself, in JSON: 401 when the
+  // session expired or the server restarted with a new secret, 403 for a stale CSRF token, 503
+  // while the database is down. Show their message in the flash area, as text, instead of
+  // swapping raw JSON into the flash area or over the jobs list.
+  const flash = (message, signedOut) => {
+    const box = document.getElementById('flash');
+    if (!box) return;
+    const p = document.createElement('p');
+    p.className = 'flash error';
+    p.setAttribute('role', 'alert');
+    p.textContent = message;
+    if (signedOut) {
+      p.dataset.signedOut = 'true';
+      const link = document.createElement('a');
+      link.href = location.href; // a page load signs in again (the sign-in form, or the browser asks)
+      link.textContent = 'Reload to sign in again';
+      p.append(' ', link);
+    }
+    box.replaceChildren(p);
+  };
+  const signedOutMessage = 'You are signed out (the session expired or the server restarted).';
+
+  document.addEventListener('htmx:beforeSwap', (event) => {
+    const xhr = event.detail.xhr;
+    if (!xhr || !/json/.test(xhr.getResponseHeader('content-type') || '')) return;
+    event.detail.shouldSwap = false;
+    event.detail.isError = false; // handled here: htmx need not log it as well
+    let message = `The server answered ${xhr.status}.`;
+    try {
+      const body = JSON.parse(xhr.responseText);
+      if (typeof body?.error?.message === 'string') message = body.error.message;
+    } catch {
+      // not JSON after all: the status says enough
+    }
+    if (xhr.status === 401) flash(signedOutMessage, true);
+    else flash(message, false);
+  });
+
+  // The live stream failed: when the reason is that this browser is signed out, say so (the
+  // stream would otherwise retry in silence and the page would look current but stand still).
+  let checking = false;
+  const checkSignedIn = () => {
+    if (checking) return;
+    checking = true;
+    fetch(location.href, { method: 'HEAD', redirect: 'manual', cache: 'no-store' })
+      .then((response) => {
+        if (response.status === 401 || response.type === 'opaqueredirect') flash(signedOutMessage, true);
+      })
+      .catch(() => {
+        // the server is down: the light says so, and the stream reconnects by itself
+      })
+      .finally(() => {
+        checking = false;
+      });
+  };
+
   // Live status light.
   const status = () => document.getElementById('live-status');
   document.addEventListener('htmx:sseOpen', (event) => {
     status()?.classList.add('on');
     status()?.classList.remove('off');
     watchChart(event.detail.source);
+    document.querySelector('#flash [data-signed-out]')?.remove();
   });
   document.addEventListener('htmx:sseError', () => {
     status()?.classList.add('off');
     status()?.classList.remove('on');
+    checkSignedIn();
   });
 
   // -- Throughput and failures per queue (uPlot) -----------------------------------------------

@@ -38,8 +38,15 @@ ${error.stack ? html`<pre class="stack">${error.stack}</pre>` : ''}
 </article>`;
 }
 
+/** A job's timeline as the page shows it: at most a page of events, oldest first. */
+export interface Timeline {
+  events: LoggedEvent[];
+  /** True when the job has more events than shown (the newest are the ones left out). */
+  cut: boolean;
+}
+
 /** The job panel's inner HTML (re-fetched when the live stream says the job changed). */
-export function jobPanel(ctx: ViewContext, job: JobRecord, timeline: LoggedEvent[]): Html {
+export function jobPanel(ctx: ViewContext, job: JobRecord, { events: timeline, cut }: Timeline): Html {
   return html`<div class="job-head">
 <h1>Job #${job.id} ${badge(job.state)}</h1>
 ${actions(ctx, job)}
@@ -75,12 +82,17 @@ ${Object.keys(job.metadata).length ? html`<section><h2>Metadata</h2>${jsonBlock(
             e,
           ) => html`<li data-event="${e.type}">${badge(e.type.replace('job:', ''))} ${timeCell(e.at, ctx.now)}
 <span class="summary">${eventSummary(e)}</span></li>`,
-        )}</ol>`
+        )}</ol>${
+          cut
+            ? html`<p class="note" data-timeline-cut>Only the first ${timeline.length} events are shown: the newest
+are left out. <code>jobwire events job ${job.id} --limit 10000</code> prints up to 10,000.</p>`
+            : ''
+        }`
   }</section>`;
 }
 
 /** The job page's body: the panel refreshes itself when this job's events arrive. */
-export function jobBody(ctx: ViewContext, job: JobRecord, timeline: LoggedEvent[]): Html {
+export function jobBody(ctx: ViewContext, job: JobRecord, timeline: Timeline): Html {
   return html`<section id="job" hx-get="${ctx.base}/ui/jobs/${job.id}" hx-trigger="sse:job" hx-swap="innerHTML">${jobPanel(
     ctx,
     job,

@@ -74,6 +74,30 @@ function stateOptions(selected: string | undefined): Html {
   )}`;
 }
 
+/**
+ * What "Retry all matching" sends: the filters and search the list was rendered with (not the
+ * form's inputs, which may have been edited without being applied), so it acts on what is shown.
+ */
+function bulkValues(filters: JobsQuery): string {
+  const values: Record<string, string> = {};
+  for (const key of ['state', 'queue', 'task', 'q'] as const) {
+    const value = filters[key];
+    if (value) values[key] = value;
+  }
+  return JSON.stringify(values);
+}
+
+/** The bulk retry's confirmation, naming what it will act on. */
+function bulkConfirm(filters: JobsQuery): string {
+  const which = filters.state ?? 'abandoned and cancelled';
+  const scope = [
+    filters.queue ? ` in queue ${filters.queue}` : '',
+    filters.task ? ` of task ${filters.task}` : '',
+    filters.q ? ` matching “${filters.q}”` : '',
+  ].join('');
+  return `Retry every ${which} job${scope || ' of every queue and task'}?`;
+}
+
 /** The jobs page's body. Only the first page refreshes live (a later page would shift under you). */
 export function jobsBody(
   ctx: ViewContext,
@@ -99,8 +123,8 @@ export function jobsBody(
 ${
   ctx.readOnly
     ? ''
-    : html`<p class="bulk"><button class="small" hx-post="${ctx.base}/ui/jobs/retry" hx-include="#filters"
-  hx-target="#flash" hx-confirm="Retry every job that matches these filters?" data-action="bulk-retry">Retry all matching</button>
+    : html`<p class="bulk"><button class="small" hx-post="${ctx.base}/ui/jobs/retry" hx-vals="${bulkValues(filters)}"
+  hx-target="#flash" hx-confirm="${bulkConfirm(filters)}" data-action="bulk-retry">Retry all matching</button>
   <span class="muted small">(abandoned and cancelled jobs, or the state you filter on)</span></p>`
 }
 <div id="job-list"${live}>${jobsTable(ctx, filters, page)}</div>`;
