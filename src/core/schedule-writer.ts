@@ -18,7 +18,7 @@ import { dependentEntries, wakeForDue } from './flow/dependencies.js';
 import { cancelledEvent, emitEntries, queuedEvent } from './job-events.js';
 import type { Runtime } from './runtime.js';
 import { jitterOf, type StoredScheduleDefinition } from './schedule-definition.js';
-import { planAdvance } from './schedule-plan.js';
+import { type AdvancePlan, firstTickAfter, planAdvance } from './schedule-plan.js';
 import type { TaskResolver } from './task-defaults.js';
 import { ACTIVE_STATES, type EpochMs, type JobRecord } from './types.js';
 
@@ -167,10 +167,22 @@ export class ScheduleWriter {
       const out: LogEntry[] = [];
       const queue = written.inserted[0]?.job.queue ?? queueOfJobs ?? definition.options.queue ?? 'default';
       const base = { scheduleId: schedule.id, task: definition.task, queue };
-      if (plan.missed) {
+      // A pool that came back before the leader may have started the late due tick's job, which
+      // the plan meant to cancel: the write leaves a started job alone, so that tick ran.
+      const startedAnyway = startedLateJob(plan, schedule, written);
+      const missed = startedAnyway ? withoutFirstTick(plan.missed, definition) : plan.missed;
+      if (missed) {
         out.push({
           type: 'schedule:missed',
-          data: { ...base, ...plan.missed, policy: definition.missed.policy, at },
+          data: { ...base, ...missed, policy: definition.missed.policy, at },
+        });
+      }
+      if (startedAnyway) {
+        const tick = schedule.nextTickAt!;
+        const runAt = tick + jitterOf(schedule.id, tick, definition.jitterMs);
+        out.push({
+          type: 'schedule:fired',
+          data: { ...base, tick, jobId: startedAnyway, runAt, late: true, at },
         });
       }
       const backfilled: { tick: number; jobId: string }[] = [];
@@ -234,4 +246,28 @@ export class ScheduleWriter {
     if (!result.applied) return false;
     return true;
   }
+}
+
+/**
+ * The job enqueued ahead for the due tick when the plan cancelled it as missed but the write did
+ * not (it had started: only waiting jobs are cancelled), else undefined.
+ */
+function startedLateJob(
+  plan: AdvancePlan,
+  schedule: ScheduleRecord,
+  written: ScheduleWritten,
+): string | undefined {
+  const ahead = schedule.nextJobId;
+  if (ahead === null || !plan.cancelJobIds.includes(ahead)) return undefined;
+  return written.cancelled.some((job) => job.id === ahead) ? undefined : ahead;
+}
+
+/** `missed` without its first tick (the due one, which ran after all), or null when none is left. */
+function withoutFirstTick(
+  missed: AdvancePlan['missed'],
+  definition: StoredScheduleDefinition,
+): AdvancePlan['missed'] {
+  if (missed === null || missed.count <= 1) return null;
+  const firstTick = firstTickAfter(definition, missed.firstTick) ?? missed.lastTick;
+  return { ...missed, count: missed.count - 1, firstTick };
 }

@@ -249,6 +249,55 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
       assert.ok(recorded.of('schedule:fired').every((e) => e.late));
     });
 
+    it("a pool back before the leader started the late tick's job: the log says it fired late, not missed", async (t) => {
+      const clock = new ManualClock(Date.UTC(2030, 0, 1));
+      const client = await clientWith(t, factory, clock);
+      const recorded = recordEvents(client);
+      const base = { every: '10m', task: report } as const;
+      await client.schedules.upsert({ ...base, id: 'skip', missed: 'skip' });
+      await client.schedules.upsert({ ...base, id: 'fill', missed: { backfill: { window: '1h', max: 4 } } });
+      clock.advance(5 * HOUR + 5 * MINUTE);
+      // The whole cluster was down; a pool comes back first and starts the two jobs enqueued ahead
+      // for 00:10 before any leader's scheduler pass.
+      const started = await clientInternals(client).runtime.driver.jobClaim({
+        queues: ['default'],
+        limit: 10,
+        leaseMs: 60_000,
+        poolId: 'early',
+        now: clock.now(),
+      });
+      assert.equal(started.length, 2);
+      await schedule(client);
+      const states = async (id: string) =>
+        (await jobsOf(client, id)).map(
+          (job) => `${new Date(tickOf(job)).toISOString().slice(11, 16)} ${stateOf(job)}`,
+        );
+      assert.deepEqual(await states('skip'), ['00:10 running', '05:10 waiting']);
+      assert.deepEqual(await states('fill'), [
+        '00:10 running',
+        '04:30 waiting',
+        '04:40 waiting',
+        '04:50 waiting',
+        '05:00 waiting',
+        '05:10 waiting',
+      ]);
+      // Before, both reported the 00:10 tick missed (30 and 26) while its job ran.
+      const missed = Object.fromEntries(
+        recorded.of('schedule:missed').map((e) => [e.scheduleId, [e.count, e.firstTick]]),
+      );
+      const at = (hhmm: string) => Date.parse(`2030-01-01T${hhmm}:00Z`);
+      assert.deepEqual(missed, { skip: [29, at('00:20')], fill: [25, at('00:20')] });
+      const fired = recorded
+        .of('schedule:fired')
+        .filter((e) => e.tick === at('00:10'))
+        .map((e) => [e.scheduleId, e.jobId, e.late]);
+      const ran = (id: string) => started.find((job) => job.metadataJson.includes(`"${id}"`))!.id;
+      assert.deepEqual(fired.sort(), [
+        ['fill', ran('fill'), true],
+        ['skip', ran('skip'), true],
+      ]);
+    });
+
     it('editing a schedule replaces the job enqueued for its next tick; no tick runs twice', async (t) => {
       const clock = new ManualClock(Date.UTC(2030, 0, 1));
       const client = await clientWith(t, factory, clock);
