@@ -74,13 +74,17 @@ export function startSubscription(
   if (from !== 'start' && from !== 'now') throw new InvalidOptionError('from', "must be 'start' or 'now'");
   const controller = new AbortController();
   const { driver, events, clock } = runtime;
+  // The abort listener goes when the sleep ends: an idle subscription sleeps five times a
+  // second, and a listener left per sleep piled up (MaxListenersExceededWarning within 2 s).
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      controller.signal.addEventListener('abort', () => {
+      const wake = () => {
         clearTimeout(timer);
+        controller.signal.removeEventListener('abort', wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, ms);
+      controller.signal.addEventListener('abort', wake, { once: true });
     });
 
   const run = async (): Promise<void> => {

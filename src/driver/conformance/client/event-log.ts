@@ -318,6 +318,25 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       assert.equal(await client.events.deleteSubscription('audit'), true);
     });
 
+    it('an idle subscription keeps no listener per poll (no MaxListenersExceededWarning)', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [work] });
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+      process.on('warning', onWarning);
+      t.after(() => void process.off('warning', onWarning));
+      // Caught up at once: every read finds nothing and sleeps 5 ms, about a hundred times here.
+      const sub = client.events.subscribe('idle', () => {}, { pollMs: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await sub.stop();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+        [],
+        'before: one abort listener per 5 ms sleep, over the limit of 10 within 60 ms',
+      );
+    });
+
     it('a handler that throws is retried: the event is not skipped', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work] });
       let calls = 0;
