@@ -84,7 +84,8 @@ Global options
 Exit codes
   0 success · 1 the operation failed (message on stderr) · 2 the command line was wrong
 
-Start with:  npm start   (= jobwire dev: a live demo with example tasks)`;
+Start with:  jobwire dev   (a live demo with example tasks; npx jobwire dev in an app,
+             npm start in a clone of jobwire)`;
 
 /** Run the CLI with `argv` (without node and the script). Resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {

@@ -19,6 +19,7 @@ import type { Command, CommandContext } from '../command.js';
 import { envFlag, setting } from '../config.js';
 import { durationOption } from '../duration.js';
 import { safeJson, timeZoneLabel } from '../format.js';
+import { whereLoadFailed } from '../load-error.js';
 import { logLevelOption } from '../log-level.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
@@ -124,7 +125,12 @@ export async function loadTasks(path: string): Promise<AnyTask[]> {
       );
     }
     const message = error instanceof Error ? error.message : String(error);
-    throw new CliError(`loading tasks module ${path} failed: ${message}`, undefined, { cause: error });
+    const where = whereLoadFailed(file, error);
+    throw new CliError(
+      `loading tasks module ${path} failed: ${message}${where ? `\n${where}` : ''}`,
+      undefined,
+      { cause: error },
+    );
   }
   const tasks = collectTasks(module);
   if (tasks.length === 0) {
