@@ -102,4 +102,28 @@ describe('jobwire enqueue by name', () => {
     const listed = await jobwire(['tasks', '--db', db]);
     assert.match(listed.stdout, /no tasks published yet/);
   });
+
+  test('a name close to a published task is refused as a typo, naming it; --new-task enqueues it anyway', async () => {
+    const db = join(dir, 'typo.db');
+    const worker = await createJobwire({ driver: sqliteDriver({ path: db }), tasks: [report] });
+    try {
+      const typo = await jobwire(['enqueue', 'reprot', '{"n": 1}', '--db', db]);
+      assert.equal(typo.code, 1, typo.stdout);
+      assert.match(
+        typo.stderr,
+        /no worker has published task "reprot"; did you mean "report"\? Nothing was enqueued/,
+      );
+      assert.match(typo.stderr, /--new-task/);
+      assert.equal((await worker.countJobs()).pending, 0, 'nothing stored');
+      // A name no published task is close to is still taken (a task whose workers come later).
+      const fresh = await jobwire(['enqueue', 'invoice-archive', '{}', '--db', db]);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      const forced = await jobwire(['enqueue', 'reprot', '{}', '--new-task', '--json', '--db', db]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal((JSON.parse(forced.stdout) as { task: string }).task, 'reprot');
+      assert.equal((await worker.countJobs()).pending, 2);
+    } finally {
+      await worker.close();
+    }
+  });
 });

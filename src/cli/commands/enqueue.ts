@@ -2,6 +2,7 @@
  * `jobwire enqueue <task> [json]`: add one job by task name (no task code needed here).
  */
 import {
+  closestName,
   type DedupRule,
   type DependencyPolicy,
   type DependsOn,
@@ -54,12 +55,16 @@ Options
   --db <path|url>         database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                           else ./jobwire.db; see jobwire --help)
   --schema <name>         PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
+  --new-task              enqueue a task no worker has published yet even when its name is close
+                          to one that is (without it, that is refused as a likely typo)
   --json                  print the job record as JSON (with --wait: the finished record)
   -h, --help              show this help
 
 Output: the job id on stdout (with --wait, then the result as JSON). A deduplicated enqueue
 (unique key, throttle, debounce) prints the matched job's id and a note on stderr; so does a task no worker has published yet
-(the job then gets the global defaults unless options say otherwise).
+(the job then gets the global defaults unless options say otherwise). Such a task whose name is
+close to a published one ("sned-email" for "send-email") is refused with exit code 1 and the
+name it likely meant, unless --new-task says it is new.
 
 Examples
   jobwire enqueue send-email '{"to":"ada@example.com"}' --queue emails
@@ -146,6 +151,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       'attempt-timeout': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
+      'new-task': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -188,6 +194,19 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   // strictTasks off: a task no worker has published yet can still be enqueued (with a note).
   return withClient({ db: values.db, schema: values.schema, strictTasks: false }, async (client) => {
     const published = await client.getPublishedTask(task);
+    if (!published && values['new-task'] !== true) {
+      // Close to a name workers run: a typo, which would be stored and abandoned after its attempts.
+      const near = closestName(
+        task,
+        (await client.listPublishedTasks()).map((t) => t.name),
+      );
+      if (near !== undefined) {
+        throw new CliError(
+          `no worker has published task "${task}"; did you mean "${near}"? Nothing was enqueued`,
+          `jobwire tasks lists the published tasks; to enqueue "${task}" anyway (a task no worker runs yet), add --new-task`,
+        );
+      }
+    }
     const job = await client.enqueue(task, payload, options);
     if (!published) {
       eprintln(
