@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Jobwire } from '../../index.js';
-import { DB, HELP, intOption, parseCommandArgs, UsageError } from '../args.js';
+import { CliError, DB, HELP, intOption, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, println } from '../command.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { onShutdownSignals } from '../signals.js';
@@ -52,12 +52,33 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/**
+ * The metrics sink, whose prom-client is an optional peer dependency: an app that never asked for
+ * metrics does not install it, and the CLI says what to install instead of node's "Cannot find
+ * package 'prom-client'".
+ */
+async function loadMetricsSink(): Promise<typeof import('../../sinks/metrics.js')> {
+  try {
+    return await import('../../sinks/metrics.js');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /prom-client/.test(String(error))) {
+      throw new CliError(
+        'Prometheus metrics need the prom-client package, which is not installed',
+        'npm install prom-client (an optional peer dependency of jobwire), then run this again',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 /** Serve `createMetrics(client)` on `host:port`. Resolves once listening. */
 export async function serveMetrics(
   client: Jobwire,
   options: { port: number; host: string; cacheMs?: number },
 ): Promise<MetricsServer> {
-  const { createMetrics } = await import('../../sinks/metrics.js');
+  const { createMetrics } = await loadMetricsSink();
   const metrics = createMetrics(client, { cacheMs: options.cacheMs });
   const server: Server = createServer(metrics.handler);
   try {
