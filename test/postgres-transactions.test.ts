@@ -141,7 +141,7 @@ describe('postgres enqueue in the caller transaction', () => {
     );
   });
 
-  it('refuses a pool or a non-client as executor', async (t) => {
+  it('refuses a pool or a non-client as the transaction (the option named as callers write it)', async (t) => {
     const { driver, url, cleanup } = await openTestDriver();
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     t.after(async () => {
@@ -151,7 +151,7 @@ describe('postgres enqueue in the caller transaction', () => {
     for (const executor of [pool, {}, 'BEGIN']) {
       await assert.rejects(
         driver.jobInsertMany({ jobs: [job()], executor }),
-        (err: unknown) => err instanceof InvalidOptionError && err.field === 'executor',
+        (err: unknown) => err instanceof InvalidOptionError && err.field === 'transaction',
       );
     }
   });

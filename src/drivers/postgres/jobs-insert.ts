@@ -224,19 +224,23 @@ export interface InsertParams {
 
 export type InsertOutcome = { inserted: JobInsertResult[] } | { queueFull: QueueLimitExceeded };
 
-/** A caller's client: something with `query`, but not a pool (a pool cannot hold a transaction). */
+/**
+ * A caller's client: something with `query`, but not a pool (a pool cannot hold a transaction).
+ * Refusals name `transaction`, the option as the caller writes it (`executor` is its deprecated
+ * alias), as every driver does.
+ */
 function asExecutor(executor: unknown): Queryable | undefined {
   if (executor === undefined || executor === null) return undefined;
   const candidate = executor as { query?: unknown; totalCount?: unknown; idleCount?: unknown };
   if (typeof candidate.query !== 'function') {
     throw new InvalidOptionError(
-      'executor',
+      'transaction',
       'must be a node-postgres client (pg.Client or pg.PoolClient) inside a transaction you opened',
     );
   }
   if (typeof candidate.totalCount === 'number' && typeof candidate.idleCount === 'number') {
     throw new InvalidOptionError(
-      'executor',
+      'transaction',
       'got a pg.Pool; pass the client of your open transaction (const client = await pool.connect(); BEGIN; …)',
     );
   }

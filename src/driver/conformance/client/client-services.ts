@@ -373,6 +373,14 @@ export function runClientServicesSuite(factory: ConformanceDatabases): void {
         );
         return;
       }
+      // A value that is no transaction handle of this driver: the same typed refusal, by the
+      // option's name (not the driver's parameter), through either spelling.
+      for (const key of ['transaction', 'executor'] as const) {
+        await assert.rejects(
+          client.enqueue(task, {}, { [key]: { notAHandle: true } }),
+          isField('transaction'),
+        );
+      }
       assert.ok(db.connect, 'a driver with callerTransactions gives its databases a connect()');
       const wakeups: string[] = [];
       runtime.wakeups.subscribe((queue) => wakeups.push(queue));
