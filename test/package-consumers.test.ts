@@ -111,6 +111,7 @@ before(async () => {
     'tsconfig.build.json',
     'LICENSE',
     'README.md',
+    'docs',
     'src',
     'scripts',
   ]) {
@@ -148,6 +149,15 @@ describe('the packed package', () => {
     // The CLI is installed as a command and runs from the tarball.
     const version = await run(join(consumers, 'node_modules/.bin/jobwire'), ['--version']);
     assert.equal(version.stdout.trim(), manifest.version);
+    // Help texts and errors name docs/<topic>.md: each is in the package, next to the CLI.
+    const cliText = readdirSync(join(installed, 'dist/cli'), { recursive: true })
+      .filter((file) => String(file).endsWith('.js'))
+      .map((file) => readFileSync(join(installed, 'dist/cli', String(file)), 'utf8'))
+      .join('\n');
+    const named = [...new Set([...cliText.matchAll(/docs\/([a-z-]+\.md)/g)].map((m) => m[1]!))];
+    assert.ok(named.length > 5, `the CLI names its docs (${named.join(', ')})`);
+    for (const doc of named)
+      assert.ok(existsSync(join(installed, 'docs', doc)), `docs/${doc} is in the package`);
     assert.ok(!existsSync(join(installed, 'src/driver/conformance')));
     assert.ok(!existsSync(join(installed, 'dist/driver/conformance')));
     assert.equal(manifest.optionalDependencies['better-sqlite3'] !== undefined, true);
