@@ -227,6 +227,41 @@ describe('HTTP security', () => {
     assert.equal((await b.request('GET', '/api/jobs')).status, 401);
   });
 
+  it('an event stream opened on a session ends when the session expires; a bearer one does not', async (t) => {
+    const { handler } = await setup(t, { sessionTtlMs: 1_500 });
+    const b = browser(handler);
+    assert.equal((await b.request('GET', `/login?token=${TOKEN}`)).status, 303);
+    const opened = Date.now();
+    const stream = await b.request('GET', '/api/events/stream', { headers: { accept: 'text/event-stream' } });
+    assert.equal(stream.status, 200);
+    const bearer = await call(handler, 'GET', '/api/openapi.json');
+    assert.equal(bearer.status, 200);
+    const bearerStream = await handler.fetch(
+      new Request('http://jobwire.test/api/events/stream', { headers: { authorization: `Bearer ${TOKEN}` } }),
+    );
+    const reader = stream.body!.getReader();
+    // Before, it went on (heartbeats, events) for as long as the browser kept it open.
+    const ended = await Promise.race([
+      (async () => {
+        while (!(await reader.read()).done) {}
+        return Date.now() - opened;
+      })(),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still open after 8 s'), 8_000).unref()),
+    ]);
+    assert.equal(typeof ended, 'number', String(ended));
+    assert.ok((ended as number) >= 1_000, `ended at the expiry, not at once (${ended} ms)`);
+    // Its reconnect is refused: the page learns it is signed out.
+    assert.equal((await b.request('GET', '/api/events/stream')).status, 401);
+    // A stream opened with a bearer token is not tied to any session.
+    const bearerReader = bearerStream.body!.getReader();
+    const more = await Promise.race([
+      bearerReader.read().then((r) => (r.done ? 'ended' : 'data')),
+      new Promise<string>((resolve) => setTimeout(() => resolve('open'), 200).unref()),
+    ]);
+    assert.notEqual(more, 'ended');
+    await bearerReader.cancel();
+  });
+
   it('the sign-in form checks its CSRF field and never redirects off site', async (t) => {
     const { handler } = await setup(t);
     const b = browser(handler);

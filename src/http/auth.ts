@@ -16,6 +16,7 @@ import { HttpError } from './errors.js';
 import type { HttpAction, ResolvedHttpOptions } from './options.js';
 import { json } from './respond.js';
 import { CSRF_COOKIE, CSRF_HEADER, randomId, SESSION_COOKIE, SessionKeys, sameSecret } from './session.js';
+import { endWithSession } from './session-streams.js';
 
 /** The Hono environment of the handler's app: what the guard leaves for routes. */
 export type HttpEnv = {
@@ -106,9 +107,8 @@ export class Guard {
     return async (c, next) => {
       const path = routePath(new URL(c.req.url).pathname, this.#options.basePath);
       const safe = c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS';
-      const sessionId = this.sessions
-        ? this.keys.verify(getCookie(c, SESSION_COOKIE), Date.now())
-        : undefined;
+      const session = this.sessions ? this.keys.session(getCookie(c, SESSION_COOKIE), Date.now()) : undefined;
+      const sessionId = session?.id;
       const cookieBinding = getCookie(c, CSRF_COOKIE);
       const known =
         sessionId ??
@@ -133,6 +133,8 @@ export class Guard {
         }
       }
       await next();
+      // Signed in by the session alone: a stream it opened ends when the session does.
+      if (session && !c.req.header('authorization')) c.res = endWithSession(c.res, session.expiresAt);
       // A page served to a browser without a binding: give it one, so its forms can be checked.
       // Not to probes or bearer clients, which never send cookies back.
       const bearer = /^Bearer\s/i.test(c.req.header('authorization') ?? '');

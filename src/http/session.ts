@@ -50,11 +50,17 @@ export class SessionKeys {
 
   /** The session id of a valid, unexpired cookie value, else undefined. */
   verify(value: string | undefined, now: number): string | undefined {
+    return this.session(value, now)?.id;
+  }
+
+  /** The session (id and expiry, epoch ms) of a valid, unexpired cookie value, else undefined. */
+  session(value: string | undefined, now: number): { id: string; expiresAt: number } | undefined {
     if (!value) return undefined;
     const [id, expires, mac, extra] = value.split('.');
     if (!id || !expires || !mac || extra !== undefined || !/^\d+$/.test(expires)) return undefined;
     if (Number(expires) <= now) return undefined;
-    return sameSecret(mac, this.#mac(`session:${id}.${expires}.${this.#credentials}`)) ? id : undefined;
+    const valid = sameSecret(mac, this.#mac(`session:${id}.${expires}.${this.#credentials}`));
+    return valid ? { id, expiresAt: Number(expires) } : undefined;
   }
 
   /** The CSRF token of a binding. */
