@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { type ServedDashboard, serveDashboard } from '../src/cli/http-serve.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
 import { runCliInProcess, useCliTestEnvironment } from './support/cli.js';
@@ -91,6 +92,44 @@ describe('jobwire dashboard', () => {
       );
     } finally {
       assert.equal(await run.stop(), 0);
+    }
+  });
+
+  it('a kept --token keeps browser sessions across a restart; a generated one does not', async () => {
+    const path = await database();
+    const jobwire = await createJobwire({ driver: sqliteDriver({ path }), tasks: [] });
+    const opened: ServedDashboard[] = [];
+    const serve = async (token?: string) => {
+      const served = await serveDashboard(jobwire, { port: 0, host: '127.0.0.1', token });
+      opened.push(served);
+      return served;
+    };
+    try {
+      const signIn = async (served: ServedDashboard) => {
+        const answer = await fetch(served.loginUrl, { redirect: 'manual' });
+        const cookie = answer.headers.getSetCookie().find((c) => c.startsWith('jobwire_session='));
+        assert.ok(cookie, 'the sign-in link sets a session cookie');
+        return cookie.split(';')[0]!;
+      };
+      const jobs = (served: ServedDashboard, cookie: string) =>
+        fetch(`${served.server.url}/api/jobs`, { headers: { cookie } }).then((r) => r.status);
+      const token = 'kept-token-kept-token-kept-token';
+      const first = await serve(token);
+      const cookie = await signIn(first);
+      assert.equal(await jobs(first, cookie), 200);
+      // A restart: another handler on the same token. Before, the session secret was drawn anew
+      // per run, so a restart signed every browser out.
+      const again = await serve(token);
+      assert.equal(await jobs(again, cookie), 200, 'the same token: still signed in');
+      const other = await serve(`${token}-rotated`);
+      assert.equal(await jobs(other, cookie), 401, 'another token ends the sessions');
+      const generated = await serve();
+      const generatedCookie = await signIn(generated);
+      const nextRun = await serve();
+      assert.equal(await jobs(nextRun, generatedCookie), 401, 'a generated token lives one run');
+    } finally {
+      for (const served of opened) await served.server.close();
+      await jobwire.close();
     }
   });
 

@@ -3,7 +3,7 @@
  * the token (given, from JOBWIRE_HTTP_TOKEN, or generated for this run), the server, and the
  * sign-in link to print.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createHttpHandler, type HttpServer, serveHttp } from '../http/index.js';
 import type { Jobwire } from '../index.js';
 import { CliError, UsageError } from './args.js';
@@ -16,6 +16,11 @@ export interface ServedDashboard {
   generated: boolean;
   /** Opens a browser session: `<url>/login?token=…`. */
   loginUrl: string;
+}
+
+/** The session secret of a kept token: an HMAC of it, so it is as secret as the token. */
+function sessionSecretOf(token: string): string {
+  return createHmac('sha256', token).update('jobwire dashboard session secret').digest('hex');
 }
 
 /** The token: `--token`, else `$JOBWIRE_HTTP_TOKEN`, else a random one. */
@@ -40,7 +45,14 @@ export async function serveDashboard(
   options: { port: number; host: string; token?: string; readOnly?: boolean; fallback?: boolean },
 ): Promise<ServedDashboard> {
   const { token, generated } = resolveToken(options.token);
-  const handler = createHttpHandler(client, { auth: { token }, readOnly: options.readOnly });
+  const handler = createHttpHandler(client, {
+    auth: { token },
+    readOnly: options.readOnly,
+    // A token the user keeps (--token, JOBWIRE_HTTP_TOKEN) keeps its browser sessions across
+    // restarts: the secret that signs them is derived from it, not drawn anew per run (a restart
+    // signed everyone out). A generated token changes per run, and so do its sessions.
+    ...(generated ? {} : { secret: sessionSecretOf(token) }),
+  });
   let server: HttpServer;
   try {
     server = await serveHttp(handler, { port: options.port, host: options.host });

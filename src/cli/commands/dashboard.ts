@@ -21,7 +21,8 @@ Options
   --schema <name>   PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
   --token <t>       the token browsers sign in with and API clients send as
                     Authorization: Bearer <t> (default $JOBWIRE_HTTP_TOKEN; without one, a
-                    random token is generated and printed)
+                    random token is generated and printed). Browser sessions signed in
+                    with a kept token survive a restart; a generated one lives one run
   --read-only       refuse every change (retry, cancel, delete, enqueue, pause…)
   -h, --help        show this help
 
