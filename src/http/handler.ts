@@ -73,7 +73,14 @@ export function createHttpHandler(jobwire: Jobwire, options: HttpHandlerOptions)
   const closing = new AbortController();
   app.route(
     '/',
-    dashboardRoutes({ jobwire, readOnly: resolved.readOnly, basePath, csrfToken, signal: closing.signal }),
+    dashboardRoutes({
+      jobwire,
+      readOnly: resolved.readOnly,
+      basePath,
+      csrfToken,
+      signOut: guard.sessions,
+      signal: closing.signal,
+    }),
   );
 
   const rules = queryRules(document);

@@ -59,7 +59,11 @@ async function bulkFilter(c: Context, env: DashboardEnv): Promise<JobFilter | st
   });
   if (resolved.kind === 'job') return `The search is job #${resolved.id}: retry it on its own page.`;
   if (resolved.kind === 'none') return resolved.note;
-  return { state: resolved.state as JobState | undefined, queue: resolved.queue, task: resolved.task };
+  return {
+    state: resolved.state as JobState | JobState[] | undefined,
+    queue: resolved.queue,
+    task: resolved.task,
+  };
 }
 
 /** A route parameter (always present on the routes below). */

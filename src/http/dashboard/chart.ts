@@ -12,7 +12,16 @@ export interface ChartData {
   /** Epoch ms of the first bucket. */
   start: number;
   queues: Record<string, { completed: number[]; failed: number[] }>;
+  /** Most queues charted. */
+  limit: number;
+  /** Queues that finished jobs but are not charted (beyond `limit`), sorted; at most 100 named. */
+  omitted: string[];
+  /** True when more queues are left out than `omitted` names. */
+  omittedMore: boolean;
 }
+
+/** Names of left-out queues kept (the count goes on beyond). */
+const MAX_OMITTED_NAMES = 100;
 
 interface Counts {
   completed: Map<number, number>;
@@ -25,6 +34,9 @@ export class ThroughputBuckets {
   readonly buckets: number;
   readonly maxQueues: number;
   readonly #queues = new Map<string, Counts>();
+  /** Queues that finished jobs once the chart was full (the page names them). */
+  readonly #omitted = new Set<string>();
+  #omittedMore = false;
   /** The first bucket anything was counted in: the chart starts there (a minute before at least). */
   #firstBucket: number | undefined;
 
@@ -42,7 +54,12 @@ export class ThroughputBuckets {
     else return;
     let counts = this.#queues.get(event.data.queue);
     if (!counts) {
-      if (this.#queues.size >= this.maxQueues) return;
+      if (this.#queues.size >= this.maxQueues) {
+        if (this.#omitted.has(event.data.queue)) return;
+        if (this.#omitted.size < MAX_OMITTED_NAMES) this.#omitted.add(event.data.queue);
+        else this.#omittedMore = true;
+        return;
+      }
       counts = { completed: new Map(), failed: new Map() };
       this.#queues.set(event.data.queue, counts);
     }
@@ -71,6 +88,13 @@ export class ThroughputBuckets {
       }
       queues[name] = series;
     }
-    return { bucketMs: this.bucketMs, start: first * this.bucketMs, queues };
+    return {
+      bucketMs: this.bucketMs,
+      start: first * this.bucketMs,
+      queues,
+      limit: this.maxQueues,
+      omitted: [...this.#omitted].sort((a, b) => a.localeCompare(b)),
+      omittedMore: this.#omittedMore,
+    };
   }
 }

@@ -13,6 +13,11 @@ export interface DashboardDeps {
   basePath: string;
   /** The CSRF token of a request; pages send it back as header `x-jobwire-csrf` on every non-GET. */
   csrfToken(c: Context): string;
+  /**
+   * Whether the mounting handler has browser sessions (token sign-in): the pages then offer
+   * "Sign out", a POST to `{basePath}/logout` carrying the CSRF token. Default false.
+   */
+  signOut?: boolean;
   /** Aborted when the mounting handler closes: every live stream ends and the log tail stops. */
   signal?: AbortSignal;
   /** Live-update tuning (tests shorten it); the defaults suit production. */

@@ -16,7 +16,13 @@ export interface DashboardEnv {
 
 /** The view context of a request. */
 export function viewContext(env: DashboardEnv, c: Context): ViewContext {
-  return { base: env.base, readOnly: env.deps.readOnly, csrf: env.deps.csrfToken(c), now: Date.now() };
+  return {
+    base: env.base,
+    readOnly: env.deps.readOnly,
+    csrf: env.deps.csrfToken(c),
+    now: Date.now(),
+    signOut: env.deps.signOut === true,
+  };
 }
 
 /** The text of a fragment none of whose parts is asynchronous (all of the dashboard's). */

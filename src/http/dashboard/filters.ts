@@ -13,7 +13,8 @@ const MAX_SEARCH_NAMES = 100;
 export type ResolvedFilters =
   | {
       kind: 'filter';
-      state: string | undefined;
+      /** One state, or a comma list split into its states (`pending,running`). */
+      state: string | string[] | undefined;
       queue: string | string[] | undefined;
       task: string | string[] | undefined;
       /** What the search matched, for the user. */
@@ -32,6 +33,18 @@ export async function taskNames(env: DashboardEnv): Promise<string[]> {
 
 /** See the module comment. */
 export async function resolveFilters(env: DashboardEnv, filters: JobsQuery): Promise<ResolvedFilters> {
+  const resolved = await resolveNames(env, filters);
+  if (resolved.kind !== 'filter' || typeof resolved.state !== 'string' || !resolved.state.includes(','))
+    return resolved;
+  // A comma list of states, as the API and the CLI take it (a bad name is refused by listJobs).
+  const states = resolved.state
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { ...resolved, state: states };
+}
+
+async function resolveNames(env: DashboardEnv, filters: JobsQuery): Promise<ResolvedFilters> {
   let task: string | string[] | undefined = filters.task;
   let queue: string | string[] | undefined = filters.queue;
   const q = filters.q;

@@ -5,16 +5,19 @@
  * public client API. Mount it inside an authenticated app that checks the CSRF header on every
  * non-GET request: `app.route('/', dashboardRoutes(deps))` (see docs/dashboard.md).
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { StorageError } from '../../index.js';
 import { addActions } from './actions.js';
 import { loadAssets } from './assets.js';
 import { CountsCache, readQueueCounts } from './counts.js';
 import type { DashboardDeps } from './deps.js';
-import { type DashboardEnv, htmlText } from './env.js';
+import { type DashboardEnv, htmlText, viewContext } from './env.js';
 import { LiveHub, type LivePage } from './live.js';
 import { addPages } from './pages.js';
+import { layout } from './views/layout.js';
 import { countsTable } from './views/queues.js';
+import { UNAVAILABLE_RETRY_SECONDS, unavailableBody } from './views/unavailable.js';
 
 export type { DashboardDeps } from './deps.js';
 export type { LiveOptions } from './live.js';
@@ -85,5 +88,39 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
 
   addPages(app, env);
   addActions(app, env);
+  app.onError((error, c) => {
+    const page = unavailablePage(env, c, error);
+    if (!page) throw error; // the mounting handler answers it, as before
+    return page;
+  });
   return app;
+}
+
+/**
+ * A page load (not a fragment, an action or an asset) that failed because the job store cannot be
+ * reached: an HTML page that says so and reloads itself, instead of the handler's JSON answer.
+ * Fragments and actions keep the JSON answer, which dashboard.js shows in the flash area.
+ */
+function unavailablePage(
+  env: DashboardEnv,
+  c: Context,
+  error: unknown,
+): Response | Promise<Response> | undefined {
+  const url = new URL(c.req.url);
+  const isPage =
+    c.req.method === 'GET' && !c.req.header('hx-request') && !/\/(ui|assets)\//.test(url.pathname);
+  if (!isPage || !(error instanceof StorageError) || error.kind !== 'unavailable') return undefined;
+  const ctx = viewContext(env, c);
+  c.header('Retry-After', String(UNAVAILABLE_RETRY_SECONDS));
+  c.header('Cache-Control', 'no-store');
+  return c.html(
+    layout(ctx, {
+      title: 'Job store unavailable',
+      section: null,
+      live: null,
+      refresh: UNAVAILABLE_RETRY_SECONDS,
+      body: unavailableBody(ctx, `${url.pathname}${url.search}`),
+    }),
+    503,
+  );
 }

@@ -5,8 +5,19 @@
  * `CountsCache`, so a storm of events or of viewers never turns into a storm of count queries.
  * The tail starts with the first viewer and stops `idleStopMs` after the last one leaves (the
  * throughput chart keeps its window until then).
+ *
+ * It also tells the pages whether the job store answers (event `status`): when reading the log or
+ * the counts fails with a `StorageError`, every page hears `{"store":"down","since":…}` at once
+ * (and a page opened meanwhile on connecting), the hub probes the store every second, and when it
+ * answers again the pages hear `{"store":"up"}` followed by a full refresh.
  */
-import { ClosedError, EventCursorExpiredError, type Jobwire, type LoggedEvent } from '../../index.js';
+import {
+  ClosedError,
+  EventCursorExpiredError,
+  type Jobwire,
+  type LoggedEvent,
+  StorageError,
+} from '../../index.js';
 import { type ChartData, ThroughputBuckets } from './chart.js';
 import type { CountsCache, CountsSnapshot } from './counts.js';
 
@@ -76,6 +87,8 @@ export class LiveHub {
   #lastFlush = 0;
   /** Updates pushed so far (tests read it to prove bursts are coalesced). */
   flushes = 0;
+  /** Since when the job store has not answered (undefined while it does). */
+  #downSince: number | undefined;
 
   constructor(
     jobwire: Jobwire,
@@ -122,16 +135,56 @@ export class LiveHub {
     };
   }
 
+  /** True while the job store does not answer. */
+  get storeDown(): boolean {
+    return this.#downSince !== undefined;
+  }
+
+  /** What a page hears about the store (event `status`). */
+  #statusData(): string {
+    return JSON.stringify(
+      this.#downSince === undefined ? { store: 'up' } : { store: 'down', since: this.#downSince },
+    );
+  }
+
+  /** Record whether the store answers; tell every page when that changes. */
+  #setStoreDown(down: boolean): void {
+    if (down === (this.#downSince !== undefined)) return;
+    this.#downSince = down ? Date.now() : undefined;
+    const data = this.#statusData();
+    for (const client of this.#clients) client.send('status', data);
+    if (!down) {
+      // Back: every page re-reads what it shows (what changed meanwhile was not pushed).
+      Object.assign(this.#batch, {
+        any: true,
+        counts: true,
+        jobs: true,
+        pools: true,
+        schedules: true,
+        jobIds: 'all',
+        lastAt: Date.now(),
+      });
+      this.#schedule();
+    }
+  }
+
+  /** Whether `error` says the store could not be used (not a closed client, not a bug elsewhere). */
+  static #storeFailure(error: unknown): boolean {
+    return error instanceof StorageError;
+  }
+
   /** A new page's first update: counts read no earlier than its connection, and the chart. */
   async #greet(client: LiveClient, connectedAt: number): Promise<void> {
     const { kind } = client.page;
+    if (this.#downSince !== undefined) client.send('status', this.#statusData());
     if (kind === 'overview') client.send('chart', JSON.stringify(this.chartData()));
     if (kind !== 'overview' && kind !== 'queues') return;
     try {
       const snapshot = await this.#counts.fresh(connectedAt);
       if (this.#clients.has(client)) client.send('counts', this.#renderCounts(snapshot, kind));
-    } catch {
+    } catch (error) {
       // The page shows the counts it was rendered with; the next update tries again.
+      if (LiveHub.#storeFailure(error)) this.#setStoreDown(true);
     }
   }
 
@@ -170,7 +223,27 @@ export class LiveHub {
         }
         // Pruned past our position (a very long stall): go on from now rather than stop.
         if (error instanceof EventCursorExpiredError) after = 'now';
-        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+        else if (LiveHub.#storeFailure(error)) this.#setStoreDown(true);
+        await this.#waitForStore(signal);
+      }
+    }
+  }
+
+  /**
+   * Wait a second before tailing again; while the store is down, go on waiting a second at a
+   * time until it answers a cheap read (the log's head), so the pages hear it is back even when
+   * no event comes.
+   */
+  async #waitForStore(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      if (signal.aborted || this.#downSince === undefined) return;
+      try {
+        await this.#jobwire.events.head();
+        this.#setStoreDown(false);
+        return;
+      } catch (error) {
+        if (!LiveHub.#storeFailure(error)) return; // the tail says what it is
       }
     }
   }
@@ -231,8 +304,10 @@ export class LiveHub {
             overview: this.#renderCounts(snapshot, 'overview'),
             queues: this.#renderCounts(snapshot, 'queues'),
           };
-        } catch {
-          // A failed count (database down): the pages keep the last counts; the next event retries.
+        } catch (error) {
+          // A failed count (database down): the pages keep the last counts, marked stale by the
+          // `status` event; the next event retries.
+          if (LiveHub.#storeFailure(error)) this.#setStoreDown(true);
         }
       }
       const chart = batch.chart ? JSON.stringify(this.chartData()) : undefined;

@@ -44,7 +44,7 @@ async function loadJobs(env: DashboardEnv, filters: JobsQuery): Promise<JobsPage
   const { note } = resolved;
   try {
     const page = await jobwire.listJobs({
-      state: resolved.state as JobState | undefined,
+      state: resolved.state as JobState | JobState[] | undefined,
       queue: resolved.queue,
       task: resolved.task,
       cursor: filters.cursor ?? null,
@@ -122,9 +122,17 @@ export function addPages(app: Hono, env: DashboardEnv): void {
     return c.html(jobsTable(viewContext(env, c), filters, page), page.error ? 400 : 200);
   });
 
+  // A trailing slash (`/jobs/`, typed or pasted) leads to the page, keeping the query.
+  app.get('/:section{jobs|queues|schedules|workers}/', (c) => {
+    const search = new URL(c.req.url).search;
+    return c.redirect(`${env.base}/${c.req.param('section')}${search}`, 301);
+  });
+
   app.get('/jobs/:id', async (c) => {
     const ctx = viewContext(env, c);
     const id = c.req.param('id');
+    // `/jobs/007` is job 7: one address per job.
+    if (/^0+[1-9]\d*$/.test(id)) return c.redirect(`${env.base}/jobs/${id.replace(/^0+/, '')}`, 301);
     const view = await jobView(env, ctx, id);
     if (!view) {
       return c.html(

@@ -18,6 +18,8 @@ export interface ViewContext {
   csrf: string;
   /** Time of rendering, for relative times. */
   now: number;
+  /** Offer "Sign out" (the mounting handler has sessions). */
+  signOut?: boolean;
 }
 
 /** "3 s ago", "in 2 min": coarse on purpose, the absolute time sits next to it. */

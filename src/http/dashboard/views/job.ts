@@ -24,9 +24,9 @@ function actions(ctx: ViewContext, job: JobRecord): Html {
   if (ctx.readOnly) return html``;
   const url = `${ctx.base}/ui/jobs/${job.id}`;
   return html`<div class="actions">
-${FINAL.has(job.state) ? html`<button hx-post="${url}/retry" hx-target="#flash" data-action="retry">Retry</button>` : ''}
-${FINAL.has(job.state) ? '' : html`<button hx-post="${url}/cancel" hx-target="#flash" hx-confirm="Cancel job #${job.id}?" data-action="cancel">Cancel</button>`}
-<button class="danger" hx-post="${url}/delete" hx-target="#flash" hx-confirm="Delete job #${job.id} for good?" data-action="delete">Delete</button>
+${FINAL.has(job.state) ? html`<button id="job-retry" hx-post="${url}/retry" hx-target="#flash" data-action="retry">Retry</button>` : ''}
+${FINAL.has(job.state) ? '' : html`<button id="job-cancel" hx-post="${url}/cancel" hx-target="#flash" hx-confirm="Cancel job #${job.id}?" data-action="cancel">Cancel</button>`}
+<button id="job-delete" class="danger" hx-post="${url}/delete" hx-target="#flash" hx-confirm="Delete job #${job.id} for good?" data-action="delete">Delete</button>
 </div>`;
 }
 

@@ -41,10 +41,10 @@ export function jobsTable(ctx: ViewContext, filters: JobsQuery, page: JobsPage):
   const note = page.note ? html`<p class="${page.error ? 'flash error' : 'note'}">${page.note}</p>` : '';
   const filterQuery = { state: filters.state, queue: filters.queue, task: filters.task, q: filters.q };
   const pager = html`<nav class="pager">${page.capped ? html`<span class="muted" data-capped>${cappedNote(filters)}</span>` : ''}${
-    filters.cursor ? html`<a href="${ctx.base}/jobs${query(filterQuery)}">« Newest</a>` : ''
+    filters.cursor ? html`<a id="jobs-newest" href="${ctx.base}/jobs${query(filterQuery)}">« Newest</a>` : ''
   }${
     page.nextCursor
-      ? html`<a rel="next" href="${ctx.base}/jobs${query({ ...filterQuery, cursor: page.nextCursor })}">Older »</a>`
+      ? html`<a rel="next" href="${ctx.base}/jobs${query({ ...filterQuery, cursor: page.nextCursor })}" id="jobs-older">Older »</a>`
       : ''
   }</nav>`;
   if (page.jobs.length === 0) {
@@ -55,9 +55,9 @@ export function jobsTable(ctx: ViewContext, filters: JobsQuery, page: JobsPage):
 <thead><tr><th>Id</th><th>Task</th><th>Queue</th><th>State</th><th class="num">Attempt</th><th>Created</th><th>Last error</th></tr></thead>
 <tbody>${page.jobs.map(
     (job) => html`<tr data-job-id="${job.id}">
-<td><a href="${ctx.base}/jobs/${job.id}">#${job.id}</a></td>
+<td><a id="job-link-${job.id}" href="${ctx.base}/jobs/${job.id}">#${job.id}</a></td>
 <td>${job.task}</td>
-<td><a href="${ctx.base}/jobs${query({ queue: job.queue })}">${job.queue}</a></td>
+<td><a id="job-queue-${job.id}" href="${ctx.base}/jobs${query({ queue: job.queue })}">${job.queue}</a></td>
 <td>${badge(job.state)}</td>
 <td class="num">${job.attempt}/${job.maxAttempts}</td>
 <td>${timeCell(job.createdAt, ctx.now)}</td>
@@ -69,7 +69,12 @@ ${pager}`;
 }
 
 function stateOptions(selected: string | undefined): Html {
-  return html`<option value="">any state</option>${JOB_STATES.map(
+  // A comma list of states (`?state=pending,running`, as the API and the CLI take) is its own option.
+  const list =
+    selected?.includes(',') === true
+      ? html`<option value="${selected}" selected>${selected.split(',').join(', ')}</option>`
+      : '';
+  return html`<option value="">any state</option>${list}${JOB_STATES.map(
     (s) => html`<option value="${s}"${s === selected ? html` selected` : ''}>${s}</option>`,
   )}`;
 }
@@ -89,7 +94,7 @@ function bulkValues(filters: JobsQuery): string {
 
 /** The bulk retry's confirmation, naming what it will act on. */
 function bulkConfirm(filters: JobsQuery): string {
-  const which = filters.state ?? 'abandoned and cancelled';
+  const which = filters.state?.split(',').join(' or ') ?? 'abandoned and cancelled';
   const scope = [
     filters.queue ? ` in queue ${filters.queue}` : '',
     filters.task ? ` of task ${filters.task}` : '',
@@ -127,5 +132,10 @@ ${
   hx-target="#flash" hx-confirm="${bulkConfirm(filters)}" data-action="bulk-retry">Retry all matching</button>
   <span class="muted small">(abandoned and cancelled jobs, or the state you filter on)</span></p>`
 }
-<div id="job-list"${live}>${jobsTable(ctx, filters, page)}</div>`;
+${
+  live
+    ? html`<p id="job-list-held" class="muted small" hidden>Jobs changed: the list refreshes when the pointer and the focus leave it.</p>`
+    : ''
+}
+<div id="job-list"${live}${live ? html` data-live-list` : ''}>${jobsTable(ctx, filters, page)}</div>`;
 }

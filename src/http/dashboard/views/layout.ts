@@ -33,10 +33,24 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-/** A whole page. `live` is the query of its live stream (which updates it wants). */
+/**
+ * "Sign out" (token sign-in only): a POST to the handler's `/logout`. dashboard.js sends it with
+ * htmx, which adds the `x-jobwire-csrf` header the handler checks; the form also carries the
+ * token as a field.
+ */
+function signOut(ctx: ViewContext): Html {
+  if (!ctx.signOut) return html``;
+  return html`<form class="sign-out" method="post" action="${ctx.base}/logout" hx-post="${ctx.base}/logout"
+  hx-swap="none" data-sign-out><input type="hidden" name="csrf" value="${ctx.csrf}"><button type="submit" class="small">Sign out</button></form>`;
+}
+
+/**
+ * A whole page. `live` is the query of its live stream (which updates it wants), `null` for a
+ * page without one (the error page); `refresh` reloads the page after that many seconds.
+ */
 export function layout(
   ctx: ViewContext,
-  page: { title: string; section: Section; live: string; body: Html },
+  page: { title: string; section: Section | null; live: string | null; body: Html; refresh?: number },
 ): Html {
   const base = ctx.base;
   // The overview is the base path itself ('/admin/jobs', not '/admin/jobs/': a mounted app's
@@ -49,6 +63,7 @@ export function layout(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content="${HTMX_CONFIG}">
+${page.refresh ? html`<meta http-equiv="refresh" content="${page.refresh}">` : ''}
 <title>${page.title} · jobwire</title>
 <link rel="icon" href="${base}/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${base}/assets/uPlot.min.css">
@@ -58,7 +73,7 @@ export function layout(
 <script defer src="${base}/assets/uPlot.iife.min.js"></script>
 <script defer src="${base}/assets/dashboard.js"></script>
 </head>
-<body hx-ext="sse" sse-connect="${base}/ui/live${page.live}" hx-headers="${headers}" data-base="${base}"${
+<body${page.live === null ? '' : html` hx-ext="sse" sse-connect="${base}/ui/live${page.live}"`} hx-headers="${headers}" data-base="${base}"${
     ctx.readOnly ? html` data-read-only="true"` : ''
   }>
 <header class="top">
@@ -69,9 +84,13 @@ export function layout(
   )}</nav>
   <span class="live" id="live-status" title="Live updates">live</span>
   ${ctx.readOnly ? html`<span class="badge badge-readonly">read-only</span>` : ''}
+  ${signOut(ctx)}
 </header>
 <main>
+<div class="messages">
+<p id="live-notice" class="flash warn" role="status" hidden></p>
 <div id="flash" aria-live="polite"></div>
+</div>
 ${page.body}
 </main>
 <footer>Times in UTC · updates pushed by the server (Server-Sent Events)</footer>

@@ -63,7 +63,7 @@ export function countsTable(ctx: ViewContext, snapshot: CountsSnapshot, view: Co
   }</tr></thead>
 <tbody>${queues.map(
     (q) =>
-      html`<tr data-queue-row="${q.name}"><th scope="row"><a href="${ctx.base}/jobs${query({ queue: q.name })}">${
+      html`<tr data-queue-row="${q.name}"><th scope="row"><a class="qname" href="${ctx.base}/jobs${query({ queue: q.name })}">${
         q.name
       }</a>${q.paused ? html` ${badge('paused')}` : ''}</th>${JOB_STATES.map((s) => cell(ctx, q.name, s, q.counts[s], q.precision[s]))}${
         withActions ? queueActions(ctx, q.name, q.paused) : ''
@@ -88,6 +88,8 @@ export function overviewBody(ctx: ViewContext, snapshot: CountsSnapshot): Html {
   <p class="muted small">Per queue, completed jobs and failed attempts per 5 s, from the event log, since this
   dashboard started watching (up to 10 min).</p>
   <p class="legend"><span class="completed">completed</span><span class="failed">failed attempts</span></p>
+  <p class="muted small" id="charts-window"></p>
+  <p class="note small" id="charts-omitted" hidden></p>
   <div id="charts" class="charts"><p class="empty" id="charts-empty">Waiting for jobs to finish…</p></div>
 </section>`;
 }
