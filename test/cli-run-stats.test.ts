@@ -152,3 +152,43 @@ test('the rate reads as jobs/s at normal speeds and in jobs/min or jobs/h when s
   assert.equal(rateLine(1, 30 * 86_400_000), '0.0014 jobs/h', 'never 0.0');
   assert.equal(rateLine(0, 0), '– jobs/s', 'nothing finished yet');
 });
+
+test("a worker's summary counts the jobs it started, not those its process only enqueued, cancelled or rescued", () => {
+  const stats = new RunStats(Date.now, { countFrom: 'started' });
+  const job = (id: string) => ({
+    jobId: id,
+    task: 'report',
+    queue: 'default',
+    correlationId: id,
+    maxAttempts: 3,
+  });
+  // Its scheduler (this process leads) enqueued two ticks; another worker ran them.
+  stats.observe('job:queued', { ...job('1'), attempt: 0 });
+  stats.observe('job:queued', { ...job('2'), attempt: 0 });
+  // Its rescuer abandoned a job of a vanished worker; a schedule edit cancelled a waiting job.
+  stats.observe('job:abandoned', { ...job('3'), attempt: 3, reason: 'attempts-exhausted', at: 5 });
+  stats.observe('job:cancelled', { ...job('4'), attempt: 0, at: 6 });
+  // The one job it ran.
+  const attempt = {
+    ...job('5'),
+    attempt: 1,
+    poolId: 'p',
+    workerId: 'p/0',
+    runAt: 1,
+    startedAt: 2,
+    waitMs: 1,
+  };
+  stats.observe('job:started', attempt);
+  stats.observe('job:completed', { ...attempt, completedAt: 3, durationMs: 1, result: null });
+  const summary = stats.summary();
+  // Before, it reported 5 jobs: 1 completed, 1 abandoned, 1 cancelled and 2 unfinished.
+  assert.equal(summary.jobs, 1);
+  assert.equal(summary.completed, 1);
+  assert.equal(summary.abandoned, 0);
+  assert.equal(summary.cancelled, 0);
+  assert.equal(summary.unfinished, 0);
+  // The demo's summary (it enqueues and runs its own jobs) still counts from the enqueue.
+  const demo = new RunStats();
+  demo.observe('job:queued', { ...job('9'), attempt: 0 });
+  assert.equal(demo.summary().unfinished, 1);
+});

@@ -69,10 +69,19 @@ const emptyStats = (): TaskStats => ({
   runs: new DurationHistogram(),
 });
 
+/**
+ * Which jobs a summary counts: every job this process saw (`queued`: the demo, which enqueues
+ * and runs its own jobs), or only those it started (`started`: a worker, whose process also
+ * enqueues jobs other workers run — a leader's schedules — and cancels or rescues jobs it never
+ * ran; counted, those showed as its own unfinished or cancelled work).
+ */
+export type CountFrom = 'queued' | 'started';
+
 /** Feed it every event; ask it for a summary. */
 export class RunStats {
   readonly startedAt: number;
   readonly #now: () => number;
+  readonly #countFrom: CountFrom;
   readonly #tasks = new Map<string, TaskStats>();
   /** Jobs seen and not finished, by id → task. Finished jobs leave, so this stays small. */
   readonly #active = new Map<string, string>();
@@ -80,9 +89,10 @@ export class RunStats {
   #firstStartAt: number | null = null;
   #lastFinishAt: number | null = null;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, options: { countFrom?: CountFrom } = {}) {
     this.#now = now;
     this.startedAt = now();
+    this.#countFrom = options.countFrom ?? 'queued';
   }
 
   #task(name: string): TaskStats {
@@ -114,6 +124,12 @@ export class RunStats {
 
   /** Record one event. */
   observe(name: string, payload: unknown): void {
+    if (this.#countFrom === 'started' && name !== 'job:started') {
+      // Only what happens to a job after it started here.
+      const jobId = (payload as { jobId?: unknown } | null)?.jobId;
+      if (name === 'job:queued' || name === 'job:retried') return;
+      if (typeof jobId === 'string' && !this.#active.has(jobId)) return;
+    }
     switch (name) {
       case 'job:queued': {
         const e = payload as JobwireEvents['job:queued'];

@@ -198,7 +198,8 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     io: context.io,
   });
   const { client, target } = await openClient({ db: values.db, schema: values.schema, tasks });
-  const stats = new RunStats();
+  // The summary is this worker's work: jobs it started, not those its leader enqueued or rescued.
+  const stats = new RunStats(Date.now, { countFrom: 'started' });
   client.events.onAny((name, event) => stats.observe(name, event));
   printer.attach(client);
   const cleanups: (() => void)[] = [];
