@@ -222,5 +222,12 @@ describe('DST oracle: nextTick against a brute force over 2025–2026', () => {
       '2026-11-01T05:30:00.000Z',
       '2026-11-01T06:30:00.000Z',
     ]);
+    // `?` in the hour field means any hour, as `*` does (croner reads it so): the repeated hour
+    // runs twice. Before, it was taken for a fixed hour and the second 01:30 did not run.
+    assert.deepEqual(ny('30 ? * * *', '2026-11-01T04:00:00Z', 3), [
+      '2026-11-01T04:30:00.000Z',
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-01T06:30:00.000Z',
+    ]);
   });
 });

@@ -11,7 +11,7 @@ import { InvalidOptionError } from './errors.js';
 import { assertKnownOptions, optionNames } from './known-options.js';
 import type { EnqueueOptions } from './options.js';
 import { preview } from './preview.js';
-import { isTimeZone, type TickRule } from './schedule-time.js';
+import { canonicalTimeZone, isTimeZone, type TickRule } from './schedule-time.js';
 import type { AnyTaskRef, TaskInput } from './task.js';
 import type { EpochMs } from './types.js';
 
@@ -118,6 +118,9 @@ const SCHEDULE_FIELDS = optionNames<ScheduleDefinition>({
   overlap: true,
   jitter: true,
 });
+/** Longest `every`: 100 years. */
+const MAX_EVERY_MS = 100 * 365.25 * 24 * 3_600_000;
+
 const SCHEDULE_JOB_OPTIONS = optionNames<ScheduleJobOptions>({
   queue: true,
   priority: true,
@@ -156,13 +159,19 @@ export function normalizeSchedule(definition: ScheduleDefinition): StoredSchedul
   }
   const every = definition.every === undefined ? null : parseDuration(definition.every, 'every');
   if (every !== null && every < 1000) throw new InvalidOptionError('every', 'must be at least 1 s');
-  const timezone = definition.timezone ?? 'UTC';
-  if (!isTimeZone(timezone)) {
+  // Beyond it a tick is past the last representable date (`every: 1e300` was refused as `runAt`).
+  if (every !== null && every > MAX_EVERY_MS)
+    throw new InvalidOptionError('every', 'must be at most 100 years');
+  const given = definition.timezone ?? 'UTC';
+  if (!isTimeZone(given)) {
     throw new InvalidOptionError(
       'timezone',
-      `${preview(timezone)} is not an IANA time zone (e.g. "Europe/London")`,
+      `${preview(given)} is not an IANA time zone (e.g. "Europe/London")`,
     );
   }
+  // Stored as the zone's canonical spelling: two processes writing "europe/paris" and
+  // "Europe/Paris" would otherwise rewrite the schedule at every start, each seeing a change.
+  const timezone = canonicalTimeZone(given);
   const task = typeof definition.task === 'string' ? definition.task : definition.task?.name;
   if (typeof task !== 'string')
     throw new InvalidOptionError('task', 'pass a task from defineTask(), or its name');
@@ -189,6 +198,10 @@ export function normalizeSchedule(definition: ScheduleDefinition): StoredSchedul
   if (overlap !== 'allow' && overlap !== 'skip')
     throw new InvalidOptionError('overlap', 'must be "allow" or "skip"');
   const jitterMs = parseDuration(definition.jitter ?? 0, 'jitter');
+  // A jitter of a whole interval or more lets a later tick's job run before an earlier one's.
+  if (every !== null && jitterMs >= every) {
+    throw new InvalidOptionError('jitter', `must be less than every (${every} ms), got ${jitterMs} ms`);
+  }
   let payload: unknown = definition.payload ?? {};
   try {
     payload = JSON.parse(JSON.stringify(payload));

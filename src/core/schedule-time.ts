@@ -60,6 +60,11 @@ export function isTimeZone(zone: unknown): zone is string {
   }
 }
 
+/** The canonical spelling of a zone `isTimeZone` accepted (`europe/paris` → `Europe/Paris`). */
+export function canonicalTimeZone(zone: string): string {
+  return formatter(zone).resolvedOptions().timeZone ?? zone;
+}
+
 /**
  * Offsets, cached per zone: by UTC day (one lookup covers a whole day without a transition),
  * and by quarter hour on the few days with one — every transition of the tz database in this
@@ -175,7 +180,8 @@ function hourField(pattern: string): string {
 
 /** True when the pattern's hour field is a wildcard (`*`, `*∕n`): it runs by elapsed time. */
 export function isWildcardHour(pattern: string): boolean {
-  return hourField(pattern).startsWith('*');
+  // croner reads `?` as `*` (any hour): a `?` hour is a wildcard too, not a fixed time.
+  return /^[*?]/.test(hourField(pattern));
 }
 
 const crons = new Map<string, Cron>();

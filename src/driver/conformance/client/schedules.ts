@@ -415,6 +415,10 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
         [{ every: '1m', missed: { backfill: { max: 0 } } }, 'missed.backfill.max'],
         [{ every: '1m', overlap: 'sometimes' as 'skip' }, 'overlap'],
         [{ every: '1m', startAt: 10, endAt: 5 }, 'endAt'],
+        // Before: a tick past the last representable date, refused as `runAt`.
+        [{ every: 1e300 }, 'every'],
+        // Before: accepted; a later tick's job could run before an earlier one's.
+        [{ every: '1m', jitter: '10d' }, 'jitter'],
       ];
       for (const [overrides, field] of refused) {
         await assert.rejects(
@@ -428,6 +432,15 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
         UnknownTaskError,
       );
       assert.deepEqual(await client.schedules.list(), []);
+      // A zone is stored as its canonical spelling, so differently spelt definitions agree.
+      await client.schedules.upsert({
+        id: 'zoned',
+        cron: '0 9 * * *',
+        timezone: 'europe/paris',
+        task: report,
+      });
+      assert.equal((await client.schedules.get('zoned'))?.definition.timezone, 'Europe/Paris');
+      await client.schedules.remove('zoned');
       // Refused in createJobwire's schedules: the client closes (its driver too) before rejecting.
       const db = await factory.create();
       t.after(() => db.cleanup());
