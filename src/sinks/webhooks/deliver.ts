@@ -113,18 +113,36 @@ export async function deliverHttp(delivery: HttpDelivery): Promise<number> {
     req.on('error', reject);
     req.on('response', (response: IncomingMessage) => {
       const status = response.statusCode ?? 0;
+      // The status line is the answer: a 2xx is a success now, whatever its body does after it
+      // (waiting for a streamed or trickling body would fail an accepted delivery on the time
+      // limit, and send it again). The body is not needed: the connection is dropped.
+      if (status >= 200 && status < 300) {
+        resolve(status);
+        response.on('error', () => {}); // a reset after the answer changes nothing
+        response.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (size < MAX_BODY_BYTES) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.on('error', reject);
-      response.on('end', () => {
-        if (status >= 200 && status < 300) return resolve(status);
+      let settled = false;
+      const fail = () => {
+        if (settled) return;
+        settled = true;
         const preview = Buffer.concat(chunks).toString('utf8').slice(0, BODY_PREVIEW_CHARS).trim();
         reject(new WebhookResponseError(status, preview));
+      };
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        // Enough for the preview: the rest is dropped with the connection (an endless error body
+        // must not hide the status behind the time limit).
+        if (size >= MAX_BODY_BYTES) {
+          fail();
+          response.destroy();
+        }
       });
+      response.on('error', (error) => (settled ? undefined : reject(error)));
+      response.on('end', fail);
     });
     req.end(delivery.body);
   });

@@ -11,6 +11,7 @@ export {
   DEFAULT_WEBHOOK_QUEUE,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
   type WebhookEndpoint,
+  type WebhookLogSource,
   type WebhookSinkOptions,
 } from './options.js';
 export { generateWebhookSecret, signWebhook, type WebhookHeaders } from './signature.js';

@@ -55,8 +55,20 @@ export interface WebhookSinkOptions {
    * each enqueued once per cluster (run the sink with one name in one or more processes: the
    * subscription's stored position is shared). On PostgreSQL the deliveries are enqueued in the
    * transaction that stores the position, so a crash neither loses nor repeats one.
+   *
+   * `from` is where a subscription name used for the first time starts: `'now'` (default) — the
+   * events committed from then on — or `'start'`, the oldest event the log keeps (up to
+   * `events.retention.maxAgeMs`, 7 days by default), to send that history on purpose. A name
+   * with a stored position always resumes there.
    */
-  source?: 'bus' | { subscription: string };
+  source?: 'bus' | WebhookLogSource;
+}
+
+/** `source` in its object form: the durable event log through a named subscription. */
+export interface WebhookLogSource {
+  subscription: string;
+  /** Where a name without a stored position starts: `'now'` (default) or `'start'`. */
+  from?: 'now' | 'start';
 }
 
 /** Every field of `WebhookSinkOptions` (the compiler checks the list against it); any other key is refused. */
@@ -70,8 +82,9 @@ const SINK_OPTION_NAMES = optionNames<WebhookSinkOptions>({
   source: true,
 });
 /** The fields of `source` in its object form. */
-const SOURCE_OPTION_NAMES = optionNames<Exclude<WebhookSinkOptions['source'], 'bus' | undefined>>({
+const SOURCE_OPTION_NAMES = optionNames<WebhookLogSource>({
   subscription: true,
+  from: true,
 });
 
 /** Options after validation and defaults. */
@@ -82,7 +95,7 @@ export interface ResolvedSinkOptions {
   timeoutMs: number;
   maxAttempts: number;
   backoff: BackoffSpec;
-  source: 'bus' | { subscription: string };
+  source: 'bus' | Required<WebhookLogSource>;
 }
 
 export const DEFAULT_WEBHOOK_QUEUE = 'jobwire-webhooks';
@@ -166,8 +179,15 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
   if (source !== 'bus' && (typeof source !== 'object' || typeof source?.subscription !== 'string')) {
     throw new InvalidOptionError('source', "must be 'bus' or { subscription: 'a-name' }");
   }
+  const from = source === 'bus' ? 'now' : (source.from ?? 'now');
+  if (from !== 'now' && from !== 'start') {
+    throw new InvalidOptionError(
+      'source.from',
+      `must be 'now' (only events committed from now on, the default) or 'start' (the history the log keeps), got ${String(from)}`,
+    );
+  }
   return {
-    source,
+    source: source === 'bus' ? source : { subscription: source.subscription, from },
     endpoints,
     queue,
     allowPrivateTargets: options.allowPrivateTargets === true,

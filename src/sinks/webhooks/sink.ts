@@ -129,10 +129,16 @@ export function webhooks(jobwire: Jobwire, options: WebhookSinkOptions): Webhook
   if (settings.source !== 'bus') {
     // From the durable log: the subscription's position is stored with the enqueue (PostgreSQL)
     // or right after it (SQLite: at least once, the message id lets receivers drop a repeat).
-    const subscription = jobwire.events.subscribe(settings.source.subscription, async (logged, context) => {
-      const jobs = deliveries(logged.type as JobwireEventName, logged.data as AnyJobwireEvent, logged.at);
-      if (jobs.length > 0) await jobwire.enqueueMany(jobs, { transaction: context.transaction });
-    });
+    // A name used for the first time starts at 'now' unless asked otherwise: the log keeps days of
+    // history, and attaching a sink must not send it all to the receivers.
+    const subscription = jobwire.events.subscribe(
+      settings.source.subscription,
+      async (logged, context) => {
+        const jobs = deliveries(logged.type as JobwireEventName, logged.data as AnyJobwireEvent, logged.at);
+        if (jobs.length > 0) await jobwire.enqueueMany(jobs, { transaction: context.transaction });
+      },
+      { from: settings.source.from },
+    );
     return { task, queue: settings.queue, stop: () => subscription.stop() };
   }
 
