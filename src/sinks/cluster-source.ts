@@ -51,7 +51,9 @@ export class CachedClusterSource {
   readonly #cacheMs: number;
   readonly #clock: Clock;
   #reading: Promise<ClusterReading> | undefined;
+  /** When the last reading came back; a reading in flight is shared whatever its age. */
   #readAt = Number.NEGATIVE_INFINITY;
+  #inFlight = false;
 
   constructor(options: { jobwire: Jobwire; source: ClusterSource; cacheMs: number; clock: Clock }) {
     this.#jobwire = options.jobwire;
@@ -60,14 +62,30 @@ export class CachedClusterSource {
     this.#clock = options.clock;
   }
 
-  /** The cached reading, or a fresh one when the cache is older than `cacheMs`. */
+  /**
+   * The reading in flight, else the cached one, else a fresh one when the cache is older than
+   * `cacheMs` (counted from when the reading came back). Sharing the read in flight keeps one
+   * scrape's gauges on one reading even with `cacheMs: 0`, and a slow database from being asked
+   * again by every scrape that arrives while it answers.
+   */
   read(): Promise<ClusterReading> {
-    const now = this.#clock.now();
-    if (this.#reading === undefined || now - this.#readAt >= this.#cacheMs) {
-      this.#readAt = now;
-      this.#reading = this.#source(this.#jobwire).then(
-        (snapshot): ClusterReading => ({ ok: true, snapshot }),
-        (error: unknown): ClusterReading => ({ ok: false, error }),
+    if (this.#inFlight && this.#reading) return this.#reading;
+    if (this.#reading === undefined || this.#clock.now() - this.#readAt >= this.#cacheMs) {
+      this.#inFlight = true;
+      const settle = (reading: ClusterReading): ClusterReading => {
+        this.#inFlight = false;
+        this.#readAt = this.#clock.now();
+        return reading;
+      };
+      let source: Promise<ClusterSnapshot>;
+      try {
+        source = this.#source(this.#jobwire);
+      } catch (error) {
+        source = Promise.reject(error);
+      }
+      this.#reading = source.then(
+        (snapshot) => settle({ ok: true, snapshot }),
+        (error: unknown) => settle({ ok: false, error }),
       );
     }
     return this.#reading;

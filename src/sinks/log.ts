@@ -117,12 +117,20 @@ export function logEvents(
   return jobwire.events.onAny(listener);
 }
 
+/**
+ * Keys pino writes on every line itself. An event field of one of these names would be written a
+ * second time (two `"pid"` keys: JSON.parse keeps the event's, log stores that refuse duplicate
+ * keys drop the line), so it is logged under the event's scope: `pool:lost`'s `pid` is `poolPid`.
+ */
+const LOGGER_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
+
 /** The event's fields for the log line: `event` first, bodies left out unless asked for. */
 function logFields(name: string, event: object, includeBodies: boolean): Record<string, unknown> {
   const fields: Record<string, unknown> = { event: name };
+  const scope = name.slice(0, name.indexOf(':'));
   for (const [key, value] of Object.entries(event)) {
     if (!includeBodies && BODY_FIELDS.has(key)) continue;
-    fields[key] = value;
+    fields[LOGGER_KEYS.has(key) ? `${scope}${key[0]!.toUpperCase()}${key.slice(1)}` : key] = value;
   }
   return fields;
 }
@@ -162,6 +170,8 @@ export function logMessage<K extends JobwireEventName>(name: K, event: JobwireEv
       return `queue ${String(e.queue)} is full (${String(e.pending)}/${String(e.maxPending)} waiting)`;
     case 'flow:held':
       return `${e.key === null ? 'queue' : `key ${String(e.key)} of queue`} ${String(e.queue)} held by its ${String(e.limit)} limit`;
+    case 'pool:lost':
+      return `pool ${String(e.poolId)} lost (pid ${String(e.pid)} on ${String(e.host)}, last seen ${new Date(Number(e.lastSeenAt)).toISOString()})`;
     case 'flow:unheld':
       return `${e.key === null ? 'queue' : `key ${String(e.key)} of queue`} ${String(e.queue)} no longer held (${String(e.reason)}) after ${String(e.heldMs)} ms`;
     default: {
