@@ -55,11 +55,42 @@ export class CachedClusterSource {
   #readAt = Number.NEGATIVE_INFINITY;
   #inFlight = false;
 
-  constructor(options: { jobwire: Jobwire; source: ClusterSource; cacheMs: number; clock: Clock }) {
+  readonly #timeoutMs: number;
+
+  constructor(options: {
+    jobwire: Jobwire;
+    source: ClusterSource;
+    cacheMs: number;
+    clock: Clock;
+    /** How long a scrape waits for a read in flight before it reports the cluster down; 0: no limit. */
+    timeoutMs?: number;
+  }) {
     this.#jobwire = options.jobwire;
     this.#source = options.source;
     this.#cacheMs = options.cacheMs;
     this.#clock = options.clock;
+    this.#timeoutMs = options.timeoutMs ?? 0;
+  }
+
+  /**
+   * The reading, or a failed one if it does not come within `timeoutMs`: a database that hangs
+   * (a partition, a lock) made every scrape wait 10–30 s, past Prometheus's own scrape timeout,
+   * so the target went down whole — this process's own counters with it. The read goes on and
+   * the next scrape gets it once it is back.
+   */
+  read(): Promise<ClusterReading> {
+    const reading = this.#current();
+    if (!this.#inFlight || this.#timeoutMs <= 0) return reading;
+    const timeoutMs = this.#timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ClusterReading>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new Error(`the database did not answer the cluster read within ${timeoutMs} ms`);
+        resolve({ ok: false, error });
+      }, timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([reading, late]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -68,7 +99,7 @@ export class CachedClusterSource {
    * scrape's gauges on one reading even with `cacheMs: 0`, and a slow database from being asked
    * again by every scrape that arrives while it answers.
    */
-  read(): Promise<ClusterReading> {
+  #current(): Promise<ClusterReading> {
     if (this.#inFlight && this.#reading) return this.#reading;
     if (this.#reading === undefined || this.#clock.now() - this.#readAt >= this.#cacheMs) {
       this.#inFlight = true;

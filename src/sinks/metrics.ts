@@ -32,6 +32,13 @@ export interface MetricsOptions {
   prefix?: string;
   /** How long a database reading of the cluster gauges is reused, in ms. Default 5000. */
   cacheMs?: number;
+  /**
+   * How long a scrape waits for the database's reading of the cluster gauges, in ms; past it the
+   * scrape answers at once with `cluster_up 0`, no cluster samples, and this process's own
+   * metrics (the read goes on for the next scrape). Default 5000 (Prometheus gives up after 10 s
+   * by default); 0 waits as long as the database takes.
+   */
+  readTimeoutMs?: number;
   /** Buckets of `job_attempt_duration_seconds`, in seconds. */
   buckets?: readonly number[];
   /** Buckets of `job_wait_seconds`, in seconds. */
@@ -52,6 +59,7 @@ const METRICS_OPTION_NAMES = optionNames<MetricsOptions>({
   registry: true,
   prefix: true,
   cacheMs: true,
+  readTimeoutMs: true,
   buckets: true,
   waitBuckets: true,
   clusterSource: true,
@@ -74,6 +82,7 @@ export interface JobwireMetrics {
 
 const DEFAULT_PREFIX = 'jobwire_';
 const DEFAULT_CACHE_MS = 5000;
+const DEFAULT_READ_TIMEOUT_MS = 5000;
 
 /**
  * Create the Prometheus metrics of `jobwire`. Create them before starting pools, so the worker
@@ -89,6 +98,10 @@ export function createMetrics(jobwire: Jobwire, options: MetricsOptions = {}): J
   if (!Number.isFinite(cacheMs) || cacheMs < 0) {
     throw new RangeError(`createMetrics: cacheMs must be a number >= 0, got ${cacheMs}`);
   }
+  const readTimeoutMs = options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  if (!Number.isInteger(readTimeoutMs) || readTimeoutMs < 0 || readTimeoutMs > 2_147_483_647) {
+    throw new RangeError(`createMetrics: readTimeoutMs must be an integer of ms >= 0, got ${readTimeoutMs}`);
+  }
   const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
   const stopListening = registerProcessMetrics(jobwire, {
     registry,
@@ -101,6 +114,7 @@ export function createMetrics(jobwire: Jobwire, options: MetricsOptions = {}): J
     source: options.clusterSource ?? queueCountsSource,
     cacheMs,
     clock: options.clock ?? jobwire.clock,
+    timeoutMs: readTimeoutMs,
   });
   const ours = registry
     .getMetricsAsArray()
