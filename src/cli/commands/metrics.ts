@@ -62,7 +62,10 @@ async function loadMetricsSink(): Promise<typeof import('../../sinks/metrics.js'
     return await import('../../sinks/metrics.js');
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /prom-client/.test(String(error))) {
+    if (
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      /prom-client/.test(String(error))
+    ) {
       throw new CliError(
         'Prometheus metrics need the prom-client package, which is not installed',
         'npm install prom-client (an optional peer dependency of jobwire), then run this again',

@@ -4,8 +4,8 @@
  * through have their events stored; which those are is known only inside the statement.
  */
 import type { FinalizeItem, LoggedItem } from '../../driver/driver.js';
-import { entriesJson, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 import { MASKED_CODE } from '../../driver/event-codes.js';
+import { entriesJson, RUN_AT_PLACEHOLDER_JSON } from '../../driver/event-log.js';
 
 /**
  * The log parameters of a finalize: the events text, and how many items it covers as ONE batch
