@@ -31,6 +31,10 @@ test('the log sink logs dedup events at debug with a sentence naming the rule an
   const debounced = { ...base, key: 'doc:3', state: 'scheduled' as const, runAt: 0, previousRunAt: 0, at: 0 };
   assert.equal(defaultLogLevel('job:deduplicated', dedup), 'debug');
   assert.equal(defaultLogLevel('job:debounced', debounced), 'debug');
+  // What an operator must see stands out; the periodic health report does not drown it.
+  for (const name of ['alert:fired', 'queue:backlog', 'pool:lost'] as const)
+    assert.equal(defaultLogLevel(name, {} as never), 'warn', name);
+  assert.equal(defaultLogLevel('queue:health', {} as never), 'debug');
   assert.equal(
     logMessage('job:deduplicated', dedup),
     'job 7 (sync) answered an enqueue (throttle key acct:1)',

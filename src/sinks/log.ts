@@ -54,19 +54,31 @@ const DEBUG_EVENTS = new Set<string>([
   'worker:idle',
   'worker:busy',
   'worker:stopped',
+  // Every health interval, for every queue: a line per queue per interval at info drowned the rest.
+  'queue:health',
 ]);
 
 /** Events that need an operator's attention. */
 const ERROR_EVENTS = new Set<string>(['job:abandoned', 'pool:error', 'service:error']);
 
 /** Something went wrong but jobwire recovered (or will retry). */
-const WARN_EVENTS = new Set<string>(['job:rescued', 'job:interrupted', 'job:lease-lost', 'queue:full']);
+const WARN_EVENTS = new Set<string>([
+  'job:rescued',
+  'job:interrupted',
+  'job:lease-lost',
+  'queue:full',
+  // What the health monitor and the leader raise for an operator: an alert, a backlog, a lost process.
+  'alert:fired',
+  'queue:backlog',
+  'pool:lost',
+]);
 
 /**
  * The default level of an event: `error` for job:abandoned, pool:error, service:error and a
  * failure that will not be retried; `warn` for a failure that will be, for rescues,
- * interruptions, lost leases and full queues; `debug` for the per-job and per-worker chatter
- * (queued, deduplicated, debounced, started, progress, retrying, worker:*); `info` for the rest
+ * interruptions, lost leases, full queues, fired alerts, backlogs and lost pools; `debug` for the
+ * per-job and per-worker chatter (queued, deduplicated, debounced, started, progress, retrying,
+ * worker:*) and the periodic queue:health; `info` for the rest
  * (job:completed, cancellations, pools starting and stopping, leadership, queue pauses). An event
  * name added later defaults to `info`.
  */
