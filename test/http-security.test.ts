@@ -446,6 +446,12 @@ describe('HTTP security', () => {
       crossed.body.reasons.join('\n'),
       /queue "default": the oldest due job has waited \d+ ms, over 60000 ms/,
     );
+    // Paused on purpose, its backlog is not this instance's readiness (before: still 503).
+    await fresh.pauseQueue('default');
+    const paused = await call(handler, 'GET', '/readyz');
+    assert.equal(paused.status, 200, paused.text);
+    await fresh.resumeQueue('default');
+    assert.equal((await call(handler, 'GET', '/readyz')).status, 503);
     assert.equal((await call(handler, 'GET', '/healthz')).body.status, 'ok');
   });
 

@@ -9,7 +9,7 @@
  *   waiting jobs (2 without `maxPending`: "more than maxPending" needs no more), through an
  *   index in run-at order whose first entry is the oldest due job; plus the running jobs and the
  *   jobs finished or failed in the window (see docs/health.md, "Cost"), never the backlog.
- *   200 when ready, else 503 with the reasons.
+ *   Paused queues are left out of the thresholds. 200 when ready, else 503 with the reasons.
  */
 import type { Hono } from 'hono';
 import { assertKnownOptions, isJobwireError, type Jobwire } from '../index.js';
@@ -64,6 +64,9 @@ export async function readiness(
     // The counts past the cap are flagged `atLeast` (the cap + 1): enough to tell "over".
     const exactUpTo = Math.min(MAX_EXACT_UP_TO, Math.max(1, maxPending ?? 1));
     for (const queue of await jobwire.queueStats({ exactUpTo })) {
+      // A paused queue's backlog grows on purpose; it says nothing of whether this instance can
+      // serve (every instance went not-ready when a busy queue was paused).
+      if (queue.paused) continue;
       if (maxPending !== undefined && queue.pending > maxPending) {
         // Past the cap the read stopped at maxPending + 1: "more than", not a count.
         reasons.push(
