@@ -179,7 +179,9 @@ export class HealthMonitor implements LeaderService {
           if (!(await driver.alertFire({ alert, log }))) continue;
           emitEntries(events, entries);
         } else if (decision === 'resolve' && stored) {
-          await this.#resolve(stored, check.value, at);
+          // The threshold in force now: after a change, the one it fired on would contradict the
+          // value (resolved at 51 "over" 50 when the threshold had become 100).
+          await this.#resolve(stored, check.value, at, check.threshold);
         }
       }
       // A fired alert whose threshold is no longer configured (removed, or its queue dropped
@@ -193,15 +195,23 @@ export class HealthMonitor implements LeaderService {
     }
   }
 
-  /** Remove a fired alert; announce `alert:resolved` only if this call removed it. */
-  async #resolve(stored: StoredAlert, value: number, at: EpochMs): Promise<void> {
+  /**
+   * Remove a fired alert; announce `alert:resolved` only if this call removed it. `threshold`: the
+   * one in force (the one it fired on when it is no longer configured).
+   */
+  async #resolve(
+    stored: StoredAlert,
+    value: number,
+    at: EpochMs,
+    threshold = stored.threshold,
+  ): Promise<void> {
     const { driver, events } = this.#runtime;
     const data = {
       alertId: stored.id,
       queue: stored.queue,
       kind: stored.kind as HealthAlertKind,
       value,
-      threshold: stored.threshold,
+      threshold,
       at,
       firedAt: stored.firedAt,
     };

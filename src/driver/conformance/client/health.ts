@@ -180,5 +180,38 @@ export function runHealthSuite(factory: ConformanceDatabases): void {
       assert.equal(resolved[0]?.firedAt, firedEvents.of('alert:fired')[0]?.at);
       assert.deepEqual(recorded.of('alert:fired'), [], 'the remaining threshold is not exceeded');
     });
+
+    it('an alert resolved after its threshold was raised reports the threshold in force', async (t) => {
+      const db = await factory.create();
+      const clients: Jobwire[] = [];
+      t.after(async () => {
+        await Promise.all(clients.map((client) => client.close()));
+        await db.cleanup();
+      });
+      const open = async (maxPending: number) => {
+        const client = await createJobwire({
+          driver: await db.open(),
+          tasks: [mail, other],
+          maintenance,
+          migrate: clients.length === 0,
+          health: { intervalMs: 1000, queues: { mail: { maxPending } } },
+        });
+        clients.push(client);
+        return client;
+      };
+      const first = await open(1);
+      for (let i = 0; i < 3; i++) await first.enqueue(mail, {});
+      for (let i = 0; i < 2; i++) await clientInternals(first).leader.runOnce();
+      await first.close();
+      // Raised to 10: 3 waiting is under the resolve level (80 % of 10), so the alert resolves.
+      const raised = await open(10);
+      const recorded = recordEvents(raised);
+      for (let i = 0; i < 3; i++) await clientInternals(raised).leader.runOnce();
+      // Before: threshold 1, beside a value of 3 — "resolved" while over its own threshold.
+      assert.deepEqual(
+        recorded.of('alert:resolved').map((e) => [e.alertId, e.value, e.threshold]),
+        [['queue-backlog:mail', 3, 10]],
+      );
+    });
   });
 }
