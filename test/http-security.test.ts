@@ -262,6 +262,21 @@ describe('HTTP security', () => {
     await bearerReader.cancel();
   });
 
+  it('the sign-in page is styled: its stylesheet and icon need no sign-in, other assets do', async (t) => {
+    const { handler } = await setup(t);
+    const page = await call(handler, 'GET', '/login', { headers: { authorization: '' } });
+    assert.match(page.text, /<link rel="stylesheet" href="\/assets\/dashboard.css">/);
+    // Before: the stylesheet was behind the sign-in it styles (401), so the page was bare.
+    for (const asset of ['/assets/dashboard.css', '/assets/favicon.svg']) {
+      const answer = await call(handler, 'GET', asset, { headers: { authorization: '' } });
+      assert.equal(answer.status, 200, asset);
+    }
+    assert.equal(
+      (await call(handler, 'GET', '/assets/dashboard.js', { headers: { authorization: '' } })).status,
+      401,
+    );
+  });
+
   it('the sign-in form checks its CSRF field and never redirects off site', async (t) => {
     const { handler } = await setup(t);
     const b = browser(handler);

@@ -42,8 +42,18 @@ export function csrfToken(c: Context): string {
   return token;
 }
 
-/** Paths that need no credentials (probes, and the login page that hands them out). */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/login']);
+/**
+ * Paths that need no credentials: probes, the login page that hands them out, and the stylesheet
+ * and icon that page shows (static files of the package, the same for everyone: they reveal
+ * nothing; the sign-in page was unstyled since they needed a sign-in).
+ */
+const PUBLIC_PATHS = new Set([
+  '/healthz',
+  '/readyz',
+  '/login',
+  '/assets/dashboard.css',
+  '/assets/favicon.svg',
+]);
 
 /** The path the app routes on: the request's, without the base path when the host left it on. */
 export function routePath(pathname: string, basePath: string): string {

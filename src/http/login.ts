@@ -27,8 +27,10 @@ function page(c: Context<HttpEnv>, basePath: string, next: string, problem?: str
   const csrf = c.get('jobwireCsrf');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · jobwire</title></head>
-<body><main><h1>jobwire</h1>
+<title>Sign in · jobwire</title>
+<link rel="icon" href="${escapeHtml(`${basePath}/assets/favicon.svg`)}" type="image/svg+xml">
+<link rel="stylesheet" href="${escapeHtml(`${basePath}/assets/dashboard.css`)}"></head>
+<body class="sign-in"><main><h1>jobwire</h1>
 ${problem ? `<p role="alert"><strong>${escapeHtml(problem)}</strong></p>` : ''}
 <form method="post" action="${escapeHtml(`${basePath}/login`)}">
 <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
