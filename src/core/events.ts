@@ -372,7 +372,11 @@ export interface JobwireEvents {
     policy: 'skip' | 'run-once' | 'backfill';
     at: EpochMs;
   };
-  /** A tick did not run because the schedule's previous job was still pending or running (overlap `skip`). */
+  /**
+   * A tick did not run because another job of the schedule holds its one slot (overlap `skip`):
+   * the previous job, still pending or running, or — when several ticks came due at once, after
+   * an outage — the latest tick's job, which runs instead. `activeJobId` names that job.
+   */
   'schedule:skipped': ScheduleEventBase & {
     tick: EpochMs;
     reason: 'overlap';

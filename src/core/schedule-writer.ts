@@ -186,6 +186,7 @@ export class ScheduleWriter {
         });
       }
       const backfilled: { tick: number; jobId: string }[] = [];
+      let ranJobId: string | null = null;
       for (const run of plan.runs) {
         const index = indexOf.get(run.tick);
         const job = index === undefined ? undefined : written.inserted[index]?.job;
@@ -194,6 +195,7 @@ export class ScheduleWriter {
           ? job.runAt.getTime()
           : run.tick + jitterOf(schedule.id, run.tick, definition.jitterMs);
         if (run.backfill) backfilled.push({ tick: run.tick, jobId });
+        ranJobId = jobId || null;
         out.push({
           type: 'schedule:fired',
           data: { ...base, tick: run.tick, jobId, runAt, late: run.late, at },
@@ -212,7 +214,9 @@ export class ScheduleWriter {
             ...base,
             tick,
             reason: 'overlap',
-            activeJobId: previousActive ? (previous?.id ?? null) : null,
+            // The job in the way: the previous one still active, or — several ticks due at once
+            // (after an outage) and only one may run — the latest tick's, which runs instead.
+            activeJobId: previousActive ? (previous?.id ?? null) : ranJobId,
             at,
           },
         });

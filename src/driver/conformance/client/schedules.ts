@@ -375,6 +375,23 @@ export function runScheduleSuite(factory: ConformanceDatabases): void {
       clock.advance(MINUTE);
       await schedule(client);
       assert.deepEqual((await jobsOf(client, 'solo')).map(stateOf), ['completed', 'waiting']);
+      // Three ticks due at once (the scheduler was away) with nothing active: the latest runs, and
+      // the two before it are skipped for that job (before: activeJobId null, naming no job).
+      const pool2 = client.createPool({ ...testPool });
+      await pool2.start();
+      await client.waitForJob((await jobsOf(client, 'solo')).at(-1)!.id);
+      await pool2.stop();
+      const before = recorded.of('schedule:skipped').length;
+      clock.advance(3 * MINUTE);
+      await schedule(client);
+      const latest = (await jobsOf(client, 'solo')).at(-1)!;
+      assert.deepEqual(
+        recorded
+          .of('schedule:skipped')
+          .slice(before)
+          .map((e) => e.activeJobId),
+        [latest.id, latest.id],
+      );
     });
 
     it('trigger enqueues one job now; remove cancels the job ahead and forgets the schedule', async (t) => {
