@@ -128,6 +128,23 @@ test('schedules usage errors exit 2; an unknown zone or task exits 1 with the re
   const task = await jobwire(['schedules', 'add', 'x', '--task', 'no.such', '--every', '1m', '--db', db]);
   assert.equal(task.code, 1);
   assert.match(task.stderr, /no\.such/);
+  // The CLI's own advice (before: "set strictTasks: false", which the CLI cannot do), and the
+  // published name a typo most likely meant.
+  assert.doesNotMatch(task.stderr, /strictTasks/);
+  const typo = await jobwire([
+    'schedules',
+    'add',
+    'x',
+    '--task',
+    'reports.dialy',
+    '--every',
+    '1m',
+    '--db',
+    db,
+  ]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /no worker has published task "reports\.dialy"; did you mean "reports\.daily"\?/);
+  assert.match(typo.stderr, /jobwire tasks lists the published tasks \(reports\.daily\)/);
   const missing = await jobwire(['schedules', 'pause', 'nope', '--db', db]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /Schedule "nope" does not exist/);

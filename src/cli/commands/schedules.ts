@@ -3,13 +3,15 @@
  * last runs in each schedule's own time zone.
  */
 import {
+  closestName,
   formatDuration,
   formatInZone,
   type MissedRunPolicy,
   type ScheduleDefinition,
   type ScheduleInfo,
+  UnknownTaskError,
 } from '../../index.js';
-import { closest, DB, HELP, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
+import { CliError, closest, DB, HELP, JSON_FLAG, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, eprintln, println } from '../command.js';
 import { durationOption } from '../duration.js';
 import { colorEnabled, painter, safeJson, table } from '../format.js';
@@ -165,7 +167,19 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       ...(values.jitter === undefined ? {} : { jitter: durationOption('jitter', values.jitter) }),
     };
     return withClient(where, async (client) => {
-      const schedule = await client.schedules.upsert(definition);
+      const schedule = await client.schedules.upsert(definition).catch(async (error: unknown) => {
+        if (!(error instanceof UnknownTaskError)) throw error;
+        // The library's advice (strictTasks, declareTask) is for code; say what works here.
+        const published = (await client.listPublishedTasks()).map((t) => t.name);
+        const near = closestName(error.task, published);
+        throw new CliError(
+          `no worker has published task "${error.task}"${near ? `; did you mean "${near}"?` : ''} Nothing was saved`,
+          published.length
+            ? `jobwire tasks lists the published tasks (${published.join(', ')}); a worker publishes its tasks when it starts`
+            : 'start a worker that runs the task once (it publishes its tasks when it starts), then add the schedule',
+          { cause: error },
+        );
+      });
       if (values.json) println(context, safeJson(schedule, 2));
       else {
         const zone = schedule.definition.timezone;
