@@ -145,6 +145,20 @@ test('schedules usage errors exit 2; an unknown zone or task exits 1 with the re
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /no worker has published task "reports\.dialy"; did you mean "reports\.daily"\?/);
   assert.match(typo.stderr, /jobwire tasks lists the published tasks \(reports\.daily\)/);
+  const never = await jobwire([
+    'schedules',
+    'add',
+    'feb30',
+    '--task',
+    'reports.daily',
+    '--cron',
+    '0 0 30 2 *',
+    '--db',
+    db,
+  ]);
+  assert.equal(never.code, 0, never.stderr);
+  assert.match(never.stderr, /note: schedule "feb30" will never fire/);
+  assert.equal((await jobwire(['schedules', 'rm', 'feb30', '--db', db])).code, 0);
   const missing = await jobwire(['schedules', 'pause', 'nope', '--db', db]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /Schedule "nope" does not exist/);

@@ -188,6 +188,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
           : 'never';
         println(context, `schedule "${id}" saved: ${describe(schedule)}, next run ${next}`);
       }
+      if (schedule.nextRunAt === null) {
+        // Saved as asked (it may be meant to end), but a new schedule that can never fire is
+        // most likely a mistake: 0 0 30 2 * (February 30th), or an end before its start.
+        eprintln(
+          context,
+          `note: schedule "${id}" will never fire: no time matches it from now on (check the pattern and endAt)`,
+        );
+      }
       return 0;
     });
   }
