@@ -44,7 +44,11 @@ function setup() {
   };
   // A poll far beyond any test timeout: every claim after the first comes from a wake-up.
   const settings = resolvePoolSettings({ queues: ['mail'], pollIntervalMs: 3_600_000, id: 'p' });
-  const executor = new Executor(runtime, settings, { progressChanged() {}, attemptEnded() {} });
+  const executor = new Executor(runtime, settings, {
+    progressChanged() {},
+    attemptEnded() {},
+    slotFreed() {},
+  });
   const producer = new Producer(runtime, settings, executor, {
     finalizerBacklog: () => 0,
     claimSettled() {},

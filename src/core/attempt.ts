@@ -10,7 +10,18 @@ import type { AnyTask, AnyTaskRef, DependencyResult, TaskContext } from './task.
 import { validatePayload } from './task.js';
 
 /** How the handler ended. */
-export type AttemptOutcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+export type AttemptOutcome =
+  | { ok: true; result: unknown }
+  | {
+      ok: false;
+      error: unknown;
+      /**
+       * Set when an abort (timeout, cancellation, shutdown) ended the attempt while its handler
+       * still runs: the handler's promise. The outcome is recorded at once; the slot stays taken
+       * until this settles, so a handler that ignores its signal is not joined by another job.
+       */
+      handlerStillRunning?: Promise<unknown>;
+    };
 
 /**
  * An attempt's abort switch. The AbortController behind `signal` is created only when a handler
@@ -22,6 +33,8 @@ export class AttemptControl {
   #aborted = false;
   #reason: unknown;
   #onAbort: ((reason: unknown) => void) | undefined;
+  /** @internal The handler's promise once it was called (read only when an abort ends the attempt). */
+  handler: Promise<unknown> | undefined;
 
   /** The signal handed to the handler. */
   get signal(): AbortSignal {
@@ -142,7 +155,13 @@ export function runAttempt(
   }
   // From here on an abort (timeout, cancellation, shutdown) ends the attempt at once, even when
   // the handler never settles.
-  control.setOnAbort((reason) => finishLater({ ok: false, error: reason }));
+  control.setOnAbort((reason) =>
+    finishLater(
+      control.handler === undefined
+        ? { ok: false, error: reason }
+        : { ok: false, error: reason, handlerStillRunning: control.handler },
+    ),
+  );
   let payload: unknown;
   try {
     payload = JSON.parse(job.payloadJson);
@@ -198,6 +217,7 @@ function callHandler(
     finishLater({ ok: false, error });
     return;
   }
+  control.handler = handlerPromise;
   // Whichever comes first wins (the handler, or an abort); the loser's later call is a no-op. Both
   // handlers are attached even after an abort, so a late rejection is never left unhandled.
   handlerPromise.then(

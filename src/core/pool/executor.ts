@@ -43,13 +43,18 @@ export interface RunningAttempt {
 export interface ExecutorHooks {
   /** The handler reported storable progress (the lease keeper flushes it). */
   progressChanged(attempt: RunningAttempt): void;
-  /** The attempt ended; its slot is free again. */
+  /**
+   * The attempt ended. Its slot is free again — unless an abort ended it while its handler still
+   * runs: then `slot.attempt` is still set, and `slotFreed` follows once the handler settles.
+   */
   attemptEnded(
     attempt: RunningAttempt,
     outcome: AttemptOutcome,
     finishedAt: EpochMs,
     durationMs: number,
   ): void;
+  /** A slot held by a handler that outlived its abort is free at last. */
+  slotFreed(slot: Slot): void;
 }
 
 /** See the module comment. */
@@ -59,6 +64,7 @@ export class Executor {
   readonly running = new Map<string, RunningAttempt>();
   readonly #runtime: Runtime;
   readonly #poolId: string;
+  readonly #abortGraceMs: number;
   readonly #hooks: ExecutorHooks;
   #meanRunMs = INITIAL_MEAN_RUN_MS;
   #reserved = 0;
@@ -71,6 +77,7 @@ export class Executor {
   constructor(runtime: Runtime, settings: PoolSettings, hooks: ExecutorHooks) {
     this.#runtime = runtime;
     this.#poolId = settings.id;
+    this.#abortGraceMs = settings.abortGraceMs;
     this.#hooks = hooks;
     this.#knownTasks = () => runtime.tasks.names();
     this.#readDependencies = (id) => readDependencies(runtime.driver, id);
@@ -243,7 +250,24 @@ export class Executor {
     const durationMs = finishedAt - attempt.startedAt;
     this.#meanRunMs = nextMeanRunMs(this.#meanRunMs, durationMs);
     this.running.delete(attempt.job.id);
-    attempt.slot.attempt = null;
+    const lingering = outcome.ok ? undefined : outcome.handlerStillRunning;
+    if (lingering === undefined || this.#abortGraceMs === 0) attempt.slot.attempt = null;
+    else {
+      // An abort ended the attempt but the handler ignores its signal and goes on: it keeps its
+      // slot until it settles, or for abortGraceMs at most (one that never settles must not take
+      // the slot for good). Freed at once, the next job started beside it: a pool of concurrency
+      // 1 ran ten such handlers at a time, and limits per key counted them no longer.
+      const { slot } = attempt;
+      const release = () => {
+        clearTimeout(timer);
+        if (slot.attempt !== attempt) return;
+        slot.attempt = null;
+        this.#hooks.slotFreed(slot);
+      };
+      const timer = setTimeout(release, this.#abortGraceMs);
+      timer.unref();
+      lingering.then(release, release);
+    }
     this.#hooks.attemptEnded(attempt, outcome, finishedAt, durationMs);
     // The pool may have started the next job on this slot already.
     if (this.running.size === 0) this.#drained?.();

@@ -34,6 +34,13 @@ export interface PoolOptions {
    * attempt cut off then is an interruption (`job:interrupted`), not a failure.
    */
   shutdownGraceMs?: number;
+  /**
+   * After a timeout or cancellation ended an attempt, how long its handler — if it ignores its
+   * `signal` and goes on — keeps its worker slot: the slot is freed when the handler settles or
+   * after this long, whichever comes first (a handler that never settles must not stop the pool).
+   * Until then no other job starts beside it. Default 10 000 ms; 0 frees it at once.
+   */
+  abortGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (a second signal exits at once). Default true. */
   handleSignals?: boolean;
   /**
@@ -56,6 +63,7 @@ export interface PoolSettings {
   readonly pollMs: number;
   readonly prefetch: number | 'auto';
   readonly shutdownGraceMs: number;
+  readonly abortGraceMs: number;
   readonly handleSignals: boolean;
   readonly directStarts: boolean;
 }
@@ -81,6 +89,7 @@ const POOL_OPTION_NAMES = optionNames<PoolOptions>({
   pollIntervalMs: true,
   prefetch: true,
   shutdownGraceMs: true,
+  abortGraceMs: true,
   handleSignals: true,
   directStarts: true,
   id: true,
@@ -116,6 +125,10 @@ export function resolvePoolSettings(options: PoolOptions): PoolSettings {
   if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) {
     throw new InvalidOptionError('shutdownGraceMs', 'must be an integer >= 0');
   }
+  const abortGraceMs = options.abortGraceMs ?? 10_000;
+  if (!Number.isInteger(abortGraceMs) || abortGraceMs < 0 || abortGraceMs > 2_147_483_647) {
+    throw new InvalidOptionError('abortGraceMs', 'must be an integer of ms >= 0');
+  }
   const id = options.id ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   // The id is written with every claim (worker_id): text a database would refuse must not get that far.
   const unstorable = typeof id === 'string' ? unstorableTextReason(id) : 'not a string';
@@ -134,6 +147,7 @@ export function resolvePoolSettings(options: PoolOptions): PoolSettings {
     pollMs,
     prefetch,
     shutdownGraceMs,
+    abortGraceMs,
     handleSignals: flag('handleSignals', options.handleSignals ?? true),
     directStarts: flag('directStarts', options.directStarts ?? true),
   });

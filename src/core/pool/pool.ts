@@ -92,6 +92,7 @@ export class Pool {
       progressChanged: (attempt) => this.#leaseKeeper.progressChanged(attempt),
       attemptEnded: (attempt, outcome, finishedAt, durationMs) =>
         this.#onAttemptEnded(attempt, outcome, finishedAt, durationMs),
+      slotFreed: (slot) => this.#fillSlot(slot, runtime.clock.now()),
     });
     this.#finalizer = new Finalizer(
       runtime.driver,
@@ -332,9 +333,21 @@ export class Pool {
       );
     }
 
-    // Take the next buffered job at once, or look for work (the slot is idle once none is left).
-    // Short jobs end and start the next in microtasks, so a whole buffer would run in one turn of
-    // the event loop; past STARTS_PER_TURN the free slots are filled on the next turn instead.
+    // Still held by a handler that outlived its abort: filled once it settles (`slotFreed`).
+    if (slot.attempt !== null) {
+      if (this.#producer.mayHaveWork) this.#producer.scheduleFill();
+      return;
+    }
+    this.#fillSlot(slot, finishedAt);
+  }
+
+  /**
+   * Take the next buffered job at once on the free `slot`, or look for work (the slot is idle
+   * once none is left). Short jobs end and start the next in microtasks, so a whole buffer would
+   * run in one turn of the event loop; past STARTS_PER_TURN the free slots are filled on the next
+   * turn instead.
+   */
+  #fillSlot(slot: Slot, at: EpochMs): void {
     const deferred =
       this.#startsThisTurn >= STARTS_PER_TURN && this.#state === 'running' && this.#producer.hasBuffered;
     const next = deferred ? undefined : this.#producer.takeNext();
@@ -347,7 +360,7 @@ export class Pool {
       if (this.#state === 'running' && (this.#producer.mayHaveWork || this.#producer.claiming)) {
         this.#idleUnreported.add(slot);
       } else {
-        this.#emitWorkerIdle(slot, finishedAt);
+        this.#emitWorkerIdle(slot, at);
       }
     }
     if (this.#producer.mayHaveWork) this.#producer.scheduleFill();

@@ -33,7 +33,7 @@ const abortedReason = (signal: AbortSignal) =>
 
 export function runAbortSuite(factory: ConformanceDatabases): void {
   describe(`stopping work under way (${factory.name})`, () => {
-    it('a timeout aborts the handler signal and frees the worker even if the handler never settles', async (t) => {
+    it('a timeout aborts the handler signal and frees the worker after abortGraceMs even if the handler never settles', async (t) => {
       const reasons: unknown[] = [];
       const hang = defineTask({
         name: 'hang',
@@ -46,7 +46,7 @@ export function runAbortSuite(factory: ConformanceDatabases): void {
         },
       });
       const { client } = await withClient(t, factory, { tasks: [hang] });
-      const pool = client.createPool({ ...testPool, concurrency: 1 });
+      const pool = client.createPool({ ...testPool, concurrency: 1, abortGraceMs: 200 });
       await pool.start();
       const job = await client.enqueue(hang, {});
       const abandoned = await nextEvent(client, 'job:abandoned');
@@ -59,6 +59,36 @@ export function runAbortSuite(factory: ConformanceDatabases): void {
       assert.equal(stored!.state, 'abandoned');
       assert.equal(stored!.attempt, 2);
       await pool.stop({ graceMs: 0 });
+    });
+
+    it('a handler that ignores its abort keeps its slot until it settles: no job starts beside it', async (t) => {
+      let running = 0;
+      let most = 0;
+      const stubborn = defineTask({
+        name: 'stubborn',
+        timeoutMs: 50,
+        maxAttempts: 1,
+        // Ignores its signal (a fetch without it): goes on for 300 ms after its timeout.
+        handler: async () => {
+          most = Math.max(most, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 350));
+          running--;
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [stubborn] });
+      const recorded = recordEvents(client);
+      const pool = client.createPool({ ...testPool, concurrency: 1 });
+      await pool.start();
+      const jobs = await client.enqueueMany([0, 1, 2].map((i) => ({ task: stubborn, payload: { i } })));
+      await until(() => recorded.of('job:abandoned').length === 3 && running === 0, 10_000, 'three timeouts');
+      await pool.stop();
+      // Before: the slot was freed at the timeout, and all three handlers ran at once.
+      assert.equal(most, 1, 'a pool of concurrency 1 never ran two handlers at once');
+      for (const job of jobs) {
+        const stored = await client.getJob(job.id);
+        assert.equal(stored?.state, 'abandoned', 'each attempt ended at its timeout');
+        assert.equal(stored?.errors.at(-1)?.name, 'JobTimeoutError');
+      }
     });
 
     it('cancelling a running job fires its AbortSignal and discards its result', async (t) => {
