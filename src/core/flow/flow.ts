@@ -4,6 +4,7 @@
  */
 import type { EnqueueItem } from '../enqueue.js';
 import { InvalidOptionError } from '../errors.js';
+import { assertKnownOptions, optionNames } from '../known-options.js';
 import type { EnqueueOptions } from '../options.js';
 import type { AnyTaskRef } from '../task.js';
 import type { DependencyPolicy, DependsOn } from './dependencies.js';
@@ -21,6 +22,9 @@ export interface FlowNode {
   options?: Omit<EnqueueOptions, 'transaction' | 'executor' | 'dependsOn' | 'ref'>;
 }
 
+/** Every field of `FlowNode` (the compiler checks the list against it); any other key is refused. */
+const FLOW_NODE_KEYS = optionNames<FlowNode>({ task: true, payload: true, dependsOn: true, options: true });
+
 /** A flow: node name → node. */
 export type FlowGraph = Readonly<Record<string, FlowNode>>;
 
@@ -36,6 +40,8 @@ export function flowItems(graph: FlowGraph): EnqueueItem[] {
     if (typeof node !== 'object' || node === null) {
       throw new InvalidOptionError(`flow.${name}`, 'must be { task, payload, dependsOn?, options? }');
     }
+    // A misspelt key (`depends` for `dependsOn`) would be dropped: the node would run at once.
+    assertKnownOptions(`flow.${name}`, node, FLOW_NODE_KEYS, 'flow node field');
     if (node.dependsOn !== undefined && !Array.isArray(node.dependsOn)) {
       throw new InvalidOptionError(`flow.${name}.dependsOn`, 'must be an array of node names');
     }

@@ -319,6 +319,17 @@ export function runDependencySuite(factory: ConformanceDatabases): void {
         client.enqueueFlow({ x: { task, payload: 0, dependsOn: ['nobody'] } }),
         InvalidOptionError,
       );
+      // A misspelt node field: before, dropped, and the node ran at once beside what it waits for.
+      await assert.rejects(
+        client.enqueueFlow({
+          extract: { task, payload: 0 },
+          load: { task, payload: 1, depends: ['extract'] } as never,
+        }),
+        (error: unknown) =>
+          error instanceof InvalidOptionError &&
+          error.field === 'flow.load.depends' &&
+          /dependsOn/.test(error.message),
+      );
       assert.equal(total(await client.countJobs()), before);
 
       // A later item may be named too: edges point forward and backward in the batch.
