@@ -406,6 +406,8 @@ export type AnyEventListener = <K extends JobwireEventName>(name: K, event: Jobw
 /** Typed in-process event bus with safe emission. */
 export class EventBus {
   readonly #listeners = new Map<string, Set<(event: never) => unknown>>();
+  /** Per event name, each `once` listener → the wrapper registered for it (so `off` finds it). */
+  readonly #onceWrappers = new Map<string, Map<unknown, (event: never) => unknown>>();
   readonly #anyListeners = new Set<AnyEventListener>();
   readonly #onListenerError: (error: unknown, eventName: string) => void;
 
@@ -431,16 +433,34 @@ export class EventBus {
 
   /** Listen to the next occurrence of one event only. */
   once<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): () => void {
-    const off = this.on(name, (event) => {
+    let wrappers = this.#onceWrappers.get(name);
+    if (!wrappers) {
+      wrappers = new Map();
+      this.#onceWrappers.set(name, wrappers);
+    }
+    const wrapper: JobwireListener<K> = (event) => {
       off();
       return listener(event);
-    });
+    };
+    wrappers.set(listener, wrapper as (event: never) => unknown);
+    const removeWrapper = this.on(name, wrapper);
+    const off = () => {
+      removeWrapper();
+      if (wrappers.get(listener) === wrapper) wrappers.delete(listener);
+    };
     return off;
   }
 
-  /** Remove a listener added with `on`. */
+  /** Remove a listener added with `on` or `once`. */
   off<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): void {
-    this.#listeners.get(name)?.delete(listener as (event: never) => unknown);
+    const set = this.#listeners.get(name);
+    set?.delete(listener as (event: never) => unknown);
+    // A `once` listener is registered as its wrapper: before, `off` left it in place.
+    const wrapper = this.#onceWrappers.get(name)?.get(listener);
+    if (wrapper) {
+      set?.delete(wrapper);
+      this.#onceWrappers.get(name)?.delete(listener);
+    }
   }
 
   /** Listen to every event (for sinks, logs, the CLI). Returns a function that removes it. */

@@ -2,8 +2,9 @@
  * `jobwire.events`: the in-process bus (`on`, `off`, `onAny`) and the durable log (`read`,
  * `tail`, `subscribe`) on one object, so listening here and reading from anywhere look alike.
  */
-import { EventBus } from '../events.js';
+import { EventBus, type JobwireEventName, type JobwireListener } from '../events.js';
 import type { Runtime } from '../runtime.js';
+import { assertEventNames } from './names.js';
 import type { EventLogReader } from './reader.js';
 import {
   type SubscribeOptions,
@@ -17,6 +18,21 @@ import type { EventPage, EventReadOptions, EventTailOptions, LoggedEvent } from 
 export class JobwireEventStream extends EventBus {
   #log: { runtime: Runtime; reader: EventLogReader } | undefined;
   readonly #subscriptions = new Set<Subscription>();
+
+  /**
+   * Listen to one event. A name no event has (`job:complete`) is an `InvalidOptionError` with the
+   * closest name: from JavaScript, a typo would otherwise listen for ever to nothing.
+   */
+  override on<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): () => void {
+    assertEventNames('name', [name]);
+    return super.on(name, listener);
+  }
+
+  /** Listen to the next occurrence of one event only (the name checked as by `on`). */
+  override once<K extends JobwireEventName>(name: K, listener: JobwireListener<K>): () => void {
+    assertEventNames('name', [name]);
+    return super.once(name, listener);
+  }
 
   /** @internal Wire the log once the client's runtime exists. */
   attachLog(runtime: Runtime, reader: EventLogReader): void {
