@@ -384,6 +384,14 @@ export class Jobwire extends JobwireAdmin {
   createPool(options: PoolOptions = {}): Pool {
     this.#assertOpen();
     const pool = new Pool(this.#runtime, options, this.#poolHost);
+    // An id names one pool: its leases, its registry row. Two with one id both ran, and the
+    // first to stop removed the row the other still heartbeats under (listPools showed none).
+    if ([...this.#pools].some((other) => other.id === pool.id)) {
+      throw new InvalidOptionError(
+        'id',
+        `a pool with id "${pool.id}" already exists in this client: give each pool its own id, or stop that one first`,
+      );
+    }
     this.#pools.add(pool);
     return pool;
   }

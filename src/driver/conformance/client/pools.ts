@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, it, type TestContext } from 'node:test';
 import { createJobwire, type Jobwire, type JobwireOptions } from '../../../core/client.js';
+import { InvalidOptionError } from '../../../core/errors.js';
 import { defineTask } from '../../../core/task.js';
 import type { Driver } from '../../driver.js';
 import type { ConformanceDatabases } from './databases.js';
@@ -54,6 +55,11 @@ export function runPoolRegistrySuite(factory: ConformanceDatabases): void {
       const { client: b } = await shared.client({ tasks: [task] });
       assert.deepEqual(await a.listPools(), []);
       const poolA = a.createPool({ ...testPool, id: 'pool-a', queues: ['mail'], concurrency: 3 });
+      // One id names one pool (before: both ran, and the first to stop removed the other's row).
+      assert.throws(
+        () => a.createPool({ ...testPool, id: 'pool-a' }),
+        (error: unknown) => error instanceof InvalidOptionError && error.field === 'id',
+      );
       const poolB = b.createPool({ ...testPool, id: 'pool-b', concurrency: 2, heartbeatIntervalMs: 50 });
       await poolA.start();
       await poolB.start();
