@@ -7,6 +7,8 @@ export function preview(value: unknown, max = 80): string {
     if (value.length <= max) return JSON.stringify(value);
     return `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
   }
+  // JSON has no NaN or Infinity: it would print `null`, and "got null" for a NaN misleads.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   let text: string;
   try {
     text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
