@@ -151,8 +151,12 @@ export class QueueFullError extends JobwireError {
 export class JobNotFoundError extends JobwireError {
   static override readonly code = 'JOBWIRE_JOB_NOT_FOUND';
 
-  constructor(readonly jobId: string) {
-    super(JobNotFoundError.code, `Job ${jobId} does not exist.`);
+  constructor(
+    readonly jobId: string,
+    /** What may explain it, appended to the message. */
+    hint?: string,
+  ) {
+    super(JobNotFoundError.code, `Job ${jobId} does not exist.${hint ? ` ${hint}` : ''}`);
   }
 }
 

@@ -74,7 +74,13 @@ export function waitForJob(
     };
     const check = async () => {
       const job = await runtime.driver.jobGet({ id });
-      if (!job) return finish(new JobNotFoundError(id));
+      if (!job) {
+        // The common cause: waiting inside the transaction that enqueued it, which other
+        // connections cannot see until it commits.
+        const hint =
+          'If it was enqueued in a transaction, wait after that transaction commits; a job deleted by hand or by retention is gone too.';
+        return finish(new JobNotFoundError(id, hint));
+      }
       const state = settled(job);
       if (state.done)
         finish('error' in state ? state.error : null, 'value' in state ? state.value : undefined);
