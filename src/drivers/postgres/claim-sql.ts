@@ -7,7 +7,7 @@ import type { JobClaimParams } from '../../driver/driver.js';
 import { logStartedSql } from './claim-log.js';
 import { packedClaimSql } from './claim-row.js';
 import type { Statement } from './jobs-lease.js';
-import { CLAIM_COLUMNS, notSuspectSql, nowSql } from './row.js';
+import { CLAIM_COLUMNS, leaseStartSql, notSuspectSql, nowSql } from './row.js';
 
 /**
  * Each queue is read on its own (a LATERAL subquery per queue name) in the claim index's order,
@@ -45,7 +45,7 @@ picked AS (
 )
 ${log ? ', claimed AS (' : ''}UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
-    lease_expires_at = ${nowSql('$5')} + $3::float8 * interval '1 millisecond',
+    lease_expires_at = ${leaseStartSql('$5')} + $3::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$5')}
 FROM async_commit
 WHERE j.ctid = ANY (ARRAY(SELECT picked.ctid FROM picked))

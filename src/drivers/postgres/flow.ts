@@ -33,7 +33,7 @@ import {
   unheldReturningSql,
 } from './flow-holds.js';
 import { FLOW_CHANGED_CHANNEL, flowChanged } from './flow-idle.js';
-import { CLAIM_COLUMNS, epochMs, notSuspectSql, nowSql } from './row.js';
+import { CLAIM_COLUMNS, epochMs, leaseStartSql, notSuspectSql, nowSql } from './row.js';
 
 export { FLOW_CHANGED_CHANNEL, flowChanged };
 
@@ -321,7 +321,7 @@ keys_idle AS (
 ${lean ? '' : queueWritesSql(s)}claimed AS (
 UPDATE ${s}.jobs j
 SET state = 'running', attempt = j.attempt + 1, lease_token = j.lease_token + 1,
-    lease_expires_at = ${nowSql('$6')} + $5::float8 * interval '1 millisecond',
+    lease_expires_at = ${leaseStartSql('$6')} + $5::float8 * interval '1 millisecond',
     worker_id = $4, started_at = ${nowSql('$6')}
 FROM async_commit
 -- By address alone, as the ordinary claim (claim.ts): a TID scan whatever the statistics say.

@@ -23,7 +23,7 @@ import { dependenciesCompleted, dependenciesFailed } from './dependencies.js';
 import { insertEntries } from './events.js';
 import { finalizeLogParams, joinItemEvents, logItemsSql } from './lease-log.js';
 import { columnSql, packColumns } from './packed-columns.js';
-import { compareIds, epochMs, idParam, isJobId, nowSql } from './row.js';
+import { compareIds, epochMs, idParam, isJobId, leaseStartSql, nowSql } from './row.js';
 
 /**
  * How the hot statements (claim, finalize, heartbeat, release) reach `jobs`, whatever the
@@ -349,7 +349,7 @@ WITH f AS MATERIALIZED (
   WHERE j.state = 'running'
 )
 UPDATE ${s}.jobs j
-SET lease_expires_at = ${nowSql('$5')} + $4::float8 * interval '1 millisecond',
+SET lease_expires_at = ${leaseStartSql('$5')} + $4::float8 * interval '1 millisecond',
     progress = COALESCE(f.progress::json, j.progress)
 FROM f
 WHERE j.id = ANY ($1::bigint[]) AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state

@@ -13,7 +13,7 @@ import {
 import { LEASE_EXPIRED_ERROR_NAME, UNKNOWN_POOL } from '../../driver/lease-expired.js';
 import type { PgContext } from './context.js';
 import { dependenciesFailed } from './dependencies.js';
-import { compareIds, epochMs, nowSql } from './row.js';
+import { compareIds, epochMs, nowSql, rescueNowSql } from './row.js';
 
 /**
  * `leaseExpiredMessage` in SQL: the rescue is one statement, so the message is built where the
@@ -32,7 +32,7 @@ const rescueSql = (s: string): string => `
 WITH clock AS (SELECT ${nowSql('$2')} AS now),
 expired AS (
   SELECT j.id, j.worker_id, j.lease_expires_at, j.interruptions + 1 >= $4 AS abandon FROM ${s}.jobs j
-  WHERE j.state = 'running' AND j.lease_expires_at < ${nowSql('$2')}
+  WHERE j.state = 'running' AND j.lease_expires_at < ${rescueNowSql('$2')}
   ORDER BY j.lease_expires_at, j.id
   LIMIT $1
   FOR UPDATE OF j SKIP LOCKED

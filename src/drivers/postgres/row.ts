@@ -18,6 +18,23 @@ export const epochMs = (column: string): string => `round(date_part('epoch', ${c
 export const nowSql = (param: string): string =>
   `COALESCE(to_timestamp(${param}::float8 / 1000), date_trunc('milliseconds', now()))`;
 
+/**
+ * When a lease written by this statement starts: the clock when the row is written, not when the
+ * transaction began (`now()`). A claim or heartbeat that waited for another connection's lock
+ * longer than the lease wrote leases already expired, and the rescuer took the jobs back from
+ * live workers the moment the lock was released.
+ */
+export const leaseStartSql = (param: string): string =>
+  `COALESCE(to_timestamp(${param}::float8 / 1000), date_trunc('milliseconds', clock_timestamp()))`;
+
+/**
+ * The rescuer's "now" for deciding which leases expired: its clock less the time this statement
+ * waited for a lock (clock_timestamp() − statement_timestamp()). Heartbeats waited as long, so a
+ * lease that ran out during the wait is not a dead worker's.
+ */
+export const rescueNowSql = (param: string): string =>
+  `(${nowSql(param)} - (clock_timestamp() - statement_timestamp()))`;
+
 /** Every column of `jobs` (aliased `j`) in the shape `JobRow` describes. */
 export const JOB_COLUMNS = [
   'j.id',

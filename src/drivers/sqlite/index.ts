@@ -32,6 +32,7 @@ import { createHealthMethods } from './health.js';
 import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
+import { observerOf } from './liveness.js';
 import { LATEST_VERSION, migrateSqlite, sqliteSchemaVersion } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
@@ -247,14 +248,32 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       refuseIfClosed();
       return Promise.resolve(body());
     } catch (err) {
+      if (isBusy(err)) lockSeen();
       const retried =
         asyncBusyWaitMs > 0 && isBusy(err)
-          ? retryWhileBusy(body, err, asyncBusyWaitMs, refuseIfClosed)
+          ? retryWhileBusy(
+              () => {
+                // Every try that finds the lock, and the one that gets through, moves the point
+                // from which a lease's silence counts (liveness.ts).
+                try {
+                  return body();
+                } finally {
+                  lockSeen();
+                }
+              },
+              err,
+              asyncBusyWaitMs,
+              refuseIfClosed,
+            )
           : Promise.reject(err);
       return retried.catch((failure: unknown) => {
         throw toStorageError(failure, path, operation, busyTimeoutMs);
       });
     }
+  }
+
+  function lockSeen(): void {
+    observerOf(ctx).lockSeen(performance.now());
   }
 
   function refuseIfClosed(): void {

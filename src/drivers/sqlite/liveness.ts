@@ -10,6 +10,12 @@
  * Writes this process makes itself (claims, heartbeats, renewals) are recorded as sightings at
  * once, so within one process a lease lasts exactly `leaseMs` from its last heartbeat; a job
  * claimed by another process is first seen at a sweep and rescued a lease of silence later.
+ *
+ * Silence while the database was locked by another connection (a backup, a long transaction)
+ * is not the workers': their heartbeats waited for the lock too. So a silence counts from the
+ * last time this process found the database locked (`lockSeen`), if that is later than the
+ * sighting: a lock longer than a lease rescued live workers' jobs the moment it was released, and
+ * jobs that had finished ran again.
  */
 import type { SqliteContext } from './context.js';
 
@@ -42,6 +48,18 @@ export interface LivenessReading {
 export class LivenessObserver {
   readonly #jobs = new Map<number, JobSighting>();
   readonly #leaders = new Map<string, LeaderSighting>();
+  /** The last time (`livenessNow`, not injected) a call of this process found the database locked. */
+  #lockSeenAt = Number.NEGATIVE_INFINITY;
+
+  /** A call of this process just found the database locked by another connection (or waited for it). */
+  lockSeen(at: number): void {
+    if (at > this.#lockSeenAt) this.#lockSeenAt = at;
+  }
+
+  /** Since when a silence seen from `since` counts (see the module comment). */
+  #countsFrom(since: number, now: LivenessReading): number {
+    return now.injected ? since : Math.max(since, this.#lockSeenAt);
+  }
 
   /** This process just wrote the job's lease state (claim, heartbeat): it is alive as of `seen`. */
   jobWritten(id: number, state: LeaseState, seen: LivenessReading): void {
@@ -64,7 +82,7 @@ export class LivenessObserver {
       this.jobWritten(id, state, now);
       return 0;
     }
-    return now.at - seen.since;
+    return Math.max(0, now.at - this.#countsFrom(seen.since, now));
   }
 
   /** The job left `running` (or this process lost it): nothing more to watch. */
@@ -89,7 +107,7 @@ export class LivenessObserver {
       this.leaderWritten(name, owner, seq, now);
       return 0;
     }
-    return now.at - seen.since;
+    return Math.max(0, now.at - this.#countsFrom(seen.since, now));
   }
 
   /** The leadership row is gone (resigned). */

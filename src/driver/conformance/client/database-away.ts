@@ -111,6 +111,46 @@ export function runDatabaseAwaySuite(factory: ConformanceDatabases): void {
       assert.ok(stalled < MAX_STALL_MS, `the event loop stalled for ${Math.round(stalled)} ms`);
     });
 
+    it('a lock held longer than the lease re-runs no job: leases count from when the database answered', async (t) => {
+      const runs = new Map<number, number>();
+      const task = defineTask({
+        name: 'encode',
+        handler: async ({ n }: { n: number }) => {
+          runs.set(n, (runs.get(n) ?? 0) + 1);
+          await sleep(300);
+        },
+      });
+      const { client, db } = await withClient(t, factory, {
+        tasks: [task],
+        maintenance: { rescueIntervalMs: 50, leaderTtlMs: 5000, outageGraceMs: 0 },
+      });
+      const rescued: string[] = [];
+      client.events.on('job:rescued', (e) => void rescued.push(e.jobId));
+      const jobs = await client.enqueueMany(Array.from({ length: 16 }, (_, n) => ({ task, payload: { n } })));
+      // A lease of 400 ms: the lock below (1.5 s) stops heartbeats, claims and outcome writes
+      // for three leases' worth of time, though every process is alive.
+      const pool = client.createPool({ ...testPool, concurrency: 4, leaseMs: 400 });
+      t.after(() => pool.stop({ graceMs: 0 }));
+      await pool.start();
+      await until(() => runs.size >= 4, 10_000, 'the first runs');
+      const unlock = await lockWrites(t, db);
+      await sleep(LOCK_MS);
+      await unlock();
+      await until(
+        async () => (await client.countJobs({ state: 'completed' })).completed === jobs.length,
+        20_000,
+        'every job to complete',
+      );
+      // Before (PostgreSQL): leases that ran out while the statements waited for the lock were
+      // rescued the moment it was released, and jobs that had finished ran again.
+      assert.deepEqual(rescued, [], 'jobs rescued from live workers');
+      assert.deepEqual(
+        [...runs.entries()].filter(([, count]) => count !== 1),
+        [],
+        'jobs that ran other than once',
+      );
+    });
+
     it("once the database answers again, a pool claims at once, not at the end of its claims' backoff", async (t) => {
       const db = await factory.create();
       const real = await db.open();
