@@ -92,7 +92,10 @@ export class Pool {
       progressChanged: (attempt) => this.#leaseKeeper.progressChanged(attempt),
       attemptEnded: (attempt, outcome, finishedAt, durationMs) =>
         this.#onAttemptEnded(attempt, outcome, finishedAt, durationMs),
-      slotFreed: (slot) => this.#fillSlot(slot, runtime.clock.now()),
+      // Only a running pool starts work on it; a stopping one has given its buffer back.
+      slotFreed: (slot) => {
+        if (this.#state === 'running') this.#fillSlot(slot, runtime.clock.now());
+      },
     });
     this.#finalizer = new Finalizer(
       runtime.driver,
