@@ -163,6 +163,9 @@ describe('jobwire dashboard', () => {
       const token = new URL(login).searchParams.get('token')!;
       const r = await fetch(`${origin}/api/tasks`, { headers: { authorization: `Bearer ${token}` } });
       assert.ok(((await r.json()) as { registered: string[] }).registered.includes('send-email'));
+      // The link is printed before the pool listens for SIGTERM: a stop sent earlier is lost and
+      // the command never exits (a CI run timed out so, under load).
+      await run.until('the pool to start', (out) => /pool:started/.test(out), 30_000);
     } finally {
       assert.equal(await run.stop(), 0, run.stderr());
     }

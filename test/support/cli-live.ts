@@ -32,6 +32,8 @@ export interface LiveCliRun {
 export function startCliInProcess(args: readonly string[]): LiveCliRun {
   const out = new LiveStream();
   const err = new LiveStream();
+  // The command's own SIGTERM listener comes on top of these; stop() waits for it.
+  const listenersBefore = process.listenerCount('SIGTERM');
   let code: number | undefined;
   const exited = runCli(args, { out, err }).then((c) => {
     code = c;
@@ -55,9 +57,33 @@ export function startCliInProcess(args: readonly string[]): LiveCliRun {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
-    stop() {
-      process.emit('SIGTERM', 'SIGTERM');
-      return exited;
+    async stop() {
+      // A SIGTERM emitted before the command listens is lost, and the command never exits (a CI
+      // run timed out so, under load): wait until it listens, and bound the wait for its exit.
+      const deadline = Date.now() + 20_000;
+      while (code === undefined && process.listenerCount('SIGTERM') <= listenersBefore) {
+        if (Date.now() > deadline)
+          throw new Error(`jobwire ${args.join(' ')} never listened for SIGTERM\n${err.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      if (code === undefined) process.emit('SIGTERM', 'SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `jobwire ${args.join(' ')} did not exit within 60 s of SIGTERM\n--- stderr\n${err.text}`,
+              ),
+            ),
+          60_000,
+        );
+      });
+      try {
+        return await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
