@@ -116,6 +116,11 @@ export type FinalizeItem = Lease &
   LoggedItem & {
     /** The claim said jobs depend on this one (`ClaimedJob.dependents`): a routing hint only. */
     hasDependents?: true;
+    /**
+     * The attempt's last progress (JSON text), stored with the outcome, fenced alike: a value the
+     * handler reported just before it returned may not have reached a heartbeat yet.
+     */
+    progressJson?: string;
   } & (
     | { outcome: 'completed'; resultJson: string | null }
     /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */

@@ -251,10 +251,17 @@ export class Finalizer {
       'error' in item ? finite(item.error.at, Date.now()) : Date.now(),
     );
     delete stored.stack; // the stack is the finalizer's, not the handler's
+    const { id, leaseToken, progressJson } = item;
     waiting.item =
       item.outcome === 'retry'
         ? { ...item, error: stored }
-        : { id: item.id, leaseToken: item.leaseToken, outcome: 'abandoned', error: stored };
+        : {
+            id,
+            leaseToken,
+            ...(progressJson !== undefined && { progressJson }),
+            outcome: 'abandoned',
+            error: stored,
+          };
     return this.#write([waiting]);
   }
 

@@ -29,6 +29,38 @@ export function finalizeTests(test: DefineTest): void {
     assert.equal(stored.attempt, 1);
   });
 
+  test("an item's progress is stored with its outcome, fenced like it; items without progress keep theirs", async (driver) => {
+    const [a, b, c] = await insertJobs(driver, [{}, {}, {}]);
+    const leases = await claim(driver, { limit: 3 });
+    const lease = (id: string) => leases.find((l) => l.id === id)!;
+    await driver.jobHeartbeatMany({
+      leases: [{ ...lease(b!.id), progressJson: '{"step":1}' }],
+      leaseMs: 30_000,
+      now: T0 + 5,
+    });
+    const results = await driver.jobFinalizeMany({
+      items: [
+        { ...lease(a!.id), progressJson: '{"step":"last"}', outcome: 'completed', resultJson: null },
+        { ...lease(b!.id), outcome: 'abandoned', error: storedError(1, T0 + 10, 'no') },
+        {
+          id: c!.id,
+          leaseToken: lease(c!.id).leaseToken + 1,
+          progressJson: '7',
+          outcome: 'completed',
+          resultJson: null,
+        },
+      ],
+      now: T0 + 10,
+    });
+    assert.deepEqual(
+      results.map((r) => r.applied),
+      [true, true, false],
+    );
+    assert.deepEqual((await getJob(driver, a!.id)).progress, { step: 'last' });
+    assert.deepEqual((await getJob(driver, b!.id)).progress, { step: 1 });
+    assert.equal((await getJob(driver, c!.id)).progress, null, 'a fenced-off item writes no progress');
+  });
+
   test('completing with a null result stores null', async (driver) => {
     const job = await insertJob(driver);
     await complete(driver, await claimOne(driver), T0 + 1, null);

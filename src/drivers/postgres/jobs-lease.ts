@@ -70,12 +70,20 @@ export interface Statement {
  * (after it the job is no longer running, so later ones would be fenced off). The fence is
  * tested on rows looked up by primary key, one per item (see the note at the top).
  */
-const finalizeSql = (s: string, log: boolean, withDependents = false, packed = false): string => `
+const finalizeSql = (
+  s: string,
+  log: boolean,
+  withDependents = false,
+  packed = false,
+  progress = false,
+): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
   SELECT DISTINCT ON (f.id) f.*, j.tid, j.state, j.dependents
-  FROM unnest(${FINALIZE_COLUMNS.map(([param, type]) => columnSql(param, type, packed)).join(', ')})
-       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms, ord)
+  FROM unnest(${finalizeColumns(log, progress)
+    .map(([param, type]) => columnSql(param, type, packed))
+    .join(', ')})
+       WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms${progress ? ', progress' : ''}, ord)
   CROSS JOIN LATERAL (
     SELECT j.ctid AS tid, j.state, j.dependents FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
   ) j
@@ -90,7 +98,9 @@ SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' TH
     run_at = CASE WHEN f.outcome IN ('retry', 'snoozed') THEN clock.now + f.delay_ms * interval '1 millisecond'
                   ELSE j.run_at END,
     errors = CASE WHEN f.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(f.error::jsonb) END,
-    attempt = CASE WHEN f.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,
+    attempt = CASE WHEN f.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,${
+      progress ? '\n    progress = COALESCE(f.progress::json, j.progress),' : ''
+    }
     lease_expires_at = NULL,
     worker_id = NULL
 FROM f CROSS JOIN clock
@@ -114,6 +124,14 @@ const FINALIZE_COLUMNS: readonly (readonly [string, string])[] = [
   ['$5', 'text'],
   ['$6', 'float8'],
 ];
+
+/**
+ * The columns with, when an item carries progress no heartbeat stored, the progress column: the
+ * parameter after the log's two, or in their place when the log is off.
+ */
+function finalizeColumns(log: boolean, progress: boolean): readonly (readonly [string, string])[] {
+  return progress ? [...FINALIZE_COLUMNS, [log ? '$10' : '$8', 'text']] : FINALIZE_COLUMNS;
+}
 
 /**
  * The answer of a fenced batch write: ONE row whatever the batch size — the applied items'
@@ -161,6 +179,7 @@ export function finalizeStatement(
 ): Statement {
   const { items } = params;
   const log = items.some((i) => i.events !== undefined);
+  const progress = items.some((i) => i.progressJson !== undefined);
   const values = [
     items.map((i) => idParam(i.id)),
     items.map((i) => i.leaseToken),
@@ -170,10 +189,14 @@ export function finalizeStatement(
     items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
     params.now ?? null,
     ...(log ? finalizeLogParams(items) : []),
+    ...(progress ? [items.map((i) => i.progressJson ?? null)] : []),
   ];
   // The item columns as delimited texts (packed-columns.ts) whenever they can be.
   const packed = packColumns(values);
-  return { text: finalizeSql(s, log, withDependents, packed !== undefined), values: packed ?? values };
+  return {
+    text: finalizeSql(s, log, withDependents, packed !== undefined, progress),
+    values: packed ?? values,
+  };
 }
 
 export async function jobFinalizeMany(

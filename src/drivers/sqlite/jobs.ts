@@ -245,10 +245,14 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
 
+  // Progress the handler reported after the last heartbeat, stored with the outcome (fenced alike).
+  const storeProgress = db.prepare(`UPDATE jobwire_jobs SET progress = ? ${FENCE}`);
+
   /** Write one outcome; `wrote` is false for a fenced-off write and for a repeated completion. */
   function finalizeOne(item: FinalizeItem, now: EpochMs): { result: FinalizeResult; wrote: boolean } {
     const id = parseId(item.id);
     if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
+    if (item.progressJson !== undefined) storeProgress.run(item.progressJson, id, item.leaseToken);
     if (item.outcome === 'completed') {
       let wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
       const row = wrote

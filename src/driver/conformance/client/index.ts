@@ -22,6 +22,7 @@ import { runHealthSuite } from './health.js';
 import { runInterruptionSuite } from './interruptions.js';
 import { runLifecycleSuite } from './lifecycle.js';
 import { runPoolRegistrySuite } from './pools.js';
+import { runProgressSuite } from './progress.js';
 import { runRetentionSuite } from './retention.js';
 import { runScheduleSuite } from './schedules.js';
 import { runTaskDefaultsSuite } from './task-defaults.js';
@@ -40,6 +41,7 @@ const SUITES = {
   interruptions: runInterruptionSuite,
   'bad input': runBadInputSuite,
   'bad outcomes': runBadOutcomeSuite,
+  progress: runProgressSuite,
   'client services': runClientServicesSuite,
   'task defaults': runTaskDefaultsSuite,
   wakeups: runPoolWakeupSuite,
