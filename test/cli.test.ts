@@ -254,6 +254,29 @@ describe('dev', { concurrency: true }, () => {
 });
 
 describe('enqueue and jobs', () => {
+  test('jobs ls and jobs show say which zone their local times are in', async () => {
+    const db = freshDb();
+    const saved = process.env.TZ;
+    try {
+      process.env.TZ = 'Asia/Kolkata';
+      // Due 2030-01-02 03:04:05 UTC: 08:34:05 in Kolkata.
+      const delay = String(Date.UTC(2030, 0, 2, 3, 4, 5) - Date.now());
+      const enqueued = await jobwire(['enqueue', 'later', '{}', '--delay', delay, '--db', db]);
+      assert.equal(enqueued.code, 0, enqueued.stderr);
+      const table = await jobwire(['jobs', 'ls', '--db', db]);
+      const [header, row] = lines(table.stdout);
+      assert.match(header!, / run at \(UTC\+05:30\) /);
+      assert.match(row!, / 2030-01-02 08:34:0[45] /);
+      const shown = await jobwire(['jobs', 'show', enqueued.stdout.trim(), '--db', db]);
+      assert.match(shown.stdout, /^job #\d+ {2}times in Asia\/(Kolkata|Calcutta) \(UTC\+05:30\)$/m);
+      process.env.TZ = 'UTC';
+      assert.match(lines((await jobwire(['jobs', 'ls', '--db', db])).stdout)[0]!, / run at \(UTC\) /);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   test('enqueue, then jobs ls / show / cancel / retry / delete round trip', async () => {
     const db = freshDb();
     const enqueued = await jobwire([
@@ -311,7 +334,7 @@ describe('enqueue and jobs', () => {
     const table = await jobwire(['jobs', 'ls', '--db', db, '--limit', '1']);
     assert.equal(table.code, 0, table.stderr);
     const [header, row, more] = lines(table.stdout);
-    assert.match(header!, /^ *id +task +queue +state +attempt +run at +age +last error$/);
+    assert.match(header!, /^ *id +task +queue +state +attempt +run at \(UTC[^)]*\) +age +last error$/);
     assert.match(row!, new RegExp(`^ *${record.id} +resize +default +scheduled +0/3 `));
     assert.match(more!, new RegExp(`--cursor ${record.id}`), 'prints the next cursor');
     const filtered = await jobwire(['jobs', 'ls', '--db', db, '--queue', 'emails', '--state', 'pending']);
@@ -322,7 +345,7 @@ describe('enqueue and jobs', () => {
 
     const shown = await jobwire(['jobs', 'show', id, '--db', db]);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, new RegExp(`^job #${id}$`, 'm'));
+    assert.match(shown.stdout, new RegExp(`^job #${id}  times in `, 'm'));
     assert.match(shown.stdout, /^ {2}queue +emails$/m);
     assert.match(shown.stdout, /^ {2}attempt +0\/5$/m);
     assert.match(shown.stdout, /"to": "ada@example.com"/);

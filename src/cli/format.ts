@@ -125,6 +125,14 @@ export function clockTime(ms: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** The local offset from UTC, short enough for a column header: "UTC", "UTC+05:30". */
+export function utcOffsetLabel(at: number = Date.now()): string {
+  const offset = -new Date(at).getTimezoneOffset();
+  if (offset === 0) return 'UTC';
+  const sign = offset < 0 ? '-' : '+';
+  return `UTC${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+}
+
 /** The local time zone for humans: "Europe/Paris (UTC+01:00)", or "UTC+01:00" alone. */
 export function timeZoneLabel(at: number = Date.now()): string {
   const offset = -new Date(at).getTimezoneOffset();

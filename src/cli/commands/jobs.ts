@@ -33,6 +33,8 @@ import {
   painter,
   safeJson,
   table,
+  timeZoneLabel,
+  utcOffsetLabel,
 } from '../format.js';
 import { withClient } from '../open-client.js';
 import {
@@ -66,7 +68,8 @@ ${DB_HELP}
   --json            {"jobs": [...], "nextCursor": ...}
   -h, --help        show this help
 
-Columns: id, task, queue, state, attempt/max, run at, age (since created), last error.
+Columns: id, task, queue, state, attempt/max, run at (local time, its UTC offset in the header),
+age (since created), last error.
 When more jobs match, the last line gives the --cursor of the next page. One call reads at most
 ${JOB_LIST_SCAN_CAP.toLocaleString('en-US')} jobs, so a filter whose matches are old can print a short or empty page
 that still gives a --cursor: older jobs may match further on.`;
@@ -248,7 +251,8 @@ async function list(args: string[], context: CommandContext): Promise<number> {
             { header: 'queue' },
             { header: 'state' },
             { header: 'attempt', right: true },
-            { header: 'run at' },
+            // The zone in the header: the times are local, and a pasted table travels.
+            { header: `run at (${utcOffsetLabel()})` },
             { header: 'age', right: true },
             { header: 'last error' },
           ],
@@ -377,7 +381,7 @@ export function renderJob(job: JobRecord, paint: Paint): string {
     ['progress', job.progress === null || job.progress === undefined ? '–' : formatProgress(job.progress)],
   ];
   const width = Math.max(...fields.map(([label]) => label.length));
-  const lines = [paint('bold', `job #${job.id}`)];
+  const lines = [`${paint('bold', `job #${job.id}`)}  ${paint('gray', `times in ${timeZoneLabel()}`)}`];
   for (const [label, value] of fields) lines.push(`  ${paint('gray', label.padEnd(width))}  ${value}`);
   lines.push('', paint('bold', 'payload'), indent(safeJson(job.payload, 2)));
   lines.push('', paint('bold', 'result'), indent(job.result === null ? '–' : safeJson(job.result, 2)));
