@@ -97,6 +97,21 @@ describe('signature', () => {
     assert.equal(signWebhook(secret, 'msg_1', at.getTime() / 1000, '{"a":1}')['webhook-signature'], expected);
   });
 
+  test('while a secret rotates, both signatures go out and a receiver with either secret verifies', () => {
+    const [fresh, old] = [generateWebhookSecret(), generateWebhookSecret()];
+    const body = JSON.stringify({ type: 'job:abandoned', data: { jobId: '8' } });
+    const headers = signWebhook([fresh, old], 'msg_rot', Date.now() / 1000, body);
+    assert.match(headers['webhook-signature'], /^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+    assert.deepEqual(new Webhook(fresh).verify(body, { ...headers }), JSON.parse(body));
+    assert.deepEqual(new Webhook(old).verify(body, { ...headers }), JSON.parse(body));
+    assert.throws(() => new Webhook(generateWebhookSecret()).verify(body, { ...headers }));
+    // One secret in a list signs exactly as the secret alone.
+    assert.deepEqual(
+      signWebhook([fresh], 'msg_1', 1_700_000_000, body),
+      signWebhook(fresh, 'msg_1', 1_700_000_000, body),
+    );
+  });
+
   test('message ids are stable for one event and differ between events', () => {
     const event = { queue: 'q', at: 1 };
     assert.equal(webhookMessageId('queue:paused', event), webhookMessageId('queue:paused', { ...event }));
@@ -119,6 +134,9 @@ describe('options', () => {
     ['endpoints', { endpoints: [] }],
     ['endpoints[0].secret', { endpoints: [{ ...endpoint, secret: 'plain-text' }] }],
     ['endpoints[0].secret', { endpoints: [{ ...endpoint, secret: 'whsec_c2hvcnQ=' }] }],
+    ['endpoints[0].secret', { endpoints: [{ ...endpoint, secret: [] }] }],
+    ['endpoints[0].secret[1]', { endpoints: [{ ...endpoint, secret: [endpoint.secret, 'plain'] }] }],
+    ['endpoints[0].secret', { endpoints: [{ ...endpoint, secret: Array(6).fill(endpoint.secret) }] }],
     ['endpoints[0].url', { endpoints: [{ ...endpoint, url: 'ftp://example.com' }] }],
     ['endpoints[0].url', { endpoints: [{ ...endpoint, url: 'https://user:pw@example.com' }] }],
     ['endpoints[0].events', { endpoints: [{ ...endpoint, events: [] }] }],

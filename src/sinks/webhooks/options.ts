@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import type { JobwireEventName, JobwireEvents } from '../../core/events.js';
 import type { BackoffSpec } from '../../core/types.js';
 import { assertEventNames, assertKnownOptions, isQueueName, optionNames } from '../../index.js';
-import { parseWebhookSecret } from './signature.js';
+import { parseWebhookSecrets } from './signature.js';
 
 /** Any event payload of the catalogue. */
 export type AnyJobwireEvent = JobwireEvents[JobwireEventName];
@@ -17,8 +17,12 @@ export interface WebhookEndpoint {
   id: string;
   /** `http:` or `https:` URL that receives POSTs. */
   url: string;
-  /** The shared secret, `whsec_<base64 key>` (24–64 bytes; `generateWebhookSecret()` makes one). */
-  secret: string;
+  /**
+   * The shared secret, `whsec_<base64 key>` (24–64 bytes; `generateWebhookSecret()` makes one).
+   * To rotate it without a window of refused deliveries, pass `[newSecret, oldSecret]` until the
+   * receiver has switched: every delivery is then signed with both.
+   */
+  secret: string | readonly string[];
   /**
    * Events to deliver: exact names (`job:abandoned`), a scope (`queue:*`) or everything (`*`).
    */
@@ -148,7 +152,7 @@ export function resolveSinkOptions(options: WebhookSinkOptions): ResolvedSinkOpt
     if (parsedUrl.username || parsedUrl.password) {
       throw new InvalidOptionError(`${field}.url`, 'must not carry credentials; the signature authenticates');
     }
-    parseWebhookSecret(endpoint.secret, `${field}.secret`);
+    parseWebhookSecrets(endpoint.secret, `${field}.secret`);
     if (!Array.isArray(endpoint.events) || endpoint.events.length === 0) {
       throw new InvalidOptionError(
         `${field}.events`,

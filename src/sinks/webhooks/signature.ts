@@ -47,26 +47,48 @@ export interface WebhookHeaders {
   'webhook-id': string;
   /** Seconds since the epoch when this attempt was sent (receivers reject old ones). */
   'webhook-timestamp': string;
-  /** `v1,<base64 HMAC-SHA256>`. */
+  /** `v1,<base64 HMAC-SHA256>`, one per secret, space-separated. */
   'webhook-signature': string;
+}
+
+/** Most secrets one endpoint signs with at once (a rotation needs two). */
+export const MAX_WEBHOOK_SECRETS = 5;
+
+/**
+ * The key bytes of an endpoint's `secret` option: one secret, or a list of them while one is
+ * being rotated (1 to MAX_WEBHOOK_SECRETS, each as `parseWebhookSecret` wants it).
+ */
+export function parseWebhookSecrets(secret: unknown, field = 'secret'): Buffer[] {
+  if (!Array.isArray(secret)) return [parseWebhookSecret(secret, field)];
+  if (secret.length === 0 || secret.length > MAX_WEBHOOK_SECRETS) {
+    throw new InvalidOptionError(
+      field,
+      `a list of secrets holds 1 to ${MAX_WEBHOOK_SECRETS} (the new and the old one while rotating), got ${secret.length}`,
+    );
+  }
+  return secret.map((one, index) => parseWebhookSecret(one, `${field}[${index}]`));
 }
 
 /**
  * Sign a body per Standard Webhooks. `timestampSeconds` is the send time of this attempt: a
- * retry keeps its `webhook-id` but is signed anew with its own timestamp.
+ * retry keeps its `webhook-id` but is signed anew with its own timestamp. With several secrets
+ * the header carries one signature per secret, space-separated, as the spec allows for key
+ * rotation: a receiver verifying with any one of them accepts the delivery.
  */
 export function signWebhook(
-  secret: string,
+  secret: string | readonly string[],
   messageId: string,
   timestampSeconds: number,
   body: string,
 ): WebhookHeaders {
-  const key = parseWebhookSecret(secret);
   const timestamp = String(Math.floor(timestampSeconds));
-  const signature = createHmac('sha256', key).update(`${messageId}.${timestamp}.${body}`).digest('base64');
+  const content = `${messageId}.${timestamp}.${body}`;
+  const signatures = parseWebhookSecrets(secret).map(
+    (key) => `v1,${createHmac('sha256', key).update(content).digest('base64')}`,
+  );
   return {
     'webhook-id': messageId,
     'webhook-timestamp': timestamp,
-    'webhook-signature': `v1,${signature}`,
+    'webhook-signature': signatures.join(' '),
   };
 }
