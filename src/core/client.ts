@@ -22,7 +22,7 @@ import { ProcessEventWriter } from './event-log/process-writer.js';
 import { EventLogReader } from './event-log/reader.js';
 import type { LoggedEvent } from './event-log/types.js';
 import { FlowApi } from './flow/api.js';
-import { type FlowGraph, flowItems } from './flow/flow.js';
+import { type FlowGraph, flowItems, type TypedFlowNode } from './flow/flow.js';
 import { type AttemptHook, type EnqueueHook, RuntimeHooks } from './hooks.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -323,16 +323,18 @@ export class Jobwire extends JobwireAdmin {
    * of them. Returns each node's job by name. A cycle is refused with DependencyCycleError.
    * See docs/dependencies.md.
    */
-  async enqueueFlow<const G extends FlowGraph>(
-    graph: G,
+  async enqueueFlow<const T extends { readonly [name: string]: AnyTaskRef | string }>(
+    graph: { readonly [K in keyof T]: TypedFlowNode<T[K], Extract<keyof T, string>> },
     options?: { transaction?: unknown },
-  ): Promise<{ -readonly [K in keyof G]: EnqueuedJob }> {
+  ): Promise<{ -readonly [K in keyof T]: EnqueuedJob<ItemPayload<T[K]>, TaskResult<T[K]>> }>;
+  async enqueueFlow(
+    graph: FlowGraph,
+    options?: { transaction?: unknown },
+  ): Promise<Record<string, EnqueuedJob>> {
     const items = flowItems(graph);
     const jobs = await this.enqueueMany(items, options);
     const names = Object.keys(graph);
-    return Object.fromEntries(jobs.map((job, i) => [names[i], job])) as {
-      -readonly [K in keyof G]: EnqueuedJob;
-    };
+    return Object.fromEntries(jobs.map((job, i) => [names[i], job]));
   }
 
   /** `job` with its `wait()` (not enumerable: the record serialises and compares as before). */

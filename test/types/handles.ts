@@ -8,9 +8,11 @@ import {
   declareTask,
   defineTask,
   type EnqueuedJob,
+  type FlowGraph,
   isTaskEvent,
   type Jobwire,
   type JobwireEvents,
+  parentWithChildren,
 } from '../../src/index.js';
 
 /** Compiles only when `A` and `B` are the same type (not merely assignable either way). */
@@ -83,6 +85,38 @@ export async function many(client: Jobwire, users: string[]): Promise<void> {
   const loose: { task: string; payload: unknown }[] = [];
   const looseJobs: EnqueuedJob[] = await client.enqueueMany(loose);
   looseJobs.push(...(await client.enqueueMany(loose)));
+}
+
+export async function flows(client: Jobwire, graph: FlowGraph): Promise<void> {
+  const flow = await client.enqueueFlow({
+    image: { task: resize, payload: { url: 'u', width: 1 } },
+    mail: { task: sendEmail, payload: { to: 'x' }, dependsOn: ['image'] },
+    byName: { task: 'by-name', payload: 5, dependsOn: [{ ref: 'mail', onFailure: 'run' }] },
+    after: { task: fireAndForget, payload: { n: 1 }, dependsOn: [{ id: '42' }] },
+  });
+  same<typeof flow.image.payload, { url: string; width: number }>(true);
+  same<Awaited<ReturnType<typeof flow.image.wait>>, { bytes: number }>(true);
+  same<Awaited<ReturnType<typeof flow.mail.wait>>, { messageId: string }>(true);
+  same<typeof flow.byName.payload, unknown>(true);
+  // @ts-expect-error a node's payload is its task's input
+  await client.enqueueFlow({ image: { task: resize, payload: { url: 'u', width: '1' } } });
+  await client.enqueueFlow({
+    image: { task: resize, payload: { url: 'u', width: 1 } },
+    // @ts-expect-error dependsOn names nodes of the same flow
+    mail: { task: sendEmail, payload: { to: 'x' }, dependsOn: ['imag'] },
+  });
+  await client.enqueueFlow({
+    image: { task: resize, payload: { url: 'u', width: 1 } },
+    // @ts-expect-error nor may a ref
+    mail: { task: sendEmail, payload: { to: 'x' }, dependsOn: [{ ref: 'imag' }] },
+  });
+  // @ts-expect-error a node needs its payload
+  await client.enqueueFlow({ image: { task: resize } });
+  // A graph built elsewhere (loosely typed) is still accepted; its jobs are untyped.
+  const loose: Record<string, EnqueuedJob> = await client.enqueueFlow(graph);
+  loose.any?.id.toString();
+  const built = await client.enqueueFlow(parentWithChildren({ task: resize, payload: {} }, []));
+  built.parent?.id.toString();
 }
 
 export function events(event: JobwireEvents['job:completed']): void {

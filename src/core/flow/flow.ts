@@ -2,7 +2,7 @@
  * The flow builder: a graph of named jobs inserted in one transaction, each waiting for the
  * nodes it names. See docs/dependencies.md.
  */
-import type { EnqueueItem } from '../enqueue.js';
+import type { EnqueueItem, ItemPayload } from '../enqueue.js';
 import { InvalidOptionError } from '../errors.js';
 import { assertKnownOptions, optionNames } from '../known-options.js';
 import type { EnqueueOptions } from '../options.js';
@@ -17,6 +17,23 @@ export interface FlowNode {
   dependsOn?: readonly (
     | string
     | { ref: string; onFailure?: DependencyPolicy }
+    | { id: string; onFailure?: DependencyPolicy }
+  )[];
+  options?: Omit<EnqueueOptions, 'transaction' | 'executor' | 'dependsOn' | 'ref'>;
+}
+
+/**
+ * One node of a flow for `T`, a task, a contract or a task name, as `enqueueFlow` checks it: the
+ * payload must be the task's input (a name takes any), and `dependsOn` names nodes of the same
+ * flow (`Names`), so a misspelt name does not compile.
+ */
+export interface TypedFlowNode<T extends AnyTaskRef | string, Names extends string> {
+  task: T;
+  payload: ItemPayload<T>;
+  /** Node names of the same flow, `{ ref: name, onFailure }`, or `{ id, onFailure }` of an existing job. */
+  dependsOn?: readonly (
+    | Names
+    | { ref: Names; onFailure?: DependencyPolicy }
     | { id: string; onFailure?: DependencyPolicy }
   )[];
   options?: Omit<EnqueueOptions, 'transaction' | 'executor' | 'dependsOn' | 'ref'>;
