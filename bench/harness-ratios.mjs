@@ -7,8 +7,9 @@
 // (log-on jobs/s ÷ log-off jobs/s, for each log-on variant) and the ratio of the two IDENTICAL
 // variants (tuned ÷ defaults) — the second is this machine's run-to-run noise with nothing
 // changed, the yardstick for reading the first. Then, per driver, the distribution of both over
-// every run given. It reads the harness's JSON results and its Markdown reports (the per-scenario
-// detail table), so reports committed under bench/results/ can be read again.
+// every run given, with a bootstrap interval of the log ratio's median. It reads the harness's
+// JSON results and its Markdown reports (the per-scenario detail table), so reports committed
+// under bench/results/ can be read again.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -76,9 +77,35 @@ const describe = (xs, below) =>
     ? '—'
     : `median ${pct(quantile(xs, 0.5))}, middle half ${pct(quantile(xs, 0.25))}–${pct(quantile(xs, 0.75))}, ` +
       `range ${pct(Math.min(...xs))}–${pct(Math.max(...xs))}, below ${pct(below)} in ${xs.filter((x) => x < below).length} of ${xs.length}`;
+/**
+ * A 95 % confidence interval of the median of `xs` by the percentile bootstrap (10,000 resamples
+ * with replacement; a fixed seed, so the same results print the same interval): how far the
+ * median of these runs could be from the median of all runs this machine would give.
+ */
+function medianInterval(xs) {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = [];
+  for (let r = 0; r < 10_000; r++) {
+    const sample = Array.from(xs, () => xs[Math.floor(random() * xs.length)]);
+    medians.push(quantile(sample, 0.5));
+  }
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
+}
+
 console.log();
 for (const [driver, s] of Object.entries(samples)) {
   console.log(`${driver}: log on ÷ off: ${describe(s.log, 0.85)}`);
+  if (s.log.length >= 5) {
+    const [low, high] = medianInterval(s.log);
+    console.log(`${driver}: log on ÷ off, 95 % interval of the median (bootstrap): ${pct(low)}–${pct(high)}`);
+  }
   // Either identical variant can be the slow one: count a gap of more than 15 % either way.
   const apart = s.same.filter((x) => x < 0.85 || x > 1 / 0.85).length;
   console.log(
