@@ -6,6 +6,7 @@ import {
   filterBody,
   jsonBody,
   listQuery,
+  NO_BODY,
   NOT_FOUND,
   type Operation,
   object,
@@ -99,6 +100,7 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         parameters: [path('id', 'job id')],
         responses: {
           '200': ok('deleted', object({ deleted: { const: true } })),
+          ...NO_BODY,
           ...NOT_FOUND,
           ...WRITE_ERRORS,
         },
@@ -126,6 +128,7 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         parameters: [path('id', 'job id')],
         responses: {
           '200': ok('the retried job', object({ job: ref('Job') })),
+          ...NO_BODY,
           ...NOT_FOUND,
           '409': error('the job is active'),
           ...WRITE_ERRORS,
@@ -139,6 +142,7 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
         parameters: [path('id', 'job id')],
         responses: {
           '200': ok('done', object({ cancelled: { type: 'boolean' } })),
+          ...NO_BODY,
           ...NOT_FOUND,
           ...WRITE_ERRORS,
         },

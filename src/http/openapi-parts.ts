@@ -3,6 +3,8 @@
  * shared error answers and the component schemas.
  */
 
+import { JOB_STATES } from '../index.js';
+
 export type Schema = Record<string, unknown>;
 export interface Parameter {
   name: string;
@@ -74,7 +76,37 @@ export const BAD = {
     'a parameter has the wrong type or value, or is one this route does not read, or a single-valued one is repeated (details.field names it)',
   ),
 };
+/** Routes that read no body (api/params.ts `refuseBody`): a field sent anyway is a 400. */
+export const NO_BODY = {
+  '400': error(
+    'this route takes no body: anything but none or {} is refused (details.field names the field)',
+  ),
+};
 export const PUBLIC: Record<string, string[]>[] = [];
+/** Answers every operation behind authentication can give, whatever its route does. */
+const AUTHENTICATED_ERRORS = {
+  '401': error('no or invalid credentials (JOBWIRE_HTTP_UNAUTHORIZED, with a WWW-Authenticate challenge)'),
+  '503': error('the job store is unavailable right now; retry later'),
+};
+
+/**
+ * `paths` with the 401 and 503 of every operation that needs credentials added where the route
+ * does not list them: a client that checks answers against the document meets them on read
+ * routes too (a GET without a token is a 401 like a POST).
+ */
+export function withAuthenticatedErrors<P extends Record<string, Partial<Record<string, Operation>>>>(
+  paths: P,
+): P {
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      if (!operation || operation.security === PUBLIC) continue;
+      operation.responses = { ...operation.responses };
+      for (const [status, answer] of Object.entries(AUTHENTICATED_ERRORS))
+        operation.responses[status] ??= answer;
+    }
+  }
+  return paths;
+}
 const nameOrList: Schema = {
   oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
 };
@@ -129,7 +161,7 @@ export const COMPONENTS = {
       description:
         'JobRecord: the JobSummary fields plus payload, result, errors (name, message, stack, attempt, at), progress, metadata, correlationId, uniqueKey…',
     },
-    JobState: { enum: ['scheduled', 'pending', 'running', 'completed', 'abandoned', 'cancelled'] },
+    JobState: { enum: [...JOB_STATES] },
     EnqueueRequest: object(
       {
         task: { type: 'string' },
@@ -140,7 +172,10 @@ export const COMPONENTS = {
           maxAttempts: { type: 'integer' },
           timeoutMs: { type: 'integer' },
           backoff: { type: 'object' },
-          runAt: { type: ['string', 'integer'] },
+          runAt: {
+            oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer' }],
+            description: 'an ISO 8601 date-time with Z or an offset, or epoch milliseconds as a JSON number',
+          },
           delayMs: { type: 'integer' },
           uniqueKey: { type: 'string' },
           correlationId: { type: 'string' },

@@ -9,6 +9,7 @@ import {
   COMPONENTS,
   error,
   jsonBody,
+  NO_BODY,
   NOT_FOUND,
   type Operation,
   object,
@@ -20,6 +21,7 @@ import {
   type Schema,
   UNKNOWN_QUEUE,
   WRITE_ERRORS,
+  withAuthenticatedErrors,
 } from './openapi-parts.js';
 
 /** The parts of an OpenAPI 3.1 document this handler uses. */
@@ -46,7 +48,7 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
     },
     servers: [{ url: basePath || '/' }],
     security: [{ bearer: [] }, { basic: [] }, { session: [] }],
-    paths: {
+    paths: withAuthenticatedErrors({
       '/healthz': {
         get: {
           summary: 'Liveness: the process answers',
@@ -184,7 +186,12 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
           summary: 'Enqueue one job of the schedule now',
           tags: ['schedules'],
           parameters: [path('id', 'schedule id')],
-          responses: { '201': ok('the job', object({ job: ref('Job') })), ...NOT_FOUND, ...WRITE_ERRORS },
+          responses: {
+            '201': ok('the job', object({ job: ref('Job') })),
+            ...NO_BODY,
+            ...NOT_FOUND,
+            ...WRITE_ERRORS,
+          },
         },
       },
       '/api/schedules/{id}/pause': {
@@ -197,6 +204,7 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
               'paused',
               object({ schedule: { type: 'string' }, paused: { const: true }, changed: { type: 'boolean' } }),
             ),
+            ...NO_BODY,
             ...NOT_FOUND,
             ...WRITE_ERRORS,
           },
@@ -216,6 +224,7 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
                 changed: { type: 'boolean' },
               }),
             ),
+            ...NO_BODY,
             ...NOT_FOUND,
             ...WRITE_ERRORS,
           },
@@ -259,7 +268,7 @@ export function openApiDocument(basePath: string, version: string): OpenApiDocum
           },
         },
       },
-    },
+    }),
     components: COMPONENTS,
   };
 }
