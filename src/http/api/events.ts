@@ -22,6 +22,15 @@ export const MAX_EVENTS_PAGE = 1000;
 
 const EXPIRED = 'JOBWIRE_EVENT_CURSOR_EXPIRED';
 
+/** The headers of an event stream. */
+const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  // nginx buffers responses by default, which would hold events back.
+  'x-accel-buffering': 'no',
+};
+
 function eventFilter(c: Context): EventLogFilter | undefined {
   const types = listParam(c, 'type') as LoggedEventName[] | undefined;
   const queues = listParam(c, 'queue');
@@ -90,6 +99,9 @@ export function addEventRoutes(
       reset = { code: error.code, message: error.message };
       after = await jobwire.events.head();
     }
+    // HEAD gets the headers GET would (its checks above included) and no stream: its body would
+    // be dropped unread, and the stream never cancelled would stay registered until close().
+    if (c.req.method === 'HEAD') return new Response(null, { headers: STREAM_HEADERS });
     const abort = new AbortController();
     const forget = streams.add(abort);
     const frames = streamFrames(jobwire, after, filter, abort.signal, reset);
@@ -119,15 +131,7 @@ export function addEventRoutes(
         abort.abort();
       },
     });
-    return new Response(body, {
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        // nginx buffers responses by default, which would hold events back.
-        'x-accel-buffering': 'no',
-      },
-    });
+    return new Response(body, { headers: STREAM_HEADERS });
   });
 }
 

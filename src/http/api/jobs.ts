@@ -13,7 +13,7 @@ import {
 import type { HttpEnv } from '../auth.js';
 import { badRequest, HttpError } from '../errors.js';
 import { json, readJson } from '../respond.js';
-import { intParam, listParam, objectField, onlyKeys, stringOrList } from './params.js';
+import { intParam, listParam, objectField, onlyKeys, refuseBody, stringOrList } from './params.js';
 
 /** Largest page of `GET /api/jobs`. */
 export const MAX_JOBS_PAGE = 200;
@@ -67,16 +67,45 @@ const ENQUEUE_OPTIONS = [
   'metadata',
 ] as const;
 
+/**
+ * An ISO 8601 date-time with its offset (RFC 3339; seconds optional). `Date.parse` alone takes
+ * far more, and reads some of it as something else: `"5"` is 2001-05-01, `"2030-01-01T10:00"`
+ * is the server's local time, `"Jan 1 2030"` its local midnight.
+ */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** What `options.runAt` may be, for the messages that refuse it. */
+const RUN_AT_FORMS =
+  'an ISO 8601 date-time with Z or an offset (2030-01-01T10:00:00Z, 2030-01-01T12:00:00+02:00) or epoch milliseconds as a JSON number';
+
+/** `options.runAt` as a string: an instant, as epoch milliseconds (400 naming the field otherwise). */
+function runAtOf(text: string): number {
+  const quoted = JSON.stringify(text.slice(0, 40));
+  if (/^\s*[-+]?\d+(\.\d+)?\s*$/.test(text)) {
+    throw badRequest(
+      'options.runAt',
+      `${quoted} is a number in a string: send epoch milliseconds as a JSON number, or an ISO 8601 date-time with Z or an offset`,
+    );
+  }
+  const at = DATE_TIME.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw badRequest('options.runAt', `must be ${RUN_AT_FORMS}, got ${quoted}`);
+  }
+  return at;
+}
+
 function enqueueOptions(value: unknown): EnqueueOptions | undefined {
   if (value === undefined) return undefined;
   const options = objectField('options', value);
   onlyKeys('options', options, ENQUEUE_OPTIONS);
   const result = { ...options } as EnqueueOptions & { runAt?: unknown };
-  if (typeof options.runAt === 'string') {
-    const at = Date.parse(options.runAt);
-    if (Number.isNaN(at))
-      throw badRequest('options.runAt', 'must be an ISO 8601 date-time or epoch milliseconds');
-    result.runAt = at;
+  if (typeof options.runAt === 'string') result.runAt = runAtOf(options.runAt);
+  else if (options.runAt !== undefined && typeof options.runAt !== 'number') {
+    // The client's own message speaks of a Date, which JSON cannot carry.
+    throw badRequest(
+      'options.runAt',
+      `must be ${RUN_AT_FORMS}, got ${JSON.stringify(options.runAt).slice(0, 40)}`,
+    );
   }
   return result;
 }
@@ -97,7 +126,10 @@ function asBodyField(error: unknown): unknown {
 const FILTER_FIELDS = ['state', 'queue', 'task'] as const;
 
 /** What `{"all": true}` acts on, for the message that asks for it. */
-const ALL_OF = { retry: 'abandoned and cancelled', cancel: 'scheduled, pending and running' } as const;
+const ALL_OF = {
+  retry: 'abandoned and cancelled',
+  cancel: 'blocked, scheduled, pending and running',
+} as const;
 
 /**
  * Retry and cancel filters of the bulk routes. At least one filter, or an explicit `all: true`:
@@ -132,13 +164,12 @@ function bulkFilter(value: unknown, action: 'retry' | 'cancel') {
   return filter;
 }
 
-/** The 404 of a job id no job has. */
+/** The 404 of a job id no job has, with `details.jobId` as the client's `JobNotFoundError` has it (retry, cancel). */
 function jobNotFound(id: string): HttpError {
-  return new HttpError(
-    404,
-    'JOBWIRE_JOB_NOT_FOUND',
-    `Job ${JSON.stringify(id.slice(0, 40))} does not exist.`,
-  );
+  const shown = id.slice(0, 40);
+  return new HttpError(404, 'JOBWIRE_JOB_NOT_FOUND', `Job ${JSON.stringify(shown)} does not exist.`, {
+    jobId: shown,
+  });
 }
 
 /** Add the job routes to `app`. */
@@ -155,7 +186,14 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
   });
 
   app.post('/api/jobs', async (c) => {
-    const body = objectField('body', await readJson(c.req.raw, maxBodyBytes));
+    const value = await readJson(c.req.raw, maxBodyBytes);
+    if (Array.isArray(value)) {
+      throw badRequest(
+        'body',
+        'must be a JSON object { task, payload, options }: one job per request (there is no batch enqueue over HTTP)',
+      );
+    }
+    const body = objectField('body', value);
     onlyKeys('', body, ['task', 'payload', 'options']);
     const { task } = body;
     if (typeof task !== 'string' || task === '')
@@ -205,13 +243,18 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
     return json({ events });
   });
 
-  app.post('/api/jobs/:id/retry', async (c) => json({ job: await jobwire.retryJob(c.req.param('id')) }));
+  app.post('/api/jobs/:id/retry', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/jobs/{id}/retry');
+    return json({ job: await jobwire.retryJob(c.req.param('id')) });
+  });
 
-  app.post('/api/jobs/:id/cancel', async (c) =>
-    json({ cancelled: await jobwire.cancelJob(c.req.param('id')) }),
-  );
+  app.post('/api/jobs/:id/cancel', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/jobs/{id}/cancel');
+    return json({ cancelled: await jobwire.cancelJob(c.req.param('id')) });
+  });
 
   app.delete('/api/jobs/:id', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'DELETE /api/jobs/{id}');
     const id = c.req.param('id');
     if (!(await jobwire.deleteJob(id))) throw jobNotFound(id);
     return json({ deleted: true });

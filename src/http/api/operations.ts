@@ -10,7 +10,7 @@ import type { HttpEnv } from '../auth.js';
 import { queueCounts } from '../counts.js';
 import { badRequest, HttpError } from '../errors.js';
 import { json, readJson } from '../respond.js';
-import { intParam, objectField, onlyKeys } from './params.js';
+import { intParam, objectField, onlyKeys, refuseBody } from './params.js';
 
 /**
  * Refuse a queue name no job, setting, published task or task of this process uses (404, with
@@ -31,8 +31,8 @@ async function assertKnownQueue(jobwire: Jobwire, queue: string, pause: boolean)
     404,
     'JOBWIRE_QUEUE_NOT_FOUND',
     `No queue ${JSON.stringify(queue)}: no job, setting or published task uses it` +
-      `${near ? ` — did you mean "${near}"?` : ''}` +
-      (pause ? '. To pause it before its first job, send {"force": true}.' : '.'),
+      (near ? ` — did you mean "${near}"?` : '.') +
+      (pause ? ' To pause it before its first job, send {"force": true}.' : ''),
     { queue, known: known.slice(0, 100), ...(near && { suggestion: near }) },
   );
 }
@@ -61,6 +61,7 @@ export function addOperationRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBody
   });
 
   app.post('/api/queues/:name/resume', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/queues/{name}/resume');
     const queue = c.req.param('name');
     // A paused queue has a setting, so it is always known: only a typo is refused.
     await assertKnownQueue(jobwire, queue, false);
@@ -70,16 +71,19 @@ export function addOperationRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBody
 
   app.get('/api/schedules', async () => json({ schedules: await jobwire.schedules.list() }));
 
-  app.post('/api/schedules/:id/trigger', async (c) =>
-    json({ job: await jobwire.schedules.trigger(c.req.param('id')) }, 201),
-  );
+  app.post('/api/schedules/:id/trigger', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/schedules/{id}/trigger');
+    return json({ job: await jobwire.schedules.trigger(c.req.param('id')) }, 201);
+  });
 
   app.post('/api/schedules/:id/pause', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/schedules/{id}/pause');
     const id = c.req.param('id');
     return json({ schedule: id, paused: true, changed: await jobwire.schedules.pause(id) });
   });
 
   app.post('/api/schedules/:id/resume', async (c) => {
+    await refuseBody(c.req.raw, maxBodyBytes, 'POST /api/schedules/{id}/resume');
     const id = c.req.param('id');
     return json({ schedule: id, paused: false, changed: await jobwire.schedules.resume(id) });
   });

@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { closestName } from '../../index.js';
 import { badRequest } from '../errors.js';
+import { readBody } from '../respond.js';
 
 /** A list parameter: repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`). */
 export function listParam(c: Context, name: string): string[] | undefined {
@@ -58,4 +59,28 @@ export function stringOrList(field: string, value: unknown): string | string[] |
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
   throw badRequest(field, 'must be a string or an array of strings');
+}
+
+/**
+ * The body of a route that reads none (`route` names it in the message): nothing, or `{}` as
+ * JSON. Anything else is a 400, as an unknown field of a route with a body is: a field sent here
+ * would otherwise be dropped and the request answered as if it had been applied (a `payload`
+ * sent to trigger a schedule, a `force` sent to resume a queue).
+ */
+export async function refuseBody(request: Request, maxBytes: number, route: string): Promise<void> {
+  const bytes = await readBody(request, maxBytes);
+  if (bytes.byteLength === 0) return;
+  const type = request.headers.get('content-type') ?? '';
+  let value: unknown;
+  if (/^application\/json\s*(;|$)/i.test(type)) {
+    try {
+      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch {
+      value = undefined;
+    }
+  }
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  const [first] = isObject ? Object.keys(value as object) : ['body'];
+  if (first === undefined) return;
+  throw badRequest(first.slice(0, 80), `is not accepted here: ${route} takes no body (send none, or {})`);
 }
