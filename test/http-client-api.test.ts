@@ -137,6 +137,47 @@ describe('HTTP API as a client sees it: documents and errors', () => {
   });
 });
 
+describe('HTTP API as a client sees it: values that mean nothing', () => {
+  it('refuses an empty filter or cursor instead of answering for everything', async (t) => {
+    const { handler, jobwire } = await httpFixture(t, sqliteDatabases, { tasks: [echo] });
+    await jobwire.enqueue('echo', 1, { queue: 'a' });
+    await jobwire.enqueue('echo', 2, { queue: 'b' });
+    for (const path of ['/api/jobs?queue=', '/api/jobs?state=', '/api/jobs?task=,', '/api/events?type=']) {
+      const r = await call(handler, 'GET', path);
+      assert.equal(r.status, 400, `${path}: ${r.text}`);
+      assert.match(r.body.error.message, /is empty/);
+    }
+    const stream = await call(handler, 'GET', '/api/events/stream?after=');
+    assert.equal(stream.status, 400, `an empty after on the stream: ${stream.text}`);
+    assert.equal(stream.body.error.details.field, 'after');
+    assert.equal((await call(handler, 'GET', '/api/jobs?queue=a')).body.jobs.length, 1);
+  });
+
+  it('refuses a day past the end of its month in runAt', async (t) => {
+    const { handler, jobwire } = await httpFixture(t, sqliteDatabases, { tasks: [echo] });
+    for (const runAt of ['2030-02-30T10:00:00Z', '2030-04-31T10:00:00+02:00', '2029-02-29T00:00:00Z']) {
+      const r = await call(handler, 'POST', '/api/jobs', { body: { task: 'echo', options: { runAt } } });
+      assert.equal(r.status, 400, `${runAt}: ${r.text}`);
+      assert.match(r.body.error.message, /not a date: that month has \d+ days/);
+    }
+    assert.equal((await jobwire.listJobs({})).jobs.length, 0, 'nothing stored');
+    const leap = await call(handler, 'POST', '/api/jobs', {
+      body: { task: 'echo', options: { runAt: '2032-02-29T10:00:00Z' } },
+    });
+    assert.equal(leap.status, 201, leap.text);
+  });
+
+  it('tells a client whose token was refused that the token is invalid (RFC 6750)', async (t) => {
+    const { handler } = await httpFixture(t, sqliteDatabases, { tasks: [echo] });
+    const wrong = await call(handler, 'GET', '/api/jobs', { headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get('www-authenticate'), 'Bearer realm="jobwire", error="invalid_token"');
+    const none = await call(handler, 'GET', '/api/jobs', { headers: { authorization: '' } });
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="jobwire"');
+  });
+});
+
 describe('HTTP API as a client sees it: HEAD of the event stream', () => {
   it('answers HEAD with the stream headers and keeps no stream open', async (t) => {
     const { handler } = await httpFixture(t, sqliteDatabases, { tasks: [echo] });

@@ -247,7 +247,13 @@ export class Guard {
     // Every 401 carries a challenge (RFC 9110 requires one). An authorize hook's scheme is its
     // own business, so it gets Bearer: what API clients send, and unlike Basic it does not make
     // a browser pop up a password dialog the hook may not read.
-    const challenge = isBasic ? 'Basic realm="jobwire", charset="UTF-8"' : 'Bearer realm="jobwire"';
+    // A token that was sent and refused says so (RFC 6750 §3.1), so a client knows to get a new
+    // one rather than to add one.
+    const challenge = isBasic
+      ? 'Basic realm="jobwire", charset="UTF-8"'
+      : verdict === 'bad-credentials'
+        ? 'Bearer realm="jobwire", error="invalid_token"'
+        : 'Bearer realm="jobwire"';
     return json({ error: { code: 'JOBWIRE_HTTP_UNAUTHORIZED', message } }, 401, {
       'www-authenticate': challenge,
     });

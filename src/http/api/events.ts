@@ -14,6 +14,7 @@ import type { Context, Hono } from 'hono';
 import type { EventLogFilter, Jobwire, JobwireError, LoggedEventName } from '../../index.js';
 import { isJobwireError } from '../../index.js';
 import type { HttpEnv } from '../auth.js';
+import { badRequest } from '../errors.js';
 import { json, safeJsonText } from '../respond.js';
 import { intParam, listParam } from './params.js';
 
@@ -79,7 +80,11 @@ export function addEventRoutes(
   app.get('/api/events/stream', async (c) => {
     const filter = eventFilter(c);
     const resumed = c.req.header('last-event-id');
-    const requested = resumed || c.req.query('after') || 'now';
+    const afterParam = c.req.query('after');
+    // An empty `after` is refused as on GET /api/events, not read as "now".
+    if (afterParam === '')
+      throw badRequest('after', 'is empty: pass a cursor, "start" or "now", or leave it out');
+    const requested = resumed || afterParam || 'now';
     // 'now' fixed here, so nothing committed between this check and the first read is lost.
     let after = requested === 'now' ? await jobwire.events.head() : requested;
     let reset: { code: string; message: string } | undefined;

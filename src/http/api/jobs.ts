@@ -91,6 +91,12 @@ function runAtOf(text: string): number {
   if (Number.isNaN(at)) {
     throw badRequest('options.runAt', `must be ${RUN_AT_FORMS}, got ${quoted}`);
   }
+  // Date.parse rolls a day past the month's end over ("2030-02-30" is March 2): refuse it.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) {
+    throw badRequest('options.runAt', `${quoted} is not a date: that month has ${daysInMonth} days`);
+  }
   return at;
 }
 

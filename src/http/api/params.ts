@@ -7,7 +7,11 @@ import { closestName } from '../../index.js';
 import { badRequest } from '../errors.js';
 import { readBody } from '../respond.js';
 
-/** A list parameter: repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`). */
+/**
+ * A list parameter: repeated (`?state=a&state=b`) or comma-separated (`?state=a,b`). Present but
+ * empty (`?queue=`, from a form field left blank) is a 400: read as no filter it would answer
+ * for every queue, which is not what was asked.
+ */
 export function listParam(c: Context, name: string): string[] | undefined {
   const values = c.req.queries(name);
   if (!values || values.length === 0) return undefined;
@@ -15,7 +19,10 @@ export function listParam(c: Context, name: string): string[] | undefined {
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter((v) => v !== '');
-  return list.length ? list : undefined;
+  if (list.length === 0) {
+    throw badRequest(name, `is empty: name at least one value, or leave "${name}" out for no filter`);
+  }
+  return list;
 }
 
 /** An integer parameter within [min, max], or undefined when absent. */
