@@ -192,3 +192,39 @@ test("a worker's summary counts the jobs it started, not those its process only 
   demo.observe('job:queued', { ...job('9'), attempt: 0 });
   assert.equal(demo.summary().unfinished, 1);
 });
+
+test('a job whose lease was lost here (cancelled elsewhere) counts as lost, not unfinished, until it is seen again', () => {
+  const stats = new RunStats(Date.now, { countFrom: 'started' });
+  const attempt = (id: string, n: number) => ({
+    jobId: id,
+    task: 'stubborn',
+    queue: 'default',
+    correlationId: id,
+    maxAttempts: 3,
+    attempt: n,
+    poolId: 'p',
+    workerId: 'p/0',
+    runAt: 1,
+    startedAt: 2,
+    waitMs: 1,
+  });
+  stats.observe('job:started', attempt('1', 1));
+  stats.observe('job:started', attempt('2', 1));
+  // Another process cancelled job 1 and rescued job 2 while their handlers ran here.
+  stats.observe('job:lease-lost', { ...attempt('1', 1), at: 3 });
+  stats.observe('job:lease-lost', { ...attempt('2', 1), at: 3 });
+  let summary = stats.summary();
+  // Before, both showed as unfinished work of this worker.
+  assert.equal(summary.jobs, 2);
+  assert.equal(summary.lost, 2);
+  assert.equal(summary.unfinished, 0);
+  assert.match(
+    renderSummary(summary, painter(false)),
+    /2 jobs: 0 done, 0 abandoned, 0 cancelled, 2 lost to another process or a cancel \(lease lost\), 0 unfinished/,
+  );
+  // Job 2 came back to this worker after its rescue and completed: one job, done.
+  stats.observe('job:started', attempt('2', 2));
+  stats.observe('job:completed', { ...attempt('2', 2), completedAt: 4, durationMs: 1, result: null });
+  summary = stats.summary();
+  assert.deepEqual([summary.jobs, summary.completed, summary.lost, summary.unfinished], [2, 1, 1, 0]);
+});

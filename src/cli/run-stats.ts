@@ -4,7 +4,7 @@
  * Memory stays flat however long the run: counters and fixed-size histograms per task, and the
  * ids of the jobs still unfinished only (a finished job is forgotten). A job counts once per
  * run: a job retried by hand (`job:retried`, or seen starting again after it had finished) is a
- * new run, so `jobs = completed + abandoned + cancelled + unfinished` always holds.
+ * new run, so `jobs = completed + abandoned + cancelled + lost + unfinished` always holds.
  */
 import type { JobwireEvents } from '../index.js';
 import { duration, type Paint, table } from './format.js';
@@ -44,8 +44,13 @@ export interface StatsRow {
 
 /** What the summary reports. */
 export interface RunSummary extends StatsRow {
-  /** Jobs seen that have not reached a final state. */
+  /** Jobs seen that have not reached a final state (`lost` ones left out). */
   unfinished: number;
+  /**
+   * Jobs whose last attempt here lost its lease (`job:lease-lost`): cancelled or deleted by
+   * another process, or rescued elsewhere; their end is not this process's to see.
+   */
+  lost: number;
   /** Since the command started. */
   wallTimeMs: number;
   /**
@@ -85,6 +90,8 @@ export class RunStats {
   readonly #tasks = new Map<string, TaskStats>();
   /** Jobs seen and not finished, by id → task. Finished jobs leave, so this stays small. */
   readonly #active = new Map<string, string>();
+  /** Active jobs whose attempt here lost its lease and that were not seen since. */
+  readonly #lost = new Set<string>();
   readonly #final: Record<FinalState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
   #firstStartAt: number | null = null;
   #lastFinishAt: number | null = null;
@@ -107,6 +114,7 @@ export class RunStats {
   /** The task's counters; a job not already active starts a new run. */
   #see(jobId: string, taskName: string): TaskStats {
     const stats = this.#task(taskName);
+    this.#lost.delete(jobId);
     if (!this.#active.has(jobId)) {
       this.#active.set(jobId, taskName);
       stats.jobs++;
@@ -178,6 +186,12 @@ export class RunStats {
         this.#finish(e.jobId, e.task, 'cancelled', e.at).cancelled++;
         return;
       }
+      case 'job:lease-lost': {
+        // Another process cancelled, deleted or rescued it: it is no longer this run's to finish.
+        const e = payload as JobwireEvents['job:lease-lost'];
+        if (this.#active.has(e.jobId)) this.#lost.add(e.jobId);
+        return;
+      }
     }
   }
 
@@ -213,7 +227,8 @@ export class RunStats {
         : 0;
     return {
       ...row(all),
-      unfinished: this.#active.size,
+      unfinished: this.#active.size - this.#lost.size,
+      lost: this.#lost.size,
       wallTimeMs: this.#now() - this.startedAt,
       busyTimeMs,
       tasks,
@@ -293,7 +308,9 @@ export function renderSummary(summary: RunSummary, paint: Paint, notes: readonly
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines = [
     `${plural(summary.jobs, 'job')}: ${summary.completed} done, ${summary.abandoned} abandoned, ` +
-      `${summary.cancelled} cancelled, ${summary.unfinished} unfinished` +
+      `${summary.cancelled} cancelled, ` +
+      (summary.lost ? `${summary.lost} lost to another process or a cancel (lease lost), ` : '') +
+      `${summary.unfinished} unfinished` +
       (summary.retriedByHand ? ` (${plural(summary.retriedByHand, 'hand retry')})` : ''),
     `busy ${duration(summary.busyTimeMs)} (first start to last finish) · ${throughput(summary)} · ` +
       `wall ${duration(summary.wallTimeMs)}`,
