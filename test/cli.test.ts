@@ -184,7 +184,11 @@ describe('dev', { concurrency: true }, () => {
     const summary = run.stdout.slice(blank + 2);
     const banner = lines(stream).slice(0, 3);
     const streamLines = lines(stream).slice(3);
-    assert.match(banner.join('\n'), /times in (\S+ \()?UTC[+-]\d\d:\d\d/, 'the banner names the time zone');
+    assert.match(
+      banner.join('\n'),
+      /times in ((\S+ \()?UTC[+-]\d\d:\d\d|UTC )/,
+      'the banner names the time zone',
+    );
     const eventLine = /^\d\d:\d\d:\d\d\.\d{3} ([a-z]+:[a-z-]+) +\S/;
     const note = /^ {13}\S/; // a wrapped detail, or a note, under the event names
     const endLine = /^all 12 demo jobs done in \S+, at \d\d:\d\d:\d\d\.\d{3}$/;
@@ -271,6 +275,8 @@ describe('enqueue and jobs', () => {
       assert.match(shown.stdout, /^job #\d+ {2}times in Asia\/(Kolkata|Calcutta) \(UTC\+05:30\)$/m);
       process.env.TZ = 'UTC';
       assert.match(lines((await jobwire(['jobs', 'ls', '--db', db])).stdout)[0]!, / run at \(UTC\) /);
+      const inUtc = await jobwire(['jobs', 'show', enqueued.stdout.trim(), '--db', db]);
+      assert.match(inUtc.stdout, /^job #\d+ {2}times in UTC$/m);
     } finally {
       if (saved === undefined) delete process.env.TZ;
       else process.env.TZ = saved;

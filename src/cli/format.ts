@@ -133,11 +133,12 @@ export function utcOffsetLabel(at: number = Date.now()): string {
   return `UTC${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
 }
 
-/** The local time zone for humans: "Europe/Paris (UTC+01:00)", or "UTC+01:00" alone. */
+/**
+ * The local time zone for humans: "Europe/Paris (UTC+01:00)", "UTC+01:00" alone when the zone
+ * has no name, "UTC" for UTC itself.
+ */
 export function timeZoneLabel(at: number = Date.now()): string {
-  const offset = -new Date(at).getTimezoneOffset();
-  const sign = offset < 0 ? '-' : '+';
-  const utc = `UTC${sign}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  const utc = utcOffsetLabel(at);
   const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${name} (${utc})` : utc;
 }
