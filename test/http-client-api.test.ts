@@ -256,3 +256,99 @@ describe('HTTP API as a client sees it: routes that read no body', () => {
     assert.deepEqual(cancelled.body, { cancelled: true });
   });
 });
+
+/**
+ * The parts of JSON Schema the OpenAPI document uses, checked the way a validating client checks
+ * an answer: type (or a list of types), enum, const, required, properties, additionalProperties
+ * false, items, $ref and oneOf. Returns every mismatch as `path: what`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: schemas are plain JSON.
+function mismatches(schema: any, value: unknown, doc: any, path = '$'): string[] {
+  if (schema.$ref) return mismatches(doc.components.schemas[schema.$ref.split('/').pop()], value, doc, path);
+  if (schema.oneOf) {
+    const fits = schema.oneOf.filter((s: unknown) => mismatches(s, value, doc, path).length === 0);
+    return fits.length === 1 ? [] : [`${path}: matches ${fits.length} of oneOf`];
+  }
+  const typeOf = (v: unknown) =>
+    v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+  const types: string[] | undefined = schema.type && [schema.type].flat();
+  if (types && !types.some((t) => t === typeOf(value) || (t === 'number' && typeof value === 'number')))
+    return [`${path}: ${typeOf(value)}, not ${types.join(' or ')}`];
+  if (schema.enum && !schema.enum.includes(value)) return [`${path}: ${String(value)} not in the enum`];
+  if ('const' in schema && schema.const !== value) return [`${path}: not ${schema.const}`];
+  if (schema.format === 'date-time' && typeof value === 'string' && Number.isNaN(Date.parse(value)))
+    return [`${path}: not a date-time`];
+  const found: string[] = [];
+  if (typeOf(value) === 'object') {
+    const object = value as Record<string, unknown>;
+    for (const key of schema.required ?? []) if (!(key in object)) found.push(`${path}.${key}: missing`);
+    for (const [key, field] of Object.entries(object)) {
+      const property = schema.properties?.[key];
+      if (property) found.push(...mismatches(property, field, doc, `${path}.${key}`));
+      else if (schema.additionalProperties === false) found.push(`${path}.${key}: not in the schema`);
+    }
+  }
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => found.push(...mismatches(schema.items, item, doc, `${path}[${i}]`)));
+  return found;
+}
+
+describe('HTTP API as a client sees it: the Job schema', () => {
+  it('describes every field of a job as GET /api/jobs/{id} answers it, in every shape', async (t) => {
+    const flaky = defineTask({
+      name: 'flaky',
+      maxAttempts: 2,
+      backoff: { type: 'fixed', delayMs: 0 },
+      handler: async (_: unknown, { progress, job }) => {
+        progress({ percent: 50 });
+        if (job.attempt === 1) throw new Error('first attempt fails');
+        return { rows: 3 };
+      },
+    });
+    const { handler, jobwire } = await httpFixture(t, sqliteDatabases, { tasks: [echo, flaky] });
+    const doc = (await call(handler, 'GET', '/api/openapi.json')).body;
+    const done = await jobwire.enqueue(
+      flaky,
+      {},
+      { uniqueKey: 'k1', metadata: { who: 'probe' }, timeoutMs: 5000 },
+    );
+    const waiting = await jobwire.enqueue(
+      'echo',
+      { a: [1, 'b'] },
+      { runAt: later(), concurrencyKey: 'tenant:1' },
+    );
+    const pool = jobwire.createPool({ queues: ['default'], pollIntervalMs: 20, handleSignals: false });
+    t.after(() => pool.stop({ graceMs: 0 }));
+    await pool.start();
+    await done.wait({ timeoutMs: 10_000 });
+    for (const id of [done.id, waiting.id]) {
+      const answer = await call(handler, 'GET', `/api/jobs/${id}`);
+      assert.equal(answer.status, 200, answer.text);
+      const schema = doc.paths['/api/jobs/{id}'].get.responses['200'].content['application/json'].schema;
+      assert.deepEqual(mismatches(schema, answer.body, doc), [], `job ${id} as the document describes it`);
+      assert.deepEqual(
+        Object.keys(answer.body.job).sort(),
+        [...doc.components.schemas.Job.required].sort(),
+        'the schema lists exactly the fields a job has',
+      );
+    }
+    const completed = (await call(handler, 'GET', `/api/jobs/${done.id}`)).body.job;
+    assert.equal(completed.errors.length, 1, 'the failed first attempt is in the errors');
+    // The schema catches a wrong answer too (the check is not vacuous).
+    const schema = { $ref: '#/components/schemas/Job' };
+    assert.notDeepEqual(mismatches(schema, { ...completed, attempt: '2' }, doc), []);
+    assert.notDeepEqual(mismatches(schema, { ...completed, extra: 1 }, doc), []);
+    assert.notDeepEqual(mismatches(schema, { ...completed, errors: [{ name: 'E' }] }, doc), []);
+  });
+
+  it('closes the enqueue body as the server does: an unknown field is invalid in the document too', async (t) => {
+    const { handler } = await httpFixture(t, sqliteDatabases, { tasks: [echo] });
+    const doc = (await call(handler, 'GET', '/api/openapi.json')).body;
+    const request = { $ref: '#/components/schemas/EnqueueRequest' };
+    const typo = { task: 'echo', payload: 1, options: { priorty: 2 } };
+    assert.notDeepEqual(mismatches(request, typo, doc), [], 'the document refuses the typo');
+    const answer = await call(handler, 'POST', '/api/jobs', { body: typo });
+    assert.equal(answer.status, 400, 'and so does the server');
+    assert.deepEqual(mismatches(request, { task: 'echo', payload: 1, options: { priority: 2 } }, doc), []);
+  });
+});

@@ -3,7 +3,7 @@
  * shared error answers and the component schemas.
  */
 
-import { JOB_STATES } from '../index.js';
+import { JOB_STATES, type JobRecord } from '../index.js';
 
 export type Schema = Record<string, unknown>;
 export interface Parameter {
@@ -120,6 +120,42 @@ export const filterBody: Schema = {
   minProperties: 1,
 };
 
+/** An object schema that, as the server does, refuses properties it does not list. */
+const closed = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  ...object(properties, required),
+  additionalProperties: false,
+});
+const DATE_TIME: Schema = { type: 'string', format: 'date-time' };
+const NULLABLE_DATE_TIME: Schema = { type: ['string', 'null'], format: 'date-time' };
+/** Every field of a job: all of them are always present (null when they do not apply). */
+const JOB_FIELDS: (keyof JobRecord)[] = [
+  'id',
+  'task',
+  'queue',
+  'payload',
+  'state',
+  'priority',
+  'attempt',
+  'maxAttempts',
+  'interruptions',
+  'runAt',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'leaseExpiresAt',
+  'poolId',
+  'result',
+  'errors',
+  'progress',
+  'uniqueKey',
+  'dedup',
+  'concurrencyKey',
+  'correlationId',
+  'metadata',
+  'timeoutMs',
+  'backoff',
+];
+
 /** The `components` of the document: security schemes and shared schemas. */
 export const COMPONENTS = {
   securitySchemes: {
@@ -157,16 +193,58 @@ export const COMPONENTS = {
       lastError: { type: ['object', 'null'] },
     }),
     Job: {
-      type: 'object',
-      description:
-        'JobRecord: the JobSummary fields plus payload, result, errors (name, message, stack, attempt, at), progress, metadata, correlationId, uniqueKey…',
+      ...object(
+        {
+          id: { type: 'string' },
+          task: { type: 'string' },
+          queue: { type: 'string' },
+          payload: { description: 'any JSON value' },
+          state: ref('JobState'),
+          priority: { type: 'integer' },
+          attempt: { type: 'integer', description: 'attempts started (0 before the first)' },
+          maxAttempts: { type: 'integer' },
+          interruptions: { type: 'integer', description: 'attempts cut off by a shutdown or a crash' },
+          runAt: DATE_TIME,
+          createdAt: DATE_TIME,
+          startedAt: NULLABLE_DATE_TIME,
+          finishedAt: NULLABLE_DATE_TIME,
+          leaseExpiresAt: NULLABLE_DATE_TIME,
+          poolId: { type: ['string', 'null'] },
+          result: { description: 'any JSON value; null until completed' },
+          errors: { type: 'array', items: ref('StoredError') },
+          progress: { description: 'the last progress reported, any JSON value, or null' },
+          uniqueKey: { type: ['string', 'null'] },
+          dedup: { type: ['object', 'null'], description: 'the dedup rule (unique, throttle, debounce)' },
+          concurrencyKey: { type: ['string', 'null'] },
+          correlationId: { type: 'string' },
+          metadata: { type: 'object' },
+          timeoutMs: { type: ['integer', 'null'] },
+          backoff: { type: ['object', 'null'] },
+        },
+        JOB_FIELDS,
+      ),
+      additionalProperties: false,
+    },
+    StoredError: {
+      ...object(
+        {
+          name: { type: 'string' },
+          message: { type: 'string' },
+          stack: { type: 'string' },
+          attempt: { type: 'integer' },
+          at: { type: 'integer', description: 'epoch milliseconds' },
+          interrupted: { const: true, description: 'the attempt was cut off (a shutdown, a crash)' },
+        },
+        ['name', 'message', 'attempt', 'at'],
+      ),
+      additionalProperties: false,
     },
     JobState: { enum: [...JOB_STATES] },
-    EnqueueRequest: object(
+    EnqueueRequest: closed(
       {
         task: { type: 'string' },
         payload: {},
-        options: object({
+        options: closed({
           queue: { type: 'string' },
           priority: { type: 'integer' },
           maxAttempts: { type: 'integer' },
