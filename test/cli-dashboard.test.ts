@@ -3,14 +3,15 @@
  * (`npm start`) serves it next to the demo and prints the link on stderr.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { type ServedDashboard, serveDashboard } from '../src/cli/http-serve.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
-import { runCliInProcess, useCliTestEnvironment } from './support/cli.js';
+import { ROOT, runCliInProcess, useCliTestEnvironment } from './support/cli.js';
 import { startCliInProcess } from './support/cli-live.js';
 
 useCliTestEnvironment();
@@ -130,6 +131,69 @@ describe('jobwire dashboard', () => {
     } finally {
       for (const served of opened) await served.server.close();
       await jobwire.close();
+    }
+  });
+
+  it("--tasks checks payloads against the schemas of the workers' module, and publishes nothing", async () => {
+    const path = await database();
+    const module = join(dir, `tasks-${++counter}.mjs`);
+    // What a worker's module looks like: a task with a schema (Standard Schema, here by hand).
+    writeFileSync(
+      module,
+      `import { defineTask } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/index.ts')).href)};
+export const resize = defineTask({
+  name: 'resize',
+  queue: 'media',
+  schema: { '~standard': { version: 1, vendor: 'test', validate: (value) =>
+    typeof value?.width === 'number' ? { value } : { issues: [{ message: 'width must be a number', path: ['width'] }] } } },
+  handler: async () => { throw new Error('never run by the dashboard'); },
+});
+`,
+    );
+    const token = 'tasks-token-0123456789abcdef';
+    const run = startCliInProcess([
+      'dashboard',
+      '--port',
+      '0',
+      '--db',
+      path,
+      '--token',
+      token,
+      '--tasks',
+      module,
+    ]);
+    try {
+      await run.until('the sign-in link', (out) => /sign in: \S+/.test(out));
+      const origin = new URL(/sign in: (\S+)/.exec(run.stdout())![1]!).origin;
+      const post = (payload: unknown) =>
+        fetch(`${origin}/api/jobs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ task: 'resize', payload }),
+        });
+      // Before, this was stored (201) and the worker abandoned it: the dashboard knew no schema.
+      const bad = await post({ width: 'wide' });
+      assert.equal(bad.status, 422, await bad.clone().text());
+      assert.match(
+        ((await bad.json()) as { error: { message: string } }).error.message,
+        /width must be a number/,
+      );
+      const good = await post({ width: 640 });
+      assert.equal(good.status, 201, await good.clone().text());
+      assert.equal(
+        ((await good.json()) as { job: { queue: string } }).job.queue,
+        'media',
+        "the task's defaults",
+      );
+    } finally {
+      assert.equal(await run.stop(), 0, run.stderr());
+    }
+    const check = await createJobwire({ driver: sqliteDriver({ path }), migrate: false });
+    try {
+      assert.equal(await check.getPublishedTask('resize'), undefined, 'the dashboard published no defaults');
+      assert.equal((await check.listJobs({ task: 'resize' })).jobs.length, 1, 'only the good payload');
+    } finally {
+      await check.close();
     }
   });
 

@@ -13,12 +13,12 @@
 
 import { driverFor, schemeOf } from '../driver/registry.js';
 import {
-  type AnyTask,
   createJobwire,
   DatabaseNotFoundError,
   type Driver,
   describeLocation,
   type Jobwire,
+  type JobwireOptions,
   type Logger,
   openDriver as openRegisteredDriver,
   registeredSchemes,
@@ -154,7 +154,7 @@ export interface OpenClientOptions {
    * in `jobwire`), so leaving it out is a type error.
    */
   schema: string | undefined;
-  tasks?: readonly AnyTask[];
+  tasks?: JobwireOptions['tasks'];
   /** False for commands that enqueue or administer by task name without the task code. */
   strictTasks?: boolean;
   /**

@@ -233,6 +233,14 @@ export class Jobwire extends JobwireAdmin {
     return this.#runtime.tasks.get(name);
   }
 
+  /**
+   * The task or contract (`declareTask`) registered under `name`, or undefined: what this client
+   * can enqueue by name with a schema and defaults of its own. `getTask` finds runnable ones only.
+   */
+  getTaskRef(name: string): AnyTaskRef | undefined {
+    return this.#runtime.tasks.lookup(name);
+  }
+
   /** Names of every registered runnable task. */
   get taskNames(): string[] {
     return this.#runtime.tasks.names();

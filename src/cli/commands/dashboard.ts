@@ -1,17 +1,20 @@
 /**
  * `jobwire dashboard`: serve the HTTP API (and the dashboard) of a database on its own.
  */
+import { type AnyTask, type AnyTaskRef, declareTask } from '../../index.js';
 import { DB, HELP, intOption, parseCommandArgs } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { println } from '../command.js';
 import { serveDashboard } from '../http-serve.js';
 import { describeDatabase, openClient } from '../open-client.js';
 import { onShutdownSignals } from '../signals.js';
+import { loadTasks } from './worker.js';
 
 const HELP_TEXT = `jobwire dashboard — serve the HTTP API, health probes and dashboard of a database
 
 Usage
   jobwire dashboard [--port 8080] [--host 127.0.0.1] [--db <path|url>] [--token <t>] [--read-only]
+                    [--tasks <module>]
 
 Options
   --port <n>        port to listen on (default 8080; 0: any free port)
@@ -24,10 +27,14 @@ Options
                     random token is generated and printed). Browser sessions signed in
                     with a kept token survive a restart; a generated one lives one run
   --read-only       refuse every change (retry, cancel, delete, enqueue, pause…)
+  --tasks <module>  the workers' tasks module: POST /api/jobs then checks payloads against
+                    each task's schema (422, nothing stored) and applies its defaults. Its
+                    handlers never run here, and its defaults are not published
   -h, --help        show this help
 
 It prints the URL and a sign-in link (…/login?token=…) that opens a browser session. Jobs are
-enqueued by task name with the defaults workers published (see "jobwire tasks"). /healthz and
+enqueued by task name with the defaults workers published (see "jobwire tasks"); without
+--tasks a payload is checked only by the worker, which abandons a job its schema refuses. /healthz and
 /readyz answer without a token. Ctrl-C stops it. See docs/http.md.`;
 
 export const dashboardCommand: Command = {
@@ -47,6 +54,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       host: { type: 'string' },
       token: { type: 'string' },
       'read-only': { type: 'boolean' },
+      tasks: { type: 'string' },
     },
   });
   if (values.help) {
@@ -55,9 +63,12 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   }
   const port = intOption('port', values.port, { min: 0, max: 65_535 }) ?? 8080;
   const host = values.host ?? '127.0.0.1';
+  // Contracts, not tasks: a handler here would make this process publish defaults it does not run.
+  const contracts = values.tasks === undefined ? undefined : (await loadTasks(values.tasks)).map(contractOf);
   const { client, target } = await openClient({
     db: values.db,
     schema: values.schema,
+    tasks: contracts,
     strictTasks: false,
     mustExist: true,
   });
@@ -91,4 +102,10 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     stopListening();
     await client.close();
   }
+}
+
+/** A task without its handler (what `declareTask` makes): its name, schema and job defaults. */
+function contractOf(task: AnyTask): AnyTaskRef {
+  const { handler: _handler, backoffFn: _backoffFn, ...declaration } = task;
+  return declareTask(declaration);
 }

@@ -206,7 +206,7 @@ export function addJobRoutes(app: Hono<HttpEnv>, jobwire: Jobwire, maxBodyBytes:
       throw badRequest('task', 'must be a task name (a non-empty string)');
     const options = enqueueOptions(body.options);
     // Only tasks this process runs or some worker published: a typo must not queue a job no one runs.
-    if (!jobwire.getTask(task) && !(await jobwire.getPublishedTask(task))) {
+    if (!jobwire.getTaskRef(task) && !(await jobwire.getPublishedTask(task))) {
       const known = [
         ...new Set([...jobwire.taskNames, ...(await jobwire.listPublishedTasks()).map((t) => t.name)]),
       ];
