@@ -289,7 +289,8 @@ function mismatches(schema: any, value: unknown, doc: any, path = '$'): string[]
     }
   }
   if (Array.isArray(value) && schema.items)
-    value.forEach((item, i) => found.push(...mismatches(schema.items, item, doc, `${path}[${i}]`)));
+    for (const [i, item] of value.entries())
+      found.push(...mismatches(schema.items, item, doc, `${path}[${i}]`));
   return found;
 }
 
