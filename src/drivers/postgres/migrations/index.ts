@@ -4,6 +4,16 @@
  * All of them run in one transaction that first takes a transaction-scoped advisory lock keyed
  * on the schema: processes that start at the same moment queue up behind it, and each later
  * one finds the versions the first recorded and applies nothing.
+ *
+ * Every known version the schema has not recorded is applied, not only those above its highest:
+ * branches merged out of order gave released builds numbered gaps (1–7 and 9 from the dedup
+ * merge, then 11 from the counts merge, before flow control's 8 and dependencies' 10 landed), so
+ * a schema one of them created lacks 8 and/or 10 while its highest version is 9 or 11. Skipping
+ * them failed the upgrade (`relation "flow_keys" does not exist`) or, from 1–9 and 11, recorded
+ * 16 with no dependency columns, and every claim failed.
+ *
+ * After them, `repairSchema` brings a schema up to the migrations as they read now where a
+ * released one was edited afterwards; it reads the catalog once and changes nothing after that.
  */
 import type pg from 'pg';
 import { SchemaVersionError } from '../../../core/errors.js';
@@ -84,10 +94,9 @@ export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> 
         `CREATE TABLE ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
     }
-    const [row] = await run<{ version: number | null }>(
-      `SELECT max(version) AS version FROM ${s}.migrations`,
-    );
-    const from = row?.version ?? 0;
+    const rows = await run<{ version: number }>(`SELECT version FROM ${s}.migrations`);
+    const recorded = new Set(rows.map((r) => r.version));
+    const from = currentVersion(recorded);
     if (from > LATEST_VERSION) {
       throw new SchemaVersionError(
         `Schema "${schema}" on ${ctx.target} is at version ${from}, but this version of jobwire knows only up to ` +
@@ -96,7 +105,7 @@ export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> 
     }
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
-      if (migration.version <= from) continue;
+      if (recorded.has(migration.version)) continue;
       await run(migration.sql(s));
       await run(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
@@ -104,12 +113,57 @@ export async function migratePostgres(ctx: PgContext): Promise<MigrationResult> 
       ]);
       applied.push(migration.version);
     }
+    await repairSchema(s, run);
     // Not a numbered migration: the claim function is named by its body's hash (flow-claim.ts),
     // so each version of the code installs its own, and a schema shared across a rolling deploy
     // keeps the function of every version still running.
     await installFlowClaimFunction(s, schema, (text, values) => run(text, values));
-    return { from, to: applied.length ? applied[applied.length - 1]! : from, applied };
+    return { from, to: currentVersion(new Set([...recorded, ...applied])), applied };
   });
+}
+
+/**
+ * Released migrations that were edited afterwards, applied to the schemas they had already made
+ * (one catalog read; each change only where it is missing):
+ *
+ * - Schema 6 as first released (2a606e0, 57ff92f) stored `events.entries` as json; it is text
+ *   now, and writers send text: on such a schema every write that logs an event (an enqueue, a
+ *   retry, a claim) failed with `column "entries" is of type json but expression is of type text`.
+ *   The type change rewrites the table once, under its lock, and schema 14's storage settings
+ *   are applied again (a changed type loses its column's compression).
+ * - Schema 1 as first released (ad188e9) indexed (state, id) and (queue, state), and had no
+ *   partial index of failed and cancelled jobs; each extra index is written on every state change.
+ */
+async function repairSchema(
+  s: string,
+  run: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>,
+): Promise<void> {
+  const [found] = await run<{ entries: string | null; stateIndex: boolean; failedIndex: boolean }>(
+    `SELECT (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = to_regclass($1) AND attname = 'entries' AND NOT attisdropped) AS entries,
+            to_regclass($2) IS NOT NULL AS "stateIndex", to_regclass($3) IS NOT NULL AS "failedIndex"`,
+    [`${s}.events`, `${s}.jobs_state`, `${s}.jobs_failed`],
+  );
+  if (found?.entries === 'json') {
+    await run(`ALTER TABLE ${s}.events ALTER COLUMN entries TYPE text USING entries::text`);
+    await run(migration0014EventStorage(s)); // a new type drops the column's compression
+  }
+  if (found?.stateIndex) await run(`DROP INDEX IF EXISTS ${s}.jobs_state, ${s}.jobs_queue_state`);
+  if (found && !found.failedIndex) {
+    await run(`CREATE INDEX jobs_failed ON ${s}.jobs (id) WHERE state IN ('abandoned', 'cancelled')`);
+  }
+}
+
+/**
+ * The version a set of recorded migrations amounts to: the highest, unless a version this code
+ * knows below it is missing (a schema from a build with a numbered gap, see the module comment),
+ * then the one before the first missing — the schema still needs `migrate()`.
+ */
+export function currentVersion(recorded: ReadonlySet<number>): number {
+  const highest = Math.max(0, ...recorded);
+  if (highest > LATEST_VERSION) return highest;
+  const missing = MIGRATIONS.find((m) => m.version <= highest && !recorded.has(m.version));
+  return missing ? missing.version - 1 : highest;
 }
 
 /** The stored schema version, read without the migration lock (`Driver.schemaVersion`). */
@@ -121,9 +175,6 @@ export async function postgresSchemaVersion(ctx: PgContext): Promise<SchemaVersi
     [`${s}.migrations`],
   );
   if (!found?.migrations) return { current: 0, latest: LATEST_VERSION };
-  const [row] = await ctx.query<{ version: number | null }>(
-    'schemaVersion',
-    `SELECT max(version) AS version FROM ${s}.migrations`,
-  );
-  return { current: row?.version ?? 0, latest: LATEST_VERSION };
+  const rows = await ctx.query<{ version: number }>('schemaVersion', `SELECT version FROM ${s}.migrations`);
+  return { current: currentVersion(new Set(rows.map((r) => r.version))), latest: LATEST_VERSION };
 }
