@@ -27,6 +27,9 @@ import Database from 'better-sqlite3';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { LATEST_VERSION, MIGRATIONS } from '../src/drivers/sqlite/migrations/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
+import { runCliInProcess, useCliTestEnvironment } from './support/cli.js';
+
+useCliTestEnvironment();
 
 const work = defineTask({ name: 'work', handler: async (payload: { n: number }) => payload.n });
 
@@ -165,3 +168,63 @@ for (const c of cases) {
     assert.deepEqual(schemaOf(path), await fresh(t));
   });
 }
+
+test('a read command on an older file says it needs an upgrade, not that it is uninitialised; a newer file says to upgrade the CLI', async (t) => {
+  const path = tempFile(t);
+  oldFile(path, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  const old = await runCliInProcess(['jobs', 'ls', '--db', path]);
+  assert.equal(old.code, 1, old.stdout);
+  // Before: "… is not initialised for jobwire … (both create the tables)", about a file of jobs.
+  assert.doesNotMatch(old.stderr, /not initialised/);
+  assert.match(old.stderr, new RegExp(`schema version 11, older than this jobwire's ${LATEST_VERSION}`));
+  assert.match(old.stderr, /run "jobwire migrate --db …" to upgrade it in place/);
+  const migrated = await runCliInProcess(['migrate', '--db', path]);
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.equal((await runCliInProcess(['jobs', 'ls', '--db', path])).code, 0);
+  // A file a newer jobwire migrated.
+  const db = new Database(path);
+  db.prepare('INSERT INTO jobwire_migrations VALUES (?, 0)').run(LATEST_VERSION + 1);
+  db.close();
+  const newer = await runCliInProcess(['jobs', 'ls', '--db', path]);
+  assert.equal(newer.code, 1);
+  assert.match(
+    newer.stderr,
+    new RegExp(`schema version ${LATEST_VERSION + 1}; this jobwire knows up to ${LATEST_VERSION}`),
+  );
+  assert.match(newer.stderr, /upgrade this jobwire/);
+});
+
+test('a process starting while another holds the lock of a file behind this code waits for the upgrade past busyTimeoutMs; on a current file it does not', async (t) => {
+  const path = tempFile(t);
+  oldFile(
+    path,
+    MIGRATIONS.map((m) => m.version).filter((v) => v < LATEST_VERSION),
+  );
+  // A file jobwire made is in WAL mode (switching to it needs the lock this test holds).
+  const wal = new Database(path);
+  wal.pragma('journal_mode = WAL');
+  wal.close();
+  // Another process upgrading: the write lock held for 1.5 s, five times busyTimeoutMs.
+  const hold = (ms: number) => {
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    setTimeout(() => {
+      blocker.exec('COMMIT');
+      blocker.close();
+    }, ms);
+  };
+  hold(1500);
+  const started = performance.now();
+  // Before, this failed after 300 ms: "held the database lock for longer than busyTimeoutMs".
+  const client = await createJobwire({ driver: sqliteDriver({ path, busyTimeoutMs: 300 }), tasks: [work] });
+  assert.ok(performance.now() - started >= 1000, 'it waited for the lock');
+  assert.deepEqual(await client.schemaVersion(), { current: LATEST_VERSION, latest: LATEST_VERSION });
+  await client.close();
+  // The file is current now: a lock held past busyTimeoutMs is an ordinary failure, at once.
+  hold(1500);
+  await assert.rejects(
+    createJobwire({ driver: sqliteDriver({ path, busyTimeoutMs: 300 }), tasks: [work] }),
+    /held the database lock for longer than busyTimeoutMs/,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1600));
+});

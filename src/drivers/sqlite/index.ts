@@ -33,6 +33,7 @@ import { createJobMethods } from './jobs.js';
 import { createLeaderMethods } from './leader.js';
 import { createLeaseMethods } from './leases.js';
 import { observerOf } from './liveness.js';
+import { migrateWaitingForUpgrade } from './migrate-wait.js';
 import { LATEST_VERSION, migrateSqlite, sqliteSchemaVersion } from './migrations/index.js';
 import { createInProcessNotifier } from './notifier.js';
 import { createPoolMethods } from './pools.js';
@@ -366,7 +367,13 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       call('jobRetry', () => logged(params.log, params.now, () => use().jobRetry(params))),
     leaderAttemptElect: (params) => call('leaderAttemptElect', () => use().leaderAttemptElect(params)),
     leaderResign: (params) => call('leaderResign', () => use().leaderResign(params)),
-    migrate: () => call('migrate', () => migrateSqlite(db, path, Date.now)),
+    // Waits past busyTimeoutMs while another process upgrades the file (migrate-wait.ts).
+    migrate: () =>
+      migrateWaitingForUpgrade(
+        () => call('migrate', () => migrateSqlite(db, path, Date.now)),
+        () => sqliteSchemaVersion(db),
+        path,
+      ),
     schemaVersion: () => call('schemaVersion', () => sqliteSchemaVersion(db)),
     // Pool registry (who is working).
     poolList: () => call('poolList', () => use().poolList()),
