@@ -197,13 +197,31 @@ export async function openClient(
 /**
  * A read command must not create jobwire's tables as a side effect (on PostgreSQL that would
  * leave a schema behind a typo'd URL): probe them, and on a storage failure that is not the
- * connection's, say the database is not initialised and how to initialise it.
+ * connection's, say what the database lacks — no tables (initialise it), or an older schema
+ * (upgrade it: it holds jobs, and "not initialised" would alarm its owner for nothing).
  */
 async function assertInitialised(client: Jobwire, target: DatabaseTarget): Promise<void> {
+  const db = describeDatabase(target);
+  const dbFlag = target.location === DEFAULT_DB ? '' : ' --db …';
+  const version = await client.schemaVersion();
+  if (version.current > version.latest) {
+    throw new CliError(
+      `${db} has jobwire schema version ${version.current}; this jobwire knows up to ${version.latest}`,
+      'a newer jobwire migrated it: upgrade this jobwire (see docs/upgrading.md)',
+    );
+  }
   try {
     // One row through the primary key: a count would read the whole jobs table on every command.
     await client.listJobs({ limit: 1 });
   } catch (error) {
+    if (error instanceof StorageError && error.kind === 'other' && version.current > 0) {
+      throw new CliError(
+        `${db} has jobwire schema version ${version.current}, older than this jobwire's ${version.latest} (${error.message})`,
+        `run "jobwire migrate${dbFlag}" to upgrade it in place (every job, schedule and event is kept; ` +
+          'see docs/upgrading.md); this command only reads',
+        { cause: error },
+      );
+    }
     if (error instanceof StorageError && error.kind === 'other') {
       throw new CliError(
         `${describeDatabase(target)} is not initialised for jobwire (${error.message})`,
