@@ -64,3 +64,20 @@ test('enqueue --depends-on stores a blocked job; jobs list and show make it visi
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /999 that does not exist/);
 });
+
+test('jobs cancel --state blocked cancels blocked jobs (it was refused: "does not act on state blocked")', async () => {
+  const db = join(dir, 'cancel-blocked.db');
+  const first = await jobwire(['enqueue', 'fetch', '{}', '--delay', '60000', '--db', db]);
+  const a = first.stdout.trim();
+  const b = (await jobwire(['enqueue', 'report', '--depends-on', a, '--db', db])).stdout.trim();
+  const cancelled = await jobwire(['jobs', 'cancel', '--state', 'blocked', '--db', db]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+  assert.match(cancelled.stdout, /cancelled 1 job/);
+  const states = JSON.parse((await jobwire(['jobs', 'ls', '--json', '--db', db])).stdout).jobs.map(
+    (job: { id: string; state: string }) => [job.id, job.state],
+  );
+  assert.deepEqual(states, [
+    [b, 'cancelled'],
+    [a, 'scheduled'],
+  ]);
+});

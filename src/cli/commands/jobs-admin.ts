@@ -124,7 +124,7 @@ export const retryMatching = {
 
 /** `jobs cancel --state/--queue/--task`. */
 export const cancelMatching = {
-  states: ['scheduled', 'pending', 'running'] as const,
+  states: ['blocked', 'scheduled', 'pending', 'running'] as const,
   run: async (client: Jobwire, filter: JobFilter) => {
     const { count, skipped } = await client.cancelJobs(filter);
     return (
@@ -149,7 +149,7 @@ export async function cancelOne(client: Jobwire, id: string): Promise<string> {
   if (!now) throw new JobNotFoundError(id);
   if (now.state === 'cancelled') return `#${id} (${now.task}) was already cancelled`;
   throw new CliError(
-    `job ${id} is already ${now.state}; only scheduled, pending or running jobs can be cancelled`,
+    `job ${id} is already ${now.state}; only blocked, scheduled, pending or running jobs can be cancelled`,
   );
 }
 

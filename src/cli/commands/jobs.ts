@@ -91,14 +91,15 @@ ${DB_HELP}
 
 Exit code 1 if any job given by id could not be retried (missing, or still active).`;
 
-const CANCEL_HELP = `jobwire jobs cancel — cancel scheduled, pending or running jobs
+const CANCEL_HELP = `jobwire jobs cancel — cancel blocked, scheduled, pending or running jobs
 
 Usage
   jobwire jobs cancel <id…>
   jobwire jobs cancel [--state <s,…>] [--queue <q,…>] [--task <t,…>]
 
-By id, or every job that matches the filters (at least one). --state: scheduled, pending,
-running (default all three). A running job's AbortSignal fires and its result is discarded.
+By id, or every job that matches the filters (at least one). --state: blocked, scheduled,
+pending, running (default all four; a blocked job's dependents get their edges' policies). A
+running job's AbortSignal fires and its result is discarded.
 Cancelling a job that is already cancelled succeeds; exit code 1 if any job given by id is
 missing or already completed/abandoned.
 ${DB_HELP}`;
