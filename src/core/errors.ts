@@ -137,12 +137,15 @@ export class QueueFullError extends JobwireError {
   constructor(
     readonly queue: string,
     readonly maxPending: number,
+    /** Jobs waiting (scheduled or pending) before this enqueue. */
     readonly pending: number,
+    /** Waiting jobs this enqueue would have added (1 for `enqueue`; blocked jobs do not count). */
+    readonly adding = 1,
   ) {
     super(
       QueueFullError.code,
-      `Queue "${queue}" is full: ${pending} jobs waiting, limit ${maxPending}. ` +
-        'Retry later, add workers, or raise the queue maxPending.',
+      `Queue "${queue}" is full: ${pending} jobs waiting, and ${adding} more would exceed its maxPending ` +
+        `of ${maxPending}. Retry later, add workers, or raise the queue's maxPending.`,
     );
   }
 }

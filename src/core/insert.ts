@@ -185,10 +185,10 @@ export class JobInserter {
     const started = 'inserted' in outcome ? outcome.inserted[0]?.started : undefined;
     if (reservation && !started) reservation.cancel();
     if ('queueFull' in outcome) {
-      const { queue, maxPending: limit, pending } = outcome.queueFull;
+      const { queue, maxPending: limit, pending, adding } = outcome.queueFull;
       const task = rows.find((row) => row.queue === queue)?.task ?? '';
       events.emit('queue:full', { queue, task, maxPending: limit, pending, at: clock.now() });
-      throw new QueueFullError(queue, limit, pending);
+      throw new QueueFullError(queue, limit, pending, adding);
     }
     const jobs = outcome.inserted.map(({ job, duplicate, matchedBy }) => {
       // The driver's records are fresh objects, completed in place: a copy of every field per job

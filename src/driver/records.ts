@@ -55,7 +55,10 @@ export interface JobInsertResult {
 export interface QueueLimitExceeded {
   queue: string;
   maxPending: number;
+  /** Jobs waiting (scheduled or pending) in the queue before the refused batch. */
   pending: number;
+  /** Waiting jobs the refused batch would have added (its `blocked` jobs do not count). */
+  adding: number;
 }
 
 /**

@@ -200,7 +200,7 @@ export function insertTests(test: DefineTest): void {
       maxPendingByQueue: limits,
       now: T0,
     });
-    assert.deepEqual(refused, { queueFull: { queue: 'limited', maxPending: 3, pending: 2 } });
+    assert.deepEqual(refused, { queueFull: { queue: 'limited', maxPending: 3, pending: 2, adding: 2 } });
     assert.equal((await driver.jobCountByState({ queues: ['limited'] })).pending, 2);
     assert.equal((await driver.jobCountByState({ queues: ['other'] })).pending, 0);
 
@@ -215,7 +215,7 @@ export function insertTests(test: DefineTest): void {
       maxPendingByQueue: limits,
       now: T0,
     });
-    assert.deepEqual(full, { queueFull: { queue: 'limited', maxPending: 3, pending: 3 } });
+    assert.deepEqual(full, { queueFull: { queue: 'limited', maxPending: 3, pending: 3, adding: 1 } });
   });
 
   test('maxPendingByQueue counts only scheduled and pending jobs', async (driver) => {
@@ -255,7 +255,35 @@ export function insertTests(test: DefineTest): void {
       maxPendingByQueue: limits,
       now: T0,
     });
-    assert.deepEqual(full, { queueFull: { queue: 'q', maxPending: 3, pending: 3 } });
+    assert.deepEqual(full, { queueFull: { queue: 'q', maxPending: 3, pending: 3, adding: 1 } });
+  });
+
+  test('maxPendingByQueue does not count blocked jobs (waiting on dependencies), inserted or stored', async (driver) => {
+    const [dependency] = await insertJobs(driver, [{ queue: 'other', delayMs: 60_000 }]);
+    const limits = new Map([['q', 3]]);
+    const blocked = () =>
+      jobParams({ queue: 'q', dependsOn: [{ jobId: dependency!.id, onFailure: 'cancel' }] });
+    // Four blocked jobs in a queue limited to 3 waiting: none of them waits yet.
+    const accepted = await driver.jobInsertMany({
+      jobs: [blocked(), blocked(), blocked(), blocked()],
+      maxPendingByQueue: limits,
+      now: T0,
+    });
+    assert.ok('inserted' in accepted, 'blocked jobs are not waiting jobs');
+    assert.equal((await driver.jobCountByState({ queues: ['q'] })).blocked, 4);
+    // Beside them, a batch of four waiting jobs is over the limit: 0 waiting, 4 more.
+    const full = await driver.jobInsertMany({
+      jobs: [
+        jobParams({ queue: 'q' }),
+        jobParams({ queue: 'q' }),
+        blocked(),
+        jobParams({ queue: 'q' }),
+        jobParams({ queue: 'q' }),
+      ],
+      maxPendingByQueue: limits,
+      now: T0,
+    });
+    assert.deepEqual(full, { queueFull: { queue: 'q', maxPending: 3, pending: 0, adding: 4 } });
   });
 
   test('duplicates do not count against maxPendingByQueue', async (driver) => {

@@ -14,7 +14,12 @@ import type pg from 'pg';
 import { debouncedEvent, deduplicatedEvent } from '../../core/dedup.js';
 import { queuedEvent } from '../../core/job-events.js';
 import type { DedupRule, EpochMs, JobState } from '../../core/types.js';
-import { CHANNELS, type JobInsertParams, type JobInsertResult } from '../../driver/driver.js';
+import {
+  CHANNELS,
+  type JobInsertParams,
+  type JobInsertResult,
+  type QueueLimitExceeded,
+} from '../../driver/driver.js';
 import type { LogEntry } from '../../driver/event-log.js';
 import { insertedJobRecord } from '../../driver/inserted-record.js';
 import type { PgContext, Queryable } from './context.js';
@@ -43,7 +48,7 @@ export interface RuledOptions {
 
 /** A queue limit this batch would exceed (rolls the work back). */
 export class RuledQueueFull {
-  constructor(readonly limit: { queue: string; maxPending: number; pending: number }) {}
+  constructor(readonly limit: QueueLimitExceeded) {}
 }
 
 /**
@@ -242,7 +247,8 @@ export async function insertRuled(
     const maxPending = limits!.limits.get(queue)!;
     const pending = waiting.get(queue) ?? 0;
     const more = added.get(queue) ?? 0;
-    if (more > 0 && pending + more > maxPending) throw new RuledQueueFull({ queue, maxPending, pending });
+    if (more > 0 && pending + more > maxPending)
+      throw new RuledQueueFull({ queue, maxPending, pending, adding: more });
   }
   if (options.log) await insertEntries(ctx, entries, client, own);
   // Delivered on commit only; the commit announcement (a caller's transaction) goes last.

@@ -393,8 +393,10 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
     for (const queue of limited) {
       const maxPending = limits!.get(queue)!;
       const pending = Number(counts.find((c) => c.queue === queue)?.waiting ?? 0);
-      const added = rows.filter((r) => r.queue === queue).length;
-      if (added > 0 && pending + added > maxPending) throw new QueueFullAbort({ queue, maxPending, pending });
+      // Waiting jobs only (scheduled, pending), as QueueOptions.maxPending says: a blocked one is not.
+      const added = rows.filter((r) => r.queue === queue && r.state !== 'blocked').length;
+      if (added > 0 && pending + added > maxPending)
+        throw new QueueFullAbort({ queue, maxPending, pending, adding: added });
     }
     return rows;
   };

@@ -148,7 +148,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
           // Only the id is read back: the rest of the record is what we just wrote.
           const record = insertedJobRecord(job, { id: String(row.id), state, runAt, createdAt: now });
           results.push({ job: record, duplicate: false });
-          newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
+          // maxPending counts waiting jobs (scheduled, pending): a blocked one is not, until released.
+          if (!blocked) newByQueue.set(job.queue, (newByQueue.get(job.queue) ?? 0) + 1);
           if (state === 'pending') queuesWithPending.add(job.queue);
           continue;
         }
@@ -177,7 +178,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
         const maxPending = limits?.get(queue);
         if (maxPending === undefined) continue;
         const { n } = countWaiting.get(queue) as { n: number };
-        if (n > maxPending) throw new QueueFullAbort({ queue, maxPending, pending: n - added });
+        if (n > maxPending)
+          throw new QueueFullAbort({ queue, maxPending, pending: n - added, adding: added });
       }
       if (log) {
         const entries: LogEntry[] = [];
