@@ -318,11 +318,20 @@ async function finalizeWithDependents(
     // that bumped `dependents` committed, so its lookup reads the count its UPDATE re-checks.
     // Without the lock an insert committing in between made the re-check refuse the item, the
     // pool took the job for lost, and it ran again after its lease expired.
+    // Their waiting dependents are locked in the same id-ordered statement: the edges below are
+    // resolved by several statements (completions, then each abandonment's policies), each
+    // locking in id order but not all together, and two finalizes sharing dependents then
+    // deadlocked (40P01: about one per 20 s with three workers on shared flows, a second lost
+    // each time to deadlock_timeout and a pool:error).
     const ids = [...new Set(items.map((item) => item.id).filter(isJobId))].sort(compareIds);
     if (ids.length > 0)
       await q.query(
         'jobFinalizeMany',
-        `SELECT 1 FROM ${ctx.s}.jobs j WHERE j.id = ANY($1::bigint[]) ORDER BY j.id FOR UPDATE`,
+        `SELECT 1 FROM ${ctx.s}.jobs j
+         WHERE j.id = ANY($1::bigint[])
+            OR j.id IN (SELECT e.job_id FROM ${ctx.s}.dependencies e
+                        WHERE e.depends_on = ANY($1::bigint[]) AND e.state IN ('waiting', 'stuck'))
+         ORDER BY j.id FOR UPDATE`,
         [ids],
       );
     const [answer] = await q.query<AppliedRow>('jobFinalizeMany', text, values);
