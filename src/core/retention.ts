@@ -128,6 +128,10 @@ const RETENTION_OPTION_NAMES = optionNames<RetentionOptions>({
 const RULES_NAMES = optionNames<RetentionRules>({ completed: true, abandoned: true, cancelled: true });
 const RULE_NAMES = optionNames<Exclude<RetentionRule, Duration>>({ maxAge: true, maxCount: true });
 
+/** An object of named fields (not null, not an array). */
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** Check the `retention` option; undefined when pruning is off. */
 export function resolveRetention(
   options: RetentionOptions | false | undefined,
@@ -138,10 +142,24 @@ export function resolveRetention(
     throw new InvalidOptionError('retention', 'must be an object of rules, or false to keep every job');
   }
   assertKnownOptions('retention', given, RETENTION_OPTION_NAMES, 'retention option');
+  // A queue's entry of another shape was dropped without a word, leaving the queue under the
+  // global rules: `{ audit: false }` (meant as "keep it") pruned its jobs after a day.
+  if (given.queues !== undefined && !isPlainObject(given.queues)) {
+    throw new InvalidOptionError(
+      'retention.queues',
+      `must be an object of rules by queue name, like { webhooks: { completed: '1h' } }, got ${preview(given.queues)}`,
+    );
+  }
   const queues = Object.entries(given.queues ?? {});
   for (const [queue, queueRules] of queues) {
-    if (typeof queueRules === 'object' && queueRules !== null)
-      assertKnownOptions(`retention.queues.${queue}`, queueRules, RULES_NAMES, 'retention option');
+    if (!isPlainObject(queueRules)) {
+      throw new InvalidOptionError(
+        `retention.queues.${queue}`,
+        `must be an object of rules by state, like { completed: '1h' }, got ${preview(queueRules)}; ` +
+          'to keep every finished job of the queue, give { completed: 0, cancelled: 0, abandoned: 0 }',
+      );
+    }
+    assertKnownOptions(`retention.queues.${queue}`, queueRules, RULES_NAMES, 'retention option');
   }
   const rules: ResolvedRetentionRule[] = [];
   for (const state of RETENTION_STATES) {
