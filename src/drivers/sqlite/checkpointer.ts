@@ -7,6 +7,9 @@
  * block the writer, and once the WAL is long a FULL one for its last few frames, which makes the
  * writer wait a few milliseconds so that the WAL can rewind.
  *
+ * The connection also gets a `journal_size_limit`, so that a WAL a burst of writes made long is
+ * cut back at its next rewind instead of keeping that length on disk for as long as it is open.
+ *
  * If the worker dies it is reported (a process warning, code JOBWIRE_SQLITE_CHECKPOINTER) and
  * the connection takes its automatic checkpoints back at once, so the WAL never grows without
  * bound; the worker is restarted a few times, with growing delays, before the driver settles
@@ -29,6 +32,9 @@ const DEFAULT_RESTART_DELAY_MS = 1000;
  * plus what one round of checkpoints lets the writer append.
  */
 export const DEFAULT_FULL_AFTER_FRAMES = 4096;
+/** The WAL file's header, and each frame's header before its page (SQLite's file format). */
+const WAL_HEADER_BYTES = 32;
+const WAL_FRAME_HEADER_BYTES = 24;
 /** How long close() lets a checkpoint in progress finish before terminating the thread. */
 const STOP_GRACE_MS = 5000;
 
@@ -138,6 +144,24 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     intervalMs: options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
     fullAfterFrames: options.fullAfterFrames ?? DEFAULT_FULL_AFTER_FRAMES,
   };
+  // A rewind reuses the WAL from its start but never shortens the file: a burst that outran the
+  // rounds (one-by-one enqueues took it to 143 MB beside a 39 MB database) left it that long for
+  // as long as the connection stayed open. With `journal_size_limit` the first commit after a
+  // rewind cuts the file back — but cut at every rewind of a burst, the file would be shortened
+  // and grown again at every round of checkpoints, in the writer's commits. So the limit is on
+  // only while the rounds find the WAL short (the load is light again), and off while they find
+  // it past the FULL threshold. Twice that threshold: a steady drain (15–23 MB) is never
+  // cut. The connection's own setting is given back at close, as its automatic checkpoints are.
+  const ownWalLimit = db.pragma('journal_size_limit', { simple: true }) as number;
+  const pageBytes = db.pragma('page_size', { simple: true }) as number;
+  const walBound = WAL_HEADER_BYTES + 2 * data.fullAfterFrames * (pageBytes + WAL_FRAME_HEADER_BYTES);
+  const lightLoadLimit = ownWalLimit >= 0 && ownWalLimit < walBound ? ownWalLimit : walBound;
+  let walLimit = ownWalLimit;
+  const setWalLimit = (bytes: number) => {
+    if (bytes === walLimit || !db.open) return;
+    db.pragma(`journal_size_limit = ${bytes}`);
+    walLimit = bytes;
+  };
 
   let mode: CheckpointerStats['mode'] = 'starting';
   let checkpoints = 0;
@@ -166,6 +190,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     longestMs = Math.max(longestMs, message.ms);
     const { type: _, ms: __, ...result } = message;
     last = result;
+    setWalLimit(message.log >= data.fullAfterFrames ? ownWalLimit : lightLoadLimit);
   }
 
   function onCrash(reason: string): void {
@@ -173,6 +198,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     if (mode === 'closed') return;
     crashes++;
     setAutoCheckpoint(inThreadPages);
+    setWalLimit(ownWalLimit);
     mode = 'in-thread';
     const restarting = crashes <= maxRestarts;
     const delay = restartDelayMs * 2 ** (crashes - 1);
@@ -252,6 +278,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
         clearTimeout(grace);
       }
       setAutoCheckpoint(inThreadPages);
+      setWalLimit(ownWalLimit);
     },
   };
 }
