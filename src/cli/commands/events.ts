@@ -18,7 +18,10 @@ import { type Command, type CommandContext, eprintln, println } from '../command
 import { EVENT_NAMES, EventLinePrinter, LINE_WIDTH } from '../event-lines.js';
 import { colorEnabled, painter, safeJson } from '../format.js';
 import { describeDatabase, openClient, withClient } from '../open-client.js';
-import { listenForStop } from './events-stop.js';
+import { DeliveredCursor, listenForStop } from './events-stop.js';
+
+/** How long a stopping tail lets stdout's reader take what was printed. */
+const FLUSH_WAIT_MS = 5000;
 
 const DB_HELP = `  --db <path|url>     database (default $DATABASE_URL if postgres://, else ./jobwire.db)
   --schema <name>     PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)`;
@@ -267,18 +270,25 @@ async function tail(args: string[], context: CommandContext): Promise<number> {
     });
     try {
       // 'now' pinned to a cursor here, so the resume hint can name a position even if nothing came.
-      let cursor = from === 'now' ? await client.events.head() : from;
+      const start = from === 'now' ? await client.events.head() : from;
+      const delivered = new DeliveredCursor(context.io.out, start);
       eprintln(context, `tailing events of ${describeDatabase(target)} from ${from} · Ctrl-C to stop`);
       const printer = linePrinter(context, 'when-not-today');
-      await logErrors(from, async () => {
-        const events = client.events.tail({ after: cursor, filter, signal: controller.signal });
-        for await (const event of events) {
-          if (values.json) println(context, safeJson(asJson(event)));
-          else printer.print(event);
-          cursor = event.cursor;
-        }
-      });
-      eprintln(context, `stopped; resume with: jobwire events tail --from ${cursor}`);
+      try {
+        await logErrors(from, async () => {
+          const events = client.events.tail({ after: start, filter, signal: controller.signal });
+          for await (const event of events) {
+            if (values.json) println(context, safeJson(asJson(event)));
+            else printer.print(event);
+            await delivered.written(event.cursor, controller.signal);
+          }
+        });
+      } finally {
+        // What was printed reaches the reader before the process ends (an error exit too).
+        await delivered.flushed(FLUSH_WAIT_MS);
+      }
+      // The position after the last event the reader got: nothing skipped, nothing twice.
+      eprintln(context, `stopped; resume with: jobwire events tail --from ${delivered.cursor}`);
       return 0;
     } finally {
       await client.close();
