@@ -66,3 +66,38 @@ test('a tail stopped while its reader lags names the last event the reader got a
   // Before: the hint was the cursor of the last event read from the log, thousands further on.
   assert.equal(hint, last.cursor, `resume point vs the last of ${received.length} lines received`);
 });
+
+test('everything a command printed reaches a slow reader before the process exits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'jobwire-read-pipe-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const task = defineTask({ name: 'note', handler: async () => {} });
+  const jobwire = await createJobwire({ driver: sqliteDriver({ path }), tasks: [task] });
+  const metadata = { note: 'x'.repeat(200) };
+  for (let batch = 0; batch < 5; batch++) {
+    await jobwire.enqueueMany(
+      Array.from({ length: 1000 }, (_, i) => ({
+        task,
+        payload: { i },
+        options: { metadata, runAt: Date.now() + 3_600_000 },
+      })),
+    );
+  }
+  await jobwire.close();
+  const child = spawnCli(['events', 'read', '--from', 'start', '--json', '--limit', '5000', '--db', path], {
+    stdin: 'ignore',
+  });
+  let stdout = '';
+  const out = child.stdout!;
+  out.setEncoding('utf8');
+  out.on('data', (chunk: string) => {
+    stdout += chunk;
+    out.pause();
+    setTimeout(() => out.resume(), 40);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(code, 0);
+  // Before: the process exited a second after the command returned, with lines still queued.
+  const page = JSON.parse(stdout) as { events: unknown[] };
+  assert.equal(page.events.length, 5000);
+});
