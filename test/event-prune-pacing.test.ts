@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createJobwire } from '../src/core/client.js';
+import { EVENT_PRUNE_MAX_RUN_MS, EventPruner } from '../src/core/event-log/event-pruner.js';
 import { FIRST_BATCH } from '../src/core/paced-batches.js';
+import type { Runtime } from '../src/core/runtime.js';
 import { defineTask } from '../src/core/task.js';
 import type { Driver, EventPruneParams } from '../src/driver/driver.js';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
@@ -80,4 +82,30 @@ test('a large event prune on SQLite runs in small batches with the event loop se
     calls.slice(1).every((call) => call.turnSincePrevious),
     'the event loop ran other work between every two prune statements',
   );
+});
+
+test('an event prune over a backlog stops at its time budget and comes back at the leader tick', async () => {
+  // A driver whose every prune statement takes 60 ms and finds a full batch, 40 times.
+  let calls = 0;
+  const driver = {
+    capabilities: { blocksEventLoop: false },
+    async eventPrune(params: EventPruneParams) {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return calls <= 40 ? params.limit : 0;
+    },
+  };
+  const runtime = { driver, dbNow: () => Date.now(), clock: { now: () => Date.now() } } as unknown as Runtime;
+  const pruner = new EventPruner(runtime, { maxAgeMs: 1000, maxRows: undefined, intervalMs: 60_000 }, 1000);
+  await pruner.runOnce();
+  // Before, one run went on until nothing was left: 41 statements, 2.5 s, the leader held up.
+  const first = calls;
+  assert.ok(
+    first < 40,
+    `the first run stopped early (${first} statements; budget ${EVENT_PRUNE_MAX_RUN_MS} ms)`,
+  );
+  assert.equal(pruner.intervalMs, 1000, 'a backlog is worked off at the leader tick');
+  while (pruner.intervalMs === 1000) await pruner.runOnce();
+  assert.equal(calls, 41, 'every row is removed in the end');
+  assert.equal(pruner.intervalMs, 60_000, 'then back to the configured interval');
 });

@@ -210,7 +210,7 @@ export class Jobwire extends JobwireAdmin {
     this.schedules = new SchedulesApi(this.#runtime, writer, this.#resolver, () => this.#assertOpen());
     this.flow = new FlowApi(this.#runtime, () => this.#assertOpen());
     const extra = [
-      new EventPruner(this.#runtime, eventLog.retention),
+      new EventPruner(this.#runtime, eventLog.retention, tickMs),
       new Scheduler(this.#runtime, writer, tickMs),
       ...(retention ? [new Pruner(this.#runtime, retention, tickMs)] : []),
     ];
