@@ -3,7 +3,7 @@
  * driver, report `queue:full` / `job:queued`, and raise in-process wake-ups for what committed.
  */
 import {
-  blockedOnInsertEntry,
+  blockedOnInsertEntries,
   type JobInsertParams,
   type JobInsertResult,
   type LogEntry,
@@ -71,6 +71,9 @@ export interface InsertSettings {
 }
 
 /** See the module comment. One per client. */
+/** What holds a job inserted `blocked`: every holder, and those it is stuck on from the start. */
+type BlockedOn = { on: string[]; stuck?: string[] };
+
 export class JobInserter {
   readonly #runtime: Runtime;
   readonly #resolver: TaskResolver;
@@ -156,7 +159,7 @@ export class JobInserter {
     // Inside a caller's transaction, `job:queued` waits for its commit (never sent on rollback).
     let committed: InsertedJob[] | undefined;
     let committedMatches: ((at: EpochMs) => LogEntry[]) | undefined;
-    let committedBlocked: readonly (string[] | undefined)[] = [];
+    let committedBlocked: readonly (BlockedOn | undefined)[] = [];
     const commitToken =
       transaction === undefined || !driver.capabilities.crossProcessNotify
         ? undefined
@@ -200,7 +203,9 @@ export class JobInserter {
       return record;
     });
     const matches = matchEvents(rows, outcome.inserted);
-    const blocked = outcome.inserted.map((result) => result.blockedOn);
+    const blocked = outcome.inserted.map((result) =>
+      result.blockedOn ? { on: result.blockedOn, stuck: result.stuckOn } : undefined,
+    );
     // Inside a caller's transaction nothing is committed yet: its pools learn of the jobs from
     // the database's notification (or their poll) once the caller commits, and `job:queued`
     // follows the commit announcement (the NOTIFY is delivered after this call returns).
@@ -222,7 +227,7 @@ export class JobInserter {
   #emitQueued(
     jobs: readonly InsertedJob[],
     queuedAt: EpochMs,
-    blocked: readonly (string[] | undefined)[],
+    blocked: readonly (BlockedOn | undefined)[],
   ): void {
     const { events } = this.#runtime;
     if (events.has('job:queued')) {
@@ -237,7 +242,7 @@ export class JobInserter {
     if (!events.has('job:blocked')) return;
     jobs.forEach((job, i) => {
       const on = blocked[i];
-      if (on && !job.duplicate) emitEntries(events, [blockedOnInsertEntry(job, on, queuedAt)]);
+      if (on && !job.duplicate) emitEntries(events, blockedOnInsertEntries(job, on.on, queuedAt, on.stuck));
     });
   }
 

@@ -128,21 +128,28 @@ export function dependentEntry(change: DependentChange): LogEntry {
   }
 }
 
-/** The `job:blocked` entry of a job inserted blocked, waiting for `dependencyIds`. */
-export function blockedOnInsertEntry(
+/**
+ * The `job:blocked` entries of a job inserted blocked on `dependencyIds`: `waiting` for those
+ * not finished, `dependency-failed` for those of them in `stuckOn`.
+ */
+export function blockedOnInsertEntries(
   job: { id: string; task: string; queue: string; correlationId: string; maxAttempts: number },
   dependencyIds: readonly string[],
   at: EpochMs,
-): LogEntry {
-  return {
+  stuckOn: readonly string[] = [],
+): LogEntry[] {
+  const entry = (reason: 'waiting' | 'dependency-failed', ids: readonly string[]): LogEntry => ({
     type: 'job:blocked',
-    data: {
-      ...jobEventBase({ ...job, attempt: 0 }),
-      reason: 'waiting',
-      dependencyIds: [...dependencyIds],
-      at,
-    },
-  };
+    data: { ...jobEventBase({ ...job, attempt: 0 }), reason, dependencyIds: [...ids], at },
+  });
+  // A dependency that had already failed under `block` holds the job for good: said as such, as
+  // when it fails later, so a monitor of `dependency-failed` sees every stuck job.
+  const stuck = new Set(stuckOn);
+  const waiting = dependencyIds.filter((id) => !stuck.has(id));
+  return [
+    ...(waiting.length > 0 ? [entry('waiting', waiting)] : []),
+    ...(stuck.size > 0 ? [entry('dependency-failed', [...stuck])] : []),
+  ];
 }
 
 /**

@@ -47,6 +47,11 @@ export interface JobInsertResult {
   previousRunAt?: EpochMs;
   /** For a job stored `blocked`: the dependencies holding it, by id. */
   blockedOn?: string[];
+  /**
+   * Those of `blockedOn` that had already ended without completing under the `block` policy:
+   * the job is stuck on them from the start (`job:blocked` reason `dependency-failed`).
+   */
+  stuckOn?: string[];
   /** The job as started for the pool of `JobInsertManyParams.start`, when the driver started it. */
   started?: ClaimedJob;
 }

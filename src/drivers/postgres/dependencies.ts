@@ -90,7 +90,7 @@ export async function insertEdges(
   q: PgContext,
   plans: readonly (InsertPlan | undefined)[],
   ids: readonly string[],
-): Promise<(string[] | undefined)[]> {
+): Promise<({ all: string[]; stuck: string[] } | undefined)[]> {
   const jobIds: string[] = [];
   const targets: string[] = [];
   const policies: string[] = [];
@@ -98,6 +98,7 @@ export async function insertEdges(
   const blockedOn = plans.map((plan, i) => {
     if (!plan) return undefined;
     const holding: string[] = [];
+    const stuck: string[] = [];
     for (const edge of plan.edges) {
       const target = typeof edge.target === 'string' ? edge.target : ids[edge.target.index]!;
       jobIds.push(ids[i]!);
@@ -105,8 +106,9 @@ export async function insertEdges(
       policies.push(edge.onFailure);
       states.push(edge.state);
       if (edge.state === 'waiting' || edge.state === 'stuck') holding.push(target);
+      if (edge.state === 'stuck') stuck.push(target);
     }
-    return plan.waiting > 0 ? holding : undefined;
+    return plan.waiting > 0 ? { all: holding, stuck } : undefined;
   });
   if (jobIds.length === 0) return blockedOn;
   await q.query(

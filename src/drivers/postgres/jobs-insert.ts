@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { deduplicatedEvent } from '../../core/dedup.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import type { EpochMs, JobRecord, JobState } from '../../core/types.js';
-import { blockedOnInsertEntry } from '../../driver/dependencies.js';
+import { blockedOnInsertEntries } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type DirectStart,
@@ -360,12 +360,14 @@ export async function jobInsertMany(ctx: PgContext, params: InsertParams): Promi
         plans,
         results.map((r) => r.job.id),
       );
-      blockedOn.forEach((ids, i) => {
-        if (ids && !results[i]!.duplicate) results[i]!.blockedOn = ids;
+      blockedOn.forEach((holders, i) => {
+        if (!holders || results[i]!.duplicate) return;
+        results[i]!.blockedOn = holders.all;
+        if (holders.stuck.length > 0) results[i]!.stuckOn = holders.stuck;
       });
       const entries = results
         .filter((r) => r.blockedOn)
-        .map((r) => blockedOnInsertEntry(r.job, r.blockedOn!, r.job.createdAt.getTime()));
+        .flatMap((r) => blockedOnInsertEntries(r.job, r.blockedOn!, r.job.createdAt.getTime(), r.stuckOn));
       if (log) await insertEntries(q, entries);
     }
     return results;

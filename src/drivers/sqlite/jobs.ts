@@ -10,7 +10,7 @@ import { deduplicatedEvent } from '../../core/dedup.js';
 import { queuedEvent } from '../../core/job-events.js';
 import { storedErrorJson } from '../../core/serialize.js';
 import type { EpochMs, JobState } from '../../core/types.js';
-import { blockedOnInsertEntry, dependentEntry } from '../../driver/dependencies.js';
+import { blockedOnInsertEntries, dependentEntry } from '../../driver/dependencies.js';
 import {
   CHANNELS,
   type DependentChange,
@@ -168,9 +168,13 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
         dependencies().insertEdges(plans, ids);
         plans.forEach((plan, index) => {
           if (!plan || plan.waiting === 0) return;
+          const idOf = (edge: (typeof plan.edges)[number]) =>
+            String(typeof edge.target === 'number' ? edge.target : ids[edge.target.index]);
           results[index]!.blockedOn = plan.edges
             .filter((edge) => edge.state === 'waiting' || edge.state === 'stuck')
-            .map((edge) => String(typeof edge.target === 'number' ? edge.target : ids[edge.target.index]));
+            .map(idOf);
+          const stuck = plan.edges.filter((edge) => edge.state === 'stuck').map(idOf);
+          if (stuck.length > 0) results[index]!.stuckOn = stuck;
         });
       }
       // A batch that only repeats existing unique jobs adds nothing, so it cannot overfill a queue.
@@ -190,7 +194,8 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
             entries.push(packedQueued(r.job, now) ?? { type: 'job:queued', data: queuedEvent(r.job, now) });
         });
         for (const r of results)
-          if (!r.duplicate && r.blockedOn) entries.push(blockedOnInsertEntry(r.job, r.blockedOn, now));
+          if (!r.duplicate && r.blockedOn)
+            entries.push(...blockedOnInsertEntries(r.job, r.blockedOn, now, r.stuckOn));
         writer.append(entries, now);
       }
       return { results, queuesWithPending };

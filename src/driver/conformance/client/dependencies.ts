@@ -227,6 +227,43 @@ export function runDependencySuite(factory: ConformanceDatabases): void {
       );
     });
 
+    it('a job inserted on a dependency that already failed under block says dependency-failed, in process and in the log', async (t) => {
+      const task = defineTask({ name: 'noop', handler: async () => 'ok' });
+      const { client } = await withClient(t, factory, { tasks: [task], events: { log: true } });
+      const failed = await client.enqueue(task, {}, { delayMs: 3_600_000 });
+      assert.equal(await client.cancelJob(failed.id), true);
+      const open = await client.enqueue(task, {}, { delayMs: 3_600_000 });
+      const recorded = recordEvents(client);
+      const job = await client.enqueue(
+        task,
+        {},
+        {
+          dependsOn: [
+            { id: failed.id, onFailure: 'block' },
+            { id: open.id, onFailure: 'cancel' },
+          ],
+        },
+      );
+      assert.equal(job.state, 'blocked');
+      // Before, one event: reason waiting on both, though the first holds the job for good.
+      const expected = [
+        ['waiting', [open.id]],
+        ['dependency-failed', [failed.id]],
+      ];
+      assert.deepEqual(
+        recorded.of('job:blocked').map((e) => [e.reason, e.dependencyIds]),
+        expected,
+      );
+      const logged = (await client.jobEvents(job.id)).filter((e) => e.type === 'job:blocked');
+      assert.deepEqual(
+        logged.map((e) => {
+          const data = e.data as { reason: string; dependencyIds: string[] };
+          return [data.reason, data.dependencyIds];
+        }),
+        expected,
+      );
+    });
+
     it('unknown ids, failed dependencies and bad options are refused, nothing stored', async (t) => {
       const task = defineTask({ name: 'noop', handler: async () => 'ok' });
       const { client } = await withClient(t, factory, { tasks: [task] });
