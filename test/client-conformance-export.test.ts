@@ -47,6 +47,7 @@ describe('runClientConformance options', () => {
       'interruptions',
       'bad input',
       'bad outcomes',
+      'progress',
       'client services',
       'task defaults',
       'wakeups',

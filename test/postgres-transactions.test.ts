@@ -110,7 +110,7 @@ describe('postgres enqueue in the caller transaction', () => {
         maxPendingByQueue: limits,
         executor: client,
       });
-      assert.deepEqual(refused, { queueFull: { queue: 'limited', maxPending: 1, pending: 1 } });
+      assert.deepEqual(refused, { queueFull: { queue: 'limited', maxPending: 1, pending: 1, adding: 1 } });
       await client.query('COMMIT');
       assert.equal((await driver.jobGet({ id: kept! }))?.state, 'pending');
       assert.deepEqual(await driver.jobCountByState({ queues: ['other'] }), {

@@ -267,7 +267,7 @@ export function dedupTests(test: DefineTest): void {
       now: T0 + 1,
     });
     assert.ok('queueFull' in refused);
-    assert.deepEqual(refused.queueFull, { queue: 'limited', maxPending: 2, pending: 1 });
+    assert.deepEqual(refused.queueFull, { queue: 'limited', maxPending: 2, pending: 1, adding: 2 });
     assert.equal((await driver.jobCountByState({})).pending, 1);
     // A batch that only repeats the key adds nothing and is accepted.
     const repeat = await driver.jobInsertMany({
