@@ -3,13 +3,16 @@
  * ones; refuses a purge without --state and durations it cannot read.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
-import { runCliInProcess as jobwire, useCliTestEnvironment } from './support/cli.js';
+import { runCliInProcess as jobwire, ROOT, useCliTestEnvironment } from './support/cli.js';
+import { startCliInProcess } from './support/cli-live.js';
 
 useCliTestEnvironment();
 
@@ -57,4 +60,64 @@ test('jobs purge refuses a missing --state, an active state and a bad duration (
   const help = await jobwire(['jobs', 'purge', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--older-than/);
+});
+
+test('jobwire worker --no-retention prunes nothing when it leads; without it, old finished jobs go', async () => {
+  const module = join(dir, 'retention-tasks.mjs');
+  await writeFile(
+    module,
+    `import { defineTask } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/index.ts')).href)};
+export const keep = defineTask({ name: 'keep', handler: async () => 'ok' });
+`,
+  );
+  const task = defineTask({ name: 'keep', handler: async () => 'ok' });
+  /** A file with five jobs completed two days ago, as an app with `retention: false` keeps them. */
+  const oldJobs = async (path: string) => {
+    const client = await createJobwire({ driver: sqliteDriver({ path }), tasks: [task], retention: false });
+    await client.enqueueMany(Array.from({ length: 5 }, () => ({ task, payload: {} })));
+    const pool = client.createPool({ pollIntervalMs: 20, handleSignals: false });
+    await pool.start();
+    await pool.whenIdle();
+    await pool.stop();
+    await client.close();
+    const db = new Database(path);
+    db.prepare('UPDATE jobwire_jobs SET finished_at = finished_at - 2 * 86400000').run();
+    db.close();
+  };
+  const completed = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    const n = db.prepare("SELECT count(*) AS n FROM jobwire_jobs WHERE state = 'completed'").get() as {
+      n: number;
+    };
+    db.close();
+    return n.n;
+  };
+  for (const keepThem of [true, false]) {
+    const path = join(dir, `worker-retention-${keepThem}.db`);
+    await oldJobs(path);
+    const run = startCliInProcess([
+      'worker',
+      '--tasks',
+      module,
+      '--db',
+      path,
+      ...(keepThem ? ['--no-retention'] : []),
+    ]);
+    try {
+      await run.until('the worker leads', (out) => /leader:elected/.test(out));
+      if (keepThem) {
+        // Two leader ticks: the job pruner's first run comes with the election.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        assert.equal(completed(path), 5, 'the jobs the app keeps are still there');
+      } else {
+        const deadline = Date.now() + 15_000;
+        while (completed(path) > 0) {
+          assert.ok(Date.now() < deadline, 'the default retention pruned the two-day-old jobs');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    } finally {
+      assert.equal(await run.stop(), 0, run.stderr());
+    }
+  }
 });

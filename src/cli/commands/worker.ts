@@ -45,6 +45,10 @@ Options (each has an environment variable; a flag wins over it — see docs/conf
   --once               run every job that is due, then stop and exit 0 (cron, serverless);
                        jobs not due yet (delayed, or a retry's backoff) stay for the next run
                        $JOBWIRE_ONCE=1
+  --no-retention       when this worker leads, it prunes no finished jobs (the leader applies
+                       its own retention; by default completed jobs go after 1 day, cancelled
+                       after 7, abandoned after 30 — see docs/retention.md). Use it beside an
+                       app that keeps its jobs (retention: false)  $JOBWIRE_NO_RETENTION=1
   --db <path|url>      database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                        else ./jobwire.db)
   --schema <name>      PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
@@ -154,6 +158,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       concurrency: { type: 'string' },
       grace: { type: 'string' },
       once: { type: 'boolean' },
+      'no-retention': { type: 'boolean' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
       'metrics-port': { type: 'string' },
@@ -197,7 +202,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     level,
     io: context.io,
   });
-  const { client, target } = await openClient({ db: values.db, schema: values.schema, tasks });
+  // Retention is the leader's: off here, this worker never prunes what another process keeps.
+  const noRetention = values['no-retention'] === true || envFlag('JOBWIRE_NO_RETENTION') === true;
+  const { client, target } = await openClient({
+    db: values.db,
+    schema: values.schema,
+    tasks,
+    ...(noRetention && { retention: false as const }),
+  });
   // The summary is this worker's work: jobs it started, not those its leader enqueued or rescued.
   const stats = new RunStats(Date.now, { countFrom: 'started' });
   client.events.onAny((name, event) => stats.observe(name, event));
