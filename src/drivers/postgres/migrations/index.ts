@@ -18,6 +18,7 @@
 import type pg from 'pg';
 import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult, SchemaVersion } from '../../../driver/driver.js';
+import { recordedSchemaVersion } from '../../../driver/schema-version.js';
 import type { PgContext } from '../context.js';
 import { installFlowClaimFunction } from '../flow-claim.js';
 import { migration0001Initial } from './0001-initial.js';
@@ -154,16 +155,9 @@ async function repairSchema(
   }
 }
 
-/**
- * The version a set of recorded migrations amounts to: the highest, unless a version this code
- * knows below it is missing (a schema from a build with a numbered gap, see the module comment),
- * then the one before the first missing — the schema still needs `migrate()`.
- */
+/** The version `recorded` amounts to (see `recordedSchemaVersion`). */
 export function currentVersion(recorded: ReadonlySet<number>): number {
-  const highest = Math.max(0, ...recorded);
-  if (highest > LATEST_VERSION) return highest;
-  const missing = MIGRATIONS.find((m) => m.version <= highest && !recorded.has(m.version));
-  return missing ? missing.version - 1 : highest;
+  return recordedSchemaVersion(recorded, MIGRATIONS);
 }
 
 /** The stored schema version, read without the migration lock (`Driver.schemaVersion`). */

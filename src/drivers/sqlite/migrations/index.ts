@@ -17,6 +17,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { SchemaVersionError } from '../../../core/errors.js';
 import type { MigrationResult, SchemaVersion } from '../../../driver/driver.js';
+import { recordedSchemaVersion } from '../../../driver/schema-version.js';
 import { MIGRATION_0001_INITIAL } from './0001-initial.js';
 import { MIGRATION_0002_INTERRUPTIONS_AND_LIVENESS } from './0002-interruptions-and-liveness.js';
 import { MIGRATION_0003_TASKS } from './0003-tasks.js';
@@ -185,16 +186,9 @@ export function migrateSqlite(db: BetterSqlite3.Database, path: string, now: () 
   return run.immediate();
 }
 
-/**
- * The version a set of recorded migrations amounts to: the highest, unless a version this code
- * knows below it is missing (a file from a build with a numbered gap, see the module comment),
- * then the one before the first missing — the file still needs `migrate()`.
- */
+/** The version `recorded` amounts to (see `recordedSchemaVersion`). */
 export function currentVersion(recorded: ReadonlySet<number>): number {
-  const highest = Math.max(0, ...recorded);
-  if (highest > LATEST_VERSION) return highest;
-  const missing = MIGRATIONS.find((m) => m.version <= highest && !recorded.has(m.version));
-  return missing ? missing.version - 1 : highest;
+  return recordedSchemaVersion(recorded, MIGRATIONS);
 }
 
 /** The stored schema version, read without a write lock (`Driver.schemaVersion`). */
