@@ -4,10 +4,15 @@
  * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
  */
 import { checkQueueCounts } from '../driver/bounded-counts.js';
-import type { CancelledJob, LogBuilder, LogEntry, QueueStats } from '../driver/driver.js';
+import type { CancelledJob, LogBuilder, LogEntry, QueueStats, RetriedJob } from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import type { JobwireEvents } from './events.js';
-import { dependentEntries, emitDependentChanges } from './flow/dependencies.js';
+import {
+  dependentEntries,
+  emitDependentChanges,
+  retriedBlockedEntries,
+  retriedRecord,
+} from './flow/dependencies.js';
 import { cancelledEvent, emitEntries, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
 import { preview } from './preview.js';
@@ -134,11 +139,15 @@ export class JobsApi {
     const { driver, events, clock } = this.#runtime;
     const before = await driver.jobGet({ id });
     if (!before) throw new JobNotFoundError(id);
-    // Built once, inside the write when the log is on, so the log and the bus carry the same event.
+    // Built once, inside the write when the log is on, so the log and the bus carry the same events:
+    // job:retried, then job:blocked when the job went back to wait for its dependencies.
     let event: JobwireEvents['job:retried'] | undefined;
-    const build = (retried: JobRecord | undefined) => {
-      event = retried && retriedEvent(retried, before.state, clock.now());
-      return event;
+    let blocked: LogEntry[] = [];
+    const build = (retried: RetriedJob | undefined) => {
+      const at = clock.now();
+      event = retried && retriedEvent(retried, before.state, at);
+      blocked = retried ? retriedBlockedEntries(retried, at) : [];
+      return [...entry('job:retried', event), ...blocked];
     };
     // Tracked until job:retried is out, so a local pool starts the job only after it.
     const job = await this.#runtime.inFlight.track(
@@ -146,18 +155,34 @@ export class JobsApi {
         .jobRetry({
           ids: [id],
           now: this.#runtime.dbNow(),
-          log: this.#log((r) => entry('job:retried', build(r[0]))),
+          log: this.#log((r) => build(r[0])),
         })
         .then(([retried]) => {
           if (!this.#runtime.eventLog) build(retried);
           if (event) events.emit('job:retried', event);
-          return retried;
+          emitEntries(events, blocked);
+          return retried && retriedRecord(retried);
         }),
       [],
       [id],
     );
     if (job) return job;
     const current = (await driver.jobGet({ id })) ?? before;
+    // Refused for a dependency: an insert naming it so would be refused too (DependencyFailedError).
+    const failed = RETRYABLE.includes(current.state)
+      ? (await driver.jobDependencies({ id })).dependencies.find(
+          (e) =>
+            e.onFailure === 'cancel' && (e.other?.state === 'abandoned' || e.other?.state === 'cancelled'),
+        )
+      : undefined;
+    if (failed) {
+      throw new JobNotRetryableError(
+        id,
+        current.state,
+        `Job ${id} depends on job ${failed.dependsOn}, which is ${failed.other!.state}, with onFailure 'cancel': ` +
+          `retry ${failed.dependsOn} first, or both in one call (retryJobs), and ${id} waits for it`,
+      );
+    }
     throw new JobNotRetryableError(
       id,
       current.state,
@@ -202,14 +227,19 @@ export class JobsApi {
   async retryJobs(filter: JobFilter): Promise<BulkResult> {
     const states = bulkStates('retryJobs', filter, RETRYABLE, ['abandoned', 'cancelled']);
     const { driver, events, clock } = this.#runtime;
-    return this.#inPages(filter, states, async (jobs) => {
-      const before = new Map(jobs.map((job) => [job.id, job.state]));
-      const ids = jobs.map((job) => job.id);
+    // States before the retry, and the jobs a page left (a dependent whose failed dependency is
+    // on a later page, older: it is tried again once that page retried it).
+    const before = new Map<string, JobState>();
+    const left = new Set<string>();
+    const retry = async (ids: readonly string[]): Promise<number> => {
       // Built once, inside the write when the log is on: the log and the bus get the same events.
       let entries: LogEntry[] = [];
-      const build = (records: readonly JobRecord[]) => {
+      const build = (records: readonly RetriedJob[]) => {
         const at = clock.now();
-        entries = records.flatMap((job) => entry('job:retried', retriedEvent(job, before.get(job.id)!, at)));
+        entries = records.flatMap((job) => [
+          ...entry('job:retried', retriedEvent(job, before.get(job.id)!, at)),
+          ...retriedBlockedEntries(job, at),
+        ]);
         return entries;
       };
       const retried = await this.#runtime.inFlight.track(
@@ -221,8 +251,30 @@ export class JobsApi {
         [],
         ids,
       );
+      const done = new Set(retried.map((job) => job.id));
+      for (const id of ids) {
+        if (done.has(id)) left.delete(id);
+        else left.add(id);
+      }
       return retried.length;
+    };
+    const result = await this.#inPages(filter, states, async (jobs) => {
+      for (const job of jobs) before.set(job.id, job.state);
+      return retry(jobs.map((job) => job.id));
     });
+    // Pages go newest first, so a dependent can be refused before the page retrying its
+    // dependency; each pass tries what is left in one write per page, while passes retry some.
+    // Only jobs still in one of the filter's states (as a page's are when listed).
+    for (let again = result.count > 0 && left.size > 0; again; ) {
+      const now = await Promise.all([...left].map((id) => driver.jobGet({ id })));
+      const ids = now.filter((job) => job && states.includes(job.state)).map((job) => job!.id);
+      let count = 0;
+      for (let i = 0; i < ids.length; i += BULK_PAGE) count += await retry(ids.slice(i, i + BULK_PAGE));
+      result.count += count;
+      result.skipped -= count;
+      again = count > 0 && left.size > 0;
+    }
+    return result;
   }
 
   /**

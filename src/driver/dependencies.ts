@@ -17,7 +17,7 @@
  * still ahead) in the same transaction. A cancelled dependent's own dependents are handled the
  * same way, down the graph (the cascade).
  */
-import type { EpochMs, JobState } from '../core/types.js';
+import type { EpochMs, JobRecord, JobState } from '../core/types.js';
 import type { LogEntry } from './event-log.js';
 
 /**
@@ -150,6 +150,107 @@ export function blockedOnInsertEntries(
     ...(waiting.length > 0 ? [entry('waiting', waiting)] : []),
     ...(stuck.size > 0 ? [entry('dependency-failed', [...stuck])] : []),
   ];
+}
+
+// -- retry by hand ------------------------------------------------------------------------------
+
+/**
+ * A job `Driver.jobRetry` retried. One whose dependencies have not all completed went back to
+ * `blocked` rather than `pending`: `blockedOn` lists the dependencies holding it (by id) and
+ * `stuckOn` those of them that had already failed under `block`, as `JobInsertResult` does.
+ */
+export type RetriedJob = JobRecord & { blockedOn?: string[]; stuckOn?: string[] };
+
+/** An edge of a job to retry, with its dependency's state now (`null`: deleted or pruned). */
+export interface RetryEdge {
+  jobId: string;
+  dependsOn: string;
+  onFailure: DependencyPolicy;
+  state: DependencyEdgeState;
+  dependencyState: JobState | null;
+}
+
+const endedBadly = (state: JobState | null): boolean => state === 'abandoned' || state === 'cancelled';
+
+/**
+ * Which of `candidates` (ids to retry, in the caller's order) a retry may put back now. A job with
+ * a `cancel` edge to a dependency that is abandoned or cancelled is refused, as an insert naming
+ * that dependency so would be (`DependencyFailedError`) — unless the dependency is a candidate
+ * too: then it goes in a later wave (`later`), once the dependency is retried, and waits for it.
+ * Candidates in neither list are refused (left as they are).
+ */
+export function retryWave(
+  candidates: readonly string[],
+  edges: ReadonlyMap<string, readonly RetryEdge[]>,
+): { now: string[]; later: string[] } {
+  const named = new Set(candidates);
+  const now: string[] = [];
+  const later: string[] = [];
+  for (const id of candidates) {
+    const failed = (edges.get(id) ?? []).filter(
+      (e) => e.onFailure === 'cancel' && endedBadly(e.dependencyState),
+    );
+    if (failed.length === 0) now.push(id);
+    else if (failed.every((e) => named.has(e.dependsOn))) later.push(id);
+  }
+  return { now, later };
+}
+
+/**
+ * An edge of a retried job, recomputed from its dependency's state now, as an insert would set
+ * it: `waiting` on an unfinished dependency, `done` on a completed one, and on one abandoned or
+ * cancelled the policy (`run`: `ignored`, `block`: `stuck`; `cancel` is refused by `retryWave`).
+ * A deleted (or pruned) dependency holds nothing: the edge keeps `done`, or becomes `ignored` —
+ * so cancel-then-retry still runs a job stuck on a dependency that is gone.
+ */
+export function edgeAfterRetry(edge: RetryEdge): DependencyEdgeState {
+  const dep = edge.dependencyState;
+  if (dep === null) return edge.state === 'done' ? 'done' : 'ignored';
+  if (dep === 'completed') return 'done';
+  if (endedBadly(dep)) {
+    if (edge.onFailure === 'run') return 'ignored';
+    return edge.onFailure === 'block' ? 'stuck' : 'cancelled';
+  }
+  return 'waiting';
+}
+
+/** Whether an edge in this state holds its dependent. */
+export const edgeHolds = (state: DependencyEdgeState): boolean => state === 'waiting' || state === 'stuck';
+
+/**
+ * An order in which to lock `ids` so a writer never waits, holding a dependent, for one of its
+ * dependencies (a finish locks the dependency, then its dependents): dependencies before
+ * dependents along `edges` (pairs among `ids`), ties by id.
+ */
+export function dependencyFirstOrder(
+  ids: readonly string[],
+  edges: readonly { jobId: string; dependsOn: string }[],
+): string[] {
+  const byId = (a: string, b: string) =>
+    a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  const all = [...new Set(ids)].sort(byId);
+  const inDegree = new Map(all.map((id) => [id, 0]));
+  const out = new Map<string, string[]>();
+  for (const e of edges) {
+    if (!inDegree.has(e.jobId) || !inDegree.has(e.dependsOn) || e.jobId === e.dependsOn) continue;
+    inDegree.set(e.jobId, inDegree.get(e.jobId)! + 1);
+    out.set(e.dependsOn, [...(out.get(e.dependsOn) ?? []), e.jobId]);
+  }
+  const ready = all.filter((id) => inDegree.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length > 0) {
+    ready.sort(byId);
+    const id = ready.shift()!;
+    order.push(id);
+    for (const next of out.get(id) ?? []) {
+      const left = inDegree.get(next)! - 1;
+      inDegree.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  // Edges form no cycle; should one appear, the rest still get locked, in id order.
+  const placed = new Set(order);
+  return [...order, ...all.filter((id) => !placed.has(id))];
 }
 
 /**

@@ -11,7 +11,7 @@
  * Differences between databases are expressed as `capabilities`, never by checking `name`.
  */
 import type { EpochMs, JobRecord, JobState, QueueCounts, QueueInfo } from '../core/types.js';
-import type { JobDependencies } from './dependencies.js';
+import type { JobDependencies, RetriedJob } from './dependencies.js';
 import type {
   EventAppendParams,
   EventListForJobParams,
@@ -259,10 +259,13 @@ export interface Driver {
 
   /**
    * Make `abandoned`, `cancelled` or `completed` jobs `pending` again with a fresh set of attempts
-   * and a fresh interruption budget (`attempt` and `interruptions` back to 0).
-   * Returns the jobs retried.
+   * and a fresh interruption budget (`attempt` and `interruptions` back to 0). A job whose
+   * dependencies have not all completed goes back to `blocked` instead, its edges recomputed from
+   * its dependencies' states (`edgeAfterRetry`), in the order `retryWave` gives; a job with a
+   * `cancel` edge to an abandoned or cancelled dependency that is not retried too is left as it is.
+   * Returns the jobs retried (`blockedOn`/`stuckOn` for those put back blocked).
    */
-  jobRetry(params: JobRetryParams): Promise<JobRecord[]>;
+  jobRetry(params: JobRetryParams): Promise<RetriedJob[]>;
 
   /**
    * Try to become (or stay) leader of `name` for `ttlMs`. True when `ownerId` holds the

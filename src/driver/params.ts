@@ -2,7 +2,8 @@
  * One named parameter type per driver method (`JobClaimParams` for `jobClaim`, …), shared by
  * every driver so each implements the same signatures.
  */
-import type { EpochMs, JobRecord, JobState } from '../core/types.js';
+import type { EpochMs, JobState } from '../core/types.js';
+import type { RetriedJob } from './dependencies.js';
 import type { LogBuilder, LogEntry } from './event-log.js';
 import type {
   CancelledJob,
@@ -162,7 +163,7 @@ export interface JobRescueExpiredParams {
 export interface JobRetryParams {
   ids: readonly string[];
   /** The events to store in the durable log with the change. */
-  log?: LogBuilder<JobRecord[]>;
+  log?: LogBuilder<RetriedJob[]>;
   now?: EpochMs;
 }
 

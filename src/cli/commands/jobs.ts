@@ -87,9 +87,13 @@ Usage
 
 By id, or every job that matches the filters (at least one). --state: abandoned, cancelled,
 completed (default abandoned,cancelled). Matching jobs are retried in pages of 500.
+A job whose dependencies have not all completed goes back to blocked and waits for them (a
+dependency retried in the same command included); one whose dependency is abandoned or
+cancelled with --on-failure cancel is not retried: retry the dependency too.
 ${DB_HELP}
 
-Exit code 1 if any job given by id could not be retried (missing, or still active).`;
+Exit code 1 if any job given by id could not be retried (missing, still active, or waiting on a
+failed dependency).`;
 
 const CANCEL_HELP = `jobwire jobs cancel — cancel blocked, scheduled, pending or running jobs
 

@@ -4,6 +4,7 @@
  * See docs/dependencies.md.
  */
 import {
+  blockedOnInsertEntries,
   DEFAULT_DEPENDENCY_POLICY,
   DEPENDENCY_POLICIES,
   type DependencyInsert,
@@ -14,6 +15,7 @@ import {
   findCycle,
   type JobInsertParams,
   type LogEntry,
+  type RetriedJob,
 } from '../../driver/driver.js';
 import { DependencyCycleError, InvalidOptionError } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -21,6 +23,7 @@ import { emitEntries } from '../job-events.js';
 import { preview } from '../preview.js';
 import type { Wakeups } from '../runtime.js';
 import type { DependencyResult } from '../task.js';
+import type { EpochMs, JobRecord } from '../types.js';
 
 export type { DependencyPolicy };
 export { DEFAULT_DEPENDENCY_POLICY };
@@ -155,6 +158,19 @@ function jobIdOf(field: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   throw new InvalidOptionError(field, `must be a job id such as "42", got ${preview(value)}`);
+}
+
+/**
+ * The `job:blocked` entries of a job a retry put back `blocked` (as an insert's would be), for
+ * after its `job:retried`; none for one retried to run.
+ */
+export const retriedBlockedEntries = (job: RetriedJob, at: EpochMs): LogEntry[] =>
+  job.blockedOn?.length ? blockedOnInsertEntries(job, job.blockedOn, at, job.stuckOn) : [];
+
+/** A retried job as the API returns it: a `JobRecord`, without the driver's `blockedOn`/`stuckOn`. */
+export function retriedRecord(job: RetriedJob): JobRecord {
+  const { blockedOn: _on, stuckOn: _stuck, ...record } = job;
+  return record;
 }
 
 /** The log entries of what a write did to dependents, in order. */

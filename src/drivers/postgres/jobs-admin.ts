@@ -3,17 +3,25 @@ import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
   CHANNELS,
+  type DependencyEdgeState,
+  type DependencyPolicy,
   type DependentChange,
+  dependencyFirstOrder,
+  edgeAfterRetry,
+  edgeHolds,
   type JobCancelParams,
   type JobCountByStateParams,
   type JobDeleteParams,
   type JobGetParams,
   type JobRetryParams,
+  type RetriedJob,
+  type RetryEdge,
+  retryWave,
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import type { PgContext } from './context.js';
 import { dependenciesFailed } from './dependencies.js';
-import { withLog } from './events.js';
+import { inTransaction, withLog } from './events.js';
 import type { Statement } from './jobs-lease.js';
 import {
   compareIds,
@@ -213,25 +221,175 @@ retried AS (
 woken AS (SELECT pg_notify($3, q.queue) FROM (SELECT DISTINCT queue FROM retried) q)
 SELECT * FROM retried WHERE (SELECT count(*) FROM woken) >= 0`;
 
-export async function jobRetry(ctx: PgContext, params: JobRetryParams): Promise<JobRecord[]> {
+export async function jobRetry(ctx: PgContext, params: JobRetryParams): Promise<RetriedJob[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
   await ctx.notifier.ready();
-  const values = [ids, params.now ?? null, ctx.channel(CHANNELS.jobAvailable)];
-  const once = () =>
-    withLog(ctx, 'jobRetry', params.log, async (on) => {
-      const rows = await on.query<JobRow>('jobRetry', retrySql(ctx.s), values);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return inInputOrder(params.ids, new Set(byId.keys())).map((id) => rowToRecord(byId.get(id)!));
+  const channel = ctx.channel(CHANNELS.jobAvailable);
+  const retry = async (on: PgContext, named: readonly string[]) =>
+    on.query<JobRow>('jobRetry', retrySql(ctx.s), [named, params.now ?? null, channel]);
+  const inOrder = (rows: readonly JobRow[], holds: ReadonlyMap<string, Holds> = new Map()) => {
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return inInputOrder(params.ids, new Set(byId.keys())).map((id): RetriedJob => {
+      const record: RetriedJob = rowToRecord(byId.get(id)!);
+      const held = holds.get(id);
+      if (held) {
+        record.state = 'blocked';
+        record.blockedOn = held.on;
+        if (held.stuck.length > 0) record.stuckOn = held.stuck;
+      }
+      return record;
     });
+  };
+  const once = async () => {
+    // Most retried jobs have no dependencies: one statement, as before dependencies existed.
+    const [first] = await ctx.query<{ any: boolean }>(
+      'jobRetry',
+      `SELECT EXISTS (SELECT 1 FROM ${ctx.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])) AS any`,
+      [ids],
+    );
+    if (!first?.any) return withLog(ctx, 'jobRetry', params.log, async (on) => inOrder(await retry(on, ids)));
+    return inTransaction(ctx, 'jobRetry', params.log, async (on) => {
+      const { rows, holds } = await retryWithDependencies(on, ids, retry);
+      return inOrder(rows, holds);
+    });
+  };
   try {
     return await once();
   } catch (err) {
-    // A concurrent insert took one of the keys between our check and our write: look again.
-    if (!isUniqueViolation(err)) throw err;
+    // A concurrent insert took one of the keys between our check and our write (or a writer
+    // locking along another path chose us as its deadlock's victim): look again.
+    if (!isUniqueViolation(err) && !isDeadlock(err)) throw err;
     return once();
   }
+}
+
+/** The dependencies holding a job a retry put back `blocked`. */
+interface Holds {
+  on: string[];
+  stuck: string[];
+}
+
+/**
+ * Retry `ids`, some with dependencies (see `Driver.jobRetry`). The named jobs and their
+ * dependencies are locked first, dependencies before dependents (the order a finish locks them
+ * in), so a dependency finishing meanwhile either finished before (its state says so) or waits,
+ * then sees the edges set here. Then the waves of `retryWave`, then each retried job's edges.
+ */
+async function retryWithDependencies(
+  q: PgContext,
+  ids: readonly string[],
+  retry: (on: PgContext, named: readonly string[]) => Promise<JobRow[]>,
+): Promise<{ rows: JobRow[]; holds: Map<string, Holds> }> {
+  const named = [...new Set(ids)];
+  const deps = await q.query<{ depends_on: string }>(
+    'jobRetry',
+    `SELECT DISTINCT e.depends_on::text AS depends_on FROM ${q.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])`,
+    [named],
+  );
+  const locking = [...new Set([...named, ...deps.map((d) => d.depends_on)])];
+  const among = await q.query<{ job_id: string; depends_on: string }>(
+    'jobRetry',
+    `SELECT e.job_id::text AS job_id, e.depends_on::text AS depends_on FROM ${q.s}.dependencies e
+     WHERE e.job_id = ANY($1::bigint[]) AND e.depends_on = ANY($1::bigint[])`,
+    [locking],
+  );
+  const order = dependencyFirstOrder(
+    locking,
+    among.map((e) => ({ jobId: e.job_id, dependsOn: e.depends_on })),
+  );
+  await q.query(
+    'jobRetry',
+    `SELECT 1 FROM ${q.s}.jobs j WHERE j.id = ANY($1::bigint[])
+     ORDER BY array_position($1::bigint[], j.id) FOR UPDATE`,
+    [order],
+  );
+  const readEdges = async (of: readonly string[]): Promise<Map<string, RetryEdge[]>> => {
+    const rows = await q.query<{
+      job_id: string;
+      depends_on: string;
+      on_failure: DependencyPolicy;
+      state: DependencyEdgeState;
+      dependency_state: JobState | null;
+    }>(
+      'jobRetry',
+      `SELECT e.job_id::text AS job_id, e.depends_on::text AS depends_on, e.on_failure, e.state,
+              j.state AS dependency_state
+       FROM ${q.s}.dependencies e LEFT JOIN ${q.s}.jobs j ON j.id = e.depends_on
+       WHERE e.job_id = ANY($1::bigint[])`,
+      [of],
+    );
+    const edges = new Map<string, RetryEdge[]>();
+    for (const r of rows) {
+      const edge: RetryEdge = {
+        jobId: r.job_id,
+        dependsOn: r.depends_on,
+        onFailure: r.on_failure,
+        state: r.state,
+        dependencyState: r.dependency_state,
+      };
+      edges.set(r.job_id, [...(edges.get(r.job_id) ?? []), edge]);
+    }
+    return edges;
+  };
+
+  const rows: JobRow[] = [];
+  let pending = named;
+  while (pending.length > 0) {
+    const { now, later } = retryWave(pending, await readEdges(pending));
+    if (now.length === 0) break;
+    rows.push(...(await retry(q, now)));
+    pending = later;
+  }
+
+  // Each retried job with dependencies: its edges as its dependencies stand now.
+  const holds = new Map<string, Holds>();
+  const edges = await readEdges(rows.map((r) => r.id));
+  const changed = { jobIds: [] as string[], dependsOn: [] as string[], states: [] as string[] };
+  const counts = { ids: [] as string[], n: [] as number[] };
+  for (const [jobId, list] of edges) {
+    const on: string[] = [];
+    const stuck: string[] = [];
+    for (const edge of list) {
+      const state = edgeAfterRetry(edge);
+      if (state !== edge.state) {
+        changed.jobIds.push(jobId);
+        changed.dependsOn.push(edge.dependsOn);
+        changed.states.push(state);
+      }
+      if (edgeHolds(state)) on.push(edge.dependsOn);
+      if (state === 'stuck') stuck.push(edge.dependsOn);
+    }
+    counts.ids.push(jobId);
+    counts.n.push(on.length);
+    if (on.length > 0) holds.set(jobId, { on: on.sort(compareIds), stuck: stuck.sort(compareIds) });
+  }
+  if (changed.jobIds.length > 0) {
+    await q.query(
+      'jobRetry',
+      `UPDATE ${q.s}.dependencies e SET state = v.state
+       FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS v(job_id, depends_on, state)
+       WHERE e.job_id = v.job_id AND e.depends_on = v.depends_on`,
+      [changed.jobIds, changed.dependsOn, changed.states],
+    );
+  }
+  if (counts.ids.length > 0) {
+    await q.query(
+      'jobRetry',
+      `UPDATE ${q.s}.jobs j
+       SET dependencies_waiting = v.n, state = CASE WHEN v.n > 0 THEN 'blocked' ELSE j.state END
+       FROM unnest($1::bigint[], $2::int[]) AS v(id, n)
+       WHERE j.id = v.id`,
+      [counts.ids, counts.n],
+    );
+  }
+  return { rows, holds };
+}
+
+function isDeadlock(err: unknown): boolean {
+  const cause = err instanceof Error ? (err.cause ?? err) : err;
+  return (cause as { code?: unknown } | null)?.code === '40P01';
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -6,12 +6,19 @@ import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../c
 import {
   type CancelledJob,
   CHANNELS,
+  type DependencyEdgeState,
+  type DependencyPolicy,
   type DependentChange,
+  edgeAfterRetry,
+  edgeHolds,
   type JobCancelParams,
   type JobCountByStateParams,
   type JobDeleteParams,
   type JobGetParams,
   type JobRetryParams,
+  type RetriedJob,
+  type RetryEdge,
+  retryWave,
 } from '../../driver/driver.js';
 import { checkNames, checkStates } from '../../driver/guards.js';
 import { activeStateSql, CLEAR_LEASE_SQL, type SqliteContext } from './context.js';
@@ -96,23 +103,92 @@ export function createAdminMethods(ctx: SqliteContext) {
 
   const retryJob = db.prepare(RETRY_JOB_SQL);
   const markKey = keyMarker(db);
-  const retryTx = db.transaction((ids: readonly number[], now: EpochMs) =>
-    ids
-      .map((id) => {
-        const row = retryJob.get(now, id) as JobRow | undefined;
-        // Retried to pending: waiting work for its key (flow-keys.ts).
-        if (row?.concurrency_key != null) markKey(row.queue, row.concurrency_key);
-        return row;
-      })
-      .filter((row) => row !== undefined),
+  const edgesOfJob = db.prepare(
+    `SELECT d.depends_on, d.on_failure, d.state, j.state AS dependency_state
+     FROM jobwire_dependencies d LEFT JOIN jobwire_jobs j ON j.id = d.depends_on
+     WHERE d.job_id = ?`,
   );
+  const setEdge = db.prepare('UPDATE jobwire_dependencies SET state = ? WHERE job_id = ? AND depends_on = ?');
+  const setHolding = db.prepare(
+    `UPDATE jobwire_jobs SET dependencies_waiting = @n, state = CASE WHEN @n > 0 THEN 'blocked' ELSE state END
+     WHERE id = @id`,
+  );
+  type RetriedRow = JobRow & { blockedOn?: string[]; stuckOn?: string[] };
+  type EdgeRow = {
+    depends_on: number;
+    on_failure: DependencyPolicy;
+    state: DependencyEdgeState;
+    dependency_state: JobState | null;
+  };
+  /** The edges of `id`, with its dependencies' states now (read inside the transaction). */
+  const edgesOf = (id: number): RetryEdge[] =>
+    (edgesOfJob.all(id) as EdgeRow[]).map((e) => ({
+      jobId: String(id),
+      dependsOn: String(e.depends_on),
+      onFailure: e.on_failure,
+      state: e.state,
+      dependencyState: e.dependency_state,
+    }));
 
-  function jobRetry(params: JobRetryParams): JobRecord[] {
+  /**
+   * A retried job with dependencies waits for them again: its edges are set from its
+   * dependencies' states now, and it goes back to `blocked` while one holds it.
+   */
+  function holdAgain(row: RetriedRow): void {
+    const edges = edgesOf(row.id);
+    if (edges.length === 0) return;
+    const holding: string[] = [];
+    const stuck: string[] = [];
+    for (const edge of edges) {
+      const state = edgeAfterRetry(edge);
+      if (state !== edge.state) setEdge.run(state, row.id, Number(edge.dependsOn));
+      if (edgeHolds(state)) holding.push(edge.dependsOn);
+      if (state === 'stuck') stuck.push(edge.dependsOn);
+    }
+    setHolding.run({ n: holding.length, id: row.id });
+    if (holding.length === 0) return;
+    row.state = 'blocked';
+    row.blockedOn = holding.sort((a, b) => Number(a) - Number(b));
+    if (stuck.length > 0) row.stuckOn = stuck.sort((a, b) => Number(a) - Number(b));
+  }
+
+  // Retried in waves (see retryWave): a dependency named in the same call is retried before the
+  // dependents it cancelled, which then wait for it; the edges are set once every wave is done.
+  const retryTx = db.transaction((ids: readonly number[], now: EpochMs) => {
+    const rows: RetriedRow[] = [];
+    let pending = [...new Set(ids)].map(String);
+    while (pending.length > 0) {
+      const edges = new Map(pending.map((id) => [id, edgesOf(Number(id))]));
+      const { now: wave, later } = retryWave(pending, edges);
+      if (wave.length === 0) break;
+      for (const id of wave) {
+        const row = retryJob.get(now, Number(id)) as JobRow | undefined;
+        if (row) rows.push(row);
+      }
+      pending = later;
+    }
+    for (const row of rows) {
+      holdAgain(row);
+      // Retried to pending: waiting work for its key (flow-keys.ts).
+      if (row.state === 'pending' && row.concurrency_key != null) markKey(row.queue, row.concurrency_key);
+    }
+    // In the caller's order, as one statement per id gave them before.
+    const at = new Map<number, number>();
+    for (const [i, id] of ids.entries()) if (!at.has(id)) at.set(id, i);
+    return rows.sort((a, b) => at.get(a.id)! - at.get(b.id)!);
+  });
+
+  function jobRetry(params: JobRetryParams): RetriedJob[] {
     const rows = retryTx.immediate(knownIds(params.ids), ctx.now(params.now));
-    for (const queue of new Set(rows.map((row) => row.queue))) {
+    for (const queue of new Set(rows.filter((row) => row.state === 'pending').map((row) => row.queue))) {
       ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     }
-    return rows.map(rowToRecord);
+    return rows.map((row) => {
+      const record: RetriedJob = rowToRecord(row);
+      if (row.blockedOn) record.blockedOn = row.blockedOn;
+      if (row.stuckOn) record.stuckOn = row.stuckOn;
+      return record;
+    });
   }
 
   const deleteJob = db.prepare('DELETE FROM jobwire_jobs WHERE id = ? RETURNING id, dependents');

@@ -12,6 +12,7 @@ import { runDatabaseAwaySuite } from './database-away.js';
 import type { ConformanceDatabases } from './databases.js';
 import { runDedupSuite } from './dedup.js';
 import { runDependencySuite } from './dependencies.js';
+import { runDependencyRetrySuite } from './dependency-retry.js';
 import { runDirectStartSuite } from './direct-start.js';
 import { runEnqueueAndQueuesSuite } from './enqueue-and-queues.js';
 import { runEventLogSuite } from './event-log.js';
@@ -53,6 +54,7 @@ const SUITES = {
   retention: runRetentionSuite,
   schedules: runScheduleSuite,
   dependencies: runDependencySuite,
+  'dependency retry': runDependencyRetrySuite,
   'flow holds': runFlowHoldSuite,
   'event log processes': runEventLogProcessSuite,
   'database away': runDatabaseAwaySuite,
