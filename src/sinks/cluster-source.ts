@@ -54,6 +54,8 @@ export class CachedClusterSource {
   /** When the last reading came back; a reading in flight is shared whatever its age. */
   #readAt = Number.NEGATIVE_INFINITY;
   #inFlight = false;
+  /** performance.now() when the read in flight began (the scrape timeout counts from it). */
+  #readStartedAt = 0;
 
   readonly #timeoutMs: number;
 
@@ -82,15 +84,22 @@ export class CachedClusterSource {
     const reading = this.#current();
     if (!this.#inFlight || this.#timeoutMs <= 0) return reading;
     const timeoutMs = this.#timeoutMs;
+    const late = (): ClusterReading => ({
+      ok: false,
+      error: new Error(`the database did not answer the cluster read within ${timeoutMs} ms`),
+    });
+    // The limit counts from when the read began, not from this scrape: a read already past it is
+    // known to be late, so a scrape arriving meanwhile answers at once. Counting from each
+    // scrape made every scrape of a hang wait the whole `timeoutMs` again (10–30 s of hang, each
+    // scrape 5 s), where the first had already found the database not answering.
+    const remainingMs = timeoutMs - (performance.now() - this.#readStartedAt);
+    if (remainingMs <= 0) return Promise.resolve(late());
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<ClusterReading>((resolve) => {
-      timer = setTimeout(() => {
-        const error = new Error(`the database did not answer the cluster read within ${timeoutMs} ms`);
-        resolve({ ok: false, error });
-      }, timeoutMs);
+    const deadline = new Promise<ClusterReading>((resolve) => {
+      timer = setTimeout(() => resolve(late()), remainingMs);
       timer.unref();
     });
-    return Promise.race([reading, late]).finally(() => clearTimeout(timer));
+    return Promise.race([reading, deadline]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -103,6 +112,7 @@ export class CachedClusterSource {
     if (this.#inFlight && this.#reading) return this.#reading;
     if (this.#reading === undefined || this.#clock.now() - this.#readAt >= this.#cacheMs) {
       this.#inFlight = true;
+      this.#readStartedAt = performance.now();
       const settle = (reading: ClusterReading): ClusterReading => {
         this.#inFlight = false;
         this.#readAt = this.#clock.now();
