@@ -127,15 +127,35 @@ export function webhooks(jobwire: Jobwire, options: WebhookSinkOptions): Webhook
   };
 
   if (settings.source !== 'bus') {
+    const subscriptionName = settings.source.subscription;
     // From the durable log: the subscription's position is stored with the enqueue (PostgreSQL)
-    // or right after it (SQLite: at least once, the message id lets receivers drop a repeat).
+    // or right after it (SQLite: the handler may see an event twice; see below).
     // A name used for the first time starts at 'now' unless asked otherwise: the log keeps days of
     // history, and attaching a sink must not send it all to the receivers.
     const subscription = jobwire.events.subscribe(
       settings.source.subscription,
       async (logged, context) => {
         const jobs = deliveries(logged.type as JobwireEventName, logged.data as AnyJobwireEvent, logged.at);
-        if (jobs.length > 0) await jobwire.enqueueMany(jobs, { transaction: context.transaction });
+        if (jobs.length === 0) return;
+        if (context.transaction !== undefined) {
+          await jobwire.enqueueMany(jobs, { transaction: context.transaction });
+          return;
+        }
+        // Without a transaction (SQLite) the position is stored after the handler, so every
+        // process running this subscription may handle the same event (about one event in ten
+        // with two processes attached, as this page tells them to be), and one that dies between
+        // the two handles it again. The delivery's key makes the database keep one job per
+        // (endpoint, message) while any is kept, finished ones included: each event is enqueued
+        // once per endpoint, as on PostgreSQL.
+        await jobwire.enqueueMany(
+          jobs.map((job) => ({
+            ...job,
+            options: {
+              ...job.options,
+              unique: deliveryUnique(subscriptionName, job.payload.endpointId, job.payload.messageId),
+            },
+          })),
+        );
       },
       { from: settings.source.from },
     );
@@ -164,6 +184,21 @@ export function webhooks(jobwire: Jobwire, options: WebhookSinkOptions): Webhook
       off();
       await Promise.allSettled([...pending]);
     },
+  };
+}
+
+/** Every state a job can be in (the unique key then holds for as long as the delivery is kept). */
+const EVERY_STATE = ['scheduled', 'pending', 'running', 'completed', 'abandoned', 'cancelled'] as const;
+
+/**
+ * The dedup rule of one event's delivery to one endpoint (subscription source without
+ * transactions). The subscription's name is part of the key: a sink under another name (a replay
+ * of the log with `from: 'start'`) still sends its own deliveries, as on PostgreSQL.
+ */
+function deliveryUnique(subscription: string, endpointId: string, messageId: string) {
+  return {
+    key: `${WEBHOOK_DELIVER_TASK}:${subscription}:${endpointId}:${messageId}`,
+    states: [...EVERY_STATE],
   };
 }
 
