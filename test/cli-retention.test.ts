@@ -121,3 +121,48 @@ export const keep = defineTask({ name: 'keep', handler: async () => 'ok' });
     }
   }
 });
+
+test('jobwire worker --delete-completed deletes the jobs it completes; their events stay; it refuses --no-retention beside it', async () => {
+  const module = join(dir, 'delete-tasks.mjs');
+  await writeFile(
+    module,
+    `import { defineTask } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/index.ts')).href)};
+export const gone = defineTask({ name: 'gone', handler: async () => 'ok' });
+`,
+  );
+  const task = defineTask({ name: 'gone', handler: async () => 'ok' });
+  const rows = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    const n = db.prepare('SELECT count(*) AS n FROM jobwire_jobs').get() as { n: number };
+    db.close();
+    return n.n;
+  };
+  for (const how of ['flag', 'env'] as const) {
+    const path = join(dir, `delete-completed-${how}.db`);
+    const client = await createJobwire({ driver: sqliteDriver({ path }), tasks: [task] });
+    const jobs = await client.enqueueMany(Array.from({ length: 3 }, () => ({ task, payload: {} })));
+    // In process: the command reads the variable from this process's environment.
+    if (how === 'env') process.env.JOBWIRE_DELETE_COMPLETED = '1';
+    const run = startCliInProcess([
+      'worker',
+      '--tasks',
+      module,
+      '--db',
+      path,
+      ...(how === 'flag' ? ['--delete-completed'] : []),
+    ]);
+    try {
+      for (const job of jobs) assert.equal(await client.waitForJob(job.id, { timeoutMs: 15_000 }), 'ok');
+      assert.equal(rows(path), 0, `${how}: the completed rows went as they completed`);
+      const timeline = await jobwire(['events', '--job', jobs[0]!.id, '--json', '--db', path]);
+      assert.match(timeline.stdout, /job:completed/);
+    } finally {
+      delete process.env.JOBWIRE_DELETE_COMPLETED;
+      assert.equal(await run.stop(), 0, run.stderr());
+      await client.close();
+    }
+  }
+  const both = await jobwire(['worker', '--tasks', module, '--no-retention', '--delete-completed']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /contradict/);
+});

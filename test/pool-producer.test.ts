@@ -41,6 +41,7 @@ function setup() {
     inFlight: new InFlightWrites(),
     hooks: new RuntimeHooks(),
     eventLog: false,
+    deletesAtCompletion: () => false,
   };
   // A poll far beyond any test timeout: every claim after the first comes from a wake-up.
   const settings = resolvePoolSettings({ queues: ['mail'], pollIntervalMs: 3_600_000, id: 'p' });

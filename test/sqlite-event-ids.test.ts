@@ -53,7 +53,7 @@ test('migration 18 keeps every event row and id, and the next id is above all of
   db.prepare('DELETE FROM jobwire_events WHERE id = 1').run();
   const before = rows(db);
 
-  assert.deepEqual(migrateSqlite(db, 'log.db', () => 0).applied, [18]);
+  assert.deepEqual(migrateSqlite(db, 'log.db', () => 0).applied, [18, 19]);
   assert.doesNotMatch(tableSql(db), /AUTOINCREMENT/);
   assert.deepEqual(rows(db), before, 'the same rows, ids and columns');
   assert.equal(append(db), 4);

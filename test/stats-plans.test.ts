@@ -57,7 +57,13 @@ test('sqlite: every read of queueStats seeks its own index, none scans the jobs'
         /^SCAN jobwire_jobs USING INDEX jobwire_jobs_running/,
         /^SEARCH jobwire_jobs USING INDEX jobwire_jobs_finished \(state=\? AND finished_at>\?/,
       ],
+      deleted: [], // reads jobwire_deleted_completions only: checked below
     };
+    // The window's seconds are a range of the counts' key, not a scan of a day of them.
+    assert.match(
+      planOf(STATS_SQL.deleted).join(' | '),
+      /SEARCH jobwire_deleted_completions USING PRIMARY KEY \(at_second>\? AND at_second<\?\)/,
+    );
     for (const [name, sql] of Object.entries(STATS_SQL) as [keyof typeof STATS_SQL, string][]) {
       const onJobs = planOf(sql).filter((detail) => /jobwire_jobs\b/.test(detail));
       assert.equal(onJobs.length, expected[name].length, `${name}: ${onJobs.join(' | ')}`);

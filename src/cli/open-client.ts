@@ -165,8 +165,11 @@ export interface OpenClientOptions {
   /** Consult the environment when --db is absent. Default true. */
   useEnv?: boolean;
   logger?: Logger;
-  /** `false`: this client's leader never prunes (see `JobwireOptions.retention`). */
-  retention?: false;
+  /**
+   * `false`: this client's leader never prunes; `{ completed: 'immediately' }`: its pools delete
+   * completed jobs as they complete (see `JobwireOptions.retention`).
+   */
+  retention?: false | { completed: 'immediately' };
 }
 
 /** A client on the database `--db` names (migrated unless `mustExist`). Close it when done. */

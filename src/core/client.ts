@@ -54,7 +54,7 @@ import {
 } from './options.js';
 import { DirectStarts } from './pool/direct-starts.js';
 import { Pool, type PoolHost, type PoolOptions } from './pool/pool.js';
-import { type DeleteJobsFilter, resolveRetention } from './retention.js';
+import { type DeleteJobsFilter, KEEP_EVERY_JOB, resolveRetention } from './retention.js';
 import { InFlightWrites, type Runtime, silentLogger, Wakeups } from './runtime.js';
 import { ScheduleWriter } from './schedule-writer.js';
 import { SchedulesApi } from './schedules-api.js';
@@ -171,6 +171,7 @@ export class Jobwire extends JobwireAdmin {
       assertTaskDefaults(task);
       tasks.register(task);
     }
+    const retention = resolveRetention(options.retention);
     // With an injected clock the client's time is the database's too; else the database decides.
     const dbNow = options.clock ? () => clock.now() : () => undefined;
     this.#runtime = {
@@ -186,6 +187,7 @@ export class Jobwire extends JobwireAdmin {
       inFlight: new InFlightWrites(),
       hooks: new RuntimeHooks(),
       eventLog: eventLog.log,
+      deletesAtCompletion: retention?.deletesAtCompletion ?? (() => false),
     };
     this.#eventReader = new EventLogReader(this.#runtime);
     this.events.attachLog(this.#runtime, this.#eventReader);
@@ -200,7 +202,6 @@ export class Jobwire extends JobwireAdmin {
     this.#inserter = new JobInserter(this.#runtime, this.#resolver, { maxPayloadBytes, maxPendingByQueue });
     this.#jobs = new JobsApi(this.#runtime);
     this.attachAdmin({ runtime: this.#runtime, jobs: this.#jobs, assertOpen: () => this.#assertOpen() });
-    const retention = resolveRetention(options.retention);
     const tickMs = options.maintenance?.rescueIntervalMs ?? 1000;
     // Schedules fire with a resolver that is not strict: a schedule's task was checked when it was defined.
     const writer = new ScheduleWriter(
@@ -212,7 +213,8 @@ export class Jobwire extends JobwireAdmin {
     const extra = [
       new EventPruner(this.#runtime, eventLog.retention, tickMs),
       new Scheduler(this.#runtime, writer, tickMs),
-      ...(retention ? [new Pruner(this.#runtime, retention, tickMs)] : []),
+      // With `retention: false` it prunes no jobs, only a day-old count of deleted completions.
+      new Pruner(this.#runtime, retention ?? KEEP_EVERY_JOB, tickMs),
     ];
     this.#leader = createMaintenance(this.#runtime, options.maintenance, options.health, extra);
     registerInternals(this, { runtime: this.#runtime, leader: this.#leader });
@@ -367,7 +369,9 @@ export class Jobwire extends JobwireAdmin {
   ): Promise<R> {
     this.#assertOpen();
     const id = typeof job === 'object' && job !== null ? job.id : job;
-    return waitForJob(this.#runtime, jobIdArgument(id), options) as Promise<R>;
+    return waitForJob(this.#runtime, jobIdArgument(id), options, (jobId) =>
+      this.#eventReader.forJob(jobId, 1000),
+    ) as Promise<R>;
   }
 
   /**

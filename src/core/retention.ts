@@ -24,9 +24,19 @@ export const RETENTION_STATES: readonly FinishedState[] = ['completed', 'cancell
  */
 export type RetentionRule = Duration | { maxAge?: Duration; maxCount?: number };
 
+/**
+ * `completed: 'immediately'`: a completed job's row is deleted by the write that completes it,
+ * in the process whose pool ran it (BullMQ's `removeOnComplete`, graphile-worker's only way).
+ * Its `job:completed` event (with the result) stays in the event log, and `queueStats` (health,
+ * metrics, the dashboard) still count it. A job others depend on, or one under a `unique`,
+ * `throttle` or `debounce` rule, is kept as `completed` (dependents read its result, the rule
+ * reads its row) and pruned after the default day. See docs/retention.md.
+ */
+export const DELETE_AT_COMPLETION = 'immediately';
+
 /** Rules by state. A state left out keeps its default (in `queues`: the global rule). */
 export interface RetentionRules {
-  completed?: RetentionRule;
+  completed?: RetentionRule | typeof DELETE_AT_COMPLETION;
   abandoned?: RetentionRule;
   cancelled?: RetentionRule;
 }
@@ -75,6 +85,8 @@ export interface ResolvedRetentionRule {
 /** The option resolved and checked. */
 export interface ResolvedRetention {
   rules: ResolvedRetentionRule[];
+  /** Whether a completed job of `queue` is deleted as it completes (`completed: 'immediately'`). */
+  deletesAtCompletion: (queue: string) => boolean;
   intervalMs: number;
   batchSize: number;
   batchTargetMs: number;
@@ -161,19 +173,41 @@ export function resolveRetention(
     }
     assertKnownOptions(`retention.queues.${queue}`, queueRules, RULES_NAMES, 'retention option');
   }
+  for (const state of ['abandoned', 'cancelled'] as const) {
+    const fields: [string, unknown][] = [
+      [`retention.${state}`, given[state]],
+      ...queues.map(([queue, q]): [string, unknown] => [`retention.queues.${queue}.${state}`, q[state]]),
+    ];
+    const misplaced = fields.find(([, rule]) => rule === DELETE_AT_COMPLETION);
+    if (misplaced) {
+      throw new InvalidOptionError(
+        misplaced[0],
+        `'${DELETE_AT_COMPLETION}' applies to completed jobs only: ${state} jobs are kept to be looked at; give a duration such as '1h'`,
+      );
+    }
+  }
   const rules: ResolvedRetentionRule[] = [];
+  // Jobs kept at completion (see DELETE_AT_COMPLETION) are pruned under the default rule.
+  const atCompletion = (rule: RetentionRule | typeof DELETE_AT_COMPLETION | undefined) =>
+    rule === DELETE_AT_COMPLETION ? DEFAULT_RETENTION.completed : rule;
   for (const state of RETENTION_STATES) {
-    const global = resolveRule(given[state], DEFAULT_RETENTION[state], `retention.${state}`);
+    const global = resolveRule(atCompletion(given[state]), DEFAULT_RETENTION[state], `retention.${state}`);
     const overridden: string[] = [];
     for (const [queue, queueRules] of queues) {
       validateQueueName(queue, `retention.queues.${queue}`);
       if (queueRules?.[state] === undefined) continue;
       overridden.push(queue);
-      const own = resolveRule(queueRules[state], global, `retention.queues.${queue}.${state}`);
+      const own = resolveRule(atCompletion(queueRules[state]), global, `retention.queues.${queue}.${state}`);
       rules.push({ filter: { states: [state], queues: [queue] }, ...own });
     }
     rules.push({ filter: { states: [state], excludeQueues: overridden }, ...global });
   }
+  const deletingQueues = new Map(
+    queues.flatMap(([queue, q]) =>
+      q.completed === undefined ? [] : [[queue, q.completed === DELETE_AT_COMPLETION] as const],
+    ),
+  );
+  const deletesByDefault = given.completed === DELETE_AT_COMPLETION;
   const intervalMs = parseDuration(given.intervalMs ?? 60_000, 'retention.intervalMs');
   if (intervalMs < 10) throw new InvalidOptionError('retention.intervalMs', 'must be at least 10 ms');
   const batchSize = given.batchSize ?? 1000;
@@ -190,12 +224,23 @@ export function resolveRetention(
   }
   return {
     rules: rules.filter((r) => r.maxAge !== Infinity || r.maxCount !== Infinity),
+    deletesAtCompletion:
+      deletingQueues.size === 0
+        ? () => deletesByDefault
+        : (queue) => deletingQueues.get(queue) ?? deletesByDefault,
     intervalMs,
     batchSize,
     batchTargetMs,
     maxRunMs,
   };
 }
+
+/** `retention: false` resolved: no rule, so the pruner deletes no job. */
+export const KEEP_EVERY_JOB: ResolvedRetention = resolveRetention({
+  completed: 0,
+  cancelled: 0,
+  abandoned: 0,
+})!;
 
 /** Filters of `jobwire.deleteJobs`. Only finished jobs are ever deleted. */
 export interface DeleteJobsFilter {

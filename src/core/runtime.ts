@@ -156,4 +156,9 @@ export interface Runtime {
    * writer passes it on: the driver stores the events in the write's own transaction.
    */
   readonly eventLog: boolean;
+  /**
+   * Whether this process's pools delete a completed job of `queue` as they complete it (the
+   * `retention` option's `completed: 'immediately'`).
+   */
+  deletesAtCompletion(queue: string): boolean;
 }

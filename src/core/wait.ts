@@ -3,6 +3,8 @@
  * immediate answer when the job runs here; a poll of the database (backing off to
  * `pollIntervalMs`) covers jobs run by other processes.
  */
+
+import { MAX_LOGGED_RESULT_BYTES } from '../driver/completed-entry.js';
 import {
   InvalidOptionError,
   JobFailedError,
@@ -10,6 +12,7 @@ import {
   WaitAbortedError,
   WaitTimeoutError,
 } from './errors.js';
+import type { LoggedEvent } from './event-log/types.js';
 import { assertKnownOptions, optionNames } from './known-options.js';
 import type { Runtime } from './runtime.js';
 import type { JobRecord } from './types.js';
@@ -35,13 +38,31 @@ function settled(
   return { done: false };
 }
 
+/** The job's `job:completed` from the log, if it has one. */
+async function loggedCompletion(
+  logged: (id: string) => Promise<LoggedEvent[]>,
+  id: string,
+): Promise<{ result: unknown; resultOmitted?: true } | undefined> {
+  const events = await logged(id);
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.type === 'job:completed') return event.data;
+  }
+  return undefined;
+}
+
 const WAIT_OPTIONS = optionNames<WaitForJobOptions>({ timeoutMs: true, signal: true, pollIntervalMs: true });
 
-/** See `Jobwire.waitForJob`. Needs only storage and the event bus of the runtime. */
+/**
+ * See `Jobwire.waitForJob`. Needs only storage and the event bus of the runtime, and `logged` (the
+ * job's events from the durable log) for a job whose row was deleted as it completed (retention
+ * `completed: 'immediately'`): its result is then the one its logged `job:completed` carries.
+ */
 export function waitForJob(
   runtime: Pick<Runtime, 'driver' | 'events'>,
   id: string,
   options: WaitForJobOptions,
+  logged?: (id: string) => Promise<LoggedEvent[]>,
 ): Promise<unknown> {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', 'must be an object like { timeoutMs: 30000 }');
@@ -72,13 +93,26 @@ export function waitForJob(
       if (error) reject(error);
       else resolve(value);
     };
+    // This process's own report of the completion, for a row deleted as it completed.
+    let completedHere: { result: unknown } | undefined;
     const check = async () => {
       const job = await runtime.driver.jobGet({ id });
       if (!job) {
+        if (completedHere) return finish(null, completedHere.result);
+        const completion = logged ? await loggedCompletion(logged, id) : undefined;
+        if (completion?.resultOmitted) {
+          return finish(
+            new JobNotFoundError(
+              id,
+              `It completed and its row was deleted (retention completed: 'immediately'), and its result was over ${MAX_LOGGED_RESULT_BYTES} bytes, too large for the event log: keep its queue's completed jobs to wait for such results.`,
+            ),
+          );
+        }
+        if (completion) return finish(null, completion.result);
         // The common cause: waiting inside the transaction that enqueued it, which other
         // connections cannot see until it commits.
         const hint =
-          'If it was enqueued in a transaction, wait after that transaction commits; a job deleted by hand or by retention is gone too.';
+          "If it was enqueued in a transaction, wait after that transaction commits; a job deleted by hand or by retention is gone too (a completed job deleted as it completed, retention completed: 'immediately', is found through its job:completed event, which needs the event log on).";
         return finish(new JobNotFoundError(id, hint));
       }
       const state = settled(job);
@@ -91,7 +125,16 @@ export function waitForJob(
     const onDone = (event: { jobId: string }) => {
       if (event.jobId === id) void check().catch((error) => finish(error));
     };
-    cleanups.push(runtime.events.on('job:completed', onDone));
+    cleanups.push(
+      runtime.events.on('job:completed', (event) => {
+        // As the row would have stored it (JSON), not the handler's own object.
+        if (event.jobId === id)
+          completedHere = {
+            result: event.result === undefined ? null : JSON.parse(JSON.stringify(event.result)),
+          };
+        onDone(event);
+      }),
+    );
     cleanups.push(runtime.events.on('job:abandoned', onDone));
     cleanups.push(runtime.events.on('job:cancelled', onDone));
 

@@ -26,6 +26,7 @@ import type { FlowRuleRecord, FlowRuleRemoveParams, FlowRuleSetParams } from './
 import type {
   AlertFireParams,
   AlertResolveParams,
+  DeletedCompletionsPruneParams,
   JobCancelParams,
   JobClaimParams,
   JobCountByStateParams,
@@ -376,6 +377,14 @@ export interface Driver {
    * repeats while it gets `limit`.
    */
   jobDeleteFinished(params: JobDeleteFinishedParams): Promise<number>;
+
+  /**
+   * Delete the per-second counts of completions whose rows were deleted as they completed
+   * (`FinalizeItem.deleteAtCompletion`) for the seconds before `before`. Returns how many count
+   * rows went. The leader's pruner keeps a day of them: `queueStats` windows up to a day count
+   * every deleted completion.
+   */
+  deletedCompletionsPrune(params: DeletedCompletionsPruneParams): Promise<number>;
 
   /**
    * The finish time of the newest job beyond the `keep` most recently finished ones matching

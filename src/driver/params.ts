@@ -274,6 +274,12 @@ export interface JobDeleteFinishedParams extends FinishedJobFilter {
   limit: number;
 }
 
+/** Parameters of `Driver.deletedCompletionsPrune`. */
+export interface DeletedCompletionsPruneParams {
+  /** Delete the counts of the seconds before this time (epoch ms). */
+  before: EpochMs;
+}
+
 /** Parameters of `Driver.jobFinishedCutoff`. */
 export interface JobFinishedCutoffParams extends FinishedJobFilter {
   /** How many of the most recently finished jobs to keep, an integer >= 0. */

@@ -130,7 +130,17 @@ export type FinalizeItem = Lease &
      */
     progressJson?: string;
   } & (
-    | { outcome: 'completed'; resultJson: string | null }
+    | {
+        outcome: 'completed';
+        resultJson: string | null;
+        /**
+         * Delete the row instead of keeping it `completed` (retention `completed: 'immediately'`),
+         * unless jobs depend on it or it has a dedup key (`unique`, `throttle`, `debounce`): those
+         * are kept as `completed`. A deleted completion still stores its events and counts in
+         * `queueStats`. The result reports `deleted: true`.
+         */
+        deleteAtCompletion?: true;
+      }
     /** Failed with attempts left: back to `scheduled`, due after `delayMs`. */
     | { outcome: 'retry'; error: StoredError; delayMs: number }
     /** Failed for good. */
@@ -150,6 +160,8 @@ export interface FinalizeResult {
   at: EpochMs;
   /** What the write did to jobs depending on this one (absent: nothing). */
   dependents?: DependentChange[];
+  /** The completed job's row was deleted (`deleteAtCompletion`) rather than kept. */
+  deleted?: true;
 }
 
 /** A job whose lease had expired, as the rescue found it. */

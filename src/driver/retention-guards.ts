@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { preview } from '../core/preview.js';
 import { checkNames } from './guards.js';
 import type {
+  DeletedCompletionsPruneParams,
   FinishedJobFilter,
   FinishedState,
   JobDeleteFinishedParams,
@@ -45,6 +46,16 @@ export function checkDeleteFinished(params: JobDeleteFinishedParams): JobDeleteF
     throw new InvalidOptionError('finishedBefore', 'must be a time in epoch ms');
   }
   return { ...checkFilter(params), limit: params.limit, finishedBefore: before };
+}
+
+/** `params` of `deletedCompletionsPrune`, checked. */
+export function checkDeletedCompletionsPrune(
+  params: DeletedCompletionsPruneParams,
+): DeletedCompletionsPruneParams {
+  if (!Number.isFinite(params.before)) {
+    throw new InvalidOptionError('before', 'must be a time in epoch ms');
+  }
+  return { before: params.before };
 }
 
 /** `params` of `jobFinishedCutoff`, checked. */

@@ -26,6 +26,7 @@ import { EventPrinter, jsonLine, PROGRESS_STEP_PERCENT } from '../output.js';
 import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
 import { type MetricsServer, serveMetrics } from './metrics.js';
+import { attachThrottledPrinter } from './worker-failures.js';
 
 const HELP_TEXT = `jobwire worker — run the tasks of a module until stopped (or drained, with --once)
 
@@ -49,6 +50,10 @@ Options (each has an environment variable; a flag wins over it — see docs/conf
                        its own retention; by default completed jobs go after 1 day, cancelled
                        after 7, abandoned after 30 — see docs/retention.md). Use it beside an
                        app that keeps its jobs (retention: false)  $JOBWIRE_NO_RETENTION=1
+  --delete-completed   delete each job this worker completes as it completes (retention
+                       completed: 'immediately'): its job:completed event stays in the log and
+                       its count in queueStats; jobs others depend on are kept
+                       $JOBWIRE_DELETE_COMPLETED=1
   --db <path|url>      database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                        else ./jobwire.db)
   --schema <name>      PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
@@ -159,6 +164,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       grace: { type: 'string' },
       once: { type: 'boolean' },
       'no-retention': { type: 'boolean' },
+      'delete-completed': { type: 'boolean' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
       'metrics-port': { type: 'string' },
@@ -204,17 +210,26 @@ async function run(args: string[], context: CommandContext): Promise<number> {
   });
   // Retention is the leader's: off here, this worker never prunes what another process keeps.
   const noRetention = values['no-retention'] === true || envFlag('JOBWIRE_NO_RETENTION') === true;
+  const deleteCompleted = values['delete-completed'] === true || envFlag('JOBWIRE_DELETE_COMPLETED') === true;
+  if (noRetention && deleteCompleted) {
+    throw new UsageError(
+      '--delete-completed and --no-retention contradict each other',
+      '--no-retention keeps every finished job; --delete-completed deletes completed ones as they complete: pick one',
+    );
+  }
   const { client, target } = await openClient({
     db: values.db,
     schema: values.schema,
     tasks,
     ...(noRetention && { retention: false as const }),
+    ...(deleteCompleted && { retention: { completed: 'immediately' as const } }),
   });
   // The summary is this worker's work: jobs it started, not those its leader enqueued or rescued.
   const stats = new RunStats(Date.now, { countFrom: 'started' });
   client.events.onAny((name, event) => stats.observe(name, event));
-  printer.attach(client);
-  const cleanups: (() => void)[] = [];
+  // Failures rate-limited: repeats summed up, and a line when storage answers again (worker-failures.ts).
+  const stopPrinting = attachThrottledPrinter(client, printer);
+  const cleanups: (() => void)[] = [stopPrinting];
   let stopListening = () => {};
   let metricsServer: MetricsServer | undefined;
   try {
@@ -254,6 +269,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
     // Close before the summary: services wind down after the last pool (leader:resigned), and
     // the summary must be the last line.
     await client.close();
+    stopPrinting();
     if (printer.json) {
       const summary = stats.summary();
       const msg = `summary: ${summary.jobs} jobs, ${summary.completed} completed, ${summary.abandoned} abandoned`;

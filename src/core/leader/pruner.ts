@@ -9,6 +9,10 @@
  * most about half of its run. A run that
  * stopped with work left makes the next one come at the next leader tick, so a large backlog
  * (millions of rows after retention is first turned on) drains steadily rather than once a minute.
+ *
+ * It also deletes the counts of completions deleted as they completed (retention `completed:
+ * 'immediately'`) once they are a day old, which `queueStats` reads for its windows. It runs with
+ * `retention: false` too (no rules then): another process's pools may delete at completion.
  */
 import type { FinishedJobFilter, FinishedState } from '../../driver/driver.js';
 import { deleteFinishedInBatches, type ResolvedRetention } from '../retention.js';
@@ -26,6 +30,9 @@ export interface PruneReport {
   largestBatch: number;
   longestBatchMs: number;
 }
+
+/** How long the counts of deleted completions are kept: `queueStats` windows up to a day see them all. */
+export const DELETED_COMPLETIONS_KEPT_MS = 86_400_000;
 
 /** See the module comment. Run by the `LeaderElector`. */
 export class Pruner implements LeaderService {
@@ -59,6 +66,7 @@ export class Pruner implements LeaderService {
     const deadline = performance.now() + maxRunMs;
     const now = clock.now();
     const deleted: Record<FinishedState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
+    await driver.deletedCompletionsPrune({ before: now - DELETED_COMPLETIONS_KEPT_MS });
     let more = false;
     const pace = { batches: 0, largestBatch: 0, longestBatchMs: 0 };
     for (let visited = 0; visited < rules.length; visited++) {

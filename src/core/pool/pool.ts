@@ -300,6 +300,9 @@ export class Pool {
       producer.outcomePending.add(job.id);
       const base = this.#executor.eventBase(attempt);
       const item = finalizeItemFor(job, decision);
+      if (item.outcome === 'completed' && this.#runtime.deletesAtCompletion(job.queue)) {
+        item.deleteAtCompletion = true;
+      }
       // Heartbeats store progress only every few seconds: the last value goes with the outcome.
       if (attempt.progress !== undefined) item.progressJson = attempt.progress;
       // One record per outcome, completed in place as the write goes (no copies on the hot path).

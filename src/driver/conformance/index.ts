@@ -22,6 +22,7 @@ import { badInputTests } from './bad-input.js';
 import { badOutcomeTests } from './bad-outcomes.js';
 import { claimTests } from './claim.js';
 import { dedupTests } from './dedup.js';
+import { deleteAtCompletionTests } from './delete-at-completion.js';
 import { directStartTests } from './direct-start.js';
 import { finalizeTests } from './finalize.js';
 import { flowTests } from './flow.js';
@@ -70,6 +71,7 @@ const AREAS: [string, (test: DefineTest) => void][] = [
   ['claim', claimTests],
   ['direct start', directStartTests],
   ['finalize', finalizeTests],
+  ['delete at completion', deleteAtCompletionTests],
   ['bad outcomes', badOutcomeTests],
   ['heartbeat, rescue, release', heartbeatRescueReleaseTests],
   ['interruptions', interruptionTests],

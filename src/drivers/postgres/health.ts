@@ -53,6 +53,10 @@ const SINCE_MS = `(${NOW_MS} - $2::float8)`;
 // The states are named so the finished-jobs index (state, finish time) serves the window.
 const IN_WINDOW = `j.state IN ('completed', 'abandoned', 'cancelled')
   AND j.finished_at > ${SINCE} AND j.finished_at <= ${NOW}`;
+// Completions whose rows were deleted as they completed, counted by the second they happened in:
+// the seconds after the one the window starts in, up to the current one (a window's first
+// fraction of a second is left out rather than a second before it counted).
+const DELETED_IN_WINDOW = `c.at_second > floor(${SINCE_MS} / 1000) AND c.at_second <= floor(${NOW_MS} / 1000)`;
 const ERRORS_IN_WINDOW = `CROSS JOIN LATERAL jsonb_array_elements(j.errors) e
   WHERE j.errors <> '[]'::jsonb AND (e->>'at')::float8 > ${SINCE_MS} AND (e->>'at')::float8 <= ${NOW_MS}`;
 const FAILURE_BUCKET = `CASE WHEN (e->>'interrupted')::boolean IS TRUE THEN 'interrupted' ELSE 'failed' END`;
@@ -90,6 +94,9 @@ FROM ${s}.jobs j ${ERRORS_IN_WINDOW} AND ${RUNNING} GROUP BY 1, 2
 UNION ALL
 SELECT j.queue, ${FAILURE_BUCKET}, count(*)::int, ${NO_WAITING}
 FROM ${s}.jobs j ${ERRORS_IN_WINDOW} AND ${IN_WINDOW} GROUP BY 1, 2
+UNION ALL
+SELECT c.queue, 'completed', sum(c.n)::int, ${NO_WAITING} FROM ${s}.deleted_completions c
+WHERE ${DELETED_IN_WINDOW} GROUP BY 1
 UNION ALL
 SELECT name, CASE WHEN paused THEN 'paused' ELSE 'settings' END, 0, ${NO_WAITING} FROM ${s}.queues`;
 

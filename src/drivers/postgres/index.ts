@@ -15,7 +15,11 @@ import { checkQueueCounts } from '../../driver/bounded-counts.js';
 import type { Driver, DriverCapabilities } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
-import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import {
+  checkDeletedCompletionsPrune,
+  checkDeleteFinished,
+  checkFinishedCutoff,
+} from '../../driver/retention-guards.js';
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { jobClaim } from './claim.js';
@@ -48,7 +52,7 @@ import { LATEST_VERSION, migratePostgres, postgresSchemaVersion } from './migrat
 import { PostgresNotifier } from './notifier.js';
 import { poolList, poolReapStale, poolRemove, poolUpsert } from './pools.js';
 import { queueList, queuePause, queueResume } from './queues.js';
-import { jobDeleteFinished, jobFinishedCutoff } from './retention.js';
+import { deletedCompletionsPrune, jobDeleteFinished, jobFinishedCutoff } from './retention.js';
 import { scheduleGet, scheduleList, scheduleListDue, scheduleWrite } from './schedules.js';
 import { taskGet, taskList, taskUpsertMany } from './tasks.js';
 import { warmConnection } from './warm-connection.js';
@@ -343,6 +347,8 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     scheduleWrite: async (params) => scheduleWrite(ctx, checkScheduleWrite(params)),
     // Retention (pruning finished jobs).
     jobDeleteFinished: async (params) => jobDeleteFinished(ctx, checkDeleteFinished(params)),
+    deletedCompletionsPrune: async (params) =>
+      deletedCompletionsPrune(ctx, checkDeletedCompletionsPrune(params)),
     jobFinishedCutoff: async (params) => jobFinishedCutoff(ctx, checkFinishedCutoff(params)),
   };
 }

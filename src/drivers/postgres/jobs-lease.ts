@@ -76,21 +76,26 @@ const finalizeSql = (
   withDependents = false,
   packed = false,
   progress = false,
+  deleting = false,
 ): string => `
 WITH clock AS (SELECT ${nowSql('$7')} AS now),
 f AS MATERIALIZED (
-  SELECT DISTINCT ON (f.id) f.*, j.tid, j.state, j.dependents
+  SELECT DISTINCT ON (f.id) ${
+    deleting
+      ? `f.id, f.token, ${DELETE_OUTCOME_SQL} AS outcome, f.result, f.error, f.delay_ms${progress ? ', f.progress' : ''}, f.ord`
+      : 'f.*'
+  }, j.tid, j.state, j.dependents
   FROM unnest(${finalizeColumns(log, progress)
     .map(([param, type]) => columnSql(param, type, packed))
     .join(', ')})
        WITH ORDINALITY AS f(id, token, outcome, result, error, delay_ms${progress ? ', progress' : ''}, ord)
   CROSS JOIN LATERAL (
-    SELECT j.ctid AS tid, j.state, j.dependents FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
+    SELECT j.ctid AS tid, j.state, j.dependents${deleting ? ', j.dedup_key' : ''} FROM ${s}.jobs j WHERE j.id = f.id AND j.lease_token = f.token OFFSET 0
   ) j
   WHERE j.state = 'running'${withDependents ? '' : ' AND j.dependents = 0'}
   ORDER BY f.id, f.ord
-)
-, finalized AS (
+)${deleting ? deletedCompletionsSql(s) : ''}
+, ${deleting ? 'updated' : 'finalized'} AS (
 UPDATE ${s}.jobs j
 SET state = CASE f.outcome WHEN 'completed' THEN 'completed' WHEN 'abandoned' THEN 'abandoned' ELSE 'scheduled' END,
     result = CASE WHEN f.outcome = 'completed' THEN f.result::json ELSE j.result END,
@@ -108,12 +113,52 @@ WHERE ${
   // The transactional path by id: it must follow a row updated meanwhile to its newest version.
   withDependents
     ? `j.id = ANY (${columnSql('$1', 'bigint', packed)})`
-    : 'j.ctid = ANY (ARRAY(SELECT f.tid FROM f))'
+    : `j.ctid = ANY (ARRAY(SELECT f.tid FROM f${deleting ? " WHERE f.outcome <> 'delete'" : ''}))`
 } AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
   AND j.dependents = f.dependents
 RETURNING f.ord, f.outcome, ${epochMs('j.run_at')} AS run_at${log ? ', j.id' : ''}
-)${log ? logItemsSql(s, 'finalized', '$8', '$9') : ''}
-${APPLIED_SQL}`;
+)${
+  deleting
+    ? `
+, finalized AS (SELECT * FROM updated UNION ALL SELECT ord, outcome, run_at${log ? ', id' : ''} FROM deleted)`
+    : ''
+}${log ? logItemsSql(s, 'finalized', '$8', '$9') : ''}
+${APPLIED_SQL}${deleting ? DELETED_SQL : ''}`;
+
+/**
+ * A completion to delete (`FinalizeItem.deleteAtCompletion`, sent as the outcome `delete`) is
+ * written as a plain completion when its job has a dedup key: a `unique` rule's finished
+ * states, a throttle's or debounce's window read that row. (A job with dependents never gets
+ * here: the lookup leaves it to the transactional path, which keeps it.)
+ */
+const DELETE_OUTCOME_SQL = `CASE WHEN f.outcome = 'delete' AND j.dedup_key IS NOT NULL THEN 'completed' ELSE f.outcome END`;
+
+/**
+ * The deleting finalize's own CTEs: the fenced DELETE of the completions to delete (by the
+ * addresses the lookup read, re-checked as the UPDATE is), and their count added to this
+ * second's row of `deleted_completions` for the queue, under this connection's server process
+ * id, so finalizes of several connections never wait on one counter row. `queueStats` adds
+ * those counts to the completed jobs it finds; the leader's pruner deletes rows past a day.
+ */
+const deletedCompletionsSql = (s: string): string => `
+, deleted AS (
+DELETE FROM ${s}.jobs j
+USING f
+WHERE j.ctid = ANY (ARRAY(SELECT f.tid FROM f WHERE f.outcome = 'delete'))
+  AND j.id = f.id AND j.lease_token = f.token AND j.state = f.state
+  AND j.dependents = f.dependents AND j.dedup_key IS NULL
+RETURNING f.ord, 'completed'::text AS outcome, ${epochMs('j.run_at')} AS run_at, j.id, j.queue
+)
+, counted AS (
+INSERT INTO ${s}.deleted_completions AS c (queue, at_second, shard, n)
+SELECT d.queue, floor(extract(epoch FROM clock.now))::bigint, pg_backend_pid(), count(*)::int
+FROM deleted d CROSS JOIN clock GROUP BY d.queue, clock.now
+ON CONFLICT (at_second, queue, shard) DO UPDATE SET n = c.n + excluded.n
+)`;
+
+/** The deleting finalize's extra answer column: the positions of the items whose row it deleted. */
+const DELETED_SQL = `,
+  (SELECT string_agg(ord::text, ',') FROM deleted) AS deleted`;
 
 /** The finalize statement's item columns and their element types, in `unnest` order. */
 const FINALIZE_COLUMNS: readonly (readonly [string, string])[] = [
@@ -144,11 +189,12 @@ const APPLIED_SQL = `SELECT (SELECT string_agg(ord::text, ',') FROM finalized) A
    WHERE outcome IN ('retry', 'snoozed')) AS due,
   (SELECT ${epochMs('now')} FROM clock) AS at`;
 
-/** `APPLIED_SQL`'s row. */
+/** `APPLIED_SQL`'s row (and `DELETED_SQL`'s column in a deleting finalize). */
 interface AppliedRow {
   applied: string | null;
   due: string | null;
   at: number;
+  deleted?: string | null;
 }
 
 /** Item index (0-based) → due time written (or undefined for completions and abandonments). */
@@ -180,10 +226,12 @@ export function finalizeStatement(
   const { items } = params;
   const log = items.some((i) => i.events !== undefined);
   const progress = items.some((i) => i.progressJson !== undefined);
+  // The transactional path keeps every row: its jobs have dependents, which read the result.
+  const deleting = !withDependents && items.some(deletesRow);
   const values = [
     items.map((i) => idParam(i.id)),
     items.map((i) => i.leaseToken),
-    items.map((i) => i.outcome),
+    items.map((i) => (deleting && deletesRow(i) ? 'delete' : i.outcome)),
     items.map((i) => (i.outcome === 'completed' ? i.resultJson : null)),
     items.map((i) => (i.outcome === 'retry' || i.outcome === 'abandoned' ? storedErrorJson(i.error) : null)),
     items.map((i) => (i.outcome === 'retry' || i.outcome === 'snoozed' ? Math.floor(i.delayMs) : null)),
@@ -194,10 +242,14 @@ export function finalizeStatement(
   // The item columns as delimited texts (packed-columns.ts) whenever they can be.
   const packed = packColumns(values);
   return {
-    text: finalizeSql(s, log, withDependents, packed !== undefined, progress),
+    text: finalizeSql(s, log, withDependents, packed !== undefined, progress, deleting),
     values: packed ?? values,
   };
 }
+
+/** A completion whose row is to be deleted (`FinalizeItem.deleteAtCompletion`). */
+const deletesRow = (item: FinalizeItem): boolean =>
+  item.outcome === 'completed' && item.deleteAtCompletion === true;
 
 export async function jobFinalizeMany(
   ctx: PgContext,
@@ -232,12 +284,14 @@ export async function jobFinalizeMany(
   const [row] = await ctx.query<AppliedRow>('jobFinalizeMany', text, values);
   const { at } = row!;
   const applied = appliedItems(row!);
+  const deleted = new Set(row!.deleted ? row!.deleted.split(',').map((ord) => Number(ord) - 1) : []);
   const { acknowledged, withDependents } = await refusedItems(ctx, items, applied);
   const results: FinalizeResult[] = items.map((item, index) => {
     if (!applied.has(index))
       return { id: item.id, applied: acknowledged.has(`${item.id}:${item.leaseToken}`), at };
     // runAt only when the write happened: a fenced-off worker must not report a new due time.
     const runAt = applied.get(index);
+    if (deleted.has(index)) return { id: item.id, applied: true, at, deleted: true };
     return runAt !== undefined
       ? { id: item.id, applied: true, runAt, at }
       : { id: item.id, applied: true, at };

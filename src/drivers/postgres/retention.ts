@@ -5,6 +5,7 @@
  */
 import type { EpochMs } from '../../core/types.js';
 import type {
+  DeletedCompletionsPruneParams,
   FinishedJobFilter,
   FinishedState,
   JobDeleteFinishedParams,
@@ -91,6 +92,20 @@ export async function jobDeleteFinished(ctx: PgContext, params: JobDeleteFinishe
   ctx.assertOpen();
   const { text, values } = deleteFinishedStatement(ctx.s, params);
   const rows = await ctx.query<{ n: string }>('jobDeleteFinished', text, values);
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function deletedCompletionsPrune(
+  ctx: PgContext,
+  params: DeletedCompletionsPruneParams,
+): Promise<number> {
+  ctx.assertOpen();
+  const rows = await ctx.query<{ n: string }>(
+    'deletedCompletionsPrune',
+    `WITH gone AS (DELETE FROM ${ctx.s}.deleted_completions WHERE at_second < floor($1::float8 / 1000) RETURNING 1)
+     SELECT count(*) AS n FROM gone`,
+    [params.before],
+  );
   return Number(rows[0]?.n ?? 0);
 }
 

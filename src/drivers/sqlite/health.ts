@@ -44,6 +44,12 @@ export const STATS_SQL = {
   // one state's range at a time.
   finished: `SELECT queue, state, count(*) AS n FROM jobwire_jobs INDEXED BY jobwire_jobs_finished
     WHERE ${FINISHED_IN_WINDOW} GROUP BY queue, state`,
+  /**
+   * Completions whose rows were deleted as they completed, by the second they happened in: the
+   * seconds after the one the window starts in, up to the current one (as on PostgreSQL).
+   */
+  deleted: `SELECT queue, sum(n) AS n FROM jobwire_deleted_completions
+    WHERE at_second > @since / 1000 AND at_second <= @now / 1000 GROUP BY queue`,
   failures: `SELECT j.queue,
       sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 0) AS failed,
       sum(coalesce(json_extract(e.value, '$.interrupted'), 0) = 1) AS interrupted
@@ -69,6 +75,7 @@ export function createHealthMethods(ctx: SqliteContext) {
   const running = db.prepare(STATS_SQL.running);
   const finished = db.prepare(STATS_SQL.finished);
   const failures = db.prepare(STATS_SQL.failures);
+  const deleted = db.prepare(STATS_SQL.deleted);
   const settings = db.prepare('SELECT name, paused FROM jobwire_queues');
 
   function queueStats(params: QueueStatsParams): QueueStats[] {
@@ -111,6 +118,9 @@ export function createHealthMethods(ctx: SqliteContext) {
         else if (row.state === 'abandoned') stats.abandoned += row.n;
         else if (row.state === 'cancelled') stats.cancelled += row.n;
       }
+      const seconds = { since: Math.floor(since / 1000) * 1000, now: Math.floor(now / 1000) * 1000 };
+      for (const row of deleted.all(seconds) as { queue: string; n: number }[])
+        entry(row.queue).completed += row.n;
       for (const row of failures.all({ since, now }) as {
         queue: string;
         failed: number;

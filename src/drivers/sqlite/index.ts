@@ -16,7 +16,11 @@ import { checkQueueCounts } from '../../driver/bounded-counts.js';
 import type { Driver, DriverCapabilities, LogBuilder } from '../../driver/driver.js';
 import { assertInsertable } from '../../driver/guards.js';
 import { checkPoolReap, checkPoolRemove, checkPoolUpsert } from '../../driver/pool-guards.js';
-import { checkDeleteFinished, checkFinishedCutoff } from '../../driver/retention-guards.js';
+import {
+  checkDeletedCompletionsPrune,
+  checkDeleteFinished,
+  checkFinishedCutoff,
+} from '../../driver/retention-guards.js';
 import { checkScheduleWrite } from '../../driver/schedule-guards.js';
 import { checkTaskUpserts } from '../../driver/task-guards.js';
 import { createAdminMethods } from './admin.js';
@@ -428,5 +432,9 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       call('jobDeleteFinished', () => use().jobDeleteFinished(checkDeleteFinished(params))),
     jobFinishedCutoff: (params) =>
       call('jobFinishedCutoff', () => use().jobFinishedCutoff(checkFinishedCutoff(params))),
+    deletedCompletionsPrune: (params) =>
+      call('deletedCompletionsPrune', () =>
+        use().deletedCompletionsPrune(checkDeletedCompletionsPrune(params)),
+      ),
   };
 }

@@ -252,13 +252,35 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     `UPDATE jobwire_jobs SET state = 'scheduled', run_at = ?, attempt = attempt - 1, ${CLEAR_LEASE_SQL} ${FENCE}`,
   );
 
+  // A completion whose row goes (`deleteAtCompletion`): not a job others depend on (they read its
+  // result) nor one with a dedup key (its rule reads the row); those are completed in place.
+  const deleteCompleted = db.prepare(
+    `DELETE FROM jobwire_jobs ${FENCE} AND dependents = 0 AND dedup_key IS NULL RETURNING queue`,
+  );
+  // The batch's deletions by queue, added to the second's count `queueStats` reads.
+  const countDeleted = db.prepare(
+    `INSERT INTO jobwire_deleted_completions (queue, at_second, shard, n) VALUES (?, ?, 0, ?)
+     ON CONFLICT (at_second, queue, shard) DO UPDATE SET n = n + excluded.n`,
+  );
+
   // Progress the handler reported after the last heartbeat, stored with the outcome (fenced alike).
   const storeProgress = db.prepare(`UPDATE jobwire_jobs SET progress = ? ${FENCE}`);
 
   /** Write one outcome; `wrote` is false for a fenced-off write and for a repeated completion. */
-  function finalizeOne(item: FinalizeItem, now: EpochMs): { result: FinalizeResult; wrote: boolean } {
+  function finalizeOne(
+    item: FinalizeItem,
+    now: EpochMs,
+    deletedByQueue: Map<string, number>,
+  ): { result: FinalizeResult; wrote: boolean } {
     const id = parseId(item.id);
     if (id === undefined) return { result: { id: item.id, applied: false, at: now }, wrote: false };
+    if (item.outcome === 'completed' && item.deleteAtCompletion) {
+      const row = deleteCompleted.get(id, item.leaseToken) as { queue: string } | undefined;
+      if (row) {
+        deletedByQueue.set(row.queue, (deletedByQueue.get(row.queue) ?? 0) + 1);
+        return { result: { id: item.id, applied: true, at: now, deleted: true }, wrote: true };
+      }
+    }
     if (item.progressJson !== undefined) storeProgress.run(item.progressJson, id, item.leaseToken);
     if (item.outcome === 'completed') {
       let wrote = completeJob.run(item.resultJson, now, id, item.leaseToken).changes === 1;
@@ -296,11 +318,14 @@ export function createJobMethods(ctx: SqliteContext, flowClaim: FlowMethods['flo
     const results: FinalizeResult[] = [];
     const logged: LogEntry[] = [];
     const jobIds: string[] = [];
+    const deletedByQueue = new Map<string, number>();
     for (const item of items) {
-      const { result, wrote } = finalizeOne(item, now);
+      const { result, wrote } = finalizeOne(item, now, deletedByQueue);
       results.push(result);
       if (wrote && item.events) logWritten(item.events, result, logged, jobIds);
     }
+    const second = Math.floor(now / 1000);
+    for (const [queue, n] of deletedByQueue) countDeleted.run(queue, second, n);
     // One JSON encoding for the whole batch.
     if (logged.length > 0) writer.appendJson(entriesJson(logged), jobIds, now);
     return results;

@@ -7,6 +7,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { EpochMs } from '../../core/types.js';
 import type {
+  DeletedCompletionsPruneParams,
   FinishedJobFilter,
   FinishedState,
   JobDeleteFinishedParams,
@@ -95,6 +96,11 @@ export function createRetentionMethods(ctx: SqliteContext) {
     return rows.length;
   });
 
+  const pruneDeletedCompletions = db.prepare('DELETE FROM jobwire_deleted_completions WHERE at_second < ?');
+  function deletedCompletionsPrune(params: DeletedCompletionsPruneParams): number {
+    return pruneDeletedCompletions.run(Math.floor(params.before / 1000)).changes;
+  }
+
   function jobFinishedCutoff(params: JobFinishedCutoffParams): EpochMs | null {
     const [first, args] = firstFinished(params, undefined, 'DESC');
     const sql = `SELECT finished_at FROM (${first}) LIMIT 1 OFFSET @n - 1`;
@@ -102,5 +108,5 @@ export function createRetentionMethods(ctx: SqliteContext) {
     return row ? row.finished_at : null;
   }
 
-  return { jobDeleteFinished, jobFinishedCutoff };
+  return { jobDeleteFinished, jobFinishedCutoff, deletedCompletionsPrune };
 }

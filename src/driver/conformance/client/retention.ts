@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Jobwire } from '../../../core/client.js';
-import { InvalidOptionError } from '../../../core/errors.js';
+import { createJobwire, Jobwire } from '../../../core/client.js';
+import { InvalidOptionError, JobNotFoundError } from '../../../core/errors.js';
 import { clientInternals } from '../../../core/internals.js';
 import type { Pruner } from '../../../core/leader/pruner.js';
 import { defineTask } from '../../../core/task.js';
@@ -129,10 +129,9 @@ export function runRetentionSuite(factory: ConformanceDatabases): void {
       clock.advance(365 * DAY);
       const { leader } = clientInternals(client);
       await leader.runOnce();
-      assert.equal(
-        leader.services.some((s) => s.name === 'pruner'),
-        false,
-      );
+      // The pruner runs (it keeps a day of deleted completions' counts) but has no rule.
+      const pruner = leader.services.find((s) => s.name === 'pruner') as Pruner | undefined;
+      assert.deepEqual(pruner?.lastReport?.deleted, { completed: 0, abandoned: 0, cancelled: 0 });
       assert.equal((await client.countJobs()).completed, 1);
 
       const other = await withClient(t, factory, { tasks, clock, maintenance, retention: { completed: 0 } });
@@ -189,6 +188,53 @@ export function runRetentionSuite(factory: ConformanceDatabases): void {
       assert.equal((await client.getJob(waiting.id))?.state, 'pending');
     });
 
+    it("completed: 'immediately' deletes completed rows as they complete; waits, stats and the log still see them", async (t) => {
+      const { client, db } = await withClient(t, factory, {
+        tasks,
+        maintenance,
+        retention: { completed: 'immediately', queues: { reports: { completed: '1h' } } },
+      });
+      const [gone] = await finish(client, ok, 1);
+      const [kept] = await finish(client, reports, 1);
+      const [failed] = await finish(client, failing, 1);
+      assert.equal(await client.getJob(gone!), undefined, 'deleted as it completed');
+      assert.equal((await client.getJob(kept!))?.state, 'completed', "the queue's own rule keeps it");
+      assert.equal((await client.getJob(failed!))?.state, 'abandoned', 'only completed jobs go');
+      assert.equal(await client.waitForJob(gone!), 'done');
+      assert.deepEqual(
+        (await client.jobEvents(gone!)).map((e) => e.type),
+        ['job:queued', 'job:started', 'job:completed'],
+      );
+      // Another process, which never saw the job run: its result comes from the log.
+      const other = await createJobwire({ driver: await db.open(), tasks });
+      try {
+        assert.equal(await other.waitForJob(gone!, { timeoutMs: 5000 }), 'done');
+        const stats = Object.fromEntries((await other.queueStats()).map((s) => [s.queue, s.completed]));
+        assert.deepEqual(stats, { default: 1, reports: 1 });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("completed: 'immediately' without the event log: a wait elsewhere says why the job is gone", async (t) => {
+      const { client, db } = await withClient(t, factory, {
+        tasks,
+        maintenance,
+        events: { log: false },
+        retention: { completed: 'immediately' },
+      });
+      const [gone] = await finish(client, ok, 1);
+      const other = await createJobwire({ driver: await db.open(), tasks, events: { log: false } });
+      try {
+        await assert.rejects(
+          other.waitForJob(gone!, { timeoutMs: 5000 }),
+          (err: unknown) => err instanceof JobNotFoundError && /immediately/.test(err.message),
+        );
+      } finally {
+        await other.close();
+      }
+    });
+
     it('bad retention options are refused at creation, naming the field', async (t) => {
       const db = await factory.create();
       const driver = await db.open();
@@ -206,6 +252,10 @@ export function runRetentionSuite(factory: ConformanceDatabases): void {
         [{ batchSize: 0 }, 'retention.batchSize'],
         [{ batchTargetMs: 0 }, 'retention.batchTargetMs'],
         [{ batchTargetMs: 2.5 }, 'retention.batchTargetMs'],
+        // Only completed jobs may go as they finish: failed ones are kept to be looked at.
+        [{ abandoned: 'immediately' }, 'retention.abandoned'],
+        [{ queues: { reports: { cancelled: 'immediately' } } }, 'retention.queues.reports.cancelled'],
+        [{ completed: 'immediate' }, 'retention.completed'],
       ] as const) {
         assert.throws(
           () => new Jobwire({ driver, retention: retention as never }),

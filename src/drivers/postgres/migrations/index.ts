@@ -37,6 +37,7 @@ import { migration0013BoundedStats } from './0013-bounded-stats.js';
 import { migration0014EventStorage } from './0014-event-storage.js';
 import { migration0015EventJobIndex } from './0015-event-job-index.js';
 import { migration0016JobsFillfactor } from './0016-jobs-fillfactor.js';
+import { migration0017DeletedCompletions } from './0017-deleted-completions.js';
 
 /** One schema step. Versions are consecutive from 1 and never edited once released. */
 export interface PostgresMigration {
@@ -64,6 +65,7 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 14, name: 'event log storage', sql: migration0014EventStorage },
   { version: 15, name: 'event log job index', sql: migration0015EventJobIndex },
   { version: 16, name: 'jobs fillfactor', sql: migration0016JobsFillfactor },
+  { version: 17, name: 'deleted completions', sql: migration0017DeletedCompletions },
 ];
 
 /** The schema version this code writes. */

@@ -36,6 +36,7 @@ import { MIGRATION_0015_FLOW_KEY_MARKS } from './0015-flow-key-marks.js';
 import { migration0016StateCheck } from './0016-state-check.js';
 import { MIGRATION_0017_UNIQUE_KEY_PREDICATES } from './0017-unique-key-predicates.js';
 import { MIGRATION_0018_EVENT_IDS_WITHOUT_AUTOINCREMENT } from './0018-event-ids-without-autoincrement.js';
+import { MIGRATION_0019_DELETED_COMPLETIONS } from './0019-deleted-completions.js';
 import { rebuildJobsTableSql } from './rebuild-jobs.js';
 
 /**
@@ -77,6 +78,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     name: 'event ids without AUTOINCREMENT',
     sql: MIGRATION_0018_EVENT_IDS_WITHOUT_AUTOINCREMENT,
   },
+  { version: 19, name: 'deleted completions', sql: MIGRATION_0019_DELETED_COMPLETIONS },
 ];
 
 /** The schema version this code writes. */
