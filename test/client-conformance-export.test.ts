@@ -59,6 +59,7 @@ describe('runClientConformance options', () => {
       'retention',
       'schedules',
       'dependencies',
+      'dependency retry',
       'flow holds',
       'event log processes',
       'database away',
