@@ -107,4 +107,27 @@ describe('dashboard filters and timeline', () => {
     const short = await jobwire.enqueue('slow', {}, { queue: 'long-timeline' });
     assert.doesNotMatch(await (await app.request(`/jobs/${short.id}`)).text(), /data-timeline-cut/);
   });
+
+  test('a job whose row is gone shows what the log keeps: its timeline and result; an unknown id is a 404', async () => {
+    const app = dashboardApp(jobwire);
+    const job = await jobwire.enqueue('slow', { answer: 42 }, { queue: 'gone' });
+    const pool = jobwire.createPool({ queues: ['gone'], pollIntervalMs: 20, handleSignals: false });
+    await pool.start();
+    await job.wait();
+    await pool.stop();
+    await jobwire.deleteJob(job.id); // as retention, or completed: 'immediately', would
+    const response = await app.request(`/jobs/${job.id}`);
+    assert.equal(response.status, 200);
+    const body = await response.text();
+    assert.match(body, /data-job-gone/);
+    assert.match(body, /answer&quot;: 42/, 'the result from its job:completed event');
+    assert.deepEqual(
+      [...body.matchAll(/<li data-event="([^"]+)"/g)].map((m) => m[1]),
+      ['job:queued', 'job:started', 'job:completed'],
+    );
+    assert.match(await (await app.request(`/ui/jobs/${job.id}`)).text(), /data-job-gone/);
+    const unknown = await app.request('/jobs/987654321');
+    assert.equal(unknown.status, 404);
+    assert.match(await unknown.text(), /There is no job #987654321/);
+  });
 });

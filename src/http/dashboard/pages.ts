@@ -8,7 +8,7 @@ import { InvalidOptionError, type JobState } from '../../index.js';
 import { type DashboardEnv, viewContext } from './env.js';
 import { resolveFilters, taskNames } from './filters.js';
 import type { ViewContext } from './views/format.js';
-import { jobBody, jobPanel, missingJob } from './views/job.js';
+import { goneJob, jobBody, jobPanel, missingJob } from './views/job.js';
 import { type JobsPage, type JobsQuery, jobsBody, jobsTable } from './views/jobs.js';
 import { layout } from './views/layout.js';
 import { overviewBody, queuesBody } from './views/queues.js';
@@ -59,11 +59,16 @@ async function loadJobs(env: DashboardEnv, filters: JobsQuery): Promise<JobsPage
   }
 }
 
+/**
+ * A job and its timeline; a job whose row is gone (`job` undefined) while the log has its events;
+ * undefined when neither exists.
+ */
 async function jobView(env: DashboardEnv, ctx: ViewContext, id: string) {
-  const job = /^\d+$/.test(id) ? await env.deps.jobwire.getJob(id) : undefined;
-  if (!job) return undefined;
+  if (!/^\d+$/.test(id)) return undefined;
+  const job = await env.deps.jobwire.getJob(id);
   // One more than shown: whether the timeline is cut short (oldest first: the newest are left out).
   const events = await env.deps.jobwire.jobEvents(id, { limit: TIMELINE_LIMIT + 1 });
+  if (!job && events.length === 0) return undefined;
   const timeline = events.slice(0, TIMELINE_LIMIT);
   return { job, timeline: { events: timeline, cut: events.length > TIMELINE_LIMIT }, ctx };
 }
@@ -146,7 +151,7 @@ export function addPages(app: Hono, env: DashboardEnv): void {
         title: `Job #${id}`,
         section: 'jobs',
         live,
-        body: jobBody(ctx, view.job, view.timeline),
+        body: view.job ? jobBody(ctx, view.job, view.timeline) : goneJob(ctx, id, view.timeline),
       }),
     );
   });
@@ -156,7 +161,7 @@ export function addPages(app: Hono, env: DashboardEnv): void {
     const id = c.req.param('id');
     const view = await jobView(env, ctx, id);
     if (!view) return c.html(missingJob(ctx, id));
-    return c.html(jobPanel(ctx, view.job, view.timeline));
+    return c.html(view.job ? jobPanel(ctx, view.job, view.timeline) : goneJob(ctx, id, view.timeline));
   });
 
   app.get('/schedules', async (c) => {

@@ -74,7 +74,12 @@ ${Object.keys(job.metadata).length ? html`<section><h2>Metadata</h2>${jsonBlock(
       ? html`<p class="muted">No failed attempts.</p>`
       : html`<div class="errors">${job.errors.map((e) => errorBlock(ctx, e))}</div>`
   }</section>
-<section id="job-timeline"><h2>Timeline</h2>${
+${timelineSection(ctx, job.id, { events: timeline, cut })}`;
+}
+
+/** The timeline section: the job's events from the log, oldest first. */
+function timelineSection(ctx: ViewContext, id: string, { events: timeline, cut }: Timeline): Html {
+  return html`<section id="job-timeline"><h2>Timeline</h2>${
     timeline.length === 0
       ? html`<p class="muted">No events in the log for this job (the log may be off, or pruned).</p>`
       : html`<ol class="timeline">${timeline.map(
@@ -85,10 +90,30 @@ ${Object.keys(job.metadata).length ? html`<section><h2>Metadata</h2>${jsonBlock(
         )}</ol>${
           cut
             ? html`<p class="note" data-timeline-cut>Only the first ${timeline.length} events are shown: the newest
-are left out. <code>jobwire events job ${job.id} --limit 10000</code> prints up to 10,000.</p>`
+are left out. <code>jobwire events job ${id} --limit 10000</code> prints up to 10,000.</p>`
             : ''
         }`
   }</section>`;
+}
+
+/**
+ * A job whose row is gone but whose events the log still holds: deleted by hand, pruned by
+ * retention, or deleted as it completed (retention `completed: 'immediately'`). What the log
+ * knows is shown — its timeline, and the result its `job:completed` carried.
+ */
+export function goneJob(ctx: ViewContext, id: string, timeline: Timeline): Html {
+  const completed = timeline.events.findLast((e) => e.type === 'job:completed');
+  const result =
+    completed?.type === 'job:completed'
+      ? completed.data.resultOmitted
+        ? html`<p class="muted">Over 16 KiB: not kept in the log.</p>`
+        : jsonBlock(completed.data.result)
+      : undefined;
+  return html`<div class="job-head"><h1>Job #${id} ${badge('deleted')}</h1></div>
+<p class="note" data-job-gone>This job is no longer stored: it was deleted by hand, pruned by retention, or deleted
+as it completed (retention <code>completed: 'immediately'</code>). The event log still has its timeline.</p>
+${result ? html`<section id="job-result"><h2>Result</h2>${result}</section>` : ''}
+${timelineSection(ctx, id, timeline)}`;
 }
 
 /** The job page's body: the panel refreshes itself when this job's events arrive. */
