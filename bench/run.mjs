@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // jobwire's own benchmark: `npm run bench [-- --db postgres://…] [--jobs N] [--concurrency C] [--only insert]`.
 //
-// Measures, on the built package (dist/), with default settings:
+// Measures, on the built package (dist/), with default settings (`--completed delete`: with
+// retention completed: 'immediately', completed jobs deleted as they complete):
 //   enqueue one-by-one (awaited, sequential), bulk enqueue (enqueueMany of 1,000),
 //   processing throughput at concurrency 10 (a backlog drained by one pool, no-op handler),
 //   enqueue→start latency p50/p99 (jobs enqueued at ~200/s into an idle running pool, same process),
@@ -32,12 +33,15 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     log: { type: 'string', default: 'both' },
     rounds: { type: 'string', default: '1' },
+    // `delete`: every client deletes completed jobs as they complete (retention completed: 'immediately').
+    completed: { type: 'string', default: 'keep' },
     // `insert`: only the enqueue measures, plus enqueues with a unique key and with a throttle
     // key (how much a dedup rule costs next to a plain job; each in a fresh database).
     only: { type: 'string', default: 'all' },
   },
 });
 if (!['all', 'insert'].includes(args.only)) throw new Error('--only must be all or insert');
+if (!['keep', 'delete'].includes(args.completed)) throw new Error('--completed must be keep or delete');
 const N = Number(args.jobs);
 const ONE_BY_ONE = Number(args['one-by-one']);
 const LATENCY_N = Number(args.latency);
@@ -167,7 +171,12 @@ function timeDriverCalls(driver) {
 async function withClient(label, tasks, fn, log = 'on') {
   const { driver, name, cleanup } = await freshDriver(label);
   driver.timing = timeDriverCalls(driver);
-  const client = await createJobwire({ driver, tasks, events: { log: log === 'on' } });
+  const client = await createJobwire({
+    driver,
+    tasks,
+    events: { log: log === 'on' },
+    ...(args.completed === 'delete' ? { retention: { completed: 'immediately' } } : {}),
+  });
   try {
     return await fn(client, name, driver);
   } finally {

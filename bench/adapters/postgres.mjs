@@ -23,9 +23,19 @@ export const peer = {
       pool: {},
     },
     tuned: {
-      label: 'tuned (= defaults)',
-      notes: 'jobwire has no separate performance switches; identical to defaults',
+      label: 'tuned (completed rows deleted)',
+      notes:
+        "defaults with createJobwire({ retention: { completed: 'immediately' } }): a completed job's row is " +
+        'deleted by the write that completes it (its job:completed event stays in the log, its count in ' +
+        "queueStats) — as BullMQ's tuned removeOnComplete, and as graphile-worker always does",
       pool: {},
+      options: { retention: { completed: 'immediately' } },
+    },
+    'tuned-log-off': {
+      label: 'tuned, event log off',
+      notes: 'tuned with createJobwire({ events: { log: false } }) too',
+      pool: {},
+      options: { retention: { completed: 'immediately' }, events: { log: false } },
     },
     'log-off': {
       label: 'event log off',
