@@ -76,11 +76,16 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
       const heartbeat = setInterval(() => {
         stream.write(': heartbeat\n\n').catch(() => {});
       }, HEARTBEAT_MS);
+      // The handler's signal lives as long as the handler: the listener goes when the stream
+      // does, or every page load and reconnect would leave one (and its stream) behind.
+      let closed = () => {};
       await new Promise<void>((resolve) => {
+        closed = resolve;
         stream.onAbort(resolve);
         if (deps.signal?.aborted) resolve();
-        deps.signal?.addEventListener('abort', () => resolve(), { once: true });
+        deps.signal?.addEventListener('abort', closed, { once: true });
       });
+      deps.signal?.removeEventListener('abort', closed);
       clearInterval(heartbeat);
       remove();
     });
