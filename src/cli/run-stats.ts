@@ -5,10 +5,20 @@
  * ids of the jobs still unfinished only (a finished job is forgotten). A job counts once per
  * run: a job retried by hand (`job:retried`, or seen starting again after it had finished) is a
  * new run, so `jobs = completed + abandoned + cancelled + lost + unfinished` always holds.
+ *
+ * A job that left this process unfinished — its retry or snooze waits, its lease was lost, a
+ * shutdown cut it off — may well finish in another worker, where this process never sees it
+ * end. Beside other workers such jobs used to stay here for good (a fleet of workers retrying
+ * jobs grew each one's heap without end), so at most `MAX_PARKED` of them are kept, newest
+ * first; an older one is forgotten but still counted (unfinished, or lost). Should it come back
+ * here after that, it counts as a new run, and the sum above still holds.
  */
 import type { JobwireEvents } from '../index.js';
 import { duration, type Paint, table } from './format.js';
 import { DurationHistogram } from './histogram.js';
+
+/** Jobs kept that left this process unfinished (see the module comment): about 1 MB of ids. */
+export const MAX_PARKED = 10_000;
 
 /** States a job does not leave on its own. */
 export type FinalState = 'completed' | 'abandoned' | 'cancelled';
@@ -92,6 +102,10 @@ export class RunStats {
   readonly #active = new Map<string, string>();
   /** Active jobs whose attempt here lost its lease and that were not seen since. */
   readonly #lost = new Set<string>();
+  /** Active jobs that left this process unfinished, oldest first (at most MAX_PARKED). */
+  readonly #parked = new Set<string>();
+  /** Parked jobs forgotten past MAX_PARKED, still counted: unfinished, or lost. */
+  readonly #forgotten = { unfinished: 0, lost: 0 };
   readonly #final: Record<FinalState, number> = { completed: 0, abandoned: 0, cancelled: 0 };
   #firstStartAt: number | null = null;
   #lastFinishAt: number | null = null;
@@ -115,6 +129,7 @@ export class RunStats {
   #see(jobId: string, taskName: string): TaskStats {
     const stats = this.#task(taskName);
     this.#lost.delete(jobId);
+    this.#parked.delete(jobId);
     if (!this.#active.has(jobId)) {
       this.#active.set(jobId, taskName);
       stats.jobs++;
@@ -125,9 +140,26 @@ export class RunStats {
   #finish(jobId: string, taskName: string, state: FinalState, at: number): TaskStats {
     const stats = this.#see(jobId, taskName);
     this.#active.delete(jobId);
+    this.#parked.delete(jobId);
     this.#final[state]++;
     this.#lastFinishAt = at;
     return stats;
+  }
+
+  /**
+   * The job left this process unfinished: keep it among the parked ones, forgetting the oldest
+   * past MAX_PARKED (counted still).
+   */
+  #park(jobId: string): void {
+    if (!this.#active.has(jobId)) return;
+    this.#parked.delete(jobId);
+    this.#parked.add(jobId);
+    if (this.#parked.size <= MAX_PARKED) return;
+    const oldest = this.#parked.values().next().value as string;
+    this.#parked.delete(oldest);
+    this.#active.delete(oldest);
+    if (this.#lost.delete(oldest)) this.#forgotten.lost++;
+    else this.#forgotten.unfinished++;
   }
 
   /** Record one event. */
@@ -174,6 +206,13 @@ export class RunStats {
       case 'job:retrying': {
         const e = payload as JobwireEvents['job:retrying'];
         this.#see(e.jobId, e.task).retries++;
+        this.#park(e.jobId);
+        return;
+      }
+      case 'job:snoozed':
+      case 'job:interrupted':
+      case 'job:released': {
+        this.#park((payload as JobwireEvents['job:released']).jobId);
         return;
       }
       case 'job:abandoned': {
@@ -190,6 +229,7 @@ export class RunStats {
         // Another process cancelled, deleted or rescued it: it is no longer this run's to finish.
         const e = payload as JobwireEvents['job:lease-lost'];
         if (this.#active.has(e.jobId)) this.#lost.add(e.jobId);
+        this.#park(e.jobId);
         return;
       }
     }
@@ -227,8 +267,8 @@ export class RunStats {
         : 0;
     return {
       ...row(all),
-      unfinished: this.#active.size - this.#lost.size,
-      lost: this.#lost.size,
+      unfinished: this.#active.size - this.#lost.size + this.#forgotten.unfinished,
+      lost: this.#lost.size + this.#forgotten.lost,
       wallTimeMs: this.#now() - this.startedAt,
       busyTimeMs,
       tasks,
