@@ -54,6 +54,11 @@ export class LeaderElector {
   #renewedAt = 0;
   /** An election or a service run failed and storage has not answered since. */
   #inOutage = false;
+  /**
+   * An election failed or hung past its use during this outage: storage itself was away (a
+   * service failing alone, say a bug in it, is not an outage of the registry's writers).
+   */
+  #electionsFailed = false;
   /** No service runs before this (Date.now()), after an outage ended. */
   #servicesNotBefore = 0;
 
@@ -129,27 +134,26 @@ export class LeaderElector {
 
   /** Run the election; true when this process leads and services may run now. */
   async #elect(): Promise<boolean> {
-    const { driver, events, clock } = this.#runtime;
-    let leads: boolean;
-    const began = performance.now();
-    try {
-      leads = await driver.leaderAttemptElect({
-        name: LEADER_NAME,
-        ownerId: this.ownerId,
-        ttlMs: this.#options.ttlMs,
-        now: this.#runtime.dbNow(),
-      });
-    } catch (error) {
+    const { events, clock } = this.#runtime;
+    let attempt = await this.#attemptElect();
+    if (attempt === 'failed') return false;
+    if (attempt.leads && performance.now() - attempt.began >= this.#staleAfterMs()) {
+      // The election waited so long (on a connection a partition held) that the leadership it won
+      // would count as expired at the next tick: announcing it would be followed by "lost" and a
+      // new "elected" within a second. Storage was out of reach meanwhile; elect once more, now.
       this.#inOutage = true;
-      this.#report(ELECTOR_SERVICE, 'elect', error, this.#options.renewIntervalMs);
-      this.#expireUnrenewed();
-      return false;
+      this.#electionsFailed = true;
+      attempt = await this.#attemptElect();
+      if (attempt === 'failed') return false;
     }
+    const { leads, began } = attempt;
     if (leads) this.#renewedAt = began;
     if (this.#inOutage) {
       // Storage answers again: give pools time to renew leases and write buffered outcomes.
       this.#inOutage = false;
       this.#servicesNotBefore = Date.now() + this.#options.outageGraceMs;
+      if (this.#electionsFailed) for (const { service } of this.#services) service.storageRecovered?.();
+      this.#electionsFailed = false;
     }
     if (leads !== this.#isLeader) {
       this.#isLeader = leads;
@@ -162,6 +166,37 @@ export class LeaderElector {
       }
     }
     return leads && Date.now() >= this.#servicesNotBefore;
+  }
+
+  /** One call of the election: whether this process leads and when the call began, or 'failed'. */
+  async #attemptElect(): Promise<{ leads: boolean; began: number } | 'failed'> {
+    const began = performance.now();
+    try {
+      const leads = await this.#runtime.driver.leaderAttemptElect({
+        name: LEADER_NAME,
+        ownerId: this.ownerId,
+        ttlMs: this.#options.ttlMs,
+        now: this.#runtime.dbNow(),
+      });
+      return { leads, began };
+    } catch (error) {
+      this.#inOutage = true;
+      this.#electionsFailed = true;
+      this.#report(ELECTOR_SERVICE, 'elect', error, this.#options.renewIntervalMs);
+      this.#expireUnrenewed();
+      return 'failed';
+    }
+  }
+
+  /**
+   * An election that began this long ago is too old to announce: `#expireUnrenewed` would take
+   * it back at the next tick (within one renew interval). At least half the TTL, so that a tick
+   * almost as long as the TTL (a test's, or a deliberately lazy sweep) never makes a normal
+   * election's few milliseconds look like an outage.
+   */
+  #staleAfterMs(): number {
+    const { ttlMs, renewIntervalMs } = this.#options;
+    return Math.max(ttlMs - renewIntervalMs, ttlMs / 2);
   }
 
   /**

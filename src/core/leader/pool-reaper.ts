@@ -5,6 +5,13 @@
  * returns each row to one caller only, and only the leader runs it, so every loss is reported
  * once in the whole cluster. Jobs such a pool held are the rescuer's business (their leases
  * expire); this service only keeps `listPools()` truthful.
+ *
+ * A database outage silences every pool at once, through no fault of theirs: when this process's
+ * storage answers again (`storageRecovered`), the reaper reaps nothing until every registered
+ * pool has had one whole heartbeat period of its own, plus a margin, to write its row again
+ * (pools retry a failed registry write every second, so they are usually back well before).
+ * Only pools that stay silent past that are lost. A leader whose own storage never failed (it
+ * took over from a leader that was cut off) reaps as usual.
  */
 import { InvalidOptionError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -18,6 +25,12 @@ export interface PoolReaperOptions {
   missedHeartbeats: number;
 }
 
+/**
+ * After an outage, how long past one heartbeat period of the slowest pool the reaper waits:
+ * a pool's first write after an outage may wait for a new connection.
+ */
+export const RECOVERY_MARGIN_MS = 3000;
+
 /** See the module comment. Run by the `LeaderElector`, never directly. */
 export class PoolReaper implements LeaderService {
   readonly name = 'pool-reaper';
@@ -25,6 +38,10 @@ export class PoolReaper implements LeaderService {
   readonly intervalMs: number;
   readonly #runtime: Runtime;
   readonly #missedHeartbeats: number;
+  /** Date.now() when storage answered again after an outage; the hold it implies is not computed yet. */
+  #recoveredAt: number | undefined;
+  /** Date.now() before which nothing is reaped (see the module comment). */
+  #holdUntil = 0;
 
   constructor(runtime: Runtime, options: PoolReaperOptions) {
     const missed = options.missedHeartbeats;
@@ -40,9 +57,24 @@ export class PoolReaper implements LeaderService {
     this.#missedHeartbeats = missed;
   }
 
+  /** Storage answers again after an outage: give every pool a heartbeat period to write again. */
+  storageRecovered(): void {
+    this.#recoveredAt = Date.now();
+  }
+
   /** Reap every lost pool's row and report it. Rejects when storage fails. */
   async runOnce(): Promise<void> {
     const { driver, events, clock } = this.#runtime;
+    const recoveredAt = this.#recoveredAt;
+    if (recoveredAt !== undefined) {
+      // Each row stores its pool's period: the slowest one decides how long all are spared.
+      const pools = await driver.poolList();
+      const slowest = pools.reduce((longest, pool) => Math.max(longest, pool.heartbeatMs), 0);
+      this.#holdUntil = Math.max(this.#holdUntil, recoveredAt + slowest + RECOVERY_MARGIN_MS);
+      // A later outage's storageRecovered() sets it again; this one's hold is computed.
+      if (this.#recoveredAt === recoveredAt) this.#recoveredAt = undefined;
+    }
+    if (Date.now() < this.#holdUntil) return;
     const lost = await driver.poolReapStale({
       missedHeartbeats: this.#missedHeartbeats,
       now: this.#runtime.dbNow(),

@@ -17,4 +17,10 @@ export interface LeaderService {
    * runs again at its next interval.
    */
   runOnce(): Promise<void>;
+  /**
+   * This process's storage answers again after an outage (an election failed, or took so long
+   * that its result was stale). Called in every process, leader or not: work that
+   * judges others by their writes (the pool reaper) must allow for the writes the outage stopped.
+   */
+  storageRecovered?(): void;
 }

@@ -3,8 +3,10 @@
  * period with its busy count (one small write per period, never per job), marked `stopping`
  * while it drains and removed when it has stopped. A pool whose process dies leaves its row
  * behind; the leader's pool reaper removes it and reports `pool:lost`. Failures never stop the
- * pool: they are `pool:error` events and the next period tries again (re-creating a row the
- * reaper took while this process was cut off).
+ * pool: they are `pool:error` events (one per heartbeat period at most) and the write is tried
+ * again every second until it succeeds (re-creating a row the reaper took while this process
+ * was cut off), so that the row is fresh again within a second of the database answering — the
+ * leader spares pools for one period after an outage, not longer.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -18,6 +20,9 @@ export interface RegistrationHooks {
   busy(): number;
   reportError(operation: string, error: unknown, retryInMs: number): void;
 }
+
+/** How soon a failed registry write is tried again (at most: the heartbeat period if shorter). */
+export const REGISTER_RETRY_MS = 1000;
 
 let cachedVersion: string | null | undefined;
 
@@ -58,6 +63,10 @@ export class PoolRegistrationKeeper {
   #inFlight = false;
   /** A heartbeat was asked for while one was in flight. */
   #again = false;
+  /** The early retry of a failed write, when one is scheduled. */
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Date.now() of the last failure reported while writes keep failing; undefined: the last write succeeded. */
+  #reportedAt: number | undefined;
   readonly #host = hostname();
 
   constructor(runtime: Runtime, settings: PoolSettings, hooks: RegistrationHooks) {
@@ -88,7 +97,9 @@ export class PoolRegistrationKeeper {
     this.#closed = true;
     const started = this.#timer !== undefined;
     clearInterval(this.#timer);
+    clearTimeout(this.#retryTimer);
     this.#timer = undefined;
+    this.#retryTimer = undefined;
     await this.#writing;
     if (!started) return;
     try {
@@ -111,17 +122,53 @@ export class PoolRegistrationKeeper {
     }
     this.#inFlight = true;
     this.#writing = (async () => {
+      let failed = false;
       do {
         this.#again = false;
         try {
           await this.#runtime.driver.poolUpsert({ pool: this.#registration(), now: this.#runtime.dbNow() });
+          failed = false;
+          this.#reportedAt = undefined;
         } catch (error) {
-          this.#hooks.reportError('register', error, this.#settings.heartbeatMs);
+          failed = true;
+          this.#failed(error);
         }
       } while (this.#again && !this.#closed);
       this.#inFlight = false;
+      if (failed) this.#retrySoon();
     })();
     return this.#writing;
+  }
+
+  /** The retry delay after a failed write: a second, or the period if that is shorter. */
+  #retryInMs(): number {
+    return Math.min(this.#settings.heartbeatMs, REGISTER_RETRY_MS);
+  }
+
+  /** Report a failed write: the first of a run of failures, then once per heartbeat period. */
+  #failed(error: unknown): void {
+    const now = Date.now();
+    if (this.#reportedAt !== undefined && now - this.#reportedAt < this.#settings.heartbeatMs) return;
+    this.#reportedAt = now;
+    this.#hooks.reportError('register', error, this.#retryInMs());
+  }
+
+  /** Try a failed write again in a second rather than at the next period. */
+  #retrySoon(): void {
+    const retryInMs = this.#retryInMs();
+    if (
+      this.#closed ||
+      this.#timer === undefined ||
+      this.#retryTimer ||
+      retryInMs >= this.#settings.heartbeatMs
+    ) {
+      return;
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#beat();
+    }, retryInMs);
+    this.#retryTimer.unref();
   }
 
   #registration(): PoolRegistration {
