@@ -170,6 +170,8 @@ export interface OpenClientOptions {
    * completed jobs as they complete (see `JobwireOptions.retention`).
    */
   retention?: false | { completed: 'immediately' };
+  /** Queue-health thresholds: this client's leader runs the health monitor (`JobwireOptions.health`). */
+  health?: JobwireOptions['health'];
 }
 
 /** A client on the database `--db` names (migrated unless `mustExist`). Close it when done. */
@@ -187,6 +189,7 @@ export async function openClient(
       migrate: !options.mustExist,
       logger: options.logger,
       retention: options.retention,
+      ...(options.health !== undefined && { health: options.health }),
     });
     if (options.mustExist) await assertInitialised(client, target);
     return { client, target };

@@ -27,6 +27,7 @@ import { RunStats, renderSummary } from '../run-stats.js';
 import { onShutdownSignals } from '../signals.js';
 import { type MetricsServer, serveMetrics } from './metrics.js';
 import { attachThrottledPrinter } from './worker-failures.js';
+import { healthOption } from './worker-health.js';
 
 const HELP_TEXT = `jobwire worker — run the tasks of a module until stopped (or drained, with --once)
 
@@ -54,6 +55,10 @@ Options (each has an environment variable; a flag wins over it — see docs/conf
                        completed: 'immediately'): its job:completed event stays in the log and
                        its count in queueStats; jobs others depend on are kept
                        $JOBWIRE_DELETE_COMPLETED=1
+  --health <json|file> queue-health thresholds for when this worker leads (the health option
+                       as JSON, inline or in a file): {"queues":{"mail":{"maxPending":100}}}.
+                       The leader's own option applies: give every process that may lead the
+                       same one (docs/health.md)  $JOBWIRE_HEALTH
   --db <path|url>      database (default: $JOBWIRE_DATABASE_URL, a postgres $DATABASE_URL,
                        else ./jobwire.db)
   --schema <name>      PostgreSQL schema (default $JOBWIRE_SCHEMA, else jobwire)
@@ -164,6 +169,7 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       grace: { type: 'string' },
       once: { type: 'boolean' },
       'no-retention': { type: 'boolean' },
+      health: { type: 'string' },
       'delete-completed': { type: 'boolean' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean' },
@@ -217,12 +223,14 @@ async function run(args: string[], context: CommandContext): Promise<number> {
       '--no-retention keeps every finished job; --delete-completed deletes completed ones as they complete: pick one',
     );
   }
+  const health = healthOption(setting('health', values.health, 'JOBWIRE_HEALTH'));
   const { client, target } = await openClient({
     db: values.db,
     schema: values.schema,
     tasks,
     ...(noRetention && { retention: false as const }),
     ...(deleteCompleted && { retention: { completed: 'immediately' as const } }),
+    ...(health !== undefined && { health }),
   });
   // The summary is this worker's work: jobs it started, not those its leader enqueued or rescued.
   const stats = new RunStats(Date.now, { countFrom: 'started' });
