@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EVENT_NAMES, EventLinePrinter, eventLine, eventTime, LINE_WIDTH } from '../src/cli/event-lines.js';
 import { painter } from '../src/cli/format.js';
+import { formatEvent } from '../src/cli/format-event.js';
 import type { LoggedEvent } from '../src/index.js';
 
 const plain = painter(false);
@@ -114,6 +115,9 @@ describe('event lines', () => {
     const failed = eventLine(short('job:failed'), plain);
     assert.match(failed, / 2\/5 +will retry: TypeError: cannot read/);
     assert.match(eventLine(short('job:queued'), plain), / 0\/5 +runs in 1m00s, priority 3, key kkk/);
+    assert.match(eventLine(short('job:deleted'), plain), / 2\/5 +was running$/);
+    const deleted = formatEvent('job:deleted', short('job:deleted').data as never, plain, { now: AT });
+    assert.match(deleted, /job:deleted +#42 +render +video +2\/5 +was running$/, deleted);
   });
 
   test('the time carries its zone: Z in UTC, the offset elsewhere', () => {

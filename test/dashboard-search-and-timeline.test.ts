@@ -123,7 +123,8 @@ describe('dashboard filters and timeline', () => {
     assert.match(body, /answer&quot;: 42/, 'the result from its job:completed event');
     assert.deepEqual(
       [...body.matchAll(/<li data-event="([^"]+)"/g)].map((m) => m[1]),
-      ['job:queued', 'job:started', 'job:completed'],
+      ['job:queued', 'job:started', 'job:completed', 'job:deleted'],
+      'a delete by hand stores job:deleted (retention would store none)',
     );
     assert.match(await (await app.request(`/ui/jobs/${job.id}`)).text(), /data-job-gone/);
     const unknown = await app.request('/jobs/987654321');

@@ -47,6 +47,7 @@ const STYLE: Partial<Record<string, Parameters<Paint>[0]>> = {
   'job:retrying': 'yellow',
   'job:snoozed': 'yellow',
   'job:cancelled': 'magenta',
+  'job:deleted': 'magenta',
   'job:rescued': ['bold', 'yellow'],
   'job:interrupted': ['bold', 'yellow'],
   'job:lease-lost': ['bold', 'yellow'],
@@ -151,6 +152,8 @@ export function eventDetail(type: LoggedEventName, data: Data): string {
       const c = e as LoggedEvents['job:cancelled'];
       return `was ${c.previousState}${c.dependencyId ? `; dependency #${c.dependencyId} failed` : ''}`;
     }
+    case 'job:deleted':
+      return `was ${(e as LoggedEvents['job:deleted']).previousState}`;
     case 'job:blocked': {
       const b = e as LoggedEvents['job:blocked'];
       const ids = (b.dependencyIds ?? []).map((id) => `#${id}`).join(', ');

@@ -44,6 +44,7 @@ const EVENT_STYLE: Record<string, Style> = {
   'job:snoozed': 'yellow',
   'job:abandoned': ['bold', 'red'],
   'job:cancelled': 'magenta',
+  'job:deleted': 'magenta',
   'job:rescued': ['bold', 'yellow'],
   'job:interrupted': ['bold', 'yellow'],
   'job:lease-lost': ['bold', 'yellow'],
@@ -218,6 +219,10 @@ function describeEvent(name: string, payload: AnyPayload, paint: Paint): Describ
       const e = payload as unknown as JobwireEvents['job:cancelled'];
       const cause = e.dependencyId ? `; dependency #${e.dependencyId} failed` : '';
       return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}${cause}` };
+    }
+    case 'job:deleted': {
+      const e = payload as unknown as JobwireEvents['job:deleted'];
+      return { columns: job(attemptOf(e), ''), detail: `was ${e.previousState}` };
     }
     case 'job:blocked': {
       const e = payload as unknown as JobwireEvents['job:blocked'];

@@ -97,7 +97,8 @@ export class EventPrinter {
       name === 'job:started' ||
       name === 'job:completed' ||
       name === 'job:failed' ||
-      name === 'job:cancelled'
+      name === 'job:cancelled' ||
+      name === 'job:deleted'
     ) {
       this.#progress.delete(String(event.jobId));
     }

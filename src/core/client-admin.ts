@@ -132,7 +132,11 @@ export class JobwireAdmin {
     return this.#admin.jobs.cancelJobs(filter);
   }
 
-  /** Delete a job in any state. Returns false when it did not exist. */
+  /**
+   * Delete a job in any state (a running job's worker is fenced off). Returns false when it did
+   * not exist. Emits `job:deleted` (`previousState`: the state it was in) and the events of what
+   * the delete did to its dependents, stored in the event log with the delete.
+   */
   async deleteJob(id: string): Promise<boolean> {
     this.#admin.assertOpen();
     return this.#admin.jobs.deleteJob(id);
@@ -142,7 +146,8 @@ export class JobwireAdmin {
    * Delete finished jobs (completed, abandoned, cancelled; never active ones) matching `filter`,
    * in batches, and return how many were deleted, e.g.
    * `deleteJobs({ state: 'completed', olderThan: '7d' })`. The leader also prunes on its own
-   * (the `retention` option); this is the by-hand purge (`jobwire jobs purge`).
+   * (the `retention` option); this is the by-hand purge (`jobwire jobs purge`). Emits no per-job
+   * events (unlike `deleteJob`): a purge can delete hundreds of thousands of rows.
    */
   async deleteJobs(filter: DeleteJobsFilter = {}): Promise<number> {
     this.#admin.assertOpen();

@@ -208,6 +208,13 @@ export interface JobwireEvents {
    */
   'job:cancelled': JobEventBase & { previousState: JobState; at: EpochMs; dependencyId?: string };
   /**
+   * A job was deleted by hand (`deleteJob`: the API, HTTP, dashboard or CLI), in whatever state
+   * it was in (`previousState`; a running job's worker is fenced off: its outcome is dropped).
+   * What waited for it gets its edges' policy, each change with its own event. Bulk deletes of
+   * finished jobs (`deleteJobs`, `jobs purge`, the retention pruner) emit none.
+   */
+  'job:deleted': JobEventBase & { previousState: JobState; at: EpochMs };
+  /**
    * A job is `blocked` on its dependencies: stored so (`reason` `waiting`, `dependencyIds` the
    * unfinished ones), or a dependency ended without completing under the `block` policy
    * (`dependency-failed`): it stays blocked until that dependency is retried by hand and completes.

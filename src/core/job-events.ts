@@ -96,6 +96,15 @@ export function cancelledEvent(
   return { ...jobEventBase(job), previousState, at };
 }
 
+/** `job:deleted` of a job with its attempt numbers and state when it was deleted. */
+export function deletedEvent(
+  job: JobIdentity,
+  previousState: JobState,
+  at: EpochMs,
+): JobwireEvents['job:deleted'] {
+  return { ...jobEventBase(job), previousState, at };
+}
+
 /** `job:queued` of a record just inserted; `queuedAt` is when the client stored it. */
 export function queuedEvent(job: JobRecord, queuedAt: EpochMs): JobwireEvents['job:queued'] {
   return {

@@ -4,7 +4,14 @@
  * are reported as events built by `job-events.ts`, like those of pools and the rescuer.
  */
 import { checkQueueCounts } from '../driver/bounded-counts.js';
-import type { CancelledJob, LogBuilder, LogEntry, QueueStats, RetriedJob } from '../driver/driver.js';
+import type {
+  CancelledJob,
+  DeletedJob,
+  LogBuilder,
+  LogEntry,
+  QueueStats,
+  RetriedJob,
+} from '../driver/driver.js';
 import { InvalidOptionError, JobNotFoundError, JobNotRetryableError } from './errors.js';
 import type { JobwireEvents } from './events.js';
 import {
@@ -13,7 +20,7 @@ import {
   retriedBlockedEntries,
   retriedRecord,
 } from './flow/dependencies.js';
-import { cancelledEvent, emitEntries, retriedEvent } from './job-events.js';
+import { cancelledEvent, deletedEvent, emitEntries, retriedEvent } from './job-events.js';
 import { filterList, isCursor, isQueueName, jobIdArgument, validateQueueName } from './options.js';
 import { preview } from './preview.js';
 import type { Runtime } from './runtime.js';
@@ -332,9 +339,26 @@ export class JobsApi {
     return result;
   }
 
-  /** See `Jobwire.deleteJob`. */
-  async deleteJob(id: string): Promise<boolean> {
-    return (await this.#runtime.driver.jobDelete({ ids: [jobIdArgument(id)] })).length > 0;
+  /**
+   * See `Jobwire.deleteJob`. Emits `job:deleted` (the state it was in, its attempt numbers) and
+   * the events of what the delete did to its dependents, stored in the log with the delete.
+   */
+  async deleteJob(idArgument: string): Promise<boolean> {
+    const id = String(jobIdArgument(idArgument));
+    const { driver, events } = this.#runtime;
+    const toEvent = (job: DeletedJob) => deletedEvent(job, job.previousState, job.at);
+    const deleted = await driver.jobDelete({
+      ids: [id],
+      now: this.#runtime.dbNow(),
+      log: this.#log((jobs) =>
+        jobs.flatMap((job) => [...entry('job:deleted', toEvent(job)), ...dependentEntries(job.dependents)]),
+      ),
+    });
+    for (const job of deleted) {
+      events.emit('job:deleted', toEvent(job));
+      emitDependentChanges(events, this.#runtime.wakeups, job.dependents);
+    }
+    return deleted.length > 0;
   }
 
   /** See `Jobwire.listQueues`. */

@@ -58,6 +58,7 @@ import type {
 import type {
   CancelledJob,
   ClaimedJob,
+  DeletedJob,
   FinalizeResult,
   JobPage,
   MigrationResult,
@@ -194,11 +195,13 @@ export interface Driver {
   ): Promise<Record<S, number>>;
 
   /**
-   * Delete jobs in any state (a running job's worker is fenced off). Returns the deleted ids. The
-   * edges of deleted dependents go with them; a deleted dependency's waiting edges get their
-   * policy as if it had been cancelled (see dependencies.ts), in the same transaction.
+   * Delete jobs in any state (a running job's worker is fenced off). Returns the deleted jobs as
+   * they were, in input order (unknown ids are left out). The edges of deleted dependents go with
+   * them; a deleted dependency's waiting edges get their policy as if it had been cancelled (see
+   * dependencies.ts), returned as its `dependents`; the entries `log` makes of the result are
+   * stored in the same transaction.
    */
-  jobDelete(params: JobDeleteParams): Promise<string[]>;
+  jobDelete(params: JobDeleteParams): Promise<DeletedJob[]>;
 
   /** One job's edges: the jobs it depends on and the jobs depending on it, each sorted by id. */
   jobDependencies(params: JobDependenciesParams): Promise<JobDependencies>;

@@ -7,6 +7,7 @@ import type { RetriedJob } from './dependencies.js';
 import type { LogBuilder, LogEntry } from './event-log.js';
 import type {
   CancelledJob,
+  DeletedJob,
   FinalizeItem,
   JobFilter,
   JobInsertParams,
@@ -67,6 +68,9 @@ export interface JobCountByStateParams<S extends JobState = JobState> {
 /** Parameters of `Driver.jobDelete`. */
 export interface JobDeleteParams {
   ids: readonly string[];
+  /** The events to store in the durable log with the change (absent: store none). */
+  log?: LogBuilder<DeletedJob[]>;
+  now?: EpochMs;
 }
 
 /** Parameters of `Driver.jobDependencies`. */

@@ -211,6 +211,22 @@ export interface CancelledJob {
   dependents?: DependentChange[];
 }
 
+/** A job `jobDelete` deleted, as it was when deleted. */
+export interface DeletedJob {
+  id: string;
+  task: string;
+  queue: string;
+  correlationId: string;
+  /** The job's attempt numbers when it was deleted. */
+  attempt: number;
+  maxAttempts: number;
+  /** The state it was in (a running job's worker is fenced off: its outcome is dropped). */
+  previousState: JobState;
+  at: EpochMs;
+  /** What the delete did to jobs depending on this one (absent: nothing). */
+  dependents?: DependentChange[];
+}
+
 /** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
 export interface JobFilter {
   states?: readonly JobState[];

@@ -97,6 +97,9 @@ export function jobAndEventPaths(): Record<string, Partial<Record<'get' | 'post'
       delete: {
         summary: 'Delete a job',
         tags: ['jobs'],
+        description:
+          "In any state (a running job's worker is fenced off). Stores and emits `job:deleted` " +
+          '(`previousState`: the state it was in) and the events of what the delete did to its dependents.',
         parameters: [path('id', 'job id')],
         responses: {
           '200': ok('deleted', object({ deleted: { const: true } })),

@@ -34,6 +34,7 @@ const NAMES: Record<LoggedEventName, true> = {
   'job:abandoned': true,
   'job:retried': true,
   'job:cancelled': true,
+  'job:deleted': true,
   'job:blocked': true,
   'job:unblocked': true,
   'job:rescued': true,

@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import { JOB_STATES, type JobState } from '../../core/types.js';
 import type { Driver, JobFilter } from '../driver.js';
 import {
+  byIdAscending,
   claim,
   claimOne,
   complete,
@@ -11,6 +12,7 @@ import {
   getJob,
   insertJob,
   insertJobs,
+  stateOf,
   storedError,
   T0,
 } from './harness.js';
@@ -175,16 +177,114 @@ export function adminTests(test: DefineTest): void {
     assert.equal((await getJob(driver, old.id)).state, 'cancelled');
   });
 
-  test('delete removes jobs in any state and returns the ids it removed', async (driver) => {
-    const jobs = await insertJobs(driver, [{}, {}, { delayMs: 10_000 }, {}]);
+  test('delete removes jobs in any state and returns them as they were, in input order', async (driver) => {
+    const jobs = await insertJobs(driver, [{}, {}, { delayMs: 10_000 }, { task: 'p', correlationId: 'c-p' }]);
     const [running, completed] = await claim(driver, { limit: 2 });
     await complete(driver, completed!, T0 + 1);
     assert.equal((await getJob(driver, running!.id)).state, 'running');
     const ids = jobs.map((job) => job.id);
-    const deleted = await driver.jobDelete({ ids: [...ids, '987654321', 'nope'] });
-    assert.deepEqual([...deleted].sort(), [...ids].sort());
+    const named = [ids[3]!, ids[2]!, '987654321', ids[0]!, 'nope', ids[1]!, ids[3]!];
+    const deleted = await driver.jobDelete({ ids: named, now: T0 + 10 });
+    assert.deepEqual(
+      deleted.map((job) => job.id),
+      [ids[3], ids[2], ids[0], ids[1]],
+      'input order, unknown ids and repeats left out',
+    );
+    const previous = new Map(deleted.map((job) => [job.id, job.previousState]));
+    assert.equal(previous.get(running!.id), 'running');
+    assert.equal(previous.get(completed!.id), 'completed');
+    assert.equal(previous.get(ids[2]!), 'scheduled');
+    assert.equal(previous.get(ids[3]!), 'pending');
+    assert.deepEqual(deleted[0], {
+      id: ids[3],
+      task: 'p',
+      queue: 'default',
+      correlationId: 'c-p',
+      attempt: 0,
+      maxAttempts: 3,
+      previousState: 'pending',
+      at: T0 + 10,
+    });
+    assert.equal(deleted.find((job) => job.id === running!.id)!.attempt, 1);
     for (const id of ids) assert.equal(await driver.jobGet({ id }), undefined);
     assert.deepEqual(await driver.jobDelete({ ids }), []);
+  });
+
+  test("delete stores its log builder's entries with the delete, and returns a deleted dependency's changes", async (driver) => {
+    const [dependency, other] = await insertJobs(driver, [{ delayMs: 60_000 }, { delayMs: 60_000 }]);
+    const [cancelled, released, stuck] = await insertJobs(driver, [
+      { task: 'c', dependsOn: [{ jobId: dependency!.id, onFailure: 'cancel' }] },
+      { task: 'r', dependsOn: [{ jobId: dependency!.id, onFailure: 'run' }] },
+      { task: 'b', dependsOn: [{ jobId: dependency!.id, onFailure: 'block' }] },
+    ]);
+    const [below] = await insertJobs(driver, [
+      { task: 'below', dependsOn: [{ jobId: cancelled!.id, onFailure: 'cancel' }] },
+    ]);
+    const { cursor } = await driver.eventRead({ after: null, limit: 1000 });
+    const deleted = await driver.jobDelete({
+      ids: [dependency!.id, other!.id],
+      now: T0 + 20,
+      log: (jobs) =>
+        jobs.flatMap((job) => [
+          { type: 'job:deleted', data: { jobId: job.id, previousState: job.previousState } },
+          ...(job.dependents ?? []).map((c) => ({
+            type: 'test:dependent',
+            data: { jobId: c.id, state: c.state, dependencyId: c.dependencyId },
+          })),
+        ]),
+    });
+    assert.deepEqual(
+      deleted.map((job) => [job.id, job.previousState, job.at]),
+      [
+        [dependency!.id, 'scheduled', T0 + 20],
+        [other!.id, 'scheduled', T0 + 20],
+      ],
+    );
+    assert.equal(deleted[1]!.dependents, undefined, 'nothing waited for it');
+    const changes = (deleted[0]!.dependents ?? []).map((c) => [c.id, c.state, c.dependencyId, c.at]);
+    assert.deepEqual(
+      [...changes].sort((a, b) => byIdAscending(String(a[0]), String(b[0]))),
+      [
+        [cancelled!.id, 'cancelled', dependency!.id, T0 + 20],
+        [released!.id, 'pending', dependency!.id, T0 + 20],
+        [stuck!.id, 'blocked', dependency!.id, T0 + 20],
+        [below!.id, 'cancelled', cancelled!.id, T0 + 20],
+      ],
+    );
+    assert.equal(await stateOf(driver, cancelled!.id), 'cancelled');
+    assert.equal(await stateOf(driver, released!.id), 'pending');
+    assert.equal(await stateOf(driver, stuck!.id), 'blocked');
+    assert.equal(await stateOf(driver, below!.id), 'cancelled');
+    const { events } = await driver.eventRead({ after: cursor, limit: 1000 });
+    assert.deepEqual(
+      events.map((e) => [e.type, (e.data as { jobId: string }).jobId]),
+      [
+        ['job:deleted', dependency!.id],
+        ...(deleted[0]!.dependents ?? []).map((c) => ['test:dependent', c.id]),
+        ['job:deleted', other!.id],
+      ],
+    );
+    assert.deepEqual(events[0]!.data, { jobId: dependency!.id, previousState: 'scheduled' });
+  });
+
+  test('delete whose log builder throws deletes nothing (one transaction)', async (driver) => {
+    const [dependency] = await insertJobs(driver, [{ delayMs: 60_000 }]);
+    const [dependent] = await insertJobs(driver, [
+      { dependsOn: [{ jobId: dependency!.id, onFailure: 'cancel' }] },
+    ]);
+    const { cursor } = await driver.eventRead({ after: null, limit: 1000 });
+    await assert.rejects(
+      driver.jobDelete({
+        ids: [dependency!.id],
+        log: () => {
+          throw new Error('builder failed');
+        },
+      }),
+      /builder failed/,
+    );
+    assert.equal(await stateOf(driver, dependency!.id), 'scheduled');
+    assert.equal(await stateOf(driver, dependent!.id), 'blocked');
+    assert.deepEqual((await driver.eventRead({ after: cursor, limit: 1000 })).events, []);
   });
 
   test('deleting a running job fences off its worker', async (driver) => {

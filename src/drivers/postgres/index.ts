@@ -293,7 +293,7 @@ export function postgresDriver(options: PostgresDriverOptions): Driver {
     jobCancel: (params) => inTransaction(ctx, 'jobCancel', params.log, (on) => jobCancel(on, params)),
     jobClaim: (params) => jobClaim(ctx, params),
     jobCountByState: (params) => jobCountByState(ctx, params),
-    jobDelete: (params) => jobDelete(ctx, params),
+    jobDelete: (params) => inTransaction(ctx, 'jobDelete', params.log, (on) => jobDelete(on, params)),
     jobDependencies: (params) => jobDependencies(ctx, params),
     jobFinalizeMany: (params) => jobFinalizeMany(ctx, params),
     jobGet: (params) => jobGet(ctx, params),

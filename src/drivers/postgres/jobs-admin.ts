@@ -3,6 +3,7 @@ import { JOB_STATES, type JobRecord, type JobState } from '../../core/types.js';
 import {
   type CancelledJob,
   CHANNELS,
+  type DeletedJob,
   type DependencyEdgeState,
   type DependencyPolicy,
   type DependentChange,
@@ -399,33 +400,55 @@ function isUniqueViolation(err: unknown): boolean {
 
 /**
  * Deleted dependencies can never complete: what waits for them gets its edges' policy, and the
- * edges of deleted dependents go, in the same transaction (a delete stores no events).
+ * edges of deleted dependents go. The caller runs this in a transaction (index.ts), with the
+ * events its `log` makes of the result.
  */
-export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promise<string[]> {
+export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promise<DeletedJob[]> {
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
-  return ctx.transaction('jobDelete', async (client) => {
-    const q = ctx.within(client);
-    const rows = await q.query<{ id: string; dependents: number; at: number }>(
-      'jobDelete',
-      `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[])
-       RETURNING id, dependents, ${epochMs(nowSql('NULL'))} AS at`,
-      [ids],
-    );
-    const deleted = rows.map((r) => r.id);
-    if (deleted.length > 0) {
-      await q.query('jobDelete', `DELETE FROM ${ctx.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])`, [
-        deleted,
-      ]);
-    }
-    const withDependents = rows
-      .filter((r) => r.dependents > 0)
-      .map((r) => r.id)
-      .sort(compareIds);
-    if (withDependents.length > 0) {
-      await dependenciesFailed(q, withDependents, rows[0]!.at);
-    }
-    return inInputOrder(params.ids, new Set(deleted));
+  const rows = await ctx.query<{
+    id: string;
+    task: string;
+    queue: string;
+    correlation_id: string;
+    attempt: number;
+    max_attempts: number;
+    previous_state: JobState;
+    dependents: number;
+    at: number;
+  }>(
+    'jobDelete',
+    `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[])
+     RETURNING id, task, queue, correlation_id, attempt, max_attempts, state AS previous_state, dependents,
+               ${epochMs(nowSql('$2'))} AS at`,
+    [ids, params.now ?? null],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  if (rows.length > 0) {
+    await ctx.query('jobDelete', `DELETE FROM ${ctx.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])`, [
+      [...byId.keys()],
+    ]);
+  }
+  // What waited for each deleted job, as for a cancel: per job, lowest id first.
+  const changes = new Map<string, DependentChange[]>();
+  for (const r of [...rows].sort((a, b) => compareIds(a.id, b.id))) {
+    if (r.dependents === 0) continue;
+    const found = await dependenciesFailed(ctx, [r.id], r.at);
+    if (found.length > 0) changes.set(r.id, found);
+  }
+  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
+    const r = byId.get(id)!;
+    return {
+      ...(changes.has(id) ? { dependents: changes.get(id)! } : {}),
+      id: r.id,
+      task: r.task,
+      queue: r.queue,
+      correlationId: r.correlation_id,
+      attempt: r.attempt,
+      maxAttempts: r.max_attempts,
+      previousState: r.previous_state,
+      at: r.at,
+    };
   });
 }

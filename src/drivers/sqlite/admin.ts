@@ -6,9 +6,9 @@ import { type EpochMs, JOB_STATES, type JobRecord, type JobState } from '../../c
 import {
   type CancelledJob,
   CHANNELS,
+  type DeletedJob,
   type DependencyEdgeState,
   type DependencyPolicy,
-  type DependentChange,
   edgeAfterRetry,
   edgeHolds,
   type JobCancelParams,
@@ -191,22 +191,40 @@ export function createAdminMethods(ctx: SqliteContext) {
     });
   }
 
-  const deleteJob = db.prepare('DELETE FROM jobwire_jobs WHERE id = ? RETURNING id, dependents');
+  const deleteJob = db.prepare(
+    `DELETE FROM jobwire_jobs WHERE id = ?
+     RETURNING id, state, task, queue, correlation_id, attempt, max_attempts, dependents`,
+  );
   // A deleted dependency can never complete: its waiting edges get their policy, as for a cancel.
   const deleteTx = db.transaction((ids: readonly number[], now: EpochMs) => {
-    const deleted: number[] = [];
-    const changes: DependentChange[] = [];
+    const deleted: DeletedJob[] = [];
     for (const id of ids) {
-      const row = deleteJob.get(id) as { id: number; dependents: number } | undefined;
+      const row = deleteJob.get(id) as
+        | (Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'> & {
+            dependents: number;
+          })
+        | undefined;
       if (!row) continue;
-      deleted.push(id);
-      changes.push(...dependenciesOf(ctx).deleting(id, row.dependents > 0, now));
+      const job: DeletedJob = {
+        id: String(id),
+        task: row.task,
+        queue: row.queue,
+        correlationId: row.correlation_id,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        previousState: row.state,
+        at: now,
+      };
+      const changes = dependenciesOf(ctx).deleting(id, row.dependents > 0, now);
+      if (changes.length > 0) job.dependents = changes;
+      deleted.push(job);
     }
-    return { deleted: deleted.map(String), changes };
+    return deleted;
   });
 
-  function jobDelete(params: JobDeleteParams): string[] {
-    const { deleted, changes } = deleteTx.immediate(knownIds(params.ids), ctx.now(undefined));
+  function jobDelete(params: JobDeleteParams): DeletedJob[] {
+    const deleted = deleteTx.immediate(knownIds(params.ids), ctx.now(params.now));
+    const changes = deleted.flatMap((job) => job.dependents ?? []);
     const queues = new Set(changes.filter((c) => c.state === 'pending').map((c) => c.queue));
     for (const queue of queues) ctx.notifier.notify(CHANNELS.jobAvailable, queue);
     return deleted;

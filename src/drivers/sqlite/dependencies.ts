@@ -201,7 +201,7 @@ export function createDependencyMethods(ctx: SqliteContext) {
 
   /**
    * Job `id` was deleted: its own edges go, and what waited for it gets its policy (it can never
-   * complete). A delete stores no events, so neither do these changes (see docs/dependencies.md).
+   * complete). The changes are returned to the delete, which reports them (`job:deleted`'s dependents).
    */
   function deleting(id: number, hasDependents: boolean, now: EpochMs): DependentChange[] {
     deleteEdgesOf.run(id);

@@ -348,7 +348,8 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
       call('jobCancel', () => logged(params.log, params.now, () => use().jobCancel(params))),
     jobClaim: (params) => call('jobClaim', () => use().jobClaim(params)),
     jobCountByState: (params) => call('jobCountByState', () => use().jobCountByState(params)),
-    jobDelete: (params) => call('jobDelete', () => use().jobDelete(params)),
+    jobDelete: (params) =>
+      call('jobDelete', () => logged(params.log, params.now, () => use().jobDelete(params))),
     jobDependencies: (params) =>
       call('jobDependencies', () => {
         use();

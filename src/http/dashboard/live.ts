@@ -266,7 +266,9 @@ export class LiveHub {
         this.chart.add(event);
         batch.chart = true;
       }
-      if (event.type === 'job:queued' || event.type === 'job:cancelled') batch.schedules = true;
+      if (event.type === 'job:queued' || event.type === 'job:cancelled' || event.type === 'job:deleted') {
+        batch.schedules = true;
+      }
     } else if (scope === 'queue') {
       batch.counts = true;
     } else if (scope === 'pool' || scope === 'worker') {

@@ -387,6 +387,178 @@ export function runEventLogSuite(factory: ConformanceDatabases): void {
       }
     });
 
+    it('deleteJob stores job:deleted with the delete and emits it once, with the state it was in', async (t) => {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let started = false;
+      const hold = defineTask({
+        name: 'log.hold',
+        queue: 'held',
+        handler: async () => {
+          started = true;
+          await released;
+          return 'late';
+        },
+      });
+      const { client } = await withClient(t, factory, { tasks: [work, idle, hold] });
+      const recorded = recordEvents(client);
+      const pending = await client.enqueue(idle, {});
+      const completed = await client.enqueue(work, { kind: 'ok' });
+      const running = await client.enqueue(hold, {});
+      const pool = client.createPool({ ...testPool, queues: ['default', 'held'], concurrency: 2 });
+      await pool.start();
+      await client.waitForJob(completed.id, { timeoutMs: 10_000 });
+      await until(() => started, 10_000, 'the held job to start');
+      const start = await client.events.head();
+
+      const expected = new Map<string, string>([
+        [pending.id, 'pending'],
+        [running.id, 'running'],
+        [completed.id, 'completed'],
+      ]);
+      for (const id of expected.keys()) assert.equal(await client.deleteJob(id), true, `delete ${id}`);
+      release();
+      await pool.stop();
+      for (const [id, previousState] of expected) {
+        const emitted = recorded.of('job:deleted').filter((e) => e.jobId === id);
+        assert.equal(emitted.length, 1, `one job:deleted for ${previousState}`);
+        assert.equal(emitted[0]!.previousState, previousState);
+        assert.equal(typeof emitted[0]!.at, 'number');
+        const logged = (await client.jobEvents(id)).filter((e) => e.type === 'job:deleted');
+        assert.equal(logged.length, 1, `one stored job:deleted for ${previousState}`);
+        assert.deepEqual(logged[0]!.data, emitted[0], 'the log holds what the bus emitted');
+        assert.equal(await client.getJob(id), undefined);
+      }
+      const deletedRunning = recorded.of('job:deleted').find((e) => e.jobId === running.id)!;
+      assert.deepEqual(
+        { task: deletedRunning.task, queue: deletedRunning.queue, attempt: deletedRunning.attempt },
+        { task: 'log.hold', queue: 'held', attempt: 1 },
+      );
+      assert.equal(
+        recorded.of('job:completed').filter((e) => e.jobId === running.id).length,
+        0,
+        "the deleted running job's worker is fenced off",
+      );
+      const { events } = await readAll(client, start);
+      assert.deepEqual(
+        events.filter((e) => e.type === 'job:deleted').map(jobIdOf),
+        [...expected.keys()],
+        'stored in delete order',
+      );
+    });
+
+    it("deleting a dependency stores and emits its dependents' changes after its job:deleted", async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [idle] });
+      const dependency = await client.enqueue(idle, {}, { delayMs: 3_600_000 });
+      const cancelled = await client.enqueue(
+        idle,
+        {},
+        { dependsOn: [{ id: dependency.id, onFailure: 'cancel' }] },
+      );
+      const below = await client.enqueue(
+        idle,
+        {},
+        { dependsOn: [{ id: cancelled.id, onFailure: 'cancel' }] },
+      );
+      const ran = await client.enqueue(idle, {}, { dependsOn: [{ id: dependency.id, onFailure: 'run' }] });
+      const stuck = await client.enqueue(
+        idle,
+        {},
+        { dependsOn: [{ id: dependency.id, onFailure: 'block' }] },
+      );
+      const start = await client.events.head();
+      const recorded = recordEvents(client);
+      assert.equal(await client.deleteJob(dependency.id), true);
+
+      const bus = recorded.all
+        .filter((e) => e.name.startsWith('job:'))
+        .map((e) => ({ type: e.name as string, data: e.event as unknown }));
+      const { events } = await readAll(client, start);
+      assert.deepEqual(
+        events.map((e) => ({ type: e.type, data: e.data })),
+        bus,
+        'the log holds exactly what the bus emitted, in the same order',
+      );
+      assert.equal(bus[0]!.type, 'job:deleted');
+      assert.deepEqual(
+        { jobId: jobIdOf(bus[0]!), previousState: (bus[0]!.data as { previousState: string }).previousState },
+        { jobId: dependency.id, previousState: 'scheduled' },
+      );
+      const byJob = new Map(
+        bus.slice(1).map((e) => [jobIdOf(e), [e.type, (e.data as { dependencyId?: string }).dependencyId]]),
+      );
+      assert.deepEqual(byJob.get(cancelled.id), ['job:cancelled', dependency.id]);
+      assert.deepEqual(byJob.get(below.id), ['job:cancelled', cancelled.id]);
+      assert.deepEqual(byJob.get(ran.id), ['job:unblocked', dependency.id]);
+      assert.deepEqual(byJob.get(stuck.id), ['job:blocked', undefined]);
+      assert.deepEqual(
+        (bus.find((e) => jobIdOf(e) === stuck.id)!.data as { dependencyIds?: string[] }).dependencyIds,
+        [dependency.id],
+      );
+      assert.equal(bus.length, 5);
+      assert.equal((await client.getJob(cancelled.id))?.state, 'cancelled');
+      assert.equal((await client.getJob(ran.id))?.state, 'pending');
+    });
+
+    it('a delete that fails or finds no job emits and stores nothing', async (t) => {
+      let failCommit = false;
+      const { client } = await withClient(t, factory, {
+        tasks: [idle],
+        wrapDriver: (driver) => {
+          // The write's own transaction fails (as a lost commit would): nothing may be reported.
+          const jobDelete = driver.jobDelete.bind(driver);
+          driver.jobDelete = (params) =>
+            jobDelete(
+              failCommit && params.log
+                ? {
+                    ...params,
+                    log: () => {
+                      throw new Error('commit failed');
+                    },
+                  }
+                : params,
+            );
+          return driver;
+        },
+      });
+      const dependency = await client.enqueue(idle, {}, { delayMs: 3_600_000 });
+      const dependent = await client.enqueue(idle, {}, { dependsOn: [dependency.id] });
+      const start = await client.events.head();
+      const recorded = recordEvents(client);
+      assert.equal(await client.deleteJob('987654321'), false);
+      failCommit = true;
+      await assert.rejects(client.deleteJob(dependency.id), /commit failed/);
+      assert.deepEqual(recorded.all, []);
+      assert.deepEqual((await readAll(client, start)).events, []);
+      assert.equal((await client.getJob(dependency.id))?.state, 'scheduled');
+      assert.equal((await client.getJob(dependent.id))?.state, 'blocked');
+    });
+
+    it('the bulk purge of finished jobs (deleteJobs) emits and stores no per-job events', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [idle] });
+      const jobs = await client.enqueueMany([1, 2, 3].map(() => ({ task: idle, payload: {} })));
+      assert.equal((await client.cancelJobs({ queue: 'parked' })).count, 3);
+      const start = await client.events.head();
+      const recorded = recordEvents(client);
+      assert.equal(await client.deleteJobs({ state: 'cancelled' }), 3);
+      for (const job of jobs) assert.equal(await client.getJob(job.id), undefined);
+      assert.deepEqual(recorded.all, []);
+      assert.deepEqual((await readAll(client, start)).events, []);
+    });
+
+    it('with events.log false deleteJob still emits job:deleted in process', async (t) => {
+      const { client } = await withClient(t, factory, { tasks: [idle], events: { log: false } });
+      const job = await client.enqueue(idle, {});
+      const recorded = recordEvents(client);
+      assert.equal(await client.deleteJob(job.id), true);
+      assert.deepEqual(
+        recorded.of('job:deleted').map((e) => [e.jobId, e.previousState]),
+        [[job.id, 'pending']],
+      );
+    });
+
     it('with events.log false nothing is stored, and the bus still emits', async (t) => {
       const { client } = await withClient(t, factory, { tasks: [work], events: { log: false } });
       const start = await client.events.head();
