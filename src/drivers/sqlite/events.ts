@@ -260,13 +260,11 @@ export function createEventMethods(ctx: SqliteContext) {
       return deleteSub.run(params.name).changes === 1;
     },
     /**
-     * SQLite cannot hold its write lock across an async handler, so `work` runs first, outside
-     * any transaction (at least once), and the cursor is then compared and stored.
+     * The second half of `eventSubscriptionAdvance` (index.ts runs `work` before it: SQLite cannot
+     * hold its write lock across an async handler): store `to` if `from` is still the cursor.
      */
-    async eventSubscriptionAdvance(params: EventSubscriptionAdvanceParams): Promise<boolean> {
+    eventSubscriptionStore(params: EventSubscriptionAdvanceParams): boolean {
       const stored = () => (getSub.get(params.name) as { cursor: string } | undefined)?.cursor ?? null;
-      if (stored() !== params.from) return false;
-      if (params.work) await params.work(undefined);
       return db
         .transaction(() => {
           if (stored() !== params.from) return false;

@@ -417,8 +417,17 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
     eventListForJob: (params) => call('eventListForJob', () => use().eventListForJob(params)),
     eventPrune: (params) => call('eventPrune', () => use().eventPrune(params)),
     eventRead: (params) => call('eventRead', () => use().eventRead(params)),
-    eventSubscriptionAdvance: (params) =>
-      call('eventSubscriptionAdvance', use).then((m) => m.eventSubscriptionAdvance(params)),
+    // `work` runs first, outside any transaction (at least once), then the cursor is compared and
+    // stored — each read and write a `call` of its own, so a lock held by another connection is
+    // waited for and a failure is a StorageError (the store ran bare: a brief lock failed it with
+    // a raw SqliteError, and the batch was handled again).
+    eventSubscriptionAdvance: async (params) => {
+      const name = { name: params.name };
+      const stored = await call('eventSubscriptionAdvance', () => use().eventSubscriptionGet(name));
+      if (stored !== params.from) return false;
+      if (params.work) await params.work(undefined);
+      return call('eventSubscriptionAdvance', () => use().eventSubscriptionStore(params));
+    },
     eventSubscriptionDelete: (params) =>
       call('eventSubscriptionDelete', () => use().eventSubscriptionDelete(params)),
     eventSubscriptionGet: (params) => call('eventSubscriptionGet', () => use().eventSubscriptionGet(params)),
