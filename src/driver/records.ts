@@ -211,21 +211,12 @@ export interface CancelledJob {
   dependents?: DependentChange[];
 }
 
-/** A job `jobDelete` deleted, as it was when deleted. */
-export interface DeletedJob {
-  id: string;
-  task: string;
-  queue: string;
-  correlationId: string;
-  /** The job's attempt numbers when it was deleted. */
-  attempt: number;
-  maxAttempts: number;
-  /** The state it was in (a running job's worker is fenced off: its outcome is dropped). */
-  previousState: JobState;
-  at: EpochMs;
-  /** What the delete did to jobs depending on this one (absent: nothing). */
-  dependents?: DependentChange[];
-}
+/**
+ * A job `jobDelete` deleted, as it was when deleted: the same fields as a cancel's
+ * (`previousState` the state it was in; a running job's worker is fenced off, its outcome
+ * dropped; `dependents` what the delete did to jobs depending on it).
+ */
+export type DeletedJob = CancelledJob;
 
 /** Filters of `jobList` (each given list narrows the page to jobs matching one of its values). */
 export interface JobFilter {

@@ -153,26 +153,46 @@ export async function jobCancel(ctx: PgContext, params: JobCancelParams): Promis
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
   await ctx.notifier.ready();
-  const rows = await ctx.query<{
-    id: string;
-    task: string;
-    queue: string;
-    correlation_id: string;
-    attempt: number;
-    max_attempts: number;
-    previous_state: JobState;
-    at: number;
-    dependents: number;
-  }>('jobCancel', cancelSql(ctx.s), [ids, params.now ?? null, ctx.channel(CHANNELS.jobCancelled)]);
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const rows = await ctx.query<ChangedRow>('jobCancel', cancelSql(ctx.s), [
+    ids,
+    params.now ?? null,
+    ctx.channel(CHANNELS.jobCancelled),
+  ]);
   // What waits for a cancelled job gets its edges' policy; the caller runs this in a transaction.
+  return changedJobs(ctx, params.ids, rows);
+}
+
+/** A job a cancel or a delete changed, as its RETURNING gives it. */
+interface ChangedRow {
+  id: string;
+  task: string;
+  queue: string;
+  correlation_id: string;
+  attempt: number;
+  max_attempts: number;
+  previous_state: JobState;
+  at: number;
+  dependents: number;
+}
+
+/**
+ * The jobs a cancel or a delete changed, in the order `named` gives them, each with what that
+ * did to the jobs depending on it: their edges' policy applied per job, lowest id first (the
+ * order every writer locks in). Runs in the caller's transaction.
+ */
+async function changedJobs(
+  ctx: PgContext,
+  named: readonly string[],
+  rows: readonly ChangedRow[],
+): Promise<CancelledJob[]> {
+  const byId = new Map(rows.map((r) => [r.id, r]));
   const changes = new Map<string, DependentChange[]>();
   for (const r of [...rows].sort((a, b) => compareIds(a.id, b.id))) {
     if (r.dependents === 0) continue;
     const found = await dependenciesFailed(ctx, [r.id], r.at);
     if (found.length > 0) changes.set(r.id, found);
   }
-  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
+  return inInputOrder(named, new Set(byId.keys())).map((id) => {
     const r = byId.get(id)!;
     return {
       ...(changes.has(id) ? { dependents: changes.get(id)! } : {}),
@@ -407,48 +427,18 @@ export async function jobDelete(ctx: PgContext, params: JobDeleteParams): Promis
   ctx.assertOpen();
   const ids = validIds(params.ids);
   if (ids.length === 0) return [];
-  const rows = await ctx.query<{
-    id: string;
-    task: string;
-    queue: string;
-    correlation_id: string;
-    attempt: number;
-    max_attempts: number;
-    previous_state: JobState;
-    dependents: number;
-    at: number;
-  }>(
+  const rows = await ctx.query<ChangedRow>(
     'jobDelete',
     `DELETE FROM ${ctx.s}.jobs WHERE id = ANY($1::bigint[])
      RETURNING id, task, queue, correlation_id, attempt, max_attempts, state AS previous_state, dependents,
                ${epochMs(nowSql('$2'))} AS at`,
     [ids, params.now ?? null],
   );
-  const byId = new Map(rows.map((r) => [r.id, r]));
   if (rows.length > 0) {
     await ctx.query('jobDelete', `DELETE FROM ${ctx.s}.dependencies e WHERE e.job_id = ANY($1::bigint[])`, [
-      [...byId.keys()],
+      rows.map((r) => r.id),
     ]);
   }
-  // What waited for each deleted job, as for a cancel: per job, lowest id first.
-  const changes = new Map<string, DependentChange[]>();
-  for (const r of [...rows].sort((a, b) => compareIds(a.id, b.id))) {
-    if (r.dependents === 0) continue;
-    const found = await dependenciesFailed(ctx, [r.id], r.at);
-    if (found.length > 0) changes.set(r.id, found);
-  }
-  return inInputOrder(params.ids, new Set(byId.keys())).map((id) => {
-    const r = byId.get(id)!;
-    return {
-      ...(changes.has(id) ? { dependents: changes.get(id)! } : {}),
-      id: r.id,
-      task: r.task,
-      queue: r.queue,
-      correlationId: r.correlation_id,
-      attempt: r.attempt,
-      maxAttempts: r.max_attempts,
-      previousState: r.previous_state,
-      at: r.at,
-    };
-  });
+  // What waited for each deleted job gets its edges' policy, as for a cancel.
+  return changedJobs(ctx, params.ids, rows);
 }

@@ -52,6 +52,23 @@ export const RETRY_JOB_SQL = `UPDATE jobwire_jobs
       WHERE other.unique_key = jobwire_jobs.unique_key AND ${activeStateSql('other.state')}))
   RETURNING *`;
 
+/** The columns a cancel and a delete read of each job they change. */
+type ChangedRow = Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'>;
+
+/** A job a cancel or a delete changed at `now`, as it was before (its dependents added after). */
+function changedJob(id: number, row: ChangedRow, now: EpochMs): CancelledJob {
+  return {
+    id: String(id),
+    task: row.task,
+    queue: row.queue,
+    correlationId: row.correlation_id,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    previousState: row.state,
+    at: now,
+  };
+}
+
 /** Build the admin methods (synchronous; the driver wraps them in promises). */
 export function createAdminMethods(ctx: SqliteContext) {
   const { db } = ctx;
@@ -67,22 +84,9 @@ export function createAdminMethods(ctx: SqliteContext) {
   const cancelTx = db.transaction((ids: readonly number[], now: EpochMs) => {
     const cancelled: CancelledJob[] = [];
     for (const id of ids) {
-      const row = stateOf.get(id) as
-        | (Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'> & {
-            dependents: number;
-          })
-        | undefined;
+      const row = stateOf.get(id) as (ChangedRow & { dependents: number }) | undefined;
       if (!row || cancelJob.run(now, id).changes === 0) continue;
-      const job: CancelledJob = {
-        id: String(id),
-        task: row.task,
-        queue: row.queue,
-        correlationId: row.correlation_id,
-        attempt: row.attempt,
-        maxAttempts: row.max_attempts,
-        previousState: row.state,
-        at: now,
-      };
+      const job = changedJob(id, row, now);
       if (row.dependents > 0) job.dependents = dependenciesOf(ctx).failed(id, now);
       cancelled.push(job);
     }
@@ -199,22 +203,9 @@ export function createAdminMethods(ctx: SqliteContext) {
   const deleteTx = db.transaction((ids: readonly number[], now: EpochMs) => {
     const deleted: DeletedJob[] = [];
     for (const id of ids) {
-      const row = deleteJob.get(id) as
-        | (Pick<JobRow, 'state' | 'task' | 'queue' | 'correlation_id' | 'attempt' | 'max_attempts'> & {
-            dependents: number;
-          })
-        | undefined;
+      const row = deleteJob.get(id) as (ChangedRow & { dependents: number }) | undefined;
       if (!row) continue;
-      const job: DeletedJob = {
-        id: String(id),
-        task: row.task,
-        queue: row.queue,
-        correlationId: row.correlation_id,
-        attempt: row.attempt,
-        maxAttempts: row.max_attempts,
-        previousState: row.state,
-        at: now,
-      };
+      const job: DeletedJob = changedJob(id, row, now);
       const changes = dependenciesOf(ctx).deleting(id, row.dependents > 0, now);
       if (changes.length > 0) job.dependents = changes;
       deleted.push(job);
