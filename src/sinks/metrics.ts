@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Gauge, Registry } from 'prom-client';
 import { assertKnownOptions, type Clock, JOB_STATES, type Jobwire, optionNames } from '../index.js';
 import { CachedClusterSource, type ClusterSource, queueCountsSource } from './cluster-source.js';
+import { refuseNonMetricsRequest } from './metrics-requests.js';
 import { DEFAULT_DURATION_BUCKETS, DEFAULT_WAIT_BUCKETS, registerProcessMetrics } from './process-metrics.js';
 
 export {
@@ -217,15 +218,7 @@ function registerClusterGauges(
 }
 
 async function serve(request: IncomingMessage, response: ServerResponse, registry: Registry): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path !== '/metrics') {
-    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics\n');
-    return;
-  }
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
-    return;
-  }
+  if (refuseNonMetricsRequest(request, response)) return;
   try {
     const body = await registry.metrics();
     response.writeHead(200, { 'content-type': registry.contentType });

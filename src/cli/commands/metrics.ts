@@ -6,6 +6,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Jobwire, StorageError } from '../../index.js';
+import { refuseNonMetricsRequest } from '../../sinks/metrics-requests.js';
 import { CliError, DB, HELP, intOption, parseCommandArgs, UsageError } from '../args.js';
 import { type Command, type CommandContext, println } from '../command.js';
 import { clockTime } from '../format.js';
@@ -141,15 +142,7 @@ const UNREACHABLE_BODY =
 
 /** The handler while no client could be opened (same paths and methods as the sink's). */
 const unreachableHandler: RequestListener = (request, response) => {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path !== '/metrics') {
-    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics\n');
-    return;
-  }
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
-    return;
-  }
+  if (refuseNonMetricsRequest(request, response)) return;
   response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   response.end(request.method === 'HEAD' ? undefined : UNREACHABLE_BODY);
 };
