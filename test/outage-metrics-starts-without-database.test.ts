@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { spawnCli } from './support/cli.js';
+import { watchCli } from './support/cli.js';
 import { createMigratedSchema } from './support/postgres.js';
 import { startRefusingProxy } from './support/refusing-proxy.js';
 
@@ -18,22 +18,8 @@ it('jobwire metrics serves cluster_up 0 while the database is down at start, and
   const proxy = await startRefusingProxy(url, { refusing: true });
   t.after(() => proxy.close());
 
-  const child = spawnCli(['metrics', '--db', proxy.url, '--schema', schema, '--port', '0']);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      exitCode = code;
-      resolve(code);
-    }),
-  );
+  const run = watchCli(['metrics', '--db', proxy.url, '--schema', schema, '--port', '0']);
+  const { child, exited } = run;
   t.after(() => child.kill('SIGKILL'));
   const waitFor = async <T>(
     what: string,
@@ -44,8 +30,10 @@ it('jobwire metrics serves cluster_up 0 while the database is down at start, and
     for (;;) {
       const value = await check();
       if (value !== undefined) return value;
-      if (exitCode !== undefined) assert.fail(`exited ${exitCode} before ${what}\n${stdout}\n${stderr}`);
-      if (Date.now() > deadline) assert.fail(`no ${what} within ${timeoutMs} ms\n${stdout}\n${stderr}`);
+      if (run.exitCode() !== undefined)
+        assert.fail(`exited ${run.exitCode()} before ${what}\n${run.stdout()}\n${run.stderr()}`);
+      if (Date.now() > deadline)
+        assert.fail(`no ${what} within ${timeoutMs} ms\n${run.stdout()}\n${run.stderr()}`);
       await sleep(100);
     }
   };
@@ -57,19 +45,19 @@ it('jobwire metrics serves cluster_up 0 while the database is down at start, and
 
   const metricsUrl = await waitFor(
     'the serving line',
-    () => /serving (http:\/\/\S+\/metrics)/.exec(stdout)?.[1],
+    () => /serving (http:\/\/\S+\/metrics)/.exec(run.stdout())?.[1],
     20_000,
   );
   await waitFor(
     'the waiting message',
-    () => (/waiting for the database/.test(stderr) ? true : undefined),
+    () => (/waiting for the database/.test(run.stderr()) ? true : undefined),
     10_000,
   );
-  assert.match(stderr, /Cannot reach PostgreSQL/, 'it says why it waits');
+  assert.match(run.stderr(), /Cannot reach PostgreSQL/, 'it says why it waits');
   const down = await scrape(metricsUrl);
   assert.match(down, /^jobwire_cluster_up 0$/m);
   await sleep(2500);
-  assert.equal(exitCode, undefined, 'still running after a few failed tries');
+  assert.equal(run.exitCode(), undefined, 'still running after a few failed tries');
   assert.match(await scrape(metricsUrl), /^jobwire_cluster_up 0$/m);
 
   await proxy.accept();
@@ -82,7 +70,7 @@ it('jobwire metrics serves cluster_up 0 while the database is down at start, and
     20_000,
   );
   assert.match(up, /^# TYPE jobwire_queue_jobs gauge$/m, 'the cluster gauges are served');
-  assert.match(stderr, /the database answers after \d+ s/);
+  assert.match(run.stderr(), /the database answers after \d+ s/);
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, run.stderr());
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { ROOT, spawnCli } from './support/cli.js';
+import { ROOT, watchCli } from './support/cli.js';
 import { createMigratedSchema } from './support/postgres.js';
 import { startRefusingProxy } from './support/refusing-proxy.js';
 
@@ -31,7 +31,7 @@ it('a worker prints a repeated storage failure once, and a line when storage ans
     `import { defineTask } from '${entry}';\nexport const noop = defineTask({ name: 'noop', handler: async () => {} });\n`,
   );
 
-  const child = spawnCli([
+  const run = watchCli([
     'worker',
     '--tasks',
     tasks,
@@ -43,25 +43,19 @@ it('a worker prints a repeated storage failure once, and a line when storage ans
     '--concurrency',
     '1',
   ]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const { child, exited } = run;
   t.after(() => child.kill('SIGKILL'));
   const events = () =>
-    stdout
+    run
+      .stdout()
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   const waitFor = async (what: string, check: () => boolean, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
-      if (Date.now() > deadline) assert.fail(`no ${what} within ${timeoutMs} ms\n${stdout}\n${stderr}`);
+      if (Date.now() > deadline)
+        assert.fail(`no ${what} within ${timeoutMs} ms\n${run.stdout()}\n${run.stderr()}`);
       await sleep(100);
     }
   };
@@ -73,7 +67,7 @@ it('a worker prints a repeated storage failure once, and a line when storage ans
   await proxy.accept();
   await waitFor('storage:recovered', () => events().some((e) => e.event === 'storage:recovered'), 20_000);
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, run.stderr());
 
   const during = events().slice(before);
   const elections = during.filter((e) => e.event === 'service:error' && e.operation === 'elect');

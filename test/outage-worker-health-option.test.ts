@@ -12,7 +12,7 @@ import { it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { sqliteDriver } from '../src/drivers/sqlite/index.js';
 import { createJobwire, defineTask } from '../src/index.js';
-import { ROOT, spawnCli } from './support/cli.js';
+import { ROOT, watchCli } from './support/cli.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,33 +34,21 @@ it('a worker started with --health fires the alerts of its thresholds when it le
   const healthFile = join(dir, 'health.json');
   writeFileSync(healthFile, JSON.stringify({ intervalMs: 200, queues: { held: { maxPending: 2 } } }));
 
-  const child = spawnCli(['worker', '--tasks', tasks, '--db', db, '--json', '--health', healthFile]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      exitCode = code;
-      resolve(code);
-    }),
-  );
+  const run = watchCli(['worker', '--tasks', tasks, '--db', db, '--json', '--health', healthFile]);
+  const { child, exited } = run;
   t.after(() => child.kill('SIGKILL'));
   const fired = () =>
-    stdout
+    run
+      .stdout()
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((e) => e.event === 'alert:fired');
   const deadline = Date.now() + 30_000;
   while (fired() === undefined) {
-    if (exitCode !== undefined) assert.fail(`the worker exited ${exitCode}\n${stdout}\n${stderr}`);
-    if (Date.now() > deadline) assert.fail(`no alert:fired within 30 s\n${stdout}\n${stderr}`);
+    if (run.exitCode() !== undefined)
+      assert.fail(`the worker exited ${run.exitCode()}\n${run.stdout()}\n${run.stderr()}`);
+    if (Date.now() > deadline) assert.fail(`no alert:fired within 30 s\n${run.stdout()}\n${run.stderr()}`);
     await sleep(100);
   }
   const alert = fired()!;
@@ -69,7 +57,7 @@ it('a worker started with --health fires the alerts of its thresholds when it le
     ['queue-backlog:held', 'queue-backlog', 3, 2],
   );
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, run.stderr());
 });
 
 it('a --health value that is not JSON is a usage error naming the flag', async (t) => {
@@ -81,20 +69,8 @@ it('a --health value that is not JSON is a usage error naming the flag', async (
     tasks,
     `import { defineTask } from '${entry}';\nexport const t = defineTask({ name: 't', handler: async () => {} });\n`,
   );
-  const child = spawnCli([
-    'worker',
-    '--tasks',
-    tasks,
-    '--db',
-    join(dir, 'jobs.db'),
-    '--health',
-    '{"queues":',
-  ]);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 2, stderr);
-  assert.match(stderr, /--health: the value is not valid JSON/);
+  const run = watchCli(['worker', '--tasks', tasks, '--db', join(dir, 'jobs.db'), '--health', '{"queues":']);
+  const code = await run.exited;
+  assert.equal(code, 2, run.stderr());
+  assert.match(run.stderr(), /--health: the value is not valid JSON/);
 });

@@ -111,6 +111,41 @@ export function spawnCli(
   });
 }
 
+/** A child `watchCli` started: what it printed so far, and its exit. */
+export interface WatchedCli {
+  child: ReturnType<typeof spawn>;
+  stdout(): string;
+  stderr(): string;
+  /** The exit code once it exited (null: by a signal), undefined while it runs. */
+  exitCode(): number | null | undefined;
+  /** Resolves with the exit code once its pipes are drained. */
+  exited: Promise<number | null>;
+}
+
+/** `spawnCli`, collecting stdout and stderr as they come and noting the exit. */
+export function watchCli(
+  args: readonly string[],
+  options: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {},
+): WatchedCli {
+  const child = spawnCli(args, options);
+  let stdout = '';
+  let stderr = '';
+  let exitCode: number | null | undefined;
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exitCode: () => exitCode, exited };
+}
+
 /** Run the real executable to completion, `input` on its stdin; SIGKILLed after `timeoutMs`. */
 export function runCliProcess(
   args: readonly string[],
